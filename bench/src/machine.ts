@@ -1,0 +1,29 @@
+import os from 'node:os';
+import { readFileSync } from 'node:fs';
+
+/** What every figure is measured on: printed with each report. */
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  kernel: string;
+  node: string;
+  memGiB: number;
+  date: string;
+}
+
+export function machineInfo(): MachineInfo {
+  let kernel = os.release();
+  try {
+    kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  } catch {
+    // keep os.release()
+  }
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    kernel,
+    node: process.version,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    date: new Date().toISOString(),
+  };
+}
