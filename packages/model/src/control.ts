@@ -17,6 +17,8 @@ export type MethodName = 'masq' | 'tunnel' | 'route' | 'local';
 /** Identifies a service: either `fwmark`, or `protocol` + `addr` + `port`. */
 export interface ServiceKey {
   fwmark?: number;
+  /** fwmark services only: an IPv6 fwmark service (`-f N -6`); address services are IPv6 when `addr` has a ':' */
+  ipv6?: boolean;
   protocol?: ProtocolName;
   /** dotted IPv4 */
   addr?: string;
@@ -31,7 +33,7 @@ export interface ServiceSpec extends ServiceKey {
   schedFlags?: string[];
   /** persistence timeout in seconds (`-p`); 0 or absent = not persistent */
   persistent?: number;
-  /** persistence netmask (`-M`), dotted, default 255.255.255.255 */
+  /** persistence netmask (`-M`), dotted, default 255.255.255.255 (IPv6: the prefix length in decimal, default "128") */
   netmask?: string;
   /** one-packet scheduling (`-o`) */
   onePacket?: boolean;
@@ -53,7 +55,21 @@ export interface DestSpec {
   upper?: number;
   /** lower threshold (`-y`), 0 = unset */
   lower?: number;
+  /** tunnel servers only (`--tun-type`): default `ipip` */
+  tunType?: TunnelType;
+  /** GUE tunnels only (`--tun-port`) */
+  tunPort?: number;
+  /** GUE/GRE tunnels (`--tun-nocsum`/`--tun-csum`/`--tun-remcsum`), default `nocsum` */
+  tunFlags?: TunnelCsum;
 }
+
+/** `--tun-type` values. */
+export type TunnelType = 'ipip' | 'gue' | 'gre';
+
+/** Tunnel checksum modes. */
+export type TunnelCsum = 'nocsum' | 'csum' | 'remcsum';
+
+type TunnelFields = 'tunType' | 'tunPort' | 'tunFlags';
 
 /** Totals and rates, as `ipvsadm --stats` / `--rate` show them. */
 export interface StatsInfo {
@@ -69,15 +85,19 @@ export interface StatsInfo {
   outBps: number;
 }
 
-export interface DestInfo extends Required<DestSpec> {
+/** A destination as listed: its spec with every default filled in (tunnel fields optional), plus counters. */
+export interface DestInfo extends Required<Omit<DestSpec, TunnelFields>>, Pick<DestSpec, TunnelFields> {
   activeConns: number;
   inactConns: number;
   persistConns: number;
   stats: StatsInfo;
 }
 
+/** A service as listed. */
 export interface ServiceInfo {
   fwmark: number;
+  /** an IPv6 fwmark service (address services: `addr` contains ':') */
+  ipv6?: boolean;
   protocol: ProtocolName | null;
   addr: string;
   port: number;
@@ -111,6 +131,10 @@ export interface ConnInfo {
   template: boolean;
   /** fwmark of the service for fwmark templates, else 0 */
   fwmark: number;
+  /** persistence engine name, when the entry carries engine data (`-c --persistent-conn`) */
+  peName?: string;
+  /** persistence engine data */
+  peData?: string;
 }
 
 /** `ipvsadm --set tcp tcpfin udp`, in seconds. */
@@ -125,6 +149,19 @@ export interface DirectorInfo {
   version: string;
   /** the connection table size shown in the listing header, `(size=N)` */
   connTableSize: number;
+  /** running sync daemons, as `ipvsadm -L --daemon` lists them; absent = none */
+  daemons?: SyncDaemonInfo[];
+}
+
+/** One connection-sync daemon (`-L --daemon`); optional fields print only when set. */
+export interface SyncDaemonInfo {
+  state: 'master' | 'backup';
+  mcastIfn: string;
+  syncid: number;
+  maxlen?: number;
+  group?: string;
+  port?: number;
+  ttl?: number;
 }
 
 /**

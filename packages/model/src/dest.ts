@@ -14,6 +14,8 @@ export class Dest {
   id = -1;
   /** the service it belongs to; null once removed (it may linger while connections use it) */
   service: Service | null = null;
+  /** the service it was removed from, while it waits in the trash for its connections */
+  trashedFrom: Service | null = null;
   weight: number;
   /** the most recent non-zero weight (set on add even if 0) */
   lastWeight: number;

@@ -16,6 +16,9 @@ export type {
   ConnInfo,
   Timeouts,
   DirectorInfo,
+  SyncDaemonInfo,
+  TunnelType,
+  TunnelCsum,
   ControlErrorCode,
   DirectorControl,
 } from './control.js';

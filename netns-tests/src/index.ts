@@ -1,0 +1,22 @@
+export {
+  NETNS_TESTS_DIR,
+  isRoot,
+  run,
+  sh,
+  ipIn,
+  execIn,
+  netnsExists,
+  createNetns,
+  deleteNetns,
+  createVeth,
+  createBridge,
+  attachToBridge,
+  sysctlIn,
+  Child,
+  spawnIn,
+  fixturePath,
+  Lab,
+  openLab,
+  delay,
+} from './netns.js';
+export type { RunResult, VethEnd, Teardownable } from './netns.js';

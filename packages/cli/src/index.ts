@@ -1,0 +1,33 @@
+export { parseArgs, UsageError, usageText, schedFlagNames, schedFlagBits, SCHEDULERS, PERSISTENCE_ENGINES, MAX_TIMEOUT, VERSION_LINE } from './args.js';
+export type { Command, FormatOptions, ParseOptions } from './args.js';
+export {
+  formatList,
+  formatService,
+  formatSave,
+  formatConnections,
+  formatTimeouts,
+  formatDaemons,
+  largeNum,
+  addrPort,
+  compareServices,
+  compareDests,
+  sortServices,
+  IPVS_VERSION,
+} from './format.js';
+export type { ListOptions } from './format.js';
+export { controlErrorMessage } from './errors.js';
+export { nullResolver, systemResolver, tableResolver, parseHosts, parseServices } from './names.js';
+export type { Resolver } from './names.js';
+export {
+  serveControl,
+  dispatchRequest,
+  asyncControl,
+  ControlClient,
+  socketPath,
+  DEFAULT_SOCKET,
+  CONTROL_OPS,
+} from './control-socket.js';
+export type { AsyncDirectorControl, ControlOp, ControlRequest, ControlResponse } from './control-socket.js';
+export { runTunvsadm, extractSocketOption, restoreTokens } from './tunvsadm.js';
+export type { CliIO } from './tunvsadm.js';
+export { inetAton, inetPton4, inetPton6, ntop6, ntoa } from './addr.js';

@@ -1,0 +1,1224 @@
+import { ConnFlag, DestFlag, Fwd, Proto } from '@tunvs/model';
+import type { Dest, DestRegistry, Timeouts } from '@tunvs/model';
+import {
+  CONTROL_REARM_TIMEOUT,
+  INITIAL_TIMEOUT,
+  TCP_DEFAULT_TIMEOUTS,
+  TCP_NEXT,
+  TCP_STATE_COUNT,
+  TCP_STATE_NAMES,
+  TEMPLATE_STATE_NAMES,
+  TcpDir,
+  TcpState,
+  TemplateState,
+  UDP_DEFAULT_TIMEOUT,
+  tcpEvent,
+  tcpStateActive,
+} from './tcp-states.js';
+
+/** Why an entry left the table (second argument of the `expired` hook). */
+export const ExpireReason = {
+  /** its timer ran out (`tick`) */
+  TIMEOUT: 0,
+  /** removed on request (`expire`, port reuse, expire_nodest_conn) */
+  FORCED: 1,
+  /** removed by the drop_entry defence, or as the unused parent of such an entry */
+  DROPPED: 2,
+} as const;
+
+/** Result of `checkDest`: what the engine does with a packet of an existing entry. */
+export const DestCheck = {
+  /** the destination is available: use the entry */
+  OK: 0,
+  /** destination removed, expire_nodest_conn off: drop the packet, keep the entry */
+  DROP: 1,
+  /** destination removed, expire_nodest_conn on: the entry is gone, treat as new */
+  EXPIRED: 2,
+} as const;
+
+/** Callbacks, set once (constructor or `setHooks`). They must not modify the table. */
+export interface ConnHooks {
+  /** a new entry (connection or template) was created */
+  created?: (slot: number) => void;
+  /** a TCP entry changed state (`prev` = old state); templates: became ASSURED */
+  stateChanged?: (slot: number, prev: number) => void;
+  /** an entry is about to be freed; its fields are still readable during the call */
+  expired?: (slot: number, reason: number) => void;
+}
+
+/** Kernel behaviour switches (sysctls); all mutable at run time through `table.options`. */
+export interface ConnTableSwitches {
+  /** `conn_reuse_mode` bitmap, default 1 (3.7) */
+  connReuseMode: number;
+  /** `expire_nodest_conn`, default false (3.8) */
+  expireNodestConn: boolean;
+  /** `expire_quiescent_template`, default false (4.4) */
+  expireQuiescentTemplate: boolean;
+  /** `drop_entry` defence: 0 off, 1 automatic (inactive), 2 automatic (active), 3 always (3.10) */
+  dropEntry: number;
+  /** free slots below which the automatic drop_entry defence switches on (`amemthresh` analog) */
+  dropEntryThreshold: number;
+  /** OVERLOAD rules: the classic kernel's (default) or the 2026 ones (1.5) */
+  overload: 'classic' | '2026';
+}
+
+/** Options of `new ConnTable`. */
+export interface ConnTableOptions {
+  /** hard maximum of entries (connections + templates) */
+  capacity: number;
+  /** resolves the Int32 dest ids stored in the table */
+  registry: DestRegistry;
+  /** initial `--set tcp tcpfin udp` values in seconds (0/absent = default) */
+  timeouts?: Partial<Timeouts>;
+  /** kernel switches (defaults as the kernel's) */
+  options?: Partial<ConnTableSwitches>;
+  hooks?: ConnHooks;
+  /** hash buckets (rounded up to a power of 2), default capacity rounded up */
+  buckets?: number;
+  /** timer wheel slots (power of 2) */
+  wheelSlots?: number;
+  /** timer resolution in ms, default 8 */
+  tickMs?: number;
+  /** hash and drop_entry RNG seed; default random (hash flooding) */
+  seed?: number;
+}
+
+/** One entry as the control plane lists it (`ipvsadm -L -c`). */
+export interface ConnEntry {
+  slot: number;
+  /** protocol number, 0 for fwmark templates */
+  protocol: number;
+  /** 'TCP', 'UDP', 'SCTP', 'IP' (fwmark template) or 'IP_<n>' */
+  protocolName: string;
+  /** state name as ipvsadm prints it */
+  state: string;
+  /** seconds until expiry, truncated */
+  expires: number;
+  caddr: number;
+  cport: number;
+  vaddr: number;
+  vport: number;
+  daddr: number;
+  dport: number;
+  template: boolean;
+  /** the mark of a fwmark template (protocol 0), else 0 */
+  fwmark: number;
+  /** ConnFlag bits */
+  flags: number;
+  destId: number;
+  control: number;
+  nControl: number;
+  inPkts: number;
+}
+
+/** Counters of table events. */
+export interface ConnCounters {
+  inserts: number;
+  /** creations refused because the table was full */
+  refused: number;
+  /** entries removed because their timer ran out */
+  expired: number;
+  /** entries removed on request (expire, reuse, nodest) */
+  forced: number;
+  /** entries removed by drop_entry */
+  dropped: number;
+  /** expiries postponed by 60 s because the entry still controlled children */
+  rearmed: number;
+  /** SYNs that found an old entry and asked for rescheduling (3.7) */
+  reused: number;
+  /** templates made unusable by `checkTemplate` */
+  templatesInvalidated: number;
+}
+
+const LIVE = 0x8000;
+const FLAGS_MASK = 0xffff & ~LIVE;
+const STATE_SHIFT = 16;
+const PROTO_SHIFT = 24;
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function protoName(p: number): string {
+  switch (p) {
+    case Proto.TCP:
+      return 'TCP';
+    case Proto.UDP:
+      return 'UDP';
+    case Proto.SCTP:
+      return 'SCTP';
+    case Proto.ICMP:
+      return 'ICMP';
+    case 0:
+      return 'IP';
+    default:
+      return `IP_${p}`;
+  }
+}
+
+/**
+ * The IPVS connection table: struct-of-arrays storage with a fixed capacity, a chained hash
+ * keyed by (protocol, client address, client port) that serves both directions (as the
+ * kernel's), the TCP/UDP state machine, a timer wheel driven by the caller's clock,
+ * persistence templates and the per-destination counters. Per-packet methods take and
+ * return numbers only and never allocate.
+ *
+ * Addresses are uint32 numbers (10.0.0.1 = 0x0a000001); times are milliseconds on any
+ * monotonic clock the caller chooses (`now`).
+ */
+export class ConnTable {
+  /** hard maximum of entries */
+  readonly capacity: number;
+  /** hash bucket count */
+  readonly bucketCount: number;
+  /** timer resolution in ms */
+  readonly tickMs: number;
+  /** kernel switches, mutable */
+  readonly options: ConnTableSwitches;
+  /** event counters */
+  readonly counters: ConnCounters = {
+    inserts: 0,
+    refused: 0,
+    expired: 0,
+    forced: 0,
+    dropped: 0,
+    rearmed: 0,
+    reused: 0,
+    templatesInvalidated: 0,
+  };
+
+  private readonly registry: DestRegistry;
+  private hooks: ConnHooks = {};
+
+  // --- per-entry fields (struct of arrays) ---
+  private readonly caddr_: Int32Array;
+  private readonly vaddr_: Int32Array;
+  /** cport << 16 | vport */
+  private readonly ports_: Int32Array;
+  /** flags (low 16 bits, incl. the internal LIVE bit) | state << 16 | proto << 24 */
+  private readonly meta_: Int32Array;
+  private readonly daddr_: Int32Array;
+  private readonly dport_: Uint16Array;
+  private readonly dest_: Int32Array;
+  /** current timeout in ms */
+  private readonly timeout_: Uint32Array;
+  /** expiry, in ticks (wrapping uint32, compared with signed differences) */
+  private readonly expires_: Int32Array;
+  private readonly control_: Int32Array;
+  private readonly nControl_: Int32Array;
+  private readonly inPkts_: Int32Array;
+  /** hash chain next (also the free list) */
+  private readonly hnext_: Int32Array;
+  /** timer wheel doubly linked list */
+  private readonly wnext_: Int32Array;
+  private readonly wprev_: Int32Array;
+  // --- index ---
+  private readonly heads_: Int32Array;
+  private readonly bucketMask: number;
+  private readonly wheel_: Int32Array;
+  private readonly wheelMask: number;
+
+  private freeHead = -1;
+  private count = 0;
+  private noCportCount = 0;
+  private readonly seed: number;
+  private rng: number;
+  private readonly dropCounters = new Int8Array(8);
+  /** last tick processed by the wheel; valid once `clockSet` */
+  private cursor = 0;
+  private clockSet = false;
+  /** entry the wheel walk will visit next (kept valid if a hook unlinks it) */
+  private walkNext = -1;
+  private lastDefenseMs = Number.NEGATIVE_INFINITY;
+
+  /** per-state TCP timeouts (ms) and the UDP/other timeout */
+  private readonly tcpTimeouts = new Uint32Array(TCP_STATE_COUNT);
+  private udpTimeout = UDP_DEFAULT_TIMEOUT * 1000;
+
+  constructor(opts: ConnTableOptions) {
+    const cap = Math.floor(opts.capacity);
+    if (!(cap >= 1 && cap <= 0x4000000)) throw new RangeError('capacity must be 1..2^26');
+    this.capacity = cap;
+    this.registry = opts.registry;
+    this.tickMs = opts.tickMs ?? 8;
+    if (!(this.tickMs > 0)) throw new RangeError('tickMs must be > 0');
+    this.options = {
+      connReuseMode: 1,
+      expireNodestConn: false,
+      expireQuiescentTemplate: false,
+      dropEntry: 0,
+      dropEntryThreshold: Math.max(1, cap >>> 4),
+      overload: 'classic',
+      ...opts.options,
+    };
+    if (opts.hooks) this.hooks = { ...opts.hooks };
+    this.seed = (opts.seed ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
+    this.rng = this.seed || 0x9e3779b9;
+
+    this.caddr_ = new Int32Array(cap);
+    this.vaddr_ = new Int32Array(cap);
+    this.ports_ = new Int32Array(cap);
+    this.meta_ = new Int32Array(cap);
+    this.daddr_ = new Int32Array(cap);
+    this.dport_ = new Uint16Array(cap);
+    this.dest_ = new Int32Array(cap);
+    this.timeout_ = new Uint32Array(cap);
+    this.expires_ = new Int32Array(cap);
+    this.control_ = new Int32Array(cap);
+    this.nControl_ = new Int32Array(cap);
+    this.inPkts_ = new Int32Array(cap);
+    this.hnext_ = new Int32Array(cap);
+    this.wnext_ = new Int32Array(cap);
+    this.wprev_ = new Int32Array(cap);
+
+    this.bucketCount = nextPow2(Math.max(16, opts.buckets ?? cap));
+    this.bucketMask = this.bucketCount - 1;
+    this.heads_ = new Int32Array(this.bucketCount).fill(-1);
+    const ws = nextPow2(opts.wheelSlots ?? Math.min(65536, Math.max(1024, nextPow2(cap) >>> 2)));
+    this.wheel_ = new Int32Array(ws).fill(-1);
+    this.wheelMask = ws - 1;
+
+    // free list in slot order
+    for (let i = 0; i < cap - 1; i++) this.hnext_[i] = i + 1;
+    this.hnext_[cap - 1] = -1;
+    this.freeHead = 0;
+
+    for (let s = 0; s < TCP_STATE_COUNT; s++) this.tcpTimeouts[s] = TCP_DEFAULT_TIMEOUTS[s]! * 1000;
+    if (opts.timeouts) this.setTimeouts(opts.timeouts);
+  }
+
+  /** Set the hooks (once; later calls replace them). */
+  setHooks(hooks: ConnHooks): void {
+    this.hooks = { ...hooks };
+  }
+
+  /** Number of live entries (connections + templates). */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Memory of all typed arrays (entries, hash index, wheel) divided by the capacity. */
+  get bytesPerEntry(): number {
+    return this.totalBytes / this.capacity;
+  }
+
+  /** Memory of all typed arrays in bytes. */
+  get totalBytes(): number {
+    let n = 0;
+    for (const a of [
+      this.caddr_,
+      this.vaddr_,
+      this.ports_,
+      this.meta_,
+      this.daddr_,
+      this.dport_,
+      this.dest_,
+      this.timeout_,
+      this.expires_,
+      this.control_,
+      this.nControl_,
+      this.inPkts_,
+      this.hnext_,
+      this.wnext_,
+      this.wprev_,
+      this.heads_,
+      this.wheel_,
+    ])
+      n += a.byteLength;
+    return n;
+  }
+
+  // ------------------------------------------------------------------ timeouts
+
+  /** `ipvsadm --set tcp tcpfin udp` in seconds; 0 or absent leaves a value unchanged. */
+  setTimeouts(t: Partial<Timeouts>): void {
+    const clamp = (s: number): number => Math.min(Math.floor(s * 1000), 0x7fffffff);
+    if (t.tcp && t.tcp > 0) this.tcpTimeouts[TcpState.ESTABLISHED] = clamp(t.tcp);
+    if (t.tcpfin && t.tcpfin > 0) this.tcpTimeouts[TcpState.FIN_WAIT] = clamp(t.tcpfin);
+    if (t.udp && t.udp > 0) this.udpTimeout = clamp(t.udp);
+  }
+
+  /** The current `--set` values in seconds. */
+  getTimeouts(): Timeouts {
+    return {
+      tcp: this.tcpTimeouts[TcpState.ESTABLISHED]! / 1000,
+      tcpfin: this.tcpTimeouts[TcpState.FIN_WAIT]! / 1000,
+      udp: this.udpTimeout / 1000,
+    };
+  }
+
+  /** Timeout in ms that a TCP state gets (all states, including the fixed ones). */
+  tcpTimeout(state: number): number {
+    return this.tcpTimeouts[state]!;
+  }
+
+  // ------------------------------------------------------------------ hashing
+
+  private bucket(proto: number, caddr: number, cport: number): number {
+    let h = (caddr ^ this.seed) | 0;
+    h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+    h ^= (cport << 8) | proto;
+    h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+    h ^= h >>> 16;
+    return h & this.bucketMask;
+  }
+
+  private hashIn(slot: number): void {
+    const b = this.bucket(this.meta_[slot]! >>> PROTO_SHIFT, this.caddr_[slot]!, this.ports_[slot]! >>> 16);
+    this.hnext_[slot] = this.heads_[b]!;
+    this.heads_[b] = slot;
+    this.meta_[slot] = this.meta_[slot]! | ConnFlag.HASHED;
+  }
+
+  private unhash(slot: number): void {
+    const m = this.meta_[slot]!;
+    if ((m & ConnFlag.HASHED) === 0) return;
+    const b = this.bucket(m >>> PROTO_SHIFT, this.caddr_[slot]!, this.ports_[slot]! >>> 16);
+    let i = this.heads_[b]!;
+    if (i === slot) {
+      this.heads_[b] = this.hnext_[slot]!;
+    } else {
+      while (i >= 0) {
+        const n = this.hnext_[i]!;
+        if (n === slot) {
+          this.hnext_[i] = this.hnext_[slot]!;
+          break;
+        }
+        i = n;
+      }
+    }
+    this.hnext_[slot] = -1;
+    this.meta_[slot] = m & ~ConnFlag.HASHED;
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  /**
+   * Inbound lookup (client -> VIP packet): the live connection for this tuple, or -1.
+   * Entries with NO_CPORT match only a zero client port; when nothing matches and such
+   * entries exist, the lookup is retried with client port 0 (FTP passive data).
+   */
+  lookupIn(proto: number, caddr: number, cport: number, vaddr: number, vport: number): number {
+    const ca = caddr | 0;
+    const va = vaddr | 0;
+    const ports = (cport << 16) | vport;
+    const pbits = proto << PROTO_SHIFT;
+    const want = cport === 0 ? ConnFlag.NO_CPORT : 0;
+    const meta = this.meta_;
+    let i = this.heads_[this.bucket(proto, ca, cport)]!;
+    while (i >= 0) {
+      if (this.ports_[i] === ports && this.caddr_[i] === ca && this.vaddr_[i] === va) {
+        const m = meta[i]!;
+        if ((m & 0xff000000) === pbits && (m & ConnFlag.NO_CPORT) === want) return i;
+      }
+      i = this.hnext_[i]!;
+    }
+    if (cport !== 0 && this.noCportCount > 0) return this.lookupIn(proto, caddr, 0, vaddr, vport);
+    return -1;
+  }
+
+  /**
+   * Outbound lookup (reply packet): `saddr:sport` is the packet's source (the real server
+   * for NAT entries, the VIP for others), `daddr:dport` its destination (the client).
+   * Templates never match.
+   */
+  lookupOut(proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
+    const ca = daddr | 0;
+    const sa = saddr | 0;
+    const pbits = proto << PROTO_SHIFT;
+    const meta = this.meta_;
+    let i = this.heads_[this.bucket(proto, ca, dport)]!;
+    while (i >= 0) {
+      const p = this.ports_[i]!;
+      if (p >>> 16 === dport && this.caddr_[i] === ca) {
+        const m = meta[i]!;
+        if ((m & 0xff000000) === pbits && (m & ConnFlag.TEMPLATE) === 0) {
+          if ((m & ConnFlag.FWD_MASK) === Fwd.MASQ) {
+            if (this.dport_[i] === sport && this.daddr_[i] === sa) return i;
+          } else if ((p & 0xffff) === sport && this.vaddr_[i] === sa) return i;
+        }
+      }
+      i = this.hnext_[i]!;
+    }
+    return -1;
+  }
+
+  /**
+   * Raw template lookup: `proto` 0 for fwmark templates, `caddr` already masked, `vaddr`
+   * the VIP or the fwmark, `vport` the service port or 0. No validity check.
+   */
+  findTemplate(proto: number, caddr: number, vaddr: number, vport: number): number {
+    const ca = caddr | 0;
+    const va = vaddr | 0;
+    const pbits = proto << PROTO_SHIFT;
+    let i = this.heads_[this.bucket(proto, ca, 0)]!;
+    while (i >= 0) {
+      if (this.ports_[i] === vport && this.caddr_[i] === ca && this.vaddr_[i] === va) {
+        const m = this.meta_[i]!;
+        if ((m & 0xff000000) === pbits && (m & ConnFlag.TEMPLATE) !== 0) return i;
+      }
+      i = this.hnext_[i]!;
+    }
+    return -1;
+  }
+
+  /**
+   * Template lookup with the kernel's validity rules (`ip_vs_check_template`): a template
+   * whose destination is gone (or quiescent, with expireQuiescentTemplate) is invalidated
+   * and -1 is returned, so the caller schedules anew and creates a fresh template.
+   */
+  lookupTemplate(proto: number, caddr: number, vaddr: number, vport: number): number {
+    const t = this.findTemplate(proto, caddr, vaddr, vport);
+    if (t < 0) return -1;
+    return this.checkTemplate(t) ? t : -1;
+  }
+
+  /**
+   * Validate a template; an unusable one gets cport 0, vport and dport 65535 (so it never
+   * matches again) and is left to expire on its own timer. `cdest` (optional) must match.
+   */
+  checkTemplate(slot: number, cdest: Dest | null = null): boolean {
+    const id = this.dest_[slot]!;
+    const dest = id >= 0 ? this.registry.get(id) : null;
+    if (
+      dest !== null &&
+      (dest.flags & DestFlag.AVAILABLE) !== 0 &&
+      !(this.options.expireQuiescentTemplate && dest.weight === 0) &&
+      (cdest === null || cdest === dest)
+    )
+      return true;
+    if ((this.ports_[slot]! & 0xffff) !== 0xffff) {
+      // the hash key (proto, caddr, cport) does not change: cport is already 0
+      this.ports_[slot] = 0xffff;
+      this.dport_[slot] = 0xffff;
+      this.counters.templatesInvalidated++;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------ creation
+
+  private alloc(): number {
+    const s = this.freeHead;
+    if (s < 0) return -1;
+    this.freeHead = this.hnext_[s]!;
+    return s;
+  }
+
+  private initClock(now: number): void {
+    if (!this.clockSet) {
+      this.cursor = (Math.floor(now / this.tickMs) - 1) | 0;
+      this.clockSet = true;
+    }
+  }
+
+  /**
+   * Create a connection entry bound to `dest` (null for bypass entries). The entry's flags
+   * are `flags` | the destination's connection flags (its forwarding method, INACTIVE, and
+   * NOOUTPUT for non-NAT methods). State 0, timeout 3 s until the first `packet()`.
+   * `control` is the parent (persistence template or control connection), -1 for none;
+   * a template parent's timer is restarted. Returns the slot, or -1 when the table is full.
+   */
+  create(
+    proto: number,
+    caddr: number,
+    cport: number,
+    vaddr: number,
+    vport: number,
+    daddr: number,
+    dport: number,
+    dest: Dest | null,
+    flags: number,
+    now: number,
+    control = -1,
+  ): number {
+    const s = this.insert(proto, caddr, cport, vaddr, vport, daddr, dport, dest, flags & ~ConnFlag.TEMPLATE, now);
+    if (s < 0) return -1;
+    if (control >= 0) {
+      this.control_[s] = control;
+      this.nControl_[control]!++;
+      if (this.meta_[control]! & ConnFlag.TEMPLATE) this.rearm(control, now);
+    }
+    if (this.hooks.created) this.hooks.created(s);
+    return s;
+  }
+
+  /**
+   * Create a persistence template: key (proto, caddrMasked, 0, vaddr, vport) where `proto`
+   * is 0 and `vaddr` the mark for fwmark services; `timeoutSec` is the service's
+   * persistence timeout. Counted in the destination's persistConns.
+   */
+  createTemplate(
+    proto: number,
+    caddrMasked: number,
+    vaddrOrFwmark: number,
+    vport: number,
+    daddr: number,
+    dport: number,
+    dest: Dest | null,
+    timeoutSec: number,
+    now: number,
+  ): number {
+    const s = this.insert(proto, caddrMasked, 0, vaddrOrFwmark, vport, daddr, dport, dest, ConnFlag.TEMPLATE, now);
+    if (s < 0) return -1;
+    this.timeout_[s] = Math.min(Math.floor(timeoutSec * 1000), 0x7fffffff);
+    this.rearm(s, now);
+    if (this.hooks.created) this.hooks.created(s);
+    return s;
+  }
+
+  private insert(
+    proto: number,
+    caddr: number,
+    cport: number,
+    vaddr: number,
+    vport: number,
+    daddr: number,
+    dport: number,
+    dest: Dest | null,
+    flags: number,
+    now: number,
+  ): number {
+    const s = this.alloc();
+    if (s < 0) {
+      this.counters.refused++;
+      return -1;
+    }
+    this.initClock(now);
+    let f = flags & FLAGS_MASK & ~ConnFlag.HASHED;
+    let id = -1;
+    if (dest !== null) {
+      id = dest.id >= 0 && this.registry.get(dest.id) === dest ? dest.id : this.registry.register(dest);
+      let destFlags = (dest.fwd & ConnFlag.FWD_MASK) | ConnFlag.INACTIVE;
+      if ((dest.fwd & ConnFlag.FWD_MASK) !== Fwd.MASQ) destFlags |= ConnFlag.NOOUTPUT;
+      if (f & ConnFlag.SYNC) {
+        // a synced connection keeps its activity bit; the method comes from the destination
+        if ((f & ConnFlag.TEMPLATE) === 0) destFlags &= ~ConnFlag.INACTIVE;
+        f &= ~(ConnFlag.FWD_MASK | ConnFlag.NOOUTPUT);
+      }
+      f |= destFlags;
+    }
+    this.caddr_[s] = caddr | 0;
+    this.vaddr_[s] = vaddr | 0;
+    this.ports_[s] = ((cport & 0xffff) << 16) | (vport & 0xffff);
+    this.meta_[s] = f | LIVE | ((proto & 0xff) << PROTO_SHIFT);
+    this.daddr_[s] = daddr | 0;
+    this.dport_[s] = dport;
+    this.dest_[s] = id;
+    this.timeout_[s] = INITIAL_TIMEOUT * 1000;
+    this.control_[s] = -1;
+    this.nControl_[s] = 0;
+    this.inPkts_[s] = 0;
+    this.wnext_[s] = -1;
+    this.wprev_[s] = -1;
+    this.hnext_[s] = -1;
+    if (f & ConnFlag.NO_CPORT) this.noCportCount++;
+    if ((f & ConnFlag.ONE_PACKET) === 0) this.hashIn(s);
+    this.count++;
+    this.counters.inserts++;
+    if (dest !== null) this.bind(dest, f);
+    this.expires_[s] = this.expiryTick(now, this.timeout_[s]!);
+    this.wheelLink(s);
+    return s;
+  }
+
+  /** Fill in the client port of a NO_CPORT entry (FTP passive data) and re-hash it. */
+  fillCport(slot: number, cport: number): void {
+    const m = this.meta_[slot]!;
+    if ((m & ConnFlag.NO_CPORT) === 0) return;
+    const hashed = (m & ConnFlag.HASHED) !== 0;
+    if (hashed) this.unhash(slot);
+    this.ports_[slot] = ((cport & 0xffff) << 16) | (this.ports_[slot]! & 0xffff);
+    this.meta_[slot] = this.meta_[slot]! & ~ConnFlag.NO_CPORT;
+    this.noCportCount--;
+    if (hashed) this.hashIn(slot);
+  }
+
+  // ------------------------------------------------------------------ counters
+
+  private bind(dest: Dest, f: number): void {
+    dest.refCount++;
+    if (f & ConnFlag.TEMPLATE) {
+      dest.persistConns++;
+      if (this.options.overload === 'classic') this.overloadAfterBind(dest);
+      return;
+    }
+    if (f & ConnFlag.INACTIVE) dest.inactConns++;
+    else dest.activeConns++;
+    if (this.options.overload === 'classic') {
+      this.overloadAfterBind(dest);
+    } else if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns === dest.uThreshold) {
+      dest.flags |= DestFlag.OVERLOAD;
+    }
+  }
+
+  private overloadAfterBind(dest: Dest): void {
+    if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns >= dest.uThreshold) {
+      dest.flags |= DestFlag.OVERLOAD;
+    }
+  }
+
+  private unbind(dest: Dest, f: number): void {
+    if (f & ConnFlag.TEMPLATE) {
+      dest.persistConns--;
+    } else if (f & ConnFlag.INACTIVE) {
+      dest.inactConns--;
+    } else {
+      dest.activeConns--;
+    }
+    const total = dest.activeConns + dest.inactConns;
+    if (this.options.overload === 'classic') {
+      if (dest.lThreshold !== 0) {
+        if (total < dest.lThreshold) dest.flags &= ~DestFlag.OVERLOAD;
+      } else if (dest.uThreshold !== 0) {
+        if (total * 4 < dest.uThreshold * 3) dest.flags &= ~DestFlag.OVERLOAD;
+      } else {
+        dest.flags &= ~DestFlag.OVERLOAD;
+      }
+    } else if ((f & ConnFlag.TEMPLATE) === 0) {
+      const u = dest.uThreshold;
+      const low = dest.lThreshold !== 0 ? dest.lThreshold : u - (u >>> 2);
+      if (total === low - 1) dest.flags &= ~DestFlag.OVERLOAD;
+    }
+    dest.refCount--;
+  }
+
+  // ------------------------------------------------------------------ packets
+
+  /**
+   * Account one packet of an entry: the state transition (TCP: `tcpFlags` is the flags
+   * byte; other protocols have one state and ignore it), counters, ASSURED marking of the
+   * parent template, then the timer restart with the (possibly new) state's timeout.
+   * `output` = server -> client. Returns the new state.
+   */
+  packet(slot: number, output: boolean, tcpFlags: number, now: number): number {
+    let m = this.meta_[slot]!;
+    const state = (m >>> STATE_SHIFT) & 0xff;
+    let timeout: number;
+    if (m >>> PROTO_SHIFT === Proto.TCP) {
+      let dir: number = output ? TcpDir.OUTPUT : TcpDir.INPUT;
+      if (m & ConnFlag.NOOUTPUT) {
+        if (output) m &= ~ConnFlag.NOOUTPUT;
+        else dir = TcpDir.INPUT_ONLY;
+      }
+      const ev = tcpEvent(tcpFlags);
+      const next = ev < 0 ? TcpState.CLOSE : TCP_NEXT[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
+      if (next !== state) {
+        const id = this.dest_[slot]!;
+        if (id >= 0) {
+          const dest = this.registry.get(id);
+          if (dest !== null) {
+            if ((m & ConnFlag.INACTIVE) === 0 && !tcpStateActive(next)) {
+              dest.activeConns--;
+              dest.inactConns++;
+              m |= ConnFlag.INACTIVE;
+            } else if ((m & ConnFlag.INACTIVE) !== 0 && tcpStateActive(next)) {
+              dest.activeConns++;
+              dest.inactConns--;
+              m &= ~ConnFlag.INACTIVE;
+            }
+          }
+        }
+        m = (m & ~(0xff << STATE_SHIFT)) | (next << STATE_SHIFT);
+        this.meta_[slot] = m;
+        if (next === TcpState.ESTABLISHED) this.assure(this.control_[slot]!);
+        if (this.hooks.stateChanged) this.hooks.stateChanged(slot, state);
+      } else {
+        this.meta_[slot] = m;
+      }
+      timeout = this.tcpTimeouts[next]!;
+    } else {
+      if (output) this.assure(this.control_[slot]!);
+      timeout = this.udpTimeout;
+    }
+    if (!output) this.inPkts_[slot] = (this.inPkts_[slot]! + 1) | 0;
+    this.timeout_[slot] = timeout;
+    this.restart(slot, now, timeout);
+    return (this.meta_[slot]! >>> STATE_SHIFT) & 0xff;
+  }
+
+  /**
+   * Put a TCP entry in `state` as a transition would (counters, INACTIVE bit, timeout,
+   * timer restart): for connections received by sync and for tests. Templates: 0 or 1.
+   */
+  setState(slot: number, state: number, now: number): void {
+    let m = this.meta_[slot]!;
+    const prev = (m >>> STATE_SHIFT) & 0xff;
+    if (m & ConnFlag.TEMPLATE) {
+      this.meta_[slot] = (m & ~(0xff << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
+      return;
+    }
+    if (m >>> PROTO_SHIFT !== Proto.TCP) return;
+    if (state !== prev) {
+      const dest = this.dest(slot);
+      const active = tcpStateActive(state);
+      if ((m & ConnFlag.INACTIVE) === 0 && !active) {
+        if (dest) {
+          dest.activeConns--;
+          dest.inactConns++;
+        }
+        m |= ConnFlag.INACTIVE;
+      } else if ((m & ConnFlag.INACTIVE) !== 0 && active) {
+        if (dest) {
+          dest.activeConns++;
+          dest.inactConns--;
+        }
+        m &= ~ConnFlag.INACTIVE;
+      }
+      this.meta_[slot] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
+    }
+    this.timeout_[slot] = this.tcpTimeouts[state]!;
+    this.restart(slot, now, this.timeout_[slot]!);
+  }
+
+  /** Restart an entry's timer with its current timeout (e.g. a template reused). */
+  touch(slot: number, now: number): void {
+    this.rearm(slot, now);
+  }
+
+  private assure(parent: number): void {
+    if (parent < 0) return;
+    const m = this.meta_[parent]!;
+    if ((m & ConnFlag.TEMPLATE) !== 0 && ((m >>> STATE_SHIFT) & 0xff) === TemplateState.NONE) {
+      this.meta_[parent] = m | (TemplateState.ASSURED << STATE_SHIFT);
+      if (this.hooks.stateChanged) this.hooks.stateChanged(parent, TemplateState.NONE);
+    }
+  }
+
+  // ------------------------------------------------------------------ timer wheel
+
+  private expiryTick(now: number, timeoutMs: number): number {
+    return Math.ceil((now + timeoutMs) / this.tickMs) | 0;
+  }
+
+  private rearm(slot: number, now: number): void {
+    this.restart(slot, now, this.timeout_[slot]!);
+  }
+
+  private restart(slot: number, now: number, timeoutMs: number): void {
+    this.initClock(now);
+    const exp = this.expiryTick(now, timeoutMs);
+    const old = this.expires_[slot]!;
+    this.expires_[slot] = exp;
+    // A later expiry needs no move: the entry is visited at its old slot first and moved
+    // on then. An earlier one must be re-linked now.
+    if (((exp - old) | 0) < 0) {
+      this.wheelUnlink(slot);
+      this.wheelLink(slot);
+    }
+  }
+
+  private wheelLink(slot: number): void {
+    const exp = this.expires_[slot]!;
+    const w = ((exp - this.cursor) | 0) <= 0 ? (this.cursor + 1) & this.wheelMask : exp & this.wheelMask;
+    const h = this.wheel_[w]!;
+    this.wnext_[slot] = h;
+    this.wprev_[slot] = -1 - w; // negative: head of wheel slot w
+    if (h >= 0) this.wprev_[h] = slot;
+    this.wheel_[w] = slot;
+  }
+
+  private wheelUnlink(slot: number): void {
+    const n = this.wnext_[slot]!;
+    const p = this.wprev_[slot]!;
+    if (slot === this.walkNext) this.walkNext = n;
+    if (p >= 0) this.wnext_[p] = n;
+    else this.wheel_[-1 - p] = n;
+    if (n >= 0) this.wprev_[n] = p;
+    this.wnext_[slot] = -1;
+    this.wprev_[slot] = -1;
+  }
+
+  /**
+   * Advance the clock to `now`: expire every entry whose timer ran out (entries still
+   * controlling children get 60 s more), run the drop_entry defence once per second when
+   * enabled. Returns the number of entries removed.
+   */
+  tick(now: number): number {
+    this.initClock(now);
+    const nowTick = Math.floor(now / this.tickMs) | 0;
+    let removed = 0;
+    const delta = (nowTick - this.cursor) | 0;
+    if (delta > 0) {
+      const steps = Math.min(delta, this.wheelMask + 1);
+      const start = this.cursor;
+      // entries due now are found in the slot of their expiry tick
+      this.cursor = nowTick;
+      for (let k = 1; k <= steps; k++) {
+        const w = (start + k) & this.wheelMask;
+        let i = this.wheel_[w]!;
+        while (i >= 0) {
+          this.walkNext = this.wnext_[i]!;
+          const exp = this.expires_[i]!;
+          if (((exp - nowTick) | 0) <= 0) {
+            if (this.expireEntry(i, now, ExpireReason.TIMEOUT)) removed++;
+          } else if ((exp & this.wheelMask) !== w) {
+            this.wheelUnlink(i);
+            this.wheelLink(i);
+          }
+          i = this.walkNext;
+        }
+      }
+      this.walkNext = -1;
+    }
+    if (this.options.dropEntry !== 0 && now - this.lastDefenseMs >= 1000) {
+      this.lastDefenseMs = now;
+      removed += this.defense(now);
+    }
+    return removed;
+  }
+
+  // ------------------------------------------------------------------ expiry
+
+  /**
+   * The kernel's expiry of one entry. An entry that still controls children is kept and
+   * re-armed with a 60 s timeout (permanently); otherwise it is unlinked, its destination
+   * counters released, its parent's n_control decremented, and the slot freed.
+   * Returns true when the entry was removed.
+   */
+  private expireEntry(slot: number, now: number, reason: number): boolean {
+    if (this.nControl_[slot]! > 0) {
+      this.timeout_[slot] = CONTROL_REARM_TIMEOUT * 1000;
+      this.expires_[slot] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
+      this.wheelUnlink(slot);
+      this.wheelLink(slot);
+      this.counters.rearmed++;
+      return false;
+    }
+    const m = this.meta_[slot]!;
+    if (this.hooks.expired) this.hooks.expired(slot, reason);
+    this.unhash(slot);
+    this.wheelUnlink(slot);
+    if (m & ConnFlag.NO_CPORT) this.noCportCount--;
+    const id = this.dest_[slot]!;
+    if (id >= 0) {
+      const dest = this.registry.get(id);
+      if (dest !== null) this.unbind(dest, m);
+    }
+    const parent = this.control_[slot]!;
+    this.meta_[slot] = 0;
+    this.dest_[slot] = -1;
+    this.control_[slot] = -1;
+    this.hnext_[slot] = this.freeHead;
+    this.freeHead = slot;
+    this.count--;
+    if (reason === ExpireReason.TIMEOUT) this.counters.expired++;
+    else if (reason === ExpireReason.FORCED) this.counters.forced++;
+    else this.counters.dropped++;
+    if (parent >= 0) {
+      this.nControl_[parent]!--;
+      if (reason === ExpireReason.DROPPED && this.nControl_[parent] === 0) {
+        // an unused parent goes too: a control connection, or a template never assured
+        const pm = this.meta_[parent]!;
+        if ((pm & ConnFlag.TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & 0xff) !== TemplateState.ASSURED) {
+          this.expireEntry(parent, now, reason);
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Expire an entry now (the kernel's expire_now): removed unless it still controls
+   * children, in which case it is re-armed for 60 s. Returns true when removed.
+   */
+  expire(slot: number, now: number): boolean {
+    if (!this.isLive(slot)) return false;
+    this.initClock(now);
+    return this.expireEntry(slot, now, ExpireReason.FORCED);
+  }
+
+  /** True when `slot` holds a live entry. */
+  isLive(slot: number): boolean {
+    return slot >= 0 && slot < this.capacity && (this.meta_[slot]! & LIVE) !== 0;
+  }
+
+  // ------------------------------------------------------------------ kernel rules
+
+  /**
+   * Port reuse (3.7): call when a packet that starts a connection (TCP SYN) hits `slot`.
+   * Returns true when the engine must schedule the packet as new; the old entry has then
+   * been expired (unless it still controls children, which keeps it alive).
+   */
+  reuse(slot: number, now: number): boolean {
+    const mode = this.options.connReuseMode;
+    if (mode === 0) return false;
+    const m = this.meta_[slot]!;
+    let resched = false;
+    const id = this.dest_[slot]!;
+    const dest = id >= 0 ? this.registry.get(id) : null;
+    if (this.options.expireNodestConn && dest !== null && dest.weight === 0) {
+      resched = true;
+    } else if (this.control_[slot]! < 0) {
+      const proto = m >>> PROTO_SHIFT;
+      const state = (m >>> STATE_SHIFT) & 0xff;
+      if (proto === Proto.TCP) {
+        resched =
+          state === TcpState.TIME_WAIT ||
+          state === TcpState.CLOSE ||
+          ((mode & 2) !== 0 && state === TcpState.FIN_WAIT && (m & ConnFlag.NOOUTPUT) !== 0);
+      } else if (proto === Proto.SCTP) {
+        resched = state === 13; // SCTP CLOSED
+      }
+    }
+    if (!resched) return false;
+    this.counters.reused++;
+    if (this.nControl_[slot] === 0) this.expire(slot, now);
+    return true;
+  }
+
+  /**
+   * Destination availability for a packet of an existing entry (3.8): OK, DROP (the
+   * destination was removed; the entry lives on) or EXPIRED (expire_nodest_conn: the
+   * entry was expired, handle the packet as if there were none).
+   */
+  checkDest(slot: number, now: number): number {
+    const id = this.dest_[slot]!;
+    if (id < 0) return DestCheck.OK;
+    const dest = this.registry.get(id);
+    if (dest === null || (dest.flags & DestFlag.AVAILABLE) !== 0) return DestCheck.OK;
+    if (!this.options.expireNodestConn) return DestCheck.DROP;
+    this.expire(slot, now);
+    return DestCheck.EXPIRED;
+  }
+
+  /**
+   * The expire_nodest_conn background flush: remove every entry whose destination is no
+   * longer available (entries still controlling children are skipped; a parent left
+   * without children goes too). Returns the number removed.
+   */
+  expireNodest(now: number): number {
+    this.initClock(now);
+    let n = 0;
+    for (let s = 0; s < this.capacity; s++) {
+      if (!this.isLive(s)) continue;
+      const id = this.dest_[s]!;
+      const dest = id >= 0 ? this.registry.get(id) : null;
+      if (dest === null || (dest.flags & DestFlag.AVAILABLE) !== 0) continue;
+      if (this.nControl_[s]! > 0) continue;
+      const parent = this.control_[s]!;
+      if (this.expireEntry(s, now, ExpireReason.FORCED)) n++;
+      if (parent >= 0 && this.isLive(parent) && this.nControl_[parent] === 0) {
+        if (this.expireEntry(parent, now, ExpireReason.FORCED)) n++;
+      }
+    }
+    return n;
+  }
+
+  private random(): number {
+    // xorshift32, seeded: reproducible drop decisions
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x | 0;
+    return x >>> 0;
+  }
+
+  /**
+   * The drop_entry defence pass (3.10), run once per second by `tick` when active: level
+   * update (1 <-> 2 around `dropEntryThreshold` free slots), then a random scan of 1/32
+   * of the buckets. Returns the number of entries dropped.
+   */
+  defense(now: number): number {
+    const o = this.options;
+    const low = this.capacity - this.count < o.dropEntryThreshold;
+    if (o.dropEntry === 1 && low) o.dropEntry = 2;
+    else if (o.dropEntry === 2 && !low) o.dropEntry = 1;
+    if (o.dropEntry === 2 || o.dropEntry === 3) return this.randomDropEntry(now);
+    return 0;
+  }
+
+  /** One random drop_entry scan of 1/32 of the buckets (seeded RNG). */
+  randomDropEntry(now: number): number {
+    this.initClock(now);
+    const nowTick = Math.floor(now / this.tickMs) | 0;
+    const scans = Math.max(1, this.bucketCount >>> 5);
+    let dropped = 0;
+    for (let k = 0; k < scans; k++) {
+      let i = this.heads_[this.random() & this.bucketMask]!;
+      while (i >= 0) {
+        const next = this.hnext_[i]!;
+        if (this.dropCandidate(i, nowTick)) {
+          const before = this.count;
+          this.expireEntry(i, now, ExpireReason.DROPPED);
+          dropped += before - this.count;
+          // the chain may have lost `next` (a dropped parent in the same bucket): restart
+          if (!this.isLive(next)) break;
+        }
+        i = next;
+      }
+    }
+    return dropped;
+  }
+
+  private dropCandidate(slot: number, nowTick: number): boolean {
+    if (this.nControl_[slot]! > 0) return false;
+    const m = this.meta_[slot]!;
+    const state = (m >>> STATE_SHIFT) & 0xff;
+    if (m & ConnFlag.TEMPLATE) return state !== TemplateState.ASSURED;
+    const proto = m >>> PROTO_SHIFT;
+    if (proto === Proto.TCP) {
+      if (state === TcpState.SYN_RECV || state === TcpState.SYNACK) return true;
+      if (state === TcpState.ESTABLISHED) return this.todrop(slot, nowTick);
+      return false;
+    }
+    return this.todrop(slot, nowTick);
+  }
+
+  private todrop(slot: number, nowTick: number): boolean {
+    // not before 60 s after the last packet
+    const last = (this.expires_[slot]! - Math.ceil(this.timeout_[slot]! / this.tickMs)) | 0;
+    if (((nowTick - last) | 0) < Math.floor(60000 / this.tickMs)) return false;
+    const i = this.inPkts_[slot]!;
+    if (i < 1 || i > 8) return false;
+    const c = i - 1;
+    if (--this.dropCounters[c]! > 0) return false;
+    this.dropCounters[c] = i;
+    return true;
+  }
+
+  // ------------------------------------------------------------------ getters
+
+  /** Protocol number (0 for fwmark templates). */
+  proto(slot: number): number {
+    return this.meta_[slot]! >>> PROTO_SHIFT;
+  }
+  /** State number (TcpState for TCP, 0 for UDP, TemplateState for templates). */
+  state(slot: number): number {
+    return (this.meta_[slot]! >>> STATE_SHIFT) & 0xff;
+  }
+  /** ConnFlag bits. */
+  flags(slot: number): number {
+    return this.meta_[slot]! & FLAGS_MASK;
+  }
+  /** Forwarding method (Fwd.*), the index the engine binds its forwarder by. */
+  fwd(slot: number): number {
+    return this.meta_[slot]! & ConnFlag.FWD_MASK;
+  }
+  /** True for persistence templates. */
+  isTemplate(slot: number): boolean {
+    return (this.meta_[slot]! & ConnFlag.TEMPLATE) !== 0;
+  }
+  /** Client address. */
+  caddr(slot: number): number {
+    return this.caddr_[slot]! >>> 0;
+  }
+  /** Client port. */
+  cport(slot: number): number {
+    return this.ports_[slot]! >>> 16;
+  }
+  /** Virtual address (the mark for fwmark templates). */
+  vaddr(slot: number): number {
+    return this.vaddr_[slot]! >>> 0;
+  }
+  /** Virtual port. */
+  vport(slot: number): number {
+    return this.ports_[slot]! & 0xffff;
+  }
+  /** Real server address. */
+  daddr(slot: number): number {
+    return this.daddr_[slot]! >>> 0;
+  }
+  /** Real server port. */
+  dport(slot: number): number {
+    return this.dport_[slot]!;
+  }
+  /** Destination id in the registry, -1 for none. */
+  destId(slot: number): number {
+    return this.dest_[slot]!;
+  }
+  /** The destination object, or null. */
+  dest(slot: number): Dest | null {
+    const id = this.dest_[slot]!;
+    return id >= 0 ? this.registry.get(id) : null;
+  }
+  /** Parent slot (template or control connection), -1 for none. */
+  control(slot: number): number {
+    return this.control_[slot]!;
+  }
+  /** Number of children this entry controls. */
+  nControl(slot: number): number {
+    return this.nControl_[slot]!;
+  }
+  /** Current timeout in ms. */
+  timeout(slot: number): number {
+    return this.timeout_[slot]!;
+  }
+  /** Incoming packets seen (for sync thresholds and drop_entry). */
+  inPkts(slot: number): number {
+    return this.inPkts_[slot]!;
+  }
+  /** Milliseconds until the entry expires (at the timer's resolution), >= 0. */
+  remainingMs(slot: number, now: number): number {
+    const nowTick = Math.floor(now / this.tickMs);
+    const d = (this.expires_[slot]! - (nowTick | 0)) | 0;
+    return Math.max(0, d * this.tickMs - (now - nowTick * this.tickMs));
+  }
+
+  /** State name as ipvsadm prints it. */
+  stateName(slot: number): string {
+    const m = this.meta_[slot]!;
+    const st = (m >>> STATE_SHIFT) & 0xff;
+    if (m & ConnFlag.TEMPLATE) return TEMPLATE_STATE_NAMES[st] ?? 'ERR!';
+    const p = m >>> PROTO_SHIFT;
+    if (p === Proto.TCP) return TCP_STATE_NAMES[st] ?? 'ERR!';
+    if (p === Proto.UDP) return 'UDP';
+    return p === 0 ? 'NONE' : 'ERR!';
+  }
+
+  /** Every live entry as a plain object (control plane; allocates). */
+  *entries(now: number): IterableIterator<ConnEntry> {
+    for (let s = 0; s < this.capacity; s++) {
+      if (!this.isLive(s)) continue;
+      const m = this.meta_[s]!;
+      const proto = m >>> PROTO_SHIFT;
+      const template = (m & ConnFlag.TEMPLATE) !== 0;
+      yield {
+        slot: s,
+        protocol: proto,
+        protocolName: protoName(proto),
+        state: this.stateName(s),
+        expires: Math.floor(this.remainingMs(s, now) / 1000),
+        caddr: this.caddr(s),
+        cport: this.cport(s),
+        vaddr: this.vaddr(s),
+        vport: this.vport(s),
+        daddr: this.daddr(s),
+        dport: this.dport(s),
+        template,
+        fwmark: template && proto === 0 ? this.vaddr(s) : 0,
+        flags: m & FLAGS_MASK,
+        destId: this.dest_[s]!,
+        control: this.control_[s]!,
+        nControl: this.nControl_[s]!,
+        inPkts: this.inPkts_[s]!,
+      };
+    }
+  }
+}
+
+/**
+ * Apply a threshold edit to a destination (`ipvsadm -e -x U -y L`) with the OVERLOAD rule
+ * of the chosen kernel: classic clears OVERLOAD when the new upper threshold is 0 or
+ * larger than the old one (never sets it); 2026 re-evaluates against the current count.
+ */
+export function editThresholds(dest: Dest, upper: number, lower: number, mode: 'classic' | '2026' = 'classic'): void {
+  if (mode === 'classic') {
+    if (upper === 0 || upper > dest.uThreshold) dest.flags &= ~DestFlag.OVERLOAD;
+    dest.uThreshold = upper;
+    dest.lThreshold = lower;
+    return;
+  }
+  const changed = upper !== dest.uThreshold || lower !== dest.lThreshold;
+  dest.uThreshold = upper;
+  dest.lThreshold = lower;
+  if (!changed) return;
+  const total = dest.activeConns + dest.inactConns;
+  const low = lower !== 0 ? lower : upper - (upper >>> 2);
+  if (upper === 0) dest.flags &= ~DestFlag.OVERLOAD;
+  else if (total >= upper) dest.flags |= DestFlag.OVERLOAD;
+  else if (total < low) dest.flags &= ~DestFlag.OVERLOAD;
+}

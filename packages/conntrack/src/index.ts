@@ -1,0 +1,21 @@
+export { ConnTable, ExpireReason, DestCheck, editThresholds } from './conn-table.js';
+export type { ConnTableOptions, ConnTableSwitches, ConnHooks, ConnEntry, ConnCounters } from './conn-table.js';
+export {
+  TcpState,
+  TemplateState,
+  TcpFlag,
+  TcpEvent,
+  TcpDir,
+  TCP_STATE_COUNT,
+  TCP_STATE_NAMES,
+  TEMPLATE_STATE_NAMES,
+  TCP_DEFAULT_TIMEOUTS,
+  UDP_DEFAULT_TIMEOUT,
+  INITIAL_TIMEOUT,
+  CONTROL_REARM_TIMEOUT,
+  TCP_TRANSITIONS,
+  TCP_NEXT,
+  tcpEvent,
+  tcpStateActive,
+  tcpNextState,
+} from './tcp-states.js';

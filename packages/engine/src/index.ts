@@ -1,0 +1,11 @@
+export { Director, TUNVS_VERSION } from './director.js';
+export type { DirectorOptions, DirectorEvent, OwnedAddress } from './director.js';
+export { ServiceTable, VirtualService, DEFAULT_PERSISTENT_TIMEOUT, methodName, schedFlagNames, statsInfo } from './services.js';
+export { scheduleFlow, SchedResult } from './schedule.js';
+export type { FlowPacket } from './schedule.js';
+export { Estimator, ESTIMATOR_PERIOD_MS } from './estimator.js';
+export { DirectorCounters } from './counters.js';
+export { Neighbours } from './neighbours.js';
+export { Fragments } from './fragments.js';
+export { MarkClassifier } from './marks.js';
+export type { MarkRule } from './marks.js';

@@ -1,0 +1,64 @@
+/**
+ * `tunvsd --config-test -f FILE`: parse, print file:line messages, and exit like
+ * keepalived's own --config-test (0 clean, 5 config errors, 4 cannot run, 6 script
+ * security).
+ */
+import { formatDiagnostic } from './diagnostics.js';
+import { parseConfigFile } from './config.js';
+import type { ParseOptions } from './config.js';
+
+/** Where keepalived looks when no -f is given. */
+export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
+
+/** Result of checking one configuration file. */
+export interface ConfigTestResult {
+  /** true iff keepalived --config-test would exit 0 */
+  ok: boolean;
+  /** `file:line: severity: message`, in order */
+  messages: string[];
+  /** the exit code keepalived --config-test would give */
+  exitCode: number;
+}
+
+/** Checks a configuration file (and everything it includes). */
+export function configTest(file: string, opts: ParseOptions = {}): ConfigTestResult {
+  const r = parseConfigFile(file, opts);
+  const messages = r.diagnostics.map(formatDiagnostic);
+  let exitCode = 0;
+  const codes = new Set(r.diagnostics.map((d) => d.exitCode));
+  if (codes.has(4)) exitCode = 4;
+  else if (codes.has(5)) exitCode = 5;
+  else if (codes.has(6)) exitCode = 6;
+  return { ok: exitCode === 0, messages, exitCode };
+}
+
+/**
+ * Command-line form: `[-t|--config-test] [-f FILE | --use-file FILE | --use-file=FILE]
+ * [-i ID | --config-id ID]`. Prints messages with `print` (default: stderr) and returns
+ * the exit code (1 for a usage error).
+ */
+export function runConfigTest(argv: string[], print: (line: string) => void = (l) => process.stderr.write(l + '\n')): number {
+  let file = DEFAULT_CONFIG_FILE;
+  const opts: ParseOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-t' || a === '--config-test') continue;
+    if (a === '-f' || a === '--use-file' || a === '-i' || a === '--config-id') {
+      const v = argv[++i];
+      if (v === undefined) {
+        print(`option ${a} needs an argument`);
+        return 1;
+      }
+      if (a === '-f' || a === '--use-file') file = v;
+      else opts.configId = v;
+    } else if (a.startsWith('--use-file=')) file = a.slice('--use-file='.length);
+    else if (a.startsWith('--config-id=')) opts.configId = a.slice('--config-id='.length);
+    else {
+      print(`unknown option ${a}`);
+      return 1;
+    }
+  }
+  const r = configTest(file, opts);
+  for (const m of r.messages) print(m);
+  return r.exitCode;
+}

@@ -1,0 +1,36 @@
+export { formatDiagnostic, DiagnosticSink } from './diagnostics.js';
+export type { Diagnostic, Severity, SourcePos } from './diagnostics.js';
+export { Lexer, decomment, splitWords, expandBraces, globFiles } from './lexer.js';
+export type { Line, LexOptions } from './lexer.js';
+export { splitQuoted, parseScriptLine } from './script.js';
+export { Parser, ipv4ToInt, intToIpv4 } from './parser.js';
+export type { UnknownBlockMode } from './parser.js';
+export { buildConfig, vsName, findExecutable } from './validate.js';
+export { parseConfigFile, parseConfigText } from './config.js';
+export type { ParseOptions, ParseOutcome } from './config.js';
+export { configTest, runConfigTest, DEFAULT_CONFIG_FILE } from './config-test.js';
+export type { ConfigTestResult } from './config-test.js';
+export { serviceSpecs, destSpec, sorryDestSpec, lbKindToMethod, serviceKeyOf, ConversionError, MAX_GROUP_EXPANSION } from './to-control.js';
+export { parseTunvsdConf } from './tunvsd-conf.js';
+export type { TunvsdSettings } from './tunvsd-conf.js';
+export type {
+  LbKind,
+  VsProtocol,
+  RawNode,
+  ScriptSpec,
+  CheckerCommon,
+  TcpCheck,
+  HttpUrl,
+  HttpCheck,
+  MiscCheck,
+  SendExpectCheck,
+  UnsupportedCheck,
+  Checker,
+  RealServer,
+  SorryServer,
+  VsGroupEntry,
+  VirtualServerGroup,
+  VirtualServer,
+  GlobalDefs,
+  KeepalivedConfig,
+} from './types.js';

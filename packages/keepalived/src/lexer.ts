@@ -1,0 +1,337 @@
+/**
+ * The line layer of keepalived's configuration language (lib/parser.c): comments, the
+ * normal tokeniser, `include` with globs and braces, `$NAME=` parameters, `@id`
+ * conditionals, and the splitting of lines at unquoted `{` and `}` so that every brace
+ * becomes a line of its own (which is how one-liners such as `url { path / }` work).
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, resolve, join, isAbsolute } from 'node:path';
+import { hostname } from 'node:os';
+import type { DiagnosticSink, SourcePos } from './diagnostics.js';
+
+/** One logical line: its words (quotes removed), its raw text, and where it came from. */
+export interface Line extends SourcePos {
+  words: string[];
+  /** the text of this segment after comment removal, before tokenisation */
+  raw: string;
+}
+
+/** How to read files and which conditionals are active. */
+export interface LexOptions {
+  /** `@ID` lines are kept only when ID equals this; default: host name up to the first dot */
+  configId?: string;
+  /** predefined `$NAME` parameters */
+  params?: Record<string, string>;
+  /** file reader (tests); default fs.readFileSync(..., 'utf8') */
+  readFile?: (path: string) => string;
+}
+
+const INCLUDE_WORDS = new Set(['include', 'includer', 'includem', 'includew', 'includeb', 'includea']);
+const MAX_INCLUDE_DEPTH = 32;
+const MAXBUF = 1024 * 64;
+
+/** Result of removing comments from one physical line. */
+interface Decommented {
+  text: string;
+  unterminated: boolean;
+}
+
+/** Strips `#`/`!` comments outside double quotes; `\#` and `\!` give the literal char. */
+export function decomment(line: string): Decommented {
+  let out = '';
+  let inQuote = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (!inQuote && c === '\\' && (line[i + 1] === '#' || line[i + 1] === '!')) {
+      out += line[i + 1];
+      i++;
+      continue;
+    }
+    if (c === '"') inQuote = !inQuote;
+    if (!inQuote && (c === '#' || c === '!')) break;
+    out += c;
+  }
+  return { text: out, unterminated: inQuote };
+}
+
+/**
+ * keepalived's normal tokeniser: whitespace-separated words; a word starting with `"`
+ * runs to the next `"` and is stored without the quotes. Returns null word list entry
+ * `unmatched` when a quote is not closed.
+ */
+export function splitWords(text: string): { words: string[]; unmatched: boolean } {
+  const words: string[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && /\s/.test(text[i]!)) i++;
+    if (i >= n) break;
+    if (text[i] === '"') {
+      const end = text.indexOf('"', i + 1);
+      if (end < 0) return { words, unmatched: true };
+      words.push(text.slice(i + 1, end));
+      i = end + 1;
+      continue;
+    }
+    let j = i;
+    while (j < n && !/\s/.test(text[j]!)) j++;
+    words.push(text.slice(i, j));
+    i = j;
+  }
+  return { words, unmatched: false };
+}
+
+/** Expands csh-style `{a,b}` alternatives (nested allowed) into a list of patterns. */
+export function expandBraces(pattern: string): string[] {
+  const open = pattern.indexOf('{');
+  if (open < 0) return [pattern];
+  let depth = 0;
+  let close = -1;
+  const commas: number[] = [];
+  for (let i = open; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '{') depth++;
+    else if (c === '}') {
+      depth--;
+      if (depth === 0) {
+        close = i;
+        break;
+      }
+    } else if (c === ',' && depth === 1) commas.push(i);
+  }
+  if (close < 0) return [pattern];
+  const head = pattern.slice(0, open);
+  const tail = pattern.slice(close + 1);
+  const parts: string[] = [];
+  let from = open + 1;
+  for (const c of [...commas, close]) {
+    parts.push(pattern.slice(from, c));
+    from = c + 1;
+  }
+  const out: string[] = [];
+  for (const p of parts) for (const e of expandBraces(head + p + tail)) out.push(e);
+  return out;
+}
+
+function globSegmentToRegExp(seg: string): RegExp {
+  let re = '^';
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = seg.indexOf(']', i + 2);
+      if (end < 0) re += '\\[';
+      else {
+        let cls = seg.slice(i + 1, end);
+        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
+        re += '[' + cls.replace(/\\/g, '\\\\') + ']';
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(re + '$');
+}
+
+const hasMagic = (s: string): boolean => /[*?[]/.test(s);
+
+/** Matches a glob pattern (`*`, `?`, `[...]` per path segment) against the file system. */
+export function globFiles(pattern: string): string[] {
+  const abs = resolve(pattern);
+  const segs = abs.split('/').filter((s) => s.length > 0);
+  let paths = ['/'];
+  for (const seg of segs) {
+    const next: string[] = [];
+    for (const base of paths) {
+      if (!hasMagic(seg)) {
+        next.push(join(base, seg));
+        continue;
+      }
+      let names: string[];
+      try {
+        names = readdirSync(base);
+      } catch {
+        continue;
+      }
+      const re = globSegmentToRegExp(seg);
+      for (const name of names.sort()) {
+        if (name.startsWith('.') && !seg.startsWith('.')) continue;
+        if (re.test(name)) next.push(join(base, name));
+      }
+    }
+    paths = next;
+  }
+  return paths.filter((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Turns configuration text (and the files it includes) into logical lines. */
+export class Lexer {
+  readonly lines: Line[] = [];
+  private readonly params = new Map<string, string>();
+  private readonly configId: string;
+  private readonly read: (path: string) => string;
+  private depth = 0;
+  private braceDepth = 0;
+  private lastPos: SourcePos = { file: '', line: 0 };
+
+  constructor(
+    private readonly sink: DiagnosticSink,
+    opts: LexOptions = {},
+  ) {
+    this.configId = opts.configId ?? hostname().split('.')[0] ?? '';
+    this.read = opts.readFile ?? ((p) => readFileSync(p, 'utf8'));
+    for (const [k, v] of Object.entries(opts.params ?? {})) this.params.set(k, v);
+    this.params.set('_HASH', '#');
+  }
+
+  /** Reads a file; returns false (with an error) if it cannot be read. */
+  lexFile(path: string, from: SourcePos | null = null): boolean {
+    let text: string;
+    try {
+      text = this.read(path);
+    } catch (e) {
+      this.sink.error(from ?? { file: path, line: 0 }, `cannot read configuration file '${path}': ${(e as Error).message}`, 4);
+      return false;
+    }
+    this.lexText(text, path);
+    return true;
+  }
+
+  /** Lexes text that came from `file` (used for relative includes and messages). */
+  lexText(text: string, file: string): void {
+    const physical = text.split(/\r?\n/);
+    for (let i = 0; i < physical.length; i++) {
+      let content = physical[i]!;
+      const lineNo = i + 1;
+      const pos = { file, line: lineNo };
+      if (content.length > MAXBUF) {
+        this.sink.error(pos, 'Line too long - ignoring');
+        continue;
+      }
+      // $NAME=value (multi-line with trailing backslash)
+      const def = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(content);
+      if (def) {
+        let value = def[2]!;
+        while (value.endsWith('\\') && i + 1 < physical.length) {
+          value = value.slice(0, -1) + '\n' + physical[++i]!;
+        }
+        this.params.set(def[1]!, value.trim());
+        continue;
+      }
+      const dc = decomment(content);
+      content = dc.text;
+      if (dc.unterminated) this.sink.error(pos, `Unterminated quote '${content.trim()}'`);
+      const trimmed = content.trim();
+      if (trimmed.length === 0) continue;
+      const first = trimmed.split(/\s+/, 1)[0]!;
+      if (INCLUDE_WORDS.has(first)) {
+        this.include(first, trimmed.slice(first.length).trim(), pos);
+        continue;
+      }
+      content = trimmed;
+      if (content.startsWith('@')) {
+        const m = /^@(\^?)(\S+)\s*(.*)$/.exec(content);
+        if (!m) continue;
+        const match = m[2] === this.configId;
+        if (m[1] === '^' ? match : !match) continue;
+        content = m[3]!;
+        if (content.length === 0) continue;
+      }
+      if (content.startsWith('~SEQ') || content.startsWith('~LST')) {
+        this.sink.error(pos, `${content.slice(0, 4)} sequences are not supported by tunvs`);
+        continue;
+      }
+      content = this.substitute(content, file);
+      this.emitSegments(content, pos);
+    }
+  }
+
+  /** Reports unbalanced braces at the end of the whole stream. */
+  finish(): void {
+    if (this.braceDepth > 0) {
+      this.sink.error(this.lastPos, `There are ${this.braceDepth} missing '}'s or extra '{'s`);
+    }
+  }
+
+  private include(kind: string, arg: string, pos: SourcePos): void {
+    const { words } = splitWords(arg);
+    const pattern = words[0];
+    if (pattern === undefined) {
+      this.sink.error(pos, `${kind} requires a file name`);
+      return;
+    }
+    if (this.depth >= MAX_INCLUDE_DEPTH) {
+      this.sink.error(pos, `include depth exceeded at '${pattern}'`, 4);
+      return;
+    }
+    const base = dirname(pos.file);
+    let matched = 0;
+    for (const alt of expandBraces(this.substitute(pattern, pos.file))) {
+      const full = isAbsolute(alt) ? alt : join(base, alt);
+      const files = hasMagic(alt) ? globFiles(full) : [full];
+      let altMatched = 0;
+      for (const f of files) {
+        this.depth++;
+        const ok = this.lexFile(f, kind === 'include' ? null : pos);
+        this.depth--;
+        if (ok) altMatched++;
+        else if (kind === 'include') this.sink.list.pop(); // plain include tolerates missing files
+      }
+      if (altMatched === 0 && (kind === 'includeb' || kind === 'includea' || (kind === 'includew' && hasMagic(alt)))) {
+        this.sink.error(pos, `${kind} '${alt}' matched no file`);
+      }
+      matched += altMatched;
+    }
+    if (matched === 0 && kind === 'includem') this.sink.error(pos, `includem '${pattern}' matched no file`);
+  }
+
+  private substitute(text: string, file: string): string {
+    if (!text.includes('$')) return text;
+    let out = text;
+    for (let round = 0; round < 10; round++) {
+      const before = out;
+      out = out.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/g, (m, a: string | undefined, b: string | undefined) => {
+        const name = (a ?? b)!;
+        if (name === '_PWD') return dirname(resolve(file));
+        const v = this.params.get(name);
+        return v === undefined ? m : v;
+      });
+      if (out === before) break;
+    }
+    return out;
+  }
+
+  private emitSegments(content: string, pos: SourcePos): void {
+    let inQuote = false;
+    let start = 0;
+    const push = (seg: string): void => {
+      const raw = seg.trim();
+      if (raw.length === 0) return;
+      const { words, unmatched } = splitWords(raw);
+      if (unmatched) this.sink.error(pos, `Unmatched quote: '${raw}'`);
+      if (words.length === 0) return;
+      this.lines.push({ words, raw, file: pos.file, line: pos.line });
+    };
+    for (let i = 0; i < content.length; i++) {
+      const c = content[i];
+      if (c === '"') inQuote = !inQuote;
+      if (inQuote || (c !== '{' && c !== '}')) continue;
+      push(content.slice(start, i));
+      if (c === '{') this.braceDepth++;
+      else if (--this.braceDepth < 0) {
+        this.sink.error(pos, "Extra '}' found");
+        this.braceDepth = 0;
+      }
+      this.lines.push({ words: [c], raw: c, file: pos.file, line: pos.line });
+      start = i + 1;
+    }
+    push(content.slice(start));
+    this.lastPos = pos;
+  }
+}

@@ -1,0 +1,31 @@
+// The judge: Debian's keepalived --config-test and our configTest must agree on every
+// corpus file (valid-* must be accepted by both, invalid-* rejected by both).
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configTest } from '../src/index.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'corpus');
+const files = readdirSync(dir).filter((f) => f.endsWith('.conf')).sort();
+const haveKeepalived = spawnSync('keepalived', ['--version']).status === 0;
+
+t.test('keepalived --config-test and configTest agree on the corpus', { skip: haveKeepalived ? false : 'keepalived not installed' }, (t) => {
+  t.ok(files.filter((f) => f.startsWith('valid-')).length >= 8, 'enough valid files');
+  t.ok(files.filter((f) => f.startsWith('invalid-')).length >= 20, 'enough invalid files');
+  for (const f of files) {
+    const p = join(dir, f);
+    const k = spawnSync('keepalived', ['--config-test', '-f', p], { encoding: 'utf8' });
+    const keepalivedOk = k.status === 0;
+    const ours = configTest(p);
+    const expected = f.startsWith('valid-');
+    t.equal(keepalivedOk, expected, `keepalived judges ${f} as expected (exit ${k.status})`);
+    t.equal(ours.ok, keepalivedOk, `we agree with keepalived on ${f}: ${ours.messages.slice(0, 2).join(' | ')}`);
+    if (!ours.ok) {
+      t.ok(ours.messages.every((m) => /^[^:]+:\d+: (warning|error): /.test(m) || /^[^:]+: (warning|error): /.test(m)), `${f}: messages are file:line`);
+      if (k.status === 5 || k.status === 6) t.equal(ours.exitCode, k.status, `${f}: same exit code`);
+    } else t.equal(ours.messages.length, 0);
+  }
+  t.end();
+});

@@ -1,0 +1,141 @@
+/**
+ * The NAT hot path: rewrite an address and port of an IPv4 packet in place and fix the IP
+ * header checksum and the TCP/UDP checksum incrementally (RFC 1624), in one pass with no
+ * allocation. These functions assume the packet already passed `classifyFrame` /
+ * `checkIpv4` (they never throw, but do not re-validate lengths).
+ */
+import { rd16, rd32, wr16, wr32 } from './bytes.js';
+import { csumPartial } from './checksum.js';
+import { IcmpField } from './icmp.js';
+import { Ipv4Field, Ipv4Flag, IpProto } from './ipv4.js';
+
+/**
+ * Rewrite the destination address (and, for TCP/UDP packets carrying the L4 header, the
+ * destination port) of the IPv4 packet at `buf[ipOff]`, updating the IP header checksum
+ * and the TCP/UDP checksum (pseudo-header + port) incrementally. A UDP checksum of 0
+ * stays 0; a result of 0 is written as 0xffff. Other protocols' L4 bytes and non-first
+ * fragments' payloads are left alone. Returns 1 when the port was rewritten, else 0.
+ */
+export function natRewriteDst(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
+  return rewrite(buf, ipOff, newAddr, newPort, Ipv4Field.DST, 2);
+}
+
+/** Like `natRewriteDst`, for the source address and port (the reply direction of NAT). */
+export function natRewriteSrc(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
+  return rewrite(buf, ipOff, newAddr, newPort, Ipv4Field.SRC, 0);
+}
+
+function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number, addrField: number, portField: number): number {
+  const ao = ipOff + addrField;
+  const oldAddr = ((buf[ao]! << 24) | (buf[ao + 1]! << 16) | (buf[ao + 2]! << 8) | buf[ao + 3]!) >>> 0;
+  // ~old + new for both address words (ones' complement difference, unfolded)
+  const delta = (~oldAddr >>> 16 & 0xffff) + (~oldAddr & 0xffff) + (newAddr >>> 16 & 0xffff) + (newAddr & 0xffff);
+  const co = ipOff + Ipv4Field.CHECKSUM;
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + delta;
+  s = (s & 0xffff) + (s >>> 16);
+  s = ~((s & 0xffff) + (s >>> 16));
+  buf[co] = s >>> 8;
+  buf[co + 1] = s;
+  buf[ao] = newAddr >>> 24;
+  buf[ao + 1] = newAddr >>> 16;
+  buf[ao + 2] = newAddr >>> 8;
+  buf[ao + 3] = newAddr;
+  if (((buf[ipOff + Ipv4Field.FLAGS_FRAG]! & 0x1f) | buf[ipOff + Ipv4Field.FLAGS_FRAG + 1]!) !== 0) return 0;
+  const proto = buf[ipOff + Ipv4Field.PROTOCOL];
+  const l4 = ipOff + ((buf[ipOff]! & 0xf) << 2);
+  let lc: number;
+  if (proto === IpProto.Tcp) lc = l4 + 16;
+  else if (proto === IpProto.Udp) lc = l4 + 6;
+  else return 0;
+  const po = l4 + portField;
+  const oldPort = (buf[po]! << 8) | buf[po + 1]!;
+  buf[po] = newPort >>> 8;
+  buf[po + 1] = newPort;
+  const c = (buf[lc]! << 8) | buf[lc + 1]!;
+  if (c === 0 && proto === IpProto.Udp) return 1; // UDP without checksum: leave it
+  s = (~c & 0xffff) + delta + (~oldPort & 0xffff) + (newPort & 0xffff);
+  s = (s & 0xffff) + (s >>> 16);
+  s = ~((s & 0xffff) + (s >>> 16)) & 0xffff;
+  if (s === 0 && proto === IpProto.Udp) s = 0xffff;
+  buf[lc] = s >>> 8;
+  buf[lc + 1] = s;
+  return 1;
+}
+
+/**
+ * Decrement the TTL of the IPv4 packet at `buf[ipOff]`, updating the header checksum
+ * incrementally. Returns the new TTL; a TTL already 0 is left alone and -1 is returned.
+ * (The caller sends Time Exceeded instead of forwarding when the TTL was <= 1.)
+ */
+export function decTtl(buf: Uint8Array, ipOff: number): number {
+  const t = buf[ipOff + Ipv4Field.TTL]!;
+  if (t === 0) return -1;
+  buf[ipOff + Ipv4Field.TTL] = t - 1;
+  // The word TTL<<8|proto went down by 0x100: add ~(0x100) ... equivalently add 0x100 to
+  // the checksum with end-around carry (RFC 1141's trick, made exact by RFC 1624's form).
+  const co = ipOff + Ipv4Field.CHECKSUM;
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + 0xfeff; // ~HC + ~0x100 ... + 0 (net -0x100)
+  s = (s & 0xffff) + (s >>> 16);
+  s = ~((s & 0xffff) + (s >>> 16));
+  buf[co] = s >>> 8;
+  buf[co + 1] = s;
+  return t - 1;
+}
+
+/**
+ * Rewrite the quoted (original) datagram inside an ICMP error: its source address and,
+ * for TCP/UDP, source port, fixing the quoted IP header checksum and a quoted UDP/TCP
+ * checksum that lies within the quote incrementally, then recomputing the ICMP checksum
+ * over `icmpLen` bytes. `icmpOff` is the ICMP header's offset. Returns 1 when a port was
+ * rewritten, else 0. The outer header is the caller's (use `natRewriteSrc/Dst`, which
+ * leave ICMP payloads alone).
+ */
+export function natRewriteQuoteSrc(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr: number, newPort: number): number {
+  return rewriteQuote(buf, icmpOff, icmpLen, newAddr, newPort, Ipv4Field.SRC, 0);
+}
+
+/** Like `natRewriteQuoteSrc`, for the quoted destination address and port. */
+export function natRewriteQuoteDst(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr: number, newPort: number): number {
+  return rewriteQuote(buf, icmpOff, icmpLen, newAddr, newPort, Ipv4Field.DST, 2);
+}
+
+function rewriteQuote(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr: number, newPort: number, addrField: number, portField: number): number {
+  const q = icmpOff + IcmpField.DATA;
+  const qLen = icmpLen - IcmpField.DATA;
+  let ported = 0;
+  if (qLen >= Ipv4Field.HEADER_LEN) {
+    const hl = (buf[q]! & 0xf) << 2;
+    const oldAddr = rd32(buf, q + addrField);
+    const delta = (~oldAddr >>> 16 & 0xffff) + (~oldAddr & 0xffff) + (newAddr >>> 16 & 0xffff) + (newAddr & 0xffff);
+    wr16(buf, q + Ipv4Field.CHECKSUM, update(rd16(buf, q + Ipv4Field.CHECKSUM), delta));
+    wr32(buf, q + addrField, newAddr);
+    const proto = buf[q + Ipv4Field.PROTOCOL];
+    const firstFrag = (rd16(buf, q + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) === 0;
+    const l4 = q + hl;
+    const l4Avail = qLen - hl;
+    if (firstFrag && (proto === IpProto.Tcp || proto === IpProto.Udp) && l4Avail >= 4) {
+      const oldPort = rd16(buf, l4 + portField);
+      wr16(buf, l4 + portField, newPort);
+      ported = 1;
+      const lc = proto === IpProto.Tcp ? 16 : 6;
+      if (l4Avail >= lc + 2) {
+        const c = rd16(buf, l4 + lc);
+        if (!(c === 0 && proto === IpProto.Udp)) {
+          let n = update(c, delta + (~oldPort & 0xffff) + (newPort & 0xffff));
+          if (n === 0 && proto === IpProto.Udp) n = 0xffff;
+          wr16(buf, l4 + lc, n);
+        }
+      }
+    }
+  }
+  wr16(buf, icmpOff + IcmpField.CHECKSUM, 0);
+  wr16(buf, icmpOff + IcmpField.CHECKSUM, ~csumPartial(buf, icmpOff, icmpLen) & 0xffff);
+  return ported;
+}
+
+function update(c: number, delta: number): number {
+  let s = (~c & 0xffff) + delta;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * tunvs-realserver: decapsulate LVS-TUN (IPIP) traffic in userspace on a real server whose
+ * kernel has no ipip module. See the README for the set-up it expects.
+ *
+ *   tunvs-realserver --interface eth0 [--tun tunvs-rs0] [--vip 10.10.0.100 --setup]
+ *                    [--any-dst] [--no-nft] [--pidfile FILE] [--quiet]
+ *
+ * Counters go to stdout as one JSON line on SIGUSR1 and at exit.
+ */
+import { rmSync, renameSync, writeFileSync } from 'node:fs';
+import type { Link } from '@tunvs/link';
+import { Decapsulator } from './decap.js';
+import { parseIpv4 } from './build.js';
+import { installNftRule, interfaceAddrs, prepareTun, removeNftRule, setupVip } from './system.js';
+import { openCapture, openTunDevice } from './io.js';
+import type { TunHandle } from './io.js';
+
+/** Parsed command line of tunvs-realserver. */
+interface Options {
+  iface: string;
+  tun: string;
+  vips: string[];
+  setup: boolean;
+  anyDst: boolean;
+  nft: boolean;
+  pidfile: string;
+  quiet: boolean;
+}
+
+const USAGE = `usage: tunvs-realserver --interface IF [--tun NAME] [--vip ADDR]... [--setup]
+                        [--any-dst] [--no-nft] [--pidfile FILE] [--quiet]
+  --interface IF  the NIC the director's IPIP packets arrive on (captured with 'ip proto 4')
+  --tun NAME      TUN device the inner packets are written to (default tunvs-rs0)
+  --vip ADDR      a virtual IP this server serves (repeatable); with --setup it is added
+                  to lo and arp_ignore=1 / arp_announce=2 are set
+  --setup         do the LVS-TUN real-server set-up for --vip (see README)
+  --any-dst       accept IPIP whatever its outer destination (default: only IF's addresses)
+  --no-nft        do not install the nftables rule dropping 'ip protocol 4' on input
+  --pidfile FILE  write the pid once ready, remove it at exit
+Counters: kill -USR1 <pid> prints them as one JSON line; also printed at exit.`;
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { iface: '', tun: 'tunvs-rs0', vips: [], setup: false, anyDst: false, nft: true, pidfile: '', quiet: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--interface' || a === '-i') o.iface = val();
+    else if (a === '--tun') o.tun = val();
+    else if (a === '--vip') o.vips.push(val());
+    else if (a === '--setup') o.setup = true;
+    else if (a === '--any-dst') o.anyDst = true;
+    else if (a === '--no-nft') o.nft = false;
+    else if (a === '--pidfile') o.pidfile = val();
+    else if (a === '--quiet' || a === '-q') o.quiet = true;
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  if (!o.iface) throw new Error('--interface is required');
+  for (const v of o.vips) parseIpv4(v);
+  if (o.setup && o.vips.length === 0) throw new Error('--setup needs at least one --vip');
+  return o;
+}
+
+async function main(): Promise<void> {
+  let opts: Options;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`tunvs-realserver: ${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  const log = (s: string): void => {
+    if (!opts.quiet) console.log(`tunvs-realserver: ${s}`);
+  };
+
+  let tun: TunHandle | null = null;
+  let cap: Link | null = null;
+  let nftInstalled = false;
+  let done = false;
+  const decap = new Decapsulator();
+  const report = (): string => JSON.stringify({ interface: opts.iface, tun: opts.tun, ...decap.counters });
+
+  const cleanup = (): void => {
+    if (done) return;
+    done = true;
+    try {
+      cap?.close();
+    } catch {
+      /* closing is best effort */
+    }
+    try {
+      tun?.close();
+    } catch {
+      /* closing is best effort */
+    }
+    if (nftInstalled) removeNftRule(opts.iface);
+    if (opts.pidfile) rmSync(opts.pidfile, { force: true });
+  };
+  const exit = (code: number): void => {
+    cleanup();
+    console.log(report());
+    process.exit(code);
+  };
+
+  try {
+    if (opts.setup) for (const v of opts.vips) setupVip(v, opts.iface);
+    const local = interfaceAddrs(opts.iface);
+    if (!opts.anyDst) {
+      if (local.length === 0) throw new Error(`${opts.iface} has no IPv4 address (use --any-dst to accept any)`);
+      decap.setLocalAddrs(local.map(parseIpv4));
+    }
+    tun = await openTunDevice(opts.tun);
+    prepareTun(opts.tun);
+    if (opts.nft) {
+      installNftRule(opts.iface);
+      nftInstalled = true;
+    }
+    cap = await openCapture(opts.iface, 'ip proto 4');
+    decap.attach(cap, tun.link);
+  } catch (e) {
+    console.error(`tunvs-realserver: ${(e as Error).message}`);
+    cleanup();
+    process.exit(1);
+  }
+
+  process.on('SIGUSR1', () => console.log(report()));
+  process.on('SIGTERM', () => exit(0));
+  process.on('SIGINT', () => exit(0));
+  process.on('SIGHUP', () => exit(0));
+  process.on('uncaughtException', (e) => {
+    console.error(`tunvs-realserver: ${e.stack ?? e.message}`);
+    exit(1);
+  });
+
+  if (opts.pidfile) {
+    writeFileSync(opts.pidfile + '.tmp', `${process.pid}\n`);
+    renameSync(opts.pidfile + '.tmp', opts.pidfile);
+  }
+  log(
+    `decapsulating IPIP from ${opts.iface} (${opts.anyDst ? 'any destination' : interfaceAddrs(opts.iface).join(', ')}) ` +
+      `into ${opts.tun}${opts.nft ? `; nft table ip ${'tunvs_rs_' + opts.iface} drops ip protocol 4 on input` : ''}; pid ${process.pid}`,
+  );
+}
+
+void main();

@@ -1,0 +1,113 @@
+/**
+ * Host configuration for a real server (control plane; shells out to `ip`, `nft` and
+ * writes /proc/sys). Everything acts in the caller's network namespace.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+function run(cmd: string, args: string[], input?: string): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')}: ${(err.stderr || err.message).trim()}`);
+  }
+}
+
+/** Write one sysctl (`net.ipv4.conf.eth0.rp_filter`, 0); `optional` skips a missing key. */
+export function setSysctl(key: string, value: number | string, optional = false): void {
+  const f = `/proc/sys/${key.replace(/\./g, '/')}`;
+  if (optional && !existsSync(f)) return;
+  writeFileSync(f, `${value}\n`);
+}
+
+/** Read one sysctl as a string (trimmed), or null when it does not exist. */
+export function getSysctl(key: string): string | null {
+  const f = `/proc/sys/${key.replace(/\./g, '/')}`;
+  try {
+    return readFileSync(f, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The IPv4 addresses of an interface, dotted quads. */
+export function interfaceAddrs(ifname: string): string[] {
+  const out = run('ip', ['-j', '-4', 'addr', 'show', 'dev', ifname]);
+  const j = JSON.parse(out || '[]') as Array<{ addr_info?: Array<{ local?: string; family?: string }> }>;
+  const addrs: string[] = [];
+  for (const l of j) for (const a of l.addr_info ?? []) if (a.local) addrs.push(a.local);
+  return addrs;
+}
+
+/** Bring an interface up. */
+export function linkUp(ifname: string): void {
+  run('ip', ['link', 'set', 'dev', ifname, 'up']);
+}
+
+/**
+ * Make the TUN device accept decapsulated packets: loose reverse-path filtering on it (the
+ * client is routed via the NIC, not the TUN, so strict mode would drop every packet; the
+ * kernel uses max(all, dev), so 2 works whatever `all` is), and no IPv6 on it (no router
+ * solicitations written into the TUN).
+ */
+export function prepareTun(tun: string): void {
+  setSysctl(`net.ipv4.conf.${tun}.rp_filter`, 2);
+  setSysctl(`net.ipv6.conf.${tun}.disable_ipv6`, 1, true);
+}
+
+/**
+ * LVS-DR/TUN real-server set-up: VIP/32 on `lo`, and ARP kept quiet about it
+ * (arp_ignore=1: answer only for addresses on the receiving interface; arp_announce=2:
+ * always use the best local address of the outgoing interface as the ARP source).
+ * Idempotent (an existing VIP is left alone).
+ */
+export function setupVip(vip: string, ifname: string): void {
+  for (const i of ['all', ifname]) {
+    setSysctl(`net.ipv4.conf.${i}.arp_ignore`, 1);
+    setSysctl(`net.ipv4.conf.${i}.arp_announce`, 2);
+  }
+  const have = interfaceAddrs('lo');
+  if (!have.includes(vip)) run('ip', ['addr', 'add', `${vip}/32`, 'dev', 'lo']);
+}
+
+/** The nftables table name used for the interface (one per instance). */
+export function nftTableName(ifname: string): string {
+  return `tunvs_rs_${ifname.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+/**
+ * The nftables ruleset that keeps the kernel silent about IPIP: the stack has no handler
+ * for protocol 4 and would answer every tunnelled packet with ICMP protocol-unreachable;
+ * dropping `ip protocol 4` in the input hook stops that, while the capture (a packet tap,
+ * which runs before netfilter) still sees the packets.
+ */
+export function nftRuleset(ifname: string): string {
+  const t = nftTableName(ifname);
+  // Create-then-delete first so that loading is idempotent (a stale table from a crash).
+  return [
+    `table ip ${t} {}`,
+    `delete table ip ${t}`,
+    `table ip ${t} {`,
+    `  chain input {`,
+    `    type filter hook input priority filter; policy accept;`,
+    `    iifname "${ifname}" ip protocol 4 counter drop comment "tunvs-realserver: IPIP is decapsulated in userspace"`,
+    `  }`,
+    `}`,
+    '',
+  ].join('\n');
+}
+
+/** Install the IPIP drop rule for `ifname` (idempotent). */
+export function installNftRule(ifname: string): void {
+  run('nft', ['-f', '-'], nftRuleset(ifname));
+}
+
+/** Remove the IPIP drop rule for `ifname`; no error when it is not there. */
+export function removeNftRule(ifname: string): void {
+  try {
+    run('nft', ['delete', 'table', 'ip', nftTableName(ifname)]);
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,259 @@
+import t from 'tap';
+import fc from 'fast-check';
+import { MemoryLink } from '@tunvs/link';
+import {
+  Decapsulator,
+  DecapDrop,
+  ethernetFrame,
+  fixIpv4Checksum,
+  inetChecksum,
+  ipipEncap,
+  parseIpv4,
+  parseMac,
+  tcpSynPacket,
+  udpPacket,
+  nftRuleset,
+  nftTableName,
+} from '../src/index.js';
+import type { DecapCounters } from '../src/index.js';
+
+const DIR = parseIpv4('10.10.1.1');
+const RS = parseIpv4('10.10.1.11');
+const CLIENT = parseIpv4('10.10.0.2');
+const VIP = parseIpv4('10.10.0.100');
+const RS_MAC = parseMac('02:00:0a:0a:01:0b');
+const DIR_MAC = parseMac('02:00:0a:0a:01:01');
+const data = new TextEncoder().encode('hello');
+
+const inner = (): Uint8Array => udpPacket(CLIENT, VIP, 40000, 7, data, { ttl: 63 });
+const frame = (ip: Uint8Array): Uint8Array => ethernetFrame(RS_MAC, DIR_MAC, ip);
+
+/** A capture link (Ethernet) wired to a TUN link through a Decapsulator. */
+function rig(opts: { local?: number[]; vnet?: number; inKind?: 'tap' | 'tun' } = {}) {
+  const cap = new MemoryLink(opts.inKind ?? 'tap', 1500, 'eth0');
+  const tun = new MemoryLink('tun', 1500, 'tunvs-rs0', opts.vnet ?? 0);
+  const d = new Decapsulator({ localAddrs: opts.local ?? [RS] });
+  d.attach(cap, tun);
+  return { cap, tun, d };
+}
+
+function drops(c: DecapCounters): number {
+  let n = 0;
+  for (const k of Object.values(DecapDrop)) n += c[k];
+  return n;
+}
+
+t.test('an IPIP frame comes out of the TUN as the exact inner packet', (t) => {
+  const { cap, tun, d } = rig();
+  const inPkt = inner();
+  cap.receive(frame(ipipEncap(inPkt, DIR, RS)));
+  const out = tun.drain();
+  t.equal(out.length, 1);
+  t.same([...out[0]!], [...inPkt]);
+  t.equal(d.counters.rxPackets, 1);
+  t.equal(d.counters.decapsulated, 1);
+  t.equal(d.counters.txPackets, 1);
+  t.equal(drops(d.counters), 0);
+  t.end();
+});
+
+t.test('golden bytes: IPIP around a UDP datagram', (t) => {
+  const hex =
+    // outer: v4 ihl5, tos 0, len 53, id 0, DF, ttl 63, proto 4, cksum, 10.10.1.1 -> 10.10.1.11
+    '45 00 0035 0000 4000 3f 04 25a6 0a0a0101 0a0a010b' +
+    // inner: v4 ihl5, tos 0, len 33, id 0, DF, ttl 63, proto 17, cksum, 10.10.0.2 -> 10.10.0.100
+    '45 00 0021 0000 4000 3f 11 2753 0a0a0002 0a0a0064' +
+    // udp 40000 -> 7, len 13, no checksum, "rs!!\n"
+    '9c40 0007 000d 0000 72 73 21 21 0a';
+  const b = Uint8Array.from(Buffer.from(hex.replace(/ /g, ''), 'hex'));
+  const { cap, tun, d } = rig({ inKind: 'tun' });
+  cap.receive(b);
+  const out = tun.drain();
+  t.equal(d.counters.decapsulated, 1);
+  t.same([...out[0]!], [...b.subarray(20)], 'the inner 33 bytes');
+  t.equal(inetChecksum(out[0]!, 0, 20), 0, 'inner header checksum valid');
+  t.end();
+});
+
+t.test('a TCP SYN is decapsulated too; TTL and addresses untouched', (t) => {
+  const { cap, tun } = rig();
+  const syn = tcpSynPacket(CLIENT, VIP, 41000, 80, 12345, { ttl: 61 });
+  cap.receive(frame(ipipEncap(syn, DIR, RS)));
+  const out = tun.drain();
+  t.same([...out[0]!], [...syn]);
+  t.end();
+});
+
+t.test('Ethernet padding after the outer total length is ignored', (t) => {
+  const { cap, tun } = rig();
+  const inPkt = udpPacket(CLIENT, VIP, 1, 7, new Uint8Array(0));
+  const f = frame(ipipEncap(inPkt, DIR, RS));
+  const padded = new Uint8Array(f.length + 10);
+  padded.set(f);
+  cap.receive(padded);
+  t.same([...tun.drain()[0]!], [...inPkt]);
+  t.end();
+});
+
+t.test('an 802.1Q tag before IPv4 is skipped', (t) => {
+  const { cap, tun } = rig();
+  const ip = ipipEncap(inner(), DIR, RS);
+  const f = new Uint8Array(18 + ip.length);
+  f.set(RS_MAC, 0);
+  f.set(DIR_MAC, 6);
+  f.set([0x81, 0x00, 0x00, 0x0a, 0x08, 0x00], 12);
+  f.set(ip, 18);
+  cap.receive(f);
+  t.equal(tun.drain().length, 1);
+  t.end();
+});
+
+t.test('with a vnet header on the TUN, a zeroed header is written in front, in place', (t) => {
+  const { cap, tun } = rig({ vnet: 10 });
+  const inPkt = inner();
+  cap.receive(frame(ipipEncap(inPkt, DIR, RS)));
+  const out = tun.drain();
+  t.equal(out.length, 1);
+  t.same([...out[0]!.subarray(0, 10)], new Array(10).fill(0));
+  t.same([...out[0]!.subarray(10)], [...inPkt]);
+  t.end();
+});
+
+/** Build a malformed frame by editing a valid one, then (optionally) fix the checksums. */
+function mutate(edit: (outer: Uint8Array, innerHdr: Uint8Array) => void, fix = true): Uint8Array {
+  const f = frame(ipipEncap(inner(), DIR, RS));
+  const outer = f.subarray(14);
+  const hl = (outer[0]! & 15) * 4;
+  edit(outer, outer.subarray(hl));
+  if (fix) fixIpv4Checksum(outer);
+  return f;
+}
+
+const cases: Array<[string, () => Uint8Array, keyof DecapCounters]> = [
+  ['a runt frame', () => frame(new Uint8Array(10)), DecapDrop.tooShort],
+  ['an ARP frame', () => ethernetFrame(RS_MAC, DIR_MAC, new Uint8Array(28), 0x0806), DecapDrop.notIpv4],
+  ['outer version 6', () => mutate((o) => (o[0] = 0x65)), DecapDrop.badVersion],
+  ['outer IHL 4', () => mutate((o) => (o[0] = 0x44), false), DecapDrop.badIhl],
+  ['outer IHL beyond the packet', () => {
+    const f = frame(ipipEncap(new Uint8Array(0), DIR, RS)).subarray(0, 14 + 20);
+    f[14] = 0x4f;
+    return f;
+  }, DecapDrop.badIhl],
+  ['outer total length too big', () => mutate((o) => { o[2] = 0x05; o[3] = 0xdc; }), DecapDrop.badTotalLength],
+  ['outer total length below the header', () => mutate((o) => { o[2] = 0; o[3] = 19; }), DecapDrop.badTotalLength],
+  ['a bad outer checksum', () => mutate((o) => (o[10] = o[10]! ^ 0xff), false), DecapDrop.badChecksum],
+  ['outer protocol 17', () => mutate((o) => (o[9] = 17)), DecapDrop.notIpip],
+  ['an outer fragment (MF)', () => mutate((o) => (o[6] = 0x20)), DecapDrop.fragment],
+  ['an outer fragment (offset)', () => mutate((o) => { o[6] = 0; o[7] = 8; }), DecapDrop.fragment],
+  ['another destination', () => frame(ipipEncap(inner(), DIR, RS + 1)), DecapDrop.notForUs],
+  ['an inner packet under 20 bytes', () => frame(ipipEncap(new Uint8Array(12).fill(0x45), DIR, RS)), DecapDrop.innerTooShort],
+  ['inner version 6', () => mutate((_o, i) => (i[0] = 0x60)), DecapDrop.innerBadVersion],
+  ['inner IHL 3', () => mutate((_o, i) => (i[0] = 0x43)), DecapDrop.innerBadIhl],
+  ['inner IHL beyond the payload', () => frame(ipipEncap(Uint8Array.from([0x4f, ...new Array(23).fill(0)]), DIR, RS)), DecapDrop.innerBadIhl],
+  ['inner total length too big', () => mutate((_o, i) => { i[2] = 0x04; i[3] = 0; }), DecapDrop.innerBadTotalLength],
+  ['outer CE over a not-ECT inner packet', () => mutate((o) => (o[1] = 3)), DecapDrop.ecnDrop],
+];
+
+for (const [name, make, counter] of cases) {
+  t.test(`drops ${name} and counts ${String(counter)}`, (t) => {
+    const { cap, tun, d } = rig();
+    cap.receive(make());
+    t.equal(tun.drain().length, 0, 'nothing written');
+    t.equal(d.counters[counter], 1, String(counter));
+    t.equal(drops(d.counters), 1, 'exactly one drop counted');
+    t.equal(d.counters.decapsulated, 0);
+    t.end();
+  });
+}
+
+t.test('outer CE marks an ECT inner packet CE and keeps its checksum valid', (t) => {
+  const { cap, tun, d } = rig();
+  const inPkt = udpPacket(CLIENT, VIP, 1, 7, data, { tos: 0x02 }); // ECT(0)
+  cap.receive(frame(ipipEncap(inPkt, DIR, RS, { tos: 0x03 })));
+  const out = tun.drain()[0]!;
+  t.equal(out[1]! & 3, 3, 'inner is CE');
+  t.equal(inetChecksum(out, 0, 20), 0, 'inner header checksum valid');
+  t.equal(d.counters.ecnMarked, 1);
+  // CE inner stays as is; ECT outer (not CE) changes nothing.
+  const ce = udpPacket(CLIENT, VIP, 1, 7, data, { tos: 0x03 });
+  const ect = udpPacket(CLIENT, VIP, 1, 7, data, { tos: 0x01 });
+  cap.receive(frame(ipipEncap(ce, DIR, RS, { tos: 0x03 })), frame(ipipEncap(ect, DIR, RS, { tos: 0x02 })));
+  const [a, b] = tun.drain();
+  t.same([...a!], [...ce]);
+  t.same([...b!], [...ect]);
+  t.end();
+});
+
+t.test('a mixed batch: good packets go out in one write, bad ones are counted', (t) => {
+  const { cap, tun, d } = rig();
+  const good = frame(ipipEncap(inner(), DIR, RS));
+  const bad = mutate((o) => (o[9] = 6));
+  cap.receive(good, bad, good, bad, good);
+  t.equal(tun.drain().length, 3);
+  t.equal(d.counters.rxPackets, 5);
+  t.equal(d.counters.decapsulated, 3);
+  t.equal(d.counters.notIpip, 2);
+  t.equal(tun.counters.txPackets, 3);
+  t.end();
+});
+
+t.test('a full TUN queue is counted as txDropped', (t) => {
+  const { cap, tun, d } = rig();
+  tun.txBudget = 1;
+  const good = frame(ipipEncap(inner(), DIR, RS));
+  cap.receive(good, good, good);
+  t.equal(d.counters.decapsulated, 3);
+  t.equal(d.counters.txPackets, 1);
+  t.equal(d.counters.txDropped, 2);
+  t.end();
+});
+
+t.test('no local addresses: any outer destination is accepted', (t) => {
+  const { cap, tun } = rig({ local: [] });
+  cap.receive(frame(ipipEncap(inner(), DIR, parseIpv4('192.0.2.1'))));
+  t.equal(tun.drain().length, 1);
+  t.end();
+});
+
+t.test('property: random bytes never throw and every packet is accounted for', (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ minLength: 0, maxLength: 120 }), { minLength: 1, maxLength: 20 }), fc.boolean(), (pkts, eth) => {
+      const { cap, d } = rig({ inKind: eth ? 'tap' : 'tun', local: [] });
+      for (const p of pkts) cap.inject(p);
+      cap.deliver();
+      return d.counters.rxPackets === pkts.length && d.counters.decapsulated + drops(d.counters) === pkts.length;
+    }),
+    { seed: 42, numRuns: 300 },
+  );
+  t.end();
+});
+
+t.test('property: any valid UDP inner packet round-trips byte for byte', (t) => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 1400 }),
+      fc.integer({ min: 1, max: 65535 }),
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 0, max: 0xfc }),
+      (payload, sport, src, tos) => {
+        const { cap, tun } = rig();
+        const inPkt = udpPacket(src, VIP, sport, 7, payload, { tos });
+        cap.receive(frame(ipipEncap(inPkt, DIR, RS)));
+        const out = tun.drain();
+        return out.length === 1 && Buffer.compare(out[0]!, inPkt) === 0;
+      },
+    ),
+    { seed: 42, numRuns: 200 },
+  );
+  t.end();
+});
+
+t.test('the nftables rule drops IPIP on input on the interface only', (t) => {
+  t.equal(nftTableName('eth0'), 'tunvs_rs_eth0');
+  t.equal(nftTableName('veth-a.1'), 'tunvs_rs_veth_a_1');
+  const r = nftRuleset('eth0');
+  t.match(r, /table ip tunvs_rs_eth0 \{\}\ndelete table ip tunvs_rs_eth0\n/);
+  t.match(r, /type filter hook input priority filter; policy accept;/);
+  t.match(r, /iifname "eth0" ip protocol 4 counter drop/);
+  t.end();
+});

@@ -1,0 +1,1 @@
+export { foScheduler, FoScheduler } from './fo-scheduler.js';

@@ -1,0 +1,11 @@
+export {
+  lblcScheduler,
+  LblcScheduler,
+  LBLC_TAB_BITS,
+  LBLC_TAB_SIZE,
+  LBLC_CHECK_INTERVAL,
+  LBLC_ENTRY_TIMEOUT,
+  LBLC_COUNT_FOR_FULL_EXPIRATION,
+  LBLC_MAX_SIZE,
+  LBLC_EXPIRATION_DEFAULT,
+} from './lblc-scheduler.js';

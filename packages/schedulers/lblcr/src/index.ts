@@ -1,0 +1,11 @@
+export {
+  lblcrScheduler,
+  LblcrScheduler,
+  LBLCR_TAB_BITS,
+  LBLCR_TAB_SIZE,
+  LBLCR_CHECK_INTERVAL,
+  LBLCR_ENTRY_TIMEOUT,
+  LBLCR_COUNT_FOR_FULL_EXPIRATION,
+  LBLCR_MAX_SIZE,
+  LBLCR_EXPIRATION_DEFAULT,
+} from './lblcr-scheduler.js';

@@ -1,0 +1,1 @@
+export { lcScheduler, LcScheduler } from './lc-scheduler.js';

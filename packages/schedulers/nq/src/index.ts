@@ -1,0 +1,1 @@
+export { nqScheduler, NqScheduler } from './nq-scheduler.js';

@@ -1,0 +1,80 @@
+import t from 'tap';
+import fc from 'fast-check';
+import { Dest, DestFlag, Service } from '@tunvs/model';
+import { newSchedPacket } from '@tunvs/scheduler';
+import type { SchedulerInstance } from '@tunvs/scheduler';
+import { nqScheduler } from '../src/index.js';
+
+const pkt = newSchedPacket();
+
+/** list order as given (index 0 = head); names are letters */
+function svcOf(specs: { w: number; a?: number; i?: number; over?: boolean }[]): { svc: Service; ds: Dest[] } {
+  const svc = new Service({});
+  const ds = specs.map((s, k) => {
+    const d = new Dest(0x0a000001 + k, 80, { weight: s.w });
+    d.activeConns = s.a ?? 0;
+    d.inactConns = s.i ?? 0;
+    if (s.over) d.flags |= DestFlag.OVERLOAD;
+    return d;
+  });
+  for (let k = ds.length - 1; k >= 0; k--) svc.insertDest(ds[k]!);
+  return { svc, ds };
+}
+
+/** Schedule k times, each pick opening one connection that stays active. */
+function activeRun(inst: SchedulerInstance, svc: Service, names: string, k: number): string {
+  let out = "";
+  for (let j = 0; j < k; j++) {
+    const d = inst.schedule(svc, pkt);
+    if (!d) return out + "-";
+    d.activeConns++;
+    out += names[svc.dests.indexOf(d)];
+  }
+  return out;
+}
+
+const arbSpecs = fc.array(
+  fc.record({
+    w: fc.integer({ min: 0, max: 10 }),
+    a: fc.integer({ min: 0, max: 50 }),
+    i: fc.integer({ min: 0, max: 300 }),
+    over: fc.boolean(),
+  }),
+  { minLength: 0, maxLength: 10 },
+);
+
+t.test('reference sequence: list C(1), B(2), A(3) -> C B A A B A A B A C B A', (t) => {
+  const { svc } = svcOf([{ w: 1 }, { w: 2 }, { w: 3 }]);
+  t.equal(activeRun(nqScheduler.create(svc), svc, 'CBA', 12), 'CBAABAABACBA');
+  t.end();
+});
+
+t.test('an idle server wins at once, even a light one; weight-0 idle servers do not', (t) => {
+  const { svc, ds } = svcOf([{ w: 0 }, { w: 9, a: 1 }, { w: 1, i: 50 }, { w: 1 }]);
+  const nq = nqScheduler.create(svc);
+  t.equal(nq.schedule(svc, pkt), ds[2]);
+  ds[2]!.flags |= DestFlag.OVERLOAD;
+  t.equal(nq.schedule(svc, pkt), ds[3]);
+  t.end();
+});
+
+t.test('property: first idle eligible server, else the sed choice', (t) => {
+  fc.assert(
+    fc.property(arbSpecs, (specs) => {
+      const { svc, ds } = svcOf(specs);
+      const r = nqScheduler.create(svc).schedule(svc, pkt);
+      const el = ds.filter((d) => d.weight > 0 && !d.overloaded);
+      if (el.length === 0) return r === null;
+      const idle = el.find((d) => d.activeConns === 0);
+      if (idle) return r === idle;
+      if (!r || !el.includes(r)) return false;
+      return el.every((d) => {
+        const lhs = (d.activeConns + 1) * r.weight;
+        const rhs = (r.activeConns + 1) * d.weight;
+        return lhs > rhs || (lhs === rhs && ds.indexOf(d) >= ds.indexOf(r));
+      });
+    }),
+    { seed: 42, numRuns: 300 },
+  );
+  t.end();
+});

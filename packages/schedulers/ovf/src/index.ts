@@ -1,0 +1,1 @@
+export { ovfScheduler, OvfScheduler } from './ovf-scheduler.js';

@@ -1,0 +1,1 @@
+export { rrScheduler, RrScheduler } from './rr-scheduler.js';

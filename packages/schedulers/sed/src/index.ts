@@ -1,0 +1,1 @@
+export { sedScheduler, SedScheduler } from './sed-scheduler.js';

@@ -1,0 +1,1 @@
+export { twosScheduler, TwosScheduler } from './twos-scheduler.js';

@@ -1,0 +1,1 @@
+export { wlcScheduler, WlcScheduler } from './wlc-scheduler.js';

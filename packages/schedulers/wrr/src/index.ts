@@ -1,0 +1,1 @@
+export { wrrScheduler, WrrScheduler } from './wrr-scheduler.js';

@@ -1,0 +1,817 @@
+/*
+ * tuntap.c: the native half of @tunvs/tuntap (plain N-API + libuv, no node-addon-api).
+ *
+ * What lives here:
+ *   - opening /dev/net/tun queues (TUNSETIFF with IFF_NO_PI, optionally IFF_MULTI_QUEUE and
+ *     IFF_VNET_HDR + TUNSETVNETHDRSZ + TUNSETOFFLOAD), TUNSETPERSIST;
+ *   - interface ioctls on an AF_INET datagram socket (MTU, flags, IPv4 address and mask,
+ *     hardware address). They act in the network namespace of the calling thread;
+ *   - a queue object: a uv_poll watcher that, on readiness, drains the non-blocking fd into
+ *     a JS-owned slab (until EAGAIN, the slab is full, or the offsets array is full) and
+ *     calls JS once per batch; and a batched write that loops write(2) over the packets.
+ *
+ * Errors thrown to JS are plain Error objects with `code` (e.g. "EPERM"), `errno` (positive)
+ * and `syscall` (e.g. "TUNSETIFF"); the TypeScript side turns them into TunTapError with a
+ * sentence a person understands.
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_arp.h>
+#include <linux/if_tun.h>
+#include <linux/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+static const char *errno_code(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENOENT: return "ENOENT";
+    case ENODEV: return "ENODEV";
+    case ENXIO: return "ENXIO";
+    case EBUSY: return "EBUSY";
+    case EINVAL: return "EINVAL";
+    case EEXIST: return "EEXIST";
+    case EBADF: return "EBADF";
+    case EBADFD: return "EBADFD";
+    case EIO: return "EIO";
+    case EAGAIN: return "EAGAIN";
+    case ENOBUFS: return "ENOBUFS";
+    case ENOMEM: return "ENOMEM";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EFAULT: return "EFAULT";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENOTTY: return "ENOTTY";
+    case EINTR: return "EINTR";
+    default: return "EUNKNOWN";
+  }
+}
+
+/* Throw Error("<syscall> failed: <CODE>") with code/errno/syscall properties. */
+static void throw_errno(napi_env env, int err, const char *syscall) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s failed: %s (%s)", syscall, errno_code(err), strerror(err));
+  napi_value m, code, e, n, sc;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, m, &e);
+  napi_create_int32(env, err, &n);
+  napi_set_named_property(env, e, "errno", n);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
+  napi_set_named_property(env, e, "syscall", sc);
+  napi_throw(env, e);
+}
+
+static void throw_plain(napi_env env, const char *code, const char *msg) {
+  napi_throw_error(env, code, msg);
+}
+
+#define NAPI_CALL(env, call)                                   \
+  do {                                                         \
+    if ((call) != napi_ok) {                                   \
+      bool pending_;                                           \
+      napi_is_exception_pending((env), &pending_);             \
+      if (!pending_) throw_plain((env), "EINVAL", "native call failed: " #call); \
+      return NULL;                                             \
+    }                                                          \
+  } while (0)
+
+/* ---------------------------------------------------------------- argument helpers */
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  if (argc < want) {
+    throw_plain(env, "EINVAL", "too few arguments");
+    return -1;
+  }
+  return 0;
+}
+
+/* Copy an interface name; 0 on success, throws and returns -1 otherwise. */
+static int get_ifname(napi_env env, napi_value v, char out[IFNAMSIZ]) {
+  char tmp[64];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, tmp, sizeof tmp, &len) != napi_ok) {
+    throw_plain(env, "EINVAL", "interface name must be a string");
+    return -1;
+  }
+  if (len >= IFNAMSIZ) {
+    throw_plain(env, "ENAMETOOLONG", "interface name too long (max 15 bytes)");
+    return -1;
+  }
+  memset(out, 0, IFNAMSIZ);
+  memcpy(out, tmp, len);
+  return 0;
+}
+
+static int32_t get_i32(napi_env env, napi_value v) {
+  int32_t x = 0;
+  napi_get_value_int32(env, v, &x);
+  return x;
+}
+
+static uint32_t get_u32(napi_env env, napi_value v) {
+  uint32_t x = 0;
+  napi_get_value_uint32(env, v, &x);
+  return x;
+}
+
+static bool get_bool(napi_env env, napi_value v) {
+  bool b = false;
+  napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+static napi_value make_i32(napi_env env, int32_t x) {
+  napi_value v;
+  napi_create_int32(env, x, &v);
+  return v;
+}
+
+static napi_value make_undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+/* Data pointer and element count of a typed array of the wanted type. */
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) {
+    throw_plain(env, "EINVAL", "expected a typed array");
+    return -1;
+  }
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return -1;
+  if (type != want) {
+    throw_plain(env, "EINVAL", want == napi_uint8_array ? "expected a Uint8Array" : "expected a Uint32Array");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- opening queues */
+
+/* openQueue(name, tap, multiQueue, vnetHdrLen, offloadFlags, nonBlocking)
+ *   -> { fd, name, offloads }
+ * offloadFlags < 0: no TUNSETOFFLOAD. With USO/UFO bits the call is retried without them
+ * when the kernel refuses (older kernels), and `offloads` reports what was applied. */
+static napi_value OpenQueue(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (get_args(env, info, 6, argv)) return NULL;
+  char name[IFNAMSIZ];
+  if (get_ifname(env, argv[0], name)) return NULL;
+  bool tap = get_bool(env, argv[1]);
+  bool mq = get_bool(env, argv[2]);
+  int32_t vnet = get_i32(env, argv[3]);
+  int32_t offload = get_i32(env, argv[4]);
+  bool nonblock = get_bool(env, argv[5]);
+
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+  if (fd < 0) {
+    throw_errno(env, errno, "open /dev/net/tun");
+    return NULL;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, IFNAMSIZ);
+  ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (mq ? IFF_MULTI_QUEUE : 0) |
+                          (vnet > 0 ? IFF_VNET_HDR : 0));
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    throw_errno(env, e, "TUNSETIFF");
+    return NULL;
+  }
+  int applied = 0;
+  if (vnet > 0) {
+    int sz = vnet;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+      int e = errno;
+      close(fd);
+      throw_errno(env, e, "TUNSETVNETHDRSZ");
+      return NULL;
+    }
+    if (offload >= 0) {
+      unsigned int tries[3];
+      tries[0] = (unsigned int)offload;
+      tries[1] = tries[0] & ~(unsigned int)(TUN_F_USO4 | TUN_F_USO6);
+      tries[2] = tries[1] & ~(unsigned int)TUN_F_UFO;
+      int ok = 0, e = 0;
+      for (int i = 0; i < 3 && !ok; i++) {
+        if (i > 0 && tries[i] == tries[i - 1]) continue;
+        if (ioctl(fd, TUNSETOFFLOAD, tries[i]) == 0) {
+          ok = 1;
+          applied = (int)tries[i];
+        } else {
+          e = errno;
+        }
+      }
+      if (!ok) {
+        close(fd);
+        throw_errno(env, e, "TUNSETOFFLOAD");
+        return NULL;
+      }
+    }
+  }
+  napi_value out, v;
+  NAPI_CALL(env, napi_create_object(env, &out));
+  napi_set_named_property(env, out, "fd", make_i32(env, fd));
+  NAPI_CALL(env, napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &v));
+  napi_set_named_property(env, out, "name", v);
+  napi_set_named_property(env, out, "offloads", make_i32(env, applied));
+  return out;
+}
+
+/* setPersist(fd, on) */
+static napi_value SetPersist(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  int fd = get_i32(env, argv[0]);
+  unsigned long on = get_bool(env, argv[1]) ? 1 : 0;
+  if (ioctl(fd, TUNSETPERSIST, on) < 0) {
+    throw_errno(env, errno, "TUNSETPERSIST");
+    return NULL;
+  }
+  return make_undefined(env);
+}
+
+/* closeFd(fd): for fds handed out by openQueue and never wrapped in a queue. */
+static napi_value CloseFd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  int fd = get_i32(env, argv[0]);
+  if (fd >= 0) close(fd);
+  return make_undefined(env);
+}
+
+/* ---------------------------------------------------------------- interface ioctls */
+
+/* Run one SIOC* ioctl on a fresh AF_INET socket (in the calling thread's namespace). */
+static int if_ioctl(napi_env env, unsigned long req, struct ifreq *ifr, const char *what) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    throw_errno(env, errno, "socket");
+    return -1;
+  }
+  int r = ioctl(s, req, ifr);
+  int e = errno;
+  close(s);
+  if (r < 0) {
+    throw_errno(env, e, what);
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value GetMtu(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  if (if_ioctl(env, SIOCGIFMTU, &ifr, "SIOCGIFMTU")) return NULL;
+  return make_i32(env, ifr.ifr_mtu);
+}
+
+static napi_value SetMtu(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  ifr.ifr_mtu = get_i32(env, argv[1]);
+  if (if_ioctl(env, SIOCSIFMTU, &ifr, "SIOCSIFMTU")) return NULL;
+  return make_undefined(env);
+}
+
+static napi_value GetFlags(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  if (if_ioctl(env, SIOCGIFFLAGS, &ifr, "SIOCGIFFLAGS")) return NULL;
+  return make_i32(env, (unsigned short)ifr.ifr_flags);
+}
+
+/* setUp(name, up): read-modify-write of IFF_UP. */
+static napi_value SetUp(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  bool up = get_bool(env, argv[1]);
+  if (if_ioctl(env, SIOCGIFFLAGS, &ifr, "SIOCGIFFLAGS")) return NULL;
+  if (up)
+    ifr.ifr_flags |= IFF_UP;
+  else
+    ifr.ifr_flags &= ~IFF_UP;
+  if (if_ioctl(env, SIOCSIFFLAGS, &ifr, "SIOCSIFFLAGS")) return NULL;
+  return make_undefined(env);
+}
+
+/* setAddress(name, addrU32, prefixLen): SIOCSIFADDR then SIOCSIFNETMASK. */
+static napi_value SetAddress(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  uint32_t addr = get_u32(env, argv[1]);
+  uint32_t prefix = get_u32(env, argv[2]);
+  if (prefix > 32) {
+    throw_plain(env, "EINVAL", "prefix length must be 0..32");
+    return NULL;
+  }
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = htonl(addr);
+  if (if_ioctl(env, SIOCSIFADDR, &ifr, "SIOCSIFADDR")) return NULL;
+  uint32_t mask = prefix == 0 ? 0 : (uint32_t)(0xffffffffu << (32 - prefix));
+  sin = (struct sockaddr_in *)&ifr.ifr_netmask;
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = htonl(mask);
+  if (if_ioctl(env, SIOCSIFNETMASK, &ifr, "SIOCSIFNETMASK")) return NULL;
+  return make_undefined(env);
+}
+
+/* getMac(name) -> Uint8Array(6) */
+static napi_value GetMac(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  if (if_ioctl(env, SIOCGIFHWADDR, &ifr, "SIOCGIFHWADDR")) return NULL;
+  napi_value ab, arr;
+  void *data;
+  NAPI_CALL(env, napi_create_arraybuffer(env, 6, &data, &ab));
+  memcpy(data, ifr.ifr_hwaddr.sa_data, 6);
+  NAPI_CALL(env, napi_create_typedarray(env, napi_uint8_array, 6, ab, 0, &arr));
+  return arr;
+}
+
+/* setMac(name, Uint8Array(6)) */
+static napi_value SetMac(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  void *data;
+  size_t len;
+  if (get_typed(env, argv[1], napi_uint8_array, &data, &len)) return NULL;
+  if (len != 6) {
+    throw_plain(env, "EINVAL", "a MAC address is 6 bytes");
+    return NULL;
+  }
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  memcpy(ifr.ifr_hwaddr.sa_data, data, 6);
+  if (if_ioctl(env, SIOCSIFHWADDR, &ifr, "SIOCSIFHWADDR")) return NULL;
+  return make_undefined(env);
+}
+
+/* ifIndex(name) -> number (0 when there is no such interface) */
+static napi_value IfIndex(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    throw_errno(env, errno, "socket");
+    return NULL;
+  }
+  int r = ioctl(s, SIOCGIFINDEX, &ifr);
+  close(s);
+  return make_i32(env, r < 0 ? 0 : ifr.ifr_ifindex);
+}
+
+/* ---------------------------------------------------------------- queues */
+
+typedef struct queue {
+  napi_env env;
+  int fd;
+  int vnet;              /* bytes of virtio_net_hdr before each packet */
+  size_t max_write;      /* largest non-GSO packet accepted by writeBatch (incl. vnet hdr) */
+  size_t max_gso_write;  /* largest GSO packet accepted */
+  uv_poll_t poll;
+  int poll_inited;
+  int polling;
+  int closed;
+  int handle_closed;     /* uv_close finished (or never needed) */
+  int finalized;         /* the JS handle was garbage collected */
+  napi_ref cb_ref;
+  napi_ref buf_ref, off_ref, len_ref;
+  napi_async_context actx;
+  uint8_t *buf;
+  size_t buf_len;
+  uint32_t *offs;
+  uint32_t *lens;
+  size_t max_pkts;
+  size_t max_read;
+} queue_t;
+
+static void drop_slab(queue_t *q) {
+  if (q->buf_ref) napi_delete_reference(q->env, q->buf_ref);
+  if (q->off_ref) napi_delete_reference(q->env, q->off_ref);
+  if (q->len_ref) napi_delete_reference(q->env, q->len_ref);
+  q->buf_ref = q->off_ref = q->len_ref = NULL;
+  q->buf = NULL;
+  q->offs = q->lens = NULL;
+  q->buf_len = q->max_pkts = 0;
+}
+
+static void on_poll_closed(uv_handle_t *h) {
+  queue_t *q = (queue_t *)h->data;
+  q->handle_closed = 1;
+  if (q->finalized) free(q);
+}
+
+/* Release everything; the struct itself is freed by the finalizer (or the close callback). */
+static void queue_shutdown(queue_t *q) {
+  if (q->closed) return;
+  q->closed = 1;
+  q->polling = 0;
+  /* uv_close before close(2): libuv must forget the fd before its number can be reused. */
+  if (q->poll_inited)
+    uv_close((uv_handle_t *)&q->poll, on_poll_closed);
+  else
+    q->handle_closed = 1;
+  if (q->cb_ref) {
+    napi_delete_reference(q->env, q->cb_ref);
+    q->cb_ref = NULL;
+  }
+  drop_slab(q);
+  if (q->actx) {
+    napi_async_destroy(q->env, q->actx);
+    q->actx = NULL;
+  }
+  if (q->fd >= 0) {
+    close(q->fd);
+    q->fd = -1;
+  }
+}
+
+static void queue_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  queue_t *q = (queue_t *)data;
+  queue_shutdown(q);
+  q->finalized = 1;
+  if (q->handle_closed) free(q);
+}
+
+static queue_t *get_queue(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    throw_plain(env, "EINVAL", "not a queue handle");
+    return NULL;
+  }
+  return (queue_t *)p;
+}
+
+/* createQueue(fd, vnetHdrLen, maxWrite, maxGsoWrite, callback) -> handle
+ * callback(count, bytes, readErrors, lastErrno) is called once per batch. */
+static napi_value CreateQueue(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (get_args(env, info, 5, argv)) return NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[4], &t);
+  if (t != napi_function) {
+    throw_plain(env, "EINVAL", "callback must be a function");
+    return NULL;
+  }
+  queue_t *q = (queue_t *)calloc(1, sizeof *q);
+  if (!q) {
+    throw_plain(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  q->env = env;
+  q->fd = get_i32(env, argv[0]);
+  q->vnet = get_i32(env, argv[1]);
+  q->max_write = get_u32(env, argv[2]);
+  q->max_gso_write = get_u32(env, argv[3]);
+  napi_create_reference(env, argv[4], 1, &q->cb_ref);
+  napi_value name, handle;
+  napi_create_string_utf8(env, "TunTapQueue", NAPI_AUTO_LENGTH, &name);
+  napi_value res;
+  napi_create_object(env, &res);
+  napi_async_init(env, res, name, &q->actx);
+  if (napi_create_external(env, q, queue_finalize, NULL, &handle) != napi_ok) {
+    queue_shutdown(q);
+    free(q);
+    return NULL;
+  }
+  return handle;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  (void)events;
+  queue_t *q = (queue_t *)h->data;
+  if (q->closed || !q->buf) return;
+  size_t used = 0, n = 0;
+  double bytes = 0;
+  int errs = 0, last = 0;
+  if (status < 0) {
+    errs = 1;
+    last = -status;
+  } else {
+    while (n < q->max_pkts && q->buf_len - used >= q->max_read) {
+      ssize_t r = read(q->fd, q->buf + used, q->max_read);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) break;
+        errs++;
+        last = errno;
+        break;
+      }
+      if (r == 0) break;
+      q->offs[n] = (uint32_t)used;
+      q->lens[n] = (uint32_t)r;
+      n++;
+      bytes += (double)r;
+      used += ((size_t)r + 7) & ~(size_t)7;
+    }
+  }
+  if (n == 0 && errs == 0) return;
+  if (errs && n == 0) {
+    /* A read error with nothing read (device gone, fd broken): stop polling so the loop
+     * does not spin; JS is told and may close or restart. */
+    uv_poll_stop(&q->poll);
+    q->polling = 0;
+  }
+  napi_env env = q->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, global, argv[4], result;
+  napi_get_reference_value(env, q->cb_ref, &cb);
+  napi_get_global(env, &global);
+  napi_create_uint32(env, (uint32_t)n, &argv[0]);
+  napi_create_double(env, bytes, &argv[1]);
+  napi_create_int32(env, errs, &argv[2]);
+  napi_create_int32(env, last, &argv[3]);
+  napi_status st = napi_make_callback(env, q->actx, global, cb, 4, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* startReading(handle, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, maxRead) */
+static napi_value StartReading(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (get_args(env, info, 5, argv)) return NULL;
+  queue_t *q = get_queue(env, argv[0]);
+  if (!q) return NULL;
+  if (q->closed) {
+    throw_errno(env, EBADF, "startReading");
+    return NULL;
+  }
+  void *buf, *offs, *lens;
+  size_t buf_len, n_offs, n_lens;
+  if (get_typed(env, argv[1], napi_uint8_array, &buf, &buf_len)) return NULL;
+  if (get_typed(env, argv[2], napi_uint32_array, &offs, &n_offs)) return NULL;
+  if (get_typed(env, argv[3], napi_uint32_array, &lens, &n_lens)) return NULL;
+  size_t max_read = get_u32(env, argv[4]);
+  if (max_read == 0 || buf_len < max_read) {
+    throw_plain(env, "EINVAL", "the receive slab is smaller than one packet");
+    return NULL;
+  }
+  drop_slab(q);
+  napi_create_reference(env, argv[1], 1, &q->buf_ref);
+  napi_create_reference(env, argv[2], 1, &q->off_ref);
+  napi_create_reference(env, argv[3], 1, &q->len_ref);
+  q->buf = (uint8_t *)buf;
+  q->buf_len = buf_len;
+  q->offs = (uint32_t *)offs;
+  q->lens = (uint32_t *)lens;
+  q->max_pkts = n_offs < n_lens ? n_offs : n_lens;
+  q->max_read = max_read;
+  if (!q->poll_inited) {
+    uv_loop_t *loop;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+    int r = uv_poll_init(loop, &q->poll, q->fd);
+    if (r < 0) {
+      throw_errno(env, -r, "uv_poll_init");
+      return NULL;
+    }
+    q->poll.data = q;
+    q->poll_inited = 1;
+  }
+  int r = uv_poll_start(&q->poll, UV_READABLE, on_readable);
+  if (r < 0) {
+    throw_errno(env, -r, "uv_poll_start");
+    return NULL;
+  }
+  q->polling = 1;
+  return make_undefined(env);
+}
+
+static napi_value StopReading(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  queue_t *q = get_queue(env, argv[0]);
+  if (!q) return NULL;
+  if (!q->closed && q->poll_inited && q->polling) uv_poll_stop(&q->poll);
+  q->polling = 0;
+  return make_undefined(env);
+}
+
+/* setRef(handle, on): whether a reading queue keeps the event loop alive. */
+static napi_value SetRef(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  queue_t *q = get_queue(env, argv[0]);
+  if (!q) return NULL;
+  if (q->poll_inited && !q->closed) {
+    if (get_bool(env, argv[1]))
+      uv_ref((uv_handle_t *)&q->poll);
+    else
+      uv_unref((uv_handle_t *)&q->poll);
+  }
+  return make_undefined(env);
+}
+
+/* setMaxWrite(handle, maxWrite) after an MTU change. */
+static napi_value SetMaxWrite(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  queue_t *q = get_queue(env, argv[0]);
+  if (!q) return NULL;
+  q->max_write = get_u32(env, argv[1]);
+  return make_undefined(env);
+}
+
+/* writeBatch(handle, buf, offsets, lengths, count, stat: Float64Array(5)) -> written
+ * stat receives [bytes, dropped, errors, lastErrno, lastErrLen]. A packet the kernel will
+ * not take (EAGAIN/ENOBUFS) is retried after waiting up to 1 ms for POLLOUT, three times,
+ * then counted as dropped; a packet longer than the MTU (and not GSO) is an EMSGSIZE error. */
+static napi_value WriteBatch(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (get_args(env, info, 6, argv)) return NULL;
+  queue_t *q = get_queue(env, argv[0]);
+  if (!q) return NULL;
+  void *bufp, *offp, *lenp, *statp;
+  size_t buf_len, n_off, n_len, n_stat;
+  if (get_typed(env, argv[1], napi_uint8_array, &bufp, &buf_len)) return NULL;
+  if (get_typed(env, argv[2], napi_uint32_array, &offp, &n_off)) return NULL;
+  if (get_typed(env, argv[3], napi_uint32_array, &lenp, &n_len)) return NULL;
+  uint32_t count = get_u32(env, argv[4]);
+  napi_typedarray_type st;
+  napi_value ab;
+  size_t boff;
+  if (napi_get_typedarray_info(env, argv[5], &st, &n_stat, &statp, &ab, &boff) != napi_ok ||
+      st != napi_float64_array || n_stat < 5) {
+    throw_plain(env, "EINVAL", "stat must be a Float64Array(5)");
+    return NULL;
+  }
+  const uint8_t *buf = (const uint8_t *)bufp;
+  const uint32_t *offs = (const uint32_t *)offp;
+  const uint32_t *lens = (const uint32_t *)lenp;
+  double *stat = (double *)statp;
+  if (count > n_off) count = (uint32_t)n_off;
+  if (count > n_len) count = (uint32_t)n_len;
+  double bytes = 0;
+  uint32_t written = 0, dropped = 0, errors = 0;
+  int last = 0;
+  uint32_t last_len = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    size_t off = offs[i], len = lens[i];
+    if (q->closed) {
+      dropped++;
+      continue;
+    }
+    if (len == 0 || off + len > buf_len) {
+      errors++;
+      last = EFAULT;
+      last_len = (uint32_t)len;
+      continue;
+    }
+    const uint8_t *p = buf + off;
+    int gso = q->vnet > 0 && len > (size_t)q->vnet && (p[1] & 0x7f) != 0;
+    if (len > (gso ? q->max_gso_write : q->max_write)) {
+      errors++;
+      last = EMSGSIZE;
+      last_len = (uint32_t)len;
+      continue;
+    }
+    int tries = 0;
+    for (;;) {
+      ssize_t r = write(q->fd, p, len);
+      if (r >= 0) {
+        written++;
+        bytes += (double)len;
+        break;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if ((e == EAGAIN || e == ENOBUFS) && tries < 3) {
+        struct pollfd pfd = {.fd = q->fd, .events = POLLOUT, .revents = 0};
+        poll(&pfd, 1, 1);
+        tries++;
+        continue;
+      }
+      if (e == EAGAIN || e == ENOBUFS) {
+        dropped++;
+      } else {
+        errors++;
+        last = e;
+        last_len = (uint32_t)len;
+      }
+      break;
+    }
+  }
+  stat[0] = bytes;
+  stat[1] = dropped;
+  stat[2] = errors;
+  stat[3] = last;
+  stat[4] = last_len;
+  napi_value out;
+  napi_create_uint32(env, written, &out);
+  return out;
+}
+
+/* closeQueue(handle): stop reading, close the fd. Idempotent. */
+static napi_value CloseQueue(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  queue_t *q = get_queue(env, argv[0]);
+  if (!q) return NULL;
+  queue_shutdown(q);
+  return make_undefined(env);
+}
+
+/* queueFd(handle) -> fd (or -1 after close) */
+static napi_value QueueFd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  queue_t *q = get_queue(env, argv[0]);
+  if (!q) return NULL;
+  return make_i32(env, q->fd);
+}
+
+/* ---------------------------------------------------------------- module */
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"openQueue", NULL, OpenQueue, NULL, NULL, NULL, napi_default, NULL},
+    {"setPersist", NULL, SetPersist, NULL, NULL, NULL, napi_default, NULL},
+    {"closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_default, NULL},
+    {"getMtu", NULL, GetMtu, NULL, NULL, NULL, napi_default, NULL},
+    {"setMtu", NULL, SetMtu, NULL, NULL, NULL, napi_default, NULL},
+    {"getFlags", NULL, GetFlags, NULL, NULL, NULL, napi_default, NULL},
+    {"setUp", NULL, SetUp, NULL, NULL, NULL, napi_default, NULL},
+    {"setAddress", NULL, SetAddress, NULL, NULL, NULL, napi_default, NULL},
+    {"getMac", NULL, GetMac, NULL, NULL, NULL, napi_default, NULL},
+    {"setMac", NULL, SetMac, NULL, NULL, NULL, napi_default, NULL},
+    {"ifIndex", NULL, IfIndex, NULL, NULL, NULL, napi_default, NULL},
+    {"createQueue", NULL, CreateQueue, NULL, NULL, NULL, napi_default, NULL},
+    {"startReading", NULL, StartReading, NULL, NULL, NULL, napi_default, NULL},
+    {"stopReading", NULL, StopReading, NULL, NULL, NULL, napi_default, NULL},
+    {"setRef", NULL, SetRef, NULL, NULL, NULL, napi_default, NULL},
+    {"setMaxWrite", NULL, SetMaxWrite, NULL, NULL, NULL, napi_default, NULL},
+    {"writeBatch", NULL, WriteBatch, NULL, NULL, NULL, napi_default, NULL},
+    {"closeQueue", NULL, CloseQueue, NULL, NULL, NULL, napi_default, NULL},
+    {"queueFd", NULL, QueueFd, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

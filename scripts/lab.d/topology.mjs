@@ -1,0 +1,104 @@
+// The lab's topology as data: every name, address and MAC the lab creates, computed from
+// (method, servers, clients). `scripts/lab status --json` prints this object (plus live
+// state), so tests and the demo read addresses from here instead of hard-coding them.
+//
+// MAC scheme (deterministic): 02:0S:0a:0a:NN:HH
+//   S  = 0 for the interface that owns the address (client/rs eth0, director lan0/br-lan/br-rs,
+//        the director's userspace MAC in DR), 1 for a director-side bridge port of a veth
+//   NN = subnet (0 = 10.10.0.0/24, 1 = 10.10.1.0/24), HH = the host octet it belongs to.
+
+/** Namespace-name prefix of everything the lab makes. */
+export const PREFIX = 'lvs-';
+/** Where pidfiles, logs and the state file live. */
+export const RUN_DIR = '/run/tunvs-lab';
+export const STATE_FILE = `${RUN_DIR}/state.json`;
+export const VIP = '10.10.0.100';
+export const HTTP_PORT = 80;
+export const UDP_ECHO_PORT = 7;
+export const METHODS = ['nat', 'dr', 'tun'];
+export const MAX_SERVERS = 50;
+export const MAX_CLIENTS = 8;
+
+const hex = (n) => n.toString(16).padStart(2, '0');
+/** Deterministic MAC: side 0 = address owner, 1 = director-side bridge port. */
+export const mac = (side, subnet, host) => `02:${hex(side)}:0a:0a:${hex(subnet)}:${hex(host)}`;
+
+/** Build the topology object for a method and counts (validated). */
+export function buildTopology(method, nServers, nClients) {
+  if (!METHODS.includes(method)) throw new Error(`unknown method '${method}' (nat, dr or tun)`);
+  if (!Number.isInteger(nServers) || nServers < 1 || nServers > MAX_SERVERS)
+    throw new Error(`--servers must be 1..${MAX_SERVERS}`);
+  if (!Number.isInteger(nClients) || nClients < 1 || nClients > MAX_CLIENTS)
+    throw new Error(`--clients must be 1..${MAX_CLIENTS}`);
+  const l2 = method === 'dr';
+  const rsSubnet = l2 ? 0 : 1;
+  const dirNs = `${PREFIX}dir`;
+
+  let lan;
+  if (l2) lan = { ifname: 'br-lan', kind: 'bridge', addr: null, mac: mac(1, 0, 0xfe) };
+  else if (nClients === 1) lan = { ifname: 'lan0', kind: 'veth', addr: '10.10.0.1/24', mac: mac(0, 0, 1) };
+  else lan = { ifname: 'br-lan', kind: 'bridge', addr: '10.10.0.1/24', mac: mac(0, 0, 1) };
+
+  const clients = [];
+  for (let k = 1; k <= nClients; k++) {
+    const host = 1 + k;
+    const direct = !l2 && nClients === 1;
+    clients.push({
+      name: `client${k}`,
+      ns: `${PREFIX}client${k}`,
+      ifname: 'eth0',
+      ip: `10.10.0.${host}`,
+      prefixLen: 24,
+      mac: mac(0, 0, host),
+      gateway: '10.10.0.1',
+      peer: direct
+        ? { ns: dirNs, ifname: 'lan0', mac: lan.mac, bridge: null }
+        : { ns: dirNs, ifname: `vc${k}`, mac: mac(1, 0, host), bridge: 'br-lan' },
+    });
+  }
+
+  const servers = [];
+  for (let i = 1; i <= nServers; i++) {
+    const host = 10 + i;
+    servers.push({
+      name: `rs${i}`,
+      ns: `${PREFIX}rs${i}`,
+      ifname: 'eth0',
+      ip: `10.10.${rsSubnet}.${host}`,
+      prefixLen: 24,
+      mac: mac(0, rsSubnet, host),
+      gateway: l2 ? '10.10.0.1' : '10.10.1.1',
+      vipOnLo: method !== 'nat',
+      realserver: method === 'tun' ? { tun: 'tunvs-rs0' } : null,
+      peer: { ns: dirNs, ifname: `vrs${i}`, mac: mac(1, rsSubnet, host), bridge: l2 ? 'br-lan' : 'br-rs' },
+    });
+  }
+
+  const director = {
+    ns: dirNs,
+    device: 'tunvs0',
+    deviceKind: l2 ? 'tap' : 'tun',
+    // DR: the kernel side of the TAP is only a bridge port; the director process owns
+    // DIP and VIP in userspace with `mac` (it answers ARP for both itself).
+    deviceMac: l2 ? mac(1, 0, 1) : null,
+    dip: '10.10.0.1',
+    mac: l2 ? mac(0, 0, 1) : null,
+    lan,
+    rsNet: l2 ? null : { ifname: 'br-rs', kind: 'bridge', addr: '10.10.1.1/24', mac: mac(0, 1, 1) },
+    vipRoute: l2 ? null : `${VIP}/32 dev tunvs0`,
+    policyRouting: method === 'nat' ? { rule: 'iif br-rs lookup 100', table: 100, route: 'default dev tunvs0' } : null,
+  };
+
+  return {
+    method,
+    vip: VIP,
+    ports: { http: HTTP_PORT, udpEcho: UDP_ECHO_PORT },
+    clientNet: '10.10.0.0/24',
+    rsNet: l2 ? '10.10.0.0/24' : '10.10.1.0/24',
+    director,
+    clients,
+    servers,
+    namespaces: [dirNs, ...clients.map((c) => c.ns), ...servers.map((s) => s.ns)],
+    runDir: RUN_DIR,
+  };
+}
