@@ -205,6 +205,9 @@ async function up(topo) {
     ...[...dirIfs].map((i) => [`net.ipv4.conf.${i}.rp_filter`, 0]),
     ['net.ipv4.tcp_early_demux', 0],
     ['net.ipv4.udp_early_demux', 0, true],
+    // nat/tun: the VIP sits in the clients' subnet but is routed into the TUN device, so the
+    // director's kernel answers ARP for it on the client side (proxy ARP)
+    ...(dr ? [] : [[`net.ipv4.conf.${d.lan.ifname}.proxy_arp`, 1]]),
     ['net.bridge.bridge-nf-call-iptables', 0, true],
     ['net.bridge.bridge-nf-call-ip6tables', 0, true],
     ['net.bridge.bridge-nf-call-arptables', 0, true],

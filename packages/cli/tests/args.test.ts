@@ -200,9 +200,11 @@ t.test('defaults and ipvsadm quirks', async (t) => {
   t.match(ok(['-e', '-t', '10.0.0.1:80', '-r', '10.0.1.1', '-w', '0', '-x', '100', '-y', '50']), {
     cmd: 'editDest', dest: { weight: 0, upper: 100, lower: 50 },
   });
-  t.match(ok(['-a', ...S, '-r', '[2001:db8::9]', '-i', '--tun-type', 'gue', '--tun-port', '6080', '--tun-csum']), {
-    dest: { addr: '2001:db8::9', method: 'tunnel', tunType: 'gue', tunPort: 6080, tunFlags: 'csum' },
+  t.match(ok(['-a', ...S, '-r', '2001:db8::9', '-i', '--tun-type', 'gue', '--tun-port', '6080', '--tun-csum']), {
+    dest: { addr: '2001:db8::9', port: 80, method: 'tunnel', tunType: 'gue', tunPort: 6080, tunFlags: 'csum' },
   });
+  // the bracket form needs ':port' after ']'
+  t.type(parseArgs(['-a', ...S, '-r', '[2001:db8::9]', '-i']), UsageError);
   t.match(ok(['-d', '-t', '10.0.0.1:80', '-r', '10.0.1.1:80']), { cmd: 'deleteDest', dest: { addr: '10.0.1.1', port: 80 } });
   t.match(ok(['-D', '-u', '10.0.0.1:53']), { cmd: 'deleteService', key: { protocol: 'udp', port: 53 } });
   t.same(ok(['-Z']), { cmd: 'zero' });

@@ -50,6 +50,22 @@ export function csumPartial(buf: Uint8Array, off: number, len: number, initial =
   return csumFold(sum);
 }
 
+/**
+ * True when the IPv4 header of `hl` bytes at `off` has a valid checksum. Unrolled for the
+ * 20-byte header (the data-path case); options are summed in a loop.
+ */
+export function ipv4HeaderCsumOk(b: Uint8Array, off: number, hl: number): boolean {
+  let s = ((b[off]! << 8) | b[off + 1]!) + ((b[off + 2]! << 8) | b[off + 3]!) +
+    ((b[off + 4]! << 8) | b[off + 5]!) + ((b[off + 6]! << 8) | b[off + 7]!) +
+    ((b[off + 8]! << 8) | b[off + 9]!) + ((b[off + 10]! << 8) | b[off + 11]!) +
+    ((b[off + 12]! << 8) | b[off + 13]!) + ((b[off + 14]! << 8) | b[off + 15]!) +
+    ((b[off + 16]! << 8) | b[off + 17]!) + ((b[off + 18]! << 8) | b[off + 19]!);
+  for (let i = off + 20, end = off + hl; i < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return s === 0xffff;
+}
+
 /** The wire checksum (complemented) of a byte range, starting from sum `initial`. */
 export function checksum(buf: Uint8Array, off: number, len: number, initial = 0): number {
   return ~csumPartial(buf, off, len, initial) & 0xffff;

@@ -136,9 +136,13 @@ export function classifyFrame(
       r4 = l4Len < IcmpField.HEADER_LEN ? ParseReason.FirstFragmentTruncated : checkIcmp(buf, l4, l4Len, 0, true);
     }
   } else if (proto === IpProto.Tcp || proto === IpProto.Udp) {
-    const src = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
-    const dst = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;
-    r4 = proto === IpProto.Tcp ? checkTcp(buf, l4, l4Len, flags, src, dst) : checkUdp(buf, l4, l4Len, flags, src, dst);
+    let src = 0;
+    let dst = 0;
+    if ((flags & CheckFlags.L4Checksum) !== 0) {
+      src = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
+      dst = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;
+    }
+    r4 = proto === IpProto.Tcp ? checkTcp(buf, l4, l4Len, flags, src, dst) : checkUdp(buf, l4, l4Len, flags, src, dst, false);
   } else if (proto === IpProto.Icmp) {
     r4 = checkIcmp(buf, l4, l4Len, flags);
   }

@@ -1,6 +1,6 @@
 export { rd16, rd32, wr16, wr32 } from './bytes.js';
 export {
-  csumFold, csumFinish, csumPartial, checksum, pseudoHeaderSum, csumUpdate16, csumUpdate32,
+  csumFold, csumFinish, csumPartial, checksum, ipv4HeaderCsumOk, pseudoHeaderSum, csumUpdate16, csumUpdate32,
   udpCsumUpdate16, udpCsumUpdate32, udpWireChecksum, csumVerify,
 } from './checksum.js';
 export { ParseReason, reasonName, REASON_COUNT, CheckFlags } from './reason.js';

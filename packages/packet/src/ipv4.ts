@@ -22,7 +22,7 @@
  * ```
  */
 import { EMPTY, rd16, rd32, wr16, wr32 } from './bytes.js';
-import { csumFold, csumPartial, csumUpdate16, csumUpdate32 } from './checksum.js';
+import { csumFold, csumPartial, csumUpdate16, csumUpdate32, ipv4HeaderCsumOk } from './checksum.js';
 import { CheckFlags, ParseReason } from './reason.js';
 
 /** Byte offsets of the IPv4 header fields. */
@@ -162,7 +162,7 @@ export class Ipv4View {
 
   /** True when the header checksum is correct. */
   verifyChecksum(): boolean {
-    return csumPartial(this.buf, this.off, this.headerLen) === 0xffff;
+    return ipv4HeaderCsumOk(this.buf, this.off, this.headerLen);
   }
 
   /** Set the TTL and update the header checksum incrementally. */
@@ -235,7 +235,7 @@ export function checkIpv4(buf: Uint8Array, off: number, len: number, flags: numb
   const total = rd16(buf, off + Ipv4Field.TOTAL_LEN);
   if (total > len) return ParseReason.Ipv4TotalLengthBeyondBuffer;
   if (total < hl) return ParseReason.Ipv4TotalLengthShort;
-  if ((flags & CheckFlags.IpChecksum) !== 0 && csumPartial(buf, off, hl) !== 0xffff) return ParseReason.Ipv4BadChecksum;
+  if ((flags & CheckFlags.IpChecksum) !== 0 && !ipv4HeaderCsumOk(buf, off, hl)) return ParseReason.Ipv4BadChecksum;
   if (hl > Ipv4Field.HEADER_LEN && !optionsOk(buf, off + Ipv4Field.HEADER_LEN, off + hl)) return ParseReason.Ipv4BadOptions;
   if (((rd16(buf, off + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) << 3) + total - hl > 0xffff) {
     return ParseReason.Ipv4FragmentTooLarge;

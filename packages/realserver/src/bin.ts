@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       decap.setLocalAddrs(local.map(parseIpv4));
     }
     tun = await openTunDevice(opts.tun);
-    prepareTun(opts.tun);
+    for (const c of prepareTun(opts.tun)) log(`sysctl ${c}`);
     if (opts.nft) {
       installNftRule(opts.iface);
       nftInstalled = true;

@@ -3,7 +3,7 @@
  * writes /proc/sys). Everything acts in the caller's network namespace.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 function run(cmd: string, args: string[], input?: string): string {
   try {
@@ -46,14 +46,34 @@ export function linkUp(ifname: string): void {
 }
 
 /**
- * Make the TUN device accept decapsulated packets: loose reverse-path filtering on it (the
- * client is routed via the NIC, not the TUN, so strict mode would drop every packet; the
- * kernel uses max(all, dev), so 2 works whatever `all` is), and no IPv6 on it (no router
- * solicitations written into the TUN).
+ * Make the TUN device accept decapsulated packets. Reverse-path filtering must be off on
+ * it: the inner source (the client) is routed via the NIC, and the kernel rejects packets
+ * from an interface without an IPv4 address in both strict and loose mode. The effective
+ * value is max(all, dev), so `all` must be 0 too; when it is not, every existing interface
+ * whose own value is lower is first raised to the old `all` value, so their effective
+ * filtering does not change. IPv6 is disabled on the TUN (no router solicitations into it).
+ * Returns the sysctls changed, as `key=old->new` strings, for the log.
  */
-export function prepareTun(tun: string): void {
-  setSysctl(`net.ipv4.conf.${tun}.rp_filter`, 2);
-  setSysctl(`net.ipv6.conf.${tun}.disable_ipv6`, 1, true);
+export function prepareTun(tun: string): string[] {
+  const changed: string[] = [];
+  const set = (key: string, v: number): void => {
+    const old = getSysctl(key);
+    if (old === null || Number(old) === v) return;
+    setSysctl(key, v);
+    changed.push(`${key}=${old}->${v}`);
+  };
+  set(`net.ipv4.conf.${tun}.rp_filter`, 0);
+  const all = Number(getSysctl('net.ipv4.conf.all.rp_filter') ?? '0');
+  if (all !== 0) {
+    for (const dev of readdirSync('/proc/sys/net/ipv4/conf')) {
+      if (dev === 'all' || dev === tun) continue;
+      const own = Number(getSysctl(`net.ipv4.conf.${dev}.rp_filter`) ?? '0');
+      if (own < all) set(`net.ipv4.conf.${dev}.rp_filter`, all);
+    }
+    set('net.ipv4.conf.all.rp_filter', 0);
+  }
+  if (getSysctl(`net.ipv6.conf.${tun}.disable_ipv6`) !== null) set(`net.ipv6.conf.${tun}.disable_ipv6`, 1);
+  return changed;
 }
 
 /**

@@ -47,6 +47,11 @@ export interface HsipKey {
   readonly v2l: number;
   readonly v3h: number;
   readonly v3l: number;
+  /** v0 and v1 after the first step of the first round, which does not depend on the message */
+  readonly r0h: number;
+  readonly r0l: number;
+  readonly r1h: number;
+  readonly r1l: number;
 }
 
 const C0 = 0x736f6d6570736575n;
@@ -63,7 +68,14 @@ export function hsipKey(k0: bigint, k1: bigint): HsipKey {
   const v3 = C3 ^ k1;
   const hi = (v: bigint): number => Number((v >> 32n) & 0xffffffffn) | 0;
   const lo = (v: bigint): number => Number(v & 0xffffffffn) | 0;
+  const r0 = (v0 + v1) & M64;
+  const r1 = rotl64(v1, 13n) ^ r0;
+  const r0r = rotl64(r0, 32n);
   return {
+    r0h: hi(r0r),
+    r0l: lo(r0r),
+    r1h: hi(r1),
+    r1l: lo(r1),
     v0h: hi(v0),
     v0l: lo(v0),
     v1h: hi(v1),
@@ -80,63 +92,167 @@ export function hsipKey(k0: bigint, k1: bigint): HsipKey {
  * `v`, result truncated to its low 32 bits. Returns an unsigned 32-bit number.
  */
 export function hsiphash32(v: number, key: HsipKey): number {
-  let v0h = key.v0h;
-  let v0l = key.v0l;
-  let v1h = key.v1h;
-  let v1l = key.v1l;
+  let v0h = key.r0h;
+  let v0l = key.r0l;
+  let v1h = key.r1h;
+  let v1l = key.r1l;
   let v2h = key.v2h;
   let v2l = key.v2l;
-  // b = (len 4) << 56 | v, xored into v3 before the single compression round
+  // b = (length 4) << 56 | v, xored into v3 before the single compression round
   let v3h = key.v3h ^ 0x04000000;
   let v3l = key.v3l ^ v;
-  let s: number;
-  let th: number;
-  let tl: number;
-  for (let r = 0; r < 4; r++) {
-    if (r === 1) {
-      v0h ^= 0x04000000;
-      v0l ^= v;
-      v2l ^= 0xff;
-    }
-    // v0 += v1; v1 = rotl(v1, 13) ^ v0; v0 = rotl(v0, 32)
-    s = (v0l >>> 0) + (v1l >>> 0);
-    v0h = (v0h + v1h + (s > 0xffffffff ? 1 : 0)) | 0;
-    v0l = s | 0;
-    th = (v1h << 13) | (v1l >>> 19);
-    tl = (v1l << 13) | (v1h >>> 19);
-    v1h = th ^ v0h;
-    v1l = tl ^ v0l;
-    th = v0h;
-    v0h = v0l;
-    v0l = th;
-    // v2 += v3; v3 = rotl(v3, 16) ^ v2
-    s = (v2l >>> 0) + (v3l >>> 0);
-    v2h = (v2h + v3h + (s > 0xffffffff ? 1 : 0)) | 0;
-    v2l = s | 0;
-    th = (v3h << 16) | (v3l >>> 16);
-    tl = (v3l << 16) | (v3h >>> 16);
-    v3h = th ^ v2h;
-    v3l = tl ^ v2l;
-    // v0 += v3; v3 = rotl(v3, 21) ^ v0
-    s = (v0l >>> 0) + (v3l >>> 0);
-    v0h = (v0h + v3h + (s > 0xffffffff ? 1 : 0)) | 0;
-    v0l = s | 0;
-    th = (v3h << 21) | (v3l >>> 11);
-    tl = (v3l << 21) | (v3h >>> 11);
-    v3h = th ^ v0h;
-    v3l = tl ^ v0l;
-    // v2 += v1; v1 = rotl(v1, 17) ^ v2; v2 = rotl(v2, 32)
-    s = (v2l >>> 0) + (v1l >>> 0);
-    v2h = (v2h + v1h + (s > 0xffffffff ? 1 : 0)) | 0;
-    v2l = s | 0;
-    th = (v1h << 17) | (v1l >>> 15);
-    tl = (v1l << 17) | (v1h >>> 15);
-    v1h = th ^ v2h;
-    v1l = tl ^ v2l;
-    th = v2h;
-    v2h = v2l;
-    v2l = th;
-  }
+  let t: number;
+  // 64-bit adds on 32-bit halves: the carry out of the low half is the top bit of
+  // (a & b) | ((a | b) & ~sum); rotations by 32 are swaps of the halves.
+  // round 1 (its first step, on key material only, is precomputed in the key)
+  t = (v2l + v3l) | 0;
+  v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~t)) >>> 31)) | 0;
+  v2l = t;
+  t = (v3h << 16) | (v3l >>> 16);
+  v3l = (v3l << 16) | (v3h >>> 16);
+  v3h = t;
+  v3h ^= v2h;
+  v3l ^= v2l;
+  t = (v0l + v3l) | 0;
+  v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~t)) >>> 31)) | 0;
+  v0l = t;
+  t = (v3h << 21) | (v3l >>> 11);
+  v3l = (v3l << 21) | (v3h >>> 11);
+  v3h = t;
+  v3h ^= v0h;
+  v3l ^= v0l;
+  t = (v2l + v1l) | 0;
+  v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~t)) >>> 31)) | 0;
+  v2l = t;
+  t = (v1h << 17) | (v1l >>> 15);
+  v1l = (v1l << 17) | (v1h >>> 15);
+  v1h = t;
+  v1h ^= v2h;
+  v1l ^= v2l;
+  t = v2h;
+  v2h = v2l;
+  v2l = t;
+  // end of the message block: v0 ^= b; finalisation: v2 ^= 0xff, three rounds
+  v0h ^= 0x04000000;
+  v0l ^= v;
+  v2l ^= 0xff;
+  // round 2
+  t = (v0l + v1l) | 0;
+  v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~t)) >>> 31)) | 0;
+  v0l = t;
+  t = (v1h << 13) | (v1l >>> 19);
+  v1l = (v1l << 13) | (v1h >>> 19);
+  v1h = t;
+  v1h ^= v0h;
+  v1l ^= v0l;
+  t = v0h;
+  v0h = v0l;
+  v0l = t;
+  t = (v2l + v3l) | 0;
+  v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~t)) >>> 31)) | 0;
+  v2l = t;
+  t = (v3h << 16) | (v3l >>> 16);
+  v3l = (v3l << 16) | (v3h >>> 16);
+  v3h = t;
+  v3h ^= v2h;
+  v3l ^= v2l;
+  t = (v0l + v3l) | 0;
+  v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~t)) >>> 31)) | 0;
+  v0l = t;
+  t = (v3h << 21) | (v3l >>> 11);
+  v3l = (v3l << 21) | (v3h >>> 11);
+  v3h = t;
+  v3h ^= v0h;
+  v3l ^= v0l;
+  t = (v2l + v1l) | 0;
+  v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~t)) >>> 31)) | 0;
+  v2l = t;
+  t = (v1h << 17) | (v1l >>> 15);
+  v1l = (v1l << 17) | (v1h >>> 15);
+  v1h = t;
+  v1h ^= v2h;
+  v1l ^= v2l;
+  t = v2h;
+  v2h = v2l;
+  v2l = t;
+  // round 3
+  t = (v0l + v1l) | 0;
+  v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~t)) >>> 31)) | 0;
+  v0l = t;
+  t = (v1h << 13) | (v1l >>> 19);
+  v1l = (v1l << 13) | (v1h >>> 19);
+  v1h = t;
+  v1h ^= v0h;
+  v1l ^= v0l;
+  t = v0h;
+  v0h = v0l;
+  v0l = t;
+  t = (v2l + v3l) | 0;
+  v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~t)) >>> 31)) | 0;
+  v2l = t;
+  t = (v3h << 16) | (v3l >>> 16);
+  v3l = (v3l << 16) | (v3h >>> 16);
+  v3h = t;
+  v3h ^= v2h;
+  v3l ^= v2l;
+  t = (v0l + v3l) | 0;
+  v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~t)) >>> 31)) | 0;
+  v0l = t;
+  t = (v3h << 21) | (v3l >>> 11);
+  v3l = (v3l << 21) | (v3h >>> 11);
+  v3h = t;
+  v3h ^= v0h;
+  v3l ^= v0l;
+  t = (v2l + v1l) | 0;
+  v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~t)) >>> 31)) | 0;
+  v2l = t;
+  t = (v1h << 17) | (v1l >>> 15);
+  v1l = (v1l << 17) | (v1h >>> 15);
+  v1h = t;
+  v1h ^= v2h;
+  v1l ^= v2l;
+  t = v2h;
+  v2h = v2l;
+  v2l = t;
+  // round 4
+  t = (v0l + v1l) | 0;
+  v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~t)) >>> 31)) | 0;
+  v0l = t;
+  t = (v1h << 13) | (v1l >>> 19);
+  v1l = (v1l << 13) | (v1h >>> 19);
+  v1h = t;
+  v1h ^= v0h;
+  v1l ^= v0l;
+  t = v0h;
+  v0h = v0l;
+  v0l = t;
+  t = (v2l + v3l) | 0;
+  v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~t)) >>> 31)) | 0;
+  v2l = t;
+  t = (v3h << 16) | (v3l >>> 16);
+  v3l = (v3l << 16) | (v3h >>> 16);
+  v3h = t;
+  v3h ^= v2h;
+  v3l ^= v2l;
+  t = (v0l + v3l) | 0;
+  v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~t)) >>> 31)) | 0;
+  v0l = t;
+  t = (v3h << 21) | (v3l >>> 11);
+  v3l = (v3l << 21) | (v3h >>> 11);
+  v3h = t;
+  v3h ^= v0h;
+  v3l ^= v0l;
+  t = (v2l + v1l) | 0;
+  v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~t)) >>> 31)) | 0;
+  v2l = t;
+  t = (v1h << 17) | (v1l >>> 15);
+  v1l = (v1l << 17) | (v1h >>> 15);
+  v1h = t;
+  v1h ^= v2h;
+  v1l ^= v2l;
+  t = v2h;
+  v2h = v2l;
+  v2l = t;
   return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
 }
 

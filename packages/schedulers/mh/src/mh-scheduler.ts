@@ -62,7 +62,7 @@ export class MhScheduler implements SchedulerInstance {
     }
     this.size = MH_PRIMES[index - 8]!;
     this.tabBits = index >> 1;
-    this.table = new Array<Dest | null>(this.size).fill(null);
+    this.table = Array.from({ length: this.size }, () => null);
     this.used = new Uint8Array(this.size);
     this.changed(svc);
   }
@@ -142,7 +142,9 @@ export class MhScheduler implements SchedulerInstance {
     }
     const M = this.size;
     const table = this.table;
-    const ihash = hsiphash32((port + addr) >>> 0, MH_KEY1) % M;
+    const h = hsiphash32((port + addr) >>> 0, MH_KEY1);
+    // h % M without a floating-point modulus (h is a uint32, M < 2^18: exact)
+    const ihash = h - Math.floor(h / M) * M;
     const d = table[ihash]!;
     if (d === null) return null;
     if (!unavailable(d)) return d;
@@ -150,7 +152,7 @@ export class MhScheduler implements SchedulerInstance {
     for (let offset = 0; offset < M; offset++) {
       let r = offset + ihash;
       if (r >= M) r -= M;
-      const e = table[hsiphash32((r + port + addr) >>> 0, MH_KEY1) % M]!;
+      const e = table[hsiphash32((r + port + addr) >>> 0, MH_KEY1) % M]!; // rare path
       if (e === null) return null;
       if (!unavailable(e)) return e;
     }

@@ -1,0 +1,164 @@
+/**
+ * conntrack: inserts, lookups and expiries per second of @tunvs/conntrack at 10k, 100k and
+ * 1M entries, and bytes per entry (index included). The reference, measured in the same
+ * run and interleaved, is a JS Map with numeric keys (client address * 65536 + client
+ * port, a weaker key than the table's full 5-tuple) doing the same inserts and lookups.
+ */
+import { ConnTable } from '@tunvs/conntrack';
+import { Dest, DestRegistry, Fwd } from '@tunvs/model';
+import type { Suite } from '../suite.js';
+import { log, si, table } from '../suite.js';
+
+const TCP = 6;
+const VIP = 0x0a000001;
+
+interface Keys {
+  caddr: Int32Array;
+  cport: Uint16Array;
+  /** lookup order: a random permutation */
+  order: Int32Array;
+}
+
+function makeKeys(n: number, seed: number): Keys {
+  const caddr = new Int32Array(n);
+  const cport = new Uint16Array(n);
+  // unique (caddr, cport): 4096 ports per client address, clients spread over 172.16/12
+  for (let i = 0; i < n; i++) {
+    caddr[i] = (0xac100000 + Math.imul(i >>> 12, 2654435761 >>> 12)) | 0;
+    cport[i] = 1024 + (i & 4095) * 15;
+  }
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let x = seed | 1;
+  for (let i = n - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % (i + 1);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return { caddr, cport, order };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+interface Round {
+  insert: number;
+  lookup: number;
+  expire: number;
+  mapInsert: number;
+  mapLookup: number;
+  bytes: number;
+  mapBytes: number;
+}
+
+let sink = 0;
+
+function runTable(n: number, keys: Keys, lookups: number): Pick<Round, 'insert' | 'lookup' | 'expire' | 'bytes'> {
+  const registry = new DestRegistry();
+  const dests = [0, 1, 2, 3].map((i) => new Dest(0xc0a80a01 + i, 80, { fwd: Fwd.MASQ }));
+  for (const d of dests) registry.register(d);
+  const ct = new ConnTable({ capacity: n, registry, seed: 12345 });
+  const { caddr, cport, order } = keys;
+
+  let t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    ct.create(TCP, caddr[i]!, cport[i]!, VIP, 80, 0xc0a80a01 + (i & 3), 80, dests[i & 3]!, 0, 0);
+  }
+  const insert = n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  if (ct.size !== n) throw new Error(`inserted ${ct.size} of ${n}`);
+
+  let acc = 0;
+  t0 = process.hrtime.bigint();
+  for (let k = 0; k < lookups; k++) {
+    const i = order[k % n]!;
+    acc += ct.lookupIn(TCP, caddr[i]! >>> 0, cport[i]!, VIP, 80);
+  }
+  const lookup = lookups / (Number(process.hrtime.bigint() - t0) / 1e9);
+  sink += acc;
+
+  // every entry still has its 3 s initial timeout: one tick at 3 s expires all of them
+  t0 = process.hrtime.bigint();
+  const removed = ct.tick(3000);
+  const expire = removed / (Number(process.hrtime.bigint() - t0) / 1e9);
+  if (removed !== n || ct.size !== 0) throw new Error(`expired ${removed} of ${n}`);
+  return { insert, lookup, expire, bytes: ct.bytesPerEntry };
+}
+
+function runMap(n: number, keys: Keys, lookups: number): Pick<Round, 'mapInsert' | 'mapLookup' | 'mapBytes'> {
+  const { caddr, cport, order } = keys;
+  const before = process.memoryUsage().heapUsed;
+  const m = new Map<number, number>();
+  let t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) m.set((caddr[i]! >>> 0) * 65536 + cport[i]!, i);
+  const mapInsert = n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  const mapBytes = Math.max(0, process.memoryUsage().heapUsed - before) / n;
+  let acc = 0;
+  t0 = process.hrtime.bigint();
+  for (let k = 0; k < lookups; k++) {
+    const i = order[k % n]!;
+    acc += m.get((caddr[i]! >>> 0) * 65536 + cport[i]!) ?? -1;
+  }
+  const mapLookup = lookups / (Number(process.hrtime.bigint() - t0) / 1e9);
+  sink += acc;
+  return { mapInsert, mapLookup, mapBytes };
+}
+
+/** The `conntrack` benchmark suite. */
+export const suite: Suite = {
+  name: 'conntrack',
+  description: 'connection table: lookups, inserts, expiries per second and bytes per entry (vs a JS Map)',
+  async run(opts) {
+    const sizes = opts.quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+    const rounds = opts.quick ? 2 : 3;
+    const figures: Record<string, unknown> = {};
+    const rows: (string | number)[][] = [
+      ['entries', 'lookups/s', 'Map lookups/s', 'ratio', 'inserts/s', 'Map inserts/s', 'expiries/s', 'B/entry', 'Map B/entry'],
+    ];
+    for (const n of sizes) {
+      const keys = makeKeys(n, n);
+      const lookups = Math.max(2_000_000, 2 * n);
+      // warm-up (JIT) on a small table
+      runTable(Math.min(n, 20_000), makeKeys(Math.min(n, 20_000), 7), 200_000);
+      runMap(Math.min(n, 20_000), makeKeys(Math.min(n, 20_000), 7), 200_000);
+      const rs: Round[] = [];
+      for (let r = 0; r < rounds; r++) {
+        // interleaved: table, then Map, in every round
+        const a = runTable(n, keys, lookups);
+        const b = runMap(n, keys, lookups);
+        rs.push({ ...a, ...b });
+      }
+      const f = {
+        lookups_per_s: Math.round(median(rs.map((r) => r.lookup))),
+        inserts_per_s: Math.round(median(rs.map((r) => r.insert))),
+        expiries_per_s: Math.round(median(rs.map((r) => r.expire))),
+        bytes_per_entry: Math.round(rs[0]!.bytes * 100) / 100,
+        map_lookups_per_s: Math.round(median(rs.map((r) => r.mapLookup))),
+        map_inserts_per_s: Math.round(median(rs.map((r) => r.mapInsert))),
+        map_bytes_per_entry: Math.round(median(rs.map((r) => r.mapBytes)) * 10) / 10,
+      };
+      figures[String(n)] = f;
+      rows.push([
+        si(n, 0),
+        si(f.lookups_per_s),
+        si(f.map_lookups_per_s),
+        (f.lookups_per_s / f.map_lookups_per_s).toFixed(2) + 'x',
+        si(f.inserts_per_s),
+        si(f.map_inserts_per_s),
+        si(f.expiries_per_s),
+        f.bytes_per_entry,
+        f.map_bytes_per_entry,
+      ]);
+      log(`  ${si(n, 0)} entries done (${rounds} interleaved rounds, medians)`);
+    }
+    log(table(rows));
+    log('lookups in random order over all entries; Map key = caddr*65536+cport (2 of the 5 key fields)');
+    if (sink === 42) log('');
+    return figures;
+  },
+};

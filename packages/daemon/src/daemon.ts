@@ -1,0 +1,110 @@
+/**
+ * tunvsd: opens the device named in the configuration, runs a Director on it, applies the
+ * configured rules, and serves the control socket that tunvsadm speaks.
+ *
+ *   SIGHUP   re-read the configuration and apply the difference (a bad file is reported
+ *            and the running rules are kept)
+ *   SIGTERM  close the socket and the device, exit 0
+ *
+ * Logs are JSON lines on stderr: { ts, level, msg, ... }.
+ */
+import type { Server } from 'node:net';
+import { Director } from '@tunvs/engine';
+import { openTap, openTun } from '@tunvs/tuntap';
+import type { TunTapDevice } from '@tunvs/tuntap';
+import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
+import { serveControl, socketPath } from '@tunvs/cli';
+import { loadConfig, markRules } from './config.js';
+import type { DaemonConfig } from './config.js';
+import { reconcile } from './reconcile.js';
+
+export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** Structured log lines on stderr. */
+export const jsonLogger: Logger = (level, msg, fields = {}) => {
+  process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...fields }) + '\n');
+};
+
+export interface RunningDaemon {
+  director: Director;
+  device: TunTapDevice;
+  server: Server;
+  config: DaemonConfig;
+  /** re-read the configuration file and apply the difference */
+  reload(): boolean;
+  /** stop everything */
+  stop(): Promise<void>;
+}
+
+/** Start tunvsd with the configuration file `path`. */
+export async function startDaemon(path: string, opts: { socket?: string; log?: Logger } = {}): Promise<RunningDaemon> {
+  const log = opts.log ?? jsonLogger;
+  let config = loadConfig(path);
+  const dev = config.device;
+  const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
+  const device = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
+  log('info', 'device opened', { device: device.name, kind: device.kind, queues: device.queues.length, vnetHdrLen: device.vnetHdrLen });
+  const director = new Director({
+    links: device.queues,
+    ...(dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
+    addresses: dev.addresses.map((a) => {
+      const c = parseCidr(a);
+      return { addr: formatIpv4(c.addr), prefix: c.prefix };
+    }),
+    ...(dev.gateway ? { gateway: dev.gateway } : {}),
+    ...(config.sourceAddress ? { sourceAddress: config.sourceAddress } : {}),
+    connCapacity: config.connCapacity ?? 262144,
+    conntrack: {
+      ...(config.expireNodestConn !== undefined ? { expireNodestConn: config.expireNodestConn } : {}),
+      ...(config.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: config.expireQuiescentTemplate } : {}),
+      ...(config.connReuseMode !== undefined ? { connReuseMode: config.connReuseMode } : {}),
+    },
+    marks: markRules(config.marks),
+    onEvent: (ev) => log('info', ev.type, { ...ev }),
+  });
+  if (config.timeouts) director.setTimeouts(config.timeouts);
+  director.start();
+  const applied = reconcile(director, config.services);
+  log('info', 'configuration applied', { file: path, changes: applied.length });
+  const sock = socketPath(opts.socket ?? config.socket);
+  const server = serveControl(director, sock);
+  await new Promise<void>((res, rej) => {
+    server.once('listening', () => res());
+    server.once('error', rej);
+  });
+  log('info', 'control socket ready', { socket: sock });
+
+  const d: RunningDaemon = {
+    director,
+    device,
+    server,
+    config,
+    reload(): boolean {
+      let next: DaemonConfig;
+      try {
+        next = loadConfig(path);
+      } catch (e) {
+        log('error', 'reload failed, keeping the running configuration', { error: (e as Error).message });
+        return false;
+      }
+      try {
+        director.marks.set(markRules(next.marks));
+        if (next.timeouts) director.setTimeouts(next.timeouts);
+        const changes = reconcile(director, next.services);
+        log('info', 'configuration reloaded', { file: path, changes });
+        config = next;
+        d.config = next;
+        return true;
+      } catch (e) {
+        log('error', 'reload failed while applying; rules may be partly applied', { error: (e as Error).message });
+        return false;
+      }
+    },
+    async stop(): Promise<void> {
+      await new Promise<void>((res) => server.close(() => res()));
+      director.stop();
+      log('info', 'stopped', {});
+    },
+  };
+  return d;
+}

@@ -1,0 +1,6 @@
+export { startDaemon, jsonLogger } from './daemon.js';
+export type { RunningDaemon, Logger } from './daemon.js';
+export { loadConfig, parseConfig, markRules, ConfigError } from './config.js';
+export type { DaemonConfig, DeviceConfig, ServiceConfig, MarkConfig } from './config.js';
+export { reconcile, normalizeDest } from './reconcile.js';
+export type { Change } from './reconcile.js';

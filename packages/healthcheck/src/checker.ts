@@ -1,0 +1,169 @@
+/**
+ * The per-checker state machine of keepalived (reference §4.1): starts up (retry counter
+ * pre-loaded, so the first failure takes it down) or down with alpha; goes down after
+ * retry + 1 consecutive failures spaced by delay_before_retry; comes back after one
+ * success (for HTTP, after a complete pass over its urls); probes every delay_loop.
+ */
+import type { Checker } from '@tunvs/keepalived';
+import { httpProbe, scriptProbe, sendExpectProbe, tcpProbe } from './probes.js';
+import type { ProbeResult } from './probes.js';
+
+/** Timer functions (injectable for tests). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real timers. */
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Runs one probe of a checker; `urlIndex` selects the url of HTTP checkers. */
+export type ProbeFn = (c: Checker, urlIndex: number) => Promise<ProbeResult>;
+
+/** The default probes for each checker type. */
+export const defaultProbe: ProbeFn = (c, urlIndex) => {
+  const conn = {
+    host: c.connectIp,
+    port: c.connectPort,
+    timeoutMs: c.connectTimeout * 1000,
+    ...(c.bindto !== undefined ? { bindto: c.bindto } : {}),
+    ...(c.bindPort !== undefined ? { bindPort: c.bindPort } : {}),
+  };
+  switch (c.type) {
+    case 'TCP_CHECK':
+      return tcpProbe(conn);
+    case 'HTTP_GET':
+    case 'SSL_GET': {
+      const u = c.urls[urlIndex % c.urls.length]!;
+      const vh = u.virtualhost ?? c.virtualhost;
+      return httpProbe(
+        { ...conn, tls: c.type === 'SSL_GET', path: u.path, httpProtocol: c.httpProtocol, sni: c.enableSni, ...(vh !== undefined ? { virtualhost: vh } : {}) },
+        u,
+      );
+    }
+    case 'MISC_CHECK':
+      return scriptProbe({ argv: c.script.argv, timeoutMs: c.timeout * 1000, dynamic: c.dynamic });
+    case 'SEND_EXPECT':
+      return sendExpectProbe({
+        ...conn,
+        useRegex: c.useRegex,
+        ...(c.send !== undefined ? { send: c.send } : {}),
+        ...(c.expect !== undefined ? { expect: c.expect } : {}),
+      });
+    default:
+      return Promise.resolve({ ok: true, detail: `${c.type} is not run by tunvs (treated as up)` });
+  }
+};
+
+/** Callbacks from a checker to its owner. */
+export interface CheckerEvents {
+  /** the checker changed state */
+  onState(up: boolean, detail: string): void;
+  /** a misc_dynamic exit code asked for a weight */
+  onWeight(weight: number): void;
+}
+
+/** Runs one checker on timers. */
+export class CheckerRunner {
+  /** current state */
+  up: boolean;
+  private retriesDone: number;
+  private urlIndex = 0;
+  private timer: unknown = null;
+  private stopped = true;
+  private inFlight = false;
+
+  constructor(
+    readonly checker: Checker,
+    private readonly events: CheckerEvents,
+    private readonly timers: Timers = realTimers,
+    private readonly probe: ProbeFn = defaultProbe,
+  ) {
+    this.up = !checker.alpha;
+    // "For non alpha mode, one failure is enough initially"
+    this.retriesDone = checker.retry;
+  }
+
+  /** Schedules the first probe after `firstDelayMs`. */
+  start(firstDelayMs: number): void {
+    this.stopped = false;
+    this.schedule(firstDelayMs);
+  }
+
+  /** Cancels the pending probe (an in-flight probe's result is ignored). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      void this.run();
+    }, ms);
+  }
+
+  private urlCount(): number {
+    const c = this.checker;
+    return c.type === 'HTTP_GET' || c.type === 'SSL_GET' ? c.urls.length : 1;
+  }
+
+  /** Runs one probe now and applies the state machine. */
+  async run(): Promise<void> {
+    if (this.inFlight) return;
+    this.inFlight = true;
+    let r: ProbeResult;
+    try {
+      r = await this.probe(this.checker, this.urlIndex);
+    } catch (e) {
+      r = { ok: false, detail: (e as Error).message };
+    }
+    this.inFlight = false;
+    if (this.stopped) return;
+    const c = this.checker;
+    const loop = c.delayLoop * 1000;
+    if (r.ok) {
+      if (r.weight !== undefined) this.events.onWeight(r.weight);
+      this.retriesDone = 0;
+      const n = this.urlCount();
+      if (this.up) {
+        this.urlIndex = (this.urlIndex + 1) % n;
+        this.schedule(loop);
+        return;
+      }
+      this.urlIndex++;
+      if (this.urlIndex >= n) {
+        this.urlIndex = 0;
+        this.up = true;
+        this.events.onState(true, r.detail);
+        this.schedule(loop);
+      } else {
+        const fast = (c.type === 'HTTP_GET' || c.type === 'SSL_GET') && c.fastRecovery;
+        this.schedule(fast ? 0 : loop);
+      }
+      return;
+    }
+    if (this.up) {
+      if (this.retriesDone < c.retry) {
+        this.retriesDone++;
+        this.schedule(c.delayBeforeRetry * 1000);
+        return;
+      }
+      this.up = false;
+      this.retriesDone = 0;
+      this.urlIndex = 0;
+      this.events.onState(false, r.detail);
+      this.schedule(Math.max(loop, c.delayBeforeRetry * 1000));
+      return;
+    }
+    this.urlIndex = 0;
+    const http = c.type === 'HTTP_GET' || c.type === 'SSL_GET';
+    this.schedule(http ? Math.max(loop, c.delayBeforeRetry * 1000) : loop);
+  }
+}

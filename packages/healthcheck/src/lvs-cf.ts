@@ -1,0 +1,162 @@
+/**
+ * Red Hat Piranha's lvs.cf → keepalived.conf (reference §9.4), for `tunvsd --import-lvs-cf`.
+ */
+
+/** A syntax error in lvs.cf, with its line number. */
+export class LvsCfError extends Error {
+  override readonly name = 'LvsCfError';
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(`line ${line}: ${message}`);
+  }
+}
+
+interface Block {
+  kind: 'global' | 'virtual' | 'server' | 'failover';
+  name: string;
+  keys: Map<string, string>;
+  children: Block[];
+  line: number;
+}
+
+function unquote(v: string): string {
+  const t = v.trim();
+  if (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t[t.length - 1] === t[0]) return t.slice(1, -1);
+  return t;
+}
+
+/** Parses lvs.cf into blocks (`key = value` lines; `virtual`/`server`/`failover` blocks). */
+export function parseLvsCf(text: string): Block {
+  const root: Block = { kind: 'global', name: '', keys: new Map(), children: [], line: 0 };
+  const stack: Block[] = [root];
+  text.split(/\r?\n/).forEach((raw, idx) => {
+    const line = idx + 1;
+    const s = raw.trim();
+    if (s === '' || s.startsWith('#')) return;
+    const top = stack[stack.length - 1]!;
+    if (s === '}') {
+      if (stack.length === 1) throw new LvsCfError(line, "unexpected '}'");
+      stack.pop();
+      return;
+    }
+    const blk = /^(virtual|server|failover)\s+(\S+)\s*\{$/.exec(s);
+    if (blk) {
+      const kind = blk[1] as Block['kind'];
+      if ((kind === 'server') !== (top.kind === 'virtual')) throw new LvsCfError(line, `'${kind}' block not allowed here`);
+      const b: Block = { kind, name: blk[2]!, keys: new Map(), children: [], line };
+      top.children.push(b);
+      stack.push(b);
+      return;
+    }
+    const kv = /^(\S+)\s+=\s*(.*)$/.exec(s);
+    if (!kv) throw new LvsCfError(line, `expected 'key = value' (with spaces around '='): ${s}`);
+    top.keys.set(kv[1]!, unquote(kv[2]!));
+  });
+  if (stack.length > 1) throw new LvsCfError(stack[stack.length - 1]!.line, 'block not closed');
+  return root;
+}
+
+const KIND: Record<string, string> = { nat: 'NAT', direct: 'DR', tunnel: 'TUN' };
+const q = (s: string): string => (/^[^\s"#!{}]+$/.test(s) ? s : `"${s.replace(/"/g, '')}"`);
+
+/** Prints the keepalived.conf equivalent of an lvs.cf. */
+export function importLvsCf(text: string): string {
+  const root = parseLvsCf(text);
+  const g = root.keys;
+  const out: string[] = ['! keepalived.conf generated from lvs.cf by tunvs', ''];
+  const network = (g.get('network') ?? 'nat').toLowerCase();
+  const lbKind = KIND[network];
+  if (lbKind === undefined) throw new LvsCfError(0, `unknown network '${network}'`);
+  out.push('global_defs {', `    router_id ${q(g.get('primary') ?? 'lvs')}`, '}', '');
+
+  const virtuals = root.children.filter((b) => b.kind === 'virtual');
+  const vips: string[] = [];
+  let iface = 'eth0';
+  for (const v of virtuals) {
+    const addr = (v.keys.get('address') ?? '').split(/\s+/);
+    if (addr[0]) vips.push(addr[0]);
+    if (addr[1]) iface = addr[1].split(':')[0]!;
+  }
+  if (g.has('backup') || g.get('backup_active') === '1') {
+    const keepalive = Math.max(1, Math.round(Number(g.get('keepalive') ?? '2')));
+    out.push(
+      `! heartbeat between ${g.get('primary') ?? '?'} and ${g.get('backup') ?? '?'} (port ${g.get('heartbeat_port') ?? '539'},`,
+      `! keepalive ${g.get('keepalive') ?? '2'} s, deadtime ${g.get('deadtime') ?? '5'} s) becomes VRRP: on the backup`,
+      '! director use "state BACKUP" and a lower priority. Failover takes about 3 x advert_int.',
+      'vrrp_instance LVS {',
+      '    state MASTER',
+      `    interface ${iface}`,
+      '    virtual_router_id 51',
+      '    priority 150',
+      `    advert_int ${keepalive}`,
+      '    virtual_ipaddress {',
+      ...[...new Set(vips)].map((a) => `        ${a}`),
+      '    }',
+      '}',
+      '',
+    );
+  }
+
+  for (const v of virtuals) {
+    const k = v.keys;
+    if (k.get('active') === '0') {
+      out.push(`! virtual ${v.name} is inactive in lvs.cf - omitted`, '');
+      continue;
+    }
+    const addr = (k.get('address') ?? '').split(/\s+/)[0] ?? '';
+    const port = k.get('port') ?? '80';
+    const fwmark = k.get('fwmark');
+    const timeout = k.get('timeout') ?? '10';
+    out.push(`! virtual ${v.name}`);
+    out.push(fwmark && fwmark !== '0' ? `virtual_server fwmark ${fwmark} {` : `virtual_server ${addr} ${port} {`);
+    out.push(`    delay_loop ${timeout}`);
+    out.push(`    lb_algo ${k.get('scheduler') ?? 'wlc'}`);
+    out.push(`    lb_kind ${lbKind}`);
+    if (!(fwmark && fwmark !== '0')) out.push(`    protocol ${(k.get('protocol') ?? 'tcp').toUpperCase()}`);
+    const persistent = Number(k.get('persistent') ?? '0');
+    if (persistent > 0) out.push(`    persistence_timeout ${persistent}`);
+    if (k.get('pmask') && persistent > 0) out.push(`    persistence_granularity ${k.get('pmask')}`);
+    if (k.get('sorry_server')) out.push(`    sorry_server ${k.get('sorry_server')!.split(/\s+/)[0]} ${port}`);
+    if (k.get('quiesce_server') === '1') out.push('    inhibit_on_failure');
+    if (k.get('reentry')) out.push(`    ! reentry ${k.get('reentry')} s has no equivalent: one success brings a server back`);
+    if (k.get('load_monitor') && k.get('load_monitor') !== 'none') out.push(`    ! load_monitor ${k.get('load_monitor')} has no equivalent (closest: MISC_CHECK with misc_dynamic)`);
+    const send = k.get('send');
+    const expect = k.get('expect');
+    const defaultHttp = port === '80' && send === undefined && expect === undefined;
+    const httpSend = send !== undefined ? /^GET\s+(\S+)\s+HTTP\/1\.[01]/.exec(send) : null;
+    for (const s of v.children) {
+      const sk = s.keys;
+      if (sk.get('active') === '0') {
+        out.push(`    ! server ${s.name} is inactive in lvs.cf - omitted`);
+        continue;
+      }
+      const sport = lbKind === 'NAT' ? (sk.get('port') ?? port) : port;
+      out.push(`    ! server ${s.name}`);
+      out.push(`    real_server ${(sk.get('address') ?? '').split(/\s+/)[0]} ${fwmark && fwmark !== '0' && lbKind !== 'NAT' ? '' : sport}`.trimEnd() + ' {');
+      out.push(`        weight ${sk.get('weight') ?? '1'}`);
+      if (defaultHttp || (httpSend && (expect === undefined || expect === 'HTTP'))) {
+        out.push(
+          '        HTTP_GET {',
+          '            url {',
+          `                path ${q(httpSend ? httpSend[1]! : '/')}`,
+          '                status_code 100-599',
+          '            }',
+          `            connect_timeout ${timeout}`,
+          '            retry 0',
+          '        }',
+        );
+      } else {
+        if (send !== undefined || expect !== undefined || k.get('send_program')) {
+          out.push(`        ! lvs.cf send/expect (${JSON.stringify(send ?? k.get('send_program') ?? '')} / ${JSON.stringify(expect ?? '')}) has no keepalived equivalent: TCP connect check`);
+        }
+        const cport = fwmark && fwmark !== '0' ? `            connect_port ${sk.get('port') ?? port}\n` : '';
+        out.push('        TCP_CHECK {', ...(cport ? [cport.trimEnd()] : []), `            connect_timeout ${timeout}`, '            retry 0', '        }');
+      }
+      out.push('    }');
+    }
+    out.push('}', '');
+  }
+  return out.join('\n');
+}

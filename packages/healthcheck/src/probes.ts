@@ -1,0 +1,274 @@
+/**
+ * One-shot probes, each resolving (never rejecting) to a ProbeResult: a TCP connect, an
+ * HTTP/HTTPS GET as keepalived's HTTP_GET/SSL_GET sends it (body MD5 like genhash), a
+ * script with a timeout that kills its process group, and nanny's send/expect.
+ */
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
+import type { TcpNetConnectOpts } from 'node:net';
+
+/** The outcome of one probe. */
+export interface ProbeResult {
+  ok: boolean;
+  /** MISC_CHECK with misc_dynamic: the weight the exit code asks for */
+  weight?: number;
+  /** human-readable reason, for logs */
+  detail: string;
+}
+
+/** Where and how to connect. */
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  /** milliseconds */
+  timeoutMs: number;
+  bindto?: string;
+  bindPort?: number;
+}
+
+function openSocket(o: ConnectOptions, tls: boolean, servername?: string): Socket {
+  const base: TcpNetConnectOpts = { host: o.host, port: o.port };
+  if (o.bindto !== undefined) base.localAddress = o.bindto;
+  if (o.bindPort !== undefined) base.localPort = o.bindPort;
+  if (tls) {
+    // keepalived does not verify certificates unless a CA is configured
+    const t: ConnectionOptions = { ...base, rejectUnauthorized: false };
+    if (servername) t.servername = servername;
+    return tlsConnect(t);
+  }
+  return netConnect(base);
+}
+
+/** TCP_CHECK: success iff the connection completes within the timeout. */
+export function tcpProbe(o: ConnectOptions): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const s = openSocket(o, false);
+    let done = false;
+    const finish = (r: ProbeResult): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, detail: `connect timeout after ${o.timeoutMs} ms` }), o.timeoutMs);
+    s.once('connect', () => finish({ ok: true, detail: 'connected' }));
+    s.once('error', (e) => finish({ ok: false, detail: e.message }));
+  });
+}
+
+/** Everything an HTTP_GET / SSL_GET probe needs. */
+export interface HttpProbeOptions extends ConnectOptions {
+  tls: boolean;
+  path: string;
+  /** Host header; default `host:port` */
+  virtualhost?: string;
+  /** '1.0' (default), '1.0C' or '1.1' */
+  httpProtocol?: '1.0' | '1.0C' | '1.1';
+  /** send SNI (the virtualhost, else the host) */
+  sni?: boolean;
+}
+
+/** What came back from an HTTP GET. */
+export interface HttpResponse {
+  /** 3-digit status, or 0 if none could be read */
+  status: number;
+  /** bytes before the first CRLFCRLF (including it) */
+  header: Buffer;
+  /** body bytes hashed: after the header, capped at Content-Length */
+  body: Buffer;
+  /** lowercase hex MD5 of `body` */
+  md5: string;
+}
+
+/** The exact request keepalived sends (check_http.c request_template). */
+export function httpRequest(o: Pick<HttpProbeOptions, 'host' | 'port' | 'path' | 'virtualhost' | 'httpProtocol'>): string {
+  const proto = o.httpProtocol ?? '1.0';
+  const host = o.virtualhost ?? (o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`);
+  const version = proto === '1.1' ? 'HTTP/1.1' : 'HTTP/1.0';
+  const close = proto === '1.0' ? '' : 'Connection: close\r\n';
+  return `GET ${o.path} ${version}\r\nUser-Agent: KeepAliveClient\r\n${close}Host: ${host}\r\n\r\n`;
+}
+
+/** Splits a raw response as keepalived does: status token, header, Content-Length-capped body. */
+export function parseHttpResponse(raw: Buffer): HttpResponse {
+  const sep = raw.indexOf('\r\n\r\n');
+  const header = sep < 0 ? raw : raw.subarray(0, sep + 4);
+  let body = sep < 0 ? Buffer.alloc(0) : raw.subarray(sep + 4);
+  const headText = header.toString('latin1');
+  const m = /^\S*\s(\d{3})/.exec(headText);
+  const status = m ? Number(m[1]) : 0;
+  const cl = /\r\ncontent-length:\s*(\d+)/i.exec(headText);
+  if (cl) {
+    const n = Number(cl[1]);
+    if (n < body.length) body = body.subarray(0, n);
+  }
+  return { status, header, body, md5: createHash('md5').update(body).digest('hex') };
+}
+
+/** Performs one GET and reads to EOF (each read bounded by the timeout). Rejects on failure. */
+export function httpGet(o: HttpProbeOptions): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const sni = o.sni ? (o.virtualhost ?? o.host) : undefined;
+    const s = openSocket(o, o.tls, sni);
+    const chunks: Buffer[] = [];
+    let done = false;
+    let timer = setTimeout(() => fail(new Error(`timeout after ${o.timeoutMs} ms`)), o.timeoutMs);
+    const fail = (e: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      reject(e);
+    };
+    s.once(o.tls ? 'secureConnect' : 'connect', () => {
+      s.write(httpRequest(o));
+    });
+    s.on('data', (d: Buffer) => {
+      chunks.push(d);
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(new Error(`read timeout after ${o.timeoutMs} ms`)), o.timeoutMs);
+    });
+    s.once('end', () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      const raw = Buffer.concat(chunks);
+      if (raw.length === 0) reject(new Error('no data received'));
+      else resolve(parseHttpResponse(raw));
+    });
+    s.once('error', (e) => fail(e));
+  });
+}
+
+/** How an HTTP response is judged (one `url { }`). */
+export interface UrlCriteria {
+  statusCodes: Array<[number, number]>;
+  digest?: string;
+  regex?: string;
+  regexNoMatch?: boolean;
+}
+
+/** keepalived's order: data → status code → digest → regex. */
+export function judgeHttp(r: HttpResponse, u: UrlCriteria): ProbeResult {
+  if (!u.statusCodes.some(([lo, hi]) => r.status >= lo && r.status <= hi)) return { ok: false, detail: `HTTP status code error ${r.status}` };
+  if (u.digest !== undefined && u.digest !== r.md5) return { ok: false, detail: `MD5 digest error: expected ${u.digest}, got ${r.md5}` };
+  if (u.regex !== undefined) {
+    const hit = new RegExp(u.regex).test(r.body.toString('latin1'));
+    if (hit === (u.regexNoMatch ?? false)) return { ok: false, detail: `regex ${u.regexNoMatch ? 'matched' : 'did not match'}` };
+  }
+  return { ok: true, detail: `HTTP ${r.status}` };
+}
+
+/** An HTTP_GET/SSL_GET probe of one url. */
+export async function httpProbe(o: HttpProbeOptions, u: UrlCriteria): Promise<ProbeResult> {
+  try {
+    return judgeHttp(await httpGet(o), u);
+  } catch (e) {
+    return { ok: false, detail: (e as Error).message };
+  }
+}
+
+/** A script probe. */
+export interface ScriptProbeOptions {
+  argv: string[];
+  timeoutMs: number;
+  /** exit codes 2..255 → up with weight code - 2 */
+  dynamic: boolean;
+  /** delay between SIGTERM and SIGKILL on timeout; default 2000 ms as keepalived */
+  killGraceMs?: number;
+}
+
+/** MISC_CHECK: 0 up, 1 down, 2..255 up with weight (dynamic) else down; timeout kills the group. */
+export function scriptProbe(o: ScriptProbeOptions): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let done = false;
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const child = spawn(o.argv[0]!, o.argv.slice(1), { stdio: 'ignore', detached: true });
+    const killGroup = (sig: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), o.killGraceMs ?? 2000);
+    }, o.timeoutMs);
+    const finish = (r: ProbeResult): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      resolve(r);
+    };
+    child.once('error', (e) => finish({ ok: false, detail: `cannot run ${o.argv[0]}: ${e.message}` }));
+    child.once('exit', (code, signal) => {
+      if (timedOut) {
+        killGroup('SIGKILL');
+        finish({ ok: false, detail: `timed out after ${o.timeoutMs} ms` });
+      } else if (code === null) finish({ ok: false, detail: `killed by ${signal}` });
+      else if (code === 0) finish({ ok: true, detail: 'exit 0' });
+      else if (code === 1 || !o.dynamic) finish({ ok: false, detail: `exit ${code}` });
+      else finish({ ok: true, weight: code - 2, detail: `exit ${code}: weight ${code - 2}` });
+    });
+  });
+}
+
+/** Decodes nanny's escapes in send strings: `\n`, `\r`, `\\`, `\'`. */
+export function decodeNannyEscapes(s: string): string {
+  return s.replace(/\\([nr\\'])/g, (_m, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c));
+}
+
+/** nanny's send/expect check. */
+export interface SendExpectOptions extends ConnectOptions {
+  send?: string;
+  expect?: string;
+  useRegex?: boolean;
+}
+
+/**
+ * Connect; send if given; if expect is given, read once and require that the first
+ * `expect.length` bytes equal it (`*` = any byte; with useRegex: regex over ≤254 bytes).
+ */
+export function sendExpectProbe(o: SendExpectOptions): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const s = openSocket(o, false);
+    let done = false;
+    const finish = (r: ProbeResult): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, detail: `timeout after ${o.timeoutMs} ms` }), o.timeoutMs);
+    s.once('error', (e) => finish({ ok: false, detail: e.message }));
+    s.once('connect', () => {
+      if (o.send !== undefined) s.write(decodeNannyEscapes(o.send));
+      if (o.expect === undefined) {
+        finish({ ok: true, detail: 'connected' });
+        return;
+      }
+      const expect = o.expect;
+      s.once('data', (d: Buffer) => {
+        if (expect === '*') return finish({ ok: d.length > 0, detail: 'any byte' });
+        if (o.useRegex) {
+          const ok = new RegExp(expect).test(d.subarray(0, 254).toString('latin1'));
+          return finish({ ok, detail: ok ? 'regex matched' : 'regex did not match' });
+        }
+        const got = d.subarray(0, Buffer.byteLength(expect)).toString('latin1');
+        finish({ ok: got === expect, detail: got === expect ? 'expect matched' : `expected ${JSON.stringify(expect)}, got ${JSON.stringify(got)}` });
+      });
+      s.once('end', () => finish({ ok: false, detail: 'connection closed before any data' }));
+    });
+  });
+}

@@ -1,0 +1,2 @@
+export { PcapLink, PcapError, openPcap, pcapErrorCode } from './pcap-link.js';
+export type { PcapOptions } from './pcap-link.js';
