@@ -33,14 +33,14 @@ t.test('opening without CAP_NET_ADMIN: TUNSETIFF EPERM', { skip }, async (t) => 
   t.equal(o.code, 'EPERM');
   t.equal(o.errno, 1);
   t.equal(o.syscall, 'TUNSETIFF');
-  t.match(o.message, /^TUNSETIFF failed: EPERM \(needs CAP_NET_ADMIN\)/, o.message);
+  t.match(o.message, /^TUNSETIFF failed: EPERM \(needs CAP_NET_ADMIN\)/, String(o.message));
   t.not(lab.exec(ns, 'ip', ['link', 'show', 'tterr0']).status, 0, 'no device was created');
 
   const m = outcome(
     lab.exec(ns, 'setpriv', ['--bounding-set=-net_admin', '--inh-caps=-net_admin', process.execPath, script, '{"setMtu":"lo"}']).stdout,
   );
   t.equal(m.code, 'EPERM');
-  t.match(m.message, /^SIOCSIFMTU failed: EPERM \(needs CAP_NET_ADMIN\), setting the MTU of lo to 1400/, m.message);
+  t.match(m.message, /^SIOCSIFMTU failed: EPERM \(needs CAP_NET_ADMIN\), setting the MTU of lo to 1400/, String(m.message));
 });
 
 t.test('opening as an unprivileged user: a clear error', { skip }, async (t) => {
@@ -54,7 +54,7 @@ t.test('opening as an unprivileged user: a clear error', { skip }, async (t) => 
   t.equal(o.name, 'TunTapError');
   // /dev/net/tun may be 0666 (then TUNSETIFF says EPERM) or 0660 (then open says EACCES)
   t.ok(o.code === 'EPERM' || o.code === 'EACCES', `code ${o.code}`);
-  t.match(o.message, /needs CAP_NET_ADMIN|no permission to open \/dev\/net\/tun/, o.message);
+  t.match(o.message, /needs CAP_NET_ADMIN|no permission to open \/dev\/net\/tun/, String(o.message));
 });
 
 t.test('a name longer than 15 bytes is refused before any syscall', async (t) => {
@@ -71,7 +71,7 @@ t.test('configuring a missing interface says so', { skip }, async (t) => {
   const script = fixturePath('fixtures/tuntap-try-open.mjs');
   const o = outcome(lab.exec(ns, process.execPath, [script, '{"setMtu":"ttnosuch0"}']).stdout);
   t.equal(o.code, 'ENODEV');
-  t.match(o.message, /SIOCSIFMTU failed: ENODEV \(no such interface in this network namespace\)/, o.message);
+  t.match(o.message, /SIOCSIFMTU failed: ENODEV \(no such interface in this network namespace\)/, String(o.message));
 });
 
 t.test('writing a packet over the MTU: an EMSGSIZE error, counted, no crash', { skip }, async (t) => {

@@ -135,8 +135,8 @@ const CONFIG = [
   '-A -f 1 -s sh -p 300 -b sh-fallback,sh-port',
   '-a -f 1 -r 192.168.10.4:0 -i -w 100 --tun-type ipip',
   '-A -f 2 -6 -s wrr --pe sip -b flag-2',
-  '-a -f 2 -6 -r 192.168.10.6:0 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum',
   '-a -f 2 -6 -r 192.168.10.5:0 -i -w 1 --tun-type gre --tun-nocsum',
+  '-a -f 2 -6 -r 192.168.10.6:0 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum',
   '',
 ].join('\n');
 
@@ -148,7 +148,7 @@ t.test('restore, save -> clear -> restore reproduces the table', async (t) => {
   t.same(await adm(path, ['-R'], input), { code: 0, out: '', err: '' });
   const saved = await adm(path, ['-S', '-n']);
   t.equal(saved.code, 0);
-  t.equal(saved.out, CONFIG.replace('-A -f 2 -6 -s wrr --pe sip', '-A -f 2 -6 -s wrr --pe sip'));
+  t.equal(saved.out, CONFIG);
   const listed = (await adm(path, ['-L', '-n'])).out;
   t.same(await adm(path, ['-C']), { code: 0, out: '', err: '' });
   t.equal((await adm(path, ['-S', '-n'])).out, '');

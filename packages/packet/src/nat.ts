@@ -71,10 +71,9 @@ export function decTtl(buf: Uint8Array, ipOff: number): number {
   const t = buf[ipOff + Ipv4Field.TTL]!;
   if (t === 0) return -1;
   buf[ipOff + Ipv4Field.TTL] = t - 1;
-  // The word TTL<<8|proto went down by 0x100: add ~(0x100) ... equivalently add 0x100 to
-  // the checksum with end-around carry (RFC 1141's trick, made exact by RFC 1624's form).
+  // RFC 1624 eqn. 3 with m = TTL<<8|proto and m' = m - 0x100: ~m + m' = 0xfeff exactly.
   const co = ipOff + Ipv4Field.CHECKSUM;
-  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + 0xfeff; // ~HC + ~0x100 ... + 0 (net -0x100)
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + 0xfeff;
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16));
   buf[co] = s >>> 8;

@@ -34,7 +34,7 @@ t.test('unavailable bucket -> null (no fallback); weight edits do not rebuild; a
   const { svc, ds, dh } = setup(3);
   pkt.daddr = ip('10.0.0.1');
   ds[0]!.weight = 0;
-  dh.updDest?.(svc, ds[0]!);
+  t.equal('updDest' in dh, false, 'dh has no edit hook: weight edits keep the table');
   t.equal(dh.schedule(svc, pkt), null);
   ds[0]!.weight = 1;
   ds[0]!.flags |= DestFlag.OVERLOAD;

@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { Dest, DestFlag, Proto, Service, SvcFlag } from '@tunvs/model';
+import { Dest, Proto, Service, SvcFlag } from '@tunvs/model';
 import { hsiphashBytes, newSchedPacket } from '@tunvs/scheduler';
 import { MH_KEY2, mhHashKey, mhScheduler } from '../src/index.js';
 import type { MhScheduler } from '../src/index.js';
