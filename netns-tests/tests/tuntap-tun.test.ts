@@ -1,7 +1,7 @@
 // A TUN device opened by @tunvs/tuntap in a fresh namespace, configured by ioctl from the
 // addon; JS answers ICMP echo and `ping` gets its replies.
 import t from 'tap';
-import { isRoot, openLab } from '../src/netns.js';
+import { fixturePath, isRoot, openLab } from '../src/netns.js';
 
 interface Ready {
   ready: boolean;
@@ -49,4 +49,25 @@ t.test('TUN: configured by ioctl, JS answers ping', { skip: !isRoot() && 'needs 
   t.equal(await child.stop(), 0, 'responder exits cleanly');
   // non-persistent: the device is gone once the fd is closed
   t.equal(lab.exec(ns, 'ip', ['link', 'show', 'tttun0']).status !== 0, true, 'device removed on close');
+});
+
+t.test('TUNSETPERSIST: a persistent device outlives its fd', { skip: !isRoot() && 'needs root' }, async (t) => {
+  const lab = openLab(t, 'tt');
+  const ns = lab.netns('persist');
+  const open = (opts: object): { ok: boolean; name?: string; message?: string } => {
+    const r = lab.exec(ns, process.execPath, [fixturePath('fixtures/tuntap-try-open.mjs'), JSON.stringify(opts)]);
+    return JSON.parse(r.stdout.trim() || '{"ok":false}') as { ok: boolean; name?: string };
+  };
+  t.same(open({ name: 'ttper0', persist: true }), { ok: true, name: 'ttper0' });
+  t.equal(lab.exec(ns, 'ip', ['link', 'show', 'ttper0']).status, 0, 'still there after close');
+  // attaching again works (and a TAP of the same name does not)
+  const tap = open({ kind: 'tap', name: 'ttper0' });
+  t.equal(tap.ok, false);
+  t.match(tap.message, /TUNSETIFF failed: EINVAL/, String(tap.message));
+  t.same(open({ name: 'ttper0', persist: false }), { ok: true, name: 'ttper0' });
+  t.not(lab.exec(ns, 'ip', ['link', 'show', 'ttper0']).status, 0, 'gone once no longer persistent');
+  // a kernel-chosen name
+  const auto = open({});
+  t.equal(auto.ok, true);
+  t.match(auto.name, /^tun\d+$/, `kernel picked ${auto.name}`);
 });

@@ -77,7 +77,7 @@ export async function dispatchRequest(ctl: DirectorControl, req: unknown): Promi
 /**
  * Serve `ctl` on a Unix socket at `path` (directory created, a stale socket file replaced,
  * mode 0600). Requests of all clients are applied one at a time, in arrival order.
- * Closing the server removes the socket file.
+ * Closing the server disconnects its clients and removes the socket file.
  */
 export function serveControl(ctl: DirectorControl, path: string): Server {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
@@ -87,7 +87,10 @@ export function serveControl(ctl: DirectorControl, path: string): Server {
     // no stale socket
   }
   let queue: Promise<unknown> = Promise.resolve();
+  const clients = new Set<Socket>();
   const server = createServer((sock: Socket) => {
+    clients.add(sock);
+    sock.on('close', () => clients.delete(sock));
     let buf = '';
     sock.setEncoding('utf8');
     sock.on('error', () => sock.destroy());
@@ -126,6 +129,13 @@ export function serveControl(ctl: DirectorControl, path: string): Server {
       // the socket went away already
     }
   });
+  // closing the server also drops the connected clients, so a daemon can stop promptly
+  const close = server.close.bind(server);
+  server.close = (cb?: (err?: Error) => void) => {
+    close(cb);
+    for (const c of clients) c.destroy();
+    return server;
+  };
   server.on('close', () => {
     try {
       if (statSync(path).isSocket()) unlinkSync(path);

@@ -232,9 +232,13 @@ function racyDirector(): { ctl: DirectorControl; inner: MemoryDirector } {
       if (prop === 'addService') {
         return async (spec: ServiceSpec) => {
           const exists = target.services.some((s) => s.addr === spec.addr && s.port === spec.port && s.protocol === spec.protocol);
-          await tick();
+          await new Promise((r) => setTimeout(r, 2));
           if (exists) throw new ControlError('EEXIST', 'service exists', 'addService');
+          // write without checking again (the check above is stale if another request ran)
+          const before = target.services;
+          target.services = [];
           target.addService(spec);
+          target.services = [...before, ...target.services];
         };
       }
       return async (...a: unknown[]) => {

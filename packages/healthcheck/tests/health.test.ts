@@ -86,7 +86,7 @@ t.test('HTTP_GET: stopped server leaves after retry+1 failures, returns after on
   await waitEvent(hm, (e) => e.type === 'rs-down');
   t.same(log.slice(before), [false, false, false], 'down after retry + 1 = 3 consecutive failures');
   t.same(fd.table(SVC), [], 'removed from the pool');
-  t.same(fd.calls.at(-1), { op: 'deleteDest', key: { scheduler: 'rr', protocol: 'tcp', addr: '10.0.0.1', port: 80 }, dest: { addr: '127.0.0.1', port } });
+  t.same(fd.calls.at(-1), { op: 'deleteDest', key: { protocol: 'tcp', addr: '10.0.0.1', port: 80 }, dest: { addr: '127.0.0.1', port } });
   const again = await httpServer('ok\n', port);
   await waitEvent(hm, (e) => e.type === 'rs-up');
   t.same(fd.table(SVC), [`127.0.0.1:${port}=1`], 'back after one success');
@@ -181,14 +181,14 @@ t.test('inhibit_on_failure: weight 0 instead of removal; sorry_server_inhibit', 
     fd,
   );
   hm.start();
-  t.same(fd.table(SVC), ['192.0.2.9:8080=0', `127.0.0.1:${a.port}=3`]);
+  t.same(fd.table(SVC), [`127.0.0.1:${a.port}=3`, '192.0.2.9:8080=0']);
   await closeTcp(a);
   await waitEvent(hm, (e) => e.type === 'rs-down');
-  t.same(fd.table(SVC), ['192.0.2.9:8080=1', `127.0.0.1:${a.port}=0`]);
+  t.same(fd.table(SVC), [`127.0.0.1:${a.port}=0`, '192.0.2.9:8080=1']);
   t.notOk(fd.calls.some((c) => c.op === 'deleteDest'), 'nothing deleted');
   const a2 = await tcpListen(a.port);
   await waitEvent(hm, (e) => e.type === 'rs-up');
-  t.same(fd.table(SVC), ['192.0.2.9:8080=0', `127.0.0.1:${a.port}=3`]);
+  t.same(fd.table(SVC), [`127.0.0.1:${a.port}=3`, '192.0.2.9:8080=0']);
   hm.stop();
   await closeTcp(a2);
 });

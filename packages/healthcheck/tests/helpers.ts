@@ -19,7 +19,8 @@ export class FakeDirector {
   services = new Map<string, ServiceSpec>();
   dests = new Map<string, Map<string, DestSpec>>();
   control(): DirectorControl {
-    const self = this;
+    const { calls, services, dests } = this;
+    const self = { calls, services, dests };
     const fail = (): never => {
       throw new Error('not used');
     };

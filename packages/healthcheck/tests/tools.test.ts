@@ -1,6 +1,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createServer as netServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -23,7 +24,8 @@ t.test('genhash prints the MD5 of the body, as keepalived genhash does', async (
   t.match(out, /0000  68 65 6c 6c 6f 20 66 72 - 6f 6d 20 74 68 65 20 6b   hello from the k/);
   t.match(out, /843315021a24176b089462f1ef4fc73f\n/);
   if (spawnSync('genhash', ['-h']).error === undefined) {
-    const real = spawnSync('genhash', ['-s', '127.0.0.1', '-p', String(port), '-u', '/x'], { encoding: 'utf8' });
+    // async: the HTTP server lives in this process
+    const real = await promisify(execFile)('genhash', ['-s', '127.0.0.1', '-p', String(port), '-u', '/x', '-t', '3']);
     out = '';
     await runGenhash(['-s', '127.0.0.1', '-p', String(port), '-u', '/x'], (s) => (out += s));
     t.equal(out, real.stdout, 'same output as Debian genhash');

@@ -2,7 +2,6 @@
  * Entry points of the parser: a keepalived.conf (file or text) → the typed configuration
  * plus file:line diagnostics.
  */
-import { resolve } from 'node:path';
 import { DiagnosticSink } from './diagnostics.js';
 import type { Diagnostic } from './diagnostics.js';
 import { Lexer } from './lexer.js';
@@ -44,7 +43,7 @@ export function parseConfigFile(file: string, opts: ParseOptions = {}): ParseOut
   const sink = new DiagnosticSink();
   const lexer = new Lexer(sink, opts);
   const readable = lexer.lexFile(file);
-  return run(sink, lexer, resolve(file) === file ? file : file, opts, readable);
+  return run(sink, lexer, file, opts, readable);
 }
 
 /** Parses configuration text; `file` names it in messages and anchors relative includes. */

@@ -210,7 +210,7 @@ export class Parser {
       if (w0 === '}' && this.level > 0) return;
       const kw = lookup(table, w0);
       if (kw === undefined) {
-        this.unknown(ln, table);
+        this.unknown(ln);
         continue;
       }
       if (kw.raw) {
@@ -229,7 +229,7 @@ export class Parser {
     }
   }
 
-  private unknown(ln: Line, table: Table): void {
+  private unknown(ln: Line): void {
     const w0 = ln.words[0]!;
     const hint = w0 === 'lvs_id' ? " (old name of 'router_id')" : '';
     this.sink.warn(ln, `Unknown keyword '${w0}'${hint}`);
@@ -247,7 +247,6 @@ export class Parser {
       `unknown block '${w0}': keepalived ignores its '{', reads its contents as part of the ${where}` +
         (encl ? ', and its closing \'}\' ends that enclosing block' : ''),
     );
-    void table;
   }
 
   /** Reads a keyword line and, if a `{` follows, its whole block, as a raw tree. */

@@ -1,4 +1,4 @@
-export { CapLink, openCapture, openTunDevice } from './io.js';
+export { openCapture, openTunDevice } from './io.js';
 export type { TunHandle } from './io.js';
 export { Decapsulator, DecapDrop, newDecapCounters } from './decap.js';
 export type { DecapCounters, DecapDropReason, DecapOptions, DecapResult } from './decap.js';

@@ -62,7 +62,6 @@ export function prepareTun(tun: string): string[] {
     setSysctl(key, v);
     changed.push(`${key}=${old}->${v}`);
   };
-  set(`net.ipv4.conf.${tun}.rp_filter`, 0);
   const all = Number(getSysctl('net.ipv4.conf.all.rp_filter') ?? '0');
   if (all !== 0) {
     for (const dev of readdirSync('/proc/sys/net/ipv4/conf')) {
@@ -72,6 +71,12 @@ export function prepareTun(tun: string): string[] {
     }
     set('net.ipv4.conf.all.rp_filter', 0);
   }
+  // Written even when already 0: an explicit write stops later changes of `default` from
+  // propagating to the device (the kernel copies `default` to values never set by hand).
+  const tunKey = `net.ipv4.conf.${tun}.rp_filter`;
+  const oldTun = getSysctl(tunKey);
+  setSysctl(tunKey, 0);
+  if (oldTun !== '0') changed.push(`${tunKey}=${oldTun}->0`);
   if (getSysctl(`net.ipv6.conf.${tun}.disable_ipv6`) !== null) set(`net.ipv6.conf.${tun}.disable_ipv6`, 1);
   return changed;
 }

@@ -539,56 +539,80 @@ static napi_value CreateQueue(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+/* Read one batch into the slab. Returns the packet count; *full says whether it stopped
+ * because the slab or the offsets array was full (more may be waiting). */
+static size_t drain_batch(queue_t *q, double *bytes, int *errs, int *last, int *full) {
+  size_t used = 0, n = 0;
+  *bytes = 0;
+  *errs = 0;
+  *last = 0;
+  *full = 0;
+  for (;;) {
+    if (n >= q->max_pkts || q->buf_len - used < q->max_read) {
+      *full = 1;
+      break;
+    }
+    ssize_t r = read(q->fd, q->buf + used, q->max_read);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      (*errs)++;
+      *last = errno;
+      break;
+    }
+    if (r == 0) break;
+    q->offs[n] = (uint32_t)used;
+    q->lens[n] = (uint32_t)r;
+    n++;
+    *bytes += (double)r;
+    used += ((size_t)r + 7) & ~(size_t)7;
+  }
+  return n;
+}
+
+/* Batches handed to JS per readiness event at most, before going back to the loop. */
+#define MAX_BATCHES_PER_WAKEUP 8
+
 static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   queue_t *q = (queue_t *)h->data;
   if (q->closed || !q->buf) return;
-  size_t used = 0, n = 0;
-  double bytes = 0;
-  int errs = 0, last = 0;
-  if (status < 0) {
-    errs = 1;
-    last = -status;
-  } else {
-    while (n < q->max_pkts && q->buf_len - used >= q->max_read) {
-      ssize_t r = read(q->fd, q->buf + used, q->max_read);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) break;
-        errs++;
-        last = errno;
-        break;
-      }
-      if (r == 0) break;
-      q->offs[n] = (uint32_t)used;
-      q->lens[n] = (uint32_t)r;
-      n++;
-      bytes += (double)r;
-      used += ((size_t)r + 7) & ~(size_t)7;
-    }
-  }
-  if (n == 0 && errs == 0) return;
-  if (errs && n == 0) {
-    /* A read error with nothing read (device gone, fd broken): stop polling so the loop
-     * does not spin; JS is told and may close or restart. */
-    uv_poll_stop(&q->poll);
-    q->polling = 0;
-  }
   napi_env env = q->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, global, argv[4], result;
-  napi_get_reference_value(env, q->cb_ref, &cb);
-  napi_get_global(env, &global);
-  napi_create_uint32(env, (uint32_t)n, &argv[0]);
-  napi_create_double(env, bytes, &argv[1]);
-  napi_create_int32(env, errs, &argv[2]);
-  napi_create_int32(env, last, &argv[3]);
-  napi_status st = napi_make_callback(env, q->actx, global, cb, 4, argv, &result);
-  if (st == napi_pending_exception) {
-    napi_value err;
-    napi_get_and_clear_last_exception(env, &err);
-    napi_fatal_exception(env, err);
+  for (int round = 0; round < MAX_BATCHES_PER_WAKEUP; round++) {
+    double bytes = 0;
+    int errs = 0, last = 0, full = 0;
+    size_t n = 0;
+    if (status < 0) {
+      errs = 1;
+      last = -status;
+    } else {
+      n = drain_batch(q, &bytes, &errs, &last, &full);
+    }
+    if (n == 0 && errs == 0) break;
+    if (errs && n == 0) {
+      /* A read error with nothing read (device gone, fd broken): stop polling so the loop
+       * does not spin; JS is told and may close or resume. */
+      uv_poll_stop(&q->poll);
+      q->polling = 0;
+    }
+    napi_value cb, global, argv[4], result;
+    napi_get_reference_value(env, q->cb_ref, &cb);
+    napi_get_global(env, &global);
+    napi_create_uint32(env, (uint32_t)n, &argv[0]);
+    napi_create_double(env, bytes, &argv[1]);
+    napi_create_int32(env, errs, &argv[2]);
+    napi_create_int32(env, last, &argv[3]);
+    napi_status st = napi_make_callback(env, q->actx, global, cb, 4, argv, &result);
+    if (st == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+      break;
+    }
+    /* JS may have closed or paused the queue, or swapped the slab */
+    if (!full || errs || q->closed || !q->polling || !q->buf) break;
   }
   napi_close_handle_scope(env, scope);
 }

@@ -1,0 +1,68 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(pkg, 'dist', 'bin.js');
+const dir = mkdtempSync(join(tmpdir(), 'tunvs-replay-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+function sched(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', timeout: 20000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const head = [
+  '{"op":"service","scheduler":"rr","proto":"tcp","vip":"10.0.0.100","port":80}',
+  '{"op":"add","dest":"10.0.1.1:80"}',
+  '{"op":"connect","client":"192.0.2.7:40001"}',
+];
+
+t.test('replays a file and stdin', async (t) => {
+  const r = sched(['replay', join(pkg, 'examples', 'wlc.jsonl')]);
+  t.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n');
+  t.equal(lines.length, 11);
+  t.same(JSON.parse(lines[0]!), { n: 0, dest: '10.0.1.3:80' });
+  const s = sched(['replay', '-'], head.join('\n') + '\n\n');
+  t.equal(s.code, 0, s.err);
+  t.equal(s.out, '{"n":0,"dest":"10.0.1.1:80"}\n');
+});
+
+t.test('a malformed line: its number on stderr, exit 1, earlier decisions printed', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['{"op":"connect","client":', /bad JSON/],
+    ['{"op":"teleport"}', /unknown op 'teleport'/],
+    ['{"op":"connect"}', /missing field 'client'/],
+    ['{"op":"connect","client":"192.0.2.999:1"}', /192\.0\.2\.999/],
+    ['{"op":"service","scheduler":"xyz","proto":"tcp","vip":"10.0.0.1","port":80}', /Scheduler not found: 'xyz'/],
+  ];
+  for (const [bad, re] of cases) {
+    const f = join(dir, 'bad.jsonl');
+    writeFileSync(f, [...head, bad, head[2]].join('\n') + '\n');
+    const r = sched(['replay', f]);
+    t.equal(r.code, 1, bad);
+    t.match(r.err, new RegExp(`^tunvs-sched: ${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4: `), bad);
+    t.match(r.err, re, bad);
+    t.equal(r.out, '{"n":0,"dest":"10.0.1.1:80"}\n', 'decisions before the bad line are printed');
+  }
+});
+
+t.test('usage and exit codes', async (t) => {
+  const h = sched(['--help']);
+  t.equal(h.code, 0);
+  t.match(h.out, /Usage: tunvs-sched replay/);
+  t.equal(sched(['frobnicate']).code, 2, 'unknown subcommand');
+  t.equal(sched([]).code, 2, 'no subcommand');
+  t.equal(sched(['replay']).code, 2, 'no trace');
+  t.equal(sched(['replay', '--bogus', 'x']).code, 2, 'unknown option');
+  const missing = sched(['replay', join(dir, 'nope.jsonl')]);
+  t.equal(missing.code, 1);
+  t.match(missing.err, /ENOENT|no such file/);
+  const cap = sched(['replay', '--capacity', '1', '-'], head.concat(['{"op":"connect","client":"192.0.2.7:40002"}']).join('\n'));
+  t.equal(cap.code, 1, 'table full is an error');
+  t.match(cap.err, /:4: connection table full/);
+});
