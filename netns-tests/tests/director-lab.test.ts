@@ -16,7 +16,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const lab = join(root, 'scripts/lab');
 const tunvsd = join(root, 'packages/daemon/dist/bin/tunvsd.js');
 const tunvsadm = join(root, 'packages/cli/dist/bin/tunvsadm.js');
-const client = join(root, 'netns-tests/fixtures/lab-client.cjs');
+const client = join(root, 'netns-tests/fixtures/lab-client.mjs');
 const work = '/run/tunvs-netns-test';
 
 interface Topo {

@@ -19,7 +19,7 @@
  */
 import type { Link, PacketBatch } from '@tunvs/link';
 import { allocBatch } from '@tunvs/link';
-import { ConnFlag, Fwd, Proto, SvcFlag } from '@tunvs/model';
+import { ConnFlag, Fwd, Proto } from '@tunvs/model';
 import type {
   ConnInfo,
   DestSpec,
@@ -61,7 +61,6 @@ import {
   wr32,
   copyMac,
   BROADCAST_MAC,
-  isIcmpError,
   decTtl,
 } from '@tunvs/packet';
 import { ConnTable, DestCheck } from '@tunvs/conntrack';
@@ -294,6 +293,8 @@ export class Director implements DirectorControl {
   tick(now = this.now()): void {
     this.conns.tick(now);
     this.table.purgeTrash();
+    // schedulers with time of their own (lblc/lblcr cache expiry)
+    for (const svc of this.table.services) svc.sched.tick?.(now);
     this.fragments.expire(now, this.counters);
     if (this.kind === 'tap') {
       this.neighbours.expire(now);
@@ -1056,7 +1057,8 @@ export class Director implements DirectorControl {
   }
 
   info(): DirectorInfo {
-    return { version: TUNVS_VERSION, connTableSize: this.conns.capacity };
+    // like ipvsadm's (size=N): the connection hash's bucket count
+    return { version: TUNVS_VERSION, connTableSize: this.conns.bucketCount };
   }
 
   /** Named counters of the Director, its table and its links. */
