@@ -5,10 +5,12 @@
 //
 // HTTP (keep-alive): `GET /` answers "<name>\n"; `GET /bytes/N` answers N bytes ('x').
 // Every response carries `X-Server: <name>`. UDP echo: each datagram comes back prefixed
-// with "<name> ". Both listen on 0.0.0.0, so a VIP on `lo` (LVS-TUN/DR) is served too.
+// with "<name> ", sent from the address it was sent to. HTTP listens on 0.0.0.0 and UDP on
+// every local IPv4 address at start, so a VIP on `lo` (LVS-TUN/DR, added before) is served.
 // The pidfile is written once both sockets listen, and removed on SIGTERM/SIGINT.
 import http from 'node:http';
 import dgram from 'node:dgram';
+import os from 'node:os';
 import { writeFileSync, rmSync, renameSync } from 'node:fs';
 
 const opts = { name: 'rs', httpPort: 80, udpPort: 7, pidfile: '' };
@@ -65,13 +67,23 @@ const server = http.createServer({ keepAlive: true }, (req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 
-const udp = dgram.createSocket('udp4');
-udp.on('message', (msg, rinfo) => {
-  udp.send(Buffer.concat([prefix, msg]), rinfo.port, rinfo.address);
-});
-udp.on('error', (e) => {
-  console.error(`rs-service ${opts.name}: udp: ${e.message}`);
-  process.exit(1);
+// UDP: one socket per local IPv4 address (VIP on lo included), not one on 0.0.0.0: a
+// wildcard socket would answer from the interface's primary address, while LVS-TUN/DR
+// clients expect the reply from the VIP they sent to (Node has no IP_PKTINFO).
+const addrs = [];
+for (const list of Object.values(os.networkInterfaces())) {
+  for (const a of list ?? []) if (a.family === 'IPv4' || a.family === 4) addrs.push(a.address);
+}
+const udps = addrs.map((addr) => {
+  const u = dgram.createSocket('udp4');
+  u.on('message', (msg, rinfo) => {
+    u.send(Buffer.concat([prefix, msg]), rinfo.port, rinfo.address);
+  });
+  u.on('error', (e) => {
+    console.error(`rs-service ${opts.name}: udp ${addr}: ${e.message}`);
+    process.exit(1);
+  });
+  return [u, addr];
 });
 server.on('error', (e) => {
   console.error(`rs-service ${opts.name}: http: ${e.message}`);
@@ -80,15 +92,15 @@ server.on('error', (e) => {
 
 let ready = 0;
 const onListening = () => {
-  if (++ready < 2) return;
+  if (++ready < 1 + udps.length) return;
   if (opts.pidfile) {
     writeFileSync(opts.pidfile + '.tmp', `${process.pid}\n`);
     renameSync(opts.pidfile + '.tmp', opts.pidfile);
   }
-  console.log(`rs-service ${opts.name}: http :${opts.httpPort}, udp echo :${opts.udpPort}, pid ${process.pid}`);
+  console.log(`rs-service ${opts.name}: http :${opts.httpPort}, udp echo ${addrs.join(',')}:${opts.udpPort}, pid ${process.pid}`);
 };
 server.listen(opts.httpPort, '0.0.0.0', onListening);
-udp.bind(opts.udpPort, '0.0.0.0', onListening);
+for (const [u, addr] of udps) u.bind(opts.udpPort, addr, onListening);
 
 const stop = () => {
   if (opts.pidfile) rmSync(opts.pidfile, { force: true });

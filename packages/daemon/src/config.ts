@@ -4,6 +4,7 @@
  * timeouts, firewall-mark rules). See the README for a commented example.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
 import { parseCidr, parseIpv4 } from '@tunvs/packet';
 import type { MarkRule } from '@tunvs/engine';
@@ -55,6 +56,8 @@ export interface DaemonConfig {
   expireNodestConn?: boolean;
   expireQuiescentTemplate?: boolean;
   connReuseMode?: number;
+  /** keepalived.conf whose virtual_servers tunvsd runs with health checks (JSON key `keepalivedConf`, relative to the config file) */
+  keepalivedConf?: string;
 }
 
 /** A configuration error naming the file and what is wrong. */
@@ -135,6 +138,10 @@ export function parseConfig(text: string, file = '<config>'): DaemonConfig {
   if (c.expireNodestConn !== undefined) cfg.expireNodestConn = Boolean(c.expireNodestConn);
   if (c.expireQuiescentTemplate !== undefined) cfg.expireQuiescentTemplate = Boolean(c.expireQuiescentTemplate);
   if (c.connReuseMode !== undefined) cfg.connReuseMode = Number(c.connReuseMode);
+  if (c.keepalivedConf !== undefined) {
+    const k = String(c.keepalivedConf);
+    cfg.keepalivedConf = isAbsolute(k) || file === '<config>' ? k : join(dirname(file), k);
+  }
   return cfg;
 }
 

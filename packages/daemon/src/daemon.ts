@@ -14,9 +14,11 @@ import { openTap, openTun } from '@tunvs/tuntap';
 import type { TunTapDevice } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
 import { serveControl, socketPath } from '@tunvs/cli';
-import { loadConfig, markRules } from './config.js';
+import { markRules } from './config.js';
 import type { DaemonConfig } from './config.js';
-import { reconcile } from './reconcile.js';
+import { loadSetup } from './sources.js';
+import type { DaemonSetup } from './sources.js';
+import { ServiceRunner } from './health.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -30,6 +32,8 @@ export interface RunningDaemon {
   device: TunTapDevice;
   server: Server;
   config: DaemonConfig;
+  /** the services and health checking of the running configuration */
+  services: ServiceRunner;
   /** re-read the configuration file and apply the difference */
   reload(): boolean;
   /** stop everything */
@@ -39,7 +43,9 @@ export interface RunningDaemon {
 /** Start tunvsd with the configuration file `path`. */
 export async function startDaemon(path: string, opts: { socket?: string; log?: Logger } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? jsonLogger;
-  let config = loadConfig(path);
+  const setup: DaemonSetup = loadSetup(path);
+  let config = setup.config;
+  for (const w of setup.warnings) log('warn', 'configuration warning', { message: w });
   const dev = config.device;
   const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
   const device = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
@@ -64,8 +70,16 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
   });
   if (config.timeouts) director.setTimeouts(config.timeouts);
   director.start();
-  const applied = reconcile(director, config.services);
-  log('info', 'configuration applied', { file: path, changes: applied.length });
+  const services = new ServiceRunner(director, log);
+  let applied;
+  try {
+    applied = services.apply(config.services, setup.keepalived);
+  } catch (e) {
+    services.stop();
+    director.stop();
+    throw e;
+  }
+  log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: config.keepalivedConf ?? null, changes: applied.length });
   const sock = socketPath(opts.socket ?? config.socket);
   const server = serveControl(director, sock);
   await new Promise<void>((res, rej) => {
@@ -79,18 +93,22 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     device,
     server,
     config,
+    services,
     reload(): boolean {
-      let next: DaemonConfig;
+      let nextSetup: DaemonSetup;
       try {
-        next = loadConfig(path);
+        nextSetup = loadSetup(path);
       } catch (e) {
-        log('error', 'reload failed, keeping the running configuration', { error: (e as Error).message });
+        const errors = (e as Error).message.split('\n');
+        log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });
         return false;
       }
+      const next = nextSetup.config;
+      for (const w of nextSetup.warnings) log('warn', 'configuration warning', { message: w });
       try {
         director.marks.set(markRules(next.marks));
         if (next.timeouts) director.setTimeouts(next.timeouts);
-        const changes = reconcile(director, next.services);
+        const changes = services.apply(next.services, nextSetup.keepalived);
         log('info', 'configuration reloaded', { file: path, changes });
         config = next;
         d.config = next;
@@ -101,6 +119,7 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
       }
     },
     async stop(): Promise<void> {
+      services.stop();
       await new Promise<void>((res) => server.close(() => res()));
       director.stop();
       log('info', 'stopped', {});

@@ -14,7 +14,8 @@ export interface Change {
   dest?: string;
 }
 
-function svcKeyString(k: { fwmark?: number; protocol?: string | null; addr?: string; port?: number }): string {
+/** The key string of a service, as used in change records: `tcp:ADDR:PORT` or `fwmark:N`. */
+export function svcKeyString(k: { fwmark?: number; protocol?: string | null; addr?: string; port?: number }): string {
   return k.fwmark ? `fwmark:${k.fwmark}` : `${k.protocol}:${k.addr}:${k.port}`;
 }
 
@@ -43,8 +44,12 @@ function destDiffers(cur: DestInfo, want: ReturnType<typeof normalizeDest>): boo
   return cur.method !== want.method || cur.weight !== want.weight || cur.upper !== want.upper || cur.lower !== want.lower;
 }
 
-/** Apply `wanted` to `ctl`; returns the changes made. Throws on the first failing operation. */
-export function reconcile(ctl: DirectorControl, wanted: ServiceConfig[]): Change[] {
+/**
+ * Apply `wanted` to `ctl`; returns the changes made. Throws on the first failing operation.
+ * Services whose key (svcKeyString) is in `managed` are added, edited and deleted, but their
+ * destinations are left alone (a health checker owns them).
+ */
+export function reconcile(ctl: DirectorControl, wanted: ServiceConfig[], managed: ReadonlySet<string> = new Set()): Change[] {
   const changes: Change[] = [];
   const current = new Map(ctl.listServices().map((s) => [svcKeyString(s), s]));
   const seen = new Set<string>();
@@ -60,6 +65,7 @@ export function reconcile(ctl: DirectorControl, wanted: ServiceConfig[]): Change
       ctl.editService(spec);
       changes.push({ action: 'edit-service', service: k });
     }
+    if (managed.has(k)) continue;
     const curDests = new Map((cur?.dests ?? []).map((d) => [`${d.addr}:${d.port}`, d]));
     const wantDests = new Set<string>();
     // add in configuration order (the kernel list ends up reversed, as with ipvsadm -a)

@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 // tunvsd: the tunvs director daemon. Usage: tunvsd -f CONFIG [--socket PATH]
+import { readFileSync } from 'node:fs';
+import { importLvsCf } from '@tunvs/healthcheck';
 import { startDaemon, jsonLogger } from '../daemon.js';
-import { loadConfig, ConfigError } from '../config.js';
+import { ConfigError } from '../config.js';
+import { runTunvsdConfigTest } from '../sources.js';
 
 const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--config-test]
+       tunvsd --import-lvs-cf LVS.CF
 
-  -f, --config FILE   tunvsd configuration (JSON, // comments allowed)
-  --socket PATH       control socket (default /run/tunvs/tunvsd.sock, or $TUNVS_SOCKET)
-  --config-test       check the configuration and exit (0 when valid)
-  -h, --help          this text
+  -f, --config FILE     configuration: JSON (// comments allowed), a tunvsd.conf
+                        (keepalived_conf PATH, device, mode, address, ...) or a keepalived.conf
+  --socket PATH         control socket (default /run/tunvs/tunvsd.sock, or $TUNVS_SOCKET)
+  -t, --config-test     check the configuration and exit (0 when valid; file:line messages)
+  --import-lvs-cf FILE  print the keepalived.conf equivalent of a Piranha lvs.cf
+  -h, --help            this text
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -20,6 +26,20 @@ async function main(argv: string[]): Promise<number> {
     if (a === '-f' || a === '--config') file = argv[++i] ?? '';
     else if (a === '--socket') socket = argv[++i];
     else if (a === '--config-test' || a === '-t') test = true;
+    else if (a === '--import-lvs-cf') {
+      const f = argv[++i];
+      if (!f) {
+        process.stderr.write(`tunvsd: --import-lvs-cf needs a file\n`);
+        return 2;
+      }
+      try {
+        process.stdout.write(importLvsCf(readFileSync(f, 'utf8')));
+        return 0;
+      } catch (e) {
+        process.stderr.write(`tunvsd: ${f}: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
     else if (a === '-h' || a === '--help') {
       process.stdout.write(USAGE);
       return 0;
@@ -32,15 +52,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tunvsd: a configuration file is required (-f FILE)\n${USAGE}`);
     return 2;
   }
-  if (test) {
-    try {
-      loadConfig(file);
-      return 0;
-    } catch (e) {
-      process.stderr.write(`${(e as Error).message}\n`);
-      return 1;
-    }
-  }
+  if (test) return runTunvsdConfigTest(file);
   let d;
   try {
     d = await startDaemon(file, socket ? { socket } : {});
@@ -49,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   process.on('SIGHUP', () => d.reload());
+  // SIGUSR1: log every counter (drops by reason, connection table, neighbours, links)
+  process.on('SIGUSR1', () => jsonLogger('info', 'stats', d.director.stats()));
   const shutdown = (): void => {
     void d.stop().then(() => process.exit(0));
   };

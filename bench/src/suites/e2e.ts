@@ -1,0 +1,788 @@
+/**
+ * e2e: the tunvs director end to end, against anchors on the same namespace topology.
+ *
+ *   client -> director -> 2 real servers (nginx, iperf3 servers, a UDP counter)
+ *
+ * Anchors (all in namespaces named bx-*, created here and deleted afterwards, also on failure):
+ *   route      plain kernel routing, the client talks to rs1's address (no balancing): upper bound
+ *   nft        nftables DNAT `numgen inc mod 2` to the two servers (kernel L4 balancing)
+ *   haproxy    HAProxy mode tcp, one thread, roundrobin (iperf3: balance source)
+ *   tunvs-nat  tunvsd on a TUN device, NAT (masq), policy routing for the replies, vnetHdr (GSO)
+ *   tunvs-dr   tunvsd on a TAP device bridged with client and servers, DR (VIP on the servers' lo)
+ *   c-tun      UDP only: bench/e2e/nat-forward.c, a minimal C NAT forwarder on the same TUN
+ * route/nft/haproxy/tunvs-nat/c-tun share one routed topology (VIP off the client subnet);
+ * tunvs-dr has its own one-segment topology (VIP inside it, as LVS-DR wants).
+ *
+ * Metrics per anchor: conn_per_s (wrk, `Connection: close`), keepalive_rps (wrk), tcp_gbps
+ * (iperf3, one stream), udp_pps (64-byte datagrams from a sendmmsg generator, counted at the
+ * real servers from /proc/net/snmp: Udp InDatagrams + NoPorts deltas). Director CPU: utime +
+ * stime of the director process (tunvsd, haproxy, the C forwarder) in cores; for the kernel
+ * anchors the machine's softirq time in cores (/proc/stat) during the run.
+ * Rounds interleave the anchors (rotating the order); figures are medians.
+ *
+ *   npm run bench -- e2e [--json] [--quick] [--profile]
+ *   (--profile: run tunvsd under `node --cpu-prof` and print its top functions)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Suite, SuiteOptions } from '../suite.js';
+import { log, si, table } from '../suite.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '../../..');
+const assets = join(root, 'bench/e2e');
+const TUNVSD = join(root, 'packages/daemon/dist/bin/tunvsd.js');
+
+const P = 'bx-';
+// routed topology (route, nft, haproxy, tunvs-nat, c-tun)
+const NS = { cl: `${P}cl`, dir: `${P}dir`, rs1: `${P}rs1`, rs2: `${P}rs2` };
+const CLIENT = '10.77.0.2';
+const DIR_LAN = '10.77.0.1';
+const DIR_RS = '10.77.1.1';
+const RS = ['10.77.1.11', '10.77.1.12'] as const;
+const VIP = '10.77.2.100';
+const TUN = 'bxtun0';
+// layer-2 topology (tunvs-dr)
+const DNS = { cl: `${P}dcl`, dir: `${P}ddir`, rs1: `${P}drs1`, rs2: `${P}drs2` };
+const D_CLIENT = '10.78.0.2';
+const D_DIP = '10.78.0.1';
+const D_RS = ['10.78.0.11', '10.78.0.12'] as const;
+const D_VIP = '10.78.0.100';
+const TAP = 'bxtap0';
+const D_MAC = '02:00:0a:4e:00:01';
+
+const HTTP = 80;
+const IPERF = 5201;
+const UDP = 9;
+
+const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun'] as const;
+type Anchor = (typeof ANCHORS)[number];
+const METRICS = ['conn_per_s', 'keepalive_rps', 'tcp_gbps', 'udp_pps'] as const;
+type Metric = (typeof METRICS)[number];
+/** which metrics each anchor measures */
+const MEASURES: Record<Anchor, readonly Metric[]> = {
+  route: METRICS,
+  nft: METRICS,
+  haproxy: ['conn_per_s', 'keepalive_rps', 'tcp_gbps'],
+  'tunvs-nat': METRICS,
+  'tunvs-dr': METRICS,
+  'c-tun': ['udp_pps'],
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function sh(cmd: string, args: string[], o: { input?: string; timeoutMs?: number; ignore?: boolean } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input: o.input, timeout: o.timeoutMs ?? 30_000 });
+  if ((r.status !== 0 || r.error) && !o.ignore) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || String(r.error ?? '')).trim()}`);
+  }
+  return r.stdout ?? '';
+}
+const ipb = (ns: string, lines: string[]): void => void sh('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n' });
+const inNs = (ns: string, cmd: string, args: string[], o: { timeoutMs?: number; ignore?: boolean } = {}): string =>
+  sh('ip', ['netns', 'exec', ns, cmd, ...args], o);
+/** write sysctls in a namespace; optional keys that do not exist are skipped */
+function sysctl(ns: string, kv: [string, string | number, boolean?][]): void {
+  const script = kv
+    .map(([k, v, opt]) => {
+      const f = `/proc/sys/${k.replace(/\./g, '/')}`;
+      return opt ? `{ [ ! -e ${f} ] || echo ${v} > ${f}; }` : `echo ${v} > ${f}`;
+    })
+    .join(' && ');
+  inNs(ns, 'sh', ['-ec', script]);
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// ------------------------------------------------------------------------ CPU accounting
+
+const CLK_TCK = 100;
+function procTicks(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // fields after the name start at field 3 (state): utime is field 14, stime 15
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return NaN;
+  }
+}
+function softirqTicks(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  return Number(line.trim().split(/\s+/)[7]);
+}
+/** CPU meter over one measurement: director process cores and machine softirq cores */
+function cpuMeter(pid: number | null): () => { proc: number | null; softirq: number } {
+  const t0 = Date.now();
+  const p0 = pid ? procTicks(pid) : NaN;
+  const s0 = softirqTicks();
+  return () => {
+    const wall = (Date.now() - t0) / 1000;
+    const p1 = pid ? procTicks(pid) : NaN;
+    return {
+      proc: pid && Number.isFinite(p1 - p0) ? (p1 - p0) / CLK_TCK / wall : null,
+      softirq: (softirqTicks() - s0) / CLK_TCK / wall,
+    };
+  };
+}
+
+// ------------------------------------------------------------------------- the bench run
+
+interface Sample {
+  value: number;
+  cpu: number | null;
+  softirq: number;
+  note?: string;
+}
+
+class E2E {
+  readonly children = new Set<ChildProcess>();
+  readonly pin = cpus().length >= 2;
+  readonly work: string;
+  readonly seconds: number;
+  readonly profileDir: string | null;
+  /** --rps: steer the device's receive processing to CPU 0 */
+  readonly rps = process.argv.includes('--rps');
+  genBin = '';
+  fwdBin = '';
+  /** the userspace director of the anchor being measured */
+  directorPid: number | null = null;
+  director: ChildProcess | null = null;
+  directorLog = '';
+
+  constructor(seconds: number, profileDir: string | null) {
+    this.work = mkdtempSync('/tmp/tunvs-e2e-');
+    this.seconds = seconds;
+    this.profileDir = profileDir;
+  }
+
+  /** every namespace this suite makes */
+  static namespaces(): string[] {
+    return [...Object.values(NS), ...Object.values(DNS)];
+  }
+
+  /** kill what we started (by pid) and anything left in our namespaces, delete them */
+  cleanup(): void {
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    this.children.clear();
+    E2E.removeNamespaces();
+    rmSync(this.work, { recursive: true, force: true });
+  }
+
+  static removeNamespaces(): void {
+    const existing = sh('ip', ['netns', 'list'], { ignore: true })
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
+    for (const ns of E2E.namespaces()) {
+      if (!existing.includes(ns)) continue;
+      for (const l of sh('ip', ['netns', 'pids', ns], { ignore: true }).split('\n')) {
+        const pid = Number(l.trim());
+        if (pid > 1 && pid !== process.pid) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+      }
+      sh('ip', ['-n', ns, 'link', 'del', TUN], { ignore: true });
+      sh('ip', ['-n', ns, 'link', 'del', TAP], { ignore: true });
+      sh('ip', ['netns', 'del', ns], { ignore: true });
+    }
+  }
+
+  /** start a long-running process in a namespace (tracked for cleanup) */
+  spawnIn(ns: string, args: string[], cpu?: number): ChildProcess {
+    const pre = cpu !== undefined && this.pin ? ['taskset', '-c', String(cpu)] : [];
+    const c = spawn('ip', ['netns', 'exec', ns, ...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(c);
+    c.on('exit', () => this.children.delete(c));
+    return c;
+  }
+
+  async stop(c: ChildProcess | null, ms = 5000): Promise<void> {
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    c.kill('SIGTERM');
+    const end = Date.now() + ms;
+    while (c.exitCode === null && c.signalCode === null && Date.now() < end) await sleep(20);
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+
+  // ---------------------------------------------------------------------------- set-up
+
+  build(): void {
+    this.genBin = join(this.work, 'gen');
+    this.fwdBin = join(this.work, 'nat-forward');
+    sh('cc', ['-O2', '-o', this.genBin, join(root, 'bench/tuntap/gen.c')]);
+    sh('cc', ['-O2', '-o', this.fwdBin, join(assets, 'nat-forward.c')]);
+    if (!existsSync(TUNVSD)) throw new Error(`${TUNVSD} is missing: build first (npx tsc -b)`);
+  }
+
+  topology(): void {
+    E2E.removeNamespaces();
+    for (const ns of E2E.namespaces()) sh('ip', ['netns', 'add', ns]);
+    for (const ns of E2E.namespaces()) ipb(ns, ['link set lo up']);
+    const commonDir: [string, string | number, boolean?][] = [
+      ['net.ipv4.conf.all.rp_filter', 0],
+      ['net.ipv4.conf.default.rp_filter', 0],
+      ['net.ipv6.conf.all.disable_ipv6', 1, true],
+      ['net.ipv6.conf.default.disable_ipv6', 1, true],
+      ['net.bridge.bridge-nf-call-iptables', 0, true],
+      ['net.bridge.bridge-nf-call-ip6tables', 0, true],
+      ['net.bridge.bridge-nf-call-arptables', 0, true],
+      ['net.ipv4.ip_local_port_range', '"1024 65000"'],
+    ];
+
+    // routed: client --lan0-- director --br-rs-- rs1, rs2; the TUN stays for tunvs/c-tun
+    sysctl(NS.dir, [...commonDir, ['net.ipv4.ip_forward', 1]]);
+    ipb(NS.dir, [
+      `link add lan0 type veth peer name eth0 netns ${NS.cl}`,
+      'link add br-rs type bridge stp_state 0 forward_delay 0',
+      `link add vrs1 type veth peer name eth0 netns ${NS.rs1}`,
+      `link add vrs2 type veth peer name eth0 netns ${NS.rs2}`,
+      'link set vrs1 master br-rs',
+      'link set vrs2 master br-rs',
+      `tuntap add dev ${TUN} mode tun`,
+      `addr add ${DIR_LAN}/24 dev lan0`,
+      `addr add ${DIR_RS}/24 dev br-rs`,
+      'link set lan0 up',
+      'link set vrs1 up',
+      'link set vrs2 up',
+      'link set br-rs up',
+      `link set ${TUN} up`,
+    ]);
+    sysctl(NS.dir, ['lan0', 'br-rs', 'vrs1', 'vrs2', TUN].map((i) => [`net.ipv4.conf.${i}.rp_filter`, 0] as [string, number]));
+    sysctl(NS.cl, [['net.ipv4.ip_local_port_range', '"1024 65000"'], ['net.ipv6.conf.all.disable_ipv6', 1, true]]);
+    ipb(NS.cl, [`addr add ${CLIENT}/24 dev eth0`, 'link set eth0 up', `route add default via ${DIR_LAN}`]);
+    [NS.rs1, NS.rs2].forEach((ns, i) => {
+      sysctl(ns, [['net.ipv6.conf.all.disable_ipv6', 1, true]]);
+      ipb(ns, [`addr add ${RS[i]}/24 dev eth0`, 'link set eth0 up', `route add default via ${DIR_RS}`]);
+    });
+
+    // layer 2: client, TAP, rs1, rs2 on one bridge in the director namespace
+    sysctl(DNS.dir, [...commonDir, ['net.ipv4.ip_forward', 0]]);
+    ipb(DNS.dir, [
+      'link add br-lan type bridge stp_state 0 forward_delay 0',
+      `tuntap add dev ${TAP} mode tap`,
+      `link set ${TAP} address 02:01:0a:4e:00:01 master br-lan`,
+      `link add vcl type veth peer name eth0 netns ${DNS.cl}`,
+      `link add vrs1 type veth peer name eth0 netns ${DNS.rs1}`,
+      `link add vrs2 type veth peer name eth0 netns ${DNS.rs2}`,
+      'link set vcl master br-lan',
+      'link set vrs1 master br-lan',
+      'link set vrs2 master br-lan',
+      'link set vcl up',
+      'link set vrs1 up',
+      'link set vrs2 up',
+      `link set ${TAP} up`,
+      'link set br-lan up',
+    ]);
+    sysctl(DNS.cl, [['net.ipv4.ip_local_port_range', '"1024 65000"'], ['net.ipv6.conf.all.disable_ipv6', 1, true]]);
+    ipb(DNS.cl, [`addr add ${D_CLIENT}/24 dev eth0`, 'link set eth0 up', `route add default via ${D_DIP}`]);
+    [DNS.rs1, DNS.rs2].forEach((ns, i) => {
+      const kv: [string, string | number, boolean?][] = [['net.ipv6.conf.all.disable_ipv6', 1, true]];
+      for (const k of ['all', 'default', 'eth0']) kv.push([`net.ipv4.conf.${k}.arp_ignore`, 1], [`net.ipv4.conf.${k}.arp_announce`, 2]);
+      for (const k of ['all', 'default', 'lo', 'eth0']) kv.push([`net.ipv4.conf.${k}.rp_filter`, 0]);
+      sysctl(ns, kv);
+      ipb(ns, [`addr add ${D_RS[i]}/24 dev eth0`, `addr add ${D_VIP}/32 dev lo`, 'link set eth0 up', `route add default via ${D_DIP}`]);
+    });
+  }
+
+  /** nginx + iperf3 server on every real server; ICMP port-unreachable suppressed (UDP sink) */
+  async services(): Promise<void> {
+    const all = [NS.rs1, NS.rs2, DNS.rs1, DNS.rs2];
+    for (const [i, ns] of all.entries()) {
+      const dir = join(this.work, ns);
+      mkdirSync(dir, { recursive: true });
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(
+        conf,
+        `user root;
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+worker_rlimit_nofile 16384;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 60s;
+  server {
+    listen ${HTTP} backlog=4096;
+    location / { default_type text/plain; return 200 "rs${(i % 2) + 1}\\n"; }
+  }
+}
+`,
+      );
+      sysctl(ns, [['net.core.somaxconn', 4096], ['net.ipv4.tcp_max_syn_backlog', 4096]]);
+      this.spawnIn(ns, ['nginx', '-c', conf, '-p', dir]);
+      this.spawnIn(ns, ['iperf3', '-s', '-p', String(IPERF)]);
+      sh('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], {
+        input: 'table ip bx_rs {\n chain out {\n  type filter hook output priority 0; policy accept;\n  icmp type destination-unreachable drop\n }\n}\n',
+      });
+    }
+    // wait until every server answers locally
+    const end = Date.now() + 10_000;
+    for (const [i, ns] of all.entries()) {
+      const addr = i < 2 ? RS[i]! : D_RS[i - 2]!;
+      for (;;) {
+        const ok = inNs(ns, 'curl', ['-s', '-m', '1', `http://${addr}/`], { ignore: true });
+        if (ok.startsWith('rs')) break;
+        if (Date.now() > end) throw new Error(`nginx in ${ns} does not answer`);
+        await sleep(100);
+      }
+    }
+  }
+
+  // --------------------------------------------------------------------------- anchors
+
+  /** client namespace and target address for an anchor */
+  target(a: Anchor): { ns: string; addr: string } {
+    if (a === 'route') return { ns: NS.cl, addr: RS[0] };
+    if (a === 'tunvs-dr') return { ns: DNS.cl, addr: D_VIP };
+    return { ns: NS.cl, addr: VIP };
+  }
+
+  tunRouting(on: boolean): void {
+    const verb = on ? 'add' : 'del';
+    ipb(NS.dir, [`route ${verb} ${VIP}/32 dev ${TUN}`, `rule ${verb} iif br-rs lookup 100 pref 100`, `route ${verb} default dev ${TUN} table 100`]);
+    // as in the lab: no early demux while packets loop through the TUN
+    sysctl(NS.dir, [
+      ['net.ipv4.tcp_early_demux', on ? 0 : 1],
+      ['net.ipv4.udp_early_demux', on ? 0 : 1, true],
+    ]);
+  }
+
+  async waitTcp(ns: string, addr: string, ms = 10_000): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const ok = inNs(ns, 'curl', ['-s', '-m', '1', `http://${addr}/`], { ignore: true });
+      if (ok.startsWith('rs')) return;
+      if (Date.now() > end) throw new Error(`no HTTP answer from ${addr} in ${ns}:\n${this.directorLog.slice(-2000)}`);
+      await sleep(100);
+    }
+  }
+
+  async tunvsd(kind: 'nat' | 'dr'): Promise<void> {
+    const sock = join(this.work, `tunvsd-${kind}.sock`);
+    rmSync(sock, { force: true });
+    const nat = kind === 'nat';
+    const rs = nat ? RS : D_RS;
+    const vip = nat ? VIP : D_VIP;
+    const method = nat ? 'masq' : 'route';
+    const dests = (port: number): object[] => rs.map((addr) => ({ addr, port, method, weight: 1 }));
+    const config = {
+      device: nat
+        ? { name: TUN, kind: 'tun', vnetHdr: true }
+        : { name: TAP, kind: 'tap', vnetHdr: true, mac: D_MAC, addresses: [`${D_DIP}/24`] },
+      sourceAddress: nat ? DIR_RS : D_DIP,
+      socket: sock,
+      connCapacity: 1 << 20,
+      services: [
+        { protocol: 'tcp', addr: vip, port: HTTP, scheduler: 'rr', dests: dests(HTTP) },
+        // iperf3 needs its control and data connections on the same server
+        { protocol: 'tcp', addr: vip, port: IPERF, scheduler: 'sh', dests: dests(IPERF) },
+        { protocol: 'udp', addr: vip, port: UDP, scheduler: 'rr', dests: dests(UDP) },
+      ],
+    };
+    const file = join(this.work, `tunvsd-${kind}.json`);
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    const node = [process.execPath];
+    if (this.profileDir) node.push('--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, kind)}`);
+    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], 1);
+    this.director = c;
+    this.directorPid = c.pid ?? null;
+    this.directorLog = '';
+    c.stderr!.setEncoding('utf8');
+    c.stderr!.on('data', (d: string) => (this.directorLog = (this.directorLog + d).slice(-20_000)));
+    c.stdout!.resume();
+    if (this.rps) {
+      // receive packet steering: the kernel work behind each write(2) to the device (routing,
+      // bridge, the real server's stack) runs on CPU 0 instead of inside tunvsd's syscall
+      inNs(nat ? NS.dir : DNS.dir, 'sh', ['-c', `echo 1 > /sys/class/net/${nat ? TUN : TAP}/queues/rx-0/rps_cpus`]);
+    }
+    const end = Date.now() + 15_000;
+    while (!existsSync(sock)) {
+      if (c.exitCode !== null || Date.now() > end) throw new Error(`tunvsd did not start:\n${this.directorLog}`);
+      await sleep(50);
+    }
+  }
+
+  async setup(a: Anchor): Promise<void> {
+    this.director = null;
+    this.directorPid = null;
+    if (a === 'nft') {
+      const map = `{ 0 : ${RS[0]}, 1 : ${RS[1]} }`;
+      sh('ip', ['netns', 'exec', NS.dir, 'nft', '-f', '-'], {
+        input: `table ip bx_lb {
+  chain pre {
+    type nat hook prerouting priority -100; policy accept;
+    ip daddr ${VIP} tcp dport ${HTTP} dnat to numgen inc mod 2 map ${map}
+    ip daddr ${VIP} tcp dport ${IPERF} dnat to jhash ip saddr mod 2 map ${map}
+    ip daddr ${VIP} udp dport ${UDP} dnat to numgen inc mod 2 map ${map}
+  }
+  chain post { type nat hook postrouting priority 100; policy accept; }
+}
+`,
+      });
+    } else if (a === 'haproxy') {
+      ipb(NS.dir, [`addr add ${VIP}/32 dev lo`]);
+      const cfg = join(this.work, 'haproxy.cfg');
+      writeFileSync(
+        cfg,
+        `global
+  maxconn 8000
+  nbthread 1
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend web
+  bind ${VIP}:${HTTP}
+  default_backend web
+backend web
+  balance roundrobin
+  server rs1 ${RS[0]}:${HTTP}
+  server rs2 ${RS[1]}:${HTTP}
+frontend iperf
+  bind ${VIP}:${IPERF}
+  default_backend iperf
+backend iperf
+  balance source
+  server rs1 ${RS[0]}:${IPERF}
+  server rs2 ${RS[1]}:${IPERF}
+`,
+      );
+      const c = this.spawnIn(NS.dir, ['haproxy', '-db', '-f', cfg], 1);
+      this.director = c;
+      this.directorPid = c.pid ?? null;
+      this.directorLog = '';
+      c.stderr!.setEncoding('utf8');
+      c.stderr!.on('data', (d: string) => (this.directorLog = (this.directorLog + d).slice(-20_000)));
+      c.stdout!.resume();
+    } else if (a === 'tunvs-nat') {
+      this.tunRouting(true);
+      await this.tunvsd('nat');
+    } else if (a === 'tunvs-dr') {
+      await this.tunvsd('dr');
+    } else if (a === 'c-tun') {
+      this.tunRouting(true);
+      const c = this.spawnIn(NS.dir, [this.fwdBin, TUN, VIP, String(UDP), RS[0], RS[1], String(this.seconds + 30)], 1);
+      this.director = c;
+      this.directorPid = c.pid ?? null;
+      c.stdout!.resume();
+      c.stderr!.resume();
+      await sleep(200);
+    }
+    if (a !== 'c-tun') {
+      const t = this.target(a);
+      await this.waitTcp(t.ns, t.addr);
+    }
+  }
+
+  async teardown(a: Anchor): Promise<void> {
+    await this.stop(this.director);
+    this.director = null;
+    this.directorPid = null;
+    if (a === 'nft') sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'ip', 'bx_lb'], { ignore: true });
+    if (a === 'haproxy') ipb(NS.dir, [`addr del ${VIP}/32 dev lo`]);
+    if (a === 'tunvs-nat' || a === 'c-tun') this.tunRouting(false);
+  }
+
+  // ------------------------------------------------------------------------- measures
+
+  async measure(a: Anchor, m: Metric): Promise<Sample> {
+    const t = this.target(a);
+    const cpu = cpuMeter(this.directorPid);
+    let value: number;
+    let note: string | undefined;
+    if (m === 'conn_per_s' || m === 'keepalive_rps') {
+      const args = ['wrk', '-t1', '-c64', `-d${this.seconds}s`, '--timeout', '2s'];
+      if (m === 'conn_per_s') args.push('-H', 'Connection: close');
+      args.push(`http://${t.addr}:${HTTP}/`);
+      const out = sh('ip', ['netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []), ...args], {
+        timeoutMs: (this.seconds + 20) * 1000,
+      });
+      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+      if (!rps) throw new Error(`wrk output not understood:\n${out}`);
+      value = Number(rps[1]);
+      const errs = /Socket errors: (.*)/.exec(out);
+      const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+      if (errs || non2xx) note = [errs?.[1], non2xx ? `non-2xx ${non2xx[1]}` : ''].filter(Boolean).join('; ');
+    } else if (m === 'tcp_gbps') {
+      const r = spawnSync(
+        'ip',
+        [
+          'netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []),
+          'iperf3', '-c', t.addr, '-p', String(IPERF), '-t', String(this.seconds), '-J', '--connect-timeout', '3000',
+        ],
+        { encoding: 'utf8', timeout: (this.seconds + 20) * 1000 },
+      );
+      let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
+      try {
+        j = JSON.parse(r.stdout) as typeof j;
+      } catch {
+        // below
+      }
+      const bps = j.end?.sum_received?.bits_per_second;
+      if (!bps) throw new Error(`iperf3 failed: ${j.error ?? r.stderr ?? r.error}`);
+      value = bps / 1e9;
+    } else {
+      const servers = a === 'tunvs-dr' ? [DNS.rs1, DNS.rs2] : [NS.rs1, NS.rs2];
+      const before = servers.map(udpDelivered);
+      const out = sh(
+        'ip',
+        ['netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []), this.genBin, t.addr, String(UDP), String(this.seconds)],
+        { timeoutMs: (this.seconds + 20) * 1000 },
+      );
+      await sleep(300); // let queued packets drain
+      const after = servers.map(udpDelivered);
+      const g = JSON.parse(out.trim().split('\n').pop()!) as { sent: number; seconds: number };
+      const got = after.reduce((s, x, i) => s + x - before[i]!, 0);
+      value = got / g.seconds;
+      note = `offered ${si(g.sent / g.seconds)} pps, per server ${after.map((x, i) => si((x - before[i]!) / g.seconds)).join('/')}`;
+    }
+    const c = cpu();
+    if (this.director && this.director.exitCode !== null) throw new Error(`the ${a} director exited:\n${this.directorLog}`);
+    return { value, cpu: c.proc, softirq: c.softirq, ...(note ? { note } : {}) };
+  }
+}
+
+/** UDP datagrams that reached the UDP layer of a namespace (delivered + no listener) */
+function udpDelivered(ns: string): number {
+  const snmp = inNs(ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Udp:'));
+  const keys = snmp[0]!.split(/\s+/);
+  const vals = snmp[1]!.split(/\s+/).map(Number);
+  return vals[keys.indexOf('InDatagrams')]! + vals[keys.indexOf('NoPorts')]!;
+}
+
+/** Top self-time functions of .cpuprofile files in a directory */
+function profileSummary(dir: string, top = 15): { fn: string; self_pct: number }[] {
+  if (!existsSync(dir)) return [];
+  const self = new Map<string, number>();
+  let total = 0;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
+    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+      nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const name = new Map<number, string>();
+    for (const n of p.nodes) {
+      const cf = n.callFrame;
+      const file = cf.url.replace(/^file:\/\//, '').replace(root + '/', '');
+      name.set(n.id, `${cf.functionName || '(anonymous)'} ${file ? `${file}:${cf.lineNumber + 1}` : ''}`.trim());
+    }
+    p.samples.forEach((id, i) => {
+      const dt = p.timeDeltas[i] ?? 0;
+      const k = name.get(id) ?? '?';
+      self.set(k, (self.get(k) ?? 0) + dt);
+      total += dt;
+    });
+  }
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([fn, t]) => ({ fn, self_pct: Number(((100 * t) / total).toFixed(1)) }));
+}
+
+const round3 = (x: number | null): number | null => (x === null ? null : Number(x.toFixed(3)));
+
+async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
+  const rounds = opts.quick ? 1 : Number(process.env.E2E_ROUNDS ?? 3);
+  const seconds = opts.quick ? 2 : Number(process.env.E2E_SECONDS ?? 4);
+  const profile = process.argv.includes('--profile');
+  const only = opts.args.filter((a): a is Anchor => (ANCHORS as readonly string[]).includes(a));
+  const anchors: Anchor[] = only.length ? only : [...ANCHORS];
+  const profileDir = profile ? join(root, 'bench/results', `e2e-prof-${new Date().toISOString().slice(0, 10)}`) : null;
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  const b = new E2E(seconds, profileDir);
+  const samples = {} as Record<Anchor, Record<Metric, Sample[]>>;
+  for (const a of anchors) samples[a] = { conn_per_s: [], keepalive_rps: [], tcp_gbps: [], udp_pps: [] };
+  const errors: string[] = [];
+  const cleanup = (): void => b.cleanup();
+  const onSignal = (): void => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('exit', cleanup);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // hard bound for the whole suite
+  const budgetMs = (rounds * anchors.length * (4 * (seconds + 4) + 20) + 120) * 1000;
+  const watchdog = setTimeout(() => {
+    log(`e2e: over the time budget (${budgetMs / 1000} s), aborting`);
+    cleanup();
+    process.exit(1);
+  }, budgetMs);
+  watchdog.unref();
+  try {
+    b.build();
+    b.topology();
+    await b.services();
+    log(`topology up (namespaces ${E2E.namespaces().join(' ')}); ${rounds} round(s) of ${seconds} s runs, pinned: ${b.pin}`);
+    for (let r = 0; r < rounds; r++) {
+      const order = anchors.slice(r % anchors.length).concat(anchors.slice(0, r % anchors.length));
+      for (const a of order) {
+        try {
+          await b.setup(a);
+          for (const m of MEASURES[a]) {
+            try {
+              const s = await b.measure(a, m);
+              samples[a][m].push(s);
+              const cpuTxt = s.cpu !== null ? `director ${s.cpu.toFixed(2)} cores` : `softirq ${s.softirq.toFixed(2)} cores`;
+              const v = m === 'tcp_gbps' ? `${s.value.toFixed(2)} Gbit/s` : si(s.value);
+              log(`  round ${r + 1} ${a.padEnd(9)} ${m.padEnd(13)} ${v.padStart(14)}  ${cpuTxt}${s.note ? `  (${s.note})` : ''}`);
+            } catch (e) {
+              const msg = `round ${r + 1} ${a} ${m}: ${(e as Error).message.split('\n').slice(0, 6).join(' | ')}`;
+              errors.push(msg);
+              log(`  ${msg}`);
+            }
+          }
+        } catch (e) {
+          const msg = `round ${r + 1} ${a} setup: ${(e as Error).message.split('\n').slice(0, 8).join(' | ')}`;
+          errors.push(msg);
+          log(`  ${msg}`);
+        } finally {
+          await b.teardown(a);
+        }
+      }
+    }
+  } finally {
+    clearTimeout(watchdog);
+    process.removeListener('exit', cleanup);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    cleanup();
+  }
+
+  const figures: Record<string, Record<string, unknown>> = {};
+  for (const a of anchors) {
+    const f: Record<string, unknown> = {};
+    const dcpu: Record<string, number | null> = {};
+    const soft: Record<string, number | null> = {};
+    for (const m of METRICS) {
+      const xs = samples[a][m];
+      const v = median(xs.map((s) => s.value));
+      f[m] = v === null ? null : m === 'tcp_gbps' ? round3(v) : Math.round(v);
+      const procCpu = median(xs.filter((s) => s.cpu !== null).map((s) => s.cpu!));
+      const sirq = median(xs.map((s) => s.softirq));
+      dcpu[m] = round3(procCpu ?? (a === 'route' || a === 'nft' ? sirq : null));
+      soft[m] = round3(sirq);
+    }
+    f.director_cpu = dcpu;
+    f.softirq_cpu = soft;
+    f.director_cpu_kind = a === 'route' || a === 'nft' ? 'softirq (machine-wide)' : 'process utime+stime';
+    f.samples = Object.fromEntries(METRICS.map((m) => [m, samples[a][m].map((s) => (m === 'tcp_gbps' ? round3(s.value) : Math.round(s.value)))]));
+    figures[a] = f;
+  }
+  const ratios: Record<string, Record<string, number | null>> = {};
+  const pairs: [Anchor, Anchor][] = [
+    ['tunvs-nat', 'route'], ['tunvs-nat', 'nft'], ['tunvs-nat', 'haproxy'], ['tunvs-nat', 'c-tun'],
+    ['tunvs-dr', 'route'], ['tunvs-dr', 'nft'], ['tunvs-dr', 'haproxy'], ['tunvs-dr', 'c-tun'],
+  ];
+  for (const [x, y] of pairs) {
+    if (!figures[x] || !figures[y]) continue;
+    const r: Record<string, number | null> = {};
+    for (const m of METRICS) {
+      const a = figures[x][m] as number | null;
+      const c = figures[y][m] as number | null;
+      r[m] = a !== null && c !== null && c > 0 ? round3(a / c) : null;
+    }
+    ratios[`${x}/${y}`] = r;
+  }
+  const ok = (k: string, m: Metric, bar: number, strict = false): boolean | null => {
+    const v = ratios[k]?.[m];
+    return v === null || v === undefined ? null : strict ? v > bar : v >= bar;
+  };
+  const targets: Record<string, Record<string, boolean | null>> = {};
+  for (const t of ['tunvs-nat', 'tunvs-dr']) {
+    targets[t] = {
+      'conn_per_s >= nft': ok(`${t}/nft`, 'conn_per_s', 1),
+      'conn_per_s > haproxy': ok(`${t}/haproxy`, 'conn_per_s', 1, true),
+      'keepalive_rps >= haproxy': ok(`${t}/haproxy`, 'keepalive_rps', 1),
+      'tcp_gbps >= haproxy': ok(`${t}/haproxy`, 'tcp_gbps', 1),
+      'udp_pps >= 0.8 c-tun': ok(`${t}/c-tun`, 'udp_pps', 0.8),
+    };
+  }
+
+  const fmt = (m: Metric, v: unknown): string =>
+    v === null || v === undefined ? '-' : m === 'tcp_gbps' ? (v as number).toFixed(2) : si(v as number);
+  log(
+    '\n' +
+      table([
+        ['anchor', 'conn/s', 'keep-alive req/s', 'TCP Gbit/s', 'UDP pps', 'director cores (conn/ka/tcp/udp)'],
+        ...anchors.map((a) => [
+          a,
+          ...METRICS.map((m) => fmt(m, figures[a]![m])),
+          METRICS.map((m) => {
+            const c = (figures[a]!.director_cpu as Record<string, number | null>)[m];
+            return c === null || c === undefined ? '-' : c.toFixed(2);
+          }).join('/'),
+        ]),
+      ]),
+  );
+  log(
+    '\n' +
+      table([
+        ['ratio', ...METRICS],
+        ...Object.entries(ratios).map(([k, r]) => [k, ...METRICS.map((m) => (r[m] === null ? '-' : r[m]!.toFixed(2)))]),
+      ]),
+  );
+  for (const [t, tt] of Object.entries(targets)) {
+    log(`targets ${t}: ${Object.entries(tt).map(([k, v]) => `${k}: ${v === null ? 'n/a' : v ? 'met' : 'MISSED'}`).join(', ')}`);
+  }
+  if (errors.length) log(`errors:\n  ${errors.join('\n  ')}`);
+  const out: Record<string, unknown> = {
+    anchors: figures,
+    ratios,
+    targets,
+    rounds,
+    seconds,
+    errors,
+    setup: {
+      topology: 'client -> director -> 2 real servers (nginx 1 worker each, iperf3 -s), veth + bridge in network namespaces',
+      wrk: 'wrk -t1 -c64 (conn_per_s adds -H "Connection: close")',
+      iperf3: 'one stream, client -> VIP',
+      udp: 'bench/tuntap/gen.c: 64-byte IPv4 datagrams (36-byte payload), one flow, sendmmsg batches of 64; counted at the real servers',
+      haproxy: 'mode tcp, nbthread 1, maxconn 8000 (ulimit -n 20000), roundrobin; iperf3 backend balance source',
+      nft: 'prerouting dnat numgen inc mod 2 (iperf3: jhash ip saddr mod 2)',
+      tunvs: 'tunvsd single queue, vnetHdr true; rr for HTTP and UDP, sh for iperf3; NAT: masq on TUN, DR: route on TAP',
+      pinning: 'client tools on CPU 0, userspace directors on CPU 1 (2-CPU machine, shared)',
+    },
+  };
+  if (profileDir) {
+    const prof: Record<string, unknown> = {};
+    for (const k of ['nat', 'dr']) prof[k] = profileSummary(join(profileDir, k));
+    out.profile = { dir: profileDir, top_self_time: prof };
+    for (const [k, v] of Object.entries(prof)) {
+      log(`\ntunvsd ${k} CPU profile, top self time:`);
+      for (const row of v as { fn: string; self_pct: number }[]) log(`  ${String(row.self_pct).padStart(5)}%  ${row.fn}`);
+    }
+  }
+  return out;
+}
+
+/** The e2e suite: tunvsd (NAT on TUN, DR on TAP) against routing, nftables, HAProxy and a C forwarder. */
+export const suite: Suite = {
+  name: 'e2e',
+  description: 'end to end in namespaces: tunvsd NAT/DR vs kernel routing, nftables DNAT, HAProxy, C TUN forwarder',
+  needsRoot: true,
+  run,
+};

@@ -1,0 +1,404 @@
+/**
+ * fastpath: packets per second through the real Director's per-packet path (parse ->
+ * connection lookup -> state/timer update -> NAT rewrite -> stats -> transmit queue) with
+ * a 1M-flow connection table, and new flows per second (service lookup + schedule +
+ * connection insert + NAT) for every scheduler. benchmark.js, one operation = one batch of
+ * 256 packets handed to `director.processBatch` on a counting in-memory Link.
+ *
+ * The Director rewrites packets in place, so before every batch the working slab is
+ * restored from a pristine copy (`Uint8Array.set`, 16 KiB). That copy is measured alone in
+ * the same run and subtracted (both the gross and the net figures are reported). New-flow
+ * runs expire the table (clock jump + tick) whenever the SYN pool is used up; the expiry
+ * time is measured with hrtime and subtracted too. The reference, measured interleaved,
+ * is the bare @tunvs/packet loop (checkIpv4 + natRewriteDst + decTtl) on the same slabs.
+ */
+import Benchmark from 'benchmark';
+import { Session } from 'node:inspector/promises';
+import { Director } from '@tunvs/engine';
+import type { Link, PacketBatch } from '@tunvs/link';
+import { newLinkCounters } from '@tunvs/link';
+import { CheckFlags, checkIpv4, decTtl, natRewriteDst, natRewriteSrc, packet, parseIpv4, rd16, rd32 } from '@tunvs/packet';
+import { schedulerNames } from '@tunvs/schedulers';
+import type { Suite } from '../suite.js';
+import { log, si, table } from '../suite.js';
+import { progress } from '../report/progress.js';
+
+const BATCH = 256;
+const SLOT = 64;
+const PKT_LEN = 64;
+const SYN_LEN = 40;
+const VIP = '10.100.0.1';
+const VPORT = 80;
+const NDEST = 16;
+
+/** Targets of issue 9 (one core). */
+export const FASTPATH_TARGETS = { established_mpps: 20, new_flows_per_s: 2_000_000 } as const;
+
+/** A Link that receives nothing by itself and counts what the Director writes. */
+class CountingLink implements Link {
+  readonly kind = 'tun' as const;
+  readonly name = 'bench0';
+  readonly mtu = 1500;
+  readonly vnetHdrLen = 0;
+  readonly counters = newLinkCounters();
+  written = 0;
+  onBatch(): void {}
+  writeBatch(b: PacketBatch): number {
+    this.written += b.count;
+    return b.count;
+  }
+  close(): void {}
+}
+
+/** Client address and port of flow `i` (unique per flow, 64 ports per address). */
+function caddrOf(i: number): number {
+  return (0xac100000 + (i >>> 6)) >>> 0;
+}
+function cportOf(i: number): number {
+  return 1024 + (i & 63) * 997;
+}
+
+/** `n` packets (n a multiple of BATCH) from `template`, flow i's source patched in, SLOT bytes apart. */
+function buildPool(template: Uint8Array, n: number, first = 0): Uint8Array {
+  const pool = new Uint8Array(n * SLOT);
+  for (let i = 0; i < n; i++) {
+    const off = i * SLOT;
+    pool.set(template, off);
+    natRewriteSrc(pool, off, caddrOf(first + i), cportOf(first + i));
+  }
+  return pool;
+}
+
+/** The pool cut into one view per batch (allocated once, up front). */
+function batchViews(pool: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < pool.length; o += BATCH * SLOT) out.push(pool.subarray(o, o + BATCH * SLOT));
+  return out;
+}
+
+function workBatch(len: number): PacketBatch {
+  const b: PacketBatch = { buf: new Uint8Array(BATCH * SLOT), offsets: new Uint32Array(BATCH), lengths: new Uint32Array(BATCH), count: BATCH };
+  for (let i = 0; i < BATCH; i++) {
+    b.offsets[i] = i * SLOT;
+    b.lengths[i] = len;
+  }
+  return b;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+function makeDirector(scheduler: string, capacity: number): { d: Director; link: CountingLink; clock: { now: number } } {
+  const link = new CountingLink();
+  const clock = { now: 1_000_000 };
+  const d = new Director({ links: [link], connCapacity: capacity, now: () => clock.now, timers: false, sourceAddress: '10.200.0.1' });
+  d.addService({ protocol: 'tcp', addr: VIP, port: VPORT, scheduler });
+  // ovf sends to a server until its active connections exceed its weight: give it room
+  const scale = scheduler === 'ovf' ? 1_000_000 : 1;
+  for (let i = 0; i < NDEST; i++) {
+    d.addDest({ protocol: 'tcp', addr: VIP, port: VPORT }, { addr: `10.200.1.${i + 1}`, port: 8080, method: 'masq', weight: (1 + (i % 4)) * scale });
+  }
+  return { d, link, clock };
+}
+
+/** Drops the Director counted (anything but forwarded packets), for sanity checks. */
+function drops(d: Director): Record<string, number> {
+  const s = d.counters.snapshot();
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s)) if (k !== 'rxPackets' && k !== 'txPackets' && v > 0) out[k] = v;
+  return out;
+}
+
+let sink = 0;
+
+/** hz of one benchmark.js run of `fn`. */
+function bench(name: string, fn: () => void, maxTime: number): number {
+  const b = new Benchmark(name, fn, { maxTime, minSamples: 5 });
+  b.run({ async: false });
+  if (b.error) throw b.error;
+  return b.hz;
+}
+
+/** Top `n` functions by self time of a V8 CPU profile. */
+export function topFunctions(profile: { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[] }, n = 5): { fn: string; where: string; selfPct: number }[] {
+  let total = 0;
+  const byFn = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const hits = node.hitCount ?? 0;
+    total += hits;
+    const cf = node.callFrame;
+    const file = cf.url.replace(/^file:\/\//, '').replace(/^.*\/(packages|bench)\//, '$1/');
+    const key = `${cf.functionName || '(anonymous)'}\t${file}:${cf.lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + hits);
+  }
+  return [...byFn.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, h]) => {
+      const [fn, where] = k.split('\t') as [string, string];
+      return { fn, where, selfPct: Number(((100 * h) / Math.max(1, total)).toFixed(1)) };
+    });
+}
+
+/** Profile `fn` run in a loop for about `ms` milliseconds (in-process, like `node --cpu-prof`). */
+async function profileLoop(fn: () => void, ms: number): Promise<ReturnType<typeof topFunctions>> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    await session.post('Profiler.start');
+    const end = Date.now() + ms;
+    while (Date.now() < end) for (let i = 0; i < 64; i++) fn();
+    const { profile } = (await session.post('Profiler.stop')) as { profile: Parameters<typeof topFunctions>[0] };
+    return topFunctions(profile, 5);
+  } finally {
+    session.disconnect();
+  }
+}
+
+/** The `fastpath` benchmark suite. */
+export const suite: Suite = {
+  name: 'fastpath',
+  description: 'Director per-packet path: established pps with a 1M-flow table, new flows/s per scheduler (in-process)',
+  async run(opts) {
+    const flows = opts.quick ? 131_072 : 1_048_576;
+    const rounds = opts.quick ? 1 : 3;
+    const maxTime = opts.quick ? 0.25 : 0.8;
+
+    // ---------------------------------------------------------------- established
+    const ackTpl = packet().ipv4({ src: '172.16.0.0', dst: VIP, ttl: 64 }).tcp({ sport: 1024, dport: VPORT, flags: 'A', seq: 1000, ack: 2000 }).payload(new Uint8Array(PKT_LEN - 40)).build();
+    const synTpl = packet().ipv4({ src: '172.16.0.0', dst: VIP, ttl: 64 }).tcp({ sport: 1024, dport: VPORT, flags: 'S', seq: 999 }).build();
+    if (ackTpl.length !== PKT_LEN || synTpl.length !== SYN_LEN) throw new Error('template sizes');
+
+    log(`building ${si(flows, 0)} flows (SYN and ACK pools, ${((flows * SLOT * 2) / 2 ** 20).toFixed(0)} MiB)`);
+    const synPool = buildPool(synTpl, flows);
+    const ackPool = buildPool(ackTpl, flows);
+    const synViews = batchViews(synPool);
+    const ackViews = batchViews(ackPool);
+    const nb = ackViews.length;
+
+    const { d, link } = makeDirector('wlc', flows + (flows >>> 3));
+    const syn = workBatch(SYN_LEN);
+    const work = workBatch(PKT_LEN);
+    const t0 = process.hrtime.bigint();
+    const pb = progress('populate 1M-flow table', nb * 2);
+    for (let k = 0; k < nb; k++) {
+      syn.buf.set(synViews[k]!);
+      d.processBatch(link, syn);
+      pb.tick();
+    }
+    const populateS = Number(process.hrtime.bigint() - t0) / 1e9;
+    // first ACK of every flow: SYN_RECV -> ESTABLISHED (untimed)
+    for (let k = 0; k < nb; k++) {
+      work.buf.set(ackViews[k]!);
+      d.processBatch(link, work);
+      pb.tick();
+    }
+    pb.stop();
+    if (d.conns.size !== flows) throw new Error(`table holds ${d.conns.size} connections, expected ${flows}`);
+    const est = d.listServices()[0]!.dests.reduce((a, x) => a + x.activeConns, 0);
+    if (est !== flows) throw new Error(`${est} active connections, expected ${flows}`);
+    const pre = drops(d);
+    if (Object.keys(pre).length > 0) throw new Error(`the Director dropped packets while populating: ${JSON.stringify(pre)}`);
+    log(`populated: ${si(flows, 0)} connections in ${populateS.toFixed(2)} s through processBatch (${si(flows / populateS)} SYN/s incl. set-up), ${(d.conns.bytesPerEntry).toFixed(0)} bytes/entry`);
+
+    let k = 0;
+    const written0 = link.written;
+    let calls = 0;
+    const estSpread = (): void => {
+      k = k + 1 === nb ? 0 : k + 1;
+      work.buf.set(ackViews[k]!);
+      d.processBatch(link, work);
+      calls++;
+    };
+    const estHot = (): void => {
+      work.buf.set(ackViews[0]!);
+      d.processBatch(link, work);
+      calls++;
+    };
+    const copySpread = (): void => {
+      k = k + 1 === nb ? 0 : k + 1;
+      work.buf.set(ackViews[k]!);
+      sink ^= work.buf[k & 1023]!;
+    };
+    const copyHot = (): void => {
+      work.buf.set(ackViews[0]!);
+      sink ^= work.buf[calls & 1023]!;
+    };
+    const rsAddr = parseIpv4('10.200.1.1');
+    let refDrops = 0;
+    const refSpread = (): void => {
+      k = k + 1 === nb ? 0 : k + 1;
+      const buf = work.buf;
+      buf.set(ackViews[k]!);
+      for (let i = 0; i < BATCH; i++) {
+        const off = i * SLOT;
+        if (checkIpv4(buf, off, PKT_LEN, CheckFlags.IpChecksum) !== 0) {
+          refDrops++;
+          continue;
+        }
+        sink ^= rd32(buf, off + 12) ^ rd16(buf, off + 20) ^ rd32(buf, off + 16) ^ rd16(buf, off + 22);
+        decTtl(buf, off);
+        natRewriteDst(buf, off, rsAddr, 8080);
+      }
+    };
+    const res: Record<string, number[]> = { estSpread: [], estHot: [], copySpread: [], copyHot: [], refSpread: [] };
+    const fns: [string, () => void][] = [['estSpread', estSpread], ['copySpread', copySpread], ['refSpread', refSpread], ['estHot', estHot], ['copyHot', copyHot]];
+    const pm = progress('established (interleaved)', rounds * fns.length);
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, fn] of fns) {
+        res[name]!.push(bench(name, fn, maxTime) * BATCH);
+        pm.tick();
+      }
+    }
+    pm.stop();
+    if (refDrops > 0) throw new Error(`reference loop dropped ${refDrops} packets`);
+    const estDrops = drops(d);
+    if (Object.keys(estDrops).length > 0) throw new Error(`the Director dropped packets: ${JSON.stringify(estDrops)}`);
+    if (link.written - written0 !== calls * BATCH) throw new Error(`wrote ${link.written - written0} packets for ${calls * BATCH}`);
+    if (d.conns.size !== flows) throw new Error('connections appeared or vanished during the established run');
+
+    const pps = (k2: string): number => median(res[k2]!);
+    /** per-packet ns of the measured loop minus the per-packet ns of its copy */
+    const net = (loop: string, copy: string): number => 1e9 / (1e9 / pps(loop) - 1e9 / pps(copy));
+    const estNet = net('estSpread', 'copySpread');
+    const estHotNet = net('estHot', 'copyHot');
+    const refNet = net('refSpread', 'copySpread');
+    const copyNsPerPkt = 1e9 / pps('copySpread');
+    log(table([
+      ['established TCP ACKs, 64 B, batch 256', 'Mpps gross', 'Mpps net of copy', 'ns/pkt net', 'runs (gross Mpps)'],
+      [`Director, flows rotate over all ${si(flows, 0)}`, (pps('estSpread') / 1e6).toFixed(2), (estNet / 1e6).toFixed(2), (1e9 / estNet).toFixed(1), res.estSpread!.map((x) => (x / 1e6).toFixed(2)).join(' ')],
+      ['Director, one slab of 256 flows (cache-hot)', (pps('estHot') / 1e6).toFixed(2), (estHotNet / 1e6).toFixed(2), (1e9 / estHotNet).toFixed(1), res.estHot!.map((x) => (x / 1e6).toFixed(2)).join(' ')],
+      ['reference: checkIpv4+natRewriteDst+decTtl', (pps('refSpread') / 1e6).toFixed(2), (refNet / 1e6).toFixed(2), (1e9 / refNet).toFixed(1), res.refSpread!.map((x) => (x / 1e6).toFixed(2)).join(' ')],
+      ['slab restore copy alone (subtracted)', (pps('copySpread') / 1e6).toFixed(2), '', copyNsPerPkt.toFixed(1), res.copySpread!.map((x) => (x / 1e6).toFixed(2)).join(' ')],
+    ]));
+    log(`Director/reference ${(estNet / refNet).toFixed(2)}x (the Director's layers cost ${(1e9 / estNet - 1e9 / refNet).toFixed(1)} ns/packet); target ${FASTPATH_TARGETS.established_mpps} Mpps: ${(estNet / 1e6 / FASTPATH_TARGETS.established_mpps).toFixed(2)}x`);
+
+    // ---------------------------------------------------------------- new flows
+    const NEW = opts.quick ? 16_384 : 65_536;
+    const newPool = buildPool(synTpl, NEW, 1 << 22);
+    const newViews = batchViews(newPool);
+    const nnb = newViews.length;
+    const names = schedulerNames();
+    const newRes: Record<string, { gross: number[]; net: number[] }> = {};
+    const expiryNs: Record<string, number> = {};
+    let ks = 0;
+    const copySyn = (): void => {
+      ks = ks + 1 === nnb ? 0 : ks + 1;
+      syn.buf.set(newViews[ks]!);
+      sink ^= syn.buf[ks & 1023]!;
+    };
+    const newDirectors = new Map<string, { fn: () => void; stats: { expNs: number; flows: number }; d: Director }>();
+    for (const name of names) {
+      const m = makeDirector(name, NEW * 2);
+      const stats = { expNs: 0, flows: 0 };
+      let j = 0;
+      const fn = (): void => {
+        syn.buf.set(newViews[j]!);
+        m.d.processBatch(m.link, syn);
+        stats.flows += BATCH;
+        if (++j === nnb) {
+          j = 0;
+          const e0 = process.hrtime.bigint();
+          m.clock.now += 3_600_000;
+          m.d.tick();
+          stats.expNs += Number(process.hrtime.bigint() - e0);
+          if (m.d.conns.size !== 0) throw new Error(`${name}: ${m.d.conns.size} connections left after expiry`);
+        }
+      };
+      // warm up (JIT, inline caches) over two passes of the pool, untimed
+      for (let w = 0; w < nnb * 2; w++) fn();
+      newDirectors.set(name, { fn, stats, d: m.d });
+      newRes[name] = { gross: [], net: [] };
+    }
+    const copySynPps: number[] = [];
+    const pn = progress('new flows (per scheduler)', rounds * (names.length + 1));
+    for (let r = 0; r < rounds; r++) {
+      copySynPps.push(bench('copy', copySyn, maxTime / 2) * BATCH);
+      pn.tick();
+      for (const name of names) {
+        const e = newDirectors.get(name)!;
+        const exp0 = e.stats.expNs;
+        const fl0 = e.stats.flows;
+        const hz = bench(name, e.fn, maxTime / 2) * BATCH;
+        const expPerFlow = (e.stats.expNs - exp0) / Math.max(1, e.stats.flows - fl0);
+        newRes[name]!.gross.push(hz);
+        newRes[name]!.net.push(expPerFlow);
+        pn.tick();
+      }
+    }
+    pn.stop();
+    const copySynNs = 1e9 / median(copySynPps);
+    const newFlows: Record<string, number> = {};
+    const newGross: Record<string, number> = {};
+    const rows: (string | number)[][] = [['new flows (SYN, 64k 5-tuples, 16 servers)', 'flows/s gross', 'flows/s net', 'ns/flow net', 'expiry ns/flow', 'vs target']];
+    for (const name of names) {
+      const r = newRes[name]!;
+      const e = newDirectors.get(name)!;
+      const dr = drops(e.d);
+      if (Object.keys(dr).length > 0) throw new Error(`${name}: the Director dropped new flows: ${JSON.stringify(dr)}`);
+      const gross = median(r.gross);
+      const expNs = median(r.net);
+      const netNs = 1e9 / gross - copySynNs - expNs;
+      newFlows[name] = Math.round(1e9 / netNs);
+      newGross[name] = Math.round(gross);
+      rows.push([name, si(gross), si(1e9 / netNs), netNs.toFixed(0), expNs.toFixed(0), `${(1e9 / netNs / FASTPATH_TARGETS.new_flows_per_s).toFixed(2)}x`]);
+    }
+    log(table(rows));
+    log(`net = gross minus the slab restore copy (${copySynNs.toFixed(1)} ns/packet) and the table expiry (clock jump + tick), both measured in the same run`);
+    const bestNew = Math.max(...Object.values(newFlows));
+    const worstNew = Math.min(...Object.values(newFlows));
+
+    // ---------------------------------------------------------------- profile when missed
+    let profileTop: Record<string, ReturnType<typeof topFunctions>> | undefined;
+    const missed = estNet < FASTPATH_TARGETS.established_mpps * 1e6 || worstNew < FASTPATH_TARGETS.new_flows_per_s;
+    if (missed && !opts.quick) {
+      log('a target was missed: profiling (V8 CPU profiler, in-process, as node --cpu-prof)');
+      profileTop = {
+        established: await profileLoop(estSpread, 1500),
+        new_flows_wlc: await profileLoop(newDirectors.get('wlc')!.fn, 1500),
+      };
+      for (const [what, top] of Object.entries(profileTop)) {
+        log(`top 5 self time, ${what}:`);
+        log(table([['function', 'where', 'self %'], ...top.map((t) => [t.fn, t.where, t.selfPct.toFixed(1)])]));
+      }
+    }
+
+    return {
+      established_mpps: Number((estNet / 1e6).toFixed(3)),
+      established_gross_mpps: Number((pps('estSpread') / 1e6).toFixed(3)),
+      established_hot_mpps: Number((estHotNet / 1e6).toFixed(3)),
+      established_ns_per_packet: Number((1e9 / estNet).toFixed(1)),
+      reference_mpps: Number((refNet / 1e6).toFixed(3)),
+      ratio_vs_reference: Number((estNet / refNet).toFixed(3)),
+      director_layers_ns_per_packet: Number((1e9 / estNet - 1e9 / refNet).toFixed(1)),
+      copy_ns_per_packet: Number(copyNsPerPkt.toFixed(2)),
+      new_flows_per_s: newFlows,
+      new_flows_gross_per_s: newGross,
+      new_flows_best: bestNew,
+      new_flows_worst: worstNew,
+      targets: { ...FASTPATH_TARGETS },
+      ratio_to_target: {
+        established: Number((estNet / 1e6 / FASTPATH_TARGETS.established_mpps).toFixed(3)),
+        new_flows_best: Number((bestNew / FASTPATH_TARGETS.new_flows_per_s).toFixed(3)),
+        new_flows_worst: Number((worstNew / FASTPATH_TARGETS.new_flows_per_s).toFixed(3)),
+      },
+      targets_met: {
+        established: estNet >= FASTPATH_TARGETS.established_mpps * 1e6,
+        new_flows: worstNew >= FASTPATH_TARGETS.new_flows_per_s,
+      },
+      flows,
+      bytes_per_entry: Number(d.conns.bytesPerEntry.toFixed(1)),
+      populate_syn_per_s: Math.round(flows / populateS),
+      batch: BATCH,
+      packet_bytes: PKT_LEN,
+      destinations: NDEST,
+      rounds,
+      ...(profileTop ? { profile_top5: profileTop } : {}),
+      sink: sink & 1,
+    };
+  },
+};
