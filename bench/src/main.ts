@@ -2,6 +2,8 @@
 /**
  * `npm run bench` runs every suite; `npm run bench -- <suite> [--json] [--quick]` runs one.
  * Suites live in `src/suites/<name>.ts`, each exporting `suite` (see suite.ts).
+ * After a run the report (report.json, report.md, SVG charts) goes to
+ * `bench/results/<run-id>/` (`--out DIR` elsewhere, `--no-report` for none).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { machineInfo } from './machine.js';
 import type { Suite } from './suite.js';
 import { log } from './suite.js';
+import { makeRunId, setProgressEnabled, writeReport } from './report/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -24,39 +27,84 @@ async function loadSuites(): Promise<Map<string, Suite>> {
   return out;
 }
 
+const USAGE = `usage: npm run bench -- [SUITE] [--json] [--quick] [--out DIR] [--no-report] [suite options]
+
+  --json       print the figures as one JSON object on stdout (no progress bars)
+  --quick      shorter runs (smoke checks)
+  --out DIR    write the report there (default bench/results/<run-id>)
+  --no-report  write no report
+  suite options (after the suite name), e.g. quality --trace FILE
+
+suites:`;
+
+/** Flags main.ts consumes (the value-taking ones with their value); the rest go to the suite. */
+function splitArgs(argv: string[]): { flags: Set<string>; out?: string; rest: string[] } {
+  const flags = new Set<string>();
+  const rest: string[] = [];
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--out') out = argv[++i];
+    else if (a.startsWith('--out=')) out = a.slice(6);
+    else if (a === '--json' || a === '--quick' || a === '--no-report' || a === '--help' || a === '-h') flags.add(a);
+    else rest.push(a);
+  }
+  return { flags, out, rest };
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  const json = argv.includes('--json');
-  const quick = argv.includes('--quick');
-  const positional = argv.filter((a) => !a.startsWith('--'));
+  const { flags, out, rest } = splitArgs(argv);
+  const json = flags.has('--json');
+  const quick = flags.has('--quick');
+  setProgressEnabled(!json);
   const suites = await loadSuites();
-  if (argv.includes('--help') || argv.includes('-h')) {
-    log('usage: npm run bench -- [SUITE] [--json] [--quick]\n\nsuites:');
+  if (flags.has('--help') || flags.has('-h')) {
+    log(USAGE);
     for (const s of suites.values()) log(`  ${s.name.padEnd(12)} ${s.description}`);
     return 0;
   }
-  const name = positional[0];
+  // the suite name is the first argument that is not an option
+  const nameIdx = rest.findIndex((a) => !a.startsWith('-'));
+  const name = nameIdx >= 0 ? rest[nameIdx] : undefined;
+  const suiteArgs = nameIdx >= 0 ? rest.slice(nameIdx + 1) : rest;
   const selected = name ? [suites.get(name)] : [...suites.values()];
   if (name && !selected[0]) {
     log(`unknown suite "${name}"; known: ${[...suites.keys()].join(', ')}`);
     return 2;
   }
   const machine = machineInfo();
-  log(`machine: ${machine.cpus} x ${machine.cpuModel}, kernel ${machine.kernel}, node ${machine.node}`);
-  const results: Record<string, unknown> = {};
+  const started = new Date();
+  const runId = makeRunId(started, name ?? 'all');
+  log(`run ${runId}; machine: ${machine.cpus} x ${machine.cpuModel}, kernel ${machine.kernel}, node ${machine.node}`);
+  const results: Record<string, Record<string, unknown>> = {};
+  const errors: Record<string, string> = {};
   for (const s of selected as Suite[]) {
     if (s.needsRoot && process.getuid && process.getuid() !== 0) {
       log(`${s.name}: needs root, skipped`);
       continue;
     }
     log(`\n== ${s.name}: ${s.description}`);
-    results[s.name] = await s.run({ json, quick, args: positional.slice(1) });
+    try {
+      results[s.name] = await s.run({ json, quick, args: suiteArgs });
+    } catch (err) {
+      // one suite failing must not lose the others' figures when running them all
+      if (name) throw err;
+      errors[s.name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      log(`${s.name} FAILED: ${errors[s.name]}`);
+    }
+  }
+  if (!flags.has('--no-report') && Object.keys(results).length + Object.keys(errors).length > 0) {
+    const dir = out ?? join(here, '..', 'results', runId);
+    const command = ['node', 'bench/dist/main.js', ...argv].join(' ');
+    const files = writeReport(dir, { runId, date: started.toISOString(), command, machine, suites: results, errors });
+    log(`\nreport: ${files.find((f) => f.endsWith('report.md'))} (${files.length} files)`);
   }
   if (json) {
-    const out = name ? { ...(results[name] as object), machine } : { machine, suites: results };
-    process.stdout.write(JSON.stringify(out) + '\n');
+    const res = name ? { ...(results[name] as object), machine, runId } : { machine, runId, suites: results, errors };
+    process.stdout.write(JSON.stringify(res) + '\n');
   }
-  return 0;
+  return Object.keys(errors).length > 0 ? 1 : 0;
 }
 
 main().then(

@@ -38,6 +38,8 @@ export class ManagedControl implements DirectorControl {
   }
 
   addService(spec: ServiceSpec): void {
+    // the runner reconciled the services just before: an existing one is already right
+    if (this.ctl.listServices().some((s) => svcKeyString(s) === svcKeyString(spec))) return;
     this.ctl.addService(spec);
   }
   editService(spec: ServiceSpec): void {
@@ -54,7 +56,14 @@ export class ManagedControl implements DirectorControl {
       this.ctl.addDest(key, dest);
     } catch (e) {
       if ((e as { code?: string }).code !== 'EEXIST') throw e;
-      this.ctl.editDest(key, dest);
+      const cur = this.ctl.getService(key).dests.find((d) => d.addr === dest.addr && d.port === dest.port);
+      const same =
+        cur !== undefined &&
+        cur.weight === (dest.weight ?? 1) &&
+        cur.method === (dest.method ?? cur.method) &&
+        cur.upper === (dest.upper ?? 0) &&
+        cur.lower === (dest.lower ?? 0);
+      if (!same) this.ctl.editDest(key, dest);
     }
     this.note(key, dest);
   }

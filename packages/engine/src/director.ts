@@ -62,6 +62,8 @@ import {
   copyMac,
   BROADCAST_MAC,
   decTtl,
+  natRewriteDst,
+  natRewriteSrc,
 } from '@tunvs/packet';
 import { ConnTable, DestCheck } from '@tunvs/conntrack';
 import type { ConnTableSwitches } from '@tunvs/conntrack';
@@ -946,13 +948,14 @@ export class Director implements DirectorControl {
     const fromClient = saddr === conns.caddr(slot);
     if (!fromClient) {
       // reply fragment of a NAT connection: source := VIP
-      if (fwd === Fwd.MASQ || fwd === Fwd.LOCALNODE) setIpAddr(buf, ip, Ipv4Field.SRC, conns.vaddr(slot));
+      // a non-first fragment has no ports: only the address (and IP checksum) changes
+      if (fwd === Fwd.MASQ || fwd === Fwd.LOCALNODE) natRewriteSrc(buf, ip, conns.vaddr(slot), 0);
       this.emitRouted(buf, off, len, ip, rd32(buf, ip + Ipv4Field.DST), false);
       return;
     }
     if (fwd === Fwd.MASQ || fwd === Fwd.LOCALNODE) {
       if (!this.ttlOk(buf, off, len, ip)) return;
-      setIpAddr(buf, ip, Ipv4Field.DST, conns.daddr(slot));
+      natRewriteDst(buf, ip, conns.daddr(slot), 0);
       this.emitRouted(buf, off, len, ip, conns.daddr(slot), false);
       return;
     }
@@ -1083,15 +1086,6 @@ function macIs(buf: Uint8Array, off: number, mac: Uint8Array): boolean {
     buf[off] === mac[0] && buf[off + 1] === mac[1] && buf[off + 2] === mac[2] &&
     buf[off + 3] === mac[3] && buf[off + 4] === mac[4] && buf[off + 5] === mac[5]
   );
-}
-
-/** Rewrite an IPv4 address field with an incremental header checksum update (no L4). */
-function setIpAddr(buf: Uint8Array, ip: number, field: number, addr: number): void {
-  const old = rd32(buf, ip + field);
-  wr32(buf, ip + field, addr);
-  let sum = (~rd16(buf, ip + Ipv4Field.CHECKSUM) & 0xffff) + (~old >>> 16 & 0xffff) + (~old & 0xffff) + (addr >>> 16) + (addr & 0xffff);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  wr16(buf, ip + Ipv4Field.CHECKSUM, ~sum & 0xffff);
 }
 
 function writeOne(link: Link, frame: Uint8Array): void {
