@@ -114,3 +114,33 @@ t.test('persistence: the same client goes to the same server; templates listed',
   t.equal(d.listServices()[0]!.dests.reduce((n, x) => n + x.persistConns, 0), 1);
   t.end();
 });
+
+t.test('TAP NAT: the director is the gateway of both subnets', (t) => {
+  const link = new MemoryLink('tap', 1500);
+  const d = new Director({
+    links: [link],
+    mac: MAC,
+    addresses: [{ addr: '10.10.0.1', prefix: 24 }, { addr: '10.10.1.1', prefix: 24 }],
+    timers: false,
+    now: () => 1000,
+  });
+  d.start();
+  const key = { protocol: 'tcp' as const, addr: VIP, port: 80 };
+  d.addService(key);
+  d.addDest(key, { addr: '10.10.1.11', port: 8080, method: 'masq' });
+  // both neighbours announce themselves
+  link.receive(packet().eth({ src: RS_MAC, dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderMac: RS_MAC, senderIp: '10.10.1.11', targetIp: '10.10.1.1' }).build());
+  link.receive(packet().eth({ src: CLIENT_MAC, dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderMac: CLIENT_MAC, senderIp: '10.10.0.2', targetIp: '10.10.0.1' }).build());
+  link.drain();
+  link.receive(packet().eth({ src: CLIENT_MAC, dst: '02:00:00:00:00:01' }).ipv4({ src: '10.10.0.2', dst: VIP }).tcp({ sport: 1111, dport: 80, flags: 'S' }).build());
+  const [fwd] = link.drain();
+  t.equal(ethDst(fwd!), RS_MAC, 'to the real server on its subnet');
+  t.equal(rd32(fwd!, 14 + 16) >>> 0, 0x0a0a010b);
+  t.equal(rd16(fwd!, 14 + 20 + 2), 8080);
+  link.receive(packet().eth({ src: RS_MAC, dst: '02:00:00:00:00:01' }).ipv4({ src: '10.10.1.11', dst: '10.10.0.2' }).tcp({ sport: 8080, dport: 1111, flags: 'SA' }).build());
+  const [back] = link.drain();
+  t.equal(ethDst(back!), CLIENT_MAC, 'reply to the client');
+  t.equal(rd32(back!, 14 + 12) >>> 0, 0x0a0a0064, 'source = VIP');
+  t.equal(rd16(back!, 14 + 20), 80);
+  t.end();
+});
