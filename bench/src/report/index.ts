@@ -123,14 +123,14 @@ function qualityMd(f: Obj): string[] {
   const sch = isObj(f['schedulers']) ? f['schedulers'] : {};
   const servers = Array.isArray(f['servers']) ? (f['servers'] as Obj[]) : [];
   if (Array.isArray(f['scenario'])) {
-    out.push(`Scenario (seeded, ${cell(f['seed'])}): ${(f['scenario'] as Obj[]).map((e) => `${cell(e['t'])} s ${cell(e['event'])}`).join('; ')}. Servers: ${servers.map((s) => `${cell(s['name'])} (${cell(s['capacity'])}x)`).join(', ')}.`);
+    out.push(`Scenario (seeded, ${String(f['seed'])}): ${(f['scenario'] as Obj[]).map((e) => `${cell(e['t'])} s ${cell(e['event'])}`).join('; ')}. Servers: ${servers.map((s) => `${cell(s['name'])} (${cell(s['capacity'])}x)`).join(', ')}.`);
     out.push('');
   }
-  const rows: unknown[][] = [['scheduler', 'share per server', 'max/mean steady', 'max/mean flash', 'slowest: max queue', 'slowest: mean wait ms', 'all: mean wait ms', 'p99 wait ms', 'persistence', 'affinity w/o -p']];
+  const rows: unknown[][] = [['scheduler', 'share per server', 'max/mean steady', 'max/mean flash', 'slowest: max queue', 'slowest: mean wait ms', 'steady: slowest wait ms', 'steady: all wait ms', 'all: mean wait ms', 'p99 wait ms', 'persistence', 'affinity w/o -p']];
   for (const [name, v] of Object.entries(sch)) {
     if (!isObj(v)) continue;
     const share = Array.isArray(v['share']) ? (v['share'] as number[]).map((x) => (x * 100).toFixed(0) + '%').join(' / ') : '-';
-    rows.push([name, share, v['max_over_mean_steady'], v['max_over_mean_flash'], v['slowest_max_queue'], v['slowest_mean_wait_ms'], v['mean_wait_ms'], v['p99_wait_ms'], v['persistence'], v['affinity']]);
+    rows.push([name, share, v['max_over_mean_steady'], v['max_over_mean_flash'], v['slowest_max_queue'], v['slowest_mean_wait_ms'], v['slowest_mean_wait_steady_ms'], v['mean_wait_steady_ms'], v['mean_wait_ms'], v['p99_wait_ms'], v['persistence'], v['affinity']]);
   }
   out.push(mdTable(rows));
   const dis = f['disruption'];

@@ -138,6 +138,7 @@ function cpuMeter(pid: number | null): () => { proc: number | null; softirq: num
 // ------------------------------------------------------------------------- the bench run
 
 interface Sample {
+  round: number;
   value: number;
   cpu: number | null;
   softirq: number;
@@ -560,7 +561,7 @@ backend iperf
     }
     const c = cpu();
     if (this.director && this.director.exitCode !== null) throw new Error(`the ${a} director exited:\n${this.directorLog}`);
-    return { value, cpu: c.proc, softirq: c.softirq, ...(note ? { note } : {}) };
+    return { round: 0, value, cpu: c.proc, softirq: c.softirq, ...(note ? { note } : {}) };
   }
 }
 
@@ -613,6 +614,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   const profileDir = profile ? join(root, 'bench/results', `e2e-prof-${new Date().toISOString().slice(0, 10)}`) : null;
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   const b = new E2E(seconds, profileDir);
+  const loadStart = readFileSync('/proc/loadavg', 'utf8').trim();
   const samples = {} as Record<Anchor, Record<Metric, Sample[]>>;
   for (const a of anchors) samples[a] = { conn_per_s: [], keepalive_rps: [], tcp_gbps: [], udp_pps: [] };
   const errors: string[] = [];
@@ -625,7 +627,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   // hard bound for the whole suite
-  const budgetMs = (rounds * anchors.length * (4 * (seconds + 4) + 20) + 120) * 1000;
+  const budgetMs = (rounds * anchors.length * (4 * (seconds + 4) + 40) + 120) * 1000;
   const watchdog = setTimeout(() => {
     log(`e2e: over the time budget (${budgetMs / 1000} s), aborting`);
     cleanup();
@@ -641,10 +643,19 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       const order = anchors.slice(r % anchors.length).concat(anchors.slice(0, r % anchors.length));
       for (const a of order) {
         try {
-          await b.setup(a);
+          try {
+            await b.setup(a);
+          } catch (e) {
+            // the tree is shared (someone may be rebuilding the addon): one more try
+            log(`  round ${r + 1} ${a} setup failed, retrying: ${(e as Error).message.split('\n')[0]}`);
+            await b.teardown(a);
+            await sleep(3000);
+            await b.setup(a);
+          }
           for (const m of MEASURES[a]) {
             try {
               const s = await b.measure(a, m);
+              s.round = r;
               samples[a][m].push(s);
               const cpuTxt = s.cpu !== null ? `director ${s.cpu.toFixed(2)} cores` : `softirq ${s.softirq.toFixed(2)} cores`;
               const v = m === 'tcp_gbps' ? `${s.value.toFixed(2)} Gbit/s` : si(s.value);
@@ -693,6 +704,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
     figures[a] = f;
   }
   const ratios: Record<string, Record<string, number | null>> = {};
+  const paired: Record<string, Record<string, number | null>> = {};
   const pairs: [Anchor, Anchor][] = [
     ['tunvs-nat', 'route'], ['tunvs-nat', 'nft'], ['tunvs-nat', 'haproxy'], ['tunvs-nat', 'c-tun'],
     ['tunvs-dr', 'route'], ['tunvs-dr', 'nft'], ['tunvs-dr', 'haproxy'], ['tunvs-dr', 'c-tun'],
@@ -706,6 +718,17 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       r[m] = a !== null && c !== null && c > 0 ? round3(a / c) : null;
     }
     ratios[`${x}/${y}`] = r;
+    // the machine is shared: the median of per-round ratios resists drift between rounds
+    const pr: Record<string, number | null> = {};
+    for (const m of METRICS) {
+      const per: number[] = [];
+      for (const sx of samples[x][m]) {
+        const sy = samples[y][m].find((s) => s.round === sx.round);
+        if (sy && sy.value > 0) per.push(sx.value / sy.value);
+      }
+      pr[m] = round3(median(per));
+    }
+    paired[`${x}/${y}`] = pr;
   }
   const ok = (k: string, m: Metric, bar: number, strict = false): boolean | null => {
     const v = ratios[k]?.[m];
@@ -741,8 +764,11 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   log(
     '\n' +
       table([
-        ['ratio', ...METRICS],
-        ...Object.entries(ratios).map(([k, r]) => [k, ...METRICS.map((m) => (r[m] === null ? '-' : r[m]!.toFixed(2)))]),
+        ['ratio of medians (paired: median of per-round ratios)', ...METRICS],
+        ...Object.entries(ratios).map(([k, r]) => [
+          k,
+          ...METRICS.map((m) => (r[m] === null ? '-' : `${r[m]!.toFixed(2)} (${paired[k]![m]?.toFixed(2) ?? '-'})`)),
+        ]),
       ]),
   );
   for (const [t, tt] of Object.entries(targets)) {
@@ -752,7 +778,9 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {
     anchors: figures,
     ratios,
+    paired_ratios: paired,
     targets,
+    loadavg: { start: loadStart, end: readFileSync('/proc/loadavg', 'utf8').trim() },
     rounds,
     seconds,
     errors,

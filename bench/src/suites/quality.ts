@@ -19,9 +19,9 @@
 import { readFileSync } from 'node:fs';
 import { ServiceTable, scheduleFlow } from '@tunvs/engine';
 import type { FlowPacket, VirtualService } from '@tunvs/engine';
-import { ConnTable, TcpState } from '@tunvs/conntrack';
+import { ConnTable, TcpFlag, TcpState } from '@tunvs/conntrack';
 import { Dest, DestFlag, Proto, Service } from '@tunvs/model';
-import { formatIpv4, parseIpv4 } from '@tunvs/packet';
+import { parseIpv4 } from '@tunvs/packet';
 import { Replayer } from '@tunvs/replay';
 import { getScheduler, newSchedPacket, schedulerNames } from '@tunvs/schedulers';
 import type { SchedulerInstance } from '@tunvs/schedulers';
@@ -126,6 +126,8 @@ interface SimServer {
   assigned: number;
   waitSum: number;
   waits: number;
+  steadyWaitSum: number;
+  steadyWaits: number;
   maxQueue: number;
 }
 
@@ -137,7 +139,9 @@ interface SimResult {
   max_over_mean_after_add: number;
   slowest_max_queue: number;
   slowest_mean_wait_ms: number;
+  slowest_mean_wait_steady_ms: number;
   mean_wait_ms: number;
+  mean_wait_steady_ms: number;
   p99_wait_ms: number;
   reset_by_failure: number;
   affinity: number;
@@ -161,7 +165,7 @@ function simulate(scheduler: string, persistent: boolean, quick: boolean): SimRe
   let now = 0;
   conns.tick(now);
 
-  const servers: SimServer[] = SERVERS.map((def) => ({ def, workers: def.capacity * WORKERS_PER_UNIT, queue: [], qHead: 0, running: [], present: false, assigned: 0, waitSum: 0, waits: 0, maxQueue: 0 }));
+  const servers: SimServer[] = SERVERS.map((def) => ({ def, workers: def.capacity * WORKERS_PER_UNIT, queue: [], qHead: 0, running: [], present: false, assigned: 0, waitSum: 0, waits: 0, steadyWaitSum: 0, steadyWaits: 0, maxQueue: 0 }));
   const byAddr = new Map<number, SimServer>();
   for (const s of servers) byAddr.set(parseIpv4(s.def.addr), s);
   const add = (s: SimServer): void => {
@@ -261,6 +265,8 @@ function simulate(scheduler: string, persistent: boolean, quick: boolean): SimRe
         rejected++;
         continue;
       }
+      // the SYN itself, as the Director's packet path does: SYN_RECV (active)
+      conns.packet(slot, false, TcpFlag.SYN, now);
       const dest = conns.dest(slot);
       const srv = dest ? byAddr.get(dest.addr) : undefined;
       if (!srv) {
@@ -295,6 +301,10 @@ function simulate(scheduler: string, persistent: boolean, quick: boolean): SimRe
         s.waitSum += wait;
         s.waits++;
         waits.push(wait);
+        if (j.arrival >= ph(10) && j.arrival < ph(PHASES.flashStart)) {
+          s.steadyWaitSum += wait;
+          s.steadyWaits++;
+        }
         j.done = now + j.service;
         if (gen[j.slot] === j.gen && conns.isLive(j.slot)) conns.setState(j.slot, TcpState.ESTABLISHED, now);
         s.running.push(j);
@@ -345,6 +355,8 @@ function simulate(scheduler: string, persistent: boolean, quick: boolean): SimRe
     max_over_mean_after_add: avg(PHASES.add + 5, PHASES.end),
     slowest_max_queue: slow.maxQueue,
     slowest_mean_wait_ms: Number((slow.waitSum / Math.max(1, slow.waits)).toFixed(1)),
+    slowest_mean_wait_steady_ms: Number((slow.steadyWaitSum / Math.max(1, slow.steadyWaits)).toFixed(1)),
+    mean_wait_steady_ms: Number((servers.reduce((a, s) => a + s.steadyWaitSum, 0) / Math.max(1, servers.reduce((a, s) => a + s.steadyWaits, 0))).toFixed(1)),
     mean_wait_ms: Number((waits.reduce((a, b) => a + b, 0) / Math.max(1, waits.length)).toFixed(1)),
     p99_wait_ms: waits.length ? waits[Math.floor(waits.length * 0.99)]! : 0,
     reset_by_failure: reset,
@@ -501,10 +513,10 @@ export const suite: Suite = {
     log(`servers: ${SERVERS.map((s) => `${s.name} ${s.capacity}x (${s.capacity * WORKERS_PER_UNIT} workers)`).join(', ')}; ${UNIT_RATE} conn/s per unit; weights = workers`);
     log(`scenario: ${SCENARIO.map((e) => `${e.t}s ${e.event}`).join('; ')}${opts.quick ? ' (quick: times halved)' : ''}`);
     log(table([
-      ['scheduler', 'share rs1/rs2/rs3/rs4', 'rejected', 'max/mean steady', 'flash', 'after add', 'rs1 maxQ', 'rs1 wait ms', 'mean wait', 'p99 wait', 'affinity', 'persist', 'moved fail/back/add'],
+      ['scheduler', 'share rs1/rs2/rs3/rs4', 'rejected', 'max/mean steady', 'flash', 'after add', 'rs1 maxQ', 'rs1 wait ms', 'steady: rs1 wait', 'all wait', 'mean wait', 'p99 wait', 'affinity', 'persist', 'moved fail/back/add'],
       ...names.map((n) => {
         const x = results[n]!;
-        return [n, x.share.map((s) => (s * 100).toFixed(0)).join('/'), (x.rejected * 100).toFixed(1) + '%', x.max_over_mean_steady, x.max_over_mean_flash, x.max_over_mean_after_add, x.slowest_max_queue, x.slowest_mean_wait_ms, x.mean_wait_ms, x.p99_wait_ms.toFixed(0), x.affinity, x.persistence, x.moved_on_fail === null ? '-' : `${x.moved_on_fail}/${x.moved_on_return}/${x.moved_on_add}`];
+        return [n, x.share.map((s) => (s * 100).toFixed(0)).join('/'), (x.rejected * 100).toFixed(1) + '%', x.max_over_mean_steady, x.max_over_mean_flash, x.max_over_mean_after_add, x.slowest_max_queue, x.slowest_mean_wait_ms, x.slowest_mean_wait_steady_ms, x.mean_wait_steady_ms, x.mean_wait_ms, x.p99_wait_ms.toFixed(0), x.affinity, x.persistence, x.moved_on_fail === null ? '-' : `${x.moved_on_fail}/${x.moved_on_return}/${x.moved_on_add}`];
       }),
     ]));
 
@@ -535,7 +547,7 @@ export const suite: Suite = {
       'Maglev (Eisenbud et al., NSDI 2016) uses M = 65537 and reports near-perfect balance (every backend gets floor or ceil of M/N slots; ' +
       'Karger/Rendezvous needed 29.7%/49.5% over-provisioning at 1000 backends) and disruption that grows with the share of failed backends, ' +
       'smaller for larger M. Our mh follows the kernel (ip_vs_mh): M = 4093 by default (CONFIG_IP_VS_MH_TAB_INDEX 12); ' +
-      'the "mh M=65521" rows use the largest kernel table size below 131071 that is closest to the paper\'s 65537. ' +
+      'the "mh M=65521" rows use the kernel table size closest to the paper\'s 65537 (CONFIG_IP_VS_MH_TAB_INDEX 16). ' +
       'dh and sh use the kernel\'s 256-bucket tables (rebuilt round-robin on every change), so they move many more flows than the ideal and cannot balance more than 256 servers.';
     log(maglevNote);
     const seconds = (Date.now() - t0) / 1000;
