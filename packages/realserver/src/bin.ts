@@ -12,7 +12,7 @@ import { rmSync, renameSync, writeFileSync } from 'node:fs';
 import type { Link } from '@tunvs/link';
 import { Decapsulator } from './decap.js';
 import { parseIpv4 } from './build.js';
-import { installNftRule, interfaceAddrs, prepareTun, removeNftRule, setupVip } from './system.js';
+import { installNftRule, interfaceAddrs, nftTableName, prepareTun, removeNftRule, setupVip } from './system.js';
 import { openCapture, openTunDevice } from './io.js';
 import type { TunHandle } from './io.js';
 
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
   }
   log(
     `decapsulating IPIP from ${opts.iface} (${opts.anyDst ? 'any destination' : interfaceAddrs(opts.iface).join(', ')}) ` +
-      `into ${opts.tun}${opts.nft ? `; nft table ip ${'tunvs_rs_' + opts.iface} drops ip protocol 4 on input` : ''}; pid ${process.pid}`,
+      `into ${opts.tun}${opts.nft ? `; nft table ip ${nftTableName(opts.iface)} drops ip protocol 4 on input` : ''}; pid ${process.pid}`,
   );
 }
 
