@@ -20,8 +20,9 @@
  * anchors the machine's softirq time in cores (/proc/stat) during the run.
  * Rounds interleave the anchors (rotating the order); figures are medians.
  *
- *   npm run bench -- e2e [--json] [--quick] [--profile]
- *   (--profile: run tunvsd under `node --cpu-prof` and print its top functions)
+ *   npm run bench -- e2e [--json] [--quick] [--profile] [--rps] [ANCHOR...]
+ *   (--profile: run tunvsd under `node --cpu-prof` and print its top functions; --rps: steer
+ *   the TUN/TAP receive processing to CPU 0; env E2E_ROUNDS (3), E2E_SECONDS (4))
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
