@@ -41,7 +41,7 @@ function adm(sock: string, args: string[]): string {
   return r.stdout;
 }
 
-for (const method of ['nat', 'dr'] as const) {
+for (const method of ['nat', 'dr', 'tun'] as const) {
   t.test(`LVS-${method.toUpperCase()} through tunvsd`, async (t) => {
     let daemon: ChildProcess | null = null;
     let dump: ChildProcess | null = null;
@@ -57,7 +57,7 @@ for (const method of ['nat', 'dr'] as const) {
     t.equal(up.status, 0, `lab up: ${up.stderr}`);
     const topo = JSON.parse(spawnSync(lab, ['status', '--json'], { encoding: 'utf8' }).stdout) as Topo;
     const d = topo.director;
-    const fwd = method === 'nat' ? 'masq' : 'route';
+    const fwd = { nat: 'masq', dr: 'route', tun: 'tunnel' }[method];
     mkdirSync(work, { recursive: true });
     const conf = join(work, `${method}.json`);
     const weights = [3, 2, 1];
@@ -82,7 +82,8 @@ for (const method of ['nat', 'dr'] as const) {
     // capture what reaches rs1
     const rs1 = topo.servers[0]!;
     const pcap = join(work, `${method}-rs1.pcap`);
-    dump = spawn('ip', ['netns', 'exec', rs1.ns, 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', pcap, 'tcp port 80 or udp port 7'], { stdio: 'ignore' });
+    const filter = method === 'tun' ? 'ip proto 4' : 'tcp port 80 or udp port 7';
+    dump = spawn('ip', ['netns', 'exec', rs1.ns, 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', pcap, filter], { stdio: 'ignore' });
     await sleep(800);
 
     const cl = topo.clients[0]!.ns;
@@ -113,7 +114,7 @@ for (const method of ['nat', 'dr'] as const) {
     const quiet = topo.servers.find((s) => s.name === server);
     t.ok(quiet, `the download is served (by ${server})`);
     if (quiet) {
-      adm(sock, ['-e', '-t', `${topo.vip}:${topo.ports.http}`, '-r', `${quiet.ip}:${topo.ports.http}`, method === 'nat' ? '-m' : '-g', '-w', '0']);
+      adm(sock, ['-e', '-t', `${topo.vip}:${topo.ports.http}`, '-r', `${quiet.ip}:${topo.ports.http}`, { nat: '-m', dr: '-g', tun: '-i' }[method], '-w', '0']);
       t.match(adm(sock, ['-L', '-n']), new RegExp(`${quiet.ip.replace(/\./g, '\\.')}:80\\s+\\S+\\s+0\\s`), 'weight 0 listed');
       const after = clientRun(cl, ['http', topo.vip, String(topo.ports.http), '60']);
       t.equal(after.counts[quiet.name] ?? 0, 0, 'new connections avoid the quiesced server');
@@ -128,17 +129,26 @@ for (const method of ['nat', 'dr'] as const) {
     dump.kill('SIGINT');
     await new Promise<void>((res) => dump!.on('close', () => res()));
     dump = null;
-    const fields = spawnSync('tshark', ['-r', pcap, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'eth.dst', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.checksum.status', '-e', 'tcp.checksum.status', '-e', 'udp.checksum.status', '-e', '_ws.malformed'], { encoding: 'utf8' });
+    const fields = spawnSync('tshark', ['-r', pcap, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'eth.dst', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.checksum.status', '-e', 'tcp.checksum.status', '-e', 'udp.checksum.status', '-e', '_ws.malformed', '-e', 'ip.proto', '-e', 'ip.ttl', '-e', 'ip.flags.df'], { encoding: 'utf8' });
     t.equal(fields.status, 0, `tshark ran: ${fields.stderr}`);
     const rows = fields.stdout.trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
-    const toRs = rows.filter((r) => r[1] === topo.clients[0]!.ip);
+    // IPIP rows carry both headers, comma-separated: outer first
+    const toRs = rows.filter((r) => r[1] === topo.clients[0]!.ip || r[1] === `10.10.1.1,${topo.clients[0]!.ip}`);
     t.ok(toRs.length > 100, `captured client packets on rs1 (${toRs.length})`);
     // Only what the director wrote is judged: the real server's own replies leave with
     // checksums the veth offloads (tshark would call them bad).
-    const bad = toRs.filter((r) => r[3] === '0' || r[4] === '0' || r[5] === '0' || (r[6] ?? '') !== '');
+    const isBad = (f: string | undefined): boolean => (f ?? '').split(',').includes('0');
+    const bad = toRs.filter((r) => isBad(r[3]) || isBad(r[4]) || isBad(r[5]) || (r[6] ?? '') !== '');
     t.equal(bad.length, 0, 'no bad checksum, no malformed packet in what the director sent');
     t.ok(toRs.some((r) => r[4] === '1' || r[5] === '1'), 'tshark verified L4 checksums');
     if (method === 'nat') t.ok(toRs.every((r) => r[2] === rs1.ip), 'NAT: destination = the real server');
-    else t.ok(toRs.every((r) => r[2] === topo.vip && r[0] === rs1.mac), 'DR: destination MAC = the real server, IP destination = VIP');
+    else if (method === 'dr') t.ok(toRs.every((r) => r[2] === topo.vip && r[0] === rs1.mac), 'DR: destination MAC = the real server, IP destination = VIP');
+    else {
+      t.ok(toRs.every((r) => r[2] === `${rs1.ip},${topo.vip}` && r[7]!.startsWith('4,')), 'IPIP: outer director -> real server, protocol 4; inner destination the VIP');
+      // the director writes outer TTL = inner TTL (after its decrement); the host kernel then
+      // routes the outer packet from the TUN device to the servers' bridge: one less on the wire
+      t.ok(toRs.every((r) => { const [o, i] = r[8]!.split(','); return Number(o) === Number(i) - 1; }), 'IPIP: outer TTL = inner TTL, less the host hop');
+      t.ok(toRs.every((r) => { const [o, i] = r[9]!.split(','); return o === i; }), 'IPIP: DF copied to the outer header');
+    }
   });
 }

@@ -208,6 +208,9 @@ async function up(topo) {
     // nat/tun: the VIP sits in the clients' subnet but is routed into the TUN device, so the
     // director's kernel answers ARP for it on the client side (proxy ARP)
     ...(dr ? [] : [[`net.ipv4.conf.${d.lan.ifname}.proxy_arp`, 1]]),
+    // IPIP over TUN: the outer packets the director writes carry its own address as
+    // source; without accept_local the kernel drops them as martians
+    ...(dr ? [] : [[`net.ipv4.conf.${d.device}.accept_local`, 1]]),
     ['net.bridge.bridge-nf-call-iptables', 0, true],
     ['net.bridge.bridge-nf-call-ip6tables', 0, true],
     ['net.bridge.bridge-nf-call-arptables', 0, true],
