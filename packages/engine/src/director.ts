@@ -204,6 +204,12 @@ export class Director implements DirectorControl {
   private readonly now: () => number;
   private readonly tx = new Map<Link, TxQueue>();
   private readonly pkt: FlowPacket = { protocol: 0, saddr: 0, sport: 0, daddr: 0, dport: 0, inverse: false, fwmark: 0 };
+  /**
+   * What checkIpv4 verifies: on TAP frames come from the wire, so the IP header checksum
+   * is checked; on TUN they come from the host's stack, which verified it on receipt
+   * (ip_rcv) before routing them into the device, so only lengths are checked.
+   */
+  private readonly ipCheck: number;
   /** sysctl sloppy_tcp: create connections from any TCP segment, not only SYN */
   sloppyTcp = false;
   private readonly mac: Uint8Array;
@@ -231,6 +237,7 @@ export class Director implements DirectorControl {
     if (opts.links.length === 0) throw new Error('a Director needs at least one link');
     this.links = opts.links;
     this.kind = opts.links[0]!.kind;
+    this.ipCheck = this.kind === 'tap' ? CheckFlags.IpChecksum : CheckFlags.None;
     this.now = opts.now ?? Date.now;
     this.useTimers = opts.timers ?? true;
     this.onEvent = opts.onEvent ?? (() => {});
@@ -361,7 +368,7 @@ export class Director implements DirectorControl {
   /** An IPv4 packet at `ip` inside the packet slot [off, off+len). */
   private ipPacket(buf: Uint8Array, off: number, len: number, ip: number): void {
     const avail = off + len - ip;
-    const reason = checkIpv4(buf, ip, avail, CheckFlags.IpChecksum);
+    const reason = checkIpv4(buf, ip, avail, this.ipCheck);
     if (reason !== 0) return this.malformed(reason);
     const hl = (buf[ip]! & 0x0f) << 2;
     const total = rd16(buf, ip + Ipv4Field.TOTAL_LEN);
