@@ -1,47 +1,14 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { Dest, DestFlag, Service } from '@tunvs/model';
+import { DestFlag } from '@tunvs/model';
 import { newSchedPacket } from '@tunvs/scheduler';
-import type { SchedulerInstance } from '@tunvs/scheduler';
+import { activeRun, destSpecsArb, svcOf } from '@tunvs/scheduler/testing';
+import type { DestSpecForTest } from '@tunvs/scheduler/testing';
 import { foScheduler } from '../src/index.js';
 
 const pkt = newSchedPacket();
 
-/** list order as given (index 0 = head); names are letters */
-function svcOf(specs: { w: number; a?: number; i?: number; over?: boolean }[]): { svc: Service; ds: Dest[] } {
-  const svc = new Service({});
-  const ds = specs.map((s, k) => {
-    const d = new Dest(0x0a000001 + k, 80, { weight: s.w });
-    d.activeConns = s.a ?? 0;
-    d.inactConns = s.i ?? 0;
-    if (s.over) d.flags |= DestFlag.OVERLOAD;
-    return d;
-  });
-  for (let k = ds.length - 1; k >= 0; k--) svc.insertDest(ds[k]!);
-  return { svc, ds };
-}
-
-/** Schedule k times, each pick opening one connection that stays active. */
-function activeRun(inst: SchedulerInstance, svc: Service, names: string, k: number): string {
-  let out = "";
-  for (let j = 0; j < k; j++) {
-    const d = inst.schedule(svc, pkt);
-    if (!d) return out + "-";
-    d.activeConns++;
-    out += names[svc.dests.indexOf(d)];
-  }
-  return out;
-}
-
-const arbSpecs = fc.array(
-  fc.record({
-    w: fc.integer({ min: 0, max: 10 }),
-    a: fc.integer({ min: 0, max: 50 }),
-    i: fc.integer({ min: 0, max: 300 }),
-    over: fc.boolean(),
-  }),
-  { minLength: 0, maxLength: 10 },
-);
+const arbSpecs = destSpecsArb(fc) as fc.Arbitrary<DestSpecForTest[]>;
 
 void activeRun;
 
