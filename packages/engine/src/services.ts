@@ -10,6 +10,7 @@ import { Dest, DestFlag, DestRegistry, Fwd, Proto, Service, SvcFlag } from '@tun
 import type { DestInfo, DestSpec, MethodName, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo } from '@tunvs/model';
 import type { Stats } from '@tunvs/model';
 import { getScheduler, schedulerNames } from '@tunvs/schedulers';
+import { editThresholds } from '@tunvs/conntrack';
 import type { SchedulerInstance } from '@tunvs/scheduler';
 import { formatIpv4, parseIpv4 } from '@tunvs/packet';
 import { fail } from './errors.js';
@@ -313,13 +314,6 @@ export class ServiceTable {
     return { addr, port, weight, fwd, u, l };
   }
 
-  /** Apply thresholds the kernel's way: clear OVERLOAD when u is unset or raised. */
-  private static setThresholds(dest: Dest, u: number, l: number): void {
-    if (u === 0 || u > dest.uThreshold) dest.flags &= ~DestFlag.OVERLOAD;
-    dest.uThreshold = u;
-    dest.lThreshold = l;
-  }
-
   addDest(key: ServiceKey, spec: DestSpec): Dest {
     const op = 'addDest';
     const svc = this.mustGet(key, op, 'Service not defined');
@@ -339,7 +333,7 @@ export class ServiceTable {
     }
     dest.trashedFrom = null;
     dest.lastWeight = p.weight;
-    ServiceTable.setThresholds(dest, p.u, p.l);
+    editThresholds(dest, p.u, p.l);
     dest.flags |= DestFlag.AVAILABLE;
     svc.insertDest(dest);
     svc.sched.addDest?.(svc, dest);
@@ -355,7 +349,7 @@ export class ServiceTable {
     dest.weight = p.weight;
     if (p.weight !== 0) dest.lastWeight = p.weight;
     dest.fwd = p.fwd;
-    ServiceTable.setThresholds(dest, p.u, p.l);
+    editThresholds(dest, p.u, p.l);
     dest.flags |= DestFlag.AVAILABLE;
     svc.sched.updDest?.(svc, dest);
     return dest;
