@@ -25,7 +25,7 @@ if (!['nat', 'dr', 'tun'].includes(method)) {
 }
 const lab = join(root, 'scripts/lab');
 const run = (cmd, argv, o = {}) => spawnSync(cmd, argv, { stdio: 'inherit', ...o });
-const work = '/run/tunvs-demo';
+const work = `/run/tunvs-demo-${process.pid}`;
 const sock = join(work, 'tunvsd.sock');
 let daemon = null;
 

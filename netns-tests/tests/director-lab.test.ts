@@ -17,7 +17,7 @@ const lab = join(root, 'scripts/lab');
 const tunvsd = join(root, 'packages/daemon/dist/bin/tunvsd.js');
 const tunvsadm = join(root, 'packages/cli/dist/bin/tunvsadm.js');
 const client = join(root, 'netns-tests/fixtures/lab-client.mjs');
-const work = '/run/tunvs-netns-test';
+const work = `/run/tunvs-netns-test-${process.pid}`;
 
 interface Topo {
   vip: string;

@@ -18,7 +18,7 @@ const tunvsd = join(root, 'packages/daemon/dist/bin/tunvsd.js');
 const tunvsadm = join(root, 'packages/cli/dist/bin/tunvsadm.js');
 const client = join(root, 'netns-tests/fixtures/lab-client.mjs');
 const inject = join(root, 'netns-tests/fixtures/inject-malformed.mjs');
-const work = '/run/tunvs-netns-robust';
+const work = `/run/tunvs-netns-robust-${process.pid}`;
 
 interface Topo {
   vip: string;

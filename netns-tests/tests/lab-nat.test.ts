@@ -1,6 +1,6 @@
 import t from 'tap';
 import { checkLab } from './lab-check.js';
-import { lab, namespaces } from './lab-util.js';
+import { lab, namespaces, LAB_PREFIX } from './lab-util.js';
 
 t.test('scripts/lab up --method nat: servers answer, status --json is right, down leaves nothing', async (t) => {
   await checkLab(t, 'nat');
@@ -14,6 +14,6 @@ t.test('scripts/lab up with a bad method fails and leaves nothing', (t) => {
   const r = lab('up', '--method', 'bogus');
   t.not(r.code, 0);
   t.match(r.stderr, /unknown method/);
-  t.same(namespaces('lvs-'), []);
+  t.same(namespaces(LAB_PREFIX), []);
   t.end();
 });

@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The lab's namespace prefix (scripts/lab honours TUNVS_LAB_PREFIX too). */
+export const LAB_PREFIX = process.env.TUNVS_LAB_PREFIX || 'lvs-';
+/** The lab's run directory (pidfiles, logs, state). */
+export const LAB_RUN_DIR = LAB_PREFIX === 'lvs-' ? '/run/tunvs-lab' : `/run/tunvs-lab-${LAB_PREFIX.slice(0, -1)}`;
 /** scripts/lab. */
 export const LAB = join(ROOT, 'scripts/lab');
 

@@ -19,7 +19,7 @@ import { ROOT, exists, must, namespaces, sh } from './lab-util.js';
 
 const SND = 'rl-rsnd';
 const SRV = 'rl-rssrv';
-const RUN = '/run/tunvs-rl-test';
+const RUN = `/run/tunvs-rl-test-${process.pid}`;
 const SND_MAC = '02:00:0a:14:00:01';
 const SRV_MAC = '02:00:0a:14:00:02';
 const CLIENT = '10.20.0.1';

@@ -5,7 +5,7 @@
 //   scripts/lab down
 //   scripts/lab status [--json]
 //
-// Everything lives in namespaces named lvs-*; processes, logs and the state file in
+// Everything lives in namespaces named lvs-* (or TUNVS_LAB_PREFIX*); processes, logs and the state file in
 // /run/tunvs-lab. `down` is idempotent and also cleans a half-made lab. Needs root.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync, openSync, closeSync } from 'node:fs';
@@ -337,7 +337,7 @@ function status() {
 
 function printStatus(st) {
   if (!st.method && st.live.namespaces.length === 0) {
-    say('tunvs lab: down (no lvs-* namespaces)');
+    say(`tunvs lab: down (no ${PREFIX}* namespaces)`);
     return;
   }
   if (st.method) say(summary(st).split('\n\nThe director')[0].replace('tunvs lab up', `tunvs lab ${st.up ? 'up' : 'DEGRADED'}`));

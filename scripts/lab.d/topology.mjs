@@ -7,10 +7,19 @@
 //        the director's userspace MAC in DR), 1 for a director-side bridge port of a veth
 //   NN = subnet (0 = 10.10.0.0/24, 1 = 10.10.1.0/24), HH = the host octet it belongs to.
 
-/** Namespace-name prefix of everything the lab makes. */
-export const PREFIX = 'lvs-';
-/** Where pidfiles, logs and the state file live. */
-export const RUN_DIR = '/run/tunvs-lab';
+/**
+ * Namespace-name prefix of everything the lab makes: `lvs-` unless TUNVS_LAB_PREFIX names
+ * another (letters, digits and '-', ending in '-'), so two labs can run side by side.
+ */
+export const PREFIX = labPrefix(process.env.TUNVS_LAB_PREFIX);
+/** Where pidfiles, logs and the state file live (one directory per prefix). */
+export const RUN_DIR = PREFIX === 'lvs-' ? '/run/tunvs-lab' : `/run/tunvs-lab-${PREFIX.slice(0, -1)}`;
+
+function labPrefix(v) {
+  if (v === undefined || v === '') return 'lvs-';
+  if (!/^[a-z][a-z0-9-]{0,8}-$/.test(v)) throw new Error(`TUNVS_LAB_PREFIX '${v}': 2-10 characters [a-z0-9-], starting with a letter and ending in '-'`);
+  return v;
+}
 export const STATE_FILE = `${RUN_DIR}/state.json`;
 export const VIP = '10.10.0.100';
 export const HTTP_PORT = 80;

@@ -38,7 +38,7 @@ const root = join(here, '../../..');
 const assets = join(root, 'bench/e2e');
 const TUNVSD = join(root, 'packages/daemon/dist/bin/tunvsd.js');
 
-const P = 'bx-';
+const P = process.env.TUNVS_E2E_PREFIX || 'bx-';
 // routed topology (route, nft, haproxy, tunvs-nat, c-tun)
 const NS = { cl: `${P}cl`, dir: `${P}dir`, rs1: `${P}rs1`, rs2: `${P}rs2` };
 const CLIENT = '10.77.0.2';
