@@ -382,6 +382,7 @@ export class ServiceTable {
 
   /** Zero one service's counters (and its destinations'), or everything's. */
   zero(key?: ServiceKey): void {
+    if (key !== undefined) checkServiceKey(key, 'zero');
     const list = key && (key.fwmark || key.addr) ? [this.mustGet(key, 'zero')] : this.services;
     for (const s of list) {
       s.stats.zero();
