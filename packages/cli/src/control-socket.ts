@@ -188,6 +188,8 @@ export interface ServeOptions {
   ops?: Iterable<[string, ControlOpHandler]>;
   /** where unexpected exceptions are reported (default: nowhere) */
   log?: Log;
+  /** the path was already claimed with claimSocketPath (the lock is handed over) */
+  claim?: SocketClaim;
 }
 
 /** The defaults of ServeOptions. */
@@ -277,6 +279,35 @@ function answers(path: string, ms = 1000): Promise<boolean> {
 
 let tmpCounter = 0;
 
+/** A socket path claimed for this process: the lock file is held until `release()`. */
+export interface SocketClaim {
+  readonly path: string;
+  release(): void;
+}
+
+/**
+ * Claim `path` for one daemon before anything else is set up: take the lock file beside it
+ * and check that no daemon answers there. Rejects with SocketInUseError otherwise.
+ */
+export async function claimSocketPath(path: string): Promise<SocketClaim> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  const release = takeLock(`${path}.lock`, path);
+  try {
+    if (await answers(path)) throw new SocketInUseError(`${path}: another daemon answers there`);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  let released = false;
+  return {
+    path,
+    release() {
+      if (!released) release();
+      released = true;
+    },
+  };
+}
+
 /**
  * Serve `ctl` on a Unix socket at `path` (directory created, mode 0600), one daemon per
  * path (see the module comment). Returns the server at once; it emits 'listening' when
@@ -305,9 +336,8 @@ export function serveControl(ctl: DirectorControl, path: string, opts: ServeOpti
   let ino = -1;
 
   const claim = async (): Promise<void> => {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    release = takeLock(`${path}.lock`, path);
-    if (await answers(path)) throw new SocketInUseError(`${path}: another daemon answers there`);
+    const c = opts.claim && opts.claim.path === path ? opts.claim : await claimSocketPath(path);
+    release = () => c.release();
     try {
       if (statSync(path).isSocket()) unlinkSync(path);
     } catch {
@@ -389,7 +419,7 @@ function serveClient(
   sock: Socket,
   ctl: DirectorControl,
   ops: ReadonlyMap<string, ControlOpHandler>,
-  o: Required<Omit<ServeOptions, 'ops' | 'log'>>,
+  o: Required<Omit<ServeOptions, 'ops' | 'log' | 'claim'>>,
   exclusive: <T>(fn: () => T | Promise<T>) => Promise<T>,
   log?: Log,
 ): void {

@@ -20,6 +20,7 @@ export { nullResolver, systemResolver, tableResolver, parseHosts, parseServices 
 export type { Resolver } from './names.js';
 export {
   serveControl,
+  claimSocketPath,
   dispatchRequest,
   asyncControl,
   ControlClient,
@@ -40,6 +41,7 @@ export type {
   ControlRequest,
   ControlResponse,
   ServeOptions,
+  SocketClaim,
 } from './control-socket.js';
 export { LineSplitter, LINE_TOO_LONG } from './lines.js';
 export { runTunvsadm, extractOwnOptions, restoreTokens, scrubControlChars, DEFAULT_TIMEOUT_S } from './tunvsadm.js';

@@ -2,17 +2,22 @@
 // tunvsd: the tunvs director daemon. Usage: tunvsd -f CONFIG [--socket PATH]
 import { readFileSync } from 'node:fs';
 import { importLvsCf } from '@tunvs/healthcheck';
+import { SocketInUseError } from '@tunvs/cli';
 import { startDaemon, jsonLogger } from '../daemon.js';
 import { ConfigError } from '../config.js';
+import { LOAD_DEFAULTS } from '../loader.js';
 import { runTunvsdConfigTest } from '../sources.js';
 
-const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--config-test]
+const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--reload-timeout S] [--config-test]
        tunvsd --import-lvs-cf LVS.CF
 
   -f, --config FILE     configuration: JSON (// comments allowed), a tunvsd.conf
                         (keepalived_conf PATH, device, mode, address, ...) or a keepalived.conf
   --socket PATH         control socket (default /run/tunvs/tunvsd.sock, or $TUNVS_SOCKET)
-  -t, --config-test     check the configuration and exit (0 when valid; file:line messages)
+  --reload-timeout S    give up reading the configuration after S seconds (default ${LOAD_DEFAULTS.timeoutMs / 1000});
+                        the running rules are kept
+  -t, --config-test     check the configuration and exit (0: the daemon starts with it and
+                        applies all of it; file:line messages)
   --import-lvs-cf FILE  print the keepalived.conf equivalent of a Piranha lvs.cf
   -h, --help            this text
 `;
@@ -21,10 +26,19 @@ async function main(argv: string[]): Promise<number> {
   let file = '';
   let socket: string | undefined;
   let test = false;
+  let timeoutMs: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-f' || a === '--config') file = argv[++i] ?? '';
     else if (a === '--socket') socket = argv[++i];
+    else if (a === '--reload-timeout') {
+      const v = argv[++i] ?? '';
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(v) || !(Number(v) > 0)) {
+        process.stderr.write(`tunvsd: --reload-timeout needs a number of seconds, not '${v}'\n`);
+        return 2;
+      }
+      timeoutMs = Number(v) * 1000;
+    }
     else if (a === '--config-test' || a === '-t') test = true;
     else if (a === '--import-lvs-cf') {
       const f = argv[++i];
@@ -55,12 +69,17 @@ async function main(argv: string[]): Promise<number> {
   if (test) return runTunvsdConfigTest(file);
   let d;
   try {
-    d = await startDaemon(file, socket ? { socket } : {});
+    d = await startDaemon(file, { ...(socket ? { socket } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   } catch (e) {
-    jsonLogger('error', 'start failed', { error: (e as Error).message, config: e instanceof ConfigError });
+    const errors = (e as Error).message.split('\n');
+    jsonLogger('error', e instanceof SocketInUseError ? 'start refused: the control socket is in use' : 'start failed', {
+      error: errors[0],
+      ...(errors.length > 1 ? { errors } : {}),
+      config: e instanceof ConfigError,
+    });
     return 1;
   }
-  process.on('SIGHUP', () => d.reload());
+  process.on('SIGHUP', () => void d.reload());
   // SIGUSR1: log every counter (drops by reason, connection table, neighbours, links)
   process.on('SIGUSR1', () => jsonLogger('info', 'stats', d.director.stats()));
   const shutdown = (): void => {
