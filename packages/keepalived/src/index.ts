@@ -3,7 +3,7 @@ export type { Diagnostic, Severity, SourcePos } from './diagnostics.js';
 export { Lexer, decomment, splitWords, expandBraces, globFiles } from './lexer.js';
 export type { Line, LexOptions } from './lexer.js';
 export { splitQuoted, parseScriptLine } from './script.js';
-export { Parser, ipv4ToInt, intToIpv4 } from './parser.js';
+export { Parser, ipv4ToInt, intToIpv4, readHexString, DNS_TYPES } from './parser.js';
 export type { UnknownBlockMode } from './parser.js';
 export { buildConfig, vsName, findExecutable } from './validate.js';
 export { parseConfigFile, parseConfigText } from './config.js';
@@ -24,7 +24,14 @@ export type {
   HttpCheck,
   MiscCheck,
   SendExpectCheck,
-  UnsupportedCheck,
+  SmtpCheck,
+  DnsCheck,
+  UdpCheck,
+  PingCheck,
+  FileCheck,
+  BfdCheck,
+  TrackFile,
+  BfdInstance,
   Checker,
   RealServer,
   SorryServer,

@@ -23,6 +23,8 @@ import type {
 } from './types.js';
 
 const DEFAULT_DELAY_LOOP = 60;
+/** checkers that connect to connect_ip:connect_port (a port is needed) */
+const CONNECTING = new Set(['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'SMTP_CHECK', 'DNS_CHECK', 'UDP_CHECK']);
 const DEFAULT_CONNECT_TIMEOUT = 5;
 
 /** keepalived's name for a virtual server in messages. */
@@ -54,7 +56,7 @@ export function buildConfig(p: ParseResult, sink: DiagnosticSink, file: string):
 
   checkScripts(p, sink, file);
 
-  return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, other: p.other };
+  return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, other: p.other, trackFiles: p.trackFiles, bfdInstances: p.bfdInstances };
 }
 
 function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: DiagnosticSink): VirtualServer | null {
@@ -226,7 +228,7 @@ function buildChecker(c: CheckerDraft, r: RsDraft, vs: VsDraft, rs: RealServer, 
   if (c.bindPort !== undefined) common.bindPort = c.bindPort;
   if (c.bindIf !== undefined) common.bindIf = c.bindIf;
   if (c.fwmark !== undefined) common.fwmark = c.fwmark;
-  if (c.type !== 'MISC_CHECK' && common.connectPort === 0 && c.raw === undefined) {
+  if (CONNECTING.has(c.type) && common.connectPort === 0) {
     sink.warn(c, `${c.type} for real server [${rs.addr}] has no port to connect to (set connect_port)`);
   }
   switch (c.type) {
@@ -249,12 +251,29 @@ function buildChecker(c: CheckerDraft, r: RsDraft, vs: VsDraft, rs: RealServer, 
     case 'MISC_CHECK':
       return { ...common, type: 'MISC_CHECK', script: c.script!, timeout: c.miscTimeout ?? vsDelay, dynamic: c.dynamic };
     case 'SMTP_CHECK':
+      return { ...common, type: 'SMTP_CHECK', heloName: c.heloName ?? 'smtpchecker.keepalived.org' };
     case 'DNS_CHECK':
-    case 'UDP_CHECK':
+      return { ...common, type: 'DNS_CHECK', queryType: c.dnsType ?? 'SOA', queryName: c.dnsName ?? '.' };
+    case 'UDP_CHECK': {
+      const u: Checker = {
+        ...common,
+        type: 'UDP_CHECK',
+        requireReply: c.udpRequireReply,
+        minReplyLength: c.udpMinReply,
+        maxReplyLength: c.udpMaxReply,
+      };
+      if (c.udpPayload) u.payload = c.udpPayload;
+      if (c.udpReplyData) u.replyData = c.udpReplyData;
+      if (c.udpReplyMask) u.replyMask = c.udpReplyMask;
+      return u;
+    }
     case 'PING_CHECK':
+      return { ...common, type: 'PING_CHECK' };
     case 'FILE_CHECK':
+      // the file's state is known at once: no alpha (keepalived clears it)
+      return { ...common, alpha: false, type: 'FILE_CHECK', trackFile: c.trackFile!, weight: c.fileWeight ?? 0, reverse: c.fileReverse ?? false };
     case 'BFD_CHECK':
-      return { ...common, type: c.type, raw: c.raw! };
+      return { ...common, type: 'BFD_CHECK', bfd: c.bfd! };
     default:
       return null;
   }
