@@ -8,6 +8,12 @@ export {
   scriptProbe,
   sendExpectProbe,
   decodeNannyEscapes,
+  smtpProbe,
+  dnsProbe,
+  dnsQuery,
+  udpProbe,
+  udpReplyMatches,
+  pingProbe,
 } from './probes.js';
 export type {
   ProbeResult,
@@ -17,9 +23,14 @@ export type {
   UrlCriteria,
   ScriptProbeOptions,
   SendExpectOptions,
+  SmtpProbeOptions,
+  DnsProbeOptions,
+  UdpProbeOptions,
+  PingProbeOptions,
 } from './probes.js';
-export { CheckerRunner, defaultProbe, realTimers } from './checker.js';
-export type { Timers, ProbeFn, CheckerEvents } from './checker.js';
+export { CheckerRunner, FileCheckRunner, BfdCheckRunner, defaultProbe, realTimers } from './checker.js';
+export type { Timers, ProbeFn, CheckerEvents, Runner, BfdSessionLike } from './checker.js';
+export { TrackFileWatcher, readTrackFile, trackFileEffect, strtol0 } from './track-file.js';
 export { HealthManager } from './health-manager.js';
 export type { HealthManagerOptions, HealthEvent } from './health-manager.js';
 export { genhash, runGenhash, parseGenhashArgs, formatGenhash, hexDump, GENHASH_USAGE } from './genhash.js';
