@@ -36,3 +36,5 @@ export type { HealthManagerOptions, HealthEvent } from './health-manager.js';
 export { genhash, runGenhash, parseGenhashArgs, formatGenhash, hexDump, GENHASH_USAGE } from './genhash.js';
 export type { GenhashOptions } from './genhash.js';
 export { importLvsCf, parseLvsCf, LvsCfError } from './lvs-cf.js';
+export { BfdSession, BfdManager, encodeBfd, decodeBfd, BFD_STATE, BFD_DIAG, BFD_CONTROL_PORT, BFD_PACKET_LEN } from './bfd.js';
+export type { BfdPacket, BfdState } from './bfd.js';
