@@ -9,7 +9,7 @@
 import type { ConnInfo, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts } from '@tunvs/model';
 import { serviceSpecs, vsName } from '@tunvs/keepalived';
 import type { KeepalivedConfig } from '@tunvs/keepalived';
-import { BfdManager, HealthManager } from '@tunvs/healthcheck';
+import { BfdManager, HealthManager, killRunningScripts } from '@tunvs/healthcheck';
 import type { HealthEvent, HealthManagerOptions } from '@tunvs/healthcheck';
 import type { ServiceConfig } from './config.js';
 import { reconcile, svcKeyString } from './reconcile.js';
@@ -172,6 +172,10 @@ export class ServiceRunner {
 
   /** Stop health checking (the table is left as it is). */
   stop(): void {
+    // scripts still running (MISC_CHECK, notify) die with their whole process group; the
+    // omega notifications hm.stop() starts afterwards are left to finish
+    const killed = killRunningScripts('SIGKILL');
+    if (killed > 0) this.log('info', 'killed running scripts', { count: killed });
     this.hm?.stop();
     this.hm = null;
     this.bfd.stop();

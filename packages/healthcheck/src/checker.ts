@@ -48,7 +48,15 @@ export const defaultProbe: ProbeFn = (c, urlIndex) => {
       );
     }
     case 'MISC_CHECK':
-      return scriptProbe({ argv: c.script.argv, timeoutMs: c.timeout * 1000, dynamic: c.dynamic });
+      // a script keepalived would remove (unknown user, insecure path) keeps its server down
+      if (c.script.refused !== undefined) return Promise.resolve({ ok: false, detail: `misc script refused: ${c.script.refused}` });
+      return scriptProbe({
+        argv: c.script.argv,
+        timeoutMs: c.timeout * 1000,
+        dynamic: c.dynamic,
+        ...(c.script.uid !== undefined ? { uid: c.script.uid } : {}),
+        ...(c.script.gid !== undefined ? { gid: c.script.gid } : {}),
+      });
     case 'SEND_EXPECT':
       return sendExpectProbe({
         ...conn,

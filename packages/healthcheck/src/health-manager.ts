@@ -8,13 +8,13 @@
  * what was last applied, so every change is a minimal addDest / editDest / deleteDest.
  */
 import { EventEmitter } from 'node:events';
-import { spawn } from 'node:child_process';
 import type { DestSpec, DirectorControl, ServiceKey, ServiceSpec } from '@tunvs/model';
 import { destSpec, serviceKeyOf, serviceSpecs, sorryDestSpec, vsName } from '@tunvs/keepalived';
 import type { KeepalivedConfig, RealServer, ScriptSpec, VirtualServer } from '@tunvs/keepalived';
 import { BfdCheckRunner, CheckerRunner, FileCheckRunner, defaultProbe, realTimers } from './checker.js';
 import type { BfdSessionLike, ProbeFn, Runner, Timers } from './checker.js';
 import { TrackFileWatcher } from './track-file.js';
+import { killRunningScripts, spawnScript } from './probes.js';
 
 /** Options of a HealthManager. */
 export interface HealthManagerOptions {
@@ -79,13 +79,9 @@ interface VsState {
 const destKey = (d: Pick<DestSpec, 'addr' | 'port'>): string => `${d.addr}:${d.port}`;
 
 function defaultRunScript(s: ScriptSpec): void {
-  try {
-    const child = spawn(s.argv[0]!, s.argv.slice(1), { stdio: 'ignore', detached: true });
-    child.on('error', () => undefined);
-    child.unref();
-  } catch {
-    // reported by the caller's log only
-  }
+  const child = spawnScript(s.argv, { ...(s.uid !== undefined ? { uid: s.uid } : {}), ...(s.gid !== undefined ? { gid: s.gid } : {}) });
+  child.on('error', () => undefined);
+  child.unref();
 }
 
 /** Runs the health checks of a configuration against a director. */
@@ -169,6 +165,11 @@ export class HealthManager extends EventEmitter {
     for (const w of this.watchers.values()) w.start();
   }
 
+  /** Kills every script still running (MISC_CHECK, notify, quorum), with its process group. */
+  static killScripts(): number {
+    return killRunningScripts('SIGKILL');
+  }
+
   /**
    * Stops every checker. With `omega`, runs the down scripts of the live real servers and
    * quorum_down, as keepalived does on shutdown. The table is left as it is.
@@ -197,6 +198,10 @@ export class HealthManager extends EventEmitter {
   }
 
   private script(s: ScriptSpec): void {
+    if (s.refused !== undefined) {
+      this.log(`not running ${s.argv.join(' ')}: ${s.refused}`);
+      return;
+    }
     this.log(`running ${s.argv.join(' ')}`);
     try {
       this.runScript(s);

@@ -14,6 +14,8 @@ export {
   udpProbe,
   udpReplyMatches,
   pingProbe,
+  spawnScript,
+  killRunningScripts,
 } from './probes.js';
 export type {
   ProbeResult,

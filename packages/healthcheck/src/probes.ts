@@ -6,6 +6,8 @@
 import { createHash, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { spawn } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { SCRIPT_ENV } from '@tunvs/keepalived';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -183,6 +185,48 @@ export interface ScriptProbeOptions {
   dynamic: boolean;
   /** delay between SIGTERM and SIGKILL on timeout; default 2000 ms as keepalived */
   killGraceMs?: number;
+  /** run as this user and group (supplementary groups dropped); default: tunvsd's own */
+  uid?: number;
+  gid?: number;
+  /** the environment (default SCRIPT_ENV: a fixed PATH, nothing of tunvsd's) */
+  env?: Readonly<Record<string, string>>;
+}
+
+/** Process groups of the scripts running now (each script leads its own group). */
+const runningGroups = new Set<number>();
+
+/**
+ * Starts a script in its own process group as `uid`/`gid` with a clean environment,
+ * stdin/stdout/stderr on /dev/null (as keepalived does); the group is remembered until
+ * the script exits so that killRunningScripts() can end it with everything it started.
+ */
+export function spawnScript(argv: readonly string[], o: { uid?: number; gid?: number; env?: Readonly<Record<string, string>> } = {}): ChildProcess {
+  const opts: SpawnOptions = { stdio: 'ignore', detached: true, env: { ...(o.env ?? SCRIPT_ENV) } };
+  const me = process.getuid?.();
+  if (o.gid !== undefined && (me === 0 || o.gid !== process.getgid?.())) opts.gid = o.gid;
+  if (o.uid !== undefined && (me === 0 || o.uid !== me)) opts.uid = o.uid;
+  const child = spawn(argv[0]!, argv.slice(1), opts);
+  const pid = child.pid;
+  if (pid !== undefined) {
+    runningGroups.add(pid);
+    child.once('exit', () => runningGroups.delete(pid));
+  }
+  return child;
+}
+
+/** Sends `signal` to the whole process group of every script still running. */
+export function killRunningScripts(signal: NodeJS.Signals = 'SIGKILL'): number {
+  let n = 0;
+  for (const pgid of runningGroups) {
+    try {
+      process.kill(-pgid, signal);
+      n++;
+    } catch {
+      // already gone
+    }
+  }
+  if (signal === 'SIGKILL') runningGroups.clear();
+  return n;
 }
 
 /** MISC_CHECK: 0 up, 1 down, 2..255 up with weight (dynamic) else down; timeout kills the group. */
@@ -191,7 +235,13 @@ export function scriptProbe(o: ScriptProbeOptions): Promise<ProbeResult> {
     let done = false;
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const child = spawn(o.argv[0]!, o.argv.slice(1), { stdio: 'ignore', detached: true });
+    let child: ChildProcess;
+    try {
+      child = spawnScript(o.argv, o);
+    } catch (e) {
+      resolve({ ok: false, detail: `cannot run ${o.argv[0]}: ${(e as Error).message}` });
+      return;
+    }
     const killGroup = (sig: NodeJS.Signals): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, sig);

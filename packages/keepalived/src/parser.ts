@@ -439,6 +439,7 @@ export class Parser {
           const v = this.arg(ln, 1);
           if (v !== undefined) g.scriptUser = v;
           if (ln.words[2] !== undefined) g.scriptGroup = ln.words[2];
+          g.scriptUserPos = { file: ln.file, line: ln.line };
         },
       },
       enable_script_security: {
@@ -894,7 +895,13 @@ export class Parser {
     }
     if (type === 'MISC_CHECK') {
       Object.assign(t, {
-        misc_path: { h: (ln: Line) => set(C(), 'script', this.script(ln)) },
+        misc_path: {
+          h: (ln: Line) => {
+            const sc = this.script(ln);
+            if (sc) sc.kind = 'misc';
+            set(C(), 'script', sc);
+          },
+        },
         misc_timeout: { h: (ln: Line) => set(C(), 'miscTimeout', this.int(ln, 1, 1, 4294967295, 'misc_timeout')) },
         misc_dynamic: { h: (ln: Line) => (C().dynamic = this.bool(ln, 1)) },
         user: {

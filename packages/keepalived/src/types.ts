@@ -28,8 +28,15 @@ export interface ScriptSpec extends SourcePos {
   argv: string[];
   /** the command as written */
   command: string;
+  /** `misc` for misc_path (keepalived's messages differ) */
+  kind?: 'misc' | 'notify';
   user?: string;
   group?: string;
+  /** resolved at validation: the uid/gid it runs as (absent: it cannot run) */
+  uid?: number;
+  gid?: number;
+  /** why it must not run (unknown user, insecure path, ...): the checker stays down */
+  refused?: string;
 }
 
 /** Options every checker has (`install_checker_common_keywords()`), resolved. */
@@ -261,6 +268,7 @@ export interface GlobalDefs {
   routerId?: string;
   scriptUser?: string;
   scriptGroup?: string;
+  scriptUserPos?: SourcePos;
   enableScriptSecurity: boolean;
   notificationEmail: string[];
   notificationEmailFrom?: string;
