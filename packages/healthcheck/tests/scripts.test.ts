@@ -104,8 +104,7 @@ t.test('enable_script_security refuses a root script others can rewrite; its ser
   t.equal(ctl2.dests.get('10.0.0.2:80'), 1, 'a safe script brings its server up');
 });
 
-t.test('without script_user and keepalived_script: root without security, refused with it', (t) => {
-  if (lookupUser('keepalived_script') !== null) return t.skip('keepalived_script exists here');
+t.test('without script_user and keepalived_script: root without security, refused with it', { skip: lookupUser('keepalived_script') !== null ? 'keepalived_script exists here' : false }, (t) => {
   const a = parseConfigText(conf('', '/bin/true'));
   const s = (a.config.virtualServers[0]!.realServers[0]!.checkers[0] as { script: { uid?: number; refused?: string } }).script;
   t.equal(s.uid, 0, 'root');

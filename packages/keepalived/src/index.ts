@@ -1,6 +1,6 @@
 export { formatDiagnostic, DiagnosticSink } from './diagnostics.js';
 export type { Diagnostic, Severity, SourcePos } from './diagnostics.js';
-export { Lexer, decomment, splitWords, expandBraces, globFiles } from './lexer.js';
+export { Lexer, decomment, splitWords, expandBraces, globFiles, DEFAULT_MAX_FILE_BYTES } from './lexer.js';
 export type { Line, LexOptions } from './lexer.js';
 export { splitQuoted, parseScriptLine } from './script.js';
 export { Parser, ipv4ToInt, intToIpv4, readHexString, DNS_TYPES } from './parser.js';
