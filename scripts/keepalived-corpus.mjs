@@ -75,7 +75,9 @@ function corpusFiles(base) {
 }
 
 const cache = existsSync(cacheFile) ? JSON.parse(readFileSync(cacheFile, 'utf8')) : {};
-const keyOf = (file) => createHash('sha256').update(relative(corpus, file)).update('\0').update(readFileSync(file)).digest('hex');
+// the vrrp-less copies live in a fresh temporary directory: key them by their path inside it
+const relName = (file) => file.replace(/^.*\/tunvs-corpus-novrrp-[^/]+\//, 'novrrp/');
+const keyOf = (file) => createHash('sha256').update(relName(relative(corpus, file))).update('\0').update(readFileSync(file)).digest('hex');
 
 /** keepalived's verdict: { code, out, failure?: 'timeout' | 'crash' } */
 function runKeepalived(file) {
