@@ -205,7 +205,6 @@ if (disagreeing.length) {
 const name = (f) => relative(corpus, f);
 const failures = rows.filter((r) => r.k.failure);
 const judged = rows.filter((r) => !r.k.failure);
-const agree = judged.filter((r) => r.k.code === r.ours.code);
 const pct = (a, b) => (b ? ((100 * a) / b).toFixed(1) : '100.0');
 const line = (label, set) => {
   const a = set.filter((r) => r.k.code === r.ours.code).length;
