@@ -186,7 +186,7 @@ export function checkConfig(path: string): Checked {
   }
   const messages = diags.map(formatDiagnostic);
   const hasError = diags.some((d) => d.severity === 'error');
-  const exitCode = exitCodeOf(diags) || (hasError ? 5 : 0);
+  const exitCode = keepalived?.other.some((n) => n.keyword === 'net_namespace') ? exitCodeOf(diags, keepalived) : exitCodeOf(diags) || (hasError ? 5 : 0);
   const warnings = diags.filter((d) => d.severity === 'warning').map(formatDiagnostic);
   return { setup: hasError ? null : { kind, config, keepalived, warnings }, messages, exitCode };
 }

@@ -293,12 +293,18 @@ export class Parser {
 
   // ---- value readers ------------------------------------------------------------------
 
-  private arg(ln: Line, idx: number): string | undefined {
+  /**
+   * The word at `idx`. A missing word is keepalived's hard exit 2 ("missing a parameter"),
+   * except for the few keywords whose handlers check the count themselves and only
+   * report it (`exitCode` 5 for those).
+   */
+  private arg(ln: Line, idx: number, exitCode: 2 | 5 = 2): string | undefined {
     const v = ln.words[idx];
     if (v === undefined) {
       this.sink.error(
         ln,
         `Configuration line starting \`${ln.words[0]}\` is missing a parameter after keyword \`${ln.words[idx - 1]}\` at word position ${idx + 1}`,
+        exitCode,
       );
     }
     return v;
@@ -417,6 +423,13 @@ export class Parser {
     t['bfd_instance'] = { h: (ln) => this.bfdOpen(ln), sub: this.bfdTable(), close: () => this.bfdClose() };
     for (const k of VRRP_TOP) t[k] = { raw: (n) => this.res.vrrp.push(n) };
     for (const k of OTHER_TOP) t[k] = { raw: (n) => this.res.other.push(n) };
+    // keepalived runs itself inside that namespace; tunvs does not (a notice: no exit code)
+    t['net_namespace'] = {
+      raw: (n) => {
+        this.res.other.push(n);
+        this.sink.warn(n, 'parsed, not implemented by tunvs: net_namespace', 0);
+      },
+    };
     return t;
   }
 
@@ -429,14 +442,14 @@ export class Parser {
       router_id: {
         h: (ln) => {
           keep(ln);
-          const v = this.arg(ln, 1);
+          const v = this.arg(ln, 1, 5);
           if (v !== undefined) g.routerId = v;
         },
       },
       script_user: {
         h: (ln) => {
           keep(ln);
-          const v = this.arg(ln, 1);
+          const v = this.arg(ln, 1, 5);
           if (v !== undefined) g.scriptUser = v;
           if (ln.words[2] !== undefined) g.scriptGroup = ln.words[2];
           g.scriptUserPos = { file: ln.file, line: ln.line };
@@ -453,6 +466,17 @@ export class Parser {
           keep(ln);
           const v = this.arg(ln, 1);
           if (v !== undefined) g.notificationEmailFrom = v;
+        },
+      },
+      smtp_connect_timeout: {
+        h: (ln) => {
+          keep(ln);
+          const v = this.arg(ln, 1);
+          if (v === undefined) return;
+          const n = /^\d+$/.test(v) ? Number(v) : NaN;
+          if (Number.isNaN(n)) this.sink.error(ln, `invalid number '${v}'`);
+          else if (n > 4294) this.sink.error(ln, `number '${v}' outside range [0, 4294]`);
+          if (Number.isNaN(n) || n > 4294) this.sink.error(ln, `smtp_connect_timeout '${v}' must be in [0, 4294] - ignoring`);
         },
       },
       smtp_server: {
@@ -645,7 +669,7 @@ export class Parser {
       retry: { h: (ln) => set(V(), 'retry', this.int(ln, 1, 0, 4294967295, 'retry')) },
       delay_before_retry: { h: (ln) => set(V(), 'delayBeforeRetry', this.timer(ln, 1, 'delay_before_retry', true)) },
       warmup: { h: (ln) => set(V(), 'warmup', this.timer(ln, 1, 'warmup', true)) },
-      virtualhost: { h: (ln) => set(V(), 'virtualhost', this.arg(ln, 1)) },
+      virtualhost: { h: (ln) => set(V(), 'virtualhost', this.arg(ln, 1, 5)) },
       smtp_alert: { h: (ln) => void this.bool(ln, 1) },
       ip_family: {
         h: (ln) => {
@@ -707,7 +731,7 @@ export class Parser {
       connect_timeout: { h: (ln) => set(R(), 'connectTimeout', this.timer(ln, 1, 'connect_timeout')) },
       delay_loop: { h: (ln) => set(R(), 'delayLoop', this.timer(ln, 1, 'delay_loop')) },
       smtp_alert: { h: (ln) => void this.bool(ln, 1) },
-      virtualhost: { h: (ln) => set(R(), 'virtualhost', this.arg(ln, 1)) },
+      virtualhost: { h: (ln) => set(R(), 'virtualhost', this.arg(ln, 1, 5)) },
       snmp_name: { h: (ln) => void this.arg(ln, 1) },
     };
     for (const type of ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK']) {
@@ -881,7 +905,7 @@ export class Parser {
             else C().httpProtocol = n;
           },
         },
-        virtualhost: { h: (ln: Line) => set(C(), 'virtualhost', this.arg(ln, 1)) },
+        virtualhost: { h: (ln: Line) => set(C(), 'virtualhost', this.arg(ln, 1, 5)) },
         fast_recovery: { h: (ln: Line) => (C().fastRecovery = this.bool(ln, 1)) },
         enable_sni: { h: (ln: Line) => (C().enableSni = this.bool(ln, 1)) },
         tls_compliant: { h: (ln: Line) => void this.bool(ln, 1) },
@@ -1210,7 +1234,7 @@ export class Parser {
           }
         },
       },
-      virtualhost: { h: (ln) => set(U(), 'virtualhost', this.arg(ln, 1)) },
+      virtualhost: { h: (ln) => set(U(), 'virtualhost', this.arg(ln, 1, 5)) },
       regex: { h: (ln) => set(U(), 'regex', this.arg(ln, 1)) },
       regex_no_match: { h: () => (U().regexNoMatch = true) },
       regex_options: { h: () => undefined },
