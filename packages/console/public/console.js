@@ -76,7 +76,7 @@
     ages();
   }
   var live = document.querySelector('tbody[data-service], table[data-service]');
-  var interval = 1000;
+  var interval = Number((document.querySelector('meta[name="refresh-ms"]') || {}).content) || 1000;
   function poll() {
     fetch('/api/status?limit=1000', { headers: { 'X-CSRF-Token': csrf }, credentials: 'same-origin' })
       .then(function (r) { return r.ok ? r.json() : null; })

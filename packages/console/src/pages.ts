@@ -41,7 +41,7 @@ const TABS: [string, string][] = [
 ];
 
 /** Page chrome: header, tabs, flash message, body. */
-export function layout(o: { title: string; path: string; user: string | null; csrf: string; body: Html; flash?: { ok?: string; error?: string } }): string {
+export function layout(o: { title: string; path: string; user: string | null; csrf: string; body: Html; flash?: { ok?: string; error?: string }; refreshMs?: number }): string {
   const nav = o.user
     ? html`<nav aria-label="Sections"><ul>${TABS.map(([href, label]) => html`<li><a href="${href}"${o.path === href ? new Html(' aria-current="page"') : ''}>${label}</a></li>`)}</ul>
 <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${o.csrf}"><span>${o.user}</span> <button type="submit">Log out</button></form></nav>`
@@ -53,7 +53,7 @@ export function layout(o: { title: string; path: string; user: string | null; cs
       : '';
   return `<!doctype html>
 ${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="csrf-token" content="${o.csrf}">
+<meta name="csrf-token" content="${o.csrf}"><meta name="refresh-ms" content="${o.refreshMs ?? 1000}">
 <title>${o.title} — tunvs</title>
 <link rel="stylesheet" href="/static/console.css"><link rel="stylesheet" href="/static/uPlot.min.css">
 <script src="/static/uPlot.iife.min.js" defer></script><script src="/static/console.js" defer></script>

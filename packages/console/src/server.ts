@@ -301,7 +301,7 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
       const flash: { ok?: string; error?: string } = {};
       if (q.ok) flash.ok = q.ok;
       if (q.error) flash.error = q.error;
-      return reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(layout({ title, path, user: w.user, csrf: w.session?.csrf ?? '', body: await body(req, w), flash }));
+      return reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(layout({ title, path, user: w.user, csrf: w.session?.csrf ?? '', body: await body(req, w), flash, refreshMs: cfg.sampleInterval * 1000 }));
     });
   };
 
