@@ -63,6 +63,14 @@
         if (hl) setField(row, 'lasterror', hl.checkers.filter(function (c) { return c.lastOk === false; }).map(function (c) { return c.type + ': ' + c.lastDetail; }).join('; '));
       });
     });
+    // health of every row shown, also of real servers the checks took out of the pool
+    (status.health || []).forEach(function (h) {
+      document.querySelectorAll('tr[data-dest="' + h.addr + ':' + h.port + '"] [data-field="health"]').forEach(function (cell) {
+        var w = !h.checked ? ['not checked', 'unchecked'] : h.up ? ['up', 'up'] : ['DOWN', 'down'];
+        if (cell.textContent !== w[0]) cell.textContent = w[0];
+        cell.className = 'health ' + w[1];
+      });
+    });
     document.querySelectorAll('.age[data-at]').forEach(function (el) {
       if (!el.closest('[data-keep-age]')) el.setAttribute('data-at', String(status.at));
     });
