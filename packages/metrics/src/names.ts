@@ -2,7 +2,7 @@
  * The one table of metric families tunvs exposes: name, type, labels and help text. The
  * `node_ipvs_*` rows are node_exporter's IPVS collector, names, types, labels and help
  * texts unchanged, so dashboards and alerts written for it work as they are. The README's
- * table is checked against this one by a test.
+ * table is generated from this one.
  */
 
 /** One metric family. */
