@@ -203,7 +203,7 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
     let reached = false;
     for (let i = 0; i < 12 && !reached; i++) {
       await page.keyboard.press('Tab');
-      reached = (await page.evaluate(() => document.activeElement?.textContent ?? '')) === 'Real servers';
+      reached = (await page.evaluate("document.activeElement ? document.activeElement.textContent : ''")) === 'Real servers';
     }
     t.ok(reached, 'Tab reaches the Real servers tab');
     await page.keyboard.press('Enter');
@@ -211,8 +211,8 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
     t.pass('Enter follows it');
     for (const path of ['/real', '/virtual', '/settings']) {
       await page.goto(`${base}${path}`);
-      const unlabelled = await page.evaluate(() =>
-        [...document.querySelectorAll('input:not([type=hidden]), select')].filter((e) => (e as HTMLInputElement).labels?.length === 0).map((e) => e.outerHTML),
+      const unlabelled = await page.evaluate(
+        "[...document.querySelectorAll('input:not([type=hidden]), select')].filter((e) => !e.labels || e.labels.length === 0).map((e) => e.outerHTML)",
       );
       t.same(unlabelled, [], `every field on ${path} has a label`);
     }

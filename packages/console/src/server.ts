@@ -20,7 +20,8 @@ import type { Session } from './auth.js';
 import type { HttpConfig } from './config.js';
 import { Sampler } from './sampler.js';
 import type { ServiceStatus } from './sampler.js';
-import { healthPage, layout, loginPage, realPage, redundancyPage, savePage, settingsPage, statusPage, virtualPage, html } from './pages.js';
+import { healthPage, layout, loginPage, realPage, redundancyPage, savePage, settingsPage, statusPage, virtualPage } from './pages.js';
+import type { html } from './pages.js';
 import { applySave, planSave } from './save.js';
 
 /** The answer of the control operation handler (tunvsadm's socket protocol). */
