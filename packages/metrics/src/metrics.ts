@@ -40,7 +40,9 @@ export class Metrics {
 
   constructor(opts: MetricsOptions) {
     this.collector = new Collector(opts);
+    // the worker starts now, not on the first scrape: starting a thread holds the caller
     if (opts.inline) this.inline = new Exposition();
+    else this.startWorker();
   }
 
   private startWorker(): Worker {

@@ -82,10 +82,12 @@ export const SVC_FIELDS = 12;
 export const DEST_FIELDS = 15;
 /** The copy yields to the event loop once it has held it this long (ms)... */
 export const SLICE_MS = 0.25;
-/** ...checked every this many destinations. */
-export const CHECK_EVERY = 64;
-/** Connection-table slots scanned between two turns of the event loop. */
+/** ...checked every this many destinations (inside a service too: cold, unoptimised code is slow). */
+export const CHECK_EVERY = 16;
+/** At most this many connection-table slots are scanned between two turns of the event loop... */
 export const SCAN_SLICE = 32768;
+/** ...and fewer when the scan has held the loop SLICE_MS: the clock is read every this many slots. */
+export const SCAN_CHECK_EVERY = 1024;
 
 
 /** Small counters that travel as plain objects. */
@@ -296,16 +298,6 @@ export class Collector {
     let total = 0;
     let t0 = performance.now();
     for (let i = 0; i < nSvc; i++) {
-      if (k - checked >= CHECK_EVERY) {
-        checked = k;
-        const held = performance.now() - t0;
-        if (held >= SLICE_MS) {
-          longest = Math.max(longest, held);
-          total += held;
-          await new Promise<void>((r) => setImmediate(r));
-          t0 = performance.now();
-        }
-      }
       const s = services[i]!;
       if (!changed && this.lastSvcs[i] !== s) changed = true;
       const st = s.stats;
@@ -329,6 +321,16 @@ export class Collector {
         dest = bigger;
       }
       for (let j = 0; j < ds.length; j++, k++) {
+        if (k - checked >= CHECK_EVERY) {
+          checked = k;
+          const held = performance.now() - t0;
+          if (held >= SLICE_MS) {
+            longest = Math.max(longest, held);
+            total += held;
+            await new Promise<void>((r) => setImmediate(r));
+            t0 = performance.now();
+          }
+        }
         const x = ds[j]!;
         if (!changed && this.lastDests[k] !== x) changed = true;
         seen.push(x);
@@ -441,9 +443,16 @@ export class Collector {
     counts.fill(0);
     if (ct.size > 0) {
       const cap = ct.capacity;
-      for (let from = 0; from < cap; from += SCAN_SLICE) {
-        if (from > 0) await new Promise<void>((r) => setImmediate(r));
-        const to = Math.min(cap, from + SCAN_SLICE);
+      let t0 = performance.now();
+      let budget = SCAN_SLICE;
+      for (let from = 0; from < cap; from += SCAN_CHECK_EVERY) {
+        budget -= SCAN_CHECK_EVERY;
+        if (from > 0 && (budget <= 0 || performance.now() - t0 >= SLICE_MS)) {
+          await new Promise<void>((r) => setImmediate(r));
+          t0 = performance.now();
+          budget = SCAN_SLICE;
+        }
+        const to = Math.min(cap, from + SCAN_CHECK_EVERY);
         for (let s = from; s < to; s++) {
           if (!ct.isLive(s)) continue;
           const p = ct.isTemplate(s) ? 3 : ct.proto(s) === PROTO_TCP ? 0 : ct.proto(s) === PROTO_UDP ? 1 : 2;
