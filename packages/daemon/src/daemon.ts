@@ -20,6 +20,7 @@ import { loadSetup } from './sources.js';
 import type { DaemonSetup } from './sources.js';
 import { ServiceRunner } from './health.js';
 import { Observability } from './http.js';
+import type { HttpConfig } from '@tunvs/console';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -44,10 +45,12 @@ export interface RunningDaemon {
 }
 
 /** Start tunvsd with the configuration file `path`. */
-export async function startDaemon(path: string, opts: { socket?: string; log?: Logger } = {}): Promise<RunningDaemon> {
+export async function startDaemon(path: string, opts: { socket?: string; log?: Logger; http?: HttpConfig } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? jsonLogger;
   const setup: DaemonSetup = loadSetup(path);
   let config = setup.config;
+  // --http (the command line) wins over the configuration's http server
+  if (opts.http) config.http = opts.http;
   for (const w of setup.warnings) log('warn', 'configuration warning', { message: w });
   const dev = config.device;
   const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
