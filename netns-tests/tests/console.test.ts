@@ -32,7 +32,7 @@ t.test('console and metrics against tunvsd with real traffic', { skip }, async (
   const { chromium } = await import('playwright-core');
   const l = buildDaemonLab(t, 3, false, 'lco');
   const [rs1, rs2, rs3] = l.servers as [(typeof l.servers)[0], (typeof l.servers)[0], (typeof l.servers)[0]];
-  for (const s of l.servers) await startServer(l, s);
+  await Promise.all(l.servers.map((s) => startServer(l, s)));
   const passwd = join(l.work, 'console.passwd');
   const pw = spawnSync(process.execPath, [CONSOLE_BIN, 'passwd', '-f', passwd, 'admin', '--random'], { encoding: 'utf8' });
   t.equal(pw.status, 0, `tunvs-console passwd: ${pw.stderr}`);
@@ -48,31 +48,30 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
 }
 `,
   );
-  const conf = join(l.work, 'tunvsd.json');
-  writeFileSync(
-    conf,
-    JSON.stringify({
-      device: { name: DEVICE, kind: 'tun' },
-      sourceAddress: '10.10.1.1',
-      socket: l.sock,
-      keepalivedConf: 'keepalived.conf',
-      services: [],
-      http: { listen: `127.0.0.1:${HTTP_PORT}`, passwordFile: 'console.passwd', sampleInterval: 0.5 },
-    }, null, 2),
-  );
-  const daemon: Child = l.lab.spawn(l.dir, process.execPath, [TUNVSD, '-f', conf], 'tunvsd');
+  // a tunvsd.conf, the HTTP server enabled from the command line (the way for every form)
+  const conf = join(l.work, 'tunvsd.conf');
+  writeFileSync(conf, `keepalived_conf keepalived.conf\ndevice ${DEVICE}\nmode tun\ncontrol_socket ${l.sock}\nsource_address 10.10.1.1\n`);
+  const daemon: Child = l.lab.spawn(l.dir, process.execPath, [TUNVSD, '-f', conf, '--http', `127.0.0.1:${HTTP_PORT}`, '--http-password-file', passwd], 'tunvsd');
   await waitFor(() => daemon.stderr.includes('http server ready') || daemon.exitCode !== null, 15_000, 'the http server');
   t.equal(daemon.exitCode, null, `tunvsd runs: ${daemon.exitCode === null ? '' : daemon.stderr}`);
+
+  // Prometheus and chromium start while the rest gets ready (their start-up is most of the wait)
+  const promDir = join(l.work, 'prom');
+  mkdirSync(promDir);
+  writeFileSync(join(promDir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tunvs\n    static_configs:\n      - targets: ['127.0.0.1:${HTTP_PORT}']\n`);
+  const prom = l.lab.spawn(l.dir, 'prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`, '--web.listen-address=127.0.0.1:9090'], 'prometheus');
+  t.teardown(() => prom.kill());
+  const launching = chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(async () => (await launching).close());
 
   const client = l.lab.spawnNode(l.client, fixturePath('fixtures/daemon-client.mjs'), [VIP, '80', '30']);
   await client.json((m) => m.ready === true);
 
   await t.test('a real Prometheus scrapes /metrics and answers a query for a counter', async (t) => {
-    const promDir = join(l.work, 'prom');
-    mkdirSync(promDir);
-    writeFileSync(join(promDir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tunvs\n    static_configs:\n      - targets: ['127.0.0.1:${HTTP_PORT}']\n`);
-    const prom = l.lab.spawn(l.dir, 'prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`, '--web.listen-address=127.0.0.1:9090'], 'prometheus');
-    t.teardown(() => prom.kill());
     const query = (q: string): { value: number; metric: Record<string, string> }[] => {
       const r = l.lab.exec(l.dir, 'curl', ['-s', '-m', '2', '--data-urlencode', `query=${q}`, 'http://127.0.0.1:9090/api/v1/query']);
       try {
@@ -111,12 +110,7 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
   const base = `http://127.0.0.1:${HOST_PORT}`;
   mkdirSync(SHOTS, { recursive: true });
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.teardown(() => browser.close());
+  const browser = await launching;
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
 
   await t.test('log in; a wrong password is refused', async (t) => {
@@ -139,8 +133,13 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
     t.equal(await svc.locator('tr.dest').count(), 3, 'three real servers');
     const conns = async (): Promise<number> => Number((await svc.locator('tr.svc [data-field="conns"]').textContent())!.replace(/[^0-9.]/g, ''));
     const before = await conns();
-    await page.waitForTimeout(2_500);
-    const after = await conns();
+    // the page refreshes every sample (1 s): wait for the next rise, not a fixed time
+    let after = before;
+    const until = Date.now() + 10_000;
+    while (after <= before && Date.now() < until) {
+      await page.waitForTimeout(200);
+      after = await conns();
+    }
     t.ok(after > before, `the connection counter rises on the page without reload: ${before} → ${after}`);
     t.match(await svc.locator('tr.svc .age').first().textContent(), /s ago/, 'figures show their age');
     await page.screenshot({ path: join(SHOTS, 'status.png'), fullPage: true });
