@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec } from '@tunvs/keepalived';
+import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
 import { parseConfig, ConfigError } from './config.js';
 import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
@@ -140,13 +140,6 @@ function conversionErrors(k: KeepalivedConfig, file: string, diags: Diagnostic[]
   }
 }
 
-function exitCodeOf(diags: Diagnostic[]): number {
-  const codes = new Set(diags.map((d) => d.exitCode));
-  if (codes.has(4)) return 4;
-  if (codes.has(5)) return 5;
-  if (codes.has(6)) return 6;
-  return 0;
-}
 
 /** Read and check a configuration of any form; never throws. */
 export function checkConfig(path: string): Checked {
