@@ -7,10 +7,12 @@
 #   hping3          SYN floods and odd packets in the robustness tests
 #   keepalived      the judge for keepalived.conf (--config-test) and a VRRP peer
 #   wrk iperf3 haproxy nftables   end-to-end benchmark anchors
+#   chromium        the console's browser tests (playwright-core drives it headless)
+#   prometheus      promtool check metrics, and a real scrape in the netns test
 #   exim4-daemon-light dnsmasq frr  real peers for SMTP_CHECK, DNS_CHECK and BFD_CHECK tests
 set -euo pipefail
 PKGS=(libpcap-dev iproute2 iputils-ping tcpdump tshark nginx curl hping3 keepalived
-      wrk iperf3 haproxy nftables procps psmisc exim4-daemon-light dnsmasq frr)
+      wrk iperf3 haproxy nftables procps psmisc chromium prometheus exim4-daemon-light dnsmasq frr)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

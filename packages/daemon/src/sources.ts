@@ -16,6 +16,7 @@ import { extname } from 'node:path';
 import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
 import { parseConfig, ConfigError } from './config.js';
+import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
 import type { DaemonConfig } from './config.js';
 
 /** Which form a configuration file is written in. */
@@ -23,7 +24,7 @@ export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 
 /** tunvsd.conf keywords (the keepalived package's and the extra ones read here). */
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac'];
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...HTTP_KEYWORDS];
 
 /** Tell the form of a configuration from its name and text. */
 export function detectConfigKind(text: string, path = ''): ConfigKind {
@@ -113,6 +114,8 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): Daemon
       else config.device.mac = x.value;
     }
   }
+  const http = httpFromKeywords(extra, path, err);
+  if (http) config.http = http;
   return config;
 }
 
