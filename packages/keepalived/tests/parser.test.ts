@@ -297,3 +297,15 @@ t.test('tunvsd.conf', (t) => {
   t.same(r.diagnostics.map((d) => [d.line, d.severity]), [[6, 'warning'], [7, 'error']]);
   t.end();
 });
+
+t.test('~SEQ, ~LST and multi-line $PARAM blocks expand as keepalived does', (t) => {
+  const file = new URL('./corpus/valid-seq-lst-multiline-param.conf', import.meta.url).pathname;
+  const r = parseConfigFile(file);
+  t.same(r.diagnostics, []);
+  const rs = r.config.virtualServers.map((vs) => vs.realServers.map((x) => `${x.addr}:${x.port}`));
+  t.same(rs, [
+    ['198.51.100.2:80', '198.51.100.4:80', '198.51.100.6:80', '198.51.100.8:80'],
+    ['198.51.100.20:8080', '198.51.100.21:8081'],
+  ]);
+  t.end();
+});
