@@ -679,8 +679,10 @@ export class Parser {
       hysteresis: { h: (ln) => set(V(), 'hysteresis', this.int(ln, 1, 0, 4294967295, 'hysteresis')) },
       quorum_up: { h: (ln) => set(V(), 'quorumUp', this.script(ln)) },
       quorum_down: { h: (ln) => set(V(), 'quorumDown', this.script(ln)) },
-      alpha: { h: (ln) => (V().alpha = this.bool(ln, 1)) },
-      omega: { h: (ln) => (V().omega = this.bool(ln, 1)) },
+      // keepalived 2.2.7 takes any argument of a virtual server's alpha/omega (alpha 1,
+      // alpha 2: config-test exit 0, checked against the binary); tunvs lets off/no/false clear it
+      alpha: { h: (ln) => (V().alpha = !FALSE_WORDS.has(ln.words[1] ?? '')) },
+      omega: { h: (ln) => (V().omega = !FALSE_WORDS.has(ln.words[1] ?? '')) },
       inhibit_on_failure: { h: (ln) => (V().inhibit = this.bool(ln, 1)) },
       weight: { h: (ln) => set(V(), 'weight', this.int(ln, 1, 0, 2147483647, 'virtual server weight')) },
       connect_timeout: { h: (ln) => set(V(), 'connectTimeout', this.timer(ln, 1, 'connect_timeout')) },
