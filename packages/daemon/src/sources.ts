@@ -166,7 +166,7 @@ export function checkConfig(path: string): Checked {
   let keepalived: KeepalivedConfig | null = null;
   if (config.keepalivedConf !== undefined) {
     const r = parseConfigFile(config.keepalivedConf);
-    diags.push(...r.diagnostics);
+    for (const d of r.diagnostics) diags.push(d); // ~SEQ can make very many
     if (!r.readable && !r.diagnostics.some((d) => d.exitCode === 4)) {
       diags.push({ severity: 'error', file: config.keepalivedConf, line: 0, message: 'cannot read the keepalived configuration', exitCode: 4 });
     }
