@@ -5,6 +5,7 @@
  * answers streamed in chunks with the event loop running between them.
  */
 import t from 'tap';
+import type { Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createConnection, type Server, type Socket } from 'node:net';
@@ -29,14 +30,13 @@ function director(connCapacity = 1024): { d: Director; link: MemoryLink } {
   return { d, link };
 }
 
-async function serve(t: Tap, ctl: DirectorControl, opts: ServeOptions = {}): Promise<{ path: string; server: Server }> {
+async function serve(t: Test, ctl: DirectorControl, opts: ServeOptions = {}): Promise<{ path: string; server: Server }> {
   const path = join(dir, `s${n++}.sock`);
   const server = serveControl(ctl, path, opts);
   await once(server, 'listening');
   t.teardown(() => server.close());
   return { path, server };
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 /** A raw client: collects answer lines. */
 async function raw(path: string): Promise<{ sock: Socket; lines: string[]; closed: Promise<void>; next(k?: number): Promise<string[]> }> {

@@ -16,6 +16,8 @@ import type { DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
 import { parseCidr, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
+import { parseHttpConfig } from '@tunvs/console';
+import type { HttpConfig } from '@tunvs/console';
 import { childPath, parseJsonLines, JsonSyntaxError } from './json-lines.js';
 
 export interface DeviceConfig {
@@ -67,6 +69,8 @@ export interface DaemonConfig {
   connReuseMode?: number;
   /** keepalived.conf whose virtual_servers tunvsd runs with health checks (JSON key `keepalivedConf`, relative to the config file) */
   keepalivedConf?: string;
+  /** /metrics, the status API and the console (JSON key `http`; off when absent) */
+  http?: HttpConfig;
 }
 
 /** A configuration error naming the file and what is wrong (one `file:line: error: ...` per line). */
@@ -272,7 +276,7 @@ export function knownSchedulers(): ReadonlySet<string> {
 }
 
 /** What a configuration's top-level keys are, and how each is checked. */
-function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>): ReadonlyMap<string, Field> {
+function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, file: string): ReadonlyMap<string, Field> {
   return new Map<string, Field>([
     ['device', (v, path, out) => void out.object(v, path, 'device', DEVICE_FIELDS)],
     ['sourceAddress', ipv4],
@@ -315,6 +319,17 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>): 
     ['expireQuiescentTemplate', bool],
     ['connReuseMode', int(0, Limits.INT_MAX)],
     ['keepalivedConf', str((s) => (s.length === 0 ? 'must name a file' : null))],
+    [
+      'http',
+      (v, path, out) => {
+        // the console's own check of its section
+        try {
+          parseHttpConfig(v, file);
+        } catch (e) {
+          out.error(path, (e as Error).message.replace(/^http\.?[: ]*/, ''));
+        }
+      },
+    ],
   ]);
 }
 
@@ -327,7 +342,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   const out = new Findings();
   const services: ServiceConfig[] = [];
   const schedulers = knownSchedulers();
-  const top = out.object(raw, '', 'the configuration', topFields(services, schedulers));
+  const top = out.object(raw, '', 'the configuration', topFields(services, schedulers, file));
   if (top === null) return { config: null, findings: out.list };
   if (own(top, 'services') === undefined && own(top, 'keepalivedConf') === undefined) {
     out.error('', 'the configuration declares no services: give "services" (an empty list [] to run with none) or "keepalivedConf"');
@@ -350,6 +365,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   copy('connReuseMode');
   if (own(top, 'timeouts') !== undefined) config.timeouts = checkTimeouts(own(top, 'timeouts'), 'setTimeouts');
   if (own(top, 'marks') !== undefined) config.marks = (own(top, 'marks') as MarkConfig[]).map((m) => ({ ...m }));
+  if (own(top, 'http') !== undefined) config.http = parseHttpConfig(own(top, 'http'), file);
   const k = own(top, 'keepalivedConf');
   if (typeof k === 'string') config.keepalivedConf = isAbsolute(k) || file === '<config>' ? k : join(dirname(file), k);
   return { config, findings: out.list };
@@ -433,6 +449,7 @@ export function restartSettings(c: DaemonConfig): Record<string, unknown> {
     'expireNodestConn': c.expireNodestConn ?? null,
     'expireQuiescentTemplate': c.expireQuiescentTemplate ?? null,
     'connReuseMode': c.connReuseMode ?? null,
+    'http': c.http ?? null,
   };
 }
 

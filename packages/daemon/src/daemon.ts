@@ -31,6 +31,8 @@ import { ConfigReader } from './loader.js';
 import type { LoadOptions } from './loader.js';
 import { ApplyError, ServiceRunner } from './health.js';
 import type { Change, Transaction } from './reconcile.js';
+import { Observability } from './http.js';
+import type { HttpConfig } from '@tunvs/console';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -47,6 +49,8 @@ export interface RunningDaemon {
   config: DaemonConfig;
   /** the services and health checking of the running configuration */
   services: ServiceRunner;
+  /** metrics, the HTTP server, and the feeds the VRRP/sync runtimes register with */
+  observability: Observability;
   /**
    * Re-read the configuration file and apply the difference; resolves true when applied.
    * Calls during a reload are folded into one more reload after it.
@@ -62,6 +66,8 @@ export interface DaemonOptions extends LoadOptions {
   log?: Logger;
   /** more control socket operations (added by other daemon modules) */
   ops?: Iterable<[string, ControlOpHandler]>;
+  /** the HTTP server from the command line (--http), over the configuration's */
+  http?: HttpConfig;
 }
 
 /** Read and check `path` off the main thread; throws ConfigError with every error. */
@@ -94,6 +100,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     throw e;
   }
   const started = setup.config;
+  // --http (the command line) wins over the configuration's http server
+  if (opts.http) started.http = opts.http;
   for (const w of setup.warnings) log('warn', 'configuration warning', { message: w });
   const sock = socketPath(opts.socket ?? started.socket);
   // one daemon per socket: claim it before touching the device
@@ -106,6 +114,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   }
   let device: TunTapDevice | null = null;
   let director: Director | null = null;
+  const obs = new Observability(log);
   let services: ServiceRunner | null = null;
   try {
     const dev = started.device;
@@ -127,7 +136,10 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
         ...(started.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: started.expireQuiescentTemplate } : {}),
         ...(started.connReuseMode !== undefined ? { connReuseMode: started.connReuseMode } : {}),
       },
-      onEvent: (ev) => log('info', ev.type, { ...ev }),
+      onEvent: (ev) => {
+        log('info', ev.type, { ...ev });
+        obs.onDirectorEvent(ev);
+      },
     });
   } catch (e) {
     device?.close();
@@ -151,7 +163,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     });
   };
   d0.start();
-  services = new ServiceRunner(d0, log);
+  services = new ServiceRunner(d0, log, obs.healthOptions);
   let applied: Change[];
   try {
     applied = services.apply(started.services, setup.keepalived, settings(started));
@@ -197,6 +209,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     }
     if (stopped) return false;
     for (const w of next.warnings) log('warn', 'configuration warning', { message: w });
+    if (opts.http) next.config.http = opts.http;
     // the device, the socket and the table were set up at start: a reload cannot change them
     const restart = needsRestart(started, next.config);
     const sockNow = socketPath(opts.socket ?? next.config.socket);
@@ -225,6 +238,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     server,
     config: started,
     services: runner,
+    observability: obs,
     reload(): Promise<boolean> {
       if (inFlight) {
         again = true;
@@ -245,6 +259,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     },
     async stop(): Promise<void> {
       stopped = true;
+      await obs.stop();
       reader.close();
       runner.stop();
       await new Promise<void>((res) => server.close(() => res()));
@@ -253,5 +268,6 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       log('info', 'stopped', {});
     },
   };
+  await obs.start(d, path, setup.kind);
   return d;
 }

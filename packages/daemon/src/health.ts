@@ -12,7 +12,7 @@
 import type { ConnInfo, DestInfo, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts } from '@tunvs/model';
 import { serviceSpecs, vsName } from '@tunvs/keepalived';
 import type { KeepalivedConfig } from '@tunvs/keepalived';
-import { HealthManager } from '@tunvs/healthcheck';
+import { BfdManager, HealthManager, killRunningScripts } from '@tunvs/healthcheck';
 import type { HealthEvent, HealthManagerOptions } from '@tunvs/healthcheck';
 import type { ServiceConfig } from './config.js';
 import { keyOf, reconcile, svcKeyString, Transaction } from './reconcile.js';
@@ -151,12 +151,16 @@ export class ApplyError extends Error {
 export class ServiceRunner {
   private hm: HealthManager | null = null;
   private current: KeepalivedConfig | null = null;
+  /** BFD sessions live across reloads (an unchanged bfd_instance keeps its session) */
+  private readonly bfd: BfdManager;
 
   constructor(
     private readonly director: DirectorControl,
     private readonly log: Log,
     private readonly hmOpts: HealthManagerOptions = {},
-  ) {}
+  ) {
+    this.bfd = new BfdManager((line) => this.log('info', 'bfd', { line }));
+  }
 
   /** The running HealthManager, if the configuration has a keepalived.conf. */
   get healthManager(): HealthManager | null {
@@ -193,6 +197,7 @@ export class ServiceRunner {
         ctl = new ManagedControl(tx);
         hm = new HealthManager(keepalived, ctl, {
           log: (line) => this.log('info', 'healthcheck', { line }),
+          bfdSessions: this.bfd.sessions,
           ...this.hmOpts,
         });
         hm.on('change', (e: HealthEvent) => this.log('info', `health ${e.type}`, { ...e }));
@@ -228,6 +233,8 @@ export class ServiceRunner {
       old.stop();
     }
     ctl?.retarget(this.director);
+    // BFD sessions follow the configuration once it is in place
+    if (keepalived) this.bfd.update(keepalived.bfdInstances).catch((e: Error) => this.log('error', 'bfd: cannot start sessions', { error: e.message }));
     this.hm = hm;
     this.current = keepalived;
     return changes;
@@ -235,8 +242,13 @@ export class ServiceRunner {
 
   /** Stop health checking (the table is left as it is). */
   stop(): void {
+    // scripts still running (MISC_CHECK, notify) die with their whole process group; the
+    // omega notifications hm.stop() starts afterwards are left to finish
+    const killed = killRunningScripts('SIGKILL');
+    if (killed > 0) this.log('info', 'killed running scripts', { count: killed });
     this.hm?.stop();
     this.hm = null;
+    this.bfd.stop();
   }
 
   /**

@@ -18,17 +18,19 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { checkDestSpec, checkServiceSpec, InvalidValue } from '@tunvs/model';
-import { formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, vsName } from '@tunvs/keepalived';
+import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, vsName } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
+import type { HttpConfig } from '@tunvs/console';
 import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
 import type { DaemonConfig, Finding } from './config.js';
+import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
 
 /** Which form a configuration file is written in. */
 export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 
 /** tunvsd.conf keywords (the keepalived package's and the extra ones read here). */
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac'];
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...HTTP_KEYWORDS];
 
 /** The largest configuration file tunvsd reads (bytes). */
 export const MAX_CONFIG_BYTES = 16 << 20;
@@ -117,7 +119,7 @@ export function readConfigText(path: string, maxBytes = MAX_CONFIG_BYTES): strin
 type Locate = (path: string) => { file: string; line: number; keyword?: string };
 
 /** tunvsd.conf as the raw configuration value (the same shape as the JSON form) plus where each value is. */
-function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw: Record<string, unknown>; locate: Locate } {
+function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw: Record<string, unknown>; locate: Locate; http: HttpConfig | null } {
   const { settings, diagnostics } = parseTunvsdConf(text, path);
   for (const d of diagnostics) {
     // the extra keywords are ours: not unknown
@@ -128,7 +130,12 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
   const device: Record<string, unknown> = { ...defaultDevice(), addresses: settings.addresses };
   const raw: Record<string, unknown> = { device, services: [] };
   let addr = 0;
+  const httpWords = new Map<string, { value: string; file: string; line: number }>();
   for (const n of settings.raw) {
+    if (HTTP_KEYWORDS.includes(n.keyword)) {
+      httpWords.set(n.keyword, { value: n.args[0] ?? '', file: n.file, line: n.line });
+      continue;
+    }
     const at = { file: n.file, line: n.line, keyword: n.keyword };
     const v = n.args[0];
     switch (n.keyword) {
@@ -172,8 +179,11 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
       }
     }
   }
+  // the HTTP server: the console's own reading of its keywords
+  const http = httpFromKeywords(httpWords, path, (x, message) => diags.push({ severity: 'error', file: x.file, line: x.line, message, exitCode: 5 }));
   return {
     raw,
+    http,
     locate: (p) => {
       for (let q = p; ; q = q.includes('.') ? q.slice(0, q.lastIndexOf('.')) : '') {
         const at = where.get(q) ?? where.get(q.replace(/\[\d+\]$/, '[0]'));
@@ -250,13 +260,6 @@ function recognised(k: KeepalivedConfig, diags: readonly Diagnostic[], from: num
   return !diags.slice(from).some((d) => /unknown (keyword|block)/i.test(d.message));
 }
 
-function exitCodeOf(diags: Diagnostic[]): number {
-  const codes = new Set(diags.map((d) => d.exitCode));
-  if (codes.has(4)) return 4;
-  if (codes.has(5)) return 5;
-  if (codes.has(6)) return 6;
-  return 0;
-}
 
 /** Read and check a configuration of any form; never throws. */
 export function checkConfig(path: string): Checked {
@@ -284,10 +287,11 @@ export function checkConfig(path: string): Checked {
     jsonError = r.hasErrors;
     kfile = config?.keepalivedConf;
   } else if (kind === 'tunvsd') {
-    const { raw, locate } = fromTunvsdConf(text, path, diags);
+    const { raw, locate, http } = fromTunvsdConf(text, path, diags);
     const v = validateDaemonConfig(raw, path);
     findingsToDiags(v.findings, locate, diags);
     config = v.config;
+    if (config && http) config.http = http;
     kfile = typeof raw.keepalivedConf === 'string' ? raw.keepalivedConf : undefined;
   } else {
     config = { device: defaultDevice(), services: [], keepalivedConf: path };
@@ -320,7 +324,9 @@ export function checkConfig(path: string): Checked {
   }
   messages.push(...diags.map(formatDiagnostic));
   const hasError = jsonError || config === null || diags.some((d) => d.severity === 'error');
-  const exitCode = jsonError ? 1 : exitCodeOf(diags) || (hasError ? 5 : 0);
+  // 0 only when the daemon starts with it and applies all of it; otherwise keepalived's codes
+  // (a top-level net_namespace makes keepalived itself exit 0 even with errors: not here)
+  const exitCode = jsonError ? 1 : hasError ? exitCodeOf(diags) || 5 : exitCodeOf(diags, keepalived ?? undefined);
   const warnings = messages.filter((m) => /: warning: /.test(m));
   return { setup: hasError || config === null ? null : { kind, config, keepalived, warnings }, messages, exitCode };
 }

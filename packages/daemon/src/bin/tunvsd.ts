@@ -7,6 +7,7 @@ import { startDaemon, jsonLogger } from '../daemon.js';
 import { ConfigError } from '../config.js';
 import { LOAD_DEFAULTS } from '../loader.js';
 import { runTunvsdConfigTest } from '../sources.js';
+import { HttpOptions } from '../http-config.js';
 
 const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--reload-timeout S] [--config-test]
        tunvsd --import-lvs-cf LVS.CF
@@ -18,6 +19,11 @@ const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--reload-timeout S] [--c
                         the running rules are kept
   -t, --config-test     check the configuration and exit (0: the daemon starts with it and
                         applies all of it; file:line messages)
+  --http HOST:PORT      serve /metrics, the status API and the web console there
+                        (any configuration form; the way to enable them with a keepalived.conf)
+  --http-password-file F  console users (user:hash lines, see tunvs-console passwd)
+  --http-token-file F   API tokens (see tunvs-console token)
+  --http-metrics-only   serve /metrics only (no console, no login needed)
   --import-lvs-cf FILE  print the keepalived.conf equivalent of a Piranha lvs.cf
   -h, --help            this text
 `;
@@ -27,9 +33,18 @@ async function main(argv: string[]): Promise<number> {
   let socket: string | undefined;
   let test = false;
   let timeoutMs: number | undefined;
+  const httpOpts = new HttpOptions();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-f' || a === '--config') file = argv[++i] ?? '';
+    let used: number;
+    try {
+      used = httpOpts.take(argv, i);
+    } catch (e) {
+      process.stderr.write(`tunvsd: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if (used > 0) i += used - 1;
+    else if (a === '-f' || a === '--config') file = argv[++i] ?? '';
     else if (a === '--socket') socket = argv[++i];
     else if (a === '--reload-timeout') {
       const v = argv[++i] ?? '';
@@ -66,10 +81,17 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tunvsd: a configuration file is required (-f FILE)\n${USAGE}`);
     return 2;
   }
+  let http;
+  try {
+    http = httpOpts.config();
+  } catch (e) {
+    process.stderr.write(`tunvsd: ${(e as Error).message}\n`);
+    return 2;
+  }
   if (test) return runTunvsdConfigTest(file);
   let d;
   try {
-    d = await startDaemon(file, { ...(socket ? { socket } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+    d = await startDaemon(file, { ...(socket ? { socket } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(http ? { http } : {}) });
   } catch (e) {
     const errors = (e as Error).message.split('\n');
     jsonLogger('error', e instanceof SocketInUseError ? 'start refused: the control socket is in use' : 'start failed', {
