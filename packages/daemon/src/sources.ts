@@ -18,7 +18,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { checkDestSpec, checkServiceSpec, InvalidValue } from '@tunvs/model';
-import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, vsName } from '@tunvs/keepalived';
+import { DEFAULT_MAX_FILE_BYTES, exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, vsName } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
 import type { HttpConfig } from '@tunvs/console';
 import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
@@ -32,8 +32,19 @@ export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
 const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...HTTP_KEYWORDS];
 
-/** The largest configuration file tunvsd reads (bytes). */
-export const MAX_CONFIG_BYTES = 16 << 20;
+/** The largest configuration file tunvsd reads (bytes): the keepalived reader's cap. */
+export const MAX_CONFIG_BYTES = DEFAULT_MAX_FILE_BYTES;
+
+/** A configuration file that cannot be read: `code` is the errno name (ENOTREG, EFBIG for ours). */
+export class ConfigReadError extends ConfigError {
+  constructor(
+    path: string,
+    readonly code: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
 
 /** Tell the form of a configuration from its name and text. */
 export function detectConfigKind(text: string, path = ''): ConfigKind {
@@ -83,7 +94,10 @@ export interface Checked {
 
 /**
  * Read a configuration file with limits: a regular file (not a FIFO, a device or a
- * directory), at most `maxBytes`. Every error is reported (ConfigError naming the file).
+ * directory; checked on the open file, so it cannot be swapped after the check), at most
+ * `maxBytes`. Every error is reported (ConfigReadError naming the file). tunvsd reads
+ * every file this way: its own, and each keepalived.conf and include (the keepalived
+ * reader is given this function).
  */
 export function readConfigText(path: string, maxBytes = MAX_CONFIG_BYTES): string {
   let fd: number;
@@ -91,27 +105,39 @@ export function readConfigText(path: string, maxBytes = MAX_CONFIG_BYTES): strin
     // O_NONBLOCK: opening a FIFO must not wait for a writer
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new ConfigReadError(path, code, `cannot read: ${code}`);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new ConfigError(`${path}: not a regular file`);
-    if (st.size > maxBytes) throw new ConfigError(`${path}: ${st.size} bytes, more than the ${maxBytes}-byte limit`);
+    if (!st.isFile()) throw new ConfigReadError(path, 'ENOTREG', 'not a regular file');
+    if (st.size > maxBytes) throw new ConfigReadError(path, 'EFBIG', `${st.size} bytes, more than the ${maxBytes}-byte limit`);
     const buf = Buffer.alloc(Math.min(st.size + 1, maxBytes + 1));
     let n = 0;
     for (;;) {
       const r = readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
-      if (n > maxBytes) throw new ConfigError(`${path}: more than the ${maxBytes}-byte limit`);
+      if (n > maxBytes) throw new ConfigReadError(path, 'EFBIG', `more than the ${maxBytes}-byte limit`);
       if (n === buf.length) break;
     }
     return buf.subarray(0, n).toString('utf8');
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    throw new ConfigError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e instanceof ConfigReadError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new ConfigReadError(path, code, `cannot read: ${code}`);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** readConfigText as the keepalived reader wants it: an error with `code` and the reason alone. */
+function keepalivedReader(p: string): string {
+  try {
+    return readConfigText(p);
+  } catch (e) {
+    if (e instanceof ConfigReadError) throw Object.assign(new Error(e.reason), { code: e.code });
+    throw e;
   }
 }
 
@@ -309,7 +335,7 @@ export function checkConfig(path: string): Checked {
       diags.push({ severity: 'error', file: kfile, line: 0, message: 'the keepalived configuration is empty: nothing to apply (give it a global_defs block to run with no virtual server)', exitCode: 5 });
     } else if (!diags.some((d) => d.exitCode === 4 && d.file === kfile)) {
       const from = diags.length;
-      const r = parseConfigFile(kfile);
+      const r = parseConfigFile(kfile, { readFile: keepalivedReader });
       diags.push(...r.diagnostics);
       if (!r.readable && !r.diagnostics.some((d) => d.exitCode === 4)) {
         diags.push({ severity: 'error', file: kfile, line: 0, message: 'cannot read the keepalived configuration', exitCode: 4 });
