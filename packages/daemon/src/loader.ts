@@ -24,6 +24,9 @@ export interface LoadOptions {
 /** Defaults of LoadOptions. */
 export const LOAD_DEFAULTS = { timeoutMs: 30_000, maxHeapMb: 1024 } as const;
 
+/** How long a new worker may take to load its modules (not counted in the read's time limit). */
+const START_LIMIT_MS = 120_000;
+
 /**
  * The worker script next to this module. Running from source (tests), the built one in
  * dist/ when there is one (a worker compiling TypeScript takes seconds to start), else the
@@ -59,21 +62,35 @@ export class ConfigReader {
     this.spawn();
   }
 
+  /** resolves when the current worker has loaded (its reads' clocks start then) */
+  private ready: Promise<boolean> = Promise.resolve(false);
+
   private spawn(): Worker {
     if (this.worker) return this.worker;
+    let loaded!: (ok: boolean) => void;
+    this.ready = new Promise<boolean>((r) => (loaded = r));
     const w = new Worker(workerUrl(), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb }, stdout: false, stderr: false });
     w.unref();
     // events of a worker that was replaced concern nobody any more
     const mine = (): { path: string; settle: (r: Checked) => void } | null => (this.pending?.worker === w ? this.pending : null);
-    w.on('message', (m: { id: number; checked: Checked }) => {
-      if (this.pending && this.pending.id === m.id) this.pending.settle(m.checked);
+    const startTimer = setTimeout(() => loaded(false), START_LIMIT_MS);
+    startTimer.unref();
+    w.on('message', (m: { id?: number; checked?: Checked; ready?: boolean }) => {
+      if (m.ready) {
+        clearTimeout(startTimer);
+        loaded(true);
+      } else if (this.pending && this.pending.id === m.id) this.pending.settle(m.checked!);
     });
     w.on('error', (e: Error & { code?: string }) => {
+      clearTimeout(startTimer);
+      loaded(false);
       const p = mine();
       this.discard(w);
       if (p) p.settle(failed(p.path, e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `reading the configuration used more than ${this.maxHeapMb} MiB: given up` : `reading the configuration failed: ${e.message}`));
     });
     w.on('exit', (code) => {
+      clearTimeout(startTimer);
+      loaded(false);
       const p = mine();
       this.discard(w);
       if (p) p.settle(failed(p.path, `the configuration reader stopped (exit ${code}) without an answer`));
@@ -89,15 +106,18 @@ export class ConfigReader {
 
   /** Read and check `path` in the worker; never rejects. Reads are done one at a time. */
   read(path: string, timeoutMs = this.timeoutMs): Promise<Checked> {
-    const run = (): Promise<Checked> =>
-      new Promise((resolve) => {
-        let w: Worker;
-        try {
-          w = this.spawn();
-        } catch (e) {
-          resolve(failed(path, `cannot start the configuration reader: ${(e as Error).message}`));
-          return;
-        }
+    const run = async (): Promise<Checked> => {
+      let w: Worker;
+      try {
+        w = this.spawn();
+      } catch (e) {
+        return failed(path, `cannot start the configuration reader: ${(e as Error).message}`);
+      }
+      if (!(await this.ready) || this.worker !== w) {
+        this.discard(w);
+        return failed(path, 'the configuration reader did not start');
+      }
+      return new Promise((resolve) => {
         const id = this.nextId++;
         const timer = setTimeout(() => {
           // a worker that does not answer in time is replaced; its late answer is ignored
@@ -113,6 +133,7 @@ export class ConfigReader {
         this.pending = { id, path, worker: w, settle };
         w.postMessage({ id, path });
       });
+    };
     const p = this.queue.then(run);
     this.queue = p.catch(() => undefined);
     return p;

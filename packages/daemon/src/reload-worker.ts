@@ -9,3 +9,5 @@ import { checkConfig } from './sources.js';
 parentPort!.on('message', (m: { id: number; path: string }) => {
   parentPort!.postMessage({ id: m.id, checked: checkConfig(m.path) });
 });
+// loaded: the time limit of a read counts from here, not from the thread's start
+parentPort!.postMessage({ ready: true });

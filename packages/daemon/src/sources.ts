@@ -289,6 +289,15 @@ function recognised(k: KeepalivedConfig, diags: readonly Diagnostic[], from: num
 
 /** Read and check a configuration of any form; never throws. */
 export function checkConfig(path: string): Checked {
+  try {
+    return checkConfigOrThrow(path);
+  } catch (e) {
+    // a bug or an exhausted resource: the configuration is refused, not half-read
+    return { setup: null, messages: [`${path}:0: error: checking the configuration failed: ${(e as Error).message}`], exitCode: 4 };
+  }
+}
+
+function checkConfigOrThrow(path: string): Checked {
   let text: string;
   try {
     text = readConfigText(path);
@@ -308,7 +317,7 @@ export function checkConfig(path: string): Checked {
   let kfile: string | undefined;
   if (kind === 'json') {
     const r = checkJsonConfig(text, path);
-    messages.push(...r.messages);
+    for (const m of r.messages) messages.push(m);
     config = r.config;
     jsonError = r.hasErrors;
     kfile = config?.keepalivedConf;
@@ -336,7 +345,7 @@ export function checkConfig(path: string): Checked {
     } else if (!diags.some((d) => d.exitCode === 4 && d.file === kfile)) {
       const from = diags.length;
       const r = parseConfigFile(kfile, { readFile: keepalivedReader });
-      diags.push(...r.diagnostics);
+      for (const d of r.diagnostics) diags.push(d); // ~SEQ can make very many
       if (!r.readable && !r.diagnostics.some((d) => d.exitCode === 4)) {
         diags.push({ severity: 'error', file: kfile, line: 0, message: 'cannot read the keepalived configuration', exitCode: 4 });
       }
@@ -348,7 +357,7 @@ export function checkConfig(path: string): Checked {
       keepalivedErrors(r.config, kfile, statics, diags);
     }
   }
-  messages.push(...diags.map(formatDiagnostic));
+  for (const d of diags) messages.push(formatDiagnostic(d));
   const hasError = jsonError || config === null || diags.some((d) => d.severity === 'error');
   // 0 only when the daemon starts with it and applies all of it; otherwise keepalived's codes
   // (a top-level net_namespace makes keepalived itself exit 0 even with errors: not here)
