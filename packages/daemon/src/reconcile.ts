@@ -78,6 +78,15 @@ export class Transaction implements DirectorControl {
     return this.undo.length;
   }
 
+  /**
+   * The table as the transaction sees it: service key -> the service and its destinations
+   * by `addr:port`. Live: changes made through the transaction show at once (iterating it
+   * while deleting through the transaction is safe, as with any Map).
+   */
+  table(): ReadonlyMap<string, { readonly info: ServiceInfo; readonly dests: ReadonlyMap<string, DestInfo> }> {
+    return this.view;
+  }
+
   /** The service `key` as the table has it now, or undefined. */
   service(key: ServiceKey): ServiceInfo | undefined {
     const v = this.view.get(serviceKeyString(key));
@@ -225,8 +234,16 @@ function serviceDiffers(cur: ServiceInfo, want: ServiceSpec): boolean {
   );
 }
 
-function destDiffers(cur: DestInfo, want: ReturnType<typeof normalizeDest>): boolean {
-  return cur.method !== want.method || cur.weight !== want.weight || cur.upper !== want.upper || cur.lower !== want.lower;
+/** Whether a listed destination differs from a spec (ipvsadm's defaults for absent fields). */
+function destDiffers(cur: DestInfo, want: DestSpec): boolean {
+  return cur.method !== (want.method ?? 'route') || cur.weight !== (want.weight ?? 1) || cur.upper !== (want.upper ?? 0) || cur.lower !== (want.lower ?? 0);
+}
+
+type TableView = ReadonlyMap<string, { readonly info: ServiceInfo; readonly dests: ReadonlyMap<string, DestInfo> }>;
+
+/** A table view built from a listing (for controls that are not a Transaction). */
+function viewOf(services: ServiceInfo[]): TableView {
+  return new Map(services.map((s) => [svcKeyString(s), { info: s, dests: new Map(s.dests.map((d) => [destKey(d), d])) }]));
 }
 
 /**
@@ -238,8 +255,11 @@ function destDiffers(cur: DestInfo, want: ReturnType<typeof normalizeDest>): boo
  */
 export function reconcile(ctl: DirectorControl, wanted: ServiceConfig[], managed: ReadonlySet<string> = new Set()): Change[] {
   const changes: Change[] = [];
-  const current = new Map(ctl.listServices().map((s) => [svcKeyString(s), s]));
+  // a transaction's own (live) view: no second listing of a large table
+  const current: TableView = ctl instanceof Transaction ? ctl.table() : viewOf(ctl.listServices());
+  const before = new Set(current.keys());
   const seen = new Set<string>();
+  const none: ReadonlyMap<string, DestInfo> = new Map();
   for (const w of wanted) {
     const { dests = [], ...spec } = w;
     const k = svcKeyString(spec);
@@ -248,24 +268,24 @@ export function reconcile(ctl: DirectorControl, wanted: ServiceConfig[], managed
     if (!cur) {
       ctl.addService(spec);
       changes.push({ action: 'add-service', service: k });
-    } else if (serviceDiffers(cur, spec)) {
+    } else if (serviceDiffers(cur.info, spec)) {
       ctl.editService(spec);
       changes.push({ action: 'edit-service', service: k });
     }
     if (managed.has(k)) continue;
-    const curDests = new Map((cur?.dests ?? []).map((d) => [destKey(d), d]));
+    const curDests = (ctl instanceof Transaction ? current.get(k)?.dests : cur?.dests) ?? none;
     const wantDests = new Set<string>();
     // add in configuration order (the kernel list ends up reversed, as with ipvsadm -a)
     for (const d of dests) {
-      const n = normalizeDest(spec, d);
-      const dk = destKey(n);
+      const dk = destKey(d);
       wantDests.add(dk);
+      // (each address appears once in a checked configuration: an entry found here was there before)
       const c = curDests.get(dk);
       if (!c) {
-        ctl.addDest(spec, n);
+        ctl.addDest(spec, normalizeDest(spec, d));
         changes.push({ action: 'add-dest', service: k, dest: dk });
-      } else if (destDiffers(c, n)) {
-        ctl.editDest(spec, n);
+      } else if (destDiffers(c, d)) {
+        ctl.editDest(spec, normalizeDest(spec, d));
         changes.push({ action: 'edit-dest', service: k, dest: dk });
       }
     }
@@ -276,9 +296,9 @@ export function reconcile(ctl: DirectorControl, wanted: ServiceConfig[], managed
       }
     }
   }
-  for (const [k, s] of current) {
+  for (const k of before) {
     if (!seen.has(k)) {
-      ctl.deleteService(keyOf(s));
+      ctl.deleteService(keyOf(current.get(k)!.info));
       changes.push({ action: 'delete-service', service: k });
     }
   }
