@@ -179,6 +179,7 @@ export class ServiceRunner {
     let hm: HealthManager | null = null;
     let ctl: ManagedControl | null = null;
     let changes: Change[];
+    let bfdChanged = false;
     try {
       also?.(tx);
       const managed = new Set<string>();
@@ -195,6 +196,10 @@ export class ServiceRunner {
       changes = reconcile(tx, wanted, managed);
       if (keepalived) {
         ctl = new ManagedControl(tx);
+        // the sessions are in the map at once, for the new manager to find; a rollback
+        // below puts the running configuration's sessions back
+        bfdChanged = true;
+        this.bfd.update(keepalived.bfdInstances).catch((e: Error) => this.log('error', 'bfd: cannot start sessions', { error: e.message }));
         hm = new HealthManager(keepalived, ctl, {
           log: (line) => this.log('info', 'healthcheck', { line }),
           bfdSessions: this.bfd.sessions,
@@ -224,6 +229,7 @@ export class ServiceRunner {
       }
       const done = tx.size;
       tx.rollback();
+      if (bfdChanged) this.bfd.update(this.current?.bfdInstances ?? []).catch((e2: Error) => this.log('error', 'bfd: cannot restore sessions', { error: e2.message }));
       throw new ApplyError((e as Error).message, done, tx.rollbackErrors);
     }
     // commit: the new manager takes over
@@ -233,8 +239,8 @@ export class ServiceRunner {
       old.stop();
     }
     ctl?.retarget(this.director);
-    // BFD sessions follow the configuration once it is in place
-    if (keepalived) this.bfd.update(keepalived.bfdInstances).catch((e: Error) => this.log('error', 'bfd: cannot start sessions', { error: e.message }));
+    // without a keepalived.conf any more: no BFD session either
+    if (!keepalived && this.current) this.bfd.update([]).catch((e: Error) => this.log('error', 'bfd: cannot stop sessions', { error: e.message }));
     this.hm = hm;
     this.current = keepalived;
     return changes;
