@@ -10,7 +10,7 @@ import { disruptionTable, HASHING, MAGLEV_NOTE } from './disruption.js';
 import type { DisruptionRow } from './disruption.js';
 import { progress } from './report/progress.js';
 import type { Progress } from './report/progress.js';
-import { meanRequests, serverRate } from './scenario.js';
+import { meanRequests, ScenarioError, serverRate } from './scenario.js';
 import type { EventAction, Scenario, SchedulerEntry } from './scenario.js';
 import { sampleTimes, simulate } from './sim.js';
 import type { RunResult } from './sim.js';
@@ -148,7 +148,7 @@ export async function runBench(sc0: Scenario, opts: BenchOptions = {}): Promise<
   const warnings: string[] = [];
   if (opts.trace) {
     const tr = opts.trace;
-    const duration = Math.max(1, Math.ceil(tr.span) + 1);
+    const duration = Math.max(1, Math.ceil(tr.span - 1e-6) + 1);
     sc = { ...sc, duration, events: sc.events.filter((e) => e.at < duration), phases: sc.phases.filter((p) => p.from < duration) };
     const unused = Object.entries(tr.unused).map(([k, v]) => `${v} '${k}'`);
     if (unused.length > 0) warnings.push(`${tr.file}: not used by the simulation: ${unused.join(', ')} lines (the scenario's service and servers are simulated; connection states follow the simulation)`);
@@ -156,6 +156,15 @@ export async function runBench(sc0: Scenario, opts: BenchOptions = {}): Promise<
   }
   const factories: SchedulerFactory[] = [];
   for (const e of sc.schedulers) factories.push(await factoryOf(e));
+  // plug-ins without a label take their scheduler's name
+  const labels = new Set<string>();
+  const entries = sc.schedulers.map((e, i) => {
+    const label = e.label !== '' ? e.label : factories[i]!.name;
+    if (labels.has(label)) throw new ScenarioError(`${sc.file}: two schedulers to compare are called '${label}' (give one a "label")`);
+    labels.add(label);
+    return { ...e, label };
+  });
+  sc = { ...sc, schedulers: entries };
   const conf: Record<string, ConformanceResult> = {};
   sc.schedulers.forEach((e, i) => {
     if (e.plugin !== null) conf[e.label] = conformance(factories[i]!);

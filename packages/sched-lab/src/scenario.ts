@@ -101,6 +101,7 @@ export interface ClientSpec {
 
 /** One scheduler to compare: a built-in by name or a plug-in module, with service options. */
 export interface SchedulerEntry {
+  /** the name in the report ('' for a plug-in without one: its scheduler's name once loaded) */
   label: string;
   /** built-in name, or null for a plug-in (its name is known once loaded) */
   scheduler: string | null;
@@ -456,6 +457,7 @@ export function resolveScenario(raw: unknown, file: string, lineOf: (p: Path) =>
 function checkEventOrder(events: EventSpec[], servers: ServerSpec[], fail: (i: number, msg: string) => never): void {
   const inService = servers.map((s) => s.present);
   const failed = servers.map(() => false);
+  const drained = servers.map(() => false);
   events.forEach((e, i) => {
     const s = servers[e.server]!;
     switch (e.action) {
@@ -469,9 +471,14 @@ function checkEventOrder(events: EventSpec[], servers: ServerSpec[], fail: (i: n
         inService[e.server] = false;
         break;
       case 'return':
-        if (!failed[e.server] && inService[e.server]) fail(i, `'${s.name}' has not failed or left before ${e.at} s`);
+        if (!failed[e.server] && !drained[e.server] && inService[e.server]) fail(i, `'${s.name}' has not failed, left or been drained before ${e.at} s`);
         inService[e.server] = true;
         failed[e.server] = false;
+        drained[e.server] = false;
+        break;
+      case 'drain':
+        if (!inService[e.server]) fail(i, `'${s.name}' is not in the service at ${e.at} s`);
+        drained[e.server] = true;
         break;
       case 'add':
         if (inService[e.server]) fail(i, `'${s.name}' is already in the service at ${e.at} s (give it "present": false)`);
@@ -509,7 +516,8 @@ function readSchedulers(R: Reader, v: unknown, file: string, service: Scenario['
       if (!builtinSchedulers.some((f) => f.name === scheduler)) R.fail([...p, 'scheduler'], `unknown scheduler '${scheduler}'`);
     } else plugin = resolvePath(dirname(file), R.str(o, 'plugin', p, undefined));
     out.push({
-      label: R.str(o, 'label', p, scheduler ?? plugin!.replace(/^.*\//, '').replace(/\.[cm]?js$/, '')),
+      // a plug-in without a label is called by its scheduler's name once loaded
+      label: R.str(o, 'label', p, scheduler ?? ''),
       scheduler,
       plugin,
       flags: o['flags'] !== undefined ? R.flags(o, 'flags', p) : [],
@@ -519,7 +527,7 @@ function readSchedulers(R: Reader, v: unknown, file: string, service: Scenario['
   });
   const labels = new Set<string>();
   out.forEach((e, i) => {
-    if (labels.has(e.label)) R.fail(['schedulers', i], `two entries are labelled '${e.label}' (give one a "label")`);
+    if (e.label !== '' && labels.has(e.label)) R.fail(['schedulers', i], `two entries are labelled '${e.label}' (give one a "label")`);
     labels.add(e.label);
   });
   return out;

@@ -152,10 +152,10 @@ export function scenarioAt(sc: Scenario, param: string, value: number | string):
 export async function runSweep(sc: Scenario, spec: SweepSpec, opts: { progress?: boolean; trace?: TraceWorkload } = {}): Promise<{ report: SweepReport; timing: BenchTiming }> {
   // check every point before the long part
   const points = spec.values.map((v) => scenarioAt(sc, spec.param, v));
-  const labels = sc.schedulers.map((e) => e.label);
+  let labels: string[] = [];
   const values: Record<string, Record<string, number[]>> = {};
-  for (const m of METRICS) values[m.key] = Object.fromEntries(labels.map((l) => [l, [] as number[]]));
-  const bar = opts.progress ?? true ? progress(`sweep ${spec.param}: ${spec.values.length} points`, points.length * labels.length) : { tick: () => {}, stop: () => {} };
+  for (const m of METRICS) values[m.key] = {};
+  const bar = opts.progress ?? true ? progress(`sweep ${spec.param}: ${spec.values.length} points`, points.length * sc.schedulers.length) : { tick: () => {}, stop: () => {} };
   let connections = 0;
   let seconds = 0;
   const perRun: BenchTiming['per_run'] = {};
@@ -165,7 +165,8 @@ export async function runSweep(sc: Scenario, spec: SweepSpec, opts: { progress?:
       connections += timing.connections;
       seconds += timing.seconds;
       for (const [k, v] of Object.entries(timing.per_run)) perRun[`${spec.param}=${spec.values[i]} ${k}`] = v;
-      for (const r of report.runs) for (const m of METRICS) values[m.key]![r.label]!.push(m.get(r));
+      if (i === 0) labels = report.runs.map((r) => r.label);
+      for (const r of report.runs) for (const m of METRICS) (values[m.key]![r.label] ??= []).push(m.get(r));
     }
   } finally {
     bar.stop();

@@ -1,3 +1,5 @@
+// tunvs-sched's command line: replay (packages/replay) through the bin, usage and exit codes
+// of every command.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -5,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = resolve(here, '..');
 const bin = join(pkg, 'dist', 'bin.js');
-const dir = mkdtempSync(join(tmpdir(), 'tunvs-replay-'));
+const dir = mkdtempSync(join(tmpdir(), 'tunvs-sched-cli-'));
+const replayExamples = resolve(pkg, '..', 'replay', 'examples');
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 function sched(args: string[], input?: string) {
@@ -22,7 +26,7 @@ const head = [
 ];
 
 t.test('replays a file and stdin', async (t) => {
-  const r = sched(['replay', join(pkg, 'examples', 'wlc.jsonl')]);
+  const r = sched(['replay', join(replayExamples, 'wlc.jsonl')]);
   t.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n');
   t.equal(lines.length, 11);
@@ -54,7 +58,9 @@ t.test('a malformed line: its number on stderr, exit 1, earlier decisions printe
 t.test('usage and exit codes', async (t) => {
   const h = sched(['--help']);
   t.equal(h.code, 0);
-  t.match(h.out, /Usage: tunvs-sched replay/);
+  t.match(h.out, /tunvs-sched replay \[--capacity N\] TRACE/);
+  t.match(h.out, /tunvs-sched bench SCENARIO/);
+  t.match(h.out, /tunvs-sched trace-from-pcap CAPTURE --vip VIP:PORT/);
   t.equal(sched(['frobnicate']).code, 2, 'unknown subcommand');
   t.equal(sched([]).code, 2, 'no subcommand');
   t.equal(sched(['replay']).code, 2, 'no trace');
@@ -65,4 +71,30 @@ t.test('usage and exit codes', async (t) => {
   const cap = sched(['replay', '--capacity', '1', '-'], head.concat(['{"op":"connect","client":"192.0.2.7:40002"}']).join('\n'));
   t.equal(cap.code, 1, 'table full is an error');
   t.match(cap.err, /:4: connection table full/);
+});
+
+t.test('bench, trace-from-pcap and check: usage errors exit 2, bad input exits 1 with a sentence', async (t) => {
+  t.equal(sched(['bench']).code, 2);
+  t.match(sched(['bench', 'x.json', '--seed']).err, /--seed needs a value/);
+  t.match(sched(['bench', 'x.json', '--frobnicate']).err, /unknown option '--frobnicate'/);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{"duration": 10,\n "servers": [{"name": "a", "capacity": 0}], "clients": {"rate": 1}}');
+  const r = sched(['bench', bad, '--no-progress']);
+  t.equal(r.code, 1);
+  t.match(r.err, /bad\.json:2: servers\[0\]\.capacity: must be a number > 0/);
+  t.match(sched(['bench', join(dir, 'none.json')]).err, /cannot read/);
+  t.equal(sched(['trace-from-pcap', 'x.pcap']).code, 2, '--vip is required');
+  t.match(sched(['trace-from-pcap', join(dir, 'none.pcap'), '--vip', '10.0.0.1:80']).err, /ENOENT|no such file/);
+  t.match(sched(['trace-from-pcap', 'x.pcap', '--vip', '10.0.0.1:80', '--proto', 'icmp']).err, /--proto must be tcp or udp/);
+  const plug = join(dir, 'plug.ts');
+  writeFileSync(plug, 'export {}');
+  const c = sched(['check', plug]);
+  t.equal(c.code, 1);
+  t.match(c.err, /TypeScript; compile it first/);
+  const w0 = sched(['check', join(here, 'fixtures', 'weight0-plugin.mjs')]);
+  t.equal(w0.code, 3);
+  t.match(w0.err, /weight0-at-10: decision \d+ broke the shared rule 'weight-0'/);
+  const ok = sched(['check', join(pkg, 'dist', 'plugins', 'p2c-sed.js')]);
+  t.equal(ok.code, 0, ok.err);
+  t.match(ok.out, /p2c-sed .*every shared rule kept/);
 });
