@@ -8,6 +8,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
 import { parseCidr, parseIpv4 } from '@tunvs/packet';
 import type { MarkRule } from '@tunvs/engine';
+import { isPluginPath, pluginPathProblem } from './plugins.js';
 
 export interface DeviceConfig {
   /** interface name, default tunvs0 */
@@ -127,6 +128,10 @@ export function parseConfig(text: string, file = '<config>'): DaemonConfig {
       } catch (e) {
         bad(`services[${i}].addr: ${(e as Error).message}`);
       }
+    }
+    if (isPluginPath(s.scheduler)) {
+      const why = pluginPathProblem(s.scheduler);
+      if (why !== null) bad(`services[${i}].scheduler: ${why}`);
     }
   });
   const cfg: DaemonConfig = { device, services };

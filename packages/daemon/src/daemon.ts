@@ -19,6 +19,7 @@ import type { DaemonConfig } from './config.js';
 import { loadSetup } from './sources.js';
 import type { DaemonSetup } from './sources.js';
 import { ServiceRunner } from './health.js';
+import { PluginSchedulers } from './plugins.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -34,8 +35,8 @@ export interface RunningDaemon {
   config: DaemonConfig;
   /** the services and health checking of the running configuration */
   services: ServiceRunner;
-  /** re-read the configuration file and apply the difference */
-  reload(): boolean;
+  /** re-read the configuration file and apply the difference (loading new scheduler plug-ins first) */
+  reload(): Promise<boolean>;
   /** stop everything */
   stop(): Promise<void>;
 }
@@ -44,6 +45,8 @@ export interface RunningDaemon {
 export async function startDaemon(path: string, opts: { socket?: string; log?: Logger } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? jsonLogger;
   const setup: DaemonSetup = loadSetup(path);
+  const plugins = new PluginSchedulers(log);
+  setup.config = await plugins.resolve(setup.config);
   let config = setup.config;
   for (const w of setup.warnings) log('warn', 'configuration warning', { message: w });
   const dev = config.device;
@@ -94,10 +97,11 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     server,
     config,
     services,
-    reload(): boolean {
+    async reload(): Promise<boolean> {
       let nextSetup: DaemonSetup;
       try {
         nextSetup = loadSetup(path);
+        nextSetup.config = await plugins.resolve(nextSetup.config);
       } catch (e) {
         const errors = (e as Error).message.split('\n');
         log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });

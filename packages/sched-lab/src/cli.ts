@@ -3,7 +3,7 @@
  *
  *   tunvs-sched bench SCENARIO [options]        compare schedulers on a scenario
  *   tunvs-sched trace-from-pcap FILE --vip VIP:PORT [options]
- *   tunvs-sched replay [--capacity N] TRACE     (packages/replay)
+ *   tunvs-sched replay [--capacity N] [--plugin MODULE] TRACE   (packages/replay)
  *   tunvs-sched check MODULE [--secure]         a plug-in against the shared rules
  */
 import { writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { loadTrace, TraceError } from './trace.js';
 /** `tunvs-sched --help`. */
 export const USAGE = `Usage: tunvs-sched bench SCENARIO [options]
        tunvs-sched trace-from-pcap CAPTURE --vip VIP:PORT [options]
-       tunvs-sched replay [--capacity N] TRACE
+       tunvs-sched replay [--capacity N] [--plugin MODULE]... TRACE
        tunvs-sched check MODULE [--secure]
 
 bench: run every scheduler of SCENARIO (JSON or YAML) through the real service table,
@@ -55,7 +55,8 @@ replay trace on stdout (connect / packet / close / advance lines).
   --udp-timeout S      UDP idle timeout (default 300)
   --live FILE          write what the live director decided, one {"n":K,"dest":...} per connect
 
-replay: replay a JSON-lines trace; one {"n":K,"dest":"ip:port"} per connect (packages/replay).
+replay: replay a JSON-lines trace; one {"n":K,"dest":"ip:port"} per connect (packages/replay);
+  --plugin MODULE loads a plug-in scheduler first, so the trace's service can name it.
 
 check: load MODULE as a scheduler plug-in and run the shared rules against it on random
 services; --secure also applies tunvsd's rule (root-owned, writable by nobody else).
@@ -237,7 +238,26 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(USAGE);
     return 0;
   }
-  if (cmd === 'replay') return runReplay(argv, io);
+  if (cmd === 'replay') {
+    // plug-ins first (registered under their names), then the replay itself
+    const rest: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      if (argv[i] === '--plugin' || argv[i]!.startsWith('--plugin=')) {
+        const p = argv[i]!.includes('=') ? argv[i]!.slice(argv[i]!.indexOf('=') + 1) : argv[++i];
+        if (p === undefined) {
+          io.stderr('tunvs-sched: --plugin needs a value\n');
+          return 2;
+        }
+        try {
+          await loadSchedulerPlugin(resolve(p));
+        } catch (e) {
+          io.stderr(`tunvs-sched: ${(e as Error).message}\n`);
+          return 1;
+        }
+      } else rest.push(argv[i]!);
+    }
+    return runReplay(rest, io);
+  }
   try {
     const a = parseArgs(argv.slice(1));
     if (a.flags.has('-h') || a.flags.has('--help')) {

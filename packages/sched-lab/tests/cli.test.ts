@@ -58,7 +58,7 @@ t.test('a malformed line: its number on stderr, exit 1, earlier decisions printe
 t.test('usage and exit codes', async (t) => {
   const h = sched(['--help']);
   t.equal(h.code, 0);
-  t.match(h.out, /tunvs-sched replay \[--capacity N\] TRACE/);
+  t.match(h.out, /tunvs-sched replay \[--capacity N\] \[--plugin MODULE\]... TRACE/);
   t.match(h.out, /tunvs-sched bench SCENARIO/);
   t.match(h.out, /tunvs-sched trace-from-pcap CAPTURE --vip VIP:PORT/);
   t.equal(sched(['frobnicate']).code, 2, 'unknown subcommand');
@@ -97,4 +97,14 @@ t.test('bench, trace-from-pcap and check: usage errors exit 2, bad input exits 1
   const ok = sched(['check', join(pkg, 'dist', 'plugins', 'p2c-sed.js')]);
   t.equal(ok.code, 0, ok.err);
   t.match(ok.out, /p2c-sed .*every shared rule kept/);
+});
+
+t.test('replay --plugin: a trace whose service names a plug-in scheduler', async (t) => {
+  const trace = ['{"op":"service","scheduler":"p2c-sed","proto":"tcp","vip":"10.0.0.100","port":80}', '{"op":"add","dest":"10.0.1.1:80"}', '{"op":"add","dest":"10.0.1.2:80","weight":0}', '{"op":"connect","client":"192.0.2.7:40001"}'].join('\n');
+  const r = sched(['replay', '--plugin', join(pkg, 'dist', 'plugins', 'p2c-sed.js'), '-'], trace);
+  t.equal(r.code, 0, r.err);
+  t.equal(r.out, '{"n":0,"dest":"10.0.1.1:80"}\n');
+  const no = sched(['replay', '-'], trace);
+  t.equal(no.code, 1);
+  t.match(no.err, /Scheduler not found: 'p2c-sed'/);
 });
