@@ -72,6 +72,8 @@ interface Pkt {
   flags: number;
   /** index of the next packet of the same flow (-1 none) */
   next: number;
+  /** a real server's reply seen on the director's side (before the rewrite) */
+  nat: boolean;
 }
 
 interface Flow {
@@ -112,6 +114,7 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
     if (!l) liveSeen.set(key, (l = []));
     l.push([t, dest]);
   };
+  const natReplies = new Set<number>();
   let t0 = NaN;
   let tPrev = 0;
 
@@ -124,7 +127,14 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
     return null;
   };
   for (const rec of cap.records) {
-    const data = rec.data;
+    let data = rec.data;
+    if (rec.origLen > data.length && rec.origLen <= 65535 + 64) {
+      // cut by the snap length: the headers are there; pad to the wire length so the
+      // length checks pass (no payload byte is read)
+      const full = new Uint8Array(rec.origLen);
+      full.set(data);
+      data = full;
+    }
     const off = ipv4Offset(rec.linktype, data);
     if (off < 0) {
       skip(`not IPv4 (link type ${rec.linktype})`);
@@ -180,15 +190,28 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
       continue;
     }
     if (dst === vip.addr && dport === vip.port) {
-      pkts.push({ t, key: src * 65536 + sport, dir: 0, flags, next: -1 });
+      pkts.push({ t, key: src * 65536 + sport, dir: 0, flags, next: -1, nat: false });
     } else if (src === vip.addr && sport === vip.port) {
-      pkts.push({ t, key: dst * 65536 + dport, dir: 1, flags, next: -1 });
+      pkts.push({ t, key: dst * 65536 + dport, dir: 1, flags, next: -1, nat: false });
     } else {
       // the director's side of a flow: client -> real server (NAT), or the server's reply
       const start = p === IpProto.Udp || (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
-      if (start) seen(src * 65536 + sport, t, `${formatIpv4(dst)}:${dport}`);
-      else skip('not to or from the service');
+      const back = dst * 65536 + dport;
+      const l = liveSeen.get(back);
+      if (start && !(l && l[l.length - 1]![1] === `${formatIpv4(src)}:${sport}`)) seen(src * 65536 + sport, t, `${formatIpv4(dst)}:${dport}`);
+      else if (l && l[l.length - 1]![1] === `${formatIpv4(src)}:${sport}`) {
+        // the real server's reply before the director rewrote it: this is the moment the
+        // director saw it (its rewritten copy to the client comes later in the capture)
+        pkts.push({ t, key: back, dir: 1, flags, next: -1, nat: true });
+        natReplies.add(back);
+      } else skip(liveSeen.has(src * 65536 + sport) ? "the director's copy to a real server" : 'not to or from the service');
     }
+  }
+  // with the real servers' replies in the capture, their rewritten copies are duplicates
+  if (natReplies.size > 0) {
+    let w = 0;
+    for (const q of pkts) if (q.nat || q.dir === 0 || !natReplies.has(q.key)) pkts[w++] = q;
+    pkts.length = w;
   }
   // the next packet of each flow, for the timer refreshes
   const lastIdx = new Map<number, number>();

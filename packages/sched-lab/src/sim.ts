@@ -292,7 +292,7 @@ export function simulate(sc: Scenario, entry: SchedulerEntry, opts: SimOptions):
   let cState = new Uint8Array(cap);
   let cHold = new Float64Array(cap);
   let cPersistent = new Uint8Array(cap);
-  let cRng: (() => number)[] = new Array<() => number>(cap);
+  const cRng: (() => number)[] = new Array<() => number>(cap);
   let freeTop = 0;
   let freeIds = new Int32Array(cap);
   let used = 0;
@@ -362,7 +362,7 @@ export function simulate(sc: Scenario, entry: SchedulerEntry, opts: SimOptions):
 
   // server events and their moved-flows windows
   const evs = sc.events;
-  const evResults = evs.map((e) => ({ seen: 0, moved: 0, mustMove: 0, ideal: null as number | null, until: 0 }));
+  const evResults = evs.map(() => ({ seen: 0, moved: 0, mustMove: 0, ideal: null as number | null, until: 0 }));
   let evNext = 0;
   let evLast = -1;
 
