@@ -40,6 +40,7 @@ report.md, SVG charts and report.html into the output directory, print the table
   --sweep PARAM=VALUES run the scenario for each value; PARAM: rate, load, zipf, seed,
                        weights (8/16/24 per point), or a field path (servers.rs1.weight);
                        VALUES: comma list, ranges from:to:step
+  --repeat N           sweeps: run each point with N seeds (seed, seed+1, ...) and average
   --json               print the report (or sweep) JSON on stdout instead of the table
   --no-progress        no progress bar
   Exit status: 0 done, 1 bad scenario/plug-in/trace, 2 usage, 3 a scheduler broke a shared rule.
@@ -68,7 +69,7 @@ interface Args {
   flags: Set<string>;
 }
 
-const VALUE_OPTS = new Set(['--out', '--schedulers', '--plugin', '--seed', '--duration', '--scale', '--trace', '--sweep', '--vip', '--proto', '--scheduler', '--dest', '--flags', '--persistence', '--udp-timeout', '--live']);
+const VALUE_OPTS = new Set(['--repeat', '--out', '--schedulers', '--plugin', '--seed', '--duration', '--scale', '--trace', '--sweep', '--vip', '--proto', '--scheduler', '--dest', '--flags', '--persistence', '--udp-timeout', '--live']);
 const BOOL_OPTS = new Set(['--json', '--no-progress', '--secure', '-h', '--help']);
 
 class UsageError extends Error {}
@@ -147,7 +148,8 @@ async function bench(a: Args, io: CliIo): Promise<number> {
   if (sweepArg !== undefined) {
     const spec = parseSweep(sweepArg);
     const out = one(a, '--out') ?? `sched-lab-results/${safe}-seed${sc.seed}-sweep-${spec.param.replace(/[^A-Za-z0-9_.-]+/g, '-')}`;
-    const { report, timing } = await runSweep(sc, spec, trace ? { trace } : {});
+    const repeat = number(a, '--repeat', (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer 1..100') ?? 1;
+    const { report, timing } = await runSweep(sc, spec, { repeat, ...(trace ? { trace } : {}) });
     const files = writeSweepReport(out, report, timing);
     if (json) io.stdout(JSON.stringify(report) + '\n');
     else {

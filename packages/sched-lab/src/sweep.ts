@@ -28,7 +28,7 @@ export interface SweepMetric {
   key: string;
   title: string;
   values: Record<string, number[]>;
-  /** the best scheduler at each point */
+  /** the best scheduler at each point ("a=b" for a tie, "all equal") */
   best: string[];
 }
 
@@ -39,6 +39,8 @@ export interface SweepReport {
   seed: number;
   param: string;
   values: (number | string)[];
+  /** runs per point (seeds seed, seed + 1, ...); the figures are their means */
+  repeat: number;
   metrics: SweepMetric[];
   /** "sed overtakes wlc between load=0.8 and load=0.9 (p99 wait ms)" */
   crossovers: string[];
@@ -149,24 +151,35 @@ export function scenarioAt(sc: Scenario, param: string, value: number | string):
 }
 
 /** Run the sweep: every value, every scheduler. */
-export async function runSweep(sc: Scenario, spec: SweepSpec, opts: { progress?: boolean; trace?: TraceWorkload } = {}): Promise<{ report: SweepReport; timing: BenchTiming }> {
+export async function runSweep(sc: Scenario, spec: SweepSpec, opts: { progress?: boolean; trace?: TraceWorkload; repeat?: number } = {}): Promise<{ report: SweepReport; timing: BenchTiming }> {
+  const repeat = opts.repeat ?? 1;
   // check every point before the long part
   const points = spec.values.map((v) => scenarioAt(sc, spec.param, v));
   let labels: string[] = [];
   const values: Record<string, Record<string, number[]>> = {};
   for (const m of METRICS) values[m.key] = {};
-  const bar = opts.progress ?? true ? progress(`sweep ${spec.param}: ${spec.values.length} points`, points.length * sc.schedulers.length) : { tick: () => {}, stop: () => {} };
+  const bar = opts.progress ?? true ? progress(`sweep ${spec.param}: ${spec.values.length} points`, points.length * sc.schedulers.length * repeat) : { tick: () => {}, stop: () => {} };
   let connections = 0;
   let seconds = 0;
   const perRun: BenchTiming['per_run'] = {};
   try {
     for (let i = 0; i < points.length; i++) {
-      const { report, timing } = await runBench(points[i]!, { progress: false, onRun: () => bar.tick(), ...(opts.trace ? { trace: opts.trace } : {}) });
-      connections += timing.connections;
-      seconds += timing.seconds;
-      for (const [k, v] of Object.entries(timing.per_run)) perRun[`${spec.param}=${spec.values[i]} ${k}`] = v;
-      if (i === 0) labels = report.runs.map((r) => r.label);
-      for (const r of report.runs) for (const m of METRICS) (values[m.key]![r.label] ??= []).push(m.get(r));
+      const sums = new Map<string, number[]>();
+      for (let k = 0; k < repeat; k++) {
+        // repeats: the same point with the seeds seed, seed + 1, ...
+        const p = k === 0 ? points[i]! : resolveScenario({ ...points[i]!.raw, seed: (points[i]!.seed + k) >>> 0 }, points[i]!.file);
+        const { report, timing } = await runBench(p, { progress: false, onRun: () => bar.tick(), ...(opts.trace ? { trace: opts.trace } : {}) });
+        connections += timing.connections;
+        seconds += timing.seconds;
+        for (const [key, v] of Object.entries(timing.per_run)) perRun[`${spec.param}=${spec.values[i]}${repeat > 1 ? ` seed+${k}` : ''} ${key}`] = v;
+        if (i === 0 && k === 0) labels = report.runs.map((r) => r.label);
+        for (const r of report.runs) {
+          const acc = sums.get(r.label) ?? METRICS.map(() => 0);
+          METRICS.forEach((m, j) => (acc[j]! += m.get(r)));
+          sums.set(r.label, acc);
+        }
+      }
+      for (const [label, acc] of sums) METRICS.forEach((m, j) => (values[m.key]![label] ??= []).push(round(acc[j]! / repeat, 4)));
     }
   } finally {
     bar.stop();
@@ -174,16 +187,9 @@ export async function runSweep(sc: Scenario, spec: SweepSpec, opts: { progress?:
   const metrics: SweepMetric[] = METRICS.map((m) => {
     const vs = values[m.key]!;
     const best = spec.values.map((_, i) => {
-      let b = '';
-      let bv = Infinity;
-      for (const l of labels) {
-        const x = vs[l]![i]!;
-        if (x < bv) {
-          bv = x;
-          b = l;
-        }
-      }
-      return b;
+      const bv = Math.min(...labels.map((l) => vs[l]![i]!));
+      const ties = labels.filter((l) => vs[l]![i] === bv);
+      return ties.length === labels.length && labels.length > 1 ? 'all equal' : ties.join('=');
     });
     return { key: m.key, title: m.title, values: vs, best };
   });
@@ -193,13 +199,18 @@ export async function runSweep(sc: Scenario, spec: SweepSpec, opts: { progress?:
     seed: sc.seed,
     param: spec.param,
     values: spec.values,
+    repeat,
     metrics,
     crossovers: crossovers(spec, metrics[0]!, labels),
   };
   return { report, timing: { seconds: round(seconds, 3), connections, connections_per_second: Math.round(connections / Math.max(seconds, 1e-9)), per_run: perRun } };
 }
 
-/** Where one scheduler gets better than another between two neighbouring points (among the leaders). */
+/**
+ * Where one scheduler gets better than another for good: a pair is reported once, at the
+ * last change of their order, when the better one stays better at every later point
+ * (among the schedulers that are in the best three somewhere).
+ */
 function crossovers(spec: SweepSpec, m: SweepMetric, labels: string[]): string[] {
   const out: string[] = [];
   const n = spec.values.length;
@@ -209,15 +220,17 @@ function crossovers(spec: SweepSpec, m: SweepMetric, labels: string[]): string[]
     for (const l of ranked.slice(0, 3)) top.add(l);
   }
   const lead = labels.filter((l) => top.has(l));
-  for (let i = 0; i + 1 < n; i++) {
-    for (const a of lead) {
-      for (const b of lead) {
-        if (a === b) continue;
-        const before = m.values[a]![i]! - m.values[b]![i]!;
-        const after = m.values[a]![i + 1]! - m.values[b]![i + 1]!;
-        if (before > 0 && after < 0) out.push(`${a} overtakes ${b} between ${spec.param}=${spec.values[i]} and ${spec.param}=${spec.values[i + 1]} (${m.title})`);
-      }
+  for (const a of lead) {
+    for (const b of lead) {
+      if (a === b) continue;
+      const va = m.values[a]!;
+      const vb = m.values[b]!;
+      // a is better from point k on, and was worse at k - 1
+      let k = n;
+      while (k > 0 && va[k - 1]! < vb[k - 1]!) k--;
+      if (k === n || k === 0 || !(va[k - 1]! > vb[k - 1]!)) continue;
+      out.push(`${a} overtakes ${b} between ${spec.param}=${spec.values[k - 1]} and ${spec.param}=${spec.values[k]} (${m.title})`);
     }
   }
-  return out.slice(0, 30);
+  return out;
 }

@@ -120,7 +120,7 @@ export function writeBenchReport(dir: string, rep: BenchReport, timing?: BenchTi
 
 /** sweep.md */
 export function sweepMarkdown(sw: SweepReport, timing?: BenchTiming, charts: Chart[] = []): string {
-  const out = [`# Scheduler lab sweep: ${sw.scenario}, ${sw.param}`, '', `Values: ${sw.values.join(', ')}; seed ${sw.seed}.`];
+  const out = [`# Scheduler lab sweep: ${sw.scenario}, ${sw.param}`, '', `Values: ${sw.values.join(', ')}; seed ${sw.seed}${sw.repeat > 1 ? `; every figure the mean of ${sw.repeat} runs (seeds ${sw.seed}..${sw.seed + sw.repeat - 1})` : ''}.`];
   for (const t of sweepTables(sw)) out.push('', tableMarkdown(t));
   if (charts.length) {
     out.push('', '## Charts', '');
@@ -139,7 +139,7 @@ export function writeSweepReport(dir: string, sw: SweepReport, timing?: BenchTim
   put(dir, files, 'sweep.json', JSON.stringify(sw, null, 1) + '\n');
   for (const c of charts) put(dir, files, c.file, c.svg);
   put(dir, files, 'sweep.md', sweepMarkdown(sw, timing, charts));
-  put(dir, files, 'sweep.html', page(`Scheduler lab sweep: ${sw.scenario}, ${sw.param}`, [`- values: ${sw.values.join(', ')}; seed ${sw.seed}`, ...sw.crossovers.map((c) => `- ${c}`)], sweepTables(sw), charts, timingLine(timing)));
+  put(dir, files, 'sweep.html', page(`Scheduler lab sweep: ${sw.scenario}, ${sw.param}`, [`- values: ${sw.values.join(', ')}; seed ${sw.seed}${sw.repeat > 1 ? `, mean of ${sw.repeat} seeds` : ''}`, ...sw.crossovers.map((c) => `- ${c}`)], sweepTables(sw), charts, timingLine(timing)));
   if (timing) put(dir, files, 'timing.json', JSON.stringify(timing, null, 1) + '\n');
   return files;
 }
