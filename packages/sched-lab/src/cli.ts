@@ -133,7 +133,8 @@ function withOverrides(sc: Scenario, a: Args): Scenario {
     raw['schedulers'] = [...base, ...plugins];
     changed = true;
   }
-  return changed ? resolveScenario(raw, sc.file) : sc;
+  const notes = [seed !== undefined ? `--seed ${seed}` : '', scale !== undefined ? `--scale ${scale}` : '', duration !== undefined ? `--duration ${duration}` : ''].filter(Boolean);
+  return changed ? resolveScenario(raw, notes.length ? `${sc.file} (${notes.join(', ')})` : sc.file) : sc;
 }
 
 async function bench(a: Args, io: CliIo): Promise<number> {

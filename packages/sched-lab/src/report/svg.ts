@@ -71,7 +71,9 @@ function legend(out: string[], names: string[], x: number, y: number): void {
 
 /**
  * Bars: one group per category, one bar per series (or stacked when `stacked`).
- * `refLine` draws a dashed horizontal line (a target) with its label.
+ * `refLine` draws a dashed horizontal line (a target) with its label; `log` puts the y axis
+ * on a log10 scale (one gridline per power of ten; not with `stacked`), for values over
+ * several orders of magnitude.
  */
 export function barChart(opts: {
   title: string;
@@ -82,27 +84,42 @@ export function barChart(opts: {
   yLabel?: string;
   refLine?: { value: number; label: string };
   width?: number;
-  /** logarithmic y axis (not with `stacked`): for values over several orders of magnitude */
   log?: boolean;
 }): string {
-  if (opts.log && !opts.stacked) return logBarChart(opts);
   const n = opts.categories.length;
+  const log = opts.log === true && !opts.stacked;
   const width = opts.width ?? Math.max(480, 110 + n * (opts.stacked ? 40 : 18 * Math.max(1, opts.series.length) + 14) + 150);
   const height = 340;
   const x0 = 60;
   const y0 = 36;
   const w = width - x0 - 150;
   const h = height - y0 - 70;
+  let min = Infinity;
   let max = 0;
   for (let c = 0; c < n; c++) {
     const v = (s: Series): number => (Number.isFinite(s.values[c]) ? s.values[c]! : 0);
     if (opts.stacked) max = Math.max(max, opts.series.reduce((a, s) => a + v(s), 0));
     else for (const s of opts.series) max = Math.max(max, v(s));
+    for (const s of opts.series) if (v(s) > 0) min = Math.min(min, v(s));
   }
   if (opts.refLine) max = Math.max(max, opts.refLine.value);
-  max = niceMax(max);
-  const out = open({ width, height, title: opts.title, footer: opts.footer, yLabel: opts.yLabel });
-  yAxis(out, x0, y0, h, w, max);
+  // the y of a value, and the gridlines
+  let Y: (v: number) => number;
+  const out = open({ width, height, title: opts.title, footer: opts.footer, yLabel: log ? `${opts.yLabel ?? ''} (log scale)`.trim() : opts.yLabel });
+  if (log) {
+    const lo = Number.isFinite(min) ? Math.floor(Math.log10(min)) : 0;
+    const hi = Math.max(lo + 1, Math.ceil(Math.log10(max > 0 ? max : 10)));
+    Y = (v) => y0 + h - (h * (Math.log10(Math.max(v, 10 ** lo)) - lo)) / (hi - lo);
+    for (let e = lo; e <= hi; e++) {
+      out.push(`<line x1="${x0}" y1="${Y(10 ** e)}" x2="${x0 + w}" y2="${Y(10 ** e)}" stroke="#ddd"/>`);
+      out.push(`<text x="${x0 - 4}" y="${Y(10 ** e) + 4}" text-anchor="end">${fmt(10 ** e)}</text>`);
+    }
+    out.push(`<line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y0 + h}" stroke="#333"/>`);
+  } else {
+    max = niceMax(max);
+    Y = (v) => y0 + h - (h * v) / max;
+    yAxis(out, x0, y0, h, w, max);
+  }
   const gw = w / Math.max(1, n);
   const k = opts.stacked ? 1 : opts.series.length;
   const bw = Math.max(2, Math.min(28, (gw * 0.8) / Math.max(1, k)));
@@ -112,65 +129,19 @@ export function barChart(opts: {
     opts.series.forEach((s, si) => {
       const v = s.values[c] ?? 0;
       if (!(v > 0)) return;
-      const bh = (h * v) / max;
+      const top = opts.stacked ? Y(acc + v) : Y(v);
+      const bottom = opts.stacked ? Y(acc) : y0 + h;
       const x = opts.stacked ? gx : gx + si * bw;
-      const y = opts.stacked ? y0 + h - (h * acc) / max - bh : y0 + h - bh;
       acc += v;
-      out.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${bh.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${opts.categories[c]} ${s.name}: ${fmt(v)}`)}</title></rect>`);
+      out.push(`<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(bottom - top).toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${opts.categories[c]} ${s.name}: ${fmt(v)}`)}</title></rect>`);
     });
     const lx = x0 + c * gw + gw / 2;
     out.push(`<text x="${lx}" y="${y0 + h + 14}" text-anchor="end" transform="rotate(-35 ${lx} ${y0 + h + 14})">${esc(opts.categories[c]!)}</text>`);
   }
   if (opts.refLine) {
-    const y = y0 + h - (h * opts.refLine.value) / max;
+    const y = Y(opts.refLine.value);
     out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#c00" stroke-dasharray="5,4"/>`);
     out.push(`<text x="${x0 + w - 2}" y="${y - 4}" text-anchor="end" fill="#c00">${esc(opts.refLine.label)}</text>`);
-  }
-  legend(out, opts.series.map((s) => s.name), x0 + w + 14, y0 + 10);
-  out.push('</svg>');
-  return out.join('\n') + '\n';
-}
-
-/** The bars of `barChart` on a log10 axis: one gridline per power of ten. */
-function logBarChart(opts: { title: string; footer: string; categories: string[]; series: Series[]; yLabel?: string; width?: number }): string {
-  const n = opts.categories.length;
-  const width = opts.width ?? Math.max(480, 110 + n * (18 * Math.max(1, opts.series.length) + 14) + 150);
-  const height = 340;
-  const x0 = 60;
-  const y0 = 36;
-  const w = width - x0 - 150;
-  const h = height - y0 - 70;
-  let min = Infinity;
-  let max = 0;
-  for (const s of opts.series)
-    for (const v of s.values)
-      if (Number.isFinite(v) && v > 0) {
-        min = Math.min(min, v);
-        max = Math.max(max, v);
-      }
-  const lo = Number.isFinite(min) ? Math.floor(Math.log10(min)) : 0;
-  const hi = Math.max(lo + 1, Math.ceil(Math.log10(max > 0 ? max : 10)));
-  const Y = (v: number): number => y0 + h - (h * (Math.log10(v) - lo)) / (hi - lo);
-  const out = open({ width, height, title: opts.title, footer: opts.footer, yLabel: opts.yLabel ? `${opts.yLabel} (log scale)` : 'log scale' });
-  for (let e = lo; e <= hi; e++) {
-    const y = Y(10 ** e);
-    out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#ddd"/>`);
-    out.push(`<text x="${x0 - 4}" y="${y + 4}" text-anchor="end">${fmt(10 ** e)}</text>`);
-  }
-  out.push(`<line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y0 + h}" stroke="#333"/>`);
-  const gw = w / Math.max(1, n);
-  const k = opts.series.length;
-  const bw = Math.max(2, Math.min(28, (gw * 0.8) / Math.max(1, k)));
-  for (let c = 0; c < n; c++) {
-    const gx = x0 + c * gw + (gw - bw * k) / 2;
-    opts.series.forEach((s, si) => {
-      const v = s.values[c] ?? 0;
-      if (!(v > 0)) return;
-      const y = Y(Math.max(v, 10 ** lo));
-      out.push(`<rect x="${(gx + si * bw).toFixed(1)}" y="${y.toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(y0 + h - y).toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${opts.categories[c]} ${s.name}: ${fmt(v)}`)}</title></rect>`);
-    });
-    const lx = x0 + c * gw + gw / 2;
-    out.push(`<text x="${lx}" y="${y0 + h + 14}" text-anchor="end" transform="rotate(-35 ${lx} ${y0 + h + 14})">${esc(opts.categories[c]!)}</text>`);
   }
   legend(out, opts.series.map((s) => s.name), x0 + w + 14, y0 + 10);
   out.push('</svg>');

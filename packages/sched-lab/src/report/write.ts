@@ -24,7 +24,7 @@ function scenarioLines(rep: BenchReport): string[] {
   out.push(
     `- clients: ${c.count} addresses, Zipf s=${c.zipf}, ${c.rate_cps} connections/s${c.load !== null ? ` (load ${c.load} of the capacity)` : ''}` +
       `${c.curve.length ? `, rate curve ${c.curve.map(([t, m]) => `${t}s x${m}`).join(' ')}` : ''}; ports ${c.ports}; persistent clients ${(c.persistent_share * 100).toFixed(0)}% (${c.requests} requests, think ${c.think})` +
-      `${c.duration ? `; connections open at least ${c.duration}` : ''}; ${c.mean_requests_per_connection} requests per connection on average`,
+      `${c.duration ? `; connections open at least ${c.duration}` : ''}; ${c.mean_requests_per_connection} request${c.mean_requests_per_connection === 1 ? '' : 's'} per connection on average`,
   );
   for (const b of c.bursts) out.push(`- burst at ${b.at} s for ${b.duration} s: +${b.rate_cps} connections/s${b.load !== null ? ` (load ${b.load})` : ''}${b.clients ? ` from ${b.clients} new clients` : ''}`);
   if (s.events.length) out.push(`- events: ${s.events.map((e) => `${e.at} s ${e.server} ${e.action}${e.weight !== undefined ? ' ' + e.weight : ''}${e.upper !== undefined ? ` ${e.upper}/${e.lower}` : ''}`).join('; ')}`);
