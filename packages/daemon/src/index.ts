@@ -8,3 +8,4 @@ export { detectConfigKind, checkConfig, loadSetup, runTunvsdConfigTest } from '.
 export type { ConfigKind, DaemonSetup, Checked } from './sources.js';
 export { ManagedControl, ServiceRunner } from './health.js';
 export { PluginSchedulers, isPluginPath, pluginPathProblem } from './plugins.js';
+export { Observability } from './http.js';

@@ -13,9 +13,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec } from '@tunvs/keepalived';
+import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
 import { parseConfig, ConfigError } from './config.js';
+import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
 import type { DaemonConfig } from './config.js';
 
 /** Which form a configuration file is written in. */
@@ -23,7 +24,7 @@ export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 
 /** tunvsd.conf keywords (the keepalived package's and the extra ones read here). */
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac'];
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...HTTP_KEYWORDS];
 
 /** Tell the form of a configuration from its name and text. */
 export function detectConfigKind(text: string, path = ''): ConfigKind {
@@ -113,6 +114,8 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): Daemon
       else config.device.mac = x.value;
     }
   }
+  const http = httpFromKeywords(extra, path, err);
+  if (http) config.http = http;
   return config;
 }
 
@@ -137,13 +140,6 @@ function conversionErrors(k: KeepalivedConfig, file: string, diags: Diagnostic[]
   }
 }
 
-function exitCodeOf(diags: Diagnostic[]): number {
-  const codes = new Set(diags.map((d) => d.exitCode));
-  if (codes.has(4)) return 4;
-  if (codes.has(5)) return 5;
-  if (codes.has(6)) return 6;
-  return 0;
-}
 
 /** Read and check a configuration of any form; never throws. */
 export function checkConfig(path: string): Checked {
@@ -193,7 +189,7 @@ export function checkConfig(path: string): Checked {
   }
   const messages = diags.map(formatDiagnostic);
   const hasError = diags.some((d) => d.severity === 'error');
-  const exitCode = exitCodeOf(diags) || (hasError ? 5 : 0);
+  const exitCode = keepalived?.other.some((n) => n.keyword === 'net_namespace') ? exitCodeOf(diags, keepalived) : exitCodeOf(diags) || (hasError ? 5 : 0);
   const warnings = diags.filter((d) => d.severity === 'warning').map(formatDiagnostic);
   return { setup: hasError ? null : { kind, config, keepalived, warnings }, messages, exitCode };
 }

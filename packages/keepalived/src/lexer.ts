@@ -4,7 +4,7 @@
  * conditionals, and the splitting of lines at unquoted `{` and `}` so that every brace
  * becomes a line of its own (which is how one-liners such as `url { path / }` work).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve, join, isAbsolute } from 'node:path';
 import { hostname } from 'node:os';
 import type { DiagnosticSink, SourcePos } from './diagnostics.js';
@@ -22,9 +22,14 @@ export interface LexOptions {
   configId?: string;
   /** predefined `$NAME` parameters */
   params?: Record<string, string>;
-  /** file reader (tests); default fs.readFileSync(..., 'utf8') */
+  /** file reader (tests); default fs.readFileSync(..., 'utf8') after the checks below */
   readFile?: (path: string) => string;
+  /** largest file read, bytes (default 16 MiB) */
+  maxFileBytes?: number;
 }
+
+/** Default cap on one configuration file. */
+export const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 const INCLUDE_WORDS = new Set(['include', 'includer', 'includem', 'includew', 'includeb', 'includea']);
 const MAX_INCLUDE_DEPTH = 32;
@@ -177,6 +182,9 @@ export class Lexer {
   private readonly configId: string;
   private readonly read: (path: string) => string;
   private depth = 0;
+  /** files being read, outermost first (include cycle detection) */
+  private readonly stack: string[] = [];
+  private readonly maxBytes: number;
   private braceDepth = 0;
   private lastPos: SourcePos = { file: '', line: 0 };
 
@@ -185,23 +193,62 @@ export class Lexer {
     opts: LexOptions = {},
   ) {
     this.configId = opts.configId ?? hostname().split('.')[0] ?? '';
-    this.read = opts.readFile ?? ((p) => readFileSync(p, 'utf8'));
+    this.maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.read = opts.readFile ?? ((p) => this.readChecked(p));
     for (const [k, v] of Object.entries(opts.params ?? {})) this.params.set(k, v);
     this.params.set('_HASH', '#');
   }
 
-  /** Reads a file; returns false (with an error) if it cannot be read. */
+  /** Reads a regular file of at most maxFileBytes; throws with a code otherwise. */
+  private readChecked(p: string): string {
+    const st = statSync(p);
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    if (st.size > this.maxBytes) throw Object.assign(new Error(`larger than ${this.maxBytes} bytes`), { code: 'EFBIG' });
+    const text = readFileSync(p, 'utf8');
+    if (Buffer.byteLength(text) > this.maxBytes) throw Object.assign(new Error(`larger than ${this.maxBytes} bytes`), { code: 'EFBIG' });
+    return text;
+  }
+
+  /**
+   * Reads a file; returns false if it cannot be read. Missing files are reported by the
+   * caller's rules (plain include tolerates them); every other failure (not a regular
+   * file, too large, permission, I/O) is an error here. An include cycle is refused with
+   * the chain of files.
+   */
   lexFile(path: string, from: SourcePos | null = null): boolean {
+    let key = path;
+    try {
+      key = realpathSync(path);
+    } catch {
+      // reported below by the read
+    }
+    if (this.stack.includes(key)) {
+      const chain = [...this.stack.slice(this.stack.indexOf(key)), key].join(' -> ');
+      this.sink.error(from ?? { file: path, line: 0 }, `include cycle: ${chain} - not read again`);
+      return true;
+    }
     let text: string;
     try {
       text = this.read(path);
     } catch (e) {
-      this.sink.error(from ?? { file: path, line: 0 }, `cannot read configuration file '${path}': ${(e as Error).message}`, 4);
+      const code = (e as { code?: string }).code;
+      const at = from ?? { file: path, line: 0 };
+      const msg = `cannot read configuration file '${path}': ${(e as Error).message}`;
+      if (code === 'ENOENT') this.sink.error(at, msg, 4);
+      else {
+        this.sink.error(at, msg, this.stack.length === 0 ? 4 : 5);
+        this.readFailed = true;
+      }
       return false;
     }
+    this.stack.push(key);
     this.lexText(text, path);
+    this.stack.pop();
     return true;
   }
+
+  /** set when a read failed for another reason than a missing file */
+  readFailed = false;
 
   /** Lexes text that came from `file` (used for relative includes and messages). */
   lexText(text: string, file: string): void {
@@ -278,10 +325,13 @@ export class Lexer {
       let altMatched = 0;
       for (const f of files) {
         this.depth++;
-        const ok = this.lexFile(f, kind === 'include' ? null : pos);
+        const failedBefore = this.readFailed;
+        this.readFailed = false;
+        const ok = this.lexFile(f, pos);
         this.depth--;
         if (ok) altMatched++;
-        else if (kind === 'include') this.sink.list.pop(); // plain include tolerates missing files
+        else if (kind === 'include' && !this.readFailed) this.sink.list.pop(); // plain include tolerates missing files
+        this.readFailed ||= failedBefore;
       }
       if (altMatched === 0 && (kind === 'includeb' || kind === 'includea' || (kind === 'includew' && hasMagic(alt)))) {
         this.sink.error(pos, `${kind} '${alt}' matched no file`);
