@@ -12,7 +12,7 @@ import { progress } from './report/progress.js';
 import type { Progress } from './report/progress.js';
 import { meanRequests, ScenarioError, serverRate } from './scenario.js';
 import type { EventAction, Scenario, SchedulerEntry } from './scenario.js';
-import { sampleTimes, simulate } from './sim.js';
+import { flagsFor, sampleTimes, simulate } from './sim.js';
 import type { RunResult } from './sim.js';
 import { round } from './stats.js';
 import type { TraceWorkload } from './trace.js';
@@ -136,6 +136,10 @@ export function summarizeScenario(sc: Scenario): ScenarioSummary {
   };
 }
 
+function factoryName(e: SchedulerEntry, factories: SchedulerFactory[], entries: SchedulerEntry[]): string {
+  return factories[entries.indexOf(e)]!.name;
+}
+
 /** The factory of an entry: a built-in by name, or its plug-in module loaded (and registered). */
 export async function factoryOf(entry: SchedulerEntry): Promise<SchedulerFactory> {
   if (entry.plugin !== null) return loadSchedulerPlugin(entry.plugin);
@@ -165,6 +169,13 @@ export async function runBench(sc0: Scenario, opts: BenchOptions = {}): Promise<
     return { ...e, label };
   });
   sc = { ...sc, schedulers: entries };
+  // flags of the service that a scheduler does not take (ipvsadm would refuse sh-port on wlc)
+  for (const e of entries) {
+    const asked = e.flags.length > 0 ? e.flags : sc.service.flags;
+    const used = flagsFor(sc, e, factoryName(e, factories, entries));
+    const dropped = asked.filter((f) => !used.includes(f));
+    if (dropped.length > 0) warnings.push(`${e.label}: the flags ${dropped.join(', ')} are not ${e.scheduler ?? 'this scheduler'}'s; it runs without them`);
+  }
   const conf: Record<string, ConformanceResult> = {};
   sc.schedulers.forEach((e, i) => {
     if (e.plugin !== null) conf[e.label] = conformance(factories[i]!);

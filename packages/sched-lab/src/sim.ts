@@ -191,7 +191,7 @@ class CheckedScheduler implements SchedulerInstance {
 }
 
 /** The scheduler flags of `entry` that suit its scheduler (the service's, or its own). */
-function flagsFor(sc: Scenario, entry: SchedulerEntry, name: string): string[] {
+export function flagsFor(sc: Scenario, entry: SchedulerEntry, name: string): string[] {
   const fl = entry.flags.length > 0 ? entry.flags : sc.service.flags;
   return fl.filter((f) => (f.startsWith('sh-') ? name === 'sh' : f.startsWith('mh-') ? name === 'mh' : true));
 }

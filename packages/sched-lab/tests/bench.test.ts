@@ -160,3 +160,10 @@ t.test('a sweep: each figure against the parameter, the best scheduler, crossove
   await t.rejects(runSweep(sc, parseSweep('weights=1/2/3,1/1/1'), { progress: false }), /3 weights for 2 servers/);
   await t.rejects(runSweep(sc, parseSweep('clients.nothing=1,2'), { progress: false }), /unknown field/);
 });
+
+t.test("the service's scheduler flags go to the schedulers that take them; the others are named in a warning", async (t) => {
+  const sc = parseScenario(JSON.stringify({ seed: 1, duration: 3, service: { flags: ['sh-port'] }, servers: [{ name: 'a' }, { name: 'b' }], clients: { rate: 50, count: 100 }, schedulers: ['wlc', 'sh'] }), 'flags.json');
+  const { report } = await runBench(sc, { progress: false });
+  t.same(report.runs.map((r) => r.flags), [[], ['sh-port']]);
+  t.same(report.warnings, ["wlc: the flags sh-port are not wlc's; it runs without them"]);
+});
