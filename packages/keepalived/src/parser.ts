@@ -94,6 +94,7 @@ export interface VsDraft extends SourcePos {
   persistenceEngine?: string;
   protocol?: VsProtocol;
   protocolPos?: SourcePos;
+  ipFamily?: 'inet' | 'inet6';
   haSuspend: boolean;
   sorry?: { addr: string; port: number; pos: SourcePos };
   sorryLbKind?: LbKind;
@@ -555,6 +556,19 @@ export class Parser {
         this.sink.error(ln, `Invalid virtual server group IP range ${spec}`);
         return;
       }
+    } else if (cidr && isIP(cidr[1]!) === 6 && Number(cidr[2]) <= 128) {
+      // IPv6 entries are kept as written (tunvs does not run IPv6 services; see unsupportedReason)
+      first = last = cidr[1]!;
+    } else if (range && isIP(range[1]!) === 6) {
+      // keepalived's IPv6 range: the end replaces the address's last 16-bit group (hex)
+      first = range[1]!;
+      const tail = /:([0-9a-f]{1,4})$/i.exec(first);
+      const end = /^[0-9a-f]{1,4}$/i.test(range[2]!) ? parseInt(range[2]!, 16) : NaN;
+      if (!tail || !(end >= parseInt(tail[1]!, 16))) {
+        this.sink.error(ln, `Invalid virtual server group IP range ${spec}`);
+        return;
+      }
+      last = first.slice(0, first.length - tail[1]!.length) + end.toString(16);
     } else if (isIP(spec) === 0) {
       this.sink.error(ln, `Invalid virtual server group IP address ${spec} - ignoring`);
       return;
@@ -700,6 +714,7 @@ export class Parser {
         h: (ln) => {
           const f = this.arg(ln, 1);
           if (f !== undefined && f !== 'inet' && f !== 'inet6') this.sink.error(ln, `unknown ip_family ${f}`);
+          else if (f !== undefined) V().ipFamily = f;
         },
       },
       hashed: {},

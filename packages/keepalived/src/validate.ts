@@ -11,6 +11,7 @@ import type { Account } from './script-security.js';
 import { delimiter, join } from 'node:path';
 import type { DiagnosticSink } from './diagnostics.js';
 import { parseScriptLine } from './script.js';
+import { unsupportedReason } from './to-control.js';
 import type { CheckerDraft, ParseResult, RsDraft, VsDraft } from './parser.js';
 import type {
   Checker,
@@ -54,6 +55,11 @@ export function buildConfig(p: ParseResult, sink: DiagnosticSink, file: string):
     if (d.invalid) continue;
     const vs = buildVs(d, byName, sink);
     if (vs) virtualServers.push(vs);
+  }
+
+  for (const vs of virtualServers) {
+    const why = unsupportedReason(vs, groups);
+    if (why !== undefined) sink.warn(vs, `not supported by tunvs: ${why}`, 0);
   }
 
   checkScripts(p, sink, file);
@@ -173,6 +179,7 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
   if (d.fwmark !== undefined) vs.fwmark = d.fwmark;
   if (d.group !== undefined) vs.group = d.group;
   if (protocol !== undefined) vs.protocol = protocol;
+  if (d.ipFamily !== undefined) vs.ipFamily = d.ipFamily;
   if (d.persistenceGranularity !== undefined) vs.persistenceGranularity = d.persistenceGranularity;
   if (d.persistenceEngine !== undefined) vs.persistenceEngine = d.persistenceEngine;
   if (d.quorumUp) vs.quorumUp = d.quorumUp;
