@@ -295,7 +295,9 @@ export class Lexer {
       if (def) {
         let value = def[2]!;
         if (!value.endsWith('\\')) {
-          this.params.set(def[1]!, value.trim());
+          // a comment in the definition is not part of the value (keepalived 2.2.7: `$X=# y`
+          // defines X empty)
+          this.params.set(def[1]!, decomment(value).text.trim());
           continue;
         }
         const body: string[] = [];
@@ -352,7 +354,9 @@ export class Lexer {
       for (const l of body) this.line(l, pos, depth + 1);
       return;
     }
-    this.emitSegments(this.substitute(content, pos.file), pos);
+    // a `#` or `!` that substitution brings in (`${_HASH}`) starts a comment, as in keepalived
+    const substituted = this.substitute(content, pos.file);
+    this.emitSegments(substituted === content ? content : decomment(substituted).text, pos);
   }
 
   /**

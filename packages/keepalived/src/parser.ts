@@ -1085,7 +1085,7 @@ export class Parser {
 
   private trackFileOpen(ln: Line): void {
     const name = this.arg(ln, 1);
-    if (ln.words[0] === 'vrrp_track_file') this.sink.warn(ln, "vrrp_track_file is deprecated - please use 'track_file'");
+    if (ln.words[0] === 'vrrp_track_file') this.sink.warn(ln, "vrrp_track_file is deprecated - please use 'track_file'", 0); // keepalived 2.2.7 exits 0 (checked)
     this.tf = { name: name ?? '', path: '', weight: 1, reverse: false, file: ln.file, line: ln.line };
     if (name !== undefined && this.res.trackFiles.some((f) => f.name === name)) {
       this.sink.error(ln, `track_file ${name} already defined`);

@@ -80,8 +80,10 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
   const isFwmark = d.kind === 'fwmark' || (group?.entries.some((e) => e.kind === 'fwmark') ?? false);
 
   let protocol = d.protocol;
-  if (d.kind === 'fwmark' && protocol !== undefined) {
-    sink.warn(d.protocolPos ?? d, `Warning: Virtual server ${vsName(base)}: protocol specified for fwmark - protocol will be ignored`);
+  const fwmarkOnlyGroup = d.kind === 'group' && isFwmark && !group!.entries.some((e) => e.kind === 'range');
+  if ((d.kind === 'fwmark' || fwmarkOnlyGroup) && protocol !== undefined) {
+    // keepalived 2.2.7 says this also of a group of fwmark entries only (as `[NAME]:0`)
+    sink.warn(d.protocolPos ?? d, `Warning: Virtual server ${vsName(base)}${fwmarkOnlyGroup ? ':0' : ''}: protocol specified for fwmark - protocol will be ignored`);
     protocol = undefined;
   } else if (d.kind !== 'fwmark' && protocol === undefined && !(d.kind === 'group' && isFwmark && !group!.entries.some((e) => e.kind === 'range'))) {
     sink.warn(d, `Virtual server ${vsName(base)}: no protocol set - defaulting to UDP`);
