@@ -323,6 +323,9 @@ export class Lexer {
   private line(text: string, pos: SourcePos, depth: number): void {
     const dc = decomment(text);
     let content = dc.text;
+    // keepalived 2.2.7 keeps the continuation mark of a comment that ends in `\`: the line
+    // then reads as the word `\` (`Unknown keyword '\'` on a line of its own; checked)
+    if (content.length < text.length && text.trimEnd().endsWith('\\')) content += ' \\';
     if (dc.unterminated) this.sink.error(pos, `Unterminated quote '${content.trim()}'`);
     const trimmed = content.trim();
     if (trimmed.length === 0) return;

@@ -452,6 +452,14 @@ export class Parser {
       if (!GLOBAL_ACTED.has(kw) && !kw.startsWith('vrrp_')) this.notImplemented(ln, kw);
     };
     const t: Table = {
+      // Debian's keepalived 2.2.7 is built with nftables only: it reports vrrp_iptables as a
+      // configuration error and does not know vrrp_ipsets (checked against the binary)
+      vrrp_iptables: {
+        h: (ln) => {
+          keep(ln);
+          this.sink.warn(ln, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
+        },
+      },
       router_id: {
         h: (ln) => {
           keep(ln);
@@ -508,7 +516,7 @@ export class Parser {
       },
     };
     for (const k of GLOBAL_KEYWORDS) if (!(k in t)) t[k] = { h: keep };
-    t[FALLBACK] = (w) => (GLOBAL_PREFIXES.some((p) => w.startsWith(p)) ? { h: keep } : undefined);
+    t[FALLBACK] = (w) => (w !== 'vrrp_ipsets' && GLOBAL_PREFIXES.some((p) => w.startsWith(p)) ? { h: keep } : undefined);
     return t;
   }
 

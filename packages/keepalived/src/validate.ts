@@ -191,6 +191,14 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
     let port = d.sorry.port;
     if (port === 0 && d.kind === 'addr') port = d.port ?? 0;
     vs.sorryServer = { addr: d.sorry.addr, port, lbKind: d.sorryLbKind ?? lbKind, file: d.sorry.pos.file, line: d.sorry.pos.line };
+    // a real server that is also the sorry server: keepalived makes the sorry server's
+    // inhibit setting follow the real server's, and says so (exit 5)
+    const same = rss.find((r) => r.addr === d.sorry!.addr && r.port === port);
+    if (same && same.inhibitOnFailure !== vs.sorryServerInhibit) {
+      const proto = (protocol ?? 'none').toLowerCase();
+      sink.warn(d.sorry.pos, `Virtual server ${name}: real server [${same.addr}]:${proto}:${same.port} matches sorry server, but inhibit setting differs, ${same.inhibitOnFailure ? 'setting' : 'clearing'} on sorry server`);
+      vs.sorryServerInhibit = same.inhibitOnFailure;
+    }
   }
   return vs;
 }
