@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec } from '@tunvs/keepalived';
+import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
 import { parseConfig, ConfigError } from './config.js';
 import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
@@ -166,18 +166,20 @@ export function checkConfig(path: string): Checked {
   let keepalived: KeepalivedConfig | null = null;
   if (config.keepalivedConf !== undefined) {
     const r = parseConfigFile(config.keepalivedConf);
-    diags.push(...r.diagnostics);
+    for (const d of r.diagnostics) diags.push(d); // ~SEQ can make very many
     if (!r.readable && !r.diagnostics.some((d) => d.exitCode === 4)) {
       diags.push({ severity: 'error', file: config.keepalivedConf, line: 0, message: 'cannot read the keepalived configuration', exitCode: 4 });
     }
-    keepalived = r.config;
-    conversionErrors(r.config, config.keepalivedConf, diags);
+    // IPv6 and SCTP virtual servers: the parser's `not supported by tunvs` notice is
+    // logged at startup, and tunvsd runs without them
+    keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
+    conversionErrors(keepalived, config.keepalivedConf, diags);
     // a service both in the JSON services and in keepalived.conf would have two owners
     const ours = new Set(config.services.map((s) => (s.fwmark ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.addr}:${s.port}`)));
-    for (const vs of r.config.virtualServers) {
+    for (const vs of keepalived.virtualServers) {
       let specs: ReturnType<typeof serviceSpecs> = [];
       try {
-        specs = serviceSpecs(vs, r.config);
+        specs = serviceSpecs(vs, keepalived);
       } catch {
         continue;
       }

@@ -94,6 +94,7 @@ export interface VsDraft extends SourcePos {
   persistenceEngine?: string;
   protocol?: VsProtocol;
   protocolPos?: SourcePos;
+  ipFamily?: 'inet' | 'inet6';
   haSuspend: boolean;
   sorry?: { addr: string; port: number; pos: SourcePos };
   sorryLbKind?: LbKind;
@@ -167,13 +168,17 @@ const GLOBAL_KEYWORDS = [
   'no_email_faults', 'process_names', 'process_name', 'umask', 'log_unknown_vrids', 'random_seed',
   'reload_check_config', 'reload_time_file', 'reload_repeat', 'reload_file', 'startup_script',
   'startup_script_timeout', 'shutdown_script', 'shutdown_script_timeout', 'include_check', 'local_name',
-  'enable_traps', 'enable_dbus', 'enable_dbus_instance', 'dbus_service_name', 'instance',
-  'use_pid_dir', 'linkbeat_use_polling', 'net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets',
+  'enable_traps', 'enable_dbus', 'enable_dbus_instance', 'dbus_service_name',
   'disable_local_igmp', 'fifo_write_vrrp_states_on_reload', 'lvs_netlink_monitor_rcv_bufs',
   'lvs_netlink_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force',
   'notify_fifo_script', 'tmp_config_directory', 'data_use_instance', 'v3_checksum_as_v2',
 ];
 const GLOBAL_PREFIXES = ['vrrp_', 'checker_', 'bfd_', 'snmp_', 'enable_snmp', 'smtp_'];
+/**
+ * global_defs keywords tunvs acts on (script users and security); vrrp_* ones belong to
+ * the VRRP side. Every other global_defs keyword is kept and reported as not implemented.
+ */
+const GLOBAL_ACTED = new Set(['script_user', 'enable_script_security']);
 
 /** keepalived keywords whose blocks tunvs keeps raw (VRRP and friends). */
 const VRRP_TOP = ['vrrp_instance', 'vrrp_sync_group', 'vrrp_script', 'vrrp_track_process', 'track_process', 'garp_group', 'vrrp_group'];
@@ -291,6 +296,11 @@ export class Parser {
     return node;
   }
 
+  /** A keyword tunvs reads (and checks) but does not act on: a notice with file:line. */
+  private notImplemented(pos: SourcePos, what: string): void {
+    this.sink.warn(pos, `parsed, not implemented by tunvs: ${what}`, 0);
+  }
+
   // ---- value readers ------------------------------------------------------------------
 
   /**
@@ -381,6 +391,7 @@ export class Parser {
       if (x === 'type') {
         const t = w[++k];
         if (t !== 'ipip' && t !== 'gre' && t !== 'gue') this.sink.error(ln, `unknown tunnel type '${t ?? ''}'`);
+        else if (t !== 'ipip') this.notImplemented(ln, `type ${t} (tunvs encapsulates in IPIP until ${t.toUpperCase()} exists; real servers expecting ${t.toUpperCase()} drop it)`);
       } else if (x === 'port') {
         const p = w[++k];
         if (p === undefined || !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) this.sink.error(ln, `invalid tunnel port '${p ?? ''}'`);
@@ -436,9 +447,19 @@ export class Parser {
   private globalTable(): Table {
     const g = this.res.global;
     const keep = (ln: Line): void => {
-      g.raw.push({ keyword: ln.words[0]!, args: ln.words.slice(1), raw: ln.raw, file: ln.file, line: ln.line });
+      const kw = ln.words[0]!;
+      g.raw.push({ keyword: kw, args: ln.words.slice(1), raw: ln.raw, file: ln.file, line: ln.line });
+      if (!GLOBAL_ACTED.has(kw) && !kw.startsWith('vrrp_')) this.notImplemented(ln, kw);
     };
     const t: Table = {
+      // Debian's keepalived 2.2.7 is built with nftables only: it reports vrrp_iptables as a
+      // configuration error and does not know vrrp_ipsets (checked against the binary)
+      vrrp_iptables: {
+        h: (ln) => {
+          keep(ln);
+          this.sink.warn(ln, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
+        },
+      },
       router_id: {
         h: (ln) => {
           keep(ln);
@@ -489,12 +510,13 @@ export class Parser {
       notification_email: {
         raw: (n) => {
           g.raw.push(n);
+          this.notImplemented(n, 'notification_email');
           for (const c of n.children ?? []) g.notificationEmail.push([c.keyword, ...c.args].join(' '));
         },
       },
     };
     for (const k of GLOBAL_KEYWORDS) if (!(k in t)) t[k] = { h: keep };
-    t[FALLBACK] = (w) => (GLOBAL_PREFIXES.some((p) => w.startsWith(p)) ? { h: keep } : undefined);
+    t[FALLBACK] = (w) => (w !== 'vrrp_ipsets' && GLOBAL_PREFIXES.some((p) => w.startsWith(p)) ? { h: keep } : undefined);
     return t;
   }
 
@@ -542,6 +564,19 @@ export class Parser {
         this.sink.error(ln, `Invalid virtual server group IP range ${spec}`);
         return;
       }
+    } else if (cidr && isIP(cidr[1]!) === 6 && Number(cidr[2]) <= 128) {
+      // IPv6 entries are kept as written (tunvs does not run IPv6 services; see unsupportedReason)
+      first = last = cidr[1]!;
+    } else if (range && isIP(range[1]!) === 6) {
+      // keepalived's IPv6 range: the end replaces the address's last 16-bit group (hex)
+      first = range[1]!;
+      const tail = /:([0-9a-f]{1,4})$/i.exec(first);
+      const end = /^[0-9a-f]{1,4}$/i.test(range[2]!) ? parseInt(range[2]!, 16) : NaN;
+      if (!tail || !(end >= parseInt(tail[1]!, 16))) {
+        this.sink.error(ln, `Invalid virtual server group IP range ${spec}`);
+        return;
+      }
+      last = first.slice(0, first.length - tail[1]!.length) + end.toString(16);
     } else if (isIP(spec) === 0) {
       this.sink.error(ln, `Invalid virtual server group IP address ${spec} - ignoring`);
       return;
@@ -629,7 +664,12 @@ export class Parser {
           } else this.sink.error(ln, `Unknown protocol ${s} - ignoring`);
         },
       },
-      ha_suspend: { h: () => (V().haSuspend = true) },
+      ha_suspend: {
+        h: (ln) => {
+          V().haSuspend = true;
+          this.notImplemented(ln, 'ha_suspend');
+        },
+      },
       ops: { h: () => (V().onePacket = true) },
       sorry_server: {
         h: (ln) => {
@@ -661,8 +701,10 @@ export class Parser {
       hysteresis: { h: (ln) => set(V(), 'hysteresis', this.int(ln, 1, 0, 4294967295, 'hysteresis')) },
       quorum_up: { h: (ln) => set(V(), 'quorumUp', this.script(ln)) },
       quorum_down: { h: (ln) => set(V(), 'quorumDown', this.script(ln)) },
-      alpha: { h: (ln) => (V().alpha = this.bool(ln, 1)) },
-      omega: { h: (ln) => (V().omega = this.bool(ln, 1)) },
+      // keepalived 2.2.7 takes any argument of a virtual server's alpha/omega (alpha 1,
+      // alpha 2: config-test exit 0, checked against the binary); tunvs lets off/no/false clear it
+      alpha: { h: (ln) => (V().alpha = !FALSE_WORDS.has(ln.words[1] ?? '')) },
+      omega: { h: (ln) => (V().omega = !FALSE_WORDS.has(ln.words[1] ?? '')) },
       inhibit_on_failure: { h: (ln) => (V().inhibit = this.bool(ln, 1)) },
       weight: { h: (ln) => set(V(), 'weight', this.int(ln, 1, 0, 2147483647, 'virtual server weight')) },
       connect_timeout: { h: (ln) => set(V(), 'connectTimeout', this.timer(ln, 1, 'connect_timeout')) },
@@ -670,15 +712,26 @@ export class Parser {
       delay_before_retry: { h: (ln) => set(V(), 'delayBeforeRetry', this.timer(ln, 1, 'delay_before_retry', true)) },
       warmup: { h: (ln) => set(V(), 'warmup', this.timer(ln, 1, 'warmup', true)) },
       virtualhost: { h: (ln) => set(V(), 'virtualhost', this.arg(ln, 1, 5)) },
-      smtp_alert: { h: (ln) => void this.bool(ln, 1) },
+      smtp_alert: {
+        h: (ln) => {
+          this.bool(ln, 1);
+          this.notImplemented(ln, 'smtp_alert');
+        },
+      },
       ip_family: {
         h: (ln) => {
           const f = this.arg(ln, 1);
           if (f !== undefined && f !== 'inet' && f !== 'inet6') this.sink.error(ln, `unknown ip_family ${f}`);
+          else if (f !== undefined) V().ipFamily = f;
         },
       },
       hashed: {},
-      snmp_name: { h: (ln) => void this.arg(ln, 1) },
+      snmp_name: {
+        h: (ln) => {
+          this.arg(ln, 1);
+          this.notImplemented(ln, 'snmp_name');
+        },
+      },
       real_server: { h: (ln) => this.rsHeader(ln), sub: this.rsTable(), close: () => (this.rs = null) },
     };
     for (const f of ['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback']) {
@@ -730,9 +783,19 @@ export class Parser {
       warmup: { h: (ln) => set(R(), 'warmup', this.timer(ln, 1, 'warmup', true)) },
       connect_timeout: { h: (ln) => set(R(), 'connectTimeout', this.timer(ln, 1, 'connect_timeout')) },
       delay_loop: { h: (ln) => set(R(), 'delayLoop', this.timer(ln, 1, 'delay_loop')) },
-      smtp_alert: { h: (ln) => void this.bool(ln, 1) },
+      smtp_alert: {
+        h: (ln) => {
+          this.bool(ln, 1);
+          this.notImplemented(ln, 'smtp_alert');
+        },
+      },
       virtualhost: { h: (ln) => set(R(), 'virtualhost', this.arg(ln, 1, 5)) },
-      snmp_name: { h: (ln) => void this.arg(ln, 1) },
+      snmp_name: {
+        h: (ln) => {
+          this.arg(ln, 1);
+          this.notImplemented(ln, 'snmp_name');
+        },
+      },
     };
     for (const type of ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK']) {
       t[type] = {
@@ -828,9 +891,19 @@ export class Parser {
         connect_port: { h: (ln: Line) => set(C(), 'connectPort', this.port(ln, 1, 'checker connect_port', 1)) },
         bindto: { h: (ln: Line) => set(C(), 'bindto', this.ip(ln, 1, 'bindto')) },
         bind_port: { h: (ln: Line) => set(C(), 'bindPort', this.port(ln, 1, 'bind_port', 1)) },
-        bind_if: { h: (ln: Line) => set(C(), 'bindIf', this.arg(ln, 1)) },
+        bind_if: {
+          h: (ln: Line) => {
+            set(C(), 'bindIf', this.arg(ln, 1));
+            this.notImplemented(ln, 'bind_if (checks leave by the route to the real server)');
+          },
+        },
         connect_timeout: { h: (ln: Line) => set(C(), 'connectTimeout', this.timer(ln, 1, 'connect_timeout')) },
-        fwmark: { h: (ln: Line) => set(C(), 'fwmark', this.int(ln, 1, 0, 0xffffffff, 'checker fwmark')) },
+        fwmark: {
+          h: (ln: Line) => {
+            set(C(), 'fwmark', this.int(ln, 1, 0, 0xffffffff, 'checker fwmark'));
+            this.notImplemented(ln, 'fwmark (check packets are not marked)');
+          },
+        },
       } satisfies Table);
     }
     if (type === 'SMTP_CHECK') {
@@ -1020,7 +1093,7 @@ export class Parser {
 
   private trackFileOpen(ln: Line): void {
     const name = this.arg(ln, 1);
-    if (ln.words[0] === 'vrrp_track_file') this.sink.warn(ln, "vrrp_track_file is deprecated - please use 'track_file'");
+    if (ln.words[0] === 'vrrp_track_file') this.sink.warn(ln, "vrrp_track_file is deprecated - please use 'track_file'", 0); // keepalived 2.2.7 exits 0 (checked)
     this.tf = { name: name ?? '', path: '', weight: 1, reverse: false, file: ln.file, line: ln.line };
     if (name !== undefined && this.res.trackFiles.some((f) => f.name === name)) {
       this.sink.error(ln, `track_file ${name} already defined`);
