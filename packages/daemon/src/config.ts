@@ -19,6 +19,7 @@ import type { MarkRule } from '@tunvs/engine';
 import { parseHttpConfig } from '@tunvs/console';
 import type { HttpConfig } from '@tunvs/console';
 import { childPath, parseJsonLines, JsonSyntaxError } from './json-lines.js';
+import { isPluginPath, pluginPathProblem } from './plugins.js';
 
 export interface DeviceConfig {
   /** interface name, default tunvs0 */
@@ -240,10 +241,20 @@ export function checkServiceConfig(v: unknown, path: string, out: Findings, know
   }
   const { dests: rawDests, ...rawSpec } = v;
   for (const k of Object.keys(v)) if (!SERVICE_KEYS.includes(k)) out.error(childPath(path, k), `unknown key "${k}" in a service`);
-  const spec = checked(() => checkServiceSpec(Object.fromEntries(Object.entries(rawSpec).filter(([k]) => SERVICE_KEYS.includes(k))), 'addService'), path, out);
+  const known = Object.fromEntries(Object.entries(rawSpec).filter(([k]) => SERVICE_KEYS.includes(k)));
+  // a scheduler plug-in named by its path (plugins.ts): the path is checked here, the
+  // module is loaded (and checked) by tunvsd before it applies the configuration
+  const plugin = typeof known.scheduler === 'string' && isPluginPath(known.scheduler) ? known.scheduler : null;
+  if (plugin !== null) {
+    const why = pluginPathProblem(plugin);
+    if (why !== null) out.error(childPath(path, 'scheduler'), why);
+    known.scheduler = 'plug-in';
+  }
+  const spec = checked(() => checkServiceSpec(known, 'addService'), path, out);
   if (spec === null) return null;
   const sched = spec.scheduler ?? 'wlc';
-  if (!knownSchedulers.has(sched)) out.error(childPath(path, 'scheduler'), `Scheduler not found: ${show(sched)} (known: ${[...knownSchedulers].join(' ')})`);
+  if (plugin !== null) spec.scheduler = plugin;
+  else if (!knownSchedulers.has(sched)) out.error(childPath(path, 'scheduler'), `Scheduler not found: ${show(sched)} (known: ${[...knownSchedulers].join(' ')})`);
   const cfg: ServiceConfig = { ...spec };
   if (rawDests === undefined) return cfg;
   if (!Array.isArray(rawDests)) {

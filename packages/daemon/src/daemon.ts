@@ -28,6 +28,7 @@ import { ConfigError, markRules, needsRestart } from './config.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonSetup } from './sources.js';
 import { ConfigReader } from './loader.js';
+import { PluginSchedulers } from './plugins.js';
 import type { LoadOptions } from './loader.js';
 import { ApplyError, ServiceRunner } from './health.js';
 import type { Change, Transaction } from './reconcile.js';
@@ -70,12 +71,20 @@ export interface DaemonOptions extends LoadOptions {
   http?: HttpConfig;
 }
 
-/** Read and check `path` off the main thread; throws ConfigError with every error. */
-async function load(reader: ConfigReader, path: string): Promise<DaemonSetup> {
+/**
+ * Read and check `path` off the main thread, then load the scheduler plug-ins it names
+ * (their schedulers are registered in this thread); throws ConfigError with every error.
+ */
+async function load(reader: ConfigReader, plugins: PluginSchedulers, path: string): Promise<DaemonSetup> {
   const r = await reader.read(path);
   if (r.setup === null) {
     const errs = r.messages.filter((m) => !/: warning: /.test(m));
     throw new ConfigError((errs.length ? errs : r.messages).join('\n'));
+  }
+  try {
+    r.setup.config = await plugins.resolve(r.setup.config);
+  } catch (e) {
+    throw new ConfigError(`${path}: ${(e as Error).message}`);
   }
   return r.setup;
 }
@@ -92,9 +101,10 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   const log = opts.log ?? jsonLogger;
   const loadOpts: LoadOptions = { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) };
   const reader = new ConfigReader(loadOpts);
+  const plugins = new PluginSchedulers(log);
   let setup: DaemonSetup;
   try {
-    setup = await load(reader, path);
+    setup = await load(reader, plugins, path);
   } catch (e) {
     reader.close();
     throw e;
@@ -201,7 +211,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   const reloadOnce = async (): Promise<boolean> => {
     let next: DaemonSetup;
     try {
-      next = await load(reader, path);
+      next = await load(reader, plugins, path);
     } catch (e) {
       const errors = (e as Error).message.split('\n');
       log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });

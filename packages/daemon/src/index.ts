@@ -20,4 +20,5 @@ export type { ConfigKind, DaemonSetup, Checked } from './sources.js';
 export { ConfigReader, loadInWorker, LOAD_DEFAULTS } from './loader.js';
 export type { LoadOptions } from './loader.js';
 export { ApplyError, ManagedControl, ServiceRunner } from './health.js';
+export { PluginSchedulers, isPluginPath, pluginPathProblem } from './plugins.js';
 export { Observability } from './http.js';

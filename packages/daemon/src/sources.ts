@@ -18,7 +18,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { checkDestSpec, checkServiceSpec, InvalidValue } from '@tunvs/model';
-import { DEFAULT_MAX_FILE_BYTES, exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, vsName } from '@tunvs/keepalived';
+import { DEFAULT_MAX_FILE_BYTES, exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason, vsName } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
 import type { HttpConfig } from '@tunvs/console';
 import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
@@ -352,9 +352,11 @@ function checkConfigOrThrow(path: string): Checked {
       if (!recognised(r.config, diags, from)) {
         diags.push({ severity: 'error', file: kfile, line: 0, message: 'holds no recognised keepalived configuration (only unknown keywords): refused', exitCode: 5 });
       }
-      keepalived = r.config;
+      // IPv6 and SCTP virtual servers: the parser's `not supported by tunvs` notice says
+      // so (keepalived's exit 0), and tunvsd runs without them
+      keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
       const statics = new Map((config?.services ?? []).map((s, i) => [serviceKeyString(s), `${path}'s services[${i}]`]));
-      keepalivedErrors(r.config, kfile, statics, diags);
+      keepalivedErrors(keepalived, kfile, statics, diags);
     }
   }
   for (const d of diags) messages.push(formatDiagnostic(d));

@@ -12,7 +12,7 @@ export { configTest, runConfigTest, exitCodeOf, DEFAULT_CONFIG_FILE } from './co
 export { lookupUser, lookupGroup, scriptInsecurity, SCRIPT_ENV, DEFAULT_SCRIPT_USER } from './script-security.js';
 export type { Account } from './script-security.js';
 export type { ConfigTestResult } from './config-test.js';
-export { serviceSpecs, destSpec, sorryDestSpec, lbKindToMethod, serviceKeyOf, ConversionError, MAX_GROUP_EXPANSION } from './to-control.js';
+export { serviceSpecs, destSpec, sorryDestSpec, lbKindToMethod, serviceKeyOf, unsupportedReason, ConversionError, MAX_GROUP_EXPANSION } from './to-control.js';
 export { parseTunvsdConf } from './tunvsd-conf.js';
 export type { TunvsdSettings } from './tunvsd-conf.js';
 export type {

@@ -295,7 +295,9 @@ export class Lexer {
       if (def) {
         let value = def[2]!;
         if (!value.endsWith('\\')) {
-          this.params.set(def[1]!, value.trim());
+          // a comment in the definition is not part of the value (keepalived 2.2.7: `$X=# y`
+          // defines X empty)
+          this.params.set(def[1]!, decomment(value).text.trim());
           continue;
         }
         const body: string[] = [];
@@ -321,6 +323,9 @@ export class Lexer {
   private line(text: string, pos: SourcePos, depth: number): void {
     const dc = decomment(text);
     let content = dc.text;
+    // keepalived 2.2.7 keeps the continuation mark of a comment that ends in `\`: the line
+    // then reads as the word `\` (`Unknown keyword '\'` on a line of its own; checked)
+    if (content.length < text.length && text.trimEnd().endsWith('\\')) content += ' \\';
     if (dc.unterminated) this.sink.error(pos, `Unterminated quote '${content.trim()}'`);
     const trimmed = content.trim();
     if (trimmed.length === 0) return;
@@ -352,7 +357,9 @@ export class Lexer {
       for (const l of body) this.line(l, pos, depth + 1);
       return;
     }
-    this.emitSegments(this.substitute(content, pos.file), pos);
+    // a `#` or `!` that substitution brings in (`${_HASH}`) starts a comment, as in keepalived
+    const substituted = this.substitute(content, pos.file);
+    this.emitSegments(substituted === content ? content : decomment(substituted).text, pos);
   }
 
   /**

@@ -94,6 +94,7 @@ export interface VsDraft extends SourcePos {
   persistenceEngine?: string;
   protocol?: VsProtocol;
   protocolPos?: SourcePos;
+  ipFamily?: 'inet' | 'inet6';
   haSuspend: boolean;
   sorry?: { addr: string; port: number; pos: SourcePos };
   sorryLbKind?: LbKind;
@@ -451,6 +452,14 @@ export class Parser {
       if (!GLOBAL_ACTED.has(kw) && !kw.startsWith('vrrp_')) this.notImplemented(ln, kw);
     };
     const t: Table = {
+      // Debian's keepalived 2.2.7 is built with nftables only: it reports vrrp_iptables as a
+      // configuration error and does not know vrrp_ipsets (checked against the binary)
+      vrrp_iptables: {
+        h: (ln) => {
+          keep(ln);
+          this.sink.warn(ln, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
+        },
+      },
       router_id: {
         h: (ln) => {
           keep(ln);
@@ -507,7 +516,7 @@ export class Parser {
       },
     };
     for (const k of GLOBAL_KEYWORDS) if (!(k in t)) t[k] = { h: keep };
-    t[FALLBACK] = (w) => (GLOBAL_PREFIXES.some((p) => w.startsWith(p)) ? { h: keep } : undefined);
+    t[FALLBACK] = (w) => (w !== 'vrrp_ipsets' && GLOBAL_PREFIXES.some((p) => w.startsWith(p)) ? { h: keep } : undefined);
     return t;
   }
 
@@ -555,6 +564,19 @@ export class Parser {
         this.sink.error(ln, `Invalid virtual server group IP range ${spec}`);
         return;
       }
+    } else if (cidr && isIP(cidr[1]!) === 6 && Number(cidr[2]) <= 128) {
+      // IPv6 entries are kept as written (tunvs does not run IPv6 services; see unsupportedReason)
+      first = last = cidr[1]!;
+    } else if (range && isIP(range[1]!) === 6) {
+      // keepalived's IPv6 range: the end replaces the address's last 16-bit group (hex)
+      first = range[1]!;
+      const tail = /:([0-9a-f]{1,4})$/i.exec(first);
+      const end = /^[0-9a-f]{1,4}$/i.test(range[2]!) ? parseInt(range[2]!, 16) : NaN;
+      if (!tail || !(end >= parseInt(tail[1]!, 16))) {
+        this.sink.error(ln, `Invalid virtual server group IP range ${spec}`);
+        return;
+      }
+      last = first.slice(0, first.length - tail[1]!.length) + end.toString(16);
     } else if (isIP(spec) === 0) {
       this.sink.error(ln, `Invalid virtual server group IP address ${spec} - ignoring`);
       return;
@@ -700,6 +722,7 @@ export class Parser {
         h: (ln) => {
           const f = this.arg(ln, 1);
           if (f !== undefined && f !== 'inet' && f !== 'inet6') this.sink.error(ln, `unknown ip_family ${f}`);
+          else if (f !== undefined) V().ipFamily = f;
         },
       },
       hashed: {},
@@ -1070,7 +1093,7 @@ export class Parser {
 
   private trackFileOpen(ln: Line): void {
     const name = this.arg(ln, 1);
-    if (ln.words[0] === 'vrrp_track_file') this.sink.warn(ln, "vrrp_track_file is deprecated - please use 'track_file'");
+    if (ln.words[0] === 'vrrp_track_file') this.sink.warn(ln, "vrrp_track_file is deprecated - please use 'track_file'", 0); // keepalived 2.2.7 exits 0 (checked)
     this.tf = { name: name ?? '', path: '', weight: 1, reverse: false, file: ln.file, line: ln.line };
     if (name !== undefined && this.res.trackFiles.some((f) => f.name === name)) {
       this.sink.error(ln, `track_file ${name} already defined`);

@@ -245,6 +245,8 @@ export interface VirtualServer extends SourcePos {
   persistenceEngine?: string;
   /** undefined for fwmark services */
   protocol?: VsProtocol;
+  /** `ip_family` as configured (a fwmark service's family) */
+  ipFamily?: 'inet' | 'inet6';
   haSuspend: boolean;
   sorryServer?: SorryServer;
   sorryServerInhibit: boolean;

@@ -5,12 +5,13 @@
  * real servers dropped, the VS → RS → checker inheritance of timers, and the
  * script-security check.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { DEFAULT_SCRIPT_USER, lookupGroup, lookupUser, scriptInsecurity } from './script-security.js';
 import type { Account } from './script-security.js';
 import { delimiter, join } from 'node:path';
 import type { DiagnosticSink } from './diagnostics.js';
 import { parseScriptLine } from './script.js';
+import { unsupportedReason } from './to-control.js';
 import type { CheckerDraft, ParseResult, RsDraft, VsDraft } from './parser.js';
 import type {
   Checker,
@@ -56,6 +57,12 @@ export function buildConfig(p: ParseResult, sink: DiagnosticSink, file: string):
     if (vs) virtualServers.push(vs);
   }
 
+  for (const vs of virtualServers) {
+    const why = unsupportedReason(vs, groups);
+    if (why !== undefined) sink.warn(vs, `not supported by tunvs: ${why}`, 0);
+  }
+
+  checkStatic(p, sink);
   checkScripts(p, sink, file);
 
   return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, other: p.other, trackFiles: p.trackFiles, bfdInstances: p.bfdInstances };
@@ -74,8 +81,10 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
   const isFwmark = d.kind === 'fwmark' || (group?.entries.some((e) => e.kind === 'fwmark') ?? false);
 
   let protocol = d.protocol;
-  if (d.kind === 'fwmark' && protocol !== undefined) {
-    sink.warn(d.protocolPos ?? d, `Warning: Virtual server ${vsName(base)}: protocol specified for fwmark - protocol will be ignored`);
+  const fwmarkOnlyGroup = d.kind === 'group' && isFwmark && !group!.entries.some((e) => e.kind === 'range');
+  if ((d.kind === 'fwmark' || fwmarkOnlyGroup) && protocol !== undefined) {
+    // keepalived 2.2.7 says this also of a group of fwmark entries only (as `[NAME]:0`)
+    sink.warn(d.protocolPos ?? d, `Warning: Virtual server ${vsName(base)}${fwmarkOnlyGroup ? ':0' : ''}: protocol specified for fwmark - protocol will be ignored`);
     protocol = undefined;
   } else if (d.kind !== 'fwmark' && protocol === undefined && !(d.kind === 'group' && isFwmark && !group!.entries.some((e) => e.kind === 'range'))) {
     sink.warn(d, `Virtual server ${vsName(base)}: no protocol set - defaulting to UDP`);
@@ -173,6 +182,7 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
   if (d.fwmark !== undefined) vs.fwmark = d.fwmark;
   if (d.group !== undefined) vs.group = d.group;
   if (protocol !== undefined) vs.protocol = protocol;
+  if (d.ipFamily !== undefined) vs.ipFamily = d.ipFamily;
   if (d.persistenceGranularity !== undefined) vs.persistenceGranularity = d.persistenceGranularity;
   if (d.persistenceEngine !== undefined) vs.persistenceEngine = d.persistenceEngine;
   if (d.quorumUp) vs.quorumUp = d.quorumUp;
@@ -182,6 +192,14 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
     let port = d.sorry.port;
     if (port === 0 && d.kind === 'addr') port = d.port ?? 0;
     vs.sorryServer = { addr: d.sorry.addr, port, lbKind: d.sorryLbKind ?? lbKind, file: d.sorry.pos.file, line: d.sorry.pos.line };
+    // a real server that is also the sorry server: keepalived makes the sorry server's
+    // inhibit setting follow the real server's, and says so (exit 5)
+    const same = rss.find((r) => r.addr === d.sorry!.addr && r.port === port);
+    if (same && same.inhibitOnFailure !== vs.sorryServerInhibit) {
+      const proto = (protocol ?? 'none').toLowerCase();
+      sink.warn(d.sorry.pos, `Virtual server ${name}: real server [${same.addr}]:${proto}:${same.port} matches sorry server, but inhibit setting differs, ${same.inhibitOnFailure ? 'setting' : 'clearing'} on sorry server`);
+      vs.sorryServerInhibit = same.inhibitOnFailure;
+    }
   }
   return vs;
 }
@@ -374,6 +392,55 @@ function checkScripts(p: ParseResult, sink: DiagnosticSink, file: string): void 
       s.refused = why;
       const kw = s.kind === 'misc' ? 'misc script' : 'script';
       sink.warn(s, why === 'not found/accessible' ? `Disabling ${kw} ${s.argv.join(' ')} since not found/accessible` : `Disabling ${kw} ${s.argv.join(' ')} due to insecure (${why})`, 0);
+    }
+  }
+}
+
+/** Whether a network interface exists on this host (in this network namespace). */
+export function hostHasInterface(name: string): boolean {
+  return /^[^/\s]{1,15}$/.test(name) && name !== '.' && name !== '..' && existsSync(`/sys/class/net/${name}`);
+}
+
+/**
+ * static_ipaddress, static_routes, static_rules: judged as keepalived judges them (an
+ * interface missing on this host, a rule without a preference, an address with neither an
+ * interface nor an existing default interface), then a notice that tunvs does not apply
+ * them (the host's own `ip` configuration does).
+ */
+function checkStatic(p: ParseResult, sink: DiagnosticSink): void {
+  const defaultIf = p.global.raw.find((n) => n.keyword === 'default_interface')?.args[0] ?? 'eth0';
+  const after = (w: string[], key: string): string | undefined => {
+    const i = w.indexOf(key);
+    return i >= 0 ? w[i + 1] : undefined;
+  };
+  const prefs = { 4: 16384, 6: 16384 };
+  // with dynamic_interfaces, keepalived waits for missing interfaces instead of objecting
+  const dynamic = p.global.raw.some((n) => n.keyword === 'dynamic_interfaces');
+  const interfaceExists = (name: string): boolean => dynamic || hostHasInterface(name);
+  for (const n of p.other) {
+    if (n.keyword !== 'static_ipaddress' && n.keyword !== 'static_routes' && n.keyword !== 'static_rules') continue;
+    sink.warn(n, `parsed, not implemented by tunvs: ${n.keyword}`, 0);
+    for (const c of n.children ?? []) {
+      const w = [c.keyword, ...c.args];
+      if (n.keyword === 'static_ipaddress') {
+        const dev = after(w, 'dev');
+        if (dev === undefined) {
+          if (!interfaceExists(defaultIf)) sink.error(c, `Static address ${c.keyword} requires either an interface or default interface must exist`, 4);
+        } else if (!interfaceExists(dev)) sink.warn(c, `WARNING - interface ${dev} for ip address ${c.keyword} doesn't exist`);
+      } else if (n.keyword === 'static_routes') {
+        w.forEach((x, i) => {
+          if (x === 'dev' && w[i + 1] !== undefined && !interfaceExists(w[i + 1]!)) sink.warn(c, `WARNING - interface ${w[i + 1]} for VROUTE nexthop doesn't exist`);
+        });
+      } else {
+        for (const k of ['iif', 'oif']) {
+          const dev = after(w, k);
+          if (dev !== undefined && !interfaceExists(dev)) sink.warn(c, `WARNING - interface ${dev} for rule doesn't exist`);
+        }
+        if (!w.some((x) => x === 'preference' || x === 'prio' || x === 'priority')) {
+          const fam = w.some((x) => /^[0-9a-f]*:[0-9a-f:]*(\/\d+)?$/i.test(x)) ? 6 : 4;
+          sink.warn(c, `Rule has no preference specified - setting to ${prefs[fam]--}. This is probably not what you want.`);
+        }
+      }
     }
   }
 }
