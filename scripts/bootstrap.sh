@@ -7,9 +7,11 @@
 #   hping3          SYN floods and odd packets in the robustness tests
 #   keepalived      the judge for keepalived.conf (--config-test) and a VRRP peer
 #   wrk iperf3 haproxy nftables   end-to-end benchmark anchors
+#   ethtool         turns off TX checksum offload on veth peers of an AF_XDP/AF_PACKET link
+#                   (@tunvs/xdp needs no libbpf or clang: it assembles its own XDP program)
 set -euo pipefail
 PKGS=(libpcap-dev iproute2 iputils-ping tcpdump tshark nginx curl hping3 keepalived
-      wrk iperf3 haproxy nftables procps psmisc)
+      wrk iperf3 haproxy nftables procps psmisc ethtool)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
