@@ -217,3 +217,32 @@ t.test('errors: no interface, no XDP support, no zero-copy: clear messages, noth
   t.match(o, { ok: false, code: 'EPERM' });
   t.match(o.message, /needs CAP_BPF and CAP_NET_ADMIN|needs CAP_NET_RAW/);
 });
+
+interface WorkerStats {
+  slot: number;
+  answered: { arp: number; icmp: number; udp: number };
+  ports: number[];
+  links: { queue: number; slot: number; txCopied: number; rxPackets: number }[];
+}
+
+t.test('two worker threads, one slot each, on one port: each serves the clients that hash to it', { skip }, async (t) => {
+  const lab = openLab(t, 'lxd');
+  const { a, b } = pair(lab, 'w');
+  const child = lab.spawnNode(b, 'fixtures/xdp-workers.mjs', [JSON.stringify({ ifname: 'xb0', myAddr: '10.91.0.2', workers: 2 })]);
+  const ready = await child.json<{ ready: boolean; error?: string }>((m) => 'ready' in m, 15_000);
+  t.ok(ready.ready, `the workers opened their sockets ${ready.error ?? ''}`);
+  t.equal(lab.exec(a, 'ping', ['-c', '2', '-i', '0.2', '-W', '2', '10.91.0.2']).status, 0, 'ping answered');
+  const udp = lab.exec(a, process.execPath, [fixturePath('fixtures/lab-client.mjs'), 'udp', '10.91.0.2', '9000', '32'], { timeoutMs: 30_000 });
+  t.same(JSON.parse(udp.stdout.trim().split('\n').pop() ?? '{}'), { counts: { ping: 32 }, errors: 0 }, '32 UDP flows echoed');
+  await child.request({ op: 'collect' });
+  await new Promise((r) => setTimeout(r, 300));
+  const st = await child.request<{ workers: WorkerStats[] }>({ op: 'stats' });
+  const [w0, w1] = st.workers;
+  t.ok(w0!.answered.arp >= 1 && w1!.answered.arp === 0, 'ARP goes to slot 0');
+  t.equal(w0!.answered.udp + w1!.answered.udp, 32, 'every datagram answered once');
+  t.ok(w0!.answered.udp > 0 && w1!.answered.udp > 0, `both workers served (${w0!.answered.udp} / ${w1!.answered.udp})`);
+  const client = parseIpv4('10.91.0.1');
+  for (const w of st.workers) t.ok(w.ports.every((p) => slotOf(client, p, 2) === w.slot), `worker ${w.slot} saw only its clients`);
+  t.ok(st.workers.every((w) => w.links.every((l) => l.txCopied === 0)), 'replies left from their receive frames');
+  t.equal(await child.stop(), 0);
+});
