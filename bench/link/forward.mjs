@@ -4,7 +4,8 @@
 //   node forward.mjs '{"kind":"xdp"|"packet"|"tap"|"tap-gso","a":IF,"b":IF,
 //                      "aPeerMac":MAC,"bPeerMac":MAC,"aMac"?:MAC,"bMac"?:MAC,"server":IP,"cpuProfile"?:bool}'
 // kind xdp:    @tunvs/xdp openXdp on A and B (B shares A's UMEM: frames cross without a copy)
-// kind packet: @tunvs/xdp openPacket (AF_PACKET v3 rings, qdisc bypass) on A and B
+// kind packet: @tunvs/xdp openPacket (AF_PACKET v3 rings, qdisc bypass) on A and B, with the
+//              same steering program as a socket filter
 // kind tap:    @tunvs/tuntap openTap creates TAP devices A and B (the bench moves them into
 //              the client's and the server's namespaces); tap-gso adds IFF_VNET_HDR + offloads
 // Prints {"ready":true,...}; on {"op":"stats"} prints counters; exits when stdin closes.
@@ -36,8 +37,11 @@ if (o.kind === 'xdp') {
     pb.close();
   };
 } else if (o.kind === 'packet') {
-  const pa = openPacket({ ifname: o.a });
-  const pb = openPacket({ ifname: o.b });
+  // the same steering as AF_XDP: a socket filter keeps only these frames
+  const server = o.server;
+  const steerTo = [{ addr: server, proto: 'udp' }, { addr: server, proto: 'tcp' }, { addr: server, proto: 'icmp' }];
+  const pa = openPacket({ ifname: o.a, steer: { vips: steerTo }, hostAddresses: false });
+  const pb = openPacket({ ifname: o.b, steer: { reals: steerTo }, hostAddresses: false });
   linkA = pa.links[0];
   linkB = pb.links[0];
   macA = pa.mac;

@@ -84,12 +84,14 @@ interface Flows {
   flows: Record<string, { in: Record<string, number>; out: Record<string, number> }>;
 }
 
-t.test('two queues x two slots: real TCP and UDP through a JS NAT, both directions of every flow on one slot', { skip }, async (t) => {
+/** A one-arm NAT in JS on the director's link (AF_XDP: 2 queues x 2 slots; AF_PACKET: 2 sockets). */
+async function natOverLink(t: Test, kind: 'xdp' | 'packet'): Promise<void> {
   const lab = openLab(t, 'lxd');
-  const lan = lab.netns('lan');
-  const cl = lab.netns('cl');
-  const rs = lab.netns('rs');
-  const dir = lab.netns('dir');
+  const tag = kind === 'xdp' ? 'x' : 'p';
+  const lan = lab.netns(`${tag}lan`);
+  const cl = lab.netns(`${tag}cl`);
+  const rs = lab.netns(`${tag}rs`);
+  const dir = lab.netns(`${tag}dir`);
   lab.bridge(lan, 'br0');
   // two queues everywhere: the sender's queue choice decides the receiver's RX queue on veth
   const mq = 'numtxqueues 2 numrxqueues 2';
@@ -119,10 +121,10 @@ t.test('two queues x two slots: real TCP and UDP through a JS NAT, both directio
   const macOf = (ns: string, dev: string): string => (JSON.parse(lab.ip(ns, `-j link show dev ${dev}`)) as { address: string }[])[0]!.address;
   const svc = lab.spawn(rs, process.execPath, [RS_SERVICE, '--name', 'rs1', '--http-port', '8080', '--udp-port', '9000'], 'rs-service');
   const nat = lab.spawnNode(dir, 'fixtures/xdp-nat.mjs', [
-    JSON.stringify({ ifname: 'd0', vip: '10.92.2.100', rs: '10.92.0.3', rsMac: macOf(rs, 'eth0'), clientMac: macOf(cl, 'eth0'), ports: [8080, 9000], slots: 2 }),
+    JSON.stringify({ ifname: 'd0', vip: '10.92.2.100', rs: '10.92.0.3', rsMac: macOf(rs, 'eth0'), clientMac: macOf(cl, 'eth0'), ports: [8080, 9000], slots: 2, kind }),
   ]);
   const ready = await nat.json<{ links: { queue: number; slot: number }[] }>((m) => m.ready === true);
-  t.equal(ready.links.length, 4, 'one socket per queue and slot');
+  t.equal(ready.links.length, kind === 'xdp' ? 4 : 2, kind === 'xdp' ? 'one socket per queue and slot' : 'one socket per slot');
   // wait for the real server
   for (let i = 0; i < 50 && lab.exec(rs, 'sh', ['-c', 'ss -ltn | grep -q :8080']).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
   t.equal(svc.exitCode, null, 'the real server runs');
@@ -159,7 +161,7 @@ t.test('two queues x two slots: real TCP and UDP through a JS NAT, both directio
   const st = await nat.request<{ links: { queue: number; slot: number; rxPackets: number }[]; program: { perSocket: number[] }; unexpected: number }>({ op: 'stats' });
   const perQueue = [0, 0];
   for (const l of st.links) perQueue[l.queue]! += l.rxPackets;
-  if (twoCpus) t.ok(perQueue[0]! > 0 && perQueue[1]! > 0, `both RX queues carried frames (${perQueue.join(' / ')})`);
+  if (twoCpus && kind === 'xdp') t.ok(perQueue[0]! > 0 && perQueue[1]! > 0, `both RX queues carried frames (${perQueue.join(' / ')})`);
   // a flow whose frames came in on both queues still stayed on one slot (checked above)
   t.comment(`flows arriving on both queues: ${keys.filter((k) => new Set([...Object.keys(flows[k]!.in), ...Object.keys(flows[k]!.out)].map((i) => Number(i) >> 1)).size > 1).length}`);
   t.same(
@@ -169,6 +171,14 @@ t.test('two queues x two slots: real TCP and UDP through a JS NAT, both directio
   );
   t.equal(st.unexpected, 0, 'no frame reached the NAT that the program should have passed');
   t.equal(await nat.stop(), 0);
+}
+
+t.test('AF_XDP, two queues x two slots: real TCP and UDP through a JS NAT, both directions of every flow on one slot', { skip }, async (t) => {
+  await natOverLink(t, 'xdp');
+});
+
+t.test('AF_PACKET v3, two sockets steered by the same program (filter + fanout): the same through the NAT', { skip }, async (t) => {
+  await natOverLink(t, 'packet');
 });
 
 interface Outcome {

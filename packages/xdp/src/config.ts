@@ -258,9 +258,20 @@ export function framesNeeded(queues: number, slots: number, ringSize: number, fi
 /** Options of `openPacket` (AF_PACKET v3). */
 export interface PacketOptions {
   ifname: string;
-  /** sockets in a PACKET_FANOUT group (default 1: no fanout) */
+  /** sockets in a PACKET_FANOUT group (default 1: no fanout); with `steer`, the slots */
   sockets?: number;
-  /** fanout mode: 'hash' (the kernel's flow hash, default), 'cpu', 'lb', 'qm', 'rollover' */
+  /**
+   * What the sockets take, as for openXdp: a socket filter keeps only these frames, and
+   * with several sockets a PACKET_FANOUT_EBPF program sends each to the slot of its client
+   * (both directions of a NAT flow to the same socket). Without it every frame of the
+   * interface reaches the sockets, spread by `fanout`.
+   */
+  steer?: SteeringSpec;
+  /** with `steer`: the interface's own addresses are host addresses (default true) */
+  hostAddresses?: boolean;
+  /** with `steer`: capacity of the vips and reals maps; default 4096 */
+  maxEndpoints?: number;
+  /** fanout mode without `steer`: 'hash' (the kernel's flow hash, default), 'cpu', 'lb', 'qm', 'rollover' */
   fanout?: 'hash' | 'cpu' | 'lb' | 'qm' | 'rollover';
   /** RX block size (multiple of the page size); default 256 KiB */
   blockSize?: number;
@@ -280,6 +291,9 @@ export interface ResolvedPacketOptions {
   ifname: string;
   sockets: number;
   fanout: number;
+  steer: ResolvedSteering | null;
+  hostAddresses: boolean;
+  maxEndpoints: number;
   blockSize: number;
   blocks: number;
   retireMs: number;
@@ -288,10 +302,23 @@ export interface ResolvedPacketOptions {
   batchSize: number;
 }
 
-/** PACKET_FANOUT_* modes. */
-export const FANOUT_MODE = { hash: 0, lb: 1, cpu: 2, rollover: 3, qm: 5 } as const;
+/** PACKET_FANOUT_* modes (ebpf: our steering program). */
+export const FANOUT_MODE = { hash: 0, lb: 1, cpu: 2, rollover: 3, qm: 5, ebpf: 7 } as const;
 
-const PACKET_KEYS = new Set(['ifname', 'sockets', 'fanout', 'blockSize', 'blocks', 'retireMs', 'txFrames', 'qdiscBypass', 'batchSize']);
+const PACKET_KEYS = new Set([
+  'ifname',
+  'sockets',
+  'steer',
+  'hostAddresses',
+  'maxEndpoints',
+  'fanout',
+  'blockSize',
+  'blocks',
+  'retireMs',
+  'txFrames',
+  'qdiscBypass',
+  'batchSize',
+]);
 
 /** Validate `openPacket` options. */
 export function validatePacketOptions(o: PacketOptions): ResolvedPacketOptions {
@@ -301,7 +328,11 @@ export function validatePacketOptions(o: PacketOptions): ResolvedPacketOptions {
   const sockets = o.sockets ?? 1;
   if (!Number.isInteger(sockets) || sockets < 1 || sockets > 64) throw invalid(`sockets must be 1..64 (got ${String(sockets)})`);
   const fanoutName = o.fanout ?? 'hash';
-  if (!(fanoutName in FANOUT_MODE)) throw invalid(`fanout must be one of ${Object.keys(FANOUT_MODE).join(', ')}`);
+  if (!(fanoutName in FANOUT_MODE) || (fanoutName as string) === 'ebpf') throw invalid(`fanout must be one of hash, lb, cpu, rollover, qm`);
+  const steer = o.steer === undefined ? null : parseSteering(o.steer);
+  if (steer && o.fanout !== undefined) throw invalid('fanout and steer exclude each other: with steer the sockets are chosen by client');
+  const maxEndpoints = o.maxEndpoints ?? 4096;
+  if (!Number.isInteger(maxEndpoints) || maxEndpoints < 1 || maxEndpoints > 1 << 20) throw invalid(`maxEndpoints must be 1..1048576`);
   const blockSize = o.blockSize ?? 1 << 18;
   if (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize % 4096 !== 0 || blockSize > 1 << 24)
     throw invalid(`blockSize must be a multiple of 4096 up to 16 MiB (got ${String(blockSize)})`);
@@ -316,7 +347,10 @@ export function validatePacketOptions(o: PacketOptions): ResolvedPacketOptions {
   return {
     ifname,
     sockets,
-    fanout: FANOUT_MODE[fanoutName as keyof typeof FANOUT_MODE],
+    fanout: steer ? FANOUT_MODE.ebpf : FANOUT_MODE[fanoutName as keyof typeof FANOUT_MODE],
+    steer,
+    hostAddresses: o.hostAddresses ?? true,
+    maxEndpoints,
     blockSize,
     blocks,
     retireMs,

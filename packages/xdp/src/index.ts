@@ -1,8 +1,8 @@
 export { XdpError, ERRNO, hintFor } from './errors.js';
 export { Asm, encode, decode, Op, BPF_PSEUDO_MAP_FD, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, FP } from './bpf/asm.js';
 export type { Insn, Reg } from './bpf/asm.js';
-export { steeringProgram, MapType, Helper, XdpAction, PROG_TYPE_XDP } from './bpf/program.js';
-export type { SteeringMaps } from './bpf/program.js';
+export { steeringProgram, MapType, Helper, XdpAction, PROG_TYPE_XDP, PROG_TYPE_SOCKET_FILTER, FILTER_KEEP } from './bpf/program.js';
+export type { SteeringMaps, ProgramTarget } from './bpf/program.js';
 export {
   AddrFlag,
   EndpointFlag,
@@ -21,6 +21,7 @@ export { openXdp, openXdpSlots, XdpLink, XdpPort, XDP_HEADROOM } from './xdp-lin
 export type { XdpSocketStats, XdpProgramStats, XdpPortDescriptor } from './xdp-link.js';
 export { openPacket, PacketLink, PacketPort } from './packet-link.js';
 export { Steering } from './steering.js';
+export type { ProgramStats } from './steering.js';
 export { validateXdpOptions, validatePacketOptions, parseSteering, parseEndpoint, framesNeeded, FANOUT_MODE } from './config.js';
 export type {
   XdpOptions,

@@ -79,6 +79,8 @@ export interface NativeXdp {
     fanout: number,
     qdiscBypass: boolean,
     maxFrame: number,
+    filterFd: number,
+    fanoutProgFd: number,
   ): { handle: PktHandle; view: Uint8Array; fd: number; txFrames: number };
   pktStart(h: PktHandle, offsets: Uint32Array, lengths: Uint32Array, cb: (count: number) => void): void;
   pktStop(h: PktHandle): void;

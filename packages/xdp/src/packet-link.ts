@@ -11,6 +11,9 @@ import { validatePacketOptions } from './config.js';
 import type { PacketOptions } from './config.js';
 import type { NativeXdp, PktHandle } from './native.js';
 import { native } from './native.js';
+import { PROG_TYPE_SOCKET_FILTER, steeringProgram } from './bpf/program.js';
+import { createSteeringMaps, readProgramStats } from './steering.js';
+import type { ProgramStats, SteeringMapFds, Steering } from './steering.js';
 
 const TX_FRAME_SIZE = 2048;
 const L2_SLACK = 18;
@@ -51,6 +54,10 @@ export class PacketLink implements Link {
   readonly vnetHdrLen = 0;
   readonly counters: LinkCounters;
   readonly batch: PacketBatch;
+  /** the slot, as the key of the program's per-socket counters (like XdpLink.index) */
+  get index(): number {
+    return this.slot;
+  }
   private readonly stat = new Float64Array(16);
   /** frames the kernel dropped for this socket (RX blocks all in use), accumulated */
   private kernelDrops = 0;
@@ -62,8 +69,8 @@ export class PacketLink implements Link {
   constructor(
     readonly name: string,
     readonly mtu: number,
-    /** index in the fanout group */
-    readonly member: number,
+    /** the socket's place in the fanout group: the slot steering sends clients to */
+    readonly slot: number,
     private readonly handle: PktHandle,
     view: Uint8Array,
     batchSize: number,
@@ -88,7 +95,7 @@ export class PacketLink implements Link {
   };
 
   onBatch(handler: (batch: PacketBatch) => void): void {
-    if (this.closed) throw new XdpError(`packet socket ${this.member} of ${this.name} is closed`, 'EBADF', ERRNO.EBADF, 'read');
+    if (this.closed) throw new XdpError(`packet socket ${this.slot} of ${this.name} is closed`, 'EBADF', ERRNO.EBADF, 'read');
     this.handler = handler;
     if (!this.reading) {
       const b = this.batch;
@@ -151,18 +158,34 @@ export class PacketLink implements Link {
 /** The sockets of one interface (a fanout group when more than one). */
 export class PacketPort {
   private closed = false;
+  /** @internal use openPacket */
   constructor(
+    private readonly n: NativeXdp,
     readonly ifname: string,
     readonly ifindex: number,
     readonly mac: Uint8Array,
     readonly mtu: number,
     readonly links: PacketLink[],
+    /** the steering maps (null without `steer`: every frame reaches the sockets) */
+    readonly steering: Steering | null,
+    private readonly fds: (SteeringMapFds & { filter: number; fanout: number }) | null,
   ) {}
+
+  /** The number of sockets (slots). */
+  get slots(): number {
+    return this.links.length;
+  }
+
+  /** The filter program's counters (with `steer`): why frames were dropped or kept, per slot. */
+  programStats(): ProgramStats | null {
+    return this.fds ? readProgramStats(this.n, this.fds.stats, this.links.length, this.closed) : null;
+  }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const l of this.links) l.close();
+    if (this.fds) for (const fd of Object.values(this.fds)) if (fd >= 0) this.n.closeFd(fd);
   }
 }
 
@@ -184,20 +207,48 @@ export function openPacket(opts: PacketOptions): PacketPort {
     throw new XdpError(`AF_PACKET link not supported on ${o.ifname}: not an Ethernet device; the link carries Ethernet frames`, 'EOPNOTSUPP', ERRNO.EOPNOTSUPP, 'validate');
   if (info.mtu + L2_SLACK > TX_FRAME_SIZE - TX_DATA_OFF)
     throw new XdpError(`cannot open AF_PACKET on ${o.ifname}: MTU ${info.mtu} is larger than this link's frames allow (${TX_FRAME_SIZE - TX_DATA_OFF - L2_SLACK})`, 'EMSGSIZE', ERRNO.EMSGSIZE, 'validate');
-  // PACKET_FANOUT: group id (16 bits, unique per process here) | mode << 16
-  const group = (process.pid * 31 + ++fanoutIds) & 0xffff;
-  const fanout = o.sockets > 1 ? (group | (o.fanout << 16)) >>> 0 : 0;
+  // with steer: the maps, a socket filter (keep the director's frames) and a fanout program
+  const made: number[] = [];
+  let steering: Steering | null = null;
+  let fds: (SteeringMapFds & { filter: number; fanout: number }) | null = null;
   const links: PacketLink[] = [];
   try {
+    if (o.steer) {
+      const m = createSteeringMaps(n, o.ifname, { maxEndpoints: o.maxEndpoints, hostAddresses: o.hostAddresses, steer: o.steer }, o.sockets, made);
+      steering = m.steering;
+      const load = (target: 'filter' | 'fanout'): number => {
+        const prog = steeringProgram(o.sockets, { xsks: -1, ...m.fds }, target).assemble();
+        const fd = call(`loading the ${target} program for ${o.ifname}`, () => n.progLoad(PROG_TYPE_SOCKET_FILTER, prog, `tunvs_${target}`, 'GPL'));
+        made.push(fd);
+        return fd;
+      };
+      fds = { ...m.fds, filter: load('filter'), fanout: o.sockets > 1 ? load('fanout') : -1 };
+    }
+    // PACKET_FANOUT: group id (16 bits, unique per process here) | mode << 16
+    const group = (process.pid * 31 + ++fanoutIds) & 0xffff;
+    const fanout = o.sockets > 1 ? (group | (o.fanout << 16)) >>> 0 : 0;
     for (let i = 0; i < o.sockets; i++) {
       const s = call(`opening AF_PACKET socket ${i} on ${o.ifname}`, () =>
-        n.pktOpen(info.ifindex, o.blockSize, o.blocks, o.retireMs, TX_FRAME_SIZE, o.txFrames, fanout, o.qdiscBypass, info.mtu + L2_SLACK),
+        n.pktOpen(
+          info.ifindex,
+          o.blockSize,
+          o.blocks,
+          o.retireMs,
+          TX_FRAME_SIZE,
+          o.txFrames,
+          fanout,
+          o.qdiscBypass,
+          info.mtu + L2_SLACK,
+          fds ? fds.filter : -1,
+          fds && i === 0 ? fds.fanout : -1,
+        ),
       );
       links.push(new PacketLink(o.ifname, info.mtu, i, s.handle, s.view, o.batchSize));
     }
   } catch (err) {
     for (const l of links) l.close();
+    for (const fd of made) n.closeFd(fd);
     throw err;
   }
-  return new PacketPort(o.ifname, info.ifindex, info.mac, info.mtu, links);
+  return new PacketPort(n, o.ifname, info.ifindex, info.mac, info.mtu, links, steering, fds);
 }

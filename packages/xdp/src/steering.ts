@@ -4,11 +4,13 @@
  * bits) is derived from the others and kept in step here, with a count per flag.
  */
 import { formatIpv4 } from '@tunvs/packet';
+import { readFileSync } from 'node:fs';
 import { call } from './errors.js';
 import { parseAddr, parseEndpoint } from './config.js';
 import type { Endpoint, EndpointSpec, ResolvedSteering } from './config.js';
 import type { NativeXdp } from './native.js';
-import { AddrFlag, EndpointFlag, addrKey, endpointKey, u32Value } from './steer.js';
+import { MapType } from './bpf/program.js';
+import { AddrFlag, EndpointFlag, Stat, STAT_NAMES, addrKey, endpointKey, u32Value } from './steer.js';
 
 const BPF_ANY = 0;
 
@@ -142,4 +144,83 @@ export class Steering {
     }
     return out;
   }
+}
+
+/** The steering maps of one port (fds), made by `createSteeringMaps`. */
+export interface SteeringMapFds {
+  vips: number;
+  reals: number;
+  addrs: number;
+  stats: number;
+}
+
+/**
+ * Create the vips, reals, addrs and stats maps for `sockets` socket indices, fill them
+ * (the interface's host addresses first, unless `hostAddresses` is false) and return them
+ * with their Steering. `extra` fds made before (e.g. the XSKMAP) are closed on failure too.
+ */
+export function createSteeringMaps(
+  n: NativeXdp,
+  ifname: string,
+  o: { maxEndpoints: number; hostAddresses: boolean; steer: ResolvedSteering },
+  sockets: number,
+  made: number[],
+): { fds: SteeringMapFds; steering: Steering } {
+  const mk = (type: number, k: number, v: number, max: number, name: string): number => {
+    const fd = call(`creating the ${name} map for ${ifname}`, () => n.mapCreate(type, k, v, max, 0, name));
+    made.push(fd);
+    return fd;
+  };
+  const fds = {
+    vips: mk(MapType.Hash, 8, 4, o.maxEndpoints, 'tunvs_vips'),
+    reals: mk(MapType.Hash, 8, 4, o.maxEndpoints, 'tunvs_reals'),
+    addrs: mk(MapType.Hash, 4, 4, o.maxEndpoints * 2 + 256, 'tunvs_addrs'),
+    stats: mk(MapType.PercpuArray, 4, 8, Stat.SocketBase + sockets, 'tunvs_stats'),
+  };
+  const steering = new Steering(n, fds, ifname);
+  if (o.hostAddresses) for (const a of n.hostAddresses(ifname)) steering.setHost(a, true);
+  steering.apply(o.steer);
+  return { fds, steering };
+}
+
+/** Counters of the steering program, summed over CPUs. */
+export interface ProgramStats {
+  pass: number;
+  short: number;
+  arp: number;
+  fragment: number;
+  icmpError: number;
+  ip: number;
+  /** redirects (XDP: per socket index queue * slots + slot; AF_PACKET: per slot) */
+  perSocket: number[];
+}
+
+function possibleCpus(): number {
+  try {
+    const s = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
+    let max = 0;
+    for (const part of s.split(',')) {
+      const [a, b] = part.split('-').map(Number);
+      max = Math.max(max, (b ?? a!) + 1);
+    }
+    return max;
+  } catch {
+    return 1;
+  }
+}
+
+/** Read the per-CPU counters of a stats map (zeros once `closed`). */
+export function readProgramStats(n: NativeXdp, statsFd: number, sockets: number, closed: boolean): ProgramStats {
+  const buf = new Uint8Array(8 * possibleCpus());
+  const dv = new DataView(buf.buffer);
+  const counter = (index: number): number => {
+    if (closed || !n.mapLookup(statsFd, u32Value(index), buf)) return 0;
+    let sum = 0;
+    for (let off = 0; off + 8 <= buf.length; off += 8) sum += Number(dv.getBigUint64(off, true));
+    return sum;
+  };
+  const out: ProgramStats = { pass: 0, short: 0, arp: 0, fragment: 0, icmpError: 0, ip: 0, perSocket: [] };
+  STAT_NAMES.forEach((name, i) => (out[name] = counter(i)));
+  for (let i = 0; i < sockets; i++) out.perSocket.push(counter(Stat.SocketBase + i));
+  return out;
 }

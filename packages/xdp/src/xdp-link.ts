@@ -4,7 +4,6 @@
  * straight into the UMEM. See the package README for the design.
  */
 import { endianness } from 'node:os';
-import { readFileSync } from 'node:fs';
 import type { Link, LinkCounters, PacketBatch } from '@tunvs/link';
 import { call, ERRNO, fromNative, nativeError, XdpError } from './errors.js';
 import { framesNeeded, validateXdpOptions } from './config.js';
@@ -12,8 +11,9 @@ import type { XdpOptions } from './config.js';
 import type { NativeIfInfo, NativeXdp, UmemHandle, XskHandle } from './native.js';
 import { native } from './native.js';
 import { MapType, PROG_TYPE_XDP, steeringProgram } from './bpf/program.js';
-import { Steering } from './steering.js';
-import { Stat, STAT_NAMES, socketIndex, u32Value } from './steer.js';
+import { createSteeringMaps, readProgramStats } from './steering.js';
+import type { ProgramStats, Steering } from './steering.js';
+import { socketIndex, u32Value } from './steer.js';
 
 // linux/if_xdp.h and linux/if_link.h
 const XDP_COPY = 1 << 1;
@@ -262,17 +262,8 @@ export class XdpLink implements Link {
   }
 }
 
-/** Counters of the steering program, summed over CPUs. */
-export interface XdpProgramStats {
-  pass: number;
-  short: number;
-  arp: number;
-  fragment: number;
-  icmpError: number;
-  ip: number;
-  /** redirect attempts per socket index (queue * slots + slot) */
-  perSocket: number[];
-}
+/** Counters of the steering program (see ProgramStats). */
+export type XdpProgramStats = ProgramStats;
 
 /**
  * What a worker thread needs to open its own sockets on a port opened elsewhere in the
@@ -293,20 +284,6 @@ export interface XdpPortDescriptor {
   batchSize: number;
 }
 
-function possibleCpus(): number {
-  try {
-    const s = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
-    let n = 0;
-    for (const part of s.split(',')) {
-      const [a, b] = part.split('-').map(Number);
-      n = Math.max(n, (b ?? a!) + 1);
-    }
-    return n;
-  } catch {
-    return 1;
-  }
-}
-
 /**
  * An interface with the steering program attached: its maps, its UMEM, and the sockets
  * opened in this thread (`links`, queue-major). Closing it detaches the program.
@@ -314,7 +291,6 @@ function possibleCpus(): number {
 export class XdpPort {
   readonly links: XdpLink[] = [];
   private closed = false;
-  private readonly statBuf: Uint8Array;
   private umem: UmemHandle | null;
   private view: Uint8Array;
 
@@ -342,7 +318,6 @@ export class XdpPort {
   ) {
     this.umem = umem;
     this.view = view;
-    this.statBuf = new Uint8Array(8 * possibleCpus());
   }
 
   /** Whether the sockets run in zero-copy mode (false: copy mode), from the first socket. */
@@ -375,23 +350,9 @@ export class XdpPort {
     this.links.push(...links);
   }
 
-  private counter(index: number): number {
-    const found = this.n.mapLookup(this.fds.stats, u32Value(index), this.statBuf);
-    if (!found) return 0;
-    const dv = new DataView(this.statBuf.buffer);
-    let sum = 0;
-    for (let off = 0; off + 8 <= this.statBuf.length; off += 8) sum += Number(dv.getBigUint64(off, true));
-    return sum;
-  }
-
   /** The program's counters: why frames passed, how many went to each socket. */
   programStats(): XdpProgramStats {
-    const out = { perSocket: [] as number[] } as unknown as XdpProgramStats;
-    const rec = out as unknown as Record<string, number>;
-    STAT_NAMES.forEach((name, i) => (rec[name] = this.closed ? 0 : this.counter(i)));
-    const maxQ = Math.max(...this.queues);
-    for (let i = 0; i < (maxQ + 1) * this.slots; i++) out.perSocket.push(this.closed ? 0 : this.counter(Stat.SocketBase + i));
-    return out;
+    return readProgramStats(this.n, this.fds.stats, (Math.max(...this.queues) + 1) * this.slots, this.closed);
   }
 
   /** Detach the program, close every socket of this thread and the maps. Idempotent. */
@@ -517,19 +478,10 @@ export function openXdp(opts: XdpOptions): XdpPort {
   let links: XdpLink[] = [];
   let linkFd = -1;
   try {
-    const mk = (type: number, k: number, v: number, max: number, name: string): number => {
-      const fd = call(`creating the ${name} map for ${ifname}`, () => n.mapCreate(type, k, v, max, 0, name));
-      fds.push(fd);
-      return fd;
-    };
-    const xsks = mk(MapType.Xskmap, 4, 4, nSockets, 'tunvs_xsks');
-    const vips = mk(MapType.Hash, 8, 4, o.maxEndpoints, 'tunvs_vips');
-    const reals = mk(MapType.Hash, 8, 4, o.maxEndpoints, 'tunvs_reals');
-    const addrs = mk(MapType.Hash, 4, 4, o.maxEndpoints * 2 + 256, 'tunvs_addrs');
-    const stats = mk(MapType.PercpuArray, 4, 8, Stat.SocketBase + nSockets, 'tunvs_stats');
-    const steering = new Steering(n, { vips, reals, addrs }, ifname);
-    if (o.hostAddresses) for (const a of n.hostAddresses(ifname)) steering.setHost(a, true);
-    steering.apply(o.steer);
+    const xsks = call(`creating the tunvs_xsks map for ${ifname}`, () => n.mapCreate(MapType.Xskmap, 4, 4, nSockets, 0, 'tunvs_xsks'));
+    fds.push(xsks);
+    const { fds: maps, steering } = createSteeringMaps(n, ifname, o, nSockets, fds);
+    const { vips, reals, addrs, stats } = maps;
     const program = steeringProgram(o.slots, { xsks, vips, reals, addrs, stats }).assemble();
     const prog = call(`loading the XDP program for ${ifname}`, () => n.progLoad(PROG_TYPE_XDP, program, 'tunvs_steer', 'GPL'));
     fds.push(prog);

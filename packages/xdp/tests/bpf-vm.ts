@@ -59,14 +59,29 @@ const STACK_BASE = 0x3000_0000n;
 const VALUE_BASE = 0x4000_0000n;
 const MAP_TOKEN = 0x7000_0000n;
 
-/** Run `program` (kernel encoding) on `frame` arriving on `rxQueue`. */
+/** Run an XDP `program` (kernel encoding) on `frame` arriving on `rxQueue`. */
 export function runXdp(program: Uint8Array, maps: Map<number, VmMap>, frame: Uint8Array, rxQueue = 0): VmResult {
-  const insns: Insn[] = decode(program);
   const ctx = new Uint8Array(24);
   const cdv = new DataView(ctx.buffer);
   cdv.setUint32(0, Number(PKT_BASE), true);
   cdv.setUint32(4, Number(PKT_BASE) + frame.length, true);
   cdv.setUint32(16, rxQueue, true);
+  return run(program, maps, frame, ctx, 0);
+}
+
+/**
+ * Run a socket-filter-type `program` (AF_PACKET filter or fanout) on `frame`, with
+ * skb->data `macOffset` bytes past the MAC header (what the kernel shows each of them).
+ * The action is the program's return value.
+ */
+export function runSkb(program: Uint8Array, maps: Map<number, VmMap>, frame: Uint8Array, macOffset: number): VmResult {
+  const ctx = new Uint8Array(192); // struct __sk_buff: len at offset 0
+  new DataView(ctx.buffer).setUint32(0, Math.max(0, frame.length - macOffset), true);
+  return run(program, maps, frame, ctx, macOffset);
+}
+
+function run(program: Uint8Array, maps: Map<number, VmMap>, frame: Uint8Array, ctx: Uint8Array, macOffset: number): VmResult {
+  const insns: Insn[] = decode(program);
   const stack = new Uint8Array(512);
   const regions: Region[] = [
     { base: CTX_BASE, bytes: ctx, writable: false },
@@ -196,6 +211,33 @@ export function runXdp(program: Uint8Array, maps: Map<number, VmMap>, frame: Uin
       const op = i.code & 0xf0;
       if (op === Op.EXIT) return { action: Number(r[0]! & M32), redirectKey, steps };
       if (op === Op.CALL) {
+        if (i.imm === 26) {
+          // bpf_skb_load_bytes(skb, offset, to, len): from skb->data (macOffset into the frame)
+          if (r[1] !== CTX_BASE) throw new Error(`skb_load_bytes at ${pc}: r1 is not the context`);
+          const off = macOffset + Number(r[2]!);
+          const len = Number(r[4]!);
+          if (len < 1 || len > 512) throw new Error(`skb_load_bytes at ${pc}: length ${len}`);
+          const ok = off + len <= frame.length;
+          for (let k = 0; k < len; k++) store(r[3]! + BigInt(k), 1, ok ? BigInt(frame[off + k]!) : 0n);
+          r[0] = ok ? 0n : BigInt.asUintN(64, -14n);
+          for (let k = 1; k <= 5; k++) r[k] = 0xdeadn;
+          pc++;
+          continue;
+        }
+        if (i.imm === 68) {
+          // bpf_skb_load_bytes_relative(skb, offset, to, len, BPF_HDR_START_MAC): the linear
+          // frame from the MAC header; out of range clears `to` and fails
+          if (r[1] !== CTX_BASE || r[5] !== 0n) throw new Error(`skb_load_bytes_relative at ${pc}: bad arguments`);
+          const off = Number(r[2]!);
+          const len = Number(r[4]!);
+          if (len < 1 || len > 512) throw new Error(`skb_load_bytes_relative at ${pc}: length ${len}`);
+          const ok = off + len <= frame.length;
+          for (let k = 0; k < len; k++) store(r[3]! + BigInt(k), 1, ok ? BigInt(frame[off + k]!) : 0n);
+          r[0] = ok ? 0n : BigInt.asUintN(64, -14n);
+          for (let k = 1; k <= 5; k++) r[k] = 0xdeadn;
+          pc++;
+          continue;
+        }
         const map = byToken.get(r[1]!);
         if (!map) throw new Error(`call ${i.imm} at ${pc}: r1 is not a map`);
         if (i.imm === 1) {

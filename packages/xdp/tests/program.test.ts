@@ -4,9 +4,9 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { packet, parseIpv4, quoteOf } from '@tunvs/packet';
-import { steeringProgram, XdpAction } from '../src/bpf/program.js';
+import { steeringProgram, XdpAction, FILTER_KEEP } from '../src/bpf/program.js';
 import { AddrFlag, EndpointFlag, Stat, addrKey, endpointKey, slotOf, socketIndex, u32Value, PROTO } from '../src/steer.js';
-import { hex, runXdp, u32le, vmMap } from './bpf-vm.js';
+import { hex, runSkb, runXdp, u32le, vmMap } from './bpf-vm.js';
 import type { VmMap } from './bpf-vm.js';
 
 const FD = { xsks: 101, vips: 102, reals: 103, addrs: 104, stats: 105 };
@@ -211,4 +211,48 @@ t.test('truncated and random frames never make the program read outside the fram
     { numRuns: 500 },
   );
   t.ok(runs > 100, `${runs} truncations ran`);
+});
+
+t.test('AF_PACKET forms: the fanout program picks the same slot, the filter keeps only the director’s frames', async (t) => {
+  for (const slots of [1, 2, 5]) {
+    const w = world(slots);
+    const fanout = steeringProgram(slots, FD, 'fanout').assemble();
+    const filter = steeringProgram(slots, FD, 'filter').assemble();
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0xfffe }), fc.integer({ min: 1, max: 65535 }), (c, port) => {
+        const client = ip(c);
+        const want = slotOf(parseIpv4(client), port, slots);
+        const a = toVip(client, port);
+        const b = fromRs(client, port, 'udp');
+        return (
+          runSkb(fanout, w.maps, a, 14).action === want &&
+          runSkb(fanout, w.maps, b, 14).action === want &&
+          runSkb(filter, w.maps, a, 0).action === FILTER_KEEP &&
+          runSkb(filter, w.maps, b, 0).action === FILTER_KEEP
+        );
+      }),
+      { numRuns: 100 },
+    );
+  }
+  const w = world(3);
+  const fanout = steeringProgram(3, FD, 'fanout').assemble();
+  const filter = steeringProgram(3, FD, 'filter').assemble();
+  const other = packet().eth().ipv4({ src: '10.0.0.5', dst: '10.0.3.3' }).tcp({ sport: 1, dport: 80 }).build();
+  t.equal(runSkb(filter, w.maps, other, 0).action, 0, 'another host’s frame is dropped from the sockets');
+  t.equal(runSkb(fanout, w.maps, other, 14).action, 0, 'and the fanout sends it to socket 0 (whose filter drops it)');
+  const arp = packet().eth({ dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderIp: '10.0.2.1', targetIp: ARP_ADDR }).build();
+  t.equal(runSkb(filter, w.maps, arp, 0).action, FILTER_KEEP, 'ARP for a director address is kept');
+  t.equal(runSkb(fanout, w.maps, arp, 14).action, 0, 'on slot 0');
+  const before = stat(w, Stat.Ip);
+  runSkb(fanout, w.maps, toVip('10.1.2.3', 4), 14);
+  t.equal(stat(w, Stat.Ip), before, 'the fanout program does not count (the filter does)');
+  runSkb(filter, w.maps, toVip('10.1.2.3', 4), 0);
+  t.equal(stat(w, Stat.Ip), before + 1);
+  // long frames: only the first 160 bytes are looked at
+  const big = packet().eth().ipv4({ src: '10.4.4.4', dst: VIP }).udp({ sport: 7, dport: 80 }).payload(1400).build();
+  t.equal(runSkb(fanout, w.maps, big, 14).action, slotOf(parseIpv4('10.4.4.4'), 7, 3));
+  for (let len = 0; len < 80; len++) {
+    const r = runSkb(filter, w.maps, toVip('10.6.0.1', 1).slice(0, len), 0);
+    t.ok(r.action === 0 || r.action === FILTER_KEEP);
+  }
 });

@@ -28,20 +28,41 @@
  * first, so it equals `clientHash` in steer.ts. Values are little-endian u32: the package
  * refuses to run on big-endian machines.
  */
-import { Asm, FP, R0, R1, R2, R3, R6, R7, R8, R9 } from './asm.js';
+import { Asm, FP, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9 } from './asm.js';
 import { AddrFlag, EndpointFlag, HASH_K1, HASH_K2, Stat } from '../steer.js';
 
 /** bpf(2) map types and helpers used here. */
 export const MapType = { Hash: 1, Array: 2, PercpuArray: 6, Xskmap: 17 } as const;
-export const Helper = { mapLookupElem: 1, redirectMap: 51 } as const;
+export const Helper = { mapLookupElem: 1, skbLoadBytes: 26, redirectMap: 51, skbLoadBytesRelative: 68 } as const;
 export const XdpAction = { Aborted: 0, Drop: 1, Pass: 2, Tx: 3, Redirect: 4 } as const;
 /** BPF_PROG_TYPE_XDP */
 export const PROG_TYPE_XDP = 6;
+/** BPF_PROG_TYPE_SOCKET_FILTER (AF_PACKET filters and PACKET_FANOUT_EBPF programs) */
+export const PROG_TYPE_SOCKET_FILTER = 1;
+/** bpf_skb_load_bytes_relative: offsets from the MAC header */
+const BPF_HDR_START_MAC = 0;
+/** what a socket filter returns to keep a whole frame */
+export const FILTER_KEEP = 0x40000;
+
+/**
+ * What the program is for:
+ *   xdp     the XDP program: redirect into the AF_XDP socket of (queue, slot), or pass
+ *   fanout  an AF_PACKET PACKET_FANOUT_EBPF program: returns the slot (the socket of the
+ *           fanout group), 0 for frames that are not the director's
+ *   filter  an AF_PACKET socket filter: keeps the director's frames, drops the rest (so
+ *           the sockets only see what the XDP program would have redirected)
+ * The skb forms copy the frame's first 160 bytes to the stack (bpf_skb_load_bytes, and the
+ * Ethernet header with bpf_skb_load_bytes_relative where skb->data is past it) and parse
+ * the copy with the same code.
+ */
+export type ProgramTarget = 'xdp' | 'fanout' | 'filter';
 
 /** Offsets in struct xdp_md. */
 const CTX_DATA = 0;
 const CTX_DATA_END = 4;
 const CTX_RX_QUEUE = 16;
+/** Offset of `len` in struct __sk_buff. */
+const SKB_LEN = 0;
 
 /** The maps the program reads, by fd. */
 export interface SteeringMaps {
@@ -71,14 +92,26 @@ const S_CADDR = -44;
 const S_CPORT = -48;
 const S_REASON = -52;
 const S_INDEX = -56;
+/**
+ * The frame copy of the skb forms: up to 160 bytes, stored 2 bytes into an 8-aligned
+ * zeroed area so that the IP header (frame offset 14) is 8-aligned: the verifier wants
+ * aligned stack accesses.
+ */
+const BUF_LEN = 160;
+const S_BUF = -64 - BUF_LEN - 8;
+const BUF_SHIFT = 2;
 
 // Ethertypes and constants as a little-endian 16-bit load of the wire bytes sees them
 const ETH_IP_LE = 0x0008;
 const ETH_ARP_LE = 0x0608;
 const ETH_VLAN_LE = 0x0081;
 
-/** Generate the program for `slots` sockets per queue. */
-export function steeringProgram(slots: number, maps: SteeringMaps): Asm {
+/**
+ * Generate the program for `slots` sockets per queue. For `fanout` and `filter`,
+ * `macOffset` is where skb->data is relative to the MAC header when the program runs:
+ * 14 for a fanout program (it runs after the Ethernet header was pulled), 0 for a filter.
+ */
+export function steeringProgram(slots: number, maps: SteeringMaps, target: ProgramTarget = 'xdp', macOffset = target === 'fanout' ? 14 : 0): Asm {
   if (!Number.isInteger(slots) || slots < 1 || slots > 1024) throw new RangeError(`slots must be 1..1024 (got ${slots})`);
   const a = new Asm();
   let uniq = 0;
@@ -92,8 +125,9 @@ export function steeringProgram(slots: number, maps: SteeringMaps): Asm {
   const lookup = (mapFd: number, keyOff: number): void => {
     a.ldMap(R1, mapFd).alu64('mov', R2, FP).alu64('add', R2, { imm: keyOff }).call(Helper.mapLookupElem);
   };
-  /** stats[key at S_CKEY] += 1 */
+  /** stats[key at S_CKEY] += 1 (not in a fanout program: the filter that runs next counts) */
   const bump = (): void => {
+    if (target === 'fanout') return;
     const skip = label('nocount');
     lookup(maps.stats, S_CKEY);
     a.jmp('eq', R0, { imm: 0 }, skip);
@@ -143,10 +177,42 @@ export function steeringProgram(slots: number, maps: SteeringMaps): Asm {
   };
 
   // ---------------------------------------------------------------- entry
-  a.note('r7 = data, r6 = data_end, queue on the stack');
-  a.ldx('w', R7, R1, CTX_DATA);
-  a.ldx('w', R6, R1, CTX_DATA_END);
-  a.ldx('w', R2, R1, CTX_RX_QUEUE).stx('w', FP, S_QUEUE, R2);
+  if (target === 'xdp') {
+    a.note('r7 = data, r6 = data_end, queue on the stack');
+    a.ldx('w', R7, R1, CTX_DATA);
+    a.ldx('w', R6, R1, CTX_DATA_END);
+    a.ldx('w', R2, R1, CTX_RX_QUEUE).stx('w', FP, S_QUEUE, R2);
+  } else {
+    a.note('copy min(frame, 160) bytes from the MAC header to the stack; r7 = copy, r6 = its end');
+    // bpf_skb_load_bytes reads non-linear frames too (a TCP segment's payload sits in page
+    // fragments), but only from skb->data on: a fanout program runs with skb->data at the
+    // network header, so its Ethernet header comes from the MAC header (always linear)
+    const dst = S_BUF + BUF_SHIFT;
+    a.alu64('mov', R6, R1);
+    a.ldx('w', R9, R1, SKB_LEN);
+    a.jmp('eq', R9, { imm: 0 }, 'short');
+    for (let off = 0; off < BUF_LEN + 8; off += 8) a.st('dw', FP, S_BUF + off, 0);
+    if (macOffset) {
+      a.alu64('mov', R1, R6).alu64('mov', R2, { imm: 0 });
+      a.alu64('mov', R3, FP).alu64('add', R3, { imm: dst });
+      a.alu64('mov', R4, { imm: macOffset }).alu64('mov', R5, { imm: BPF_HDR_START_MAC });
+      a.call(Helper.skbLoadBytesRelative);
+      a.jmp('ne', R0, { imm: 0 }, 'short');
+    }
+    const room = BUF_LEN - macOffset;
+    a.jmp('le', R9, { imm: room }, 'sized');
+    a.alu64('mov', R9, { imm: room });
+    a.label('sized');
+    a.alu64('mov', R1, R6).alu64('mov', R2, { imm: 0 });
+    a.alu64('mov', R3, FP).alu64('add', R3, { imm: dst + macOffset });
+    a.alu64('mov', R4, R9);
+    a.call(Helper.skbLoadBytes);
+    a.jmp('ne', R0, { imm: 0 }, 'short');
+    if (macOffset) a.alu64('add', R9, { imm: macOffset });
+    a.alu64('mov', R7, FP).alu64('add', R7, { imm: S_BUF + BUF_SHIFT });
+    a.alu64('mov', R6, R7).alu64('add', R6, R9);
+    a.st('w', FP, S_QUEUE, 0);
+  }
   a.st('w', FP, S_SPORT, 0).st('w', FP, S_DPORT, 0);
   bounds(R7, 14, 'short');
   a.ldx('h', R2, R7, 12);
@@ -289,18 +355,25 @@ export function steeringProgram(slots: number, maps: SteeringMaps): Asm {
   bump();
   a.ldx('w', R1, FP, S_INDEX).alu64('add', R1, { imm: Stat.SocketBase }).stx('w', FP, S_CKEY, R1);
   bump();
-  a.ldMap(R1, maps.xsks);
-  a.ldx('w', R2, FP, S_INDEX);
-  a.alu64('mov', R3, { imm: XdpAction.Pass });
-  a.call(Helper.redirectMap);
-  a.exit();
+  if (target === 'xdp') {
+    a.ldMap(R1, maps.xsks);
+    a.ldx('w', R2, FP, S_INDEX);
+    a.alu64('mov', R3, { imm: XdpAction.Pass });
+    a.call(Helper.redirectMap);
+    a.exit();
+  } else if (target === 'fanout') {
+    a.ldx('w', R0, FP, S_INDEX).exit(); // queue 0: the index is the slot
+  } else {
+    a.alu64('mov', R0, { imm: FILTER_KEEP }).exit();
+  }
 
   // ---------------------------------------------------------------- pass
+  const notOurs = target === 'xdp' ? XdpAction.Pass : 0;
   a.label('short');
   countImm(Stat.Short);
-  a.alu64('mov', R0, { imm: XdpAction.Pass }).exit();
+  a.alu64('mov', R0, { imm: notOurs }).exit();
   a.label('pass');
   countImm(Stat.Pass);
-  a.alu64('mov', R0, { imm: XdpAction.Pass }).exit();
+  a.alu64('mov', R0, { imm: notOurs }).exit();
   return a;
 }

@@ -26,6 +26,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#ifndef SO_ATTACH_BPF
+#define SO_ATTACH_BPF 50
+#endif
+#ifndef PACKET_FANOUT_DATA
+#define PACKET_FANOUT_DATA 22
+#endif
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
@@ -214,14 +220,19 @@ static void pk_finalize(napi_env env, void *data, void *hint) {
 static pk_t *get_pk(napi_env env, napi_value v) { return xd_external(env, v, "AF_PACKET socket"); }
 
 /*
- * pktOpen(ifindex, blockSize, blockCount, retireMs, txFrameSize, txFrames, fanout, qdiscBypass, maxFrame)
+ * pktOpen(ifindex, blockSize, blockCount, retireMs, txFrameSize, txFrames, fanout, qdiscBypass,
+ *         maxFrame, filterFd, fanoutProgFd)
  *   -> { handle, fd, view: Uint8Array (the RX ring) }
  * fanout: 0 for none, else (groupId | mode << 16 | flags << 16) as PACKET_FANOUT takes it.
+ * filterFd: a socket filter program attached before bind (SO_ATTACH_BPF), or -1.
+ * fanoutProgFd: the group's PACKET_FANOUT_EBPF program (PACKET_FANOUT_DATA), or -1.
  */
 XD_FN(PktOpen) {
-  napi_value argv[9];
-  if (xd_args(env, info, 9, argv)) return NULL;
+  napi_value argv[11];
+  if (xd_args(env, info, 11, argv)) return NULL;
   int ifindex = xd_i32(env, argv[0]);
+  int filter_fd = xd_i32(env, argv[9]);
+  int fanout_prog = xd_i32(env, argv[10]);
   uint32_t bsize = xd_u32(env, argv[1]), bnr = xd_u32(env, argv[2]), tov = xd_u32(env, argv[3]);
   uint32_t tfs = xd_u32(env, argv[4]), tnr = xd_u32(env, argv[5]);
   uint32_t fanout = xd_u32(env, argv[6]);
@@ -280,6 +291,8 @@ XD_FN(PktOpen) {
     XD_FAIL("mmap(TPACKET_V3 rings)");
   }
   p->tx = p->map + rx_len;
+  /* the filter first: nothing unwanted lands in the ring between bind and attach */
+  if (filter_fd >= 0 && setsockopt(p->fd, SOL_SOCKET, SO_ATTACH_BPF, &filter_fd, sizeof filter_fd) < 0) XD_FAIL("setsockopt(SO_ATTACH_BPF)");
   struct sockaddr_ll sll;
   memset(&sll, 0, sizeof sll);
   sll.sll_family = AF_PACKET;
@@ -287,6 +300,8 @@ XD_FN(PktOpen) {
   sll.sll_ifindex = ifindex;
   if (bind(p->fd, (struct sockaddr *)&sll, sizeof sll) < 0) XD_FAIL("bind(AF_PACKET)");
   if (fanout && setsockopt(p->fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof fanout) < 0) XD_FAIL("setsockopt(PACKET_FANOUT)");
+  if (fanout_prog >= 0 && setsockopt(p->fd, SOL_PACKET, PACKET_FANOUT_DATA, &fanout_prog, sizeof fanout_prog) < 0)
+    XD_FAIL("setsockopt(PACKET_FANOUT_DATA)");
 
   napi_value out, h, ab, view, name, res;
   napi_create_string_utf8(env, "PacketSocket", NAPI_AUTO_LENGTH, &name);
