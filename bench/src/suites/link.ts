@@ -256,22 +256,32 @@ class LinkBench {
     }
   }
 
-  /** perf record the whole machine while the UDP load runs through one kind; top symbols */
+  /**
+   * perf record the forwarder and the generator (with the kernel work each runs: the
+   * generator's CPU also runs the veth receive path, XDP program included) while the UDP
+   * load goes through one kind; their top symbols
+   */
   async profile(kind: Kind, seconds: number): Promise<string> {
     const perfOk = spawnSync('perf', ['record', '-o', '/dev/null', '-q', '--', 'true'], { encoding: 'utf8' }).status === 0;
     if (perfOk) {
       const fwd = await this.forwarder(kind);
+      await sleep(300);
       const data = join(this.work, `perf-${kind}.data`);
-      const rec = spawn('perf', ['record', '-a', '-g', '-o', data, '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+      const gen = this.spawnIn(this.ns(kind).cl, [this.genBin, SERVER, '9', String(seconds + 1)], 0);
+      await sleep(200);
+      const rec = spawn('perf', ['record', '-g', '-o', data, '-p', `${fwd.pid},${gen.pid}`, '--', 'sleep', String(seconds)], { stdio: 'ignore' });
       this.children.add(rec);
-      await this.udp(kind, fwd, seconds);
       await new Promise((r) => rec.once('exit', r));
+      await new Promise((r) => (gen.exitCode !== null ? r(null) : gen.once('exit', r)));
       await this.stopForwarder(fwd);
-      const rep = sh('perf', ['report', '-i', data, '--no-children', '--sort', 'comm,dso,sym', '--stdio', '-q', '--percent-limit', '1.5'], { timeoutMs: 120_000, ignore: true });
+      const rep = sh('perf', ['report', '-i', data, '--no-children', '--sort', 'comm,sym', '--stdio', '-q', '-g', 'none', '--percent-limit', '1.2'], {
+        timeoutMs: 120_000,
+        ignore: true,
+      });
       return rep
         .split('\n')
         .filter((l) => /^\s+\d/.test(l))
-        .slice(0, 25)
+        .slice(0, 30)
         .join('\n');
     }
     // no perf: V8's CPU profile of the forwarder (JS and native frames, no kernel)
@@ -314,12 +324,13 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
     }
     const tap = samples.get('tap')!;
     const figures: Record<string, Record<string, number>> = {};
+    if (rounds === 0) log('LINK_ROUNDS=0: no rounds, profiles only');
     const rows: (string | number)[][] = [
       ['link', 'UDP 64 B pps', 'offered', 'vs tap', 'per-round', 'fwd CPU', 'pps/core', 'vs tap', 'TCP Gbit/s', 'vs tap', 'per-round', 'fwd CPU'],
     ];
     const perCore = (x: Sample): number => (x.ppsCpu > 0 ? x.pps / x.ppsCpu : NaN);
     const tapPerCore = median(tap.map(perCore));
-    for (const k of kinds) {
+    for (const k of rounds > 0 ? kinds : []) {
       const s = samples.get(k)!;
       const pps = median(s.map((x) => x.pps));
       const gbps = median(s.map((x) => x.gbps));
@@ -356,7 +367,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
         median(s.map((x) => x.gbpsCpu)).toFixed(2),
       ]);
     }
-    log('\n' + table(rows));
+    if (rounds > 0) log('\n' + table(rows));
     log(`${rounds} rounds of ${seconds} s, interleaved; forwarder pinned to CPU 1, load to CPU 0: ${b.pin}`);
     const out: Record<string, unknown> = { links: figures, rounds, seconds, samples: Object.fromEntries(samples) };
     if (opts.args.includes('--profile')) {
