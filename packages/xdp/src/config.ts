@@ -271,6 +271,12 @@ export interface PacketOptions {
   hostAddresses?: boolean;
   /** with `steer`: capacity of the vips and reals maps; default 4096 */
   maxEndpoints?: number;
+  /**
+   * the slots read in this thread (default all). The others are opened here too (the
+   * fanout group numbers its sockets in the order they join) for openPacketSlots in
+   * worker threads; [] reads none here.
+   */
+  openSlots?: number[];
   /** fanout mode without `steer`: 'hash' (the kernel's flow hash, default), 'cpu', 'lb', 'qm', 'rollover' */
   fanout?: 'hash' | 'cpu' | 'lb' | 'qm' | 'rollover';
   /** RX block size (multiple of the page size); default 256 KiB */
@@ -294,6 +300,7 @@ export interface ResolvedPacketOptions {
   steer: ResolvedSteering | null;
   hostAddresses: boolean;
   maxEndpoints: number;
+  openSlots: number[];
   blockSize: number;
   blocks: number;
   retireMs: number;
@@ -308,6 +315,7 @@ export const FANOUT_MODE = { hash: 0, lb: 1, cpu: 2, rollover: 3, qm: 5, ebpf: 7
 const PACKET_KEYS = new Set([
   'ifname',
   'sockets',
+  'openSlots',
   'steer',
   'hostAddresses',
   'maxEndpoints',
@@ -327,6 +335,12 @@ export function validatePacketOptions(o: PacketOptions): ResolvedPacketOptions {
   const ifname = checkIfName(o.ifname);
   const sockets = o.sockets ?? 1;
   if (!Number.isInteger(sockets) || sockets < 1 || sockets > 64) throw invalid(`sockets must be 1..64 (got ${String(sockets)})`);
+  let openSlots = Array.from({ length: sockets }, (_, i) => i);
+  if (o.openSlots !== undefined) {
+    if (!Array.isArray(o.openSlots)) throw invalid('openSlots must be an array of slot numbers');
+    for (const s of o.openSlots) if (!Number.isInteger(s) || s < 0 || s >= sockets) throw invalid(`openSlots: ${String(s)} is not a slot (0..${sockets - 1})`);
+    openSlots = [...new Set(o.openSlots)].sort((a, b) => a - b);
+  }
   const fanoutName = o.fanout ?? 'hash';
   if (!(fanoutName in FANOUT_MODE) || (fanoutName as string) === 'ebpf') throw invalid(`fanout must be one of hash, lb, cpu, rollover, qm`);
   const steer = o.steer === undefined ? null : parseSteering(o.steer);
@@ -351,6 +365,7 @@ export function validatePacketOptions(o: PacketOptions): ResolvedPacketOptions {
     steer,
     hostAddresses: o.hostAddresses ?? true,
     maxEndpoints,
+    openSlots,
     blockSize,
     blocks,
     retireMs,

@@ -19,7 +19,8 @@ export {
 export type { ProtoName } from './steer.js';
 export { openXdp, openXdpSlots, XdpLink, XdpPort, XDP_HEADROOM } from './xdp-link.js';
 export type { XdpSocketStats, XdpProgramStats, XdpPortDescriptor } from './xdp-link.js';
-export { openPacket, PacketLink, PacketPort } from './packet-link.js';
+export { openPacket, openPacketSlots, PacketLink, PacketPort } from './packet-link.js';
+export type { PacketPortDescriptor } from './packet-link.js';
 export { Steering } from './steering.js';
 export type { ProgramStats } from './steering.js';
 export { validateXdpOptions, validatePacketOptions, parseSteering, parseEndpoint, framesNeeded, FANOUT_MODE } from './config.js';

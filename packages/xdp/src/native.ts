@@ -82,6 +82,12 @@ export interface NativeXdp {
     filterFd: number,
     fanoutProgFd: number,
   ): { handle: PktHandle; view: Uint8Array; fd: number; txFrames: number };
+  pktAttach(fd: number, blockSize: number, blockCount: number, txFrameSize: number, txFrames: number, maxFrame: number): {
+    handle: PktHandle;
+    view: Uint8Array;
+    fd: number;
+    txFrames: number;
+  };
   pktStart(h: PktHandle, offsets: Uint32Array, lengths: Uint32Array, cb: (count: number) => void): void;
   pktStop(h: PktHandle): void;
   pktRef(h: PktHandle, on: boolean): void;

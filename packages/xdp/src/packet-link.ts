@@ -54,6 +54,11 @@ export class PacketLink implements Link {
   readonly vnetHdrLen = 0;
   readonly counters: LinkCounters;
   readonly batch: PacketBatch;
+  /** The socket's fd. */
+  get fd(): number {
+    return this.sockFd;
+  }
+
   /** the slot, as the key of the program's per-socket counters (like XdpLink.index) */
   get index(): number {
     return this.slot;
@@ -74,6 +79,7 @@ export class PacketLink implements Link {
     private readonly handle: PktHandle,
     view: Uint8Array,
     batchSize: number,
+    private readonly sockFd = -1,
   ) {
     this.batch = { buf: view, offsets: new Uint32Array(batchSize), lengths: new Uint32Array(batchSize), count: 0 };
     this.counters = new PacketCounters(() => this.readStats());
@@ -155,9 +161,24 @@ export class PacketLink implements Link {
   }
 }
 
+/** What a worker thread needs to read some slots of a port opened in this process. */
+export interface PacketPortDescriptor {
+  ifname: string;
+  ifindex: number;
+  mtu: number;
+  /** the socket fd of each slot */
+  fds: number[];
+  blockSize: number;
+  blocks: number;
+  txFrames: number;
+  batchSize: number;
+}
+
 /** The sockets of one interface (a fanout group when more than one). */
 export class PacketPort {
   private closed = false;
+  /** the sockets read in this thread (openSlots) */
+  readonly links: PacketLink[];
   /** @internal use openPacket */
   constructor(
     private readonly n: NativeXdp,
@@ -165,26 +186,37 @@ export class PacketPort {
     readonly ifindex: number,
     readonly mac: Uint8Array,
     readonly mtu: number,
-    readonly links: PacketLink[],
+    /** every socket of the group, by slot (the ones not in `links` are read elsewhere) */
+    private readonly all: PacketLink[],
+    openSlots: number[],
     /** the steering maps (null without `steer`: every frame reaches the sockets) */
     readonly steering: Steering | null,
     private readonly fds: (SteeringMapFds & { filter: number; fanout: number }) | null,
-  ) {}
+    private readonly desc: PacketPortDescriptor,
+  ) {
+    this.links = openSlots.map((s) => all[s]!);
+  }
 
   /** The number of sockets (slots). */
   get slots(): number {
-    return this.links.length;
+    return this.all.length;
+  }
+
+  /** For worker threads: see openPacketSlots. */
+  describe(): PacketPortDescriptor {
+    return { ...this.desc, fds: [...this.desc.fds] };
   }
 
   /** The filter program's counters (with `steer`): why frames were dropped or kept, per slot. */
   programStats(): ProgramStats | null {
-    return this.fds ? readProgramStats(this.n, this.fds.stats, this.links.length, this.closed) : null;
+    return this.fds ? readProgramStats(this.n, this.fds.stats, this.all.length, this.closed) : null;
   }
 
+  /** Close every socket (also those read by workers: do it last) and the maps. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const l of this.links) l.close();
+    for (const l of this.all) l.close();
     if (this.fds) for (const fd of Object.values(this.fds)) if (fd >= 0) this.n.closeFd(fd);
   }
 }
@@ -243,12 +275,41 @@ export function openPacket(opts: PacketOptions): PacketPort {
           fds && i === 0 ? fds.fanout : -1,
         ),
       );
-      links.push(new PacketLink(o.ifname, info.mtu, i, s.handle, s.view, o.batchSize));
+      links.push(new PacketLink(o.ifname, info.mtu, i, s.handle, s.view, o.batchSize, s.fd));
     }
   } catch (err) {
     for (const l of links) l.close();
     for (const fd of made) n.closeFd(fd);
     throw err;
   }
-  return new PacketPort(n, o.ifname, info.ifindex, info.mac, info.mtu, links, steering, fds);
+  const desc: PacketPortDescriptor = {
+    ifname: o.ifname,
+    ifindex: info.ifindex,
+    mtu: info.mtu,
+    fds: links.map((l) => l.fd),
+    blockSize: o.blockSize,
+    blocks: o.blocks,
+    txFrames: o.txFrames,
+    batchSize: o.batchSize,
+  };
+  return new PacketPort(n, o.ifname, info.ifindex, info.mac, info.mtu, links, o.openSlots, steering, fds, desc);
+}
+
+/**
+ * Read `slots` of a port opened elsewhere in this process (a worker thread given
+ * `port.describe()`): each socket's rings are mapped again here; the opener keeps the
+ * sockets (and closes them with the port).
+ */
+export function openPacketSlots(desc: PacketPortDescriptor, slots: number[], opts: { batchSize?: number } = {}): PacketLink[] {
+  const n = native();
+  const links: PacketLink[] = [];
+  for (const s of slots) {
+    const fd = desc.fds[s];
+    if (fd === undefined) throw new XdpError(`slot ${s} is not a slot of ${desc.ifname} (0..${desc.fds.length - 1})`, 'EINVAL', ERRNO.EINVAL, 'validate');
+    const a = call(`attaching to AF_PACKET socket ${s} of ${desc.ifname}`, () =>
+      n.pktAttach(fd, desc.blockSize, desc.blocks, TX_FRAME_SIZE, desc.txFrames, desc.mtu + L2_SLACK),
+    );
+    links.push(new PacketLink(desc.ifname, desc.mtu, s, a.handle, a.view, opts.batchSize ?? desc.batchSize, fd));
+  }
+  return links;
 }

@@ -38,9 +38,27 @@
 
 #define PK_BATCHES_PER_WAKEUP 8
 
+/* The rings' mapping, shared by the socket handle and the JS view of the RX ring: unmapped
+ * when both are gone (a view kept after the link must not point at unmapped memory). */
+typedef struct pk_map {
+  uint8_t *addr;
+  size_t len;
+  int refs;
+} pk_map_t;
+
+static void pk_map_unref(pk_map_t *m) {
+  if (__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  munmap(m->addr, m->len);
+  free(m);
+}
+
+static void pk_view_finalize(napi_env env, void *data, void *hint) { pk_map_unref((pk_map_t *)hint); }
+
 typedef struct pk {
   napi_env env;
   int fd;
+  bool owns_fd; /* false for a socket attached from another thread (pktAttach) */
+  pk_map_t *mapping;
   uint8_t *map;
   size_t map_len;
   /* RX */
@@ -203,18 +221,67 @@ static void pk_shutdown(pk_t *p) {
   pk_drop_refs(p);
   if (p->actx) napi_async_destroy(p->env, p->actx);
   p->actx = NULL;
-  /* the JS view of the ring keeps the mapping (see view_finalize) */
-  if (p->fd >= 0) close(p->fd);
+  if (p->fd >= 0 && p->owns_fd) close(p->fd);
   p->fd = -1;
 }
 
 static void pk_finalize(napi_env env, void *data, void *hint) {
   pk_t *p = data;
   pk_shutdown(p);
-  if (p->map) munmap(p->map, p->map_len);
+  if (p->mapping) pk_map_unref(p->mapping);
+  p->mapping = NULL;
   p->map = NULL;
   p->finalized = true;
   if (p->handle_closed) free(p);
+}
+
+/* The JS handle and the RX view of a socket whose rings are mapped at p->map. */
+static napi_value pk_wrap(napi_env env, pk_t *p, size_t rx_len) {
+  pk_map_t *m = calloc(1, sizeof *m);
+  if (!m) {
+    if (p->owns_fd) close(p->fd);
+    munmap(p->map, p->map_len);
+    free(p);
+    xd_throw(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  m->addr = p->map;
+  m->len = p->map_len;
+  m->refs = 2; /* the handle and the view */
+  p->mapping = m;
+  napi_value out, h, ab, view, name, res;
+  napi_create_string_utf8(env, "PacketSocket", NAPI_AUTO_LENGTH, &name);
+  napi_create_object(env, &res);
+  napi_async_init(env, res, name, &p->actx);
+  if (napi_create_external(env, p, pk_finalize, NULL, &h) != napi_ok) {
+    pk_shutdown(p);
+    munmap(p->map, p->map_len);
+    free(m);
+    free(p);
+    return NULL;
+  }
+  if (napi_create_external_arraybuffer(env, p->map, rx_len, pk_view_finalize, m, &ab) != napi_ok) {
+    pk_map_unref(m);
+    xd_throw(env, "ENOTSUP", "this Node.js cannot wrap external memory in an ArrayBuffer");
+    return NULL;
+  }
+  napi_create_typedarray(env, napi_uint8_array, rx_len, ab, 0, &view);
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "handle", h);
+  napi_set_named_property(env, out, "view", view);
+  xd_set_int(env, out, "fd", p->fd);
+  xd_set_int(env, out, "txFrames", p->tx_frame_nr);
+  return out;
+}
+
+/* TX ring geometry: blocks of max(page, frame) bytes, so frame i sits at i * frame size. */
+static void tx_geometry(uint32_t tfs, uint32_t tnr, long page, struct tpacket_req3 *tx) {
+  memset(tx, 0, sizeof *tx);
+  tx->tp_frame_size = tfs;
+  tx->tp_block_size = tfs > (uint32_t)page ? tfs : (uint32_t)page;
+  uint32_t per_block = tx->tp_block_size / tfs;
+  tx->tp_block_nr = (tnr + per_block - 1) / per_block;
+  tx->tp_frame_nr = tx->tp_block_nr * per_block;
 }
 
 static pk_t *get_pk(napi_env env, napi_value v) { return xd_external(env, v, "AF_PACKET socket"); }
@@ -274,13 +341,7 @@ XD_FN(PktOpen) {
   rx.tp_retire_blk_tov = tov;
   if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) XD_FAIL("setsockopt(PACKET_RX_RING)");
   struct tpacket_req3 tx;
-  memset(&tx, 0, sizeof tx);
-  /* blocks of max(page, frame): frames divide them evenly, so frame i is at i * size */
-  tx.tp_frame_size = tfs;
-  tx.tp_block_size = tfs > (uint32_t)page ? tfs : (uint32_t)page;
-  uint32_t per_block = tx.tp_block_size / tfs;
-  tx.tp_block_nr = (tnr + per_block - 1) / per_block;
-  tx.tp_frame_nr = tx.tp_block_nr * per_block;
+  tx_geometry(tfs, tnr, page, &tx);
   p->tx_frame_nr = tx.tp_frame_nr;
   if (setsockopt(p->fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) XD_FAIL("setsockopt(PACKET_TX_RING)");
   size_t rx_len = (size_t)bsize * bnr, tx_len = (size_t)tx.tp_block_size * tx.tp_block_nr;
@@ -303,28 +364,8 @@ XD_FN(PktOpen) {
   if (fanout_prog >= 0 && setsockopt(p->fd, SOL_PACKET, PACKET_FANOUT_DATA, &fanout_prog, sizeof fanout_prog) < 0)
     XD_FAIL("setsockopt(PACKET_FANOUT_DATA)");
 
-  napi_value out, h, ab, view, name, res;
-  napi_create_string_utf8(env, "PacketSocket", NAPI_AUTO_LENGTH, &name);
-  napi_create_object(env, &res);
-  napi_async_init(env, res, name, &p->actx);
-  if (napi_create_external(env, p, pk_finalize, NULL, &h) != napi_ok) {
-    pk_shutdown(p);
-    munmap(p->map, p->map_len);
-    free(p);
-    return NULL;
-  }
-  /* the view does not own the mapping: the handle does, and the JS link keeps both */
-  if (napi_create_external_arraybuffer(env, p->map, rx_len, NULL, NULL, &ab) != napi_ok) {
-    xd_throw(env, "ENOTSUP", "this Node.js cannot wrap external memory in an ArrayBuffer");
-    return NULL;
-  }
-  napi_create_typedarray(env, napi_uint8_array, rx_len, ab, 0, &view);
-  napi_create_object(env, &out);
-  napi_set_named_property(env, out, "handle", h);
-  napi_set_named_property(env, out, "view", view);
-  xd_set_int(env, out, "fd", p->fd);
-  xd_set_int(env, out, "txFrames", p->tx_frame_nr);
-  return out;
+  p->owns_fd = true;
+  return pk_wrap(env, p, rx_len);
 
 fail:
   if (p->map) munmap(p->map, p->map_len);
@@ -332,6 +373,47 @@ fail:
   free(p);
   xd_throw_errno(env, err, what);
   return NULL;
+}
+
+/*
+ * pktAttach(fd, blockSize, blockCount, txFrameSize, txFrames, maxFrame) -> { handle, view, ... }
+ * A second handle on a socket opened by pktOpen elsewhere in this process (a worker thread
+ * takes over reading it): the rings are mapped again, the fd stays the opener's.
+ */
+XD_FN(PktAttach) {
+  napi_value argv[6];
+  if (xd_args(env, info, 6, argv)) return NULL;
+  int fd = xd_i32(env, argv[0]);
+  uint32_t bsize = xd_u32(env, argv[1]), bnr = xd_u32(env, argv[2]);
+  uint32_t tfs = xd_u32(env, argv[3]), tnr = xd_u32(env, argv[4]);
+  long page = sysconf(_SC_PAGESIZE);
+  pk_t *p = calloc(1, sizeof *p);
+  if (!p) {
+    xd_throw(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  struct tpacket_req3 tx;
+  tx_geometry(tfs, tnr, page, &tx);
+  p->env = env;
+  p->fd = fd;
+  p->owns_fd = false;
+  p->max_frame = xd_u32(env, argv[5]);
+  p->block_size = bsize;
+  p->block_nr = bnr;
+  p->tx_frame_size = tfs;
+  p->tx_frame_nr = tx.tp_frame_nr;
+  p->tx_data_off = TPACKET3_HDRLEN - sizeof(struct sockaddr_ll);
+  size_t rx_len = (size_t)bsize * bnr;
+  p->map_len = rx_len + (size_t)tx.tp_block_size * tx.tp_block_nr;
+  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (p->map == MAP_FAILED) {
+    int e = errno;
+    free(p);
+    xd_throw_errno(env, e, "mmap(TPACKET_V3 rings)");
+    return NULL;
+  }
+  p->tx = p->map + rx_len;
+  return pk_wrap(env, p, rx_len);
 }
 
 static void pk_on_readable(uv_poll_t *h, int status, int events) {
@@ -528,7 +610,8 @@ XD_FN(PktClose) {
 
 void xd_pkt_init(napi_env env, napi_value exports) {
   napi_property_descriptor pr[] = {
-      XD_PROP("pktOpen", PktOpen),   XD_PROP("pktStart", PktStart), XD_PROP("pktStop", PktStop),
+      XD_PROP("pktOpen", PktOpen),   XD_PROP("pktAttach", PktAttach), XD_PROP("pktStart", PktStart),
+      XD_PROP("pktStop", PktStop),
       XD_PROP("pktRef", PktRef),     XD_PROP("pktRead", PktRead),   XD_PROP("pktRelease", PktRelease),
       XD_PROP("pktWrite", PktWrite), XD_PROP("pktStats", PktStats), XD_PROP("pktClose", PktClose),
   };
