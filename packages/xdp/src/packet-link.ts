@@ -21,7 +21,10 @@ const L2_SLACK = 18;
 const TX_DATA_OFF = 48;
 
 class PacketCounters implements LinkCounters {
-  constructor(private readonly read: () => Float64Array) {}
+  constructor(
+    private readonly read: () => Float64Array,
+    private readonly drops: () => number,
+  ) {}
   get rxPackets(): number {
     return this.read()[0]!;
   }
@@ -43,8 +46,10 @@ class PacketCounters implements LinkCounters {
   get txErrors(): number {
     return this.read()[6]!;
   }
+  /** frames the kernel could not put in the RX ring (every block in use) */
   get rxErrors(): number {
-    return 0;
+    this.read();
+    return this.drops();
   }
 }
 
@@ -82,7 +87,10 @@ export class PacketLink implements Link {
     private readonly sockFd = -1,
   ) {
     this.batch = { buf: view, offsets: new Uint32Array(batchSize), lengths: new Uint32Array(batchSize), count: 0 };
-    this.counters = new PacketCounters(() => this.readStats());
+    this.counters = new PacketCounters(
+      () => this.readStats(),
+      () => this.kernelDrops,
+    );
   }
 
   private readStats(): Float64Array {
