@@ -1,4 +1,4 @@
-import { ConnFlag, DestFlag, Fwd, Proto } from '@tunvs/model';
+import { ConnFlag, DestFlag, Fwd, Proto, protocolListing } from '@tunvs/model';
 import type { Dest, DestRegistry, Timeouts } from '@tunvs/model';
 import {
   CONTROL_REARM_TIMEOUT,
@@ -139,23 +139,6 @@ function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
-}
-
-function protoName(p: number): string {
-  switch (p) {
-    case Proto.TCP:
-      return 'TCP';
-    case Proto.UDP:
-      return 'UDP';
-    case Proto.SCTP:
-      return 'SCTP';
-    case Proto.ICMP:
-      return 'ICMP';
-    case 0:
-      return 'IP';
-    default:
-      return `IP_${p}`;
-  }
 }
 
 /**
@@ -1167,7 +1150,7 @@ export class ConnTable {
       yield {
         slot: s,
         protocol: proto,
-        protocolName: protoName(proto),
+        protocolName: protocolListing(proto),
         state: this.stateName(s),
         expires: Math.floor(this.remainingMs(s, now) / 1000),
         caddr: this.caddr(s),

@@ -1,6 +1,7 @@
 export { Director, TUNVS_VERSION } from './director.js';
 export type { DirectorOptions, DirectorEvent, OwnedAddress } from './director.js';
-export { ServiceTable, VirtualService, DEFAULT_PERSISTENT_TIMEOUT, methodName, schedFlagNames, statsInfo } from './services.js';
+export { ServiceTable, VirtualService, DEFAULT_PERSISTENT_TIMEOUT, statsInfo } from './services.js';
+export type { ServiceTableOptions, ServiceTableHooks } from './services.js';
 export { scheduleFlow, SchedResult } from './schedule.js';
 export type { FlowPacket } from './schedule.js';
 export { Estimator, ESTIMATOR_PERIOD_MS } from './estimator.js';

@@ -6,8 +6,11 @@
  * Lookups use numeric Map keys (vip * 65536 + port), one map per protocol; they run only
  * for flow-creating packets, never for packets of known connections.
  */
-import { Dest, DestFlag, DestRegistry, Fwd, Proto, Service, SvcFlag } from '@tunvs/model';
-import type { DestInfo, DestSpec, MethodName, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo } from '@tunvs/model';
+import {
+  DEFAULT_KERNEL, DEFAULT_METHOD, DEFAULT_SCHEDULER, Dest, DestFlag, DestRegistry, Proto, Service, SvcFlag,
+  methodByName, methodName, protocolNumber, schedFlag, schedFlagNames, serviceProtocolName,
+} from '@tunvs/model';
+import type { DestInfo, DestSpec, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo } from '@tunvs/model';
 import type { Stats } from '@tunvs/model';
 import { getScheduler, schedulerNames } from '@tunvs/schedulers';
 import { editThresholds } from '@tunvs/conntrack';
@@ -23,47 +26,6 @@ export class VirtualService extends Service {
 /** ipvsadm's default persistence timeout (`-p` without a value). */
 export const DEFAULT_PERSISTENT_TIMEOUT = 360;
 
-const SCHED_FLAG_BITS: Record<string, number> = {
-  'flag-1': SvcFlag.SCHED1,
-  'sh-fallback': SvcFlag.SCHED1,
-  'mh-fallback': SvcFlag.SCHED1,
-  'flag-2': SvcFlag.SCHED2,
-  'sh-port': SvcFlag.SCHED2,
-  'mh-port': SvcFlag.SCHED2,
-  'flag-3': SvcFlag.SCHED3,
-};
-
-const METHOD_FWD: Record<MethodName, number> = {
-  masq: Fwd.MASQ,
-  local: Fwd.LOCALNODE,
-  tunnel: Fwd.TUNNEL,
-  route: Fwd.DROUTE,
-};
-
-/** Method name of a forwarding method number. */
-export function methodName(fwd: number): MethodName {
-  switch (fwd) {
-    case Fwd.MASQ:
-      return 'masq';
-    case Fwd.LOCALNODE:
-      return 'local';
-    case Fwd.TUNNEL:
-      return 'tunnel';
-    default:
-      return 'route';
-  }
-}
-
-/** Names of the scheduler flags set in a service's flags, as ipvsadm prints them. */
-export function schedFlagNames(schedName: string, flags: number): string[] {
-  const out: string[] = [];
-  const pre = schedName === 'sh' ? 'sh-' : schedName === 'mh' ? 'mh-' : '';
-  if (flags & SvcFlag.SCHED1) out.push(pre ? pre + 'fallback' : 'flag-1');
-  if (flags & SvcFlag.SCHED2) out.push(pre ? pre + 'port' : 'flag-2');
-  if (flags & SvcFlag.SCHED3) out.push('flag-3');
-  return out;
-}
-
 function parseAddr(op: string, s: string | undefined): number {
   if (s === undefined) fail('EINVAL', op, 'a service address is required');
   try {
@@ -74,9 +36,9 @@ function parseAddr(op: string, s: string | undefined): number {
 }
 
 function protoNumber(op: string, p: string | undefined): number {
-  if (p === 'tcp') return Proto.TCP;
-  if (p === 'udp') return Proto.UDP;
-  return fail('EINVAL', op, `unsupported protocol '${String(p)}'`);
+  const n = protocolNumber(p ?? '');
+  if (serviceProtocolName(n) === null) fail('EINVAL', op, `unsupported protocol '${String(p)}'`);
+  return n;
 }
 
 /** Check a port number: an integer 0..65535. */
@@ -109,8 +71,16 @@ export interface ServiceTableHooks {
   vipAdded?(addr: number): void;
 }
 
+/** Options of a ServiceTable. */
+export interface ServiceTableOptions {
+  /** the kernel generation whose rules apply (OVERLOAD on threshold edits, scheduler overhead) */
+  kernel?: KernelMode;
+}
+
 export class ServiceTable {
   readonly registry = new DestRegistry();
+  /** the kernel generation whose rules this table's services and destinations follow */
+  readonly kernel: KernelMode;
   /** every service, in the order added */
   readonly services: VirtualService[] = [];
   private readonly tcp = new Map<number, VirtualService>();
@@ -126,7 +96,12 @@ export class ServiceTable {
   /** VIP -> number of services on it */
   private readonly vips = new Map<number, number>();
 
-  constructor(private readonly hooks: ServiceTableHooks = {}) {}
+  constructor(
+    private readonly hooks: ServiceTableHooks = {},
+    opts: ServiceTableOptions = {},
+  ) {
+    this.kernel = opts.kernel ?? DEFAULT_KERNEL;
+  }
 
   // ---------------------------------------------------------------- data plane
 
@@ -193,11 +168,10 @@ export class ServiceTable {
     }
     if (spec.onePacket) flags |= SvcFlag.ONEPACKET;
     for (const f of spec.schedFlags ?? []) {
-      const bit = SCHED_FLAG_BITS[f];
-      if (bit === undefined) fail('EINVAL', op, `invalid scheduler flag '${f}'`);
-      if ((f.startsWith('sh-') && schedName !== 'sh') || (f.startsWith('mh-') && schedName !== 'mh'))
-        fail('EINVAL', op, `incompatible scheduler flag '${f}'`);
-      flags |= bit;
+      const def = schedFlag(f);
+      if (def === undefined) fail('EINVAL', op, `invalid scheduler flag '${f}'`);
+      if (def.scheduler !== null && def.scheduler !== schedName) fail('EINVAL', op, `incompatible scheduler flag '${f}'`);
+      flags |= def.bit;
     }
     return flags;
   }
@@ -212,7 +186,7 @@ export class ServiceTable {
 
   addService(spec: ServiceSpec): VirtualService {
     const op = 'addService';
-    const schedName = spec.scheduler ?? 'wlc';
+    const schedName = spec.scheduler ?? DEFAULT_SCHEDULER;
     const factory = this.schedFactory(schedName, op);
     if (spec.pe !== undefined && spec.pe !== '' && spec.pe !== 'sip')
       fail('ENOENT', op, `Persistence engine not found: '${spec.pe}'`);
@@ -222,7 +196,7 @@ export class ServiceTable {
     if (spec.fwmark !== undefined && spec.fwmark !== 0) {
       const mark = spec.fwmark >>> 0;
       if (this.fwm.has(mark)) fail('EEXIST', op, 'Service already exists');
-      svc = new VirtualService({ fwmark: mark, flags, schedName, timeout: spec.persistent ?? 0, netmask });
+      svc = new VirtualService({ fwmark: mark, flags, schedName, timeout: spec.persistent ?? 0, netmask, kernel: this.kernel });
       this.fwm.set(mark, svc);
     } else {
       const proto = protoNumber(op, spec.protocol);
@@ -232,7 +206,7 @@ export class ServiceTable {
         fail('EINVAL', op, 'Zero port specified for non-persistent service');
       const map = proto === Proto.TCP ? this.tcp : this.udp;
       if (map.has(vip * 65536 + port)) fail('EEXIST', op, 'Service already exists');
-      svc = new VirtualService({ protocol: proto, addr: vip, port, flags, schedName, timeout: spec.persistent ?? 0, netmask });
+      svc = new VirtualService({ protocol: proto, addr: vip, port, flags, schedName, timeout: spec.persistent ?? 0, netmask, kernel: this.kernel });
       map.set(vip * 65536 + port, svc);
       if (proto === Proto.TCP && port === 21) this.ftpServices++;
       if (port === 0) {
@@ -252,7 +226,7 @@ export class ServiceTable {
   editService(spec: ServiceSpec): VirtualService {
     const op = 'editService';
     const svc = this.mustGet(spec, op);
-    const schedName = spec.scheduler ?? 'wlc';
+    const schedName = spec.scheduler ?? DEFAULT_SCHEDULER;
     const factory = this.schedFactory(schedName, op);
     const flags = this.flagsFrom(spec, op, schedName);
     if (svc.fwmark === 0 && svc.port === 0 && !(flags & SvcFlag.PERSISTENT))
@@ -308,10 +282,9 @@ export class ServiceTable {
     const l = d.lower ?? 0;
     if (!Number.isInteger(u) || u < 0 || !Number.isInteger(l) || l < 0) fail('EINVAL', op, 'invalid threshold');
     if (u !== 0 && l > u) fail('ERANGE', op, 'Numerical result out of range');
-    const method = d.method ?? 'route';
-    const fwd = METHOD_FWD[method];
-    if (fwd === undefined) fail('EINVAL', op, `unknown forwarding method '${String(method)}'`);
-    return { addr, port, weight, fwd, u, l };
+    const method = methodByName(d.method ?? DEFAULT_METHOD);
+    if (method === undefined) fail('EINVAL', op, `unknown forwarding method '${String(d.method)}'`);
+    return { addr, port, weight, fwd: method.fwd, u, l };
   }
 
   addDest(key: ServiceKey, spec: DestSpec): Dest {
@@ -333,7 +306,7 @@ export class ServiceTable {
     }
     dest.trashedFrom = null;
     dest.lastWeight = p.weight;
-    editThresholds(dest, p.u, p.l);
+    editThresholds(dest, p.u, p.l, this.kernel);
     dest.flags |= DestFlag.AVAILABLE;
     svc.insertDest(dest);
     svc.sched.addDest?.(svc, dest);
@@ -349,7 +322,7 @@ export class ServiceTable {
     dest.weight = p.weight;
     if (p.weight !== 0) dest.lastWeight = p.weight;
     dest.fwd = p.fwd;
-    editThresholds(dest, p.u, p.l);
+    editThresholds(dest, p.u, p.l, this.kernel);
     dest.flags |= DestFlag.AVAILABLE;
     svc.sched.updDest?.(svc, dest);
     return dest;
@@ -416,7 +389,7 @@ export class ServiceTable {
   static serviceInfo(s: VirtualService): ServiceInfo {
     return {
       fwmark: s.fwmark,
-      protocol: s.fwmark !== 0 ? null : s.protocol === Proto.TCP ? 'tcp' : 'udp',
+      protocol: s.fwmark !== 0 ? null : serviceProtocolName(s.protocol),
       addr: formatIpv4(s.addr),
       port: s.port,
       scheduler: s.schedName,

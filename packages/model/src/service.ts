@@ -1,6 +1,8 @@
 import type { Dest } from './dest.js';
 import { SvcFlag } from './constants.js';
 import { Stats } from './stats.js';
+import { DEFAULT_KERNEL } from './names.js';
+import type { KernelMode } from './names.js';
 
 /**
  * A virtual service (the kernel's `struct ip_vs_service`): either protocol + VIP + port,
@@ -27,6 +29,8 @@ export class Service {
   timeout: number;
   /** persistence netmask as uint32, default 255.255.255.255 */
   netmask: number;
+  /** the kernel generation whose rules apply (the overhead of the counting schedulers, lblc/lblcr limits) */
+  readonly kernel: KernelMode;
   readonly dests: Dest[] = [];
   readonly stats = new Stats();
 
@@ -39,6 +43,7 @@ export class Service {
     schedName?: string;
     timeout?: number;
     netmask?: number;
+    kernel?: KernelMode;
   }) {
     this.protocol = opts.protocol ?? 0;
     this.addr = (opts.addr ?? 0) >>> 0;
@@ -48,6 +53,7 @@ export class Service {
     this.schedName = opts.schedName ?? 'wlc';
     this.timeout = opts.timeout ?? 0;
     this.netmask = (opts.netmask ?? 0xffffffff) >>> 0;
+    this.kernel = opts.kernel ?? DEFAULT_KERNEL;
   }
 
   get persistent(): boolean {

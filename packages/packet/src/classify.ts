@@ -3,11 +3,12 @@
  * IPv4 -> TCP/UDP/ICMP, returning 0 or a `ParseReason`, and filling a reusable
  * `FrameInfo` with the offsets the engine needs next. Never throws, never allocates.
  */
+import { Proto } from '@tunvs/model';
 import { rd16 } from './bytes.js';
 import { checkArp } from './arp.js';
 import { EthField, EtherType } from './ethernet.js';
 import { checkIcmp } from './icmp.js';
-import { checkIpv4, Ipv4Field, Ipv4Flag, IpProto } from './ipv4.js';
+import { checkIpv4, Ipv4Field, Ipv4Flag } from './ipv4.js';
 import { CheckFlags, ParseReason } from './reason.js';
 import { checkTcp, TcpField } from './tcp.js';
 import { checkUdp, UdpField } from './udp.js';
@@ -128,22 +129,22 @@ export function classifyFrame(
   if (fragment) {
     // First fragment: the L4 header must be complete here (RFC 1858); the checksum and
     // UDP length cover the whole datagram and cannot be checked.
-    if (proto === IpProto.Tcp) {
+    if (proto === Proto.TCP) {
       r4 = l4Len < TcpField.HEADER_LEN ? ParseReason.FirstFragmentTruncated : checkTcp(buf, l4, l4Len);
-    } else if (proto === IpProto.Udp) {
+    } else if (proto === Proto.UDP) {
       r4 = l4Len < UdpField.HEADER_LEN ? ParseReason.FirstFragmentTruncated : checkUdp(buf, l4, l4Len, 0, 0, 0, true);
-    } else if (proto === IpProto.Icmp) {
+    } else if (proto === Proto.ICMP) {
       r4 = l4Len < IcmpField.HEADER_LEN ? ParseReason.FirstFragmentTruncated : checkIcmp(buf, l4, l4Len, 0, true);
     }
-  } else if (proto === IpProto.Tcp || proto === IpProto.Udp) {
+  } else if (proto === Proto.TCP || proto === Proto.UDP) {
     let src = 0;
     let dst = 0;
     if ((flags & CheckFlags.L4Checksum) !== 0) {
       src = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
       dst = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;
     }
-    r4 = proto === IpProto.Tcp ? checkTcp(buf, l4, l4Len, flags, src, dst) : checkUdp(buf, l4, l4Len, flags, src, dst, false);
-  } else if (proto === IpProto.Icmp) {
+    r4 = proto === Proto.TCP ? checkTcp(buf, l4, l4Len, flags, src, dst) : checkUdp(buf, l4, l4Len, flags, src, dst, false);
+  } else if (proto === Proto.ICMP) {
     r4 = checkIcmp(buf, l4, l4Len, flags);
   }
   if (r4 !== 0) return r4;

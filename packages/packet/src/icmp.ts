@@ -17,9 +17,10 @@
  * The checksum covers the whole ICMP message (no pseudo-header).
  * ```
  */
+import { Proto } from '@tunvs/model';
 import { EMPTY, rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16 } from './checksum.js';
-import { Ipv4Field, Ipv4Flag, Ipv4View, IpProto } from './ipv4.js';
+import { Ipv4Field, Ipv4Flag, Ipv4View } from './ipv4.js';
 import { CheckFlags, ParseReason } from './reason.js';
 
 /** Byte offsets of the ICMP fields. */
@@ -252,7 +253,7 @@ export function emitIcmpError(
   if ((rd16(orig, origOff + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) !== 0) return 0;
   const osrc = rd32(orig, origOff + Ipv4Field.SRC);
   if (osrc === 0 || osrc === 0xffffffff || (osrc >>> 28) === 0xe) return 0;
-  if (orig[origOff + Ipv4Field.PROTOCOL] === IpProto.Icmp) {
+  if (orig[origOff + Ipv4Field.PROTOCOL] === Proto.ICMP) {
     if (total < hl + 1 || isIcmpError(orig[origOff + hl]!)) return 0;
   }
   const quote = Math.min(total, hl + 8);
@@ -268,7 +269,7 @@ export function emitIcmpError(
   wr16(out, outOff + Ipv4Field.IDENT, 0);
   wr16(out, outOff + Ipv4Field.FLAGS_FRAG, 0);
   out[outOff + Ipv4Field.TTL] = ttl;
-  out[outOff + Ipv4Field.PROTOCOL] = IpProto.Icmp;
+  out[outOff + Ipv4Field.PROTOCOL] = Proto.ICMP;
   wr16(out, outOff + Ipv4Field.CHECKSUM, 0);
   wr32(out, outOff + Ipv4Field.SRC, src);
   wr32(out, outOff + Ipv4Field.DST, osrc);

@@ -21,6 +21,7 @@
  * Fragment offset in units of 8 bytes.
  * ```
  */
+import { Proto } from '@tunvs/model';
 import { EMPTY, rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16, csumUpdate32, ipv4HeaderCsumOk } from './checksum.js';
 import { CheckFlags, ParseReason } from './reason.js';
@@ -53,19 +54,6 @@ export const Ipv4Flag = {
   DF: 0x4000,
   MF: 0x2000,
   OffsetMask: 0x1fff,
-} as const;
-
-/** IP protocol numbers. */
-export const IpProto = {
-  Icmp: 1,
-  Igmp: 2,
-  Ipip: 4,
-  Tcp: 6,
-  Udp: 17,
-  Gre: 47,
-  Esp: 50,
-  Ah: 51,
-  Sctp: 132,
 } as const;
 
 /** A zero-copy view of an IPv4 header; re-point it with `reset`. */
@@ -131,7 +119,7 @@ export class Ipv4View {
   /** Time to live. */
   get ttl(): number { return this.buf[this.off + Ipv4Field.TTL]!; }
   set ttl(v: number) { this.buf[this.off + Ipv4Field.TTL] = v; }
-  /** Protocol of the payload (IpProto). */
+  /** Protocol of the payload (Proto of @tunvs/model). */
   get protocol(): number { return this.buf[this.off + Ipv4Field.PROTOCOL]!; }
   set protocol(v: number) { this.buf[this.off + Ipv4Field.PROTOCOL] = v; }
   /** Header checksum as on the wire. */
@@ -210,9 +198,9 @@ function fixL4ForAddr(buf: Uint8Array, ipOff: number, oldAddr: number, newAddr: 
   if ((rd16(buf, ipOff + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) !== 0) return;
   const proto = buf[ipOff + Ipv4Field.PROTOCOL];
   const l4 = ipOff + ((buf[ipOff]! & 0xf) << 2);
-  if (proto === IpProto.Tcp) {
+  if (proto === Proto.TCP) {
     wr16(buf, l4 + TCP_CSUM, csumUpdate32(rd16(buf, l4 + TCP_CSUM), oldAddr, newAddr));
-  } else if (proto === IpProto.Udp) {
+  } else if (proto === Proto.UDP) {
     const c = rd16(buf, l4 + UDP_CSUM);
     if (c !== 0) wr16(buf, l4 + UDP_CSUM, csumUpdate32(c, oldAddr, newAddr) || 0xffff);
   }

@@ -4,10 +4,11 @@
  * allocation. These functions assume the packet already passed `classifyFrame` /
  * `checkIpv4` (they never throw, but do not re-validate lengths).
  */
+import { Proto } from '@tunvs/model';
 import { rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumPartial } from './checksum.js';
 import { IcmpField } from './icmp.js';
-import { Ipv4Field, Ipv4Flag, IpProto } from './ipv4.js';
+import { Ipv4Field, Ipv4Flag } from './ipv4.js';
 
 /**
  * Rewrite the destination address (and, for TCP/UDP packets carrying the L4 header, the
@@ -44,19 +45,19 @@ function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: numbe
   const proto = buf[ipOff + Ipv4Field.PROTOCOL];
   const l4 = ipOff + ((buf[ipOff]! & 0xf) << 2);
   let lc: number;
-  if (proto === IpProto.Tcp) lc = l4 + 16;
-  else if (proto === IpProto.Udp) lc = l4 + 6;
+  if (proto === Proto.TCP) lc = l4 + 16;
+  else if (proto === Proto.UDP) lc = l4 + 6;
   else return 0;
   const po = l4 + portField;
   const oldPort = (buf[po]! << 8) | buf[po + 1]!;
   buf[po] = newPort >>> 8;
   buf[po + 1] = newPort;
   const c = (buf[lc]! << 8) | buf[lc + 1]!;
-  if (c === 0 && proto === IpProto.Udp) return 1; // UDP without checksum: leave it
+  if (c === 0 && proto === Proto.UDP) return 1; // UDP without checksum: leave it
   s = (~c & 0xffff) + delta + (~oldPort & 0xffff) + (newPort & 0xffff);
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16)) & 0xffff;
-  if (s === 0 && proto === IpProto.Udp) s = 0xffff;
+  if (s === 0 && proto === Proto.UDP) s = 0xffff;
   buf[lc] = s >>> 8;
   buf[lc + 1] = s;
   return 1;
@@ -112,16 +113,16 @@ function rewriteQuote(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr
     const firstFrag = (rd16(buf, q + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) === 0;
     const l4 = q + hl;
     const l4Avail = qLen - hl;
-    if (firstFrag && (proto === IpProto.Tcp || proto === IpProto.Udp) && l4Avail >= 4) {
+    if (firstFrag && (proto === Proto.TCP || proto === Proto.UDP) && l4Avail >= 4) {
       const oldPort = rd16(buf, l4 + portField);
       wr16(buf, l4 + portField, newPort);
       ported = 1;
-      const lc = proto === IpProto.Tcp ? 16 : 6;
+      const lc = proto === Proto.TCP ? 16 : 6;
       if (l4Avail >= lc + 2) {
         const c = rd16(buf, l4 + lc);
-        if (!(c === 0 && proto === IpProto.Udp)) {
+        if (!(c === 0 && proto === Proto.UDP)) {
           let n = update(c, delta + (~oldPort & 0xffff) + (newPort & 0xffff));
-          if (n === 0 && proto === IpProto.Udp) n = 0xffff;
+          if (n === 0 && proto === Proto.UDP) n = 0xffff;
           wr16(buf, l4 + lc, n);
         }
       }

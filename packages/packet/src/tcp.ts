@@ -24,7 +24,7 @@
  */
 import { EMPTY, rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16, pseudoHeaderSum } from './checksum.js';
-import { IpProto } from './ipv4.js';
+import { Proto } from '@tunvs/model';
 import { CheckFlags, ParseReason } from './reason.js';
 
 /** Byte offsets of the TCP header fields. */
@@ -126,7 +126,7 @@ export class TcpView {
 
   /** The checksum this segment should carry, given the IPv4 addresses; covers `len` bytes. */
   computeChecksum(src: number, dst: number): number {
-    const sum = csumPartial(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IpProto.Tcp, this.len)) +
+    const sum = csumPartial(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, Proto.TCP, this.len)) +
       (~this.checksum & 0xffff);
     return ~csumFold(sum) & 0xffff;
   }
@@ -138,7 +138,7 @@ export class TcpView {
 
   /** True when the checksum is right. */
   verifyChecksum(src: number, dst: number): boolean {
-    return csumPartial(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IpProto.Tcp, this.len)) === 0xffff;
+    return csumPartial(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, Proto.TCP, this.len)) === 0xffff;
   }
 
   /** Set the source port and update the checksum incrementally. */
@@ -164,7 +164,7 @@ export function checkTcp(buf: Uint8Array, off: number, len: number, flags = 0, s
   const hl = (buf[off + TcpField.DATA_OFF]! >>> 4) << 2;
   if (hl < TcpField.HEADER_LEN || hl > len) return ParseReason.TcpBadDataOffset;
   if ((flags & CheckFlags.L4Checksum) !== 0 &&
-    csumPartial(buf, off, len, pseudoHeaderSum(src, dst, IpProto.Tcp, len)) !== 0xffff) {
+    csumPartial(buf, off, len, pseudoHeaderSum(src, dst, Proto.TCP, len)) !== 0xffff) {
     return ParseReason.TcpBadChecksum;
   }
   return ParseReason.Ok;
@@ -211,7 +211,7 @@ export function emitTcp(repr: TcpRepr, buf: Uint8Array, off: number, src: number
     for (let i = TcpField.OPTIONS + o.length; i < hl; i++) buf[off + i] = 0;
   }
   const l4 = hl + payloadLen;
-  wr16(buf, off + TcpField.CHECKSUM, ~csumPartial(buf, off, l4, pseudoHeaderSum(src, dst, IpProto.Tcp, l4)) & 0xffff);
+  wr16(buf, off + TcpField.CHECKSUM, ~csumPartial(buf, off, l4, pseudoHeaderSum(src, dst, Proto.TCP, l4)) & 0xffff);
   return hl;
 }
 

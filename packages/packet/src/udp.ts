@@ -15,7 +15,7 @@
  */
 import { EMPTY, rd16, wr16 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16, pseudoHeaderSum } from './checksum.js';
-import { IpProto } from './ipv4.js';
+import { Proto } from '@tunvs/model';
 import { CheckFlags, ParseReason } from './reason.js';
 
 /** Byte offsets of the UDP header fields. */
@@ -69,7 +69,7 @@ export class UdpView {
   /** The checksum the datagram should carry (in wire form: never 0); covers `length` bytes. */
   computeChecksum(src: number, dst: number): number {
     const l = this.length;
-    const sum = csumPartial(this.buf, this.off, l, pseudoHeaderSum(src, dst, IpProto.Udp, l)) + (~this.checksum & 0xffff);
+    const sum = csumPartial(this.buf, this.off, l, pseudoHeaderSum(src, dst, Proto.UDP, l)) + (~this.checksum & 0xffff);
     return (~csumFold(sum) & 0xffff) || 0xffff;
   }
 
@@ -82,7 +82,7 @@ export class UdpView {
   verifyChecksum(src: number, dst: number): boolean {
     if (this.checksum === 0) return true;
     const l = this.length;
-    return csumPartial(this.buf, this.off, l, pseudoHeaderSum(src, dst, IpProto.Udp, l)) === 0xffff;
+    return csumPartial(this.buf, this.off, l, pseudoHeaderSum(src, dst, Proto.UDP, l)) === 0xffff;
   }
 
   /** Set the source port, updating a non-zero checksum incrementally (0 stays 0). */
@@ -111,7 +111,7 @@ export function checkUdp(buf: Uint8Array, off: number, len: number, flags = 0, s
   const ulen = rd16(buf, off + UdpField.LENGTH);
   if (ulen < UdpField.HEADER_LEN || (ulen > len && !fragment)) return ParseReason.UdpBadLength;
   if ((flags & CheckFlags.L4Checksum) !== 0 && !fragment && rd16(buf, off + UdpField.CHECKSUM) !== 0 &&
-    csumPartial(buf, off, ulen, pseudoHeaderSum(src, dst, IpProto.Udp, ulen)) !== 0xffff) {
+    csumPartial(buf, off, ulen, pseudoHeaderSum(src, dst, Proto.UDP, ulen)) !== 0xffff) {
     return ParseReason.UdpBadChecksum;
   }
   return ParseReason.Ok;
@@ -137,7 +137,7 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, off: number, src: number
   wr16(buf, off + UdpField.LENGTH, l);
   wr16(buf, off + UdpField.CHECKSUM, 0);
   if (withChecksum) {
-    const c = ~csumPartial(buf, off, l, pseudoHeaderSum(src, dst, IpProto.Udp, l)) & 0xffff;
+    const c = ~csumPartial(buf, off, l, pseudoHeaderSum(src, dst, Proto.UDP, l)) & 0xffff;
     wr16(buf, off + UdpField.CHECKSUM, c || 0xffff);
   }
   return UdpField.HEADER_LEN;

@@ -6,5 +6,5 @@ export {
   schedulerNames,
   registerScheduler,
 } from './registry.js';
-export { SchedulerRegistry, UnknownSchedulerError, newSchedPacket, setKernelMode, kernelMode } from '@tunvs/scheduler';
-export type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions, KernelMode } from '@tunvs/scheduler';
+export { SchedulerRegistry, UnknownSchedulerError, newSchedPacket } from '@tunvs/scheduler';
+export type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';

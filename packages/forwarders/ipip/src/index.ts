@@ -7,7 +7,8 @@
  *   ID 0 when DF is set, else the next per-destination ID; TTL = inner TTL; protocol 4;
  *   source = the director's address toward the real server, destination = the real server.
  */
-import { Ipv4Field, Ipv4Flag, IpProto, csumPartial, rd16, wr16, wr32 } from '@tunvs/packet';
+import { Proto } from '@tunvs/model';
+import { Ipv4Field, Ipv4Flag, csumPartial, rd16, wr16, wr32 } from '@tunvs/packet';
 
 /** Bytes the outer header adds. */
 export const IPIP_OVERHEAD = Ipv4Field.HEADER_LEN;
@@ -41,7 +42,7 @@ export function ipipEncapsulate(
   wr16(out, outOff + Ipv4Field.IDENT, df ? 0 : id & 0xffff);
   wr16(out, outOff + Ipv4Field.FLAGS_FRAG, df ? Ipv4Flag.DF : 0);
   out[outOff + Ipv4Field.TTL] = inBuf[ip + Ipv4Field.TTL]!;
-  out[outOff + Ipv4Field.PROTOCOL] = IpProto.Ipip;
+  out[outOff + Ipv4Field.PROTOCOL] = Proto.IPIP;
   wr16(out, outOff + Ipv4Field.CHECKSUM, 0);
   wr32(out, outOff + Ipv4Field.SRC, src);
   wr32(out, outOff + Ipv4Field.DST, dst);
@@ -61,7 +62,7 @@ export function ipipInnerOffset(buf: Uint8Array, ip: number, avail: number): num
   if (vi >>> 4 !== 4 || hl < Ipv4Field.HEADER_LEN) return -1;
   const total = rd16(buf, ip + Ipv4Field.TOTAL_LEN);
   if (total > avail || total < hl + Ipv4Field.HEADER_LEN) return -1;
-  if (buf[ip + Ipv4Field.PROTOCOL] !== IpProto.Ipip) return -1;
+  if (buf[ip + Ipv4Field.PROTOCOL] !== Proto.IPIP) return -1;
   if ((rd16(buf, ip + Ipv4Field.FLAGS_FRAG) & (Ipv4Flag.MF | Ipv4Flag.OffsetMask)) !== 0) return -1;
   const inner = ip + hl;
   if (buf[inner]! >>> 4 !== 4) return -1;

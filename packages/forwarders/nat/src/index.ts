@@ -8,7 +8,8 @@
  * checksum of the segment: then only the address change is applied to it, and the port
  * change is left to whoever completes the checksum (the kernel or the NIC).
  */
-import { natRewriteDst, natRewriteSrc, natRewriteQuoteDst, natRewriteQuoteSrc, Ipv4Field, IpProto, rd16, rd32, wr16 } from '@tunvs/packet';
+import { Proto } from '@tunvs/model';
+import { natRewriteDst, natRewriteSrc, natRewriteQuoteDst, natRewriteQuoteSrc, Ipv4Field, rd16, rd32, wr16 } from '@tunvs/packet';
 
 /** Rewrite the destination of a client -> real server packet. */
 export function natInbound(buf: Uint8Array, ip: number, daddr: number, dport: number, partial = false): void {
@@ -51,7 +52,7 @@ export function natIcmpOutbound(buf: Uint8Array, ip: number, vaddr: number, vpor
 
 /** Offset of the L4 checksum field from the L4 header, or -1. */
 function l4CsumField(proto: number): number {
-  return proto === IpProto.Tcp ? 16 : proto === IpProto.Udp ? 6 : -1;
+  return proto === Proto.TCP ? 16 : proto === Proto.UDP ? 6 : -1;
 }
 
 function partialRewrite(buf: Uint8Array, ip: number, addr: number, port: number, addrField: number, portField: number): void {
