@@ -1,5 +1,5 @@
-import { ConnFlag, DestFlag, Fwd, Proto, protocolListing } from '@tunvs/model';
-import type { Dest, DestRegistry, Timeouts } from '@tunvs/model';
+import { ConnFlag, DEFAULT_KERNEL, DestFlag, METHODS, Proto, protocolListing } from '@tunvs/model';
+import type { Dest, DestRegistry, KernelMode, Timeouts } from '@tunvs/model';
 import {
   CONTROL_REARM_TIMEOUT,
   INITIAL_TIMEOUT,
@@ -58,8 +58,8 @@ export interface ConnTableSwitches {
   dropEntry: number;
   /** free slots below which the automatic drop_entry defence switches on (`amemthresh` analog) */
   dropEntryThreshold: number;
-  /** OVERLOAD rules: the classic kernel's (default) or the 2026 ones (1.5) */
-  overload: 'classic' | '2026';
+  /** the kernel generation whose OVERLOAD rules apply: classic (default) or 2026 (1.5) */
+  kernel: KernelMode;
 }
 
 /** Options of `new ConnTable`. */
@@ -130,10 +130,62 @@ export interface ConnCounters {
   templatesInvalidated: number;
 }
 
-const LIVE = 0x8000;
-const FLAGS_MASK = 0xffff & ~LIVE;
-const STATE_SHIFT = 16;
-const PROTO_SHIFT = 24;
+/**
+ * The hot block of one entry: `WORDS` Int32 words, entry `s` at `s << SHIFT`, so that a
+ * lookup and the forwarder touch one half cache line per entry. The colder fields are
+ * separate arrays (struct of arrays).
+ */
+export const ConnLayout = {
+  /** client address */
+  CADDR: 0,
+  /** virtual address (the mark of a fwmark template) */
+  VADDR: 1,
+  /** client port << 16 | virtual port */
+  PORTS: 2,
+  /** ConnFlag bits (low 15) | LIVE (bit 15) | state << 16 | protocol << 24 */
+  META: 3,
+  /** next slot in the hash chain (in the free list while the slot is free), -1 = end */
+  NEXT: 4,
+  /** destination (real server) address */
+  DADDR: 5,
+  /** destination id + 1 in the low 24 bits (0 = none) | forwarder index << 24 */
+  DEST: 6,
+  /** expiry tick (wrapping, compared by signed difference) */
+  EXPIRES: 7,
+  /** words per entry and its log2 */
+  WORDS: 8,
+  SHIFT: 3,
+} as const;
+
+/** Bit fields of the META word. */
+export const ConnMeta = {
+  /** the entry is in use */
+  LIVE: 0x8000,
+  /** the ConnFlag bits stored */
+  FLAGS_MASK: 0x7fff,
+  STATE_SHIFT: 16,
+  PROTO_SHIFT: 24,
+} as const;
+
+/** Bit fields of the DEST word. */
+export const ConnDestWord = {
+  /** destination id + 1 */
+  ID_MASK: 0xffffff,
+  /** the forwarder index (0..255) the engine bound to the connection */
+  XMIT_SHIFT: 24,
+} as const;
+
+/** Largest destination id the DEST word can hold. */
+export const MAX_DEST_ID = ConnDestWord.ID_MASK - 1;
+
+const { CADDR, VADDR, PORTS, META, NEXT, DADDR, DEST, EXPIRES, WORDS, SHIFT } = ConnLayout;
+const { LIVE, FLAGS_MASK, STATE_SHIFT, PROTO_SHIFT } = ConnMeta;
+const { ID_MASK, XMIT_SHIFT } = ConnDestWord;
+
+/** The destination id of a DEST word (-1 = none). */
+function idOf(w: number): number {
+  return (w & ID_MASK) - 1;
+}
 
 function nextPow2(n: number): number {
   let p = 1;
@@ -176,14 +228,7 @@ export class ConnTable {
   private hooks: ConnHooks = {};
 
   // --- per-entry fields ---
-  /**
-   * The hot fields of every entry, interleaved 8 Int32 words per entry (32 bytes, half a
-   * cache line) so that a lookup and the forwarder touch one line per entry:
-   * 0 caddr, 1 vaddr, 2 cport << 16 | vport, 3 meta (flags, internal LIVE bit,
-   * state << 16, proto << 24), 4 hash-chain next (also the free list), 5 daddr,
-   * 6 dest id, 7 expiry tick (wrapping, compared by signed difference).
-   * The colder fields are separate arrays (struct of arrays).
-   */
+  /** the hot words of every entry, laid out as ConnLayout says */
   private readonly blk: Int32Array;
   private readonly dport_: Uint16Array;
   /** current timeout in ms */
@@ -230,14 +275,14 @@ export class ConnTable {
       expireQuiescentTemplate: false,
       dropEntry: 0,
       dropEntryThreshold: Math.max(1, cap >>> 4),
-      overload: 'classic',
+      kernel: DEFAULT_KERNEL,
       ...opts.options,
     };
     if (opts.hooks) this.hooks = { ...opts.hooks };
     this.seed = (opts.seed ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
     this.rng = this.seed || 0x9e3779b9;
 
-    this.blk = new Int32Array(cap * 8);
+    this.blk = new Int32Array(cap * WORDS);
     this.dport_ = new Uint16Array(cap);
     this.timeout_ = new Uint32Array(cap);
     this.control_ = new Int32Array(cap);
@@ -257,8 +302,8 @@ export class ConnTable {
     this.wheelMask = ws - 1;
 
     // free list in slot order
-    for (let i = 0; i < cap - 1; i++) this.blk[(i << 3) + 4] = i + 1;
-    this.blk[((cap - 1) << 3) + 4] = -1;
+    for (let i = 0; i < cap - 1; i++) this.blk[(i << SHIFT) + NEXT] = i + 1;
+    this.blk[((cap - 1) << SHIFT) + NEXT] = -1;
     this.freeHead = 0;
 
     for (let s = 0; s < TCP_STATE_COUNT; s++) this.tcpTimeouts[s] = TCP_DEFAULT_TIMEOUTS[s]! * 1000;
@@ -335,31 +380,31 @@ export class ConnTable {
   }
 
   private hashIn(slot: number): void {
-    const b = this.bucket(this.blk[(slot << 3) + 3]! >>> PROTO_SHIFT, this.blk[slot << 3]!, this.blk[(slot << 3) + 2]! >>> 16);
-    this.blk[(slot << 3) + 4] = this.heads_[b]!;
+    const b = this.bucket(this.blk[(slot << SHIFT) + META]! >>> PROTO_SHIFT, this.blk[(slot << SHIFT) + CADDR]!, this.blk[(slot << SHIFT) + PORTS]! >>> 16);
+    this.blk[(slot << SHIFT) + NEXT] = this.heads_[b]!;
     this.heads_[b] = slot;
-    this.blk[(slot << 3) + 3] = this.blk[(slot << 3) + 3]! | ConnFlag.HASHED;
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! | ConnFlag.HASHED;
   }
 
   private unhash(slot: number): void {
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     if ((m & ConnFlag.HASHED) === 0) return;
-    const b = this.bucket(m >>> PROTO_SHIFT, this.blk[slot << 3]!, this.blk[(slot << 3) + 2]! >>> 16);
+    const b = this.bucket(m >>> PROTO_SHIFT, this.blk[(slot << SHIFT) + CADDR]!, this.blk[(slot << SHIFT) + PORTS]! >>> 16);
     let i = this.heads_[b]!;
     if (i === slot) {
-      this.heads_[b] = this.blk[(slot << 3) + 4]!;
+      this.heads_[b] = this.blk[(slot << SHIFT) + NEXT]!;
     } else {
       while (i >= 0) {
-        const n = this.blk[(i << 3) + 4]!;
+        const n = this.blk[(i << SHIFT) + NEXT]!;
         if (n === slot) {
-          this.blk[(i << 3) + 4] = this.blk[(slot << 3) + 4]!;
+          this.blk[(i << SHIFT) + NEXT] = this.blk[(slot << SHIFT) + NEXT]!;
           break;
         }
         i = n;
       }
     }
-    this.blk[(slot << 3) + 4] = -1;
-    this.blk[(slot << 3) + 3] = m & ~ConnFlag.HASHED;
+    this.blk[(slot << SHIFT) + NEXT] = -1;
+    this.blk[(slot << SHIFT) + META] = m & ~ConnFlag.HASHED;
   }
 
   // ------------------------------------------------------------------ lookups
@@ -378,12 +423,12 @@ export class ConnTable {
     const blk = this.blk;
     let i = this.heads_[this.bucket(proto, ca, cport)]!;
     while (i >= 0) {
-      const o = i << 3;
-      if (blk[o + 2] === ports && blk[o] === ca && blk[o + 1] === va) {
-        const m = blk[o + 3]!;
+      const o = i << SHIFT;
+      if (blk[o + PORTS] === ports && blk[o + CADDR] === ca && blk[o + VADDR] === va) {
+        const m = blk[o + META]!;
         if ((m & 0xff000000) === pbits && (m & ConnFlag.NO_CPORT) === want) return i;
       }
-      i = blk[o + 4]!;
+      i = blk[o + NEXT]!;
     }
     if (cport !== 0 && this.noCportCount > 0) return this.lookupIn(proto, caddr, 0, vaddr, vport);
     return -1;
@@ -391,8 +436,8 @@ export class ConnTable {
 
   /**
    * Outbound lookup (reply packet): `saddr:sport` is the packet's source (the real server
-   * for NAT entries, the VIP for others), `daddr:dport` its destination (the client).
-   * Templates never match.
+   * for entries whose method translates, REPLY_FROM_DEST: NAT and local; the VIP for
+   * others), `daddr:dport` its destination (the client). Templates never match.
    */
   lookupOut(proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
     const ca = daddr | 0;
@@ -401,17 +446,17 @@ export class ConnTable {
     const blk = this.blk;
     let i = this.heads_[this.bucket(proto, ca, dport)]!;
     while (i >= 0) {
-      const o = i << 3;
-      const p = blk[o + 2]!;
-      if (p >>> 16 === dport && blk[o] === ca) {
-        const m = blk[o + 3]!;
+      const o = i << SHIFT;
+      const p = blk[o + PORTS]!;
+      if (p >>> 16 === dport && blk[o + CADDR] === ca) {
+        const m = blk[o + META]!;
         if ((m & 0xff000000) === pbits && (m & ConnFlag.TEMPLATE) === 0) {
-          if ((m & ConnFlag.FWD_MASK) === Fwd.MASQ) {
-            if (this.dport_[i] === sport && blk[o + 5] === sa) return i;
-          } else if ((p & 0xffff) === sport && blk[o + 1] === sa) return i;
+          if ((m & ConnFlag.REPLY_FROM_DEST) !== 0) {
+            if (this.dport_[i] === sport && blk[o + DADDR] === sa) return i;
+          } else if ((p & 0xffff) === sport && blk[o + VADDR] === sa) return i;
         }
       }
-      i = blk[o + 4]!;
+      i = blk[o + NEXT]!;
     }
     return -1;
   }
@@ -426,11 +471,11 @@ export class ConnTable {
     const pbits = proto << PROTO_SHIFT;
     let i = this.heads_[this.bucket(proto, ca, 0)]!;
     while (i >= 0) {
-      if (this.blk[(i << 3) + 2] === vport && this.blk[i << 3] === ca && this.blk[(i << 3) + 1] === va) {
-        const m = this.blk[(i << 3) + 3]!;
+      if (this.blk[(i << SHIFT) + PORTS] === vport && this.blk[(i << SHIFT) + CADDR] === ca && this.blk[(i << SHIFT) + VADDR] === va) {
+        const m = this.blk[(i << SHIFT) + META]!;
         if ((m & 0xff000000) === pbits && (m & ConnFlag.TEMPLATE) !== 0) return i;
       }
-      i = this.blk[(i << 3) + 4]!;
+      i = this.blk[(i << SHIFT) + NEXT]!;
     }
     return -1;
   }
@@ -451,7 +496,7 @@ export class ConnTable {
    * matches again) and is left to expire on its own timer. `cdest` (optional) must match.
    */
   checkTemplate(slot: number, cdest: Dest | null = null): boolean {
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     const dest = id >= 0 ? this.registry.get(id) : null;
     if (
       dest !== null &&
@@ -460,9 +505,9 @@ export class ConnTable {
       (cdest === null || cdest === dest)
     )
       return true;
-    if ((this.blk[(slot << 3) + 2]! & 0xffff) !== 0xffff) {
+    if ((this.blk[(slot << SHIFT) + PORTS]! & 0xffff) !== 0xffff) {
       // the hash key (proto, caddr, cport) does not change: cport is already 0
-      this.blk[(slot << 3) + 2] = 0xffff;
+      this.blk[(slot << SHIFT) + PORTS] = 0xffff;
       this.dport_[slot] = 0xffff;
       this.counters.templatesInvalidated++;
     }
@@ -474,7 +519,7 @@ export class ConnTable {
   private alloc(): number {
     const s = this.freeHead;
     if (s < 0) return -1;
-    this.freeHead = this.blk[(s << 3) + 4]!;
+    this.freeHead = this.blk[(s << SHIFT) + NEXT]!;
     return s;
   }
 
@@ -510,7 +555,7 @@ export class ConnTable {
     if (control >= 0) {
       this.control_[s] = control;
       this.nControl_[control]!++;
-      if (this.blk[(control << 3) + 3]! & ConnFlag.TEMPLATE) this.rearm(control, now);
+      if (this.blk[(control << SHIFT) + META]! & ConnFlag.TEMPLATE) this.rearm(control, now);
     }
     if (this.hooks.created) this.hooks.created(s);
     return s;
@@ -559,50 +604,54 @@ export class ConnTable {
     }
     this.initClock(now);
     let f = flags & FLAGS_MASK & ~ConnFlag.HASHED;
-    let id = -1;
+    // DEST word: no destination, the forwarder of the method in the flags (bypass)
+    let destWord = (f & ConnFlag.FWD_MASK) << XMIT_SHIFT;
     if (dest !== null) {
-      id = dest.id >= 0 && this.registry.get(dest.id) === dest ? dest.id : this.registry.register(dest);
-      let destFlags = (dest.fwd & ConnFlag.FWD_MASK) | ConnFlag.INACTIVE;
-      if ((dest.fwd & ConnFlag.FWD_MASK) !== Fwd.MASQ) destFlags |= ConnFlag.NOOUTPUT;
+      const id = dest.id >= 0 && this.registry.get(dest.id) === dest ? dest.id : this.registry.register(dest);
+      if (id > MAX_DEST_ID) throw new RangeError(`destination id ${id} beyond ${MAX_DEST_ID}`);
+      const fwd = dest.fwd & ConnFlag.FWD_MASK;
+      // the kernel's dest->conn_flags: the method, its reply rules, INACTIVE
+      let destFlags = fwd | METHODS[fwd]!.connFlags | ConnFlag.INACTIVE;
       if (f & ConnFlag.SYNC) {
         // a synced connection keeps its activity bit; the method comes from the destination
         if ((f & ConnFlag.TEMPLATE) === 0) destFlags &= ~ConnFlag.INACTIVE;
-        f &= ~(ConnFlag.FWD_MASK | ConnFlag.NOOUTPUT);
+        f &= ~(ConnFlag.FWD_MASK | ConnFlag.NOOUTPUT | ConnFlag.REPLY_FROM_DEST);
       }
       f |= destFlags;
+      destWord = ((dest.xmit >= 0 ? dest.xmit : fwd) << XMIT_SHIFT) | (id + 1);
     }
-    this.blk[s << 3] = caddr | 0;
-    this.blk[(s << 3) + 1] = vaddr | 0;
-    this.blk[(s << 3) + 2] = ((cport & 0xffff) << 16) | (vport & 0xffff);
-    this.blk[(s << 3) + 3] = f | LIVE | ((proto & 0xff) << PROTO_SHIFT);
-    this.blk[(s << 3) + 5] = daddr | 0;
+    this.blk[(s << SHIFT) + CADDR] = caddr | 0;
+    this.blk[(s << SHIFT) + VADDR] = vaddr | 0;
+    this.blk[(s << SHIFT) + PORTS] = ((cport & 0xffff) << 16) | (vport & 0xffff);
+    this.blk[(s << SHIFT) + META] = f | LIVE | ((proto & 0xff) << PROTO_SHIFT);
+    this.blk[(s << SHIFT) + DADDR] = daddr | 0;
     this.dport_[s] = dport;
-    this.blk[(s << 3) + 6] = id;
+    this.blk[(s << SHIFT) + DEST] = destWord;
     this.timeout_[s] = INITIAL_TIMEOUT * 1000;
     this.control_[s] = -1;
     this.nControl_[s] = 0;
     this.inPkts_[s] = 0;
     this.wnext_[s] = -1;
     this.wprev_[s] = -1;
-    this.blk[(s << 3) + 4] = -1;
+    this.blk[(s << SHIFT) + NEXT] = -1;
     if (f & ConnFlag.NO_CPORT) this.noCportCount++;
     if ((f & ConnFlag.ONE_PACKET) === 0) this.hashIn(s);
     this.count++;
     this.counters.inserts++;
     if (dest !== null) this.bind(dest, f);
-    this.blk[(s << 3) + 7] = this.expiryTick(now, this.timeout_[s]!);
+    this.blk[(s << SHIFT) + EXPIRES] = this.expiryTick(now, this.timeout_[s]!);
     this.wheelLink(s);
     return s;
   }
 
   /** Fill in the client port of a NO_CPORT entry (FTP passive data) and re-hash it. */
   fillCport(slot: number, cport: number): void {
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     if ((m & ConnFlag.NO_CPORT) === 0) return;
     const hashed = (m & ConnFlag.HASHED) !== 0;
     if (hashed) this.unhash(slot);
-    this.blk[(slot << 3) + 2] = ((cport & 0xffff) << 16) | (this.blk[(slot << 3) + 2]! & 0xffff);
-    this.blk[(slot << 3) + 3] = this.blk[(slot << 3) + 3]! & ~ConnFlag.NO_CPORT;
+    this.blk[(slot << SHIFT) + PORTS] = ((cport & 0xffff) << 16) | (this.blk[(slot << SHIFT) + PORTS]! & 0xffff);
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~ConnFlag.NO_CPORT;
     this.noCportCount--;
     if (hashed) this.hashIn(slot);
   }
@@ -613,12 +662,12 @@ export class ConnTable {
     dest.refCount++;
     if (f & ConnFlag.TEMPLATE) {
       dest.persistConns++;
-      if (this.options.overload === 'classic') this.overloadAfterBind(dest);
+      if (this.options.kernel === 'classic') this.overloadAfterBind(dest);
       return;
     }
     if (f & ConnFlag.INACTIVE) dest.inactConns++;
     else dest.activeConns++;
-    if (this.options.overload === 'classic') {
+    if (this.options.kernel === 'classic') {
       this.overloadAfterBind(dest);
     } else if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns === dest.uThreshold) {
       dest.flags |= DestFlag.OVERLOAD;
@@ -640,7 +689,7 @@ export class ConnTable {
       dest.activeConns--;
     }
     const total = dest.activeConns + dest.inactConns;
-    if (this.options.overload === 'classic') {
+    if (this.options.kernel === 'classic') {
       if (dest.lThreshold !== 0) {
         if (total < dest.lThreshold) dest.flags &= ~DestFlag.OVERLOAD;
       } else if (dest.uThreshold !== 0) {
@@ -665,7 +714,7 @@ export class ConnTable {
    * `output` = server -> client. Returns the new state.
    */
   packet(slot: number, output: boolean, tcpFlags: number, now: number): number {
-    let m = this.blk[(slot << 3) + 3]!;
+    let m = this.blk[(slot << SHIFT) + META]!;
     const state = (m >>> STATE_SHIFT) & 0xff;
     let timeout: number;
     if (m >>> PROTO_SHIFT === Proto.TCP) {
@@ -677,7 +726,7 @@ export class ConnTable {
       const ev = tcpEvent(tcpFlags);
       const next = ev < 0 ? TcpState.CLOSE : TCP_NEXT[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
       if (next !== state) {
-        const id = this.blk[(slot << 3) + 6]!;
+        const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
         if (id >= 0) {
           const dest = this.registry.get(id);
           if (dest !== null) {
@@ -693,11 +742,11 @@ export class ConnTable {
           }
         }
         m = (m & ~(0xff << STATE_SHIFT)) | (next << STATE_SHIFT);
-        this.blk[(slot << 3) + 3] = m;
+        this.blk[(slot << SHIFT) + META] = m;
         if (next === TcpState.ESTABLISHED) this.assure(this.control_[slot]!);
         if (this.hooks.stateChanged) this.hooks.stateChanged(slot, state);
       } else {
-        this.blk[(slot << 3) + 3] = m;
+        this.blk[(slot << SHIFT) + META] = m;
       }
       timeout = this.tcpTimeouts[next]!;
     } else {
@@ -707,7 +756,7 @@ export class ConnTable {
     if (!output) this.inPkts_[slot] = (this.inPkts_[slot]! + 1) | 0;
     this.timeout_[slot] = timeout;
     this.restart(slot, now, timeout);
-    return (this.blk[(slot << 3) + 3]! >>> STATE_SHIFT) & 0xff;
+    return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & 0xff;
   }
 
   /**
@@ -715,10 +764,10 @@ export class ConnTable {
    * timer restart): for connections received by sync and for tests. Templates: 0 or 1.
    */
   setState(slot: number, state: number, now: number): void {
-    let m = this.blk[(slot << 3) + 3]!;
+    let m = this.blk[(slot << SHIFT) + META]!;
     const prev = (m >>> STATE_SHIFT) & 0xff;
     if (m & ConnFlag.TEMPLATE) {
-      this.blk[(slot << 3) + 3] = (m & ~(0xff << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
+      this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
       return;
     }
     if (m >>> PROTO_SHIFT !== Proto.TCP) return;
@@ -738,7 +787,7 @@ export class ConnTable {
         }
         m &= ~ConnFlag.INACTIVE;
       }
-      this.blk[(slot << 3) + 3] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
+      this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
     }
     this.timeout_[slot] = this.tcpTimeouts[state]!;
     this.restart(slot, now, this.timeout_[slot]!);
@@ -751,9 +800,9 @@ export class ConnTable {
 
   private assure(parent: number): void {
     if (parent < 0) return;
-    const m = this.blk[(parent << 3) + 3]!;
+    const m = this.blk[(parent << SHIFT) + META]!;
     if ((m & ConnFlag.TEMPLATE) !== 0 && ((m >>> STATE_SHIFT) & 0xff) === TemplateState.NONE) {
-      this.blk[(parent << 3) + 3] = m | (TemplateState.ASSURED << STATE_SHIFT);
+      this.blk[(parent << SHIFT) + META] = m | (TemplateState.ASSURED << STATE_SHIFT);
       if (this.hooks.stateChanged) this.hooks.stateChanged(parent, TemplateState.NONE);
     }
   }
@@ -771,8 +820,8 @@ export class ConnTable {
   private restart(slot: number, now: number, timeoutMs: number): void {
     this.initClock(now);
     const exp = this.expiryTick(now, timeoutMs);
-    const old = this.blk[(slot << 3) + 7]!;
-    this.blk[(slot << 3) + 7] = exp;
+    const old = this.blk[(slot << SHIFT) + EXPIRES]!;
+    this.blk[(slot << SHIFT) + EXPIRES] = exp;
     // A later expiry needs no move: the entry is visited at its old slot first and moved
     // on then. An earlier one must be re-linked now.
     if (((exp - old) | 0) < 0) {
@@ -782,7 +831,7 @@ export class ConnTable {
   }
 
   private wheelLink(slot: number): void {
-    const exp = this.blk[(slot << 3) + 7]!;
+    const exp = this.blk[(slot << SHIFT) + EXPIRES]!;
     const w = ((exp - this.cursor) | 0) <= 0 ? (this.cursor + 1) & this.wheelMask : exp & this.wheelMask;
     const h = this.wheel_[w]!;
     this.wnext_[slot] = h;
@@ -822,7 +871,7 @@ export class ConnTable {
         let i = this.wheel_[w]!;
         while (i >= 0) {
           this.walkNext = this.wnext_[i]!;
-          const exp = this.blk[(i << 3) + 7]!;
+          const exp = this.blk[(i << SHIFT) + EXPIRES]!;
           if (((exp - nowTick) | 0) <= 0) {
             if (this.expireEntry(i, now, ExpireReason.TIMEOUT)) removed++;
           } else if ((exp & this.wheelMask) !== w) {
@@ -852,27 +901,27 @@ export class ConnTable {
   private expireEntry(slot: number, now: number, reason: number): boolean {
     if (this.nControl_[slot]! > 0) {
       this.timeout_[slot] = CONTROL_REARM_TIMEOUT * 1000;
-      this.blk[(slot << 3) + 7] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
+      this.blk[(slot << SHIFT) + EXPIRES] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
       this.wheelUnlink(slot);
       this.wheelLink(slot);
       this.counters.rearmed++;
       return false;
     }
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     if (this.hooks.expired) this.hooks.expired(slot, reason);
     this.unhash(slot);
     this.wheelUnlink(slot);
     if (m & ConnFlag.NO_CPORT) this.noCportCount--;
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     if (id >= 0) {
       const dest = this.registry.get(id);
       if (dest !== null) this.unbind(dest, m);
     }
     const parent = this.control_[slot]!;
-    this.blk[(slot << 3) + 3] = 0;
-    this.blk[(slot << 3) + 6] = -1;
+    this.blk[(slot << SHIFT) + META] = 0;
+    this.blk[(slot << SHIFT) + DEST] = 0;
     this.control_[slot] = -1;
-    this.blk[(slot << 3) + 4] = this.freeHead;
+    this.blk[(slot << SHIFT) + NEXT] = this.freeHead;
     this.freeHead = slot;
     this.count--;
     if (reason === ExpireReason.TIMEOUT) this.counters.expired++;
@@ -882,7 +931,7 @@ export class ConnTable {
       this.nControl_[parent]!--;
       if (reason === ExpireReason.DROPPED && this.nControl_[parent] === 0) {
         // an unused parent goes too: a control connection, or a template never assured
-        const pm = this.blk[(parent << 3) + 3]!;
+        const pm = this.blk[(parent << SHIFT) + META]!;
         if ((pm & ConnFlag.TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & 0xff) !== TemplateState.ASSURED) {
           this.expireEntry(parent, now, reason);
         }
@@ -903,7 +952,7 @@ export class ConnTable {
 
   /** True when `slot` holds a live entry. */
   isLive(slot: number): boolean {
-    return slot >= 0 && slot < this.capacity && (this.blk[(slot << 3) + 3]! & LIVE) !== 0;
+    return slot >= 0 && slot < this.capacity && (this.blk[(slot << SHIFT) + META]! & LIVE) !== 0;
   }
 
   // ------------------------------------------------------------------ kernel rules
@@ -916,9 +965,9 @@ export class ConnTable {
   reuse(slot: number, now: number): boolean {
     const mode = this.options.connReuseMode;
     if (mode === 0) return false;
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     let resched = false;
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     const dest = id >= 0 ? this.registry.get(id) : null;
     if (this.options.expireNodestConn && dest !== null && dest.weight === 0) {
       resched = true;
@@ -946,7 +995,7 @@ export class ConnTable {
    * entry was expired, handle the packet as if there were none).
    */
   checkDest(slot: number, now: number): number {
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     if (id < 0) return DestCheck.OK;
     const dest = this.registry.get(id);
     if (dest === null || (dest.flags & DestFlag.AVAILABLE) !== 0) return DestCheck.OK;
@@ -965,7 +1014,7 @@ export class ConnTable {
     let n = 0;
     for (let s = 0; s < this.capacity; s++) {
       if (!this.isLive(s)) continue;
-      const id = this.blk[(s << 3) + 6]!;
+      const id = idOf(this.blk[(s << SHIFT) + DEST]!);
       const dest = id >= 0 ? this.registry.get(id) : null;
       if (dest === null || (dest.flags & DestFlag.AVAILABLE) !== 0) continue;
       if (this.nControl_[s]! > 0) continue;
@@ -1011,7 +1060,7 @@ export class ConnTable {
     for (let k = 0; k < scans; k++) {
       let i = this.heads_[this.random() & this.bucketMask]!;
       while (i >= 0) {
-        const next = this.blk[(i << 3) + 4]!;
+        const next = this.blk[(i << SHIFT) + NEXT]!;
         if (this.dropCandidate(i, nowTick)) {
           const before = this.count;
           this.expireEntry(i, now, ExpireReason.DROPPED);
@@ -1027,7 +1076,7 @@ export class ConnTable {
 
   private dropCandidate(slot: number, nowTick: number): boolean {
     if (this.nControl_[slot]! > 0) return false;
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     const state = (m >>> STATE_SHIFT) & 0xff;
     if (m & ConnFlag.TEMPLATE) return state !== TemplateState.ASSURED;
     const proto = m >>> PROTO_SHIFT;
@@ -1041,7 +1090,7 @@ export class ConnTable {
 
   private todrop(slot: number, nowTick: number): boolean {
     // not before 60 s after the last packet
-    const last = (this.blk[(slot << 3) + 7]! - Math.ceil(this.timeout_[slot]! / this.tickMs)) | 0;
+    const last = (this.blk[(slot << SHIFT) + EXPIRES]! - Math.ceil(this.timeout_[slot]! / this.tickMs)) | 0;
     if (((nowTick - last) | 0) < Math.floor(60000 / this.tickMs)) return false;
     const i = this.inPkts_[slot]!;
     if (i < 1 || i > 8) return false;
@@ -1055,43 +1104,43 @@ export class ConnTable {
 
   /** Protocol number (0 for fwmark templates). */
   proto(slot: number): number {
-    return this.blk[(slot << 3) + 3]! >>> PROTO_SHIFT;
+    return this.blk[(slot << SHIFT) + META]! >>> PROTO_SHIFT;
   }
   /** State number (TcpState for TCP, 0 for UDP, TemplateState for templates). */
   state(slot: number): number {
-    return (this.blk[(slot << 3) + 3]! >>> STATE_SHIFT) & 0xff;
+    return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & 0xff;
   }
   /** ConnFlag bits. */
   flags(slot: number): number {
-    return this.blk[(slot << 3) + 3]! & FLAGS_MASK;
+    return this.blk[(slot << SHIFT) + META]! & FLAGS_MASK;
   }
-  /** Forwarding method (Fwd.*), the index the engine binds its forwarder by. */
+  /** Forwarding method (Fwd.*). */
   fwd(slot: number): number {
-    return this.blk[(slot << 3) + 3]! & ConnFlag.FWD_MASK;
+    return this.blk[(slot << SHIFT) + META]! & ConnFlag.FWD_MASK;
   }
   /** True for persistence templates. */
   isTemplate(slot: number): boolean {
-    return (this.blk[(slot << 3) + 3]! & ConnFlag.TEMPLATE) !== 0;
+    return (this.blk[(slot << SHIFT) + META]! & ConnFlag.TEMPLATE) !== 0;
   }
   /** Client address. */
   caddr(slot: number): number {
-    return this.blk[slot << 3]! >>> 0;
+    return this.blk[(slot << SHIFT) + CADDR]! >>> 0;
   }
   /** Client port. */
   cport(slot: number): number {
-    return this.blk[(slot << 3) + 2]! >>> 16;
+    return this.blk[(slot << SHIFT) + PORTS]! >>> 16;
   }
   /** Virtual address (the mark for fwmark templates). */
   vaddr(slot: number): number {
-    return this.blk[(slot << 3) + 1]! >>> 0;
+    return this.blk[(slot << SHIFT) + VADDR]! >>> 0;
   }
   /** Virtual port. */
   vport(slot: number): number {
-    return this.blk[(slot << 3) + 2]! & 0xffff;
+    return this.blk[(slot << SHIFT) + PORTS]! & 0xffff;
   }
   /** Real server address. */
   daddr(slot: number): number {
-    return this.blk[(slot << 3) + 5]! >>> 0;
+    return this.blk[(slot << SHIFT) + DADDR]! >>> 0;
   }
   /** Real server port. */
   dport(slot: number): number {
@@ -1099,11 +1148,18 @@ export class ConnTable {
   }
   /** Destination id in the registry, -1 for none. */
   destId(slot: number): number {
-    return this.blk[(slot << 3) + 6]!;
+    return idOf(this.blk[(slot << SHIFT) + DEST]!);
+  }
+  /**
+   * The forwarder bound to the connection when it was created: an index into the engine's
+   * forwarder table (the destination's `xmit`, or its method's own forwarder).
+   */
+  xmit(slot: number): number {
+    return this.blk[(slot << SHIFT) + DEST]! >>> XMIT_SHIFT;
   }
   /** The destination object, or null. */
   dest(slot: number): Dest | null {
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     return id >= 0 ? this.registry.get(id) : null;
   }
   /** Parent slot (template or control connection), -1 for none. */
@@ -1125,13 +1181,13 @@ export class ConnTable {
   /** Milliseconds until the entry expires (at the timer's resolution), >= 0. */
   remainingMs(slot: number, now: number): number {
     const nowTick = Math.floor(now / this.tickMs);
-    const d = (this.blk[(slot << 3) + 7]! - (nowTick | 0)) | 0;
+    const d = (this.blk[(slot << SHIFT) + EXPIRES]! - (nowTick | 0)) | 0;
     return Math.max(0, d * this.tickMs - (now - nowTick * this.tickMs));
   }
 
   /** State name as ipvsadm prints it. */
   stateName(slot: number): string {
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     const st = (m >>> STATE_SHIFT) & 0xff;
     if (m & ConnFlag.TEMPLATE) return TEMPLATE_STATE_NAMES[st] ?? 'ERR!';
     const p = m >>> PROTO_SHIFT;
@@ -1144,7 +1200,7 @@ export class ConnTable {
   *entries(now: number): IterableIterator<ConnEntry> {
     for (let s = 0; s < this.capacity; s++) {
       if (!this.isLive(s)) continue;
-      const m = this.blk[(s << 3) + 3]!;
+      const m = this.blk[(s << SHIFT) + META]!;
       const proto = m >>> PROTO_SHIFT;
       const template = (m & ConnFlag.TEMPLATE) !== 0;
       yield {
@@ -1162,7 +1218,7 @@ export class ConnTable {
         template,
         fwmark: template && proto === 0 ? this.vaddr(s) : 0,
         flags: m & FLAGS_MASK,
-        destId: this.blk[(s << 3) + 6]!,
+        destId: idOf(this.blk[(s << SHIFT) + DEST]!),
         control: this.control_[s]!,
         nControl: this.nControl_[s]!,
         inPkts: this.inPkts_[s]!,
@@ -1176,7 +1232,7 @@ export class ConnTable {
  * of the chosen kernel: classic clears OVERLOAD when the new upper threshold is 0 or
  * larger than the old one (never sets it); 2026 re-evaluates against the current count.
  */
-export function editThresholds(dest: Dest, upper: number, lower: number, mode: 'classic' | '2026' = 'classic'): void {
+export function editThresholds(dest: Dest, upper: number, lower: number, mode: KernelMode = DEFAULT_KERNEL): void {
   if (mode === 'classic') {
     if (upper === 0 || upper > dest.uThreshold) dest.flags &= ~DestFlag.OVERLOAD;
     dest.uThreshold = upper;
