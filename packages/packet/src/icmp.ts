@@ -190,14 +190,15 @@ export function checkIcmpQuote(buf: Uint8Array, off: number, len: number): numbe
 
 /**
  * Check an ICMP message of `len` bytes: 0, `IcmpTruncated` (< 8), for errors the quote
- * (`checkIcmpQuote`), and with `CheckFlags.L4Checksum` the checksum (`IcmpBadChecksum`).
+ * (`checkIcmpQuote`), and with `CheckFlags.L4Checksum` or `IcmpChecksum` the checksum
+ * (`IcmpBadChecksum`).
  * Pass `fragment` true for the first fragment of a fragmented datagram (then only the
  * header length is checked).
  */
 export function checkIcmp(buf: Uint8Array, off: number, len: number, flags = 0, fragment = false): number {
   if (len < IcmpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.IcmpTruncated;
   if (fragment) return ParseReason.Ok;
-  if ((flags & CheckFlags.L4Checksum) !== 0 && csumPartial(buf, off, len) !== 0xffff) return ParseReason.IcmpBadChecksum;
+  if ((flags & (CheckFlags.L4Checksum | CheckFlags.IcmpChecksum)) !== 0 && csumPartial(buf, off, len) !== 0xffff) return ParseReason.IcmpBadChecksum;
   if (isIcmpError(buf[off]!)) return checkIcmpQuote(buf, off + IcmpField.DATA, len - IcmpField.DATA);
   return ParseReason.Ok;
 }
@@ -275,4 +276,24 @@ export function emitIcmpError(
   wr32(out, outOff + Ipv4Field.DST, osrc);
   wr16(out, outOff + Ipv4Field.CHECKSUM, ~csumPartial(out, outOff, Ipv4Field.HEADER_LEN) & 0xffff);
   return ipLen;
+}
+
+/**
+ * Turn the ICMP echo request of the IPv4 packet at `buf[ipOff]` into its reply, in place:
+ * addresses swapped, TTL `ttl`, type echo reply, both checksums recomputed. The packet
+ * must have passed `classifyFrame` (a complete, unfragmented echo request).
+ */
+export function echoReplyInPlace(buf: Uint8Array, ipOff: number, ttl = 64): void {
+  const hl = (buf[ipOff]! & 0xf) << 2;
+  const total = rd16(buf, ipOff + Ipv4Field.TOTAL_LEN);
+  const src = rd32(buf, ipOff + Ipv4Field.SRC);
+  wr32(buf, ipOff + Ipv4Field.SRC, rd32(buf, ipOff + Ipv4Field.DST));
+  wr32(buf, ipOff + Ipv4Field.DST, src);
+  buf[ipOff + Ipv4Field.TTL] = ttl;
+  wr16(buf, ipOff + Ipv4Field.CHECKSUM, 0);
+  wr16(buf, ipOff + Ipv4Field.CHECKSUM, ~csumPartial(buf, ipOff, hl) & 0xffff);
+  const ic = ipOff + hl;
+  buf[ic + IcmpField.TYPE] = IcmpType.EchoReply;
+  wr16(buf, ic + IcmpField.CHECKSUM, 0);
+  wr16(buf, ic + IcmpField.CHECKSUM, ~csumPartial(buf, ic, total - hl) & 0xffff);
 }

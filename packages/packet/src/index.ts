@@ -12,7 +12,7 @@ export {
 export type { EthernetRepr, VlanTag } from './ethernet.js';
 export {
   ArpField, ARP_LEN, ArpOp, ARP_HTYPE_ETHERNET, ArpView, checkArp, emitArp, parseArp, ARP_FRAME_LEN,
-  emitArpReply, emitGratuitousArp,
+  emitArpReply, emitGratuitousArp, emitArpRequest,
 } from './arp.js';
 export type { ArpRepr } from './arp.js';
 export {
@@ -25,10 +25,10 @@ export { UdpField, UDP_HEADER_LEN, UdpView, checkUdp, emitUdp, parseUdp } from '
 export type { UdpRepr } from './udp.js';
 export {
   IcmpField, ICMP_HEADER_LEN, IcmpType, IcmpUnreachCode, IcmpTimeExceededCode, isIcmpError, IcmpView, IcmpQuoteView,
-  checkIcmpQuote, checkIcmp, emitIcmp, parseIcmp, emitIcmpError,
+  checkIcmpQuote, checkIcmp, emitIcmp, parseIcmp, emitIcmpError, echoReplyInPlace,
 } from './icmp.js';
 export type { IcmpRepr } from './icmp.js';
-export { FrameKind, FrameInfo, classifyFrame } from './classify.js';
+export { FrameKind, FrameInfo, classifyFrame, classifyIpv4 } from './classify.js';
 export { natRewriteDst, natRewriteSrc, decTtl, natRewriteQuoteSrc, natRewriteQuoteDst } from './nat.js';
 export { flowHash, flowHashOf, flowPorts, l4Offset, srcPortOf, dstPortOf, icmpEchoIdOf } from './flow.js';
 export {
