@@ -9,14 +9,11 @@
 import type { LinkFacts, Xmit } from '@tunvs/forwarder';
 import { Packet } from '@tunvs/forwarder';
 import type { Link, LinkKind } from '@tunvs/link';
-import { CheckFlags, ETH_HEADER_LEN, IcmpField, Ipv4Field, emitIcmpError } from '@tunvs/packet';
+import { CheckFlags, ETH_HEADER_LEN, ICMP_ERROR_MAX_LEN, emitIcmpError } from '@tunvs/packet';
 import type { DirectorCounters } from './counters.js';
 import type { L2 } from './l2.js';
 import type { ServiceTable } from './services.js';
 import { TxQueue } from './txqueue.js';
-
-/** Largest ICMP error the director builds: IP header, ICMP header, the quoted header (<= 60) + 8. */
-const ICMP_ERROR_MAX = Ipv4Field.HEADER_LEN + IcmpField.HEADER_LEN + Ipv4Field.MAX_HEADER_LEN + 8;
 
 /** What every link's Xmit shares. */
 export interface XmitShared {
@@ -90,7 +87,7 @@ export abstract class LinkXmit implements Xmit {
   }
 
   icmpError(p: Packet, type: number, code: number, mtu: number): void {
-    const ip = this.reserve(ICMP_ERROR_MAX);
+    const ip = this.reserve(ICMP_ERROR_MAX_LEN);
     if (ip < 0) return;
     const info = p.info;
     const n = emitIcmpError(this.genBuf, ip, p.buf, info.l3Off, info.ipTotalLen, type, code, this.icmpSource(p), mtu);

@@ -230,6 +230,9 @@ export function parseIcmp(buf: Uint8Array, off: number, len: number, flags = 0):
   return { type: buf[off]!, code: buf[off + 1]!, rest: rd32(buf, off + IcmpField.REST) };
 }
 
+/** The largest ICMP error `emitIcmpError` writes: IP and ICMP headers, a 60-byte quoted header + 8. */
+export const ICMP_ERROR_MAX_LEN = Ipv4Field.HEADER_LEN + IcmpField.HEADER_LEN + Ipv4Field.MAX_HEADER_LEN + 8;
+
 /**
  * Build an ICMP error about the IPv4 packet at `orig[origOff, origOff+origLen)` into
  * `out[outOff..]`: a 20-byte IPv4 header (from `src` to the original source, TTL `ttl`,

@@ -25,7 +25,7 @@ export { UdpField, UDP_HEADER_LEN, UdpView, checkUdp, emitUdp, parseUdp } from '
 export type { UdpRepr } from './udp.js';
 export {
   IcmpField, ICMP_HEADER_LEN, IcmpType, IcmpUnreachCode, IcmpTimeExceededCode, isIcmpError, IcmpView, IcmpQuoteView,
-  checkIcmpQuote, checkIcmp, emitIcmp, parseIcmp, emitIcmpError, echoReplyInPlace,
+  checkIcmpQuote, checkIcmp, emitIcmp, parseIcmp, emitIcmpError, echoReplyInPlace, ICMP_ERROR_MAX_LEN,
 } from './icmp.js';
 export type { IcmpRepr } from './icmp.js';
 export { FrameKind, FrameInfo, classifyFrame, classifyIpv4 } from './classify.js';

@@ -161,6 +161,14 @@ export class Ipv4View {
     this.checksum = csumUpdate16(this.checksum, old, rd16(this.buf, o));
   }
 
+  /** Set the type-of-service byte and update the header checksum incrementally. */
+  setTosCsum(tos: number): void {
+    const o = this.off;
+    const old = rd16(this.buf, o);
+    this.buf[o + Ipv4Field.TOS] = tos;
+    this.checksum = csumUpdate16(this.checksum, old, rd16(this.buf, o));
+  }
+
   /** Set the source address and update the header checksum (only) incrementally. */
   setSrcCsum(addr: number): void {
     this.checksum = csumUpdate32(this.checksum, this.src, addr);
