@@ -138,31 +138,33 @@ export class L2 {
       if (waiting.length > 0) this.flushPending(x, spa, waiting);
     }
     if (a.op === ArpOp.Request && this.owns(tpa) && spa !== tpa) {
-      const o = x.tx.reserve(x.vnet + ARP_FRAME_LEN);
-      if (o < 0) {
-        this.counters.txSlabFull++;
-        return;
-      }
-      const g = x.tx.gen.buf;
-      if (x.vnet > 0) g.fill(0, o, o + x.vnet);
-      emitArpReply(g, o + x.vnet, p.buf, p.info.l3Off, this.mac);
-      x.tx.commit(o, x.vnet + ARP_FRAME_LEN);
+      const f = this.reserveFrame(x, ARP_FRAME_LEN);
+      if (f < 0) return;
+      emitArpReply(x.tx.gen.buf, f, p.buf, p.info.l3Off, this.mac);
+      x.tx.commit(f - x.vnet, x.vnet + ARP_FRAME_LEN);
       this.counters.arpReplies++;
     }
   }
 
+  /** Room for a frame of `len` bytes in the batch's transmit slab, after a zeroed vnet header: its offset, or -1 (counted). */
+  private reserveFrame(x: L2Tx, len: number): number {
+    const o = x.tx.reserve(x.vnet + len);
+    if (o < 0) {
+      this.counters.txSlabFull++;
+      return -1;
+    }
+    if (x.vnet > 0) x.tx.gen.buf.fill(0, o, o + x.vnet);
+    return o + x.vnet;
+  }
+
   private flushPending(x: L2Tx, addr: number, frames: Uint8Array[]): void {
-    for (const f of frames) {
-      const o = x.tx.reserve(x.vnet + f.length);
-      if (o < 0) {
-        this.counters.txSlabFull++;
-        continue;
-      }
+    for (const frame of frames) {
+      const f = this.reserveFrame(x, frame.length);
+      if (f < 0) continue;
       const g = x.tx.gen.buf;
-      if (x.vnet > 0) g.fill(0, o, o + x.vnet);
-      g.set(f, o + x.vnet);
-      this.resolve(x, g, o + x.vnet, o + x.vnet + f.length, addr);
-      x.tx.commit(o, x.vnet + f.length);
+      g.set(frame, f);
+      this.resolve(x, g, f, f + frame.length, addr);
+      x.tx.commit(f - x.vnet, x.vnet + frame.length);
     }
   }
 
@@ -177,15 +179,10 @@ export class L2 {
       writeOne(this.link, frame);
       return;
     }
-    const o = x.tx.reserve(x.vnet + ARP_FRAME_LEN);
-    if (o < 0) {
-      this.counters.txSlabFull++;
-      return;
-    }
-    const g = x.tx.gen.buf;
-    if (x.vnet > 0) g.fill(0, o, o + x.vnet);
-    emitArpRequest(g, o + x.vnet, this.mac, src, addr);
-    x.tx.commit(o, x.vnet + ARP_FRAME_LEN);
+    const f = this.reserveFrame(x, ARP_FRAME_LEN);
+    if (f < 0) return;
+    emitArpRequest(x.tx.gen.buf, f, this.mac, src, addr);
+    x.tx.commit(f - x.vnet, x.vnet + ARP_FRAME_LEN);
   }
 
   /** Gratuitous ARP for a new VIP, sent at once. */

@@ -18,18 +18,8 @@ import {
   CheckFlags, EtherType, FrameInfo, FrameKind, IcmpType, IcmpView, Ipv4View, LinkType, REASON_COUNT, TcpView, UdpView,
   classifyFrame, packet, parseMac, quoteOf, reasonName, writePcap,
 } from '@tunvs/packet';
+import { seededRandom } from '@tunvs/scheduler';
 import { Director } from '../src/index.js';
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MAC = '02:00:00:00:00:01';
 const CLIENT_MAC = '02:00:00:00:00:02';
@@ -196,7 +186,7 @@ for (const kind of ['tun', 'tap'] as const) {
   t.test(`${kind}: ${FRAMES_PER_LINK} fuzz frames, the Director and classifyFrame agree`, (t) => {
     const { d, link, checks } = director(kind);
     const seeds = seedFrames(kind);
-    const rand = rng(kind === 'tun' ? 0x5eed1 : 0x5eed2);
+    const rand = seededRandom(kind === 'tun' ? 0x5eed1 : 0x5eed2);
     const info = new FrameInfo();
     const byReason = new Array<number>(REASON_COUNT).fill(0);
     const problems: string[] = [];
