@@ -16,6 +16,14 @@ import {
   tcpStateActive,
 } from './tcp-states.js';
 
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const { NO_CPORT, TEMPLATE, REPLY_FROM_DEST, NOOUTPUT, INACTIVE, HASHED } = ConnFlag;
+const AVAILABLE = DestFlag.AVAILABLE;
+const P_TCP = Proto.TCP;
+const { INPUT: DIR_INPUT, OUTPUT: DIR_OUTPUT, INPUT_ONLY: DIR_INPUT_ONLY } = TcpDir;
+const { CLOSE: ST_CLOSE, ESTABLISHED: ST_ESTABLISHED } = TcpState;
+
 /** Why an entry left the table (second argument of the `expired` hook). */
 export const ExpireReason = {
   /** its timer ran out (`tick`) */
@@ -349,7 +357,7 @@ export class ConnTable {
   /** `ipvsadm --set tcp tcpfin udp` in seconds; 0 or absent leaves a value unchanged. */
   setTimeouts(t: Partial<Timeouts>): void {
     const clamp = (s: number): number => Math.min(Math.floor(s * 1000), 0x7fffffff);
-    if (t.tcp && t.tcp > 0) this.tcpTimeouts[TcpState.ESTABLISHED] = clamp(t.tcp);
+    if (t.tcp && t.tcp > 0) this.tcpTimeouts[ST_ESTABLISHED] = clamp(t.tcp);
     if (t.tcpfin && t.tcpfin > 0) this.tcpTimeouts[TcpState.FIN_WAIT] = clamp(t.tcpfin);
     if (t.udp && t.udp > 0) this.udpTimeout = clamp(t.udp);
   }
@@ -357,7 +365,7 @@ export class ConnTable {
   /** The current `--set` values in seconds. */
   getTimeouts(): Timeouts {
     return {
-      tcp: this.tcpTimeouts[TcpState.ESTABLISHED]! / 1000,
+      tcp: this.tcpTimeouts[ST_ESTABLISHED]! / 1000,
       tcpfin: this.tcpTimeouts[TcpState.FIN_WAIT]! / 1000,
       udp: this.udpTimeout / 1000,
     };
@@ -383,12 +391,12 @@ export class ConnTable {
     const b = this.bucket(this.blk[(slot << SHIFT) + META]! >>> PROTO_SHIFT, this.blk[(slot << SHIFT) + CADDR]!, this.blk[(slot << SHIFT) + PORTS]! >>> 16);
     this.blk[(slot << SHIFT) + NEXT] = this.heads_[b]!;
     this.heads_[b] = slot;
-    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! | ConnFlag.HASHED;
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! | HASHED;
   }
 
   private unhash(slot: number): void {
     const m = this.blk[(slot << SHIFT) + META]!;
-    if ((m & ConnFlag.HASHED) === 0) return;
+    if ((m & HASHED) === 0) return;
     const b = this.bucket(m >>> PROTO_SHIFT, this.blk[(slot << SHIFT) + CADDR]!, this.blk[(slot << SHIFT) + PORTS]! >>> 16);
     let i = this.heads_[b]!;
     if (i === slot) {
@@ -404,7 +412,7 @@ export class ConnTable {
       }
     }
     this.blk[(slot << SHIFT) + NEXT] = -1;
-    this.blk[(slot << SHIFT) + META] = m & ~ConnFlag.HASHED;
+    this.blk[(slot << SHIFT) + META] = m & ~HASHED;
   }
 
   // ------------------------------------------------------------------ lookups
@@ -419,14 +427,14 @@ export class ConnTable {
     const va = vaddr | 0;
     const ports = (cport << 16) | vport;
     const pbits = proto << PROTO_SHIFT;
-    const want = cport === 0 ? ConnFlag.NO_CPORT : 0;
+    const want = cport === 0 ? NO_CPORT : 0;
     const blk = this.blk;
     let i = this.heads_[this.bucket(proto, ca, cport)]!;
     while (i >= 0) {
       const o = i << SHIFT;
       if (blk[o + PORTS] === ports && blk[o + CADDR] === ca && blk[o + VADDR] === va) {
         const m = blk[o + META]!;
-        if ((m & 0xff000000) === pbits && (m & ConnFlag.NO_CPORT) === want) return i;
+        if ((m & 0xff000000) === pbits && (m & NO_CPORT) === want) return i;
       }
       i = blk[o + NEXT]!;
     }
@@ -450,8 +458,8 @@ export class ConnTable {
       const p = blk[o + PORTS]!;
       if (p >>> 16 === dport && blk[o + CADDR] === ca) {
         const m = blk[o + META]!;
-        if ((m & 0xff000000) === pbits && (m & ConnFlag.TEMPLATE) === 0) {
-          if ((m & ConnFlag.REPLY_FROM_DEST) !== 0) {
+        if ((m & 0xff000000) === pbits && (m & TEMPLATE) === 0) {
+          if ((m & REPLY_FROM_DEST) !== 0) {
             if (this.dport_[i] === sport && blk[o + DADDR] === sa) return i;
           } else if ((p & 0xffff) === sport && blk[o + VADDR] === sa) return i;
         }
@@ -473,7 +481,7 @@ export class ConnTable {
     while (i >= 0) {
       if (this.blk[(i << SHIFT) + PORTS] === vport && this.blk[(i << SHIFT) + CADDR] === ca && this.blk[(i << SHIFT) + VADDR] === va) {
         const m = this.blk[(i << SHIFT) + META]!;
-        if ((m & 0xff000000) === pbits && (m & ConnFlag.TEMPLATE) !== 0) return i;
+        if ((m & 0xff000000) === pbits && (m & TEMPLATE) !== 0) return i;
       }
       i = this.blk[(i << SHIFT) + NEXT]!;
     }
@@ -500,7 +508,7 @@ export class ConnTable {
     const dest = id >= 0 ? this.registry.get(id) : null;
     if (
       dest !== null &&
-      (dest.flags & DestFlag.AVAILABLE) !== 0 &&
+      (dest.flags & AVAILABLE) !== 0 &&
       !(this.options.expireQuiescentTemplate && dest.weight === 0) &&
       (cdest === null || cdest === dest)
     )
@@ -550,12 +558,12 @@ export class ConnTable {
     now: number,
     control = -1,
   ): number {
-    const s = this.insert(proto, caddr, cport, vaddr, vport, daddr, dport, dest, flags & ~ConnFlag.TEMPLATE, now);
+    const s = this.insert(proto, caddr, cport, vaddr, vport, daddr, dport, dest, flags & ~TEMPLATE, now);
     if (s < 0) return -1;
     if (control >= 0) {
       this.control_[s] = control;
       this.nControl_[control]!++;
-      if (this.blk[(control << SHIFT) + META]! & ConnFlag.TEMPLATE) this.rearm(control, now);
+      if (this.blk[(control << SHIFT) + META]! & TEMPLATE) this.rearm(control, now);
     }
     if (this.hooks.created) this.hooks.created(s);
     return s;
@@ -577,7 +585,7 @@ export class ConnTable {
     timeoutSec: number,
     now: number,
   ): number {
-    const s = this.insert(proto, caddrMasked, 0, vaddrOrFwmark, vport, daddr, dport, dest, ConnFlag.TEMPLATE, now);
+    const s = this.insert(proto, caddrMasked, 0, vaddrOrFwmark, vport, daddr, dport, dest, TEMPLATE, now);
     if (s < 0) return -1;
     this.timeout_[s] = Math.min(Math.floor(timeoutSec * 1000), 0x7fffffff);
     this.rearm(s, now);
@@ -603,7 +611,7 @@ export class ConnTable {
       return -1;
     }
     this.initClock(now);
-    let f = flags & FLAGS_MASK & ~ConnFlag.HASHED;
+    let f = flags & FLAGS_MASK & ~HASHED;
     // DEST word: no destination, the forwarder of the method in the flags (bypass)
     let destWord = (f & ConnFlag.FWD_MASK) << XMIT_SHIFT;
     if (dest !== null) {
@@ -611,11 +619,11 @@ export class ConnTable {
       if (id > MAX_DEST_ID) throw new RangeError(`destination id ${id} beyond ${MAX_DEST_ID}`);
       const fwd = dest.fwd & ConnFlag.FWD_MASK;
       // the kernel's dest->conn_flags: the method, its reply rules, INACTIVE
-      let destFlags = fwd | METHODS[fwd]!.connFlags | ConnFlag.INACTIVE;
+      let destFlags = fwd | METHODS[fwd]!.connFlags | INACTIVE;
       if (f & ConnFlag.SYNC) {
         // a synced connection keeps its activity bit; the method comes from the destination
-        if ((f & ConnFlag.TEMPLATE) === 0) destFlags &= ~ConnFlag.INACTIVE;
-        f &= ~(ConnFlag.FWD_MASK | ConnFlag.NOOUTPUT | ConnFlag.REPLY_FROM_DEST);
+        if ((f & TEMPLATE) === 0) destFlags &= ~INACTIVE;
+        f &= ~(ConnFlag.FWD_MASK | NOOUTPUT | REPLY_FROM_DEST);
       }
       f |= destFlags;
       destWord = ((dest.xmit >= 0 ? dest.xmit : fwd) << XMIT_SHIFT) | (id + 1);
@@ -634,7 +642,7 @@ export class ConnTable {
     this.wnext_[s] = -1;
     this.wprev_[s] = -1;
     this.blk[(s << SHIFT) + NEXT] = -1;
-    if (f & ConnFlag.NO_CPORT) this.noCportCount++;
+    if (f & NO_CPORT) this.noCportCount++;
     if ((f & ConnFlag.ONE_PACKET) === 0) this.hashIn(s);
     this.count++;
     this.counters.inserts++;
@@ -647,11 +655,11 @@ export class ConnTable {
   /** Fill in the client port of a NO_CPORT entry (FTP passive data) and re-hash it. */
   fillCport(slot: number, cport: number): void {
     const m = this.blk[(slot << SHIFT) + META]!;
-    if ((m & ConnFlag.NO_CPORT) === 0) return;
-    const hashed = (m & ConnFlag.HASHED) !== 0;
+    if ((m & NO_CPORT) === 0) return;
+    const hashed = (m & HASHED) !== 0;
     if (hashed) this.unhash(slot);
     this.blk[(slot << SHIFT) + PORTS] = ((cport & 0xffff) << 16) | (this.blk[(slot << SHIFT) + PORTS]! & 0xffff);
-    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~ConnFlag.NO_CPORT;
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~NO_CPORT;
     this.noCportCount--;
     if (hashed) this.hashIn(slot);
   }
@@ -660,12 +668,12 @@ export class ConnTable {
 
   private bind(dest: Dest, f: number): void {
     dest.refCount++;
-    if (f & ConnFlag.TEMPLATE) {
+    if (f & TEMPLATE) {
       dest.persistConns++;
       if (this.options.kernel === 'classic') this.overloadAfterBind(dest);
       return;
     }
-    if (f & ConnFlag.INACTIVE) dest.inactConns++;
+    if (f & INACTIVE) dest.inactConns++;
     else dest.activeConns++;
     if (this.options.kernel === 'classic') {
       this.overloadAfterBind(dest);
@@ -681,9 +689,9 @@ export class ConnTable {
   }
 
   private unbind(dest: Dest, f: number): void {
-    if (f & ConnFlag.TEMPLATE) {
+    if (f & TEMPLATE) {
       dest.persistConns--;
-    } else if (f & ConnFlag.INACTIVE) {
+    } else if (f & INACTIVE) {
       dest.inactConns--;
     } else {
       dest.activeConns--;
@@ -697,7 +705,7 @@ export class ConnTable {
       } else {
         dest.flags &= ~DestFlag.OVERLOAD;
       }
-    } else if ((f & ConnFlag.TEMPLATE) === 0) {
+    } else if ((f & TEMPLATE) === 0) {
       const u = dest.uThreshold;
       const low = dest.lThreshold !== 0 ? dest.lThreshold : u - (u >>> 2);
       if (total === low - 1) dest.flags &= ~DestFlag.OVERLOAD;
@@ -717,33 +725,33 @@ export class ConnTable {
     let m = this.blk[(slot << SHIFT) + META]!;
     const state = (m >>> STATE_SHIFT) & 0xff;
     let timeout: number;
-    if (m >>> PROTO_SHIFT === Proto.TCP) {
-      let dir: number = output ? TcpDir.OUTPUT : TcpDir.INPUT;
-      if (m & ConnFlag.NOOUTPUT) {
-        if (output) m &= ~ConnFlag.NOOUTPUT;
-        else dir = TcpDir.INPUT_ONLY;
+    if (m >>> PROTO_SHIFT === P_TCP) {
+      let dir: number = output ? DIR_OUTPUT : DIR_INPUT;
+      if (m & NOOUTPUT) {
+        if (output) m &= ~NOOUTPUT;
+        else dir = DIR_INPUT_ONLY;
       }
       const ev = tcpEvent(tcpFlags);
-      const next = ev < 0 ? TcpState.CLOSE : TCP_NEXT[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
+      const next = ev < 0 ? ST_CLOSE : TCP_NEXT[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
       if (next !== state) {
         const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
         if (id >= 0) {
           const dest = this.registry.get(id);
           if (dest !== null) {
-            if ((m & ConnFlag.INACTIVE) === 0 && !tcpStateActive(next)) {
+            if ((m & INACTIVE) === 0 && !tcpStateActive(next)) {
               dest.activeConns--;
               dest.inactConns++;
-              m |= ConnFlag.INACTIVE;
-            } else if ((m & ConnFlag.INACTIVE) !== 0 && tcpStateActive(next)) {
+              m |= INACTIVE;
+            } else if ((m & INACTIVE) !== 0 && tcpStateActive(next)) {
               dest.activeConns++;
               dest.inactConns--;
-              m &= ~ConnFlag.INACTIVE;
+              m &= ~INACTIVE;
             }
           }
         }
         m = (m & ~(0xff << STATE_SHIFT)) | (next << STATE_SHIFT);
         this.blk[(slot << SHIFT) + META] = m;
-        if (next === TcpState.ESTABLISHED) this.assure(this.control_[slot]!);
+        if (next === ST_ESTABLISHED) this.assure(this.control_[slot]!);
         if (this.hooks.stateChanged) this.hooks.stateChanged(slot, state);
       } else {
         this.blk[(slot << SHIFT) + META] = m;
@@ -766,26 +774,26 @@ export class ConnTable {
   setState(slot: number, state: number, now: number): void {
     let m = this.blk[(slot << SHIFT) + META]!;
     const prev = (m >>> STATE_SHIFT) & 0xff;
-    if (m & ConnFlag.TEMPLATE) {
+    if (m & TEMPLATE) {
       this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
       return;
     }
-    if (m >>> PROTO_SHIFT !== Proto.TCP) return;
+    if (m >>> PROTO_SHIFT !== P_TCP) return;
     if (state !== prev) {
       const dest = this.dest(slot);
       const active = tcpStateActive(state);
-      if ((m & ConnFlag.INACTIVE) === 0 && !active) {
+      if ((m & INACTIVE) === 0 && !active) {
         if (dest) {
           dest.activeConns--;
           dest.inactConns++;
         }
-        m |= ConnFlag.INACTIVE;
-      } else if ((m & ConnFlag.INACTIVE) !== 0 && active) {
+        m |= INACTIVE;
+      } else if ((m & INACTIVE) !== 0 && active) {
         if (dest) {
           dest.activeConns++;
           dest.inactConns--;
         }
-        m &= ~ConnFlag.INACTIVE;
+        m &= ~INACTIVE;
       }
       this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
     }
@@ -801,7 +809,7 @@ export class ConnTable {
   private assure(parent: number): void {
     if (parent < 0) return;
     const m = this.blk[(parent << SHIFT) + META]!;
-    if ((m & ConnFlag.TEMPLATE) !== 0 && ((m >>> STATE_SHIFT) & 0xff) === TemplateState.NONE) {
+    if ((m & TEMPLATE) !== 0 && ((m >>> STATE_SHIFT) & 0xff) === TemplateState.NONE) {
       this.blk[(parent << SHIFT) + META] = m | (TemplateState.ASSURED << STATE_SHIFT);
       if (this.hooks.stateChanged) this.hooks.stateChanged(parent, TemplateState.NONE);
     }
@@ -911,7 +919,7 @@ export class ConnTable {
     if (this.hooks.expired) this.hooks.expired(slot, reason);
     this.unhash(slot);
     this.wheelUnlink(slot);
-    if (m & ConnFlag.NO_CPORT) this.noCportCount--;
+    if (m & NO_CPORT) this.noCportCount--;
     const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     if (id >= 0) {
       const dest = this.registry.get(id);
@@ -932,7 +940,7 @@ export class ConnTable {
       if (reason === ExpireReason.DROPPED && this.nControl_[parent] === 0) {
         // an unused parent goes too: a control connection, or a template never assured
         const pm = this.blk[(parent << SHIFT) + META]!;
-        if ((pm & ConnFlag.TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & 0xff) !== TemplateState.ASSURED) {
+        if ((pm & TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & 0xff) !== TemplateState.ASSURED) {
           this.expireEntry(parent, now, reason);
         }
       }
@@ -974,11 +982,11 @@ export class ConnTable {
     } else if (this.control_[slot]! < 0) {
       const proto = m >>> PROTO_SHIFT;
       const state = (m >>> STATE_SHIFT) & 0xff;
-      if (proto === Proto.TCP) {
+      if (proto === P_TCP) {
         resched =
           state === TcpState.TIME_WAIT ||
-          state === TcpState.CLOSE ||
-          ((mode & 2) !== 0 && state === TcpState.FIN_WAIT && (m & ConnFlag.NOOUTPUT) !== 0);
+          state === ST_CLOSE ||
+          ((mode & 2) !== 0 && state === TcpState.FIN_WAIT && (m & NOOUTPUT) !== 0);
       } else if (proto === Proto.SCTP) {
         resched = state === 13; // SCTP CLOSED
       }
@@ -998,7 +1006,7 @@ export class ConnTable {
     const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     if (id < 0) return DestCheck.OK;
     const dest = this.registry.get(id);
-    if (dest === null || (dest.flags & DestFlag.AVAILABLE) !== 0) return DestCheck.OK;
+    if (dest === null || (dest.flags & AVAILABLE) !== 0) return DestCheck.OK;
     if (!this.options.expireNodestConn) return DestCheck.DROP;
     this.expire(slot, now);
     return DestCheck.EXPIRED;
@@ -1016,7 +1024,7 @@ export class ConnTable {
       if (!this.isLive(s)) continue;
       const id = idOf(this.blk[(s << SHIFT) + DEST]!);
       const dest = id >= 0 ? this.registry.get(id) : null;
-      if (dest === null || (dest.flags & DestFlag.AVAILABLE) !== 0) continue;
+      if (dest === null || (dest.flags & AVAILABLE) !== 0) continue;
       if (this.nControl_[s]! > 0) continue;
       const parent = this.control_[s]!;
       if (this.expireEntry(s, now, ExpireReason.FORCED)) n++;
@@ -1078,11 +1086,11 @@ export class ConnTable {
     if (this.nControl_[slot]! > 0) return false;
     const m = this.blk[(slot << SHIFT) + META]!;
     const state = (m >>> STATE_SHIFT) & 0xff;
-    if (m & ConnFlag.TEMPLATE) return state !== TemplateState.ASSURED;
+    if (m & TEMPLATE) return state !== TemplateState.ASSURED;
     const proto = m >>> PROTO_SHIFT;
-    if (proto === Proto.TCP) {
+    if (proto === P_TCP) {
       if (state === TcpState.SYN_RECV || state === TcpState.SYNACK) return true;
-      if (state === TcpState.ESTABLISHED) return this.todrop(slot, nowTick);
+      if (state === ST_ESTABLISHED) return this.todrop(slot, nowTick);
       return false;
     }
     return this.todrop(slot, nowTick);
@@ -1120,7 +1128,7 @@ export class ConnTable {
   }
   /** True for persistence templates. */
   isTemplate(slot: number): boolean {
-    return (this.blk[(slot << SHIFT) + META]! & ConnFlag.TEMPLATE) !== 0;
+    return (this.blk[(slot << SHIFT) + META]! & TEMPLATE) !== 0;
   }
   /** Client address. */
   caddr(slot: number): number {
@@ -1189,9 +1197,9 @@ export class ConnTable {
   stateName(slot: number): string {
     const m = this.blk[(slot << SHIFT) + META]!;
     const st = (m >>> STATE_SHIFT) & 0xff;
-    if (m & ConnFlag.TEMPLATE) return TEMPLATE_STATE_NAMES[st] ?? 'ERR!';
+    if (m & TEMPLATE) return TEMPLATE_STATE_NAMES[st] ?? 'ERR!';
     const p = m >>> PROTO_SHIFT;
-    if (p === Proto.TCP) return TCP_STATE_NAMES[st] ?? 'ERR!';
+    if (p === P_TCP) return TCP_STATE_NAMES[st] ?? 'ERR!';
     if (p === Proto.UDP) return 'UDP';
     return p === 0 ? 'NONE' : 'ERR!';
   }
@@ -1202,7 +1210,7 @@ export class ConnTable {
       if (!this.isLive(s)) continue;
       const m = this.blk[(s << SHIFT) + META]!;
       const proto = m >>> PROTO_SHIFT;
-      const template = (m & ConnFlag.TEMPLATE) !== 0;
+      const template = (m & TEMPLATE) !== 0;
       yield {
         slot: s,
         protocol: proto,

@@ -1,7 +1,7 @@
 /**
  * The per-frame path (the kernel's ip_vs_core.c hooks): parse once, then
  *
- *   parse (classifyFrame) -> refused: counted by its reason
+ *   parse (classifyFrame; its IPv4 part on TUN) -> refused: counted by its reason
  *   ARP -> L2 | not for our MAC -> counted
  *   later fragment -> its first fragment's connection (FragmentPath)
  *   TCP/UDP -> connection lookup, both directions
@@ -16,9 +16,9 @@
 import type { ConnTable } from '@tunvs/conntrack';
 import { DestCheck } from '@tunvs/conntrack';
 import type { Packet } from '@tunvs/forwarder';
-import { vnetIsGso, vnetNeedsCsum } from '@tunvs/link';
 import { ConnFlag, Proto } from '@tunvs/model';
-import { FrameKind, IcmpType, IcmpUnreachCode, TcpFlag, classifyFrame } from '@tunvs/packet';
+import type { Dest } from '@tunvs/model';
+import { IcmpType, IcmpUnreachCode, Ipv4Flag, TcpFlag } from '@tunvs/packet';
 import type { DirectorCounters } from './counters.js';
 import type { FragmentPath } from './fragments.js';
 import type { ForwarderTable } from './forwarders.js';
@@ -28,6 +28,14 @@ import { SchedResult, scheduleFlow } from './schedule.js';
 import type { FlowPacket } from './schedule.js';
 import type { ServiceTable, VirtualService } from './services.js';
 import type { LinkXmit } from './xmit.js';
+
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const { TCP, UDP, ICMP } = Proto;
+const { SYN } = TcpFlag;
+const DROP = DestCheck.DROP;
+const MF = Ipv4Flag.MF;
+const ONE_PACKET = ConnFlag.ONE_PACKET;
 
 /** Switches of the data path that may change at run time. */
 export interface DatapathSettings {
@@ -56,85 +64,73 @@ export class Datapath {
   /** One frame of the batch: `buf[off, off+len)`, received on the link of `x`. */
   receive(x: LinkXmit, buf: Uint8Array, off: number, len: number): void {
     this.counters.rxPackets++;
-    const p = x.pkt;
-    const info = p.info;
-    const vnet = x.vnet;
-    const r = classifyFrame(buf, off + vnet, len - vnet, x.kind, info, x.checks);
+    const r = x.parse(buf, off, len);
     if (r !== 0) {
       this.counters.malformed[r]++;
       return;
     }
-    p.buf = buf;
-    p.off = off;
-    p.inRx = true;
-    if (info.kind === FrameKind.Arp) {
-      p.len = len;
-      x.arp(p);
-      return;
-    }
-    // the packet ends with its IP datagram (link padding trimmed)
-    p.len = info.l3Off - off + info.ipTotalLen;
-    if (!x.accepts(p)) {
-      this.counters.notForUs++;
-      return;
-    }
-    if (vnet > 0) {
-      p.partialCsum = vnetNeedsCsum(buf, off);
-      p.gso = vnetIsGso(buf, off);
-    } else {
-      p.partialCsum = false;
-      p.gso = false;
-    }
-    if (info.l4Off < 0) {
-      this.frags.later(x, p);
-      return;
-    }
+    const p = x.pkt;
+    if (!x.admit(p, buf, off, len)) return;
+    const info = p.info;
     const proto = info.proto;
-    if (proto === Proto.TCP || proto === Proto.UDP) {
+    if (info.l4Off >= 0 && (proto === TCP || proto === UDP)) {
       const slot = this.flow(x, p);
-      if (info.mf) this.frags.firstSeen(x, p, slot);
-      return;
+      if ((info.fragWord & MF) !== 0) this.frags.firstSeen(x, p, slot);
+    } else {
+      this.notFlow(x, p);
     }
-    if (proto === Proto.ICMP) {
-      this.icmp.input(x, p);
-      return;
-    }
-    this.counters.unsupportedProto++;
+  }
+
+  /** A packet without ports to look up: a later fragment, ICMP, another protocol. */
+  private notFlow(x: LinkXmit, p: Packet): void {
+    if (p.info.l4Off < 0) this.frags.later(x, p);
+    else if (p.info.proto === ICMP) this.icmp.input(x, p);
+    else this.counters.unsupportedProto++;
   }
 
   /**
    * A TCP/UDP packet: an existing connection (either direction) or a new flow. Returns
-   * the connection's slot (fragment tracking), or -1 when none took the packet.
+   * the connection's slot (fragment tracking), or -1 when none took the packet. The
+   * common case (a packet of a known connection whose destination is there) stays here;
+   * the rest is in functions of its own.
    */
   private flow(x: LinkXmit, p: Packet): number {
     const info = p.info;
     const conns = this.conns;
-    const now = x.now;
-    const proto = info.proto;
-    let slot = conns.lookupIn(proto, info.src, info.srcPort, info.dst, info.dstPort);
-    if (slot >= 0) {
-      if (proto === Proto.TCP && (info.tcpFlags & SYN_MASK) === TcpFlag.SYN && conns.reuse(slot, now)) {
-        slot = -1;
-      } else {
-        const check = conns.checkDest(slot, now);
-        if (check === DestCheck.DROP) {
-          this.counters.destUnavailable++;
-          return -1;
-        }
-        if (check === DestCheck.EXPIRED) slot = -1;
-      }
-      if (slot >= 0) {
-        this.inbound(x, p, slot);
-        return slot;
-      }
-    } else {
-      const out = conns.lookupOut(proto, info.src, info.srcPort, info.dst, info.dstPort);
-      if (out >= 0) {
-        this.outbound(x, p, out);
-        return out;
-      }
+    const slot = conns.lookupIn(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
+    if (slot < 0) return this.replyOrNew(x, p);
+    if ((info.tcpFlags & SYN_MASK) === SYN && info.proto === TCP) return this.synOnExisting(x, p, slot);
+    const dest = conns.dest(slot);
+    if (dest !== null && !dest.available) return this.destGone(x, p, slot);
+    this.inbound(x, p, slot, dest);
+    return slot;
+  }
+
+  /** A SYN that hits a connection: port reuse may expire it and schedule anew (conn_reuse_mode). */
+  private synOnExisting(x: LinkXmit, p: Packet, slot: number): number {
+    if (this.conns.reuse(slot, x.now)) return this.newFlow(x, p);
+    const dest = this.conns.dest(slot);
+    if (dest !== null && !dest.available) return this.destGone(x, p, slot);
+    this.inbound(x, p, slot, dest);
+    return slot;
+  }
+
+  /** The connection's destination was removed: drop (counted), or expire it and treat the packet as new (expire_nodest_conn). */
+  private destGone(x: LinkXmit, p: Packet, slot: number): number {
+    if (this.conns.checkDest(slot, x.now) === DROP) {
+      this.counters.destUnavailable++;
+      return -1;
     }
     return this.newFlow(x, p);
+  }
+
+  /** No inbound connection: a reply of one, or a new flow. */
+  private replyOrNew(x: LinkXmit, p: Packet): number {
+    const info = p.info;
+    const out = this.conns.lookupOut(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
+    if (out < 0) return this.newFlow(x, p);
+    this.outbound(x, p, out);
+    return out;
   }
 
   /** No connection: find the service, schedule, create the connection, forward. */
@@ -147,7 +143,7 @@ export class Datapath {
       this.counters.noService++;
       return -1;
     }
-    if (proto === Proto.TCP && (info.tcpFlags & SYN_MASK) !== TcpFlag.SYN && !this.settings.sloppyTcp) {
+    if (proto === TCP && (info.tcpFlags & SYN_MASK) !== SYN && !this.settings.sloppyTcp) {
       this.counters.notSyn++;
       return -1;
     }
@@ -167,8 +163,8 @@ export class Datapath {
       else this.counters.notScheduled++;
       return -1;
     }
-    this.inbound(x, p, slot);
-    if (this.conns.flags(slot) & ConnFlag.ONE_PACKET) {
+    this.inbound(x, p, slot, this.conns.dest(slot));
+    if (this.conns.flags(slot) & ONE_PACKET) {
       this.conns.expire(slot, x.now);
       return -1;
     }
@@ -181,11 +177,10 @@ export class Datapath {
     x.icmpError(p, IcmpType.DestUnreachable, IcmpUnreachCode.Port, 0);
   }
 
-  /** Client -> real server packet of connection `slot`. */
-  private inbound(x: LinkXmit, p: Packet, slot: number): void {
+  /** Client -> real server packet of connection `slot` (whose destination is `dest`). */
+  private inbound(x: LinkXmit, p: Packet, slot: number, dest: Dest | null): void {
     const conns = this.conns;
     conns.packet(slot, false, p.info.tcpFlags, x.now);
-    const dest = conns.dest(slot);
     if (dest !== null) {
       const bytes = p.info.ipTotalLen;
       dest.stats.inPkts++;

@@ -92,9 +92,9 @@ export class L2 {
     return this.srcAddr;
   }
 
-  /** Is the parsed frame addressed to our MAC (or broadcast)? */
-  forUs(p: Packet): boolean {
-    const dst = this.eth.reset(p.buf, p.info.l2Off, ETH_HEADER_LEN).dst48;
+  /** Is the frame whose Ethernet header is at `buf[eth]` addressed to our MAC (or broadcast)? */
+  forUs(buf: Uint8Array, eth: number): boolean {
+    const dst = this.eth.reset(buf, eth, ETH_HEADER_LEN).dst48;
     return dst === this.mac48 || dst === BROADCAST48;
   }
 

@@ -9,7 +9,10 @@
 import type { LinkFacts, Xmit } from '@tunvs/forwarder';
 import { Packet } from '@tunvs/forwarder';
 import type { Link, LinkKind } from '@tunvs/link';
-import { CheckFlags, ETH_HEADER_LEN, ICMP_ERROR_MAX_LEN, emitIcmpError } from '@tunvs/packet';
+import { vnetIsGso, vnetNeedsCsum } from '@tunvs/link';
+import { CheckFlags, ETH_HEADER_LEN, EtherType, FrameKind, ICMP_ERROR_MAX_LEN, classifyFrame, classifyIpv4, emitIcmpError } from '@tunvs/packet';
+
+const ARP = FrameKind.Arp;
 import type { DirectorCounters } from './counters.js';
 import type { L2 } from './l2.js';
 import type { ServiceTable } from './services.js';
@@ -127,16 +130,36 @@ export abstract class LinkXmit implements Xmit {
     this.tx.commit(o, len);
   }
 
+  /**
+   * Parse the frame at `buf[off, off+len)` (its vnet header first) into `pkt.info`: 0 or
+   * the ParseReason it is refused for. The link's layer decides where parsing starts.
+   */
+  abstract parse(buf: Uint8Array, off: number, len: number): number;
   abstract route(dst: number): number;
   abstract source(dst: number): number;
   abstract send(p: Packet, hop: number): void;
   abstract sendNew(ip: number, len: number, hop: number): void;
-  /** Layer-2 admission: is the parsed frame addressed to us? */
-  abstract accepts(p: Packet): boolean;
+  /**
+   * Point `p` at the parsed frame `buf[off, off+len)` and admit it at layer 2: false when
+   * the link layer took it (ARP) or it is not addressed to us (counted).
+   */
+  abstract admit(p: Packet, buf: Uint8Array, off: number, len: number): boolean;
   /** Do we answer for `addr` ourselves (echo requests, ARP)? */
   abstract answersFor(addr: number): boolean;
-  /** An ARP packet came in. */
-  abstract arp(p: Packet): void;
+  /** Point `p` at an IPv4 packet in the receive slab (its slot ends with the datagram) and read its vnet flags. */
+  protected point(p: Packet, buf: Uint8Array, off: number): void {
+    p.buf = buf;
+    p.off = off;
+    p.len = p.info.l3Off - off + p.info.ipTotalLen;
+    p.inRx = true;
+    if (this.vnet > 0) {
+      p.partialCsum = vnetNeedsCsum(buf, off);
+      p.gso = vnetIsGso(buf, off);
+    } else {
+      p.partialCsum = false;
+      p.gso = false;
+    }
+  }
 }
 
 /** A TUN link: IP packets; the host routes whatever we write, so every route is "into the device". */
@@ -153,6 +176,16 @@ export class TunXmit extends LinkXmit {
     private readonly srcAddr: number,
   ) {
     super(link, shared);
+    // what classifyFrame says of every frame of a TUN link, set once
+    const info = this.pkt.info;
+    info.etherType = EtherType.Ipv4;
+    info.vlanId = -1;
+    info.l2Off = -1;
+  }
+
+  parse(buf: Uint8Array, off: number, len: number): number {
+    // a TUN packet starts with its IPv4 header: classifyFrame's IPv4 part, directly
+    return classifyIpv4(buf, off + this.vnet, len - this.vnet, this.pkt.info, this.checks);
   }
 
   route(dst: number): number {
@@ -171,7 +204,8 @@ export class TunXmit extends LinkXmit {
     this.tx.commit(ip - this.vnet, this.vnet + len);
   }
 
-  accepts(_p: Packet): boolean {
+  admit(p: Packet, buf: Uint8Array, off: number, _len: number): boolean {
+    this.point(p, buf, off);
     return true;
   }
 
@@ -180,9 +214,6 @@ export class TunXmit extends LinkXmit {
     return false;
   }
 
-  arp(_p: Packet): void {
-    // a TUN device carries no ARP (the parser never reports it on tun)
-  }
 }
 
 /** A TAP link: Ethernet frames; the director is a host on the segment (see L2). */
@@ -198,6 +229,10 @@ export class TapXmit extends LinkXmit {
     readonly l2: L2,
   ) {
     super(link, shared);
+  }
+
+  parse(buf: Uint8Array, off: number, len: number): number {
+    return classifyFrame(buf, off + this.vnet, len - this.vnet, 'tap', this.pkt.info, this.checks);
   }
 
   route(dst: number): number {
@@ -224,15 +259,25 @@ export class TapXmit extends LinkXmit {
     this.tx.commit(eth - this.vnet, this.vnet + ETH_HEADER_LEN + len);
   }
 
-  accepts(p: Packet): boolean {
-    return this.l2.forUs(p);
+  admit(p: Packet, buf: Uint8Array, off: number, len: number): boolean {
+    if (p.info.kind === ARP) {
+      p.buf = buf;
+      p.off = off;
+      p.len = len;
+      p.inRx = true;
+      this.l2.arpInput(this, p);
+      return false;
+    }
+    if (!this.l2.forUs(buf, p.info.l2Off)) {
+      this.counters.notForUs++;
+      return false;
+    }
+    this.point(p, buf, off);
+    return true;
   }
 
   answersFor(addr: number): boolean {
     return this.l2.owns(addr);
   }
 
-  arp(p: Packet): void {
-    this.l2.arpInput(this, p);
-  }
 }

@@ -14,16 +14,27 @@ export function nextHop(x: Xmit, dst: number): number {
   return hop;
 }
 
+// The drops live in functions of their own: the steps stay small enough for the compiler
+// to inline them into every forwarder's per-packet operation.
+
+function ttlExpired(x: Xmit, p: Packet): false {
+  x.counters.ttlExceeded++;
+  x.icmpError(p, IcmpType.TimeExceeded, IcmpTimeExceededCode.TtlExceeded, 0);
+  return false;
+}
+
+function tooBig(x: Xmit, p: Packet, mtu: number): false {
+  x.counters.fragNeeded++;
+  x.icmpError(p, IcmpType.DestUnreachable, IcmpUnreachCode.FragNeeded, mtu);
+  return false;
+}
+
 /**
  * Decrement the TTL of a packet the director forwards; at TTL 1 or 0 the packet is
  * dropped and ICMP time exceeded is sent to its source.
  */
 export function ttlStep(x: Xmit, p: Packet): boolean {
-  if (p.info.ttl <= 1) {
-    x.counters.ttlExceeded++;
-    x.icmpError(p, IcmpType.TimeExceeded, IcmpTimeExceededCode.TtlExceeded, 0);
-    return false;
-  }
+  if (p.info.ttl <= 1) return ttlExpired(x, p);
   decTtl(p.buf, p.info.l3Off);
   return true;
 }
@@ -35,7 +46,5 @@ export function ttlStep(x: Xmit, p: Packet): boolean {
 export function mtuStep(x: Xmit, p: Packet, mtu: number): boolean {
   const info = p.info;
   if (info.ipTotalLen <= mtu || !info.df || p.gso) return true;
-  x.counters.fragNeeded++;
-  x.icmpError(p, IcmpType.DestUnreachable, IcmpUnreachCode.FragNeeded, mtu);
-  return false;
+  return tooBig(x, p, mtu);
 }

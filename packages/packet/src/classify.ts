@@ -6,15 +6,24 @@
  * header by offset again. Never throws, never allocates.
  */
 import { Proto } from '@tunvs/model';
-import { rd16, rd32 } from './bytes.js';
+import { rd16 } from './bytes.js';
 import { checkArp } from './arp.js';
 import { csumPartial } from './checksum.js';
 import { EthField, EtherType } from './ethernet.js';
 import { IcmpField, checkIcmpQuote, isIcmpError } from './icmp.js';
 import { checkIpv4, Ipv4Field, Ipv4Flag } from './ipv4.js';
 import { CheckFlags, ParseReason } from './reason.js';
-import { checkTcp, TcpField } from './tcp.js';
-import { checkUdp, UdpField } from './udp.js';
+import { checkTcp, checkTcpHeader, TcpField } from './tcp.js';
+import { checkUdp, checkUdpHeader, UdpField } from './udp.js';
+
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const OK = ParseReason.Ok;
+const { TCP, UDP, ICMP } = Proto;
+const { L4Checksum: L4_CHECKSUM, IcmpChecksum: ICMP_CHECKSUM } = CheckFlags;
+const { TOTAL_LEN, IDENT, FLAGS_FRAG, TTL, PROTOCOL, SRC, DST } = Ipv4Field;
+const { MF, OffsetMask: OFFSET_MASK } = Ipv4Flag;
+const TCP_FLAGS = TcpField.FLAGS;
 
 /** What a classified frame is. */
 export const FrameKind = {
@@ -68,11 +77,11 @@ export class FrameInfo {
   tcpFlags = 0;
   /** ICMP type, -1 when not ICMP (or a non-first fragment) */
   icmpType = -1;
-  /** ICMP code */
+  /** ICMP code (meaningful when `icmpType` >= 0) */
   icmpCode = 0;
   /** ICMP errors: absolute offset of the quoted datagram (its IPv4 header), else -1 */
   quoteOff = -1;
-  /** ICMP errors: bytes of quote (at least its header + 8) */
+  /** ICMP errors: bytes of quote (at least its header + 8; meaningful when `quoteOff` >= 0) */
   quoteLen = 0;
 
   /** Don't-fragment flag. */
@@ -81,11 +90,11 @@ export class FrameInfo {
   }
   /** More-fragments flag. */
   get mf(): boolean {
-    return (this.fragWord & Ipv4Flag.MF) !== 0;
+    return (this.fragWord & MF) !== 0;
   }
   /** Fragment offset in 8-byte units (non-zero: a later fragment, without L4 header). */
   get fragOffset(): number {
-    return this.fragWord & Ipv4Flag.OffsetMask;
+    return this.fragWord & OFFSET_MASK;
   }
 
   /** Clear every field. */
@@ -155,7 +164,7 @@ export function classifyFrame(
     if (r !== 0) return r;
     info.kind = FrameKind.Arp;
     info.l3Off = off + hl;
-    return ParseReason.Ok;
+    return OK;
   }
   return et === EtherType.Ipv6 ? ParseReason.Ipv6Unsupported : ParseReason.EtherTypeUnsupported;
 }
@@ -169,22 +178,65 @@ export function classifyIpv4(buf: Uint8Array, off: number, len: number, info: Fr
   info.kind = FrameKind.None;
   const r = checkIpv4(buf, off, len, flags);
   if (r !== 0) return r;
+  const fw = rd16(buf, off + FLAGS_FRAG);
+  const proto = buf[off + PROTOCOL]!;
+  // the common case here: a whole TCP or UDP datagram, checked without its L4 checksum;
+  // the rest (fragments, ICMP, other protocols, checksums) in classifyL4
+  if ((fw & FRAGMENT_BITS) !== 0 || (flags & L4_CHECKSUM) !== 0 || (proto !== TCP && proto !== UDP)) {
+    return classifyL4(buf, off, info, flags);
+  }
   const hl = (buf[off]! & 0xf) << 2;
-  const total = rd16(buf, off + Ipv4Field.TOTAL_LEN);
-  const fw = rd16(buf, off + Ipv4Field.FLAGS_FRAG);
-  const proto = buf[off + Ipv4Field.PROTOCOL]!;
-  const src = rd32(buf, off + Ipv4Field.SRC);
-  const dst = rd32(buf, off + Ipv4Field.DST);
+  const total = rd16(buf, off + TOTAL_LEN);
+  const l4 = off + hl;
+  const l4Len = total - hl;
+  const r4 = proto === TCP ? checkTcpHeader(buf, l4, l4Len) : checkUdpHeader(buf, l4, l4Len, false);
+  if (r4 !== 0) return r4;
+  fillIpv4(buf, off, info, hl, total, fw, proto);
+  info.fragment = false;
+  info.l4Off = l4;
+  info.l4Len = l4Len;
+  info.srcPort = rd16(buf, l4);
+  info.dstPort = rd16(buf, l4 + 2);
+  info.tcpFlags = proto === TCP ? buf[l4 + TCP_FLAGS]! : 0;
+  info.icmpType = -1;
+  info.quoteOff = -1;
+  info.kind = FrameKind.Ipv4;
+  return OK;
+}
+
+/** MF or a fragment offset. */
+const FRAGMENT_BITS = MF | OFFSET_MASK;
+
+/** The IPv4 fields of `info` for the checked header at `buf[off]`. */
+function fillIpv4(buf: Uint8Array, off: number, info: FrameInfo, hl: number, total: number, fw: number, proto: number): void {
   info.l3Off = off;
   info.ipHeaderLen = hl;
   info.ipTotalLen = total;
   info.proto = proto;
-  info.src = src;
-  info.dst = dst;
-  info.ipId = rd16(buf, off + Ipv4Field.IDENT);
-  info.ttl = buf[off + Ipv4Field.TTL]!;
+  // the addresses are read in place, not through rd32: a call the compiler does not inline
+  // here would return them boxed (an allocation per packet)
+  const s = off + SRC;
+  info.src = ((buf[s]! << 24) | (buf[s + 1]! << 16) | (buf[s + 2]! << 8) | buf[s + 3]!) >>> 0;
+  const d = off + DST;
+  info.dst = ((buf[d]! << 24) | (buf[d + 1]! << 16) | (buf[d + 2]! << 8) | buf[d + 3]!) >>> 0;
+  info.ipId = rd16(buf, off + IDENT);
+  info.ttl = buf[off + TTL]!;
   info.fragWord = fw;
-  const fragment = (fw & (Ipv4Flag.MF | Ipv4Flag.OffsetMask)) !== 0;
+}
+
+/**
+ * The L4 part of `classifyIpv4` for everything but a whole TCP/UDP datagram checked
+ * without L4 checksums: fragments, ICMP, other protocols, L4 checksum verification.
+ */
+function classifyL4(buf: Uint8Array, off: number, info: FrameInfo, flags: number): number {
+  const hl = (buf[off]! & 0xf) << 2;
+  const total = rd16(buf, off + TOTAL_LEN);
+  const fw = rd16(buf, off + FLAGS_FRAG);
+  const proto = buf[off + PROTOCOL]!;
+  const l4 = off + hl;
+  const l4Len = total - hl;
+  const fragment = (fw & FRAGMENT_BITS) !== 0;
+  fillIpv4(buf, off, info, hl, total, fw, proto);
   info.fragment = fragment;
   info.srcPort = 0;
   info.dstPort = 0;
@@ -193,39 +245,37 @@ export function classifyIpv4(buf: Uint8Array, off: number, len: number, info: Fr
   info.icmpCode = 0;
   info.quoteOff = -1;
   info.quoteLen = 0;
-  if ((fw & Ipv4Flag.OffsetMask) !== 0) {
+  if ((fw & OFFSET_MASK) !== 0) {
     // A later fragment: valid, but it carries no L4 header.
     info.l4Off = -1;
     info.l4Len = 0;
     info.kind = FrameKind.Ipv4;
-    return ParseReason.Ok;
+    return OK;
   }
-  const l4 = off + hl;
-  const l4Len = total - hl;
   info.l4Off = l4;
   info.l4Len = l4Len;
-  if (proto === Proto.TCP) {
+  if (proto === TCP) {
     // A first fragment must hold the whole L4 header (RFC 1858); the checksum and the UDP
     // length cover the whole datagram and cannot be checked on it.
     if (fragment && l4Len < TcpField.HEADER_LEN) return ParseReason.FirstFragmentTruncated;
-    const r4 = checkTcp(buf, l4, l4Len, fragment ? 0 : flags, src, dst);
+    const r4 = fragment ? checkTcp(buf, l4, l4Len) : checkTcp(buf, l4, l4Len, flags, info.src, info.dst);
     if (r4 !== 0) return r4;
     info.srcPort = rd16(buf, l4 + TcpField.SRC_PORT);
     info.dstPort = rd16(buf, l4 + TcpField.DST_PORT);
-    info.tcpFlags = buf[l4 + TcpField.FLAGS]!;
-  } else if (proto === Proto.UDP) {
+    info.tcpFlags = buf[l4 + TCP_FLAGS]!;
+  } else if (proto === UDP) {
     if (fragment && l4Len < UdpField.HEADER_LEN) return ParseReason.FirstFragmentTruncated;
-    const r4 = checkUdp(buf, l4, l4Len, flags, src, dst, fragment);
+    const r4 = fragment ? checkUdp(buf, l4, l4Len, 0, 0, 0, true) : checkUdp(buf, l4, l4Len, flags, info.src, info.dst);
     if (r4 !== 0) return r4;
     info.srcPort = rd16(buf, l4 + UdpField.SRC_PORT);
     info.dstPort = rd16(buf, l4 + UdpField.DST_PORT);
-  } else if (proto === Proto.ICMP) {
+  } else if (proto === ICMP) {
     if (l4Len < IcmpField.HEADER_LEN) return fragment ? ParseReason.FirstFragmentTruncated : ParseReason.IcmpTruncated;
     const type = buf[l4]!;
     info.icmpType = type;
     info.icmpCode = buf[l4 + IcmpField.CODE]!;
     if (!fragment) {
-      if ((flags & (CheckFlags.L4Checksum | CheckFlags.IcmpChecksum)) !== 0 && csumPartial(buf, l4, l4Len) !== 0xffff) {
+      if ((flags & (L4_CHECKSUM | ICMP_CHECKSUM)) !== 0 && csumPartial(buf, l4, l4Len) !== 0xffff) {
         return ParseReason.IcmpBadChecksum;
       }
       if (isIcmpError(type)) {
@@ -238,5 +288,5 @@ export function classifyIpv4(buf: Uint8Array, off: number, len: number, info: Fr
     }
   }
   info.kind = FrameKind.Ipv4;
-  return ParseReason.Ok;
+  return OK;
 }

@@ -19,9 +19,9 @@ export {
   Ipv4Field, IPV4_HEADER_LEN, Ipv4Flag, Ipv4View, checkIpv4, ipv4HeaderLen, emitIpv4, parseIpv4Header,
 } from './ipv4.js';
 export type { Ipv4Repr } from './ipv4.js';
-export { TcpField, TCP_HEADER_LEN, TcpFlag, TcpView, checkTcp, tcpHeaderLen, emitTcp, parseTcp } from './tcp.js';
+export { TcpField, TCP_HEADER_LEN, TcpFlag, TcpView, checkTcp, checkTcpHeader, tcpHeaderLen, emitTcp, parseTcp } from './tcp.js';
 export type { TcpRepr } from './tcp.js';
-export { UdpField, UDP_HEADER_LEN, UdpView, checkUdp, emitUdp, parseUdp } from './udp.js';
+export { UdpField, UDP_HEADER_LEN, UdpView, checkUdp, checkUdpHeader, emitUdp, parseUdp } from './udp.js';
 export type { UdpRepr } from './udp.js';
 export {
   IcmpField, ICMP_HEADER_LEN, IcmpType, IcmpUnreachCode, IcmpTimeExceededCode, isIcmpError, IcmpView, IcmpQuoteView,

@@ -26,6 +26,11 @@ import { EMPTY, rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16, csumUpdate32, ipv4HeaderCsumOk } from './checksum.js';
 import { CheckFlags, ParseReason } from './reason.js';
 
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const OK = ParseReason.Ok;
+const IP_CHECKSUM = CheckFlags.IpChecksum;
+
 /** Byte offsets of the IPv4 header fields. */
 export const Ipv4Field = {
   VER_IHL: 0,
@@ -222,21 +227,32 @@ function fixL4ForAddr(buf: Uint8Array, ipOff: number, oldAddr: number, newAddr: 
  */
 export function checkIpv4(buf: Uint8Array, off: number, len: number, flags: number = CheckFlags.IpChecksum): number {
   if (len < Ipv4Field.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.Ipv4Truncated;
+  const total = rd16(buf, off + Ipv4Field.TOTAL_LEN);
+  // the common case, a 20-byte header (version 4, IHL 5) within the buffer, checked inline;
+  // anything else (and every failure) takes the full walk, in the order of the reasons
+  if (buf[off] !== 0x45 || total > len || total < Ipv4Field.HEADER_LEN) return checkIpv4Full(buf, off, len, flags, total);
+  if ((flags & IP_CHECKSUM) !== 0 && !ipv4HeaderCsumOk(buf, off, Ipv4Field.HEADER_LEN)) return ParseReason.Ipv4BadChecksum;
+  const fo = rd16(buf, off + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask;
+  if (fo !== 0 && (fo << 3) + total - Ipv4Field.HEADER_LEN > 0xffff) return ParseReason.Ipv4FragmentTooLarge;
+  return OK;
+}
+
+/** `checkIpv4` for every header: version, IHL, lengths, checksum, options, fragment end. */
+function checkIpv4Full(buf: Uint8Array, off: number, len: number, flags: number, total: number): number {
   const vi = buf[off]!;
   const version = vi >>> 4;
   if (version !== 4) return version === 6 ? ParseReason.Ipv6Unsupported : ParseReason.Ipv4BadVersion;
   const hl = (vi & 0xf) << 2;
   if (hl < Ipv4Field.HEADER_LEN) return ParseReason.Ipv4BadIhl;
   if (hl > len) return ParseReason.Ipv4HeaderTruncated;
-  const total = rd16(buf, off + Ipv4Field.TOTAL_LEN);
   if (total > len) return ParseReason.Ipv4TotalLengthBeyondBuffer;
   if (total < hl) return ParseReason.Ipv4TotalLengthShort;
-  if ((flags & CheckFlags.IpChecksum) !== 0 && !ipv4HeaderCsumOk(buf, off, hl)) return ParseReason.Ipv4BadChecksum;
+  if ((flags & IP_CHECKSUM) !== 0 && !ipv4HeaderCsumOk(buf, off, hl)) return ParseReason.Ipv4BadChecksum;
   if (hl > Ipv4Field.HEADER_LEN && !optionsOk(buf, off + Ipv4Field.HEADER_LEN, off + hl)) return ParseReason.Ipv4BadOptions;
   if (((rd16(buf, off + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) << 3) + total - hl > 0xffff) {
     return ParseReason.Ipv4FragmentTooLarge;
   }
-  return ParseReason.Ok;
+  return OK;
 }
 
 /** Walk IPv4 options: EOL ends the list, NOP is one byte, others carry a length >= 2. */

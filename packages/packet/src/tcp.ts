@@ -27,6 +27,10 @@ import { csumFold, csumPartial, csumUpdate16, pseudoHeaderSum } from './checksum
 import { Proto } from '@tunvs/model';
 import { CheckFlags, ParseReason } from './reason.js';
 
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const OK = ParseReason.Ok;
+
 /** Byte offsets of the TCP header fields. */
 export const TcpField = {
   SRC_PORT: 0,
@@ -160,14 +164,20 @@ export class TcpView {
  * (then `src`/`dst` are the IPv4 addresses). Never throws.
  */
 export function checkTcp(buf: Uint8Array, off: number, len: number, flags = 0, src = 0, dst = 0): number {
-  if (len < TcpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.TcpTruncated;
-  const hl = (buf[off + TcpField.DATA_OFF]! >>> 4) << 2;
-  if (hl < TcpField.HEADER_LEN || hl > len) return ParseReason.TcpBadDataOffset;
+  const r = checkTcpHeader(buf, off, len);
+  if (r !== 0) return r;
   if ((flags & CheckFlags.L4Checksum) !== 0 &&
     csumPartial(buf, off, len, pseudoHeaderSum(src, dst, Proto.TCP, len)) !== 0xffff) {
     return ParseReason.TcpBadChecksum;
   }
-  return ParseReason.Ok;
+  return OK;
+}
+
+/** The header part of `checkTcp` (no checksum): 0, `TcpTruncated` or `TcpBadDataOffset`. */
+export function checkTcpHeader(buf: Uint8Array, off: number, len: number): number {
+  if (len < TcpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.TcpTruncated;
+  const hl = (buf[off + TcpField.DATA_OFF]! >>> 4) << 2;
+  return hl < TcpField.HEADER_LEN || hl > len ? ParseReason.TcpBadDataOffset : OK;
 }
 
 /** The meaningful fields of a TCP header. */

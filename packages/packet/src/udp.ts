@@ -18,6 +18,10 @@ import { csumFold, csumPartial, csumUpdate16, pseudoHeaderSum } from './checksum
 import { Proto } from '@tunvs/model';
 import { CheckFlags, ParseReason } from './reason.js';
 
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const OK = ParseReason.Ok;
+
 /** Byte offsets of the UDP header fields. */
 export const UdpField = {
   SRC_PORT: 0,
@@ -107,14 +111,24 @@ export class UdpView {
  * `flags` and not a fragment, a non-zero checksum is verified (`UdpBadChecksum`).
  */
 export function checkUdp(buf: Uint8Array, off: number, len: number, flags = 0, src = 0, dst = 0, fragment = false): number {
-  if (len < UdpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.UdpTruncated;
+  const r = checkUdpHeader(buf, off, len, fragment);
+  if (r !== 0) return r;
   const ulen = rd16(buf, off + UdpField.LENGTH);
-  if (ulen < UdpField.HEADER_LEN || (ulen > len && !fragment)) return ParseReason.UdpBadLength;
   if ((flags & CheckFlags.L4Checksum) !== 0 && !fragment && rd16(buf, off + UdpField.CHECKSUM) !== 0 &&
     csumPartial(buf, off, ulen, pseudoHeaderSum(src, dst, Proto.UDP, ulen)) !== 0xffff) {
     return ParseReason.UdpBadChecksum;
   }
-  return ParseReason.Ok;
+  return OK;
+}
+
+/**
+ * The header part of `checkUdp` (no checksum): 0, `UdpTruncated` or `UdpBadLength` (with
+ * `fragment`, the first fragment of a datagram, the length may exceed `len`).
+ */
+export function checkUdpHeader(buf: Uint8Array, off: number, len: number, fragment: boolean): number {
+  if (len < UdpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.UdpTruncated;
+  const ulen = rd16(buf, off + UdpField.LENGTH);
+  return ulen < UdpField.HEADER_LEN || (ulen > len && !fragment) ? ParseReason.UdpBadLength : OK;
 }
 
 /** The meaningful fields of a UDP header. */

@@ -29,15 +29,25 @@ import type { FrameInfo } from '@tunvs/packet';
  * `daddr:dport`; `partial`: the L4 checksum is a partial (pseudo-header) sum.
  */
 export function natInbound(buf: Uint8Array, info: FrameInfo, daddr: number, dport: number, partial = false): void {
-  const f = partial ? partialCsumField(info) : -1;
+  if (partial) partialInbound(buf, info, daddr, dport);
+  else natRewriteDst(buf, info.l3Off, daddr, dport);
+}
+
+/** Rewrite the source of a real server -> client reply to `vaddr:vport`. */
+export function natOutbound(buf: Uint8Array, info: FrameInfo, vaddr: number, vport: number, partial = false): void {
+  if (partial) partialOutbound(buf, info, vaddr, vport);
+  else natRewriteSrc(buf, info.l3Off, vaddr, vport);
+}
+
+function partialInbound(buf: Uint8Array, info: FrameInfo, daddr: number, dport: number): void {
+  const f = partialCsumField(info);
   const sum = f < 0 ? 0 : movedPseudoSum(buf, info.l4Off + f, info.dst, daddr);
   natRewriteDst(buf, info.l3Off, daddr, dport);
   if (f >= 0) wr16(buf, info.l4Off + f, sum);
 }
 
-/** Rewrite the source of a real server -> client reply to `vaddr:vport`. */
-export function natOutbound(buf: Uint8Array, info: FrameInfo, vaddr: number, vport: number, partial = false): void {
-  const f = partial ? partialCsumField(info) : -1;
+function partialOutbound(buf: Uint8Array, info: FrameInfo, vaddr: number, vport: number): void {
+  const f = partialCsumField(info);
   const sum = f < 0 ? 0 : movedPseudoSum(buf, info.l4Off + f, info.src, vaddr);
   natRewriteSrc(buf, info.l3Off, vaddr, vport);
   if (f >= 0) wr16(buf, info.l4Off + f, sum);
