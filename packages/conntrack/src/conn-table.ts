@@ -20,6 +20,9 @@ import {
 // properties of an imported `as const` object on every call of a hot function.
 const { NO_CPORT, TEMPLATE, REPLY_FROM_DEST, NOOUTPUT, INACTIVE, HASHED } = ConnFlag;
 const AVAILABLE = DestFlag.AVAILABLE;
+const { FWD_MASK, SYNC, ONE_PACKET } = ConnFlag;
+/** The connection flags of each method (@tunvs/model's METHODS), by Fwd number, with INACTIVE. */
+const METHOD_CONN_FLAGS = Int32Array.from({ length: FWD_MASK + 1 }, (_, fwd) => fwd | (METHODS[fwd]?.connFlags ?? 0) | INACTIVE);
 const P_TCP = Proto.TCP;
 const { INPUT: DIR_INPUT, OUTPUT: DIR_OUTPUT, INPUT_ONLY: DIR_INPUT_ONLY } = TcpDir;
 const { CLOSE: ST_CLOSE, ESTABLISHED: ST_ESTABLISHED } = TcpState;
@@ -613,17 +616,17 @@ export class ConnTable {
     this.initClock(now);
     let f = flags & FLAGS_MASK & ~HASHED;
     // DEST word: no destination, the forwarder of the method in the flags (bypass)
-    let destWord = (f & ConnFlag.FWD_MASK) << XMIT_SHIFT;
+    let destWord = (f & FWD_MASK) << XMIT_SHIFT;
     if (dest !== null) {
       const id = dest.id >= 0 && this.registry.get(dest.id) === dest ? dest.id : this.registry.register(dest);
       if (id > MAX_DEST_ID) throw new RangeError(`destination id ${id} beyond ${MAX_DEST_ID}`);
-      const fwd = dest.fwd & ConnFlag.FWD_MASK;
+      const fwd = dest.fwd & FWD_MASK;
       // the kernel's dest->conn_flags: the method, its reply rules, INACTIVE
-      let destFlags = fwd | METHODS[fwd]!.connFlags | INACTIVE;
-      if (f & ConnFlag.SYNC) {
+      let destFlags = METHOD_CONN_FLAGS[fwd]!;
+      if (f & SYNC) {
         // a synced connection keeps its activity bit; the method comes from the destination
         if ((f & TEMPLATE) === 0) destFlags &= ~INACTIVE;
-        f &= ~(ConnFlag.FWD_MASK | NOOUTPUT | REPLY_FROM_DEST);
+        f &= ~(FWD_MASK | NOOUTPUT | REPLY_FROM_DEST);
       }
       f |= destFlags;
       destWord = ((dest.xmit >= 0 ? dest.xmit : fwd) << XMIT_SHIFT) | (id + 1);
@@ -643,7 +646,7 @@ export class ConnTable {
     this.wprev_[s] = -1;
     this.blk[(s << SHIFT) + NEXT] = -1;
     if (f & NO_CPORT) this.noCportCount++;
-    if ((f & ConnFlag.ONE_PACKET) === 0) this.hashIn(s);
+    if ((f & ONE_PACKET) === 0) this.hashIn(s);
     this.count++;
     this.counters.inserts++;
     if (dest !== null) this.bind(dest, f);

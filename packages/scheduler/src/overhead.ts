@@ -7,16 +7,25 @@
  * carried by its ServiceTable to every service); a destination outside any service
  * counts the classic way.
  */
-import type { Dest } from '@tunvs/model';
+import type { Dest, Service } from '@tunvs/model';
 
 /**
  * `ip_vs_dest_conn_overhead`: active * 256 + inactive (classic) or + total (2026, when the
  * destination's service has `kernel: '2026'`), as the kernel's 32-bit int.
  */
 export function overhead(d: Dest): number {
+  return overheadWith(d, kernelExtra(d.service));
+}
+
+/** 1 when `svc` follows the 2026 rules (the overhead counts active connections 257 times), else 0. */
+export function kernelExtra(svc: Service | null): number {
+  return svc !== null && svc.kernel === '2026' ? 1 : 0;
+}
+
+/** `overhead` with the service's `kernelExtra` already known (loops over a service's destinations). */
+export function overheadWith(d: Dest, extra: number): number {
   const a = d.activeConns;
-  const svc = d.service;
-  return ((a << 8) + d.inactConns + (svc !== null && svc.kernel === '2026' ? a : 0)) | 0;
+  return ((a << 8) + d.inactConns + extra * a) | 0;
 }
 
 /** sed/nq overhead: activeconns + 1 (inactive connections ignored). */
