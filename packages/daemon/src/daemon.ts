@@ -19,6 +19,9 @@ import type { DaemonConfig } from './config.js';
 import { loadSetup } from './sources.js';
 import type { DaemonSetup } from './sources.js';
 import { ServiceRunner } from './health.js';
+import { Observability } from './http.js';
+import type { HttpConfig } from '@tunvs/console';
+import { PluginSchedulers } from './plugins.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -34,21 +37,28 @@ export interface RunningDaemon {
   config: DaemonConfig;
   /** the services and health checking of the running configuration */
   services: ServiceRunner;
-  /** re-read the configuration file and apply the difference */
-  reload(): boolean;
+  /** metrics, the HTTP server, and the feeds the VRRP/sync runtimes register with */
+  observability: Observability;
+  /** re-read the configuration file and apply the difference (loading new scheduler plug-ins first) */
+  reload(): Promise<boolean>;
   /** stop everything */
   stop(): Promise<void>;
 }
 
 /** Start tunvsd with the configuration file `path`. */
-export async function startDaemon(path: string, opts: { socket?: string; log?: Logger } = {}): Promise<RunningDaemon> {
+export async function startDaemon(path: string, opts: { socket?: string; log?: Logger; http?: HttpConfig } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? jsonLogger;
   const setup: DaemonSetup = loadSetup(path);
+  const plugins = new PluginSchedulers(log);
+  setup.config = await plugins.resolve(setup.config);
   let config = setup.config;
+  // --http (the command line) wins over the configuration's http server
+  if (opts.http) config.http = opts.http;
   for (const w of setup.warnings) log('warn', 'configuration warning', { message: w });
   const dev = config.device;
   const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
   const device = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
+  const obs = new Observability(log);
   log('info', 'device opened', { device: device.name, kind: device.kind, queues: device.queues.length, vnetHdrLen: device.vnetHdrLen });
   const director = new Director({
     links: device.queues,
@@ -66,11 +76,14 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
       ...(config.connReuseMode !== undefined ? { connReuseMode: config.connReuseMode } : {}),
     },
     marks: markRules(config.marks),
-    onEvent: (ev) => log('info', ev.type, { ...ev }),
+    onEvent: (ev) => {
+      log('info', ev.type, { ...ev });
+      obs.onDirectorEvent(ev);
+    },
   });
   if (config.timeouts) director.setTimeouts(config.timeouts);
   director.start();
-  const services = new ServiceRunner(director, log);
+  const services = new ServiceRunner(director, log, obs.healthOptions);
   let applied;
   try {
     applied = services.apply(config.services, setup.keepalived);
@@ -94,10 +107,12 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     server,
     config,
     services,
-    reload(): boolean {
+    observability: obs,
+    async reload(): Promise<boolean> {
       let nextSetup: DaemonSetup;
       try {
         nextSetup = loadSetup(path);
+        nextSetup.config = await plugins.resolve(nextSetup.config);
       } catch (e) {
         const errors = (e as Error).message.split('\n');
         log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });
@@ -119,11 +134,13 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
       }
     },
     async stop(): Promise<void> {
+      await obs.stop();
       services.stop();
       await new Promise<void>((res) => server.close(() => res()));
       director.stop();
       log('info', 'stopped', {});
     },
   };
+  await obs.start(d, path, setup.kind);
   return d;
 }

@@ -7,3 +7,5 @@ export type { Change } from './reconcile.js';
 export { detectConfigKind, checkConfig, loadSetup, runTunvsdConfigTest } from './sources.js';
 export type { ConfigKind, DaemonSetup, Checked } from './sources.js';
 export { ManagedControl, ServiceRunner } from './health.js';
+export { PluginSchedulers, isPluginPath, pluginPathProblem } from './plugins.js';
+export { Observability } from './http.js';
