@@ -441,8 +441,12 @@ export class ConnTable {
       }
       i = blk[o + NEXT]!;
     }
-    if (cport !== 0 && this.noCportCount > 0) return this.lookupIn(proto, caddr, 0, vaddr, vport);
-    return -1;
+    return cport !== 0 && this.noCportCount > 0 ? this.lookupNoCport(proto, caddr, vaddr, vport) : -1;
+  }
+
+  /** The retry of `lookupIn` with client port 0 (FTP passive data entries). */
+  private lookupNoCport(proto: number, caddr: number, vaddr: number, vport: number): number {
+    return this.lookupIn(proto, caddr, 0, vaddr, vport);
   }
 
   /**

@@ -175,23 +175,35 @@ export function classifyFrame(
  * (not the Ethernet ones).
  */
 export function classifyIpv4(buf: Uint8Array, off: number, len: number, info: FrameInfo, flags: number = CheckFlags.IpChecksum): number {
-  info.kind = FrameKind.None;
+  info.kind = NONE;
   const r = checkIpv4(buf, off, len, flags);
   if (r !== 0) return r;
-  const fw = rd16(buf, off + FLAGS_FRAG);
-  const proto = buf[off + PROTOCOL]!;
-  // the common case here: a whole TCP or UDP datagram, checked without its L4 checksum;
-  // the rest (fragments, ICMP, other protocols, checksums) in classifyL4
-  if ((fw & FRAGMENT_BITS) !== 0 || (flags & L4_CHECKSUM) !== 0 || (proto !== TCP && proto !== UDP)) {
-    return classifyL4(buf, off, info, flags);
-  }
+  // the IPv4 fields, read once here for every path (the addresses in place, not through
+  // rd32: a call the compiler does not inline would return them boxed, an allocation)
   const hl = (buf[off]! & 0xf) << 2;
   const total = rd16(buf, off + TOTAL_LEN);
+  const fw = rd16(buf, off + FLAGS_FRAG);
+  const proto = buf[off + PROTOCOL]!;
+  info.l3Off = off;
+  info.ipHeaderLen = hl;
+  info.ipTotalLen = total;
+  info.proto = proto;
+  const s = off + SRC;
+  info.src = ((buf[s]! << 24) | (buf[s + 1]! << 16) | (buf[s + 2]! << 8) | buf[s + 3]!) >>> 0;
+  const d = off + DST;
+  info.dst = ((buf[d]! << 24) | (buf[d + 1]! << 16) | (buf[d + 2]! << 8) | buf[d + 3]!) >>> 0;
+  info.ipId = rd16(buf, off + IDENT);
+  info.ttl = buf[off + TTL]!;
+  info.fragWord = fw;
   const l4 = off + hl;
   const l4Len = total - hl;
+  // the common case: a whole TCP or UDP datagram, checked without its L4 checksum; the
+  // rest (fragments, ICMP, other protocols, checksums) in classifyL4
+  if ((fw & FRAGMENT_BITS) !== 0 || (flags & L4_CHECKSUM) !== 0 || (proto !== TCP && proto !== UDP)) {
+    return classifyL4(buf, l4, l4Len, info, flags);
+  }
   const r4 = proto === TCP ? checkTcpHeader(buf, l4, l4Len) : checkUdpHeader(buf, l4, l4Len, false);
   if (r4 !== 0) return r4;
-  fillIpv4(buf, off, info, hl, total, fw, proto);
   info.fragment = false;
   info.l4Off = l4;
   info.l4Len = l4Len;
@@ -200,43 +212,23 @@ export function classifyIpv4(buf: Uint8Array, off: number, len: number, info: Fr
   info.tcpFlags = proto === TCP ? buf[l4 + TCP_FLAGS]! : 0;
   info.icmpType = -1;
   info.quoteOff = -1;
-  info.kind = FrameKind.Ipv4;
+  info.kind = IPV4;
   return OK;
 }
 
 /** MF or a fragment offset. */
 const FRAGMENT_BITS = MF | OFFSET_MASK;
-
-/** The IPv4 fields of `info` for the checked header at `buf[off]`. */
-function fillIpv4(buf: Uint8Array, off: number, info: FrameInfo, hl: number, total: number, fw: number, proto: number): void {
-  info.l3Off = off;
-  info.ipHeaderLen = hl;
-  info.ipTotalLen = total;
-  info.proto = proto;
-  // the addresses are read in place, not through rd32: a call the compiler does not inline
-  // here would return them boxed (an allocation per packet)
-  const s = off + SRC;
-  info.src = ((buf[s]! << 24) | (buf[s + 1]! << 16) | (buf[s + 2]! << 8) | buf[s + 3]!) >>> 0;
-  const d = off + DST;
-  info.dst = ((buf[d]! << 24) | (buf[d + 1]! << 16) | (buf[d + 2]! << 8) | buf[d + 3]!) >>> 0;
-  info.ipId = rd16(buf, off + IDENT);
-  info.ttl = buf[off + TTL]!;
-  info.fragWord = fw;
-}
+const { None: NONE, Ipv4: IPV4 } = FrameKind;
 
 /**
- * The L4 part of `classifyIpv4` for everything but a whole TCP/UDP datagram checked
- * without L4 checksums: fragments, ICMP, other protocols, L4 checksum verification.
+ * The L4 part of `classifyIpv4` (the IPv4 fields are in `info`) for everything but a whole
+ * TCP/UDP datagram checked without L4 checksums: fragments, ICMP, other protocols, L4
+ * checksum verification.
  */
-function classifyL4(buf: Uint8Array, off: number, info: FrameInfo, flags: number): number {
-  const hl = (buf[off]! & 0xf) << 2;
-  const total = rd16(buf, off + TOTAL_LEN);
-  const fw = rd16(buf, off + FLAGS_FRAG);
-  const proto = buf[off + PROTOCOL]!;
-  const l4 = off + hl;
-  const l4Len = total - hl;
+function classifyL4(buf: Uint8Array, l4: number, l4Len: number, info: FrameInfo, flags: number): number {
+  const fw = info.fragWord;
+  const proto = info.proto;
   const fragment = (fw & FRAGMENT_BITS) !== 0;
-  fillIpv4(buf, off, info, hl, total, fw, proto);
   info.fragment = fragment;
   info.srcPort = 0;
   info.dstPort = 0;
@@ -249,7 +241,7 @@ function classifyL4(buf: Uint8Array, off: number, info: FrameInfo, flags: number
     // A later fragment: valid, but it carries no L4 header.
     info.l4Off = -1;
     info.l4Len = 0;
-    info.kind = FrameKind.Ipv4;
+    info.kind = IPV4;
     return OK;
   }
   info.l4Off = l4;
@@ -287,6 +279,6 @@ function classifyL4(buf: Uint8Array, off: number, info: FrameInfo, flags: number
       }
     }
   }
-  info.kind = FrameKind.Ipv4;
+  info.kind = IPV4;
   return OK;
 }

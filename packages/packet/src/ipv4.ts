@@ -30,6 +30,7 @@ import { CheckFlags, ParseReason } from './reason.js';
 // properties of an imported `as const` object on every call of a hot function.
 const OK = ParseReason.Ok;
 const IP_CHECKSUM = CheckFlags.IpChecksum;
+const { Ipv4Truncated: R_TRUNCATED, Ipv4BadChecksum: R_BAD_CHECKSUM, Ipv4FragmentTooLarge: R_FRAGMENT_TOO_LARGE } = ParseReason;
 
 /** Byte offsets of the IPv4 header fields. */
 export const Ipv4Field = {
@@ -225,17 +226,19 @@ function fixL4ForAddr(buf: Uint8Array, ipOff: number, oldAddr: number, newAddr: 
  * whether the header checksum is verified (default: yes). Options are walked for
  * well-formed lengths. Never throws.
  */
-export function checkIpv4(buf: Uint8Array, off: number, len: number, flags: number = CheckFlags.IpChecksum): number {
-  if (len < Ipv4Field.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.Ipv4Truncated;
-  const total = rd16(buf, off + Ipv4Field.TOTAL_LEN);
+export function checkIpv4(buf: Uint8Array, off: number, len: number, flags: number = IP_CHECKSUM): number {
+  if (len < HEADER_LEN || off < 0 || off + len > buf.length) return R_TRUNCATED;
+  const total = rd16(buf, off + TOTAL_LEN);
   // the common case, a 20-byte header (version 4, IHL 5) within the buffer, checked inline;
   // anything else (and every failure) takes the full walk, in the order of the reasons
-  if (buf[off] !== 0x45 || total > len || total < Ipv4Field.HEADER_LEN) return checkIpv4Full(buf, off, len, flags, total);
-  if ((flags & IP_CHECKSUM) !== 0 && !ipv4HeaderCsumOk(buf, off, Ipv4Field.HEADER_LEN)) return ParseReason.Ipv4BadChecksum;
-  const fo = rd16(buf, off + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask;
-  if (fo !== 0 && (fo << 3) + total - Ipv4Field.HEADER_LEN > 0xffff) return ParseReason.Ipv4FragmentTooLarge;
-  return OK;
+  if (buf[off] !== 0x45 || total > len || total < HEADER_LEN) return checkIpv4Full(buf, off, len, flags, total);
+  if ((flags & IP_CHECKSUM) !== 0 && !ipv4HeaderCsumOk(buf, off, HEADER_LEN)) return R_BAD_CHECKSUM;
+  const fo = rd16(buf, off + FLAGS_FRAG) & OFFSET_MASK;
+  return fo !== 0 && (fo << 3) + total - HEADER_LEN > 0xffff ? R_FRAGMENT_TOO_LARGE : OK;
 }
+
+const { HEADER_LEN, TOTAL_LEN, FLAGS_FRAG } = Ipv4Field;
+const OFFSET_MASK = Ipv4Flag.OffsetMask;
 
 /** `checkIpv4` for every header: version, IHL, lengths, checksum, options, fragment end. */
 function checkIpv4Full(buf: Uint8Array, off: number, len: number, flags: number, total: number): number {

@@ -175,10 +175,13 @@ export function checkTcp(buf: Uint8Array, off: number, len: number, flags = 0, s
 
 /** The header part of `checkTcp` (no checksum): 0, `TcpTruncated` or `TcpBadDataOffset`. */
 export function checkTcpHeader(buf: Uint8Array, off: number, len: number): number {
-  if (len < TcpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.TcpTruncated;
-  const hl = (buf[off + TcpField.DATA_OFF]! >>> 4) << 2;
-  return hl < TcpField.HEADER_LEN || hl > len ? ParseReason.TcpBadDataOffset : OK;
+  if (len < TCP_HEADER || off < 0 || off + len > buf.length) return R_TCP_TRUNCATED;
+  const hl = (buf[off + DATA_OFF]! >>> 4) << 2;
+  return hl < TCP_HEADER || hl > len ? R_TCP_BAD_DATA_OFFSET : OK;
 }
+
+const { HEADER_LEN: TCP_HEADER, DATA_OFF } = TcpField;
+const { TcpTruncated: R_TCP_TRUNCATED, TcpBadDataOffset: R_TCP_BAD_DATA_OFFSET } = ParseReason;
 
 /** The meaningful fields of a TCP header. */
 export interface TcpRepr {

@@ -126,10 +126,13 @@ export function checkUdp(buf: Uint8Array, off: number, len: number, flags = 0, s
  * `fragment`, the first fragment of a datagram, the length may exceed `len`).
  */
 export function checkUdpHeader(buf: Uint8Array, off: number, len: number, fragment: boolean): number {
-  if (len < UdpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.UdpTruncated;
-  const ulen = rd16(buf, off + UdpField.LENGTH);
-  return ulen < UdpField.HEADER_LEN || (ulen > len && !fragment) ? ParseReason.UdpBadLength : OK;
+  if (len < UDP_HEADER || off < 0 || off + len > buf.length) return R_UDP_TRUNCATED;
+  const ulen = rd16(buf, off + LENGTH);
+  return ulen < UDP_HEADER || (ulen > len && !fragment) ? R_UDP_BAD_LENGTH : OK;
 }
+
+const { HEADER_LEN: UDP_HEADER, LENGTH } = UdpField;
+const { UdpTruncated: R_UDP_TRUNCATED, UdpBadLength: R_UDP_BAD_LENGTH } = ParseReason;
 
 /** The meaningful fields of a UDP header. */
 export interface UdpRepr {
