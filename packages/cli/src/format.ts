@@ -96,10 +96,14 @@ function maskText(s: ServiceInfo): string | null {
   return m !== 0xffffffff ? ntoa(m) : null;
 }
 
-function schedFlagsText(s: ServiceInfo): string {
+/**
+ * The `-b` names of a service's flags, as ipvsadm prints them. ipvsadm omits flag-3 for sh
+ * and mh (so its `-S` can print a bare `-b ` that its own `-R` refuses); `forSave` keeps it,
+ * so that what tunvsadm saves it can restore.
+ */
+function schedFlagsText(s: ServiceInfo, forSave = false): string {
   let bits = schedFlagBits(s.schedFlags);
-  // ipvsadm prints only sh's and mh's own two flags for them
-  if (s.scheduler === 'sh' || s.scheduler === 'mh') bits &= ~SvcFlag.SCHED3;
+  if (!forSave && (s.scheduler === 'sh' || s.scheduler === 'mh')) bits &= ~SvcFlag.SCHED3;
   return schedFlagNames(s.scheduler, bits).join(',');
 }
 
@@ -164,7 +168,7 @@ function serviceEntry(s: ServiceInfo, o: ListOptions, rule: boolean): string {
     }
     if (s.pe) out += ` --pe ${s.pe}`;
     if (s.onePacket) out += ' -o';
-    if (schedFlagBits(s.schedFlags)) out += ` -b ${schedFlagsText(s)}`;
+    if (schedFlagBits(s.schedFlags)) out += ` -b ${schedFlagsText(s, true)}`;
   } else if (o.stats) {
     const st = s.stats;
     out = padR(name, 33) + [st.conns, st.inPkts, st.outPkts, st.inBytes, st.outBytes].map((v) => largeNum(v, ex)).join('');

@@ -7,6 +7,7 @@
  */
 import type { ConnTable } from '@tunvs/conntrack';
 import type { Link } from '@tunvs/link';
+import { checkDestSpec, checkTimeouts } from '@tunvs/model';
 import { formatIpv4 } from '@tunvs/packet';
 import type {
   ConnInfo, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
@@ -68,7 +69,9 @@ export class Control implements DirectorControl {
     this.d.onEvent({ type: 'cleared' });
   }
 
-  addDest(key: ServiceKey, dest: DestSpec): void {
+  addDest(key: ServiceKey, raw: DestSpec): void {
+    // the values first (the kernel's errno for a bad weight or threshold), then the link
+    const dest = checkDestSpec(raw, 'addDest');
     this.d.fwds.admit(dest, 'addDest');
     const d = this.d.table.addDest(key, dest);
     this.d.fwds.bind(d);
@@ -76,7 +79,8 @@ export class Control implements DirectorControl {
     this.d.onEvent({ type: 'dest-added', service: keyOf(key), dest: { addr: dest.addr, port: dest.port } });
   }
 
-  editDest(key: ServiceKey, dest: DestSpec): void {
+  editDest(key: ServiceKey, raw: DestSpec): void {
+    const dest = checkDestSpec(raw, 'editDest');
     this.d.fwds.admit(dest, 'editDest');
     const d = this.d.table.editDest(key, dest);
     this.d.fwds.bind(d);
@@ -109,9 +113,13 @@ export class Control implements DirectorControl {
   }
 
   listConnections(): ConnInfo[] {
-    const out: ConnInfo[] = [];
+    return [...this.connections()];
+  }
+
+  /** The connection table read lazily (the control socket streams it in chunks). */
+  *connections(): IterableIterator<ConnInfo> {
     for (const e of this.d.conns.entries(this.d.now())) {
-      out.push({
+      yield {
         protocol: e.protocolName,
         clientAddr: formatIpv4(e.caddr >>> 0),
         clientPort: e.cport,
@@ -123,13 +131,12 @@ export class Control implements DirectorControl {
         expires: e.expires,
         template: e.template,
         fwmark: e.fwmark,
-      });
+      };
     }
-    return out;
   }
 
   setTimeouts(t: Partial<Timeouts>): void {
-    this.d.conns.setTimeouts(t);
+    this.d.conns.setTimeouts(checkTimeouts(t, 'setTimeouts'));
     this.d.onEvent({ type: 'timeouts', timeouts: this.d.conns.getTimeouts() });
   }
 

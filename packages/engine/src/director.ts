@@ -249,6 +249,11 @@ export class Director implements DirectorControl {
   listConnections(): ConnInfo[] {
     return this.control.listConnections();
   }
+
+  /** The connection table read lazily (the control socket streams it in chunks). */
+  connections(): IterableIterator<ConnInfo> {
+    return this.control.connections();
+  }
   setTimeouts(t: Partial<Timeouts>): void {
     this.control.setTimeouts(t);
   }

@@ -12,6 +12,22 @@ export { Dest } from './dest.js';
 export { Service } from './service.js';
 export { DestRegistry } from './dest-registry.js';
 export { ControlError } from './control.js';
+export {
+  Limits,
+  InvalidValue,
+  METHOD_NAMES,
+  TIMEOUT_NAMES,
+  isMethodName,
+  ipv4Octets,
+  isUnicastIpv4,
+  checkFwmark,
+  checkPort,
+  checkServiceKey,
+  checkServiceSpec,
+  checkDestKey,
+  checkDestSpec,
+  checkTimeouts,
+} from './validate.js';
 export type {
   ProtocolName,
   MethodName,
