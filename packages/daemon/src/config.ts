@@ -16,8 +16,8 @@ import type { DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
 import { parseCidr, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
-import { parseHttpConfig } from '@tunvs/console';
-import type { HttpConfig } from '@tunvs/console';
+import { parseHttpConfig } from '@tunvs/console/config';
+import type { HttpConfig } from '@tunvs/console/config';
 import { childPath, parseJsonLines, JsonSyntaxError } from './json-lines.js';
 import { isPluginPath, pluginPathProblem } from './plugins.js';
 

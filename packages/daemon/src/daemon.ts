@@ -33,7 +33,7 @@ import type { LoadOptions } from './loader.js';
 import { ApplyError, ServiceRunner } from './health.js';
 import type { Change, Transaction } from './reconcile.js';
 import { Observability } from './http.js';
-import type { HttpConfig } from '@tunvs/console';
+import type { HttpConfig } from '@tunvs/console/config';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 

@@ -20,7 +20,7 @@ import { extname } from 'node:path';
 import { checkDestSpec, checkServiceSpec, InvalidValue } from '@tunvs/model';
 import { DEFAULT_MAX_FILE_BYTES, exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason, vsName } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
-import type { HttpConfig } from '@tunvs/console';
+import type { HttpConfig } from '@tunvs/console/config';
 import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
 import type { DaemonConfig, Finding } from './config.js';
 import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
