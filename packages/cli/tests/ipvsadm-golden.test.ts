@@ -66,7 +66,7 @@ async function tunvsadm(sock: string, argv: string[], stdin = ''): Promise<Resul
   return { code, out, err };
 }
 
-async function withDirector(t: Tap.Test, fn: (sock: string) => Promise<void>): Promise<void> {
+async function withDirector(fn: (sock: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(work, 'd-'));
   const sock = join(dir, 'ctl.sock');
   const director = new Director({ links: [new MemoryLink('tun')], timers: false, now: () => 10_000 });
@@ -163,7 +163,7 @@ const ORDER: [string[], number, string][] = [
 ];
 
 t.test('order of checks and the message for each errno, as the kernel and ipvsadm', { skip }, async (t) => {
-  await withDirector(t, async (sock) => {
+  await withDirector(async (sock) => {
     t.equal((await tunvsadm(sock, ['-A', ...S, '-s', 'rr'])).code, 0);
     t.equal((await tunvsadm(sock, ['-a', ...S, '-r', '10.2.2.3:80', '-m'])).code, 0);
     for (const [argv, errno, what] of ORDER) {
@@ -179,7 +179,7 @@ t.test('order of checks and the message for each errno, as the kernel and ipvsad
 
 t.test('-s none: ipvsadm passes it to the kernel; tunvs binds no scheduler and lists none', { skip }, async (t) => {
   t.equal(ipvsadm(['-A', ...S, '-s', 'none']).code, 0, 'ipvsadm accepts it');
-  await withDirector(t, async (sock) => {
+  await withDirector(async (sock) => {
     t.same(await tunvsadm(sock, ['-A', ...S, '-s', 'none']), { code: 0, out: '', err: '' });
     t.equal((await tunvsadm(sock, ['-S', '-n'])).out, '-A -t 10.1.1.1:80 -s none\n');
   });
@@ -187,7 +187,7 @@ t.test('-s none: ipvsadm passes it to the kernel; tunvs binds no scheduler and l
 
 t.test('fwmarks of 2^31 and more: listed signed as ipvsadm lists them, and -S | -R round-trips', { skip }, async (t) => {
   for (const mark of [1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1]) {
-    await withDirector(t, async (sock) => {
+    await withDirector(async (sock) => {
       t.equal((await tunvsadm(sock, ['-A', '-f', String(mark), '-s', 'rr'])).code, 0, `-A -f ${mark}`);
       // the header's size is the connection table's: tunvs's own, told to the stand-in
       const size = /size=(\d+)/.exec((await tunvsadm(sock, ['-L', '-n'])).out)?.[1] ?? '4096';
