@@ -7,7 +7,7 @@
  */
 import type { ConnTable } from '@tunvs/conntrack';
 import type { Link } from '@tunvs/link';
-import { checkDefense, checkDestSpec, checkTimeouts } from '@tunvs/model';
+import { checkDefense, checkTimeouts } from '@tunvs/model';
 import { formatIpv4 } from '@tunvs/packet';
 import type {
   ConnInfo, DefenseSettings, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
@@ -71,21 +71,17 @@ export class Control implements DirectorControl {
   }
 
   addDest(key: ServiceKey, raw: DestSpec): void {
-    // the values first (the kernel's errno for a bad weight or threshold), then the link
-    const dest = checkDestSpec(raw, 'addDest');
-    this.d.fwds.admit(dest, 'addDest');
-    const d = this.d.table.addDest(key, dest);
+    // the kernel's checks in the kernel's order (the table), then the link's own refusals
+    const d = this.d.table.addDest(key, raw, (spec) => this.d.fwds.admit(spec, 'addDest'));
     this.d.fwds.bind(d);
     this.d.estimator.add(d.stats);
-    this.d.onEvent({ type: 'dest-added', service: keyOf(key), dest: { addr: dest.addr, port: dest.port } });
+    this.d.onEvent({ type: 'dest-added', service: keyOf(key), dest: { addr: formatIpv4(d.addr), port: d.port } });
   }
 
   editDest(key: ServiceKey, raw: DestSpec): void {
-    const dest = checkDestSpec(raw, 'editDest');
-    this.d.fwds.admit(dest, 'editDest');
-    const d = this.d.table.editDest(key, dest);
+    const d = this.d.table.editDest(key, raw, (spec) => this.d.fwds.admit(spec, 'editDest'));
     this.d.fwds.bind(d);
-    this.d.onEvent({ type: 'dest-edited', service: keyOf(key), dest: { addr: dest.addr, port: dest.port } });
+    this.d.onEvent({ type: 'dest-edited', service: keyOf(key), dest: { addr: formatIpv4(d.addr), port: d.port } });
   }
 
   deleteDest(key: ServiceKey, dest: Pick<DestSpec, 'addr' | 'port'>): void {
