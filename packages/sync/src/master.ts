@@ -2,7 +2,7 @@
  * The master sync daemon (the kernel's ip_vs_sync_conn and its sender thread): for every
  * incoming packet the Director forwards, `conn(slot, now)` decides with the kernel's rules
  * (`ip_vs_sync_conn_needed`) whether the connection, and then its controlling template,
- * must be sent; chosen records are encoded at once into a preallocated ring (no
+ * must be sent (the controller only after its child was queued); chosen records are encoded at once into a preallocated ring (no
  * allocation per packet). `flush` packs the ring into messages of at most `maxlen` bytes
  * and hands them to the transport: full messages `sendDelayMs` after they were queued, a
  * partly filled one when `flushMs` old, as the kernel's sender does.
@@ -138,14 +138,17 @@ export class SyncMaster {
       if (s.version === 0) return;
     } else {
       pkts = c.inPkts(cur);
-      if (this.needed(cur, pkts, now)) this.enqueue(cur, now);
+      // the controller is visited only after its child was queued
+      if (!this.needed(cur, pkts, now)) return;
+      this.enqueue(cur, now);
     }
     for (let depth = 0; depth < 4; depth++) {
       const parent = c.control(cur);
       if (parent < 0 || !c.isLive(parent)) return;
       cur = parent;
       pkts = c.isTemplate(cur) ? ++this.tplPkts[cur]! : s.threshold;
-      if (this.needed(cur, pkts, now)) this.enqueue(cur, now);
+      if (!this.needed(cur, pkts, now)) return;
+      this.enqueue(cur, now);
     }
   }
 
