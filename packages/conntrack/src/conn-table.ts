@@ -820,6 +820,17 @@ export class ConnTable {
     this.restart(slot, now, this.timeout_[slot]!);
   }
 
+  /** Give an entry a timeout (ms) and restart its timer with it: entries received by sync. */
+  setTimeout(slot: number, timeoutMs: number, now: number): void {
+    this.timeout_[slot] = Math.min(Math.max(0, Math.floor(timeoutMs)), 0x7fffffff);
+    this.restart(slot, now, this.timeout_[slot]!);
+  }
+
+  /** Clear the SYNC flag: a synced entry this director now forwards becomes its own. */
+  clearSync(slot: number): void {
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~SYNC;
+  }
+
   /** Restart an entry's timer with its current timeout (e.g. a template reused). */
   touch(slot: number, now: number): void {
     this.rearm(slot, now);

@@ -26,7 +26,7 @@ import { Control } from './control.js';
 import type { DirectorEvent } from './control.js';
 import { DirectorCounters } from './counters.js';
 import { Datapath } from './datapath.js';
-import type { DatapathSettings } from './datapath.js';
+import type { DatapathSettings, SyncHook } from './datapath.js';
 import { Estimator } from './estimator.js';
 import { ForwarderTable } from './forwarders.js';
 import { FragmentPath, Fragments } from './fragments.js';
@@ -120,7 +120,7 @@ export class Director implements DirectorControl {
       capacity: opts.connCapacity ?? 262144,
       registry: this.table.registry,
       options: { ...opts.conntrack, kernel },
-      ...(opts.connHooks ? { hooks: opts.connHooks } : {}),
+      hooks: this.connHooks(opts.connHooks ?? {}),
     });
     let src = opts.sourceAddress ? parseIpv4(opts.sourceAddress) : 0;
     if (this.kind === 'tap') {
@@ -145,6 +145,29 @@ export class Director implements DirectorControl {
       table: this.table, conns: this.conns, estimator: this.estimator, fwds: this.forwarders, counters: this.counters,
       neighbours: this.neighbours, links: this.links, now: this.now, onEvent: opts.onEvent ?? (() => {}),
     });
+  }
+
+  /** The table's hooks: the caller's, and the sync daemons' `created` when they run. */
+  private connHooks(user: ConnHooks): ConnHooks {
+    const created = user.created;
+    return {
+      ...user,
+      created: (slot) => {
+        if (created) created(slot);
+        const h = this.datapath.sync;
+        if (h !== null) h.created(slot);
+      },
+    };
+  }
+
+  /** Install (or remove, null) the connection-sync hook (@tunvs/sync's daemons). */
+  setSyncHook(hook: SyncHook | null): void {
+    this.datapath.sync = hook;
+  }
+
+  /** The fwmark the mark rules give a packet of (proto, daddr, dport); 0 = none. */
+  markOf(proto: number, daddr: number, dport: number): number {
+    return this.marks.size > 0 ? this.marks.classify(proto, daddr, dport) : 0;
   }
 
   /** sysctl sloppy_tcp: create connections from any TCP segment, not only SYN. */
