@@ -19,7 +19,6 @@ import type { Server } from 'node:net';
 import { Director } from '@tunvs/engine';
 import type { MarkRule } from '@tunvs/engine';
 import { openTap, openTun } from '@tunvs/tuntap';
-import type { TunTapDevice } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
 import { DEFENSE_DEFAULTS } from '@tunvs/model';
 import type { DefenseSettings, Timeouts } from '@tunvs/model';
@@ -28,6 +27,8 @@ import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
 import { ConfigError, markRules, needsRestart } from './config.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonSetup } from './sources.js';
+import { openBypassDevice, syncSteering } from './xdp-device.js';
+import type { BypassDevice, DaemonDevice } from './xdp-device.js';
 import { ConfigReader } from './loader.js';
 import { PluginSchedulers } from './plugins.js';
 import type { LoadOptions } from './loader.js';
@@ -45,7 +46,8 @@ export const jsonLogger: Logger = (level, msg, fields = {}) => {
 
 export interface RunningDaemon {
   director: Director;
-  device: TunTapDevice;
+  /** the TUN/TAP device, or the kernel-bypass port (xdp, packet) */
+  device: DaemonDevice;
   server: Server;
   /** the configuration applied last */
   config: DaemonConfig;
@@ -123,18 +125,29 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     reader.close();
     throw e;
   }
-  let device: TunTapDevice | null = null;
+  let device: DaemonDevice | null = null;
+  let bypass: BypassDevice | null = null;
   let director: Director | null = null;
   const obs = new Observability(log);
   let services: ServiceRunner | null = null;
   try {
     const dev = started.device;
     const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
-    device = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
-    log('info', 'device opened', { device: device.name, kind: device.kind, queues: device.queues.length, vnetHdrLen: device.vnetHdrLen });
+    if (dev.kind === 'xdp' || dev.kind === 'packet') {
+      bypass = openBypassDevice(dev.kind, dev.name);
+      device = bypass;
+      log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length });
+    } else {
+      const tt = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
+      device = tt;
+      log('info', 'device opened', { device: tt.name, kind: tt.kind, queues: tt.queues.length, vnetHdrLen: tt.vnetHdrLen });
+    }
+    const bp = bypass;
+    const owned = dev.addresses.map((a) => formatIpv4(parseCidr(a).addr));
+    let unsteered = '';
     director = new Director({
       links: device.queues,
-      ...(dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
+      ...(bp !== null ? { mac: bp.mac } : dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
       addresses: dev.addresses.map((a) => {
         const c = parseCidr(a);
         return { addr: formatIpv4(c.addr), prefix: c.prefix };
@@ -149,9 +162,18 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       },
       onEvent: (ev) => {
         log('info', ev.type, { ...ev });
+        // a kernel-bypass link takes only the director's frames off the wire: keep its
+        // steering in step with the services and NAT real servers
+        if (bp !== null && director !== null && ev.type !== 'timeouts') {
+          const missed = syncSteering(bp, director, owned).join(', ');
+          if (missed !== '' && missed !== unsteered) log('warn', 'services the link cannot steer (their packets stay with the kernel)', { services: missed });
+          unsteered = missed;
+        }
         obs.onDirectorEvent(ev);
       },
     });
+    // the owned addresses' ARP reaches the director before any service exists
+    if (bp !== null) syncSteering(bp, director, owned);
   } catch (e) {
     device?.close();
     claim.release();

@@ -155,7 +155,10 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
     diags.push(d);
   }
   const where = new Map<string, { file: string; line: number; keyword: string }>();
-  const device: Record<string, unknown> = { ...defaultDevice(), addresses: settings.addresses };
+  // only what the file can say: the check fills in the defaults (and refuses, for an xdp or
+  // packet link, the keys that do not apply to it)
+  const def = defaultDevice();
+  const device: Record<string, unknown> = { name: def.name, kind: def.kind, addresses: settings.addresses };
   const raw: Record<string, unknown> = { device, services: [] };
   let addr = 0;
   const httpWords = new Map<string, { value: string; file: string; line: number }>();
