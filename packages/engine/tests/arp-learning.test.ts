@@ -94,7 +94,7 @@ t.test('an address change inside the locktime is ignored, after it taken', (t) =
 function countIteration(fn: () => void): number {
   let steps = 0;
   const restore: (() => void)[] = [];
-  for (const proto of [Map.prototype, Set.prototype] as Record<PropertyKey, unknown>[]) {
+  for (const proto of [Map.prototype, Set.prototype] as unknown as Record<PropertyKey, unknown>[]) {
     for (const k of ['values', 'keys', 'entries', Symbol.iterator] as PropertyKey[]) {
       const orig = proto[k] as (this: unknown) => Iterator<unknown>;
       proto[k] = function (this: unknown): IterableIterator<unknown> {
