@@ -11,13 +11,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { checkDestSpec, checkFwmark, checkServiceSpec, checkTimeouts, ipv4Octets, InvalidValue, Limits } from '@tunvs/model';
-import type { DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
+import { checkDefense, checkDestSpec, checkFwmark, checkServiceSpec, checkTimeouts, ipv4Octets, InvalidValue, Limits } from '@tunvs/model';
+import type { DefenseSettings, DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
 import { parseCidr, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
-import { parseHttpConfig } from '@tunvs/console';
-import type { HttpConfig } from '@tunvs/console';
+import { parseHttpConfig } from '@tunvs/console/config';
+import type { HttpConfig } from '@tunvs/console/config';
 import { childPath, parseJsonLines, JsonSyntaxError } from './json-lines.js';
 import { isPluginPath, pluginPathProblem } from './plugins.js';
 
@@ -68,6 +68,12 @@ export interface DaemonConfig {
   expireNodestConn?: boolean;
   expireQuiescentTemplate?: boolean;
   connReuseMode?: number;
+  /**
+   * the kernel's defence sysctls (drop_entry, drop_packet, secure_tcp modes 0..3, amemthresh
+   * in pages of free connection-table room, am_droprate); absent ones take the kernel's
+   * defaults; a reload applies them
+   */
+  defense?: Partial<DefenseSettings>;
   /** keepalived.conf whose virtual_servers tunvsd runs with health checks (JSON key `keepalivedConf`, relative to the config file) */
   keepalivedConf?: string;
   /** /metrics, the status API and the console (JSON key `http`; off when absent) */
@@ -300,6 +306,12 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
       },
     ],
     [
+      'defense',
+      (v, path, out) => {
+        checked(() => checkDefense(v, 'setDefense'), path, out);
+      },
+    ],
+    [
       'marks',
       (v, path, out) => {
         if (!Array.isArray(v)) return out.error(path, `must be a list of mark rules, not ${show(v)}`);
@@ -374,6 +386,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   copy('expireNodestConn');
   copy('expireQuiescentTemplate');
   copy('connReuseMode');
+  if (own(top, 'defense') !== undefined) config.defense = checkDefense(own(top, 'defense'), 'setDefense');
   if (own(top, 'timeouts') !== undefined) config.timeouts = checkTimeouts(own(top, 'timeouts'), 'setTimeouts');
   if (own(top, 'marks') !== undefined) config.marks = (own(top, 'marks') as MarkConfig[]).map((m) => ({ ...m }));
   if (own(top, 'http') !== undefined) config.http = parseHttpConfig(own(top, 'http'), file);

@@ -21,7 +21,8 @@ import type { MarkRule } from '@tunvs/engine';
 import { openTap, openTun } from '@tunvs/tuntap';
 import type { TunTapDevice } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
-import type { Timeouts } from '@tunvs/model';
+import { DEFENSE_DEFAULTS } from '@tunvs/model';
+import type { DefenseSettings, Timeouts } from '@tunvs/model';
 import { claimSocketPath, serveControl, socketPath } from '@tunvs/cli';
 import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
 import { ConfigError, markRules, needsRestart } from './config.js';
@@ -33,7 +34,7 @@ import type { LoadOptions } from './loader.js';
 import { ApplyError, ServiceRunner } from './health.js';
 import type { Change, Transaction } from './reconcile.js';
 import { Observability } from './http.js';
-import type { HttpConfig } from '@tunvs/console';
+import type { HttpConfig } from '@tunvs/console/config';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -163,6 +164,10 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   /** timeouts and mark rules, inside the transaction of `apply` */
   const settings = (c: DaemonConfig) => (tx: Transaction): void => {
     tx.setTimeouts(timeoutsOf(baseTimeouts, c));
+    // the defence sysctls: absent ones go back to the kernel's defaults
+    const defense = d0.getDefense();
+    d0.setDefense({ ...DEFENSE_DEFAULTS, ...c.defense });
+    tx.onRollback(() => d0.setDefense(defense));
     const before = marks;
     const next = markRules(c.marks);
     d0.marks.set(next);
@@ -186,7 +191,12 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     throw e;
   }
   log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: started.keepalivedConf ?? null, changes: applied.length });
-  const server = serveControl(d0, sock, { claim, log, ...(opts.ops ? { ops: opts.ops } : {}) });
+  // the defence sysctls over the socket (until the next reload, which applies the file's)
+  const defenseOps: [string, ControlOpHandler][] = [
+    ['getDefense', { arity: [0, 0], run: () => d0.getDefense() }],
+    ['setDefense', { arity: [1, 1], run: (_ctl, args) => d0.setDefense(args[0] as Partial<DefenseSettings>) }],
+  ];
+  const server = serveControl(d0, sock, { claim, log, ops: [...defenseOps, ...(opts.ops ?? [])] });
   try {
     await new Promise<void>((res, rej) => {
       server.once('listening', () => res());

@@ -7,10 +7,10 @@
  */
 import type { ConnTable } from '@tunvs/conntrack';
 import type { Link } from '@tunvs/link';
-import { checkDestSpec, checkTimeouts } from '@tunvs/model';
+import { checkDefense, checkDestSpec, checkTimeouts } from '@tunvs/model';
 import { formatIpv4 } from '@tunvs/packet';
 import type {
-  ConnInfo, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
+  ConnInfo, DefenseSettings, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
 } from '@tunvs/model';
 import type { DirectorCounters } from './counters.js';
 import { fail } from './errors.js';
@@ -27,7 +27,8 @@ export type DirectorEvent =
   | { type: 'service-added' | 'service-edited' | 'service-deleted'; service: ServiceKey }
   | { type: 'dest-added' | 'dest-edited' | 'dest-deleted'; service: ServiceKey; dest: Pick<DestSpec, 'addr' | 'port'> }
   | { type: 'cleared' }
-  | { type: 'timeouts'; timeouts: Timeouts };
+  | { type: 'timeouts'; timeouts: Timeouts }
+  | { type: 'defense'; defense: DefenseSettings };
 
 /** The tables and helpers the control API works on. */
 export interface ControlParts {
@@ -142,6 +143,16 @@ export class Control implements DirectorControl {
 
   getTimeouts(): Timeouts {
     return this.d.conns.getTimeouts();
+  }
+
+  /** The defence sysctls (drop_entry, drop_packet, secure_tcp, amemthresh, am_droprate): checked, applied at once. */
+  setDefense(d: Partial<DefenseSettings>): void {
+    this.d.conns.setDefense(checkDefense(d, 'setDefense'));
+    this.d.onEvent({ type: 'defense', defense: this.d.conns.getDefense() });
+  }
+
+  getDefense(): DefenseSettings {
+    return this.d.conns.getDefense();
   }
 
   info(): DirectorInfo {

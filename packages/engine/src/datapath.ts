@@ -147,6 +147,11 @@ export class Datapath {
       this.counters.notSyn++;
       return -1;
     }
+    // drop_packet: refuse a share of new connections while the table runs out of room
+    if (this.conns.dropNewConnection()) {
+      this.counters.defenseDrop++;
+      return -1;
+    }
     const f = this.flowPkt;
     f.protocol = proto;
     f.saddr = info.src;

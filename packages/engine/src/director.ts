@@ -19,7 +19,7 @@ import { ConnTable } from '@tunvs/conntrack';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { DEFAULT_KERNEL, isKernelMode } from '@tunvs/model';
 import type {
-  ConnInfo, DestSpec, DirectorControl, DirectorInfo, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
+  ConnInfo, DefenseSettings, DestSpec, DirectorControl, DirectorInfo, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
 } from '@tunvs/model';
 import { parseIpv4 } from '@tunvs/packet';
 import { Control } from './control.js';
@@ -259,6 +259,18 @@ export class Director implements DirectorControl {
   }
   getTimeouts(): Timeouts {
     return this.control.getTimeouts();
+  }
+  /**
+   * The kernel's defence sysctls (ipvs-sysctl): `dropEntry`, `dropPacket`, `secureTcp`
+   * modes 0..3, `amemthresh` (pages of free connection-table room), `amDroprate`. Values
+   * are checked as the kernel checks them (InvalidValue otherwise) and take effect at once.
+   */
+  setDefense(d: Partial<DefenseSettings>): void {
+    this.control.setDefense(d);
+  }
+  /** The defence settings; an automatic mode reads 1 or 2 as the last update left it. */
+  getDefense(): DefenseSettings {
+    return this.control.getDefense();
   }
   info(): DirectorInfo {
     return this.control.info();

@@ -27,6 +27,10 @@ export {
   checkDestKey,
   checkDestSpec,
   checkTimeouts,
+  checkDefense,
+  DEFENSE_NAMES,
+  DEFENSE_SYSCTLS,
+  DEFENSE_DEFAULTS,
 } from './validate.js';
 export type {
   ProtocolName,
@@ -39,6 +43,7 @@ export type {
   ServiceInfo,
   ConnInfo,
   Timeouts,
+  DefenseSettings,
   DirectorInfo,
   SyncDaemonInfo,
   TunnelType,

@@ -15,7 +15,7 @@
  * where ipvsadm has one ("illegal weight specified", "invalid fwmark value `X' specified").
  */
 import { ControlError } from './control.js';
-import type { ControlErrorCode, DestSpec, MethodName, ProtocolName, ServiceKey, ServiceSpec, Timeouts, TunnelCsum, TunnelType } from './control.js';
+import type { ControlErrorCode, DefenseSettings, DestSpec, MethodName, ProtocolName, ServiceKey, ServiceSpec, Timeouts, TunnelCsum, TunnelType } from './control.js';
 import { DEFAULT_METHOD, DEFAULT_SCHEDULER, METHODS, SERVICE_PROTOCOLS, methodByName, schedFlag } from './names.js';
 
 /** Limits of the control API, as the kernel has them. */
@@ -307,6 +307,43 @@ export function checkTimeouts(v: unknown, op: string): Partial<Timeouts> {
     if (x === undefined) continue;
     const n = int(x, 0, Limits.TIMEOUT_MAX);
     if (n === null) bad(op, k, `invalid timeout value \`${show(x)}' specified`);
+    out[k] = n;
+  }
+  return out;
+}
+
+/** The defence settings' names (camelCase of the kernel's sysctls) with their sysctl names. */
+export const DEFENSE_SYSCTLS: Readonly<Record<keyof DefenseSettings, string>> = {
+  dropEntry: 'drop_entry',
+  dropPacket: 'drop_packet',
+  secureTcp: 'secure_tcp',
+  amemthresh: 'amemthresh',
+  amDroprate: 'am_droprate',
+};
+
+/** The defence settings' names. */
+export const DEFENSE_NAMES: readonly (keyof DefenseSettings)[] = ['dropEntry', 'dropPacket', 'secureTcp', 'amemthresh', 'amDroprate'];
+
+/** The kernel's defaults: every defence off, amemthresh 1024 pages, am_droprate 10. */
+export const DEFENSE_DEFAULTS: Readonly<DefenseSettings> = { dropEntry: 0, dropPacket: 0, secureTcp: 0, amemthresh: 1024, amDroprate: 10 };
+
+const DEFENSE_MODES: ReadonlySet<string> = new Set(['dropEntry', 'dropPacket', 'secureTcp']);
+
+/**
+ * Defence settings as the kernel's sysctl handlers take them: the three modes are integers
+ * 0..3 (proc_do_defense_mode refuses the rest with EINVAL); amemthresh and am_droprate are
+ * C ints (proc_dointvec; a negative amemthresh acts as 0). Absent fields stay unchanged.
+ */
+export function checkDefense(v: unknown, op: string): Partial<DefenseSettings> {
+  const o = fieldsOf(v, op, 'defense settings', DEFENSE_NAMES);
+  const out: Partial<DefenseSettings> = {};
+  for (const k of DEFENSE_NAMES) {
+    const x = own(o, k);
+    if (x === undefined) continue;
+    const n = DEFENSE_MODES.has(k) ? int(x, 0, 3) : int(x, -Limits.INT_MAX - 1, Limits.INT_MAX);
+    if (n === null) {
+      bad(op, k, DEFENSE_MODES.has(k) ? `invalid ${DEFENSE_SYSCTLS[k]} mode \`${show(x)}' (0 never, 1 automatic, 2 automatic and active, 3 always)` : `invalid ${DEFENSE_SYSCTLS[k]} value \`${show(x)}' (an integer)`);
+    }
     out[k] = n;
   }
   return out;
