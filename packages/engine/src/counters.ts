@@ -44,6 +44,8 @@ export class DirectorCounters {
   fragDropped = 0;
   /** fragments forwarded */
   fragForwarded = 0;
+  /** fragments the director cut from packets it built over the link MTU without DF (outer IPIP) */
+  fragCreated = 0;
   /** ICMP errors relayed for tracked connections */
   icmpRelayed = 0;
   /** ICMP errors about unknown flows, or ICMP we do not handle */

@@ -162,6 +162,7 @@ const EVENT_FIELDS: Record<string, string> = {
   icmpRelayed: 'icmp_relayed',
   icmpSent: 'icmp_sent',
   fragForwarded: 'fragment_forwarded',
+  fragCreated: 'fragment_created',
   arpReplies: 'arp_reply',
   arpQueued: 'arp_queued',
 };
