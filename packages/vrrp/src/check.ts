@@ -127,7 +127,6 @@ const fmt = (a: number): string => `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8)
 export function checkAdvert(buf: Uint8Array, off: number, len: number, exp: RxExpect): CheckResult {
   const vo = vrrpOffset(buf, off, len);
   if (vo < 0 || len < vo + VrrpField.HEADER_LEN) return ko(DiscardReason.Malformed, 'not a VRRP datagram, or shorter than its headers');
-  const ihl = (buf[off]! & 0x0f) * 4;
   const proto = buf[off + Ipv4Field.PROTOCOL]!;
   const src = rd32(buf, off + Ipv4Field.SRC);
   const dst = rd32(buf, off + Ipv4Field.DST);
