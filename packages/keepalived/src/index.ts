@@ -34,3 +34,11 @@ export type {
   GlobalDefs,
   KeepalivedConfig,
 } from './types.js';
+export { interpretVrrp, setVrrpHost } from './vrrp.js';
+export { VRRP_BLOCKS } from './vrrp-parse.js';
+export { sysfsHost, staticHost, hostInterfaceNames } from './vrrp-host.js';
+export type { HostInfo, HostInterface } from './vrrp-host.js';
+export type {
+  VrrpConfig, VrrpGlobals, VrrpInstanceConfig, VrrpVip, VrrpRoute, TrackRefConfig, VrrpScriptConfig, TrackFileConfig, VrrpNotifyConfig,
+  VrrpUnsupported, SyncGroupConfig, VrrpNote,
+} from './vrrp-types.js';

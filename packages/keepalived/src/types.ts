@@ -5,6 +5,7 @@
  * the configuration file.
  */
 import type { SourcePos } from './diagnostics.js';
+import type { VrrpConfig } from './vrrp-types.js';
 
 /** keepalived's forwarding methods (`lb_kind` / `lvs_method`). */
 export type LbKind = 'NAT' | 'DR' | 'TUN';
@@ -207,6 +208,8 @@ export interface KeepalivedConfig {
   virtualServers: VirtualServer[];
   /** vrrp_instance, vrrp_sync_group, vrrp_script, ... kept whole for the VRRP work */
   vrrp: RawNode[];
+  /** the same blocks and the VRRP global_defs keywords, interpreted (vrrp.ts) */
+  vrrpConfig: VrrpConfig;
   /** other blocks keepalived knows but tunvs does not use (static_ipaddress, SSL, ...) */
   other: RawNode[];
 }

@@ -9,6 +9,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { DiagnosticSink } from './diagnostics.js';
 import { parseScriptLine } from './script.js';
+import { interpretVrrp } from './vrrp.js';
 import type { CheckerDraft, ParseResult, RsDraft, VsDraft } from './parser.js';
 import type {
   Checker,
@@ -53,8 +54,9 @@ export function buildConfig(p: ParseResult, sink: DiagnosticSink, file: string):
   }
 
   checkScripts(p, sink, file);
+  const vrrpConfig = interpretVrrp(p.vrrp, p.global, p.other, sink, file);
 
-  return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, other: p.other };
+  return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, vrrpConfig, other: p.other };
 }
 
 function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: DiagnosticSink): VirtualServer | null {
@@ -274,7 +276,7 @@ export function findExecutable(prog: string): string | null {
   return null;
 }
 
-function userExists(name: string): boolean {
+export function userExists(name: string): boolean {
   try {
     return readFileSync('/etc/passwd', 'utf8')
       .split('\n')
