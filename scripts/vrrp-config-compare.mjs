@@ -53,7 +53,10 @@ for (const f of files) {
   rows.push({ file: f, keepalived: kcode, ours: ours.exitCode, agree: kcode === ours.exitCode, kmsg: kmsg.slice(0, 3), omsg: ours.messages.slice(0, 3) });
 }
 const bad = rows.filter((r) => !r.agree);
-if (json) process.stdout.write(JSON.stringify({ total: rows.length, agree: rows.length - bad.length, disagreements: bad }, null, 1) + '\n');
+if (json) {
+  const codes = rows.map((r) => ({ file: r.file, keepalived: r.keepalived, ours: r.ours }));
+  process.stdout.write(JSON.stringify({ total: rows.length, agree: rows.length - bad.length, disagreements: bad, codes }, null, 1) + '\n');
+}
 else {
   for (const r of bad.slice(0, show)) {
     process.stdout.write(`${r.file}: keepalived ${r.keepalived} [${r.kmsg[0] ?? ''}] ours ${r.ours} [${r.omsg[0] ?? ''}]\n`);
