@@ -53,11 +53,22 @@ export function asyncControl(ctl: DirectorControl): AsyncDirectorControl {
   return out as unknown as AsyncDirectorControl;
 }
 
+/** Read-only operations served next to the DirectorControl ones (e.g. tunvsd's `vrrpStatus`). */
+export type ExtraOps = Record<string, (...args: unknown[]) => unknown>;
+
 /** Apply one decoded request to `ctl` and build its answer (never throws). */
-export async function dispatchRequest(ctl: DirectorControl, req: unknown): Promise<ControlResponse> {
+export async function dispatchRequest(ctl: DirectorControl, req: unknown, extra: ExtraOps = {}): Promise<ControlResponse> {
   const r = req as Partial<ControlRequest> | null;
   const id = r && (typeof r.id === 'number' || typeof r.id === 'string') ? r.id : null;
   const op = r && typeof r.op === 'string' ? r.op : '';
+  if (r && typeof r === 'object' && Object.prototype.hasOwnProperty.call(extra, op)) {
+    try {
+      const result = await extra[op]!(...(Array.isArray(r.args) ? r.args : []));
+      return { id, ok: true, result: result === undefined ? null : result };
+    } catch (e) {
+      return { id, ok: false, error: { code: 'EIO', message: String((e as Error)?.message ?? e), op } };
+    }
+  }
   if (!r || typeof r !== 'object' || !(CONTROL_OPS as readonly string[]).includes(op)) {
     return { id, ok: false, error: { code: 'EOPNOTSUPP', message: `unknown operation '${op}'`, op } };
   }
@@ -79,7 +90,7 @@ export async function dispatchRequest(ctl: DirectorControl, req: unknown): Promi
  * mode 0600). Requests of all clients are applied one at a time, in arrival order.
  * Closing the server disconnects its clients and removes the socket file.
  */
-export function serveControl(ctl: DirectorControl, path: string): Server {
+export function serveControl(ctl: DirectorControl, path: string, extra: ExtraOps = {}): Server {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   try {
     if (statSync(path).isSocket()) unlinkSync(path);
@@ -108,7 +119,7 @@ export function serveControl(ctl: DirectorControl, path: string): Server {
         } catch {
           bad = { id: null, ok: false, error: { code: 'EPROTO', message: 'request is not valid JSON', op: '' } };
         }
-        const job = queue.then(async () => bad ?? (await dispatchRequest(ctl, req)));
+        const job = queue.then(async () => bad ?? (await dispatchRequest(ctl, req, extra)));
         queue = job.catch(() => undefined);
         void job.then((resp) => {
           if (!sock.destroyed) sock.write(JSON.stringify(resp) + '\n');

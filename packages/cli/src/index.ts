@@ -27,7 +27,7 @@ export {
   DEFAULT_SOCKET,
   CONTROL_OPS,
 } from './control-socket.js';
-export type { AsyncDirectorControl, ControlOp, ControlRequest, ControlResponse } from './control-socket.js';
+export type { AsyncDirectorControl, ControlOp, ControlRequest, ControlResponse, ExtraOps } from './control-socket.js';
 export { runTunvsadm, extractSocketOption, restoreTokens } from './tunvsadm.js';
 export type { CliIO } from './tunvsadm.js';
 export { inetAton, inetPton4, inetPton6, ntop6, ntoa } from './addr.js';

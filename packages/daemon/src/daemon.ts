@@ -14,11 +14,12 @@ import { openTap, openTun } from '@tunvs/tuntap';
 import type { TunTapDevice } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
 import { serveControl, socketPath } from '@tunvs/cli';
-import { markRules } from './config.js';
+import { markRules, ConfigError } from './config.js';
 import type { DaemonConfig } from './config.js';
 import { loadSetup } from './sources.js';
 import type { DaemonSetup } from './sources.js';
 import { ServiceRunner } from './health.js';
+import { DaemonVrrp } from './vrrp-runtime.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -34,6 +35,8 @@ export interface RunningDaemon {
   config: DaemonConfig;
   /** the services and health checking of the running configuration */
   services: ServiceRunner;
+  /** VRRP instances of the keepalived.conf (vrrp-runtime.ts) */
+  vrrp: DaemonVrrp;
   /** re-read the configuration file and apply the difference */
   reload(): boolean;
   /** stop everything */
@@ -80,8 +83,16 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     throw e;
   }
   log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: config.keepalivedConf ?? null, changes: applied.length });
+  const vrrp = new DaemonVrrp({ log });
+  try {
+    await vrrp.apply(setup.keepalived);
+  } catch (e) {
+    services.stop();
+    director.stop();
+    throw new ConfigError((e as Error).message);
+  }
   const sock = socketPath(opts.socket ?? config.socket);
-  const server = serveControl(director, sock);
+  const server = serveControl(director, sock, vrrp.ops());
   await new Promise<void>((res, rej) => {
     server.once('listening', () => res());
     server.once('error', rej);
@@ -94,6 +105,7 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     server,
     config,
     services,
+    vrrp,
     reload(): boolean {
       let nextSetup: DaemonSetup;
       try {
@@ -109,6 +121,7 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
         director.marks.set(markRules(next.marks));
         if (next.timeouts) director.setTimeouts(next.timeouts);
         const changes = services.apply(next.services, nextSetup.keepalived);
+        vrrp.apply(nextSetup.keepalived).catch((e: Error) => log('error', 'vrrp: reload refused, the VRRP instances keep running as they were', { errors: e.message.split('\n') }));
         log('info', 'configuration reloaded', { file: path, changes });
         config = next;
         d.config = next;
@@ -119,6 +132,7 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
       }
     },
     async stop(): Promise<void> {
+      await vrrp.stop();
       services.stop();
       await new Promise<void>((res) => server.close(() => res()));
       director.stop();

@@ -2,6 +2,7 @@
 // tunvsd: the tunvs director daemon. Usage: tunvsd -f CONFIG [--socket PATH]
 import { readFileSync } from 'node:fs';
 import { importLvsCf } from '@tunvs/healthcheck';
+import { ControlClient, socketPath } from '@tunvs/cli';
 import { startDaemon, jsonLogger } from '../daemon.js';
 import { ConfigError } from '../config.js';
 import { runTunvsdConfigTest } from '../sources.js';
@@ -14,6 +15,7 @@ const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--config-test]
   --socket PATH         control socket (default /run/tunvs/tunvsd.sock, or $TUNVS_SOCKET)
   -t, --config-test     check the configuration and exit (0 when valid; file:line messages)
   --import-lvs-cf FILE  print the keepalived.conf equivalent of a Piranha lvs.cf
+  --vrrp-status         print the running tunvsd's VRRP state (JSON) and exit
   -h, --help            this text
 `;
 
@@ -40,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
     }
+    else if (a === '--vrrp-status') return vrrpStatus(socket ?? (argv.includes('--socket') ? argv[argv.indexOf('--socket') + 1] : undefined));
     else if (a === '-h' || a === '--help') {
       process.stdout.write(USAGE);
       return 0;
@@ -69,6 +72,20 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   return -1; // keep running
+}
+
+/** `tunvsd --vrrp-status [--socket PATH]`: the control socket's vrrpStatus, as JSON. */
+async function vrrpStatus(sock: string | undefined): Promise<number> {
+  try {
+    const c = await ControlClient.connect(socketPath(sock));
+    const r = await c.call('vrrpStatus');
+    c.close();
+    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    return 0;
+  } catch (e) {
+    process.stderr.write(`tunvsd: --vrrp-status: ${(e as Error).message}\n`);
+    return 1;
+  }
 }
 
 main(process.argv.slice(2)).then((code) => {
