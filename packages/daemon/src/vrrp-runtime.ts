@@ -27,6 +27,8 @@ export function monoUs(): number {
 /** The control socket's `vrrpStatus` answer. */
 export interface VrrpStatus {
   instances: VrrpInstanceStatus[];
+  /** per interface: datagrams received, and those no instance could take (unknown VRID, not VRRP) */
+  interfaces: { name: string; received: number; unknownVrid: number; malformed: number }[];
   syncGroups: { name: string; state: string; members: string[] }[];
   scripts: { name: string; status: string; interval: number; weight: number; lastResult: string | null }[];
 }
@@ -98,6 +100,7 @@ export class VrrpRuntime {
   private fifoFds: number[] = [];
   private running = false;
   private readonly rate = new Map<string, { at: number; suppressed: number }>();
+  private readonly ifCounters = new Map<string, { received: number; unknownVrid: number; malformed: number }>();
   private readonly wallAtMono: number;
   private readonly monoAtStart: number;
 
@@ -130,7 +133,7 @@ export class VrrpRuntime {
         ifname: vmac && !c.vmacXmitBase ? vmac : c.interface!,
         baseIf: c.interface!,
         inst: this.router.get(c.name),
-        refs: trackRefs(c, group, config.trackFiles),
+        refs: trackRefs(c, group, config.trackFiles, config.scripts),
         notify: notifyScripts(c.notify),
       };
       if (vmac) ri.vmac = vmac;
@@ -223,7 +226,14 @@ export class VrrpRuntime {
   private receive(ifname: string, data: Uint8Array): void {
     const list = this.byIf.get(ifname);
     if (!list || !this.running) return;
-    this.router.receive(data, 0, data.length, this.now(), list.map((r) => r.inst));
+    let c = this.ifCounters.get(ifname);
+    if (!c) this.ifCounters.set(ifname, (c = { received: 0, unknownVrid: 0, malformed: 0 }));
+    c.received++;
+    const o = this.router.receive(data, 0, data.length, this.now(), list.map((r) => r.inst));
+    if (o.instance === null) {
+      if (o.reason === 'unknown_vrid') c.unknownVrid++;
+      else c.malformed++;
+    }
     this.reschedule();
   }
 
@@ -403,6 +413,7 @@ export class VrrpRuntime {
     }
     return {
       instances,
+      interfaces: [...this.byIf.keys()].map((name) => ({ name, ...(this.ifCounters.get(name) ?? { received: 0, unknownVrid: 0, malformed: 0 }) })),
       syncGroups: [...this.router.groups.values()].map((g) => ({ name: g.name, state: stateName(g.state), members: g.members.map((m) => m.name) })),
       scripts: [...this.scripts.values()].map((s) => ({ name: s.cfg.name, status: s.state.status.toUpperCase(), interval: s.cfg.interval, weight: s.cfg.weight, lastResult: s.last })),
     };
@@ -461,7 +472,7 @@ export class DaemonVrrp {
 
   /** Control-socket operations. */
   ops(): Record<string, () => unknown> {
-    return { vrrpStatus: () => this.rt?.status() ?? { instances: [], syncGroups: [], scripts: [] } };
+    return { vrrpStatus: () => this.rt?.status() ?? { instances: [], interfaces: [], syncGroups: [], scripts: [] } };
   }
 
   async stop(): Promise<void> {

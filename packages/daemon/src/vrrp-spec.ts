@@ -6,7 +6,7 @@
 import { parseIpv4 } from '@tunvs/packet';
 import { authPassBytes } from '@tunvs/vrrp';
 import type { InstanceSpec, NotifyScript, NotifyScripts, TrackRef } from '@tunvs/vrrp';
-import type { ScriptSpec, SyncGroupConfig, TrackFileConfig, TrackRefConfig, VrrpConfig, VrrpInstanceConfig, VrrpNotifyConfig } from '@tunvs/keepalived';
+import type { ScriptSpec, SyncGroupConfig, TrackFileConfig, TrackRefConfig, VrrpConfig, VrrpInstanceConfig, VrrpNotifyConfig, VrrpScriptConfig } from '@tunvs/keepalived';
 
 /** A refusal: keepalived would run it, tunvsd will not. */
 export interface VrrpRefusal {
@@ -51,8 +51,18 @@ export function instanceSpec(c: VrrpInstanceConfig): InstanceSpec {
 }
 
 /** Tracking references of an instance: its own, its sync group's, and the implicit ones. */
-export function trackRefs(c: VrrpInstanceConfig, group: SyncGroupConfig | undefined, files: readonly TrackFileConfig[] = []): TrackRef[] {
+export function trackRefs(
+  c: VrrpInstanceConfig,
+  group: SyncGroupConfig | undefined,
+  files: readonly TrackFileConfig[] = [],
+  scripts: readonly VrrpScriptConfig[] = [],
+): TrackRef[] {
   const ref = (kind: TrackRef['kind'], t: TrackRefConfig): TrackRef => {
+    if (kind === 'script' && !t.weightSet) {
+      // a track_script reference without its own weight takes the vrrp_script's
+      const sc = scripts.find((x) => x.name === t.name);
+      if (sc) return { kind, name: t.name, weight: sc.weight, reverse: sc.weightReverse };
+    }
     if (kind === 'file' && !t.weightSet) {
       // a track_file reference without its own weight takes the vrrp_track_file's
       const f = files.find((x) => x.name === t.name);

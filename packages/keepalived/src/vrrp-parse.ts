@@ -618,6 +618,7 @@ export class VrrpInterpreter {
               continue;
             }
             this.usedScripts.add(t.name);
+            this.resolveScriptWeight(t);
             inst.trackScripts.push(t);
           }
           break;
@@ -629,6 +630,7 @@ export class VrrpInterpreter {
               v.err(e, `(${name}) track file ${t.name} not found, ignoring...`);
               continue;
             }
+            this.resolveFileWeight(t);
             inst.trackFiles.push(t);
           }
           break;
@@ -1077,6 +1079,26 @@ export class VrrpInterpreter {
     return t;
   }
 
+  /** A track_script reference without its own weight takes the vrrp_script's. */
+  private resolveScriptWeight(t: TrackRefConfig): void {
+    if (t.weightSet) return;
+    const sc = this.cfg.scripts.find((x) => x.name === t.name);
+    if (sc) {
+      t.weight = sc.weight;
+      t.reverse = sc.weightReverse;
+    }
+  }
+
+  /** A track_file reference without its own weight takes the track file's (default 1). */
+  private resolveFileWeight(t: TrackRefConfig): void {
+    if (t.weightSet) return;
+    const f = this.cfg.trackFiles.find((x) => x.name === t.name);
+    if (f) {
+      t.weight = f.weight;
+      t.reverse = f.weightReverse;
+    }
+  }
+
   private notifyScript(c: RawNode, out: VrrpNotifyConfig, owner: string): void {
     const map: Record<string, keyof VrrpNotifyConfig> = {
       notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop', notify: 'notify',
@@ -1314,6 +1336,7 @@ export class VrrpInterpreter {
             if (!this.scriptNames.has(t.name)) v.err(e, `(${name}) track script ${t.name} not found, ignoring...`);
             else {
               this.usedScripts.add(t.name);
+              this.resolveScriptWeight(t);
               g.trackScripts.push(t);
             }
           }
@@ -1323,7 +1346,10 @@ export class VrrpInterpreter {
             const t = this.trackRef(e, name, 'file', -254, 254);
             if (!t) continue;
             if (!this.trackFileNames.has(t.name)) v.err(e, `(${name}) track file ${t.name} not found, ignoring...`);
-            else g.trackFiles.push(t);
+            else {
+              this.resolveFileWeight(t);
+              g.trackFiles.push(t);
+            }
           }
           break;
         case 'track_process':
@@ -1610,7 +1636,9 @@ export class VrrpInterpreter {
           return false;
         });
         inst.trackFiles = inst.trackFiles.filter((t) => {
-          if (!t.weightSet) {
+          if (t.weight === 1) {
+            // keepalived: weight 1 is the default, so it is taken as "no weight"
+            v.err(at, `(${name}) ignoring weight from tracked file ${t.name} due to ${sg && !sg.trackingWeight ? 'SYNC group' : 'address_owner'} - specify weight 0`);
             t.weight = 0;
             return true;
           }
