@@ -50,7 +50,7 @@ t.test('tunvs and keepalived', { skip }, async (t) => {
     await l.startKeepalived(ka, kaConf);
     await l.startTunvs(tv, instance({ priority: 100 }));
     await roles(l, ka, tv);
-    t.equal(l.who(), 'ka', 'the VIP answers from keepalived');
+    await l.until(() => l.who() === 'ka', 3000, 'the VIP to answer from ka');
     await l.until(async () => (await l.status(tv)).instances[0]!.counters.advertsReceived > 2, 3000, 'adverts');
     const st = await l.status(tv);
     const md = st.instances[0]!.masterDown;
@@ -83,7 +83,7 @@ t.test('tunvs and keepalived', { skip }, async (t) => {
     await l.startTunvs(tv, tvConf);
     await l.startKeepalived(ka, instance({ priority: 100 }));
     await roles(l, tv, ka);
-    t.equal(l.who(), 'tv', 'the VIP answers from tunvs');
+    await l.until(() => l.who() === 'tv', 3000, 'the VIP to answer from tv');
     t.notOk(l.holdsVip(ka), 'keepalived (backup) does not hold the VIP');
     const md = 3 * 0.1 + ((256 - 100) * 0.1) / 256;
     tv.proc!.kill();
@@ -126,7 +126,7 @@ t.test('tunvs and keepalived', { skip }, async (t) => {
     await l.startKeepalived(ka, instance({ priority: 100, extra: uni(ka.ip, tv.ip) }));
     await l.startTunvs(tv, instance({ priority: 150, extra: uni(tv.ip, ka.ip) }));
     await roles(l, tv, ka);
-    t.equal(l.who(), 'tv');
+    await l.until(() => l.who() === 'tv', 3000, 'the VIP to answer from tv');
     const s = await l.status(tv);
     t.ok(s.instances[0]!.counters.advertsSent > 0, 'tunvs sends unicast adverts (keepalived stays backup)');
     tv.proc!.proc.kill('SIGTERM');

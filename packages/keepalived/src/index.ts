@@ -42,3 +42,5 @@ export type {
   VrrpConfig, VrrpGlobals, VrrpInstanceConfig, VrrpVip, VrrpRoute, TrackRefConfig, VrrpScriptConfig, TrackFileConfig, VrrpNotifyConfig,
   VrrpUnsupported, SyncGroupConfig, VrrpNote,
 } from './vrrp-types.js';
+export { piranhaVrrp, piranhaRole } from './vrrp-piranha.js';
+export type { PiranhaRole, LvsCfKeys } from './vrrp-piranha.js';

@@ -8,13 +8,17 @@ import { ConfigError } from '../config.js';
 import { runTunvsdConfigTest } from '../sources.js';
 
 const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--config-test]
-       tunvsd --import-lvs-cf LVS.CF
+       tunvsd --import-lvs-cf LVS.CF [--router primary|backup]
+       tunvsd --vrrp-status [--socket PATH]
 
   -f, --config FILE     configuration: JSON (// comments allowed), a tunvsd.conf
                         (keepalived_conf PATH, device, mode, address, ...) or a keepalived.conf
   --socket PATH         control socket (default /run/tunvs/tunvsd.sock, or $TUNVS_SOCKET)
   -t, --config-test     check the configuration and exit (0 when valid; file:line messages)
-  --import-lvs-cf FILE  print the keepalived.conf equivalent of a Piranha lvs.cf
+  --import-lvs-cf FILE [--router primary|backup]
+                        print the keepalived.conf equivalent of a Piranha lvs.cf (the
+                        redundancy settings become a vrrp_instance for this router; default:
+                        the role whose lvs.cf address this host has)
   --vrrp-status         print the running tunvsd's VRRP state (JSON) and exit
   -h, --help            this text
 `;
@@ -34,8 +38,14 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`tunvsd: --import-lvs-cf needs a file\n`);
         return 2;
       }
+      const ri = argv.indexOf('--router');
+      const role = ri >= 0 ? argv[ri + 1] : undefined;
+      if (role !== undefined && role !== 'primary' && role !== 'backup') {
+        process.stderr.write(`tunvsd: --router must be primary or backup, not '${role}'\n`);
+        return 2;
+      }
       try {
-        process.stdout.write(importLvsCf(readFileSync(f, 'utf8')));
+        process.stdout.write(importLvsCf(readFileSync(f, 'utf8'), role ? { role } : {}));
         return 0;
       } catch (e) {
         process.stderr.write(`tunvsd: ${f}: ${(e as Error).message}\n`);
