@@ -7,9 +7,12 @@
 #   hping3          SYN floods and odd packets in the robustness tests
 #   keepalived      the judge for keepalived.conf (--config-test) and a VRRP peer
 #   wrk iperf3 haproxy nftables   end-to-end benchmark anchors
+#   chromium        the console's browser tests (playwright-core drives it headless)
+#   prometheus      promtool check metrics, and a real scrape in the netns test
+#   exim4-daemon-light dnsmasq frr  real peers for SMTP_CHECK, DNS_CHECK and BFD_CHECK tests
 set -euo pipefail
 PKGS=(libpcap-dev iproute2 iputils-ping tcpdump tshark nginx curl hping3 keepalived
-      wrk iperf3 haproxy nftables procps psmisc)
+      wrk iperf3 haproxy nftables procps psmisc chromium prometheus exim4-daemon-light dnsmasq frr)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -28,8 +31,11 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packaged services must not start on the host: the lab starts its own copies.
-for s in nginx haproxy keepalived; do
+for s in nginx haproxy keepalived exim4 dnsmasq frr; do
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$s" >/dev/null 2>&1 || true; fi
-  pkill -x "$s" 2>/dev/null || true
+  if [ -x "/etc/init.d/$s" ]; then "/etc/init.d/$s" stop >/dev/null 2>&1 || true; fi
+done
+for p in nginx haproxy keepalived exim4 dnsmasq watchfrr zebra bfdd staticd mgmtd; do
+  pkill -x "$p" 2>/dev/null || true
 done
 echo "bootstrap: done"

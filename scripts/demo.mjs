@@ -4,7 +4,10 @@
 // from the client, print the ipvsadm-style table and the per-server distribution, tear
 // everything down.
 //
-//   node scripts/demo.mjs [--method nat|dr|tun] [--scheduler NAME] [--requests N]
+//   node scripts/demo.mjs [--method nat|dr|tun] [--scheduler NAME] [--requests N] [--console-port P] [--no-wait]
+//
+// It ends by printing the console's URL and a one-time password for the lab; in a terminal
+// the lab stays up until Enter.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -28,8 +31,10 @@ const run = (cmd, argv, o = {}) => spawnSync(cmd, argv, { stdio: 'inherit', ...o
 const work = `/run/tunvs-demo-${process.pid}`;
 const sock = join(work, 'tunvsd.sock');
 let daemon = null;
+const bridges = [];
 
 function cleanup() {
+  for (const b of bridges) if (b.exitCode === null) b.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) {
     daemon.kill('SIGTERM');
   }
@@ -56,6 +61,8 @@ async function main() {
     },
     sourceAddress: method === 'dr' ? d.dip : '10.10.1.1',
     socket: sock,
+    // /metrics, the status API and the console, on the director's 127.0.0.1
+    http: { listen: '127.0.0.1:9280', passwordFile: 'console.passwd' },
     services: [
       {
         protocol: 'tcp',
@@ -67,6 +74,10 @@ async function main() {
     ],
   };
   mkdirSync(work, { recursive: true });
+  // a one-time password for this lab run (never a fixed default)
+  const pw = spawnSync(process.execPath, [join(root, 'packages/console/dist/bin/tunvs-console.js'), 'passwd', '-f', join(work, 'console.passwd'), 'admin', '--random'], { encoding: 'utf8' });
+  if (pw.status !== 0) throw new Error(`tunvs-console passwd: ${pw.stderr}`);
+  const password = pw.stdout.trim();
   const confFile = join(work, 'tunvsd.json');
   writeFileSync(confFile, JSON.stringify(config, null, 2) + '\n');
   console.log(`tunvsd configuration (${confFile}):\n${JSON.stringify(config.services, null, 2)}\n`);
@@ -112,6 +123,21 @@ async function main() {
     const bar = '#'.repeat(Math.round((n / total) * 50));
     console.log(`  ${s.name} ${s.ip.padEnd(12)} weight ${i + 1}  ${String(n).padStart(5)}  ${(100 * n / total).toFixed(1).padStart(5)}%  ${bar}`);
   });
+  // the console listens on 127.0.0.1 inside the director's namespace: bridge it to the host's
+  const bridge = join(root, 'scripts/lab.d/console-bridge.mjs');
+  const usock = join(work, 'console.sock');
+  bridges.push(spawn('ip', ['netns', 'exec', d.ns, process.execPath, bridge, 'unix-to-tcp', usock, '127.0.0.1:9280'], { stdio: 'ignore' }));
+  for (let i = 0; i < 50 && !existsSync(usock); i++) await new Promise((r) => setTimeout(r, 100));
+  const hostPort = opt('console-port', '9280');
+  const outer = spawn(process.execPath, [bridge, 'tcp-to-unix', `127.0.0.1:${hostPort}`, usock], { stdio: ['ignore', 'pipe', 'ignore'] });
+  bridges.push(outer);
+  await new Promise((r) => outer.stdout.once('data', r));
+  console.log(`\nmetrics: curl -s http://127.0.0.1:${hostPort}/metrics | grep node_ipvs_`);
+  console.log(`console: http://127.0.0.1:${hostPort}/   user admin   one-time password ${password}`);
+  if (process.stdin.isTTY && !args.includes('--no-wait')) {
+    console.log('(the lab stays up while you look: press Enter to tear it down)');
+    await new Promise((r) => process.stdin.once('data', r));
+  } else console.log('(not a terminal: tearing the lab down; run it in a terminal to keep it up)');
   return result.errors === 0 ? 0 : 1;
 }
 

@@ -193,7 +193,7 @@ t.test('tunvsd runs keepalived.conf with health checks', { skip: !isRoot() && 'n
     const before = [...destWeights(l)].sort();
     writeFileSync(kfile, keepalivedConf(l, { broken: true }));
     const bad = spawnSync(process.execPath, [TUNVSD, '--config-test', '-f', tfile], { encoding: 'utf8' });
-    t.equal(bad.status, 5, 'tunvsd --config-test exits 5 like keepalived');
+    t.equal(bad.status, 2, 'tunvsd --config-test exits 2 like keepalived (lb_algo is missing its parameter)');
     t.match(bad.stderr, /keepalived\.conf:\d+: error: /, `file:line messages:\n${bad.stderr}`);
     daemon.proc.kill('SIGHUP');
     const log = await waitFor(() => {

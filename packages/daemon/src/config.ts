@@ -8,6 +8,8 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
 import { parseCidr, parseIpv4 } from '@tunvs/packet';
 import type { MarkRule } from '@tunvs/engine';
+import { parseHttpConfig } from '@tunvs/console';
+import type { HttpConfig } from '@tunvs/console';
 
 export interface DeviceConfig {
   /** interface name, default tunvs0 */
@@ -58,6 +60,8 @@ export interface DaemonConfig {
   connReuseMode?: number;
   /** keepalived.conf whose virtual_servers tunvsd runs with health checks (JSON key `keepalivedConf`, relative to the config file) */
   keepalivedConf?: string;
+  /** /metrics, the status API and the console (JSON key `http`; off when absent) */
+  http?: HttpConfig;
 }
 
 /** A configuration error naming the file and what is wrong. */
@@ -138,6 +142,13 @@ export function parseConfig(text: string, file = '<config>'): DaemonConfig {
   if (c.expireNodestConn !== undefined) cfg.expireNodestConn = Boolean(c.expireNodestConn);
   if (c.expireQuiescentTemplate !== undefined) cfg.expireQuiescentTemplate = Boolean(c.expireQuiescentTemplate);
   if (c.connReuseMode !== undefined) cfg.connReuseMode = Number(c.connReuseMode);
+  if (c.http !== undefined) {
+    try {
+      cfg.http = parseHttpConfig(c.http, file);
+    } catch (e) {
+      bad((e as Error).message);
+    }
+  }
   if (c.keepalivedConf !== undefined) {
     const k = String(c.keepalivedConf);
     cfg.keepalivedConf = isAbsolute(k) || file === '<config>' ? k : join(dirname(file), k);

@@ -20,6 +20,8 @@ import { loadSetup } from './sources.js';
 import type { DaemonSetup } from './sources.js';
 import { ServiceRunner } from './health.js';
 import { DaemonVrrp } from './vrrp-runtime.js';
+import { Observability } from './http.js';
+import type { HttpConfig } from '@tunvs/console';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -37,6 +39,8 @@ export interface RunningDaemon {
   services: ServiceRunner;
   /** VRRP instances of the keepalived.conf (vrrp-runtime.ts) */
   vrrp: DaemonVrrp;
+  /** metrics, the HTTP server, and the feeds the VRRP/sync runtimes register with */
+  observability: Observability;
   /** re-read the configuration file and apply the difference */
   reload(): boolean;
   /** stop everything */
@@ -44,14 +48,17 @@ export interface RunningDaemon {
 }
 
 /** Start tunvsd with the configuration file `path`. */
-export async function startDaemon(path: string, opts: { socket?: string; log?: Logger } = {}): Promise<RunningDaemon> {
+export async function startDaemon(path: string, opts: { socket?: string; log?: Logger; http?: HttpConfig } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? jsonLogger;
   const setup: DaemonSetup = loadSetup(path);
   let config = setup.config;
+  // --http (the command line) wins over the configuration's http server
+  if (opts.http) config.http = opts.http;
   for (const w of setup.warnings) log('warn', 'configuration warning', { message: w });
   const dev = config.device;
   const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
   const device = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
+  const obs = new Observability(log);
   log('info', 'device opened', { device: device.name, kind: device.kind, queues: device.queues.length, vnetHdrLen: device.vnetHdrLen });
   const director = new Director({
     links: device.queues,
@@ -69,11 +76,14 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
       ...(config.connReuseMode !== undefined ? { connReuseMode: config.connReuseMode } : {}),
     },
     marks: markRules(config.marks),
-    onEvent: (ev) => log('info', ev.type, { ...ev }),
+    onEvent: (ev) => {
+      log('info', ev.type, { ...ev });
+      obs.onDirectorEvent(ev);
+    },
   });
   if (config.timeouts) director.setTimeouts(config.timeouts);
   director.start();
-  const services = new ServiceRunner(director, log);
+  const services = new ServiceRunner(director, log, obs.healthOptions);
   let applied;
   try {
     applied = services.apply(config.services, setup.keepalived);
@@ -84,6 +94,7 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
   }
   log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: config.keepalivedConf ?? null, changes: applied.length });
   const vrrp = new DaemonVrrp({ log });
+  obs.feeds.setVrrp(vrrp.source());
   try {
     await vrrp.apply(setup.keepalived);
   } catch (e) {
@@ -106,6 +117,7 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     config,
     services,
     vrrp,
+    observability: obs,
     reload(): boolean {
       let nextSetup: DaemonSetup;
       try {
@@ -133,11 +145,13 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     },
     async stop(): Promise<void> {
       await vrrp.stop();
+      await obs.stop();
       services.stop();
       await new Promise<void>((res) => server.close(() => res()));
       director.stop();
       log('info', 'stopped', {});
     },
   };
+  await obs.start(d, path, setup.kind);
   return d;
 }

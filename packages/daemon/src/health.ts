@@ -9,7 +9,7 @@
 import type { ConnInfo, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts } from '@tunvs/model';
 import { serviceSpecs, vsName } from '@tunvs/keepalived';
 import type { KeepalivedConfig } from '@tunvs/keepalived';
-import { HealthManager } from '@tunvs/healthcheck';
+import { BfdManager, HealthManager, killRunningScripts } from '@tunvs/healthcheck';
 import type { HealthEvent, HealthManagerOptions } from '@tunvs/healthcheck';
 import type { ServiceConfig } from './config.js';
 import { reconcile, svcKeyString } from './reconcile.js';
@@ -101,12 +101,16 @@ export class ManagedControl implements DirectorControl {
 export class ServiceRunner {
   private hm: HealthManager | null = null;
   private current: KeepalivedConfig | null = null;
+  /** BFD sessions live across reloads (an unchanged bfd_instance keeps its session) */
+  private readonly bfd: BfdManager;
 
   constructor(
     private readonly director: DirectorControl,
     private readonly log: Log,
     private readonly hmOpts: HealthManagerOptions = {},
-  ) {}
+  ) {
+    this.bfd = new BfdManager((line) => this.log('info', 'bfd', { line }));
+  }
 
   /** The running HealthManager, if the configuration has a keepalived.conf. */
   get healthManager(): HealthManager | null {
@@ -138,8 +142,10 @@ export class ServiceRunner {
     const changes = reconcile(this.director, wanted, managed);
     if (keepalived) {
       const ctl = new ManagedControl(this.director);
+      this.bfd.update(keepalived.bfdInstances).catch((e: Error) => this.log('error', 'bfd: cannot start sessions', { error: e.message }));
       const hm = new HealthManager(keepalived, ctl, {
         log: (line) => this.log('info', 'healthcheck', { line }),
+        bfdSessions: this.bfd.sessions,
         ...this.hmOpts,
       });
       hm.on('change', (e: HealthEvent) => this.log('info', `health ${e.type}`, { ...e }));
@@ -166,8 +172,13 @@ export class ServiceRunner {
 
   /** Stop health checking (the table is left as it is). */
   stop(): void {
+    // scripts still running (MISC_CHECK, notify) die with their whole process group; the
+    // omega notifications hm.stop() starts afterwards are left to finish
+    const killed = killRunningScripts('SIGKILL');
+    if (killed > 0) this.log('info', 'killed running scripts', { count: killed });
     this.hm?.stop();
     this.hm = null;
+    this.bfd.stop();
   }
 
   /**

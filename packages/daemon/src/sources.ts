@@ -13,9 +13,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec } from '@tunvs/keepalived';
+import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
 import { parseConfig, ConfigError } from './config.js';
+import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
 import type { DaemonConfig } from './config.js';
 
 /** Which form a configuration file is written in. */
@@ -23,7 +24,7 @@ export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 
 /** tunvsd.conf keywords (the keepalived package's and the extra ones read here). */
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac'];
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...HTTP_KEYWORDS];
 
 /** Tell the form of a configuration from its name and text. */
 export function detectConfigKind(text: string, path = ''): ConfigKind {
@@ -113,6 +114,8 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): Daemon
       else config.device.mac = x.value;
     }
   }
+  const http = httpFromKeywords(extra, path, err);
+  if (http) config.http = http;
   return config;
 }
 
@@ -137,13 +140,6 @@ function conversionErrors(k: KeepalivedConfig, file: string, diags: Diagnostic[]
   }
 }
 
-function exitCodeOf(diags: Diagnostic[]): number {
-  const codes = new Set(diags.map((d) => d.exitCode));
-  if (codes.has(4)) return 4;
-  if (codes.has(5)) return 5;
-  if (codes.has(6)) return 6;
-  return 0;
-}
 
 /** Read and check a configuration of any form; never throws. */
 export function checkConfig(path: string): Checked {
@@ -170,18 +166,20 @@ export function checkConfig(path: string): Checked {
   let keepalived: KeepalivedConfig | null = null;
   if (config.keepalivedConf !== undefined) {
     const r = parseConfigFile(config.keepalivedConf);
-    diags.push(...r.diagnostics);
+    for (const d of r.diagnostics) diags.push(d); // ~SEQ can make very many
     if (!r.readable && !r.diagnostics.some((d) => d.exitCode === 4)) {
       diags.push({ severity: 'error', file: config.keepalivedConf, line: 0, message: 'cannot read the keepalived configuration', exitCode: 4 });
     }
-    keepalived = r.config;
-    conversionErrors(r.config, config.keepalivedConf, diags);
+    // IPv6 and SCTP virtual servers: the parser's `not supported by tunvs` notice is
+    // logged at startup, and tunvsd runs without them
+    keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
+    conversionErrors(keepalived, config.keepalivedConf, diags);
     // a service both in the JSON services and in keepalived.conf would have two owners
     const ours = new Set(config.services.map((s) => (s.fwmark ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.addr}:${s.port}`)));
-    for (const vs of r.config.virtualServers) {
+    for (const vs of keepalived.virtualServers) {
       let specs: ReturnType<typeof serviceSpecs> = [];
       try {
-        specs = serviceSpecs(vs, r.config);
+        specs = serviceSpecs(vs, keepalived);
       } catch {
         continue;
       }
@@ -193,7 +191,7 @@ export function checkConfig(path: string): Checked {
   }
   const messages = diags.map(formatDiagnostic);
   const hasError = diags.some((d) => d.severity === 'error');
-  const exitCode = exitCodeOf(diags) || (hasError ? 5 : 0);
+  const exitCode = keepalived?.other.some((n) => n.keyword === 'net_namespace') ? exitCodeOf(diags, keepalived) : exitCodeOf(diags) || (hasError ? 5 : 0);
   const warnings = diags.filter((d) => d.severity === 'warning').map(formatDiagnostic);
   return { setup: hasError ? null : { kind, config, keepalived, warnings }, messages, exitCode };
 }

@@ -13,6 +13,7 @@ import { scriptProbe } from '@tunvs/healthcheck';
 import { ScriptState, VrrpRouter, buildAdvert, effectivePriority, notifyJobs, stateName } from '@tunvs/vrrp';
 import type { Instance, NotifyEvent, NotifyJob, NotifyScripts, RouterIo, TrackRef, TransitionEvent } from '@tunvs/vrrp';
 import type { KeepalivedConfig, VrrpConfig, VrrpInstanceConfig, VrrpScriptConfig } from '@tunvs/keepalived';
+import type { VrrpDiscardReason, VrrpInstanceStats, VrrpSource, VrrpStateName } from '@tunvs/metrics';
 import { instanceSpec, notifyScripts, refusals, trackRefs } from './vrrp-spec.js';
 import { KernelBackend, vmacName } from './vrrp-kernel.js';
 import type { BackendInstance, VrrpBackend } from './vrrp-kernel.js';
@@ -62,6 +63,25 @@ export interface VrrpInstanceStatus {
     /** discarded adverts by reason (keepalived's stats names) */
     discarded: Record<string, number>;
   };
+}
+
+/** Our discard reasons (keepalived's stats keys) in @tunvs/metrics's names. */
+const DISCARD_TO_METRICS: Record<string, VrrpDiscardReason> = {
+  packet_len_err: 'length',
+  malformed: 'length',
+  ip_ttl_err: 'ttl',
+  invalid_type_rcvd: 'invalid_type',
+  advert_interval_err: 'advert_interval',
+  addr_list_err: 'address_list',
+  chk_err: 'checksum',
+  version_err: 'version',
+  invalid_authtype: 'auth_invalid_type',
+  authtype_mismatch: 'auth_type_mismatch',
+  auth_failure: 'auth_failure',
+};
+
+function metricsState(s: string): VrrpStateName {
+  return s === 'MASTER' || s === 'BACKUP' || s === 'FAULT' ? s : 'INIT';
 }
 
 /** Thrown when the configuration asks for VRRP features tunvsd does not run. */
@@ -349,7 +369,10 @@ export class VrrpRuntime {
 
   // ------------------------------------------------------------------ logs
 
+  private readonly transitions = new Map<string, number>();
+
   private transition(ev: TransitionEvent): void {
+    this.transitions.set(ev.instance, (this.transitions.get(ev.instance) ?? 0) + 1);
     this.log('info', 'vrrp transition', { ...ev });
   }
 
@@ -375,6 +398,42 @@ export class VrrpRuntime {
 
   private wall(us: number): string {
     return new Date(this.wallAtMono + (us - this.monoAtStart) / 1000).toISOString();
+  }
+
+  /** The instances as @tunvs/metrics reads them. */
+  metricsInstances(): VrrpInstanceStats[] {
+    return this.status().instances.map((st) => {
+      const ri = this.ris.get(st.name)!;
+      const discarded: Partial<Record<VrrpDiscardReason, number>> = {};
+      for (const [k, n] of Object.entries(st.counters.discarded)) {
+        const m = DISCARD_TO_METRICS[k];
+        if (m) discarded[m] = (discarded[m] ?? 0) + n;
+      }
+      const o: VrrpInstanceStats = {
+        name: st.name,
+        vrid: st.vrid,
+        interface: st.interface,
+        version: st.version,
+        state: metricsState(st.state),
+        basePriority: st.priority.base,
+        effectivePriority: st.priority.effective,
+        advertInterval: st.advertInt,
+        peers: ri.cfg.unicastPeers.map((p) => p.addr),
+        vips: ri.cfg.vips.map((v) => v.addr),
+        advertsSent: st.counters.advertsSent,
+        advertsReceived: st.counters.advertsReceived,
+        discarded,
+        becameMaster: st.counters.becameMaster,
+        releasedMaster: st.counters.releasedMaster,
+        priorityZeroSent: st.counters.priorityZeroSent,
+        priorityZeroReceived: st.counters.priorityZeroReceived,
+        transitions: this.transitions.get(st.name) ?? 0,
+        lastTransition: st.lastTransition ? Date.parse(st.lastTransition.at) : 0,
+      };
+      if (st.syncGroup) o.syncGroup = st.syncGroup;
+      if (st.master) o.masterAddress = st.master.address;
+      return o;
+    });
   }
 
   /** What `vrrpStatus` returns. */
@@ -468,6 +527,15 @@ export class DaemonVrrp {
   /** The running runtime, if any. */
   get runtime(): VrrpRuntime | null {
     return this.rt;
+  }
+
+  /** The read-only source the metrics and the status API read (Feeds.setVrrp). */
+  source(): VrrpSource {
+    return {
+      instances: () => this.rt?.metricsInstances() ?? [],
+      syncGroups: () =>
+        (this.rt?.status().syncGroups ?? []).map((g) => ({ name: g.name, state: metricsState(g.state), instances: g.members })),
+    };
   }
 
   /** Control-socket operations. */

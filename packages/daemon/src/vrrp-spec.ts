@@ -6,7 +6,7 @@
 import { parseIpv4 } from '@tunvs/packet';
 import { authPassBytes } from '@tunvs/vrrp';
 import type { InstanceSpec, NotifyScript, NotifyScripts, TrackRef } from '@tunvs/vrrp';
-import type { ScriptSpec, SyncGroupConfig, TrackFileConfig, TrackRefConfig, VrrpConfig, VrrpInstanceConfig, VrrpNotifyConfig, VrrpScriptConfig } from '@tunvs/keepalived';
+import type { ScriptSpec, SyncGroupConfig, TrackFile, TrackRefConfig, VrrpConfig, VrrpInstanceConfig, VrrpNotifyConfig, VrrpScriptConfig } from '@tunvs/keepalived';
 
 /** A refusal: keepalived would run it, tunvsd will not. */
 export interface VrrpRefusal {
@@ -54,7 +54,7 @@ export function instanceSpec(c: VrrpInstanceConfig): InstanceSpec {
 export function trackRefs(
   c: VrrpInstanceConfig,
   group: SyncGroupConfig | undefined,
-  files: readonly TrackFileConfig[] = [],
+  files: readonly TrackFile[] = [],
   scripts: readonly VrrpScriptConfig[] = [],
 ): TrackRef[] {
   const ref = (kind: TrackRef['kind'], t: TrackRefConfig): TrackRef => {
@@ -66,7 +66,7 @@ export function trackRefs(
     if (kind === 'file' && !t.weightSet) {
       // a track_file reference without its own weight takes the vrrp_track_file's
       const f = files.find((x) => x.name === t.name);
-      if (f) return { kind, name: t.name, weight: t.weight === 0 ? 0 : f.weight, reverse: f.weightReverse };
+      if (f) return { kind, name: t.name, weight: f.weight, reverse: f.reverse };
     }
     return { kind, name: t.name, weight: t.weight, reverse: t.reverse };
   };

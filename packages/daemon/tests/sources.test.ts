@@ -89,3 +89,17 @@ t.test('a keepalived.conf given directly, and a JSON file pointing at one', asyn
   writeFileSync(join(d, 'bad.json'), '{ "device": ');
   t.equal(runTunvsdConfigTest(join(d, 'bad.json'), () => undefined), 1);
 });
+
+t.test('IPv6 and SCTP virtual servers: config-test exits 0 with a notice, tunvsd runs without them', async (t) => {
+  const d = dir(t);
+  const f = join(d, 'k.conf');
+  const v6 = KCONF.replace('10.10.0.100 80', '2001:db8::1 80').replace('10.10.1.11 80', '2001:db8::11 80');
+  const sctp = KCONF.replace('10.10.0.100', '10.10.0.101').replace('protocol TCP', 'protocol SCTP');
+  writeFileSync(f, KCONF + v6 + sctp);
+  const lines: string[] = [];
+  t.equal(runTunvsdConfigTest(f, (l) => lines.push(l)), 0);
+  t.same(lines, [`${f}:13: warning: not supported by tunvs: IPv6 virtual_server`, `${f}:25: warning: not supported by tunvs: SCTP virtual_server (yet)`]);
+  const s = loadSetup(f);
+  t.same(s.keepalived!.virtualServers.map((vs) => vs.addr), ['10.10.0.100'], 'only the IPv4 TCP one is run');
+  t.same(s.warnings, lines, 'the same sentences are logged at startup');
+});

@@ -8,12 +8,13 @@
  * what was last applied, so every change is a minimal addDest / editDest / deleteDest.
  */
 import { EventEmitter } from 'node:events';
-import { spawn } from 'node:child_process';
 import type { DestSpec, DirectorControl, ServiceKey, ServiceSpec } from '@tunvs/model';
 import { destSpec, serviceKeyOf, serviceSpecs, sorryDestSpec, vsName } from '@tunvs/keepalived';
 import type { KeepalivedConfig, RealServer, ScriptSpec, VirtualServer } from '@tunvs/keepalived';
-import { CheckerRunner, defaultProbe, realTimers } from './checker.js';
-import type { ProbeFn, Timers } from './checker.js';
+import { BfdCheckRunner, CheckerRunner, FileCheckRunner, defaultProbe, realTimers } from './checker.js';
+import type { BfdSessionLike, ProbeFn, Runner, Timers } from './checker.js';
+import { TrackFileWatcher } from './track-file.js';
+import { killRunningScripts, spawnScript } from './probes.js';
 
 /** Options of a HealthManager. */
 export interface HealthManagerOptions {
@@ -30,6 +31,11 @@ export interface HealthManagerOptions {
   bootstrapDelayMs?: number;
   /** add missing services (editing existing ones) at start; default true */
   manageServices?: boolean;
+  /**
+   * The BFD sessions of the configuration's bfd_instance blocks, by name (tunvsd runs them
+   * with @tunvs/healthcheck's BfdManager). A BFD_CHECK whose session is missing stays down.
+   */
+  bfdSessions?: ReadonlyMap<string, BfdSessionLike>;
 }
 
 /** A state change, emitted as the `change` event. */
@@ -41,10 +47,23 @@ export type HealthEvent =
 interface RsState {
   rs: RealServer;
   key: string;
-  runners: CheckerRunner[];
+  runners: Runner[];
   failed: number;
+  /** configured weight, or the last misc_dynamic weight */
   weight: number;
 }
+
+const IPVS_WEIGHT_MAX = 2147483647;
+
+/** The weight a real server runs with: its weight plus the FILE_CHECK deltas, in range. */
+function effectiveWeight(r: RsState): number {
+  let w = r.weight;
+  for (const c of r.runners) w += c.delta;
+  return Math.max(0, Math.min(IPVS_WEIGHT_MAX, w));
+}
+
+/** A BFD session that never comes up (its bfd_instance is not running). */
+const DEAD_SESSION = (name: string): BfdSessionLike => ({ name, isUp: false, subscribe: () => () => undefined });
 
 interface VsState {
   vs: VirtualServer;
@@ -60,13 +79,9 @@ interface VsState {
 const destKey = (d: Pick<DestSpec, 'addr' | 'port'>): string => `${d.addr}:${d.port}`;
 
 function defaultRunScript(s: ScriptSpec): void {
-  try {
-    const child = spawn(s.argv[0]!, s.argv.slice(1), { stdio: 'ignore', detached: true });
-    child.on('error', () => undefined);
-    child.unref();
-  } catch {
-    // reported by the caller's log only
-  }
+  const child = spawnScript(s.argv, { ...(s.uid !== undefined ? { uid: s.uid } : {}), ...(s.gid !== undefined ? { gid: s.gid } : {}) });
+  child.on('error', () => undefined);
+  child.unref();
 }
 
 /** Runs the health checks of a configuration against a director. */
@@ -76,6 +91,7 @@ export class HealthManager extends EventEmitter {
   private readonly runScript: (s: ScriptSpec) => void;
   private readonly log: (l: string) => void;
   private running = false;
+  private readonly watchers = new Map<string, TrackFileWatcher>();
 
   constructor(
     readonly config: KeepalivedConfig,
@@ -101,15 +117,19 @@ export class HealthManager extends EventEmitter {
       for (const rs of vs.realServers) {
         const r: RsState = { rs, key: `${rs.addr}:${rs.port}`, runners: [], failed: 0, weight: rs.weight };
         for (const c of rs.checkers) {
-          const runner = new CheckerRunner(
-            c,
-            {
-              onState: (up, detail) => this.checkerChanged(st, r, up, detail),
-              onWeight: (w) => this.weightChanged(st, r, w),
-            },
-            this.timers,
-            probe,
-          );
+          const events = {
+            onState: (up: boolean, detail: string) => this.checkerChanged(st, r, up, detail),
+            onWeight: (w: number) => this.weightChanged(st, r, w),
+            onWeightDelta: () => this.weightChanged(st, r, r.weight),
+          };
+          let runner: Runner;
+          if (c.type === 'FILE_CHECK') {
+            let w = this.watchers.get(c.trackFile.name);
+            if (w === undefined) this.watchers.set(c.trackFile.name, (w = new TrackFileWatcher(c.trackFile, this.log)));
+            runner = new FileCheckRunner(c, w, events);
+          } else if (c.type === 'BFD_CHECK') {
+            runner = new BfdCheckRunner(c, opts.bfdSessions?.get(c.bfd.name) ?? DEAD_SESSION(c.bfd.name), events);
+          } else runner = new CheckerRunner(c, events, this.timers, probe);
           if (!runner.up) r.failed++;
           r.runners.push(runner);
         }
@@ -142,6 +162,12 @@ export class HealthManager extends EventEmitter {
       this.apply(st);
       for (const r of st.rss) for (const c of r.runners) c.start(boot + random() * c.checker.warmup * 1000);
     }
+    for (const w of this.watchers.values()) w.start();
+  }
+
+  /** Kills every script still running (MISC_CHECK, notify, quorum), with its process group. */
+  static killScripts(): number {
+    return killRunningScripts('SIGKILL');
   }
 
   /**
@@ -151,6 +177,7 @@ export class HealthManager extends EventEmitter {
   stop(): void {
     if (!this.running) return;
     this.running = false;
+    for (const w of this.watchers.values()) w.stop();
     for (const st of this.states) {
       for (const r of st.rss) for (const c of r.runners) c.stop();
       if (!st.vs.omega) continue;
@@ -171,6 +198,10 @@ export class HealthManager extends EventEmitter {
   }
 
   private script(s: ScriptSpec): void {
+    if (s.refused !== undefined) {
+      this.log(`not running ${s.argv.join(' ')}: ${s.refused}`);
+      return;
+    }
     this.log(`running ${s.argv.join(' ')}`);
     try {
       this.runScript(s);
@@ -181,7 +212,7 @@ export class HealthManager extends EventEmitter {
 
   private liveWeight(st: VsState): number {
     let sum = 0;
-    for (const r of st.rss) if (r.failed === 0) sum += Math.max(0, r.weight);
+    for (const r of st.rss) if (r.failed === 0) sum += effectiveWeight(r);
     return sum;
   }
 
@@ -199,11 +230,13 @@ export class HealthManager extends EventEmitter {
   }
 
   private weightChanged(st: VsState, r: RsState, weight: number): void {
-    // keepalived moves the weight to exit - 2 with a single MISC_CHECK
-    if (weight === r.weight) return;
+    // keepalived moves the weight to exit - 2 with a single MISC_CHECK; FILE_CHECK adds deltas
+    const before = st.applied.get(r.key)?.weight;
     r.weight = weight;
-    this.log(`${st.name}: real server ${r.key} weight ${weight}`);
-    this.emit('change', { type: 'weight', vs: st.name, rs: r.key, weight } satisfies HealthEvent);
+    const eff = effectiveWeight(r);
+    if (eff === before) return;
+    this.log(`${st.name}: real server ${r.key} weight ${eff}`);
+    this.emit('change', { type: 'weight', vs: st.name, rs: r.key, weight: eff } satisfies HealthEvent);
     this.updateQuorum(st);
     this.apply(st);
   }
@@ -231,7 +264,7 @@ export class HealthManager extends EventEmitter {
     const sorryActive = sorry !== undefined && !st.quorumUp;
     for (const r of st.rss) {
       const alive = r.failed === 0;
-      if (alive && !sorryActive) want.set(r.key, destSpec(r.rs, Math.max(0, r.weight)));
+      if (alive && !sorryActive) want.set(r.key, destSpec(r.rs, effectiveWeight(r)));
       else if (r.rs.inhibitOnFailure) want.set(r.key, destSpec(r.rs, 0));
     }
     if (sorry !== undefined) {

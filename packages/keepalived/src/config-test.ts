@@ -4,8 +4,10 @@
  * security).
  */
 import { formatDiagnostic } from './diagnostics.js';
+import type { Diagnostic } from './diagnostics.js';
 import { parseConfigFile } from './config.js';
 import type { ParseOptions } from './config.js';
+import type { KeepalivedConfig } from './types.js';
 
 /** Where keepalived looks when no -f is given. */
 export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
@@ -20,15 +22,25 @@ export interface ConfigTestResult {
   exitCode: number;
 }
 
+/**
+ * keepalived's --config-test exit code for a list of diagnostics: a missing parameter is
+ * a hard 2; then 4 (cannot run); then 6 (script security), which outranks 5 (errors).
+ * Notices (exit code 0) do not count.
+ */
+export function exitCodeOf(diags: readonly Diagnostic[], config?: Pick<KeepalivedConfig, 'other'>): number {
+  // keepalived 2.2.7's --config-test exits 0 whenever a top-level net_namespace is set
+  // (messages are still printed); checked against the binary
+  if (config?.other.some((n) => n.keyword === 'net_namespace')) return 0;
+  const codes = new Set(diags.map((d) => d.exitCode));
+  for (const c of [2, 4, 6, 5] as const) if (codes.has(c)) return c;
+  return 0;
+}
+
 /** Checks a configuration file (and everything it includes). */
 export function configTest(file: string, opts: ParseOptions = {}): ConfigTestResult {
   const r = parseConfigFile(file, opts);
   const messages = r.diagnostics.map(formatDiagnostic);
-  let exitCode = 0;
-  const codes = new Set(r.diagnostics.map((d) => d.exitCode));
-  if (codes.has(4)) exitCode = 4;
-  else if (codes.has(5)) exitCode = 5;
-  else if (codes.has(6)) exitCode = 6;
+  const exitCode = exitCodeOf(r.diagnostics, r.config);
   return { ok: exitCode === 0, messages, exitCode };
 }
 

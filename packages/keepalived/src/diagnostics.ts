@@ -15,9 +15,11 @@ export interface Diagnostic {
   message: string;
   /**
    * Which keepalived --config-test exit code this message implies:
-   * 5 = config errors (keepalived still runs), 4 = cannot run, 6 = script security.
+   * 5 = config errors (keepalived still runs), 4 = cannot run, 6 = script security,
+   * 2 = a missing parameter (hard exit), 0 = a notice that keepalived's --config-test
+   * does not count (printed, exit code unchanged).
    */
-  exitCode: 4 | 5 | 6;
+  exitCode: 0 | 2 | 4 | 5 | 6;
 }
 
 /** A place in the configuration. */
@@ -37,12 +39,12 @@ export class DiagnosticSink {
   readonly list: Diagnostic[] = [];
 
   /** Records a warning (keepalived continues with a default or skips the line). */
-  warn(pos: SourcePos | null, message: string, exitCode: 4 | 5 | 6 = 5): void {
+  warn(pos: SourcePos | null, message: string, exitCode: 0 | 2 | 4 | 5 | 6 = 5): void {
     this.list.push({ severity: 'warning', file: pos?.file ?? '', line: pos?.line ?? 0, message, exitCode });
   }
 
   /** Records an error (a rejected value, a malformed line). */
-  error(pos: SourcePos | null, message: string, exitCode: 4 | 5 | 6 = 5): void {
+  error(pos: SourcePos | null, message: string, exitCode: 0 | 2 | 4 | 5 | 6 = 5): void {
     this.list.push({ severity: 'error', file: pos?.file ?? '', line: pos?.line ?? 0, message, exitCode });
   }
 }

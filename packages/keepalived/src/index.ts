@@ -1,16 +1,18 @@
 export { formatDiagnostic, DiagnosticSink } from './diagnostics.js';
 export type { Diagnostic, Severity, SourcePos } from './diagnostics.js';
-export { Lexer, decomment, splitWords, expandBraces, globFiles } from './lexer.js';
+export { Lexer, decomment, splitWords, expandBraces, globFiles, DEFAULT_MAX_FILE_BYTES } from './lexer.js';
 export type { Line, LexOptions } from './lexer.js';
 export { splitQuoted, parseScriptLine } from './script.js';
-export { Parser, ipv4ToInt, intToIpv4 } from './parser.js';
+export { Parser, ipv4ToInt, intToIpv4, readHexString, DNS_TYPES } from './parser.js';
 export type { UnknownBlockMode } from './parser.js';
 export { buildConfig, vsName, findExecutable } from './validate.js';
 export { parseConfigFile, parseConfigText } from './config.js';
 export type { ParseOptions, ParseOutcome } from './config.js';
-export { configTest, runConfigTest, DEFAULT_CONFIG_FILE } from './config-test.js';
+export { configTest, runConfigTest, exitCodeOf, DEFAULT_CONFIG_FILE } from './config-test.js';
+export { lookupUser, lookupGroup, scriptInsecurity, SCRIPT_ENV, DEFAULT_SCRIPT_USER } from './script-security.js';
+export type { Account } from './script-security.js';
 export type { ConfigTestResult } from './config-test.js';
-export { serviceSpecs, destSpec, sorryDestSpec, lbKindToMethod, serviceKeyOf, ConversionError, MAX_GROUP_EXPANSION } from './to-control.js';
+export { serviceSpecs, destSpec, sorryDestSpec, lbKindToMethod, serviceKeyOf, unsupportedReason, ConversionError, MAX_GROUP_EXPANSION } from './to-control.js';
 export { parseTunvsdConf } from './tunvsd-conf.js';
 export type { TunvsdSettings } from './tunvsd-conf.js';
 export type {
@@ -24,7 +26,14 @@ export type {
   HttpCheck,
   MiscCheck,
   SendExpectCheck,
-  UnsupportedCheck,
+  SmtpCheck,
+  DnsCheck,
+  UdpCheck,
+  PingCheck,
+  FileCheck,
+  BfdCheck,
+  TrackFile,
+  BfdInstance,
   Checker,
   RealServer,
   SorryServer,
@@ -39,7 +48,7 @@ export { VRRP_BLOCKS } from './vrrp-parse.js';
 export { sysfsHost, staticHost, hostInterfaceNames } from './vrrp-host.js';
 export type { HostInfo, HostInterface } from './vrrp-host.js';
 export type {
-  VrrpConfig, VrrpGlobals, VrrpInstanceConfig, VrrpVip, VrrpRoute, TrackRefConfig, VrrpScriptConfig, TrackFileConfig, VrrpNotifyConfig,
+  VrrpConfig, VrrpGlobals, VrrpInstanceConfig, VrrpVip, VrrpRoute, TrackRefConfig, VrrpScriptConfig, VrrpNotifyConfig,
   VrrpUnsupported, SyncGroupConfig, VrrpNote,
 } from './vrrp-types.js';
 export { piranhaVrrp, piranhaRole } from './vrrp-piranha.js';

@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import type { DiagnosticSink, SourcePos } from './diagnostics.js';
 import type { Line } from './lexer.js';
 import { parseScriptLine } from './script.js';
-import type { LbKind, RawNode, ScriptSpec, VsGroupEntry, VsProtocol, HttpUrl, GlobalDefs } from './types.js';
+import type { LbKind, RawNode, ScriptSpec, VsGroupEntry, VsProtocol, HttpUrl, GlobalDefs, TrackFile, BfdInstance } from './types.js';
 
 /** What to do with an unknown keyword that opens a block. */
 export type UnknownBlockMode = 'keepalived' | 'skip';
@@ -37,7 +37,23 @@ export interface CheckerDraft extends SourcePos {
   script?: ScriptSpec;
   miscTimeout?: number;
   dynamic: boolean;
-  raw?: RawNode;
+  heloName?: string;
+  dnsType?: string;
+  dnsName?: string;
+  udpPayload?: Uint8Array;
+  udpRequireReply: boolean;
+  udpReplyData?: Uint8Array;
+  udpReplyMask?: Uint8Array;
+  udpMinReply: number;
+  udpMaxReply: number;
+  trackFile?: TrackFile;
+  fileWeight?: number;
+  fileReverse?: boolean;
+  bfd?: BfdInstance;
+  /** the block was refused (keepalived dequeues the checker) */
+  dropped?: boolean;
+  /** SMTP_CHECK's deprecated host { } blocks, each one more checker */
+  hosts?: CheckerDraft[];
 }
 
 /** A real server as written. */
@@ -78,6 +94,7 @@ export interface VsDraft extends SourcePos {
   persistenceEngine?: string;
   protocol?: VsProtocol;
   protocolPos?: SourcePos;
+  ipFamily?: 'inet' | 'inet6';
   haSuspend: boolean;
   sorry?: { addr: string; port: number; pos: SourcePos };
   sorryLbKind?: LbKind;
@@ -113,6 +130,8 @@ export interface ParseResult {
   vs: VsDraft[];
   vrrp: RawNode[];
   other: RawNode[];
+  trackFiles: TrackFile[];
+  bfdInstances: BfdInstance[];
   /** every script configured, for the script-security check */
   scripts: ScriptSpec[];
 }
@@ -149,17 +168,21 @@ const GLOBAL_KEYWORDS = [
   'no_email_faults', 'process_names', 'process_name', 'umask', 'log_unknown_vrids', 'random_seed',
   'reload_check_config', 'reload_time_file', 'reload_repeat', 'reload_file', 'startup_script',
   'startup_script_timeout', 'shutdown_script', 'shutdown_script_timeout', 'include_check', 'local_name',
-  'enable_traps', 'enable_dbus', 'enable_dbus_instance', 'dbus_service_name', 'instance',
-  'use_pid_dir', 'linkbeat_use_polling', 'net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets',
+  'enable_traps', 'enable_dbus', 'enable_dbus_instance', 'dbus_service_name',
   'disable_local_igmp', 'fifo_write_vrrp_states_on_reload', 'lvs_netlink_monitor_rcv_bufs',
   'lvs_netlink_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force',
   'notify_fifo_script', 'tmp_config_directory', 'data_use_instance', 'v3_checksum_as_v2',
 ];
 const GLOBAL_PREFIXES = ['vrrp_', 'checker_', 'bfd_', 'snmp_', 'enable_snmp', 'smtp_'];
+/**
+ * global_defs keywords tunvs acts on (script users and security); vrrp_* ones belong to
+ * the VRRP side. Every other global_defs keyword is kept and reported as not implemented.
+ */
+const GLOBAL_ACTED = new Set(['script_user', 'enable_script_security']);
 
 /** keepalived keywords whose blocks tunvs keeps raw (VRRP and friends). */
-const VRRP_TOP = ['vrrp_instance', 'vrrp_sync_group', 'vrrp_script', 'vrrp_track_file', 'vrrp_track_process', 'track_file', 'track_process', 'garp_group', 'vrrp_group'];
-const OTHER_TOP = ['static_ipaddress', 'static_routes', 'static_rules', 'bfd_instance', 'SSL', 'linkbeat_use_polling', 'net_namespace', 'net_namespace_ipvs', 'instance', 'use_pid_dir', 'namespace_with_ipsets'];
+const VRRP_TOP = ['vrrp_instance', 'vrrp_sync_group', 'vrrp_script', 'vrrp_track_process', 'track_process', 'garp_group', 'vrrp_group'];
+const OTHER_TOP = ['static_ipaddress', 'static_routes', 'static_rules', 'SSL', 'linkbeat_use_polling', 'net_namespace', 'net_namespace_ipvs', 'instance', 'use_pid_dir', 'namespace_with_ipsets'];
 
 /** Parses the logical lines produced by the lexer. */
 export class Parser {
@@ -173,6 +196,8 @@ export class Parser {
     vs: [],
     vrrp: [],
     other: [],
+    trackFiles: [],
+    bfdInstances: [],
     scripts: [],
   };
   private vs: VsDraft | null = null;
@@ -180,6 +205,9 @@ export class Parser {
   private ck: CheckerDraft | null = null;
   private url: (HttpUrl & { hasPath: boolean }) | null = null;
   private group: GroupDraft | null = null;
+  private hostParent: CheckerDraft | null = null;
+  private tf: TrackFile | null = null;
+  private bfd: BfdInstance | null = null;
 
   constructor(
     private readonly lines: Line[],
@@ -268,14 +296,25 @@ export class Parser {
     return node;
   }
 
+  /** A keyword tunvs reads (and checks) but does not act on: a notice with file:line. */
+  private notImplemented(pos: SourcePos, what: string): void {
+    this.sink.warn(pos, `parsed, not implemented by tunvs: ${what}`, 0);
+  }
+
   // ---- value readers ------------------------------------------------------------------
 
-  private arg(ln: Line, idx: number): string | undefined {
+  /**
+   * The word at `idx`. A missing word is keepalived's hard exit 2 ("missing a parameter"),
+   * except for the few keywords whose handlers check the count themselves and only
+   * report it (`exitCode` 5 for those).
+   */
+  private arg(ln: Line, idx: number, exitCode: 2 | 5 = 2): string | undefined {
     const v = ln.words[idx];
     if (v === undefined) {
       this.sink.error(
         ln,
         `Configuration line starting \`${ln.words[0]}\` is missing a parameter after keyword \`${ln.words[idx - 1]}\` at word position ${idx + 1}`,
+        exitCode,
       );
     }
     return v;
@@ -352,6 +391,7 @@ export class Parser {
       if (x === 'type') {
         const t = w[++k];
         if (t !== 'ipip' && t !== 'gre' && t !== 'gue') this.sink.error(ln, `unknown tunnel type '${t ?? ''}'`);
+        else if (t !== 'ipip') this.notImplemented(ln, `type ${t} (tunvs encapsulates in IPIP until ${t.toUpperCase()} exists; real servers expecting ${t.toUpperCase()} drop it)`);
       } else if (x === 'port') {
         const p = w[++k];
         if (p === undefined || !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) this.sink.error(ln, `invalid tunnel port '${p ?? ''}'`);
@@ -389,30 +429,51 @@ export class Parser {
       },
       virtual_server: { h: (ln) => this.vsHeader(ln), sub: this.vsTable(), close: () => (this.vs = null) },
     };
+    t['track_file'] = { h: (ln) => this.trackFileOpen(ln), sub: this.trackFileTable(), close: () => this.trackFileClose() };
+    t['vrrp_track_file'] = t['track_file'];
+    t['bfd_instance'] = { h: (ln) => this.bfdOpen(ln), sub: this.bfdTable(), close: () => this.bfdClose() };
     for (const k of VRRP_TOP) t[k] = { raw: (n) => this.res.vrrp.push(n) };
     for (const k of OTHER_TOP) t[k] = { raw: (n) => this.res.other.push(n) };
+    // keepalived runs itself inside that namespace; tunvs does not (a notice: no exit code)
+    t['net_namespace'] = {
+      raw: (n) => {
+        this.res.other.push(n);
+        this.sink.warn(n, 'parsed, not implemented by tunvs: net_namespace', 0);
+      },
+    };
     return t;
   }
 
   private globalTable(): Table {
     const g = this.res.global;
     const keep = (ln: Line): void => {
-      g.raw.push({ keyword: ln.words[0]!, args: ln.words.slice(1), raw: ln.raw, file: ln.file, line: ln.line });
+      const kw = ln.words[0]!;
+      g.raw.push({ keyword: kw, args: ln.words.slice(1), raw: ln.raw, file: ln.file, line: ln.line });
+      if (!GLOBAL_ACTED.has(kw) && !kw.startsWith('vrrp_')) this.notImplemented(ln, kw);
     };
     const t: Table = {
+      // Debian's keepalived 2.2.7 is built with nftables only: it reports vrrp_iptables as a
+      // configuration error and does not know vrrp_ipsets (checked against the binary)
+      vrrp_iptables: {
+        h: (ln) => {
+          keep(ln);
+          this.sink.warn(ln, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
+        },
+      },
       router_id: {
         h: (ln) => {
           keep(ln);
-          const v = this.arg(ln, 1);
+          const v = this.arg(ln, 1, 5);
           if (v !== undefined) g.routerId = v;
         },
       },
       script_user: {
         h: (ln) => {
           keep(ln);
-          const v = this.arg(ln, 1);
+          const v = this.arg(ln, 1, 5);
           if (v !== undefined) g.scriptUser = v;
           if (ln.words[2] !== undefined) g.scriptGroup = ln.words[2];
+          g.scriptUserPos = { file: ln.file, line: ln.line };
         },
       },
       enable_script_security: {
@@ -428,6 +489,17 @@ export class Parser {
           if (v !== undefined) g.notificationEmailFrom = v;
         },
       },
+      smtp_connect_timeout: {
+        h: (ln) => {
+          keep(ln);
+          const v = this.arg(ln, 1);
+          if (v === undefined) return;
+          const n = /^\d+$/.test(v) ? Number(v) : NaN;
+          if (Number.isNaN(n)) this.sink.error(ln, `invalid number '${v}'`);
+          else if (n > 4294) this.sink.error(ln, `number '${v}' outside range [0, 4294]`);
+          if (Number.isNaN(n) || n > 4294) this.sink.error(ln, `smtp_connect_timeout '${v}' must be in [0, 4294] - ignoring`);
+        },
+      },
       smtp_server: {
         h: (ln) => {
           keep(ln);
@@ -438,12 +510,13 @@ export class Parser {
       notification_email: {
         raw: (n) => {
           g.raw.push(n);
+          this.notImplemented(n, 'notification_email');
           for (const c of n.children ?? []) g.notificationEmail.push([c.keyword, ...c.args].join(' '));
         },
       },
     };
     for (const k of GLOBAL_KEYWORDS) if (!(k in t)) t[k] = { h: keep };
-    t[FALLBACK] = (w) => (GLOBAL_PREFIXES.some((p) => w.startsWith(p)) ? { h: keep } : undefined);
+    t[FALLBACK] = (w) => (w !== 'vrrp_ipsets' && GLOBAL_PREFIXES.some((p) => w.startsWith(p)) ? { h: keep } : undefined);
     return t;
   }
 
@@ -491,6 +564,19 @@ export class Parser {
         this.sink.error(ln, `Invalid virtual server group IP range ${spec}`);
         return;
       }
+    } else if (cidr && isIP(cidr[1]!) === 6 && Number(cidr[2]) <= 128) {
+      // IPv6 entries are kept as written (tunvs does not run IPv6 services; see unsupportedReason)
+      first = last = cidr[1]!;
+    } else if (range && isIP(range[1]!) === 6) {
+      // keepalived's IPv6 range: the end replaces the address's last 16-bit group (hex)
+      first = range[1]!;
+      const tail = /:([0-9a-f]{1,4})$/i.exec(first);
+      const end = /^[0-9a-f]{1,4}$/i.test(range[2]!) ? parseInt(range[2]!, 16) : NaN;
+      if (!tail || !(end >= parseInt(tail[1]!, 16))) {
+        this.sink.error(ln, `Invalid virtual server group IP range ${spec}`);
+        return;
+      }
+      last = first.slice(0, first.length - tail[1]!.length) + end.toString(16);
     } else if (isIP(spec) === 0) {
       this.sink.error(ln, `Invalid virtual server group IP address ${spec} - ignoring`);
       return;
@@ -578,7 +664,12 @@ export class Parser {
           } else this.sink.error(ln, `Unknown protocol ${s} - ignoring`);
         },
       },
-      ha_suspend: { h: () => (V().haSuspend = true) },
+      ha_suspend: {
+        h: (ln) => {
+          V().haSuspend = true;
+          this.notImplemented(ln, 'ha_suspend');
+        },
+      },
       ops: { h: () => (V().onePacket = true) },
       sorry_server: {
         h: (ln) => {
@@ -610,24 +701,37 @@ export class Parser {
       hysteresis: { h: (ln) => set(V(), 'hysteresis', this.int(ln, 1, 0, 4294967295, 'hysteresis')) },
       quorum_up: { h: (ln) => set(V(), 'quorumUp', this.script(ln)) },
       quorum_down: { h: (ln) => set(V(), 'quorumDown', this.script(ln)) },
-      alpha: { h: (ln) => (V().alpha = this.bool(ln, 1)) },
-      omega: { h: (ln) => (V().omega = this.bool(ln, 1)) },
+      // keepalived 2.2.7 takes any argument of a virtual server's alpha/omega (alpha 1,
+      // alpha 2: config-test exit 0, checked against the binary); tunvs lets off/no/false clear it
+      alpha: { h: (ln) => (V().alpha = !FALSE_WORDS.has(ln.words[1] ?? '')) },
+      omega: { h: (ln) => (V().omega = !FALSE_WORDS.has(ln.words[1] ?? '')) },
       inhibit_on_failure: { h: (ln) => (V().inhibit = this.bool(ln, 1)) },
       weight: { h: (ln) => set(V(), 'weight', this.int(ln, 1, 0, 2147483647, 'virtual server weight')) },
       connect_timeout: { h: (ln) => set(V(), 'connectTimeout', this.timer(ln, 1, 'connect_timeout')) },
       retry: { h: (ln) => set(V(), 'retry', this.int(ln, 1, 0, 4294967295, 'retry')) },
       delay_before_retry: { h: (ln) => set(V(), 'delayBeforeRetry', this.timer(ln, 1, 'delay_before_retry', true)) },
       warmup: { h: (ln) => set(V(), 'warmup', this.timer(ln, 1, 'warmup', true)) },
-      virtualhost: { h: (ln) => set(V(), 'virtualhost', this.arg(ln, 1)) },
-      smtp_alert: { h: (ln) => void this.bool(ln, 1) },
+      virtualhost: { h: (ln) => set(V(), 'virtualhost', this.arg(ln, 1, 5)) },
+      smtp_alert: {
+        h: (ln) => {
+          this.bool(ln, 1);
+          this.notImplemented(ln, 'smtp_alert');
+        },
+      },
       ip_family: {
         h: (ln) => {
           const f = this.arg(ln, 1);
           if (f !== undefined && f !== 'inet' && f !== 'inet6') this.sink.error(ln, `unknown ip_family ${f}`);
+          else if (f !== undefined) V().ipFamily = f;
         },
       },
       hashed: {},
-      snmp_name: { h: (ln) => void this.arg(ln, 1) },
+      snmp_name: {
+        h: (ln) => {
+          this.arg(ln, 1);
+          this.notImplemented(ln, 'snmp_name');
+        },
+      },
       real_server: { h: (ln) => this.rsHeader(ln), sub: this.rsTable(), close: () => (this.rs = null) },
     };
     for (const f of ['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback']) {
@@ -679,9 +783,19 @@ export class Parser {
       warmup: { h: (ln) => set(R(), 'warmup', this.timer(ln, 1, 'warmup', true)) },
       connect_timeout: { h: (ln) => set(R(), 'connectTimeout', this.timer(ln, 1, 'connect_timeout')) },
       delay_loop: { h: (ln) => set(R(), 'delayLoop', this.timer(ln, 1, 'delay_loop')) },
-      smtp_alert: { h: (ln) => void this.bool(ln, 1) },
-      virtualhost: { h: (ln) => set(R(), 'virtualhost', this.arg(ln, 1)) },
-      snmp_name: { h: (ln) => void this.arg(ln, 1) },
+      smtp_alert: {
+        h: (ln) => {
+          this.bool(ln, 1);
+          this.notImplemented(ln, 'smtp_alert');
+        },
+      },
+      virtualhost: { h: (ln) => set(R(), 'virtualhost', this.arg(ln, 1, 5)) },
+      snmp_name: {
+        h: (ln) => {
+          this.arg(ln, 1);
+          this.notImplemented(ln, 'snmp_name');
+        },
+      },
     };
     for (const type of ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK']) {
       t[type] = {
@@ -692,11 +806,9 @@ export class Parser {
     }
     for (const type of ['SMTP_CHECK', 'DNS_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK']) {
       t[type] = {
-        raw: (n) => {
-          const c = this.newChecker(type, n);
-          c.raw = n;
-          R().checkers.push(c);
-        },
+        h: (ln) => this.checkerHeader(ln, type),
+        sub: this.checkerTable(type),
+        close: () => this.checkerClose(),
       };
     }
     return t;
@@ -713,6 +825,9 @@ export class Parser {
       fastRecovery: false,
       enableSni: false,
       dynamic: false,
+      udpRequireReply: false,
+      udpMinReply: 0,
+      udpMaxReply: 255,
     };
   }
 
@@ -733,11 +848,35 @@ export class Parser {
       this.sink.error(c, 'No script path has been specified for MISC_CHECKER - skipping');
       return;
     }
+    if (c.dropped) return;
+    if (c.hosts !== undefined && c.hosts.length > 0) {
+      for (const h of c.hosts) this.rs!.checkers.push({ ...h, heloName: c.heloName ?? h.heloName });
+      return;
+    }
+    if (c.type === 'UDP_CHECK' && c.udpMinReply > c.udpMaxReply) {
+      this.sink.error(c, `UDP_CHECK min_reply length ${c.udpMinReply} > max_reply_length ${c.udpMaxReply} - will always fail`);
+    }
+    if (c.type === 'FILE_CHECK') {
+      if (c.trackFile === undefined) {
+        this.sink.error(c, 'FILE_CHECK has no track_file specified - ignoring');
+        return;
+      }
+      if (!c.fileWeight) {
+        c.fileWeight = c.trackFile.weight;
+        c.fileReverse = c.trackFile.reverse;
+      }
+    }
+    if (c.type === 'BFD_CHECK' && c.bfd === undefined) {
+      this.sink.warn(c, `(${this.rsName()}) No name has been specified for BFD_CHECKER - skipping`);
+      return;
+    }
     this.rs!.checkers.push(c);
   }
 
   private checkerTable(type: string): Table {
     const C = (): CheckerDraft => this.ck!;
+    if (type === 'FILE_CHECK') return this.fileCheckTable();
+    if (type === 'BFD_CHECK') return this.bfdCheckTable();
     const t: Table = {
       retry: { h: (ln) => set(C(), 'retry', this.int(ln, 1, 0, 4294967295, 'retry')) },
       delay_before_retry: { h: (ln) => set(C(), 'delayBeforeRetry', this.timer(ln, 1, 'delay_before_retry', true)) },
@@ -752,9 +891,79 @@ export class Parser {
         connect_port: { h: (ln: Line) => set(C(), 'connectPort', this.port(ln, 1, 'checker connect_port', 1)) },
         bindto: { h: (ln: Line) => set(C(), 'bindto', this.ip(ln, 1, 'bindto')) },
         bind_port: { h: (ln: Line) => set(C(), 'bindPort', this.port(ln, 1, 'bind_port', 1)) },
-        bind_if: { h: (ln: Line) => set(C(), 'bindIf', this.arg(ln, 1)) },
+        bind_if: {
+          h: (ln: Line) => {
+            set(C(), 'bindIf', this.arg(ln, 1));
+            this.notImplemented(ln, 'bind_if (checks leave by the route to the real server)');
+          },
+        },
         connect_timeout: { h: (ln: Line) => set(C(), 'connectTimeout', this.timer(ln, 1, 'connect_timeout')) },
-        fwmark: { h: (ln: Line) => set(C(), 'fwmark', this.int(ln, 1, 0, 0xffffffff, 'checker fwmark')) },
+        fwmark: {
+          h: (ln: Line) => {
+            set(C(), 'fwmark', this.int(ln, 1, 0, 0xffffffff, 'checker fwmark'));
+            this.notImplemented(ln, 'fwmark (check packets are not marked)');
+          },
+        },
+      } satisfies Table);
+    }
+    if (type === 'SMTP_CHECK') {
+      const common = { ...t };
+      Object.assign(t, {
+        helo_name: { h: (ln: Line) => set(C(), 'heloName', this.arg(ln, 1)) },
+        // deprecated: each host { } block is one more checker with the block's options
+        host: {
+          h: (ln: Line) => this.smtpHostOpen(ln),
+          sub: common,
+          close: () => this.smtpHostClose(),
+        },
+      } satisfies Table);
+    }
+    if (type === 'DNS_CHECK') {
+      Object.assign(t, {
+        type: {
+          h: (ln: Line) => {
+            const v = ln.words[1];
+            if (v !== undefined && DNS_TYPES.has(v.toUpperCase())) C().dnsType = v.toUpperCase();
+            else this.sink.error(ln, `Unknown DNS check type ${v ?? '[blank]'} - ignoring`);
+          },
+        },
+        name: { h: (ln: Line) => set(C(), 'dnsName', this.arg(ln, 1)) },
+      } satisfies Table);
+    }
+    if (type === 'UDP_CHECK') {
+      Object.assign(t, {
+        payload: {
+          h: (ln: Line) => {
+            if (ln.words.length === 1) return this.sink.error(ln, 'UDP_CHECK payload requires a payload');
+            const r = readHexString(ln.words.slice(1).join(' '), false);
+            if (r === null) this.sink.error(ln, 'Invalid hex string for UDP_CHECK payload');
+            else C().udpPayload = r.data;
+          },
+        },
+        require_reply: {
+          h: (ln: Line) => {
+            C().udpRequireReply = true;
+            if (ln.words.length === 1) return;
+            const r = readHexString(ln.words.slice(1).join(' '), true);
+            if (r === null) return this.sink.error(ln, 'Invalid hex string for UDP_CHECK reply');
+            C().udpReplyData = r.data;
+            if (r.mask) C().udpReplyMask = r.mask;
+          },
+        },
+        min_reply_length: {
+          h: (ln: Line) => {
+            const s = ln.words[1];
+            if (s === undefined || !/^\d+$/.test(s) || Number(s) > 65535) this.sink.error(ln, `UDP_CHECK min length ${s ?? '(null)'} not valid - must be between 0 & 65535`);
+            else C().udpMinReply = Number(s);
+          },
+        },
+        max_reply_length: {
+          h: (ln: Line) => {
+            const s = ln.words[1];
+            if (s === undefined || !/^\d+$/.test(s) || Number(s) > 65535) this.sink.error(ln, `UDP_CHECK max length ${s ?? '(null)'} not valid - must be between 0 & 65535`);
+            else C().udpMaxReply = Number(s);
+          },
+        },
       } satisfies Table);
     }
     if (type === 'HTTP_GET' || type === 'SSL_GET') {
@@ -769,7 +978,7 @@ export class Parser {
             else C().httpProtocol = n;
           },
         },
-        virtualhost: { h: (ln: Line) => set(C(), 'virtualhost', this.arg(ln, 1)) },
+        virtualhost: { h: (ln: Line) => set(C(), 'virtualhost', this.arg(ln, 1, 5)) },
         fast_recovery: { h: (ln: Line) => (C().fastRecovery = this.bool(ln, 1)) },
         enable_sni: { h: (ln: Line) => (C().enableSni = this.bool(ln, 1)) },
         tls_compliant: { h: (ln: Line) => void this.bool(ln, 1) },
@@ -783,7 +992,13 @@ export class Parser {
     }
     if (type === 'MISC_CHECK') {
       Object.assign(t, {
-        misc_path: { h: (ln: Line) => set(C(), 'script', this.script(ln)) },
+        misc_path: {
+          h: (ln: Line) => {
+            const sc = this.script(ln);
+            if (sc) sc.kind = 'misc';
+            set(C(), 'script', sc);
+          },
+        },
         misc_timeout: { h: (ln: Line) => set(C(), 'miscTimeout', this.int(ln, 1, 1, 4294967295, 'misc_timeout')) },
         misc_dynamic: { h: (ln: Line) => (C().dynamic = this.bool(ln, 1)) },
         user: {
@@ -798,6 +1013,247 @@ export class Parser {
       } satisfies Table);
     }
     return t;
+  }
+
+  private rsName(): string {
+    const rs = this.rs;
+    return rs ? `[${rs.addr}]:${rs.port ?? 0}` : '?';
+  }
+
+  private smtpHostOpen(ln: Line): void {
+    const base = this.ck!;
+    const { hosts: _h, ...copy } = base;
+    const h: CheckerDraft = { ...copy, file: ln.file, line: ln.line, urls: [] };
+    (base.hosts ??= []).push(h);
+    this.hostParent = base;
+    this.ck = h;
+  }
+
+  private smtpHostClose(): void {
+    if (this.hostParent) this.ck = this.hostParent;
+    this.hostParent = null;
+  }
+
+  private fileCheckTable(): Table {
+    const C = (): CheckerDraft => this.ck!;
+    return {
+      track_file: {
+        h: (ln) => {
+          const name = this.arg(ln, 1);
+          if (name === undefined) return;
+          const tf = this.res.trackFiles.find((f) => f.name === name);
+          if (tf === undefined) this.sink.error(ln, `track_file ${name} not found`);
+          else C().trackFile = tf;
+        },
+      },
+      weight: {
+        h: (ln) => {
+          if (ln.words.length < 2) return this.sink.error(ln, 'track file weight missing');
+          const w = ln.words[1]!;
+          if (!/^[+-]?\d+$/.test(w) || Math.abs(Number(w)) > 2147483647) {
+            return this.sink.error(ln, 'weight for track file must be in [-IPVS_WEIGHT_MAX..IPVS_WEIGHT_MAX] inclusive. Ignoring...');
+          }
+          let reverse = false;
+          const o = ln.words[2];
+          if (o === 'reverse') reverse = true;
+          else if (o !== undefined && o !== 'noreverse') return this.sink.error(ln, `unknown track file weight option ${o} - ignoring`);
+          C().fileWeight = Number(w);
+          C().fileReverse = reverse;
+        },
+      },
+    };
+  }
+
+  private bfdCheckTable(): Table {
+    const C = (): CheckerDraft => this.ck!;
+    return {
+      name: {
+        h: (ln) => {
+          const c = C();
+          const name = ln.words[1];
+          let why: string | null = null;
+          const bfd = name === undefined ? undefined : this.res.bfdInstances.find((b) => b.name === name);
+          if (ln.words.length !== 2) why = 'No or too many names specified - skipping checker';
+          else if (bfd === undefined) why = `BFD ${name} not configured`;
+          else if (c.bfd !== undefined) why = `BFD ${name} already specified as ${c.bfd.name}`;
+          else if (this.rs!.checkers.some((x) => x.bfd === bfd)) why = `RS already monitoring ${name}`;
+          if (why !== null) {
+            this.sink.error(ln, `(${this.rsName()}) BFD_CHECK - ${why}`);
+            c.dropped = true;
+            return;
+          }
+          c.bfd = bfd;
+        },
+      },
+      alpha: { h: (ln) => (C().alpha = this.bool(ln, 1)) },
+    };
+  }
+
+  // ---- track_file and bfd_instance (shared with VRRP) -----------------------------------
+
+  private trackFileOpen(ln: Line): void {
+    const name = this.arg(ln, 1);
+    if (ln.words[0] === 'vrrp_track_file') this.sink.warn(ln, "vrrp_track_file is deprecated - please use 'track_file'", 0); // keepalived 2.2.7 exits 0 (checked)
+    this.tf = { name: name ?? '', path: '', weight: 1, reverse: false, file: ln.file, line: ln.line };
+    if (name !== undefined && this.res.trackFiles.some((f) => f.name === name)) {
+      this.sink.error(ln, `track_file ${name} already defined`);
+      this.tf = null;
+    }
+  }
+
+  private trackFileTable(): Table {
+    const T = (): TrackFile | null => this.tf;
+    return {
+      file: {
+        h: (ln) => {
+          const v = this.arg(ln, 1);
+          const t = T();
+          if (v === undefined || t === null) return;
+          if (t.path !== '') this.sink.error(ln, `track file ${t.name} file already set - ignoring ${v}`);
+          else t.path = v;
+        },
+      },
+      weight: {
+        h: (ln) => {
+          const t = T();
+          if (t === null) return;
+          const w = ln.words[1];
+          if (w === undefined || !/^[+-]?\d+$/.test(w) || Math.abs(Number(w)) > 2147483647) {
+            return this.sink.error(ln, `Weight for ${t.name} must be between [-2147483647..2147483647] inclusive. Ignoring...`);
+          }
+          const o = ln.words[2];
+          if (o !== undefined && o !== 'reverse' && o !== 'noreverse') return this.sink.error(ln, `Unknown track_file weight option ${o} - ignoring`);
+          t.weight = Number(w);
+          t.reverse = o === 'reverse';
+        },
+      },
+      init_file: {
+        h: (ln) => {
+          const t = T();
+          if (t === null) return;
+          const init = { value: 0, overwrite: false };
+          for (const w of ln.words.slice(1)) {
+            if (/^[+-]?\d+$/.test(w)) {
+              const v = Number(w);
+              if (v < -254 || v > 254) this.sink.error(ln, `track file init value ${w} is invalid - must be between -254 and 254`);
+              else init.value = v;
+            } else if (w === 'overwrite') init.overwrite = true;
+            else this.sink.error(ln, `Unknown track file init option ${w}`);
+          }
+          t.init = init;
+        },
+      },
+    };
+  }
+
+  private trackFileClose(): void {
+    const t = this.tf;
+    this.tf = null;
+    if (t === null) return;
+    if (t.path === '') {
+      this.sink.error(t, `No file set for track_file ${t.name} - ignoring`);
+      return;
+    }
+    this.res.trackFiles.push(t);
+  }
+
+  private bfdOpen(ln: Line): void {
+    const name = this.arg(ln, 1) ?? '';
+    this.bfd = { name, neighbor: '', minRx: 10, minTx: 10, idleTx: 1000, multiplier: 5, passive: false, ttl: 0, maxHops: 0, file: ln.file, line: ln.line };
+    if (name.length >= 32) {
+      this.sink.error(ln, `Configuration error: BFD instance ${name} name too long (maximum length is 31 characters) - ignoring`);
+      this.bfd = null;
+    } else if (this.res.bfdInstances.some((b) => b.name === name)) {
+      this.sink.error(ln, `Configuration error: BFD instance ${name} already configured - ignoring`);
+      this.bfd = null;
+    }
+  }
+
+  private bfdTable(): Table {
+    const B = (): BfdInstance | null => this.bfd;
+    const ms = (ln: Line, what: string, min: number, key: 'minRx' | 'minTx' | 'idleTx' | 'multiplier', max = 4294967): void => {
+      const b = B();
+      if (b === null) return;
+      const v = ln.words[1] ?? '';
+      if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+        this.sink.error(ln, `Configuration error: BFD instance ${b.name} ${what} value ${v} ${key === 'multiplier' ? '' : 'is '}not valid (must be in range [${min}-${max}]), ignoring`);
+      } else b[key] = Number(v);
+    };
+    return {
+      neighbor_ip: {
+        h: (ln) => {
+          const b = B();
+          const v = ln.words[1] ?? '';
+          if (b === null) return;
+          if (isIP(v) === 0) {
+            this.sink.error(ln, `Configuration error: BFD instance ${b.name} has malformed neighbor address ${v}, ignoring instance`);
+            this.bfd = null;
+          } else if (this.res.bfdInstances.some((x) => x.neighbor === v)) {
+            this.sink.error(ln, `Configuration error: BFD instance ${b.name} has duplicate neighbor address ${v}, ignoring instance`);
+            this.bfd = null;
+          } else b.neighbor = v;
+        },
+      },
+      source_ip: {
+        h: (ln) => {
+          const b = B();
+          const v = ln.words[1] ?? '';
+          if (b === null) return;
+          if (isIP(v) === 0) this.sink.error(ln, `Configuration error: BFD instance ${b.name} has malformed source address ${v}, ignoring`);
+          else b.source = v;
+        },
+      },
+      min_rx: { h: (ln) => ms(ln, 'min_rx', 1, 'minRx') },
+      min_tx: { h: (ln) => ms(ln, 'min_tx', 1, 'minTx') },
+      idle_tx: { h: (ln) => ms(ln, 'idle_tx', 1000, 'idleTx') },
+      multiplier: { h: (ln) => ms(ln, 'multiplier', 1, 'multiplier', 255) },
+      passive: {
+        h: () => {
+          const b = B();
+          if (b) b.passive = true;
+        },
+      },
+      ttl: { h: (ln) => this.bfdTtl(ln) },
+      hoplimit: { h: (ln) => this.bfdTtl(ln) },
+      max_hops: {
+        h: (ln) => {
+          const b = B();
+          if (b === null) return;
+          const v = ln.words[1] ?? '';
+          if (!/^-?\d+$/.test(v) || Number(v) < -1 || Number(v) > 255) {
+            this.sink.error(ln, `Configuration error: BFD instance ${b.name} max_hops value ${v} not valid (must be in range [-1-255]), ignoring`);
+          } else b.maxHops = Number(v);
+        },
+      },
+      // the VRRP side's track weight (vrrp's track_bfd); the checker side ignores it, as keepalived does
+      weight: {},
+    };
+  }
+
+  private bfdTtl(ln: Line): void {
+    const b = this.bfd;
+    if (b === null) return;
+    const v = ln.words[1] ?? '';
+    if (!/^\d+$/.test(v) || Number(v) === 0 || Number(v) > 255) {
+      this.sink.error(ln, `Configuration error: BFD instance ${b.name} ttl/hoplimit value ${v} not valid (must be in range [1-255]), ignoring`);
+    } else b.ttl = Number(v);
+  }
+
+  private bfdClose(): void {
+    const b = this.bfd;
+    this.bfd = null;
+    if (b === null) return;
+    if (b.neighbor === '') {
+      this.sink.error(b, `Configuration error: BFD instance ${b.name} has no neighbor address set, disabling instance`);
+      return;
+    }
+    if (b.source !== undefined && isIP(b.source) !== isIP(b.neighbor)) {
+      this.sink.error(b, `Configuration error: BFD instance ${b.name} source address ${b.source} and neighbor address ${b.neighbor} are not of the same family, disabling instance`);
+      return;
+    }
+    if (b.ttl === 0) b.ttl = isIP(b.neighbor) === 4 ? 255 : 64;
+    if (b.maxHops > b.ttl) b.maxHops = b.ttl;
+    this.res.bfdInstances.push(b);
   }
 
   private urlOpen(ln: Line): void {
@@ -851,7 +1307,7 @@ export class Parser {
           }
         },
       },
-      virtualhost: { h: (ln) => set(U(), 'virtualhost', this.arg(ln, 1)) },
+      virtualhost: { h: (ln) => set(U(), 'virtualhost', this.arg(ln, 1, 5)) },
       regex: { h: (ln) => set(U(), 'regex', this.arg(ln, 1)) },
       regex_no_match: { h: () => (U().regexNoMatch = true) },
       regex_options: { h: () => undefined },
@@ -860,6 +1316,68 @@ export class Parser {
       regex_stack: { h: (ln) => void this.int(ln, 1, 0, 2147483647, 'regex_stack') },
     };
   }
+}
+
+/** The query types keepalived's DNS_CHECK knows. */
+export const DNS_TYPES: ReadonlyMap<string, number> = new Map([
+  ['A', 1],
+  ['NS', 2],
+  ['CNAME', 5],
+  ['SOA', 6],
+  ['MX', 15],
+  ['TXT', 16],
+  ['AAAA', 28],
+]);
+
+/**
+ * keepalived's hex strings (UDP_CHECK payload / require_reply): pairs of hex digits,
+ * spaces between octets allowed, a lone digit before a space is one octet; with
+ * `wildcards`, `x`/`X` nibbles match anything (returned as mask bits). Returns null
+ * where keepalived reports an invalid string, including its quirk that a string whose
+ * last octet is 0xff is refused.
+ */
+export function readHexString(text: string, wildcards: boolean): { data: Uint8Array; mask?: Uint8Array } | null {
+  const nib = (c: string): number => {
+    if (/[0-9a-fA-F]/.test(c)) return parseInt(c, 16);
+    if (wildcards && (c === 'x' || c === 'X')) return -2;
+    return -1;
+  };
+  const data: number[] = [];
+  const mask: number[] = [];
+  let usingMask = false;
+  let last = 0;
+  let i = 0;
+  while (true) {
+    while (text[i] === ' ' || text[i] === '\t') i++;
+    if (i >= text.length) break;
+    let v = nib(text[i++]!);
+    if (v === -1) return null;
+    let m = 0;
+    if (v === -2) {
+      v = 0;
+      m = 0x0f;
+      usingMask = true;
+    }
+    if (i < text.length && text[i] !== ' ') {
+      let v2 = nib(text[i++]!);
+      if (v2 === -1) return null;
+      let m2 = 0;
+      if (v2 === -2) {
+        v2 = 0;
+        m2 = 0x0f;
+        usingMask = true;
+      }
+      v = (v << 4) | v2;
+      m = (m << 4) | m2;
+    }
+    data.push(v);
+    mask.push(m);
+    last = v;
+  }
+  if (data.length === 0 || last === 0xff) return null;
+  const r: { data: Uint8Array; mask?: Uint8Array } = { data: Uint8Array.from(data) };
+  if (usingMask) r.mask = Uint8Array.from(mask);
+  return r;
 }
 
 /** Assigns `v` to `o[k]` unless it is undefined (so a rejected value keeps the default). */

@@ -26,6 +26,28 @@ export function serviceKeyOf(spec: ServiceSpec): ServiceKey {
   return { protocol: spec.protocol!, addr: spec.addr!, port: spec.port! };
 }
 
+/**
+ * Why tunvs cannot run a virtual server, in the words of its notice, or undefined when it
+ * can: an IPv6 service (its address, a group entry, a real or sorry server, or a fwmark
+ * service of `ip_family inet6`), or an SCTP one (the engine has no SCTP yet). keepalived
+ * accepts both; tunvs --config-test prints `not supported by tunvs: REASON` and tunvsd
+ * skips the virtual server with the same sentence logged.
+ */
+export function unsupportedReason(vs: VirtualServer, groups: VirtualServerGroup[] | KeepalivedConfig = []): string | undefined {
+  const list = Array.isArray(groups) ? groups : groups.groups;
+  const six = (a: string | undefined): boolean => a !== undefined && a.includes(':');
+  const g = vs.kind === 'group' ? list.find((x) => x.name === vs.group) : undefined;
+  const ipv6 =
+    six(vs.addr) ||
+    vs.ipFamily === 'inet6' ||
+    (g?.entries.some((e) => (e.kind === 'fwmark' ? e.family === 'inet6' : six(e.first))) ?? false) ||
+    vs.realServers.some((rs) => six(rs.addr)) ||
+    six(vs.sorryServer?.addr);
+  if (ipv6) return 'IPv6 virtual_server';
+  if (vs.protocol === 'SCTP') return 'SCTP virtual_server (yet)';
+  return undefined;
+}
+
 function v4(addr: string, what: string, at: { file: string; line: number }): string {
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(addr)) throw new ConversionError(`${at.file}:${at.line}: ${what} ${addr}: only IPv4 is supported by tunvs`);
   return addr;

@@ -29,8 +29,15 @@ export interface ScriptSpec extends SourcePos {
   argv: string[];
   /** the command as written */
   command: string;
+  /** `misc` for misc_path (keepalived's messages differ) */
+  kind?: 'misc' | 'notify';
   user?: string;
   group?: string;
+  /** resolved at validation: the uid/gid it runs as (absent: it cannot run) */
+  uid?: number;
+  gid?: number;
+  /** why it must not run (unknown user, insecure path, ...): the checker stays down */
+  refused?: string;
 }
 
 /** Options every checker has (`install_checker_common_keywords()`), resolved. */
@@ -107,14 +114,85 @@ export interface SendExpectCheck extends CheckerCommon {
   protocol: 'tcp' | 'udp';
 }
 
-/** A checker keepalived knows but tunvs does not run (SMTP, DNS, UDP, PING, FILE, BFD). */
-export interface UnsupportedCheck extends CheckerCommon {
-  type: 'SMTP_CHECK' | 'DNS_CHECK' | 'UDP_CHECK' | 'PING_CHECK' | 'FILE_CHECK' | 'BFD_CHECK';
-  raw: RawNode;
+/** `SMTP_CHECK`: 220 banner, `HELO helo_name`, 250, QUIT. */
+export interface SmtpCheck extends CheckerCommon {
+  type: 'SMTP_CHECK';
+  /** default `smtpchecker.keepalived.org` */
+  heloName: string;
+}
+
+/** `DNS_CHECK`: a UDP query; up on a reply with the same id, QR set and RCODE 0. */
+export interface DnsCheck extends CheckerCommon {
+  type: 'DNS_CHECK';
+  /** query type name (A, NS, CNAME, SOA, MX, TXT, AAAA, ...); default SOA */
+  queryType: string;
+  /** query name; default `.` */
+  queryName: string;
+}
+
+/** `UDP_CHECK`: send `payload`; without `require_reply` only an ICMP error fails. */
+export interface UdpCheck extends CheckerCommon {
+  type: 'UDP_CHECK';
+  payload?: Uint8Array;
+  requireReply: boolean;
+  /** expected reply prefix (compared over min(reply, data) bytes) */
+  replyData?: Uint8Array;
+  /** bits set = wildcard (`x` nibbles in the hex string) */
+  replyMask?: Uint8Array;
+  minReplyLength: number;
+  maxReplyLength: number;
+}
+
+/** `PING_CHECK`: one ICMP echo request, up on an echo reply within connect_timeout. */
+export interface PingCheck extends CheckerCommon {
+  type: 'PING_CHECK';
+}
+
+/** A top-level `track_file NAME { file PATH weight W [reverse] init_file [V] [overwrite] }`. */
+export interface TrackFile extends SourcePos {
+  name: string;
+  path: string;
+  /** -2147483647..2147483647; 0 = the value only decides up (0) or down (non-zero) */
+  weight: number;
+  reverse: boolean;
+  /** `init_file`: value written at start when the file is missing (or always with overwrite) */
+  init?: { value: number; overwrite: boolean };
+}
+
+/** `FILE_CHECK`: the real server follows a tracked file (weight rules of track_file). */
+export interface FileCheck extends CheckerCommon {
+  type: 'FILE_CHECK';
+  trackFile: TrackFile;
+  /** the checker's weight (else the track_file's) */
+  weight: number;
+  reverse: boolean;
+}
+
+/** A top-level `bfd_instance NAME { ... }` (RFC 5880/5881 single-hop BFD session). */
+export interface BfdInstance extends SourcePos {
+  name: string;
+  neighbor: string;
+  source?: string;
+  /** milliseconds (keepalived's defaults: 10, 10, 1000, 5) */
+  minRx: number;
+  minTx: number;
+  idleTx: number;
+  multiplier: number;
+  passive: boolean;
+  /** outgoing TTL (255 single-hop) */
+  ttl: number;
+  /** accepted hops (0 = TTL must be 255) */
+  maxHops: number;
+}
+
+/** `BFD_CHECK`: up while the named BFD session is Up. */
+export interface BfdCheck extends CheckerCommon {
+  type: 'BFD_CHECK';
+  bfd: BfdInstance;
 }
 
 /** Any checker. */
-export type Checker = TcpCheck | HttpCheck | MiscCheck | SendExpectCheck | UnsupportedCheck;
+export type Checker = TcpCheck | HttpCheck | MiscCheck | SendExpectCheck | SmtpCheck | DnsCheck | UdpCheck | PingCheck | FileCheck | BfdCheck;
 
 /** A `real_server` block, with the virtual server's defaults applied. */
 export interface RealServer extends SourcePos {
@@ -168,6 +246,8 @@ export interface VirtualServer extends SourcePos {
   persistenceEngine?: string;
   /** undefined for fwmark services */
   protocol?: VsProtocol;
+  /** `ip_family` as configured (a fwmark service's family) */
+  ipFamily?: 'inet' | 'inet6';
   haSuspend: boolean;
   sorryServer?: SorryServer;
   sorryServerInhibit: boolean;
@@ -191,6 +271,7 @@ export interface GlobalDefs {
   routerId?: string;
   scriptUser?: string;
   scriptGroup?: string;
+  scriptUserPos?: SourcePos;
   enableScriptSecurity: boolean;
   notificationEmail: string[];
   notificationEmailFrom?: string;
@@ -208,8 +289,12 @@ export interface KeepalivedConfig {
   virtualServers: VirtualServer[];
   /** vrrp_instance, vrrp_sync_group, vrrp_script, ... kept whole for the VRRP work */
   vrrp: RawNode[];
-  /** the same blocks and the VRRP global_defs keywords, interpreted (vrrp.ts) */
+  /** the VRRP blocks and the VRRP global_defs keywords, interpreted (vrrp.ts) */
   vrrpConfig: VrrpConfig;
+  /** `track_file` / `vrrp_track_file` blocks (used by FILE_CHECK and by VRRP's track_file) */
+  trackFiles: TrackFile[];
+  /** `bfd_instance` blocks (used by BFD_CHECK and by VRRP's track_bfd) */
+  bfdInstances: BfdInstance[];
   /** other blocks keepalived knows but tunvs does not use (static_ipaddress, SSL, ...) */
   other: RawNode[];
 }

@@ -5,10 +5,12 @@
  * real servers dropped, the VS → RS → checker inheritance of timers, and the
  * script-security check.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { DEFAULT_SCRIPT_USER, lookupGroup, lookupUser, scriptInsecurity } from './script-security.js';
+import type { Account } from './script-security.js';
 import { delimiter, join } from 'node:path';
 import type { DiagnosticSink } from './diagnostics.js';
-import { parseScriptLine } from './script.js';
+import { unsupportedReason } from './to-control.js';
 import { interpretVrrp } from './vrrp.js';
 import type { CheckerDraft, ParseResult, RsDraft, VsDraft } from './parser.js';
 import type {
@@ -16,7 +18,6 @@ import type {
   CheckerCommon,
   KeepalivedConfig,
   LbKind,
-  RawNode,
   RealServer,
   ScriptSpec,
   VirtualServer,
@@ -24,6 +25,8 @@ import type {
 } from './types.js';
 
 const DEFAULT_DELAY_LOOP = 60;
+/** checkers that connect to connect_ip:connect_port (a port is needed) */
+const CONNECTING = new Set(['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'SMTP_CHECK', 'DNS_CHECK', 'UDP_CHECK']);
 const DEFAULT_CONNECT_TIMEOUT = 5;
 
 /** keepalived's name for a virtual server in messages. */
@@ -53,10 +56,16 @@ export function buildConfig(p: ParseResult, sink: DiagnosticSink, file: string):
     if (vs) virtualServers.push(vs);
   }
 
-  checkScripts(p, sink, file);
-  const vrrpConfig = interpretVrrp(p.vrrp, p.global, p.other, sink, file);
+  for (const vs of virtualServers) {
+    const why = unsupportedReason(vs, groups);
+    if (why !== undefined) sink.warn(vs, `not supported by tunvs: ${why}`, 0);
+  }
 
-  return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, vrrpConfig, other: p.other };
+  checkStatic(p, sink);
+  checkScripts(p, sink, file);
+  const vrrpConfig = interpretVrrp(p, sink, file);
+
+  return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, vrrpConfig, other: p.other, trackFiles: p.trackFiles, bfdInstances: p.bfdInstances };
 }
 
 function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: DiagnosticSink): VirtualServer | null {
@@ -72,8 +81,10 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
   const isFwmark = d.kind === 'fwmark' || (group?.entries.some((e) => e.kind === 'fwmark') ?? false);
 
   let protocol = d.protocol;
-  if (d.kind === 'fwmark' && protocol !== undefined) {
-    sink.warn(d.protocolPos ?? d, `Warning: Virtual server ${vsName(base)}: protocol specified for fwmark - protocol will be ignored`);
+  const fwmarkOnlyGroup = d.kind === 'group' && isFwmark && !group!.entries.some((e) => e.kind === 'range');
+  if ((d.kind === 'fwmark' || fwmarkOnlyGroup) && protocol !== undefined) {
+    // keepalived 2.2.7 says this also of a group of fwmark entries only (as `[NAME]:0`)
+    sink.warn(d.protocolPos ?? d, `Warning: Virtual server ${vsName(base)}${fwmarkOnlyGroup ? ':0' : ''}: protocol specified for fwmark - protocol will be ignored`);
     protocol = undefined;
   } else if (d.kind !== 'fwmark' && protocol === undefined && !(d.kind === 'group' && isFwmark && !group!.entries.some((e) => e.kind === 'range'))) {
     sink.warn(d, `Virtual server ${vsName(base)}: no protocol set - defaulting to UDP`);
@@ -171,6 +182,7 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
   if (d.fwmark !== undefined) vs.fwmark = d.fwmark;
   if (d.group !== undefined) vs.group = d.group;
   if (protocol !== undefined) vs.protocol = protocol;
+  if (d.ipFamily !== undefined) vs.ipFamily = d.ipFamily;
   if (d.persistenceGranularity !== undefined) vs.persistenceGranularity = d.persistenceGranularity;
   if (d.persistenceEngine !== undefined) vs.persistenceEngine = d.persistenceEngine;
   if (d.quorumUp) vs.quorumUp = d.quorumUp;
@@ -180,6 +192,14 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
     let port = d.sorry.port;
     if (port === 0 && d.kind === 'addr') port = d.port ?? 0;
     vs.sorryServer = { addr: d.sorry.addr, port, lbKind: d.sorryLbKind ?? lbKind, file: d.sorry.pos.file, line: d.sorry.pos.line };
+    // a real server that is also the sorry server: keepalived makes the sorry server's
+    // inhibit setting follow the real server's, and says so (exit 5)
+    const same = rss.find((r) => r.addr === d.sorry!.addr && r.port === port);
+    if (same && same.inhibitOnFailure !== vs.sorryServerInhibit) {
+      const proto = (protocol ?? 'none').toLowerCase();
+      sink.warn(d.sorry.pos, `Virtual server ${name}: real server [${same.addr}]:${proto}:${same.port} matches sorry server, but inhibit setting differs, ${same.inhibitOnFailure ? 'setting' : 'clearing'} on sorry server`);
+      vs.sorryServerInhibit = same.inhibitOnFailure;
+    }
   }
   return vs;
 }
@@ -228,7 +248,7 @@ function buildChecker(c: CheckerDraft, r: RsDraft, vs: VsDraft, rs: RealServer, 
   if (c.bindPort !== undefined) common.bindPort = c.bindPort;
   if (c.bindIf !== undefined) common.bindIf = c.bindIf;
   if (c.fwmark !== undefined) common.fwmark = c.fwmark;
-  if (c.type !== 'MISC_CHECK' && common.connectPort === 0 && c.raw === undefined) {
+  if (CONNECTING.has(c.type) && common.connectPort === 0) {
     sink.warn(c, `${c.type} for real server [${rs.addr}] has no port to connect to (set connect_port)`);
   }
   switch (c.type) {
@@ -251,12 +271,29 @@ function buildChecker(c: CheckerDraft, r: RsDraft, vs: VsDraft, rs: RealServer, 
     case 'MISC_CHECK':
       return { ...common, type: 'MISC_CHECK', script: c.script!, timeout: c.miscTimeout ?? vsDelay, dynamic: c.dynamic };
     case 'SMTP_CHECK':
+      return { ...common, type: 'SMTP_CHECK', heloName: c.heloName ?? 'smtpchecker.keepalived.org' };
     case 'DNS_CHECK':
-    case 'UDP_CHECK':
+      return { ...common, type: 'DNS_CHECK', queryType: c.dnsType ?? 'SOA', queryName: c.dnsName ?? '.' };
+    case 'UDP_CHECK': {
+      const u: Checker = {
+        ...common,
+        type: 'UDP_CHECK',
+        requireReply: c.udpRequireReply,
+        minReplyLength: c.udpMinReply,
+        maxReplyLength: c.udpMaxReply,
+      };
+      if (c.udpPayload) u.payload = c.udpPayload;
+      if (c.udpReplyData) u.replyData = c.udpReplyData;
+      if (c.udpReplyMask) u.replyMask = c.udpReplyMask;
+      return u;
+    }
     case 'PING_CHECK':
+      return { ...common, type: 'PING_CHECK' };
     case 'FILE_CHECK':
+      // the file's state is known at once: no alpha (keepalived clears it)
+      return { ...common, alpha: false, type: 'FILE_CHECK', trackFile: c.trackFile!, weight: c.fileWeight ?? 0, reverse: c.fileReverse ?? false };
     case 'BFD_CHECK':
-      return { ...common, type: c.type, raw: c.raw! };
+      return { ...common, type: 'BFD_CHECK', bfd: c.bfd! };
     default:
       return null;
   }
@@ -276,40 +313,123 @@ export function findExecutable(prog: string): string | null {
   return null;
 }
 
-export function userExists(name: string): boolean {
-  try {
-    return readFileSync('/etc/passwd', 'utf8')
-      .split('\n')
-      .some((l) => l.split(':')[0] === name);
-  } catch {
-    return false;
+/**
+ * keepalived's script rules, for the checker side's scripts (misc_path, notify_up/down,
+ * quorum_up/down): each gets the uid/gid it runs as (its own `user [group]`, else
+ * script_user, else keepalived_script, else root), or `refused` with the reason. With
+ * enable_script_security a script that others could rewrite is refused; keepalived's
+ * --config-test does not count that (it finds out at start), so it is printed as a notice.
+ */
+function checkScripts(p: ParseResult, sink: DiagnosticSink, file: string): void {
+  const g = p.global;
+  const lvs = p.scripts;
+  // the VRRP side's scripts (notify*, vrrp_script) are judged in vrrp-parse.ts
+  const all: ScriptSpec[] = [...lvs];
+  if (all.some((s) => findExecutable(s.argv[0]!) !== null) && !g.enableScriptSecurity) {
+    sink.warn({ file, line: 0 }, 'SECURITY VIOLATION - check scripts are being executed but script_security not enabled.', 6);
+  }
+  // the run-as user of each checker-side script
+  let globalAcct: Account | null = null;
+  let globalFailed = false;
+  if (g.scriptUser !== undefined) {
+    globalAcct = lookupUser(g.scriptUser);
+    if (globalAcct !== null && g.scriptGroup !== undefined) {
+      const gid = lookupGroup(g.scriptGroup);
+      globalAcct = gid === null ? null : { uid: globalAcct.uid, gid };
+    }
+    if (globalAcct === null) {
+      globalFailed = true;
+      sink.error(g.scriptUserPos ?? { file, line: 0 }, 'Error setting global script uid/gid');
+    }
+  }
+  const dflt = lookupUser(DEFAULT_SCRIPT_USER);
+  let warnedDefault = false;
+  for (const s of lvs) {
+    const what = s.kind === 'misc' ? 'misc script' : 'script';
+    const shown = s.argv.map((a) => `'${a}'`).join(' ');
+    let acct: Account | null = null;
+    if (s.user !== undefined) {
+      acct = lookupUser(s.user);
+      if (acct !== null && s.group !== undefined) {
+        const gid = lookupGroup(s.group);
+        acct = gid === null ? null : { uid: acct.uid, gid };
+      }
+      if (acct === null) {
+        s.refused = `unknown user/group ${s.user}${s.group !== undefined ? ` ${s.group}` : ''}`;
+        sink.error(s, `Failed to set uid/gid for ${s.kind === 'misc' ? 'misc checker script' : 'script'} ${shown} - removing`);
+        continue;
+      }
+    } else if (globalFailed) {
+      s.refused = `script_user ${g.scriptUser} unknown`;
+      sink.error(s, `Unable to set default user for ${what} ${shown} - removing`);
+      continue;
+    } else if (globalAcct !== null) acct = globalAcct;
+    else if (dflt !== null) acct = dflt;
+    else if (g.enableScriptSecurity) {
+      s.refused = `default user ${DEFAULT_SCRIPT_USER} does not exist`;
+      if (!warnedDefault) sink.error(s, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
+      warnedDefault = true;
+      sink.error(s, `Unable to set default user for ${what} ${shown} - removing`);
+      continue;
+    } else acct = { uid: 0, gid: 0 };
+    s.uid = acct.uid;
+    s.gid = acct.gid;
+    if (!g.enableScriptSecurity) continue;
+    const prog = findExecutable(s.argv[0]!) ?? s.argv[0]!;
+    const why = scriptInsecurity(prog, acct.uid, acct.gid);
+    if (why !== null) {
+      s.refused = why;
+      const kw = s.kind === 'misc' ? 'misc script' : 'script';
+      sink.warn(s, why === 'not found/accessible' ? `Disabling ${kw} ${s.argv.join(' ')} since not found/accessible` : `Disabling ${kw} ${s.argv.join(' ')} due to insecure (${why})`, 0);
+    }
   }
 }
 
-const VRRP_SCRIPT_WORDS = new Set(['script', 'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify_deleted', 'notify_master_rx_lower_pri']);
+/** Whether a network interface exists on this host (in this network namespace). */
+export function hostHasInterface(name: string): boolean {
+  return /^[^/\s]{1,15}$/.test(name) && name !== '.' && name !== '..' && existsSync(`/sys/class/net/${name}`);
+}
 
-function checkScripts(p: ParseResult, sink: DiagnosticSink, file: string): void {
-  const all: ScriptSpec[] = [...p.scripts];
-  const walk = (nodes: RawNode[]): void => {
-    for (const n of nodes) {
-      if (VRRP_SCRIPT_WORDS.has(n.keyword)) {
-        const s = parseScriptLine(n.raw.slice(n.raw.indexOf(n.keyword) + n.keyword.length));
-        if (s) all.push({ ...s, file: n.file, line: n.line });
-      }
-      if (n.children) walk(n.children);
-    }
+/**
+ * static_ipaddress, static_routes, static_rules: judged as keepalived judges them (an
+ * interface missing on this host, a rule without a preference, an address with neither an
+ * interface nor an existing default interface), then a notice that tunvs does not apply
+ * them (the host's own `ip` configuration does).
+ */
+function checkStatic(p: ParseResult, sink: DiagnosticSink): void {
+  const defaultIf = p.global.raw.find((n) => n.keyword === 'default_interface')?.args[0] ?? 'eth0';
+  const after = (w: string[], key: string): string | undefined => {
+    const i = w.indexOf(key);
+    return i >= 0 ? w[i + 1] : undefined;
   };
-  walk(p.vrrp);
-  const usable = all.filter((s) => findExecutable(s.argv[0]!) !== null);
-  if (usable.length === 0) return;
-  const g = p.global;
-  if (!g.enableScriptSecurity) {
-    sink.warn({ file, line: 0 }, 'SECURITY VIOLATION - check scripts are being executed but script_security not enabled.', 6);
-    return;
-  }
-  if (g.scriptUser === undefined && !userExists('keepalived_script')) {
-    for (const s of usable) {
-      if (s.user === undefined) sink.error(s, 'Unable to set default user keepalived_script for script (set script_user in global_defs)');
+  const prefs = { 4: 16384, 6: 16384 };
+  // with dynamic_interfaces, keepalived waits for missing interfaces instead of objecting
+  const dynamic = p.global.raw.some((n) => n.keyword === 'dynamic_interfaces');
+  const interfaceExists = (name: string): boolean => dynamic || hostHasInterface(name);
+  for (const n of p.other) {
+    if (n.keyword !== 'static_ipaddress' && n.keyword !== 'static_routes' && n.keyword !== 'static_rules') continue;
+    sink.warn(n, `parsed, not implemented by tunvs: ${n.keyword}`, 0);
+    for (const c of n.children ?? []) {
+      const w = [c.keyword, ...c.args];
+      if (n.keyword === 'static_ipaddress') {
+        const dev = after(w, 'dev');
+        if (dev === undefined) {
+          if (!interfaceExists(defaultIf)) sink.error(c, `Static address ${c.keyword} requires either an interface or default interface must exist`, 4);
+        } else if (!interfaceExists(dev)) sink.warn(c, `WARNING - interface ${dev} for ip address ${c.keyword} doesn't exist`);
+      } else if (n.keyword === 'static_routes') {
+        w.forEach((x, i) => {
+          if (x === 'dev' && w[i + 1] !== undefined && !interfaceExists(w[i + 1]!)) sink.warn(c, `WARNING - interface ${w[i + 1]} for VROUTE nexthop doesn't exist`);
+        });
+      } else {
+        for (const k of ['iif', 'oif']) {
+          const dev = after(w, k);
+          if (dev !== undefined && !interfaceExists(dev)) sink.warn(c, `WARNING - interface ${dev} for rule doesn't exist`);
+        }
+        if (!w.some((x) => x === 'preference' || x === 'prio' || x === 'priority')) {
+          const fam = w.some((x) => /^[0-9a-f]*:[0-9a-f:]*(\/\d+)?$/i.test(x)) ? 6 : 4;
+          sink.warn(c, `Rule has no preference specified - setting to ${prefs[fam]--}. This is probably not what you want.`);
+        }
+      }
     }
   }
 }

@@ -13,12 +13,13 @@ import { statSync } from 'node:fs';
 import { DiagnosticSink } from './diagnostics.js';
 import { parseScriptLine } from './script.js';
 import type { GlobalDefs, RawNode, ScriptSpec } from './types.js';
-import { findExecutable, userExists } from './validate.js';
+import { findExecutable } from './validate.js';
+import { DEFAULT_SCRIPT_USER, lookupUser } from './script-security.js';
+import type { ParseResult } from './parser.js';
 import type { HostInfo } from './vrrp-host.js';
 import { ValueReader } from './vrrp-values.js';
 import type {
   SyncGroupConfig,
-  TrackFileConfig,
   TrackRefConfig,
   VrrpConfig,
   VrrpInstanceConfig,
@@ -31,7 +32,7 @@ import type {
 const TIMER_MAX_SEC = 1000;
 
 /** Top-level keywords this module interprets. */
-export const VRRP_BLOCKS = ['vrrp_instance', 'vrrp_sync_group', 'vrrp_script', 'vrrp_track_file', 'track_file', 'vrrp_track_process', 'track_process', 'garp_group', 'vrrp_group'];
+export const VRRP_BLOCKS = ['vrrp_instance', 'vrrp_sync_group', 'vrrp_script', 'vrrp_track_process', 'track_process', 'garp_group', 'vrrp_group'];
 
 /** VRRP keywords of global_defs known to keepalived 2.2.7 (Debian 12 build). */
 const GLOBAL_VRRP_KEYWORDS = new Set([
@@ -59,7 +60,6 @@ export class VrrpInterpreter {
   private readonly v: ValueReader;
   private readonly cfg: VrrpConfig;
   private readonly scriptNames = new Set<string>();
-  private readonly trackFileNames = new Set<string>();
   private readonly groupRaw: { node: RawNode; g: SyncGroupConfig }[] = [];
   private readonly instanceNames = new Set<string>();
   /** per instance: which keywords need unicast peers, what was read before completion */
@@ -115,9 +115,12 @@ export class VrrpInterpreter {
   }
 
   /** Run over the global_defs lines and the VRRP blocks (in file order). */
-  run(global: GlobalDefs, blocks: RawNode[], other: RawNode[]): VrrpConfig {
+  run(p: ParseResult): VrrpConfig {
+    const { global, vrrp: blocks, other } = p;
     this.globalDefs = global;
-    for (const o of other) if (o.keyword === 'bfd_instance' && o.args[0] !== undefined) this.bfdNames.add(o.args[0]);
+    for (const b of p.bfdInstances) this.bfdNames.add(b.name);
+    // track files are parsed with the checkers' FILE_CHECK (parser.ts); VRRP uses the same ones
+    this.cfg.trackFiles = p.trackFiles;
     for (const g of global.raw) this.global(g);
     for (const b of blocks) {
       switch (b.keyword) {
@@ -126,10 +129,6 @@ export class VrrpInterpreter {
           break;
         case 'vrrp_script':
           this.script(b);
-          break;
-        case 'vrrp_track_file':
-        case 'track_file':
-          this.trackFile(b);
           break;
         case 'vrrp_sync_group':
           this.syncGroupHeader(b);
@@ -626,7 +625,7 @@ export class VrrpInterpreter {
           for (const e of this.entries(c)) {
             const t = this.trackRef(e, name, 'file', -254, 254);
             if (!t) continue;
-            if (!this.trackFileNames.has(t.name)) {
+            if (!this.trackFileKnown(t.name, e)) {
               v.err(e, `(${name}) track file ${t.name} not found, ignoring...`);
               continue;
             }
@@ -1079,6 +1078,11 @@ export class VrrpInterpreter {
     return t;
   }
 
+  /** keepalived resolves a track_file reference while reading: the block must come before it. */
+  private trackFileKnown(name: string, at: { file: string; line: number }): boolean {
+    return this.cfg.trackFiles.some((f) => f.name === name && (f.file !== at.file || f.line < at.line));
+  }
+
   /** A track_script reference without its own weight takes the vrrp_script's. */
   private resolveScriptWeight(t: TrackRefConfig): void {
     if (t.weightSet) return;
@@ -1095,7 +1099,7 @@ export class VrrpInterpreter {
     const f = this.cfg.trackFiles.find((x) => x.name === t.name);
     if (f) {
       t.weight = f.weight;
-      t.reverse = f.weightReverse;
+      t.reverse = f.reverse;
     }
   }
 
@@ -1214,7 +1218,7 @@ export class VrrpInterpreter {
     }
     if (!timeoutSet) s.timeout = s.interval;
     if (s.user !== undefined) {
-      if (!userExists(s.user)) {
+      if (lookupUser(s.user) === null) {
         v.err(n, `Unable to set uid/gid for script '${script.command}'`);
         return;
       }
@@ -1225,67 +1229,10 @@ export class VrrpInterpreter {
       // no user: keepalived's default (script_user, else keepalived_script, else root
       // without script security); with script security and no usable default it drops
       // the script (the message comes from the script-security check)
-      if (gd && gd.enableScriptSecurity && gd.scriptUser === undefined && !userExists('keepalived_script')) return;
+      if (gd && gd.enableScriptSecurity && gd.scriptUser === undefined && lookupUser(DEFAULT_SCRIPT_USER) === null) return;
     }
     this.cfg.scripts.push({ ...s, script });
     this.scriptNames.add(name);
-  }
-
-  // ------------------------------------------------------------------ track files
-
-  private trackFile(n: RawNode): void {
-    const v = this.v;
-    const name = n.args[0];
-    if (name === undefined) {
-      v.arg(n);
-      return;
-    }
-    const tf: Partial<TrackFileConfig> & { name: string; file: string; line: number } = { name, weight: 1, weightReverse: false, file: n.file, line: n.line };
-    for (const c of this.entries(n)) {
-      switch (c.keyword) {
-        case 'file': {
-          const p = v.arg(c);
-          if (p !== undefined) {
-            if (tf.path !== undefined) v.err(c, `File already set for track file ${name} - ignoring ${p}`);
-            else tf.path = p;
-          }
-          break;
-        }
-        case 'weight': {
-          if (c.args[0] === undefined) {
-            v.arg(c);
-            break;
-          }
-          const x = v.int(c, 1, -254, 254);
-          if (x === undefined) v.err(c, `Weight (${c.args[0]}) for vrrp_track_file ${name} must be between [-254..254] inclusive. Ignoring...`);
-          else tf.weight = x;
-          if (c.args[1] !== undefined) {
-            if (c.args[1] === 'reverse') tf.weightReverse = true;
-            else v.err(c, `track file ${name} unknown weight option ${c.args[1]}`);
-          }
-          break;
-        }
-        case 'init_file': {
-          let value = 0;
-          let overwrite = false;
-          for (const a of c.args) {
-            if (a === 'overwrite') overwrite = true;
-            else if (/^-?\d+$/.test(a)) value = Number(a);
-            else v.err(c, `track file ${name} init_file value '${a}' invalid`);
-          }
-          tf.init = { value, overwrite };
-          break;
-        }
-        default:
-          v.err(c, `Unknown keyword '${c.keyword}'`);
-      }
-    }
-    if (tf.path === undefined) {
-      v.err(n, `No file set for track_file ${name} - ignoring`);
-      return;
-    }
-    this.cfg.trackFiles.push(tf as TrackFileConfig);
-    this.trackFileNames.add(name);
   }
 
   // ------------------------------------------------------------------ sync groups
@@ -1345,7 +1292,7 @@ export class VrrpInterpreter {
           for (const e of this.entries(c)) {
             const t = this.trackRef(e, name, 'file', -254, 254);
             if (!t) continue;
-            if (!this.trackFileNames.has(t.name)) v.err(e, `(${name}) track file ${t.name} not found, ignoring...`);
+            if (!this.trackFileKnown(t.name, e)) v.err(e, `(${name}) track file ${t.name} not found, ignoring...`);
             else {
               this.resolveFileWeight(t);
               g.trackFiles.push(t);
@@ -1399,6 +1346,10 @@ export class VrrpInterpreter {
     const v = this.v;
     // keepalived completes the VRRP configuration only when it has vrrp_instance blocks
     if (this.instanceNames.size === 0) return;
+    // and only when every interface named exists: with one missing it stops after reading
+    // ("Non-existent interface specified in configuration"), so none of the completion
+    // checks below is reported then (the values are still completed, for tunvsd's own use)
+    const before = this.sink.list.length;
     const g = this.cfg.globals;
     const gLowerRepeat = g.garpLowerPrioRepeat ?? g.garpMasterRepeat;
     const gLowerDelay = g.garpLowerPrioDelay ?? g.garpMasterDelay;
@@ -1680,11 +1631,29 @@ export class VrrpInterpreter {
         t.weight = 0;
       }
     }
+    // script security (check_vrrp_script_security): a script that would run (its program
+    // found, its user known) without enable_script_security
+    const runnable = (sp: ScriptSpec | undefined): boolean =>
+      sp !== undefined && findExecutable(sp.argv[0]!) !== null && (sp.user === undefined || lookupUser(sp.user) !== null);
+    const notifies = [...this.cfg.instances.map((i) => i.notify), ...this.cfg.syncGroups.map((sg) => sg.notify)].flatMap((n) => Object.values(n) as ScriptSpec[]);
+    const fifoScripts = [g.notifyFifoScript, g.vrrpNotifyFifoScript];
+    if (
+      !this.globalDefs?.enableScriptSecurity &&
+      [...notifies, ...fifoScripts, ...this.cfg.scripts.map((x) => x.script)].some(runnable) &&
+      !this.outer.list.some((d) => d.message.startsWith('SECURITY VIOLATION'))
+    ) {
+      v.warn({ file: this.mainFile, line: 0 }, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled.');
+      this.sink.list[this.sink.list.length - 1]!.exitCode = 6;
+    }
     for (const sc of this.cfg.scripts) {
       const exe = findExecutable(sc.script.argv[0]!);
       if (exe === null) v.err({ file: this.mainFile, line: 0 }, `Disabling track script ${sc.name} since not found/accessible`);
       else if (!statSync(exe).isFile()) v.err({ file: this.mainFile, line: 0 }, `Disabling track script ${sc.name} due to insecure`);
     }
-    if (this.missingIface) v.err({ file: this.mainFile, line: 0 }, 'Non-existent interface specified in configuration');
+    if (this.missingIface) {
+      const dropped = this.sink.list.splice(before);
+      for (const d of dropped) this.note(d, `${d.message} (not reported by keepalived when an interface is missing)`);
+      v.err({ file: this.mainFile, line: 0 }, 'Non-existent interface specified in configuration');
+    }
   }
 }

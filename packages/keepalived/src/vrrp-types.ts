@@ -5,7 +5,7 @@
  * vrrp_complete_instance()). Times are seconds as written (fractions allowed).
  */
 import type { SourcePos } from './diagnostics.js';
-import type { ScriptSpec } from './types.js';
+import type { ScriptSpec, TrackFile } from './types.js';
 
 /** VRRP settings of global_defs. */
 export interface VrrpGlobals {
@@ -108,16 +108,6 @@ export interface VrrpScriptConfig extends SourcePos {
   initFail: boolean;
 }
 
-/** `vrrp_track_file NAME { file PATH; weight W; init_file [VALUE] [overwrite] }`. */
-export interface TrackFileConfig extends SourcePos {
-  name: string;
-  path: string;
-  weight: number;
-  weightReverse: boolean;
-  /** init_file: create (or overwrite) the file with this value at start */
-  init?: { value: number; overwrite: boolean };
-}
-
 /** The notify scripts of an instance or a group. */
 export interface VrrpNotifyConfig {
   master?: ScriptSpec;
@@ -210,6 +200,7 @@ export interface VrrpConfig {
   instances: VrrpInstanceConfig[];
   syncGroups: SyncGroupConfig[];
   scripts: VrrpScriptConfig[];
-  trackFiles: TrackFileConfig[];
+  /** track_file blocks (shared with the checkers' FILE_CHECK) */
+  trackFiles: TrackFile[];
   notes: VrrpNote[];
 }

@@ -24,7 +24,8 @@ export class ValueReader {
   arg(n: RawNode, idx = 1): string | undefined {
     const v = n.args[idx - 1];
     if (v === undefined) {
-      this.err(n, `*** Configuration line starting \`${n.keyword}\` is missing a parameter after keyword \`${idx === 1 ? n.keyword : n.args[idx - 2]}\` at word position ${idx + 1}`);
+      // keepalived stops reading there: --config-test exits 2
+      this.sink.error(n, `*** Configuration line starting \`${n.keyword}\` is missing a parameter after keyword \`${idx === 1 ? n.keyword : n.args[idx - 2]}\` at word position ${idx + 1}`, 2);
     }
     return v;
   }

@@ -3,7 +3,7 @@
  * buildConfig) with the raw VRRP blocks and the global_defs lines. See vrrp-parse.ts.
  */
 import type { DiagnosticSink } from './diagnostics.js';
-import type { GlobalDefs, RawNode } from './types.js';
+import type { ParseResult } from './parser.js';
 import { sysfsHost } from './vrrp-host.js';
 import type { HostInfo } from './vrrp-host.js';
 import { VrrpInterpreter } from './vrrp-parse.js';
@@ -20,9 +20,9 @@ export function setVrrpHost(h: HostInfo): HostInfo {
 }
 
 /**
- * Interpret the VRRP blocks, with the global_defs and the other top-level blocks
- * (bfd_instance names, net_namespace), reporting into `sink`.
+ * Interpret the VRRP blocks of a parse, with its global_defs, track files, BFD instances and
+ * other top-level blocks (net_namespace), reporting into `sink`.
  */
-export function interpretVrrp(blocks: RawNode[], global: GlobalDefs, other: RawNode[], sink: DiagnosticSink, mainFile: string): VrrpConfig {
-  return new VrrpInterpreter(sink, host, mainFile).run(global, blocks, other);
+export function interpretVrrp(p: ParseResult, sink: DiagnosticSink, mainFile: string): VrrpConfig {
+  return new VrrpInterpreter(sink, host, mainFile).run(p);
 }

@@ -55,7 +55,11 @@ virtual_server 192.168.1.110 80 {
 
 t.test('NAT service with wlc and persistence: typed config golden', (t) => {
   const r = parseConfigText(NAT, '/etc/keepalived/keepalived.conf');
-  t.same(r.diagnostics, []);
+  // router_id is read but (without e-mail alerts) not acted on: a notice, nothing else
+  t.same(
+    r.diagnostics.map((d) => [d.line, d.message, d.exitCode]),
+    [[3, 'parsed, not implemented by tunvs: router_id', 0]],
+  );
   t.equal(r.config.global.routerId, 'LVS1');
   const vs = r.config.virtualServers[0]!;
   t.match(vs, {
@@ -296,5 +300,17 @@ t.test('tunvsd.conf', (t) => {
   const r = parseTunvsdConf('keepalived_conf keepalived.conf\ndevice tun0\nmode tap\naddress 10.0.0.1/24\nmtu 9000\nfoo 1\nmode bad\n', '/etc/tunvs/tunvsd.conf');
   t.match(r.settings, { keepalivedConf: '/etc/tunvs/keepalived.conf', device: 'tun0', mode: 'tap', addresses: ['10.0.0.1/24'], mtu: 9000 });
   t.same(r.diagnostics.map((d) => [d.line, d.severity]), [[6, 'warning'], [7, 'error']]);
+  t.end();
+});
+
+t.test('~SEQ, ~LST and multi-line $PARAM blocks expand as keepalived does', (t) => {
+  const file = new URL('./corpus/valid-seq-lst-multiline-param.conf', import.meta.url).pathname;
+  const r = parseConfigFile(file);
+  t.same(r.diagnostics, []);
+  const rs = r.config.virtualServers.map((vs) => vs.realServers.map((x) => `${x.addr}:${x.port}`));
+  t.same(rs, [
+    ['198.51.100.2:80', '198.51.100.4:80', '198.51.100.6:80', '198.51.100.8:80'],
+    ['198.51.100.20:8080', '198.51.100.21:8081'],
+  ]);
   t.end();
 });

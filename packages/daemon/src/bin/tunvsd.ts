@@ -6,6 +6,7 @@ import { ControlClient, socketPath } from '@tunvs/cli';
 import { startDaemon, jsonLogger } from '../daemon.js';
 import { ConfigError } from '../config.js';
 import { runTunvsdConfigTest } from '../sources.js';
+import { HttpOptions } from '../http-config.js';
 
 const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--config-test]
        tunvsd --import-lvs-cf LVS.CF [--router primary|backup]
@@ -15,6 +16,11 @@ const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--config-test]
                         (keepalived_conf PATH, device, mode, address, ...) or a keepalived.conf
   --socket PATH         control socket (default /run/tunvs/tunvsd.sock, or $TUNVS_SOCKET)
   -t, --config-test     check the configuration and exit (0 when valid; file:line messages)
+  --http HOST:PORT      serve /metrics, the status API and the web console there
+                        (any configuration form; the way to enable them with a keepalived.conf)
+  --http-password-file F  console users (user:hash lines, see tunvs-console passwd)
+  --http-token-file F   API tokens (see tunvs-console token)
+  --http-metrics-only   serve /metrics only (no console, no login needed)
   --import-lvs-cf FILE [--router primary|backup]
                         print the keepalived.conf equivalent of a Piranha lvs.cf (the
                         redundancy settings become a vrrp_instance for this router; default:
@@ -27,9 +33,18 @@ async function main(argv: string[]): Promise<number> {
   let file = '';
   let socket: string | undefined;
   let test = false;
+  const httpOpts = new HttpOptions();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-f' || a === '--config') file = argv[++i] ?? '';
+    let used: number;
+    try {
+      used = httpOpts.take(argv, i);
+    } catch (e) {
+      process.stderr.write(`tunvsd: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if (used > 0) i += used - 1;
+    else if (a === '-f' || a === '--config') file = argv[++i] ?? '';
     else if (a === '--socket') socket = argv[++i];
     else if (a === '--config-test' || a === '-t') test = true;
     else if (a === '--import-lvs-cf') {
@@ -65,10 +80,17 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tunvsd: a configuration file is required (-f FILE)\n${USAGE}`);
     return 2;
   }
+  let http;
+  try {
+    http = httpOpts.config();
+  } catch (e) {
+    process.stderr.write(`tunvsd: ${(e as Error).message}\n`);
+    return 2;
+  }
   if (test) return runTunvsdConfigTest(file);
   let d;
   try {
-    d = await startDaemon(file, socket ? { socket } : {});
+    d = await startDaemon(file, { ...(socket ? { socket } : {}), ...(http ? { http } : {}) });
   } catch (e) {
     jsonLogger('error', 'start failed', { error: (e as Error).message, config: e instanceof ConfigError });
     return 1;

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+// Launcher kept in the repository so npm can link the bin before the build; the
+// program itself is built by `tsc -b` into dist/bin/tunvs-console.js.
+import '../dist/bin/tunvs-console.js';

@@ -1,0 +1,10 @@
+export { startConsole, buildConsole, parseServiceKey, parseDestKey } from './server.js';
+export type { ConsoleDeps, ConsoleServer, ControlAnswer } from './server.js';
+export { parseHttpConfig } from './config.js';
+export type { HttpConfig } from './config.js';
+export { Credentials, Sessions, LoginLimiter, hashPassword, verifyPassword, hashToken, setCredential, readCredentialFile, randomSecret, SCRYPT_PARAMS } from './auth.js';
+export type { Session } from './auth.js';
+export { Sampler } from './sampler.js';
+export type { Sample, ServiceStatus, Rates, History } from './sampler.js';
+export { planSave, applySave, topLevelValueSpan, serviceConfigOf } from './save.js';
+export type { SavePlan } from './save.js';

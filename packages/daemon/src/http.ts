@@ -1,0 +1,114 @@
+/**
+ * tunvsd's one hook for observability: the metrics collector, the health tracker, the
+ * feeds the VRRP and sync runtimes register with, and (when the configuration has an
+ * `http` section) the HTTP server with /metrics, the status API and the console.
+ * daemon.ts calls it at four points: the Director's events, the HealthManager's options,
+ * start (which also counts reloads), stop.
+ */
+import { Feeds, HealthTracker, Metrics } from '@tunvs/metrics';
+import { startConsole } from '@tunvs/console';
+import type { ConsoleServer, ControlAnswer } from '@tunvs/console';
+import type { HealthManagerOptions } from '@tunvs/healthcheck';
+import { dispatchRequest } from '@tunvs/cli';
+import { reasonName } from '@tunvs/packet';
+import { schedulerNames } from '@tunvs/schedulers';
+import { TUNVS_VERSION } from '@tunvs/engine';
+import type { ServiceRunner } from './health.js';
+import type { RunningDaemon } from './daemon.js';
+import { svcKeyString } from './reconcile.js';
+
+type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** What tunvsd keeps of the observability hook. */
+export class Observability {
+  /** where the VRRP and sync runtimes register (`feeds.setVrrp(source)`) */
+  readonly feeds = new Feeds();
+  readonly health: HealthTracker;
+  metrics: Metrics | null = null;
+  server: ConsoleServer | null = null;
+  private services: ServiceRunner | null = null;
+  private readonly early: { type: string }[] = [];
+
+  constructor(private readonly log: Log) {
+    this.health = new HealthTracker(() => this.services?.healthManager ?? null);
+  }
+
+  /** Options for the HealthManager (times every probe, keeps its result). */
+  get healthOptions(): HealthManagerOptions {
+    return this.health.managerOptions;
+  }
+
+  /** The Director's event callback. */
+  onDirectorEvent(ev: { type: string }): void {
+    if (this.metrics) this.metrics.collector.onDirectorEvent(ev);
+    else this.early.push(ev);
+  }
+
+  /** Count a reload's outcome. */
+  reloaded(ok: boolean): void {
+    this.metrics?.collector.reloaded(ok);
+  }
+
+  /**
+   * Start collecting (reloads are counted from now on), and serve HTTP if configured. On
+   * failure (e.g. the address is in use) the daemon is stopped and the error thrown.
+   */
+  async start(d: RunningDaemon, path: string, kind: string): Promise<void> {
+    try {
+      await this.startOrThrow(d, path, kind);
+    } catch (e) {
+      await d.stop();
+      throw e;
+    }
+  }
+
+  private async startOrThrow(d: RunningDaemon, path: string, kind: string): Promise<void> {
+    const o = { director: d.director, device: d.device, services: d.services, path, kind, config: () => d.config };
+    this.services = o.services;
+    const { director, device } = o;
+    const reload = d.reload.bind(d);
+    d.reload = () => {
+      const ok = reload();
+      this.reloaded(ok);
+      return ok;
+    };
+    this.metrics = new Metrics({ director, links: () => device.queues, feeds: this.feeds, health: this.health, reasonName, version: TUNVS_VERSION });
+    for (const ev of this.early.splice(0)) this.metrics.collector.onDirectorEvent(ev);
+    const http = o.config().http;
+    if (!http) return;
+    this.server = await startConsole(http, {
+      metrics: this.metrics,
+      health: this.health,
+      feeds: this.feeds,
+      control: async (op, args) => {
+        const r = await dispatchRequest(director, { id: 0, op, args });
+        return (r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error }) as ControlAnswer;
+      },
+      connections: () => director.listConnections(),
+      info: () => {
+        const cfg = o.config();
+        const hm = o.services.healthManager;
+        const managed = new Set<string>();
+        if (hm) for (const s of director.listServices()) if (!cfg.services.some((x) => svcKeyString(x) === svcKeyString(s))) managed.add(svcKeyString(s));
+        return {
+          configFile: o.path,
+          configKind: o.kind,
+          keepalivedConf: cfg.keepalivedConf ?? null,
+          managed,
+          switches: { ...director.conns.options, connCapacity: director.conns.capacity, sloppyTcp: director.sloppyTcp },
+          version: TUNVS_VERSION,
+          schedulers: schedulerNames(),
+        };
+      },
+      log: this.log,
+    });
+    this.log('info', 'http server ready', { url: this.server.url, metrics: `${this.server.url}/metrics`, console: http.console });
+  }
+
+  /** Stop the server and the metrics worker. */
+  async stop(): Promise<void> {
+    await this.server?.close();
+    this.server = null;
+    await this.metrics?.close();
+  }
+}

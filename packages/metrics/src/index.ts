@@ -1,0 +1,13 @@
+export { Metrics } from './metrics.js';
+export type { MetricsOptions, ScrapeTimings } from './metrics.js';
+export { Collector, SVC_FIELDS, DEST_FIELDS, SCAN_SLICE, SLICE_MS, CHECK_EVERY } from './snapshot.js';
+export { services, dest, ipv4 } from './view.js';
+export type { ServiceView, DestView } from './view.js';
+export type { CollectorOptions, Snapshot, Scalars, DirectorLike, ServiceLike, DestLike, ConnTableLike, LinkLike, StatsLike } from './snapshot.js';
+export { Exposition, CONTENT_TYPE } from './exposition.js';
+export { FAMILIES } from './names.js';
+export type { FamilyDef, FamilyKey } from './names.js';
+export { Feeds, VRRP_STATES, VRRP_DISCARD_REASONS, SYNC_DROP_REASONS } from './feeds.js';
+export type { VrrpSource, VrrpInstanceStats, VrrpSyncGroupStats, VrrpStateName, VrrpDiscardReason, SyncSource, SyncDaemonStats, SyncDropReason } from './feeds.js';
+export { HealthTracker, HEALTH_ERROR_CODES, classifyProbeError } from './health.js';
+export type { RealServerHealth, CheckerObservation, HealthErrorKind } from './health.js';
