@@ -1119,6 +1119,12 @@ export class VrrpInterpreter {
       this.v.err(c, `${owner} ${c.keyword} has no valid script`);
       return;
     }
+    const gd = this.globalDefs;
+    if (s.user === undefined && gd?.enableScriptSecurity && gd.scriptUser === undefined && lookupUser(DEFAULT_SCRIPT_USER) === null) {
+      // keepalived cannot give the script its default user
+      this.v.err(c, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
+      return;
+    }
     out[key] = s;
   }
 
@@ -1229,7 +1235,11 @@ export class VrrpInterpreter {
       // no user: keepalived's default (script_user, else keepalived_script, else root
       // without script security); with script security and no usable default it drops
       // the script (the message comes from the script-security check)
-      if (gd && gd.enableScriptSecurity && gd.scriptUser === undefined && lookupUser(DEFAULT_SCRIPT_USER) === null) return;
+      if (gd && gd.enableScriptSecurity && gd.scriptUser === undefined && lookupUser(DEFAULT_SCRIPT_USER) === null) {
+        v.err(n, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
+        v.err(n, `Unable to set default user for vrrp script ${name} - removing`);
+        return;
+      }
     }
     this.cfg.scripts.push({ ...s, script });
     this.scriptNames.add(name);
