@@ -93,7 +93,7 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     throw e;
   }
   log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: config.keepalivedConf ?? null, changes: applied.length });
-  const vrrp = new DaemonVrrp({ log });
+  const vrrp = new DaemonVrrp({ log, ...(device.kind === 'tun' ? { tunDevice: device.name } : {}) });
   obs.feeds.setVrrp(vrrp.source());
   try {
     await vrrp.apply(setup.keepalived);

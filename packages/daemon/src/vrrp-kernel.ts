@@ -59,7 +59,20 @@ export class KernelBackend implements VrrpBackend {
   private readonly createdVmacs: { name: string; index: number }[] = [];
   private readonly sysctlRestore: { path: string; value: string }[] = [];
 
-  constructor(private readonly log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void) {}
+  constructor(
+    private readonly log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void,
+    /**
+     * tunvsd's TUN device, if it runs on one: a VIP configured `dev <that device>` is a
+     * service VIP the director forwards, so the master routes it into the device and
+     * answers ARP for it on the instance's interface (proxy neighbour entry), instead of
+     * making it a local address (which the host would answer itself).
+     */
+    private readonly tunDevice?: string,
+  ) {}
+
+  private isTunVip(v: VrrpVip): boolean {
+    return this.tunDevice !== undefined && v.dev === this.tunDevice;
+  }
 
   private iface(name: string): IfInfo {
     let i = this.ifs.get(name);
@@ -209,7 +222,8 @@ export class KernelBackend implements VrrpBackend {
     if (up) {
       for (const v of vips) {
         try {
-          this.nl.addAddress(this.addrSpec(bi, v));
+          if (this.isTunVip(v)) this.tunVip(bi, v, true);
+          else this.nl.addAddress(this.addrSpec(bi, v));
         } catch (e) {
           if ((e as HostnetError).code !== 'EEXIST') this.log('error', 'vrrp: cannot add VIP', { instance: c.name, vip: `${v.addr}/${v.prefix}`, error: (e as Error).message });
         }
@@ -234,12 +248,40 @@ export class KernelBackend implements VrrpBackend {
     }
     for (const v of vips) {
       try {
-        this.nl.delAddress(this.addrSpec(bi, v));
+        if (this.isTunVip(v)) this.tunVip(bi, v, false);
+        else this.nl.delAddress(this.addrSpec(bi, v));
       } catch (e) {
         const code = (e as HostnetError).code;
-        if (code !== 'EADDRNOTAVAIL' && code !== 'ENODEV') this.log('warn', 'vrrp: cannot remove VIP', { instance: c.name, vip: `${v.addr}/${v.prefix}`, error: (e as Error).message });
+        if (code !== 'EADDRNOTAVAIL' && code !== 'ENODEV' && code !== 'ESRCH' && code !== 'ENOENT') {
+          this.log('warn', 'vrrp: cannot remove VIP', { instance: c.name, vip: `${v.addr}/${v.prefix}`, error: (e as Error).message });
+        }
       }
     }
+  }
+
+  /** A service VIP of the TUN device: host route into the device + proxy ARP on the instance's interface. */
+  private tunVip(bi: BackendInstance, v: VrrpVip, up: boolean): void {
+    const addr = parseIpv4(v.addr);
+    const dev = this.iface(this.tunDevice!).index;
+    const arpIf = this.iface(bi.vmac ?? bi.baseIf).index;
+    const route = { dst: addr, prefix: 32, ifindex: dev, scope: 253 };
+    if (up) {
+      try {
+        this.nl.addRoute(route);
+      } catch (e) {
+        if ((e as HostnetError).code !== 'EEXIST') throw e;
+      }
+      this.nl.addProxyNeigh(arpIf, addr);
+      return;
+    }
+    let err: unknown = null;
+    try {
+      this.nl.delRoute(route);
+    } catch (e) {
+      err = e;
+    }
+    this.nl.delProxyNeigh(arpIf, addr);
+    if (err) throw err;
   }
 
   garp(bi: BackendInstance, repeat: number): void {
@@ -247,7 +289,7 @@ export class KernelBackend implements VrrpBackend {
     const vips = [...c.vips, ...c.excludedVips].filter((v) => v.family === 4);
     for (let r = 0; r < repeat; r++) {
       for (const v of vips) {
-        const ifname = v.dev ?? bi.vmac ?? bi.baseIf;
+        const ifname = v.dev && !this.isTunVip(v) ? v.dev : (bi.vmac ?? bi.baseIf);
         try {
           const info = this.iface(ifname);
           let p = this.packets.get(ifname);

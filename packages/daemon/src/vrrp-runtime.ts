@@ -102,6 +102,8 @@ export interface VrrpRuntimeOptions {
   backend?: VrrpBackend;
   /** clock in µs (default monotonic) */
   now?: () => number;
+  /** tunvsd's TUN device: VIPs with `dev` this device are routed into it (vrrp-kernel.ts) */
+  tunDevice?: string;
 }
 
 /** VRRP of one tunvsd. */
@@ -134,7 +136,7 @@ export class VrrpRuntime {
     this.monoAtStart = this.now();
     const refused = refusals(config);
     if (refused.length) throw new VrrpRefusedError(refused.map((r) => `${r.file}:${r.line}: ${r.message}`).join('\n'));
-    this.backend = opts.backend ?? new KernelBackend(this.log);
+    this.backend = opts.backend ?? new KernelBackend(this.log, opts.tunDevice);
     const specs = config.instances.map(instanceSpec);
     const io: RouterIo = {
       sendAdvert: (inst, prio) => this.sendAdvert(inst, prio),

@@ -4,6 +4,6 @@ export { RawIpSocket, PacketSocket, ifInfo, IFF_UP, IFF_RUNNING, IFF_MULTICAST }
 export type { IfInfo, RawDatagram } from './sockets.js';
 export {
   RTM, NLM_F, RTMGRP, SCOPES, ROUTE_TYPES, RTPROT_KEEPALIVED, MACVLAN_MODE_PRIVATE, addrMessage, routeMessage, macvlanMessage,
-  linkUpMessage, delLinkMessage, dumpMessage, splitMessages, parseLink, parseAddr, Rtnetlink, NetlinkMonitor,
+  linkUpMessage, delLinkMessage, proxyNeighMessage, dumpMessage, splitMessages, parseLink, parseAddr, Rtnetlink, NetlinkMonitor,
 } from './netlink.js';
 export type { AddrSpec, RouteSpec, NlMessage, LinkInfo, AddrInfo, NetlinkEvents } from './netlink.js';

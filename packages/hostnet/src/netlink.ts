@@ -24,6 +24,8 @@ export const RTM = {
   NEWROUTE: 24,
   DELROUTE: 25,
   GETROUTE: 26,
+  NEWNEIGH: 28,
+  DELNEIGH: 29,
 } as const;
 
 /** nlmsg_flags. */
@@ -235,6 +237,29 @@ export function routeMessage(add: boolean, r: RouteSpec): Uint8Array {
   return w.done();
 }
 
+/** NTF_PROXY: a proxy-ARP entry (`ip neigh add proxy ADDR dev IF`) */
+const NTF_PROXY = 0x08;
+const NDA_DST = 1;
+const NUD_PERMANENT = 0x80;
+
+/**
+ * RTM_NEWNEIGH / RTM_DELNEIGH of a proxy-ARP entry: the kernel answers ARP for `addr` on
+ * the interface (when the route to `addr` leaves by another one).
+ */
+export function proxyNeighMessage(add: boolean, ifindex: number, addr: number): Uint8Array {
+  const w = new MsgWriter();
+  header(w, add ? RTM.NEWNEIGH : RTM.DELNEIGH, NLM_F.REQUEST | NLM_F.ACK | (add ? NLM_F.CREATE | NLM_F.REPLACE : 0));
+  w.u8(AF_INET);
+  w.u8(0);
+  w.u16(0);
+  w.i32(ifindex);
+  w.u16(NUD_PERMANENT);
+  w.u8(NTF_PROXY);
+  w.u8(0);
+  w.attrIp(NDA_DST, addr);
+  return w.done();
+}
+
 /** RTM_NEWLINK creating a macvlan on `linkIndex` (keepalived's use_vmac: private mode). */
 export function macvlanMessage(name: string, linkIndex: number, mac: Uint8Array, mode = MACVLAN_MODE_PRIVATE): Uint8Array {
   const w = new MsgWriter();
@@ -407,6 +432,12 @@ export class Rtnetlink {
   }
   delRoute(r: RouteSpec): void {
     this.request(routeMessage(false, r), `remove route ${fmt(r.dst)}/${r.prefix}`);
+  }
+  addProxyNeigh(ifindex: number, addr: number): void {
+    this.request(proxyNeighMessage(true, ifindex, addr), `add proxy-ARP entry ${fmt(addr)} on interface ${ifindex}`);
+  }
+  delProxyNeigh(ifindex: number, addr: number): void {
+    this.request(proxyNeighMessage(false, ifindex, addr), `remove proxy-ARP entry ${fmt(addr)} from interface ${ifindex}`);
   }
   addMacvlan(name: string, linkIndex: number, mac: Uint8Array): void {
     this.request(macvlanMessage(name, linkIndex, mac), `create macvlan ${name}`);
