@@ -13,7 +13,7 @@
 // VRRPv3 (centiseconds). Needs root, keepalived, tcpdump, and a build (npx tsc -b).
 // Namespaces are lvr-fb<N>-<pid>; everything is removed at the end, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,7 +91,9 @@ function start(node, kind, prio, advert) {
     p = spawn('ip', ['netns', 'exec', node.ns, 'keepalived', '--vrrp', '--dont-fork', '-f', join(node.dir, 'keepalived.conf'), '-p', join(node.dir, 'k.pid'), '-r', join(node.dir, 'v.pid')], { stdio: 'ignore' });
   } else {
     writeFileSync(join(node.dir, 'tunvsd.conf'), `keepalived_conf keepalived.conf\ndevice fb0\nmode tun\ncontrol_socket ${join(node.dir, 't.sock')}\n`);
-    p = spawn('ip', ['netns', 'exec', node.ns, process.execPath, TUNVSD, '-f', join(node.dir, 'tunvsd.conf')], { stdio: 'ignore' });
+    const err = openSync(join(node.dir, 'tunvsd.log'), 'a');
+    p = spawn('ip', ['netns', 'exec', node.ns, process.execPath, TUNVSD, '-f', join(node.dir, 'tunvsd.conf')], { stdio: ['ignore', 'ignore', err] });
+    closeSync(err);
   }
   children.add(p);
   p.on('exit', () => children.delete(p));
@@ -140,6 +142,7 @@ async function scenario(masterKind, backupKind, advert) {
   const v = advert < 1 ? 3 : 2;
   const mdMs = (3 * advert * 1e6 + skewUs(v, 100, advert * 1e6)) / 1000;
   start(b, backupKind, 100, advert);
+  await until(() => existsSync(join(b.dir, backupKind === 'tunvs' ? 't.sock' : 'v.pid')), 30_000, 'the backup to start');
   for (let run = 0; run < RUNS; run++) {
     start(m, masterKind, 150, advert);
     await until(() => holds(m) && !holds(b), 20_000, 'the master to hold the VIP');
