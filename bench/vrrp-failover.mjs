@@ -88,7 +88,9 @@ function start(node, kind, prio, advert) {
   for (const f of ['k.pid', 'v.pid', 't.sock']) rmSync(join(node.dir, f), { force: true });
   let p;
   if (kind === 'keepalived') {
-    p = spawn('ip', ['netns', 'exec', node.ns, 'keepalived', '--vrrp', '--dont-fork', '-f', join(node.dir, 'keepalived.conf'), '-p', join(node.dir, 'k.pid'), '-r', join(node.dir, 'v.pid')], { stdio: 'ignore' });
+    const out = openSync(join(node.dir, 'keepalived.log'), 'a');
+    p = spawn('ip', ['netns', 'exec', node.ns, 'keepalived', '--vrrp', '--dont-fork', '--log-console', '-f', join(node.dir, 'keepalived.conf'), '-p', join(node.dir, 'k.pid'), '-r', join(node.dir, 'v.pid')], { stdio: ['ignore', out, out] });
+    closeSync(out);
   } else {
     writeFileSync(join(node.dir, 'tunvsd.conf'), `keepalived_conf keepalived.conf\ndevice fb0\nmode tun\ncontrol_socket ${join(node.dir, 't.sock')}\n`);
     const err = openSync(join(node.dir, 'tunvsd.log'), 'a');
