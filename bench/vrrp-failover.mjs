@@ -150,8 +150,17 @@ async function scenario(masterKind, backupKind, advert) {
     await until(() => holds(m) && !holds(b), 20_000, 'the master to hold the VIP');
     await sleep(advert * 1000 * 2 + Math.random() * advert * 1000);
     const pcap = join(work, `c${run}.pcap`);
-    const cap = spawn('ip', ['netns', 'exec', sw, 'tcpdump', '-i', 'br0', '-U', '-n', '-w', pcap, 'ip proto 112'], { stdio: 'ignore' });
+    const cap = spawn('ip', ['netns', 'exec', sw, 'tcpdump', '-i', 'br0', '-U', '-n', '-w', pcap, 'ip proto 112'], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.add(cap);
+    // tcpdump says "listening on" once it captures
+    await new Promise((r) => {
+      let err = '';
+      cap.stderr.on('data', (d) => {
+        err += d;
+        if (err.includes('listening on')) r();
+      });
+      setTimeout(r, 10_000);
+    });
     await sleep(advert * 1000 * 2 + 300);
     await crash(m);
     await until(() => holds(b), mdMs + 5000, 'the backup to take over');
