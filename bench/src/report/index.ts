@@ -6,8 +6,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MachineInfo } from '../machine.js';
-import { barChart, lineChart } from './svg.js';
-import type { Series } from './svg.js';
+import { benchCharts, benchMarkdownSection } from '@tunvs/sched-lab';
+import type { BenchReport } from '@tunvs/sched-lab';
+import { barChart } from './svg.js';
 
 export { progress, setProgressEnabled } from './progress.js';
 export type { Progress } from './progress.js';
@@ -118,38 +119,10 @@ function fastpathMd(f: Obj): string[] {
 
 // --------------------------------------------------------------------------- quality
 
+/** The quality suite's figures are a scheduler-lab report: its tables, as a section. */
 function qualityMd(f: Obj): string[] {
-  const out: string[] = [];
-  const sch = isObj(f['schedulers']) ? f['schedulers'] : {};
-  const servers = Array.isArray(f['servers']) ? (f['servers'] as Obj[]) : [];
-  if (Array.isArray(f['scenario'])) {
-    out.push(`Scenario (seeded, ${String(f['seed'])}): ${(f['scenario'] as Obj[]).map((e) => `${cell(e['t'])} s ${cell(e['event'])}`).join('; ')}. Servers: ${servers.map((s) => `${cell(s['name'])} (${cell(s['capacity'])}x)`).join(', ')}.`);
-    out.push('');
-  }
-  const rows: unknown[][] = [['scheduler', 'share per server', 'max/mean steady', 'max/mean flash', 'slowest: max queue', 'slowest: mean wait ms', 'steady: slowest wait ms', 'steady: all wait ms', 'all: mean wait ms', 'p99 wait ms', 'persistence', 'affinity w/o -p']];
-  for (const [name, v] of Object.entries(sch)) {
-    if (!isObj(v)) continue;
-    const share = Array.isArray(v['share']) ? (v['share'] as number[]).map((x) => (x * 100).toFixed(0) + '%').join(' / ') : '-';
-    rows.push([name, share, v['max_over_mean_steady'], v['max_over_mean_flash'], v['slowest_max_queue'], v['slowest_mean_wait_ms'], v['slowest_mean_wait_steady_ms'], v['mean_wait_steady_ms'], v['mean_wait_ms'], v['p99_wait_ms'], v['persistence'], v['affinity']]);
-  }
-  out.push(mdTable(rows));
-  const dis = f['disruption'];
-  if (isObj(dis)) {
-    out.push('');
-    out.push('Flows moved by a server change (fraction of 100,000 probe keys whose server changed; ideal = the fraction that must move):');
-    out.push('');
-    const drows: unknown[][] = [['hash', 'servers', 'table M', 'remove 1: moved', 'ideal', 'add 1: moved', 'ideal', 'max/mean slots']];
-    for (const [k, v] of Object.entries(dis)) {
-      if (!Array.isArray(v)) continue;
-      for (const r of v as Obj[]) drows.push([k, r['servers'], r['table'] ?? '-', r['moved_remove'], r['ideal_remove'], r['moved_add'], r['ideal_add'], r['max_over_mean_slots'] ?? '-']);
-    }
-    out.push(mdTable(drows));
-  }
-  if (typeof f['maglev_note'] === 'string') {
-    out.push('');
-    out.push(f['maglev_note']);
-  }
-  return out;
+  if (!Array.isArray(f['runs'])) return [];
+  return benchMarkdownSection(f as unknown as BenchReport);
 }
 
 // --------------------------------------------------------------------------- charts
@@ -158,17 +131,7 @@ function charts(r: RunReport): { file: string; title: string; svg: string }[] {
   const out: { file: string; title: string; svg: string }[] = [];
   const foot = footer(r);
   const q = r.suites['quality'];
-  if (isObj(q) && isObj(q['schedulers'])) {
-    const sch = q['schedulers'];
-    const names = Object.keys(sch);
-    const servers = Array.isArray(q['servers']) ? (q['servers'] as Obj[]).map((s) => `${cell(s['name'])} (${cell(s['capacity'])}x)`) : [];
-    const series: Series[] = servers.map((s, i) => ({ name: s, values: names.map((n) => num(((sch[n] as Obj)['share'] as number[] | undefined)?.[i]) * 100) }));
-    out.push({ file: 'scheduler-distribution.svg', title: 'Scheduler distribution', svg: barChart({ title: 'Share of connections per server (%), whole scenario', footer: foot, categories: names, series, stacked: true, yLabel: '% of connections' }) });
-    const times = Array.isArray(q['times']) ? (q['times'] as number[]) : [];
-    const marks = Array.isArray(q['scenario']) ? (q['scenario'] as Obj[]).map((e) => ({ x: num(e['t']), label: String(e['event']) })) : [];
-    const lines: Series[] = names.map((n) => ({ name: n, values: ((sch[n] as Obj)['imbalance'] as number[] | undefined) ?? [] }));
-    out.push({ file: 'imbalance-over-time.svg', title: 'Imbalance over time', svg: lineChart({ title: 'Imbalance over time: max/mean capacity-normalised load', footer: foot, xs: times, xLabel: 'simulated seconds', series: lines, yLabel: 'max / mean load', marks, yMax: 4 }) });
-  }
+  if (isObj(q) && Array.isArray(q['runs'])) out.push(...benchCharts(q as unknown as BenchReport, foot, 'quality-'));
   const fp = r.suites['fastpath'];
   if (isObj(fp) && isObj(fp['new_flows_per_s'])) {
     const nf = fp['new_flows_per_s'];

@@ -10,6 +10,7 @@ import { parseCidr, parseIpv4 } from '@tunvs/packet';
 import type { MarkRule } from '@tunvs/engine';
 import { parseHttpConfig } from '@tunvs/console';
 import type { HttpConfig } from '@tunvs/console';
+import { isPluginPath, pluginPathProblem } from './plugins.js';
 
 export interface DeviceConfig {
   /** interface name, default tunvs0 */
@@ -131,6 +132,10 @@ export function parseConfig(text: string, file = '<config>'): DaemonConfig {
       } catch (e) {
         bad(`services[${i}].addr: ${(e as Error).message}`);
       }
+    }
+    if (isPluginPath(s.scheduler)) {
+      const why = pluginPathProblem(s.scheduler);
+      if (why !== null) bad(`services[${i}].scheduler: ${why}`);
     }
   });
   const cfg: DaemonConfig = { device, services };

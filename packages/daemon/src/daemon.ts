@@ -22,6 +22,7 @@ import { ServiceRunner } from './health.js';
 import { DaemonVrrp } from './vrrp-runtime.js';
 import { Observability } from './http.js';
 import type { HttpConfig } from '@tunvs/console';
+import { PluginSchedulers } from './plugins.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -41,8 +42,8 @@ export interface RunningDaemon {
   vrrp: DaemonVrrp;
   /** metrics, the HTTP server, and the feeds the VRRP/sync runtimes register with */
   observability: Observability;
-  /** re-read the configuration file and apply the difference */
-  reload(): boolean;
+  /** re-read the configuration file and apply the difference (loading new scheduler plug-ins first) */
+  reload(): Promise<boolean>;
   /** stop everything */
   stop(): Promise<void>;
 }
@@ -51,6 +52,8 @@ export interface RunningDaemon {
 export async function startDaemon(path: string, opts: { socket?: string; log?: Logger; http?: HttpConfig } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? jsonLogger;
   const setup: DaemonSetup = loadSetup(path);
+  const plugins = new PluginSchedulers(log);
+  setup.config = await plugins.resolve(setup.config);
   let config = setup.config;
   // --http (the command line) wins over the configuration's http server
   if (opts.http) config.http = opts.http;
@@ -118,10 +121,11 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
     services,
     vrrp,
     observability: obs,
-    reload(): boolean {
+    async reload(): Promise<boolean> {
       let nextSetup: DaemonSetup;
       try {
         nextSetup = loadSetup(path);
+        nextSetup.config = await plugins.resolve(nextSetup.config);
       } catch (e) {
         const errors = (e as Error).message.split('\n');
         log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });

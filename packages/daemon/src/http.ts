@@ -67,8 +67,8 @@ export class Observability {
     this.services = o.services;
     const { director, device } = o;
     const reload = d.reload.bind(d);
-    d.reload = () => {
-      const ok = reload();
+    d.reload = async () => {
+      const ok = await reload();
       this.reloaded(ok);
       return ok;
     };

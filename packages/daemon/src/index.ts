@@ -7,6 +7,7 @@ export type { Change } from './reconcile.js';
 export { detectConfigKind, checkConfig, loadSetup, runTunvsdConfigTest } from './sources.js';
 export type { ConfigKind, DaemonSetup, Checked } from './sources.js';
 export { ManagedControl, ServiceRunner } from './health.js';
+export { PluginSchedulers, isPluginPath, pluginPathProblem } from './plugins.js';
 export { Observability } from './http.js';
 export { DaemonVrrp, VrrpRuntime, VrrpRefusedError, startVrrp, sameVrrp, monoUs } from './vrrp-runtime.js';
 export type { VrrpStatus, VrrpInstanceStatus, VrrpRuntimeOptions } from './vrrp-runtime.js';

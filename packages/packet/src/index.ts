@@ -40,3 +40,5 @@ export { packet, PacketBuilder, tcpFlags, quoteOf, DEFAULT_SRC_MAC, DEFAULT_DST_
 export type { AddrLike, MacLike, EthSpec, ArpSpec, Ipv4Spec, TcpSpec, UdpSpec, IcmpSpec } from './builder.js';
 export { LinkType, PcapError, pcapBytes, writePcap, parsePcap, readPcap } from './pcap.js';
 export type { PcapFrame, PcapRecord, PcapFile } from './pcap.js';
+export { CaptureLinkType, parsePcapng, parseCapture, readCapture, ipv4Offset } from './capture.js';
+export type { CaptureRecord, CaptureFile } from './capture.js';

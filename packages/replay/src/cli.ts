@@ -23,7 +23,8 @@ Trace lines (one JSON object each):
   {"op":"edit","dest":"10.0.1.1:80","weight":3}
   {"op":"del","dest":"10.0.1.1:80"}
   {"op":"connect","client":"192.0.2.7:40001","to":"203.0.113.9:80","proto":"tcp"}
-  {"op":"close","n":K}       connection K goes to TIME_WAIT
+  {"op":"packet","n":K,"flags":"A","reply":false}   one more packet of connection K
+  {"op":"close","n":K}       connection K goes to TIME_WAIT ("rst":true: CLOSE)
   {"op":"expire","n":K}      connection K is removed
   {"op":"advance","seconds":60}
 

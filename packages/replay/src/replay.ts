@@ -9,6 +9,7 @@
  * the engine, the conntrack table and the schedulers.
  */
 import { ConnFlag, ControlError, Proto } from '@tunvs/model';
+import { getScheduler } from '@tunvs/schedulers';
 import type { DestSpec, ServiceKey, ServiceSpec } from '@tunvs/model';
 import { ServiceTable, SchedResult, methodName, scheduleFlow } from '@tunvs/engine';
 import type { FlowPacket, VirtualService } from '@tunvs/engine';
@@ -38,14 +39,29 @@ export interface ReplayOptions {
   capacity?: number;
   /** time step in ms used to walk an `advance` (timers fire at this resolution), default 1000 */
   stepMs?: number;
+  /** seed of the schedulers that draw random numbers (twos), default 1: a replay is repeatable */
+  seed?: number;
 }
 
 /** The ops a trace line may carry. */
-export const TRACE_OPS = ['service', 'add', 'edit', 'del', 'connect', 'close', 'expire', 'advance'] as const;
+export const TRACE_OPS = ['service', 'add', 'edit', 'del', 'connect', 'packet', 'close', 'expire', 'advance'] as const;
 
 type Json = Record<string, unknown>;
 
 const DEFAULT_CAPACITY = 262144;
+
+const FLAG_LETTERS: Record<string, number> = { S: TcpFlag.SYN, F: TcpFlag.FIN, R: TcpFlag.RST, P: TcpFlag.PSH, A: TcpFlag.ACK, U: TcpFlag.URG };
+
+/**
+ * Give `svc` a scheduler instance created with a seed (`SchedulerOptions.seed`), replacing
+ * the one the service table created without options: the schedulers that draw random
+ * numbers (twos) then repeat their choices from run to run. Call it right after the
+ * service got its scheduler; the new instance is built from the current destinations.
+ */
+export function seedScheduler(svc: VirtualService, seed: number): void {
+  svc.sched.done?.();
+  svc.sched = getScheduler(svc.schedName).create(svc, { seed });
+}
 
 function fieldError(msg: string): never {
   throw new ReplayError(0, msg);
@@ -115,6 +131,7 @@ export class Replayer {
   current: VirtualService | null = null;
   private currentKey: ServiceKey | null = null;
   private readonly stepMs: number;
+  private readonly seed: number;
   /** per connect: its slot (-1 = not scheduled) and the slot's generation then */
   private readonly connSlot: number[] = [];
   private readonly connGen: number[] = [];
@@ -125,6 +142,7 @@ export class Replayer {
   constructor(opts: ReplayOptions = {}) {
     const capacity = opts.capacity ?? DEFAULT_CAPACITY;
     this.stepMs = opts.stepMs ?? 1000;
+    this.seed = opts.seed ?? 1;
     if (!(this.stepMs > 0)) throw new RangeError('stepMs must be > 0');
     this.conns = new ConnTable({ capacity, registry: this.table.registry, seed: 1 });
     this.slotGen = new Uint32Array(this.conns.capacity);
@@ -189,6 +207,9 @@ export class Replayer {
       case 'expire':
         this.closeOrExpire(op, o);
         return null;
+      case 'packet':
+        this.packet(o);
+        return null;
       case 'advance':
         this.advance(num(o, 'seconds', true));
         return null;
@@ -227,7 +248,9 @@ export class Replayer {
       spec.onePacket = ops;
     }
     const key: ServiceKey = spec.fwmark !== undefined ? { fwmark: spec.fwmark } : { protocol: spec.protocol, addr: spec.addr, port: spec.port };
-    const svc = this.table.lookup(key) ? this.table.editService(spec) : this.table.addService(spec);
+    const before = this.table.lookup(key)?.sched;
+    const svc = before ? this.table.editService(spec) : this.table.addService(spec);
+    if (svc.sched !== before) seedScheduler(svc, this.seed);
     svc.sched.tick?.(this.now);
     this.current = svc;
     this.currentKey = key;
@@ -319,14 +342,41 @@ export class Replayer {
     return slot;
   }
 
-  /** `close` (TIME_WAIT) or `expire` (removal) of connect `n`; a connection already gone is left alone. */
-  private closeOrExpire(op: 'close' | 'expire', o: Json): void {
+  /** The live slot of the connect a line's `n` names; -1 when that connection is gone. */
+  private slotOfField(o: Json): number {
     const n = int(o, 'n', true);
     if (n >= this.connSlot.length) fieldError(`no connect number ${n} yet (${this.connSlot.length} so far)`);
-    const slot = this.slotOf(n);
+    return this.slotOf(n);
+  }
+
+  /**
+   * `close` (TIME_WAIT; with `rst`, CLOSE as after a reset, 10 s by default) or `expire`
+   * (removal) of connect `n`; a connection already gone is left alone.
+   */
+  private closeOrExpire(op: 'close' | 'expire', o: Json): void {
+    const slot = this.slotOfField(o);
+    const rst = o['rst'];
+    if (rst !== undefined && typeof rst !== 'boolean') fieldError("field 'rst' must be a boolean");
     if (slot < 0) return;
     if (op === 'expire') this.conns.expire(slot, this.now);
-    else if (this.conns.proto(slot) === Proto.TCP) this.conns.setState(slot, TcpState.TIME_WAIT, this.now);
+    else if (this.conns.proto(slot) === Proto.TCP) this.conns.setState(slot, rst ? TcpState.CLOSE : TcpState.TIME_WAIT, this.now);
+  }
+
+  /**
+   * `packet`: one more packet of connect `n` passes the director (`reply`: from the real
+   * server), with TCP `flags` (letters of "SFRPAU", default "A"): the connection's state
+   * moves by the kernel's TCP table and its timer restarts, as for a live packet.
+   */
+  private packet(o: Json): void {
+    const slot = this.slotOfField(o);
+    const f = str(o, 'flags', false) ?? 'A';
+    if (!/^[SFRPAU]*$/.test(f)) fieldError("field 'flags' must be letters of \"SFRPAU\"");
+    const reply = o['reply'];
+    if (reply !== undefined && typeof reply !== 'boolean') fieldError("field 'reply' must be a boolean");
+    if (slot < 0) return;
+    let flags = 0;
+    for (const ch of f) flags |= FLAG_LETTERS[ch]!;
+    this.conns.packet(slot, reply === true, this.conns.proto(slot) === Proto.TCP ? flags : 0, this.now);
   }
 
   /** `advance`: let `seconds` pass, firing timers and scheduler clocks along the way. */

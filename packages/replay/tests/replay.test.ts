@@ -256,3 +256,38 @@ t.test('errors carry the line number', async (t) => {
   }
   t.throws(() => replay(['{"op":"connect","client":"1.2.3.4:5"}'], () => {}), /no service yet/);
 });
+
+t.test('packet: the handshake ACK makes a connection ESTABLISHED (900 s, not SYN_RECV 60 s)', async (t) => {
+  const r = new Replayer();
+  for (const o of [svc({ scheduler: 'rr' }), add('10.0.1.1:80'), connect('192.0.2.7:40001'), connect('192.0.2.7:40002')]) r.line(JSON.stringify(o));
+  r.line('{"op":"packet","n":0,"flags":"A"}');
+  t.equal(r.conns.stateName(r.slotOf(0)), 'ESTABLISHED');
+  t.equal(r.conns.stateName(r.slotOf(1)), 'SYN_RECV');
+  r.advance(120);
+  t.ok(r.slotOf(0) >= 0, 'the established connection lives on');
+  t.equal(r.slotOf(1), -1, 'the half-open one expired after 60 s');
+  r.line('{"op":"packet","n":0,"flags":"F"}');
+  t.equal(r.conns.stateName(r.slotOf(0)), 'FIN_WAIT', 'a client FIN moves it by the kernel table');
+  r.line('{"op":"packet","n":1,"flags":"A"}');
+  t.throws(() => r.line('{"op":"packet","n":0,"flags":"X"}', 9), /SFRPAU/);
+  t.throws(() => r.line('{"op":"packet","n":7}', 10), /no connect number 7/);
+});
+
+t.test('close with rst: CLOSE (10 s) instead of TIME_WAIT (120 s)', async (t) => {
+  const r = new Replayer();
+  for (const o of [svc({ scheduler: 'rr' }), add('10.0.1.1:80'), connect('192.0.2.7:40001'), connect('192.0.2.7:40002')]) r.line(JSON.stringify(o));
+  r.line('{"op":"close","n":0,"rst":true}');
+  r.line('{"op":"close","n":1}');
+  t.equal(r.conns.stateName(r.slotOf(0)), 'CLOSE');
+  r.advance(11);
+  t.equal(r.slotOf(0), -1);
+  t.ok(r.slotOf(1) >= 0);
+  t.throws(() => r.line('{"op":"close","n":1,"rst":1}'), /'rst' must be a boolean/);
+});
+
+t.test('twos is seeded: the same trace gives the same decisions every time', async (t) => {
+  const ops = [svc({ scheduler: 'twos' }), add('10.0.1.1:80', 1), add('10.0.1.2:80', 2), add('10.0.1.3:80', 3), ...clients(200)];
+  const a = dests(run(ops));
+  t.same(dests(run(ops)), a);
+  t.not(JSON.stringify(dests(run(ops, { seed: 99 }))), JSON.stringify(a), 'another seed, other choices');
+});

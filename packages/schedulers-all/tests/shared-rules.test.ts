@@ -9,8 +9,9 @@ import t from 'tap';
 import fc from 'fast-check';
 import { existsSync, readFileSync } from 'node:fs';
 import { Dest, DestFlag, Proto, Service, SvcFlag } from '@tunvs/model';
-import type { LblcScheduler } from '@tunvs/scheduler-lblc';
 import {
+  conformance,
+  DecisionRules,
   builtinSchedulers,
   getScheduler,
   newSchedPacket,
@@ -89,7 +90,8 @@ function build(name: string, specs: Spec[], svcFlags: number) {
 
 for (const name of REFERENCE_NAMES) {
   t.test(`shared rules: ${name}`, (t) => {
-    const hashing = name === 'dh' || name === 'sh' || name === 'mh';
+    const rules = new DecisionRules(getScheduler(name));
+    let broken = '';
     fc.assert(
       fc.property(arbSpecs, arbPkts, fc.integer({ min: 0, max: 3 }), (specs, pkts, flagBits) => {
         const svcFlags = (flagBits & 1 ? SvcFlag.SCHED1 : 0) | (flagBits & 2 ? SvcFlag.SCHED2 : 0);
@@ -101,28 +103,77 @@ for (const name of REFERENCE_NAMES) {
           pkt.saddr = p.saddr;
           pkt.sport = p.sport;
           pkt.daddr = p.daddr;
-          const cached = name === 'lblc' ? (inst as LblcScheduler).lookup(p.daddr) : null;
+          rules.before(inst, svc, pkt);
           const r = inst.schedule(svc, pkt);
-          const eligible = svc.dests.filter(
-            (d) => d.weight > 0 && !d.overloaded && (name !== 'ovf' || d.activeConns <= d.weight),
-          );
-          if (r === null) {
-            // sh with fallback probes every bucket; others without a hash must find one
-            const mayMiss = (hashing && !(name === 'sh' && svcFlags & SvcFlag.SCHED1)) || false;
-            if (eligible.length > 0 && !mayMiss) return false;
-            continue;
+          const v = rules.check(svc, pkt, r);
+          if (v) {
+            broken = `${v.rule}: ${v.message}`;
+            return false;
           }
-          if (!svc.dests.includes(r)) return false;
-          if (r.weight === 0) return false;
-          if (r.overloaded && !(name === 'lblc' && r === cached)) return false;
-          if (name === 'ovf' && r.activeConns > r.weight) return false;
           // the connection opens: counters move as the conntrack would
-          r.activeConns++;
+          if (r) r.activeConns++;
         }
         return true;
       }),
       { seed: 42, numRuns: 150 },
     );
+    t.equal(broken, '', 'no rule broken');
+    t.same(conformance(getScheduler(name)).failure, null, 'the conformance run a plug-in gets passes too');
     t.end();
   });
 }
+
+t.test('the rules catch each kind of broken decision, with the sentence naming the server', (t) => {
+  const mk = (w: number, over = false): Dest => {
+    const d = new Dest(0x0a000001 + w, 80, { weight: w });
+    if (over) d.flags |= DestFlag.OVERLOAD;
+    return d;
+  };
+  const plugin = { name: 'pick', description: 'test', create: () => ({ schedule: () => null }) };
+  const rules = new DecisionRules(plugin);
+  t.same(rules.allowances, [], 'a plug-in gets no kernel allowance');
+  const svc = new Service({});
+  const zero = mk(0);
+  const over = mk(3, true);
+  const ok = mk(2);
+  for (const d of [zero, over, ok]) svc.insertDest(d);
+  const pkt = newSchedPacket();
+  t.match(rules.check(svc, pkt, zero), { rule: 'weight-0', message: /10\.0\.0\.1:80 \(weight 0/ });
+  t.match(rules.check(svc, pkt, over), { rule: 'overloaded', message: /OVERLOAD/ });
+  t.match(rules.check(svc, pkt, null), { rule: 'null-while-eligible', message: /10\.0\.0\.3:80 \(weight 2/ });
+  t.match(rules.check(svc, pkt, mk(7)), { rule: 'not-in-service' });
+  t.equal(rules.check(svc, pkt, ok), null);
+  // the kernel's allowances are the built-ins' only
+  const sh = new DecisionRules(getScheduler('sh'));
+  t.equal(sh.check(svc, pkt, null), null, 'sh without sh-fallback may miss');
+  svc.flags |= SvcFlag.SCHED1;
+  t.match(sh.check(svc, pkt, null), { rule: 'null-while-eligible' }, 'with sh-fallback it may not');
+  const lblc = getScheduler('lblc');
+  const lr = new DecisionRules(lblc);
+  t.match(lr.check(svc, pkt, over), { rule: 'overloaded' }, 'lblc: an OVERLOADed pick that is not its cached entry');
+  t.end();
+});
+
+t.test('conformance finds a plug-in that picks weight 0, with the decision number', (t) => {
+  // picks the first destination on its 5th call, whatever its weight
+  let calls = 0;
+  const bad = {
+    name: 'bad',
+    description: 'breaks rule 1 on the fifth call',
+    create: () => ({
+      schedule: (svc: Service) => {
+        calls++;
+        const zero = svc.dests.find((d) => d.weight === 0);
+        if (calls >= 5 && zero) return zero;
+        return svc.dests.find((d) => d.weight > 0 && !d.overloaded) ?? null;
+      },
+    }),
+  };
+  const r = conformance(bad);
+  t.ok(r.failure, 'a failure is reported');
+  t.equal(r.failure!.rule, 'weight-0');
+  t.ok(r.failure!.decision >= 5, `at decision ${r.failure!.decision}`);
+  t.equal(r.failure!.decision, r.decisions, 'the run stops at the broken decision');
+  t.match(r.failure!.service, /weight 0/);
+  t.end();
+});

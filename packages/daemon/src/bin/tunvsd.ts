@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     jsonLogger('error', 'start failed', { error: (e as Error).message, config: e instanceof ConfigError });
     return 1;
   }
-  process.on('SIGHUP', () => d.reload());
+  process.on('SIGHUP', () => void d.reload());
   // SIGUSR1: log every counter (drops by reason, connection table, neighbours, links)
   process.on('SIGUSR1', () => jsonLogger('info', 'stats', d.director.stats()));
   const shutdown = (): void => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// tunvs-sched: replay a scheduling trace (see ../cli.ts for the command line).
+// tunvs-sched: the scheduler lab and trace replay (see ./cli.ts for the command line).
 import { runCli } from './cli.js';
 
 process.exitCode = await runCli(process.argv.slice(2), {

@@ -1,0 +1,323 @@
+/**
+ * AF_PACKET v3 Links: TPACKET_V3 memory-mapped RX blocks and a TX frame ring, with
+ * PACKET_QDISC_BYPASS and PACKET_FANOUT. Works on any kernel and any interface; unlike
+ * AF_XDP it does not take frames from the kernel: the host's stack sees every frame too
+ * (give the interface no address for the director's traffic, or drop it with an nftables
+ * netdev ingress rule, which runs after packet sockets have their copy).
+ */
+import type { Link, LinkCounters, PacketBatch } from '@tunvs/link';
+import { call, ERRNO, fromNative, nativeError, XdpError } from './errors.js';
+import { validatePacketOptions } from './config.js';
+import type { PacketOptions } from './config.js';
+import type { NativeXdp, PktHandle } from './native.js';
+import { native } from './native.js';
+import { PROG_TYPE_SOCKET_FILTER, steeringProgram } from './bpf/program.js';
+import { createSteeringMaps, readProgramStats } from './steering.js';
+import type { ProgramStats, SteeringMapFds, Steering } from './steering.js';
+
+const TX_FRAME_SIZE = 2048;
+const L2_SLACK = 18;
+/** TPACKET3_HDRLEN - sizeof(sockaddr_ll): where a TX frame's data starts */
+const TX_DATA_OFF = 48;
+
+class PacketCounters implements LinkCounters {
+  constructor(
+    private readonly read: () => Float64Array,
+    private readonly drops: () => number,
+  ) {}
+  get rxPackets(): number {
+    return this.read()[0]!;
+  }
+  get rxBytes(): number {
+    return this.read()[1]!;
+  }
+  get rxBatches(): number {
+    return this.read()[2]!;
+  }
+  get txPackets(): number {
+    return this.read()[3]!;
+  }
+  get txBytes(): number {
+    return this.read()[4]!;
+  }
+  get txDropped(): number {
+    return this.read()[5]!;
+  }
+  get txErrors(): number {
+    return this.read()[6]!;
+  }
+  /** frames the kernel could not put in the RX ring (every block in use) */
+  get rxErrors(): number {
+    this.read();
+    return this.drops();
+  }
+}
+
+/** One AF_PACKET socket (a member of the fanout group when there are several). */
+export class PacketLink implements Link {
+  readonly kind = 'tap' as const;
+  readonly vnetHdrLen = 0;
+  readonly counters: LinkCounters;
+  readonly batch: PacketBatch;
+  /** The socket's fd. */
+  get fd(): number {
+    return this.sockFd;
+  }
+
+  /** the slot, as the key of the program's per-socket counters (like XdpLink.index) */
+  get index(): number {
+    return this.slot;
+  }
+  private readonly stat = new Float64Array(16);
+  /** frames the kernel dropped for this socket (RX blocks all in use), accumulated */
+  private kernelDrops = 0;
+  private handler: ((batch: PacketBatch) => void) | null = null;
+  private reading = false;
+  private closed = false;
+
+  /** @internal use openPacket */
+  constructor(
+    readonly name: string,
+    readonly mtu: number,
+    /** the socket's place in the fanout group: the slot steering sends clients to */
+    readonly slot: number,
+    private readonly handle: PktHandle,
+    view: Uint8Array,
+    batchSize: number,
+    private readonly sockFd = -1,
+  ) {
+    this.batch = { buf: view, offsets: new Uint32Array(batchSize), lengths: new Uint32Array(batchSize), count: 0 };
+    this.counters = new PacketCounters(
+      () => this.readStats(),
+      () => this.kernelDrops,
+    );
+  }
+
+  private readStats(): Float64Array {
+    if (!this.closed) {
+      native().pktStats(this.handle, this.stat);
+      this.kernelDrops += this.stat[14]!;
+    }
+    return this.stat;
+  }
+
+  private readonly onNative = (count: number): void => {
+    const b = this.batch;
+    b.count = count;
+    this.handler?.(b);
+    b.count = 0;
+  };
+
+  onBatch(handler: (batch: PacketBatch) => void): void {
+    if (this.closed) throw new XdpError(`packet socket ${this.slot} of ${this.name} is closed`, 'EBADF', ERRNO.EBADF, 'read');
+    this.handler = handler;
+    if (!this.reading) {
+      const b = this.batch;
+      call(`reading ${this.name}`, () => native().pktStart(this.handle, b.offsets, b.lengths, this.onNative));
+      this.reading = true;
+    }
+  }
+
+  /** Pull form: release the previous batch, take what is ready now (count may be 0). */
+  readBatch(): PacketBatch {
+    const b = this.batch;
+    b.count = this.closed ? 0 : native().pktRead(this.handle, b.offsets, b.lengths);
+    return b;
+  }
+
+  release(): void {
+    this.batch.count = 0;
+    if (!this.closed) native().pktRelease(this.handle);
+  }
+
+  pause(): void {
+    if (this.closed || !this.reading) return;
+    native().pktStop(this.handle);
+    this.reading = false;
+  }
+
+  resume(): void {
+    if (this.closed || this.reading || !this.handler) return;
+    this.onBatch(this.handler);
+  }
+
+  ref(on = true): void {
+    if (!this.closed) native().pktRef(this.handle, on);
+  }
+
+  writeBatch(batch: PacketBatch): number {
+    if (batch.count === 0) return 0;
+    return native().pktWrite(this.handle, batch.buf, batch.offsets, batch.lengths, batch.count);
+  }
+
+  send(frame: Uint8Array): boolean {
+    return this.writeBatch({ buf: frame, offsets: Uint32Array.of(0), lengths: Uint32Array.of(frame.length), count: 1 }) === 1;
+  }
+
+  /** Counters, including the kernel's drops (RX blocks all in use). */
+  stats(): { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; txDropped: number; txErrors: number; kernelDrops: number } {
+    const s = this.readStats();
+    return { rxPackets: s[0]!, rxBytes: s[1]!, txPackets: s[3]!, txBytes: s[4]!, txDropped: s[5]!, txErrors: s[6]!, kernelDrops: this.kernelDrops };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reading = false;
+    this.handler = null;
+    native().pktClose(this.handle);
+  }
+}
+
+/** What a worker thread needs to read some slots of a port opened in this process. */
+export interface PacketPortDescriptor {
+  ifname: string;
+  ifindex: number;
+  mtu: number;
+  /** the socket fd of each slot */
+  fds: number[];
+  blockSize: number;
+  blocks: number;
+  txFrames: number;
+  batchSize: number;
+}
+
+/** The sockets of one interface (a fanout group when more than one). */
+export class PacketPort {
+  private closed = false;
+  /** the sockets read in this thread (openSlots) */
+  readonly links: PacketLink[];
+  /** @internal use openPacket */
+  constructor(
+    private readonly n: NativeXdp,
+    readonly ifname: string,
+    readonly ifindex: number,
+    readonly mac: Uint8Array,
+    readonly mtu: number,
+    /** every socket of the group, by slot (the ones not in `links` are read elsewhere) */
+    private readonly all: PacketLink[],
+    openSlots: number[],
+    /** the steering maps (null without `steer`: every frame reaches the sockets) */
+    readonly steering: Steering | null,
+    private readonly fds: (SteeringMapFds & { filter: number; fanout: number }) | null,
+    private readonly desc: PacketPortDescriptor,
+  ) {
+    this.links = openSlots.map((s) => all[s]!);
+  }
+
+  /** The number of sockets (slots). */
+  get slots(): number {
+    return this.all.length;
+  }
+
+  /** For worker threads: see openPacketSlots. */
+  describe(): PacketPortDescriptor {
+    return { ...this.desc, fds: [...this.desc.fds] };
+  }
+
+  /** The filter program's counters (with `steer`): why frames were dropped or kept, per slot. */
+  programStats(): ProgramStats | null {
+    return this.fds ? readProgramStats(this.n, this.fds.stats, this.all.length, this.closed) : null;
+  }
+
+  /** Close every socket (also those read by workers: do it last) and the maps. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.all) l.close();
+    if (this.fds) for (const fd of Object.values(this.fds)) if (fd >= 0) this.n.closeFd(fd);
+  }
+}
+
+let fanoutIds = 0;
+
+/** Open AF_PACKET v3 sockets on an interface. */
+export function openPacket(opts: PacketOptions): PacketPort {
+  const o = validatePacketOptions(opts);
+  const n: NativeXdp = native();
+  let info: ReturnType<NativeXdp['ifInfo']>;
+  try {
+    info = n.ifInfo(o.ifname);
+  } catch (err) {
+    const e = nativeError(err);
+    if (e.code === 'ENODEV') throw new XdpError(`cannot open AF_PACKET on ${o.ifname}: no such interface in this network namespace`, e.code, e.errno, e.syscall);
+    throw fromNative(err, `looking up ${o.ifname}`);
+  }
+  if (info.hwType !== 1)
+    throw new XdpError(`AF_PACKET link not supported on ${o.ifname}: not an Ethernet device; the link carries Ethernet frames`, 'EOPNOTSUPP', ERRNO.EOPNOTSUPP, 'validate');
+  if (info.mtu + L2_SLACK > TX_FRAME_SIZE - TX_DATA_OFF)
+    throw new XdpError(`cannot open AF_PACKET on ${o.ifname}: MTU ${info.mtu} is larger than this link's frames allow (${TX_FRAME_SIZE - TX_DATA_OFF - L2_SLACK})`, 'EMSGSIZE', ERRNO.EMSGSIZE, 'validate');
+  // with steer: the maps, a socket filter (keep the director's frames) and a fanout program
+  const made: number[] = [];
+  let steering: Steering | null = null;
+  let fds: (SteeringMapFds & { filter: number; fanout: number }) | null = null;
+  const links: PacketLink[] = [];
+  try {
+    if (o.steer) {
+      const m = createSteeringMaps(n, o.ifname, { maxEndpoints: o.maxEndpoints, hostAddresses: o.hostAddresses, steer: o.steer }, o.sockets, made);
+      steering = m.steering;
+      const load = (target: 'filter' | 'fanout'): number => {
+        const prog = steeringProgram(o.sockets, { xsks: -1, ...m.fds }, target).assemble();
+        const fd = call(`loading the ${target} program for ${o.ifname}`, () => n.progLoad(PROG_TYPE_SOCKET_FILTER, prog, `tunvs_${target}`, 'GPL'));
+        made.push(fd);
+        return fd;
+      };
+      fds = { ...m.fds, filter: load('filter'), fanout: o.sockets > 1 ? load('fanout') : -1 };
+    }
+    // PACKET_FANOUT: group id (16 bits, unique per process here) | mode << 16
+    const group = (process.pid * 31 + ++fanoutIds) & 0xffff;
+    const fanout = o.sockets > 1 ? (group | (o.fanout << 16)) >>> 0 : 0;
+    for (let i = 0; i < o.sockets; i++) {
+      const s = call(`opening AF_PACKET socket ${i} on ${o.ifname}`, () =>
+        n.pktOpen(
+          info.ifindex,
+          o.blockSize,
+          o.blocks,
+          o.retireMs,
+          TX_FRAME_SIZE,
+          o.txFrames,
+          fanout,
+          o.qdiscBypass,
+          info.mtu + L2_SLACK,
+          fds ? fds.filter : -1,
+          fds && i === 0 ? fds.fanout : -1,
+        ),
+      );
+      links.push(new PacketLink(o.ifname, info.mtu, i, s.handle, s.view, o.batchSize, s.fd));
+    }
+  } catch (err) {
+    for (const l of links) l.close();
+    for (const fd of made) n.closeFd(fd);
+    throw err;
+  }
+  const desc: PacketPortDescriptor = {
+    ifname: o.ifname,
+    ifindex: info.ifindex,
+    mtu: info.mtu,
+    fds: links.map((l) => l.fd),
+    blockSize: o.blockSize,
+    blocks: o.blocks,
+    txFrames: o.txFrames,
+    batchSize: o.batchSize,
+  };
+  return new PacketPort(n, o.ifname, info.ifindex, info.mac, info.mtu, links, o.openSlots, steering, fds, desc);
+}
+
+/**
+ * Read `slots` of a port opened elsewhere in this process (a worker thread given
+ * `port.describe()`): each socket's rings are mapped again here; the opener keeps the
+ * sockets (and closes them with the port).
+ */
+export function openPacketSlots(desc: PacketPortDescriptor, slots: number[], opts: { batchSize?: number } = {}): PacketLink[] {
+  const n = native();
+  const links: PacketLink[] = [];
+  for (const s of slots) {
+    const fd = desc.fds[s];
+    if (fd === undefined) throw new XdpError(`slot ${s} is not a slot of ${desc.ifname} (0..${desc.fds.length - 1})`, 'EINVAL', ERRNO.EINVAL, 'validate');
+    const a = call(`attaching to AF_PACKET socket ${s} of ${desc.ifname}`, () =>
+      n.pktAttach(fd, desc.blockSize, desc.blocks, TX_FRAME_SIZE, desc.txFrames, desc.mtu + L2_SLACK),
+    );
+    links.push(new PacketLink(desc.ifname, desc.mtu, s, a.handle, a.view, opts.batchSize ?? desc.batchSize, fd));
+  }
+  return links;
+}

@@ -1,0 +1,258 @@
+// The steering program, run in a small eBPF interpreter (tests/bpf-vm.ts) on frames built
+// with @tunvs/packet: which frames are the director's, and that both directions of a flow
+// reach the same socket (the hash symmetry the multi-worker Director relies on).
+import t from 'tap';
+import fc from 'fast-check';
+import { packet, parseIpv4, quoteOf } from '@tunvs/packet';
+import { steeringProgram, XdpAction, FILTER_KEEP } from '../src/bpf/program.js';
+import { AddrFlag, EndpointFlag, Stat, addrKey, endpointKey, slotOf, socketIndex, u32Value, PROTO } from '../src/steer.js';
+import { hex, runSkb, runXdp, u32le, vmMap } from './bpf-vm.js';
+import type { VmMap } from './bpf-vm.js';
+
+const FD = { xsks: 101, vips: 102, reals: 103, addrs: 104, stats: 105 };
+const VIP = '10.0.2.100';
+const RS = '10.0.1.11';
+const HOST = '10.0.1.1';
+const ARP_ADDR = '10.0.2.100';
+
+interface World {
+  prog: Uint8Array;
+  maps: Map<number, VmMap>;
+  slots: number;
+}
+
+function world(slots: number, queues = 1, opts: { addrOnly?: boolean; missing?: number[] } = {}): World {
+  const maps = new Map<number, VmMap>();
+  const xsks = vmMap('xsk', 4, 4, queues * slots);
+  for (let i = 0; i < queues * slots; i++) if (!opts.missing?.includes(i)) xsks.entries.set(hex(u32le(i)), u32le(100 + i));
+  const vips = vmMap('hash', 8, 4, 64);
+  const reals = vmMap('hash', 8, 4, 64);
+  const addrs = vmMap('hash', 4, 4, 64);
+  const stats = vmMap('array', 4, 8, Stat.SocketBase + queues * slots);
+  const flags = u32Value(opts.addrOnly ? EndpointFlag.AddrOnly : 0);
+  for (const proto of [PROTO.tcp, PROTO.udp]) {
+    vips.entries.set(hex(endpointKey(parseIpv4(VIP), 80, proto)), flags);
+    reals.entries.set(hex(endpointKey(parseIpv4(RS), 80, proto)), flags);
+  }
+  // a whole-address service: every UDP port of VIP 10.0.2.200
+  vips.entries.set(hex(endpointKey(parseIpv4('10.0.2.200'), 0, PROTO.udp)), u32Value(0));
+  vips.entries.set(hex(endpointKey(parseIpv4(VIP), 0, PROTO.icmp)), u32Value(0));
+  addrs.entries.set(hex(addrKey(parseIpv4(VIP))), u32Value(AddrFlag.Vip | AddrFlag.Arp));
+  addrs.entries.set(hex(addrKey(parseIpv4('10.0.2.200'))), u32Value(AddrFlag.Vip));
+  addrs.entries.set(hex(addrKey(parseIpv4(RS))), u32Value(AddrFlag.Real));
+  addrs.entries.set(hex(addrKey(parseIpv4(HOST))), u32Value(AddrFlag.Host));
+  maps.set(FD.xsks, xsks);
+  maps.set(FD.vips, vips);
+  maps.set(FD.reals, reals);
+  maps.set(FD.addrs, addrs);
+  maps.set(FD.stats, stats);
+  return { prog: steeringProgram(slots, FD).assemble(), maps, slots };
+}
+
+const ip = (n: number): string => `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+function run(w: World, frame: Uint8Array, queue = 0): { action: number; key: number | null } {
+  const r = runXdp(w.prog, w.maps, frame, queue);
+  return { action: r.action, key: r.action === XdpAction.Redirect ? r.redirectKey : null };
+}
+
+function stat(w: World, i: number): number {
+  const v = w.maps.get(FD.stats)!.entries.get(hex(u32le(i)))!;
+  return Number(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true));
+}
+
+const toVip = (client: string, cport: number, proto: 'tcp' | 'udp' = 'tcp'): Uint8Array => {
+  const p = packet().eth().ipv4({ src: client, dst: VIP });
+  return (proto === 'tcp' ? p.tcp({ sport: cport, dport: 80, flags: 'S' }) : p.udp({ sport: cport, dport: 80 })).build();
+};
+const fromRs = (client: string, cport: number, proto: 'tcp' | 'udp' = 'tcp'): Uint8Array => {
+  const p = packet().eth().ipv4({ src: RS, dst: client });
+  return (proto === 'tcp' ? p.tcp({ sport: 80, dport: cport, flags: 'SA' }) : p.udp({ sport: 80, dport: cport })).build();
+};
+
+t.test('both directions of a NAT flow reach the same socket, the one slotOf predicts', async (t) => {
+  for (const slots of [1, 2, 3, 4, 7]) {
+    const w = world(slots, 2);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0xfffe }), fc.integer({ min: 1, max: 65535 }), fc.constantFrom('tcp', 'udp'), fc.integer({ min: 0, max: 1 }), (c, port, proto, queue) => {
+        const client = ip(c);
+        const a = run(w, toVip(client, port, proto as 'tcp'), queue);
+        const b = run(w, fromRs(client, port, proto as 'tcp'), queue);
+        const want = socketIndex(queue, slotOf(parseIpv4(client), port, slots), slots);
+        return a.action === XdpAction.Redirect && b.action === XdpAction.Redirect && a.key === want && b.key === want;
+      }),
+      { numRuns: 150 },
+    );
+  }
+  t.pass('every sampled flow agreed in both directions');
+});
+
+t.test('flows spread over the slots', async (t) => {
+  const w = world(4);
+  const seen = [0, 0, 0, 0];
+  for (let i = 0; i < 400; i++) seen[run(w, toVip(ip(1000 + i), 40000 + i)).key!]++;
+  for (const n of seen) t.ok(n > 60, `each slot gets a share (${seen.join(' ')})`);
+  t.equal(stat(w, Stat.Ip), 400, 'counted as IP redirects');
+  t.equal(stat(w, Stat.SocketBase) + stat(w, Stat.SocketBase + 1) + stat(w, Stat.SocketBase + 2) + stat(w, Stat.SocketBase + 3), 400, 'and per socket');
+});
+
+t.test('addrOnly entries ignore the client port (one client, one slot)', async (t) => {
+  const w = world(8, 1, { addrOnly: true });
+  const keys = new Set<number | null>();
+  for (let port = 1000; port < 1100; port++) {
+    keys.add(run(w, toVip('10.9.9.9', port)).key);
+    keys.add(run(w, fromRs('10.9.9.9', port)).key);
+  }
+  t.same([...keys], [slotOf(parseIpv4('10.9.9.9'), 0, 8)], 'every port of the client lands on its address slot');
+});
+
+t.test('what is not the director’s passes to the kernel', async (t) => {
+  const w = world(2);
+  const cases: [string, Uint8Array][] = [
+    ['another destination', packet().eth().ipv4({ src: '10.0.0.5', dst: '10.0.3.3' }).tcp({ sport: 1, dport: 80 }).build()],
+    ['the VIP on a port without a service', packet().eth().ipv4({ src: '10.0.0.5', dst: VIP }).tcp({ sport: 1, dport: 22 }).build()],
+    ['the real server from another port', packet().eth().ipv4({ src: RS, dst: '10.0.0.5' }).tcp({ sport: 443, dport: 1 }).build()],
+    ['a health-check reply to the host address', packet().eth().ipv4({ src: RS, dst: HOST }).tcp({ sport: 80, dport: 5555, flags: 'SA' }).build()],
+    ['IPv6', packet().eth({ etherType: 0x86dd }).payload(60).build()],
+    ['ARP for another address', packet().eth({ dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderIp: '10.0.0.5', targetIp: '10.0.0.6' }).build()],
+  ];
+  for (const [name, frame] of cases) t.equal(run(w, frame).action, XdpAction.Pass, name);
+  t.equal(stat(w, Stat.Pass), cases.length, 'counted as passed');
+});
+
+t.test('a service on every port, and ICMP echo to a VIP', async (t) => {
+  const w = world(3);
+  const udp = packet().eth().ipv4({ src: '10.5.0.1', dst: '10.0.2.200' }).udp({ sport: 999, dport: 5353 }).build();
+  t.equal(run(w, udp).key, slotOf(parseIpv4('10.5.0.1'), 999, 3), 'port 0 entry matches any port');
+  const tcp = packet().eth().ipv4({ src: '10.5.0.1', dst: '10.0.2.200' }).tcp({ sport: 999, dport: 5353 }).build();
+  t.equal(run(w, tcp).action, XdpAction.Pass, 'only for its protocol');
+  const echo = packet().eth().ipv4({ src: '10.5.0.1', dst: VIP }).icmp({ type: 8, id: 7, seq: 1 }).payload(8).build();
+  t.equal(run(w, echo).key, slotOf(parseIpv4('10.5.0.1'), 0, 3), 'ICMP echo by the client address');
+});
+
+t.test('ICMP errors quoting a flow go where the flow goes', async (t) => {
+  const w = world(4);
+  const client = '10.7.1.9';
+  const cport = 51000;
+  const want = run(w, toVip(client, cport)).key;
+  // a router tells the VIP that its reply to the client could not be delivered
+  const reply = packet().ipv4({ src: VIP, dst: client }).tcp({ sport: 80, dport: cport, flags: 'SA' }).build();
+  const e1 = packet().eth().ipv4({ src: '10.0.0.254', dst: VIP }).icmp({ type: 3, code: 4, mtu: 1400 }).payload(quoteOf(reply)).build();
+  t.equal(run(w, e1).key, want, 'quote of a reply to the client (Fragmentation needed)');
+  // the real server says port unreachable for the packet forwarded to it (NAT: to the client)
+  const fwd = packet().ipv4({ src: client, dst: RS }).udp({ sport: cport, dport: 80 }).build();
+  const e2 = packet().eth().ipv4({ src: RS, dst: client }).icmp({ type: 3, code: 3 }).payload(quoteOf(fwd)).build();
+  t.equal(run(w, e2).key, socketIndex(0, slotOf(parseIpv4(client), cport, 4), 4), 'quote of a packet sent to the server');
+  t.equal(stat(w, Stat.IcmpError), 2, 'counted as ICMP errors');
+  const other = packet().ipv4({ src: '10.1.1.1', dst: '10.2.2.2' }).udp({ sport: 1, dport: 2 }).build();
+  const e3 = packet().eth().ipv4({ src: '10.0.0.254', dst: '10.1.1.1' }).icmp({ type: 11 }).payload(quoteOf(other)).build();
+  t.equal(run(w, e3).action, XdpAction.Pass, 'an error about someone else’s packet passes');
+});
+
+t.test('fragments are steered by address only', async (t) => {
+  const w = world(4);
+  const first = packet().eth().ipv4({ src: '10.8.0.1', dst: VIP, mf: true, id: 9 }).udp({ sport: 4000, dport: 80 }).payload(64).build();
+  const rest = packet().eth().ipv4({ src: '10.8.0.1', dst: VIP, fragOffset: 9, id: 9, protocol: 17 }).payload(40).build();
+  const want = slotOf(parseIpv4('10.8.0.1'), 0, 4);
+  t.equal(run(w, first).key, want, 'first fragment');
+  t.equal(run(w, rest).key, want, 'later fragment');
+  const back = packet().eth().ipv4({ src: RS, dst: '10.8.0.1', fragOffset: 20, id: 3, protocol: 17 }).payload(40).build();
+  t.equal(run(w, back).key, want, 'a fragment from a real server, by its destination');
+  t.equal(stat(w, Stat.Fragment), 3);
+  const host = packet().eth().ipv4({ src: RS, dst: HOST, fragOffset: 20, id: 3, protocol: 17 }).payload(40).build();
+  t.equal(run(w, host).action, XdpAction.Pass, 'a fragment to the host passes');
+});
+
+t.test('ARP for a director address goes to slot 0 of its queue', async (t) => {
+  const w = world(3, 2);
+  const req = packet().eth({ dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderIp: '10.0.2.1', targetIp: ARP_ADDR }).build();
+  t.equal(run(w, req, 0).key, socketIndex(0, 0, 3));
+  t.equal(run(w, req, 1).key, socketIndex(1, 0, 3));
+  t.equal(stat(w, Stat.Arp), 2);
+});
+
+t.test('an 802.1Q tag is looked through', async (t) => {
+  const w = world(2);
+  const tagged = packet().eth({ vlan: 42 }).ipv4({ src: '10.3.3.3', dst: VIP }).tcp({ sport: 1234, dport: 80 }).build();
+  t.equal(run(w, tagged).key, slotOf(parseIpv4('10.3.3.3'), 1234, 2));
+});
+
+t.test('a socket index without a socket falls back to XDP_PASS', async (t) => {
+  const w = world(2, 1, { missing: [0, 1] });
+  t.equal(run(w, toVip('10.4.4.4', 1)).action, XdpAction.Pass);
+});
+
+t.test('truncated and random frames never make the program read outside the frame', async (t) => {
+  const w = world(2);
+  const full = [
+    toVip('10.6.0.1', 1),
+    fromRs('10.6.0.1', 1, 'udp'),
+    packet().eth({ vlan: 3 }).ipv4({ src: '10.6.0.1', dst: VIP }).udp({ sport: 1, dport: 80 }).build(),
+    packet().eth().ipv4({ src: '10.0.0.254', dst: VIP }).icmp({ type: 3, code: 1 }).payload(quoteOf(packet().ipv4({ src: VIP, dst: '10.6.0.1' }).tcp({ sport: 80, dport: 1 }).build())).build(),
+    packet().eth({ dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderIp: '10.0.2.1', targetIp: ARP_ADDR }).build(),
+  ];
+  let runs = 0;
+  for (const f of full) {
+    for (let len = 0; len < f.length; len++) {
+      const r = runXdp(w.prog, w.maps, f.slice(0, len));
+      t.ok(r.action === XdpAction.Pass || r.action === XdpAction.Redirect);
+      runs++;
+    }
+  }
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 120 }), fc.constantFrom(0x0800, 0x0806, 0x8100), (bytes, type) => {
+      if (bytes.length >= 14) {
+        bytes[12] = type >> 8;
+        bytes[13] = type & 255;
+      }
+      const r = runXdp(w.prog, w.maps, bytes);
+      return r.action === XdpAction.Pass || r.action === XdpAction.Redirect;
+    }),
+    { numRuns: 500 },
+  );
+  t.ok(runs > 100, `${runs} truncations ran`);
+});
+
+t.test('AF_PACKET forms: the fanout program picks the same slot, the filter keeps only the director’s frames', async (t) => {
+  for (const slots of [1, 2, 5]) {
+    const w = world(slots);
+    const fanout = steeringProgram(slots, FD, 'fanout').assemble();
+    const filter = steeringProgram(slots, FD, 'filter').assemble();
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0xfffe }), fc.integer({ min: 1, max: 65535 }), (c, port) => {
+        const client = ip(c);
+        const want = slotOf(parseIpv4(client), port, slots);
+        const a = toVip(client, port);
+        const b = fromRs(client, port, 'udp');
+        return (
+          runSkb(fanout, w.maps, a, 14).action === want &&
+          runSkb(fanout, w.maps, b, 14).action === want &&
+          runSkb(filter, w.maps, a, 0).action === FILTER_KEEP &&
+          runSkb(filter, w.maps, b, 0).action === FILTER_KEEP
+        );
+      }),
+      { numRuns: 100 },
+    );
+  }
+  const w = world(3);
+  const fanout = steeringProgram(3, FD, 'fanout').assemble();
+  const filter = steeringProgram(3, FD, 'filter').assemble();
+  const other = packet().eth().ipv4({ src: '10.0.0.5', dst: '10.0.3.3' }).tcp({ sport: 1, dport: 80 }).build();
+  t.equal(runSkb(filter, w.maps, other, 0).action, 0, 'another host’s frame is dropped from the sockets');
+  t.equal(runSkb(fanout, w.maps, other, 14).action, 0, 'and the fanout sends it to socket 0 (whose filter drops it)');
+  const arp = packet().eth({ dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderIp: '10.0.2.1', targetIp: ARP_ADDR }).build();
+  t.equal(runSkb(filter, w.maps, arp, 0).action, FILTER_KEEP, 'ARP for a director address is kept');
+  t.equal(runSkb(fanout, w.maps, arp, 14).action, 0, 'on slot 0');
+  const before = stat(w, Stat.Ip);
+  runSkb(fanout, w.maps, toVip('10.1.2.3', 4), 14);
+  t.equal(stat(w, Stat.Ip), before, 'the fanout program does not count (the filter does)');
+  runSkb(filter, w.maps, toVip('10.1.2.3', 4), 0);
+  t.equal(stat(w, Stat.Ip), before + 1);
+  // long frames: only the first 160 bytes are looked at
+  const big = packet().eth().ipv4({ src: '10.4.4.4', dst: VIP }).udp({ sport: 7, dport: 80 }).payload(1400).build();
+  t.equal(runSkb(fanout, w.maps, big, 14).action, slotOf(parseIpv4('10.4.4.4'), 7, 3));
+  for (let len = 0; len < 80; len++) {
+    const r = runSkb(filter, w.maps, toVip('10.6.0.1', 1).slice(0, len), 0);
+    t.ok(r.action === 0 || r.action === FILTER_KEEP);
+  }
+});
