@@ -86,25 +86,27 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
   });
   if (config.timeouts) director.setTimeouts(config.timeouts);
   director.start();
+  // VRRP before the services: on a TAP device its VIPs must be silent before a virtual
+  // service using them would announce them
+  const vrrp = new DaemonVrrp({ log, ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director, device: device.name, addresses: dev.addresses } }) });
+  obs.feeds.setVrrp(vrrp.source());
+  try {
+    await vrrp.apply(setup.keepalived);
+  } catch (e) {
+    director.stop();
+    throw new ConfigError((e as Error).message);
+  }
   const services = new ServiceRunner(director, log, obs.healthOptions);
   let applied;
   try {
     applied = services.apply(config.services, setup.keepalived);
   } catch (e) {
     services.stop();
+    await vrrp.stop();
     director.stop();
     throw e;
   }
   log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: config.keepalivedConf ?? null, changes: applied.length });
-  const vrrp = new DaemonVrrp({ log, ...(device.kind === 'tun' ? { tunDevice: device.name } : {}) });
-  obs.feeds.setVrrp(vrrp.source());
-  try {
-    await vrrp.apply(setup.keepalived);
-  } catch (e) {
-    services.stop();
-    director.stop();
-    throw new ConfigError((e as Error).message);
-  }
   const sock = socketPath(opts.socket ?? config.socket);
   const server = serveControl(director, sock, vrrp.ops());
   await new Promise<void>((res, rej) => {
@@ -136,8 +138,9 @@ export async function startDaemon(path: string, opts: { socket?: string; log?: L
       try {
         director.marks.set(markRules(next.marks));
         if (next.timeouts) director.setTimeouts(next.timeouts);
-        const changes = services.apply(next.services, nextSetup.keepalived);
+        // VRRP first (its synchronous part silences new TAP VIPs before services announce them)
         vrrp.apply(nextSetup.keepalived).catch((e: Error) => log('error', 'vrrp: reload refused, the VRRP instances keep running as they were', { errors: e.message.split('\n') }));
+        const changes = services.apply(next.services, nextSetup.keepalived);
         log('info', 'configuration reloaded', { file: path, changes });
         config = next;
         d.config = next;

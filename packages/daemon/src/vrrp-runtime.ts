@@ -17,6 +17,8 @@ import type { VrrpDiscardReason, VrrpInstanceStats, VrrpSource, VrrpStateName } 
 import { instanceSpec, notifyScripts, refusals, trackRefs } from './vrrp-spec.js';
 import { KernelBackend, vmacName } from './vrrp-kernel.js';
 import type { BackendInstance, VrrpBackend } from './vrrp-kernel.js';
+import { DirectorBackend, SplitBackend, tapVips } from './vrrp-tap.js';
+import type { TapVrrpTarget } from './vrrp-tap.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -104,6 +106,8 @@ export interface VrrpRuntimeOptions {
   now?: () => number;
   /** tunvsd's TUN device: VIPs with `dev` this device are routed into it (vrrp-kernel.ts) */
   tunDevice?: string;
+  /** tunvsd's TAP device: instances on it run through the Director (vrrp-tap.ts) */
+  tap?: TapVrrpTarget;
 }
 
 /** VRRP of one tunvsd. */
@@ -134,9 +138,10 @@ export class VrrpRuntime {
     this.now = opts.now ?? monoUs;
     this.wallAtMono = Date.now();
     this.monoAtStart = this.now();
-    const refused = refusals(config);
+    const refused = refusals(config, opts.tap?.device);
     if (refused.length) throw new VrrpRefusedError(refused.map((r) => `${r.file}:${r.line}: ${r.message}`).join('\n'));
-    this.backend = opts.backend ?? new KernelBackend(this.log, opts.tunDevice);
+    const kernel = (): VrrpBackend => new KernelBackend(this.log, opts.tunDevice);
+    this.backend = opts.backend ?? (opts.tap ? new SplitBackend(kernel(), new DirectorBackend(opts.tap, this.log), opts.tap.device) : kernel());
     const specs = config.instances.map(instanceSpec);
     const io: RouterIo = {
       sendAdvert: (inst, prio) => this.sendAdvert(inst, prio),
@@ -514,9 +519,15 @@ export class DaemonVrrp {
     if (this.rt && sameVrrp(this.cfg, next)) return;
     if (next && next.instances.length) {
       // refuse before touching the running instances
-      const refused = refusals(next);
+      const refused = refusals(next, this.opts.tap?.device);
       if (refused.length) throw new VrrpRefusedError(refused.map((r) => `${r.file}:${r.line}: ${r.message}`).join('\n'));
     }
+    // TAP: the next configuration's VIPs fall silent now, before a virtual service using
+    // them is added (which would announce them) and before the old instances stop
+    const tap = this.opts.tap;
+    const before = tap ? tapVips(this.cfg, tap.device) : new Set<string>();
+    const after = tap ? tapVips(next, tap.device) : new Set<string>();
+    if (tap) for (const a of after) if (!before.has(a)) tap.director.setAddressActive(a, false);
     if (this.rt) {
       this.opts.log('info', 'vrrp configuration changed: restarting the VRRP instances', {});
       await this.rt.stop();
@@ -524,6 +535,8 @@ export class DaemonVrrp {
     }
     this.cfg = next;
     this.rt = startVrrp(k, this.opts);
+    // addresses no instance holds any more are the Director's own business again
+    if (tap) for (const a of before) if (!after.has(a)) tap.director.releaseAddress(a);
   }
 
   /** The running runtime, if any. */

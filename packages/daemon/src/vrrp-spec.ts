@@ -7,6 +7,7 @@ import { parseIpv4 } from '@tunvs/packet';
 import { authPassBytes } from '@tunvs/vrrp';
 import type { InstanceSpec, NotifyScript, NotifyScripts, TrackRef } from '@tunvs/vrrp';
 import type { ScriptSpec, SyncGroupConfig, TrackFile, TrackRefConfig, VrrpConfig, VrrpInstanceConfig, VrrpNotifyConfig, VrrpScriptConfig } from '@tunvs/keepalived';
+import { tapRefusals } from './vrrp-tap.js';
 
 /** A refusal: keepalived would run it, tunvsd will not. */
 export interface VrrpRefusal {
@@ -116,11 +117,12 @@ export function notifyScripts(n: VrrpNotifyConfig): NotifyScripts {
 }
 
 /** What tunvsd will not run, with where it is configured. */
-export function refusals(v: VrrpConfig): VrrpRefusal[] {
+export function refusals(v: VrrpConfig, tapDevice?: string): VrrpRefusal[] {
   const out: VrrpRefusal[] = [];
   for (const i of v.instances) {
     for (const u of i.unsupported) out.push({ file: u.file, line: u.line, message: `vrrp_instance ${i.name}: ${u.what} is not supported by tunvs: ${u.why}` });
     if (!i.interface) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: no interface` });
+    if (tapDevice !== undefined) for (const m of tapRefusals(i, tapDevice)) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}` });
   }
   return out;
 }

@@ -229,6 +229,11 @@ export class Director implements DirectorControl {
   private curNow = 0;
   /** set while forwarding packets that are not in the receive slab */
   private copyOut = false;
+  /** TAP addresses a VRRP instance holds: answered (ARP, ping) only while active */
+  private readonly heldActive = new Set<number>();
+  private readonly heldStandby = new Set<number>();
+  /** handlers of IPv4 protocols the Director does not forward (VRRP: 112), by number */
+  private readonly localProto = new Map<number, (datagram: Uint8Array) => void>();
 
   /** forwarders by method number, for packets client -> real server */
   private readonly xmitIn: ((buf: Uint8Array, off: number, len: number, ipOff: number, slot: number) => void)[];
@@ -357,10 +362,13 @@ export class Director implements DirectorControl {
       this.counters.notForUs++;
       return;
     }
-    // Only frames for our MAC (or broadcast) are ours.
+    // Only frames for our MAC (or broadcast) are ours, and IPv4 multicast of a local protocol.
     if (!macIs(buf, eth + EthField.DST, this.mac) && !macIs(buf, eth + EthField.DST, BROADCAST_MAC)) {
-      this.counters.notForUs++;
-      return;
+      const multicast = buf[eth + EthField.DST] === 0x01 && buf[eth + EthField.DST + 1] === 0x00 && buf[eth + EthField.DST + 2] === 0x5e;
+      if (!multicast || end - l3 < Ipv4Field.HEADER_LEN || !this.localProto.has(buf[l3 + Ipv4Field.PROTOCOL]!)) {
+        this.counters.notForUs++;
+        return;
+      }
     }
     this.ipPacket(buf, off, len, l3);
   }
@@ -402,6 +410,8 @@ export class Director implements DirectorControl {
       return;
     }
     if (proto === Proto.ICMP) return this.icmp(buf, off, len, ip, hl, total, saddr, daddr);
+    const local = this.localProto.get(proto);
+    if (local) return local(buf.slice(ip, ip + total));
     this.counters.unsupportedProto++;
   }
 
@@ -718,12 +728,12 @@ export class Director implements DirectorControl {
     const tpa = rd32(buf, a + ArpField.TPA);
     const now = this.curNow;
     // Learn the sender when it is on one of our subnets (not for our own announcements).
-    if (spa !== 0 && !this.owned.has(spa) && !this.table.isVip(spa) && this.nextHop(spa) === spa) {
+    if (spa !== 0 && !this.owned.has(spa) && !this.table.isVip(spa) && !this.heldStandby.has(spa) && this.nextHop(spa) === spa) {
       this.neighbours.learn(spa, buf, a + ArpField.SHA, now);
       const waiting = this.neighbours.takePending(spa);
       if (waiting.length > 0) this.flushPending(spa, waiting);
     }
-    if (op === ArpOp.Request && (this.owned.has(tpa) || this.table.isVip(tpa)) && spa !== tpa) {
+    if (op === ArpOp.Request && this.answers(tpa) && spa !== tpa) {
       const o = this.curTx.reserve(this.curVnet + ARP_FRAME_LEN);
       if (o < 0) {
         this.counters.txSlabFull++;
@@ -797,13 +807,110 @@ export class Director implements DirectorControl {
 
   /** Gratuitous ARP for a new VIP (TAP), sent at once on every link. */
   private announce(vip: number): void {
-    if (this.kind !== 'tap' || !this.started) return;
+    if (this.kind !== 'tap' || !this.started || this.heldStandby.has(vip)) return;
     for (const link of this.links.slice(0, 1)) {
       const vnet = link.vnetHdrLen;
       const frame = new Uint8Array(vnet + ARP_FRAME_LEN);
       emitGratuitousArp(frame, vnet, this.mac, vip);
       writeOne(link, frame);
     }
+  }
+
+  // ------------------------------------------------- VRRP on TAP (the host side of VIPs)
+
+  /** Does the Director answer ARP and ping for `addr` (TAP)? */
+  private answers(addr: number): boolean {
+    if (this.heldStandby.has(addr)) return false;
+    return this.owned.has(addr) || this.table.isVip(addr) || this.heldActive.has(addr);
+  }
+
+  /**
+   * Put an address under a VRRP instance's control (TAP): while standby (backup) the
+   * Director neither answers ARP or ping for it nor announces it, even when it is a VIP
+   * of a virtual service; while active (master) it answers for it like an owned address,
+   * also when no virtual service uses it (a real servers' gateway VIP). Announcing the
+   * change (gratuitous ARP) is the caller's: VRRP has its own GARP timing.
+   */
+  setAddressActive(addr: string, active: boolean): void {
+    const a = parseAddr(addr);
+    if (active) {
+      this.heldStandby.delete(a);
+      this.heldActive.add(a);
+    } else {
+      this.heldActive.delete(a);
+      this.heldStandby.add(a);
+    }
+  }
+
+  /** Release an address from VRRP control (back to the Director's own rules). */
+  releaseAddress(addr: string): void {
+    const a = parseAddr(addr);
+    this.heldActive.delete(a);
+    this.heldStandby.delete(a);
+  }
+
+  /**
+   * Receive IPv4 datagrams of `protocol` (TAP) addressed to our MAC, broadcast, or an IPv4
+   * multicast MAC: the handler gets a copy of the datagram from its IP header (TTL intact,
+   * IP checksum already verified). `null` removes the handler.
+   */
+  onLocalProtocol(protocol: number, handler: ((datagram: Uint8Array) => void) | null): void {
+    if (handler) this.localProto.set(protocol, handler);
+    else this.localProto.delete(protocol);
+  }
+
+  /**
+   * Send an IPv4 datagram the Director originates (TAP), outside the packet path: to an
+   * IPv4 multicast group's MAC, or to the next hop's MAC from the neighbour table. When
+   * the next hop is not resolved yet, an ARP request goes out instead and false is
+   * returned (the caller sends again later, as VRRP does with its next advert).
+   */
+  sendDatagram(datagram: Uint8Array): boolean {
+    if (this.kind !== 'tap') throw new Error('sendDatagram is for a TAP Director');
+    const link = this.links[0]!;
+    const vnet = link.vnetHdrLen;
+    const dst = rd32(datagram, Ipv4Field.DST);
+    const frame = new Uint8Array(vnet + EthField.HEADER_LEN + datagram.length);
+    const eth = vnet;
+    if (dst >>> 28 === 0xe) {
+      frame.set([0x01, 0x00, 0x5e, (dst >>> 16) & 0x7f, (dst >>> 8) & 0xff, dst & 0xff], eth + EthField.DST);
+    } else {
+      const hop = this.nextHop(dst);
+      if (hop === 0) {
+        this.counters.noRoute++;
+        return false;
+      }
+      const slotN = this.neighbours.lookup(hop);
+      if (slotN < 0) {
+        this.sendArpRequest(link, hop, this.now(), true);
+        return false;
+      }
+      copyMac(this.neighbours.macs, slotN * 6, frame, eth + EthField.DST);
+    }
+    copyMac(this.mac, 0, frame, eth + EthField.SRC);
+    wr16(frame, eth + EthField.ETHERTYPE, EtherType.Ipv4);
+    frame.set(datagram, eth + EthField.HEADER_LEN);
+    writeOne(link, frame);
+    this.counters.txPackets++;
+    return true;
+  }
+
+  /** Send one Ethernet frame as given (TAP; VRRP's gratuitous ARP) on the first link. */
+  sendFrame(frame: Uint8Array): void {
+    if (this.kind !== 'tap') throw new Error('sendFrame is for a TAP Director');
+    const link = this.links[0]!;
+    if (link.vnetHdrLen === 0) writeOne(link, frame);
+    else {
+      const f = new Uint8Array(link.vnetHdrLen + frame.length);
+      f.set(frame, link.vnetHdrLen);
+      writeOne(link, f);
+    }
+    this.counters.txPackets++;
+  }
+
+  /** The Director's MAC address (TAP). */
+  get macAddress(): Uint8Array {
+    return this.mac;
   }
 
   // -------------------------------------------------------------------- ICMP
@@ -813,7 +920,7 @@ export class Director implements DirectorControl {
     const icLen = total - hl;
     if (icLen < IcmpField.HEADER_LEN) return this.malformed(ParseReason.IcmpTruncated);
     const type = buf[ic]!;
-    if (type === IcmpType.EchoRequest && (this.owned.has(daddr) || this.table.isVip(daddr)) && this.kind === 'tap') {
+    if (type === IcmpType.EchoRequest && this.kind === 'tap' && this.answers(daddr)) {
       return this.echoReply(buf, off, len, ip, hl, total, saddr, daddr);
     }
     if (type !== IcmpType.DestUnreachable && type !== IcmpType.SourceQuench && type !== IcmpType.TimeExceeded) {
