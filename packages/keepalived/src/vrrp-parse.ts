@@ -1394,6 +1394,8 @@ export class VrrpInterpreter {
     }
 
     const keep: VrrpInstanceConfig[] = [];
+    // keepalived checks script security over every instance it read, also those dropped below
+    const parsed = this.cfg.instances;
     for (const inst of this.cfg.instances) {
       const p = this.pending.get(inst)!;
       const name = inst.name;
@@ -1645,7 +1647,7 @@ export class VrrpInterpreter {
     // found, its user known) without enable_script_security
     const runnable = (sp: ScriptSpec | undefined): boolean =>
       sp !== undefined && findExecutable(sp.argv[0]!) !== null && (sp.user === undefined || lookupUser(sp.user) !== null);
-    const notifies = [...this.cfg.instances.map((i) => i.notify), ...this.cfg.syncGroups.map((sg) => sg.notify)].flatMap((n) => Object.values(n) as ScriptSpec[]);
+    const notifies = [...parsed.map((i) => i.notify), ...this.cfg.syncGroups.map((sg) => sg.notify)].flatMap((n) => Object.values(n) as ScriptSpec[]);
     const fifoScripts = [g.notifyFifoScript, g.vrrpNotifyFifoScript];
     if (
       !this.globalDefs?.enableScriptSecurity &&
