@@ -10,11 +10,11 @@
 #
 # Namespaces are named ${VRX_PREFIX:-vrx-}sw, -c (client 10.99.0.50), -rs (real server
 # 10.99.0.30, VIP on lo), -d1 and -d2 (directors 10.99.0.21 and .22 on TAP devices bridged
-# to their eth0). The VIP 10.99.0.100:8080 is LVS-DR to the real server.
+# to their eth0; the hosts themselves are .11 and .12, where the health checks start). The VIP 10.99.0.100:8080 is LVS-DR to the real server.
 set -euo pipefail
 P=${VRX_PREFIX:-vrx-}
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-WORK=/tmp/${P}vrrp-example
+WORK=/run/${P}vrrp-example   # root-owned path: keepalived's script security accepts it
 VIP=10.99.0.100
 
 down() {
@@ -52,9 +52,10 @@ ip netns exec "${P}rs" node -e "require('http').createServer((q,s)=>s.end('rs: h
 echo $! > "$WORK/rs.pid"
 
 # a director: its TAP device bridged to its eth0; tunvsd owns the VIP in userspace
-director() { # name, address, mac, priority
+director() { # name, address, mac, priority, host address
   plug "$1" ""
   ip -n "$P$1" link add br0 type bridge mcast_snooping 0 stp_state 0 forward_delay 0
+  ip -n "$P$1" addr add "$5/24" dev br0       # the host's own: health checks start here
   ip -n "$P$1" tuntap add dev tv0 mode tap     # exists before tunvsd: keepalived.conf names it
   ip -n "$P$1" link set eth0 master br0
   ip -n "$P$1" link set tv0 master br0
@@ -70,6 +71,11 @@ mac $3
 control_socket $WORK/$1/tunvsd.sock
 EOF
   cat > "$WORK/$1/keepalived.conf" <<EOF
+global_defs {
+    enable_script_security
+    script_user root
+}
+
 vrrp_instance VI_1 {
     state BACKUP
     interface tv0
@@ -107,8 +113,8 @@ EOF
 
 status() { # director
   ip netns exec "$P$1" node "$ROOT/packages/daemon/dist/bin/tunvsd.js" --vrrp-status --socket "$WORK/$1/tunvsd.sock" 2>/dev/null \
-    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const i=JSON.parse(s).instances[0];console.log(`${i.state} priority ${i.priority.effective} master ${i.master?.address ?? "-"}`)})' \
-    || echo down
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{if(!s)return console.log("down");const i=JSON.parse(s).instances[0];console.log(`${i.state} priority ${i.priority.effective} master ${i.master?.address ?? "-"}`)})' \
+    || true
 }
 show() {
   for d in d1 d2; do echo "  $d: $(status $d)"; done
@@ -122,12 +128,12 @@ wait_state() { # director, state, seconds
   echo "$1 did not become $2" >&2; return 1
 }
 
-director d1 10.99.0.21 02:99:00:00:01:21 150
-director d2 10.99.0.22 02:99:00:00:01:22 100
+director d1 10.99.0.21 02:99:00:00:01:21 150 10.99.0.11
+director d2 10.99.0.22 02:99:00:00:01:22 100 10.99.0.12
 wait_state d1 MASTER 10 && wait_state d2 BACKUP 10
 echo "both directors up:"; show
 
-kill -9 "$(cat "$WORK/d1.pid")"
+kill -9 "$(cat "$WORK/d1.pid")"; wait "$(cat "$WORK/d1.pid")" 2>/dev/null || true
 t0=$(date +%s%N)
 wait_state d2 MASTER 10
 echo "d1 crashed (SIGKILL); d2 MASTER after $(( ($(date +%s%N) - t0) / 1000000 )) ms:"; show

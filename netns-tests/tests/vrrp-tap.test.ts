@@ -28,8 +28,10 @@ t.test('TAP director: backup stays silent, takes the VIP when keepalived dies, g
   await http.json((m) => m.ready === true);
 
   // the router's eth0 becomes a bridge port shared with the TAP device
+  // (the host keeps its address, on the bridge: the health checks start there)
   lab.lab.ip(tv.ns, `addr flush dev eth0`);
   lab.lab.ip(tv.ns, 'link add br0 type bridge mcast_snooping 0 stp_state 0 forward_delay 0');
+  lab.lab.ip(tv.ns, `addr add ${tv.ip}/24 dev br0`);
   lab.lab.ip(tv.ns, 'tuntap add dev tv0 mode tap');
   lab.lab.ip(tv.ns, 'link set eth0 master br0');
   lab.lab.ip(tv.ns, 'link set tv0 master br0');
@@ -65,6 +67,8 @@ virtual_server ${VIP} 8080 {
   const neigh = (): string => lab.lab.exec(lab.client, 'ip', ['neigh', 'show', VIP]).stdout;
   t.notMatch(neigh(), DMAC, 'the backup director did not answer ARP for the VIP');
   t.match(lab.lab.exec(lab.client, 'ping', ['-c', '1', '-W', '1', DIRECTOR]).stdout, /1 received/, 'the director answers for its own address');
+  await delay(2500); // two health-check rounds: the real server must stay up
+  t.notMatch(tv.proc.stderr, /rs-down/, 'the health check reaches the real server');
   let st = (await lab.status(tv)).instances[0]!;
   t.equal(st.master?.address, ka.ip, 'status names the master');
   t.ok(st.counters.advertsReceived > 0, 'adverts received through the Director');

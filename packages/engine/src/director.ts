@@ -761,6 +761,10 @@ export class Director implements DirectorControl {
       if (this.curVnet > 0) g.fill(0, o, o + this.curVnet);
       g.set(f, o + this.curVnet);
       copyMac(this.neighbours.macs, slotN * 6, g, o + this.curVnet + EthField.DST);
+      // the source too: a frame queued on the receive path still carries the sender's MAC,
+      // which would teach a bridge that the client sits behind this port
+      copyMac(this.mac, 0, g, o + this.curVnet + EthField.SRC);
+      wr16(g, o + this.curVnet + EthField.ETHERTYPE, EtherType.Ipv4); // (generated ICMP errors had none yet)
       this.curTx.commit(o, this.curVnet + f.length);
     }
   }

@@ -102,6 +102,22 @@ t.test('sendDatagram: multicast MAC for a group, ARP first for an unresolved uni
   t.end();
 });
 
+t.test('a packet held for ARP leaves with the director MAC as source (DR, bridges learn from it)', (t) => {
+  const { d, link } = tapDirector();
+  const key = { protocol: 'tcp' as const, addr: VIP, port: 80 };
+  d.addService(key);
+  d.addDest(key, { addr: '10.10.0.30', port: 80, method: 'route' });
+  link.drain();
+  link.receive(packet().eth({ src: '02:00:00:00:00:50', dst: formatMac(MAC) }).ipv4({ src: '10.10.0.50', dst: VIP }).tcp({ sport: 40000, dport: 80, flags: 'S' }).build());
+  t.equal(rd16(link.drain()[0]!, 12), 0x0806, 'ARP request first');
+  link.receive(packet().eth({ src: PEER_MAC, dst: formatMac(MAC) }).arp({ op: 2, senderMac: PEER_MAC, senderIp: '10.10.0.30', targetMac: formatMac(MAC), targetIp: '10.10.0.1' }).build());
+  const [syn] = link.drain();
+  t.equal(formatMac(syn!.subarray(0, 6)), PEER_MAC, 'to the real server');
+  t.equal(formatMac(syn!.subarray(6, 12)), formatMac(MAC), 'from the director, not the client');
+  t.equal(rd16(syn!, 12), 0x0800);
+  t.end();
+});
+
 t.test('the hooks are TAP-only', (t) => {
   const link = new MemoryLink('tun', 1500);
   const d = new Director({ links: [link], timers: false });
