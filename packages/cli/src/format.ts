@@ -96,12 +96,18 @@ function maskText(s: ServiceInfo): string | null {
   return m !== 0xffffffff ? ntoa(m) : null;
 }
 
-function schedFlagsText(s: ServiceInfo): string {
+/**
+ * The `-b` names of a service's flags, as ipvsadm prints them. ipvsadm omits flag-3 for sh
+ * and mh (so its `-S` can print a bare `-b ` that its own `-R` refuses); `forSave` keeps it,
+ * so that what tunvsadm saves it can restore.
+ */
+function schedFlagsText(s: ServiceInfo, forSave = false): string {
   const bits = schedFlagBits(s.schedFlags);
   const out: string[] = [];
   if (s.scheduler === 'sh' || s.scheduler === 'mh') {
     if (bits & 1) out.push(`${s.scheduler}-fallback`);
     if (bits & 2) out.push(`${s.scheduler}-port`);
+    if (forSave && bits & 4) out.push('flag-3');
   } else {
     if (bits & 1) out.push('flag-1');
     if (bits & 2) out.push('flag-2');
@@ -171,7 +177,7 @@ function serviceEntry(s: ServiceInfo, o: ListOptions, rule: boolean): string {
     }
     if (s.pe) out += ` --pe ${s.pe}`;
     if (s.onePacket) out += ' -o';
-    if (schedFlagBits(s.schedFlags)) out += ` -b ${schedFlagsText(s)}`;
+    if (schedFlagBits(s.schedFlags)) out += ` -b ${schedFlagsText(s, true)}`;
   } else if (o.stats) {
     const st = s.stats;
     out = padR(name, 33) + [st.conns, st.inPkts, st.outPkts, st.inBytes, st.outBytes].map((v) => largeNum(v, ex)).join('');

@@ -20,14 +20,31 @@ export { nullResolver, systemResolver, tableResolver, parseHosts, parseServices 
 export type { Resolver } from './names.js';
 export {
   serveControl,
+  claimSocketPath,
   dispatchRequest,
   asyncControl,
   ControlClient,
+  ControlTimeoutError,
+  SocketInUseError,
   socketPath,
   DEFAULT_SOCKET,
   CONTROL_OPS,
+  DIRECTOR_OPS,
+  SERVE_DEFAULTS,
 } from './control-socket.js';
-export type { AsyncDirectorControl, ControlOp, ControlRequest, ControlResponse, ExtraOps } from './control-socket.js';
-export { runTunvsadm, extractSocketOption, restoreTokens } from './tunvsadm.js';
+export type {
+  AsyncDirectorControl,
+  ClientOptions,
+  ControlErrorBody,
+  ControlOp,
+  ControlOpHandler,
+  ControlRequest,
+  ControlResponse,
+  ServeOptions,
+  SocketClaim,
+} from './control-socket.js';
+export { LineSplitter, LINE_TOO_LONG } from './lines.js';
+export { runTunvsadm, extractOwnOptions, restoreTokens, scrubControlChars, DEFAULT_TIMEOUT_S } from './tunvsadm.js';
+export type { OwnOptions } from './tunvsadm.js';
 export type { CliIO } from './tunvsadm.js';
 export { inetAton, inetPton4, inetPton6, ntop6, ntoa } from './addr.js';

@@ -4,8 +4,9 @@
  * Also `-R`: save-format lines from stdin, each run like its own command line.
  */
 import { ControlError } from '@tunvs/model';
+import { CONTROL_OPS } from './control-socket.js';
 import { parseArgs, UsageError, type Command } from './args.js';
-import { ControlClient, socketPath, type AsyncDirectorControl } from './control-socket.js';
+import { ControlClient, ControlTimeoutError, socketPath, type AsyncDirectorControl, type ClientOptions } from './control-socket.js';
 import { controlErrorMessage } from './errors.js';
 import { formatConnections, formatDaemons, formatList, formatSave, formatService, formatTimeouts } from './format.js';
 import { systemResolver, type Resolver } from './names.js';
@@ -19,34 +20,70 @@ export interface CliIO {
   /** environment, for TUNVS_SOCKET (default process.env) */
   env?: NodeJS.ProcessEnv;
   /** open a control connection; default: ControlClient on the socket path */
-  connect?(path: string): Promise<AsyncDirectorControl & { close?(): void }>;
+  connect?(path: string, opts: ClientOptions): Promise<AsyncDirectorControl & { close?(): void }>;
   /** name lookups when -n is absent (default: /etc/hosts + /etc/services) */
   resolver?: Resolver;
   /** program name in help texts (default `tunvsadm`) */
   program?: string;
 }
 
-/** Remove tunvsadm's own `--socket PATH` / `--socket=PATH` from argv; returns [argv, path]. */
-export function extractSocketOption(argv: readonly string[]): [string[], string | undefined] {
-  const out: string[] = [];
-  let path: string | undefined;
+/** How long tunvsadm waits for tunvsd by default (seconds without an answer). */
+export const DEFAULT_TIMEOUT_S = 10;
+
+/** tunvsadm's own options (`--socket PATH`, `--socket-timeout S`, also with `=`), taken out of the command line before ipvsadm's parsing. */
+export interface OwnOptions {
+  argv: string[];
+  socket?: string;
+  /** raw value of --socket-timeout */
+  timeout?: string;
+}
+
+export function extractOwnOptions(argv: readonly string[]): OwnOptions {
+  const out: OwnOptions = { argv: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') {
-      out.push(...argv.slice(i));
+      out.argv.push(...argv.slice(i));
       break;
     }
-    if (a === '--socket' && i + 1 < argv.length) {
-      path = argv[++i];
-      continue;
+    let matched = false;
+    for (const [name, key] of [['--socket', 'socket'], ['--socket-timeout', 'timeout']] as const) {
+      if (a === name && i + 1 < argv.length) {
+        out[key] = argv[++i];
+        matched = true;
+      } else if (a.startsWith(name + '=')) {
+        out[key] = a.slice(name.length + 1);
+        matched = true;
+      }
     }
-    if (a.startsWith('--socket=')) {
-      path = a.slice('--socket='.length);
-      continue;
-    }
-    out.push(a);
+    if (!matched) out.argv.push(a);
   }
-  return [out, path];
+  return out;
+}
+
+/**
+ * Replace control characters (C0 but newline, DEL, C1) with '?': text that came from the
+ * daemon is never allowed to drive the terminal.
+ */
+export function scrubControlChars(s: string): string {
+  return s.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** A copy of a value from the daemon with every string scrubbed. */
+function scrubDeep<T>(v: T): T {
+  if (typeof v === 'string') return scrubControlChars(v) as T;
+  if (Array.isArray(v)) return v.map((x: unknown) => scrubDeep(x)) as T;
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[scrubControlChars(k)] = scrubDeep(x);
+    return out as T;
+  }
+  return v;
+}
+
+/** A ControlError from the daemon with its strings scrubbed. */
+function scrubError(e: ControlError): ControlError {
+  return new ControlError(scrubControlChars(String(e.code)) as ControlError['code'], scrubControlChars(e.message), scrubControlChars(e.op));
 }
 
 /** Thrown when the daemon cannot be reached; ends tunvsadm with one line and status 2. */
@@ -57,12 +94,45 @@ interface Session {
   close(): void;
 }
 
-function session(io: CliIO, path: string): Session {
+/** The one line tunvsadm prints when it cannot connect to `path`. */
+function connectFailure(path: string, e: unknown, timeoutS: number): Unreachable {
+  const code = (e as { code?: unknown })?.code;
+  if (e instanceof ControlTimeoutError) {
+    return new Unreachable(`tunvsadm: tunvsd at ${path} does not accept connections (waited ${timeoutS} s; --socket-timeout changes it)\n`);
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new Unreachable(`tunvsadm: permission denied on ${path}: the control socket is for its owner only (you must be root)\n`);
+  }
+  if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ENOTSOCK') {
+    return new Unreachable(`tunvsadm: cannot reach tunvsd at ${path} (is tunvsd running?)\n`);
+  }
+  const what = typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'unexpected error';
+  return new Unreachable(`tunvsadm: cannot reach tunvsd at ${path} (${what})\n`);
+}
+
+/** Each call's answer and errors with their strings scrubbed. */
+function scrubbed(ctl: AsyncDirectorControl & { close?(): void }): AsyncDirectorControl & { close?(): void } {
+  const out: Record<string, unknown> = {};
+  for (const op of CONTROL_OPS) {
+    out[op] = async (...a: unknown[]) => {
+      try {
+        return scrubDeep(await (ctl[op] as (...x: unknown[]) => Promise<unknown>)(...a));
+      } catch (e) {
+        throw e instanceof ControlError ? scrubError(e) : e;
+      }
+    };
+  }
+  out.close = () => ctl.close?.();
+  return out as unknown as AsyncDirectorControl & { close?(): void };
+}
+
+function session(io: CliIO, path: string, timeoutS: number): Session {
   let conn: Promise<AsyncDirectorControl & { close?(): void }> | null = null;
+  const opts: ClientOptions = { timeoutMs: Math.round(timeoutS * 1000) };
   return {
     get() {
-      conn ??= (io.connect ?? ((p: string) => ControlClient.connect(p)))(path).catch(() => {
-        throw new Unreachable(`tunvsadm: cannot reach tunvsd at ${path} (is tunvsd running?)\n`);
+      conn ??= (io.connect ?? ((p: string, o: ClientOptions) => ControlClient.connect(p, o)))(path, opts).then(scrubbed, (e: unknown) => {
+        throw connectFailure(path, e, timeoutS);
       });
       return conn;
     },
@@ -216,14 +286,24 @@ async function restore(io: CliIO, s: Session, depth: number): Promise<Outcome> {
  * throws for bad input or an unreachable daemon.
  */
 export async function runTunvsadm(argv: readonly string[], io: CliIO): Promise<number> {
-  const [args, explicit] = extractSocketOption(argv);
+  const own = extractOwnOptions(argv);
+  let timeoutS = DEFAULT_TIMEOUT_S;
+  if (own.timeout !== undefined) {
+    const v = Number(own.timeout);
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(own.timeout) || !(v > 0) || v > 86400) {
+      io.stderr(`${io.program ?? 'tunvsadm'}: invalid --socket-timeout value \`${scrubControlChars(own.timeout)}' (seconds, more than 0)\n`);
+      return 2;
+    }
+    timeoutS = v;
+  }
   const resolver = io.resolver ?? systemResolver();
-  const cmd = parseArgs(args, { program: io.program ?? 'tunvsadm', resolver });
+  const cmd = parseArgs(own.argv, { program: io.program ?? 'tunvsadm', resolver });
   if (cmd instanceof UsageError) {
     io.stderr(cmd.text);
     return cmd.exitCode;
   }
-  const s = session({ ...io, resolver }, socketPath(explicit, io.env ?? process.env));
+  const path = socketPath(own.socket, io.env ?? process.env);
+  const s = session({ ...io, resolver }, path, timeoutS);
   try {
     return (await execute(cmd, { ...io, resolver }, s, 0)).code;
   } catch (e) {
@@ -231,11 +311,16 @@ export async function runTunvsadm(argv: readonly string[], io: CliIO): Promise<n
       io.stderr(e.message);
       return 2;
     }
+    if (e instanceof ControlTimeoutError) {
+      io.stderr(`tunvsadm: tunvsd at ${path} did not answer within ${timeoutS} s (--socket-timeout changes it); a change may or may not have been applied\n`);
+      return 2;
+    }
     if (e instanceof ControlError) {
       io.stderr(controlErrorMessage(e.code, e.op) + '\n');
       return 255;
     }
-    io.stderr(`tunvsadm: ${(e as Error).message ?? String(e)}\n`);
+    const msg = e instanceof Error && e.message === 'control connection closed' ? `the connection to tunvsd at ${path} was closed` : scrubControlChars(String((e as Error)?.message ?? e));
+    io.stderr(`tunvsadm: ${msg}\n`);
     return 1;
   } finally {
     s.close();

@@ -1,15 +1,24 @@
 /**
- * tunvsd's configuration file: JSON with `//` comment lines allowed. It names the device,
- * the addresses the director owns, and the rules to keep (services and destinations,
- * timeouts, firewall-mark rules). See the README for a commented example.
+ * tunvsd's configuration: the device, the addresses the director owns, and the rules to
+ * keep (services and destinations, timeouts, firewall-mark rules), whatever form the file
+ * is written in (JSON here; tunvsd.conf and keepalived.conf in sources.ts).
+ *
+ * `validateDaemonConfig` is the one check every form goes through: it takes the raw value
+ * (`unknown`), refuses unknown keys, wrong types and out-of-range values with the path of
+ * the value (mapped to file:line by the caller), checks every service and destination with
+ * the control API's own rules (@tunvs/model's checkServiceSpec/checkDestSpec, the
+ * scheduler registry), and refuses duplicates. What it accepts, the daemon applies whole.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { checkDestSpec, checkFwmark, checkServiceSpec, checkTimeouts, ipv4Octets, InvalidValue, Limits } from '@tunvs/model';
 import type { DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
-import { parseCidr, parseIpv4 } from '@tunvs/packet';
+import { parseCidr, parseIpv4, parseMac } from '@tunvs/packet';
+import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
 import { parseHttpConfig } from '@tunvs/console';
 import type { HttpConfig } from '@tunvs/console';
+import { childPath, parseJsonLines, JsonSyntaxError } from './json-lines.js';
 import { isPluginPath, pluginPathProblem } from './plugins.js';
 
 export interface DeviceConfig {
@@ -65,12 +74,340 @@ export interface DaemonConfig {
   http?: HttpConfig;
 }
 
-/** A configuration error naming the file and what is wrong. */
+/** A configuration error naming the file and what is wrong (one `file:line: error: ...` per line). */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Read and validate a configuration file. */
+/** The connection table's hard maximum (ConnTable: 2^26 entries). */
+export const MAX_CONN_CAPACITY = 0x4000000;
+
+/** One finding about a value, by its path (`services[1].dests[0].weight`). */
+export interface Finding {
+  severity: 'error' | 'warning';
+  path: string;
+  message: string;
+}
+
+/** The device of a configuration that names none. */
+export function defaultDevice(): DeviceConfig {
+  return { name: 'tunvs0', kind: 'tun', queues: 1, vnetHdr: false, mac: '02:00:00:00:00:01', addresses: [] };
+}
+
+/** `{}`-like objects only: own enumerable keys, not an array. */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function own(o: Record<string, unknown>, k: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
+}
+
+const show = (v: unknown): string => {
+  const s = typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+};
+
+/** A key of one configuration object: how to check its value. */
+type Field = (v: unknown, path: string, out: Findings) => void;
+
+/** Findings collected while checking a configuration. */
+export class Findings {
+  readonly list: Finding[] = [];
+  error(path: string, message: string): void {
+    this.list.push({ severity: 'error', path, message });
+  }
+  warn(path: string, message: string): void {
+    this.list.push({ severity: 'warning', path, message });
+  }
+  /** Check an object's keys against `fields`, refusing unknown ones. */
+  object(v: unknown, path: string, what: string, fields: ReadonlyMap<string, Field>): Record<string, unknown> | null {
+    if (!isPlainObject(v)) {
+      this.error(path, `${what} must be an object, not ${show(v)}`);
+      return null;
+    }
+    for (const k of Object.keys(v)) {
+      const f = fields.get(k);
+      if (f === undefined) this.error(childPath(path, k), `unknown key "${k}" in ${what} (known: ${[...fields.keys()].join(', ')})`);
+      else f(v[k], childPath(path, k), this);
+    }
+    return v;
+  }
+}
+
+const int = (min: number, max: number, what = `an integer ${min}..${max}`): Field => (v, path, out) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) out.error(path, `must be ${what}, not ${show(v)}`);
+};
+const bool: Field = (v, path, out) => {
+  if (typeof v !== 'boolean') out.error(path, `must be true or false, not ${show(v)}`);
+};
+const str = (test: (s: string) => string | null): Field => (v, path, out) => {
+  if (typeof v !== 'string') return out.error(path, `must be a string, not ${show(v)}`);
+  const problem = test(v);
+  if (problem !== null) out.error(path, problem);
+};
+const ipv4: Field = str((s) => (ipv4Octets(s) === null ? `invalid IPv4 address ${show(s)}` : null));
+const cidr = (s: string): string | null => {
+  const slash = s.indexOf('/');
+  if (ipv4Octets(slash < 0 ? s : s.slice(0, slash)) === null) return `invalid address ${show(s)} (want IPv4/prefix)`;
+  try {
+    parseCidr(s);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+};
+
+const DEVICE_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
+  ['name', str((s) => (/^[A-Za-z0-9_.-]{1,15}$/.test(s) ? null : `invalid device name ${show(s)} (1..15 of A-Z a-z 0-9 _ . -)`))],
+  ['kind', str((s) => (s === 'tun' || s === 'tap' ? null : `must be "tun" or "tap", not ${show(s)}`))],
+  ['queues', int(1, 16)],
+  ['vnetHdr', bool],
+  ['mtu', int(68, 65535)],
+  [
+    'mac',
+    str((s) => {
+      try {
+        return (parseMac(s)[0]! & 1) === 0 ? null : `${s} is a multicast MAC address`;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }),
+  ],
+  [
+    'addresses',
+    (v, path, out) => {
+      if (!Array.isArray(v)) return out.error(path, `must be a list of "address/prefix", not ${show(v)}`);
+      v.forEach((a: unknown, i) => str(cidr)(a, childPath(path, i), out));
+    },
+  ],
+  ['gateway', ipv4],
+]);
+
+const MARK_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
+  [
+    'mark',
+    (v, path, out) => {
+      try {
+        checkFwmark(v, 'marks');
+      } catch (e) {
+        out.error(path, (e as Error).message);
+      }
+    },
+  ],
+  ['protocol', str((s) => (s === 'tcp' || s === 'udp' || s === 'all' ? null : `must be "tcp", "udp" or "all", not ${show(s)}`))],
+  ['daddr', str((s) => cidr(s))],
+  [
+    'ports',
+    str((s) => {
+      for (const r of s.split(',')) {
+        const m = /^\s*([0-9]{1,5})\s*(?:-\s*([0-9]{1,5})\s*)?$/.exec(r);
+        const lo = m ? Number(m[1]) : NaN;
+        const hi = m ? Number(m[2] ?? m[1]) : NaN;
+        if (!m || lo > 65535 || hi > 65535 || lo > hi) return `invalid port list ${show(s)} (want "80", "80,443" or "1000-2000")`;
+      }
+      return null;
+    }),
+  ],
+]);
+
+/** The service keys a ServiceConfig may have: the spec's and `dests`. */
+const SERVICE_KEYS = ['fwmark', 'ipv6', 'protocol', 'addr', 'port', 'scheduler', 'schedFlags', 'persistent', 'netmask', 'onePacket', 'pe', 'dests'];
+
+/** A spec checked by the control API's rules, or null (the finding recorded at `path.field`). */
+function checked<T>(fn: () => T, path: string, out: Findings): T | null {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof InvalidValue) out.error(childPath(path, e.field), e.message);
+    else out.error(path, (e as Error).message);
+    return null;
+  }
+}
+
+/** The key string of a service: `tcp:ADDR:PORT` or `fwmark:N`. */
+export function serviceKeyString(k: { fwmark?: number; protocol?: string | null; addr?: string; port?: number }): string {
+  return k.fwmark ? `fwmark:${k.fwmark}` : `${k.protocol}:${k.addr}:${k.port}`;
+}
+
+/**
+ * Check one service (spec and destinations) with the control API's rules; returns the
+ * normalised ServiceConfig, or null. Also used for keepalived's virtual servers.
+ */
+export function checkServiceConfig(v: unknown, path: string, out: Findings, knownSchedulers: ReadonlySet<string>): ServiceConfig | null {
+  if (!isPlainObject(v)) {
+    out.error(path, `a service must be an object, not ${show(v)}`);
+    return null;
+  }
+  const { dests: rawDests, ...rawSpec } = v;
+  for (const k of Object.keys(v)) if (!SERVICE_KEYS.includes(k)) out.error(childPath(path, k), `unknown key "${k}" in a service`);
+  const known = Object.fromEntries(Object.entries(rawSpec).filter(([k]) => SERVICE_KEYS.includes(k)));
+  // a scheduler plug-in named by its path (plugins.ts): the path is checked here, the
+  // module is loaded (and checked) by tunvsd before it applies the configuration
+  const plugin = typeof known.scheduler === 'string' && isPluginPath(known.scheduler) ? known.scheduler : null;
+  if (plugin !== null) {
+    const why = pluginPathProblem(plugin);
+    if (why !== null) out.error(childPath(path, 'scheduler'), why);
+    known.scheduler = 'plug-in';
+  }
+  const spec = checked(() => checkServiceSpec(known, 'addService'), path, out);
+  if (spec === null) return null;
+  const sched = spec.scheduler ?? 'wlc';
+  if (plugin !== null) spec.scheduler = plugin;
+  else if (!knownSchedulers.has(sched)) out.error(childPath(path, 'scheduler'), `Scheduler not found: ${show(sched)} (known: ${[...knownSchedulers].join(' ')})`);
+  const cfg: ServiceConfig = { ...spec };
+  if (rawDests === undefined) return cfg;
+  if (!Array.isArray(rawDests)) {
+    out.error(childPath(path, 'dests'), `must be a list of destinations, not ${show(rawDests)}`);
+    return null;
+  }
+  const seen = new Map<string, number>();
+  const dests: DestSpec[] = [];
+  rawDests.forEach((d: unknown, i) => {
+    const dp = childPath(childPath(path, 'dests'), i);
+    const dest = checked(() => checkDestSpec(d, 'addDest'), dp, out);
+    if (dest === null) return;
+    const k = `${dest.addr}:${dest.port}`;
+    const first = seen.get(k);
+    if (first !== undefined) out.error(dp, `destination ${k} is listed twice (also dests[${first}])`);
+    seen.set(k, i);
+    const method = dest.method ?? 'route';
+    if (!spec.fwmark && (method === 'route' || method === 'tunnel') && dest.port !== spec.port && dest.port !== 0) {
+      out.warn(childPath(dp, 'port'), `${method === 'route' ? 'direct routing' : 'a tunnel'} does not change the port: packets keep port ${spec.port}; ${dest.port} is only recorded (as the kernel does)`);
+    }
+    dests.push(dest);
+  });
+  cfg.dests = dests;
+  return cfg;
+}
+
+/** The scheduler names this process knows (the registry of @tunvs/schedulers). */
+export function knownSchedulers(): ReadonlySet<string> {
+  return new Set(schedulerNames());
+}
+
+/** What a configuration's top-level keys are, and how each is checked. */
+function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, file: string): ReadonlyMap<string, Field> {
+  return new Map<string, Field>([
+    ['device', (v, path, out) => void out.object(v, path, 'device', DEVICE_FIELDS)],
+    ['sourceAddress', ipv4],
+    ['socket', str((s) => (s.length === 0 || Buffer.byteLength(s) > 107 ? `a socket path must be 1..107 bytes long` : null))],
+    ['connCapacity', int(1, MAX_CONN_CAPACITY)],
+    [
+      'timeouts',
+      (v, path, out) => {
+        checked(() => checkTimeouts(v, 'setTimeouts'), path, out);
+      },
+    ],
+    [
+      'marks',
+      (v, path, out) => {
+        if (!Array.isArray(v)) return out.error(path, `must be a list of mark rules, not ${show(v)}`);
+        v.forEach((m: unknown, i) => {
+          const o = out.object(m, childPath(path, i), 'a mark rule', MARK_FIELDS);
+          if (o !== null && own(o, 'mark') === undefined) out.error(childPath(path, i), 'a mark rule needs "mark"');
+        });
+      },
+    ],
+    [
+      'services',
+      (v, path, out) => {
+        if (!Array.isArray(v)) return out.error(path, `must be a list of services, not ${show(v)}`);
+        const seen = new Map<string, number>();
+        v.forEach((s: unknown, i) => {
+          const sp = childPath(path, i);
+          const cfg = checkServiceConfig(s, sp, out, schedulers);
+          if (cfg === null) return;
+          const k = serviceKeyString(cfg);
+          const first = seen.get(k);
+          if (first !== undefined) out.error(sp, `service ${k} is listed twice (also services[${first}])`);
+          seen.set(k, i);
+          services.push(cfg);
+        });
+      },
+    ],
+    ['expireNodestConn', bool],
+    ['expireQuiescentTemplate', bool],
+    ['connReuseMode', int(0, Limits.INT_MAX)],
+    ['keepalivedConf', str((s) => (s.length === 0 ? 'must name a file' : null))],
+    [
+      'http',
+      (v, path, out) => {
+        // the console's own check of its section
+        try {
+          parseHttpConfig(v, file);
+        } catch (e) {
+          out.error(path, (e as Error).message.replace(/^http\.?[: ]*/, ''));
+        }
+      },
+    ],
+  ]);
+}
+
+/**
+ * Check a configuration given as a raw value (JSON, or tunvsd.conf converted to the same
+ * shape). `file` anchors a relative `keepalivedConf`. Returns the configuration when there
+ * is no error, and every finding.
+ */
+export function validateDaemonConfig(raw: unknown, file: string): { config: DaemonConfig | null; findings: Finding[] } {
+  const out = new Findings();
+  const services: ServiceConfig[] = [];
+  const schedulers = knownSchedulers();
+  const top = out.object(raw, '', 'the configuration', topFields(services, schedulers, file));
+  if (top === null) return { config: null, findings: out.list };
+  if (own(top, 'services') === undefined && own(top, 'keepalivedConf') === undefined) {
+    out.error('', 'the configuration declares no services: give "services" (an empty list [] to run with none) or "keepalivedConf"');
+  }
+  if (out.list.some((f) => f.severity === 'error')) return { config: null, findings: out.list };
+  const dev = (own(top, 'device') ?? {}) as Record<string, unknown>;
+  const device: DeviceConfig = { ...defaultDevice() };
+  for (const k of Object.keys(dev)) (device as unknown as Record<string, unknown>)[k] = dev[k];
+  device.addresses = [...((dev.addresses as string[] | undefined) ?? [])];
+  const config: DaemonConfig = { device, services };
+  const copy = <K extends keyof DaemonConfig>(k: K): void => {
+    const v = own(top, k);
+    if (v !== undefined) config[k] = v as DaemonConfig[K];
+  };
+  copy('sourceAddress');
+  copy('socket');
+  copy('connCapacity');
+  copy('expireNodestConn');
+  copy('expireQuiescentTemplate');
+  copy('connReuseMode');
+  if (own(top, 'timeouts') !== undefined) config.timeouts = checkTimeouts(own(top, 'timeouts'), 'setTimeouts');
+  if (own(top, 'marks') !== undefined) config.marks = (own(top, 'marks') as MarkConfig[]).map((m) => ({ ...m }));
+  if (own(top, 'http') !== undefined) config.http = parseHttpConfig(own(top, 'http'), file);
+  const k = own(top, 'keepalivedConf');
+  if (typeof k === 'string') config.keepalivedConf = isAbsolute(k) || file === '<config>' ? k : join(dirname(file), k);
+  return { config, findings: out.list };
+}
+
+/** `file:line: severity: message` for findings located with `lineOf`. */
+export function formatFindings(findings: readonly Finding[], file: string, lineOf: (path: string) => number): string[] {
+  return findings.map((f) => `${file}:${lineOf(f.path)}: ${f.severity}: ${f.path ? f.path + ': ' : ''}${f.message}`);
+}
+
+/** Parse and check JSON configuration text; throws ConfigError listing every error. */
+export function parseConfig(text: string, file = '<config>'): DaemonConfig {
+  const r = checkJsonConfig(text, file);
+  if (r.config === null) throw new ConfigError(r.messages.filter((m) => /: error: /.test(m)).join('\n'));
+  return r.config;
+}
+
+/** Check JSON configuration text: the configuration (null on errors) and every message. */
+export function checkJsonConfig(text: string, file = '<config>'): { config: DaemonConfig | null; messages: string[]; hasErrors: boolean } {
+  let doc;
+  try {
+    doc = parseJsonLines(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) return { config: null, messages: [`${file}:${e.line}: error: ${e.message}`], hasErrors: true };
+    throw e;
+  }
+  const { config, findings } = validateDaemonConfig(doc.value, file);
+  return { config, messages: formatFindings(findings, file, doc.lineOf), hasErrors: config === null };
+}
+
+/** Read and check a JSON configuration file. */
 export function loadConfig(path: string): DaemonConfig {
   let text: string;
   try {
@@ -81,87 +418,7 @@ export function loadConfig(path: string): DaemonConfig {
   return parseConfig(text, path);
 }
 
-/** Parse configuration text (JSON, `//` comment lines allowed). */
-export function parseConfig(text: string, file = '<config>'): DaemonConfig {
-  const stripped = text
-    .split('\n')
-    .map((l) => (/^\s*\/\//.test(l) ? '' : l))
-    .join('\n');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(stripped);
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    const line = m ? stripped.slice(0, Number(m[1])).split('\n').length : 0;
-    throw new ConfigError(`${file}${line ? ':' + line : ''}: ${(e as Error).message}`);
-  }
-  const bad = (what: string): never => {
-    throw new ConfigError(`${file}: ${what}`);
-  };
-  if (typeof raw !== 'object' || raw === null) bad('the configuration must be a JSON object');
-  const c = raw as Record<string, unknown>;
-  const dev = (c.device ?? {}) as Record<string, unknown>;
-  const kind = dev.kind ?? 'tun';
-  if (kind !== 'tun' && kind !== 'tap') bad(`device.kind must be "tun" or "tap", not ${JSON.stringify(kind)}`);
-  const addresses = (dev.addresses ?? []) as unknown[];
-  for (const a of addresses) {
-    try {
-      parseCidr(String(a));
-    } catch (e) {
-      bad(`device.addresses: ${(e as Error).message}`);
-    }
-  }
-  const device: DeviceConfig = {
-    name: String(dev.name ?? 'tunvs0'),
-    kind: kind as 'tun' | 'tap',
-    queues: Number(dev.queues ?? 1),
-    vnetHdr: Boolean(dev.vnetHdr ?? false),
-    mac: String(dev.mac ?? '02:00:00:00:00:01'),
-    addresses: addresses.map(String),
-  };
-  if (dev.mtu !== undefined) device.mtu = Number(dev.mtu);
-  if (dev.gateway !== undefined) device.gateway = String(dev.gateway);
-  if (!Number.isInteger(device.queues) || device.queues < 1 || device.queues > 16) bad('device.queues must be 1..16');
-  const services = (c.services ?? []) as ServiceConfig[];
-  if (!Array.isArray(services)) bad('services must be a list');
-  services.forEach((s, i) => {
-    if (!s.fwmark && (!s.protocol || !s.addr || s.port === undefined)) bad(`services[${i}]: needs fwmark, or protocol + addr + port`);
-    if (s.addr) {
-      try {
-        parseIpv4(s.addr);
-      } catch (e) {
-        bad(`services[${i}].addr: ${(e as Error).message}`);
-      }
-    }
-    if (isPluginPath(s.scheduler)) {
-      const why = pluginPathProblem(s.scheduler);
-      if (why !== null) bad(`services[${i}].scheduler: ${why}`);
-    }
-  });
-  const cfg: DaemonConfig = { device, services };
-  if (c.sourceAddress !== undefined) cfg.sourceAddress = String(c.sourceAddress);
-  if (c.socket !== undefined) cfg.socket = String(c.socket);
-  if (c.connCapacity !== undefined) cfg.connCapacity = Number(c.connCapacity);
-  if (c.timeouts !== undefined) cfg.timeouts = c.timeouts as Partial<Timeouts>;
-  if (c.marks !== undefined) cfg.marks = c.marks as MarkConfig[];
-  if (c.expireNodestConn !== undefined) cfg.expireNodestConn = Boolean(c.expireNodestConn);
-  if (c.expireQuiescentTemplate !== undefined) cfg.expireQuiescentTemplate = Boolean(c.expireQuiescentTemplate);
-  if (c.connReuseMode !== undefined) cfg.connReuseMode = Number(c.connReuseMode);
-  if (c.http !== undefined) {
-    try {
-      cfg.http = parseHttpConfig(c.http, file);
-    } catch (e) {
-      bad((e as Error).message);
-    }
-  }
-  if (c.keepalivedConf !== undefined) {
-    const k = String(c.keepalivedConf);
-    cfg.keepalivedConf = isAbsolute(k) || file === '<config>' ? k : join(dirname(file), k);
-  }
-  return cfg;
-}
-
-/** Compile mark rules of the configuration for the engine (one rule per port range). */
+/** Compile mark rules of a (checked) configuration for the engine (one rule per port range). */
 export function markRules(marks: MarkConfig[] = []): MarkRule[] {
   const out: MarkRule[] = [];
   for (const m of marks) {
@@ -181,6 +438,39 @@ export function markRules(marks: MarkConfig[] = []): MarkRule[] {
       }
       out.push(rule);
     }
+  }
+  return out;
+}
+
+/** Settings a reload cannot change (the device, the socket, the table): name -> value. */
+export function restartSettings(c: DaemonConfig): Record<string, unknown> {
+  const d = c.device;
+  return {
+    'device.name': d.name,
+    'device.kind (mode)': d.kind,
+    'device.queues': d.queues,
+    'device.vnetHdr': d.vnetHdr,
+    'device.mtu': d.mtu ?? null,
+    'device.mac': d.mac.toLowerCase(),
+    'device.addresses': d.addresses.join(' '),
+    'device.gateway': d.gateway ?? null,
+    'sourceAddress': c.sourceAddress ?? null,
+    'socket': c.socket ?? null,
+    'connCapacity': c.connCapacity ?? null,
+    'expireNodestConn': c.expireNodestConn ?? null,
+    'expireQuiescentTemplate': c.expireQuiescentTemplate ?? null,
+    'connReuseMode': c.connReuseMode ?? null,
+    'http': c.http ?? null,
+  };
+}
+
+/** The settings that differ between the running and the new configuration and need a restart. */
+export function needsRestart(running: DaemonConfig, next: DaemonConfig): string[] {
+  const a = restartSettings(running);
+  const b = restartSettings(next);
+  const out: string[] = [];
+  for (const k of Object.keys(a)) {
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push(`${k}: ${JSON.stringify(a[k])} -> ${JSON.stringify(b[k])}`);
   }
   return out;
 }

@@ -6,23 +6,35 @@
  *            and the running rules are kept)
  *   SIGTERM  close the socket and the device, exit 0
  *
+ * The configuration is read and checked in a worker thread (loader.ts), at start and at
+ * every reload, so the packet path and the control socket keep running while a file is
+ * parsed; a reload that fails in any way (an error, a timeout, a heap limit) changes
+ * nothing. A reload that passes is applied in one synchronous step that either completes
+ * or is undone (ServiceRunner.apply). Settings a reload cannot change (the device, the
+ * socket, the table size) are reported as needing a restart.
+ *
  * Logs are JSON lines on stderr: { ts, level, msg, ... }.
  */
 import type { Server } from 'node:net';
 import { Director } from '@tunvs/engine';
+import type { MarkRule } from '@tunvs/engine';
 import { openTap, openTun } from '@tunvs/tuntap';
 import type { TunTapDevice } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
-import { serveControl, socketPath } from '@tunvs/cli';
-import { markRules, ConfigError } from './config.js';
+import type { Timeouts } from '@tunvs/model';
+import { claimSocketPath, serveControl, socketPath } from '@tunvs/cli';
+import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
+import { ConfigError, markRules, needsRestart } from './config.js';
 import type { DaemonConfig } from './config.js';
-import { loadSetup } from './sources.js';
 import type { DaemonSetup } from './sources.js';
-import { ServiceRunner } from './health.js';
-import { DaemonVrrp } from './vrrp-runtime.js';
-import { Observability } from './http.js';
-import type { HttpConfig } from '@tunvs/console';
+import { ConfigReader } from './loader.js';
 import { PluginSchedulers } from './plugins.js';
+import type { LoadOptions } from './loader.js';
+import { ApplyError, ServiceRunner } from './health.js';
+import type { Change, Transaction } from './reconcile.js';
+import { Observability } from './http.js';
+import { DaemonVrrp } from './vrrp-runtime.js';
+import type { HttpConfig } from '@tunvs/console';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -35,6 +47,7 @@ export interface RunningDaemon {
   director: Director;
   device: TunTapDevice;
   server: Server;
+  /** the configuration applied last */
   config: DaemonConfig;
   /** the services and health checking of the running configuration */
   services: ServiceRunner;
@@ -42,120 +55,258 @@ export interface RunningDaemon {
   vrrp: DaemonVrrp;
   /** metrics, the HTTP server, and the feeds the VRRP/sync runtimes register with */
   observability: Observability;
-  /** re-read the configuration file and apply the difference (loading new scheduler plug-ins first) */
+  /**
+   * Re-read the configuration file and apply the difference; resolves true when applied.
+   * Calls during a reload are folded into one more reload after it.
+   */
   reload(): Promise<boolean>;
   /** stop everything */
   stop(): Promise<void>;
 }
 
+export interface DaemonOptions extends LoadOptions {
+  /** control socket (overrides the configuration's) */
+  socket?: string;
+  log?: Logger;
+  /** more control socket operations (added by other daemon modules) */
+  ops?: Iterable<[string, ControlOpHandler]>;
+  /** the HTTP server from the command line (--http), over the configuration's */
+  http?: HttpConfig;
+}
+
+/**
+ * Read and check `path` off the main thread, then load the scheduler plug-ins it names
+ * (their schedulers are registered in this thread); throws ConfigError with every error.
+ */
+async function load(reader: ConfigReader, plugins: PluginSchedulers, path: string): Promise<DaemonSetup> {
+  const r = await reader.read(path);
+  if (r.setup === null) {
+    const errs = r.messages.filter((m) => !/: warning: /.test(m));
+    throw new ConfigError((errs.length ? errs : r.messages).join('\n'));
+  }
+  try {
+    r.setup.config = await plugins.resolve(r.setup.config);
+  } catch (e) {
+    throw new ConfigError(`${path}: ${(e as Error).message}`);
+  }
+  return r.setup;
+}
+
+/** The `--set` values a configuration asks for: the start-up values, with its own over them. */
+function timeoutsOf(base: Timeouts, c: DaemonConfig): Timeouts {
+  const t = { ...base };
+  for (const k of ['tcp', 'tcpfin', 'udp'] as const) if (c.timeouts?.[k]) t[k] = c.timeouts[k]!;
+  return t;
+}
+
 /** Start tunvsd with the configuration file `path`. */
-export async function startDaemon(path: string, opts: { socket?: string; log?: Logger; http?: HttpConfig } = {}): Promise<RunningDaemon> {
+export async function startDaemon(path: string, opts: DaemonOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? jsonLogger;
-  const setup: DaemonSetup = loadSetup(path);
+  const loadOpts: LoadOptions = { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) };
+  const reader = new ConfigReader(loadOpts);
   const plugins = new PluginSchedulers(log);
-  setup.config = await plugins.resolve(setup.config);
-  let config = setup.config;
+  let setup: DaemonSetup;
+  try {
+    setup = await load(reader, plugins, path);
+  } catch (e) {
+    reader.close();
+    throw e;
+  }
+  const started = setup.config;
   // --http (the command line) wins over the configuration's http server
-  if (opts.http) config.http = opts.http;
+  if (opts.http) started.http = opts.http;
   for (const w of setup.warnings) log('warn', 'configuration warning', { message: w });
-  const dev = config.device;
-  const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
-  const device = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
+  const sock = socketPath(opts.socket ?? started.socket);
+  // one daemon per socket: claim it before touching the device
+  let claim: SocketClaim;
+  try {
+    claim = await claimSocketPath(sock);
+  } catch (e) {
+    reader.close();
+    throw e;
+  }
+  let device: TunTapDevice | null = null;
+  let director: Director | null = null;
   const obs = new Observability(log);
-  log('info', 'device opened', { device: device.name, kind: device.kind, queues: device.queues.length, vnetHdrLen: device.vnetHdrLen });
-  const director = new Director({
-    links: device.queues,
-    ...(dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
-    addresses: dev.addresses.map((a) => {
-      const c = parseCidr(a);
-      return { addr: formatIpv4(c.addr), prefix: c.prefix };
-    }),
-    ...(dev.gateway ? { gateway: dev.gateway } : {}),
-    ...(config.sourceAddress ? { sourceAddress: config.sourceAddress } : {}),
-    connCapacity: config.connCapacity ?? 262144,
-    conntrack: {
-      ...(config.expireNodestConn !== undefined ? { expireNodestConn: config.expireNodestConn } : {}),
-      ...(config.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: config.expireQuiescentTemplate } : {}),
-      ...(config.connReuseMode !== undefined ? { connReuseMode: config.connReuseMode } : {}),
-    },
-    marks: markRules(config.marks),
-    onEvent: (ev) => {
-      log('info', ev.type, { ...ev });
-      obs.onDirectorEvent(ev);
-    },
-  });
-  if (config.timeouts) director.setTimeouts(config.timeouts);
-  director.start();
+  let services: ServiceRunner | null = null;
+  try {
+    const dev = started.device;
+    const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
+    device = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
+    log('info', 'device opened', { device: device.name, kind: device.kind, queues: device.queues.length, vnetHdrLen: device.vnetHdrLen });
+    director = new Director({
+      links: device.queues,
+      ...(dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
+      addresses: dev.addresses.map((a) => {
+        const c = parseCidr(a);
+        return { addr: formatIpv4(c.addr), prefix: c.prefix };
+      }),
+      ...(dev.gateway ? { gateway: dev.gateway } : {}),
+      ...(started.sourceAddress ? { sourceAddress: started.sourceAddress } : {}),
+      connCapacity: started.connCapacity ?? 262144,
+      conntrack: {
+        ...(started.expireNodestConn !== undefined ? { expireNodestConn: started.expireNodestConn } : {}),
+        ...(started.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: started.expireQuiescentTemplate } : {}),
+        ...(started.connReuseMode !== undefined ? { connReuseMode: started.connReuseMode } : {}),
+      },
+      onEvent: (ev) => {
+        log('info', ev.type, { ...ev });
+        obs.onDirectorEvent(ev);
+      },
+    });
+  } catch (e) {
+    device?.close();
+    claim.release();
+    reader.close();
+    throw e;
+  }
+  const d0 = director;
+  const baseTimeouts = d0.getTimeouts();
+  let marks: MarkRule[] = [];
+  /** timeouts and mark rules, inside the transaction of `apply` */
+  const settings = (c: DaemonConfig) => (tx: Transaction): void => {
+    tx.setTimeouts(timeoutsOf(baseTimeouts, c));
+    const before = marks;
+    const next = markRules(c.marks);
+    d0.marks.set(next);
+    marks = next;
+    tx.onRollback(() => {
+      d0.marks.set(before);
+      marks = before;
+    });
+  };
+  d0.start();
   // VRRP before the services: on a TAP device its VIPs must be silent before a virtual
   // service using them would announce them
-  const vrrp = new DaemonVrrp({ log, ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director, device: device.name, addresses: dev.addresses } }) });
+  const vrrp = new DaemonVrrp({ log, ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses } }) });
   obs.feeds.setVrrp(vrrp.source());
   try {
     await vrrp.apply(setup.keepalived);
   } catch (e) {
-    director.stop();
+    d0.stop();
+    device.close();
+    claim.release();
+    reader.close();
     throw new ConfigError((e as Error).message);
   }
-  const services = new ServiceRunner(director, log, obs.healthOptions);
-  let applied;
+  services = new ServiceRunner(d0, log, obs.healthOptions);
+  let applied: Change[];
   try {
-    applied = services.apply(config.services, setup.keepalived);
+    applied = services.apply(started.services, setup.keepalived, settings(started));
   } catch (e) {
     services.stop();
     await vrrp.stop();
-    director.stop();
+    d0.stop();
+    device.close();
+    claim.release();
+    reader.close();
     throw e;
   }
-  log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: config.keepalivedConf ?? null, changes: applied.length });
-  const sock = socketPath(opts.socket ?? config.socket);
-  const server = serveControl(director, sock, vrrp.ops());
-  await new Promise<void>((res, rej) => {
-    server.once('listening', () => res());
-    server.once('error', rej);
-  });
+  log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: started.keepalivedConf ?? null, changes: applied.length });
+  const server = serveControl(d0, sock, { claim, log, ops: [...(opts.ops ?? []), ...vrrp.ops()] });
+  try {
+    await new Promise<void>((res, rej) => {
+      server.once('listening', () => res());
+      server.once('error', rej);
+    });
+  } catch (e) {
+    services.stop();
+    await vrrp.stop();
+    d0.stop();
+    device.close();
+    claim.release();
+    reader.close();
+    throw e;
+  }
   log('info', 'control socket ready', { socket: sock });
 
+  const runner = services;
+  const dev = device;
+  let inFlight: Promise<boolean> | null = null;
+  let again = false;
+  let stopped = false;
+
+  const reloadOnce = async (): Promise<boolean> => {
+    let next: DaemonSetup;
+    try {
+      next = await load(reader, plugins, path);
+    } catch (e) {
+      const errors = (e as Error).message.split('\n');
+      log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });
+      return false;
+    }
+    if (stopped) return false;
+    for (const w of next.warnings) log('warn', 'configuration warning', { message: w });
+    if (opts.http) next.config.http = opts.http;
+    // the device, the socket and the table were set up at start: a reload cannot change them
+    const restart = needsRestart(started, next.config);
+    const sockNow = socketPath(opts.socket ?? next.config.socket);
+    if (sockNow !== sock && !restart.some((r) => r.startsWith('socket'))) restart.push(`socket: ${JSON.stringify(sock)} -> ${JSON.stringify(sockNow)}`);
+    for (const r of restart) log('warn', 'setting changed, needs a restart (the running value is kept)', { setting: r });
+    // VRRP: refused as a whole before anything changes; its synchronous part silences new
+    // TAP VIPs before the services could announce them, the instances restart after
+    let vrrpStep;
+    try {
+      vrrpStep = vrrp.stage(next.keepalived);
+    } catch (e) {
+      const errors = (e as Error).message.split('\n');
+      log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });
+      return false;
+    }
+    try {
+      const changes = runner.apply(next.config.services, next.keepalived, settings(next.config));
+      d.config = next.config;
+      await vrrpStep.commit();
+      log('info', 'configuration reloaded', { file: path, changes, needsRestart: restart });
+      return true;
+    } catch (e) {
+      vrrpStep.abort();
+      const undone = e instanceof ApplyError ? e.undone : 0;
+      const incomplete = e instanceof ApplyError ? e.rollbackErrors : [];
+      log('error', incomplete.length ? 'reload failed while applying; restoring the running rules failed in part' : 'reload failed while applying; the running rules were restored', {
+        error: (e as Error).message,
+        undone,
+        ...(incomplete.length ? { rollbackErrors: incomplete } : {}),
+      });
+      return false;
+    }
+  };
+
   const d: RunningDaemon = {
-    director,
-    device,
+    director: d0,
+    device: dev,
     server,
-    config,
-    services,
+    config: started,
+    services: runner,
     vrrp,
     observability: obs,
-    async reload(): Promise<boolean> {
-      let nextSetup: DaemonSetup;
-      try {
-        nextSetup = loadSetup(path);
-        nextSetup.config = await plugins.resolve(nextSetup.config);
-      } catch (e) {
-        const errors = (e as Error).message.split('\n');
-        log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });
-        return false;
+    reload(): Promise<boolean> {
+      if (inFlight) {
+        again = true;
+        return inFlight;
       }
-      const next = nextSetup.config;
-      for (const w of nextSetup.warnings) log('warn', 'configuration warning', { message: w });
-      try {
-        director.marks.set(markRules(next.marks));
-        if (next.timeouts) director.setTimeouts(next.timeouts);
-        // VRRP first (its synchronous part silences new TAP VIPs before services announce them)
-        vrrp.apply(nextSetup.keepalived).catch((e: Error) => log('error', 'vrrp: reload refused, the VRRP instances keep running as they were', { errors: e.message.split('\n') }));
-        const changes = services.apply(next.services, nextSetup.keepalived);
-        log('info', 'configuration reloaded', { file: path, changes });
-        config = next;
-        d.config = next;
-        return true;
-      } catch (e) {
-        log('error', 'reload failed while applying; rules may be partly applied', { error: (e as Error).message });
-        return false;
-      }
+      const run = async (): Promise<boolean> => {
+        let ok = await reloadOnce();
+        while (again && !stopped) {
+          again = false;
+          ok = await reloadOnce();
+        }
+        return ok;
+      };
+      inFlight = run().finally(() => {
+        inFlight = null;
+      });
+      return inFlight;
     },
     async stop(): Promise<void> {
+      stopped = true;
       await vrrp.stop();
       await obs.stop();
-      services.stop();
+      reader.close();
+      runner.stop();
       await new Promise<void>((res) => server.close(() => res()));
-      director.stop();
+      d0.stop();
+      dev.close();
       log('info', 'stopped', {});
     },
   };

@@ -1,12 +1,25 @@
 export { startDaemon, jsonLogger } from './daemon.js';
-export type { RunningDaemon, Logger } from './daemon.js';
-export { loadConfig, parseConfig, markRules, ConfigError } from './config.js';
-export type { DaemonConfig, DeviceConfig, ServiceConfig, MarkConfig } from './config.js';
-export { reconcile, normalizeDest, svcKeyString } from './reconcile.js';
+export type { RunningDaemon, Logger, DaemonOptions } from './daemon.js';
+export {
+  loadConfig,
+  parseConfig,
+  checkJsonConfig,
+  validateDaemonConfig,
+  markRules,
+  needsRestart,
+  ConfigError,
+  MAX_CONN_CAPACITY,
+} from './config.js';
+export type { DaemonConfig, DeviceConfig, ServiceConfig, MarkConfig, Finding } from './config.js';
+export { parseJsonLines, JsonSyntaxError } from './json-lines.js';
+export type { JsonDocument } from './json-lines.js';
+export { reconcile, normalizeDest, svcKeyString, Transaction } from './reconcile.js';
 export type { Change } from './reconcile.js';
-export { detectConfigKind, checkConfig, loadSetup, runTunvsdConfigTest } from './sources.js';
+export { detectConfigKind, checkConfig, loadSetup, readConfigText, runTunvsdConfigTest, isBlankConfig, ConfigReadError, MAX_CONFIG_BYTES } from './sources.js';
 export type { ConfigKind, DaemonSetup, Checked } from './sources.js';
-export { ManagedControl, ServiceRunner } from './health.js';
+export { ConfigReader, loadInWorker, LOAD_DEFAULTS } from './loader.js';
+export type { LoadOptions } from './loader.js';
+export { ApplyError, ManagedControl, ServiceRunner } from './health.js';
 export { PluginSchedulers, isPluginPath, pluginPathProblem } from './plugins.js';
 export { Observability } from './http.js';
 export { DaemonVrrp, VrrpRuntime, VrrpRefusedError, startVrrp, sameVrrp, monoUs } from './vrrp-runtime.js';

@@ -8,16 +8,22 @@
  *     `queues`, `gateway`, `mac` read here);
  *   - a keepalived.conf given directly (device tunvs0, TUN, default socket).
  *
- * Whatever the form, the result is a DaemonConfig (device, socket, static services) plus
- * the parsed keepalived configuration whose virtual servers a HealthManager runs.
+ * `checkConfig` is the whole check, the same for `tunvsd --config-test`, the start and every
+ * reload: the file is read with limits (a regular file, at most 16 MiB), an empty file or
+ * one with nothing recognisable in it is refused, the settings go through
+ * `validateDaemonConfig`, and every keepalived virtual server is converted and checked
+ * with the control API's rules. Exit 0 means the daemon starts with it and applies all of
+ * it.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
-import { exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason } from '@tunvs/keepalived';
+import { checkDestSpec, checkServiceSpec, InvalidValue } from '@tunvs/model';
+import { DEFAULT_MAX_FILE_BYTES, exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason, vsName } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
-import { parseConfig, ConfigError } from './config.js';
+import type { HttpConfig } from '@tunvs/console';
+import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
+import type { DaemonConfig, Finding } from './config.js';
 import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
-import type { DaemonConfig } from './config.js';
 
 /** Which form a configuration file is written in. */
 export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
@@ -26,18 +32,45 @@ export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
 const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...HTTP_KEYWORDS];
 
+/** The largest configuration file tunvsd reads (bytes): the keepalived reader's cap. */
+export const MAX_CONFIG_BYTES = DEFAULT_MAX_FILE_BYTES;
+
+/** A configuration file that cannot be read: `code` is the errno name (ENOTREG, EFBIG for ours). */
+export class ConfigReadError extends ConfigError {
+  constructor(
+    path: string,
+    readonly code: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
 /** Tell the form of a configuration from its name and text. */
 export function detectConfigKind(text: string, path = ''): ConfigKind {
   if (extname(path).toLowerCase() === '.json') return 'json';
-  for (const raw of text.split('\n')) {
-    const l = raw.trim();
-    if (l === '' || l.startsWith('//') || l.startsWith('#') || l.startsWith('!')) continue;
-    if (l.startsWith('{')) return 'json';
-    const word = l.split(/\s+/)[0]!;
-    if (TUNVSD_KEYWORDS.includes(word) || EXTRA_KEYWORDS.includes(word)) return 'tunvsd';
-    return 'keepalived';
+  const l = firstSignificantLine(text);
+  if (l === null) return 'keepalived';
+  if (l.startsWith('{')) return 'json';
+  const word = l.split(/\s+/)[0]!;
+  return TUNVSD_KEYWORDS.includes(word) || EXTRA_KEYWORDS.includes(word) ? 'tunvsd' : 'keepalived';
+}
+
+/** The first line that is not blank or a comment (`#`, `!`, `//`), trimmed; null when there is none. */
+function firstSignificantLine(text: string): string | null {
+  for (let at = 0; at < text.length; ) {
+    const e = text.indexOf('\n', at);
+    const l = text.slice(at, e < 0 ? text.length : e).trim();
+    at = e < 0 ? text.length : e + 1;
+    if (l === '' || l.startsWith('#') || l.startsWith('!') || l.startsWith('//')) continue;
+    return l;
   }
-  return 'keepalived';
+  return null;
+}
+
+/** True when `text` holds nothing but blanks and comment lines (`#`, `!`, `//`). */
+export function isBlankConfig(text: string): boolean {
+  return firstSignificantLine(text) === null;
 }
 
 /** A configuration as tunvsd runs it. */
@@ -59,141 +92,280 @@ export interface Checked {
   exitCode: number;
 }
 
-function readText(path: string): string {
+/**
+ * Read a configuration file with limits: a regular file (not a FIFO, a device or a
+ * directory; checked on the open file, so it cannot be swapped after the check), at most
+ * `maxBytes`. Every error is reported (ConfigReadError naming the file). tunvsd reads
+ * every file this way: its own, and each keepalived.conf and include (the keepalived
+ * reader is given this function).
+ */
+export function readConfigText(path: string, maxBytes = MAX_CONFIG_BYTES): string {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    // O_NONBLOCK: opening a FIFO must not wait for a writer
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new ConfigReadError(path, code, `cannot read: ${code}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigReadError(path, 'ENOTREG', 'not a regular file');
+    if (st.size > maxBytes) throw new ConfigReadError(path, 'EFBIG', `${st.size} bytes, more than the ${maxBytes}-byte limit`);
+    const buf = Buffer.alloc(Math.min(st.size + 1, maxBytes + 1));
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n > maxBytes) throw new ConfigReadError(path, 'EFBIG', `more than the ${maxBytes}-byte limit`);
+      if (n === buf.length) break;
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    if (e instanceof ConfigReadError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new ConfigReadError(path, code, `cannot read: ${code}`);
+  } finally {
+    closeSync(fd);
   }
 }
 
-/** Convert tunvsd.conf text to a DaemonConfig, collecting diagnostics. */
-function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): DaemonConfig {
-  const { settings, diagnostics } = parseTunvsdConf(text, path);
-  const extra = new Map<string, { value: string; file: string; line: number }>();
-  for (const n of settings.raw) {
-    if (EXTRA_KEYWORDS.includes(n.keyword)) extra.set(n.keyword, { value: n.args[0] ?? '', file: n.file, line: n.line });
+/** readConfigText as the keepalived reader wants it: an error with `code` and the reason alone. */
+function keepalivedReader(p: string): string {
+  try {
+    return readConfigText(p);
+  } catch (e) {
+    if (e instanceof ConfigReadError) throw Object.assign(new Error(e.reason), { code: e.code });
+    throw e;
   }
+}
+
+/** Where a finding's path is in a tunvsd.conf, and the keyword that set it. */
+type Locate = (path: string) => { file: string; line: number; keyword?: string };
+
+/** tunvsd.conf as the raw configuration value (the same shape as the JSON form) plus where each value is. */
+function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw: Record<string, unknown>; locate: Locate; http: HttpConfig | null } {
+  const { settings, diagnostics } = parseTunvsdConf(text, path);
   for (const d of diagnostics) {
     // the extra keywords are ours: not unknown
     if (d.severity === 'warning' && EXTRA_KEYWORDS.some((k) => d.message === `Unknown keyword '${k}'`)) continue;
     diags.push(d);
   }
-  const err = (x: { file: string; line: number }, message: string): void => {
-    diags.push({ severity: 'error', file: x.file, line: x.line, message, exitCode: 5 });
-  };
-  const config: DaemonConfig = {
-    device: {
-      name: settings.device ?? 'tunvs0',
-      kind: settings.mode ?? 'tun',
-      queues: 1,
-      vnetHdr: false,
-      mac: '02:00:00:00:00:01',
-      addresses: settings.addresses,
-      ...(settings.mtu !== undefined ? { mtu: settings.mtu } : {}),
-    },
-    services: [],
-  };
-  if (settings.controlSocket !== undefined) config.socket = settings.controlSocket;
-  if (settings.keepalivedConf !== undefined) config.keepalivedConf = settings.keepalivedConf;
-  for (const [k, x] of extra) {
-    if (x.value === '') {
-      err(x, `${k} needs a value`);
+  const where = new Map<string, { file: string; line: number; keyword: string }>();
+  const device: Record<string, unknown> = { ...defaultDevice(), addresses: settings.addresses };
+  const raw: Record<string, unknown> = { device, services: [] };
+  let addr = 0;
+  const httpWords = new Map<string, { value: string; file: string; line: number }>();
+  for (const n of settings.raw) {
+    if (HTTP_KEYWORDS.includes(n.keyword)) {
+      httpWords.set(n.keyword, { value: n.args[0] ?? '', file: n.file, line: n.line });
       continue;
     }
-    if (k === 'source_address' || k === 'gateway') {
-      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(x.value) || x.value.split('.').some((o) => Number(o) > 255)) err(x, `invalid ${k} '${x.value}' (want IPv4)`);
-      else if (k === 'source_address') config.sourceAddress = x.value;
-      else config.device.gateway = x.value;
-    } else if (k === 'queues') {
-      const q = Number(x.value);
-      if (!Number.isInteger(q) || q < 1 || q > 16) err(x, `queues must be 1..16, not '${x.value}'`);
-      else config.device.queues = q;
-    } else if (k === 'mac') {
-      if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(x.value)) err(x, `invalid mac '${x.value}'`);
-      else config.device.mac = x.value;
+    const at = { file: n.file, line: n.line, keyword: n.keyword };
+    const v = n.args[0];
+    switch (n.keyword) {
+      case 'device':
+        where.set('device.name', at);
+        if (settings.device !== undefined) device.name = settings.device;
+        break;
+      case 'mode':
+        where.set('device.kind', at);
+        if (settings.mode !== undefined) device.kind = settings.mode;
+        break;
+      case 'mtu':
+        where.set('device.mtu', at);
+        if (settings.mtu !== undefined) device.mtu = settings.mtu;
+        break;
+      case 'address':
+        where.set(`device.addresses[${addr++}]`, at);
+        break;
+      case 'control_socket':
+        where.set('socket', at);
+        if (settings.controlSocket !== undefined) raw.socket = settings.controlSocket;
+        break;
+      case 'keepalived_conf':
+        where.set('keepalivedConf', at);
+        if (settings.keepalivedConf !== undefined) raw.keepalivedConf = settings.keepalivedConf;
+        break;
+      case 'source_address':
+      case 'gateway':
+      case 'queues':
+      case 'mac': {
+        if (v === undefined) {
+          diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs a value`, exitCode: 5 });
+          break;
+        }
+        const key = n.keyword === 'source_address' ? 'sourceAddress' : `device.${n.keyword}`;
+        where.set(key, at);
+        const value = n.keyword === 'queues' && /^[0-9]+$/.test(v) ? Number(v) : v;
+        if (key === 'sourceAddress') raw.sourceAddress = value;
+        else device[n.keyword] = value;
+        break;
+      }
     }
   }
-  const http = httpFromKeywords(extra, path, err);
-  if (http) config.http = http;
-  return config;
+  // the HTTP server: the console's own reading of its keywords
+  const http = httpFromKeywords(httpWords, path, (x, message) => diags.push({ severity: 'error', file: x.file, line: x.line, message, exitCode: 5 }));
+  return {
+    raw,
+    http,
+    locate: (p) => {
+      for (let q = p; ; q = q.includes('.') ? q.slice(0, q.lastIndexOf('.')) : '') {
+        const at = where.get(q) ?? where.get(q.replace(/\[\d+\]$/, '[0]'));
+        if (at) return at;
+        if (q === '') return { file: path, line: 0 };
+      }
+    },
+  };
 }
 
-/** Check that every virtual server converts to director rules (IPv4, TCP/UDP). */
-function conversionErrors(k: KeepalivedConfig, file: string, diags: Diagnostic[]): void {
+/** Findings as diagnostics at their place. */
+function findingsToDiags(findings: readonly Finding[], locate: Locate, diags: Diagnostic[]): void {
+  for (const f of findings) {
+    const at = locate(f.path);
+    const name = at.keyword ?? f.path;
+    diags.push({ severity: f.severity, file: at.file, line: at.line, message: `${name ? name + ': ' : ''}${f.message}`, exitCode: 5 });
+  }
+}
+
+/**
+ * Every virtual server converted to director rules and checked with the control API's
+ * rules (what the HealthManager will add), duplicates refused.
+ */
+function keepalivedErrors(k: KeepalivedConfig, file: string, statics: ReadonlyMap<string, string>, diags: Diagnostic[]): void {
+  const schedulers = knownSchedulers();
+  const seen = new Map<string, string>();
+  const err = (at: { file: string; line: number }, message: string): void => {
+    diags.push({ severity: 'error', file: at.file || file, line: at.line, message, exitCode: 5 });
+  };
+  const explain = (e: unknown): string => (e instanceof InvalidValue ? `${e.field}: ${e.message}` : (e as Error).message);
   for (const vs of k.virtualServers) {
+    let specs;
     try {
-      const specs = serviceSpecs(vs, k);
+      specs = serviceSpecs(vs, k);
       if (specs.length === 0) throw new Error(`${vs.file}:${vs.line}: virtual server has no address`);
-      for (const rs of vs.realServers) destSpec(rs);
-      if (vs.sorryServer) sorryDestSpec(vs.sorryServer);
     } catch (e) {
       const m = /^(.*?):(\d+): (.*)$/.exec((e as Error).message);
-      diags.push({
-        severity: 'error',
-        file: m ? m[1]! : vs.file || file,
-        line: m ? Number(m[2]) : vs.line,
-        message: m ? m[3]! : (e as Error).message,
-        exitCode: 5,
-      });
+      err(m ? { file: m[1]!, line: Number(m[2]) } : vs, m ? m[3]! : (e as Error).message);
+      continue;
+    }
+    for (const spec of specs) {
+      const name = serviceKeyString(spec);
+      try {
+        checkServiceSpec(spec, 'addService');
+      } catch (e) {
+        err(vs, `virtual server ${vsName(vs)}: ${explain(e)}`);
+        continue;
+      }
+      if (!schedulers.has(spec.scheduler ?? 'wlc')) err(vs, `virtual server ${vsName(vs)}: Scheduler not found: '${spec.scheduler}' (known: ${[...schedulers].join(' ')})`);
+      const other = seen.get(name) ?? statics.get(name);
+      if (other !== undefined) err(vs, `virtual server ${name} is also in ${other}`);
+      seen.set(name, `${vs.file}:${vs.line}`);
+    }
+    for (const rs of vs.realServers) {
+      try {
+        checkDestSpec(destSpec(rs), 'addDest');
+      } catch (e) {
+        err(rs, `real server ${rs.addr}:${rs.port}: ${explain(e)}`);
+      }
+    }
+    if (vs.sorryServer) {
+      try {
+        checkDestSpec(sorryDestSpec(vs.sorryServer), 'addDest');
+      } catch (e) {
+        err(vs.sorryServer, `sorry server ${vs.sorryServer.addr}:${vs.sorryServer.port}: ${explain(e)}`);
+      }
     }
   }
+}
+
+/** True when keepalived.conf gave something keepalived knows (a block or a keyword), not just unknown words. */
+function recognised(k: KeepalivedConfig, diags: readonly Diagnostic[], from: number): boolean {
+  if (k.virtualServers.length || k.groups.length || k.vrrp.length || k.other.length || k.global.raw.length) return true;
+  return !diags.slice(from).some((d) => /unknown (keyword|block)/i.test(d.message));
 }
 
 
 /** Read and check a configuration of any form; never throws. */
 export function checkConfig(path: string): Checked {
+  try {
+    return checkConfigOrThrow(path);
+  } catch (e) {
+    // a bug or an exhausted resource: the configuration is refused, not half-read
+    return { setup: null, messages: [`${path}:0: error: checking the configuration failed: ${(e as Error).message}`], exitCode: 4 };
+  }
+}
+
+function checkConfigOrThrow(path: string): Checked {
   let text: string;
   try {
-    text = readText(path);
+    text = readConfigText(path);
   } catch (e) {
     return { setup: null, messages: [(e as Error).message], exitCode: 4 };
   }
   const kind = detectConfigKind(text, path);
+  if (isBlankConfig(text)) {
+    const what = kind === 'json' ? 'write "services": [] to run with no services' : 'a keepalived.conf with global_defs and no virtual_server runs with none';
+    return { setup: null, messages: [`${path}:0: error: the file is empty: nothing to apply (${what})`], exitCode: kind === 'json' ? 1 : 5 };
+  }
   const diags: Diagnostic[] = [];
-  let config: DaemonConfig;
+  const messages: string[] = [];
+  let config: DaemonConfig | null;
+  let jsonError = false;
+  /** the keepalived.conf named, checked even when the settings have errors */
+  let kfile: string | undefined;
   if (kind === 'json') {
-    try {
-      config = parseConfig(text, path);
-    } catch (e) {
-      return { setup: null, messages: [(e as Error).message], exitCode: 1 };
-    }
+    const r = checkJsonConfig(text, path);
+    for (const m of r.messages) messages.push(m);
+    config = r.config;
+    jsonError = r.hasErrors;
+    kfile = config?.keepalivedConf;
   } else if (kind === 'tunvsd') {
-    config = fromTunvsdConf(text, path, diags);
+    const { raw, locate, http } = fromTunvsdConf(text, path, diags);
+    const v = validateDaemonConfig(raw, path);
+    findingsToDiags(v.findings, locate, diags);
+    config = v.config;
+    if (config && http) config.http = http;
+    kfile = typeof raw.keepalivedConf === 'string' ? raw.keepalivedConf : undefined;
   } else {
-    config = { device: { name: 'tunvs0', kind: 'tun', queues: 1, vnetHdr: false, mac: '02:00:00:00:00:01', addresses: [] }, services: [], keepalivedConf: path };
+    config = { device: defaultDevice(), services: [], keepalivedConf: path };
+    kfile = path;
   }
   let keepalived: KeepalivedConfig | null = null;
-  if (config.keepalivedConf !== undefined) {
-    const r = parseConfigFile(config.keepalivedConf);
-    for (const d of r.diagnostics) diags.push(d); // ~SEQ can make very many
-    if (!r.readable && !r.diagnostics.some((d) => d.exitCode === 4)) {
-      diags.push({ severity: 'error', file: config.keepalivedConf, line: 0, message: 'cannot read the keepalived configuration', exitCode: 4 });
+  if (kfile !== undefined) {
+    let blank = false;
+    try {
+      blank = isBlankConfig(kfile === path ? text : readConfigText(kfile));
+    } catch (e) {
+      diags.push({ severity: 'error', file: kfile, line: 0, message: (e as Error).message.replace(`${kfile}: `, ''), exitCode: 4 });
     }
-    // IPv6 and SCTP virtual servers: the parser's `not supported by tunvs` notice is
-    // logged at startup, and tunvsd runs without them
-    keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
-    conversionErrors(keepalived, config.keepalivedConf, diags);
-    // a service both in the JSON services and in keepalived.conf would have two owners
-    const ours = new Set(config.services.map((s) => (s.fwmark ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.addr}:${s.port}`)));
-    for (const vs of keepalived.virtualServers) {
-      let specs: ReturnType<typeof serviceSpecs> = [];
-      try {
-        specs = serviceSpecs(vs, keepalived);
-      } catch {
-        continue;
+    if (blank) {
+      diags.push({ severity: 'error', file: kfile, line: 0, message: 'the keepalived configuration is empty: nothing to apply (give it a global_defs block to run with no virtual server)', exitCode: 5 });
+    } else if (!diags.some((d) => d.exitCode === 4 && d.file === kfile)) {
+      const from = diags.length;
+      const r = parseConfigFile(kfile, { readFile: keepalivedReader });
+      for (const d of r.diagnostics) diags.push(d); // ~SEQ can make very many
+      if (!r.readable && !r.diagnostics.some((d) => d.exitCode === 4)) {
+        diags.push({ severity: 'error', file: kfile, line: 0, message: 'cannot read the keepalived configuration', exitCode: 4 });
       }
-      for (const s of specs) {
-        const key = s.fwmark ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.addr}:${s.port}`;
-        if (ours.has(key)) diags.push({ severity: 'error', file: vs.file, line: vs.line, message: `virtual server ${key} is also in ${path}'s services`, exitCode: 5 });
+      if (!recognised(r.config, diags, from)) {
+        diags.push({ severity: 'error', file: kfile, line: 0, message: 'holds no recognised keepalived configuration (only unknown keywords): refused', exitCode: 5 });
       }
+      // IPv6 and SCTP virtual servers: the parser's `not supported by tunvs` notice says
+      // so (keepalived's exit 0), and tunvsd runs without them
+      keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
+      const statics = new Map((config?.services ?? []).map((s, i) => [serviceKeyString(s), `${path}'s services[${i}]`]));
+      keepalivedErrors(keepalived, kfile, statics, diags);
     }
   }
-  const messages = diags.map(formatDiagnostic);
-  const hasError = diags.some((d) => d.severity === 'error');
-  const exitCode = keepalived?.other.some((n) => n.keyword === 'net_namespace') ? exitCodeOf(diags, keepalived) : exitCodeOf(diags) || (hasError ? 5 : 0);
-  const warnings = diags.filter((d) => d.severity === 'warning').map(formatDiagnostic);
-  return { setup: hasError ? null : { kind, config, keepalived, warnings }, messages, exitCode };
+  for (const d of diags) messages.push(formatDiagnostic(d));
+  const hasError = jsonError || config === null || diags.some((d) => d.severity === 'error');
+  // 0 only when the daemon starts with it and applies all of it; otherwise keepalived's codes
+  // (a top-level net_namespace makes keepalived itself exit 0 even with errors: not here)
+  const exitCode = jsonError ? 1 : hasError ? exitCodeOf(diags) || 5 : exitCodeOf(diags, keepalived ?? undefined);
+  const warnings = messages.filter((m) => /: warning: /.test(m));
+  return { setup: hasError || config === null ? null : { kind, config, keepalived, warnings }, messages, exitCode };
 }
 
 /**
@@ -211,8 +383,9 @@ export function loadSetup(path: string): DaemonSetup {
 
 /**
  * `tunvsd --config-test -f FILE`: print every message (stderr by default) and return the
- * exit code: 0 valid; for keepalived.conf / tunvsd.conf keepalived's own codes (5 errors,
- * 4 unreadable, 6 script security, as `configTest` of @tunvs/keepalived); 1 for a bad JSON file.
+ * exit code: 0 valid (the daemon starts with it and applies all of it); for keepalived.conf
+ * / tunvsd.conf keepalived's own codes (5 errors, 4 unreadable, 6 script security, as
+ * `configTest` of @tunvs/keepalived); 1 for a JSON file with an error.
  */
 export function runTunvsdConfigTest(path: string, print: (line: string) => void = (l) => process.stderr.write(l + '\n')): number {
   const r = checkConfig(path);

@@ -13,6 +13,7 @@ import { scriptProbe } from '@tunvs/healthcheck';
 import { ScriptState, VrrpRouter, buildAdvert, effectivePriority, notifyJobs, stateName } from '@tunvs/vrrp';
 import type { Instance, NotifyEvent, NotifyJob, NotifyScripts, RouterIo, TrackRef, TransitionEvent } from '@tunvs/vrrp';
 import type { KeepalivedConfig, VrrpConfig, VrrpInstanceConfig, VrrpScriptConfig } from '@tunvs/keepalived';
+import type { ControlOpHandler } from '@tunvs/cli';
 import type { VrrpDiscardReason, VrrpInstanceStats, VrrpSource, VrrpStateName } from '@tunvs/metrics';
 import { instanceSpec, notifyScripts, refusals, trackRefs } from './vrrp-spec.js';
 import { KernelBackend, vmacName } from './vrrp-kernel.js';
@@ -515,28 +516,44 @@ export class DaemonVrrp {
 
   /** Start VRRP for this configuration, or restart it when its VRRP part changed. */
   async apply(k: KeepalivedConfig | null): Promise<void> {
+    await this.stage(k).commit();
+  }
+
+  /**
+   * The first, synchronous half of `apply`: throws VrrpRefusedError (nothing changed) when
+   * the configuration asks for what tunvsd does not run; otherwise silences the TAP VIPs
+   * the next configuration adds (before a virtual service using them would announce them)
+   * and returns `commit` (restart the instances when their configuration changed) and
+   * `abort` (undo the silencing: the rest of the reload failed).
+   */
+  stage(k: KeepalivedConfig | null): { commit(): Promise<void>; abort(): void } {
     const next = k?.vrrpConfig;
-    if (this.rt && sameVrrp(this.cfg, next)) return;
+    if (this.rt && sameVrrp(this.cfg, next)) return { commit: async () => {}, abort: () => {} };
     if (next && next.instances.length) {
-      // refuse before touching the running instances
       const refused = refusals(next, this.opts.tap?.device);
       if (refused.length) throw new VrrpRefusedError(refused.map((r) => `${r.file}:${r.line}: ${r.message}`).join('\n'));
     }
-    // TAP: the next configuration's VIPs fall silent now, before a virtual service using
-    // them is added (which would announce them) and before the old instances stop
     const tap = this.opts.tap;
     const before = tap ? tapVips(this.cfg, tap.device) : new Set<string>();
     const after = tap ? tapVips(next, tap.device) : new Set<string>();
-    if (tap) for (const a of after) if (!before.has(a)) tap.director.setAddressActive(a, false);
-    if (this.rt) {
-      this.opts.log('info', 'vrrp configuration changed: restarting the VRRP instances', {});
-      await this.rt.stop();
-      this.rt = null;
-    }
-    this.cfg = next;
-    this.rt = startVrrp(k, this.opts);
-    // addresses no instance holds any more are the Director's own business again
-    if (tap) for (const a of before) if (!after.has(a)) tap.director.releaseAddress(a);
+    const silenced = [...after].filter((a) => !before.has(a));
+    if (tap) for (const a of silenced) tap.director.setAddressActive(a, false);
+    return {
+      commit: async () => {
+        if (this.rt) {
+          this.opts.log('info', 'vrrp configuration changed: restarting the VRRP instances', {});
+          await this.rt.stop();
+          this.rt = null;
+        }
+        this.cfg = next;
+        this.rt = startVrrp(k, this.opts);
+        // addresses no instance holds any more are the Director's own business again
+        if (tap) for (const a of before) if (!after.has(a)) tap.director.releaseAddress(a);
+      },
+      abort: () => {
+        if (tap) for (const a of silenced) tap.director.releaseAddress(a);
+      },
+    };
   }
 
   /** The running runtime, if any. */
@@ -553,9 +570,10 @@ export class DaemonVrrp {
     };
   }
 
-  /** Control-socket operations. */
-  ops(): Record<string, () => unknown> {
-    return { vrrpStatus: () => this.rt?.status() ?? { instances: [], interfaces: [], syncGroups: [], scripts: [] } };
+  /** Control-socket operations: the read-only `vrrpStatus` (no arguments). */
+  ops(): [string, ControlOpHandler][] {
+    const empty: VrrpStatus = { instances: [], interfaces: [], syncGroups: [], scripts: [] };
+    return [['vrrpStatus', { arity: [0, 0], run: () => this.rt?.status() ?? empty }]];
   }
 
   async stop(): Promise<void> {

@@ -19,7 +19,7 @@
  */
 import type { Link, PacketBatch } from '@tunvs/link';
 import { allocBatch } from '@tunvs/link';
-import { ConnFlag, Fwd, Proto } from '@tunvs/model';
+import { ConnFlag, Fwd, Proto, checkTimeouts } from '@tunvs/model';
 import type {
   ConnInfo,
   DestSpec,
@@ -1149,9 +1149,13 @@ export class Director implements DirectorControl {
   }
 
   listConnections(): ConnInfo[] {
-    const out: ConnInfo[] = [];
+    return [...this.connections()];
+  }
+
+  /** The connection table read lazily (the control socket streams it in chunks). */
+  *connections(): IterableIterator<ConnInfo> {
     for (const e of this.conns.entries(this.now())) {
-      out.push({
+      yield {
         protocol: e.protocolName,
         clientAddr: formatIpv4(e.caddr >>> 0),
         clientPort: e.cport,
@@ -1163,13 +1167,12 @@ export class Director implements DirectorControl {
         expires: e.expires,
         template: e.template,
         fwmark: e.fwmark,
-      });
+      };
     }
-    return out;
   }
 
   setTimeouts(t: Partial<Timeouts>): void {
-    this.conns.setTimeouts(t);
+    this.conns.setTimeouts(checkTimeouts(t, 'setTimeouts'));
     this.onEvent({ type: 'timeouts', timeouts: this.conns.getTimeouts() });
   }
 

@@ -7,6 +7,7 @@
  * for flow-creating packets, never for packets of known connections.
  */
 import { Dest, DestFlag, DestRegistry, Fwd, Proto, Service, SvcFlag } from '@tunvs/model';
+import { checkDestKey, checkDestSpec, checkServiceKey, checkServiceSpec, schedFlagBits } from '@tunvs/model';
 import type { DestInfo, DestSpec, MethodName, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo } from '@tunvs/model';
 import type { Stats } from '@tunvs/model';
 import { getScheduler, schedulerNames } from '@tunvs/schedulers';
@@ -23,22 +24,12 @@ export class VirtualService extends Service {
 /** ipvsadm's default persistence timeout (`-p` without a value). */
 export const DEFAULT_PERSISTENT_TIMEOUT = 360;
 
-const SCHED_FLAG_BITS: Record<string, number> = {
-  'flag-1': SvcFlag.SCHED1,
-  'sh-fallback': SvcFlag.SCHED1,
-  'mh-fallback': SvcFlag.SCHED1,
-  'flag-2': SvcFlag.SCHED2,
-  'sh-port': SvcFlag.SCHED2,
-  'mh-port': SvcFlag.SCHED2,
-  'flag-3': SvcFlag.SCHED3,
-};
-
-const METHOD_FWD: Record<MethodName, number> = {
-  masq: Fwd.MASQ,
-  local: Fwd.LOCALNODE,
-  tunnel: Fwd.TUNNEL,
-  route: Fwd.DROUTE,
-};
+const METHOD_FWD: ReadonlyMap<MethodName, number> = new Map([
+  ['masq', Fwd.MASQ],
+  ['local', Fwd.LOCALNODE],
+  ['tunnel', Fwd.TUNNEL],
+  ['route', Fwd.DROUTE],
+]);
 
 /** Method name of a forwarding method number. */
 export function methodName(fwd: number): MethodName {
@@ -79,12 +70,6 @@ function protoNumber(op: string, p: string | undefined): number {
   return fail('EINVAL', op, `unsupported protocol '${String(p)}'`);
 }
 
-/** Check a port number: an integer 0..65535. */
-function checkPort(op: string, port: number | undefined): number {
-  const p = port ?? 0;
-  if (!Number.isInteger(p) || p < 0 || p > 65535) fail('EINVAL', op, `invalid port ${String(port)}`);
-  return p;
-}
 
 /** Translate a stats object for the control API. */
 export function statsInfo(s: Stats): StatsInfo {
@@ -121,8 +106,11 @@ export class ServiceTable {
   /** number of port-0 services per protocol */
   private zeroPortTcp = 0;
   private zeroPortUdp = 0;
-  /** removed destinations still referenced by connections, revived on re-add */
-  private readonly trash: Dest[] = [];
+  /** removed destinations still referenced by connections, revived on re-add: service -> addr*65536+port -> dest */
+  private readonly trash = new Map<Service, Map<number, Dest>>();
+  private trashSize = 0;
+  /** purge the trash when it has grown past this (amortised O(1) per removal) */
+  private trashPurgeAt = 64;
   /** VIP -> number of services on it */
   private readonly vips = new Map<number, number>();
 
@@ -168,11 +156,12 @@ export class ServiceTable {
   // ------------------------------------------------------------- control plane
 
   /** Resolve a ServiceKey to the service, or null. */
-  lookup(key: ServiceKey, op = 'lookup'): VirtualService | null {
-    if (key.fwmark !== undefined && key.fwmark !== 0) return this.fwm.get(key.fwmark >>> 0) ?? null;
+  lookup(rawKey: ServiceKey, op = 'lookup'): VirtualService | null {
+    const key = checkServiceKey(rawKey, op);
+    if (key.fwmark !== undefined) return this.fwm.get(key.fwmark) ?? null;
     const proto = protoNumber(op, key.protocol);
     const vip = parseAddr(op, key.addr);
-    const port = checkPort(op, key.port);
+    const port = key.port ?? 0;
     const map = proto === Proto.TCP ? this.tcp : this.udp;
     return map.get(vip * 65536 + port) ?? null;
   }
@@ -183,22 +172,11 @@ export class ServiceTable {
     return s;
   }
 
-  private flagsFrom(spec: ServiceSpec, op: string, schedName: string): number {
-    let flags = 0;
-    const persistent = spec.persistent ?? 0;
-    if (persistent) {
-      if (!Number.isInteger(persistent) || persistent < 1 || persistent > 2678400)
-        fail('EINVAL', op, `invalid persistence timeout ${persistent}`);
-      flags |= SvcFlag.PERSISTENT;
-    }
+  /** The flag bits of a spec checked by checkServiceSpec. */
+  private flagsFrom(spec: ServiceSpec): number {
+    let flags = schedFlagBits(spec.schedFlags);
+    if (spec.persistent) flags |= SvcFlag.PERSISTENT;
     if (spec.onePacket) flags |= SvcFlag.ONEPACKET;
-    for (const f of spec.schedFlags ?? []) {
-      const bit = SCHED_FLAG_BITS[f];
-      if (bit === undefined) fail('EINVAL', op, `invalid scheduler flag '${f}'`);
-      if ((f.startsWith('sh-') && schedName !== 'sh') || (f.startsWith('mh-') && schedName !== 'mh'))
-        fail('EINVAL', op, `incompatible scheduler flag '${f}'`);
-      flags |= bit;
-    }
     return flags;
   }
 
@@ -210,26 +188,23 @@ export class ServiceTable {
     }
   }
 
-  addService(spec: ServiceSpec): VirtualService {
+  addService(rawSpec: ServiceSpec): VirtualService {
     const op = 'addService';
+    const spec = checkServiceSpec(rawSpec, op);
     const schedName = spec.scheduler ?? 'wlc';
     const factory = this.schedFactory(schedName, op);
-    if (spec.pe !== undefined && spec.pe !== '' && spec.pe !== 'sip')
-      fail('ENOENT', op, `Persistence engine not found: '${spec.pe}'`);
-    const flags = this.flagsFrom(spec, op, schedName);
+    const flags = this.flagsFrom(spec);
     const netmask = spec.netmask !== undefined ? parseAddr(op, spec.netmask) : 0xffffffff;
     let svc: VirtualService;
-    if (spec.fwmark !== undefined && spec.fwmark !== 0) {
-      const mark = spec.fwmark >>> 0;
+    if (spec.fwmark !== undefined) {
+      const mark = spec.fwmark;
       if (this.fwm.has(mark)) fail('EEXIST', op, 'Service already exists');
       svc = new VirtualService({ fwmark: mark, flags, schedName, timeout: spec.persistent ?? 0, netmask });
       this.fwm.set(mark, svc);
     } else {
       const proto = protoNumber(op, spec.protocol);
       const vip = parseAddr(op, spec.addr);
-      const port = checkPort(op, spec.port);
-      if (port === 0 && !(flags & SvcFlag.PERSISTENT))
-        fail('EINVAL', op, 'Zero port specified for non-persistent service');
+      const port = spec.port ?? 0;
       const map = proto === Proto.TCP ? this.tcp : this.udp;
       if (map.has(vip * 65536 + port)) fail('EEXIST', op, 'Service already exists');
       svc = new VirtualService({ protocol: proto, addr: vip, port, flags, schedName, timeout: spec.persistent ?? 0, netmask });
@@ -249,14 +224,13 @@ export class ServiceTable {
     return svc;
   }
 
-  editService(spec: ServiceSpec): VirtualService {
+  editService(rawSpec: ServiceSpec): VirtualService {
     const op = 'editService';
+    const spec = checkServiceSpec(rawSpec, op);
     const svc = this.mustGet(spec, op);
     const schedName = spec.scheduler ?? 'wlc';
     const factory = this.schedFactory(schedName, op);
-    const flags = this.flagsFrom(spec, op, schedName);
-    if (svc.fwmark === 0 && svc.port === 0 && !(flags & SvcFlag.PERSISTENT))
-      fail('EINVAL', op, 'Zero port specified for non-persistent service');
+    const flags = this.flagsFrom(spec);
     svc.flags = flags | SvcFlag.HASHED;
     svc.timeout = spec.persistent ?? 0;
     svc.netmask = spec.netmask !== undefined ? parseAddr(op, spec.netmask) : 0xffffffff;
@@ -279,7 +253,8 @@ export class ServiceTable {
   }
 
   private unlinkService(svc: VirtualService): void {
-    for (const d of [...svc.dests]) this.removeDest(svc, d);
+    // as __ip_vs_del_service: the scheduler is not told of each destination (it goes too)
+    for (const d of [...svc.dests]) this.removeDest(svc, d, false);
     svc.sched.done?.();
     if (svc.fwmark !== 0) this.fwm.delete(svc.fwmark);
     else {
@@ -299,19 +274,11 @@ export class ServiceTable {
     if (i >= 0) this.services.splice(i, 1);
   }
 
-  private destParams(op: string, d: DestSpec): { addr: number; port: number; weight: number; fwd: number; u: number; l: number } {
-    const addr = parseAddr(op, d.addr);
-    const port = checkPort(op, d.port);
-    const weight = d.weight ?? 1;
-    if (!Number.isInteger(weight) || weight < 0) fail('ERANGE', op, 'Numerical result out of range');
-    const u = d.upper ?? 0;
-    const l = d.lower ?? 0;
-    if (!Number.isInteger(u) || u < 0 || !Number.isInteger(l) || l < 0) fail('EINVAL', op, 'invalid threshold');
-    if (u !== 0 && l > u) fail('ERANGE', op, 'Numerical result out of range');
-    const method = d.method ?? 'route';
-    const fwd = METHOD_FWD[method];
-    if (fwd === undefined) fail('EINVAL', op, `unknown forwarding method '${String(method)}'`);
-    return { addr, port, weight, fwd, u, l };
+  /** The engine's values of a destination spec (checked by checkDestSpec first). */
+  private destParams(op: string, raw: DestSpec): { addr: number; port: number; weight: number; fwd: number; u: number; l: number } {
+    const d = checkDestSpec(raw, op);
+    const fwd = METHOD_FWD.get(d.method ?? 'route')!;
+    return { addr: parseAddr(op, d.addr), port: d.port, weight: d.weight ?? 1, fwd, u: d.upper ?? 0, l: d.lower ?? 0 };
   }
 
   addDest(key: ServiceKey, spec: DestSpec): Dest {
@@ -319,12 +286,12 @@ export class ServiceTable {
     const svc = this.mustGet(key, op, 'Service not defined');
     const p = this.destParams(op, spec);
     if (svc.findDest(p.addr, p.port)) fail('EEXIST', op, 'Destination already exists');
-    this.purgeTrash();
-    let dest: Dest | undefined;
-    const ti = this.trash.findIndex((d) => d.addr === p.addr && d.port === p.port && d.trashedFrom === svc);
-    if (ti >= 0) {
-      dest = this.trash[ti]!;
-      this.trash.splice(ti, 1);
+    let dest = this.takeFromTrash(svc, p.addr, p.port);
+    if (dest !== undefined && dest.refCount <= 0) {
+      this.registry.release(dest);
+      dest = undefined;
+    }
+    if (dest !== undefined) {
       dest.weight = p.weight;
       dest.fwd = p.fwd;
     } else {
@@ -358,37 +325,64 @@ export class ServiceTable {
   deleteDest(key: ServiceKey, spec: Pick<DestSpec, 'addr' | 'port'>): void {
     const op = 'deleteDest';
     const svc = this.mustGet(key, op, 'Service not defined');
-    const addr = parseAddr(op, spec.addr);
-    const port = checkPort(op, spec.port);
+    const d = checkDestKey(spec, op);
+    const addr = parseAddr(op, d.addr);
+    const port = d.port;
     const dest = svc.findDest(addr, port);
     if (!dest) fail('ENOENT', op, 'No such destination');
     this.removeDest(svc, dest);
   }
 
-  private removeDest(svc: VirtualService, dest: Dest): void {
+  private removeDest(svc: VirtualService, dest: Dest, tellScheduler = true): void {
     svc.removeDest(dest);
     dest.flags &= ~DestFlag.AVAILABLE;
-    svc.sched.delDest?.(svc, dest);
+    if (tellScheduler) svc.sched.delDest?.(svc, dest);
     dest.service = null;
     dest.trashedFrom = svc;
-    this.trash.push(dest);
+    let m = this.trash.get(svc);
+    if (!m) this.trash.set(svc, (m = new Map()));
+    const k = dest.addr * 65536 + dest.port;
+    const prev = m.get(k);
+    if (prev !== undefined && prev !== dest) {
+      // an older removed copy of the same address: only one can be revived
+      this.trashSize--;
+      if (prev.refCount <= 0) this.registry.release(prev);
+    }
+    if (prev !== dest) this.trashSize++;
+    m.set(k, dest);
     this.hooks.destRemoved?.(dest);
-    this.purgeTrash();
+    if (this.trashSize >= this.trashPurgeAt) this.purgeTrash();
+  }
+
+  /** The removed destination (addr, port) of `svc`, taken out of the trash. */
+  private takeFromTrash(svc: Service, addr: number, port: number): Dest | undefined {
+    const m = this.trash.get(svc);
+    const k = addr * 65536 + port;
+    const d = m?.get(k);
+    if (d === undefined) return undefined;
+    m!.delete(k);
+    if (m!.size === 0) this.trash.delete(svc);
+    this.trashSize--;
+    return d;
   }
 
   /** Forget removed destinations that no connection references any more. */
   purgeTrash(): void {
-    for (let i = this.trash.length - 1; i >= 0; i--) {
-      const d = this.trash[i]!;
-      if (d.refCount <= 0) {
-        this.trash.splice(i, 1);
+    for (const [svc, m] of this.trash) {
+      for (const [k, d] of m) {
+        if (d.refCount > 0) continue;
+        m.delete(k);
+        this.trashSize--;
         this.registry.release(d);
       }
+      if (m.size === 0) this.trash.delete(svc);
     }
+    this.trashPurgeAt = Math.max(64, this.trashSize * 2);
   }
 
   /** Zero one service's counters (and its destinations'), or everything's. */
   zero(key?: ServiceKey): void {
+    if (key !== undefined) checkServiceKey(key, 'zero');
     const list = key && (key.fwmark || key.addr) ? [this.mustGet(key, 'zero')] : this.services;
     for (const s of list) {
       s.stats.zero();

@@ -176,7 +176,8 @@ export type ControlErrorCode =
   | 'ERANGE'
   | 'EPERM'
   | 'ENOMEM'
-  | 'EAFNOSUPPORT';
+  | 'EAFNOSUPPORT'
+  | 'ENOPROTOOPT';
 
 /** A failed control operation. `op` says which operation, for choosing the message. */
 export class ControlError extends Error {
@@ -214,6 +215,12 @@ export interface DirectorControl {
   getService(key: ServiceKey): ServiceInfo;
   /** The connection table (templates included). */
   listConnections(): ConnInfo[];
+  /**
+   * Optional: the connection table as an iterator, read lazily (the socket streams it in
+   * chunks). Like /proc/net/ip_vs_conn, entries created or expired while it is read may or
+   * may not appear.
+   */
+  connections?(): Iterable<ConnInfo>;
   /** `--set`: a 0 leaves that timeout unchanged. */
   setTimeouts(t: Partial<Timeouts>): void;
   getTimeouts(): Timeouts;

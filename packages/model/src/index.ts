@@ -4,6 +4,24 @@ export { Dest } from './dest.js';
 export { Service } from './service.js';
 export { DestRegistry } from './dest-registry.js';
 export { ControlError } from './control.js';
+export {
+  Limits,
+  InvalidValue,
+  METHOD_NAMES,
+  SCHED_FLAGS,
+  TIMEOUT_NAMES,
+  isMethodName,
+  ipv4Octets,
+  isUnicastIpv4,
+  checkFwmark,
+  checkPort,
+  checkServiceKey,
+  checkServiceSpec,
+  checkDestKey,
+  checkDestSpec,
+  checkTimeouts,
+  schedFlagBits,
+} from './validate.js';
 export type {
   ProtocolName,
   MethodName,

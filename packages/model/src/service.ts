@@ -9,6 +9,10 @@ import { Stats } from './stats.js';
  * `dests` is in the kernel's list order: a destination added later goes to the head
  * (index 0), so the order is the reverse of the order of `ipvsadm -a`. Schedulers depend
  * on this order for rr/wrr sequences and every "first wins" tie-break.
+ *
+ * Adding, finding and removing a destination cost O(1): the members are kept in insertion
+ * order with an (addr, port) index, and the `dests` array is rebuilt (O(n)) the first time
+ * it is read after a change, so adding n destinations in a row costs O(n), not O(n^2).
  */
 export class Service {
   /** Proto.TCP / Proto.UDP, or 0 for a firewall-mark service */
@@ -27,8 +31,13 @@ export class Service {
   timeout: number;
   /** persistence netmask as uint32, default 255.255.255.255 */
   netmask: number;
-  readonly dests: Dest[] = [];
   readonly stats = new Stats();
+  /** the destinations in insertion order (oldest first): `dests` is its reverse */
+  private readonly members = new Set<Dest>();
+  /** addr * 65536 + port -> destination */
+  private readonly index = new Map<number, Dest>();
+  private view: Dest[] = [];
+  private stale = false;
 
   constructor(opts: {
     protocol?: number;
@@ -54,23 +63,38 @@ export class Service {
     return (this.flags & SvcFlag.PERSISTENT) !== 0;
   }
 
+  /** The destinations in the kernel's list order (the last added first). Do not modify. */
+  get dests(): Dest[] {
+    if (this.stale) {
+      // a packed array (not a holey one): the schedulers walk it per new connection
+      const a: Dest[] = [];
+      for (const d of this.members) a.push(d);
+      this.view = a.reverse();
+      this.stale = false;
+    }
+    return this.view;
+  }
+
   /** Add a destination at the head of the list, as the kernel does. */
   insertDest(dest: Dest): void {
-    this.dests.unshift(dest);
+    this.members.delete(dest);
+    this.members.add(dest);
+    this.index.set(dest.addr * 65536 + dest.port, dest);
+    this.stale = true;
     dest.service = this;
   }
 
   /** Remove a destination from the list; returns false when it was not there. */
   removeDest(dest: Dest): boolean {
-    const i = this.dests.indexOf(dest);
-    if (i < 0) return false;
-    this.dests.splice(i, 1);
+    if (!this.members.delete(dest)) return false;
+    const k = dest.addr * 65536 + dest.port;
+    if (this.index.get(k) === dest) this.index.delete(k);
+    this.stale = true;
     return true;
   }
 
   /** Find a destination by address and port. */
   findDest(addr: number, port: number): Dest | undefined {
-    for (const d of this.dests) if (d.addr === addr >>> 0 && d.port === port) return d;
-    return undefined;
+    return this.index.get((addr >>> 0) * 65536 + port);
   }
 }

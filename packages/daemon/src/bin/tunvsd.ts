@@ -2,20 +2,24 @@
 // tunvsd: the tunvs director daemon. Usage: tunvsd -f CONFIG [--socket PATH]
 import { readFileSync } from 'node:fs';
 import { importLvsCf } from '@tunvs/healthcheck';
-import { ControlClient, socketPath } from '@tunvs/cli';
+import { ControlClient, SocketInUseError, socketPath } from '@tunvs/cli';
 import { startDaemon, jsonLogger } from '../daemon.js';
 import { ConfigError } from '../config.js';
+import { LOAD_DEFAULTS } from '../loader.js';
 import { runTunvsdConfigTest } from '../sources.js';
 import { HttpOptions } from '../http-config.js';
 
-const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--config-test]
+const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--reload-timeout S] [--config-test]
        tunvsd --import-lvs-cf LVS.CF [--router primary|backup]
        tunvsd --vrrp-status [--socket PATH]
 
   -f, --config FILE     configuration: JSON (// comments allowed), a tunvsd.conf
                         (keepalived_conf PATH, device, mode, address, ...) or a keepalived.conf
   --socket PATH         control socket (default /run/tunvs/tunvsd.sock, or $TUNVS_SOCKET)
-  -t, --config-test     check the configuration and exit (0 when valid; file:line messages)
+  --reload-timeout S    give up reading the configuration after S seconds (default ${LOAD_DEFAULTS.timeoutMs / 1000});
+                        the running rules are kept
+  -t, --config-test     check the configuration and exit (0: the daemon starts with it and
+                        applies all of it; file:line messages)
   --http HOST:PORT      serve /metrics, the status API and the web console there
                         (any configuration form; the way to enable them with a keepalived.conf)
   --http-password-file F  console users (user:hash lines, see tunvs-console passwd)
@@ -33,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   let file = '';
   let socket: string | undefined;
   let test = false;
+  let timeoutMs: number | undefined;
   const httpOpts = new HttpOptions();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -46,6 +51,14 @@ async function main(argv: string[]): Promise<number> {
     if (used > 0) i += used - 1;
     else if (a === '-f' || a === '--config') file = argv[++i] ?? '';
     else if (a === '--socket') socket = argv[++i];
+    else if (a === '--reload-timeout') {
+      const v = argv[++i] ?? '';
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(v) || !(Number(v) > 0)) {
+        process.stderr.write(`tunvsd: --reload-timeout needs a number of seconds, not '${v}'\n`);
+        return 2;
+      }
+      timeoutMs = Number(v) * 1000;
+    }
     else if (a === '--config-test' || a === '-t') test = true;
     else if (a === '--import-lvs-cf') {
       const f = argv[++i];
@@ -90,9 +103,14 @@ async function main(argv: string[]): Promise<number> {
   if (test) return runTunvsdConfigTest(file);
   let d;
   try {
-    d = await startDaemon(file, { ...(socket ? { socket } : {}), ...(http ? { http } : {}) });
+    d = await startDaemon(file, { ...(socket ? { socket } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(http ? { http } : {}) });
   } catch (e) {
-    jsonLogger('error', 'start failed', { error: (e as Error).message, config: e instanceof ConfigError });
+    const errors = (e as Error).message.split('\n');
+    jsonLogger('error', e instanceof SocketInUseError ? 'start refused: the control socket is in use' : 'start failed', {
+      error: errors[0],
+      ...(errors.length > 1 ? { errors } : {}),
+      config: e instanceof ConfigError,
+    });
     return 1;
   }
   process.on('SIGHUP', () => void d.reload());

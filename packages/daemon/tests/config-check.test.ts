@@ -1,0 +1,171 @@
+/**
+ * `tunvsd --config-test` runs exactly the daemon's check (issue 13 items 4, 5, 7): what the
+ * daemon would refuse or half-apply is refused here with file:line; an empty, unreadable
+ * or unrecognisable file is refused; a file that declares no services explicitly passes.
+ */
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkConfig, runTunvsdConfigTest, parseJsonLines } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lha-conf-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const file = (name: string, text: string | Buffer): string => {
+  const p = join(dir, `${n++}-${name}`);
+  writeFileSync(p, text);
+  return p;
+};
+const test = (p: string): { code: number; out: string } => {
+  const lines: string[] = [];
+  const code = runTunvsdConfigTest(p, (l) => lines.push(l));
+  return { code, out: lines.join('\n') };
+};
+
+const VIP = '10.10.0.100';
+const json = (services: unknown, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ device: { name: 'kd0', kind: 'tun' }, ...extra, services }, null, 2) + '\n';
+const svc = (x: Record<string, unknown> = {}, dests: unknown = [{ addr: '10.10.1.11', port: 80, method: 'masq' }]): Record<string, unknown> => ({
+  protocol: 'tcp',
+  addr: VIP,
+  port: 80,
+  ...x,
+  dests,
+});
+
+t.test('JSON: what the daemon refuses, config-test refuses, naming file:line', async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ['unknown scheduler', json([svc({ scheduler: 'nope' })]), /:11: error: services\[0\].scheduler: Scheduler not found: 'nope'/],
+    ['constructor as a scheduler', json([svc({ scheduler: 'constructor' })]), /services\[0\]\.scheduler: Scheduler not found/],
+    ['bad mark 0', json([], { marks: [{ mark: 0 }] }), /:\d+: error: marks\[0\]\.mark: invalid fwmark value `0' specified/],
+    ['mark 2^32', json([], { marks: [{ mark: 4294967296 }] }), /marks\[0\]\.mark: invalid fwmark value/],
+    ['mark ports', json([], { marks: [{ mark: 1, ports: '70000' }] }), /marks\[0\]\.ports: invalid port list/],
+    ['mark protocol', json([], { marks: [{ mark: 1, protocol: 'icmp' }] }), /marks\[0\]\.protocol: must be "tcp", "udp" or "all"/],
+    ['mark key', json([], { marks: [{ mark: 1, port: '80' }] }), /marks\[0\]\.port: unknown key "port"/],
+    ['marks not a list', json([], { marks: { mark: 1 } }), /marks: must be a list/],
+    ['connCapacity 1e12', json([], { connCapacity: 1e12 }), /connCapacity: must be an integer 1\.\.67108864, not 1000000000000/],
+    ['connCapacity -5', json([], { connCapacity: -5 }), /connCapacity: must be an integer/],
+    ['dests "x"', json([svc({}, 'x')]), /services\[0\]\.dests: must be a list of destinations, not 'x'/],
+    ['weight 2^40', json([svc({}, [{ addr: '10.10.1.11', port: 80, weight: 1099511627776 }])]), /services\[0\]\.dests\[0\]\.weight: illegal weight specified/],
+    ['method constructor', json([svc({}, [{ addr: '10.10.1.11', port: 80, method: 'constructor' }])]), /dests\[0\]\.method: unknown forwarding method/],
+    ['multicast dest', json([svc({}, [{ addr: '224.0.0.9', port: 80 }])]), /dests\[0\]\.addr: a real server must be a unicast address/],
+    ['duplicate dest', json([svc({}, [{ addr: '10.10.1.11', port: 80 }, { addr: '10.10.1.11', port: 80 }])]), /dests\[1\]: destination 10\.10\.1\.11:80 is listed twice/],
+    ['duplicate service', json([svc(), svc()]), /services\[1\]: service tcp:10\.10\.0\.100:80 is listed twice/],
+    ['fwmark 1.5', json([{ fwmark: 1.5 }]), /services\[0\]\.fwmark: invalid fwmark value `1.5' specified/],
+    ['timeouts -1', json([], { timeouts: { tcp: -1 } }), /timeouts\.tcp: invalid timeout value `-1' specified/],
+    ['timeouts typo', json([], { timeouts: { tcp_fin: 5 } }), /timeouts\.tcp_fin: unknown field 'tcp_fin' in timeouts/],
+    ['unknown top key', json([], { servics: [] }), /servics: unknown key "servics" in the configuration/],
+    ['unknown service key', json([svc({ sheduler: 'rr' })]), /services\[0\]\.sheduler: unknown key "sheduler" in a service/],
+    ['device queues', json([], { device: { queues: 99 } }), /device\.queues: must be an integer 1\.\.16/],
+    ['device multicast mac', json([], { device: { kind: 'tap', mac: '01:00:5e:00:00:01' } }), /device\.mac: 01:00:5e:00:00:01 is a multicast MAC/],
+    ['device address', json([], { device: { addresses: ['10.0.0.1/33'] } }), /device\.addresses\[0\]: /],
+    ['no services declared', JSON.stringify({ device: { name: 'kd0' } }), /declares no services: give "services"/],
+    ['a key twice', '{\n  "services": [],\n  "services": []\n}\n', /:3: error: "services" appears twice in the same object/],
+    ['syntax', '{\n  "services": [\n    {,}\n  ]\n}\n', /:3: error: expected a "key"/],
+  ];
+  for (const [what, text, msg] of cases) {
+    const r = test(file('c.json', text));
+    t.equal(r.code, 1, `${what}: exit 1`);
+    t.match(r.out, msg, `${what}: ${r.out}`);
+    t.equal(checkConfig(join(dir, `${n - 1}-c.json`)).setup, null, `${what}: the daemon refuses it too`);
+  }
+  const good = file('good.json', json([svc({ scheduler: 'rr', persistent: 60 }, [{ addr: '10.10.1.11', port: 80, method: 'masq', weight: 2147483647 }])], { marks: [{ mark: 4294967295, protocol: 'tcp', daddr: '10.10.0.0/24', ports: '80,443,1000-2000' }], connCapacity: 1024, timeouts: { tcp: 600 } }));
+  t.same(test(good), { code: 0, out: '' }, 'a good file passes silently');
+});
+
+t.test('JSON: a DR/TUN port other than the service port is kept, with a warning', async (t) => {
+  const r = checkConfig(file('dr.json', json([svc({}, [{ addr: '10.10.1.11', port: 8080, method: 'route' }])])));
+  t.ok(r.setup, 'accepted');
+  t.equal(r.setup!.config.services[0]!.dests![0]!.port, 8080, 'as the kernel keeps it');
+  t.match(r.messages.join('\n'), /:\d+: warning: services\[0\]\.dests\[0\]\.port: direct routing does not change the port: packets keep port 80/);
+});
+
+t.test('empty, unreadable and unrecognisable files are refused; "no services" on purpose passes', async (t) => {
+  const kempty = file('keepalived.conf', '');
+  t.equal(test(kempty).code, 5);
+  t.match(test(kempty).out, /the file is empty: nothing to apply/);
+  t.match(test(file('tunvsd.conf', '')).out, /the file is empty/);
+  t.equal(test(file('x.json', '')).code, 1);
+  t.match(test(file('comments.conf', '# nothing\n! here\n\n')).out, /the file is empty/);
+  const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256).filter((b) => b !== 0x7b && b !== 0x7d));
+  const g = test(file('garbage.conf', garbage));
+  t.not(g.code, 0, 'binary garbage is refused');
+  t.equal(checkConfig(join(dir, `${n - 1}-garbage.conf`)).setup, null);
+  t.match(test(file('words.conf', 'hello world\nfoo bar\n')).out, /holds no recognised keepalived configuration/);
+  // a keepalived.conf named by tunvsd.conf that became empty
+  const k = file('k.conf', '');
+  const tconf = file('t.conf', `keepalived_conf ${k}\ndevice kd0\n`);
+  t.match(test(tconf).out, /the keepalived configuration is empty/);
+  t.equal(checkConfig(tconf).setup, null);
+  // declared on purpose: no virtual servers, or "services": []
+  const blocks = file('blocks.conf', 'global_defs {\n    router_id lvs1\n}\n');
+  const b = checkConfig(blocks);
+  t.ok(b.setup, 'global_defs and no virtual_server: accepted');
+  t.equal(b.setup!.keepalived!.virtualServers.length, 0);
+  t.ok(checkConfig(file('emptyglobal.conf', 'global_defs {\n}\n')).setup, 'an empty global_defs block too');
+  t.ok(checkConfig(file('none.json', json([]))).setup, '"services": [] is accepted');
+  // unreadable: a directory, a FIFO, a device, a missing file, a file over the cap
+  t.match(test(dir).out, /not a regular file/);
+  t.match(test('/dev/zero').out, /not a regular file/);
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  t.match(test(fifo).out, /not a regular file/, 'a FIFO is refused without waiting for a writer');
+  t.equal(test(join(dir, 'missing.json')).code, 4);
+  t.match(test(join(dir, 'missing.json')).out, /cannot read: ENOENT/);
+  const big = file('big.json', '{"services": []}' + ' '.repeat((16 << 20) + 1));
+  t.match(test(big).out, /more than the 16777216-byte limit/);
+});
+
+t.test('tunvsd.conf: its values go through the same check, with its own keywords and lines', async (t) => {
+  const r = test(file('t.conf', 'device kd0\nqueues x\nmac 01:00:5e:00:00:01\nsource_address 300.1.1.1\ngateway 10.0.0.1\n'));
+  t.equal(r.code, 5);
+  t.match(r.out, /t\.conf:2: error: queues: must be an integer 1\.\.16, not 'x'/);
+  t.match(r.out, /t\.conf:3: error: mac: 01:00:5e:00:00:01 is a multicast MAC address/);
+  t.match(r.out, /t\.conf:4: error: source_address: invalid IPv4 address '300\.1\.1\.1'/);
+  t.notMatch(r.out, /gateway/);
+});
+
+t.test('keepalived.conf: virtual and real servers are checked with the control API rules', async (t) => {
+  const k = file(
+    'k.conf',
+    [
+      'virtual_server 10.10.0.100 80 {',
+      '    lb_algo nope',
+      '    lb_kind NAT',
+      '    protocol TCP',
+      '    real_server 224.0.0.9 80 {',
+      '        weight 1',
+      '    }',
+      '}',
+      'virtual_server fwmark 5 {',
+      '    lb_algo rr',
+      '    lb_kind DR',
+      '    real_server 10.10.1.11 80 {',
+      '    }',
+      '}',
+      'virtual_server fwmark 5 {',
+      '    lb_algo rr',
+      '    lb_kind DR',
+      '    real_server 10.10.1.12 0 {',
+      '    }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const r = test(k);
+  t.equal(r.code, 5);
+  t.match(r.out, /k\.conf:2: error: .*'nope'/, 'the parser refuses the scheduler');
+  t.match(r.out, /k\.conf:5: error: real server 224\.0\.0\.9:80: addr: a real server must be a unicast address/);
+  t.match(r.out, /k\.conf:15: error: virtual server fwmark:5 is also in .*k\.conf:9/);
+});
+
+t.test('positions: every value of a JSON file has its line', async (t) => {
+  const doc = parseJsonLines('// comment\n{\n  "a": [\n    1,\n    {"b": true}\n  ],\n  "__proto__": 5\n}\n');
+  t.equal(doc.lineOf('a[1].b'), 5);
+  t.equal(doc.lineOf('a[0]'), 4);
+  t.equal(doc.lineOf('a[7].x'), 3, 'the nearest known ancestor');
+  t.equal(Object.getPrototypeOf(doc.value), Object.prototype, '"__proto__" is an own key, not a prototype');
+  t.same(Object.keys(doc.value as object), ['a', '__proto__']);
+});

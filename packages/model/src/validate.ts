@@ -1,0 +1,330 @@
+/**
+ * The values a control operation accepts: one set of rules, run by every entry point
+ * (the Director's control API, tunvsd's socket through it, the JSON configuration and the
+ * keepalived.conf conversion in tunvsd, `tunvsd --config-test`).
+ *
+ * The rules are the kernel's (ip_vs_ctl.c: what `ip_vs_add_service`, `ip_vs_add_dest`,
+ * `ip_vs_new_dest`, `ip_vs_set_timeout` refuse, with the errno they refuse it with),
+ * narrowed to what tunvs implements (IPv4, TCP/UDP, IPIP tunnels). Every check works on
+ * `unknown` input (a request line is JSON from anyone): types are checked before values,
+ * names are looked up in closed lists (never through an object's prototype), and unknown
+ * fields are refused rather than ignored. Each check returns a fresh object holding only
+ * the known fields.
+ *
+ * Failures throw `InvalidValue` (a ControlError) naming the field, with ipvsadm's wording
+ * where ipvsadm has one ("illegal weight specified", "invalid fwmark value `X' specified").
+ */
+import { ControlError } from './control.js';
+import type { ControlErrorCode, DestSpec, MethodName, ServiceKey, ServiceSpec, Timeouts, TunnelCsum, TunnelType } from './control.js';
+import { SvcFlag } from './constants.js';
+
+/** Limits of the control API, as the kernel has them. */
+export const Limits = {
+  /** the C `int` maximum: weights, thresholds */
+  INT_MAX: 0x7fffffff,
+  /** fwmark: a u32, 0 means "not a fwmark service" */
+  FWMARK_MAX: 0xffffffff,
+  PORT_MAX: 65535,
+  /** ipvsadm's own `-w` range (the control API takes up to INT_MAX) */
+  CLI_WEIGHT_MAX: 65535,
+  /** persistence timeout, seconds (ipvsadm's -p range; 31 days) */
+  PERSISTENT_MAX: 2678400,
+  /**
+   * `--set` timeouts, seconds: the kernel refuses more than INT_MAX / HZ; tunvs keeps
+   * timeouts in milliseconds, i.e. HZ = 1000.
+   */
+  TIMEOUT_MAX: Math.floor(0x7fffffff / 1000),
+  /** scheduler names: IP_VS_SCHEDNAME_MAXLEN (16) with the NUL */
+  SCHED_NAME_MAX: 15,
+} as const;
+
+/** A refused value: a ControlError that also names the field (`weight`, `schedFlags[1]`). */
+export class InvalidValue extends ControlError {
+  constructor(
+    code: ControlErrorCode,
+    message: string,
+    op: string,
+    readonly field: string,
+  ) {
+    super(code, message, op);
+  }
+}
+
+function bad(op: string, field: string, message: string, code: ControlErrorCode = 'EINVAL'): never {
+  throw new InvalidValue(code, message, op, field);
+}
+
+/** The forwarding methods, a closed list. */
+export const METHOD_NAMES: readonly MethodName[] = ['masq', 'tunnel', 'route', 'local'];
+
+/** Scheduler flag names and their service flag bit (`-b`). */
+export const SCHED_FLAGS: ReadonlyMap<string, number> = new Map([
+  ['flag-1', SvcFlag.SCHED1],
+  ['flag-2', SvcFlag.SCHED2],
+  ['flag-3', SvcFlag.SCHED3],
+  ['sh-fallback', SvcFlag.SCHED1],
+  ['sh-port', SvcFlag.SCHED2],
+  ['mh-fallback', SvcFlag.SCHED1],
+  ['mh-port', SvcFlag.SCHED2],
+]);
+
+/** The `--set` timeout names. */
+export const TIMEOUT_NAMES: readonly (keyof Timeouts)[] = ['tcp', 'tcpfin', 'udp'];
+
+const TUNNEL_TYPES: readonly TunnelType[] = ['ipip', 'gue', 'gre'];
+const TUNNEL_CSUMS: readonly TunnelCsum[] = ['nocsum', 'csum', 'remcsum'];
+
+/** True for a method name (never true for "constructor", "__proto__", ...). */
+export function isMethodName(v: unknown): v is MethodName {
+  return typeof v === 'string' && (METHOD_NAMES as readonly string[]).includes(v);
+}
+
+/** `v` shown in a message: strings as they are, the rest as JSON (cut short). */
+function show(v: unknown): string {
+  let s: string;
+  if (typeof v === 'string') s = v;
+  else {
+    try {
+      s = JSON.stringify(v) ?? String(v);
+    } catch {
+      s = typeof v;
+    }
+  }
+  return s.length > 64 ? s.slice(0, 61) + '...' : s;
+}
+
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const DOTTED = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+
+/** The four octets of a strict dotted-quad IPv4 address, or null. */
+export function ipv4Octets(s: unknown): [number, number, number, number] | null {
+  if (typeof s !== 'string' || s.length > 15) return null;
+  const m = DOTTED.exec(s);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] : null;
+}
+
+/**
+ * Whether an IPv4 address may be a real server, as `ip_vs_new_dest` requires
+ * (`inet_addr_type` is RTN_UNICAST or RTN_LOCAL): not 0.0.0.0/8, not multicast
+ * (224.0.0.0/4), not the limited broadcast 255.255.255.255.
+ */
+export function isUnicastIpv4(o: readonly number[]): boolean {
+  const [a, b, c, d] = o as [number, number, number, number];
+  if (a === 0) return false;
+  if (a >= 224 && a <= 239) return false;
+  if (a === 255 && b === 255 && c === 255 && d === 255) return false;
+  return true;
+}
+
+/** An object's own fields, refusing non-objects and fields outside `known`. */
+function fieldsOf(v: unknown, op: string, what: string, known: readonly string[], at = ''): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(op, at || what, `${what} must be an object, not ${show(v)}`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) bad(op, at ? `${at}.${k}` : k, `unknown field '${show(k)}' in ${what}`);
+  }
+  return o;
+}
+
+/** Own field value (never from the prototype). */
+function own(o: Record<string, unknown>, k: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
+}
+
+/** `v`, or `dflt` when absent (null is a value, and refused where a number is wanted). */
+function orDefault(v: unknown, dflt: number): unknown {
+  return v === undefined ? dflt : v;
+}
+
+/** An integer in [min, max]; anything else is refused with `message`. */
+function int(v: unknown, min: number, max: number): number | null {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : null;
+}
+
+/** A firewall mark: an integer 1..2^32-1. */
+export function checkFwmark(v: unknown, op: string, field = 'fwmark'): number {
+  const n = int(v, 1, Limits.FWMARK_MAX);
+  if (n === null) bad(op, field, `invalid fwmark value \`${show(v)}' specified`);
+  return n;
+}
+
+/** A port: an integer 0..65535. */
+export function checkPort(v: unknown, op: string, field: string, message: string): number {
+  const n = int(v, 0, Limits.PORT_MAX);
+  if (n === null) bad(op, field, message);
+  return n;
+}
+
+function checkAddr(v: unknown, op: string, field: string, message: string): string {
+  if (typeof v === 'string' && v.includes(':')) bad(op, field, `IPv6 is not supported by tunvs ('${show(v)}')`, 'EAFNOSUPPORT');
+  if (ipv4Octets(v) === null) bad(op, field, message);
+  return v as string;
+}
+
+const KEY_FIELDS = ['fwmark', 'ipv6', 'protocol', 'addr', 'port'] as const;
+const SPEC_FIELDS = [...KEY_FIELDS, 'scheduler', 'schedFlags', 'persistent', 'netmask', 'onePacket', 'pe'] as const;
+const DEST_FIELDS = ['addr', 'port', 'method', 'weight', 'upper', 'lower', 'tunType', 'tunPort', 'tunFlags'] as const;
+
+function keyPart(o: Record<string, unknown>, op: string): ServiceKey {
+  const fwmark = own(o, 'fwmark');
+  const ipv6 = own(o, 'ipv6');
+  if (ipv6 !== undefined && typeof ipv6 !== 'boolean') bad(op, 'ipv6', `ipv6 must be true or false, not ${show(ipv6)}`);
+  if (ipv6 === true) bad(op, 'ipv6', 'IPv6 is not supported by tunvs', 'EAFNOSUPPORT');
+  if (fwmark !== undefined && fwmark !== 0) {
+    const mark = checkFwmark(fwmark, op);
+    for (const k of ['protocol', 'addr', 'port']) {
+      if (own(o, k) !== undefined) bad(op, k, `a fwmark service has no ${k} (give fwmark, or protocol + addr + port)`);
+    }
+    return { fwmark: mark };
+  }
+  const protocol = own(o, 'protocol');
+  if (protocol === 'sctp') bad(op, 'protocol', 'SCTP is not supported by tunvs', 'ENOPROTOOPT');
+  if (protocol !== 'tcp' && protocol !== 'udp') bad(op, 'protocol', `protocol must be "tcp" or "udp", not ${show(protocol)}`);
+  const addr = checkAddr(own(o, 'addr'), op, 'addr', 'illegal virtual server address[:port] specified');
+  const port = checkPort(orDefault(own(o, 'port'), 0), op, 'port', 'illegal virtual server address[:port] specified');
+  return { protocol, addr, port };
+}
+
+/** A service key (`-D`, `-L -t`, the service of `-a`): fwmark, or protocol + addr + port. */
+export function checkServiceKey(v: unknown, op: string): ServiceKey {
+  // a full spec is a valid key: its other fields say nothing about which service
+  return keyPart(fieldsOf(v, op, 'service', SPEC_FIELDS), op);
+}
+
+/** A service to add or edit (`-A`/`-E`), defaults left absent. */
+export function checkServiceSpec(v: unknown, op: string): ServiceSpec {
+  const o = fieldsOf(v, op, 'service', SPEC_FIELDS);
+  const spec: ServiceSpec = keyPart(o, op);
+  const scheduler = own(o, 'scheduler');
+  if (scheduler !== undefined) {
+    if (typeof scheduler !== 'string' || scheduler === '' || scheduler.length > Limits.SCHED_NAME_MAX || !/^[A-Za-z0-9_.-]+$/.test(scheduler)) {
+      bad(op, 'scheduler', `invalid scheduler name ${show(scheduler)}`);
+    }
+    spec.scheduler = scheduler;
+  }
+  const schedName = spec.scheduler ?? 'wlc';
+  const flags = own(o, 'schedFlags');
+  if (flags !== undefined) {
+    if (!Array.isArray(flags)) bad(op, 'schedFlags', `schedFlags must be a list, not ${show(flags)}`);
+    const out: string[] = [];
+    flags.forEach((f: unknown, i) => {
+      if (typeof f !== 'string' || !SCHED_FLAGS.has(f)) bad(op, `schedFlags[${i}]`, `invalid scheduler flag \`${show(f)}'`);
+      if ((f.startsWith('sh-') || f.startsWith('mh-')) && f.slice(0, 2) !== schedName) {
+        bad(op, `schedFlags[${i}]`, `incompatible scheduler flag \`${f}'`);
+      }
+      out.push(f);
+    });
+    spec.schedFlags = out;
+  }
+  const persistent = own(o, 'persistent');
+  if (persistent !== undefined) {
+    const p = int(persistent, 0, Limits.PERSISTENT_MAX);
+    if (p === null) bad(op, 'persistent', `invalid timeout value \`${show(persistent)}' specified`);
+    spec.persistent = p;
+  }
+  const netmask = own(o, 'netmask');
+  if (netmask !== undefined) {
+    if (ipv4Octets(netmask) === null) bad(op, 'netmask', 'illegal virtual server persistent mask specified');
+    spec.netmask = netmask as string;
+  }
+  const onePacket = own(o, 'onePacket');
+  if (onePacket !== undefined) {
+    if (typeof onePacket !== 'boolean') bad(op, 'onePacket', `onePacket must be true or false, not ${show(onePacket)}`);
+    spec.onePacket = onePacket;
+  }
+  const pe = own(o, 'pe');
+  if (pe !== undefined && pe !== '') {
+    if (pe === 'sip') bad(op, 'pe', 'the sip persistence engine is not implemented by tunvs', 'ENOPROTOOPT');
+    bad(op, 'pe', `Persistence engine not found: ${show(pe)}`, 'ENOENT');
+  }
+  if (spec.fwmark === undefined && spec.port === 0 && !spec.persistent) {
+    bad(op, 'port', 'Zero port specified for non-persistent service');
+  }
+  return spec;
+}
+
+/** The address and port that name a destination (`-d`). */
+export function checkDestKey(v: unknown, op: string): Pick<DestSpec, 'addr' | 'port'> {
+  const o = fieldsOf(v, op, 'destination', DEST_FIELDS);
+  const addr = checkAddr(own(o, 'addr'), op, 'addr', 'illegal real server address[:port] specified');
+  const port = checkPort(orDefault(own(o, 'port'), 0), op, 'port', 'illegal real server address[:port] specified');
+  return { addr, port };
+}
+
+/**
+ * A destination to add or edit (`-a`/`-e`). A destination must be unicast
+ * (`ip_vs_new_dest`); a negative or too large weight is ERANGE, as is a lower threshold
+ * above the upper one (both `ip_vs_add_dest` and `ip_vs_edit_dest` compare them, even when
+ * the upper one is 0). The port is kept as given for every method: for direct routing and
+ * tunnels the kernel stores it and lists it, and the packets keep their own port.
+ */
+export function checkDestSpec(v: unknown, op: string): DestSpec {
+  const o = fieldsOf(v, op, 'destination', DEST_FIELDS);
+  const octets = ipv4Octets(own(o, 'addr'));
+  const addr = checkAddr(own(o, 'addr'), op, 'addr', 'illegal real server address[:port] specified');
+  if (!isUnicastIpv4(octets!)) bad(op, 'addr', `a real server must be a unicast address, not ${addr}`);
+  const port = checkPort(orDefault(own(o, 'port'), 0), op, 'port', 'illegal real server address[:port] specified');
+  const d: DestSpec = { addr, port };
+  const method = own(o, 'method');
+  if (method !== undefined) {
+    if (!isMethodName(method)) bad(op, 'method', `unknown forwarding method ${show(method)} (masq, route, tunnel or local)`);
+    d.method = method;
+  }
+  const weight = own(o, 'weight');
+  if (weight !== undefined) {
+    if (typeof weight !== 'number' || !Number.isInteger(weight)) bad(op, 'weight', 'illegal weight specified');
+    if (weight < 0 || weight > Limits.INT_MAX) bad(op, 'weight', 'illegal weight specified', 'ERANGE');
+    d.weight = weight;
+  }
+  const upper = own(o, 'upper');
+  if (upper !== undefined) {
+    const u = int(upper, 0, Limits.INT_MAX);
+    if (u === null) bad(op, 'upper', 'illegal u_threshold specified');
+    d.upper = u;
+  }
+  const lower = own(o, 'lower');
+  if (lower !== undefined) {
+    const l = int(lower, 0, Limits.INT_MAX);
+    if (l === null) bad(op, 'lower', 'illegal l_threshold specified');
+    d.lower = l;
+  }
+  if ((d.lower ?? 0) > (d.upper ?? 0)) bad(op, 'lower', 'lower threshold is higher than upper threshold', 'ERANGE');
+  const tunType = own(o, 'tunType');
+  const tunPort = own(o, 'tunPort');
+  const tunFlags = own(o, 'tunFlags');
+  if (tunType !== undefined || tunPort !== undefined || tunFlags !== undefined) {
+    if ((d.method ?? 'route') !== 'tunnel') bad(op, 'tunType', 'Tunnel options conflict with forward method');
+    if (tunType !== undefined && !(typeof tunType === 'string' && (TUNNEL_TYPES as readonly string[]).includes(tunType))) {
+      bad(op, 'tunType', 'illegal tunnel type specified');
+    }
+    if (tunType !== undefined && tunType !== 'ipip') bad(op, 'tunType', `the ${tunType} tunnel type is not implemented by tunvs (only ipip)`, 'ENOPROTOOPT');
+    if (tunPort !== undefined) bad(op, 'tunPort', "Illegal 'tun-port' option with the 'ipip' tunnel type");
+    if (tunFlags !== undefined) {
+      if (!(typeof tunFlags === 'string' && (TUNNEL_CSUMS as readonly string[]).includes(tunFlags))) bad(op, 'tunFlags', 'illegal tunnel checksum option');
+      bad(op, 'tunFlags', `Illegal 'tun-${tunFlags}' option with the 'ipip' tunnel type`);
+    }
+    if (tunType !== undefined) d.tunType = tunType as TunnelType;
+  }
+  return d;
+}
+
+/** `--set tcp tcpfin udp`: integers 0..INT_MAX/HZ seconds, 0 keeps the current value. */
+export function checkTimeouts(v: unknown, op: string): Partial<Timeouts> {
+  const o = fieldsOf(v, op, 'timeouts', TIMEOUT_NAMES);
+  const out: Partial<Timeouts> = {};
+  for (const k of TIMEOUT_NAMES) {
+    const x = own(o, k);
+    if (x === undefined) continue;
+    const n = int(x, 0, Limits.TIMEOUT_MAX);
+    if (n === null) bad(op, k, `invalid timeout value \`${show(x)}' specified`);
+    out[k] = n;
+  }
+  return out;
+}
+
+/** The service flag bits of a validated spec's scheduler flags. */
+export function schedFlagBits(flags: readonly string[] = []): number {
+  let bits = 0;
+  for (const f of flags) bits |= SCHED_FLAGS.get(f) ?? 0;
+  return bits;
+}
