@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compare `tunvsd --config-test`'s verdict (configTest of @tunvs/keepalived) with the real
+// Compare `tunvsd --config-test`'s verdict (checkConfig of @tunvs/daemon) with the real
 // keepalived's (`keepalived -l -n --config-test -f FILE`) on VRRP configurations.
 //
 //   node scripts/vrrp-config-compare.mjs FILE|DIR ...      [--vrrp-only] [--json] [--show N]
@@ -14,7 +14,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { configTest } = await import(join(root, 'packages/keepalived/dist/index.js'));
+const { checkConfig } = await import(join(root, 'packages/daemon/dist/index.js'));
 
 const args = process.argv.slice(2);
 const vrrpOnly = args.includes('--vrrp-only');
@@ -46,7 +46,7 @@ for (const f of files) {
   const kmsg = `${k.stderr ?? ''}${k.stdout ?? ''}`.split('\n').filter(Boolean);
   let ours;
   try {
-    ours = configTest(f);
+    ours = checkConfig(f);
   } catch (e) {
     ours = { exitCode: 'crash', messages: [String(e)] };
   }

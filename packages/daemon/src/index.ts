@@ -26,5 +26,5 @@ export { DaemonVrrp, VrrpRuntime, VrrpRefusedError, startVrrp, sameVrrp, monoUs 
 export type { VrrpStatus, VrrpInstanceStatus, VrrpRuntimeOptions } from './vrrp-runtime.js';
 export { KernelBackend, vmacName } from './vrrp-kernel.js';
 export type { VrrpBackend, BackendInstance } from './vrrp-kernel.js';
-export { instanceSpec, trackRefs, notifyScripts, refusals } from './vrrp-spec.js';
+export { instanceSpec, trackRefs, notifyScripts, refusals, vrrpDeviceErrors } from './vrrp-spec.js';
 export type { VrrpRefusal } from './vrrp-spec.js';

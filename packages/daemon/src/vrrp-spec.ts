@@ -6,7 +6,7 @@
 import { parseIpv4 } from '@tunvs/packet';
 import { authPassBytes } from '@tunvs/vrrp';
 import type { InstanceSpec, NotifyScript, NotifyScripts, TrackRef } from '@tunvs/vrrp';
-import type { ScriptSpec, SyncGroupConfig, TrackFile, TrackRefConfig, VrrpConfig, VrrpInstanceConfig, VrrpNotifyConfig, VrrpScriptConfig } from '@tunvs/keepalived';
+import type { Diagnostic, KeepalivedConfig, ScriptSpec, SyncGroupConfig, TrackFile, TrackRefConfig, VrrpConfig, VrrpInstanceConfig, VrrpNotifyConfig, VrrpScriptConfig } from '@tunvs/keepalived';
 import { tapRefusals } from './vrrp-tap.js';
 
 /** A refusal: keepalived would run it, tunvsd will not. */
@@ -123,6 +123,20 @@ export function refusals(v: VrrpConfig, tapDevice?: string): VrrpRefusal[] {
     for (const u of i.unsupported) out.push({ file: u.file, line: u.line, message: `vrrp_instance ${i.name}: ${u.what} is not supported by tunvs: ${u.why}` });
     if (!i.interface) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: no interface` });
     if (tapDevice !== undefined) for (const m of tapRefusals(i, tapDevice)) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}` });
+  }
+  return out;
+}
+
+/**
+ * What an instance on tunvsd's TAP device cannot do, as `--config-test` errors (the
+ * configuration check of sources.ts): keepalived knows no TAP director, so these are
+ * tunvsd's own verdicts.
+ */
+export function vrrpDeviceErrors(device: { kind: 'tun' | 'tap'; name: string }, k: KeepalivedConfig): Diagnostic[] {
+  if (device.kind !== 'tap') return [];
+  const out: Diagnostic[] = [];
+  for (const i of k.vrrpConfig.instances) {
+    for (const m of tapRefusals(i, device.name)) out.push({ severity: 'error', file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}`, exitCode: 5 });
   }
   return out;
 }

@@ -6,9 +6,13 @@ import t from 'tap';
 import { parseConfigText, setVrrpHost, staticHost } from '@tunvs/keepalived';
 import { parseIpv4 } from '@tunvs/packet';
 import { DaemonVrrp, VrrpRuntime, VrrpRefusedError } from '../src/index.js';
+import { vrrpDeviceErrors } from '../src/vrrp-spec.js';
 import type { VrrpBackend, BackendInstance } from '../src/index.js';
 
-setVrrpHost(staticHost([{ name: 'eth0', loopback: false, ethernet: true, multicast: true, mtu: 1500 }]));
+setVrrpHost(staticHost([
+  { name: 'eth0', loopback: false, ethernet: true, multicast: true, mtu: 1500 },
+  { name: 'tv0', loopback: false, ethernet: true, multicast: true, mtu: 1500 },
+]));
 
 class MemNet {
   readonly rx = new Map<string, (ifname: string, d: Uint8Array) => void>();
@@ -76,5 +80,20 @@ t.test('what tunvsd refuses, with file:line', async (t) => {
   t.throws(() => new VrrpRuntime(cfg.vrrpConfig, { log: () => {}, backend: new MemNet().backend('x', '10.0.0.1') }), VrrpRefusedError);
   const d = new DaemonVrrp({ log: () => {} });
   await t.rejects(d.apply(cfg), /k\.conf:1: vrrp_instance VI_1: auth_type AH is not supported by tunvs/);
-  t.same(d.ops().vrrpStatus(), { instances: [], interfaces: [], syncGroups: [], scripts: [] }, 'nothing running: an empty status');
+  const [name, handler] = d.ops()[0]!;
+  t.equal(name, 'vrrpStatus');
+  t.same(handler.arity, [0, 0], 'no arguments');
+  t.same(await handler.run({} as never, []), { instances: [], interfaces: [], syncGroups: [], scripts: [] }, 'nothing running: an empty status');
+  t.throws(() => d.stage(cfg), /auth_type AH/, 'a reload is refused before anything changes');
+});
+
+t.test('an instance on the TAP device: what it cannot do is a config-test error', (t) => {
+  const conf = 'vrrp_instance VI_1 {\n interface tv0\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n  10.0.0.100/24\n  10.0.0.101/24 dev eth0\n }\n virtual_routes {\n  10.5.0.0/16 dev tv0\n }\n}\n';
+  const k = parseConfigText(conf, 'k.conf').config;
+  const errs = vrrpDeviceErrors({ kind: 'tap', name: 'tv0' }, k).map((d) => `${d.line} ${d.exitCode} ${d.message}`);
+  t.match(errs, [/^1 5 vrrp_instance VI_1: use_vmac on the TAP device tv0/, /virtual_routes on the TAP device tv0/, /10\.0\.0\.101 dev eth0: an instance on the TAP device tv0 holds its VIPs in the director/]);
+  t.equal(errs.length, 3);
+  t.same(vrrpDeviceErrors({ kind: 'tun', name: 'tv0' }, k), [], 'nothing to say on a TUN device');
+  t.same(vrrpDeviceErrors({ kind: 'tap', name: 'tap9' }, k), [], 'nor for instances on other interfaces');
+  t.end();
 });

@@ -32,6 +32,9 @@ import type {
 const TIMER_MAX_SEC = 1000;
 
 /** Top-level keywords this module interprets. */
+/** The keywords of a vrrp_track_process block in keepalived 2.2.7. */
+const TRACK_PROCESS_KEYWORDS = new Set(['process', 'param_match', 'weight', 'quorum', 'quorum_max', 'fork_delay', 'terminate_delay', 'delay', 'full_command']);
+
 export const VRRP_BLOCKS = ['vrrp_instance', 'vrrp_sync_group', 'vrrp_script', 'vrrp_track_process', 'track_process', 'garp_group', 'vrrp_group'];
 
 /** VRRP keywords of global_defs known to keepalived 2.2.7 (Debian 12 build). */
@@ -137,6 +140,8 @@ export class VrrpInterpreter {
         case 'track_process':
           if (b.args[0] !== undefined) this.processNames.add(b.args[0]);
           this.note(b, `${b.keyword} ${b.args[0] ?? ''}: process tracking is not supported by tunvs (tunvsd refuses instances that use it)`);
+          // not run, but its keywords are checked as keepalived reads them
+          for (const c of b.children ?? []) if (!TRACK_PROCESS_KEYWORDS.has(c.keyword)) this.v.err(c, `Unknown keyword '${c.keyword}'`);
           break;
         default:
           this.note(b, `${b.keyword} is accepted but not used by tunvs`);
@@ -500,6 +505,13 @@ export class VrrpInterpreter {
           for (const e of this.entries(c)) {
             const vip = this.vip(e, name);
             if (!vip) continue;
+            // keepalived matches the family of virtual_ipaddress only: excluded addresses
+            // may be of the other family (the usual way to add IPv6 to an IPv4 instance)
+            if (k === 'virtual_ipaddress_excluded') {
+              if (vip.family === 6) inst.unsupported.push({ file: e.file, line: e.line, what: `IPv6 address ${vip.addr} in virtual_ipaddress_excluded`, why: 'tunvs adds and removes IPv4 addresses only' });
+              list.push(vip);
+              continue;
+            }
             if (vip.family === 6) {
               if (p.v4 && !p.hasV6) {
                 v.err(e, `(${name}): address family must match VRRP instance [${vip.addr}] - ignoring`);
@@ -1613,6 +1625,11 @@ export class VrrpInterpreter {
       keep.push(inst);
     }
     this.cfg.instances = keep;
+    // what keepalived accepts and tunvsd will not run: a notice (keepalived's exit code
+    // stands), and tunvsd refuses to start with it (packages/daemon vrrp-spec.ts refusals)
+    for (const inst of keep) {
+      for (const u of inst.unsupported) this.sink.warn(u, `vrrp_instance ${inst.name}: ${u.what} is not supported by tunvs: ${u.why}; tunvsd refuses to start with it`, 0);
+    }
 
     // the same VRID twice on one interface (same family)
     for (let a = 0; a < keep.length; a++) {
