@@ -61,9 +61,18 @@ export function buildConfig(p: ParseResult, sink: DiagnosticSink, file: string):
     if (why !== undefined) sink.warn(vs, `not supported by tunvs: ${why}`, 0);
   }
 
+  const staticFrom = sink.list.length;
   checkStatic(p, sink);
+  const noDefaultIf = sink.list.slice(staticFrom).filter((d) => d.exitCode === 4);
   checkScripts(p, sink, file);
   const vrrpConfig = interpretVrrp(p, sink, file);
+  // keepalived 2.2.7 exits 4 for an address with neither an interface nor an existing
+  // default interface only when that is all it objects to and there is no virtual_server;
+  // another error (a vrrp_instance's missing or loopback interface, ...) or a virtual
+  // server makes it 5 (each case checked against the binary in a netns, see the corpus)
+  if (noDefaultIf.length && (p.vs.length > 0 || sink.list.some((d) => d.exitCode === 5 && d.severity === 'error' && !noDefaultIf.includes(d)))) {
+    for (const d of noDefaultIf) d.exitCode = 5;
+  }
 
   return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, vrrpConfig, other: p.other, trackFiles: p.trackFiles, bfdInstances: p.bfdInstances };
 }
