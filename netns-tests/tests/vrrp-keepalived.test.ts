@@ -17,7 +17,7 @@
 import t from 'tap';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isRoot, delay } from '../src/netns.js';
+import { isRoot } from '../src/netns.js';
 import { vrrpLab, instance, haveKeepalived } from '../fixtures/vrrp-lab.js';
 import type { VrrpLab, Router } from '../fixtures/vrrp-lab.js';
 
@@ -116,7 +116,10 @@ t.test('tunvs and keepalived', { skip }, async (t) => {
     // keepalived accepts tunvs's PASS adverts: restarted with priority 50 it stays backup
     await l.stop(ka);
     await l.startKeepalived(ka, instance({ priority: 50, version: 2, advert: 1, extra: auth }));
-    await delay(4500);
+    // a master down of keepalived's is 3 adverts plus its skew: 5 more tunvs adverts after
+    // keepalived started would have let it take over had it refused them
+    const sent = (await l.status(tv)).instances[0]!.counters.advertsSent;
+    await l.until(async () => (await l.status(tv)).instances[0]!.counters.advertsSent >= sent + 5, 10000, '5 more adverts from tunvs');
     t.notOk(l.holdsVip(ka), 'keepalived (priority 50) stays BACKUP: it accepts tunvs adverts with PASS');
     t.equal(await l.state(tv), 'MASTER');
   }));
@@ -155,7 +158,14 @@ t.test('tunvs and keepalived', { skip }, async (t) => {
     await l.startKeepalived(ka, conf(ka, 61, '10.99.0.101'));
     await l.startTunvs(tv, conf(tv, 62, '10.99.0.102'));
     await l.until(async () => (await l.state(tv)) === 'MASTER' && l.holdsVip(ka, '10.99.0.101'), 5000, 'both MASTER');
-    await delay(500);
+    const calls = (r: Router): number => {
+      try {
+        return readFileSync(join(r.dir, 'notify.log'), 'utf8').trim().split('\n').length;
+      } catch {
+        return 0;
+      }
+    };
+    await l.until(() => calls(ka) >= 4 && calls(tv) >= 4, 5000, 'four notify calls on each side');
     // the scripts run concurrently, so the file order inside one transition is a race:
     // compare per transition, and take the launch order from tunvs's log
     const read = (r: Router): string[][] => {

@@ -11,7 +11,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { writeFileSync, existsSync, rmSync } from 'node:fs';
-import { isRoot, delay } from '../src/netns.js';
+import { isRoot } from '../src/netns.js';
 import { vrrpLab, instance, haveKeepalived, TUNVSD, VIP } from '../fixtures/vrrp-lab.js';
 
 const DIRECTOR = '10.99.0.21';
@@ -67,7 +67,9 @@ virtual_server ${VIP} 8080 {
   const neigh = (): string => lab.lab.exec(lab.client, 'ip', ['neigh', 'show', VIP]).stdout;
   t.notMatch(neigh(), DMAC, 'the backup director did not answer ARP for the VIP');
   t.match(lab.lab.exec(lab.client, 'ping', ['-c', '1', '-W', '1', DIRECTOR]).stdout, /1 received/, 'the director answers for its own address');
-  await delay(2500); // two health-check rounds: the real server must stay up
+  // two health-check rounds done (the third connection from the director host): the real
+  // server must stay up
+  await http.json((m) => m.from === tv.ip && Number(m.connection) >= 3, 10000);
   t.notMatch(tv.proc.stderr, /rs-down/, 'the health check reaches the real server');
   let st = (await lab.status(tv)).instances[0]!;
   t.equal(st.master?.address, ka.ip, 'status names the master');
@@ -87,7 +89,8 @@ virtual_server ${VIP} 8080 {
   await lab.startKeepalived(ka, `global_defs {\n    vrrp_garp_master_delay 0\n}\n${instance({ priority: 150, advert: 0.2 })}`);
   await lab.until(async () => (await lab.state(tv)) === 'BACKUP', 5000, 'tunvs back to BACKUP');
   await lab.until(() => lab.who() === 'ka', 5000, 'keepalived answers on the VIP again');
-  await delay(300);
+  const rx = (await lab.status(tv)).instances[0]!.counters.advertsReceived;
+  await lab.until(async () => (await lab.status(tv)).instances[0]!.counters.advertsReceived > rx, 3000, 'one more advert from keepalived');
   lab.lab.exec(lab.client, 'ip', ['neigh', 'flush', 'dev', 'eth0']);
   t.equal(lab.who(), 'ka', 'after a fresh ARP the backup director is silent again');
   t.notMatch(neigh(), DMAC);

@@ -14,7 +14,7 @@
 import t from 'tap';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isRoot, delay, fixturePath } from '../src/netns.js';
+import { isRoot, fixturePath } from '../src/netns.js';
 import { vrrpLab, instance, haveKeepalived, VIP } from '../fixtures/vrrp-lab.js';
 import type { VrrpLab, Router } from '../fixtures/vrrp-lab.js';
 
@@ -68,7 +68,9 @@ t.test('tunvs directors', { skip }, async (t) => {
       const before = await l.status(t1);
       const r = l.lab.exec(inj, process.execPath, [INJECT, 'eth0', JSON.stringify({ ...good, ...spec })]);
       t.equal(r.status, 0, `${what}: sent ${r.stderr}`);
-      await delay(150);
+      const counted = (st: Awaited<ReturnType<typeof l.status>>): number =>
+        reason === 'unknown_vrid' ? st.interfaces[0]!.unknownVrid : (st.instances[0]!.counters.discarded[reason] ?? 0);
+      await l.until(async () => counted(await l.status(t1)) > counted(before), 3000, `${what}: counted`);
       const after = await l.status(t1);
       const inst = after.instances[0]!;
       t.equal(inst.state, 'MASTER', `${what}: still MASTER`);
@@ -141,7 +143,9 @@ t.test('tunvs directors', { skip }, async (t) => {
     t.pass('partitioned: two masters (t1 alone, keepalived for the rest)');
     l.cut(t1, false);
     await roles(l, t1, [ka, t2], 4000);
-    await delay(500);
+    // and it holds: two more adverts from t1 after the heal
+    const healed = (await l.status(t1)).instances[0]!.counters.advertsSent;
+    await l.until(async () => (await l.status(t1)).instances[0]!.counters.advertsSent >= healed + 2, 3000, 'two more adverts from t1');
     t.same(await Promise.all(all.map((r) => l.state(r))), ['MASTER', 'BACKUP', 'BACKUP'], 'healed: exactly one master, the highest priority');
     // t1 never stopped being master, so the client learns it back from t1's GARPs on hearing
     // keepalived's lower priority (garp_lower_prio_repeat, again after garp_lower_prio_delay
