@@ -6,8 +6,10 @@
 //   node scripts/test.mjs --netns    only the network-namespace tests
 //   node scripts/test.mjs FILE...    just these test files
 //
-// Counting: every top-level `t.test(...)` inside a test file is one test; a file that
-// dies before reporting any test counts as one failure.
+// Counting: every top-level `t.test(...)` inside a test file is one test: passed, failed,
+// or skipped (tap's `{ skip }` and `{ todo }` both count as skipped, never as passed); a
+// whole file skipped (`t.plan(0, reason)`) counts as one skipped; a file that dies before
+// reporting any test counts as one failure.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -62,14 +64,15 @@ function runTap(list, extra) {
         fileHadTests = false;
       } else if (inner) {
         fileHadTests = true;
-        if (/ # SKIP/.test(line)) totals.skipped++;
+        if (inner[3] === 'SKIP' || inner[3] === 'TODO') totals.skipped++;
         else if (inner[1]) {
           totals.failed++;
           fileHadFailure = true;
           failures.push(`${currentFile}: ${inner[2]}`);
         } else totals.passed++;
       } else if (top) {
-        if (top[1] && !fileHadFailure) {
+        if (!top[1] && !fileHadTests && / # SKIP/.test(line)) totals.skipped++;
+        else if (top[1] && !fileHadFailure) {
           totals.failed++;
           failures.push(`${top[2]}: the file failed${fileHadTests ? ' after its tests' : ' before reporting a test'}`);
         }

@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LAB_SKIP } from './lab-util.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const lab = join(root, 'scripts/lab');
@@ -42,7 +43,7 @@ function adm(sock: string, args: string[]): string {
 }
 
 for (const method of ['nat', 'dr', 'tun'] as const) {
-  t.test(`LVS-${method.toUpperCase()} through tunvsd`, async (t) => {
+  t.test(`LVS-${method.toUpperCase()} through tunvsd`, { skip: LAB_SKIP }, async (t) => {
     let daemon: ChildProcess | null = null;
     let dump: ChildProcess | null = null;
     const sock = join(work, `${method}.sock`);

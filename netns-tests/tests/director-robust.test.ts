@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LAB_SKIP } from './lab-util.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const lab = join(root, 'scripts/lab');
@@ -74,7 +75,7 @@ async function counters(daemon: ChildProcess, log: () => string): Promise<Record
   throw new Error('no stats from tunvsd');
 }
 
-t.test('IPIP: an oversize DF packet gets fragmentation-needed with MTU 1480', async (t) => {
+t.test('IPIP: an oversize DF packet gets fragmentation-needed with MTU 1480', { skip: LAB_SKIP }, async (t) => {
   const { topo } = await startLab(t, 'tun', (topo) => [
     { protocol: 'udp', addr: topo.vip, port: topo.ports.udpEcho, scheduler: 'rr', dests: topo.servers.map((s) => ({ addr: s.ip, port: topo.ports.udpEcho, method: 'tunnel' })) },
   ]);
@@ -90,7 +91,7 @@ t.test('IPIP: an oversize DF packet gets fragmentation-needed with MTU 1480', as
   t.match(seen, /need to frag \(mtu 1480\)/, `ICMP fragmentation-needed, next-hop MTU 1480 (${seen.trim()})`);
 });
 
-t.test('DR over TAP: fragments, malformed barrage, SYN flood at the table cap', { timeout: 120_000 }, async (t) => {
+t.test('DR over TAP: fragments, malformed barrage, SYN flood at the table cap', { timeout: 120_000, skip: LAB_SKIP }, async (t) => {
   const cap = 2048;
   const { topo, sock, daemon, log } = await startLab(
     t,

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The `skip` option of a test that builds namespaces: the reason, when this process is not root. */
+export const LAB_SKIP: string | false = process.getuid?.() !== 0 && 'needs root (network namespaces)';
+
 /** The lab's namespace prefix (scripts/lab honours TUNVS_LAB_PREFIX too). */
 export const LAB_PREFIX = process.env.TUNVS_LAB_PREFIX || 'lvs-';
 /** The lab's run directory (pidfiles, logs, state). */

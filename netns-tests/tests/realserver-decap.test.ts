@@ -1,24 +1,18 @@
-// tunvs-realserver end to end, in namespaces rl-rsnd (sender: plays director and client)
-// and rl-rssrv (real server with the VIP on lo, the lab's rs-service, tunvs-realserver).
+// tunvs-realserver end to end, in namespaces <prefix>rsnd (sender: plays director and
+// client) and <prefix>rssrv (real server with the VIP on lo, the lab's rs-service,
+// tunvs-realserver); the prefix is TUNVS_LAB_PREFIX's (default lvs-).
 // The sender writes hand-built Ethernet frames (IPIP around UDP / TCP SYN, and malformed
 // ones) on its veth with an AF_PACKET socket (python3), and watches what comes back.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ethernetFrame,
-  fixIpv4Checksum,
-  ipipEncap,
-  parseIpv4,
-  parseMac,
-  tcpSynPacket,
-  udpPacket,
-} from '@tunvs/realserver';
-import { ROOT, exists, must, namespaces, sh } from './lab-util.js';
+import { Proto } from '@tunvs/model';
+import { EtherType, Ipv4View, packet, parseIpv4, parseMac } from '@tunvs/packet';
+import { LAB_PREFIX, LAB_SKIP, ROOT, exists, must, namespaces, sh } from './lab-util.js';
 
-const SND = 'rl-rsnd';
-const SRV = 'rl-rssrv';
+const SND = `${LAB_PREFIX}rsnd`;
+const SRV = `${LAB_PREFIX}rssrv`;
 const RUN = `/run/tunvs-rl-test-${process.pid}`;
 const SND_MAC = '02:00:0a:14:00:01';
 const SRV_MAC = '02:00:0a:14:00:02';
@@ -72,6 +66,18 @@ interface SendResult {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** A UDP datagram with DF. */
+const udpPacket = (src: number, dst: number, sport: number, dport: number, data: Uint8Array, ttl = 64): Uint8Array =>
+  packet().ipv4({ src, dst, ttl, df: true }).udp({ sport, dport }).payload(data).build();
+/** A TCP SYN with DF. */
+const tcpSynPacket = (src: number, dst: number, sport: number, dport: number, seq: number, ttl = 64): Uint8Array =>
+  packet().ipv4({ src, dst, ttl, df: true }).tcp({ sport, dport, seq, flags: 'S', window: 64240 }).build();
+/** IPIP around `inner`, outer TTL = inner TTL. */
+const ipipEncap = (inner: Uint8Array, src: number, dst: number): Uint8Array =>
+  packet().ipv4({ src, dst, ttl: inner[8] ?? 64, df: true, protocol: Proto.IPIP }).payload(inner).build();
+const ethernetFrame = (dst: Uint8Array, src: Uint8Array, ip: Uint8Array): Uint8Array =>
+  packet().eth({ dst, src, etherType: EtherType.Ipv4 }).payload(ip).build();
+const fixIpv4Checksum = (p: Uint8Array): void => new Ipv4View(p, 0, p.length).fillChecksum();
 const frame = (ip: Uint8Array): Uint8Array => ethernetFrame(parseMac(SRV_MAC), parseMac(SND_MAC), ip);
 const [client, rs, vip] = [CLIENT, RS, VIP].map(parseIpv4) as [number, number, number];
 
@@ -143,11 +149,7 @@ async function stop(pid: number): Promise<void> {
   while (exists(`/proc/${pid}`) && Date.now() < end) await sleep(25);
 }
 
-t.test('tunvs-realserver decapsulates IPIP into the local stack', async (t) => {
-  if (process.getuid?.() !== 0) {
-    t.pass('needs root: skipped');
-    return;
-  }
+t.test('tunvs-realserver decapsulates IPIP into the local stack', { skip: LAB_SKIP }, async (t) => {
   cleanup();
   t.teardown(cleanup);
   mkdirSync(RUN, { recursive: true });
@@ -181,14 +183,14 @@ t.test('tunvs-realserver decapsulates IPIP into the local stack', async (t) => {
   t.equal(sh('ip', ['netns', 'exec', SRV, 'sysctl', '-n', 'net.ipv4.conf.eth0.rp_filter']).stdout.trim(), '1', 'eth0 keeps strict rp_filter');
 
   await t.test('a UDP datagram to the VIP is answered from the VIP', async (t) => {
-    const inner = udpPacket(client, vip, 40001, 7, new TextEncoder().encode('ping'), { ttl: 63 });
+    const inner = udpPacket(client, vip, 40001, 7, new TextEncoder().encode('ping'), 63);
     const r = send('udp', [frame(ipipEncap(inner, client, rs))], 3);
     t.same(r.udp, [VIP, 7, 'rs1 ping']);
     t.same(r.icmp, [], 'no ICMP from the server');
   });
 
   await t.test('a TCP SYN to VIP:80 gets a SYN-ACK from the VIP, straight to the client', async (t) => {
-    const syn = tcpSynPacket(client, vip, 41000, 80, 1000, { ttl: 63 });
+    const syn = tcpSynPacket(client, vip, 41000, 80, 1000, 63);
     const r = send('syn', [frame(ipipEncap(syn, client, rs))], 3);
     t.ok(r.synack, 'SYN-ACK seen');
     t.equal(r.synack?.src, VIP);
@@ -219,11 +221,13 @@ t.test('tunvs-realserver decapsulates IPIP into the local stack', async (t) => {
     const after = await counters(pid);
     const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
     t.equal(d('rxPackets'), 6, 'all six captured');
-    t.equal(d('badChecksum'), 1);
-    t.equal(d('badVersion'), 1);
-    t.equal(d('badTotalLength'), 1);
-    t.equal(d('badIhl'), 1);
-    t.equal(d('innerBadVersion'), 1);
+    t.equal(d('outer.ipv4-bad-checksum'), 1);
+    t.equal(d('outer.ipv6-unsupported'), 1);
+    t.equal(d('outer.ipv4-total-length-beyond-buffer'), 1);
+    t.equal(d('outer.ipv4-bad-ihl'), 1);
+    t.equal(d('outerMalformed'), 4);
+    t.equal(d('inner.ipv6-unsupported'), 1);
+    t.equal(d('innerMalformed'), 1);
     t.equal(d('notForUs'), 1);
     t.equal(d('decapsulated'), 0);
     t.same(r.icmp, [], 'no ICMP at all');
@@ -248,5 +252,5 @@ t.test('tunvs-realserver decapsulates IPIP into the local stack', async (t) => {
     await stop(pid);
   });
 
-  t.same(namespaces('rl-rs').length, 2);
+  t.same(namespaces(`${LAB_PREFIX}rs`).filter((n) => n === SND || n === SRV).length, 2);
 });

@@ -142,7 +142,7 @@ async function natOverLink(t: Test, kind: 'xdp' | 'packet'): Promise<void> {
 
   const { flows } = await nat.request<Flows>({ op: 'flows' });
   const keys = Object.keys(flows);
-  t.ok(keys.length >= 48, `${keys.length} flows seen`);
+  t.ok(keys.length >= 48, `${keys.length} flows (client, port, protocol) seen`);
   const slots = new Set<number>();
   let bad = 0;
   for (const k of keys) {
@@ -216,7 +216,7 @@ t.test('errors: no interface, no XDP support, no zero-copy: clear messages, noth
   t.equal(tun!.message, 'AF_XDP not supported on tn0: a layer-3 device (no Ethernet header, e.g. TUN); the link carries Ethernet frames');
   t.match(bridge, { ok: false, code: 'EOPNOTSUPP', syscall: 'BPF_LINK_CREATE' });
   t.equal(bridge!.message, "AF_XDP not supported on br0: the driver (bridge) has no native XDP; use mode 'auto' or 'skb' (generic XDP, slower)");
-  t.match(bridgeAuto, { ok: true, mode: 'skb' }, "mode 'auto' falls back to generic XDP");
+  t.match(bridgeAuto, { ok: true, mode: 'skb' }, `mode 'auto' falls back to generic XDP ${JSON.stringify(bridgeAuto)}`);
   t.match(zc, { ok: false, code: 'EOPNOTSUPP', syscall: 'bind(AF_XDP)' });
   t.equal(zc!.message, "AF_XDP zero-copy not supported on v0: the driver cannot do it; use zeroCopy 'auto' or false (copy mode)");
   t.match(packetMissing, { ok: false, code: 'ENODEV', message: 'cannot open AF_PACKET on lxdnone0: no such interface in this network namespace' });

@@ -3,12 +3,13 @@
  * syntax, the command/option compatibility table, the same messages in the same order and
  * the same exit statuses). Pure: nothing here talks to the daemon.
  */
+import { DEFAULT_SCHEDULER, SCHEDULER_NAMES, schedFlag, schedFlagNames, isSchedulerName } from '@tunvs/model';
 import type { DestSpec, MethodName, ServiceKey, ServiceSpec, Timeouts, TunnelCsum, TunnelType } from '@tunvs/model';
 import { atoi, inetAton, inetPton6, ntoa, ntop6, parseWholeInt, stringToNumber } from './addr.js';
 import { nullResolver, type Resolver } from './names.js';
 
-/** Scheduler names tunvs knows (an unknown one fails like the kernel's ENOENT). */
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr', 'dh', 'sh', 'mh', 'fo', 'ovf', 'twos'] as const;
+/** Scheduler names tunvs knows (an unknown one fails like the kernel's ENOENT): @tunvs/model's. */
+export { SCHEDULER_NAMES as SCHEDULERS };
 
 /** Persistence engines tunvs knows. */
 export const PERSISTENCE_ENGINES = ['sip'] as const;
@@ -259,9 +260,6 @@ const TUN_NAMES = ['ipip', 'gue', 'gre'] as const;
 const TUN_OPTS = [O['tun-port'], O['tun-nocsum'], O['tun-csum'], O['tun-remcsum']];
 const TUN_TABLE = ['xxxx', '+111', 'x11x'];
 
-const SCHED1 = 1;
-const SCHED2 = 2;
-const SCHED3 = 4;
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -349,61 +347,25 @@ function parseService(buf: string, svc: SvcState, resolver: Resolver): number {
   return result;
 }
 
+/** `-b` flags, checked in ipvsadm's order and words; the SvcFlag bits of @tunvs/model. */
 function parseSchedFlags(sched: string, arg: string): number {
-  const name = sched || 'wlc';
+  const name = sched || DEFAULT_SCHEDULER;
   let flags = 0;
   const list = arg.split(',').filter((f) => f !== '');
   if (list.length === 0) fail("invalid scheduler flag `'");
   for (const flag of list) {
-    switch (flag) {
-      case 'flag-1':
-        flags |= SCHED1;
-        break;
-      case 'flag-2':
-        flags |= SCHED2;
-        break;
-      case 'flag-3':
-        flags |= SCHED3;
-        break;
-      case 'sh-fallback':
-      case 'sh-port':
-      case 'mh-fallback':
-      case 'mh-port':
-        flags |= flag.endsWith('fallback') ? SCHED1 : SCHED2;
-        if (name !== flag.slice(0, 2)) fail(`incompatible scheduler flag \`${flag}'`);
-        break;
-      default:
-        fail(`invalid scheduler flag \`${flag}'`);
+    const def = schedFlag(flag);
+    if (def === undefined) {
+      fail(`invalid scheduler flag \`${flag}'`);
+      continue;
     }
+    flags |= def.bit;
+    if (def.scheduler !== null && def.scheduler !== name) fail(`incompatible scheduler flag \`${flag}'`);
   }
   return flags;
 }
 
-/** Scheduler flag bits -> the names the model uses (per scheduler, as ipvsadm prints them). */
-export function schedFlagNames(sched: string, bits: number): string[] {
-  const out: string[] = [];
-  if (sched === 'sh' || sched === 'mh') {
-    if (bits & SCHED1) out.push(`${sched}-fallback`);
-    if (bits & SCHED2) out.push(`${sched}-port`);
-    if (bits & SCHED3) out.push('flag-3');
-  } else {
-    if (bits & SCHED1) out.push('flag-1');
-    if (bits & SCHED2) out.push('flag-2');
-    if (bits & SCHED3) out.push('flag-3');
-  }
-  return out;
-}
-
-/** Model scheduler flag names -> bits (sh-fallback/mh-fallback/flag-1 are the same bit, ...). */
-export function schedFlagBits(names: readonly string[]): number {
-  let bits = 0;
-  for (const n of names) {
-    if (n === 'flag-1' || n === 'sh-fallback' || n === 'mh-fallback') bits |= SCHED1;
-    else if (n === 'flag-2' || n === 'sh-port' || n === 'mh-port') bits |= SCHED2;
-    else if (n === 'flag-3') bits |= SCHED3;
-  }
-  return bits;
-}
+export { schedFlagNames, schedFlagBits } from '@tunvs/model';
 
 function tryHelp(program: string): UsageError {
   return new UsageError(`Try \`${program} -h' or '${program} --help' for more information.\n`, 255, true);
@@ -882,7 +844,7 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
       return { cmd: 'clear' };
     case C.ADD:
     case C.EDIT: {
-      if (!(SCHEDULERS as readonly string[]).includes(svc.sched)) return kernelNotFound();
+      if (!isSchedulerName(svc.sched)) return kernelNotFound();
       if (svc.pe && !(PERSISTENCE_ENGINES as readonly string[]).includes(svc.pe)) return kernelNotFound();
       const spec: ServiceSpec = {
         ...key(),

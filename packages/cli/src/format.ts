@@ -3,9 +3,9 @@
  * `-S` (save/restore format), `-L -c`, `--timeout`, `--daemon`. Output is byte-identical to
  * ipvsadm's printf formats (trailing spaces included).
  */
+import { SvcFlag, methodByName, schedFlagBits, schedFlagNames } from '@tunvs/model';
 import type { ConnInfo, DestInfo, DirectorInfo, ServiceInfo, Timeouts } from '@tunvs/model';
 import { addrWords, inetAton, inetPton4, isV6, normAddr, ntoa } from './addr.js';
-import { schedFlagBits } from './args.js';
 import type { FormatOptions } from './args.js';
 import { nullResolver, type Resolver } from './names.js';
 
@@ -102,26 +102,17 @@ function maskText(s: ServiceInfo): string | null {
  * so that what tunvsadm saves it can restore.
  */
 function schedFlagsText(s: ServiceInfo, forSave = false): string {
-  const bits = schedFlagBits(s.schedFlags);
-  const out: string[] = [];
-  if (s.scheduler === 'sh' || s.scheduler === 'mh') {
-    if (bits & 1) out.push(`${s.scheduler}-fallback`);
-    if (bits & 2) out.push(`${s.scheduler}-port`);
-    if (forSave && bits & 4) out.push('flag-3');
-  } else {
-    if (bits & 1) out.push('flag-1');
-    if (bits & 2) out.push('flag-2');
-    if (bits & 4) out.push('flag-3');
-  }
-  return out.join(',');
+  let bits = schedFlagBits(s.schedFlags);
+  if (!forSave && (s.scheduler === 'sh' || s.scheduler === 'mh')) bits &= ~SvcFlag.SCHED3;
+  return schedFlagNames(s.scheduler, bits).join(',');
 }
 
 function fwdName(m: string): string {
-  return m === 'masq' ? 'Masq' : m === 'local' ? 'Local' : m === 'tunnel' ? 'Tunnel' : 'Route';
+  return methodByName(m)?.listing ?? 'Route';
 }
 
 function fwdSwitch(m: string): string {
-  return m === 'masq' ? '-m' : m === 'tunnel' ? '-i' : '-g';
+  return methodByName(m)?.ipvsadm ?? '-g';
 }
 
 const CSUM_INFO: Record<string, string> = { nocsum: '-c', csum: '+c', remcsum: 'r+c' };

@@ -1,7 +1,7 @@
 // An in-memory DirectorControl test double: keeps a service table and raises the same
 // ControlErrors the model documents (EEXIST / ESRCH / ENOENT), nothing more. The real
 // Director can be dropped in for the same tests.
-import { ControlError } from '@tunvs/model';
+import { ControlError, SCHEDULER_NAMES } from '@tunvs/model';
 import type {
   ConnInfo,
   DestInfo,
@@ -15,7 +15,7 @@ import type {
   Timeouts,
 } from '@tunvs/model';
 
-const SCHEDS = new Set(['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr', 'dh', 'sh', 'mh', 'fo', 'ovf', 'twos']);
+const SCHEDS = new Set<string>(SCHEDULER_NAMES);
 
 export const zeroStats = (): StatsInfo => ({
   conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0,

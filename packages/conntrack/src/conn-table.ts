@@ -1,5 +1,5 @@
-import { ConnFlag, DestFlag, Fwd, Proto } from '@tunvs/model';
-import type { Dest, DestRegistry, Timeouts } from '@tunvs/model';
+import { ConnFlag, DEFAULT_KERNEL, DestFlag, METHODS, Proto, protocolListing } from '@tunvs/model';
+import type { Dest, DestRegistry, KernelMode, Timeouts } from '@tunvs/model';
 import {
   CONTROL_REARM_TIMEOUT,
   INITIAL_TIMEOUT,
@@ -15,6 +15,17 @@ import {
   tcpEvent,
   tcpStateActive,
 } from './tcp-states.js';
+
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const { NO_CPORT, TEMPLATE, REPLY_FROM_DEST, NOOUTPUT, INACTIVE, HASHED } = ConnFlag;
+const AVAILABLE = DestFlag.AVAILABLE;
+const { FWD_MASK, SYNC, ONE_PACKET } = ConnFlag;
+/** The connection flags of each method (@tunvs/model's METHODS), by Fwd number, with INACTIVE. */
+const METHOD_CONN_FLAGS = Int32Array.from({ length: FWD_MASK + 1 }, (_, fwd) => fwd | (METHODS[fwd]?.connFlags ?? 0) | INACTIVE);
+const P_TCP = Proto.TCP;
+const { INPUT: DIR_INPUT, OUTPUT: DIR_OUTPUT, INPUT_ONLY: DIR_INPUT_ONLY } = TcpDir;
+const { CLOSE: ST_CLOSE, ESTABLISHED: ST_ESTABLISHED } = TcpState;
 
 /** Why an entry left the table (second argument of the `expired` hook). */
 export const ExpireReason = {
@@ -58,8 +69,8 @@ export interface ConnTableSwitches {
   dropEntry: number;
   /** free slots below which the automatic drop_entry defence switches on (`amemthresh` analog) */
   dropEntryThreshold: number;
-  /** OVERLOAD rules: the classic kernel's (default) or the 2026 ones (1.5) */
-  overload: 'classic' | '2026';
+  /** the kernel generation whose OVERLOAD rules apply: classic (default) or 2026 (1.5) */
+  kernel: KernelMode;
 }
 
 /** Options of `new ConnTable`. */
@@ -130,32 +141,67 @@ export interface ConnCounters {
   templatesInvalidated: number;
 }
 
-const LIVE = 0x8000;
-const FLAGS_MASK = 0xffff & ~LIVE;
-const STATE_SHIFT = 16;
-const PROTO_SHIFT = 24;
+/**
+ * The hot block of one entry: `WORDS` Int32 words, entry `s` at `s << SHIFT`, so that a
+ * lookup and the forwarder touch one half cache line per entry. The colder fields are
+ * separate arrays (struct of arrays).
+ */
+export const ConnLayout = {
+  /** client address */
+  CADDR: 0,
+  /** virtual address (the mark of a fwmark template) */
+  VADDR: 1,
+  /** client port << 16 | virtual port */
+  PORTS: 2,
+  /** ConnFlag bits (low 15) | LIVE (bit 15) | state << 16 | protocol << 24 */
+  META: 3,
+  /** next slot in the hash chain (in the free list while the slot is free), -1 = end */
+  NEXT: 4,
+  /** destination (real server) address */
+  DADDR: 5,
+  /** destination id + 1 in the low 24 bits (0 = none) | forwarder index << 24 */
+  DEST: 6,
+  /** expiry tick (wrapping, compared by signed difference) */
+  EXPIRES: 7,
+  /** words per entry and its log2 */
+  WORDS: 8,
+  SHIFT: 3,
+} as const;
+
+/** Bit fields of the META word. */
+export const ConnMeta = {
+  /** the entry is in use */
+  LIVE: 0x8000,
+  /** the ConnFlag bits stored */
+  FLAGS_MASK: 0x7fff,
+  STATE_SHIFT: 16,
+  PROTO_SHIFT: 24,
+} as const;
+
+/** Bit fields of the DEST word. */
+export const ConnDestWord = {
+  /** destination id + 1 */
+  ID_MASK: 0xffffff,
+  /** the forwarder index (0..255) the engine bound to the connection */
+  XMIT_SHIFT: 24,
+} as const;
+
+/** Largest destination id the DEST word can hold. */
+export const MAX_DEST_ID = ConnDestWord.ID_MASK - 1;
+
+const { CADDR, VADDR, PORTS, META, NEXT, DADDR, DEST, EXPIRES, WORDS, SHIFT } = ConnLayout;
+const { LIVE, FLAGS_MASK, STATE_SHIFT, PROTO_SHIFT } = ConnMeta;
+const { ID_MASK, XMIT_SHIFT } = ConnDestWord;
+
+/** The destination id of a DEST word (-1 = none). */
+function idOf(w: number): number {
+  return (w & ID_MASK) - 1;
+}
 
 function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
-}
-
-function protoName(p: number): string {
-  switch (p) {
-    case Proto.TCP:
-      return 'TCP';
-    case Proto.UDP:
-      return 'UDP';
-    case Proto.SCTP:
-      return 'SCTP';
-    case Proto.ICMP:
-      return 'ICMP';
-    case 0:
-      return 'IP';
-    default:
-      return `IP_${p}`;
-  }
 }
 
 /**
@@ -193,14 +239,7 @@ export class ConnTable {
   private hooks: ConnHooks = {};
 
   // --- per-entry fields ---
-  /**
-   * The hot fields of every entry, interleaved 8 Int32 words per entry (32 bytes, half a
-   * cache line) so that a lookup and the forwarder touch one line per entry:
-   * 0 caddr, 1 vaddr, 2 cport << 16 | vport, 3 meta (flags, internal LIVE bit,
-   * state << 16, proto << 24), 4 hash-chain next (also the free list), 5 daddr,
-   * 6 dest id, 7 expiry tick (wrapping, compared by signed difference).
-   * The colder fields are separate arrays (struct of arrays).
-   */
+  /** the hot words of every entry, laid out as ConnLayout says */
   private readonly blk: Int32Array;
   private readonly dport_: Uint16Array;
   /** current timeout in ms */
@@ -247,14 +286,14 @@ export class ConnTable {
       expireQuiescentTemplate: false,
       dropEntry: 0,
       dropEntryThreshold: Math.max(1, cap >>> 4),
-      overload: 'classic',
+      kernel: DEFAULT_KERNEL,
       ...opts.options,
     };
     if (opts.hooks) this.hooks = { ...opts.hooks };
     this.seed = (opts.seed ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
     this.rng = this.seed || 0x9e3779b9;
 
-    this.blk = new Int32Array(cap * 8);
+    this.blk = new Int32Array(cap * WORDS);
     this.dport_ = new Uint16Array(cap);
     this.timeout_ = new Uint32Array(cap);
     this.control_ = new Int32Array(cap);
@@ -274,8 +313,8 @@ export class ConnTable {
     this.wheelMask = ws - 1;
 
     // free list in slot order
-    for (let i = 0; i < cap - 1; i++) this.blk[(i << 3) + 4] = i + 1;
-    this.blk[((cap - 1) << 3) + 4] = -1;
+    for (let i = 0; i < cap - 1; i++) this.blk[(i << SHIFT) + NEXT] = i + 1;
+    this.blk[((cap - 1) << SHIFT) + NEXT] = -1;
     this.freeHead = 0;
 
     for (let s = 0; s < TCP_STATE_COUNT; s++) this.tcpTimeouts[s] = TCP_DEFAULT_TIMEOUTS[s]! * 1000;
@@ -321,7 +360,7 @@ export class ConnTable {
   /** `ipvsadm --set tcp tcpfin udp` in seconds; 0 or absent leaves a value unchanged. */
   setTimeouts(t: Partial<Timeouts>): void {
     const clamp = (s: number): number => Math.min(Math.floor(s * 1000), 0x7fffffff);
-    if (t.tcp && t.tcp > 0) this.tcpTimeouts[TcpState.ESTABLISHED] = clamp(t.tcp);
+    if (t.tcp && t.tcp > 0) this.tcpTimeouts[ST_ESTABLISHED] = clamp(t.tcp);
     if (t.tcpfin && t.tcpfin > 0) this.tcpTimeouts[TcpState.FIN_WAIT] = clamp(t.tcpfin);
     if (t.udp && t.udp > 0) this.udpTimeout = clamp(t.udp);
   }
@@ -329,7 +368,7 @@ export class ConnTable {
   /** The current `--set` values in seconds. */
   getTimeouts(): Timeouts {
     return {
-      tcp: this.tcpTimeouts[TcpState.ESTABLISHED]! / 1000,
+      tcp: this.tcpTimeouts[ST_ESTABLISHED]! / 1000,
       tcpfin: this.tcpTimeouts[TcpState.FIN_WAIT]! / 1000,
       udp: this.udpTimeout / 1000,
     };
@@ -352,31 +391,31 @@ export class ConnTable {
   }
 
   private hashIn(slot: number): void {
-    const b = this.bucket(this.blk[(slot << 3) + 3]! >>> PROTO_SHIFT, this.blk[slot << 3]!, this.blk[(slot << 3) + 2]! >>> 16);
-    this.blk[(slot << 3) + 4] = this.heads_[b]!;
+    const b = this.bucket(this.blk[(slot << SHIFT) + META]! >>> PROTO_SHIFT, this.blk[(slot << SHIFT) + CADDR]!, this.blk[(slot << SHIFT) + PORTS]! >>> 16);
+    this.blk[(slot << SHIFT) + NEXT] = this.heads_[b]!;
     this.heads_[b] = slot;
-    this.blk[(slot << 3) + 3] = this.blk[(slot << 3) + 3]! | ConnFlag.HASHED;
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! | HASHED;
   }
 
   private unhash(slot: number): void {
-    const m = this.blk[(slot << 3) + 3]!;
-    if ((m & ConnFlag.HASHED) === 0) return;
-    const b = this.bucket(m >>> PROTO_SHIFT, this.blk[slot << 3]!, this.blk[(slot << 3) + 2]! >>> 16);
+    const m = this.blk[(slot << SHIFT) + META]!;
+    if ((m & HASHED) === 0) return;
+    const b = this.bucket(m >>> PROTO_SHIFT, this.blk[(slot << SHIFT) + CADDR]!, this.blk[(slot << SHIFT) + PORTS]! >>> 16);
     let i = this.heads_[b]!;
     if (i === slot) {
-      this.heads_[b] = this.blk[(slot << 3) + 4]!;
+      this.heads_[b] = this.blk[(slot << SHIFT) + NEXT]!;
     } else {
       while (i >= 0) {
-        const n = this.blk[(i << 3) + 4]!;
+        const n = this.blk[(i << SHIFT) + NEXT]!;
         if (n === slot) {
-          this.blk[(i << 3) + 4] = this.blk[(slot << 3) + 4]!;
+          this.blk[(i << SHIFT) + NEXT] = this.blk[(slot << SHIFT) + NEXT]!;
           break;
         }
         i = n;
       }
     }
-    this.blk[(slot << 3) + 4] = -1;
-    this.blk[(slot << 3) + 3] = m & ~ConnFlag.HASHED;
+    this.blk[(slot << SHIFT) + NEXT] = -1;
+    this.blk[(slot << SHIFT) + META] = m & ~HASHED;
   }
 
   // ------------------------------------------------------------------ lookups
@@ -391,25 +430,29 @@ export class ConnTable {
     const va = vaddr | 0;
     const ports = (cport << 16) | vport;
     const pbits = proto << PROTO_SHIFT;
-    const want = cport === 0 ? ConnFlag.NO_CPORT : 0;
+    const want = cport === 0 ? NO_CPORT : 0;
     const blk = this.blk;
     let i = this.heads_[this.bucket(proto, ca, cport)]!;
     while (i >= 0) {
-      const o = i << 3;
-      if (blk[o + 2] === ports && blk[o] === ca && blk[o + 1] === va) {
-        const m = blk[o + 3]!;
-        if ((m & 0xff000000) === pbits && (m & ConnFlag.NO_CPORT) === want) return i;
+      const o = i << SHIFT;
+      if (blk[o + PORTS] === ports && blk[o + CADDR] === ca && blk[o + VADDR] === va) {
+        const m = blk[o + META]!;
+        if ((m & 0xff000000) === pbits && (m & NO_CPORT) === want) return i;
       }
-      i = blk[o + 4]!;
+      i = blk[o + NEXT]!;
     }
-    if (cport !== 0 && this.noCportCount > 0) return this.lookupIn(proto, caddr, 0, vaddr, vport);
-    return -1;
+    return cport !== 0 && this.noCportCount > 0 ? this.lookupNoCport(proto, caddr, vaddr, vport) : -1;
+  }
+
+  /** The retry of `lookupIn` with client port 0 (FTP passive data entries). */
+  private lookupNoCport(proto: number, caddr: number, vaddr: number, vport: number): number {
+    return this.lookupIn(proto, caddr, 0, vaddr, vport);
   }
 
   /**
    * Outbound lookup (reply packet): `saddr:sport` is the packet's source (the real server
-   * for NAT entries, the VIP for others), `daddr:dport` its destination (the client).
-   * Templates never match.
+   * for entries whose method translates, REPLY_FROM_DEST: NAT and local; the VIP for
+   * others), `daddr:dport` its destination (the client). Templates never match.
    */
   lookupOut(proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
     const ca = daddr | 0;
@@ -418,17 +461,17 @@ export class ConnTable {
     const blk = this.blk;
     let i = this.heads_[this.bucket(proto, ca, dport)]!;
     while (i >= 0) {
-      const o = i << 3;
-      const p = blk[o + 2]!;
-      if (p >>> 16 === dport && blk[o] === ca) {
-        const m = blk[o + 3]!;
-        if ((m & 0xff000000) === pbits && (m & ConnFlag.TEMPLATE) === 0) {
-          if ((m & ConnFlag.FWD_MASK) === Fwd.MASQ) {
-            if (this.dport_[i] === sport && blk[o + 5] === sa) return i;
-          } else if ((p & 0xffff) === sport && blk[o + 1] === sa) return i;
+      const o = i << SHIFT;
+      const p = blk[o + PORTS]!;
+      if (p >>> 16 === dport && blk[o + CADDR] === ca) {
+        const m = blk[o + META]!;
+        if ((m & 0xff000000) === pbits && (m & TEMPLATE) === 0) {
+          if ((m & REPLY_FROM_DEST) !== 0) {
+            if (this.dport_[i] === sport && blk[o + DADDR] === sa) return i;
+          } else if ((p & 0xffff) === sport && blk[o + VADDR] === sa) return i;
         }
       }
-      i = blk[o + 4]!;
+      i = blk[o + NEXT]!;
     }
     return -1;
   }
@@ -443,11 +486,11 @@ export class ConnTable {
     const pbits = proto << PROTO_SHIFT;
     let i = this.heads_[this.bucket(proto, ca, 0)]!;
     while (i >= 0) {
-      if (this.blk[(i << 3) + 2] === vport && this.blk[i << 3] === ca && this.blk[(i << 3) + 1] === va) {
-        const m = this.blk[(i << 3) + 3]!;
-        if ((m & 0xff000000) === pbits && (m & ConnFlag.TEMPLATE) !== 0) return i;
+      if (this.blk[(i << SHIFT) + PORTS] === vport && this.blk[(i << SHIFT) + CADDR] === ca && this.blk[(i << SHIFT) + VADDR] === va) {
+        const m = this.blk[(i << SHIFT) + META]!;
+        if ((m & 0xff000000) === pbits && (m & TEMPLATE) !== 0) return i;
       }
-      i = this.blk[(i << 3) + 4]!;
+      i = this.blk[(i << SHIFT) + NEXT]!;
     }
     return -1;
   }
@@ -468,18 +511,18 @@ export class ConnTable {
    * matches again) and is left to expire on its own timer. `cdest` (optional) must match.
    */
   checkTemplate(slot: number, cdest: Dest | null = null): boolean {
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     const dest = id >= 0 ? this.registry.get(id) : null;
     if (
       dest !== null &&
-      (dest.flags & DestFlag.AVAILABLE) !== 0 &&
+      (dest.flags & AVAILABLE) !== 0 &&
       !(this.options.expireQuiescentTemplate && dest.weight === 0) &&
       (cdest === null || cdest === dest)
     )
       return true;
-    if ((this.blk[(slot << 3) + 2]! & 0xffff) !== 0xffff) {
+    if ((this.blk[(slot << SHIFT) + PORTS]! & 0xffff) !== 0xffff) {
       // the hash key (proto, caddr, cport) does not change: cport is already 0
-      this.blk[(slot << 3) + 2] = 0xffff;
+      this.blk[(slot << SHIFT) + PORTS] = 0xffff;
       this.dport_[slot] = 0xffff;
       this.counters.templatesInvalidated++;
     }
@@ -491,7 +534,7 @@ export class ConnTable {
   private alloc(): number {
     const s = this.freeHead;
     if (s < 0) return -1;
-    this.freeHead = this.blk[(s << 3) + 4]!;
+    this.freeHead = this.blk[(s << SHIFT) + NEXT]!;
     return s;
   }
 
@@ -522,12 +565,12 @@ export class ConnTable {
     now: number,
     control = -1,
   ): number {
-    const s = this.insert(proto, caddr, cport, vaddr, vport, daddr, dport, dest, flags & ~ConnFlag.TEMPLATE, now);
+    const s = this.insert(proto, caddr, cport, vaddr, vport, daddr, dport, dest, flags & ~TEMPLATE, now);
     if (s < 0) return -1;
     if (control >= 0) {
       this.control_[s] = control;
       this.nControl_[control]!++;
-      if (this.blk[(control << 3) + 3]! & ConnFlag.TEMPLATE) this.rearm(control, now);
+      if (this.blk[(control << SHIFT) + META]! & TEMPLATE) this.rearm(control, now);
     }
     if (this.hooks.created) this.hooks.created(s);
     return s;
@@ -549,7 +592,7 @@ export class ConnTable {
     timeoutSec: number,
     now: number,
   ): number {
-    const s = this.insert(proto, caddrMasked, 0, vaddrOrFwmark, vport, daddr, dport, dest, ConnFlag.TEMPLATE, now);
+    const s = this.insert(proto, caddrMasked, 0, vaddrOrFwmark, vport, daddr, dport, dest, TEMPLATE, now);
     if (s < 0) return -1;
     this.timeout_[s] = Math.min(Math.floor(timeoutSec * 1000), 0x7fffffff);
     this.rearm(s, now);
@@ -575,51 +618,55 @@ export class ConnTable {
       return -1;
     }
     this.initClock(now);
-    let f = flags & FLAGS_MASK & ~ConnFlag.HASHED;
-    let id = -1;
+    let f = flags & FLAGS_MASK & ~HASHED;
+    // DEST word: no destination, the forwarder of the method in the flags (bypass)
+    let destWord = (f & FWD_MASK) << XMIT_SHIFT;
     if (dest !== null) {
-      id = dest.id >= 0 && this.registry.get(dest.id) === dest ? dest.id : this.registry.register(dest);
-      let destFlags = (dest.fwd & ConnFlag.FWD_MASK) | ConnFlag.INACTIVE;
-      if ((dest.fwd & ConnFlag.FWD_MASK) !== Fwd.MASQ) destFlags |= ConnFlag.NOOUTPUT;
-      if (f & ConnFlag.SYNC) {
+      const id = dest.id >= 0 && this.registry.get(dest.id) === dest ? dest.id : this.registry.register(dest);
+      if (id > MAX_DEST_ID) throw new RangeError(`destination id ${id} beyond ${MAX_DEST_ID}`);
+      const fwd = dest.fwd & FWD_MASK;
+      // the kernel's dest->conn_flags: the method, its reply rules, INACTIVE
+      let destFlags = METHOD_CONN_FLAGS[fwd]!;
+      if (f & SYNC) {
         // a synced connection keeps its activity bit; the method comes from the destination
-        if ((f & ConnFlag.TEMPLATE) === 0) destFlags &= ~ConnFlag.INACTIVE;
-        f &= ~(ConnFlag.FWD_MASK | ConnFlag.NOOUTPUT);
+        if ((f & TEMPLATE) === 0) destFlags &= ~INACTIVE;
+        f &= ~(FWD_MASK | NOOUTPUT | REPLY_FROM_DEST);
       }
       f |= destFlags;
+      destWord = ((dest.xmit >= 0 ? dest.xmit : fwd) << XMIT_SHIFT) | (id + 1);
     }
-    this.blk[s << 3] = caddr | 0;
-    this.blk[(s << 3) + 1] = vaddr | 0;
-    this.blk[(s << 3) + 2] = ((cport & 0xffff) << 16) | (vport & 0xffff);
-    this.blk[(s << 3) + 3] = f | LIVE | ((proto & 0xff) << PROTO_SHIFT);
-    this.blk[(s << 3) + 5] = daddr | 0;
+    this.blk[(s << SHIFT) + CADDR] = caddr | 0;
+    this.blk[(s << SHIFT) + VADDR] = vaddr | 0;
+    this.blk[(s << SHIFT) + PORTS] = ((cport & 0xffff) << 16) | (vport & 0xffff);
+    this.blk[(s << SHIFT) + META] = f | LIVE | ((proto & 0xff) << PROTO_SHIFT);
+    this.blk[(s << SHIFT) + DADDR] = daddr | 0;
     this.dport_[s] = dport;
-    this.blk[(s << 3) + 6] = id;
+    this.blk[(s << SHIFT) + DEST] = destWord;
     this.timeout_[s] = INITIAL_TIMEOUT * 1000;
     this.control_[s] = -1;
     this.nControl_[s] = 0;
     this.inPkts_[s] = 0;
     this.wnext_[s] = -1;
     this.wprev_[s] = -1;
-    this.blk[(s << 3) + 4] = -1;
-    if (f & ConnFlag.NO_CPORT) this.noCportCount++;
-    if ((f & ConnFlag.ONE_PACKET) === 0) this.hashIn(s);
+    this.blk[(s << SHIFT) + NEXT] = -1;
+    if (f & NO_CPORT) this.noCportCount++;
+    if ((f & ONE_PACKET) === 0) this.hashIn(s);
     this.count++;
     this.counters.inserts++;
     if (dest !== null) this.bind(dest, f);
-    this.blk[(s << 3) + 7] = this.expiryTick(now, this.timeout_[s]!);
+    this.blk[(s << SHIFT) + EXPIRES] = this.expiryTick(now, this.timeout_[s]!);
     this.wheelLink(s);
     return s;
   }
 
   /** Fill in the client port of a NO_CPORT entry (FTP passive data) and re-hash it. */
   fillCport(slot: number, cport: number): void {
-    const m = this.blk[(slot << 3) + 3]!;
-    if ((m & ConnFlag.NO_CPORT) === 0) return;
-    const hashed = (m & ConnFlag.HASHED) !== 0;
+    const m = this.blk[(slot << SHIFT) + META]!;
+    if ((m & NO_CPORT) === 0) return;
+    const hashed = (m & HASHED) !== 0;
     if (hashed) this.unhash(slot);
-    this.blk[(slot << 3) + 2] = ((cport & 0xffff) << 16) | (this.blk[(slot << 3) + 2]! & 0xffff);
-    this.blk[(slot << 3) + 3] = this.blk[(slot << 3) + 3]! & ~ConnFlag.NO_CPORT;
+    this.blk[(slot << SHIFT) + PORTS] = ((cport & 0xffff) << 16) | (this.blk[(slot << SHIFT) + PORTS]! & 0xffff);
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~NO_CPORT;
     this.noCportCount--;
     if (hashed) this.hashIn(slot);
   }
@@ -628,14 +675,14 @@ export class ConnTable {
 
   private bind(dest: Dest, f: number): void {
     dest.refCount++;
-    if (f & ConnFlag.TEMPLATE) {
+    if (f & TEMPLATE) {
       dest.persistConns++;
-      if (this.options.overload === 'classic') this.overloadAfterBind(dest);
+      if (this.options.kernel === 'classic') this.overloadAfterBind(dest);
       return;
     }
-    if (f & ConnFlag.INACTIVE) dest.inactConns++;
+    if (f & INACTIVE) dest.inactConns++;
     else dest.activeConns++;
-    if (this.options.overload === 'classic') {
+    if (this.options.kernel === 'classic') {
       this.overloadAfterBind(dest);
     } else if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns === dest.uThreshold) {
       dest.flags |= DestFlag.OVERLOAD;
@@ -649,15 +696,15 @@ export class ConnTable {
   }
 
   private unbind(dest: Dest, f: number): void {
-    if (f & ConnFlag.TEMPLATE) {
+    if (f & TEMPLATE) {
       dest.persistConns--;
-    } else if (f & ConnFlag.INACTIVE) {
+    } else if (f & INACTIVE) {
       dest.inactConns--;
     } else {
       dest.activeConns--;
     }
     const total = dest.activeConns + dest.inactConns;
-    if (this.options.overload === 'classic') {
+    if (this.options.kernel === 'classic') {
       if (dest.lThreshold !== 0) {
         if (total < dest.lThreshold) dest.flags &= ~DestFlag.OVERLOAD;
       } else if (dest.uThreshold !== 0) {
@@ -665,7 +712,7 @@ export class ConnTable {
       } else {
         dest.flags &= ~DestFlag.OVERLOAD;
       }
-    } else if ((f & ConnFlag.TEMPLATE) === 0) {
+    } else if ((f & TEMPLATE) === 0) {
       const u = dest.uThreshold;
       const low = dest.lThreshold !== 0 ? dest.lThreshold : u - (u >>> 2);
       if (total === low - 1) dest.flags &= ~DestFlag.OVERLOAD;
@@ -682,39 +729,39 @@ export class ConnTable {
    * `output` = server -> client. Returns the new state.
    */
   packet(slot: number, output: boolean, tcpFlags: number, now: number): number {
-    let m = this.blk[(slot << 3) + 3]!;
+    let m = this.blk[(slot << SHIFT) + META]!;
     const state = (m >>> STATE_SHIFT) & 0xff;
     let timeout: number;
-    if (m >>> PROTO_SHIFT === Proto.TCP) {
-      let dir: number = output ? TcpDir.OUTPUT : TcpDir.INPUT;
-      if (m & ConnFlag.NOOUTPUT) {
-        if (output) m &= ~ConnFlag.NOOUTPUT;
-        else dir = TcpDir.INPUT_ONLY;
+    if (m >>> PROTO_SHIFT === P_TCP) {
+      let dir: number = output ? DIR_OUTPUT : DIR_INPUT;
+      if (m & NOOUTPUT) {
+        if (output) m &= ~NOOUTPUT;
+        else dir = DIR_INPUT_ONLY;
       }
       const ev = tcpEvent(tcpFlags);
-      const next = ev < 0 ? TcpState.CLOSE : TCP_NEXT[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
+      const next = ev < 0 ? ST_CLOSE : TCP_NEXT[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
       if (next !== state) {
-        const id = this.blk[(slot << 3) + 6]!;
+        const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
         if (id >= 0) {
           const dest = this.registry.get(id);
           if (dest !== null) {
-            if ((m & ConnFlag.INACTIVE) === 0 && !tcpStateActive(next)) {
+            if ((m & INACTIVE) === 0 && !tcpStateActive(next)) {
               dest.activeConns--;
               dest.inactConns++;
-              m |= ConnFlag.INACTIVE;
-            } else if ((m & ConnFlag.INACTIVE) !== 0 && tcpStateActive(next)) {
+              m |= INACTIVE;
+            } else if ((m & INACTIVE) !== 0 && tcpStateActive(next)) {
               dest.activeConns++;
               dest.inactConns--;
-              m &= ~ConnFlag.INACTIVE;
+              m &= ~INACTIVE;
             }
           }
         }
         m = (m & ~(0xff << STATE_SHIFT)) | (next << STATE_SHIFT);
-        this.blk[(slot << 3) + 3] = m;
-        if (next === TcpState.ESTABLISHED) this.assure(this.control_[slot]!);
+        this.blk[(slot << SHIFT) + META] = m;
+        if (next === ST_ESTABLISHED) this.assure(this.control_[slot]!);
         if (this.hooks.stateChanged) this.hooks.stateChanged(slot, state);
       } else {
-        this.blk[(slot << 3) + 3] = m;
+        this.blk[(slot << SHIFT) + META] = m;
       }
       timeout = this.tcpTimeouts[next]!;
     } else {
@@ -724,7 +771,7 @@ export class ConnTable {
     if (!output) this.inPkts_[slot] = (this.inPkts_[slot]! + 1) | 0;
     this.timeout_[slot] = timeout;
     this.restart(slot, now, timeout);
-    return (this.blk[(slot << 3) + 3]! >>> STATE_SHIFT) & 0xff;
+    return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & 0xff;
   }
 
   /**
@@ -732,30 +779,30 @@ export class ConnTable {
    * timer restart): for connections received by sync and for tests. Templates: 0 or 1.
    */
   setState(slot: number, state: number, now: number): void {
-    let m = this.blk[(slot << 3) + 3]!;
+    let m = this.blk[(slot << SHIFT) + META]!;
     const prev = (m >>> STATE_SHIFT) & 0xff;
-    if (m & ConnFlag.TEMPLATE) {
-      this.blk[(slot << 3) + 3] = (m & ~(0xff << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
+    if (m & TEMPLATE) {
+      this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
       return;
     }
-    if (m >>> PROTO_SHIFT !== Proto.TCP) return;
+    if (m >>> PROTO_SHIFT !== P_TCP) return;
     if (state !== prev) {
       const dest = this.dest(slot);
       const active = tcpStateActive(state);
-      if ((m & ConnFlag.INACTIVE) === 0 && !active) {
+      if ((m & INACTIVE) === 0 && !active) {
         if (dest) {
           dest.activeConns--;
           dest.inactConns++;
         }
-        m |= ConnFlag.INACTIVE;
-      } else if ((m & ConnFlag.INACTIVE) !== 0 && active) {
+        m |= INACTIVE;
+      } else if ((m & INACTIVE) !== 0 && active) {
         if (dest) {
           dest.activeConns++;
           dest.inactConns--;
         }
-        m &= ~ConnFlag.INACTIVE;
+        m &= ~INACTIVE;
       }
-      this.blk[(slot << 3) + 3] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
+      this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
     }
     this.timeout_[slot] = this.tcpTimeouts[state]!;
     this.restart(slot, now, this.timeout_[slot]!);
@@ -768,9 +815,9 @@ export class ConnTable {
 
   private assure(parent: number): void {
     if (parent < 0) return;
-    const m = this.blk[(parent << 3) + 3]!;
-    if ((m & ConnFlag.TEMPLATE) !== 0 && ((m >>> STATE_SHIFT) & 0xff) === TemplateState.NONE) {
-      this.blk[(parent << 3) + 3] = m | (TemplateState.ASSURED << STATE_SHIFT);
+    const m = this.blk[(parent << SHIFT) + META]!;
+    if ((m & TEMPLATE) !== 0 && ((m >>> STATE_SHIFT) & 0xff) === TemplateState.NONE) {
+      this.blk[(parent << SHIFT) + META] = m | (TemplateState.ASSURED << STATE_SHIFT);
       if (this.hooks.stateChanged) this.hooks.stateChanged(parent, TemplateState.NONE);
     }
   }
@@ -788,8 +835,8 @@ export class ConnTable {
   private restart(slot: number, now: number, timeoutMs: number): void {
     this.initClock(now);
     const exp = this.expiryTick(now, timeoutMs);
-    const old = this.blk[(slot << 3) + 7]!;
-    this.blk[(slot << 3) + 7] = exp;
+    const old = this.blk[(slot << SHIFT) + EXPIRES]!;
+    this.blk[(slot << SHIFT) + EXPIRES] = exp;
     // A later expiry needs no move: the entry is visited at its old slot first and moved
     // on then. An earlier one must be re-linked now.
     if (((exp - old) | 0) < 0) {
@@ -799,7 +846,7 @@ export class ConnTable {
   }
 
   private wheelLink(slot: number): void {
-    const exp = this.blk[(slot << 3) + 7]!;
+    const exp = this.blk[(slot << SHIFT) + EXPIRES]!;
     const w = ((exp - this.cursor) | 0) <= 0 ? (this.cursor + 1) & this.wheelMask : exp & this.wheelMask;
     const h = this.wheel_[w]!;
     this.wnext_[slot] = h;
@@ -839,7 +886,7 @@ export class ConnTable {
         let i = this.wheel_[w]!;
         while (i >= 0) {
           this.walkNext = this.wnext_[i]!;
-          const exp = this.blk[(i << 3) + 7]!;
+          const exp = this.blk[(i << SHIFT) + EXPIRES]!;
           if (((exp - nowTick) | 0) <= 0) {
             if (this.expireEntry(i, now, ExpireReason.TIMEOUT)) removed++;
           } else if ((exp & this.wheelMask) !== w) {
@@ -869,27 +916,27 @@ export class ConnTable {
   private expireEntry(slot: number, now: number, reason: number): boolean {
     if (this.nControl_[slot]! > 0) {
       this.timeout_[slot] = CONTROL_REARM_TIMEOUT * 1000;
-      this.blk[(slot << 3) + 7] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
+      this.blk[(slot << SHIFT) + EXPIRES] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
       this.wheelUnlink(slot);
       this.wheelLink(slot);
       this.counters.rearmed++;
       return false;
     }
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     if (this.hooks.expired) this.hooks.expired(slot, reason);
     this.unhash(slot);
     this.wheelUnlink(slot);
-    if (m & ConnFlag.NO_CPORT) this.noCportCount--;
-    const id = this.blk[(slot << 3) + 6]!;
+    if (m & NO_CPORT) this.noCportCount--;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     if (id >= 0) {
       const dest = this.registry.get(id);
       if (dest !== null) this.unbind(dest, m);
     }
     const parent = this.control_[slot]!;
-    this.blk[(slot << 3) + 3] = 0;
-    this.blk[(slot << 3) + 6] = -1;
+    this.blk[(slot << SHIFT) + META] = 0;
+    this.blk[(slot << SHIFT) + DEST] = 0;
     this.control_[slot] = -1;
-    this.blk[(slot << 3) + 4] = this.freeHead;
+    this.blk[(slot << SHIFT) + NEXT] = this.freeHead;
     this.freeHead = slot;
     this.count--;
     if (reason === ExpireReason.TIMEOUT) this.counters.expired++;
@@ -899,8 +946,8 @@ export class ConnTable {
       this.nControl_[parent]!--;
       if (reason === ExpireReason.DROPPED && this.nControl_[parent] === 0) {
         // an unused parent goes too: a control connection, or a template never assured
-        const pm = this.blk[(parent << 3) + 3]!;
-        if ((pm & ConnFlag.TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & 0xff) !== TemplateState.ASSURED) {
+        const pm = this.blk[(parent << SHIFT) + META]!;
+        if ((pm & TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & 0xff) !== TemplateState.ASSURED) {
           this.expireEntry(parent, now, reason);
         }
       }
@@ -920,7 +967,7 @@ export class ConnTable {
 
   /** True when `slot` holds a live entry. */
   isLive(slot: number): boolean {
-    return slot >= 0 && slot < this.capacity && (this.blk[(slot << 3) + 3]! & LIVE) !== 0;
+    return slot >= 0 && slot < this.capacity && (this.blk[(slot << SHIFT) + META]! & LIVE) !== 0;
   }
 
   // ------------------------------------------------------------------ kernel rules
@@ -933,20 +980,20 @@ export class ConnTable {
   reuse(slot: number, now: number): boolean {
     const mode = this.options.connReuseMode;
     if (mode === 0) return false;
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     let resched = false;
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     const dest = id >= 0 ? this.registry.get(id) : null;
     if (this.options.expireNodestConn && dest !== null && dest.weight === 0) {
       resched = true;
     } else if (this.control_[slot]! < 0) {
       const proto = m >>> PROTO_SHIFT;
       const state = (m >>> STATE_SHIFT) & 0xff;
-      if (proto === Proto.TCP) {
+      if (proto === P_TCP) {
         resched =
           state === TcpState.TIME_WAIT ||
-          state === TcpState.CLOSE ||
-          ((mode & 2) !== 0 && state === TcpState.FIN_WAIT && (m & ConnFlag.NOOUTPUT) !== 0);
+          state === ST_CLOSE ||
+          ((mode & 2) !== 0 && state === TcpState.FIN_WAIT && (m & NOOUTPUT) !== 0);
       } else if (proto === Proto.SCTP) {
         resched = state === 13; // SCTP CLOSED
       }
@@ -963,10 +1010,10 @@ export class ConnTable {
    * entry was expired, handle the packet as if there were none).
    */
   checkDest(slot: number, now: number): number {
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     if (id < 0) return DestCheck.OK;
     const dest = this.registry.get(id);
-    if (dest === null || (dest.flags & DestFlag.AVAILABLE) !== 0) return DestCheck.OK;
+    if (dest === null || (dest.flags & AVAILABLE) !== 0) return DestCheck.OK;
     if (!this.options.expireNodestConn) return DestCheck.DROP;
     this.expire(slot, now);
     return DestCheck.EXPIRED;
@@ -982,9 +1029,9 @@ export class ConnTable {
     let n = 0;
     for (let s = 0; s < this.capacity; s++) {
       if (!this.isLive(s)) continue;
-      const id = this.blk[(s << 3) + 6]!;
+      const id = idOf(this.blk[(s << SHIFT) + DEST]!);
       const dest = id >= 0 ? this.registry.get(id) : null;
-      if (dest === null || (dest.flags & DestFlag.AVAILABLE) !== 0) continue;
+      if (dest === null || (dest.flags & AVAILABLE) !== 0) continue;
       if (this.nControl_[s]! > 0) continue;
       const parent = this.control_[s]!;
       if (this.expireEntry(s, now, ExpireReason.FORCED)) n++;
@@ -1028,7 +1075,7 @@ export class ConnTable {
     for (let k = 0; k < scans; k++) {
       let i = this.heads_[this.random() & this.bucketMask]!;
       while (i >= 0) {
-        const next = this.blk[(i << 3) + 4]!;
+        const next = this.blk[(i << SHIFT) + NEXT]!;
         if (this.dropCandidate(i, nowTick)) {
           const before = this.count;
           this.expireEntry(i, now, ExpireReason.DROPPED);
@@ -1044,13 +1091,13 @@ export class ConnTable {
 
   private dropCandidate(slot: number, nowTick: number): boolean {
     if (this.nControl_[slot]! > 0) return false;
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     const state = (m >>> STATE_SHIFT) & 0xff;
-    if (m & ConnFlag.TEMPLATE) return state !== TemplateState.ASSURED;
+    if (m & TEMPLATE) return state !== TemplateState.ASSURED;
     const proto = m >>> PROTO_SHIFT;
-    if (proto === Proto.TCP) {
+    if (proto === P_TCP) {
       if (state === TcpState.SYN_RECV || state === TcpState.SYNACK) return true;
-      if (state === TcpState.ESTABLISHED) return this.todrop(slot, nowTick);
+      if (state === ST_ESTABLISHED) return this.todrop(slot, nowTick);
       return false;
     }
     return this.todrop(slot, nowTick);
@@ -1058,7 +1105,7 @@ export class ConnTable {
 
   private todrop(slot: number, nowTick: number): boolean {
     // not before 60 s after the last packet
-    const last = (this.blk[(slot << 3) + 7]! - Math.ceil(this.timeout_[slot]! / this.tickMs)) | 0;
+    const last = (this.blk[(slot << SHIFT) + EXPIRES]! - Math.ceil(this.timeout_[slot]! / this.tickMs)) | 0;
     if (((nowTick - last) | 0) < Math.floor(60000 / this.tickMs)) return false;
     const i = this.inPkts_[slot]!;
     if (i < 1 || i > 8) return false;
@@ -1072,43 +1119,43 @@ export class ConnTable {
 
   /** Protocol number (0 for fwmark templates). */
   proto(slot: number): number {
-    return this.blk[(slot << 3) + 3]! >>> PROTO_SHIFT;
+    return this.blk[(slot << SHIFT) + META]! >>> PROTO_SHIFT;
   }
   /** State number (TcpState for TCP, 0 for UDP, TemplateState for templates). */
   state(slot: number): number {
-    return (this.blk[(slot << 3) + 3]! >>> STATE_SHIFT) & 0xff;
+    return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & 0xff;
   }
   /** ConnFlag bits. */
   flags(slot: number): number {
-    return this.blk[(slot << 3) + 3]! & FLAGS_MASK;
+    return this.blk[(slot << SHIFT) + META]! & FLAGS_MASK;
   }
-  /** Forwarding method (Fwd.*), the index the engine binds its forwarder by. */
+  /** Forwarding method (Fwd.*). */
   fwd(slot: number): number {
-    return this.blk[(slot << 3) + 3]! & ConnFlag.FWD_MASK;
+    return this.blk[(slot << SHIFT) + META]! & ConnFlag.FWD_MASK;
   }
   /** True for persistence templates. */
   isTemplate(slot: number): boolean {
-    return (this.blk[(slot << 3) + 3]! & ConnFlag.TEMPLATE) !== 0;
+    return (this.blk[(slot << SHIFT) + META]! & TEMPLATE) !== 0;
   }
   /** Client address. */
   caddr(slot: number): number {
-    return this.blk[slot << 3]! >>> 0;
+    return this.blk[(slot << SHIFT) + CADDR]! >>> 0;
   }
   /** Client port. */
   cport(slot: number): number {
-    return this.blk[(slot << 3) + 2]! >>> 16;
+    return this.blk[(slot << SHIFT) + PORTS]! >>> 16;
   }
   /** Virtual address (the mark for fwmark templates). */
   vaddr(slot: number): number {
-    return this.blk[(slot << 3) + 1]! >>> 0;
+    return this.blk[(slot << SHIFT) + VADDR]! >>> 0;
   }
   /** Virtual port. */
   vport(slot: number): number {
-    return this.blk[(slot << 3) + 2]! & 0xffff;
+    return this.blk[(slot << SHIFT) + PORTS]! & 0xffff;
   }
   /** Real server address. */
   daddr(slot: number): number {
-    return this.blk[(slot << 3) + 5]! >>> 0;
+    return this.blk[(slot << SHIFT) + DADDR]! >>> 0;
   }
   /** Real server port. */
   dport(slot: number): number {
@@ -1116,11 +1163,18 @@ export class ConnTable {
   }
   /** Destination id in the registry, -1 for none. */
   destId(slot: number): number {
-    return this.blk[(slot << 3) + 6]!;
+    return idOf(this.blk[(slot << SHIFT) + DEST]!);
+  }
+  /**
+   * The forwarder bound to the connection when it was created: an index into the engine's
+   * forwarder table (the destination's `xmit`, or its method's own forwarder).
+   */
+  xmit(slot: number): number {
+    return this.blk[(slot << SHIFT) + DEST]! >>> XMIT_SHIFT;
   }
   /** The destination object, or null. */
   dest(slot: number): Dest | null {
-    const id = this.blk[(slot << 3) + 6]!;
+    const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     return id >= 0 ? this.registry.get(id) : null;
   }
   /** Parent slot (template or control connection), -1 for none. */
@@ -1142,17 +1196,17 @@ export class ConnTable {
   /** Milliseconds until the entry expires (at the timer's resolution), >= 0. */
   remainingMs(slot: number, now: number): number {
     const nowTick = Math.floor(now / this.tickMs);
-    const d = (this.blk[(slot << 3) + 7]! - (nowTick | 0)) | 0;
+    const d = (this.blk[(slot << SHIFT) + EXPIRES]! - (nowTick | 0)) | 0;
     return Math.max(0, d * this.tickMs - (now - nowTick * this.tickMs));
   }
 
   /** State name as ipvsadm prints it. */
   stateName(slot: number): string {
-    const m = this.blk[(slot << 3) + 3]!;
+    const m = this.blk[(slot << SHIFT) + META]!;
     const st = (m >>> STATE_SHIFT) & 0xff;
-    if (m & ConnFlag.TEMPLATE) return TEMPLATE_STATE_NAMES[st] ?? 'ERR!';
+    if (m & TEMPLATE) return TEMPLATE_STATE_NAMES[st] ?? 'ERR!';
     const p = m >>> PROTO_SHIFT;
-    if (p === Proto.TCP) return TCP_STATE_NAMES[st] ?? 'ERR!';
+    if (p === P_TCP) return TCP_STATE_NAMES[st] ?? 'ERR!';
     if (p === Proto.UDP) return 'UDP';
     return p === 0 ? 'NONE' : 'ERR!';
   }
@@ -1161,13 +1215,13 @@ export class ConnTable {
   *entries(now: number): IterableIterator<ConnEntry> {
     for (let s = 0; s < this.capacity; s++) {
       if (!this.isLive(s)) continue;
-      const m = this.blk[(s << 3) + 3]!;
+      const m = this.blk[(s << SHIFT) + META]!;
       const proto = m >>> PROTO_SHIFT;
-      const template = (m & ConnFlag.TEMPLATE) !== 0;
+      const template = (m & TEMPLATE) !== 0;
       yield {
         slot: s,
         protocol: proto,
-        protocolName: protoName(proto),
+        protocolName: protocolListing(proto),
         state: this.stateName(s),
         expires: Math.floor(this.remainingMs(s, now) / 1000),
         caddr: this.caddr(s),
@@ -1179,7 +1233,7 @@ export class ConnTable {
         template,
         fwmark: template && proto === 0 ? this.vaddr(s) : 0,
         flags: m & FLAGS_MASK,
-        destId: this.blk[(s << 3) + 6]!,
+        destId: idOf(this.blk[(s << SHIFT) + DEST]!),
         control: this.control_[s]!,
         nControl: this.nControl_[s]!,
         inPkts: this.inPkts_[s]!,
@@ -1193,7 +1247,7 @@ export class ConnTable {
  * of the chosen kernel: classic clears OVERLOAD when the new upper threshold is 0 or
  * larger than the old one (never sets it); 2026 re-evaluates against the current count.
  */
-export function editThresholds(dest: Dest, upper: number, lower: number, mode: 'classic' | '2026' = 'classic'): void {
+export function editThresholds(dest: Dest, upper: number, lower: number, mode: KernelMode = DEFAULT_KERNEL): void {
   if (mode === 'classic') {
     if (upper === 0 || upper > dest.uThreshold) dest.flags &= ~DestFlag.OVERLOAD;
     dest.uThreshold = upper;

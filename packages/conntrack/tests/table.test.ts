@@ -360,7 +360,7 @@ t.test('OVERLOAD thresholds, classic (1.5)', (t) => {
 t.test('OVERLOAD thresholds, 2026 rules', (t) => {
   const registry = new DestRegistry();
   const d = new Dest(RS1, 80, { fwd: Fwd.MASQ, uThreshold: 4 });
-  const table = new ConnTable({ capacity: 32, registry, seed: 3, options: { overload: '2026' } });
+  const table = new ConnTable({ capacity: 32, registry, seed: 3, options: { kernel: '2026' } });
   const s: number[] = [];
   for (let i = 0; i < 4; i++) s.push(table.create(TCP, CLIENT, i + 1, VIP, 80, RS1, 80, d, 0, 0));
   t.ok(d.overloaded, 'set on reaching exactly u');
@@ -520,5 +520,29 @@ t.test('memory per entry is a tracked figure under 64 bytes', (t) => {
   const registry = new DestRegistry();
   const table = new ConnTable({ capacity: 1 << 16, registry, seed: 1 });
   t.ok(table.bytesPerEntry <= 64, `${table.bytesPerEntry} bytes/entry`);
+  t.end();
+});
+
+t.test('the DEST word: destination id and the bound forwarder; reply rules per method', (t) => {
+  const { table, registry } = setup();
+  const local = new Dest(RS1, 8080, { fwd: Fwd.LOCALNODE });
+  const tun = new Dest(RS2, 80, { fwd: Fwd.TUNNEL });
+  tun.xmit = 9; // a tunnel forwarder of another encapsulation, bound by the engine
+  registry.register(local);
+  registry.register(tun);
+  const a = table.create(TCP, CLIENT, 40000, VIP, 80, RS1, 8080, local, 0, 0);
+  const b = table.create(TCP, CLIENT, 40001, VIP, 80, RS2, 80, tun, 0, 0);
+  const c = table.create(UDP, CLIENT, 40002, VIP, 53, 0, 0, null, Fwd.BYPASS, 0);
+  t.equal(table.xmit(a), Fwd.LOCALNODE, 'the method\'s own forwarder by default');
+  t.equal(table.xmit(b), 9, 'the destination\'s bound forwarder');
+  t.equal(table.xmit(c), Fwd.BYPASS, 'no destination: the method in the flags');
+  t.equal(table.destId(a), local.id);
+  t.equal(table.destId(c), -1);
+  t.equal(table.dest(c), null);
+  // local replies come from the local service (daddr:dport), like NAT's
+  t.equal(table.lookupOut(TCP, RS1, 8080, CLIENT, 40000), a);
+  t.equal(table.flags(a) & ConnFlag.NOOUTPUT, 0, 'local sees its replies');
+  t.equal(table.flags(b) & ConnFlag.NOOUTPUT, ConnFlag.NOOUTPUT, 'tunnel replies bypass the director');
+  t.equal(table.lookupOut(TCP, VIP, 80, CLIENT, 40001), b);
   t.end();
 });

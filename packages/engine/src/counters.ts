@@ -12,9 +12,9 @@ export class DirectorCounters {
   txPackets = 0;
   /** packets queued for ARP resolution */
   arpQueued = 0;
-  /** malformed: one counter per ParseReason, see `malformedByReason` */
+  /** frames the parser (`classifyFrame`) refused: one counter per ParseReason */
   readonly malformed = new Float64Array(REASON_COUNT);
-  /** not IPv4/ARP (TAP), or not for an address we own */
+  /** TAP frames addressed to another MAC */
   notForUs = 0;
   /** unsupported protocol for a VIP (not TCP/UDP/ICMP) */
   unsupportedProto = 0;
@@ -36,6 +36,8 @@ export class DirectorCounters {
   fragNeeded = 0;
   /** no route / next hop (TAP) */
   noRoute = 0;
+  /** an encapsulated packet would have exceeded 65535 bytes */
+  encapTooBig = 0;
   /** fragments that could not be matched to a flow in time or over the cap */
   fragDropped = 0;
   /** fragments forwarded */

@@ -8,6 +8,12 @@
  * Memory is capped: a fixed table of tracked datagrams (typed arrays) and a byte cap on
  * held fragments; what does not fit is dropped and counted.
  */
+import type { ConnTable } from '@tunvs/conntrack';
+import { Packet } from '@tunvs/forwarder';
+import { classifyFrame } from '@tunvs/packet';
+import type { DirectorCounters } from './counters.js';
+import type { ForwarderTable } from './forwarders.js';
+import type { LinkXmit } from './xmit.js';
 
 /** Tracked datagrams at once. */
 export const FRAG_TABLE_SIZE = 4096;
@@ -17,11 +23,9 @@ export const FRAG_TIMEOUT_MS = 30_000;
 export const FRAG_HOLD_BYTES = 1 << 20;
 
 interface Held {
-  pkts: { data: Uint8Array; ipOff: number }[];
+  pkts: Uint8Array[];
   since: number;
 }
-
-type Forward = (buf: Uint8Array, off: number, len: number, ip: number) => void;
 
 export class Fragments {
   private readonly src = new Uint32Array(FRAG_TABLE_SIZE);
@@ -42,9 +46,10 @@ export class Fragments {
 
   /**
    * The first fragment of (src, dst, id, proto) was handled with connection `slot`
-   * (-1: not forwarded). Early fragments held for it are forwarded now through `fwd`.
+   * (-1: not forwarded). Returns the early fragments held for it (copies of their link
+   * slots, to be forwarded or dropped by the caller), or null.
    */
-  firstSeen(src: number, dst: number, id: number, proto: number, slot: number, now: number, fwd: Forward): void {
+  firstSeen(src: number, dst: number, id: number, proto: number, slot: number, now: number): Uint8Array[] | null {
     const i = this.index(src, dst, id, proto);
     this.src[i] = src;
     this.dst[i] = dst;
@@ -52,15 +57,11 @@ export class Fragments {
     this.slot[i] = slot;
     this.seen[i] = now;
     this.counters.tracked++;
-    const hk = i;
-    const h = this.held.get(hk);
-    if (h) {
-      this.held.delete(hk);
-      for (const p of h.pkts) {
-        this.heldBytes -= p.data.length;
-        if (slot >= 0) fwd(p.data, 0, p.data.length, p.ipOff);
-      }
-    }
+    const h = this.held.get(i);
+    if (!h) return null;
+    this.held.delete(i);
+    for (const p of h.pkts) this.heldBytes -= p.length;
+    return h.pkts;
   }
 
   /** Connection slot for a later fragment: >= 0, -1 (first fragment was dropped), -2 (unknown yet). */
@@ -70,8 +71,8 @@ export class Fragments {
     return -2;
   }
 
-  /** Hold a copy of an early fragment (bounded). */
-  hold(src: number, dst: number, id: number, proto: number, buf: Uint8Array, off: number, len: number, ipRel: number, now: number, c: { fragDropped: number }): void {
+  /** Hold a copy of the link slot `buf[off, off+len)` of an early fragment (bounded). */
+  hold(src: number, dst: number, id: number, proto: number, buf: Uint8Array, off: number, len: number, now: number, c: { fragDropped: number }): void {
     if (this.heldBytes + len > FRAG_HOLD_BYTES) {
       this.counters.heldDropped++;
       c.fragDropped++;
@@ -83,7 +84,7 @@ export class Fragments {
       h = { pkts: [], since: now };
       this.held.set(i, h);
     }
-    h.pkts.push({ data: buf.slice(off, off + len), ipOff: ipRel });
+    h.pkts.push(buf.slice(off, off + len));
     this.heldBytes += len;
     this.counters.held++;
   }
@@ -92,7 +93,7 @@ export class Fragments {
   expire(now: number, c: { fragDropped: number }): void {
     for (const [k, h] of this.held) {
       if (now - h.since > FRAG_TIMEOUT_MS) {
-        for (const p of h.pkts) this.heldBytes -= p.data.length;
+        for (const p of h.pkts) this.heldBytes -= p.length;
         c.fragDropped += h.pkts.length;
         this.counters.expired += h.pkts.length;
         this.held.delete(k);
@@ -106,5 +107,74 @@ export class Fragments {
   /** Bytes held right now. */
   get bytesHeld(): number {
     return this.heldBytes;
+  }
+}
+
+/**
+ * The fragment path of the data plane: a later fragment follows the connection of its
+ * first fragment (bound forwarder, direction by source address); early ones are held
+ * until the first fragment comes. Fragments do not move connection state or statistics.
+ */
+export class FragmentPath {
+  /** the packet descriptor of a held fragment being forwarded (a copy, not in the receive slab) */
+  private readonly held = new Packet();
+
+  constructor(
+    readonly table: Fragments,
+    private readonly conns: ConnTable,
+    private readonly fwds: ForwarderTable,
+    private readonly counters: DirectorCounters,
+  ) {
+    this.held.inRx = false;
+  }
+
+  /** A non-first fragment (no L4 header). */
+  later(x: LinkXmit, p: Packet): void {
+    const info = p.info;
+    const slot = this.table.lookup(info.src, info.dst, info.ipId, info.proto);
+    if (slot === -2) {
+      // its first fragment has not been seen yet: hold a copy (bounded)
+      this.table.hold(info.src, info.dst, info.ipId, info.proto, p.buf, p.off, p.len, x.now, this.counters);
+      return;
+    }
+    if (slot < 0) {
+      this.counters.fragDropped++;
+      return;
+    }
+    this.forward(x, p, slot);
+  }
+
+  /** The first fragment `p` was handled with connection `slot` (-1: dropped): release what waited for it. */
+  firstSeen(x: LinkXmit, p: Packet, slot: number): void {
+    const info = p.info;
+    const waiting = this.table.firstSeen(info.src, info.dst, info.ipId, info.proto, slot, x.now);
+    if (waiting === null) return;
+    if (slot < 0) {
+      this.counters.fragDropped += waiting.length;
+      return;
+    }
+    const q = this.held;
+    for (const data of waiting) {
+      // a held copy was valid when it came; parse it again where it now lies
+      if (classifyFrame(data, x.vnet, data.length - x.vnet, x.kind, q.info, x.checks) !== 0) continue;
+      q.buf = data;
+      q.off = 0;
+      q.len = q.info.l3Off + q.info.ipTotalLen;
+      q.partialCsum = false;
+      q.gso = false;
+      this.forward(x, q, slot);
+    }
+  }
+
+  private forward(x: LinkXmit, p: Packet, slot: number): void {
+    const conns = this.conns;
+    if (!conns.isLive(slot)) {
+      this.counters.fragDropped++;
+      return;
+    }
+    this.counters.fragForwarded++;
+    const fwd = this.fwds.at(conns.xmit(slot));
+    if (p.info.src === conns.caddr(slot)) fwd.inbound(x, p, conns, slot);
+    else fwd.outbound(x, p, conns, slot);
   }
 }

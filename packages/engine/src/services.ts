@@ -6,9 +6,12 @@
  * Lookups use numeric Map keys (vip * 65536 + port), one map per protocol; they run only
  * for flow-creating packets, never for packets of known connections.
  */
-import { Dest, DestFlag, DestRegistry, Fwd, Proto, Service, SvcFlag } from '@tunvs/model';
-import { checkDestKey, checkDestSpec, checkServiceKey, checkServiceSpec, schedFlagBits } from '@tunvs/model';
-import type { DestInfo, DestSpec, MethodName, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo } from '@tunvs/model';
+import {
+  DEFAULT_KERNEL, DEFAULT_METHOD, DEFAULT_SCHEDULER, Dest, DestFlag, DestRegistry, Proto, Service, SvcFlag,
+  checkDestKey, checkDestSpec, checkServiceKey, checkServiceSpec,
+  methodByName, methodName, protocolNumber, schedFlagBits, schedFlagNames, serviceProtocolName,
+} from '@tunvs/model';
+import type { DestInfo, DestSpec, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo } from '@tunvs/model';
 import type { Stats } from '@tunvs/model';
 import { getScheduler, schedulerNames } from '@tunvs/schedulers';
 import { editThresholds } from '@tunvs/conntrack';
@@ -24,37 +27,6 @@ export class VirtualService extends Service {
 /** ipvsadm's default persistence timeout (`-p` without a value). */
 export const DEFAULT_PERSISTENT_TIMEOUT = 360;
 
-const METHOD_FWD: ReadonlyMap<MethodName, number> = new Map([
-  ['masq', Fwd.MASQ],
-  ['local', Fwd.LOCALNODE],
-  ['tunnel', Fwd.TUNNEL],
-  ['route', Fwd.DROUTE],
-]);
-
-/** Method name of a forwarding method number. */
-export function methodName(fwd: number): MethodName {
-  switch (fwd) {
-    case Fwd.MASQ:
-      return 'masq';
-    case Fwd.LOCALNODE:
-      return 'local';
-    case Fwd.TUNNEL:
-      return 'tunnel';
-    default:
-      return 'route';
-  }
-}
-
-/** Names of the scheduler flags set in a service's flags, as ipvsadm prints them. */
-export function schedFlagNames(schedName: string, flags: number): string[] {
-  const out: string[] = [];
-  const pre = schedName === 'sh' ? 'sh-' : schedName === 'mh' ? 'mh-' : '';
-  if (flags & SvcFlag.SCHED1) out.push(pre ? pre + 'fallback' : 'flag-1');
-  if (flags & SvcFlag.SCHED2) out.push(pre ? pre + 'port' : 'flag-2');
-  if (flags & SvcFlag.SCHED3) out.push('flag-3');
-  return out;
-}
-
 function parseAddr(op: string, s: string | undefined): number {
   if (s === undefined) fail('EINVAL', op, 'a service address is required');
   try {
@@ -65,9 +37,9 @@ function parseAddr(op: string, s: string | undefined): number {
 }
 
 function protoNumber(op: string, p: string | undefined): number {
-  if (p === 'tcp') return Proto.TCP;
-  if (p === 'udp') return Proto.UDP;
-  return fail('EINVAL', op, `unsupported protocol '${String(p)}'`);
+  const n = protocolNumber(p ?? '');
+  if (serviceProtocolName(n) === null) fail('EINVAL', op, `unsupported protocol '${String(p)}'`);
+  return n;
 }
 
 
@@ -94,8 +66,16 @@ export interface ServiceTableHooks {
   vipAdded?(addr: number): void;
 }
 
+/** Options of a ServiceTable. */
+export interface ServiceTableOptions {
+  /** the kernel generation whose rules apply (OVERLOAD on threshold edits, scheduler overhead) */
+  kernel?: KernelMode;
+}
+
 export class ServiceTable {
   readonly registry = new DestRegistry();
+  /** the kernel generation whose rules this table's services and destinations follow */
+  readonly kernel: KernelMode;
   /** every service, in the order added */
   readonly services: VirtualService[] = [];
   private readonly tcp = new Map<number, VirtualService>();
@@ -114,7 +94,12 @@ export class ServiceTable {
   /** VIP -> number of services on it */
   private readonly vips = new Map<number, number>();
 
-  constructor(private readonly hooks: ServiceTableHooks = {}) {}
+  constructor(
+    private readonly hooks: ServiceTableHooks = {},
+    opts: ServiceTableOptions = {},
+  ) {
+    this.kernel = opts.kernel ?? DEFAULT_KERNEL;
+  }
 
   // ---------------------------------------------------------------- data plane
 
@@ -174,7 +159,7 @@ export class ServiceTable {
 
   /** The flag bits of a spec checked by checkServiceSpec. */
   private flagsFrom(spec: ServiceSpec): number {
-    let flags = schedFlagBits(spec.schedFlags);
+    let flags = schedFlagBits(spec.schedFlags ?? []);
     if (spec.persistent) flags |= SvcFlag.PERSISTENT;
     if (spec.onePacket) flags |= SvcFlag.ONEPACKET;
     return flags;
@@ -191,7 +176,7 @@ export class ServiceTable {
   addService(rawSpec: ServiceSpec): VirtualService {
     const op = 'addService';
     const spec = checkServiceSpec(rawSpec, op);
-    const schedName = spec.scheduler ?? 'wlc';
+    const schedName = spec.scheduler ?? DEFAULT_SCHEDULER;
     const factory = this.schedFactory(schedName, op);
     const flags = this.flagsFrom(spec);
     const netmask = spec.netmask !== undefined ? parseAddr(op, spec.netmask) : 0xffffffff;
@@ -199,7 +184,7 @@ export class ServiceTable {
     if (spec.fwmark !== undefined) {
       const mark = spec.fwmark;
       if (this.fwm.has(mark)) fail('EEXIST', op, 'Service already exists');
-      svc = new VirtualService({ fwmark: mark, flags, schedName, timeout: spec.persistent ?? 0, netmask });
+      svc = new VirtualService({ fwmark: mark, flags, schedName, timeout: spec.persistent ?? 0, netmask, kernel: this.kernel });
       this.fwm.set(mark, svc);
     } else {
       const proto = protoNumber(op, spec.protocol);
@@ -207,7 +192,7 @@ export class ServiceTable {
       const port = spec.port ?? 0;
       const map = proto === Proto.TCP ? this.tcp : this.udp;
       if (map.has(vip * 65536 + port)) fail('EEXIST', op, 'Service already exists');
-      svc = new VirtualService({ protocol: proto, addr: vip, port, flags, schedName, timeout: spec.persistent ?? 0, netmask });
+      svc = new VirtualService({ protocol: proto, addr: vip, port, flags, schedName, timeout: spec.persistent ?? 0, netmask, kernel: this.kernel });
       map.set(vip * 65536 + port, svc);
       if (proto === Proto.TCP && port === 21) this.ftpServices++;
       if (port === 0) {
@@ -228,7 +213,7 @@ export class ServiceTable {
     const op = 'editService';
     const spec = checkServiceSpec(rawSpec, op);
     const svc = this.mustGet(spec, op);
-    const schedName = spec.scheduler ?? 'wlc';
+    const schedName = spec.scheduler ?? DEFAULT_SCHEDULER;
     const factory = this.schedFactory(schedName, op);
     const flags = this.flagsFrom(spec);
     svc.flags = flags | SvcFlag.HASHED;
@@ -277,7 +262,7 @@ export class ServiceTable {
   /** The engine's values of a destination spec (checked by checkDestSpec first). */
   private destParams(op: string, raw: DestSpec): { addr: number; port: number; weight: number; fwd: number; u: number; l: number } {
     const d = checkDestSpec(raw, op);
-    const fwd = METHOD_FWD.get(d.method ?? 'route')!;
+    const fwd = methodByName(d.method ?? DEFAULT_METHOD)!.fwd;
     return { addr: parseAddr(op, d.addr), port: d.port, weight: d.weight ?? 1, fwd, u: d.upper ?? 0, l: d.lower ?? 0 };
   }
 
@@ -300,7 +285,7 @@ export class ServiceTable {
     }
     dest.trashedFrom = null;
     dest.lastWeight = p.weight;
-    editThresholds(dest, p.u, p.l);
+    editThresholds(dest, p.u, p.l, this.kernel);
     dest.flags |= DestFlag.AVAILABLE;
     svc.insertDest(dest);
     svc.sched.addDest?.(svc, dest);
@@ -316,7 +301,7 @@ export class ServiceTable {
     dest.weight = p.weight;
     if (p.weight !== 0) dest.lastWeight = p.weight;
     dest.fwd = p.fwd;
-    editThresholds(dest, p.u, p.l);
+    editThresholds(dest, p.u, p.l, this.kernel);
     dest.flags |= DestFlag.AVAILABLE;
     svc.sched.updDest?.(svc, dest);
     return dest;
@@ -410,7 +395,7 @@ export class ServiceTable {
   static serviceInfo(s: VirtualService): ServiceInfo {
     return {
       fwmark: s.fwmark,
-      protocol: s.fwmark !== 0 ? null : s.protocol === Proto.TCP ? 'tcp' : 'udp',
+      protocol: s.fwmark !== 0 ? null : serviceProtocolName(s.protocol),
       addr: formatIpv4(s.addr),
       port: s.port,
       scheduler: s.schedName,

@@ -118,6 +118,34 @@ t.test('a packet held for ARP leaves with the director MAC as source (DR, bridge
   t.end();
 });
 
+t.test('a datagram sent from a local handler leaves with the batch being handled', (t) => {
+  const { d, link } = tapDirector();
+  const reply = packet().ipv4({ src: '10.10.0.1', dst: '224.0.0.18', ttl: 255, protocol: 112 }).payload(new Uint8Array(12)).build();
+  let sent = 0;
+  d.onLocalProtocol(112, () => {
+    t.ok(d.sendDatagram(reply));
+    sent++;
+    t.equal(link.drain().length, 0, 'not written before the batch ends');
+  });
+  const tx = d.counters.txPackets;
+  link.receive(vrrpFrame('01:00:5e:00:00:12', '224.0.0.18'));
+  t.equal(sent, 1);
+  const out = link.drain();
+  t.equal(out.length, 1, 'written with the batch');
+  t.same([...out[0]!.subarray(14)], [...reply]);
+  t.equal(d.counters.txPackets, tx + 1, 'counted once');
+  t.end();
+});
+
+t.test('a standby address is not learnt as a neighbour from the master\'s ARP', (t) => {
+  const { d, link } = tapDirector();
+  d.setAddressActive(VIP, false);
+  link.receive(packet().eth({ src: PEER_MAC, dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderMac: PEER_MAC, senderIp: VIP, targetIp: VIP }).build());
+  t.equal(d.neighbours!.lookup(0x0a0a0064), -1, 'the VIP is ours to take over, not a neighbour');
+  t.equal(link.drain().length, 0);
+  t.end();
+});
+
 t.test('the hooks are TAP-only', (t) => {
   const link = new MemoryLink('tun', 1500);
   const d = new Director({ links: [link], timers: false });

@@ -5,6 +5,7 @@
  * into the typed configuration.
  */
 import { isIP } from 'node:net';
+import { isSchedulerName } from '@tunvs/model';
 import type { DiagnosticSink, SourcePos } from './diagnostics.js';
 import type { Line } from './lexer.js';
 import { parseScriptLine } from './script.js';
@@ -154,7 +155,6 @@ function lookup(table: Table, word: string): Kw | undefined {
   return table[FALLBACK]?.(word) ?? table['*'];
 }
 
-const SCHEDULERS = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos']);
 
 const TRUE_WORDS = new Set(['on', 'true', 'yes']);
 const FALSE_WORDS = new Set(['off', 'false', 'no']);
@@ -743,7 +743,7 @@ export class Parser {
   private sched(ln: Line): void {
     const s = this.arg(ln, 1);
     if (s === undefined) return;
-    if (SCHEDULERS.has(s)) this.vs!.lbAlgo = s;
+    if (isSchedulerName(s)) this.vs!.lbAlgo = s;
     else this.sink.error(ln, `Invalid lvs_scheduler '${s}' - ignoring`);
   }
 

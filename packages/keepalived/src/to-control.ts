@@ -3,6 +3,7 @@
  * per service address (a virtual_server_group expands to several), a DestSpec per real
  * server and for the sorry server.
  */
+import { methodOfLbKind } from '@tunvs/model';
 import type { DestSpec, MethodName, ServiceKey, ServiceSpec } from '@tunvs/model';
 import { intToIpv4, ipv4ToInt } from './parser.js';
 import type { KeepalivedConfig, LbKind, RealServer, SorryServer, VirtualServer, VirtualServerGroup } from './types.js';
@@ -17,7 +18,7 @@ export class ConversionError extends Error {
 
 /** keepalived's lb_kind → the control API's method: NAT→masq, DR→route, TUN→tunnel. */
 export function lbKindToMethod(kind: LbKind): MethodName {
-  return kind === 'NAT' ? 'masq' : kind === 'DR' ? 'route' : 'tunnel';
+  return methodOfLbKind(kind);
 }
 
 /** The key part of a spec (what addDest/getService take). */

@@ -155,6 +155,7 @@ const DROP_FIELDS: Record<string, string> = {
   fragDropped: 'fragment_unmatched',
   icmpIgnored: 'icmp_ignored',
   txSlabFull: 'tx_buffer_full',
+  encapTooBig: 'encap_too_big',
 };
 const EVENT_FIELDS: Record<string, string> = {
   icmpRelayed: 'icmp_relayed',

@@ -7,8 +7,14 @@
 /** IP protocol numbers the director handles. */
 export const Proto = {
   ICMP: 1,
+  IGMP: 2,
+  /** IPv4 in IPv4 (the IPIP tunnel) */
+  IPIP: 4,
   TCP: 6,
   UDP: 17,
+  GRE: 47,
+  ESP: 50,
+  AH: 51,
   SCTP: 132,
 } as const;
 
@@ -62,20 +68,9 @@ export const ConnFlag = {
   NO_CPORT: 0x0800,
   TEMPLATE: 0x1000,
   ONE_PACKET: 0x2000,
+  /**
+   * tunvs-internal (never synced): replies come from the destination's own address and
+   * port (NAT, local) and are looked up by them; without it by the VIP and virtual port.
+   */
+  REPLY_FROM_DEST: 0x0010,
 } as const;
-
-/** Name of a forwarding method as ipvsadm prints it in listings. */
-export function fwdName(fwd: number): string {
-  switch (fwd & ConnFlag.FWD_MASK) {
-    case Fwd.MASQ:
-      return 'Masq';
-    case Fwd.LOCALNODE:
-      return 'Local';
-    case Fwd.TUNNEL:
-      return 'Tunnel';
-    case Fwd.DROUTE:
-      return 'Route';
-    default:
-      return 'Bypass';
-  }
-}

@@ -21,6 +21,12 @@ export class Dest {
   lastWeight: number;
   /** forwarding method (Fwd.*) */
   fwd: number;
+  /**
+   * The forwarder the engine bound for this destination (an index into its forwarder
+   * table), copied into every new connection; -1 = the method's own forwarder (index
+   * `fwd`). Tunnel destinations with another encapsulation get their own index.
+   */
+  xmit = -1;
   /** upper / lower connection thresholds, 0 = unset */
   uThreshold: number;
   lThreshold: number;

@@ -1,4 +1,12 @@
-export { Proto, SvcFlag, DestFlag, Fwd, ConnFlag, fwdName } from './constants.js';
+export { Proto, SvcFlag, DestFlag, Fwd, ConnFlag } from './constants.js';
+export {
+  SCHEDULER_NAMES, DEFAULT_SCHEDULER, isSchedulerName,
+  SCHED_FLAGS, SCHED_FLAG_MASK, schedFlag, schedFlagNames, schedFlagBits,
+  METHODS, DEFAULT_METHOD, methodByName, methodName, fwdName, methodOfLbKind,
+  PROTOCOLS, SERVICE_PROTOCOLS, protocolNumber, serviceProtocolName, protocolListing,
+  KERNEL_MODES, DEFAULT_KERNEL, isKernelMode,
+} from './names.js';
+export type { SchedulerName, SchedFlagDef, MethodDef, ProtocolDef, KernelMode } from './names.js';
 export { Stats } from './stats.js';
 export { Dest } from './dest.js';
 export { Service } from './service.js';
@@ -8,7 +16,6 @@ export {
   Limits,
   InvalidValue,
   METHOD_NAMES,
-  SCHED_FLAGS,
   TIMEOUT_NAMES,
   isMethodName,
   ipv4Octets,
@@ -20,7 +27,6 @@ export {
   checkDestKey,
   checkDestSpec,
   checkTimeouts,
-  schedFlagBits,
 } from './validate.js';
 export type {
   ProtocolName,

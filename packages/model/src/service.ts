@@ -1,6 +1,8 @@
 import type { Dest } from './dest.js';
 import { SvcFlag } from './constants.js';
 import { Stats } from './stats.js';
+import { DEFAULT_KERNEL, DEFAULT_SCHEDULER } from './names.js';
+import type { KernelMode } from './names.js';
 
 /**
  * A virtual service (the kernel's `struct ip_vs_service`): either protocol + VIP + port,
@@ -31,6 +33,8 @@ export class Service {
   timeout: number;
   /** persistence netmask as uint32, default 255.255.255.255 */
   netmask: number;
+  /** the kernel generation whose rules apply (the overhead of the counting schedulers, lblc/lblcr limits) */
+  readonly kernel: KernelMode;
   readonly stats = new Stats();
   /** the destinations in insertion order (oldest first): `dests` is its reverse */
   private readonly members = new Set<Dest>();
@@ -48,15 +52,17 @@ export class Service {
     schedName?: string;
     timeout?: number;
     netmask?: number;
+    kernel?: KernelMode;
   }) {
     this.protocol = opts.protocol ?? 0;
     this.addr = (opts.addr ?? 0) >>> 0;
     this.port = opts.port ?? 0;
     this.fwmark = opts.fwmark ?? 0;
     this.flags = opts.flags ?? 0;
-    this.schedName = opts.schedName ?? 'wlc';
+    this.schedName = opts.schedName ?? DEFAULT_SCHEDULER;
     this.timeout = opts.timeout ?? 0;
     this.netmask = (opts.netmask ?? 0xffffffff) >>> 0;
+    this.kernel = opts.kernel ?? DEFAULT_KERNEL;
   }
 
   get persistent(): boolean {

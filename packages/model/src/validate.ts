@@ -15,8 +15,8 @@
  * where ipvsadm has one ("illegal weight specified", "invalid fwmark value `X' specified").
  */
 import { ControlError } from './control.js';
-import type { ControlErrorCode, DestSpec, MethodName, ServiceKey, ServiceSpec, Timeouts, TunnelCsum, TunnelType } from './control.js';
-import { SvcFlag } from './constants.js';
+import type { ControlErrorCode, DestSpec, MethodName, ProtocolName, ServiceKey, ServiceSpec, Timeouts, TunnelCsum, TunnelType } from './control.js';
+import { DEFAULT_METHOD, DEFAULT_SCHEDULER, METHODS, SERVICE_PROTOCOLS, methodByName, schedFlag } from './names.js';
 
 /** Limits of the control API, as the kernel has them. */
 export const Limits = {
@@ -54,19 +54,8 @@ function bad(op: string, field: string, message: string, code: ControlErrorCode 
   throw new InvalidValue(code, message, op, field);
 }
 
-/** The forwarding methods, a closed list. */
-export const METHOD_NAMES: readonly MethodName[] = ['masq', 'tunnel', 'route', 'local'];
-
-/** Scheduler flag names and their service flag bit (`-b`). */
-export const SCHED_FLAGS: ReadonlyMap<string, number> = new Map([
-  ['flag-1', SvcFlag.SCHED1],
-  ['flag-2', SvcFlag.SCHED2],
-  ['flag-3', SvcFlag.SCHED3],
-  ['sh-fallback', SvcFlag.SCHED1],
-  ['sh-port', SvcFlag.SCHED2],
-  ['mh-fallback', SvcFlag.SCHED1],
-  ['mh-port', SvcFlag.SCHED2],
-]);
+/** The forwarding methods a destination may have (model's METHODS without the internal bypass). */
+export const METHOD_NAMES: readonly MethodName[] = METHODS.filter((m) => methodByName(m.name) !== undefined).map((m) => m.name as MethodName);
 
 /** The `--set` timeout names. */
 export const TIMEOUT_NAMES: readonly (keyof Timeouts)[] = ['tcp', 'tcpfin', 'udp'];
@@ -76,7 +65,7 @@ const TUNNEL_CSUMS: readonly TunnelCsum[] = ['nocsum', 'csum', 'remcsum'];
 
 /** True for a method name (never true for "constructor", "__proto__", ...). */
 export function isMethodName(v: unknown): v is MethodName {
-  return typeof v === 'string' && (METHOD_NAMES as readonly string[]).includes(v);
+  return typeof v === 'string' && methodByName(v) !== undefined;
 }
 
 /** `v` shown in a message: strings as they are, the rest as JSON (cut short). */
@@ -179,10 +168,12 @@ function keyPart(o: Record<string, unknown>, op: string): ServiceKey {
   }
   const protocol = own(o, 'protocol');
   if (protocol === 'sctp') bad(op, 'protocol', 'SCTP is not supported by tunvs', 'ENOPROTOOPT');
-  if (protocol !== 'tcp' && protocol !== 'udp') bad(op, 'protocol', `protocol must be "tcp" or "udp", not ${show(protocol)}`);
+  if (!(typeof protocol === 'string' && (SERVICE_PROTOCOLS as readonly string[]).includes(protocol))) {
+    bad(op, 'protocol', `protocol must be "tcp" or "udp", not ${show(protocol)}`);
+  }
   const addr = checkAddr(own(o, 'addr'), op, 'addr', 'illegal virtual server address[:port] specified');
   const port = checkPort(orDefault(own(o, 'port'), 0), op, 'port', 'illegal virtual server address[:port] specified');
-  return { protocol, addr, port };
+  return { protocol: protocol as ProtocolName, addr, port };
 }
 
 /** A service key (`-D`, `-L -t`, the service of `-a`): fwmark, or protocol + addr + port. */
@@ -202,17 +193,16 @@ export function checkServiceSpec(v: unknown, op: string): ServiceSpec {
     }
     spec.scheduler = scheduler;
   }
-  const schedName = spec.scheduler ?? 'wlc';
+  const schedName = spec.scheduler ?? DEFAULT_SCHEDULER;
   const flags = own(o, 'schedFlags');
   if (flags !== undefined) {
     if (!Array.isArray(flags)) bad(op, 'schedFlags', `schedFlags must be a list, not ${show(flags)}`);
     const out: string[] = [];
     flags.forEach((f: unknown, i) => {
-      if (typeof f !== 'string' || !SCHED_FLAGS.has(f)) bad(op, `schedFlags[${i}]`, `invalid scheduler flag \`${show(f)}'`);
-      if ((f.startsWith('sh-') || f.startsWith('mh-')) && f.slice(0, 2) !== schedName) {
-        bad(op, `schedFlags[${i}]`, `incompatible scheduler flag \`${f}'`);
-      }
-      out.push(f);
+      const def = typeof f === 'string' ? schedFlag(f) : undefined;
+      if (def === undefined) bad(op, `schedFlags[${i}]`, `invalid scheduler flag \`${show(f)}'`);
+      if (def.scheduler !== null && def.scheduler !== schedName) bad(op, `schedFlags[${i}]`, `incompatible scheduler flag \`${def.name}'`);
+      out.push(def.name);
     });
     spec.schedFlags = out;
   }
@@ -293,7 +283,7 @@ export function checkDestSpec(v: unknown, op: string): DestSpec {
   const tunPort = own(o, 'tunPort');
   const tunFlags = own(o, 'tunFlags');
   if (tunType !== undefined || tunPort !== undefined || tunFlags !== undefined) {
-    if ((d.method ?? 'route') !== 'tunnel') bad(op, 'tunType', 'Tunnel options conflict with forward method');
+    if ((d.method ?? DEFAULT_METHOD) !== 'tunnel') bad(op, 'tunType', 'Tunnel options conflict with forward method');
     if (tunType !== undefined && !(typeof tunType === 'string' && (TUNNEL_TYPES as readonly string[]).includes(tunType))) {
       bad(op, 'tunType', 'illegal tunnel type specified');
     }
@@ -320,11 +310,4 @@ export function checkTimeouts(v: unknown, op: string): Partial<Timeouts> {
     out[k] = n;
   }
   return out;
-}
-
-/** The service flag bits of a validated spec's scheduler flags. */
-export function schedFlagBits(flags: readonly string[] = []): number {
-  let bits = 0;
-  for (const f of flags) bits |= SCHED_FLAGS.get(f) ?? 0;
-  return bits;
 }

@@ -85,6 +85,8 @@ export class ArpView {
   /** Operation (ArpOp). */
   get op(): number { return rd16(this.buf, this.off + ArpField.OPER); }
   set op(v: number) { wr16(this.buf, this.off + ArpField.OPER, v); }
+  /** Absolute offset of the sender MAC (6 bytes) in `buf`. */
+  get senderMacOff(): number { return this.off + ArpField.SHA; }
   /** Sender IPv4 address (uint32). */
   get senderIp(): number { return rd32(this.buf, this.off + ArpField.SPA); }
   set senderIp(v: number) { wr32(this.buf, this.off + ArpField.SPA, v); }
@@ -189,6 +191,16 @@ export function emitArpReply(out: Uint8Array, off: number, req: Uint8Array, reqA
 export function emitGratuitousArp(out: Uint8Array, off: number, mac: Uint8Array, ip: number): number {
   const h = emitEthernet({ dst: BROADCAST_MAC, src: mac, etherType: EtherType.Arp }, out, off);
   emitArp({ op: ArpOp.Request, senderMac: mac, senderIp: ip, targetMac: ZERO_MAC, targetIp: ip }, out, off + h);
+  return ARP_FRAME_LEN;
+}
+
+/**
+ * Write a broadcast ARP request frame asking who has `targetIp`, from `mac` / `senderIp`,
+ * at `out[off]`. Returns 42.
+ */
+export function emitArpRequest(out: Uint8Array, off: number, mac: Uint8Array, senderIp: number, targetIp: number): number {
+  const h = emitEthernet({ dst: BROADCAST_MAC, src: mac, etherType: EtherType.Arp }, out, off);
+  emitArp({ op: ArpOp.Request, senderMac: mac, senderIp, targetMac: ZERO_MAC, targetIp }, out, off + h);
   return ARP_FRAME_LEN;
 }
 

@@ -14,6 +14,7 @@
  * which is how tests make deliberately broken packets. Without `.eth()` the result is a
  * raw IPv4 packet (what a TUN device carries).
  */
+import { Proto } from '@tunvs/model';
 import { parseIpv4, parseMac } from './address.js';
 import { emitArp, ArpOp, ARP_LEN } from './arp.js';
 import { wr16 } from './bytes.js';
@@ -21,7 +22,7 @@ import { checksum as csum } from './checksum.js';
 import { emitEthernet, ethernetHeaderLen, EtherType } from './ethernet.js';
 import type { EthernetRepr, VlanTag } from './ethernet.js';
 import { emitIcmp, IcmpType, IcmpUnreachCode, ICMP_HEADER_LEN } from './icmp.js';
-import { emitIpv4, ipv4HeaderLen, IpProto, Ipv4Field } from './ipv4.js';
+import { emitIpv4, ipv4HeaderLen, Ipv4Field } from './ipv4.js';
 import { emitTcp, tcpHeaderLen, TcpFlag, TcpField } from './tcp.js';
 import { emitUdp, UDP_HEADER_LEN, UdpField } from './udp.js';
 
@@ -240,7 +241,7 @@ export class PacketBuilder {
     let proto = ip.protocol ?? 0xfd;
     if (l4?.kind === 'tcp') {
       const s = l4.spec;
-      proto = ip.protocol ?? IpProto.Tcp;
+      proto = ip.protocol ?? Proto.TCP;
       emitTcp({
         srcPort: s.sport, dstPort: s.dport, seq: s.seq ?? 0, ack: s.ack ?? 0,
         flags: typeof s.flags === 'string' ? tcpFlags(s.flags) : (s.flags ?? TcpFlag.ACK),
@@ -249,7 +250,7 @@ export class PacketBuilder {
       if (s.checksum !== undefined) wr16(out, l4Off + TcpField.CHECKSUM, s.checksum);
     } else if (l4?.kind === 'udp') {
       const s = l4.spec;
-      proto = ip.protocol ?? IpProto.Udp;
+      proto = ip.protocol ?? Proto.UDP;
       if (s.length !== undefined) {
         // Write the overridden length, then checksum over what is actually there.
         emitUdp({ srcPort: s.sport, dstPort: s.dport, payloadLength: this.data.length }, out, l4Off, src, dst, false);
@@ -260,7 +261,7 @@ export class PacketBuilder {
       if (typeof s.checksum === 'number') wr16(out, l4Off + UdpField.CHECKSUM, s.checksum);
     } else if (l4?.kind === 'icmp') {
       const s = l4.spec;
-      proto = ip.protocol ?? IpProto.Icmp;
+      proto = ip.protocol ?? Proto.ICMP;
       let rest = s.rest;
       if (rest === undefined) {
         if (s.type === IcmpType.DestUnreachable && (s.code ?? 0) === IcmpUnreachCode.FragNeeded) rest = (s.mtu ?? 0) & 0xffff;

@@ -2,9 +2,10 @@
  * Flow keys as numbers: a 32-bit hash of the 5-tuple and helpers that read ports or the
  * ICMP echo id straight from a packet (no allocation, no strings).
  */
+import { Proto } from '@tunvs/model';
 import { rd16 } from './bytes.js';
 import { IcmpType } from './icmp.js';
-import { Ipv4Field, Ipv4Flag, IpProto } from './ipv4.js';
+import { Ipv4Field, Ipv4Flag } from './ipv4.js';
 
 function mix(h: number, k: number): number {
   k = Math.imul(k, 0xcc9e2d51);
@@ -50,10 +51,10 @@ export function flowPorts(buf: Uint8Array, ipOff: number): number {
   const l4 = l4Offset(buf, ipOff);
   if (l4 < 0) return 0;
   const p = buf[ipOff + Ipv4Field.PROTOCOL];
-  if (p === IpProto.Tcp || p === IpProto.Udp || p === IpProto.Sctp) {
+  if (p === Proto.TCP || p === Proto.UDP || p === Proto.SCTP) {
     return (((buf[l4]! << 24) | (buf[l4 + 1]! << 16) | (buf[l4 + 2]! << 8) | buf[l4 + 3]!) >>> 0);
   }
-  if (p === IpProto.Icmp) {
+  if (p === Proto.ICMP) {
     const t = buf[l4];
     if (t === IcmpType.EchoRequest || t === IcmpType.EchoReply) {
       const id = rd16(buf, l4 + 4);
@@ -66,7 +67,7 @@ export function flowPorts(buf: Uint8Array, ipOff: number): number {
 /** TCP/UDP/SCTP source port of the packet at `ipOff` (0 when it has none). */
 export function srcPortOf(buf: Uint8Array, ipOff: number): number {
   const p = buf[ipOff + Ipv4Field.PROTOCOL];
-  if (p !== IpProto.Tcp && p !== IpProto.Udp && p !== IpProto.Sctp) return 0;
+  if (p !== Proto.TCP && p !== Proto.UDP && p !== Proto.SCTP) return 0;
   const l4 = l4Offset(buf, ipOff);
   return l4 < 0 ? 0 : rd16(buf, l4);
 }
@@ -74,14 +75,14 @@ export function srcPortOf(buf: Uint8Array, ipOff: number): number {
 /** TCP/UDP/SCTP destination port of the packet at `ipOff` (0 when it has none). */
 export function dstPortOf(buf: Uint8Array, ipOff: number): number {
   const p = buf[ipOff + Ipv4Field.PROTOCOL];
-  if (p !== IpProto.Tcp && p !== IpProto.Udp && p !== IpProto.Sctp) return 0;
+  if (p !== Proto.TCP && p !== Proto.UDP && p !== Proto.SCTP) return 0;
   const l4 = l4Offset(buf, ipOff);
   return l4 < 0 ? 0 : rd16(buf, l4 + 2);
 }
 
 /** ICMP echo identifier of the packet at `ipOff`, or -1 when it is not an echo request/reply. */
 export function icmpEchoIdOf(buf: Uint8Array, ipOff: number): number {
-  if (buf[ipOff + Ipv4Field.PROTOCOL] !== IpProto.Icmp) return -1;
+  if (buf[ipOff + Ipv4Field.PROTOCOL] !== Proto.ICMP) return -1;
   const l4 = l4Offset(buf, ipOff);
   if (l4 < 0) return -1;
   const t = buf[l4];

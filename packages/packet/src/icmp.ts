@@ -17,9 +17,10 @@
  * The checksum covers the whole ICMP message (no pseudo-header).
  * ```
  */
+import { Proto } from '@tunvs/model';
 import { EMPTY, rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16 } from './checksum.js';
-import { Ipv4Field, Ipv4Flag, Ipv4View, IpProto } from './ipv4.js';
+import { Ipv4Field, Ipv4Flag, Ipv4View } from './ipv4.js';
 import { CheckFlags, ParseReason } from './reason.js';
 
 /** Byte offsets of the ICMP fields. */
@@ -189,14 +190,15 @@ export function checkIcmpQuote(buf: Uint8Array, off: number, len: number): numbe
 
 /**
  * Check an ICMP message of `len` bytes: 0, `IcmpTruncated` (< 8), for errors the quote
- * (`checkIcmpQuote`), and with `CheckFlags.L4Checksum` the checksum (`IcmpBadChecksum`).
+ * (`checkIcmpQuote`), and with `CheckFlags.L4Checksum` or `IcmpChecksum` the checksum
+ * (`IcmpBadChecksum`).
  * Pass `fragment` true for the first fragment of a fragmented datagram (then only the
  * header length is checked).
  */
 export function checkIcmp(buf: Uint8Array, off: number, len: number, flags = 0, fragment = false): number {
   if (len < IcmpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.IcmpTruncated;
   if (fragment) return ParseReason.Ok;
-  if ((flags & CheckFlags.L4Checksum) !== 0 && csumPartial(buf, off, len) !== 0xffff) return ParseReason.IcmpBadChecksum;
+  if ((flags & (CheckFlags.L4Checksum | CheckFlags.IcmpChecksum)) !== 0 && csumPartial(buf, off, len) !== 0xffff) return ParseReason.IcmpBadChecksum;
   if (isIcmpError(buf[off]!)) return checkIcmpQuote(buf, off + IcmpField.DATA, len - IcmpField.DATA);
   return ParseReason.Ok;
 }
@@ -228,6 +230,9 @@ export function parseIcmp(buf: Uint8Array, off: number, len: number, flags = 0):
   return { type: buf[off]!, code: buf[off + 1]!, rest: rd32(buf, off + IcmpField.REST) };
 }
 
+/** The largest ICMP error `emitIcmpError` writes: IP and ICMP headers, a 60-byte quoted header + 8. */
+export const ICMP_ERROR_MAX_LEN = Ipv4Field.HEADER_LEN + IcmpField.HEADER_LEN + Ipv4Field.MAX_HEADER_LEN + 8;
+
 /**
  * Build an ICMP error about the IPv4 packet at `orig[origOff, origOff+origLen)` into
  * `out[outOff..]`: a 20-byte IPv4 header (from `src` to the original source, TTL `ttl`,
@@ -252,7 +257,7 @@ export function emitIcmpError(
   if ((rd16(orig, origOff + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) !== 0) return 0;
   const osrc = rd32(orig, origOff + Ipv4Field.SRC);
   if (osrc === 0 || osrc === 0xffffffff || (osrc >>> 28) === 0xe) return 0;
-  if (orig[origOff + Ipv4Field.PROTOCOL] === IpProto.Icmp) {
+  if (orig[origOff + Ipv4Field.PROTOCOL] === Proto.ICMP) {
     if (total < hl + 1 || isIcmpError(orig[origOff + hl]!)) return 0;
   }
   const quote = Math.min(total, hl + 8);
@@ -268,10 +273,30 @@ export function emitIcmpError(
   wr16(out, outOff + Ipv4Field.IDENT, 0);
   wr16(out, outOff + Ipv4Field.FLAGS_FRAG, 0);
   out[outOff + Ipv4Field.TTL] = ttl;
-  out[outOff + Ipv4Field.PROTOCOL] = IpProto.Icmp;
+  out[outOff + Ipv4Field.PROTOCOL] = Proto.ICMP;
   wr16(out, outOff + Ipv4Field.CHECKSUM, 0);
   wr32(out, outOff + Ipv4Field.SRC, src);
   wr32(out, outOff + Ipv4Field.DST, osrc);
   wr16(out, outOff + Ipv4Field.CHECKSUM, ~csumPartial(out, outOff, Ipv4Field.HEADER_LEN) & 0xffff);
   return ipLen;
+}
+
+/**
+ * Turn the ICMP echo request of the IPv4 packet at `buf[ipOff]` into its reply, in place:
+ * addresses swapped, TTL `ttl`, type echo reply, both checksums recomputed. The packet
+ * must have passed `classifyFrame` (a complete, unfragmented echo request).
+ */
+export function echoReplyInPlace(buf: Uint8Array, ipOff: number, ttl = 64): void {
+  const hl = (buf[ipOff]! & 0xf) << 2;
+  const total = rd16(buf, ipOff + Ipv4Field.TOTAL_LEN);
+  const src = rd32(buf, ipOff + Ipv4Field.SRC);
+  wr32(buf, ipOff + Ipv4Field.SRC, rd32(buf, ipOff + Ipv4Field.DST));
+  wr32(buf, ipOff + Ipv4Field.DST, src);
+  buf[ipOff + Ipv4Field.TTL] = ttl;
+  wr16(buf, ipOff + Ipv4Field.CHECKSUM, 0);
+  wr16(buf, ipOff + Ipv4Field.CHECKSUM, ~csumPartial(buf, ipOff, hl) & 0xffff);
+  const ic = ipOff + hl;
+  buf[ic + IcmpField.TYPE] = IcmpType.EchoReply;
+  wr16(buf, ic + IcmpField.CHECKSUM, 0);
+  wr16(buf, ic + IcmpField.CHECKSUM, ~csumPartial(buf, ic, total - hl) & 0xffff);
 }

@@ -12,23 +12,23 @@ export {
 export type { EthernetRepr, VlanTag } from './ethernet.js';
 export {
   ArpField, ARP_LEN, ArpOp, ARP_HTYPE_ETHERNET, ArpView, checkArp, emitArp, parseArp, ARP_FRAME_LEN,
-  emitArpReply, emitGratuitousArp,
+  emitArpReply, emitGratuitousArp, emitArpRequest,
 } from './arp.js';
 export type { ArpRepr } from './arp.js';
 export {
-  Ipv4Field, IPV4_HEADER_LEN, Ipv4Flag, IpProto, Ipv4View, checkIpv4, ipv4HeaderLen, emitIpv4, parseIpv4Header,
+  Ipv4Field, IPV4_HEADER_LEN, Ipv4Flag, Ipv4View, checkIpv4, ipv4HeaderLen, emitIpv4, parseIpv4Header,
 } from './ipv4.js';
 export type { Ipv4Repr } from './ipv4.js';
-export { TcpField, TCP_HEADER_LEN, TcpFlag, TcpView, checkTcp, tcpHeaderLen, emitTcp, parseTcp } from './tcp.js';
+export { TcpField, TCP_HEADER_LEN, TcpFlag, TcpView, checkTcp, checkTcpHeader, tcpHeaderLen, emitTcp, parseTcp } from './tcp.js';
 export type { TcpRepr } from './tcp.js';
-export { UdpField, UDP_HEADER_LEN, UdpView, checkUdp, emitUdp, parseUdp } from './udp.js';
+export { UdpField, UDP_HEADER_LEN, UdpView, checkUdp, checkUdpHeader, emitUdp, parseUdp } from './udp.js';
 export type { UdpRepr } from './udp.js';
 export {
   IcmpField, ICMP_HEADER_LEN, IcmpType, IcmpUnreachCode, IcmpTimeExceededCode, isIcmpError, IcmpView, IcmpQuoteView,
-  checkIcmpQuote, checkIcmp, emitIcmp, parseIcmp, emitIcmpError,
+  checkIcmpQuote, checkIcmp, emitIcmp, parseIcmp, emitIcmpError, echoReplyInPlace, ICMP_ERROR_MAX_LEN,
 } from './icmp.js';
 export type { IcmpRepr } from './icmp.js';
-export { FrameKind, FrameInfo, classifyFrame } from './classify.js';
+export { FrameKind, FrameInfo, classifyFrame, classifyIpv4 } from './classify.js';
 export { natRewriteDst, natRewriteSrc, decTtl, natRewriteQuoteSrc, natRewriteQuoteDst } from './nat.js';
 export { flowHash, flowHashOf, flowPorts, l4Offset, srcPortOf, dstPortOf, icmpEchoIdOf } from './flow.js';
 export {

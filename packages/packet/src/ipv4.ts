@@ -21,9 +21,16 @@
  * Fragment offset in units of 8 bytes.
  * ```
  */
+import { Proto } from '@tunvs/model';
 import { EMPTY, rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16, csumUpdate32, ipv4HeaderCsumOk } from './checksum.js';
 import { CheckFlags, ParseReason } from './reason.js';
+
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const OK = ParseReason.Ok;
+const IP_CHECKSUM = CheckFlags.IpChecksum;
+const { Ipv4Truncated: R_TRUNCATED, Ipv4BadChecksum: R_BAD_CHECKSUM, Ipv4FragmentTooLarge: R_FRAGMENT_TOO_LARGE } = ParseReason;
 
 /** Byte offsets of the IPv4 header fields. */
 export const Ipv4Field = {
@@ -53,19 +60,6 @@ export const Ipv4Flag = {
   DF: 0x4000,
   MF: 0x2000,
   OffsetMask: 0x1fff,
-} as const;
-
-/** IP protocol numbers. */
-export const IpProto = {
-  Icmp: 1,
-  Igmp: 2,
-  Ipip: 4,
-  Tcp: 6,
-  Udp: 17,
-  Gre: 47,
-  Esp: 50,
-  Ah: 51,
-  Sctp: 132,
 } as const;
 
 /** A zero-copy view of an IPv4 header; re-point it with `reset`. */
@@ -131,7 +125,7 @@ export class Ipv4View {
   /** Time to live. */
   get ttl(): number { return this.buf[this.off + Ipv4Field.TTL]!; }
   set ttl(v: number) { this.buf[this.off + Ipv4Field.TTL] = v; }
-  /** Protocol of the payload (IpProto). */
+  /** Protocol of the payload (Proto of @tunvs/model). */
   get protocol(): number { return this.buf[this.off + Ipv4Field.PROTOCOL]!; }
   set protocol(v: number) { this.buf[this.off + Ipv4Field.PROTOCOL] = v; }
   /** Header checksum as on the wire. */
@@ -173,6 +167,14 @@ export class Ipv4View {
     this.checksum = csumUpdate16(this.checksum, old, rd16(this.buf, o));
   }
 
+  /** Set the type-of-service byte and update the header checksum incrementally. */
+  setTosCsum(tos: number): void {
+    const o = this.off;
+    const old = rd16(this.buf, o);
+    this.buf[o + Ipv4Field.TOS] = tos;
+    this.checksum = csumUpdate16(this.checksum, old, rd16(this.buf, o));
+  }
+
   /** Set the source address and update the header checksum (only) incrementally. */
   setSrcCsum(addr: number): void {
     this.checksum = csumUpdate32(this.checksum, this.src, addr);
@@ -210,9 +212,9 @@ function fixL4ForAddr(buf: Uint8Array, ipOff: number, oldAddr: number, newAddr: 
   if ((rd16(buf, ipOff + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) !== 0) return;
   const proto = buf[ipOff + Ipv4Field.PROTOCOL];
   const l4 = ipOff + ((buf[ipOff]! & 0xf) << 2);
-  if (proto === IpProto.Tcp) {
+  if (proto === Proto.TCP) {
     wr16(buf, l4 + TCP_CSUM, csumUpdate32(rd16(buf, l4 + TCP_CSUM), oldAddr, newAddr));
-  } else if (proto === IpProto.Udp) {
+  } else if (proto === Proto.UDP) {
     const c = rd16(buf, l4 + UDP_CSUM);
     if (c !== 0) wr16(buf, l4 + UDP_CSUM, csumUpdate32(c, oldAddr, newAddr) || 0xffff);
   }
@@ -224,23 +226,36 @@ function fixL4ForAddr(buf: Uint8Array, ipOff: number, oldAddr: number, newAddr: 
  * whether the header checksum is verified (default: yes). Options are walked for
  * well-formed lengths. Never throws.
  */
-export function checkIpv4(buf: Uint8Array, off: number, len: number, flags: number = CheckFlags.IpChecksum): number {
-  if (len < Ipv4Field.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.Ipv4Truncated;
+export function checkIpv4(buf: Uint8Array, off: number, len: number, flags: number = IP_CHECKSUM): number {
+  if (len < HEADER_LEN || off < 0 || off + len > buf.length) return R_TRUNCATED;
+  const total = rd16(buf, off + TOTAL_LEN);
+  // the common case, a 20-byte header (version 4, IHL 5) within the buffer, checked inline;
+  // anything else (and every failure) takes the full walk, in the order of the reasons
+  if (buf[off] !== 0x45 || total > len || total < HEADER_LEN) return checkIpv4Full(buf, off, len, flags, total);
+  if ((flags & IP_CHECKSUM) !== 0 && !ipv4HeaderCsumOk(buf, off, HEADER_LEN)) return R_BAD_CHECKSUM;
+  const fo = rd16(buf, off + FLAGS_FRAG) & OFFSET_MASK;
+  return fo !== 0 && (fo << 3) + total - HEADER_LEN > 0xffff ? R_FRAGMENT_TOO_LARGE : OK;
+}
+
+const { HEADER_LEN, TOTAL_LEN, FLAGS_FRAG } = Ipv4Field;
+const OFFSET_MASK = Ipv4Flag.OffsetMask;
+
+/** `checkIpv4` for every header: version, IHL, lengths, checksum, options, fragment end. */
+function checkIpv4Full(buf: Uint8Array, off: number, len: number, flags: number, total: number): number {
   const vi = buf[off]!;
   const version = vi >>> 4;
   if (version !== 4) return version === 6 ? ParseReason.Ipv6Unsupported : ParseReason.Ipv4BadVersion;
   const hl = (vi & 0xf) << 2;
   if (hl < Ipv4Field.HEADER_LEN) return ParseReason.Ipv4BadIhl;
   if (hl > len) return ParseReason.Ipv4HeaderTruncated;
-  const total = rd16(buf, off + Ipv4Field.TOTAL_LEN);
   if (total > len) return ParseReason.Ipv4TotalLengthBeyondBuffer;
   if (total < hl) return ParseReason.Ipv4TotalLengthShort;
-  if ((flags & CheckFlags.IpChecksum) !== 0 && !ipv4HeaderCsumOk(buf, off, hl)) return ParseReason.Ipv4BadChecksum;
+  if ((flags & IP_CHECKSUM) !== 0 && !ipv4HeaderCsumOk(buf, off, hl)) return ParseReason.Ipv4BadChecksum;
   if (hl > Ipv4Field.HEADER_LEN && !optionsOk(buf, off + Ipv4Field.HEADER_LEN, off + hl)) return ParseReason.Ipv4BadOptions;
   if (((rd16(buf, off + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) << 3) + total - hl > 0xffff) {
     return ParseReason.Ipv4FragmentTooLarge;
   }
-  return ParseReason.Ok;
+  return OK;
 }
 
 /** Walk IPv4 options: EOL ends the list, NOP is one byte, others carry a length >= 2. */

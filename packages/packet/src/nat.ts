@@ -4,10 +4,16 @@
  * allocation. These functions assume the packet already passed `classifyFrame` /
  * `checkIpv4` (they never throw, but do not re-validate lengths).
  */
+import { Proto } from '@tunvs/model';
 import { rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumPartial } from './checksum.js';
 import { IcmpField } from './icmp.js';
-import { Ipv4Field, Ipv4Flag, IpProto } from './ipv4.js';
+import { Ipv4Field, Ipv4Flag } from './ipv4.js';
+
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const { TTL, PROTOCOL, CHECKSUM: IP_CHECKSUM_FIELD, FLAGS_FRAG, SRC, DST } = Ipv4Field;
+const { TCP, UDP } = Proto;
 
 /**
  * Rewrite the destination address (and, for TCP/UDP packets carrying the L4 header, the
@@ -17,12 +23,12 @@ import { Ipv4Field, Ipv4Flag, IpProto } from './ipv4.js';
  * fragments' payloads are left alone. Returns 1 when the port was rewritten, else 0.
  */
 export function natRewriteDst(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
-  return rewrite(buf, ipOff, newAddr, newPort, Ipv4Field.DST, 2);
+  return rewrite(buf, ipOff, newAddr, newPort, DST, 2);
 }
 
 /** Like `natRewriteDst`, for the source address and port (the reply direction of NAT). */
 export function natRewriteSrc(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
-  return rewrite(buf, ipOff, newAddr, newPort, Ipv4Field.SRC, 0);
+  return rewrite(buf, ipOff, newAddr, newPort, SRC, 0);
 }
 
 function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number, addrField: number, portField: number): number {
@@ -30,7 +36,7 @@ function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: numbe
   const oldAddr = ((buf[ao]! << 24) | (buf[ao + 1]! << 16) | (buf[ao + 2]! << 8) | buf[ao + 3]!) >>> 0;
   // ~old + new for both address words (ones' complement difference, unfolded)
   const delta = (~oldAddr >>> 16 & 0xffff) + (~oldAddr & 0xffff) + (newAddr >>> 16 & 0xffff) + (newAddr & 0xffff);
-  const co = ipOff + Ipv4Field.CHECKSUM;
+  const co = ipOff + IP_CHECKSUM_FIELD;
   let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + delta;
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16));
@@ -40,23 +46,23 @@ function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: numbe
   buf[ao + 1] = newAddr >>> 16;
   buf[ao + 2] = newAddr >>> 8;
   buf[ao + 3] = newAddr;
-  if (((buf[ipOff + Ipv4Field.FLAGS_FRAG]! & 0x1f) | buf[ipOff + Ipv4Field.FLAGS_FRAG + 1]!) !== 0) return 0;
-  const proto = buf[ipOff + Ipv4Field.PROTOCOL];
+  if (((buf[ipOff + FLAGS_FRAG]! & 0x1f) | buf[ipOff + FLAGS_FRAG + 1]!) !== 0) return 0;
+  const proto = buf[ipOff + PROTOCOL];
   const l4 = ipOff + ((buf[ipOff]! & 0xf) << 2);
   let lc: number;
-  if (proto === IpProto.Tcp) lc = l4 + 16;
-  else if (proto === IpProto.Udp) lc = l4 + 6;
+  if (proto === TCP) lc = l4 + 16;
+  else if (proto === UDP) lc = l4 + 6;
   else return 0;
   const po = l4 + portField;
   const oldPort = (buf[po]! << 8) | buf[po + 1]!;
   buf[po] = newPort >>> 8;
   buf[po + 1] = newPort;
   const c = (buf[lc]! << 8) | buf[lc + 1]!;
-  if (c === 0 && proto === IpProto.Udp) return 1; // UDP without checksum: leave it
+  if (c === 0 && proto === UDP) return 1; // UDP without checksum: leave it
   s = (~c & 0xffff) + delta + (~oldPort & 0xffff) + (newPort & 0xffff);
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16)) & 0xffff;
-  if (s === 0 && proto === IpProto.Udp) s = 0xffff;
+  if (s === 0 && proto === UDP) s = 0xffff;
   buf[lc] = s >>> 8;
   buf[lc + 1] = s;
   return 1;
@@ -68,11 +74,11 @@ function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: numbe
  * (The caller sends Time Exceeded instead of forwarding when the TTL was <= 1.)
  */
 export function decTtl(buf: Uint8Array, ipOff: number): number {
-  const t = buf[ipOff + Ipv4Field.TTL]!;
+  const t = buf[ipOff + TTL]!;
   if (t === 0) return -1;
-  buf[ipOff + Ipv4Field.TTL] = t - 1;
+  buf[ipOff + TTL] = t - 1;
   // RFC 1624 eqn. 3 with m = TTL<<8|proto and m' = m - 0x100: ~m + m' = 0xfeff exactly.
-  const co = ipOff + Ipv4Field.CHECKSUM;
+  const co = ipOff + IP_CHECKSUM_FIELD;
   let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + 0xfeff;
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16));
@@ -90,12 +96,12 @@ export function decTtl(buf: Uint8Array, ipOff: number): number {
  * leave ICMP payloads alone).
  */
 export function natRewriteQuoteSrc(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr: number, newPort: number): number {
-  return rewriteQuote(buf, icmpOff, icmpLen, newAddr, newPort, Ipv4Field.SRC, 0);
+  return rewriteQuote(buf, icmpOff, icmpLen, newAddr, newPort, SRC, 0);
 }
 
 /** Like `natRewriteQuoteSrc`, for the quoted destination address and port. */
 export function natRewriteQuoteDst(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr: number, newPort: number): number {
-  return rewriteQuote(buf, icmpOff, icmpLen, newAddr, newPort, Ipv4Field.DST, 2);
+  return rewriteQuote(buf, icmpOff, icmpLen, newAddr, newPort, DST, 2);
 }
 
 function rewriteQuote(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr: number, newPort: number, addrField: number, portField: number): number {
@@ -106,22 +112,22 @@ function rewriteQuote(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr
     const hl = (buf[q]! & 0xf) << 2;
     const oldAddr = rd32(buf, q + addrField);
     const delta = (~oldAddr >>> 16 & 0xffff) + (~oldAddr & 0xffff) + (newAddr >>> 16 & 0xffff) + (newAddr & 0xffff);
-    wr16(buf, q + Ipv4Field.CHECKSUM, update(rd16(buf, q + Ipv4Field.CHECKSUM), delta));
+    wr16(buf, q + IP_CHECKSUM_FIELD, update(rd16(buf, q + IP_CHECKSUM_FIELD), delta));
     wr32(buf, q + addrField, newAddr);
-    const proto = buf[q + Ipv4Field.PROTOCOL];
-    const firstFrag = (rd16(buf, q + Ipv4Field.FLAGS_FRAG) & Ipv4Flag.OffsetMask) === 0;
+    const proto = buf[q + PROTOCOL];
+    const firstFrag = (rd16(buf, q + FLAGS_FRAG) & Ipv4Flag.OffsetMask) === 0;
     const l4 = q + hl;
     const l4Avail = qLen - hl;
-    if (firstFrag && (proto === IpProto.Tcp || proto === IpProto.Udp) && l4Avail >= 4) {
+    if (firstFrag && (proto === TCP || proto === UDP) && l4Avail >= 4) {
       const oldPort = rd16(buf, l4 + portField);
       wr16(buf, l4 + portField, newPort);
       ported = 1;
-      const lc = proto === IpProto.Tcp ? 16 : 6;
+      const lc = proto === TCP ? 16 : 6;
       if (l4Avail >= lc + 2) {
         const c = rd16(buf, l4 + lc);
-        if (!(c === 0 && proto === IpProto.Udp)) {
+        if (!(c === 0 && proto === UDP)) {
           let n = update(c, delta + (~oldPort & 0xffff) + (newPort & 0xffff));
-          if (n === 0 && proto === IpProto.Udp) n = 0xffff;
+          if (n === 0 && proto === UDP) n = 0xffff;
           wr16(buf, l4 + lc, n);
         }
       }

@@ -56,4 +56,9 @@ export const CheckFlags = {
   L4Checksum: 2,
   /** both checksums */
   All: 3,
+  /**
+   * verify the ICMP checksum only (ICMP is rare and its errors are acted on; TCP/UDP
+   * payloads are left to the end hosts, as a router does)
+   */
+  IcmpChecksum: 4,
 } as const;

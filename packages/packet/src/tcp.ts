@@ -24,8 +24,12 @@
  */
 import { EMPTY, rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16, pseudoHeaderSum } from './checksum.js';
-import { IpProto } from './ipv4.js';
+import { Proto } from '@tunvs/model';
 import { CheckFlags, ParseReason } from './reason.js';
+
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const OK = ParseReason.Ok;
 
 /** Byte offsets of the TCP header fields. */
 export const TcpField = {
@@ -126,7 +130,7 @@ export class TcpView {
 
   /** The checksum this segment should carry, given the IPv4 addresses; covers `len` bytes. */
   computeChecksum(src: number, dst: number): number {
-    const sum = csumPartial(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IpProto.Tcp, this.len)) +
+    const sum = csumPartial(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, Proto.TCP, this.len)) +
       (~this.checksum & 0xffff);
     return ~csumFold(sum) & 0xffff;
   }
@@ -138,7 +142,7 @@ export class TcpView {
 
   /** True when the checksum is right. */
   verifyChecksum(src: number, dst: number): boolean {
-    return csumPartial(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IpProto.Tcp, this.len)) === 0xffff;
+    return csumPartial(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, Proto.TCP, this.len)) === 0xffff;
   }
 
   /** Set the source port and update the checksum incrementally. */
@@ -160,15 +164,24 @@ export class TcpView {
  * (then `src`/`dst` are the IPv4 addresses). Never throws.
  */
 export function checkTcp(buf: Uint8Array, off: number, len: number, flags = 0, src = 0, dst = 0): number {
-  if (len < TcpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.TcpTruncated;
-  const hl = (buf[off + TcpField.DATA_OFF]! >>> 4) << 2;
-  if (hl < TcpField.HEADER_LEN || hl > len) return ParseReason.TcpBadDataOffset;
+  const r = checkTcpHeader(buf, off, len);
+  if (r !== 0) return r;
   if ((flags & CheckFlags.L4Checksum) !== 0 &&
-    csumPartial(buf, off, len, pseudoHeaderSum(src, dst, IpProto.Tcp, len)) !== 0xffff) {
+    csumPartial(buf, off, len, pseudoHeaderSum(src, dst, Proto.TCP, len)) !== 0xffff) {
     return ParseReason.TcpBadChecksum;
   }
-  return ParseReason.Ok;
+  return OK;
 }
+
+/** The header part of `checkTcp` (no checksum): 0, `TcpTruncated` or `TcpBadDataOffset`. */
+export function checkTcpHeader(buf: Uint8Array, off: number, len: number): number {
+  if (len < TCP_HEADER || off < 0 || off + len > buf.length) return R_TCP_TRUNCATED;
+  const hl = (buf[off + DATA_OFF]! >>> 4) << 2;
+  return hl < TCP_HEADER || hl > len ? R_TCP_BAD_DATA_OFFSET : OK;
+}
+
+const { HEADER_LEN: TCP_HEADER, DATA_OFF } = TcpField;
+const { TcpTruncated: R_TCP_TRUNCATED, TcpBadDataOffset: R_TCP_BAD_DATA_OFFSET } = ParseReason;
 
 /** The meaningful fields of a TCP header. */
 export interface TcpRepr {
@@ -211,7 +224,7 @@ export function emitTcp(repr: TcpRepr, buf: Uint8Array, off: number, src: number
     for (let i = TcpField.OPTIONS + o.length; i < hl; i++) buf[off + i] = 0;
   }
   const l4 = hl + payloadLen;
-  wr16(buf, off + TcpField.CHECKSUM, ~csumPartial(buf, off, l4, pseudoHeaderSum(src, dst, IpProto.Tcp, l4)) & 0xffff);
+  wr16(buf, off + TcpField.CHECKSUM, ~csumPartial(buf, off, l4, pseudoHeaderSum(src, dst, Proto.TCP, l4)) & 0xffff);
   return hl;
 }
 

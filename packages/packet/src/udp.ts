@@ -15,8 +15,12 @@
  */
 import { EMPTY, rd16, wr16 } from './bytes.js';
 import { csumFold, csumPartial, csumUpdate16, pseudoHeaderSum } from './checksum.js';
-import { IpProto } from './ipv4.js';
+import { Proto } from '@tunvs/model';
 import { CheckFlags, ParseReason } from './reason.js';
+
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const OK = ParseReason.Ok;
 
 /** Byte offsets of the UDP header fields. */
 export const UdpField = {
@@ -69,7 +73,7 @@ export class UdpView {
   /** The checksum the datagram should carry (in wire form: never 0); covers `length` bytes. */
   computeChecksum(src: number, dst: number): number {
     const l = this.length;
-    const sum = csumPartial(this.buf, this.off, l, pseudoHeaderSum(src, dst, IpProto.Udp, l)) + (~this.checksum & 0xffff);
+    const sum = csumPartial(this.buf, this.off, l, pseudoHeaderSum(src, dst, Proto.UDP, l)) + (~this.checksum & 0xffff);
     return (~csumFold(sum) & 0xffff) || 0xffff;
   }
 
@@ -82,7 +86,7 @@ export class UdpView {
   verifyChecksum(src: number, dst: number): boolean {
     if (this.checksum === 0) return true;
     const l = this.length;
-    return csumPartial(this.buf, this.off, l, pseudoHeaderSum(src, dst, IpProto.Udp, l)) === 0xffff;
+    return csumPartial(this.buf, this.off, l, pseudoHeaderSum(src, dst, Proto.UDP, l)) === 0xffff;
   }
 
   /** Set the source port, updating a non-zero checksum incrementally (0 stays 0). */
@@ -107,15 +111,28 @@ export class UdpView {
  * `flags` and not a fragment, a non-zero checksum is verified (`UdpBadChecksum`).
  */
 export function checkUdp(buf: Uint8Array, off: number, len: number, flags = 0, src = 0, dst = 0, fragment = false): number {
-  if (len < UdpField.HEADER_LEN || off < 0 || off + len > buf.length) return ParseReason.UdpTruncated;
+  const r = checkUdpHeader(buf, off, len, fragment);
+  if (r !== 0) return r;
   const ulen = rd16(buf, off + UdpField.LENGTH);
-  if (ulen < UdpField.HEADER_LEN || (ulen > len && !fragment)) return ParseReason.UdpBadLength;
   if ((flags & CheckFlags.L4Checksum) !== 0 && !fragment && rd16(buf, off + UdpField.CHECKSUM) !== 0 &&
-    csumPartial(buf, off, ulen, pseudoHeaderSum(src, dst, IpProto.Udp, ulen)) !== 0xffff) {
+    csumPartial(buf, off, ulen, pseudoHeaderSum(src, dst, Proto.UDP, ulen)) !== 0xffff) {
     return ParseReason.UdpBadChecksum;
   }
-  return ParseReason.Ok;
+  return OK;
 }
+
+/**
+ * The header part of `checkUdp` (no checksum): 0, `UdpTruncated` or `UdpBadLength` (with
+ * `fragment`, the first fragment of a datagram, the length may exceed `len`).
+ */
+export function checkUdpHeader(buf: Uint8Array, off: number, len: number, fragment: boolean): number {
+  if (len < UDP_HEADER || off < 0 || off + len > buf.length) return R_UDP_TRUNCATED;
+  const ulen = rd16(buf, off + LENGTH);
+  return ulen < UDP_HEADER || (ulen > len && !fragment) ? R_UDP_BAD_LENGTH : OK;
+}
+
+const { HEADER_LEN: UDP_HEADER, LENGTH } = UdpField;
+const { UdpTruncated: R_UDP_TRUNCATED, UdpBadLength: R_UDP_BAD_LENGTH } = ParseReason;
 
 /** The meaningful fields of a UDP header. */
 export interface UdpRepr {
@@ -137,7 +154,7 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, off: number, src: number
   wr16(buf, off + UdpField.LENGTH, l);
   wr16(buf, off + UdpField.CHECKSUM, 0);
   if (withChecksum) {
-    const c = ~csumPartial(buf, off, l, pseudoHeaderSum(src, dst, IpProto.Udp, l)) & 0xffff;
+    const c = ~csumPartial(buf, off, l, pseudoHeaderSum(src, dst, Proto.UDP, l)) & 0xffff;
     wr16(buf, off + UdpField.CHECKSUM, c || 0xffff);
   }
   return UdpField.HEADER_LEN;

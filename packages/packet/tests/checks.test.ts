@@ -1,8 +1,9 @@
 // One named reason per kind of bad input, built with the builder's overrides; fragments.
+import { Proto } from '@tunvs/model';
 import t from 'tap';
 import {
   CheckFlags, FrameInfo, FrameKind, ParseReason, classifyFrame, checkIpv4, natRewriteDst, packet, reasonName, Ipv4View,
-  IpProto, TcpView, parseIpv4,
+  TcpView, parseIpv4,
 } from '../src/index.js';
 
 const ip = { src: '10.0.0.1', dst: '10.0.0.2' };
@@ -30,7 +31,7 @@ t.test('each malformation gets its reason', (t) => {
   t.equal(why(packet().ipv4({ ...ip, options: new Uint8Array([0x07, 1, 0, 0]) }).udp({ sport: 1, dport: 2 }).build()), 'ipv4-bad-options');
   t.equal(why(packet().ipv4({ ...ip, options: new Uint8Array([1, 1, 0, 0x55]) }).udp({ sport: 1, dport: 2 }).build()), 'ok');
   t.equal(why(packet().ipv4({ ...ip, fragOffset: 0x1fff, protocol: 17 }).payload(16).build()), 'ipv4-fragment-too-large');
-  t.equal(why(packet().ipv4({ ...ip, protocol: IpProto.Tcp }).payload(10).build()), 'tcp-truncated');
+  t.equal(why(packet().ipv4({ ...ip, protocol: Proto.TCP }).payload(10).build()), 'tcp-truncated');
   const doff = packet().ipv4(ip).tcp({ sport: 1, dport: 2 }).build();
   new TcpView(doff, 20, 20).dataOffset = 4;
   t.equal(why(doff, 'tun', CheckFlags.IpChecksum), 'tcp-bad-data-offset');
@@ -38,13 +39,13 @@ t.test('each malformation gets its reason', (t) => {
   t.equal(why(doff, 'tun', CheckFlags.IpChecksum), 'tcp-bad-data-offset');
   t.equal(why(packet().ipv4(ip).tcp({ sport: 1, dport: 2, checksum: 5 }).build()), 'tcp-bad-checksum');
   t.equal(why(packet().ipv4(ip).tcp({ sport: 1, dport: 2, checksum: 5 }).build(), 'tun', CheckFlags.IpChecksum), 'ok');
-  t.equal(why(packet().ipv4({ ...ip, protocol: IpProto.Udp }).payload(7).build()), 'udp-truncated');
+  t.equal(why(packet().ipv4({ ...ip, protocol: Proto.UDP }).payload(7).build()), 'udp-truncated');
   t.equal(why(packet().ipv4(ip).udp({ sport: 1, dport: 2, length: 7 }).build()), 'udp-bad-length');
   t.equal(why(packet().ipv4(ip).udp({ sport: 1, dport: 2, length: 20 }).payload(4).build()), 'udp-bad-length');
   t.equal(why(packet().ipv4(ip).udp({ sport: 1, dport: 2, length: 10 }).payload(4).build(), 'tun', CheckFlags.IpChecksum), 'ok');
   t.equal(why(packet().ipv4(ip).udp({ sport: 1, dport: 2, checksum: 7 }).build()), 'udp-bad-checksum');
   t.equal(why(packet().ipv4(ip).udp({ sport: 1, dport: 2, checksum: false }).build()), 'ok');
-  t.equal(why(packet().ipv4({ ...ip, protocol: IpProto.Icmp }).payload(7).build()), 'icmp-truncated');
+  t.equal(why(packet().ipv4({ ...ip, protocol: Proto.ICMP }).payload(7).build()), 'icmp-truncated');
   t.equal(why(packet().ipv4(ip).icmp({ type: 8, checksum: 3 }).build()), 'icmp-bad-checksum');
   t.equal(why(packet().ipv4(ip).icmp({ type: 3, code: 3 }).payload(19).build()), 'icmp-quote-truncated');
   const quote = packet().ipv4(ip).udp({ sport: 1, dport: 2 }).build();
@@ -82,14 +83,14 @@ t.test('fragments: valid IPv4, L4 only in the first one', (t) => {
   t.equal(classifyFrame(first, 0, first.length, 'tun', info, CheckFlags.All), 0);
   t.equal(info.fragment, true);
   t.equal(info.l4Off, 20);
-  const later = packet().ipv4({ ...ip, fragOffset: 9, id: 9, protocol: IpProto.Udp }).payload(5).build();
+  const later = packet().ipv4({ ...ip, fragOffset: 9, id: 9, protocol: Proto.UDP }).payload(5).build();
   t.equal(classifyFrame(later, 0, later.length, 'tun', info, CheckFlags.All), 0);
   t.equal(info.kind, FrameKind.Ipv4);
   t.equal(info.fragment, true);
   t.equal(info.l4Off, -1);
-  t.equal(why(packet().ipv4({ ...ip, mf: true, protocol: IpProto.Tcp }).payload(8).build()), 'first-fragment-truncated');
-  t.equal(why(packet().ipv4({ ...ip, mf: true, protocol: IpProto.Udp }).payload(4).build()), 'first-fragment-truncated');
-  t.equal(why(packet().ipv4({ ...ip, mf: true, protocol: IpProto.Icmp }).payload(4).build()), 'first-fragment-truncated');
+  t.equal(why(packet().ipv4({ ...ip, mf: true, protocol: Proto.TCP }).payload(8).build()), 'first-fragment-truncated');
+  t.equal(why(packet().ipv4({ ...ip, mf: true, protocol: Proto.UDP }).payload(4).build()), 'first-fragment-truncated');
+  t.equal(why(packet().ipv4({ ...ip, mf: true, protocol: Proto.ICMP }).payload(4).build()), 'first-fragment-truncated');
   // NAT on a later fragment rewrites the address only, keeping the header checksum right
   const before = later.slice();
   t.equal(natRewriteDst(later, 0, parseIpv4('10.9.9.9'), 99), 0);

@@ -1,9 +1,10 @@
 // Fuzz: 120,000 seeded random, truncated and bit-flipped frames through classifyFrame
 // (and, when valid, the NAT rewrite, TTL decrement and ICMP error emitter). Nothing may
 // throw; every verdict is OK or a named reason; the reasons are counted.
+import { Proto } from '@tunvs/model';
 import t from 'tap';
 import {
-  CheckFlags, FrameInfo, FrameKind, IpProto, REASON_COUNT, classifyFrame, decTtl, emitIcmpError, flowHashOf,
+  CheckFlags, FrameInfo, FrameKind, REASON_COUNT, classifyFrame, decTtl, emitIcmpError, flowHashOf,
   natRewriteDst, natRewriteSrc, packet, quoteOf, reasonName,
 } from '../src/index.js';
 
@@ -36,8 +37,8 @@ for (const eth of [false, true]) {
     seeds.push({ bytes: mk().ipv4(ip).icmp({ type: 8, id: 1, seq: 1 }).payload(16).build(), layer });
     seeds.push({ bytes: mk().ipv4(ip).icmp({ type: 3, code: 4, mtu: 1400 }).payload(quoteOf(tcpPkt)).build(), layer });
     seeds.push({ bytes: mk().ipv4({ ...ip, mf: true }).udp({ sport: 1, dport: 2, length: 1000 }).payload(40).build(), layer });
-    seeds.push({ bytes: mk().ipv4({ ...ip, fragOffset: 100, protocol: IpProto.Tcp }).payload(40).build(), layer });
-    seeds.push({ bytes: mk().ipv4({ ...ip, protocol: IpProto.Gre }).payload(24).build(), layer });
+    seeds.push({ bytes: mk().ipv4({ ...ip, fragOffset: 100, protocol: Proto.TCP }).payload(40).build(), layer });
+    seeds.push({ bytes: mk().ipv4({ ...ip, protocol: Proto.GRE }).payload(24).build(), layer });
     if (eth) seeds.push({ bytes: mk().arp({ senderIp: '10.0.0.1', targetIp: '10.0.0.2' }).build(), layer });
   }
 }

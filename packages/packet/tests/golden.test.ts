@@ -1,9 +1,10 @@
 // Golden packets as commented hex, with the four tests per protocol: deconstruct
 // (getters), construct (setters on a 0xa5 buffer), parse (bytes -> Repr), emit (Repr -> bytes).
 // Checksums in these bytes were computed independently (Python, RFC 1071).
+import { Proto } from '@tunvs/model';
 import t from 'tap';
 import {
-  ArpOp, ArpView, EtherType, EthernetView, IcmpQuoteView, IcmpType, IcmpUnreachCode, IcmpView, IpProto, Ipv4View,
+  ArpOp, ArpView, EtherType, EthernetView, IcmpQuoteView, IcmpType, IcmpUnreachCode, IcmpView, Ipv4View,
   TcpFlag, TcpView, UdpView, emitArp, emitEthernet, emitIcmp, emitIpv4, emitTcp, emitUdp, parseArp, parseEthernet,
   parseIcmp, parseIpv4, parseIpv4Header, parseMac, parseTcp, parseUdp, CheckFlags, classifyFrame, FrameInfo,
   FrameKind, checkIcmpQuote, emitIcmpError, formatMac,
@@ -73,7 +74,7 @@ t.test('ipv4: deconstruct', (t) => {
   t.equal(ip.fragOffset, 0);
   t.equal(ip.isFragment, false);
   t.equal(ip.ttl, 64);
-  t.equal(ip.protocol, IpProto.Tcp);
+  t.equal(ip.protocol, Proto.TCP);
   t.equal(ip.checksum, 0x1434);
   t.equal(ip.src, SRC);
   t.equal(ip.dst, DST);
@@ -95,7 +96,7 @@ t.test('ipv4: construct', (t) => {
   ip.flagsFrag = 0;
   ip.df = true;
   ip.ttl = 64;
-  ip.protocol = IpProto.Tcp;
+  ip.protocol = Proto.TCP;
   ip.src = SRC;
   ip.dst = DST;
   ip.fillChecksum();
@@ -106,7 +107,7 @@ t.test('ipv4: construct', (t) => {
 t.test('ipv4: parse and emit', (t) => {
   const repr = parseIpv4Header(TCP_SYN, 18, TCP_SYN.length - 18);
   t.same(repr, {
-    src: SRC, dst: DST, protocol: IpProto.Tcp, ttl: 64, tos: 0, id: 0x1234, df: true, mf: false, fragOffset: 0,
+    src: SRC, dst: DST, protocol: Proto.TCP, ttl: 64, tos: 0, id: 0x1234, df: true, mf: false, fragOffset: 0,
     payloadLength: 24,
   });
   const out = a5(20);
@@ -170,7 +171,7 @@ t.test('whole frame classifies as IPv4/TCP on tap', (t) => {
   t.equal(info.l3Off, 18);
   t.equal(info.l4Off, 38);
   t.equal(info.l4Len, 24);
-  t.equal(info.proto, IpProto.Tcp);
+  t.equal(info.proto, Proto.TCP);
   t.end();
 });
 
@@ -189,7 +190,7 @@ t.test('ipv4 options + udp: deconstruct', (t) => {
   t.equal(ip.optionsLen, 4);
   t.equal(ip.flags, 0);
   t.equal(ip.ttl, 1);
-  t.equal(ip.protocol, IpProto.Udp);
+  t.equal(ip.protocol, Proto.UDP);
   t.ok(ip.verifyChecksum());
   const udp = new UdpView(UDP_OPT, ip.payloadOff, ip.payloadLen);
   t.equal(udp.srcPort, 5353);
@@ -212,7 +213,7 @@ t.test('ipv4 options + udp: construct', (t) => {
   ip.id = 0xbeef;
   ip.flagsFrag = 0;
   ip.ttl = 1;
-  ip.protocol = IpProto.Udp;
+  ip.protocol = Proto.UDP;
   ip.src = 0xc0a8010a;
   ip.dst = 0xc0a80101;
   b.set([0x94, 4, 0, 0], 20);
@@ -350,7 +351,7 @@ t.test('icmp frag-needed: deconstruct with the quote view', (t) => {
   const q = new IcmpQuoteView(FRAG_NEEDED, ic.dataOff, ic.dataLen);
   t.equal(q.src, 0x0a010101);
   t.equal(q.dst, 0x0a020202);
-  t.equal(q.protocol, IpProto.Udp);
+  t.equal(q.protocol, Proto.UDP);
   t.equal(q.totalLength, 1500);
   t.ok(q.verifyChecksum());
   t.equal(q.srcPort, 12345);
@@ -397,7 +398,7 @@ t.test('icmp time exceeded about a TCP packet', (t) => {
   const v = new Ipv4View(out, 0, n);
   t.equal(v.dst, SRC);
   t.equal(v.src, 0x0a000101);
-  t.equal(v.protocol, IpProto.Icmp);
+  t.equal(v.protocol, Proto.ICMP);
   t.equal(v.totalLength, n);
   t.ok(v.verifyChecksum());
   const ic = new IcmpView(out, 20, n - 20);

@@ -1,9 +1,10 @@
 // fast-check properties: incremental checksum updates equal a full recompute, and
 // parse(emit(x)) equals x for every Repr.
+import { Proto } from '@tunvs/model';
 import t from 'tap';
 import fc from 'fast-check';
 import {
-  IpProto, Ipv4View, TcpView, UdpView, IcmpView, checksum, csumPartial, csumFold, csumUpdate16, csumUpdate32,
+  Ipv4View, TcpView, UdpView, IcmpView, checksum, csumPartial, csumFold, csumUpdate16, csumUpdate32,
   decTtl, emitArp, emitEthernet, emitIcmp, emitIpv4, emitTcp, emitUdp, natRewriteDst, natRewriteSrc, packet,
   parseArp, parseEthernet, parseIcmp, parseIpv4Header, parseTcp, parseUdp, CheckFlags, classifyFrame, rd16,
   natRewriteQuoteSrc, natRewriteQuoteDst, emitIcmpError, IcmpQuoteView,
@@ -56,27 +57,27 @@ t.test('csumPartial over split ranges equals the whole', (t) => {
 interface Pkt { bytes: Uint8Array; proto: number; udpZero: boolean }
 
 const pktArb: fc.Arbitrary<Pkt> = fc.record({
-  proto: fc.constantFrom(IpProto.Tcp, IpProto.Udp, IpProto.Icmp),
+  proto: fc.constantFrom(Proto.TCP, Proto.UDP, Proto.ICMP),
   src: u32, dst: u32, sport: u16, dport: u16, ttl: fc.integer({ min: 1, max: 255 }), id: u16,
   payload: fc.uint8Array({ maxLength: 40 }), udpZero: fc.boolean(), ipOpts: opts(3).map((o) => o.fill(1)), tcpOpts: opts(3),
   seq: u32, flags: fc.integer({ min: 0, max: 0x1ff }),
 }).map((r) => {
   const b = packet().ipv4({ src: r.src, dst: r.dst, ttl: r.ttl, id: r.id, options: r.ipOpts });
-  if (r.proto === IpProto.Tcp) b.tcp({ sport: r.sport, dport: r.dport, seq: r.seq, flags: r.flags, options: r.tcpOpts });
-  else if (r.proto === IpProto.Udp) b.udp({ sport: r.sport, dport: r.dport, checksum: !r.udpZero });
+  if (r.proto === Proto.TCP) b.tcp({ sport: r.sport, dport: r.dport, seq: r.seq, flags: r.flags, options: r.tcpOpts });
+  else if (r.proto === Proto.UDP) b.udp({ sport: r.sport, dport: r.dport, checksum: !r.udpZero });
   else b.icmp({ type: 8, id: r.sport, seq: r.dport });
-  return { bytes: b.payload(r.payload).build(), proto: r.proto, udpZero: r.udpZero && r.proto === IpProto.Udp };
+  return { bytes: b.payload(r.payload).build(), proto: r.proto, udpZero: r.udpZero && r.proto === Proto.UDP };
 });
 
 /** Checks every checksum of an IPv4 packet against a full recompute (exact values). */
 function allChecksumsExact(p: Pkt): boolean {
   const ip = new Ipv4View(p.bytes, 0, p.bytes.length);
   if (ip.checksum !== ip.computeChecksum() || !ip.verifyChecksum()) return false;
-  if (p.proto === IpProto.Tcp) {
+  if (p.proto === Proto.TCP) {
     const v = new TcpView(p.bytes, ip.payloadOff, ip.payloadLen);
     return v.checksum === v.computeChecksum(ip.src, ip.dst) && v.verifyChecksum(ip.src, ip.dst);
   }
-  if (p.proto === IpProto.Udp) {
+  if (p.proto === Proto.UDP) {
     const v = new UdpView(p.bytes, ip.payloadOff, ip.payloadLen);
     if (p.udpZero) return v.checksum === 0;
     return v.checksum === v.computeChecksum(ip.src, ip.dst) && v.verifyChecksum(ip.src, ip.dst);
@@ -91,7 +92,7 @@ t.test('natRewriteDst/Src keep IP and L4 checksums exactly right (UDP zero stays
     const ported = dst ? natRewriteDst(p.bytes, 0, a, port) : natRewriteSrc(p.bytes, 0, a, port);
     const ip = new Ipv4View(p.bytes, 0, p.bytes.length);
     if ((dst ? ip.dst : ip.src) !== a) return false;
-    if (p.proto !== IpProto.Icmp) {
+    if (p.proto !== Proto.ICMP) {
       if (ported !== 1) return false;
       const portNow = rd16(p.bytes, ip.payloadOff + (dst ? 2 : 0));
       if (portNow !== port) return false;
@@ -107,11 +108,11 @@ t.test('view setters with checksum fixing equal a full recompute', (t) => {
     ip.setSrcAddrFixL4(a1);
     ip.setDstAddrFixL4(a2);
     ip.setTtlCsum(ttl);
-    if (p.proto === IpProto.Tcp) {
+    if (p.proto === Proto.TCP) {
       const v = new TcpView(p.bytes, ip.payloadOff, ip.payloadLen);
       v.setSrcPortCsum(p1);
       v.setDstPortCsum(p2);
-    } else if (p.proto === IpProto.Udp) {
+    } else if (p.proto === Proto.UDP) {
       const v = new UdpView(p.bytes, ip.payloadOff, ip.payloadLen);
       v.setSrcPortCsum(p1);
       v.setDstPortCsum(p2);

@@ -10,8 +10,8 @@
  */
 import { rmSync, renameSync, writeFileSync } from 'node:fs';
 import type { Link } from '@tunvs/link';
-import { Decapsulator } from './decap.js';
-import { parseIpv4 } from './build.js';
+import { Decapsulator, decapCountersSnapshot } from './decap.js';
+import { parseIpv4 } from '@tunvs/packet';
 import { installNftRule, interfaceAddrs, nftTableName, prepareTun, removeNftRule, setupVip } from './system.js';
 import { openCapture, openTunDevice } from './io.js';
 import type { TunHandle } from './io.js';
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   let nftInstalled = false;
   let done = false;
   const decap = new Decapsulator();
-  const report = (): string => JSON.stringify({ interface: opts.iface, tun: opts.tun, ...decap.counters });
+  const report = (): string => JSON.stringify({ interface: opts.iface, tun: opts.tun, ...decapCountersSnapshot(decap.counters) });
 
   const cleanup = (): void => {
     if (done) return;

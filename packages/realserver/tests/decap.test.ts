@@ -1,21 +1,11 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { MemoryLink } from '@tunvs/link';
-import {
-  Decapsulator,
-  DecapDrop,
-  ethernetFrame,
-  fixIpv4Checksum,
-  inetChecksum,
-  ipipEncap,
-  parseIpv4,
-  parseMac,
-  tcpSynPacket,
-  udpPacket,
-  nftRuleset,
-  nftTableName,
-} from '../src/index.js';
-import type { DecapCounters } from '../src/index.js';
+import { Proto } from '@tunvs/model';
+import { EtherType, Ipv4View, packet, parseIpv4, parseMac } from '@tunvs/packet';
+import type { Ipv4Spec } from '@tunvs/packet';
+import { Decapsulator, DecapDrop, decapCountersSnapshot, nftRuleset, nftTableName } from '../src/index.js';
+import type { DecapCounters, DecapDropReason } from '../src/index.js';
 
 const DIR = parseIpv4('10.10.1.1');
 const RS = parseIpv4('10.10.1.11');
@@ -24,6 +14,29 @@ const VIP = parseIpv4('10.10.0.100');
 const RS_MAC = parseMac('02:00:0a:0a:01:0b');
 const DIR_MAC = parseMac('02:00:0a:0a:01:01');
 const data = new TextEncoder().encode('hello');
+
+/** A UDP datagram (DF, like the old builders made them). */
+function udpPacket(src: number, dst: number, sport: number, dport: number, payload: Uint8Array, ip: Partial<Ipv4Spec> = {}): Uint8Array {
+  return packet().ipv4({ df: true, ...ip, src, dst }).udp({ sport, dport }).payload(payload).build();
+}
+/** A TCP SYN, window 64240. */
+function tcpSynPacket(src: number, dst: number, sport: number, dport: number, seq: number, ip: Partial<Ipv4Spec> = {}): Uint8Array {
+  return packet().ipv4({ df: true, ...ip, src, dst }).tcp({ sport, dport, seq, flags: 'S', window: 64240 }).build();
+}
+/** IPIP around `inner` (outer TTL = inner TTL, DF). */
+function ipipEncap(inner: Uint8Array, src: number, dst: number, outer: Partial<Ipv4Spec> = {}): Uint8Array {
+  return packet().ipv4({ ttl: inner[8] ?? 64, df: true, ...outer, src, dst, protocol: Proto.IPIP }).payload(inner).build();
+}
+/** An Ethernet frame around an IP packet. */
+function ethernetFrame(dst: Uint8Array, src: Uint8Array, payload: Uint8Array, etherType: number = EtherType.Ipv4): Uint8Array {
+  return packet().eth({ dst, src, etherType }).payload(payload).build();
+}
+/** Recompute the IPv4 header checksum at the start of `p`. */
+function fixIpv4Checksum(p: Uint8Array): Uint8Array {
+  new Ipv4View(p, 0, p.length).fillChecksum();
+  return p;
+}
+const headerOk = (p: Uint8Array): boolean => new Ipv4View(p, 0, p.length).verifyChecksum();
 
 const inner = (): Uint8Array => udpPacket(CLIENT, VIP, 40000, 7, data, { ttl: 63 });
 const frame = (ip: Uint8Array): Uint8Array => ethernetFrame(RS_MAC, DIR_MAC, ip);
@@ -71,7 +84,7 @@ t.test('golden bytes: IPIP around a UDP datagram', (t) => {
   const out = tun.drain();
   t.equal(d.counters.decapsulated, 1);
   t.same([...out[0]!], [...b.subarray(20)], 'the inner 33 bytes');
-  t.equal(inetChecksum(out[0]!, 0, 20), 0, 'inner header checksum valid');
+  t.ok(headerOk(out[0]!), 'inner header checksum valid');
   t.end();
 });
 
@@ -129,37 +142,45 @@ function mutate(edit: (outer: Uint8Array, innerHdr: Uint8Array) => void, fix = t
   return f;
 }
 
-const cases: Array<[string, () => Uint8Array, keyof DecapCounters]> = [
-  ['a runt frame', () => frame(new Uint8Array(10)), DecapDrop.tooShort],
-  ['an ARP frame', () => ethernetFrame(RS_MAC, DIR_MAC, new Uint8Array(28), 0x0806), DecapDrop.notIpv4],
-  ['outer version 6', () => mutate((o) => (o[0] = 0x65)), DecapDrop.badVersion],
-  ['outer IHL 4', () => mutate((o) => (o[0] = 0x44), false), DecapDrop.badIhl],
+/** A drop: the counter it lands in, and for parser drops the reason (`outer.<reason>` / `inner.<reason>`). */
+type Drop = DecapDropReason | `outer.${string}` | `inner.${string}`;
+
+const cases: Array<[string, () => Uint8Array, Drop]> = [
+  ['a runt frame', () => new Uint8Array(10), 'outer.eth-truncated'],
+  ['an Ethernet frame with 10 bytes of IPv4', () => frame(new Uint8Array(10)), 'outer.ipv4-truncated'],
+  ['an ARP frame', () => packet().eth({ dst: RS_MAC, src: DIR_MAC }).arp({ senderIp: DIR, targetIp: RS }).build(), DecapDrop.notIpv4],
+  ['an IPv6 frame', () => ethernetFrame(RS_MAC, DIR_MAC, new Uint8Array(40), EtherType.Ipv6), 'outer.ipv6-unsupported'],
+  ['outer version 5', () => mutate((o) => (o[0] = 0x55)), 'outer.ipv4-bad-version'],
+  ['outer IHL 4', () => mutate((o) => (o[0] = 0x44), false), 'outer.ipv4-bad-ihl'],
   ['outer IHL beyond the packet', () => {
     const f = frame(ipipEncap(new Uint8Array(0), DIR, RS)).subarray(0, 14 + 20);
     f[14] = 0x4f;
     return f;
-  }, DecapDrop.badIhl],
-  ['outer total length too big', () => mutate((o) => { o[2] = 0x05; o[3] = 0xdc; }), DecapDrop.badTotalLength],
-  ['outer total length below the header', () => mutate((o) => { o[2] = 0; o[3] = 19; }), DecapDrop.badTotalLength],
-  ['a bad outer checksum', () => mutate((o) => (o[10] = o[10]! ^ 0xff), false), DecapDrop.badChecksum],
-  ['outer protocol 17', () => mutate((o) => (o[9] = 17)), DecapDrop.notIpip],
+  }, 'outer.ipv4-header-truncated'],
+  ['outer total length too big', () => mutate((o) => { o[2] = 0x05; o[3] = 0xdc; }), 'outer.ipv4-total-length-beyond-buffer'],
+  ['outer total length below the header', () => mutate((o) => { o[2] = 0; o[3] = 19; }), 'outer.ipv4-total-length-short'],
+  ['a bad outer checksum', () => mutate((o) => (o[10] = o[10]! ^ 0xff), false), 'outer.ipv4-bad-checksum'],
+  ['outer protocol 47', () => mutate((o) => (o[9] = Proto.GRE)), DecapDrop.notIpip],
   ['an outer fragment (MF)', () => mutate((o) => (o[6] = 0x20)), DecapDrop.fragment],
   ['an outer fragment (offset)', () => mutate((o) => { o[6] = 0; o[7] = 8; }), DecapDrop.fragment],
   ['another destination', () => frame(ipipEncap(inner(), DIR, RS + 1)), DecapDrop.notForUs],
-  ['an inner packet under 20 bytes', () => frame(ipipEncap(new Uint8Array(12).fill(0x45), DIR, RS)), DecapDrop.innerTooShort],
-  ['inner version 6', () => mutate((_o, i) => (i[0] = 0x60)), DecapDrop.innerBadVersion],
-  ['inner IHL 3', () => mutate((_o, i) => (i[0] = 0x43)), DecapDrop.innerBadIhl],
-  ['inner IHL beyond the payload', () => frame(ipipEncap(Uint8Array.from([0x4f, ...new Array(23).fill(0)]), DIR, RS)), DecapDrop.innerBadIhl],
-  ['inner total length too big', () => mutate((_o, i) => { i[2] = 0x04; i[3] = 0; }), DecapDrop.innerBadTotalLength],
+  ['an inner packet under 20 bytes', () => frame(ipipEncap(new Uint8Array(12).fill(0x45), DIR, RS)), 'inner.ipv4-truncated'],
+  ['inner version 6', () => mutate((_o, i) => (i[0] = 0x60)), 'inner.ipv6-unsupported'],
+  ['inner IHL 3', () => mutate((_o, i) => (i[0] = 0x43)), 'inner.ipv4-bad-ihl'],
+  ['inner IHL beyond the payload', () => frame(ipipEncap(Uint8Array.from([0x4f, ...new Array(23).fill(0)]), DIR, RS)), 'inner.ipv4-header-truncated'],
+  ['inner total length too big', () => mutate((_o, i) => { i[2] = 0x04; i[3] = 0; }), 'inner.ipv4-total-length-beyond-buffer'],
   ['outer CE over a not-ECT inner packet', () => mutate((o) => (o[1] = 3)), DecapDrop.ecnDrop],
 ];
 
-for (const [name, make, counter] of cases) {
-  t.test(`drops ${name} and counts ${String(counter)}`, (t) => {
+for (const [name, make, drop] of cases) {
+  t.test(`drops ${name} and counts ${drop}`, (t) => {
     const { cap, tun, d } = rig();
     cap.receive(make());
     t.equal(tun.drain().length, 0, 'nothing written');
-    t.equal(d.counters[counter], 1, String(counter));
+    const snap = decapCountersSnapshot(d.counters);
+    t.equal(snap[drop], 1, drop);
+    if (drop.startsWith('outer.')) t.equal(d.counters.outerMalformed, 1, 'counted as an outer parse drop');
+    if (drop.startsWith('inner.')) t.equal(d.counters.innerMalformed, 1, 'counted as an inner parse drop');
     t.equal(drops(d.counters), 1, 'exactly one drop counted');
     t.equal(d.counters.decapsulated, 0);
     t.end();
@@ -172,7 +193,7 @@ t.test('outer CE marks an ECT inner packet CE and keeps its checksum valid', (t)
   cap.receive(frame(ipipEncap(inPkt, DIR, RS, { tos: 0x03 })));
   const out = tun.drain()[0]!;
   t.equal(out[1]! & 3, 3, 'inner is CE');
-  t.equal(inetChecksum(out, 0, 20), 0, 'inner header checksum valid');
+  t.ok(headerOk(out), 'inner header checksum valid');
   t.equal(d.counters.ecnMarked, 1);
   // CE inner stays as is; ECT outer (not CE) changes nothing.
   const ce = udpPacket(CLIENT, VIP, 1, 7, data, { tos: 0x03 });
@@ -187,7 +208,7 @@ t.test('outer CE marks an ECT inner packet CE and keeps its checksum valid', (t)
 t.test('a mixed batch: good packets go out in one write, bad ones are counted', (t) => {
   const { cap, tun, d } = rig();
   const good = frame(ipipEncap(inner(), DIR, RS));
-  const bad = mutate((o) => (o[9] = 6));
+  const bad = mutate((o) => (o[9] = Proto.GRE));
   cap.receive(good, bad, good, bad, good);
   t.equal(tun.drain().length, 3);
   t.equal(d.counters.rxPackets, 5);

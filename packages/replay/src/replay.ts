@@ -8,10 +8,10 @@
  * Nothing here re-implements a kernel rule: this module only parses the trace and calls
  * the engine, the conntrack table and the schedulers.
  */
-import { ConnFlag, ControlError, Proto } from '@tunvs/model';
+import { ConnFlag, ControlError, Proto, methodName, protocolNumber } from '@tunvs/model';
 import { getScheduler } from '@tunvs/schedulers';
 import type { DestSpec, ServiceKey, ServiceSpec } from '@tunvs/model';
-import { ServiceTable, SchedResult, methodName, scheduleFlow } from '@tunvs/engine';
+import { ServiceTable, SchedResult, scheduleFlow } from '@tunvs/engine';
 import type { FlowPacket, VirtualService } from '@tunvs/engine';
 import { ConnTable, DestCheck, TcpFlag, TcpState } from '@tunvs/conntrack';
 import { AddressError, formatIpv4, parseEndpoint, parseIpv4 } from '@tunvs/packet';
@@ -299,8 +299,7 @@ export class Replayer {
     const protoName = protoOf(o, 'proto');
     const markField = int(o, 'fwmark', false);
     const p = this.pkt;
-    p.protocol =
-      protoName === 'udp' ? Proto.UDP : protoName === 'tcp' ? Proto.TCP : svc.fwmark !== 0 ? Proto.TCP : svc.protocol;
+    p.protocol = protoName ? protocolNumber(protoName) : svc.fwmark !== 0 ? Proto.TCP : svc.protocol;
     p.saddr = client.addr;
     p.sport = client.port;
     p.daddr = to ? to.addr : svc.addr;

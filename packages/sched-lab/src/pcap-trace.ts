@@ -23,7 +23,8 @@
  * is learned too (`live`), in the replay output format `{"n":K,"dest":"ip:port"}`, so a
  * replay can be compared with what the live director did.
  */
-import { readCapture, classifyFrame, FrameInfo, Ipv4View, TcpView, UdpView, TcpFlag, IpProto, ipv4Offset, reasonName, formatIpv4, parseEndpoint, CheckFlags } from '@tunvs/packet';
+import { Proto } from '@tunvs/model';
+import { readCapture, classifyFrame, FrameInfo, Ipv4View, TcpView, UdpView, TcpFlag, ipv4Offset, reasonName, formatIpv4, parseEndpoint, CheckFlags } from '@tunvs/packet';
 
 /** Options of the conversion. */
 export interface PcapTraceOptions {
@@ -96,7 +97,7 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
   }
   if (vip.port === 0) throw new PcapTraceError(`--vip ${o.vip}: give the service port (VIP:PORT)`);
   const proto = o.proto ?? 'tcp';
-  const ipProto = proto === 'tcp' ? IpProto.Tcp : IpProto.Udp;
+  const ipProto = proto === 'tcp' ? Proto.TCP : Proto.UDP;
   const udpTimeout = (o.udpTimeout ?? 300) * 1000;
   const tcpTimeout = (o.tcpTimeout ?? 900) * 1000;
   const cap = readCapture(file);
@@ -153,7 +154,7 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
     let dst = ip.dst;
     let p = ip.protocol;
     let outer = -1;
-    if (p === IpProto.Ipip && info.l4Off >= 0) {
+    if (p === Proto.IPIP && info.l4Off >= 0) {
       // the director's IPIP copy: the inner packet went to the real server in the outer destination
       outer = dst;
       const inner = l3(data, info.l4Off);
@@ -172,7 +173,7 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
     let sport: number;
     let dport: number;
     let flags = 0;
-    if (p === IpProto.Tcp) {
+    if (p === Proto.TCP) {
       tcp.reset(data, info.l4Off, info.l4Len);
       sport = tcp.srcPort;
       dport = tcp.dstPort;
@@ -183,7 +184,7 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
       dport = udp.dstPort;
     }
     if (outer >= 0) {
-      const start = p === IpProto.Udp || (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
+      const start = p === Proto.UDP || (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
       if (dst === vip.addr && dport === vip.port) {
         if (start) seen(src * 65536 + sport, t, `${formatIpv4(outer)}:${vip.port}`);
       } else skip('ipip, not to the service');
@@ -195,7 +196,7 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
       pkts.push({ t, key: dst * 65536 + dport, dir: 1, flags, next: -1, nat: false });
     } else {
       // the director's side of a flow: client -> real server (NAT), or the server's reply
-      const start = p === IpProto.Udp || (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
+      const start = p === Proto.UDP || (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
       const back = dst * 65536 + dport;
       const l = liveSeen.get(back);
       if (start && !(l && l[l.length - 1]![1] === `${formatIpv4(src)}:${sport}`)) seen(src * 65536 + sport, t, `${formatIpv4(dst)}:${dport}`);
@@ -273,7 +274,7 @@ export function pcapToTrace(file: string, o: PcapTraceOptions): PcapTrace {
   for (let i = 0; i < pkts.length; i++) {
     const p = pkts[i]!;
     let f = flows.get(p.key);
-    if (ipProto === IpProto.Tcp) {
+    if (ipProto === Proto.TCP) {
       const syn = (p.flags & TcpFlag.SYN) !== 0;
       const ack = (p.flags & TcpFlag.ACK) !== 0;
       if (p.dir === 0 && syn && !ack) {

@@ -2,37 +2,30 @@
  * Load measures shared by the counting schedulers, with the kernel's integer semantics.
  *
  * The classic overhead (kernels up to mid-2026) is `activeconns * 256 + inactconns`; the
- * 2026 fixes count `activeconns * 256 + totalconns`, i.e. `257 * active + inactive`. The
- * mode is module-wide (like a kernel build) and defaults to classic.
+ * 2026 fixes count `activeconns * 256 + totalconns`, i.e. `257 * active + inactive`. Which
+ * one applies is the destination's service's `kernel` (the Director's `kernel` option,
+ * carried by its ServiceTable to every service); a destination outside any service
+ * counts the classic way.
  */
-import type { Dest } from '@tunvs/model';
-
-/** Which kernel generation to mimic where the 2026 fixes changed behaviour. */
-export type KernelMode = 'classic' | '2026';
-
-let mode: KernelMode = 'classic';
-/** 0 for classic, 1 for 2026: the extra multiple of activeconns in the overhead */
-let extraActive = 0;
-
-/** Select the classic (default) or 2026 overhead formula and lblc/lblcr cache limit. */
-export function setKernelMode(m: KernelMode): void {
-  if (m !== 'classic' && m !== '2026') throw new TypeError(`unknown kernel mode "${String(m)}"`);
-  mode = m;
-  extraActive = m === '2026' ? 1 : 0;
-}
-
-/** The current kernel mode. */
-export function kernelMode(): KernelMode {
-  return mode;
-}
+import type { Dest, Service } from '@tunvs/model';
 
 /**
- * `ip_vs_dest_conn_overhead`: active * 256 + inactive (classic) or + total (2026), as the
- * kernel's 32-bit int.
+ * `ip_vs_dest_conn_overhead`: active * 256 + inactive (classic) or + total (2026, when the
+ * destination's service has `kernel: '2026'`), as the kernel's 32-bit int.
  */
 export function overhead(d: Dest): number {
+  return overheadWith(d, kernelExtra(d.service));
+}
+
+/** 1 when `svc` follows the 2026 rules (the overhead counts active connections 257 times), else 0. */
+export function kernelExtra(svc: Service | null): number {
+  return svc !== null && svc.kernel === '2026' ? 1 : 0;
+}
+
+/** `overhead` with the service's `kernelExtra` already known (loops over a service's destinations). */
+export function overheadWith(d: Dest, extra: number): number {
   const a = d.activeConns;
-  return ((a << 8) + d.inactConns + extraActive * a) | 0;
+  return ((a << 8) + d.inactConns + extra * a) | 0;
 }
 
 /** sed/nq overhead: activeconns + 1 (inactive connections ignored). */

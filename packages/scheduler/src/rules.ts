@@ -3,7 +3,7 @@
  */
 import { DestFlag } from '@tunvs/model';
 import type { Dest, Service } from '@tunvs/model';
-import { overhead, productGreater } from './overhead.js';
+import { kernelExtra, overheadWith, productGreater } from './overhead.js';
 
 /**
  * The weighted-least-connection rule (wlc, and lblc/lblcr when they pick a new server):
@@ -23,12 +23,14 @@ export function leastWeightedConn(dests: readonly Dest[]): Dest | null {
     }
   }
   if (least === null) return null;
-  let loh = overhead(least);
+  // every destination of the list belongs to one service: one kernel generation
+  const extra = kernelExtra(least.service);
+  let loh = overheadWith(least, extra);
   let lw = least.weight;
   for (i++; i < n; i++) {
     const d = dests[i]!;
     if ((d.flags & DestFlag.OVERLOAD) !== 0) continue;
-    const doh = overhead(d);
+    const doh = overheadWith(d, extra);
     if (productGreater(loh, d.weight, doh, lw)) {
       least = d;
       loh = doh;

@@ -4,6 +4,7 @@
  * Not used by any scheduler.
  */
 import { Dest, DestFlag, Service } from '@tunvs/model';
+import type { KernelMode } from '@tunvs/model';
 import type { SchedPacket, SchedulerInstance } from './contract.js';
 import { newSchedPacket } from './contract.js';
 
@@ -15,9 +16,12 @@ export interface DestSpecForTest {
   over?: boolean;
 }
 
-/** A service whose list order is `specs`' order (index 0 = head); addresses 10.0.0.1, .2, ... */
-export function svcOf(specs: DestSpecForTest[]): { svc: Service; ds: Dest[] } {
-  const svc = new Service({});
+/**
+ * A service whose list order is `specs`' order (index 0 = head); addresses 10.0.0.1, .2,
+ * ...; `kernel` selects the kernel generation of its rules (default classic).
+ */
+export function svcOf(specs: DestSpecForTest[], kernel: KernelMode = 'classic'): { svc: Service; ds: Dest[] } {
+  const svc = new Service({ kernel });
   const ds = specs.map((s, k) => {
     const d = new Dest(0x0a000001 + k, 80, { weight: s.w });
     d.activeConns = s.a ?? 0;

@@ -9,7 +9,6 @@ import {
   hsipKey,
   hsiphash32,
   hsiphashBytes,
-  kernelMode,
   lblcOverloaded,
   leastWeightedConn,
   newSchedPacket,
@@ -19,7 +18,6 @@ import {
   SchedulerRegistry,
   seededRandom,
   sedOverhead,
-  setKernelMode,
   UnknownSchedulerError,
 } from '../src/index.js';
 import type { SchedulerFactory } from '../src/index.js';
@@ -92,23 +90,24 @@ t.test('fast hsiphash32 equals the BigInt reference (property)', (t) => {
   t.end();
 });
 
-t.test('overhead: classic 256*A + I, 2026 257*A + I; the 1.3 distinguishing example', (t) => {
+t.test('overhead: classic 256*A + I, 2026 257*A + I (the service\'s kernel); the 1.3 distinguishing example', (t) => {
   const x = dest('10.0.0.1', 1, 1, 0);
   const y = dest('10.0.0.2', 1, 0, 256);
-  t.equal(kernelMode(), 'classic');
+  t.equal(overhead(x), 256, 'outside a service: classic');
+  const classic = new Service({});
+  classic.insertDest(y);
+  classic.insertDest(x);
+  t.equal(classic.kernel, 'classic', 'services default to classic');
   t.equal(overhead(x), 256);
   t.equal(overhead(y), 256);
   t.equal(leastWeightedConn([x, y]), x, 'classic tie keeps the first');
-  setKernelMode('2026');
-  try {
-    t.equal(overhead(x), 257);
-    t.equal(overhead(y), 256);
-    t.equal(leastWeightedConn([x, y]), y);
-  } finally {
-    setKernelMode('classic');
-  }
+  const k2026 = new Service({ kernel: '2026' });
+  k2026.insertDest(y);
+  k2026.insertDest(x);
+  t.equal(overhead(x), 257);
+  t.equal(overhead(y), 256);
+  t.equal(leastWeightedConn([x, y]), y);
   t.equal(sedOverhead(x), 2);
-  t.throws(() => setKernelMode('bogus' as never), TypeError);
   t.end();
 });
 

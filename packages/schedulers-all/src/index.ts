@@ -6,8 +6,8 @@ export {
   schedulerNames,
   registerScheduler,
 } from './registry.js';
-export { SchedulerRegistry, UnknownSchedulerError, newSchedPacket, setKernelMode, kernelMode } from '@tunvs/scheduler';
-export type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions, KernelMode } from '@tunvs/scheduler';
+export { SchedulerRegistry, UnknownSchedulerError, newSchedPacket } from '@tunvs/scheduler';
+export type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';
 export { DecisionRules, conformance, describeDest } from './rules.js';
 export type { RuleName, RuleViolation, ConformanceFailure, ConformanceResult } from './rules.js';
 export { PluginError, insecurePathReason, loadSchedulerPlugin } from './plugin.js';

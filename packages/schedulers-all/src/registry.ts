@@ -2,6 +2,8 @@
  * The built-in schedulers, listed explicitly (no directory scanning), and the default
  * registry that `ipvsadm -s NAME` / `ServiceSpec.scheduler` resolve against.
  */
+import { DEFAULT_SCHEDULER, SCHEDULER_NAMES } from '@tunvs/model';
+import type { SchedulerName } from '@tunvs/model';
 import { SchedulerRegistry } from '@tunvs/scheduler';
 import type { SchedulerFactory } from '@tunvs/scheduler';
 import { rrScheduler } from '@tunvs/scheduler-rr';
@@ -19,26 +21,33 @@ import { ovfScheduler } from '@tunvs/scheduler-ovf';
 import { mhScheduler } from '@tunvs/scheduler-mh';
 import { twosScheduler } from '@tunvs/scheduler-twos';
 
-/** The fourteen kernel schedulers, in the order ipvsadm's manual lists them. */
-export const builtinSchedulers: readonly SchedulerFactory[] = [
-  rrScheduler,
-  wrrScheduler,
-  lcScheduler,
-  wlcScheduler,
-  lblcScheduler,
-  lblcrScheduler,
-  dhScheduler,
-  shScheduler,
-  sedScheduler,
-  nqScheduler,
-  foScheduler,
-  ovfScheduler,
-  mhScheduler,
-  twosScheduler,
-];
+/** The factory of every scheduler name of @tunvs/model (the compiler checks none is missing). */
+const FACTORIES: Record<SchedulerName, SchedulerFactory> = {
+  rr: rrScheduler,
+  wrr: wrrScheduler,
+  lc: lcScheduler,
+  wlc: wlcScheduler,
+  lblc: lblcScheduler,
+  lblcr: lblcrScheduler,
+  dh: dhScheduler,
+  sh: shScheduler,
+  sed: sedScheduler,
+  nq: nqScheduler,
+  fo: foScheduler,
+  ovf: ovfScheduler,
+  mh: mhScheduler,
+  twos: twosScheduler,
+};
+
+/** The fourteen kernel schedulers, in the order of @tunvs/model's SCHEDULER_NAMES. */
+export const builtinSchedulers: readonly SchedulerFactory[] = SCHEDULER_NAMES.map((n) => {
+  const f = FACTORIES[n];
+  if (f.name !== n) throw new Error(`scheduler factory ${f.name} registered as ${n}`);
+  return f;
+});
 
 /** ipvsadm's default scheduler. */
-export const DEFAULT_SCHEDULER = 'wlc';
+export { DEFAULT_SCHEDULER };
 
 /** The process-wide registry, pre-filled with the built-in schedulers. */
 export const defaultRegistry = new SchedulerRegistry(builtinSchedulers);

@@ -3,6 +3,7 @@
  * namespace of the calling process: run node under `ip netns exec NS` to configure a
  * device that lives in NS.
  */
+import { parseCidr as parseCidrText, parseMac as parseMacText } from '@tunvs/packet';
 import { call, ERRNO, TunTapError } from './errors.js';
 import { native } from './native.js';
 
@@ -25,50 +26,26 @@ export function checkIfName(name: string, allowEmpty = false): void {
     throw new TunTapError(`interface name "${name}" contains '/', ':' or a space`, 'EINVAL', ERRNO.EINVAL, 'validate');
 }
 
-/** Parse "a.b.c.d" into a uint32, or return -1. */
-export function parseIpv4(s: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return -1;
-  let v = 0;
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i]);
-    if (o > 255) return -1;
-    v = v * 256 + o;
-  }
-  return v;
-}
-
-/** Format a uint32 as dotted quad. */
-export function formatIpv4(a: number): string {
-  return `${(a >>> 24) & 255}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
-
-/** Parse "10.0.0.1/24" (prefix defaults to 32) into `{ addr, prefix }`; throws TunTapError. */
+/**
+ * Parse "10.0.0.1/24" (prefix defaults to 32) into `{ addr, prefix }` with @tunvs/packet's
+ * parser; throws TunTapError EINVAL.
+ */
 export function parseCidr(s: string): { addr: number; prefix: number } {
-  const slash = s.indexOf('/');
-  const ip = slash < 0 ? s : s.slice(0, slash);
-  const pfx = slash < 0 ? '32' : s.slice(slash + 1);
-  const addr = parseIpv4(ip);
-  const prefix = /^\d{1,2}$/.test(pfx) ? Number(pfx) : -1;
-  if (addr < 0 || prefix < 0 || prefix > 32)
-    throw new TunTapError(`invalid IPv4 address/prefix "${s}" (expected like 10.0.0.1/24)`, 'EINVAL', ERRNO.EINVAL, 'validate');
-  return { addr, prefix };
+  try {
+    const c = parseCidrText(s);
+    return { addr: c.addr, prefix: c.prefix };
+  } catch (e) {
+    throw new TunTapError(`${(e as Error).message} (expected like 10.0.0.1/24)`, 'EINVAL', ERRNO.EINVAL, 'validate');
+  }
 }
 
-/** Parse "02:00:00:aa:bb:cc" into 6 bytes; throws TunTapError. */
+/** Parse "02:00:00:aa:bb:cc" into 6 bytes with @tunvs/packet's parser; throws TunTapError EINVAL. */
 export function parseMac(s: string): Uint8Array {
-  const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(s);
-  if (!m) throw new TunTapError(`invalid MAC address "${s}" (expected like 02:00:00:aa:bb:cc)`, 'EINVAL', ERRNO.EINVAL, 'validate');
-  const out = new Uint8Array(6);
-  for (let i = 0; i < 6; i++) out[i] = parseInt(m[i + 1]!, 16);
-  return out;
-}
-
-/** Format 6 bytes as "02:00:00:aa:bb:cc". */
-export function formatMac(mac: Uint8Array): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push((mac[i] ?? 0).toString(16).padStart(2, '0'));
-  return parts.join(':');
+  try {
+    return parseMacText(s);
+  } catch {
+    throw new TunTapError(`invalid MAC address "${s}" (expected like 02:00:00:aa:bb:cc)`, 'EINVAL', ERRNO.EINVAL, 'validate');
+  }
 }
 
 /** The interface's MTU (SIOCGIFMTU). */

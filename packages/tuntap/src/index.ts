@@ -12,10 +12,7 @@ export {
   ifIndex,
   checkIfName,
   parseCidr,
-  parseIpv4,
-  formatIpv4,
   parseMac,
-  formatMac,
 } from './config.js';
 export {
   VNET_HDR,

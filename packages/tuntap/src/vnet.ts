@@ -1,52 +1,10 @@
 /**
- * struct virtio_net_hdr, the prefix of every packet on a device opened with IFF_VNET_HDR.
- * Multi-byte fields are in host byte order (little endian on x86-64 and arm64): legacy
- * virtio layout, which is what TUN uses unless TUNSETVNETBE is set.
- *
- *   offset size field
- *   0      1    flags        VNET_F.NEEDS_CSUM: the L4 checksum is partial (pseudo-header
- *                            sum only); finish it from csum_start, store at +csum_offset
- *                            VNET_F.DATA_VALID: the checksum was already verified
- *   1      1    gso_type     VNET_GSO.*: NONE, TCPV4, UDP (UFO), TCPV6, UDP_L4 (USO);
- *                            | VNET_GSO.ECN when the TCP stream uses ECN
- *   2      2    hdr_len      bytes of headers (L2+L3+L4) to copy in front of each segment
- *   4      2    gso_size     payload bytes per segment (the MSS for TCP)
- *   6      2    csum_start   where checksumming starts, from the packet start (after this hdr)
- *   8      2    csum_offset  where to store the checksum, from csum_start
- *   10     2    num_buffers  only when the header is 12 bytes (virtio_net_hdr_mrg_rxbuf)
+ * TUNSETOFFLOAD flags of a TUN/TAP device opened with IFF_VNET_HDR. The virtio_net_hdr
+ * itself (layout, flags, GSO types, readers) is @tunvs/link's: every Link with a vnet
+ * header shares it.
  */
-
-/** Field offsets inside the virtio_net_hdr. */
-export const VNET_HDR = {
-  FLAGS: 0,
-  GSO_TYPE: 1,
-  HDR_LEN: 2,
-  GSO_SIZE: 4,
-  CSUM_START: 6,
-  CSUM_OFFSET: 8,
-  NUM_BUFFERS: 10,
-} as const;
-
-/** Header sizes: the plain header, and the one with num_buffers. */
-export const VNET_HDR_LEN = 10;
-/** Size of struct virtio_net_hdr_mrg_rxbuf (with num_buffers). */
-export const VNET_HDR_MRG_LEN = 12;
-
-/** Values of the flags byte. */
-export const VNET_F = {
-  NEEDS_CSUM: 1,
-  DATA_VALID: 2,
-} as const;
-
-/** Values of the gso_type byte. */
-export const VNET_GSO = {
-  NONE: 0,
-  TCPV4: 1,
-  UDP: 3,
-  TCPV6: 4,
-  UDP_L4: 5,
-  ECN: 0x80,
-} as const;
+export { VNET_HDR, VNET_HDR_LEN, VNET_HDR_MRG_LEN, VNET_F, VNET_GSO, readVnetHeader, writeVnetNone } from '@tunvs/link';
+export type { VnetHeader } from '@tunvs/link';
 
 /** TUNSETOFFLOAD flags: what the program on the fd side accepts from the kernel. */
 export const TUN_F = {
@@ -62,30 +20,3 @@ export const TUN_F = {
 /** The offloads requested by default with a vnet header (USO dropped on older kernels). */
 export const DEFAULT_OFFLOADS = TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6 | TUN_F.TSO_ECN | TUN_F.USO4 | TUN_F.USO6;
 
-/** A decoded header (for tools and tests; allocates). */
-export interface VnetHeader {
-  flags: number;
-  gsoType: number;
-  hdrLen: number;
-  gsoSize: number;
-  csumStart: number;
-  csumOffset: number;
-}
-
-/** Decode the virtio_net_hdr at `off` (little endian). */
-export function readVnetHeader(buf: Uint8Array, off: number): VnetHeader {
-  const u16 = (o: number): number => buf[off + o]! | (buf[off + o + 1]! << 8);
-  return {
-    flags: buf[off + VNET_HDR.FLAGS]!,
-    gsoType: buf[off + VNET_HDR.GSO_TYPE]!,
-    hdrLen: u16(VNET_HDR.HDR_LEN),
-    gsoSize: u16(VNET_HDR.GSO_SIZE),
-    csumStart: u16(VNET_HDR.CSUM_START),
-    csumOffset: u16(VNET_HDR.CSUM_OFFSET),
-  };
-}
-
-/** Write an all-zero header ("complete packet, checksums done, no GSO") of `len` bytes at `off`. */
-export function writeVnetNone(buf: Uint8Array, off: number, len: number = VNET_HDR_LEN): void {
-  buf.fill(0, off, off + len);
-}

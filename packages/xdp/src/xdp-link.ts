@@ -382,6 +382,27 @@ function notSupported(ifname: string, why: string, code: string, errno: number, 
   return new XdpError(`AF_XDP not supported on ${ifname}: ${why}`, code, errno, syscall);
 }
 
+/**
+ * The kernel frees a closed AF_XDP socket's buffer pool from a work queue, so for a short
+ * while after a close (ours, or a process that just exited) bind() on that queue still
+ * answers EBUSY. Retry for up to BUSY_WAIT_MS before calling the queue taken.
+ */
+const BUSY_WAIT_MS = 1000;
+const BUSY_STEP_MS = 10;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function openBusyAware<T>(open: () => T): T {
+  const deadline = Date.now() + BUSY_WAIT_MS;
+  for (;;) {
+    try {
+      return open();
+    } catch (err) {
+      const e = nativeError(err);
+      if (!(e.syscall === 'bind(AF_XDP)' && e.code === 'EBUSY') || Date.now() >= deadline) throw err;
+      Atomics.wait(sleeper, 0, 0, BUSY_STEP_MS);
+    }
+  }
+}
+
 /** Open (queue, slot) sockets on a UMEM and put them in the XSKMAP. */
 function openSockets(
   n: NativeXdp,
@@ -400,7 +421,7 @@ function openSockets(
         const index = socketIndex(q, s, d.slots);
         let opened: ReturnType<NativeXdp['xskOpen']>;
         try {
-          opened = n.xskOpen(umem, d.ifindex, q, d.ringSize, d.ringSize, d.fillSize, d.fillSize, d.bindFlags, maxFrame);
+          opened = openBusyAware(() => n.xskOpen(umem, d.ifindex, q, d.ringSize, d.ringSize, d.fillSize, d.fillSize, d.bindFlags, maxFrame));
         } catch (err) {
           const e = nativeError(err);
           if (e.syscall === 'socket(AF_XDP)' && e.code === 'EAFNOSUPPORT')

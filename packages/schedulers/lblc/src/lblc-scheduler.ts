@@ -21,7 +21,7 @@
  */
 import { DestFlag } from '@tunvs/model';
 import type { Dest, Service } from '@tunvs/model';
-import { hash32, kernelMode, lblcOverloaded, leastWeightedConn } from '@tunvs/scheduler';
+import { hash32, lblcOverloaded, leastWeightedConn } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';
 
 /** CONFIG_IP_VS_LBLC_TAB_BITS */
@@ -88,7 +88,7 @@ export class LblcScheduler implements SchedulerInstance {
       if (this.dest[e] === d) return d;
       this.unlink(bucket, e);
     }
-    if (kernelMode() === '2026' && this.entries >= (LBLC_MAX_SIZE * 3) / 2) return d;
+    if (svc.kernel === '2026' && this.entries >= (LBLC_MAX_SIZE * 3) / 2) return d;
     const n = this.alloc();
     this.addr[n] = daddr;
     this.dest[n] = d;

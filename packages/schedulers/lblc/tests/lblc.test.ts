@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { Dest, DestFlag, Service } from '@tunvs/model';
-import { newSchedPacket, setKernelMode } from '@tunvs/scheduler';
+import { newSchedPacket } from '@tunvs/scheduler';
 import { LBLC_MAX_SIZE, lblcScheduler } from '../src/index.js';
 import type { LblcScheduler } from '../src/index.js';
 
@@ -104,21 +104,16 @@ t.test('GC: above max_size, the partial run drops 6-minute idle entries up to th
 });
 
 t.test('2026 mode: no new entries at 1.5 x max_size, the chosen server is still used', (t) => {
-  const svc = new Service({});
+  const svc = new Service({ kernel: '2026' });
   const d = new Dest(1, 80);
   svc.insertDest(d);
-  setKernelMode('2026');
-  try {
-    const lblc = lblcScheduler.create(svc) as LblcScheduler;
-    const cap = (LBLC_MAX_SIZE * 3) / 2;
-    for (let i = 0; i < cap + 10; i++) {
-      pkt.daddr = 0x0c000000 + i;
-      if (lblc.schedule(svc, pkt) !== d) t.fail('no dest');
-    }
-    t.equal(lblc.entries, cap);
-  } finally {
-    setKernelMode('classic');
+  const lblc = lblcScheduler.create(svc) as LblcScheduler;
+  const cap = (LBLC_MAX_SIZE * 3) / 2;
+  for (let i = 0; i < cap + 10; i++) {
+    pkt.daddr = 0x0c000000 + i;
+    if (lblc.schedule(svc, pkt) !== d) t.fail('no dest');
   }
+  t.equal(lblc.entries, cap);
   t.end();
 });
 

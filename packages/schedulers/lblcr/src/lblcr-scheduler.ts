@@ -17,7 +17,7 @@
  */
 import { DestFlag } from '@tunvs/model';
 import type { Dest, Service } from '@tunvs/model';
-import { hash32, kernelMode, lblcOverloaded, leastWeightedConn, overhead, productGreater } from '@tunvs/scheduler';
+import { hash32, lblcOverloaded, leastWeightedConn, overhead, productGreater } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';
 
 /** CONFIG_IP_VS_LBLCR_TAB_BITS */
@@ -96,7 +96,7 @@ export class LblcrScheduler implements SchedulerInstance {
     }
     const d = leastWeightedConn(svc.dests);
     if (d === null) return null;
-    if (kernelMode() === '2026' && this.entries >= (LBLCR_MAX_SIZE * 3) / 2) return d;
+    if (svc.kernel === '2026' && this.entries >= (LBLCR_MAX_SIZE * 3) / 2) return d;
     const n = this.alloc();
     this.addr[n] = daddr;
     this.lastuse[n] = now;

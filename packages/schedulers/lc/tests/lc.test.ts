@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { activeRun, destSpecsArb, svcOf } from '@tunvs/scheduler/testing';
 import type { DestSpecForTest } from '@tunvs/scheduler/testing';
 import { DestFlag } from '@tunvs/model';
-import { newSchedPacket, overhead, setKernelMode } from '@tunvs/scheduler';
+import { newSchedPacket, overhead } from '@tunvs/scheduler';
 import { lcScheduler } from '../src/index.js';
 
 const pkt = newSchedPacket();
@@ -23,12 +23,8 @@ t.test('section 1.3 example: classic picks X, 2026 picks Y', (t) => {
   const { svc, ds } = svcOf([{ w: 1, a: 1 }, { w: 1, i: 256 }]);
   const lc = lcScheduler.create(svc);
   t.equal(lc.schedule(svc, pkt), ds[0]);
-  setKernelMode('2026');
-  try {
-    t.equal(lc.schedule(svc, pkt), ds[1]);
-  } finally {
-    setKernelMode('classic');
-  }
+  const k = svcOf([{ w: 1, a: 1 }, { w: 1, i: 256 }], '2026');
+  t.equal(lcScheduler.create(k.svc).schedule(k.svc, pkt), k.ds[1]);
   t.end();
 });
 

@@ -1,0 +1,231 @@
+/**
+ * The per-frame path (the kernel's ip_vs_core.c hooks): parse once, then
+ *
+ *   parse (classifyFrame; its IPv4 part on TUN) -> refused: counted by its reason
+ *   ARP -> L2 | not for our MAC -> counted
+ *   later fragment -> its first fragment's connection (FragmentPath)
+ *   TCP/UDP -> connection lookup, both directions
+ *     hit  -> port reuse, destination check, state, counters -> the connection's forwarder
+ *     miss -> service (fwmark, VIP:port) -> scheduling -> new connection -> its forwarder
+ *   ICMP -> IcmpRelay
+ *   a protocol with a local handler (VRRP) -> a copy of the datagram to the handler
+ *
+ * Every step gets the link's Xmit, the explicit context of the batch (its clock, the
+ * frame's descriptor, the transmit queue). The forwarder is the one bound to the
+ * connection when it was created; nothing here asks which method it is.
+ */
+import type { ConnTable } from '@tunvs/conntrack';
+import { DestCheck } from '@tunvs/conntrack';
+import type { Packet } from '@tunvs/forwarder';
+import { ConnFlag, Proto } from '@tunvs/model';
+import type { Dest } from '@tunvs/model';
+import { IcmpType, IcmpUnreachCode, Ipv4Flag, TcpFlag } from '@tunvs/packet';
+import type { DirectorCounters } from './counters.js';
+import type { FragmentPath } from './fragments.js';
+import type { ForwarderTable } from './forwarders.js';
+import type { IcmpRelay } from './icmp.js';
+import type { MarkClassifier } from './marks.js';
+import { SchedResult, scheduleFlow } from './schedule.js';
+import type { FlowPacket } from './schedule.js';
+import type { ServiceTable, VirtualService } from './services.js';
+import type { LinkXmit } from './xmit.js';
+
+// Imported tables read through same-module constants: V8 folds these, but loads the
+// properties of an imported `as const` object on every call of a hot function.
+const { TCP, UDP, ICMP } = Proto;
+const { SYN } = TcpFlag;
+const DROP = DestCheck.DROP;
+const MF = Ipv4Flag.MF;
+const ONE_PACKET = ConnFlag.ONE_PACKET;
+
+/** Switches of the data path that may change at run time. */
+export interface DatapathSettings {
+  /** sysctl sloppy_tcp: create connections from any TCP segment, not only a SYN */
+  sloppyTcp: boolean;
+}
+
+/** Receives the datagrams of an IPv4 protocol handled locally, a copy from the IP header (TTL as received, IP checksum verified). */
+export type LocalHandler = (datagram: Uint8Array) => void;
+
+/** SYN without ACK or RST: the segment that may open a connection. */
+const SYN_MASK = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST;
+
+export class Datapath {
+  /** the flow-creating packet as the scheduler sees it, re-filled per new flow */
+  private readonly flowPkt: FlowPacket = { protocol: 0, saddr: 0, sport: 0, daddr: 0, dport: 0, inverse: false, fwmark: 0 };
+
+  constructor(
+    private readonly conns: ConnTable,
+    private readonly table: ServiceTable,
+    private readonly fwds: ForwarderTable,
+    private readonly marks: MarkClassifier,
+    private readonly icmp: IcmpRelay,
+    private readonly frags: FragmentPath,
+    private readonly counters: DirectorCounters,
+    private readonly settings: DatapathSettings,
+    /** handlers of IPv4 protocols the director does not forward (VRRP: 112), by number */
+    private readonly local: ReadonlyMap<number, LocalHandler>,
+  ) {}
+
+  /** One frame of the batch: `buf[off, off+len)`, received on the link of `x`. */
+  receive(x: LinkXmit, buf: Uint8Array, off: number, len: number): void {
+    this.counters.rxPackets++;
+    const r = x.parse(buf, off, len);
+    if (r !== 0) {
+      this.counters.malformed[r]++;
+      return;
+    }
+    const p = x.pkt;
+    if (!x.admit(p, buf, off, len)) return;
+    const info = p.info;
+    const proto = info.proto;
+    if (info.l4Off >= 0 && (proto === TCP || proto === UDP)) {
+      const slot = this.flow(x, p);
+      if ((info.fragWord & MF) !== 0) this.frags.firstSeen(x, p, slot);
+    } else {
+      this.notFlow(x, p);
+    }
+  }
+
+  /** A packet without ports to look up: a later fragment, ICMP, another protocol. */
+  private notFlow(x: LinkXmit, p: Packet): void {
+    if (p.info.l4Off < 0) this.frags.later(x, p);
+    else if (p.info.proto === ICMP) this.icmp.input(x, p);
+    else this.localInput(p);
+  }
+
+  /** Another protocol: its local handler's (a whole datagram, not a fragment), else counted. */
+  private localInput(p: Packet): void {
+    const info = p.info;
+    const handler = this.local.size > 0 ? this.local.get(info.proto) : undefined;
+    if (handler === undefined || info.fragment) {
+      this.counters.unsupportedProto++;
+      return;
+    }
+    handler(p.buf.slice(info.l3Off, info.l3Off + info.ipTotalLen));
+  }
+
+  /**
+   * A TCP/UDP packet: an existing connection (either direction) or a new flow. Returns
+   * the connection's slot (fragment tracking), or -1 when none took the packet. The
+   * common case (a packet of a known connection whose destination is there) stays here;
+   * the rest is in functions of its own.
+   */
+  private flow(x: LinkXmit, p: Packet): number {
+    const info = p.info;
+    const conns = this.conns;
+    const slot = conns.lookupIn(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
+    if (slot < 0) return this.replyOrNew(x, p);
+    if ((info.tcpFlags & SYN_MASK) === SYN && info.proto === TCP) return this.synOnExisting(x, p, slot);
+    const dest = conns.dest(slot);
+    if (dest !== null && !dest.available) return this.destGone(x, p, slot);
+    this.inbound(x, p, slot, dest);
+    return slot;
+  }
+
+  /** A SYN that hits a connection: port reuse may expire it and schedule anew (conn_reuse_mode). */
+  private synOnExisting(x: LinkXmit, p: Packet, slot: number): number {
+    if (this.conns.reuse(slot, x.now)) return this.newFlow(x, p);
+    const dest = this.conns.dest(slot);
+    if (dest !== null && !dest.available) return this.destGone(x, p, slot);
+    this.inbound(x, p, slot, dest);
+    return slot;
+  }
+
+  /** The connection's destination was removed: drop (counted), or expire it and treat the packet as new (expire_nodest_conn). */
+  private destGone(x: LinkXmit, p: Packet, slot: number): number {
+    if (this.conns.checkDest(slot, x.now) === DROP) {
+      this.counters.destUnavailable++;
+      return -1;
+    }
+    return this.newFlow(x, p);
+  }
+
+  /** No inbound connection: a reply of one, or a new flow. */
+  private replyOrNew(x: LinkXmit, p: Packet): number {
+    const info = p.info;
+    const out = this.conns.lookupOut(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
+    if (out < 0) return this.newFlow(x, p);
+    this.outbound(x, p, out);
+    return out;
+  }
+
+  /** No connection: find the service, schedule, create the connection, forward. */
+  private newFlow(x: LinkXmit, p: Packet): number {
+    const info = p.info;
+    const proto = info.proto;
+    const fwmark = this.marks.size > 0 ? this.marks.classify(proto, info.dst, info.dstPort) : 0;
+    const svc = this.table.find(fwmark, proto, info.dst, info.dstPort);
+    if (svc === null) {
+      this.counters.noService++;
+      return -1;
+    }
+    if (proto === TCP && (info.tcpFlags & SYN_MASK) !== SYN && !this.settings.sloppyTcp) {
+      this.counters.notSyn++;
+      return -1;
+    }
+    const f = this.flowPkt;
+    f.protocol = proto;
+    f.saddr = info.src;
+    f.sport = info.srcPort;
+    f.daddr = info.dst;
+    f.dport = info.dstPort;
+    f.fwmark = fwmark;
+    const slot = scheduleFlow(this.conns, svc, f, x.now);
+    if (slot < 0) {
+      if (slot === SchedResult.NO_DEST) {
+        this.counters.noDest++;
+        this.leave(x, p, svc);
+      } else if (slot === SchedResult.TABLE_FULL) this.counters.tableFull++;
+      else this.counters.notScheduled++;
+      return -1;
+    }
+    this.inbound(x, p, slot, this.conns.dest(slot));
+    if (this.conns.flags(slot) & ONE_PACKET) {
+      this.conns.expire(slot, x.now);
+      return -1;
+    }
+    return slot;
+  }
+
+  /** No destination (ip_vs_leave): ICMP port unreachable to the client, unless FTP data. */
+  private leave(x: LinkXmit, p: Packet, svc: VirtualService): void {
+    if (svc.port === 21 && p.info.dstPort !== 21) return;
+    x.icmpError(p, IcmpType.DestUnreachable, IcmpUnreachCode.Port, 0);
+  }
+
+  /** Client -> real server packet of connection `slot` (whose destination is `dest`). */
+  private inbound(x: LinkXmit, p: Packet, slot: number, dest: Dest | null): void {
+    const conns = this.conns;
+    conns.packet(slot, false, p.info.tcpFlags, x.now);
+    if (dest !== null) {
+      const bytes = p.info.ipTotalLen;
+      dest.stats.inPkts++;
+      dest.stats.inBytes += bytes;
+      const svc = dest.service;
+      if (svc !== null) {
+        svc.stats.inPkts++;
+        svc.stats.inBytes += bytes;
+      }
+    }
+    this.fwds.at(conns.xmit(slot)).inbound(x, p, conns, slot);
+  }
+
+  /** Real server -> client packet of connection `slot`. */
+  private outbound(x: LinkXmit, p: Packet, slot: number): void {
+    const conns = this.conns;
+    conns.packet(slot, true, p.info.tcpFlags, x.now);
+    const dest = conns.dest(slot);
+    if (dest !== null) {
+      const bytes = p.info.ipTotalLen;
+      dest.stats.outPkts++;
+      dest.stats.outBytes += bytes;
+      const svc = dest.service;
+      if (svc !== null) {
+        svc.stats.outPkts++;
+        svc.stats.outBytes += bytes;
+      }
+    }
+    this.fwds.at(conns.xmit(slot)).outbound(x, p, conns, slot);
+  }
+}

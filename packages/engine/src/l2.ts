@@ -1,0 +1,263 @@
+/**
+ * Layer 2 of a director on a TAP link: it is a host on the segment. It owns its MAC, its
+ * addresses (DIPs, with their on-link prefixes) and the VIPs; it answers ARP for them,
+ * announces a new VIP with a gratuitous ARP, routes (on-link or the gateway), resolves
+ * next hops by ARP (the neighbour cache, with a bounded queue of packets waiting for an
+ * answer) and writes the Ethernet header of every frame it sends.
+ */
+import type { Link } from '@tunvs/link';
+import {
+  ARP_FRAME_LEN, ArpOp, ArpView, BROADCAST_MAC, ETH_HEADER_LEN, EtherType, EthernetView, emitArpReply, emitArpRequest,
+  emitGratuitousArp, parseIpv4, prefixToMask, readMac48,
+} from '@tunvs/packet';
+import type { Packet } from '@tunvs/forwarder';
+import type { DirectorCounters } from './counters.js';
+import { Neighbours } from './neighbours.js';
+import type { ServiceTable } from './services.js';
+import type { TxQueue } from './txqueue.js';
+
+/** An address the Director owns on a TAP segment, with its on-link prefix. */
+export interface OwnedAddress {
+  /** dotted IPv4 */
+  addr: string;
+  /** prefix length of the on-link subnet (24 for 10.0.0.1/24) */
+  prefix: number;
+}
+
+/** The transmit side L2 writes into (the batch's TapXmit). */
+export interface L2Tx {
+  readonly vnet: number;
+  readonly tx: TxQueue;
+  readonly now: number;
+}
+
+const BROADCAST48 = readMac48(BROADCAST_MAC, 0);
+
+export class L2 {
+  /** the ARP cache */
+  readonly neighbours = new Neighbours();
+  private readonly mac48: number;
+  private readonly owned = new Set<number>();
+  /** addresses a VRRP instance holds: answered (ARP, ping) only while active */
+  private readonly heldActive = new Set<number>();
+  private readonly heldStandby = new Set<number>();
+  private readonly subnets: { net: number; mask: number }[] = [];
+  private readonly eth = new EthernetView();
+  private readonly arpView = new ArpView();
+
+  constructor(
+    /** our MAC (6 bytes) */
+    readonly mac: Uint8Array,
+    /** VIPs are ours too */
+    private readonly table: ServiceTable,
+    private readonly counters: DirectorCounters,
+    /** the link ARP requests outside a batch go out on */
+    private readonly link: Link,
+    /** next hop for destinations on no on-link subnet, 0 = none */
+    private readonly gateway: number,
+    /** the address used when no owned address shares a subnet with the peer */
+    public srcAddr: number,
+  ) {
+    this.mac48 = readMac48(mac, 0);
+  }
+
+  /** Own an address with its on-link prefix (answers ARP for it). */
+  addAddress(a: OwnedAddress): void {
+    const addr = parseIpv4(a.addr);
+    this.owned.add(addr);
+    const mask = prefixToMask(a.prefix);
+    this.subnets.push({ net: (addr & mask) >>> 0, mask });
+    if (this.srcAddr === 0) this.srcAddr = addr;
+  }
+
+  /**
+   * True for an address this director answers for (ARP, ping): an owned address, a VIP or
+   * an address a VRRP instance holds as master; never one it holds as backup.
+   */
+  owns(addr: number): boolean {
+    if (this.heldStandby.size > 0 && this.heldStandby.has(addr)) return false;
+    return this.owned.has(addr) || this.table.isVip(addr) || this.heldActive.has(addr);
+  }
+
+  /** Ours in any state (never learnt as a neighbour): owned, a VIP, or held by VRRP. */
+  private mine(addr: number): boolean {
+    return this.owned.has(addr) || this.table.isVip(addr) || this.heldActive.has(addr) || this.heldStandby.has(addr);
+  }
+
+  /**
+   * Put an address under a VRRP instance's control: while standby (backup) it is neither
+   * answered (ARP, ping) nor announced, even when it is the VIP of a virtual service;
+   * while active (master) it is answered like an owned address, also when no virtual
+   * service uses it (a real servers' gateway VIP). Announcing a change is the caller's
+   * (VRRP has its own gratuitous ARP timing).
+   */
+  hold(addr: number, active: boolean): void {
+    if (active) {
+      this.heldStandby.delete(addr);
+      this.heldActive.add(addr);
+    } else {
+      this.heldActive.delete(addr);
+      this.heldStandby.add(addr);
+    }
+  }
+
+  /** Give an address back from VRRP control (to the rules above). */
+  release(addr: number): void {
+    this.heldActive.delete(addr);
+    this.heldStandby.delete(addr);
+  }
+
+  /** Next hop for `dst`: itself when on-link, else the gateway, else 0 (no route). */
+  route(dst: number): number {
+    const s = this.subnets;
+    for (let i = 0; i < s.length; i++) {
+      const n = s[i]!;
+      if (((dst & n.mask) >>> 0) === n.net) return dst;
+    }
+    return this.gateway;
+  }
+
+  /** Our address on the subnet of `addr` (ARP and tunnel source), or the default one. */
+  sourceFor(addr: number): number {
+    for (const a of this.owned) {
+      for (const s of this.subnets) {
+        if (((a & s.mask) >>> 0) === s.net && ((addr & s.mask) >>> 0) === s.net) return a;
+      }
+    }
+    return this.srcAddr;
+  }
+
+  /** Is the frame whose Ethernet header is at `buf[eth]` addressed to our MAC (or broadcast)? */
+  forUs(buf: Uint8Array, eth: number): boolean {
+    const dst = this.eth.reset(buf, eth, ETH_HEADER_LEN).dst48;
+    return dst === this.mac48 || dst === BROADCAST48;
+  }
+
+  /** Is the destination MAC of the frame at `buf[eth]` an IPv4 multicast one (01:00:5e, RFC 1112)? */
+  isIpv4Multicast(buf: Uint8Array, eth: number): boolean {
+    return buf[eth] === 0x01 && buf[eth + 1] === 0x00 && buf[eth + 2] === 0x5e && (buf[eth + 3]! & 0x80) === 0;
+  }
+
+  // -------------------------------------------------------------------- output
+
+  /**
+   * Give the IP packet whose Ethernet header goes at `buf[eth]` (the frame ends at `end`)
+   * the MAC of next hop `hop`. Returns false when the hop is not resolved yet: the frame
+   * was queued for ARP (and a request sent), the caller sends nothing.
+   */
+  resolve(x: L2Tx, buf: Uint8Array, eth: number, end: number, hop: number): boolean {
+    const n = this.neighbours.lookup(hop);
+    if (n < 0) {
+      this.counters.arpQueued++;
+      // the vnet header stays out of the queue: queued frames are sent with a zero one
+      if (this.neighbours.enqueue(hop, buf, eth, end - eth, x.now)) this.request(x, hop);
+      return false;
+    }
+    const e = this.eth.reset(buf, eth, ETH_HEADER_LEN);
+    e.setDstMac(this.neighbours.macs, n * 6);
+    e.setSrcMac(this.mac);
+    e.etherType = EtherType.Ipv4;
+    if (this.neighbours.needsProbe(n, x.now)) {
+      this.neighbours.probedAt(n, x.now);
+      this.request(x, hop);
+    }
+    return true;
+  }
+
+  /**
+   * Give the IP datagram whose Ethernet header goes at `buf[eth]` the MAC of IPv4 group
+   * `group` (01:00:5e and the group's low 23 bits, RFC 1112) and ours as source.
+   */
+  groupHeader(buf: Uint8Array, eth: number, group: number): void {
+    buf[eth] = 0x01;
+    buf[eth + 1] = 0x00;
+    buf[eth + 2] = 0x5e;
+    buf[eth + 3] = (group >>> 16) & 0x7f;
+    buf[eth + 4] = (group >>> 8) & 0xff;
+    buf[eth + 5] = group & 0xff;
+    const e = this.eth.reset(buf, eth, ETH_HEADER_LEN);
+    e.setSrcMac(this.mac);
+    e.etherType = EtherType.Ipv4;
+  }
+
+  // ----------------------------------------------------------------------- ARP
+
+  /** An ARP packet received: learn the sender, answer requests for our addresses. */
+  arpInput(x: L2Tx, p: Packet): void {
+    const a = this.arpView.reset(p.buf, p.info.l3Off, p.len - (p.info.l3Off - p.off));
+    const spa = a.senderIp;
+    const tpa = a.targetIp;
+    // learn the sender when it is on one of our subnets (not our own announcements)
+    if (spa !== 0 && !this.mine(spa) && this.route(spa) === spa) {
+      this.neighbours.learn(spa, p.buf, a.senderMacOff, x.now);
+      const waiting = this.neighbours.takePending(spa);
+      if (waiting.length > 0) this.flushPending(x, spa, waiting);
+    }
+    if (a.op === ArpOp.Request && this.owns(tpa) && spa !== tpa) {
+      const f = this.reserveFrame(x, ARP_FRAME_LEN);
+      if (f < 0) return;
+      emitArpReply(x.tx.gen.buf, f, p.buf, p.info.l3Off, this.mac);
+      x.tx.commit(f - x.vnet, x.vnet + ARP_FRAME_LEN);
+      this.counters.arpReplies++;
+    }
+  }
+
+  /** Room for a frame of `len` bytes in the batch's transmit slab, after a zeroed vnet header: its offset, or -1 (counted). */
+  private reserveFrame(x: L2Tx, len: number): number {
+    const o = x.tx.reserve(x.vnet + len);
+    if (o < 0) {
+      this.counters.txSlabFull++;
+      return -1;
+    }
+    if (x.vnet > 0) x.tx.gen.buf.fill(0, o, o + x.vnet);
+    return o + x.vnet;
+  }
+
+  private flushPending(x: L2Tx, addr: number, frames: Uint8Array[]): void {
+    for (const frame of frames) {
+      const f = this.reserveFrame(x, frame.length);
+      if (f < 0) continue;
+      const g = x.tx.gen.buf;
+      g.set(frame, f);
+      this.resolve(x, g, f, f + frame.length, addr);
+      x.tx.commit(f - x.vnet, x.vnet + frame.length);
+    }
+  }
+
+  /** Broadcast an ARP request for `addr` within a batch (`x`) or at once on the link. */
+  request(x: L2Tx | null, addr: number): void {
+    this.neighbours.counters.requestsSent++;
+    const src = this.sourceFor(addr);
+    if (x === null) {
+      const vnet = this.link.vnetHdrLen;
+      const frame = new Uint8Array(vnet + ARP_FRAME_LEN);
+      emitArpRequest(frame, vnet, this.mac, src, addr);
+      writeOne(this.link, frame);
+      return;
+    }
+    const f = this.reserveFrame(x, ARP_FRAME_LEN);
+    if (f < 0) return;
+    emitArpRequest(x.tx.gen.buf, f, this.mac, src, addr);
+    x.tx.commit(f - x.vnet, x.vnet + ARP_FRAME_LEN);
+  }
+
+  /** Gratuitous ARP for a new VIP, sent at once (not for one a VRRP backup holds). */
+  announce(vip: number): void {
+    if (this.heldStandby.has(vip)) return;
+    const vnet = this.link.vnetHdrLen;
+    const frame = new Uint8Array(vnet + ARP_FRAME_LEN);
+    emitGratuitousArp(frame, vnet, this.mac, vip);
+    writeOne(this.link, frame);
+  }
+
+  /** Periodic upkeep: forget stale neighbours, ask again for unresolved ones. */
+  tick(now: number): void {
+    this.neighbours.expire(now);
+    for (const addr of this.neighbours.pendingAddrs()) this.request(null, addr);
+  }
+}
+
+/** Write one frame outside a batch (rare: timers, announcements). */
+function writeOne(link: Link, frame: Uint8Array): void {
+  link.writeBatch({ buf: frame, offsets: Uint32Array.of(0), lengths: Uint32Array.of(frame.length), count: 1 });
+}
