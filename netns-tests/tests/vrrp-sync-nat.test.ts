@@ -117,10 +117,12 @@ t.test('(g) sync group for LVS-NAT: the client VIP and the gateway move together
   const start = async (d: typeof d1): Promise<void> => {
     rmSync(join(d.dir, 'sock'), { force: true });
     d.proc = lab.spawn(d.ns, process.execPath, [TUNVSD, '-f', join(d.dir, 'tunvsd.conf')], `tunvsd ${d.name}`);
-    for (let i = 0; i < 200 && !existsSync(join(d.dir, 'sock')); i++) {
+    // up to 30 s: a loaded CI machine starts node slowly
+    for (let i = 0; i < 600 && !existsSync(join(d.dir, 'sock')); i++) {
       if (d.proc.exitCode !== null) throw new Error(`tunvsd ${d.name}: ${d.proc.stderr}`);
       await delay(50);
     }
+    if (!existsSync(join(d.dir, 'sock'))) throw new Error(`tunvsd ${d.name}: no control socket: ${d.proc.stderr}`);
   };
   const status = async (d: typeof d1): Promise<{ instances: { name: string; state: string }[]; syncGroups: { name: string; state: string }[] } | null> => {
     try {

@@ -57,7 +57,7 @@ virtual_server ${VIP} 8080 {
   writeFileSync(join(tv.dir, 'tunvsd.conf'), `keepalived_conf keepalived.conf\ndevice tv0\nmode tap\naddress ${DIRECTOR}/24\nmac ${DMAC}\ncontrol_socket ${join(tv.dir, 'tunvsd.sock')}\n`);
   rmSync(join(tv.dir, 'tunvsd.sock'), { force: true });
   tv.proc = lab.lab.spawn(tv.ns, process.execPath, [TUNVSD, '-f', join(tv.dir, 'tunvsd.conf')], 'tunvsd tv');
-  await lab.until(() => existsSync(join(tv.dir, 'tunvsd.sock')) || tv.proc!.exitCode !== null, 10000, 'tunvsd control socket');
+  await lab.until(() => existsSync(join(tv.dir, 'tunvsd.sock')) || tv.proc!.exitCode !== null, 30000, 'tunvsd control socket');
   t.equal(tv.proc.exitCode, null, `tunvsd runs ${tv.proc.stderr}`);
 
   await lab.until(async () => (await lab.state(tv)) === 'BACKUP', 5000, 'tunvs BACKUP');
