@@ -35,6 +35,7 @@ import type { LoadOptions } from './loader.js';
 import { ApplyError, ServiceRunner } from './health.js';
 import type { Change, Transaction } from './reconcile.js';
 import { Observability } from './http.js';
+import { DaemonVrrp } from './vrrp-runtime.js';
 import type { HttpConfig } from '@tunvs/console/config';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -53,6 +54,8 @@ export interface RunningDaemon {
   config: DaemonConfig;
   /** the services and health checking of the running configuration */
   services: ServiceRunner;
+  /** VRRP instances of the keepalived.conf (vrrp-runtime.ts) */
+  vrrp: DaemonVrrp;
   /** metrics, the HTTP server, and the feeds the VRRP/sync runtimes register with */
   observability: Observability;
   /**
@@ -200,12 +203,26 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     });
   };
   d0.start();
+  // VRRP before the services: on a TAP device its VIPs must be silent before a virtual
+  // service using them would announce them
+  const vrrp = new DaemonVrrp({ log, ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses } }) });
+  obs.feeds.setVrrp(vrrp.source());
+  try {
+    await vrrp.apply(setup.keepalived);
+  } catch (e) {
+    d0.stop();
+    device.close();
+    claim.release();
+    reader.close();
+    throw new ConfigError((e as Error).message);
+  }
   services = new ServiceRunner(d0, log, obs.healthOptions);
   let applied: Change[];
   try {
     applied = services.apply(started.services, setup.keepalived, settings(started));
   } catch (e) {
     services.stop();
+    await vrrp.stop();
     d0.stop();
     device.close();
     claim.release();
@@ -218,7 +235,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     ['getDefense', { arity: [0, 0], run: () => d0.getDefense() }],
     ['setDefense', { arity: [1, 1], run: (_ctl, args) => d0.setDefense(args[0] as Partial<DefenseSettings>) }],
   ];
-  const server = serveControl(d0, sock, { claim, log, ops: [...defenseOps, ...(opts.ops ?? [])] });
+  const server = serveControl(d0, sock, { claim, log, ops: [...defenseOps, ...(opts.ops ?? []), ...vrrp.ops()] });
   try {
     await new Promise<void>((res, rej) => {
       server.once('listening', () => res());
@@ -226,6 +243,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     });
   } catch (e) {
     services.stop();
+    await vrrp.stop();
     d0.stop();
     device.close();
     claim.release();
@@ -257,12 +275,24 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const sockNow = socketPath(opts.socket ?? next.config.socket);
     if (sockNow !== sock && !restart.some((r) => r.startsWith('socket'))) restart.push(`socket: ${JSON.stringify(sock)} -> ${JSON.stringify(sockNow)}`);
     for (const r of restart) log('warn', 'setting changed, needs a restart (the running value is kept)', { setting: r });
+    // VRRP: refused as a whole before anything changes; its synchronous part silences new
+    // TAP VIPs before the services could announce them, the instances restart after
+    let vrrpStep;
+    try {
+      vrrpStep = vrrp.stage(next.keepalived);
+    } catch (e) {
+      const errors = (e as Error).message.split('\n');
+      log('error', 'reload failed, keeping the running configuration', { error: errors[0], errors });
+      return false;
+    }
     try {
       const changes = runner.apply(next.config.services, next.keepalived, settings(next.config));
       d.config = next.config;
+      await vrrpStep.commit();
       log('info', 'configuration reloaded', { file: path, changes, needsRestart: restart });
       return true;
     } catch (e) {
+      vrrpStep.abort();
       const undone = e instanceof ApplyError ? e.undone : 0;
       const incomplete = e instanceof ApplyError ? e.rollbackErrors : [];
       log('error', incomplete.length ? 'reload failed while applying; restoring the running rules failed in part' : 'reload failed while applying; the running rules were restored', {
@@ -280,6 +310,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     server,
     config: started,
     services: runner,
+    vrrp,
     observability: obs,
     reload(): Promise<boolean> {
       if (inFlight) {
@@ -301,6 +332,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     },
     async stop(): Promise<void> {
       stopped = true;
+      await vrrp.stop();
       await obs.stop();
       reader.close();
       runner.stop();

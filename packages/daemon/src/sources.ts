@@ -24,6 +24,7 @@ import type { HttpConfig } from '@tunvs/console/config';
 import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
 import type { DaemonConfig, Finding } from './config.js';
 import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
+import { vrrpDeviceErrors } from './vrrp-spec.js';
 
 /** Which form a configuration file is written in. */
 export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
@@ -370,6 +371,7 @@ function checkConfigOrThrow(path: string): Checked {
       keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
       const statics = new Map((config?.services ?? []).map((s, i) => [serviceKeyString(s), `${path}'s services[${i}]`]));
       keepalivedErrors(keepalived, kfile, statics, diags);
+      if (config) for (const d of vrrpDeviceErrors(config.device, keepalived)) diags.push(d);
     }
   }
   for (const d of diags) messages.push(formatDiagnostic(d));

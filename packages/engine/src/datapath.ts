@@ -8,6 +8,7 @@
  *     hit  -> port reuse, destination check, state, counters -> the connection's forwarder
  *     miss -> service (fwmark, VIP:port) -> scheduling -> new connection -> its forwarder
  *   ICMP -> IcmpRelay
+ *   a protocol with a local handler (VRRP) -> a copy of the datagram to the handler
  *
  * Every step gets the link's Xmit, the explicit context of the batch (its clock, the
  * frame's descriptor, the transmit queue). The forwarder is the one bound to the
@@ -53,6 +54,9 @@ export interface SyncHook {
   created(slot: number): void;
 }
 
+/** Receives the datagrams of an IPv4 protocol handled locally, a copy from the IP header (TTL as received, IP checksum verified). */
+export type LocalHandler = (datagram: Uint8Array) => void;
+
 /** SYN without ACK or RST: the segment that may open a connection. */
 const SYN_MASK = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST;
 
@@ -71,6 +75,8 @@ export class Datapath {
     private readonly frags: FragmentPath,
     private readonly counters: DirectorCounters,
     private readonly settings: DatapathSettings,
+    /** handlers of IPv4 protocols the director does not forward (VRRP: 112), by number */
+    private readonly local: ReadonlyMap<number, LocalHandler>,
   ) {}
 
   /** One frame of the batch: `buf[off, off+len)`, received on the link of `x`. */
@@ -97,7 +103,18 @@ export class Datapath {
   private notFlow(x: LinkXmit, p: Packet): void {
     if (p.info.l4Off < 0) this.frags.later(x, p);
     else if (p.info.proto === ICMP) this.icmp.input(x, p);
-    else this.counters.unsupportedProto++;
+    else this.localInput(p);
+  }
+
+  /** Another protocol: its local handler's (a whole datagram, not a fragment), else counted. */
+  private localInput(p: Packet): void {
+    const info = p.info;
+    const handler = this.local.size > 0 ? this.local.get(info.proto) : undefined;
+    if (handler === undefined || info.fragment) {
+      this.counters.unsupportedProto++;
+      return;
+    }
+    handler(p.buf.slice(info.l3Off, info.l3Off + info.ipTotalLen));
   }
 
   /**

@@ -17,16 +17,16 @@
 import type { ConnHooks, ConnTableSwitches } from '@tunvs/conntrack';
 import { ConnTable } from '@tunvs/conntrack';
 import type { Link, PacketBatch } from '@tunvs/link';
-import { DEFAULT_KERNEL, isKernelMode } from '@tunvs/model';
+import { DEFAULT_KERNEL, Proto, isKernelMode } from '@tunvs/model';
 import type {
   ConnInfo, DefenseSettings, DestSpec, DirectorControl, DirectorInfo, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
 } from '@tunvs/model';
-import { parseIpv4 } from '@tunvs/packet';
+import { Ipv4Field, parseIpv4 } from '@tunvs/packet';
 import { Control } from './control.js';
 import type { DirectorEvent } from './control.js';
 import { DirectorCounters } from './counters.js';
 import { Datapath } from './datapath.js';
-import type { DatapathSettings, SyncHook } from './datapath.js';
+import type { DatapathSettings, LocalHandler, SyncHook } from './datapath.js';
 import { Estimator } from './estimator.js';
 import { ForwarderTable } from './forwarders.js';
 import { FragmentPath, Fragments } from './fragments.js';
@@ -41,9 +41,12 @@ import { Timers } from './timers.js';
 import { TapXmit, TunXmit } from './xmit.js';
 import type { LinkXmit, XmitShared } from './xmit.js';
 
+const NO_RX = new Uint8Array(0);
+
 export { TUNVS_VERSION } from './control.js';
 export type { DirectorEvent } from './control.js';
 export type { OwnedAddress } from './l2.js';
+export type { LocalHandler } from './datapath.js';
 
 export interface DirectorOptions {
   /** the device (one Link per queue); all of one kind */
@@ -101,6 +104,8 @@ export class Director implements DirectorControl {
   private readonly control: Control;
   private readonly timers: Timers;
   private readonly settings: DatapathSettings = { sloppyTcp: false };
+  /** local protocol handlers (VRRP), by IPv4 protocol number */
+  private readonly local = new Map<number, LocalHandler>();
   private readonly now: () => number;
   private readonly useTimers: boolean;
   private started = false;
@@ -132,14 +137,14 @@ export class Director implements DirectorControl {
       this.l2 = null;
       if (src === 0 && opts.addresses?.[0]) src = parseIpv4(opts.addresses[0].addr);
     }
-    const shared: XmitShared = { counters: this.counters, table: this.table, pmtuDisc: opts.pmtuDisc ?? true };
+    const shared: XmitShared = { counters: this.counters, table: this.table, pmtuDisc: opts.pmtuDisc ?? true, local: this.local };
     for (const l of this.links) {
       this.xmits.set(l, this.l2 !== null ? new TapXmit(l, shared, this.l2) : new TunXmit(l, shared, src));
     }
     this.forwarders = new ForwarderTable(this.xmits.get(this.links[0]!)!.facts());
     const icmp = new IcmpRelay(this.conns, this.forwarders, this.counters);
     const frags = new FragmentPath(this.fragments, this.conns, this.forwarders, this.counters);
-    this.datapath = new Datapath(this.conns, this.table, this.forwarders, this.marks, icmp, frags, this.counters, this.settings);
+    this.datapath = new Datapath(this.conns, this.table, this.forwarders, this.marks, icmp, frags, this.counters, this.settings, this.local);
     this.timers = new Timers(this.conns, this.table, this.fragments, this.estimator, this.counters, this.l2, this.now);
     this.control = new Control({
       table: this.table, conns: this.conns, estimator: this.estimator, fwds: this.forwarders, counters: this.counters,
@@ -230,6 +235,77 @@ export class Director implements DirectorControl {
   /** Gratuitous ARP for a new VIP (TAP, once started). */
   private announce(vip: number): void {
     if (this.l2 !== null && this.started) this.l2.announce(vip);
+  }
+
+  // ------------------------------------------ VRRP on TAP (the host side of VIPs)
+
+  /**
+   * Put an address under a VRRP instance's control (TAP): while standby (backup) the
+   * Director neither answers ARP or ping for it nor announces it, even when it is the VIP
+   * of a virtual service; while active (master) it answers for it like an owned address,
+   * also when no virtual service uses it (a real servers' gateway VIP). Announcing the
+   * change (gratuitous ARP) is the caller's: VRRP has its own timing.
+   */
+  setAddressActive(addr: string, active: boolean): void {
+    this.tapL2('setAddressActive').hold(parseIpv4(addr), active);
+  }
+
+  /** Release an address from VRRP control (back to the Director's own rules). */
+  releaseAddress(addr: string): void {
+    this.tapL2('releaseAddress').release(parseIpv4(addr));
+  }
+
+  /**
+   * Receive IPv4 datagrams of `protocol` that the Director does not forward (VRRP: 112),
+   * addressed to our MAC, broadcast or (TAP) an IPv4 multicast MAC: the handler gets a
+   * copy from the IP header (TTL as received, IP checksum verified). `null` removes it.
+   */
+  onLocalProtocol(protocol: number, handler: LocalHandler | null): void {
+    if (protocol === Proto.TCP || protocol === Proto.UDP || protocol === Proto.ICMP) {
+      throw new Error(`protocol ${protocol} is the Director's own`);
+    }
+    if (handler) this.local.set(protocol, handler);
+    else this.local.delete(protocol);
+  }
+
+  /**
+   * Send an IPv4 datagram the Director originates (TAP), through the first link's
+   * transmit queue (at once, or with the batch being handled): to an IPv4 group's MAC, or
+   * to the next hop's from the neighbour table. When the next hop is not resolved yet an
+   * ARP request goes out instead and false is returned (the caller sends again later, as
+   * VRRP does with its next advert); false also without a route (counted).
+   */
+  sendDatagram(datagram: Uint8Array): boolean {
+    if (datagram.length < Ipv4Field.HEADER_LEN) throw new RangeError(`sendDatagram: ${datagram.length} bytes is no IPv4 datagram`);
+    return this.originating('sendDatagram', (x) => x.originate(datagram));
+  }
+
+  /** Send one Ethernet frame as given (TAP; VRRP's gratuitous ARP) on the first link. */
+  sendFrame(frame: Uint8Array): void {
+    this.originating('sendFrame', (x) => x.originateFrame(frame));
+  }
+
+  /** The Director's MAC address (TAP). */
+  get macAddress(): Uint8Array {
+    return this.tapL2('macAddress').mac;
+  }
+
+  private tapL2(what: string): L2 {
+    if (this.l2 === null) throw new Error(`${what} is for a TAP Director`);
+    return this.l2;
+  }
+
+  /** Run `send` on the first link's transmit side; outside a batch, flush its queue at once. */
+  private originating<T>(what: string, send: (x: TapXmit) => T): T {
+    this.tapL2(what);
+    const x = this.xmits.get(this.links[0]!) as TapXmit;
+    if (x.inBatch) return send(x);
+    x.begin(this.now());
+    try {
+      return send(x);
+    } finally {
+      this.counters.txPackets += x.flush(NO_RX);
+    }
   }
 
   /** expire_nodest_conn: the kernel's background flush of entries whose destination left. */

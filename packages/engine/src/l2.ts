@@ -38,6 +38,9 @@ export class L2 {
   readonly neighbours = new Neighbours();
   private readonly mac48: number;
   private readonly owned = new Set<number>();
+  /** addresses a VRRP instance holds: answered (ARP, ping) only while active */
+  private readonly heldActive = new Set<number>();
+  private readonly heldStandby = new Set<number>();
   private readonly subnets: { net: number; mask: number }[] = [];
   private readonly eth = new EthernetView();
   private readonly arpView = new ArpView();
@@ -67,9 +70,41 @@ export class L2 {
     if (this.srcAddr === 0) this.srcAddr = addr;
   }
 
-  /** True for an address this director answers for: an owned address or a VIP. */
+  /**
+   * True for an address this director answers for (ARP, ping): an owned address, a VIP or
+   * an address a VRRP instance holds as master; never one it holds as backup.
+   */
   owns(addr: number): boolean {
-    return this.owned.has(addr) || this.table.isVip(addr);
+    if (this.heldStandby.size > 0 && this.heldStandby.has(addr)) return false;
+    return this.owned.has(addr) || this.table.isVip(addr) || this.heldActive.has(addr);
+  }
+
+  /** Ours in any state (never learnt as a neighbour): owned, a VIP, or held by VRRP. */
+  private mine(addr: number): boolean {
+    return this.owned.has(addr) || this.table.isVip(addr) || this.heldActive.has(addr) || this.heldStandby.has(addr);
+  }
+
+  /**
+   * Put an address under a VRRP instance's control: while standby (backup) it is neither
+   * answered (ARP, ping) nor announced, even when it is the VIP of a virtual service;
+   * while active (master) it is answered like an owned address, also when no virtual
+   * service uses it (a real servers' gateway VIP). Announcing a change is the caller's
+   * (VRRP has its own gratuitous ARP timing).
+   */
+  hold(addr: number, active: boolean): void {
+    if (active) {
+      this.heldStandby.delete(addr);
+      this.heldActive.add(addr);
+    } else {
+      this.heldActive.delete(addr);
+      this.heldStandby.add(addr);
+    }
+  }
+
+  /** Give an address back from VRRP control (to the rules above). */
+  release(addr: number): void {
+    this.heldActive.delete(addr);
+    this.heldStandby.delete(addr);
   }
 
   /** Next hop for `dst`: itself when on-link, else the gateway, else 0 (no route). */
@@ -98,6 +133,11 @@ export class L2 {
     return dst === this.mac48 || dst === BROADCAST48;
   }
 
+  /** Is the destination MAC of the frame at `buf[eth]` an IPv4 multicast one (01:00:5e, RFC 1112)? */
+  isIpv4Multicast(buf: Uint8Array, eth: number): boolean {
+    return buf[eth] === 0x01 && buf[eth + 1] === 0x00 && buf[eth + 2] === 0x5e && (buf[eth + 3]! & 0x80) === 0;
+  }
+
   // -------------------------------------------------------------------- output
 
   /**
@@ -124,6 +164,22 @@ export class L2 {
     return true;
   }
 
+  /**
+   * Give the IP datagram whose Ethernet header goes at `buf[eth]` the MAC of IPv4 group
+   * `group` (01:00:5e and the group's low 23 bits, RFC 1112) and ours as source.
+   */
+  groupHeader(buf: Uint8Array, eth: number, group: number): void {
+    buf[eth] = 0x01;
+    buf[eth + 1] = 0x00;
+    buf[eth + 2] = 0x5e;
+    buf[eth + 3] = (group >>> 16) & 0x7f;
+    buf[eth + 4] = (group >>> 8) & 0xff;
+    buf[eth + 5] = group & 0xff;
+    const e = this.eth.reset(buf, eth, ETH_HEADER_LEN);
+    e.setSrcMac(this.mac);
+    e.etherType = EtherType.Ipv4;
+  }
+
   // ----------------------------------------------------------------------- ARP
 
   /**
@@ -144,8 +200,9 @@ export class L2 {
     const tpa = a.targetIp;
     const op = a.op;
     const toUs = op === ArpOp.Request && spa !== tpa && this.owns(tpa);
-    // learn only senders on one of our subnets (not our own addresses, not DAD probes)
-    if (spa !== 0 && !this.owns(spa) && this.route(spa) === spa) this.learnFrom(x, a, spa, tpa, op, toUs);
+    // learn only senders on one of our subnets (never one of our addresses, held by VRRP
+    // or active, nor DAD probes)
+    if (spa !== 0 && !this.mine(spa) && this.route(spa) === spa) this.learnFrom(x, a, spa, tpa, op, toUs);
     if (toUs) {
       const f = this.reserveFrame(x, ARP_FRAME_LEN);
       if (f < 0) return;
@@ -210,8 +267,9 @@ export class L2 {
     x.tx.commit(f - x.vnet, x.vnet + ARP_FRAME_LEN);
   }
 
-  /** Gratuitous ARP for a new VIP, sent at once. */
+  /** Gratuitous ARP for a new VIP, sent at once (not for one a VRRP backup holds). */
   announce(vip: number): void {
+    if (this.heldStandby.has(vip)) return;
     const vnet = this.link.vnetHdrLen;
     const frame = new Uint8Array(vnet + ARP_FRAME_LEN);
     emitGratuitousArp(frame, vnet, this.mac, vip);

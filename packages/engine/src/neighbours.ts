@@ -207,6 +207,18 @@ export class Neighbours {
   }
   private readonly probeTimes = new Map<number, number>();
 
+  /**
+   * A request of ours for `addr` with nothing queued (a datagram the director originates,
+   * e.g. a VRRP advertisement, is not kept): returns true when the request should go now
+   * (none in the last second). The answer then creates the entry, as for a queued packet.
+   */
+  solicit(addr: number, now: number): boolean {
+    const last = this.probeTimes.get(addr) ?? -Infinity;
+    if (now - last < NEIGH_PROBE_INTERVAL_MS) return false;
+    this.probeTimes.set(addr, now);
+    return true;
+  }
+
   /** Take the packets waiting for `addr` (now resolved). */
   takePending(addr: number): Uint8Array[] {
     const p = this.pending.get(addr);
@@ -237,6 +249,8 @@ export class Neighbours {
         this.probeTimes.delete(addr);
       }
     }
+    // requests with nothing queued (solicit) that went unanswered
+    for (const [addr, t] of this.probeTimes) if (now - t > 3_000 && !this.pending.has(addr)) this.probeTimes.delete(addr);
   }
 
   /** Entries for listings: address, MAC string, age in ms. */

@@ -11,8 +11,8 @@ import { Packet } from '@tunvs/forwarder';
 import type { Link, LinkKind } from '@tunvs/link';
 import { vnetIsGso, vnetNeedsCsum } from '@tunvs/link';
 import {
-  CheckFlags, ETH_HEADER_LEN, EtherType, FrameKind, ICMP_ERROR_MAX_LEN, Ipv4View, classifyFrame, classifyIpv4, emitIcmpError,
-  emitIpv4Fragment, ipv4FragmentPayload,
+  CheckFlags, ETH_HEADER_LEN, EtherType, FrameKind, ICMP_ERROR_MAX_LEN, Ipv4Field, Ipv4View, classifyFrame, classifyIpv4, emitIcmpError,
+  emitIpv4Fragment, ipv4FragmentPayload, rd32,
 } from '@tunvs/packet';
 
 const ARP = FrameKind.Arp;
@@ -26,6 +26,8 @@ export interface XmitShared {
   readonly counters: DirectorCounters;
   readonly table: ServiceTable;
   readonly pmtuDisc: boolean;
+  /** IPv4 protocols handed to a local handler (VRRP): TAP admits their multicast frames */
+  readonly local: ReadonlyMap<number, unknown>;
 }
 
 /** The Xmit of one link; the subclasses know the link layer. */
@@ -35,6 +37,8 @@ export abstract class LinkXmit implements Xmit {
   abstract readonly checks: number;
   /** the clock of the batch being handled (ms) */
   now = 0;
+  /** between `begin` and `flush`: what is queued now leaves with the batch */
+  inBatch = false;
   /** the descriptor of the frame being handled, re-pointed for every frame */
   readonly pkt = new Packet();
   /** bytes of vnet header in front of every packet of this link */
@@ -60,10 +64,12 @@ export abstract class LinkXmit implements Xmit {
   /** Start a batch. */
   begin(now: number): void {
     this.now = now;
+    this.inBatch = true;
   }
 
   /** Write what the batch queued; returns the packets the link took. */
   flush(rxBuf: Uint8Array): number {
+    this.inBatch = false;
     return this.tx.flush(this.link, rxBuf);
   }
 
@@ -306,7 +312,9 @@ export class TapXmit extends LinkXmit {
       this.l2.arpInput(this, p);
       return false;
     }
-    if (!this.l2.forUs(buf, p.info.l2Off)) {
+    const l2Off = p.info.l2Off;
+    // ours: our MAC, broadcast, and IPv4 multicast of a protocol handled locally (VRRP)
+    if (!this.l2.forUs(buf, l2Off) && !(this.shared.local.has(p.info.proto) && this.l2.isIpv4Multicast(buf, l2Off))) {
       this.counters.notForUs++;
       return false;
     }
@@ -316,6 +324,55 @@ export class TapXmit extends LinkXmit {
 
   answersFor(addr: number): boolean {
     return this.l2.owns(addr);
+  }
+
+  // ------------------------------------------ what the director originates (VRRP)
+
+  /**
+   * Queue an IPv4 datagram the director originates (from its IP header): to its group's
+   * MAC when the destination is multicast, else to the next hop's. False when it was not
+   * queued: no route, no room (both counted), or the next hop not resolved yet (an ARP
+   * request went out instead; the datagram is not kept, the caller sends again later).
+   */
+  originate(datagram: Uint8Array): boolean {
+    const len = datagram.length;
+    const dst = rd32(datagram, Ipv4Field.DST);
+    const group = dst >>> 28 === 0xe;
+    let hop = 0;
+    if (!group) {
+      hop = this.route(dst);
+      if (hop === 0) {
+        this.counters.noRoute++;
+        return false;
+      }
+      if (this.l2.neighbours.lookup(hop) < 0) {
+        if (this.l2.neighbours.solicit(hop, this.now)) this.l2.request(this, hop);
+        return false;
+      }
+    }
+    const ip = this.reserve(len);
+    if (ip < 0) return false;
+    this.genBuf.set(datagram, ip);
+    if (!group) {
+      this.sendNew(ip, len, hop);
+      return true;
+    }
+    const eth = ip - ETH_HEADER_LEN;
+    this.l2.groupHeader(this.genBuf, eth, dst);
+    this.tx.commit(eth - this.vnet, this.vnet + ETH_HEADER_LEN + len);
+    return true;
+  }
+
+  /** Queue an Ethernet frame the director originates, as given (VRRP's gratuitous ARP). */
+  originateFrame(frame: Uint8Array): void {
+    const o = this.tx.reserve(this.vnet + frame.length);
+    if (o < 0) {
+      this.counters.txSlabFull++;
+      return;
+    }
+    if (this.vnet > 0) this.genBuf.fill(0, o, o + this.vnet);
+    this.genBuf.set(frame, o + this.vnet);
+    this.tx.commit(o, this.vnet + frame.length);
   }
 
 }

@@ -1,6 +1,9 @@
 /**
  * Red Hat Piranha's lvs.cf → keepalived.conf (reference §9.4), for `tunvsd --import-lvs-cf`.
  */
+import { networkInterfaces } from 'node:os';
+import { piranhaRole, piranhaVrrp } from '@tunvs/keepalived';
+import type { PiranhaRole } from '@tunvs/keepalived';
 
 /** A syntax error in lvs.cf, with its line number. */
 export class LvsCfError extends Error {
@@ -61,8 +64,16 @@ export function parseLvsCf(text: string): Block {
 const KIND: Record<string, string> = { nat: 'NAT', direct: 'DR', tunnel: 'TUN' };
 const q = (s: string): string => (/^[^\s"#!{}]+$/.test(s) ? s : `"${s.replace(/"/g, '')}"`);
 
-/** Prints the keepalived.conf equivalent of an lvs.cf. */
-export function importLvsCf(text: string): string {
+/** The IPv4 addresses of this host (to tell primary from backup). */
+function hostAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === 'IPv4')
+    .map((a) => a!.address);
+}
+
+/** Prints the keepalived.conf equivalent of an lvs.cf (for `role`, default: from this host's addresses). */
+export function importLvsCf(text: string, opts: { role?: PiranhaRole } = {}): string {
   const root = parseLvsCf(text);
   const g = root.keys;
   const out: string[] = ['! keepalived.conf generated from lvs.cf by tunvs', ''];
@@ -72,31 +83,9 @@ export function importLvsCf(text: string): string {
   out.push('global_defs {', `    router_id ${q(g.get('primary') ?? 'lvs')}`, '}', '');
 
   const virtuals = root.children.filter((b) => b.kind === 'virtual');
-  const vips: string[] = [];
-  let iface = 'eth0';
-  for (const v of virtuals) {
-    const addr = (v.keys.get('address') ?? '').split(/\s+/);
-    if (addr[0]) vips.push(addr[0]);
-    if (addr[1]) iface = addr[1].split(':')[0]!;
-  }
-  if (g.has('backup') || g.get('backup_active') === '1') {
-    const keepalive = Math.max(1, Math.round(Number(g.get('keepalive') ?? '2')));
-    out.push(
-      `! heartbeat between ${g.get('primary') ?? '?'} and ${g.get('backup') ?? '?'} (port ${g.get('heartbeat_port') ?? '539'},`,
-      `! keepalive ${g.get('keepalive') ?? '2'} s, deadtime ${g.get('deadtime') ?? '5'} s) becomes VRRP: on the backup`,
-      '! director use "state BACKUP" and a lower priority. Failover takes about 3 x advert_int.',
-      'vrrp_instance LVS {',
-      '    state MASTER',
-      `    interface ${iface}`,
-      '    virtual_router_id 51',
-      '    priority 150',
-      `    advert_int ${keepalive}`,
-      '    virtual_ipaddress {',
-      ...[...new Set(vips)].map((a) => `        ${a}`),
-      '    }',
-      '}',
-      '',
-    );
+  // redundancy (primary/backup, pulse's heartbeat) as a VRRP instance: vrrp-piranha.ts
+  if (g.has('backup') || g.get('backup_active') === '1' || g.has('primary')) {
+    out.push(...piranhaVrrp(g, virtuals.map((v) => v.keys), opts.role ?? piranhaRole(g, hostAddresses())));
   }
 
   for (const v of virtuals) {

@@ -43,3 +43,13 @@ export type {
   GlobalDefs,
   KeepalivedConfig,
 } from './types.js';
+export { interpretVrrp, setVrrpHost } from './vrrp.js';
+export { VRRP_BLOCKS } from './vrrp-parse.js';
+export { sysfsHost, staticHost, hostInterfaceNames } from './vrrp-host.js';
+export type { HostInfo, HostInterface } from './vrrp-host.js';
+export type {
+  VrrpConfig, VrrpGlobals, VrrpInstanceConfig, VrrpVip, VrrpRoute, TrackRefConfig, VrrpScriptConfig, VrrpNotifyConfig,
+  VrrpUnsupported, SyncGroupConfig, VrrpNote,
+} from './vrrp-types.js';
+export { piranhaVrrp, piranhaRole } from './vrrp-piranha.js';
+export type { PiranhaRole, LvsCfKeys } from './vrrp-piranha.js';

@@ -164,7 +164,7 @@ const GLOBAL_KEYWORDS = [
   'smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker', 'checker_log_all_failures', 'no_checker_emails',
   'rs_init_notifies', 'script_user', 'enable_script_security', 'notify_fifo', 'notify_fifo_script',
   'lvs_notify_fifo', 'lvs_notify_fifo_script', 'lvs_sync_daemon', 'lvs_timeouts', 'lvs_flush',
-  'lvs_flush_on_stop', 'max_auto_priority', 'min_auto_priority_delay', 'dynamic_interfaces',
+  'lvs_flush_on_stop', 'max_auto_priority', 'min_auto_priority_delay', 'dynamic_interfaces', 'default_interface',
   'no_email_faults', 'process_names', 'process_name', 'umask', 'log_unknown_vrids', 'random_seed',
   'reload_check_config', 'reload_time_file', 'reload_repeat', 'reload_file', 'startup_script',
   'startup_script_timeout', 'shutdown_script', 'shutdown_script_timeout', 'include_check', 'local_name',

@@ -5,6 +5,7 @@
  * the configuration file.
  */
 import type { SourcePos } from './diagnostics.js';
+import type { VrrpConfig } from './vrrp-types.js';
 
 /** keepalived's forwarding methods (`lb_kind` / `lvs_method`). */
 export type LbKind = 'NAT' | 'DR' | 'TUN';
@@ -288,6 +289,8 @@ export interface KeepalivedConfig {
   virtualServers: VirtualServer[];
   /** vrrp_instance, vrrp_sync_group, vrrp_script, ... kept whole for the VRRP work */
   vrrp: RawNode[];
+  /** the VRRP blocks and the VRRP global_defs keywords, interpreted (vrrp.ts) */
+  vrrpConfig: VrrpConfig;
   /** `track_file` / `vrrp_track_file` blocks (used by FILE_CHECK and by VRRP's track_file) */
   trackFiles: TrackFile[];
   /** `bfd_instance` blocks (used by BFD_CHECK and by VRRP's track_bfd) */

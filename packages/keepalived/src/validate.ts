@@ -10,15 +10,14 @@ import { DEFAULT_SCRIPT_USER, lookupGroup, lookupUser, scriptInsecurity } from '
 import type { Account } from './script-security.js';
 import { delimiter, join } from 'node:path';
 import type { DiagnosticSink } from './diagnostics.js';
-import { parseScriptLine } from './script.js';
 import { unsupportedReason } from './to-control.js';
+import { interpretVrrp } from './vrrp.js';
 import type { CheckerDraft, ParseResult, RsDraft, VsDraft } from './parser.js';
 import type {
   Checker,
   CheckerCommon,
   KeepalivedConfig,
   LbKind,
-  RawNode,
   RealServer,
   ScriptSpec,
   VirtualServer,
@@ -62,10 +61,20 @@ export function buildConfig(p: ParseResult, sink: DiagnosticSink, file: string):
     if (why !== undefined) sink.warn(vs, `not supported by tunvs: ${why}`, 0);
   }
 
+  const staticFrom = sink.list.length;
   checkStatic(p, sink);
+  const noDefaultIf = sink.list.slice(staticFrom).filter((d) => d.exitCode === 4);
   checkScripts(p, sink, file);
+  const vrrpConfig = interpretVrrp(p, sink, file);
+  // keepalived 2.2.7 exits 4 for an address with neither an interface nor an existing
+  // default interface only when that is all it objects to and there is no virtual_server;
+  // another error (a vrrp_instance's missing or loopback interface, ...) or a virtual
+  // server makes it 5 (each case checked against the binary in a netns, see the corpus)
+  if (noDefaultIf.length && (p.vs.length > 0 || sink.list.some((d) => d.exitCode === 5 && d.severity === 'error' && !noDefaultIf.includes(d)))) {
+    for (const d of noDefaultIf) d.exitCode = 5;
+  }
 
-  return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, other: p.other, trackFiles: p.trackFiles, bfdInstances: p.bfdInstances };
+  return { file, global: p.global, groups, virtualServers, vrrp: p.vrrp, vrrpConfig, other: p.other, trackFiles: p.trackFiles, bfdInstances: p.bfdInstances };
 }
 
 function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: DiagnosticSink): VirtualServer | null {
@@ -313,8 +322,6 @@ export function findExecutable(prog: string): string | null {
   return null;
 }
 
-const VRRP_SCRIPT_WORDS = new Set(['script', 'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify_deleted', 'notify_master_rx_lower_pri']);
-
 /**
  * keepalived's script rules, for the checker side's scripts (misc_path, notify_up/down,
  * quorum_up/down): each gets the uid/gid it runs as (its own `user [group]`, else
@@ -325,17 +332,8 @@ const VRRP_SCRIPT_WORDS = new Set(['script', 'notify', 'notify_master', 'notify_
 function checkScripts(p: ParseResult, sink: DiagnosticSink, file: string): void {
   const g = p.global;
   const lvs = p.scripts;
+  // the VRRP side's scripts (notify*, vrrp_script) are judged in vrrp-parse.ts
   const all: ScriptSpec[] = [...lvs];
-  const walk = (nodes: RawNode[]): void => {
-    for (const n of nodes) {
-      if (VRRP_SCRIPT_WORDS.has(n.keyword)) {
-        const s = parseScriptLine(n.raw.slice(n.raw.indexOf(n.keyword) + n.keyword.length));
-        if (s) all.push({ ...s, file: n.file, line: n.line });
-      }
-      if (n.children) walk(n.children);
-    }
-  };
-  walk(p.vrrp);
   if (all.some((s) => findExecutable(s.argv[0]!) !== null) && !g.enableScriptSecurity) {
     sink.warn({ file, line: 0 }, 'SECURITY VIOLATION - check scripts are being executed but script_security not enabled.', 6);
   }

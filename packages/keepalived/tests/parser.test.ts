@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   parseConfigText,
+  setVrrpHost,
+  staticHost,
   parseConfigFile,
   configTest,
   runConfigTest,
@@ -236,8 +238,11 @@ t.test('include with globs relative to the including file; vrrp kept raw', (t) =
   mkdirSync(join(dir, 'conf.d', 'more'));
   writeFileSync(
     join(dir, 'main.conf'),
-    'include conf.d/*.conf\nvrrp_instance VI_1 {\n  state MASTER\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n}\n',
+    'include conf.d/*.conf\nvrrp_instance VI_1 {\n  state MASTER\n  virtual_ipaddress {\n    10.0.0.1/24\n  }\n  interface eth0\n  virtual_router_id 1\n}\n',
   );
+  // keepalived checks `interface` against the host: give the VRRP check a fixed one
+  const oldHost = setVrrpHost(staticHost([{ name: 'eth0', loopback: false, ethernet: true, multicast: true, mtu: 1500 }]));
+  t.teardown(() => void setVrrpHost(oldHost));
   writeFileSync(join(dir, 'conf.d', 'a.conf'), 'include more/{x,y}.conf\n');
   writeFileSync(
     join(dir, 'conf.d', 'more', 'x.conf'),
@@ -251,7 +256,7 @@ t.test('include with globs relative to the including file; vrrp kept raw', (t) =
   );
   const v = r.config.vrrp[0]!;
   t.match(v, { keyword: 'vrrp_instance', args: ['VI_1'], file: join(dir, 'main.conf'), line: 2 });
-  t.same(v.children!.map((c) => c.keyword), ['state', 'virtual_ipaddress']);
+  t.same(v.children!.map((c) => c.keyword), ['state', 'virtual_ipaddress', 'interface', 'virtual_router_id']);
   t.same(v.children![1]!.children![0]!.keyword, '10.0.0.1/24');
   const ct = configTest(join(dir, 'conf.d', 'more', 'x.conf'));
   t.equal(ct.ok, false);

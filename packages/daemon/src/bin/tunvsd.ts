@@ -2,7 +2,7 @@
 // tunvsd: the tunvs director daemon. Usage: tunvsd -f CONFIG [--socket PATH]
 import { readFileSync } from 'node:fs';
 import { importLvsCf } from '@tunvs/healthcheck';
-import { SocketInUseError } from '@tunvs/cli';
+import { ControlClient, SocketInUseError, socketPath } from '@tunvs/cli';
 import { startDaemon, jsonLogger } from '../daemon.js';
 import { ConfigError } from '../config.js';
 import { LOAD_DEFAULTS } from '../loader.js';
@@ -10,7 +10,8 @@ import { runTunvsdConfigTest } from '../sources.js';
 import { HttpOptions } from '../http-config.js';
 
 const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--reload-timeout S] [--config-test]
-       tunvsd --import-lvs-cf LVS.CF
+       tunvsd --import-lvs-cf LVS.CF [--router primary|backup]
+       tunvsd --vrrp-status [--socket PATH]
 
   -f, --config FILE     configuration: JSON (// comments allowed), a tunvsd.conf
                         (keepalived_conf PATH, device, mode, address, ...) or a keepalived.conf
@@ -24,7 +25,11 @@ const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--reload-timeout S] [--c
   --http-password-file F  console users (user:hash lines, see tunvs-console passwd)
   --http-token-file F   API tokens (see tunvs-console token)
   --http-metrics-only   serve /metrics only (no console, no login needed)
-  --import-lvs-cf FILE  print the keepalived.conf equivalent of a Piranha lvs.cf
+  --import-lvs-cf FILE [--router primary|backup]
+                        print the keepalived.conf equivalent of a Piranha lvs.cf (the
+                        redundancy settings become a vrrp_instance for this router; default:
+                        the role whose lvs.cf address this host has)
+  --vrrp-status         print the running tunvsd's VRRP state (JSON) and exit
   -h, --help            this text
 `;
 
@@ -61,14 +66,21 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`tunvsd: --import-lvs-cf needs a file\n`);
         return 2;
       }
+      const ri = argv.indexOf('--router');
+      const role = ri >= 0 ? argv[ri + 1] : undefined;
+      if (role !== undefined && role !== 'primary' && role !== 'backup') {
+        process.stderr.write(`tunvsd: --router must be primary or backup, not '${role}'\n`);
+        return 2;
+      }
       try {
-        process.stdout.write(importLvsCf(readFileSync(f, 'utf8')));
+        process.stdout.write(importLvsCf(readFileSync(f, 'utf8'), role ? { role } : {}));
         return 0;
       } catch (e) {
         process.stderr.write(`tunvsd: ${f}: ${(e as Error).message}\n`);
         return 1;
       }
     }
+    else if (a === '--vrrp-status') return vrrpStatus(socket ?? (argv.includes('--socket') ? argv[argv.indexOf('--socket') + 1] : undefined));
     else if (a === '-h' || a === '--help') {
       process.stdout.write(USAGE);
       return 0;
@@ -110,6 +122,20 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   return -1; // keep running
+}
+
+/** `tunvsd --vrrp-status [--socket PATH]`: the control socket's vrrpStatus, as JSON. */
+async function vrrpStatus(sock: string | undefined): Promise<number> {
+  try {
+    const c = await ControlClient.connect(socketPath(sock));
+    const r = await c.call('vrrpStatus');
+    c.close();
+    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    return 0;
+  } catch (e) {
+    process.stderr.write(`tunvsd: --vrrp-status: ${(e as Error).message}\n`);
+    return 1;
+  }
 }
 
 main(process.argv.slice(2)).then((code) => {

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "hostnet",
+      "sources": ["src/hostnet.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS"]
+    }
+  ]
+}

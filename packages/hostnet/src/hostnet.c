@@ -1,0 +1,687 @@
+/*
+ * hostnet.c: the native half of @tunvs/hostnet (plain N-API + libuv): the host networking
+ * Node has no API for, as keepalived's VRRP process uses it.
+ *
+ *   - raw IPv4 sockets for one protocol (112 = VRRP): bound to a device, IP_HDRINCL for
+ *     sending, multicast loop and IP_MULTICAST_ALL off, IP_PKTINFO on; joining a group on
+ *     an interface; received datagrams come with their IP header (so TTL can be checked),
+ *     the arrival interface and the destination address;
+ *   - AF_PACKET sockets bound to an interface, to send Ethernet frames (gratuitous ARP);
+ *   - NETLINK_ROUTE sockets: a request/acknowledge call (and dumps) for messages built in
+ *     TypeScript, and event sockets subscribed to multicast groups (links, addresses);
+ *   - interface facts by ioctl (index, MAC, flags, MTU).
+ *
+ * Readers are uv_poll watchers that drain the non-blocking socket on readiness and call JS
+ * once per datagram with a fresh Uint8Array (control-plane traffic: a few per second).
+ * Errors thrown to JS carry `code` (e.g. "EPERM"), `errno` and `syscall`.
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#ifndef IP_MULTICAST_ALL
+#define IP_MULTICAST_ALL 49
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+static const char *errno_code(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENOENT: return "ENOENT";
+    case ENODEV: return "ENODEV";
+    case ENXIO: return "ENXIO";
+    case EBUSY: return "EBUSY";
+    case EINVAL: return "EINVAL";
+    case EEXIST: return "EEXIST";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOBUFS: return "ENOBUFS";
+    case ENOMEM: return "ENOMEM";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EADDRINUSE: return "EADDRINUSE";
+    case ENETUNREACH: return "ENETUNREACH";
+    case ENETDOWN: return "ENETDOWN";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ESRCH: return "ESRCH";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EINTR: return "EINTR";
+    case ERANGE: return "ERANGE";
+    default: return "EUNKNOWN";
+  }
+}
+
+static void throw_errno(napi_env env, int err, const char *syscall) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s failed: %s (%s)", syscall, errno_code(err), strerror(err));
+  napi_value m, code, e, n, sc;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, m, &e);
+  napi_create_int32(env, err, &n);
+  napi_set_named_property(env, e, "errno", n);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
+  napi_set_named_property(env, e, "syscall", sc);
+  napi_throw(env, e);
+}
+
+static void throw_plain(napi_env env, const char *code, const char *msg) {
+  napi_throw_error(env, code, msg);
+}
+
+/* ---------------------------------------------------------------- argument helpers */
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  if (argc < want) {
+    throw_plain(env, "EINVAL", "too few arguments");
+    return -1;
+  }
+  return 0;
+}
+
+static int get_ifname(napi_env env, napi_value v, char out[IFNAMSIZ]) {
+  char tmp[64];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, tmp, sizeof tmp, &len) != napi_ok) {
+    throw_plain(env, "EINVAL", "interface name must be a string");
+    return -1;
+  }
+  if (len >= IFNAMSIZ) {
+    throw_plain(env, "ENAMETOOLONG", "interface name too long (max 15 bytes)");
+    return -1;
+  }
+  memset(out, 0, IFNAMSIZ);
+  memcpy(out, tmp, len);
+  return 0;
+}
+
+static int32_t get_i32(napi_env env, napi_value v) {
+  int32_t x = 0;
+  napi_get_value_int32(env, v, &x);
+  return x;
+}
+
+static uint32_t get_u32(napi_env env, napi_value v) {
+  uint32_t x = 0;
+  napi_get_value_uint32(env, v, &x);
+  return x;
+}
+
+static bool get_bool(napi_env env, napi_value v) {
+  bool b = false;
+  napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+static napi_value make_i32(napi_env env, int32_t x) {
+  napi_value v;
+  napi_create_int32(env, x, &v);
+  return v;
+}
+
+static napi_value make_u32(napi_env env, uint32_t x) {
+  napi_value v;
+  napi_create_uint32(env, x, &v);
+  return v;
+}
+
+static napi_value make_undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+static int get_bytes(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) {
+    throw_plain(env, "EINVAL", "expected a Uint8Array");
+    return -1;
+  }
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return -1;
+  if (type != napi_uint8_array) {
+    throw_plain(env, "EINVAL", "expected a Uint8Array");
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value make_bytes(napi_env env, const void *p, size_t len) {
+  napi_value ab, arr;
+  void *data = NULL;
+  napi_create_arraybuffer(env, len, &data, &ab);
+  if (len) memcpy(data, p, len);
+  napi_create_typedarray(env, napi_uint8_array, len, ab, 0, &arr);
+  return arr;
+}
+
+/* ---------------------------------------------------------------- raw IPv4 sockets */
+
+/* openRawIp(protocol, ifname, hdrincl) -> fd
+ * ifname "" = not bound to a device. Non-blocking, close-on-exec, multicast loop off,
+ * IP_MULTICAST_ALL off (only groups joined on this socket), IP_PKTINFO on. */
+static napi_value OpenRawIp(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv)) return NULL;
+  int proto = get_i32(env, argv[0]);
+  char ifname[IFNAMSIZ];
+  if (get_ifname(env, argv[1], ifname)) return NULL;
+  bool hdrincl = get_bool(env, argv[2]);
+  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket(AF_INET, SOCK_RAW)");
+    return NULL;
+  }
+  int zero = 0, one = 1;
+  const char *fail = NULL;
+  if (hdrincl && setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof one) < 0) fail = "IP_HDRINCL";
+  else if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero) < 0) fail = "IP_MULTICAST_LOOP";
+  else if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero) < 0) fail = "IP_MULTICAST_ALL";
+  else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) fail = "IP_PKTINFO";
+  else if (ifname[0] && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1) < 0) fail = "SO_BINDTODEVICE";
+  if (ifname[0] && !fail) {
+    unsigned idx = if_nametoindex(ifname);
+    struct ip_mreqn m;
+    memset(&m, 0, sizeof m);
+    m.imr_ifindex = (int)idx;
+    if (idx == 0) fail = "if_nametoindex";
+    else if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) < 0) fail = "IP_MULTICAST_IF";
+  }
+  if (fail) {
+    int e = errno;
+    close(fd);
+    throw_errno(env, e, fail);
+    return NULL;
+  }
+  return make_i32(env, fd);
+}
+
+/* joinGroup(fd, group, ifindex, join) with IP_ADD/DROP_MEMBERSHIP (struct ip_mreqn). */
+static napi_value JoinGroup(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv)) return NULL;
+  int fd = get_i32(env, argv[0]);
+  uint32_t group = get_u32(env, argv[1]);
+  int ifindex = get_i32(env, argv[2]);
+  bool join = get_bool(env, argv[3]);
+  struct ip_mreqn m;
+  memset(&m, 0, sizeof m);
+  m.imr_multiaddr.s_addr = htonl(group);
+  m.imr_ifindex = ifindex;
+  if (setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m) < 0) {
+    throw_errno(env, errno, join ? "IP_ADD_MEMBERSHIP" : "IP_DROP_MEMBERSHIP");
+    return NULL;
+  }
+  return make_undefined(env);
+}
+
+/* sendIp(fd, datagram, dst) -> bytes sent. With IP_HDRINCL the datagram carries its own
+ * header (the kernel fills the checksum and, when 0, the id); dst picks the route. */
+static napi_value SendIp(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv)) return NULL;
+  int fd = get_i32(env, argv[0]);
+  void *buf;
+  size_t len;
+  if (get_bytes(env, argv[1], &buf, &len)) return NULL;
+  uint32_t dst = get_u32(env, argv[2]);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(dst);
+  for (;;) {
+    ssize_t r = sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof sa);
+    if (r >= 0) return make_i32(env, (int32_t)r);
+    if (errno == EINTR) continue;
+    throw_errno(env, errno, "sendto");
+    return NULL;
+  }
+}
+
+/* ---------------------------------------------------------------- packet sockets */
+
+/* openPacket(ifindex) -> fd: AF_PACKET/SOCK_RAW bound to the interface with protocol 0,
+ * so it receives nothing and only sends. */
+static napi_value OpenPacket(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  int ifindex = get_i32(env, argv[0]);
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket(AF_PACKET)");
+    return NULL;
+  }
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_ifindex = ifindex;
+  sll.sll_protocol = 0;
+  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
+    int e = errno;
+    close(fd);
+    throw_errno(env, e, "bind(AF_PACKET)");
+    return NULL;
+  }
+  return make_i32(env, fd);
+}
+
+/* sendFrame(fd, frame, ifindex) -> bytes: one Ethernet frame out of the interface. */
+static napi_value SendFrame(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv)) return NULL;
+  int fd = get_i32(env, argv[0]);
+  void *buf;
+  size_t len;
+  if (get_bytes(env, argv[1], &buf, &len)) return NULL;
+  int ifindex = get_i32(env, argv[2]);
+  if (len < 14) {
+    throw_plain(env, "EINVAL", "a frame has at least an Ethernet header");
+    return NULL;
+  }
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_ifindex = ifindex;
+  sll.sll_halen = ETH_ALEN;
+  memcpy(sll.sll_addr, buf, ETH_ALEN);
+  sll.sll_protocol = *(uint16_t *)((uint8_t *)buf + 12);
+  for (;;) {
+    ssize_t r = sendto(fd, buf, len, 0, (struct sockaddr *)&sll, sizeof sll);
+    if (r >= 0) return make_i32(env, (int32_t)r);
+    if (errno == EINTR) continue;
+    throw_errno(env, errno, "sendto(AF_PACKET)");
+    return NULL;
+  }
+}
+
+/* ---------------------------------------------------------------- netlink */
+
+/* openNetlink(groups, blocking) -> fd: NETLINK_ROUTE, bound with these multicast groups
+ * (RTMGRP_* bits). A request socket is blocking with a 2 s receive timeout; an event
+ * socket is non-blocking and read by a watcher. */
+static napi_value OpenNetlink(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  uint32_t groups = get_u32(env, argv[0]);
+  bool blocking = get_bool(env, argv[1]);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | (blocking ? 0 : SOCK_NONBLOCK), NETLINK_ROUTE);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket(AF_NETLINK)");
+    return NULL;
+  }
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = groups;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(fd);
+    throw_errno(env, e, "bind(AF_NETLINK)");
+    return NULL;
+  }
+  if (blocking) {
+    struct timeval tv = {.tv_sec = 2, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  int ext = 1;
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &ext, sizeof ext);
+  return make_i32(env, fd);
+}
+
+/* netlinkRequest(fd, message) -> { error, messages: Uint8Array[] }
+ * Sends one request (its nlmsg_seq identifies the answers) and reads until the ACK
+ * (NLMSG_ERROR with the same seq) or, for dumps, NLMSG_DONE. `error` is the positive
+ * errno of the ACK (0 = success). Every answer message of a dump is returned whole. */
+static napi_value NetlinkRequest(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  int fd = get_i32(env, argv[0]);
+  void *msg;
+  size_t len;
+  if (get_bytes(env, argv[1], &msg, &len)) return NULL;
+  if (len < sizeof(struct nlmsghdr)) {
+    throw_plain(env, "EINVAL", "netlink message shorter than its header");
+    return NULL;
+  }
+  uint32_t seq = ((struct nlmsghdr *)msg)->nlmsg_seq;
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  for (;;) {
+    ssize_t r = sendto(fd, msg, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+    if (r >= 0) break;
+    if (errno == EINTR) continue;
+    throw_errno(env, errno, "sendto(AF_NETLINK)");
+    return NULL;
+  }
+  napi_value list;
+  napi_create_array(env, &list);
+  uint32_t n = 0;
+  int error = 0;
+  static uint8_t buf[65536];
+  for (;;) {
+    ssize_t r = recv(fd, buf, sizeof buf, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(env, errno == EAGAIN ? ETIMEDOUT : errno, "recv(AF_NETLINK)");
+      return NULL;
+    }
+    bool done = false;
+    int rem = (int)r;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, rem); h = NLMSG_NEXT(h, rem)) {
+      if (h->nlmsg_seq != seq) continue;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        struct nlmsgerr *e = (struct nlmsgerr *)NLMSG_DATA(h);
+        error = -e->error;
+        done = true;
+        break;
+      }
+      if (h->nlmsg_type == NLMSG_DONE) {
+        done = true;
+        break;
+      }
+      napi_set_element(env, list, n++, make_bytes(env, h, h->nlmsg_len));
+    }
+    if (done) break;
+  }
+  napi_value out, ev;
+  napi_create_object(env, &out);
+  napi_create_int32(env, error, &ev);
+  napi_set_named_property(env, out, "error", ev);
+  napi_set_named_property(env, out, "messages", list);
+  return out;
+}
+
+/* ---------------------------------------------------------------- watchers */
+
+typedef struct watcher {
+  napi_env env;
+  int fd;
+  int kind; /* 0 raw IP (pktinfo), 1 netlink */
+  uv_poll_t poll;
+  int poll_inited;
+  int closed;
+  int handle_closed;
+  int finalized;
+  napi_ref cb_ref;
+  napi_async_context actx;
+} watcher_t;
+
+static void on_watch_closed(uv_handle_t *h) {
+  watcher_t *w = (watcher_t *)h->data;
+  w->handle_closed = 1;
+  if (w->finalized) free(w);
+}
+
+static void watcher_shutdown(watcher_t *w) {
+  if (w->closed) return;
+  w->closed = 1;
+  if (w->poll_inited)
+    uv_close((uv_handle_t *)&w->poll, on_watch_closed);
+  else
+    w->handle_closed = 1;
+  if (w->cb_ref) {
+    napi_delete_reference(w->env, w->cb_ref);
+    w->cb_ref = NULL;
+  }
+  if (w->actx) {
+    napi_async_destroy(w->env, w->actx);
+    w->actx = NULL;
+  }
+  if (w->fd >= 0) {
+    close(w->fd);
+    w->fd = -1;
+  }
+}
+
+static void watcher_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  watcher_t *w = (watcher_t *)data;
+  watcher_shutdown(w);
+  w->finalized = 1;
+  if (w->handle_closed) free(w);
+}
+
+static watcher_t *get_watcher(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    throw_plain(env, "EINVAL", "not a watcher handle");
+    return NULL;
+  }
+  return (watcher_t *)p;
+}
+
+/* Drain the socket: callback(data: Uint8Array, ifindex, dst) for raw IP, callback(data)
+ * for netlink (one call per datagram; a netlink datagram may hold several messages). */
+static void on_watch_readable(uv_poll_t *h, int status, int events) {
+  (void)events;
+  watcher_t *w = (watcher_t *)h->data;
+  if (w->closed || status < 0) return;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  static uint8_t buf[65536];
+  for (int round = 0; round < 64 && !w->closed; round++) {
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+    char cbuf[256];
+    struct sockaddr_storage from;
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof cbuf;
+    mh.msg_name = &from;
+    mh.msg_namelen = sizeof from;
+    ssize_t r = recvmsg(w->fd, &mh, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break; /* EAGAIN, or an error we cannot do anything about here */
+    }
+    int ifindex = 0;
+    uint32_t dst = 0;
+    if (w->kind == 0) {
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+          struct in_pktinfo pi;
+          memcpy(&pi, CMSG_DATA(c), sizeof pi);
+          ifindex = pi.ipi_ifindex;
+          dst = ntohl(pi.ipi_addr.s_addr);
+        }
+      }
+    }
+    napi_value cb, global, argv[3], result;
+    napi_get_reference_value(env, w->cb_ref, &cb);
+    napi_get_global(env, &global);
+    argv[0] = make_bytes(env, buf, (size_t)r);
+    argv[1] = make_i32(env, ifindex);
+    argv[2] = make_u32(env, dst);
+    napi_status st = napi_make_callback(env, w->actx, global, cb, 3, argv, &result);
+    if (st == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+      break;
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* watch(fd, kind, callback) -> handle: the handle owns the fd from now on. */
+static napi_value Watch(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv)) return NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[2], &t);
+  if (t != napi_function) {
+    throw_plain(env, "EINVAL", "callback must be a function");
+    return NULL;
+  }
+  watcher_t *w = (watcher_t *)calloc(1, sizeof *w);
+  if (!w) {
+    throw_plain(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  w->env = env;
+  w->fd = get_i32(env, argv[0]);
+  w->kind = get_i32(env, argv[1]);
+  napi_create_reference(env, argv[2], 1, &w->cb_ref);
+  napi_value name, res;
+  napi_create_string_utf8(env, "HostnetWatcher", NAPI_AUTO_LENGTH, &name);
+  napi_create_object(env, &res);
+  napi_async_init(env, res, name, &w->actx);
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  int r = uv_poll_init(loop, &w->poll, w->fd);
+  if (r < 0) {
+    watcher_shutdown(w);
+    free(w);
+    throw_errno(env, -r, "uv_poll_init");
+    return NULL;
+  }
+  w->poll.data = w;
+  w->poll_inited = 1;
+  r = uv_poll_start(&w->poll, UV_READABLE, on_watch_readable);
+  if (r < 0) {
+    watcher_shutdown(w);
+    throw_errno(env, -r, "uv_poll_start");
+    return NULL;
+  }
+  napi_value handle;
+  if (napi_create_external(env, w, watcher_finalize, NULL, &handle) != napi_ok) {
+    watcher_shutdown(w);
+    return NULL;
+  }
+  return handle;
+}
+
+/* unwatch(handle): stop and close the socket. Idempotent. */
+static napi_value Unwatch(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  watcher_t *w = get_watcher(env, argv[0]);
+  if (!w) return NULL;
+  watcher_shutdown(w);
+  return make_undefined(env);
+}
+
+/* setRef(handle, on): whether the watcher keeps the event loop alive. */
+static napi_value SetWatchRef(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  watcher_t *w = get_watcher(env, argv[0]);
+  if (!w) return NULL;
+  if (w->poll_inited && !w->closed) {
+    if (get_bool(env, argv[1])) uv_ref((uv_handle_t *)&w->poll);
+    else uv_unref((uv_handle_t *)&w->poll);
+  }
+  return make_undefined(env);
+}
+
+/* closeFd(fd) */
+static napi_value CloseFd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  int fd = get_i32(env, argv[0]);
+  if (fd >= 0) close(fd);
+  return make_undefined(env);
+}
+
+/* ---------------------------------------------------------------- interfaces */
+
+/* ifInfo(name) -> { index, mac: Uint8Array(6), flags, mtu } or null when it does not exist */
+static napi_value IfInfo(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  char name[IFNAMSIZ];
+  if (get_ifname(env, argv[0], name)) return NULL;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    throw_errno(env, errno, "socket(AF_INET, SOCK_DGRAM)");
+    return NULL;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, IFNAMSIZ);
+  if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
+    int e = errno;
+    close(s);
+    if (e == ENODEV) {
+      napi_value nul;
+      napi_get_null(env, &nul);
+      return nul;
+    }
+    throw_errno(env, e, "SIOCGIFINDEX");
+    return NULL;
+  }
+  int index = ifr.ifr_ifindex;
+  uint8_t mac[6] = {0};
+  if (ioctl(s, SIOCGIFHWADDR, &ifr) == 0) memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+  int flags = 0;
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) flags = ifr.ifr_flags;
+  int mtu = 0;
+  if (ioctl(s, SIOCGIFMTU, &ifr) == 0) mtu = ifr.ifr_mtu;
+  close(s);
+  napi_value out;
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "index", make_i32(env, index));
+  napi_set_named_property(env, out, "mac", make_bytes(env, mac, 6));
+  napi_set_named_property(env, out, "flags", make_i32(env, flags));
+  napi_set_named_property(env, out, "mtu", make_i32(env, mtu));
+  return out;
+}
+
+/* ---------------------------------------------------------------- module */
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"openRawIp", NULL, OpenRawIp, NULL, NULL, NULL, napi_default, NULL},
+    {"joinGroup", NULL, JoinGroup, NULL, NULL, NULL, napi_default, NULL},
+    {"sendIp", NULL, SendIp, NULL, NULL, NULL, napi_default, NULL},
+    {"openPacket", NULL, OpenPacket, NULL, NULL, NULL, napi_default, NULL},
+    {"sendFrame", NULL, SendFrame, NULL, NULL, NULL, napi_default, NULL},
+    {"openNetlink", NULL, OpenNetlink, NULL, NULL, NULL, napi_default, NULL},
+    {"netlinkRequest", NULL, NetlinkRequest, NULL, NULL, NULL, napi_default, NULL},
+    {"watch", NULL, Watch, NULL, NULL, NULL, napi_default, NULL},
+    {"unwatch", NULL, Unwatch, NULL, NULL, NULL, napi_default, NULL},
+    {"setRef", NULL, SetWatchRef, NULL, NULL, NULL, napi_default, NULL},
+    {"closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_default, NULL},
+    {"ifInfo", NULL, IfInfo, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
