@@ -22,6 +22,8 @@ import type {
   ConnInfo, DestSpec, DirectorControl, DirectorInfo, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
 } from '@tunvs/model';
 import { parseIpv4 } from '@tunvs/packet';
+import { FTP_DEFAULT_PORTS, FTP_MAX_PORTS } from '@tunvs/forwarder-nat';
+import type { Dest } from '@tunvs/model';
 import { Control } from './control.js';
 import type { DirectorEvent } from './control.js';
 import { DirectorCounters } from './counters.js';
@@ -77,6 +79,11 @@ export interface DirectorOptions {
   now?: () => number;
   /** start timers (estimator, expiry) on start(); default true. Tests call tick() themselves. */
   timers?: boolean;
+  /**
+   * The FTP helper's ports (the kernel's `modprobe ip_vs_ftp ports=21,...`), default [21];
+   * [] turns the helper off. It acts on NAT services (TCP, VIP:port) on these ports.
+   */
+  ftpPorts?: readonly number[];
   /** firewall-mark rules (the iptables MARK equivalent) */
   marks?: MarkRule[];
   /** called for events: service/dest changes, for logs */
@@ -116,11 +123,18 @@ export class Director implements DirectorControl {
     this.useTimers = opts.timers ?? true;
     this.marks = new MarkClassifier(opts.marks ?? []);
     this.table = new ServiceTable({ vipAdded: (vip) => this.announce(vip), destRemoved: () => this.onDestRemoved() }, { kernel });
+    // the FTP helper's per-connection state goes with its connection
+    const userExpired = opts.connHooks?.expired;
+    const expired = (slot: number, reason: number): void => {
+      const ftp = this.forwarders.ftp;
+      if (ftp.tracked > 0) ftp.forget(slot);
+      if (userExpired) userExpired(slot, reason);
+    };
     this.conns = new ConnTable({
       capacity: opts.connCapacity ?? 262144,
       registry: this.table.registry,
       options: { ...opts.conntrack, kernel },
-      ...(opts.connHooks ? { hooks: opts.connHooks } : {}),
+      hooks: { ...opts.connHooks, expired },
     });
     let src = opts.sourceAddress ? parseIpv4(opts.sourceAddress) : 0;
     if (this.kind === 'tap') {
@@ -136,7 +150,7 @@ export class Director implements DirectorControl {
     for (const l of this.links) {
       this.xmits.set(l, this.l2 !== null ? new TapXmit(l, shared, this.l2) : new TunXmit(l, shared, src));
     }
-    this.forwarders = new ForwarderTable(this.xmits.get(this.links[0]!)!.facts());
+    this.forwarders = new ForwarderTable(this.xmits.get(this.links[0]!)!.facts(), checkFtpPorts(opts.ftpPorts ?? FTP_DEFAULT_PORTS));
     const icmp = new IcmpRelay(this.conns, this.forwarders, this.counters);
     const frags = new FragmentPath(this.fragments, this.conns, this.forwarders, this.counters);
     this.datapath = new Datapath(this.conns, this.table, this.forwarders, this.marks, icmp, frags, this.counters, this.settings);
@@ -153,6 +167,24 @@ export class Director implements DirectorControl {
   }
   set sloppyTcp(v: boolean) {
     this.settings.sloppyTcp = v;
+  }
+
+  /** The FTP helper's ports ([] = off). */
+  get ftpPorts(): readonly number[] {
+    return this.forwarders.ftp.ports;
+  }
+
+  /**
+   * Change the FTP helper's ports (1..65535, at most 8; [] turns it off). New connections
+   * follow the new list; existing ones keep their helper, as in the kernel.
+   */
+  setFtpPorts(ports: readonly number[]): void {
+    const list = checkFtpPorts(ports);
+    this.forwarders.setFtpPorts(list, this.allDests());
+  }
+
+  private *allDests(): IterableIterator<Dest> {
+    for (const s of this.table.services) yield* s.dests;
   }
 
   /** TAP: the ARP cache; null on TUN. */
@@ -269,3 +301,12 @@ export class Director implements DirectorControl {
   }
 }
 
+
+/** The FTP helper's port list as the module's `ports=` takes it: 1..65535, at most 8. */
+export function checkFtpPorts(ports: readonly number[]): number[] {
+  if (ports.length > FTP_MAX_PORTS) throw new RangeError(`ftp ports: at most ${FTP_MAX_PORTS} ports (IP_VS_APP_MAX_PORTS), got ${ports.length}`);
+  for (const p of ports) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RangeError(`ftp ports: ${String(p)} is not a port (1-65535)`);
+  }
+  return [...ports];
+}
