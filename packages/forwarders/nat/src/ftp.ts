@@ -28,7 +28,7 @@ import type { Packet, Xmit } from '@tunvs/forwarder';
 import { ConnFlag, Proto } from '@tunvs/model';
 import { TcpField, checksum, csumUpdate32, pseudoHeaderSum, rd16, rd32, wr16, wr32 } from '@tunvs/packet';
 import { FtpMatch, FtpMode, ftpClientCommand, parse227, parse229, replacementLength, writeReplacement } from './ftp-text.js';
-import { natInbound, natOutbound, MasqForwarder } from './index.js';
+import { natInbound, natOutbound, MasqForwarder } from './masq.js';
 import { SeqAdjust } from './seq-adjust.js';
 
 /** The module parameter's default (`modprobe ip_vs_ftp ports=21`). */
