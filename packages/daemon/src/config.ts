@@ -490,7 +490,7 @@ export function restartSettings(c: DaemonConfig): Record<string, unknown> {
     'expireNodestConn': c.expireNodestConn ?? null,
     'expireQuiescentTemplate': c.expireQuiescentTemplate ?? null,
     'connReuseMode': c.connReuseMode ?? null,
-    'ftp.ports': c.ftp ? c.ftp.ports.join(',') : null,
+    'ftp.ports': (c.ftp ? c.ftp.ports : [21]).join(','),
     'http': c.http ?? null,
   };
 }
