@@ -15,7 +15,11 @@ export {
   CONTROL_REARM_TIMEOUT,
   TCP_TRANSITIONS,
   TCP_NEXT,
+  TCP_NEXT_SECURE,
+  TCP_TRANSITIONS_SECURE,
   tcpEvent,
   tcpStateActive,
   tcpNextState,
 } from './tcp-states.js';
+export { PAGE_BYTES, defenseLevelOff, updateDefenseLevel, dropThisPacket } from './defense.js';
+export type { DefenseLevel } from './defense.js';

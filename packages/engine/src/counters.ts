@@ -28,6 +28,8 @@ export class DirectorCounters {
   notScheduled = 0;
   /** the connection table is full */
   tableFull = 0;
+  /** a new connection dropped by the drop_packet defence (before scheduling) */
+  defenseDrop = 0;
   /** the connection's destination was removed (expire_nodest_conn = 0) */
   destUnavailable = 0;
   /** TTL expired (ICMP time exceeded sent) */

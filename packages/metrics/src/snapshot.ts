@@ -148,6 +148,7 @@ const DROP_FIELDS: Record<string, string> = {
   noDest: 'no_destination',
   notScheduled: 'not_schedulable',
   tableFull: 'table_full',
+  defenseDrop: 'defense_drop_packet',
   destUnavailable: 'destination_unavailable',
   ttlExceeded: 'ttl_exceeded',
   fragNeeded: 'fragmentation_needed',
