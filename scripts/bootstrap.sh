@@ -17,7 +17,7 @@
 set -euo pipefail
 PKGS=(libpcap-dev iproute2 iputils-ping tcpdump tshark nginx curl hping3 keepalived
       wrk iperf3 haproxy nftables procps psmisc chromium prometheus exim4-daemon-light dnsmasq frr
-      ethtool ipvsadm gcc libc6-dev)
+      ethtool ipvsadm gcc libc6-dev vsftpd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -77,6 +77,8 @@ export interface DaemonConfig {
   expireNodestConn?: boolean;
   expireQuiescentTemplate?: boolean;
   connReuseMode?: number;
+  /** the FTP helper (the kernel's `modprobe ip_vs_ftp ports=...`): its ports, default [21]; [] = off */
+  ftp?: { ports: number[] };
   /**
    * the kernel's defence sysctls (drop_entry, drop_packet, secure_tcp modes 0..3, amemthresh
    * in pages of free connection-table room, am_droprate); absent ones take the kernel's
@@ -122,6 +124,32 @@ const show = (v: unknown): string => {
   const s = typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 };
+
+/**
+ * The "ftp" section: `{ "ports": [21, 2121] }`, the FTP helper's ports as the kernel
+ * module's `ports=` parameter (1..65535, at most 8, no repeats); [] turns the helper off.
+ */
+function checkFtp(v: unknown, path: string, out: Findings): void {
+  const o = out.object(v, path, 'the ftp section', new Map<string, Field>([
+    [
+      'ports',
+      (pv, pp, o2) => {
+        if (!Array.isArray(pv)) {
+          o2.error(pp, `must be a list of ports, not ${show(pv)}`);
+          return;
+        }
+        if (pv.length > 8) o2.error(pp, `at most 8 ports (the module's IP_VS_APP_MAX_PORTS), got ${pv.length}`);
+        const seen = new Set<number>();
+        pv.forEach((p: unknown, i) => {
+          if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535) o2.error(childPath(pp, i), `${show(p)} is not a port (1-65535)`);
+          else if (seen.has(p)) o2.error(childPath(pp, i), `port ${p} is listed twice`);
+          else seen.add(p);
+        });
+      },
+    ],
+  ]));
+  if (o !== null && own(o, 'ports') === undefined) out.warn(path, 'no "ports": the helper keeps its default, port 21');
+}
 
 /** A key of one configuration object: how to check its value. */
 type Field = (v: unknown, path: string, out: Findings) => void;
@@ -368,6 +396,7 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
     ['expireNodestConn', bool],
     ['expireQuiescentTemplate', bool],
     ['connReuseMode', int(0, Limits.INT_MAX)],
+    ['ftp', checkFtp],
     ['keepalivedConf', str((s) => (s.length === 0 ? 'must name a file' : null))],
     [
       'http',
@@ -413,6 +442,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   copy('expireNodestConn');
   copy('expireQuiescentTemplate');
   copy('connReuseMode');
+  if (own(top, 'ftp') !== undefined) config.ftp = { ports: [...((own(top, 'ftp') as { ports?: number[] }).ports ?? [21])] };
   if (own(top, 'defense') !== undefined) config.defense = checkDefense(own(top, 'defense'), 'setDefense');
   if (own(top, 'timeouts') !== undefined) config.timeouts = checkTimeouts(own(top, 'timeouts'), 'setTimeouts');
   if (own(top, 'marks') !== undefined) config.marks = (own(top, 'marks') as MarkConfig[]).map((m) => ({ ...m }));
@@ -500,6 +530,7 @@ export function restartSettings(c: DaemonConfig): Record<string, unknown> {
     'expireNodestConn': c.expireNodestConn ?? null,
     'expireQuiescentTemplate': c.expireQuiescentTemplate ?? null,
     'connReuseMode': c.connReuseMode ?? null,
+    'ftp.ports': (c.ftp ? c.ftp.ports : [21]).join(','),
     'http': c.http ?? null,
   };
 }

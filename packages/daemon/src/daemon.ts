@@ -158,6 +158,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       ...(dev.gateway ? { gateway: dev.gateway } : {}),
       ...(started.sourceAddress ? { sourceAddress: started.sourceAddress } : {}),
       connCapacity: started.connCapacity ?? 262144,
+      ...(started.ftp ? { ftpPorts: started.ftp.ports } : {}),
       conntrack: {
         ...(started.expireNodestConn !== undefined ? { expireNodestConn: started.expireNodestConn } : {}),
         ...(started.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: started.expireQuiescentTemplate } : {}),

@@ -161,6 +161,7 @@ export class Control implements DirectorControl {
     const out: Record<string, number> = { ...this.d.counters.snapshot() };
     for (const [k, v] of Object.entries(this.d.conns.counters)) out['conntrack.' + k] = v as number;
     out['conntrack.size'] = this.d.conns.size;
+    for (const [k, v] of Object.entries(this.d.fwds.ftp.counters)) out['ftp.' + k] = v;
     if (this.d.neighbours) for (const [k, v] of Object.entries(this.d.neighbours.counters)) out['neigh.' + k] = v;
     this.d.links.forEach((l, i) => {
       for (const [k, v] of Object.entries(l.counters)) out[`link${i}.${k}`] = v;

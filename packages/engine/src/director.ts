@@ -22,6 +22,8 @@ import type {
   ConnInfo, DefenseSettings, DestSpec, DirectorControl, DirectorInfo, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
 } from '@tunvs/model';
 import { Ipv4Field, parseIpv4 } from '@tunvs/packet';
+import { FTP_DEFAULT_PORTS, FTP_MAX_PORTS } from '@tunvs/forwarder-nat';
+import type { Dest } from '@tunvs/model';
 import { Control } from './control.js';
 import type { DirectorEvent } from './control.js';
 import { DirectorCounters } from './counters.js';
@@ -80,6 +82,11 @@ export interface DirectorOptions {
   now?: () => number;
   /** start timers (estimator, expiry) on start(); default true. Tests call tick() themselves. */
   timers?: boolean;
+  /**
+   * The FTP helper's ports (the kernel's `modprobe ip_vs_ftp ports=21,...`), default [21];
+   * [] turns the helper off. It acts on NAT services (TCP, VIP:port) on these ports.
+   */
+  ftpPorts?: readonly number[];
   /** firewall-mark rules (the iptables MARK equivalent) */
   marks?: MarkRule[];
   /** called for events: service/dest changes, for logs */
@@ -141,7 +148,7 @@ export class Director implements DirectorControl {
     for (const l of this.links) {
       this.xmits.set(l, this.l2 !== null ? new TapXmit(l, shared, this.l2) : new TunXmit(l, shared, src));
     }
-    this.forwarders = new ForwarderTable(this.xmits.get(this.links[0]!)!.facts());
+    this.forwarders = new ForwarderTable(this.xmits.get(this.links[0]!)!.facts(), checkFtpPorts(opts.ftpPorts ?? FTP_DEFAULT_PORTS));
     const icmp = new IcmpRelay(this.conns, this.forwarders, this.counters);
     const frags = new FragmentPath(this.fragments, this.conns, this.forwarders, this.counters);
     this.datapath = new Datapath(this.conns, this.table, this.forwarders, this.marks, icmp, frags, this.counters, this.settings, this.local);
@@ -155,8 +162,15 @@ export class Director implements DirectorControl {
   /** The table's hooks: the caller's, and the sync daemons' `created` when they run. */
   private connHooks(user: ConnHooks): ConnHooks {
     const created = user.created;
+    const expired = user.expired;
     return {
       ...user,
+      // the FTP helper's per-connection state goes with its connection
+      expired: (slot, reason) => {
+        const ftp = this.forwarders.ftp;
+        if (ftp.tracked > 0) ftp.forget(slot);
+        if (expired) expired(slot, reason);
+      },
       created: (slot) => {
         if (created) created(slot);
         const h = this.datapath.sync;
@@ -181,6 +195,24 @@ export class Director implements DirectorControl {
   }
   set sloppyTcp(v: boolean) {
     this.settings.sloppyTcp = v;
+  }
+
+  /** The FTP helper's ports ([] = off). */
+  get ftpPorts(): readonly number[] {
+    return this.forwarders.ftp.ports;
+  }
+
+  /**
+   * Change the FTP helper's ports (1..65535, at most 8; [] turns it off). New connections
+   * follow the new list; existing ones keep their helper, as in the kernel.
+   */
+  setFtpPorts(ports: readonly number[]): void {
+    const list = checkFtpPorts(ports);
+    this.forwarders.setFtpPorts(list, this.allDests());
+  }
+
+  private *allDests(): IterableIterator<Dest> {
+    for (const s of this.table.services) yield* s.dests;
   }
 
   /** TAP: the ARP cache; null on TUN. */
@@ -380,3 +412,12 @@ export class Director implements DirectorControl {
   }
 }
 
+
+/** The FTP helper's port list as the module's `ports=` takes it: 1..65535, at most 8. */
+export function checkFtpPorts(ports: readonly number[]): number[] {
+  if (ports.length > FTP_MAX_PORTS) throw new RangeError(`ftp ports: at most ${FTP_MAX_PORTS} ports (IP_VS_APP_MAX_PORTS), got ${ports.length}`);
+  for (const p of ports) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RangeError(`ftp ports: ${String(p)} is not a port (1-65535)`);
+  }
+  return [...ports];
+}

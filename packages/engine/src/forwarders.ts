@@ -12,19 +12,26 @@ import type { Forwarder, LinkFacts } from '@tunvs/forwarder';
 import { BypassForwarder } from '@tunvs/forwarder-bypass';
 import { DrouteForwarder } from '@tunvs/forwarder-dr';
 import { LocalForwarder } from '@tunvs/forwarder-local';
-import { MasqForwarder } from '@tunvs/forwarder-nat';
+import { FTP_DEFAULT_PORTS, FtpMasqForwarder, MasqForwarder } from '@tunvs/forwarder-nat';
 import { TunnelForwarder, ipipEncap } from '@tunvs/forwarder-tunnel';
-import { DEFAULT_METHOD, Fwd, methodByName } from '@tunvs/model';
+import { DEFAULT_METHOD, Fwd, Proto, methodByName } from '@tunvs/model';
 import type { Dest, DestSpec } from '@tunvs/model';
 import { fail } from './errors.js';
 
 /** Largest forwarder index a connection can hold. */
 export const MAX_FORWARDERS = 256;
 
+/** Index of masquerading with the FTP helper (the first after the methods' own). */
+export const FTP_XMIT = 5;
+
 export class ForwarderTable {
   private readonly list: Forwarder[] = [];
+  /** masquerading with the FTP helper, bound to NAT destinations of TCP services on its ports */
+  readonly ftp: FtpMasqForwarder;
 
-  constructor(private readonly link: LinkFacts) {
+  constructor(private readonly link: LinkFacts, ftpPorts: readonly number[] = FTP_DEFAULT_PORTS) {
+    this.ftp = new FtpMasqForwarder(ftpPorts);
+    this.list[FTP_XMIT] = this.ftp;
     this.list[Fwd.MASQ] = new MasqForwarder();
     this.list[Fwd.LOCALNODE] = new LocalForwarder();
     this.list[Fwd.TUNNEL] = new TunnelForwarder(ipipEncap);
@@ -60,8 +67,26 @@ export class ForwarderTable {
     if (why !== null) fail('EINVAL', op, why);
   }
 
-  /** Bind an added or edited destination to its forwarder: its connections from now on use it. */
+  /**
+   * Bind an added or edited destination to its forwarder: its connections from now on use
+   * it. A NAT destination of a TCP service whose port is one of the FTP helper's gets
+   * masquerading with the helper (the kernel's `tcp_app_conn_bind`); fwmark and port-0
+   * services have no port to match and get plain masquerading.
+   */
   bind(dest: Dest): void {
-    dest.xmit = dest.fwd;
+    const svc = dest.service;
+    const ftp = dest.fwd === Fwd.MASQ && svc !== null && svc.fwmark === 0 && svc.protocol === Proto.TCP && this.ftp.hasPort(svc.port);
+    dest.xmit = ftp ? FTP_XMIT : dest.fwd;
   }
+
+  /**
+   * Change the FTP helper's ports (`modprobe ip_vs_ftp ports=...`): destinations are bound
+   * again, so connections created from now on follow the new list (existing ones keep
+   * the forwarder they were created with, as the kernel's keep their app).
+   */
+  setFtpPorts(ports: readonly number[], dests: Iterable<Dest>): void {
+    this.ftp.setPorts(ports);
+    for (const d of dests) this.bind(d);
+  }
+
 }

@@ -1,4 +1,4 @@
-export { Director, TUNVS_VERSION } from './director.js';
+export { Director, TUNVS_VERSION, checkFtpPorts } from './director.js';
 export type { DirectorOptions, DirectorEvent, OwnedAddress } from './director.js';
 export { Control } from './control.js';
 export type { ControlParts } from './control.js';
@@ -12,7 +12,7 @@ export { Neighbours } from './neighbours.js';
 export { Fragments, FragmentPath } from './fragments.js';
 export { MarkClassifier } from './marks.js';
 export type { MarkRule } from './marks.js';
-export { ForwarderTable, MAX_FORWARDERS } from './forwarders.js';
+export { ForwarderTable, MAX_FORWARDERS, FTP_XMIT } from './forwarders.js';
 export { L2 } from './l2.js';
 export { LinkXmit, TunXmit, TapXmit } from './xmit.js';
 export { TxQueue } from './txqueue.js';

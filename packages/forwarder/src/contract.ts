@@ -63,6 +63,8 @@ export interface Xmit {
   readonly pmtuDisc: boolean;
   /** drop counters */
   readonly counters: XmitCounters;
+  /** the batch's clock in ms (connections a forwarder creates, e.g. FTP data connections) */
+  readonly now: number;
   /** the buffer `reserve` hands out room in */
   readonly genBuf: Uint8Array;
   /** The next hop toward `dst`: itself when on-link, a gateway, or 0 when there is no route. */

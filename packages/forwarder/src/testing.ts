@@ -98,6 +98,8 @@ export class RecordingXmit implements Xmit {
   readonly genBuf = new Uint8Array(70_000);
   /** frames sent */
   readonly sent: Uint8Array[] = [];
+  /** the batch clock the forwarders read (fixtures run at time 0) */
+  now = 0;
   private ipId = 0;
   private readonly mac = parseMac(DIRECTOR.mac);
   private readonly addr = parseIpv4(DIRECTOR.addr);
