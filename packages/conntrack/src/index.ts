@@ -19,3 +19,7 @@ export {
   tcpStateActive,
   tcpNextState,
 } from './tcp-states.js';
+export {
+  SctpState, SCTP_STATE_COUNT, SCTP_STATE_NAMES, SCTP_DEFAULT_TIMEOUTS, SctpEvent, SCTP_EVENT_COUNT, SctpChunk, SctpDir,
+  SCTP_TRANSITIONS, SCTP_NEXT, sctpEvent, sctpStateActive, sctpNextState,
+} from './sctp-states.js';
