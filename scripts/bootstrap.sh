@@ -10,12 +10,14 @@
 #   chromium        the console's browser tests (playwright-core drives it headless)
 #   prometheus      promtool check metrics, and a real scrape in the netns test
 #   exim4-daemon-light dnsmasq frr  real peers for SMTP_CHECK, DNS_CHECK and BFD_CHECK tests
+#   ipvsadm gcc libc6-dev  the real ipvsadm, run with a compiled stand-in for the kernel's
+#                   socket options (packages/cli/tests/ipvsadm-shim) in tunvsadm's golden tests
 #   ethtool         turns off TX checksum offload on veth peers of an AF_XDP/AF_PACKET link
 #                   (@tunvs/xdp needs no libbpf or clang: it assembles its own XDP program)
 set -euo pipefail
 PKGS=(libpcap-dev iproute2 iputils-ping tcpdump tshark nginx curl hping3 keepalived
       wrk iperf3 haproxy nftables procps psmisc chromium prometheus exim4-daemon-light dnsmasq frr
-      ethtool)
+      ethtool ipvsadm gcc libc6-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

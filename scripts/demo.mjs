@@ -86,7 +86,7 @@ async function main() {
   });
   let daemonLog = '';
   daemon.stderr.on('data', (c) => (daemonLog += c));
-  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 300 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
   if (!existsSync(sock)) throw new Error(`tunvsd did not start:\n${daemonLog}`);
 
   // traffic: N sequential HTTP requests (a new connection each) from the client

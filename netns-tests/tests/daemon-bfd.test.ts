@@ -92,7 +92,7 @@ virtual_server ${VIP} 80 {
 
   startBfdd();
   const daemon = lab.spawn(dir, process.execPath, [TUNVSD, '-f', join(work, 'tunvsd.conf')], 'tunvsd');
-  await waitFor(() => existsSync(sock) || daemon.exitCode !== null, 10_000, 'the tunvsd socket');
+  await waitFor(() => existsSync(sock) || daemon.exitCode !== null, 30_000, 'the tunvsd socket');
   t.equal(daemon.exitCode, null, `tunvsd runs: ${daemon.stderr}`);
 
   await t.test('the session comes up on both sides and the server joins the pool', async (t) => {

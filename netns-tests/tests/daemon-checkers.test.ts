@@ -162,7 +162,7 @@ t.test('tunvsd runs SMTP, DNS, UDP, PING and FILE checks against real servers', 
   t.notMatch(ct.stderr, /not implemented/, 'no checker is reported as not implemented');
 
   const daemon = lab.spawn(dir, process.execPath, [TUNVSD, '-f', join(work, 'tunvsd.conf')], 'tunvsd');
-  await waitFor(() => existsSync(sock) || daemon.exitCode !== null, 10_000, 'the tunvsd socket');
+  await waitFor(() => existsSync(sock) || daemon.exitCode !== null, 30_000, 'the tunvsd socket');
   t.equal(daemon.exitCode, null, `tunvsd runs: ${daemon.stderr}`);
 
   const weight = (vs: string, rs: string): number | undefined => table(sock).get(vs)?.get(rs);

@@ -77,7 +77,7 @@ for (const method of ['nat', 'dr', 'tun'] as const) {
     daemon = spawn('ip', ['netns', 'exec', d.ns, process.execPath, tunvsd, '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     daemon.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-    for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(100);
+    for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(100);
     t.ok(existsSync(sock), `tunvsd serves its socket (log: ${log})`);
 
     // capture what reaches rs1

@@ -58,7 +58,7 @@ async function startLab(t: { teardown(fn: () => void): void }, method: string, s
     spawnSync(lab, ['down'], { stdio: 'ignore' });
     rmSync(work, { recursive: true, force: true });
   });
-  for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(100);
+  for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(100);
   if (!existsSync(sock)) throw new Error(`tunvsd did not start: ${log}`);
   return { topo, sock, daemon, log: () => log };
 }

@@ -3,7 +3,7 @@
  * syntax, the command/option compatibility table, the same messages in the same order and
  * the same exit statuses). Pure: nothing here talks to the daemon.
  */
-import { DEFAULT_SCHEDULER, SCHEDULER_NAMES, schedFlag, schedFlagNames, isSchedulerName } from '@tunvs/model';
+import { DEFAULT_SCHEDULER, SCHEDULER_NAMES, schedFlag, schedFlagNames } from '@tunvs/model';
 import type { DestSpec, MethodName, ServiceKey, ServiceSpec, Timeouts, TunnelCsum, TunnelType } from '@tunvs/model';
 import { atoi, inetAton, inetPton6, ntoa, ntop6, parseWholeInt, stringToNumber } from './addr.js';
 import { nullResolver, type Resolver } from './names.js';
@@ -564,7 +564,10 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
         setOption(O['service-address']);
         svc.af = AF_INET;
         svc.protocol = P_TCP;
-        const v = parseWholeInt(arg);
+        let v = parseWholeInt(arg);
+        // -S writes marks of 2^31 and more as ipvsadm does, signed (`-f -1`); ipvsadm's own
+        // -R refuses that form, tunvsadm's -R reads it back (the command line stays ipvsadm's)
+        if (opts.readingStdin && v !== null && v < 0 && v >= -0x80000000) v += 0x100000000;
         if (v === null || v <= 0 || v > 0xffffffff) fail(`invalid fwmark value \`${arg}' specified`);
         svc.fwmark = v!;
         break;
@@ -819,8 +822,6 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
     };
   };
   const destAddr = (): string => (dest.af === AF_INET6 ? ntop6(dest.addr) : ntoa(dest.addr[0]!));
-  // the kernel would refuse these (ENOENT): checked here so the message shows without a daemon
-  const kernelNotFound = (): UsageError => new UsageError('Scheduler or persistence engine not found\n', 255, false);
 
   switch (cmd) {
     case C.LIST: {
@@ -844,8 +845,8 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
       return { cmd: 'clear' };
     case C.ADD:
     case C.EDIT: {
-      if (!isSchedulerName(svc.sched)) return kernelNotFound();
-      if (svc.pe && !(PERSISTENCE_ENGINES as readonly string[]).includes(svc.pe)) return kernelNotFound();
+      // the scheduler and the engine are the daemon's to look up, after the service itself
+      // (the kernel answers EEXIST/ESRCH before ENOENT)
       const spec: ServiceSpec = {
         ...key(),
         scheduler: svc.sched,

@@ -144,7 +144,8 @@ function titles(o: ListOptions): string {
 /** The service selector: `TCP  addr:port` / `FWM  1` in listings, `-t addr:port` / `-f 1` in rules. */
 function serviceName(s: ServiceInfo, o: ListOptions, rule: boolean): string {
   if (s.fwmark) {
-    const mark = String(s.fwmark >>> 0);
+    // ipvsadm prints the u32 mark with %d: marks of 2^31 and more come out negative
+    const mark = String(s.fwmark | 0);
     if (rule) return s.ipv6 ? `-f ${mark} -6` : `-f ${mark}`;
     return s.ipv6 ? `FWM  ${mark} IPv6` : `FWM  ${mark}`;
   }

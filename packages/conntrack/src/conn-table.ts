@@ -1,10 +1,14 @@
 import { ConnFlag, DEFAULT_KERNEL, DestFlag, METHODS, Proto, protocolListing } from '@tunvs/model';
-import type { Dest, DestRegistry, KernelMode, Timeouts } from '@tunvs/model';
+import type { DefenseSettings, Dest, DestRegistry, KernelMode, Timeouts } from '@tunvs/model';
+import { DEFENSE_DEFAULTS } from '@tunvs/model';
+import { PAGE_BYTES, defenseLevelOff, dropThisPacket, updateDefenseLevel } from './defense.js';
+import type { DefenseLevel } from './defense.js';
 import {
   CONTROL_REARM_TIMEOUT,
   INITIAL_TIMEOUT,
   TCP_DEFAULT_TIMEOUTS,
   TCP_NEXT,
+  TCP_NEXT_SECURE,
   TCP_STATE_COUNT,
   TCP_STATE_NAMES,
   TEMPLATE_STATE_NAMES,
@@ -57,18 +61,19 @@ export interface ConnHooks {
   expired?: (slot: number, reason: number) => void;
 }
 
-/** Kernel behaviour switches (sysctls); all mutable at run time through `table.options`. */
-export interface ConnTableSwitches {
+/**
+ * Kernel behaviour switches (sysctls); all mutable at run time through `table.options`.
+ * The defence settings (DefenseSettings: drop_entry, drop_packet, secure_tcp modes 0..3,
+ * amemthresh in pages, am_droprate) take effect at the next once-a-second update, or at
+ * once through `setDefense`; automatic modes move between 1 and 2 (defense.ts).
+ */
+export interface ConnTableSwitches extends DefenseSettings {
   /** `conn_reuse_mode` bitmap, default 1 (3.7) */
   connReuseMode: number;
   /** `expire_nodest_conn`, default false (3.8) */
   expireNodestConn: boolean;
   /** `expire_quiescent_template`, default false (4.4) */
   expireQuiescentTemplate: boolean;
-  /** `drop_entry` defence: 0 off, 1 automatic (inactive), 2 automatic (active), 3 always (3.10) */
-  dropEntry: number;
-  /** free slots below which the automatic drop_entry defence switches on (`amemthresh` analog) */
-  dropEntryThreshold: number;
   /** the kernel generation whose OVERLOAD rules apply: classic (default) or 2026 (1.5) */
   kernel: KernelMode;
 }
@@ -268,6 +273,12 @@ export class ConnTable {
   /** entry the wheel walk will visit next (kept valid if a hook unlinks it) */
   private walkNext = -1;
   private lastDefenseMs = Number.NEGATIVE_INFINITY;
+  /** what the defence settings switched on at the last update */
+  readonly defenseLevel: DefenseLevel = defenseLevelOff();
+  /** the TCP transitions in use: TCP_NEXT, or TCP_NEXT_SECURE while secure_tcp is on */
+  private tcpNext: Uint8Array = TCP_NEXT;
+  /** `bytesPerEntry` / PAGE_BYTES, fixed at construction: free slots -> available pages */
+  private readonly pagesPerEntry: number;
 
   /** per-state TCP timeouts (ms) and the UDP/other timeout */
   private readonly tcpTimeouts = new Uint32Array(TCP_STATE_COUNT);
@@ -284,8 +295,7 @@ export class ConnTable {
       connReuseMode: 1,
       expireNodestConn: false,
       expireQuiescentTemplate: false,
-      dropEntry: 0,
-      dropEntryThreshold: Math.max(1, cap >>> 4),
+      ...DEFENSE_DEFAULTS,
       kernel: DEFAULT_KERNEL,
       ...opts.options,
     };
@@ -319,6 +329,8 @@ export class ConnTable {
 
     for (let s = 0; s < TCP_STATE_COUNT; s++) this.tcpTimeouts[s] = TCP_DEFAULT_TIMEOUTS[s]! * 1000;
     if (opts.timeouts) this.setTimeouts(opts.timeouts);
+    this.pagesPerEntry = this.bytesPerEntry / PAGE_BYTES;
+    this.updateDefense();
   }
 
   /** Set the hooks (once; later calls replace them). */
@@ -739,7 +751,7 @@ export class ConnTable {
         else dir = DIR_INPUT_ONLY;
       }
       const ev = tcpEvent(tcpFlags);
-      const next = ev < 0 ? ST_CLOSE : TCP_NEXT[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
+      const next = ev < 0 ? ST_CLOSE : this.tcpNext[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
       if (next !== state) {
         const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
         if (id >= 0) {
@@ -808,6 +820,17 @@ export class ConnTable {
     this.restart(slot, now, this.timeout_[slot]!);
   }
 
+  /** Give an entry a timeout (ms) and restart its timer with it: entries received by sync. */
+  setTimeout(slot: number, timeoutMs: number, now: number): void {
+    this.timeout_[slot] = Math.min(Math.max(0, Math.floor(timeoutMs)), 0x7fffffff);
+    this.restart(slot, now, this.timeout_[slot]!);
+  }
+
+  /** Clear the SYNC flag: a synced entry this director now forwards becomes its own. */
+  clearSync(slot: number): void {
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~SYNC;
+  }
+
   /** Restart an entry's timer with its current timeout (e.g. a template reused). */
   touch(slot: number, now: number): void {
     this.rearm(slot, now);
@@ -868,8 +891,8 @@ export class ConnTable {
 
   /**
    * Advance the clock to `now`: expire every entry whose timer ran out (entries still
-   * controlling children get 60 s more), run the drop_entry defence once per second when
-   * enabled. Returns the number of entries removed.
+   * controlling children get 60 s more), update the defence level once per second and run
+   * the drop_entry scan while it is on. Returns the number of entries removed.
    */
   tick(now: number): number {
     this.initClock(now);
@@ -898,7 +921,7 @@ export class ConnTable {
       }
       this.walkNext = -1;
     }
-    if (this.options.dropEntry !== 0 && now - this.lastDefenseMs >= 1000) {
+    if (now - this.lastDefenseMs >= 1000) {
       this.lastDefenseMs = now;
       removed += this.defense(now);
     }
@@ -1053,17 +1076,50 @@ export class ConnTable {
   }
 
   /**
-   * The drop_entry defence pass (3.10), run once per second by `tick` when active: level
-   * update (1 <-> 2 around `dropEntryThreshold` free slots), then a random scan of 1/32
-   * of the buckets. Returns the number of entries dropped.
+   * The once-a-second defence pass (the kernel's defense_work): update the defence level
+   * from the free room, then, while drop_entry is on, one random scan of 1/32 of the
+   * buckets. Returns the number of entries dropped.
    */
   defense(now: number): number {
+    this.updateDefense();
+    return this.defenseLevel.dropEntry ? this.randomDropEntry(now) : 0;
+  }
+
+  /**
+   * Available memory as the defence sees it: the table's share that is free, in 4096-byte
+   * pages (free slots times `bytesPerEntry`, the table's memory per entry).
+   */
+  availablePages(): number {
+    return Math.floor((this.capacity - this.count) * this.pagesPerEntry);
+  }
+
+  /** Update the defence level now (update_defense_level); switches the TCP tables for secure_tcp. */
+  updateDefense(): void {
+    updateDefenseLevel(this.options, this.defenseLevel, this.availablePages());
+    this.tcpNext = this.defenseLevel.secureTcp ? TCP_NEXT_SECURE : TCP_NEXT;
+  }
+
+  /**
+   * Write defence settings (checked by the caller: @tunvs/model checkDefense) and update the
+   * level at once, as a write of the kernel's sysctls does.
+   */
+  setDefense(d: Partial<DefenseSettings>): void {
+    for (const k of Object.keys(d) as (keyof DefenseSettings)[]) {
+      const v = d[k];
+      if (v !== undefined) this.options[k] = v;
+    }
+    this.updateDefense();
+  }
+
+  /** The defence settings (modes as they stand after the last update). */
+  getDefense(): DefenseSettings {
     const o = this.options;
-    const low = this.capacity - this.count < o.dropEntryThreshold;
-    if (o.dropEntry === 1 && low) o.dropEntry = 2;
-    else if (o.dropEntry === 2 && !low) o.dropEntry = 1;
-    if (o.dropEntry === 2 || o.dropEntry === 3) return this.randomDropEntry(now);
-    return 0;
+    return { dropEntry: o.dropEntry, dropPacket: o.dropPacket, secureTcp: o.secureTcp, amemthresh: o.amemthresh, amDroprate: o.amDroprate };
+  }
+
+  /** drop_packet: true when this new connection is to be dropped before scheduling (ip_vs_todrop). */
+  dropNewConnection(): boolean {
+    return this.defenseLevel.dropRate !== 0 && dropThisPacket(this.defenseLevel);
   }
 
   /** One random drop_entry scan of 1/32 of the buckets (seeded RNG). */

@@ -15,6 +15,8 @@ export {
   CONTROL_REARM_TIMEOUT,
   TCP_TRANSITIONS,
   TCP_NEXT,
+  TCP_NEXT_SECURE,
+  TCP_TRANSITIONS_SECURE,
   tcpEvent,
   tcpStateActive,
   tcpNextState,
@@ -23,3 +25,5 @@ export {
   SctpState, SCTP_STATE_COUNT, SCTP_STATE_NAMES, SCTP_DEFAULT_TIMEOUTS, SctpEvent, SCTP_EVENT_COUNT, SctpChunk, SctpDir,
   SCTP_TRANSITIONS, SCTP_NEXT, sctpEvent, sctpStateActive, sctpNextState,
 } from './sctp-states.js';
+export { PAGE_BYTES, defenseLevelOff, updateDefenseLevel, dropThisPacket } from './defense.js';
+export type { DefenseLevel } from './defense.js';

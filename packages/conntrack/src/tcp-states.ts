@@ -159,6 +159,39 @@ const INPUT_ONLY_ROWS: readonly (readonly string[])[] = [
   /* SYNACK      */ [SR, TW, ES, CL],
 ];
 
+/**
+ * The `secure_tcp` tables (the kernel's `tcp_states_dos`, ipvs-semantics.md 3.5): the
+ * normal rows with the changes that keep a flood's half-open entries from becoming
+ * ESTABLISHED (and getting its 900 s timeout) on the client's word alone. A client ACK no
+ * longer completes a SYN_RECV entry (only the server's reply does, NAT); a DR/TUN entry
+ * whose first packet is a SYN waits in SYNACK; a server SYN moves SYN_RECV to SYNACK.
+ * The states keep their timeouts (`tcp_timeouts` is shared by both tables).
+ */
+function withChanges(rows: readonly (readonly string[])[], changes: readonly [state: number, event: number, next: string][]): string[][] {
+  const out = rows.map((r) => [...r]);
+  for (const [s, e, next] of changes) out[s]![e] = next;
+  return out;
+}
+const SA = 'SYNACK';
+const { SYN: E_SYN, FIN: E_FIN, ACK: E_ACK, RST: E_RST } = TcpEvent;
+const S = TcpState;
+
+const INPUT_DOS_ROWS = withChanges(INPUT_ROWS, [
+  [S.SYN_RECV, E_ACK, SR],
+  [S.SYNACK, E_SYN, SA],
+  [S.SYNACK, E_FIN, SA],
+  [S.SYNACK, E_ACK, SA],
+  [S.SYNACK, E_RST, CL],
+]);
+const OUTPUT_DOS_ROWS = withChanges(OUTPUT_ROWS, [
+  [S.SYN_RECV, E_SYN, SA],
+  [S.SYNACK, E_SYN, SA],
+]);
+const INPUT_ONLY_DOS_ROWS = withChanges(
+  INPUT_ONLY_ROWS,
+  [S.NONE, S.FIN_WAIT, S.TIME_WAIT, S.CLOSE, S.CLOSE_WAIT, S.LAST_ACK, S.LISTEN, S.SYNACK].map((st) => [st, E_SYN, SA] as [number, number, string]),
+);
+
 /** The transition tables as readable rows (state names), for tests and documentation. */
 export const TCP_TRANSITIONS = {
   INPUT: INPUT_ROWS,
@@ -166,13 +199,15 @@ export const TCP_TRANSITIONS = {
   INPUT_ONLY: INPUT_ONLY_ROWS,
 } as const;
 
-/**
- * Flattened transitions: index `(dir * 4 + event) * 11 + state` -> next state.
- * `dir` is a TcpDir value, `event` a TcpEvent value.
- */
-export const TCP_NEXT: Uint8Array = (() => {
+/** The `secure_tcp` transition tables (`tcp_states_dos`) as readable rows. */
+export const TCP_TRANSITIONS_SECURE = {
+  INPUT: INPUT_DOS_ROWS,
+  OUTPUT: OUTPUT_DOS_ROWS,
+  INPUT_ONLY: INPUT_ONLY_DOS_ROWS,
+} as const;
+
+function flatten(all: readonly (readonly (readonly string[])[])[]): Uint8Array {
   const out = new Uint8Array(3 * 4 * TCP_STATE_COUNT);
-  const all = [INPUT_ROWS, OUTPUT_ROWS, INPUT_ONLY_ROWS];
   for (let d = 0; d < 3; d++) {
     for (let s = 0; s < TCP_STATE_COUNT; s++) {
       for (let e = 0; e < 4; e++) {
@@ -184,11 +219,20 @@ export const TCP_NEXT: Uint8Array = (() => {
     }
   }
   return out;
-})();
+}
 
-/** Next TCP state for a packet: `dir` a TcpDir, `flags` the TCP flags byte. */
-export function tcpNextState(state: number, dir: number, flags: number): number {
+/**
+ * Flattened transitions: index `(dir * 4 + event) * 11 + state` -> next state.
+ * `dir` is a TcpDir value, `event` a TcpEvent value.
+ */
+export const TCP_NEXT: Uint8Array = flatten([INPUT_ROWS, OUTPUT_ROWS, INPUT_ONLY_ROWS]);
+
+/** The `secure_tcp` transitions, flattened as TCP_NEXT. */
+export const TCP_NEXT_SECURE: Uint8Array = flatten([INPUT_DOS_ROWS, OUTPUT_DOS_ROWS, INPUT_ONLY_DOS_ROWS]);
+
+/** Next TCP state for a packet: `dir` a TcpDir, `flags` the TCP flags byte; `secure` selects the secure_tcp tables. */
+export function tcpNextState(state: number, dir: number, flags: number, secure = false): number {
   const ev = tcpEvent(flags);
   if (ev < 0) return TcpState.CLOSE;
-  return TCP_NEXT[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
+  return (secure ? TCP_NEXT_SECURE : TCP_NEXT)[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
 }

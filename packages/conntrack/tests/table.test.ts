@@ -422,27 +422,28 @@ t.test('drop_entry defence (3.10), seeded', (t) => {
   t.end();
 });
 
-t.test('drop_entry automatic mode follows free space; runs from tick once a second', (t) => {
+t.test('drop_entry automatic mode follows available pages; runs from tick once a second', (t) => {
   const registry = new DestRegistry();
   const d = new Dest(RS1, 80, { fwd: Fwd.MASQ });
-  const table = new ConnTable({
-    capacity: 64,
-    buckets: 32,
-    registry,
-    seed: 11,
-    options: { dropEntry: 1, dropEntryThreshold: 8 },
-  });
-  for (let i = 0; i < 60; i++) {
-    const s = table.create(TCP, CLIENT, 1000 + i, VIP, 80, RS1, 80, d, 0, 0);
+  const table = new ConnTable({ capacity: 4096, registry, seed: 11, options: { dropEntry: 1, amemthresh: 8 } });
+  t.ok(table.availablePages() >= 8, 'an empty table has room');
+  t.equal(table.options.dropEntry, 1);
+  for (let i = 0; i < 3900; i++) {
+    const s = table.create(TCP, CLIENT + (i >>> 10), 1000 + (i & 1023), VIP, 80, RS1, 80, d, 0, 0);
     table.packet(s, false, TcpFlag.SYN, 0);
   }
-  t.equal(table.tick(0), 0 + table.counters.dropped);
-  t.equal(table.options.dropEntry, 2, 'switched on with < 8 free slots');
+  t.ok(table.availablePages() < 8, `${table.availablePages()} pages left`);
+  t.equal(table.tick(0), table.counters.dropped, 'the first tick already scans');
+  t.equal(table.options.dropEntry, 2, 'switched on below amemthresh');
+  t.ok(table.defenseLevel.dropEntry);
   for (let now = 1000; now <= 30_000; now += 1000) table.tick(now);
   t.ok(table.counters.dropped > 0);
-  t.ok(table.capacity - table.size >= 8);
-  table.tick(31_000);
+  t.ok(table.availablePages() >= 8, 'room again');
   t.equal(table.options.dropEntry, 1, 'back to automatic-off with room again');
+  t.notOk(table.defenseLevel.dropEntry);
+  const before = table.counters.dropped;
+  for (let now = 31_000; now <= 40_000; now += 1000) table.tick(now);
+  t.equal(table.counters.dropped, before, 'no scans while armed but off');
   t.end();
 });
 

@@ -11,21 +11,30 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { checkDestSpec, checkFwmark, checkServiceSpec, checkTimeouts, ipv4Octets, InvalidValue, Limits } from '@tunvs/model';
-import type { DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
+import { checkDefense, checkDestSpec, checkFwmark, checkServiceSpec, checkTimeouts, ipv4Octets, InvalidValue, Limits } from '@tunvs/model';
+import type { DefenseSettings, DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
 import { parseCidr, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
-import { parseHttpConfig } from '@tunvs/console';
-import type { HttpConfig } from '@tunvs/console';
+import { parseHttpConfig } from '@tunvs/console/config';
+import type { HttpConfig } from '@tunvs/console/config';
 import { childPath, parseJsonLines, JsonSyntaxError } from './json-lines.js';
 import { isPluginPath, pluginPathProblem } from './plugins.js';
+
+/** How tunvsd reaches the wire. */
+export type DeviceKind = 'tun' | 'tap' | 'xdp' | 'packet';
+export const DEVICE_KINDS: readonly DeviceKind[] = ['tun', 'tap', 'xdp', 'packet'];
 
 export interface DeviceConfig {
   /** interface name, default tunvs0 */
   name: string;
-  /** 'tun' (layer 3: NAT, IPIP) or 'tap' (layer 2: NAT, IPIP, DR) */
-  kind: 'tun' | 'tap';
+  /**
+   * 'tun' (layer 3: NAT, IPIP) or 'tap' (layer 2: NAT, IPIP, DR), both devices tunvsd
+   * creates; or a kernel-bypass link on an existing Ethernet interface `name` (layer 2, the
+   * director owns `addresses` with the interface's MAC): 'xdp' (AF_XDP) or 'packet'
+   * (AF_PACKET v3), see @tunvs/xdp
+   */
+  kind: DeviceKind;
   /** number of queues (IFF_MULTI_QUEUE when > 1), default 1 */
   queues: number;
   /** prefix packets with a virtio_net_hdr and enable offloads (GSO), default false */
@@ -68,6 +77,12 @@ export interface DaemonConfig {
   expireNodestConn?: boolean;
   expireQuiescentTemplate?: boolean;
   connReuseMode?: number;
+  /**
+   * the kernel's defence sysctls (drop_entry, drop_packet, secure_tcp modes 0..3, amemthresh
+   * in pages of free connection-table room, am_droprate); absent ones take the kernel's
+   * defaults; a reload applies them
+   */
+  defense?: Partial<DefenseSettings>;
   /** keepalived.conf whose virtual_servers tunvsd runs with health checks (JSON key `keepalivedConf`, relative to the config file) */
   keepalivedConf?: string;
   /** /metrics, the status API and the console (JSON key `http`; off when absent) */
@@ -160,7 +175,7 @@ const cidr = (s: string): string | null => {
 
 const DEVICE_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
   ['name', str((s) => (/^[A-Za-z0-9_.-]{1,15}$/.test(s) ? null : `invalid device name ${show(s)} (1..15 of A-Z a-z 0-9 _ . -)`))],
-  ['kind', str((s) => (s === 'tun' || s === 'tap' ? null : `must be "tun" or "tap", not ${show(s)}`))],
+  ['kind', str((s) => ((DEVICE_KINDS as readonly string[]).includes(s) ? null : `must be "tun", "tap", "xdp" or "packet", not ${show(s)}`))],
   ['queues', int(1, 16)],
   ['vnetHdr', bool],
   ['mtu', int(68, 65535)],
@@ -289,7 +304,25 @@ export function knownSchedulers(): ReadonlySet<string> {
 /** What a configuration's top-level keys are, and how each is checked. */
 function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, file: string): ReadonlyMap<string, Field> {
   return new Map<string, Field>([
-    ['device', (v, path, out) => void out.object(v, path, 'device', DEVICE_FIELDS)],
+    [
+      'device',
+      (v, path, out) => {
+        const o = out.object(v, path, 'device', DEVICE_FIELDS);
+        if (o === null) return;
+        const kind = own(o, 'kind');
+        if (kind !== 'xdp' && kind !== 'packet') return;
+        // a kernel-bypass link runs on an existing interface as it is: the device keys of a
+        // device tunvsd creates do not apply (refused, not ignored)
+        for (const k of ['queues', 'vnetHdr', 'mtu', 'mac'] as const) {
+          if (own(o, k) !== undefined) {
+            out.error(childPath(path, k), `does not apply to kind "${kind}": the link uses the interface as it is (its queues, MTU and MAC; no vnet header)`);
+          }
+        }
+        if (own(o, 'name') === undefined) out.error(path, `kind "${kind}" needs "name": the existing Ethernet interface to run on`);
+        const addrs = own(o, 'addresses');
+        if (!Array.isArray(addrs) || addrs.length === 0) out.error(path, `kind "${kind}" needs "addresses": the director's own addresses on the interface's segment(s)`);
+      },
+    ],
     ['sourceAddress', ipv4],
     ['socket', str((s) => (s.length === 0 || Buffer.byteLength(s) > 107 ? `a socket path must be 1..107 bytes long` : null))],
     ['connCapacity', int(1, MAX_CONN_CAPACITY)],
@@ -297,6 +330,12 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
       'timeouts',
       (v, path, out) => {
         checked(() => checkTimeouts(v, 'setTimeouts'), path, out);
+      },
+    ],
+    [
+      'defense',
+      (v, path, out) => {
+        checked(() => checkDefense(v, 'setDefense'), path, out);
       },
     ],
     [
@@ -374,6 +413,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   copy('expireNodestConn');
   copy('expireQuiescentTemplate');
   copy('connReuseMode');
+  if (own(top, 'defense') !== undefined) config.defense = checkDefense(own(top, 'defense'), 'setDefense');
   if (own(top, 'timeouts') !== undefined) config.timeouts = checkTimeouts(own(top, 'timeouts'), 'setTimeouts');
   if (own(top, 'marks') !== undefined) config.marks = (own(top, 'marks') as MarkConfig[]).map((m) => ({ ...m }));
   if (own(top, 'http') !== undefined) config.http = parseHttpConfig(own(top, 'http'), file);

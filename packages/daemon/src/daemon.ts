@@ -19,21 +19,23 @@ import type { Server } from 'node:net';
 import { Director } from '@tunvs/engine';
 import type { MarkRule } from '@tunvs/engine';
 import { openTap, openTun } from '@tunvs/tuntap';
-import type { TunTapDevice } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
-import type { Timeouts } from '@tunvs/model';
+import { DEFENSE_DEFAULTS } from '@tunvs/model';
+import type { DefenseSettings, Timeouts } from '@tunvs/model';
 import { claimSocketPath, serveControl, socketPath } from '@tunvs/cli';
 import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
 import { ConfigError, markRules, needsRestart } from './config.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonSetup } from './sources.js';
+import { openBypassDevice, syncSteering } from './xdp-device.js';
+import type { BypassDevice, DaemonDevice } from './xdp-device.js';
 import { ConfigReader } from './loader.js';
 import { PluginSchedulers } from './plugins.js';
 import type { LoadOptions } from './loader.js';
 import { ApplyError, ServiceRunner } from './health.js';
 import type { Change, Transaction } from './reconcile.js';
 import { Observability } from './http.js';
-import type { HttpConfig } from '@tunvs/console';
+import type { HttpConfig } from '@tunvs/console/config';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -44,7 +46,8 @@ export const jsonLogger: Logger = (level, msg, fields = {}) => {
 
 export interface RunningDaemon {
   director: Director;
-  device: TunTapDevice;
+  /** the TUN/TAP device, or the kernel-bypass port (xdp, packet) */
+  device: DaemonDevice;
   server: Server;
   /** the configuration applied last */
   config: DaemonConfig;
@@ -122,18 +125,29 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     reader.close();
     throw e;
   }
-  let device: TunTapDevice | null = null;
+  let device: DaemonDevice | null = null;
+  let bypass: BypassDevice | null = null;
   let director: Director | null = null;
   const obs = new Observability(log);
   let services: ServiceRunner | null = null;
   try {
     const dev = started.device;
     const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
-    device = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
-    log('info', 'device opened', { device: device.name, kind: device.kind, queues: device.queues.length, vnetHdrLen: device.vnetHdrLen });
+    if (dev.kind === 'xdp' || dev.kind === 'packet') {
+      bypass = openBypassDevice(dev.kind, dev.name);
+      device = bypass;
+      log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length });
+    } else {
+      const tt = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
+      device = tt;
+      log('info', 'device opened', { device: tt.name, kind: tt.kind, queues: tt.queues.length, vnetHdrLen: tt.vnetHdrLen });
+    }
+    const bp = bypass;
+    const owned = dev.addresses.map((a) => formatIpv4(parseCidr(a).addr));
+    let unsteered = '';
     director = new Director({
       links: device.queues,
-      ...(dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
+      ...(bp !== null ? { mac: bp.mac } : dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
       addresses: dev.addresses.map((a) => {
         const c = parseCidr(a);
         return { addr: formatIpv4(c.addr), prefix: c.prefix };
@@ -148,9 +162,18 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       },
       onEvent: (ev) => {
         log('info', ev.type, { ...ev });
+        // a kernel-bypass link takes only the director's frames off the wire: keep its
+        // steering in step with the services and NAT real servers
+        if (bp !== null && director !== null && ev.type !== 'timeouts') {
+          const missed = syncSteering(bp, director, owned).join(', ');
+          if (missed !== '' && missed !== unsteered) log('warn', 'services the link cannot steer (their packets stay with the kernel)', { services: missed });
+          unsteered = missed;
+        }
         obs.onDirectorEvent(ev);
       },
     });
+    // the owned addresses' ARP reaches the director before any service exists
+    if (bp !== null) syncSteering(bp, director, owned);
   } catch (e) {
     device?.close();
     claim.release();
@@ -163,6 +186,10 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   /** timeouts and mark rules, inside the transaction of `apply` */
   const settings = (c: DaemonConfig) => (tx: Transaction): void => {
     tx.setTimeouts(timeoutsOf(baseTimeouts, c));
+    // the defence sysctls: absent ones go back to the kernel's defaults
+    const defense = d0.getDefense();
+    d0.setDefense({ ...DEFENSE_DEFAULTS, ...c.defense });
+    tx.onRollback(() => d0.setDefense(defense));
     const before = marks;
     const next = markRules(c.marks);
     d0.marks.set(next);
@@ -186,7 +213,12 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     throw e;
   }
   log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: started.keepalivedConf ?? null, changes: applied.length });
-  const server = serveControl(d0, sock, { claim, log, ...(opts.ops ? { ops: opts.ops } : {}) });
+  // the defence sysctls over the socket (until the next reload, which applies the file's)
+  const defenseOps: [string, ControlOpHandler][] = [
+    ['getDefense', { arity: [0, 0], run: () => d0.getDefense() }],
+    ['setDefense', { arity: [1, 1], run: (_ctl, args) => d0.setDefense(args[0] as Partial<DefenseSettings>) }],
+  ];
+  const server = serveControl(d0, sock, { claim, log, ops: [...defenseOps, ...(opts.ops ?? [])] });
   try {
     await new Promise<void>((res, rej) => {
       server.once('listening', () => res());

@@ -11,8 +11,8 @@
  * Both build the same object the JSON `http` section is, and go through the console's one
  * validation (parseHttpConfig).
  */
-import { parseHttpConfig } from '@tunvs/console';
-import type { HttpConfig } from '@tunvs/console';
+import { parseHttpConfig } from '@tunvs/console/config';
+import type { HttpConfig } from '@tunvs/console/config';
 
 /** tunvsd.conf keywords of the HTTP server. */
 export const HTTP_KEYWORDS = ['http_listen', 'http_password_file', 'http_token_file', 'http_console', 'http_tls_cert', 'http_tls_key'];

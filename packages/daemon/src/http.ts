@@ -6,7 +6,6 @@
  * start (which also counts reloads), stop.
  */
 import { Feeds, HealthTracker, Metrics } from '@tunvs/metrics';
-import { startConsole } from '@tunvs/console';
 import type { ConsoleServer, ControlAnswer } from '@tunvs/console';
 import type { HealthManagerOptions } from '@tunvs/healthcheck';
 import { dispatchRequest } from '@tunvs/cli';
@@ -76,6 +75,8 @@ export class Observability {
     for (const ev of this.early.splice(0)) this.metrics.collector.onDirectorEvent(ev);
     const http = o.config().http;
     if (!http) return;
+    // loaded only when the HTTP server is on: a daemon without it (and --config-test) never loads it
+    const { startConsole } = await import('@tunvs/console');
     this.server = await startConsole(http, {
       metrics: this.metrics,
       health: this.health,

@@ -17,10 +17,10 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
-import { checkDestSpec, checkServiceSpec, InvalidValue } from '@tunvs/model';
+import { DEFENSE_SYSCTLS, checkDestSpec, checkServiceSpec, InvalidValue } from '@tunvs/model';
 import { DEFAULT_MAX_FILE_BYTES, exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason, vsName } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
-import type { HttpConfig } from '@tunvs/console';
+import type { HttpConfig } from '@tunvs/console/config';
 import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
 import type { DaemonConfig, Finding } from './config.js';
 import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
@@ -30,7 +30,9 @@ export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 
 /** tunvsd.conf keywords (the keepalived package's and the extra ones read here). */
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...HTTP_KEYWORDS];
+/** The defence sysctls as tunvsd.conf keywords (the kernel's names) -> the configuration's key. */
+const DEFENSE_KEYWORDS: ReadonlyMap<string, string> = new Map(Object.entries(DEFENSE_SYSCTLS).map(([key, sysctl]) => [sysctl, key]));
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...DEFENSE_KEYWORDS.keys(), ...HTTP_KEYWORDS];
 
 /** The largest configuration file tunvsd reads (bytes): the keepalived reader's cap. */
 export const MAX_CONFIG_BYTES = DEFAULT_MAX_FILE_BYTES;
@@ -153,7 +155,10 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
     diags.push(d);
   }
   const where = new Map<string, { file: string; line: number; keyword: string }>();
-  const device: Record<string, unknown> = { ...defaultDevice(), addresses: settings.addresses };
+  // only what the file can say: the check fills in the defaults (and refuses, for an xdp or
+  // packet link, the keys that do not apply to it)
+  const def = defaultDevice();
+  const device: Record<string, unknown> = { name: def.name, kind: def.kind, addresses: settings.addresses };
   const raw: Record<string, unknown> = { device, services: [] };
   let addr = 0;
   const httpWords = new Map<string, { value: string; file: string; line: number }>();
@@ -164,6 +169,14 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
     }
     const at = { file: n.file, line: n.line, keyword: n.keyword };
     const v = n.args[0];
+    const defenseKey = DEFENSE_KEYWORDS.get(n.keyword);
+    if (defenseKey !== undefined) {
+      // checked with the JSON form's rules (checkDefense); a number when it reads as one
+      where.set(`defense.${defenseKey}`, at);
+      if (v === undefined) diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs a value`, exitCode: 5 });
+      else ((raw.defense ??= {}) as Record<string, unknown>)[defenseKey] = /^-?[0-9]+$/.test(v) ? Number(v) : v;
+      continue;
+    }
     switch (n.keyword) {
       case 'device':
         where.set('device.name', at);

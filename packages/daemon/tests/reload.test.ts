@@ -69,7 +69,7 @@ t.test('the configuration is read in a worker; the main thread keeps running; a 
 t.test('applying is all or nothing: a failure half-way restores the table exactly', async (t) => {
   const d = director();
   const run = new ServiceRunner(d, () => undefined);
-  run.apply(statics(1, [{ fwmark: 7, scheduler: 'rr', dests: [{ addr: '10.10.2.1', port: 0, method: 'route' }] }]), null);
+  run.apply(statics(1, [{ fwmark: 7, scheduler: 'rr', dests: [{ addr: '10.10.2.1', port: 0, method: 'tunnel' }] }]), null);
   const before = table(d);
   // the director fails on the n-th change of the next apply
   for (let failAt = 1; failAt <= 5; failAt++) {

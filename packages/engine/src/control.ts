@@ -7,10 +7,10 @@
  */
 import type { ConnTable } from '@tunvs/conntrack';
 import type { Link } from '@tunvs/link';
-import { checkDestSpec, checkTimeouts } from '@tunvs/model';
+import { checkDefense, checkTimeouts } from '@tunvs/model';
 import { formatIpv4 } from '@tunvs/packet';
 import type {
-  ConnInfo, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
+  ConnInfo, DefenseSettings, DestSpec, DirectorControl, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
 } from '@tunvs/model';
 import type { DirectorCounters } from './counters.js';
 import { fail } from './errors.js';
@@ -27,7 +27,8 @@ export type DirectorEvent =
   | { type: 'service-added' | 'service-edited' | 'service-deleted'; service: ServiceKey }
   | { type: 'dest-added' | 'dest-edited' | 'dest-deleted'; service: ServiceKey; dest: Pick<DestSpec, 'addr' | 'port'> }
   | { type: 'cleared' }
-  | { type: 'timeouts'; timeouts: Timeouts };
+  | { type: 'timeouts'; timeouts: Timeouts }
+  | { type: 'defense'; defense: DefenseSettings };
 
 /** The tables and helpers the control API works on. */
 export interface ControlParts {
@@ -70,21 +71,17 @@ export class Control implements DirectorControl {
   }
 
   addDest(key: ServiceKey, raw: DestSpec): void {
-    // the values first (the kernel's errno for a bad weight or threshold), then the link
-    const dest = checkDestSpec(raw, 'addDest');
-    this.d.fwds.admit(dest, 'addDest');
-    const d = this.d.table.addDest(key, dest);
+    // the kernel's checks in the kernel's order (the table), then the link's own refusals
+    const d = this.d.table.addDest(key, raw, (spec) => this.d.fwds.admit(spec, 'addDest'));
     this.d.fwds.bind(d);
     this.d.estimator.add(d.stats);
-    this.d.onEvent({ type: 'dest-added', service: keyOf(key), dest: { addr: dest.addr, port: dest.port } });
+    this.d.onEvent({ type: 'dest-added', service: keyOf(key), dest: { addr: formatIpv4(d.addr), port: d.port } });
   }
 
   editDest(key: ServiceKey, raw: DestSpec): void {
-    const dest = checkDestSpec(raw, 'editDest');
-    this.d.fwds.admit(dest, 'editDest');
-    const d = this.d.table.editDest(key, dest);
+    const d = this.d.table.editDest(key, raw, (spec) => this.d.fwds.admit(spec, 'editDest'));
     this.d.fwds.bind(d);
-    this.d.onEvent({ type: 'dest-edited', service: keyOf(key), dest: { addr: dest.addr, port: dest.port } });
+    this.d.onEvent({ type: 'dest-edited', service: keyOf(key), dest: { addr: formatIpv4(d.addr), port: d.port } });
   }
 
   deleteDest(key: ServiceKey, dest: Pick<DestSpec, 'addr' | 'port'>): void {
@@ -142,6 +139,16 @@ export class Control implements DirectorControl {
 
   getTimeouts(): Timeouts {
     return this.d.conns.getTimeouts();
+  }
+
+  /** The defence sysctls (drop_entry, drop_packet, secure_tcp, amemthresh, am_droprate): checked, applied at once. */
+  setDefense(d: Partial<DefenseSettings>): void {
+    this.d.conns.setDefense(checkDefense(d, 'setDefense'));
+    this.d.onEvent({ type: 'defense', defense: this.d.conns.getDefense() });
+  }
+
+  getDefense(): DefenseSettings {
+    return this.d.conns.getDefense();
   }
 
   info(): DirectorInfo {

@@ -28,6 +28,8 @@ export class DirectorCounters {
   notScheduled = 0;
   /** the connection table is full */
   tableFull = 0;
+  /** a new connection dropped by the drop_packet defence (before scheduling) */
+  defenseDrop = 0;
   /** the connection's destination was removed (expire_nodest_conn = 0) */
   destUnavailable = 0;
   /** TTL expired (ICMP time exceeded sent) */
@@ -42,6 +44,8 @@ export class DirectorCounters {
   fragDropped = 0;
   /** fragments forwarded */
   fragForwarded = 0;
+  /** fragments the director cut from packets it built over the link MTU without DF (outer IPIP) */
+  fragCreated = 0;
   /** ICMP errors relayed for tracked connections */
   icmpRelayed = 0;
   /** ICMP errors about unknown flows, or ICMP we do not handle */

@@ -43,10 +43,22 @@ export interface DatapathSettings {
   sloppyTcp: boolean;
 }
 
+/**
+ * The connection-sync hook (@tunvs/sync): told of every incoming packet the Director
+ * forwarded (the kernel calls ip_vs_sync_conn there) and of every entry created. Numbers
+ * only, no allocation.
+ */
+export interface SyncHook {
+  inbound(slot: number, now: number): void;
+  created(slot: number): void;
+}
+
 /** SYN without ACK or RST: the segment that may open a connection. */
 const SYN_MASK = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST;
 
 export class Datapath {
+  /** the sync daemons' hook, null when none runs */
+  sync: SyncHook | null = null;
   /** the flow-creating packet as the scheduler sees it, re-filled per new flow */
   private readonly flowPkt: FlowPacket = { protocol: 0, saddr: 0, sport: 0, daddr: 0, dport: 0, inverse: false, fwmark: 0 };
 
@@ -147,6 +159,11 @@ export class Datapath {
       this.counters.notSyn++;
       return -1;
     }
+    // drop_packet: refuse a share of new connections while the table runs out of room
+    if (this.conns.dropNewConnection()) {
+      this.counters.defenseDrop++;
+      return -1;
+    }
     const f = this.flowPkt;
     f.protocol = proto;
     f.saddr = info.src;
@@ -192,6 +209,7 @@ export class Datapath {
       }
     }
     this.fwds.at(conns.xmit(slot)).inbound(x, p, conns, slot);
+    if (this.sync !== null) this.sync.inbound(slot, x.now);
   }
 
   /** Real server -> client packet of connection `slot`. */

@@ -19,14 +19,14 @@ import { ConnTable } from '@tunvs/conntrack';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { DEFAULT_KERNEL, isKernelMode } from '@tunvs/model';
 import type {
-  ConnInfo, DestSpec, DirectorControl, DirectorInfo, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
+  ConnInfo, DefenseSettings, DestSpec, DirectorControl, DirectorInfo, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
 } from '@tunvs/model';
 import { parseIpv4 } from '@tunvs/packet';
 import { Control } from './control.js';
 import type { DirectorEvent } from './control.js';
 import { DirectorCounters } from './counters.js';
 import { Datapath } from './datapath.js';
-import type { DatapathSettings } from './datapath.js';
+import type { DatapathSettings, SyncHook } from './datapath.js';
 import { Estimator } from './estimator.js';
 import { ForwarderTable } from './forwarders.js';
 import { FragmentPath, Fragments } from './fragments.js';
@@ -120,7 +120,7 @@ export class Director implements DirectorControl {
       capacity: opts.connCapacity ?? 262144,
       registry: this.table.registry,
       options: { ...opts.conntrack, kernel },
-      ...(opts.connHooks ? { hooks: opts.connHooks } : {}),
+      hooks: this.connHooks(opts.connHooks ?? {}),
     });
     let src = opts.sourceAddress ? parseIpv4(opts.sourceAddress) : 0;
     if (this.kind === 'tap') {
@@ -145,6 +145,29 @@ export class Director implements DirectorControl {
       table: this.table, conns: this.conns, estimator: this.estimator, fwds: this.forwarders, counters: this.counters,
       neighbours: this.neighbours, links: this.links, now: this.now, onEvent: opts.onEvent ?? (() => {}),
     });
+  }
+
+  /** The table's hooks: the caller's, and the sync daemons' `created` when they run. */
+  private connHooks(user: ConnHooks): ConnHooks {
+    const created = user.created;
+    return {
+      ...user,
+      created: (slot) => {
+        if (created) created(slot);
+        const h = this.datapath.sync;
+        if (h !== null) h.created(slot);
+      },
+    };
+  }
+
+  /** Install (or remove, null) the connection-sync hook (@tunvs/sync's daemons). */
+  setSyncHook(hook: SyncHook | null): void {
+    this.datapath.sync = hook;
+  }
+
+  /** The fwmark the mark rules give a packet of (proto, daddr, dport); 0 = none. */
+  markOf(proto: number, daddr: number, dport: number): number {
+    return this.marks.size > 0 ? this.marks.classify(proto, daddr, dport) : 0;
   }
 
   /** sysctl sloppy_tcp: create connections from any TCP segment, not only SYN. */
@@ -259,6 +282,18 @@ export class Director implements DirectorControl {
   }
   getTimeouts(): Timeouts {
     return this.control.getTimeouts();
+  }
+  /**
+   * The kernel's defence sysctls (ipvs-sysctl): `dropEntry`, `dropPacket`, `secureTcp`
+   * modes 0..3, `amemthresh` (pages of free connection-table room), `amDroprate`. Values
+   * are checked as the kernel checks them (InvalidValue otherwise) and take effect at once.
+   */
+  setDefense(d: Partial<DefenseSettings>): void {
+    this.control.setDefense(d);
+  }
+  /** The defence settings; an automatic mode reads 1 or 2 as the last update left it. */
+  getDefense(): DefenseSettings {
+    return this.control.getDefense();
   }
   info(): DirectorInfo {
     return this.control.info();

@@ -17,6 +17,6 @@ export { L2 } from './l2.js';
 export { LinkXmit, TunXmit, TapXmit } from './xmit.js';
 export { TxQueue } from './txqueue.js';
 export { Datapath } from './datapath.js';
-export type { DatapathSettings } from './datapath.js';
+export type { DatapathSettings, SyncHook } from './datapath.js';
 export { IcmpRelay } from './icmp.js';
 export { Timers } from './timers.js';

@@ -126,24 +126,49 @@ export class L2 {
 
   // ----------------------------------------------------------------------- ARP
 
-  /** An ARP packet received: learn the sender, answer requests for our addresses. */
+  /**
+   * An ARP packet received: learn from it as Linux's arp_process does, answer requests
+   * for our addresses.
+   *
+   * - A request for one of our addresses creates or updates the sender's entry.
+   * - Any other ARP only updates an entry that exists, or resolves an address we asked
+   *   for ourselves (Linux's INCOMPLETE entry): unsolicited ARP never creates entries
+   *   (arp_accept off), so a stranger cannot plant itself as a real server.
+   * - An update to another MAC inside the locktime is ignored (the first answer wins),
+   *   unless it is a gratuitous ARP (sender = target; for a reply, its target MAC is the
+   *   sender's too), which Linux always takes for an existing entry.
+   */
   arpInput(x: L2Tx, p: Packet): void {
     const a = this.arpView.reset(p.buf, p.info.l3Off, p.len - (p.info.l3Off - p.off));
     const spa = a.senderIp;
     const tpa = a.targetIp;
-    // learn the sender when it is on one of our subnets (not our own announcements)
-    if (spa !== 0 && !this.owns(spa) && this.route(spa) === spa) {
-      this.neighbours.learn(spa, p.buf, a.senderMacOff, x.now);
-      const waiting = this.neighbours.takePending(spa);
-      if (waiting.length > 0) this.flushPending(x, spa, waiting);
-    }
-    if (a.op === ArpOp.Request && this.owns(tpa) && spa !== tpa) {
+    const op = a.op;
+    const toUs = op === ArpOp.Request && spa !== tpa && this.owns(tpa);
+    // learn only senders on one of our subnets (not our own addresses, not DAD probes)
+    if (spa !== 0 && !this.owns(spa) && this.route(spa) === spa) this.learnFrom(x, a, spa, tpa, op, toUs);
+    if (toUs) {
       const f = this.reserveFrame(x, ARP_FRAME_LEN);
       if (f < 0) return;
       emitArpReply(x.tx.gen.buf, f, p.buf, p.info.l3Off, this.mac);
       x.tx.commit(f - x.vnet, x.vnet + ARP_FRAME_LEN);
       this.counters.arpReplies++;
     }
+  }
+
+  private learnFrom(x: L2Tx, a: ArpView, spa: number, tpa: number, op: number, toUs: boolean): void {
+    const nb = this.neighbours;
+    const buf = a.buf;
+    const sha = a.senderMacOff;
+    const n = nb.lookup(spa);
+    if (n >= 0) {
+      const garp = spa === tpa && (op !== ArpOp.Reply || readMac48(buf, a.targetMacOff) === readMac48(buf, sha));
+      nb.update(n, buf, sha, toUs || garp, x.now);
+      return;
+    }
+    if (!toUs && !nb.awaiting(spa)) return;
+    nb.create(spa, buf, sha, x.now);
+    const waiting = nb.takePending(spa);
+    if (waiting.length > 0) this.flushPending(x, spa, waiting);
   }
 
   /** Room for a frame of `len` bytes in the batch's transmit slab, after a zeroed vnet header: its offset, or -1 (counted). */

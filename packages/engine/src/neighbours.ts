@@ -13,6 +13,12 @@ export const NEIGH_REACHABLE_MS = 30_000;
 export const NEIGH_STALE_MS = 300_000;
 /** At most one ARP request per address per this interval. */
 export const NEIGH_PROBE_INTERVAL_MS = 1_000;
+/**
+ * After an entry's address was set, other addresses announced for it are ignored this
+ * long (Linux's neigh locktime, 1 s for ARP): of several back-to-back answers the first
+ * one wins.
+ */
+export const NEIGH_LOCKTIME_MS = 1_000;
 /** Unresolved packets kept per address (the kernel's unres_qlen is 101 packets / 212992 bytes). */
 export const NEIGH_QUEUE_PER_ADDR = 64;
 /** Bytes of unresolved packets kept in all. */
@@ -20,6 +26,12 @@ export const NEIGH_QUEUE_BYTES = 256 * 1024;
 
 export interface NeighbourCounters {
   learned: number;
+  /** existing entries given another address */
+  changed: number;
+  /** other addresses announced inside the locktime, ignored */
+  locked: number;
+  /** entries forgotten to make room (the least recently confirmed) */
+  evicted: number;
   requestsSent: number;
   queued: number;
   /** packets dropped because the queue was full or resolution failed */
@@ -32,22 +44,40 @@ interface Pending {
   firstQueued: number;
 }
 
+const NONE = -1;
+
+/**
+ * Entries live in slots of typed arrays; a doubly linked list through the slots keeps them
+ * in order of last confirmation (head: the oldest), so eviction and expiry take the head,
+ * never scan.
+ */
 export class Neighbours {
   readonly macs: Uint8Array;
   private readonly confirmed: Float64Array;
+  /** when the entry's address was last set (the locktime runs from here) */
+  private readonly updated: Float64Array;
   private readonly probed: Float64Array;
   private readonly addrs: Uint32Array;
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private head = NONE;
+  private tail = NONE;
   private readonly index = new Map<number, number>();
   private readonly free: number[] = [];
   private readonly pending = new Map<number, Pending>();
   private pendingBytes = 0;
-  readonly counters: NeighbourCounters = { learned: 0, requestsSent: 0, queued: 0, queueDropped: 0, expired: 0 };
+  readonly counters: NeighbourCounters = {
+    learned: 0, changed: 0, locked: 0, evicted: 0, requestsSent: 0, queued: 0, queueDropped: 0, expired: 0,
+  };
 
   constructor(readonly capacity = 4096) {
     this.macs = new Uint8Array(capacity * 6);
     this.confirmed = new Float64Array(capacity);
+    this.updated = new Float64Array(capacity);
     this.probed = new Float64Array(capacity);
     this.addrs = new Uint32Array(capacity);
+    this.prev = new Int32Array(capacity).fill(NONE);
+    this.next = new Int32Array(capacity).fill(NONE);
     for (let i = capacity - 1; i >= 0; i--) this.free.push(i);
   }
 
@@ -55,6 +85,16 @@ export class Neighbours {
   lookup(addr: number): number {
     const s = this.index.get(addr);
     return s === undefined ? -1 : s;
+  }
+
+  /** Entries in the cache. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** Is a request of ours for `addr` unanswered (Linux: an INCOMPLETE entry)? */
+  awaiting(addr: number): boolean {
+    return this.probeTimes.has(addr);
   }
 
   /** Does the entry need a refresh probe (older than NEIGH_REACHABLE_MS, not probed lately)? */
@@ -67,39 +107,78 @@ export class Neighbours {
     this.probed[slot] = now;
   }
 
-  /** Learn or confirm `addr` at the MAC in `src[off..off+6)`. Returns the slot, -1 if full. */
-  learn(addr: number, src: Uint8Array, off: number, now: number): number {
-    let slot = this.index.get(addr);
-    if (slot === undefined) {
-      if (this.free.length === 0) this.evictOldest();
-      const s = this.free.pop();
-      if (s === undefined) return -1;
-      slot = s;
-      this.index.set(addr, slot);
-      this.addrs[slot] = addr;
-      this.counters.learned++;
+  /**
+   * A new entry for `addr` (not in the cache) at the MAC in `src[off..off+6)`; when the
+   * cache is full the least recently confirmed entry makes room. Returns the slot.
+   */
+  create(addr: number, src: Uint8Array, off: number, now: number): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      s = this.head;
+      this.forget(s);
+      this.counters.evicted++;
+      this.free.pop();
     }
-    this.macs.set(src.subarray(off, off + 6), slot * 6);
-    this.confirmed[slot] = now;
-    return slot;
+    this.index.set(addr, s);
+    this.addrs[s] = addr;
+    this.macs.set(src.subarray(off, off + 6), s * 6);
+    this.updated[s] = now;
+    this.confirmed[s] = now;
+    this.probed[s] = 0;
+    this.append(s);
+    this.counters.learned++;
+    return s;
   }
 
-  private evictOldest(): void {
-    let oldest = -1;
-    let t = Infinity;
-    for (const s of this.index.values()) {
-      if (this.confirmed[s]! < t) {
-        t = this.confirmed[s]!;
-        oldest = s;
+  /**
+   * The neighbour of entry `slot` spoke with the MAC in `src[off..off+6)`. The same MAC
+   * confirms the entry. Another MAC replaces it when `override` (a request to us, a
+   * gratuitous ARP) or the locktime has passed since the address was set; else it is
+   * ignored (counted). Returns whether the entry now holds that MAC.
+   */
+  update(slot: number, src: Uint8Array, off: number, override: boolean, now: number): boolean {
+    const m = slot * 6;
+    const macs = this.macs;
+    let same = true;
+    for (let i = 0; i < 6; i++) if (macs[m + i] !== src[off + i]) same = false;
+    if (!same) {
+      if (!override && now - this.updated[slot]! < NEIGH_LOCKTIME_MS) {
+        this.counters.locked++;
+        return false;
       }
+      macs.set(src.subarray(off, off + 6), m);
+      this.updated[slot] = now;
+      this.counters.changed++;
     }
-    if (oldest >= 0) this.forget(oldest);
+    this.confirmed[slot] = now;
+    this.unlink(slot);
+    this.append(slot);
+    return true;
+  }
+
+  private append(s: number): void {
+    this.prev[s] = this.tail;
+    this.next[s] = NONE;
+    if (this.tail !== NONE) this.next[this.tail] = s;
+    else this.head = s;
+    this.tail = s;
+  }
+
+  private unlink(s: number): void {
+    const p = this.prev[s]!;
+    const n = this.next[s]!;
+    if (p !== NONE) this.next[p] = n;
+    else this.head = n;
+    if (n !== NONE) this.prev[n] = p;
+    else this.tail = p;
+    this.prev[s] = NONE;
+    this.next[s] = NONE;
   }
 
   private forget(slot: number): void {
+    this.unlink(slot);
     this.index.delete(this.addrs[slot]!);
     this.free.push(slot);
-    this.counters.expired++;
   }
 
   /**
@@ -145,8 +224,10 @@ export class Neighbours {
 
   /** Periodic upkeep: drop stale entries and queues that waited over 3 s. */
   expire(now: number): void {
-    for (const s of [...this.index.values()]) {
-      if (now - this.confirmed[s]! > NEIGH_STALE_MS) this.forget(s);
+    // the list is in order of confirmation: the stale ones are at its head
+    while (this.head !== NONE && now - this.confirmed[this.head]! > NEIGH_STALE_MS) {
+      this.forget(this.head);
+      this.counters.expired++;
     }
     for (const [addr, p] of this.pending) {
       if (now - p.firstQueued > 3_000) {

@@ -7,8 +7,8 @@
  * for flow-creating packets, never for packets of known connections.
  */
 import {
-  DEFAULT_KERNEL, DEFAULT_METHOD, DEFAULT_SCHEDULER, Dest, DestFlag, DestRegistry, Fwd, Proto, Service, SvcFlag,
-  checkDestKey, checkDestSpec, checkServiceKey, checkServiceSpec,
+  DEFAULT_KERNEL, DEFAULT_METHOD, DEFAULT_SCHEDULER, NO_SCHEDULER, Dest, DestFlag, DestRegistry, Fwd, Proto, Service, SvcFlag,
+  checkDestKey, checkDestRange, checkDestUnicast, checkPe, checkServiceKey, parseDestSpec, parseServiceSpec,
   methodByName, methodName, protocolNumber, schedFlagBits, schedFlagNames, serviceProtocolName,
   TUNNEL_TYPES, tunnelCsumByName, tunnelCsumOfFlag, tunnelTypeByName,
 } from '@tunvs/model';
@@ -16,7 +16,7 @@ import type { DestInfo, DestSpec, KernelMode, ServiceInfo, ServiceKey, ServiceSp
 import type { Stats } from '@tunvs/model';
 import { getScheduler, schedulerNames } from '@tunvs/schedulers';
 import { editThresholds } from '@tunvs/conntrack';
-import type { SchedulerInstance } from '@tunvs/scheduler';
+import type { SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 import { formatIpv4, parseIpv4 } from '@tunvs/packet';
 import { fail } from './errors.js';
 
@@ -24,6 +24,17 @@ import { fail } from './errors.js';
 export class VirtualService extends Service {
   sched!: SchedulerInstance;
 }
+
+/**
+ * `-s none`: the kernel binds no scheduler, and `ip_vs_schedule` then finds no destination
+ * for a new flow (persistence templates and existing connections still route).
+ */
+const NONE_INSTANCE: SchedulerInstance = { schedule: () => null };
+const NONE_FACTORY: SchedulerFactory = {
+  name: NO_SCHEDULER,
+  description: 'no scheduler: only templates and existing connections route',
+  create: () => NONE_INSTANCE,
+};
 
 /** ipvsadm's default persistence timeout (`-p` without a value). */
 export const DEFAULT_PERSISTENT_TIMEOUT = 360;
@@ -186,7 +197,8 @@ export class ServiceTable {
     return flags;
   }
 
-  private schedFactory(name: string, op: string): ReturnType<typeof getScheduler> {
+  private schedFactory(name: string, op: string): SchedulerFactory {
+    if (name === NO_SCHEDULER) return NONE_FACTORY;
     try {
       return getScheduler(name);
     } catch {
@@ -194,17 +206,23 @@ export class ServiceTable {
     }
   }
 
+  /**
+   * `-A`, in the kernel's order (do_ip_vs_set_ctl, then ip_vs_add_service): the request's
+   * shape (EINVAL), the service itself (EEXIST), the scheduler (ENOENT; `none` binds none),
+   * the persistence engine. The first check that fails decides the error.
+   */
   addService(rawSpec: ServiceSpec): VirtualService {
     const op = 'addService';
-    const spec = checkServiceSpec(rawSpec, op);
+    const spec = parseServiceSpec(rawSpec, op);
+    if (this.lookup(spec, op) !== null) fail('EEXIST', op, 'Service already exists');
     const schedName = spec.scheduler ?? DEFAULT_SCHEDULER;
     const factory = this.schedFactory(schedName, op);
+    checkPe(spec, op);
     const flags = this.flagsFrom(spec);
     const netmask = spec.netmask !== undefined ? parseAddr(op, spec.netmask) : 0xffffffff;
     let svc: VirtualService;
     if (spec.fwmark !== undefined) {
       const mark = spec.fwmark;
-      if (this.fwm.has(mark)) fail('EEXIST', op, 'Service already exists');
       svc = new VirtualService({ fwmark: mark, flags, schedName, timeout: spec.persistent ?? 0, netmask, kernel: this.kernel });
       this.fwm.set(mark, svc);
     } else {
@@ -212,7 +230,6 @@ export class ServiceTable {
       const vip = parseAddr(op, spec.addr);
       const port = spec.port ?? 0;
       const map = proto === Proto.TCP ? this.tcp : this.udp;
-      if (map.has(vip * 65536 + port)) fail('EEXIST', op, 'Service already exists');
       svc = new VirtualService({ protocol: proto, addr: vip, port, flags, schedName, timeout: spec.persistent ?? 0, netmask, kernel: this.kernel });
       map.set(vip * 65536 + port, svc);
       if (proto === Proto.TCP && port === 21) this.ftpServices++;
@@ -230,12 +247,14 @@ export class ServiceTable {
     return svc;
   }
 
+  /** `-E`, in the kernel's order: shape, the service (ESRCH), the scheduler (ENOENT), the engine. */
   editService(rawSpec: ServiceSpec): VirtualService {
     const op = 'editService';
-    const spec = checkServiceSpec(rawSpec, op);
+    const spec = parseServiceSpec(rawSpec, op);
     const svc = this.mustGet(spec, op);
     const schedName = spec.scheduler ?? DEFAULT_SCHEDULER;
     const factory = this.schedFactory(schedName, op);
+    checkPe(spec, op);
     const flags = this.flagsFrom(spec);
     svc.flags = flags | SvcFlag.HASHED;
     svc.timeout = spec.persistent ?? 0;
@@ -280,9 +299,8 @@ export class ServiceTable {
     if (i >= 0) this.services.splice(i, 1);
   }
 
-  /** The engine's values of a destination spec (checked by checkDestSpec first). */
-  private destParams(op: string, raw: DestSpec): DestParams {
-    const d = checkDestSpec(raw, op);
+  /** The engine's values of a destination spec (checked by parseDestSpec first). */
+  private destParams(op: string, d: DestSpec): DestParams {
     const fwd = methodByName(d.method ?? DEFAULT_METHOD)!.fwd;
     const tun = tunnelTypeByName(d.tunType ?? 'ipip')!;
     const csum = tunnelCsumByName(d.tunFlags ?? 'nocsum')!;
@@ -292,11 +310,22 @@ export class ServiceTable {
     };
   }
 
-  addDest(key: ServiceKey, spec: DestSpec): Dest {
+  /**
+   * `-a`, in the kernel's order (do_ip_vs_set_ctl, ip_vs_add_dest, ip_vs_new_dest): the
+   * request's shape, the service (ESRCH), weight and thresholds (ERANGE), the destination
+   * (EEXIST), then for a new destination (not one revived from the trash) a unicast address
+   * (EINVAL). `admit` (the link's own refusals) runs last, before anything changes.
+   */
+  addDest(key: ServiceKey, raw: DestSpec, admit?: (d: DestSpec) => void): Dest {
     const op = 'addDest';
+    const spec = parseDestSpec(raw, op);
     const svc = this.mustGet(key, op, 'Service not defined');
+    checkDestRange(spec, op);
     const p = this.destParams(op, spec);
     if (svc.findDest(p.addr, p.port)) fail('EEXIST', op, 'Destination already exists');
+    const trashed = this.trash.get(svc)?.get(p.addr * 65536 + p.port);
+    if (trashed === undefined || trashed.refCount <= 0) checkDestUnicast(spec, op);
+    admit?.(spec);
     let dest = this.takeFromTrash(svc, p.addr, p.port);
     if (dest !== undefined && dest.refCount <= 0) {
       this.registry.release(dest);
@@ -319,12 +348,16 @@ export class ServiceTable {
     return dest;
   }
 
-  editDest(key: ServiceKey, spec: DestSpec): Dest {
+  /** `-e`, in the kernel's order: shape, the service (ESRCH), ERANGE, the destination (ENOENT), `admit`. */
+  editDest(key: ServiceKey, raw: DestSpec, admit?: (d: DestSpec) => void): Dest {
     const op = 'editDest';
+    const spec = parseDestSpec(raw, op);
     const svc = this.mustGet(key, op, 'Service not defined');
+    checkDestRange(spec, op);
     const p = this.destParams(op, spec);
     const dest = svc.findDest(p.addr, p.port);
     if (!dest) fail('ENOENT', op, 'No such destination');
+    admit?.(spec);
     dest.weight = p.weight;
     if (p.weight !== 0) dest.lastWeight = p.weight;
     dest.fwd = p.fwd;

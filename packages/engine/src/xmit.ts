@@ -10,7 +10,10 @@ import type { LinkFacts, Xmit } from '@tunvs/forwarder';
 import { Packet } from '@tunvs/forwarder';
 import type { Link, LinkKind } from '@tunvs/link';
 import { vnetIsGso, vnetNeedsCsum } from '@tunvs/link';
-import { CheckFlags, ETH_HEADER_LEN, EtherType, FrameKind, ICMP_ERROR_MAX_LEN, classifyFrame, classifyIpv4, emitIcmpError } from '@tunvs/packet';
+import {
+  CheckFlags, ETH_HEADER_LEN, EtherType, FrameKind, ICMP_ERROR_MAX_LEN, Ipv4View, classifyFrame, classifyIpv4, emitIcmpError,
+  emitIpv4Fragment, ipv4FragmentPayload,
+} from '@tunvs/packet';
 
 const ARP = FrameKind.Arp;
 import type { DirectorCounters } from './counters.js';
@@ -138,7 +141,42 @@ export abstract class LinkXmit implements Xmit {
   abstract route(dst: number): number;
   abstract source(dst: number): number;
   abstract send(p: Packet, hop: number): void;
-  abstract sendNew(ip: number, len: number, hop: number): void;
+  /** Send the built packet `genBuf[ip, ip+len)` (it fits the link) to next hop `hop`. */
+  protected abstract sendBuilt(ip: number, len: number, hop: number): void;
+
+  /**
+   * Send a packet the director built (from `reserve`). One longer than the link's MTU is
+   * cut into fragments when its DF bit is clear, as ip_output's ip_fragment does for the
+   * outer packet of a tunnel; with DF set (the path MTU check has already answered with
+   * frag-needed, or it is a GSO super-packet) it goes out as it is.
+   */
+  sendNew(ip: number, len: number, hop: number): void {
+    if (len > this.link.mtu && !this.ipView.reset(this.genBuf, ip, len).df) this.fragmentOut(ip, len, hop);
+    else this.sendBuilt(ip, len, hop);
+  }
+
+  private readonly ipView = new Ipv4View();
+  /** a copy of the datagram being cut (its reservation is reused for the fragments) */
+  private scratch: Uint8Array | null = null;
+
+  private fragmentOut(ip: number, len: number, hop: number): void {
+    const hl = this.ipView.headerLen;
+    const step = ipv4FragmentPayload(this.link.mtu, hl);
+    if (step === 0) {
+      this.counters.fragNeeded++;
+      return;
+    }
+    const scratch = (this.scratch ??= new Uint8Array(0x10000));
+    scratch.set(this.genBuf.subarray(ip, ip + len), 0);
+    const payload = len - hl;
+    for (let from = 0; from < payload; from += step) {
+      const n = Math.min(step, payload - from);
+      const o = this.reserve(hl + n);
+      if (o < 0) return;
+      this.sendBuilt(o, emitIpv4Fragment(scratch, 0, from, n, this.genBuf, o), hop);
+      this.counters.fragCreated++;
+    }
+  }
   /**
    * Point `p` at the parsed frame `buf[off, off+len)` and admit it at layer 2: false when
    * the link layer took it (ARP) or it is not addressed to us (counted).
@@ -200,7 +238,7 @@ export class TunXmit extends LinkXmit {
     this.out(p.buf, p.off, p.len, p.inRx);
   }
 
-  sendNew(ip: number, len: number, _hop: number): void {
+  protected sendBuilt(ip: number, len: number, _hop: number): void {
     this.tx.commit(ip - this.vnet, this.vnet + len);
   }
 
@@ -253,7 +291,7 @@ export class TapXmit extends LinkXmit {
     this.out(p.buf, start, end - start, p.inRx);
   }
 
-  sendNew(ip: number, len: number, hop: number): void {
+  protected sendBuilt(ip: number, len: number, hop: number): void {
     const eth = ip - ETH_HEADER_LEN;
     if (!this.l2.resolve(this, this.genBuf, eth, ip + len, hop)) return;
     this.tx.commit(eth - this.vnet, this.vnet + ETH_HEADER_LEN + len);

@@ -25,7 +25,7 @@ export interface TunvsdSettings {
   keepalivedConf?: string;
   /** TUN/TAP device name */
   device?: string;
-  mode?: 'tun' | 'tap';
+  mode?: 'tun' | 'tap' | 'xdp' | 'packet';
   /** addresses with prefix length to put on the device, e.g. 10.0.0.1/24 */
   addresses: string[];
   mtu?: number;
@@ -66,7 +66,7 @@ export function parseTunvsdConf(text: string, file = 'tunvsd.conf', opts: LexOpt
         else s.device = v;
         break;
       case 'mode':
-        if (v !== 'tun' && v !== 'tap') sink.error(ln, `mode must be tun or tap, not '${v}'`);
+        if (v !== 'tun' && v !== 'tap' && v !== 'xdp' && v !== 'packet') sink.error(ln, `mode must be tun, tap, xdp or packet, not '${v}'`);
         else s.mode = v;
         break;
       case 'address': {

@@ -148,6 +148,7 @@ const DROP_FIELDS: Record<string, string> = {
   noDest: 'no_destination',
   notScheduled: 'not_schedulable',
   tableFull: 'table_full',
+  defenseDrop: 'defense_drop_packet',
   destUnavailable: 'destination_unavailable',
   ttlExceeded: 'ttl_exceeded',
   fragNeeded: 'fragmentation_needed',
@@ -161,6 +162,7 @@ const EVENT_FIELDS: Record<string, string> = {
   icmpRelayed: 'icmp_relayed',
   icmpSent: 'icmp_sent',
   fragForwarded: 'fragment_forwarded',
+  fragCreated: 'fragment_created',
   arpReplies: 'arp_reply',
   arpQueued: 'arp_queued',
 };

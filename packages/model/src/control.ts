@@ -144,6 +144,21 @@ export interface Timeouts {
   udp: number;
 }
 
+/**
+ * The kernel's defence sysctls (Documentation/networking/ipvs-sysctl): `drop_entry`,
+ * `drop_packet` and `secure_tcp` are modes 0 never, 1 automatic (off now), 2 automatic (on
+ * now), 3 always; the director moves an automatic mode between 1 and 2 once a second as
+ * available memory crosses `amemthresh` (pages). `am_droprate` is drop_packet's rate in
+ * mode 3 (one new connection in N is dropped).
+ */
+export interface DefenseSettings {
+  dropEntry: number;
+  dropPacket: number;
+  secureTcp: number;
+  amemthresh: number;
+  amDroprate: number;
+}
+
 export interface DirectorInfo {
   /** version string of tunvs */
   version: string;

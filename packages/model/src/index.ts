@@ -1,6 +1,6 @@
 export { Proto, SvcFlag, DestFlag, Fwd, ConnFlag } from './constants.js';
 export {
-  SCHEDULER_NAMES, DEFAULT_SCHEDULER, isSchedulerName,
+  SCHEDULER_NAMES, DEFAULT_SCHEDULER, NO_SCHEDULER, isSchedulerName,
   SCHED_FLAGS, SCHED_FLAG_MASK, schedFlag, schedFlagNames, schedFlagBits,
   METHODS, DEFAULT_METHOD, methodByName, methodName, fwdName, methodOfLbKind,
   PROTOCOLS, SERVICE_PROTOCOLS, protocolNumber, serviceProtocolName, protocolListing,
@@ -25,9 +25,18 @@ export {
   checkPort,
   checkServiceKey,
   checkServiceSpec,
+  parseServiceSpec,
+  checkPe,
   checkDestKey,
   checkDestSpec,
+  parseDestSpec,
+  checkDestRange,
+  checkDestUnicast,
   checkTimeouts,
+  checkDefense,
+  DEFENSE_NAMES,
+  DEFENSE_SYSCTLS,
+  DEFENSE_DEFAULTS,
 } from './validate.js';
 export type {
   ProtocolName,
@@ -40,6 +49,7 @@ export type {
   ServiceInfo,
   ConnInfo,
   Timeouts,
+  DefenseSettings,
   DirectorInfo,
   SyncDaemonInfo,
   TunnelType,

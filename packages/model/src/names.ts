@@ -20,6 +20,13 @@ export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
 /** ipvsadm's default scheduler (`-s` omitted). */
 export const DEFAULT_SCHEDULER: SchedulerName = 'wlc';
 
+/**
+ * The scheduler name that binds no scheduler (`ipvsadm -s none`, `ip_vs_add_service`): the
+ * service schedules nothing new; only its persistence templates and existing connections
+ * route. Listed as `none`.
+ */
+export const NO_SCHEDULER = 'none';
+
 /** True when `s` names a built-in scheduler. */
 export function isSchedulerName(s: string): s is SchedulerName {
   return (SCHEDULER_NAMES as readonly string[]).includes(s);

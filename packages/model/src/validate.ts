@@ -15,7 +15,7 @@
  * where ipvsadm has one ("illegal weight specified", "invalid fwmark value `X' specified").
  */
 import { ControlError } from './control.js';
-import type { ControlErrorCode, DestSpec, MethodName, ProtocolName, ServiceKey, ServiceSpec, Timeouts } from './control.js';
+import type { ControlErrorCode, DefenseSettings, DestSpec, MethodName, ProtocolName, ServiceKey, ServiceSpec, Timeouts } from './control.js';
 import { DEFAULT_METHOD, DEFAULT_SCHEDULER, METHODS, SERVICE_PROTOCOLS, methodByName, schedFlag, tunnelCsumByName, tunnelTypeByName } from './names.js';
 
 /** Limits of the control API, as the kernel has them. */
@@ -180,13 +180,30 @@ export function checkServiceKey(v: unknown, op: string): ServiceKey {
   return keyPart(fieldsOf(v, op, 'service', SPEC_FIELDS), op);
 }
 
-/** A service to add or edit (`-A`/`-E`), defaults left absent. */
+/**
+ * A service to add or edit (`-A`/`-E`), defaults left absent: every rule, in the kernel's
+ * order (for a whole configuration checked at once). The service table runs the same rules
+ * split around its lookups: `parseServiceSpec`, then EEXIST/ESRCH, the scheduler, `checkPe`.
+ */
 export function checkServiceSpec(v: unknown, op: string): ServiceSpec {
+  const spec = parseServiceSpec(v, op);
+  checkPe(spec, op);
+  return spec;
+}
+
+/**
+ * What a malformed add/edit request is refused for before the kernel looks anything up
+ * (netlink's attribute checks, ipvsadm's own checks): types, ranges of the fields, the
+ * scheduler name's length (the name itself is looked up later: unknown is ENOENT, after
+ * EEXIST). The persistence engine is left to `checkPe`.
+ */
+export function parseServiceSpec(v: unknown, op: string): ServiceSpec {
   const o = fieldsOf(v, op, 'service', SPEC_FIELDS);
   const spec: ServiceSpec = keyPart(o, op);
   const scheduler = own(o, 'scheduler');
   if (scheduler !== undefined) {
-    if (typeof scheduler !== 'string' || scheduler === '' || scheduler.length > Limits.SCHED_NAME_MAX || !/^[A-Za-z0-9_.-]+$/.test(scheduler)) {
+    // any string the kernel's NUL-terminated 16-byte field holds; `none` means no scheduler
+    if (typeof scheduler !== 'string' || scheduler.length > Limits.SCHED_NAME_MAX || scheduler.includes('\0')) {
       bad(op, 'scheduler', `invalid scheduler name ${show(scheduler)}`);
     }
     spec.scheduler = scheduler;
@@ -222,13 +239,24 @@ export function checkServiceSpec(v: unknown, op: string): ServiceSpec {
   }
   const pe = own(o, 'pe');
   if (pe !== undefined && pe !== '') {
-    if (pe === 'sip') bad(op, 'pe', 'the sip persistence engine is not implemented by tunvs', 'ENOPROTOOPT');
-    bad(op, 'pe', `Persistence engine not found: ${show(pe)}`, 'ENOENT');
+    if (typeof pe !== 'string' || pe.length > Limits.SCHED_NAME_MAX) bad(op, 'pe', `invalid persistence engine name ${show(pe)}`);
+    spec.pe = pe;
   }
   if (spec.fwmark === undefined && spec.port === 0 && !spec.persistent) {
     bad(op, 'port', 'Zero port specified for non-persistent service');
   }
   return spec;
+}
+
+/**
+ * The persistence engine, looked up after the scheduler as `ip_vs_add_service` does: tunvs
+ * has none (the kernel's `sip` is refused as not implemented, anything else is ENOENT).
+ */
+export function checkPe(spec: ServiceSpec, op: string): void {
+  const pe = spec.pe;
+  if (pe === undefined || pe === '') return;
+  if (pe === 'sip') bad(op, 'pe', 'the sip persistence engine is not implemented by tunvs', 'ENOPROTOOPT');
+  bad(op, 'pe', `Persistence engine not found: ${show(pe)}`, 'ENOENT');
 }
 
 /** The address and port that name a destination (`-d`). */
@@ -240,17 +268,44 @@ export function checkDestKey(v: unknown, op: string): Pick<DestSpec, 'addr' | 'p
 }
 
 /**
- * A destination to add or edit (`-a`/`-e`). A destination must be unicast
- * (`ip_vs_new_dest`); a negative or too large weight is ERANGE, as is a lower threshold
- * above the upper one (both `ip_vs_add_dest` and `ip_vs_edit_dest` compare them, even when
- * the upper one is 0). The port is kept as given for every method: for direct routing and
- * tunnels the kernel stores it and lists it, and the packets keep their own port.
+ * A destination to add or edit (`-a`/`-e`): every rule, in the kernel's order (for a whole
+ * configuration checked at once). The service table runs the same rules split around its
+ * lookups, as the kernel does: `parseDestSpec`; the service (ESRCH); `checkDestRange`; the
+ * destination (EEXIST on add, ENOENT on edit); `checkDestUnicast` for a new one only.
  */
 export function checkDestSpec(v: unknown, op: string): DestSpec {
+  const d = parseDestSpec(v, op);
+  checkDestRange(d, op);
+  checkDestUnicast(d, op);
+  return d;
+}
+
+/**
+ * `ip_vs_add_dest`/`ip_vs_edit_dest`'s value rules, checked once the service is found: a
+ * negative weight (or one past INT_MAX, which the kernel reads as negative) and a lower
+ * threshold above the upper one (compared even when the upper one is 0) are ERANGE.
+ */
+export function checkDestRange(d: DestSpec, op: string): void {
+  if (d.weight !== undefined && (d.weight < 0 || d.weight > Limits.INT_MAX)) bad(op, 'weight', 'illegal weight specified', 'ERANGE');
+  if ((d.lower ?? 0) > (d.upper ?? 0)) bad(op, 'lower', 'lower threshold is higher than upper threshold', 'ERANGE');
+}
+
+/**
+ * `ip_vs_new_dest`'s rule, checked only when a destination is created (not when one is
+ * revived from the trash, nor on edit): a real server is a unicast or local address (EINVAL).
+ */
+export function checkDestUnicast(d: DestSpec, op: string): void {
+  if (!isUnicastIpv4(ipv4Octets(d.addr)!)) bad(op, 'addr', `a real server must be a unicast address, not ${d.addr}`);
+}
+
+/**
+ * What a malformed destination is refused for before any lookup (types, ipvsadm's own
+ * checks, the tunnel options). The port is kept as given for every method: for direct
+ * routing and tunnels the kernel stores it and lists it, and the packets keep their own port.
+ */
+export function parseDestSpec(v: unknown, op: string): DestSpec {
   const o = fieldsOf(v, op, 'destination', DEST_FIELDS);
-  const octets = ipv4Octets(own(o, 'addr'));
   const addr = checkAddr(own(o, 'addr'), op, 'addr', 'illegal real server address[:port] specified');
-  if (!isUnicastIpv4(octets!)) bad(op, 'addr', `a real server must be a unicast address, not ${addr}`);
   const port = checkPort(orDefault(own(o, 'port'), 0), op, 'port', 'illegal real server address[:port] specified');
   const d: DestSpec = { addr, port };
   const method = own(o, 'method');
@@ -261,7 +316,6 @@ export function checkDestSpec(v: unknown, op: string): DestSpec {
   const weight = own(o, 'weight');
   if (weight !== undefined) {
     if (typeof weight !== 'number' || !Number.isInteger(weight)) bad(op, 'weight', 'illegal weight specified');
-    if (weight < 0 || weight > Limits.INT_MAX) bad(op, 'weight', 'illegal weight specified', 'ERANGE');
     d.weight = weight;
   }
   const upper = own(o, 'upper');
@@ -276,7 +330,6 @@ export function checkDestSpec(v: unknown, op: string): DestSpec {
     if (l === null) bad(op, 'lower', 'illegal l_threshold specified');
     d.lower = l;
   }
-  if ((d.lower ?? 0) > (d.upper ?? 0)) bad(op, 'lower', 'lower threshold is higher than upper threshold', 'ERANGE');
   const tunType = own(o, 'tunType');
   const tunPort = own(o, 'tunPort');
   const tunFlags = own(o, 'tunFlags');
@@ -312,6 +365,43 @@ export function checkTimeouts(v: unknown, op: string): Partial<Timeouts> {
     if (x === undefined) continue;
     const n = int(x, 0, Limits.TIMEOUT_MAX);
     if (n === null) bad(op, k, `invalid timeout value \`${show(x)}' specified`);
+    out[k] = n;
+  }
+  return out;
+}
+
+/** The defence settings' names (camelCase of the kernel's sysctls) with their sysctl names. */
+export const DEFENSE_SYSCTLS: Readonly<Record<keyof DefenseSettings, string>> = {
+  dropEntry: 'drop_entry',
+  dropPacket: 'drop_packet',
+  secureTcp: 'secure_tcp',
+  amemthresh: 'amemthresh',
+  amDroprate: 'am_droprate',
+};
+
+/** The defence settings' names. */
+export const DEFENSE_NAMES: readonly (keyof DefenseSettings)[] = ['dropEntry', 'dropPacket', 'secureTcp', 'amemthresh', 'amDroprate'];
+
+/** The kernel's defaults: every defence off, amemthresh 1024 pages, am_droprate 10. */
+export const DEFENSE_DEFAULTS: Readonly<DefenseSettings> = { dropEntry: 0, dropPacket: 0, secureTcp: 0, amemthresh: 1024, amDroprate: 10 };
+
+const DEFENSE_MODES: ReadonlySet<string> = new Set(['dropEntry', 'dropPacket', 'secureTcp']);
+
+/**
+ * Defence settings as the kernel's sysctl handlers take them: the three modes are integers
+ * 0..3 (proc_do_defense_mode refuses the rest with EINVAL); amemthresh and am_droprate are
+ * C ints (proc_dointvec; a negative amemthresh acts as 0). Absent fields stay unchanged.
+ */
+export function checkDefense(v: unknown, op: string): Partial<DefenseSettings> {
+  const o = fieldsOf(v, op, 'defense settings', DEFENSE_NAMES);
+  const out: Partial<DefenseSettings> = {};
+  for (const k of DEFENSE_NAMES) {
+    const x = own(o, k);
+    if (x === undefined) continue;
+    const n = DEFENSE_MODES.has(k) ? int(x, 0, 3) : int(x, -Limits.INT_MAX - 1, Limits.INT_MAX);
+    if (n === null) {
+      bad(op, k, DEFENSE_MODES.has(k) ? `invalid ${DEFENSE_SYSCTLS[k]} mode \`${show(x)}' (0 never, 1 automatic, 2 automatic and active, 3 always)` : `invalid ${DEFENSE_SYSCTLS[k]} value \`${show(x)}' (an integer)`);
+    }
     out[k] = n;
   }
   return out;

@@ -87,6 +87,8 @@ export class ArpView {
   set op(v: number) { wr16(this.buf, this.off + ArpField.OPER, v); }
   /** Absolute offset of the sender MAC (6 bytes) in `buf`. */
   get senderMacOff(): number { return this.off + ArpField.SHA; }
+  /** Absolute offset of the target MAC (6 bytes) in `buf`. */
+  get targetMacOff(): number { return this.off + ArpField.THA; }
   /** Sender IPv4 address (uint32). */
   get senderIp(): number { return rd32(this.buf, this.off + ArpField.SPA); }
   set senderIp(v: number) { wr32(this.buf, this.off + ArpField.SPA, v); }

@@ -16,7 +16,7 @@ export {
 } from './arp.js';
 export type { ArpRepr } from './arp.js';
 export {
-  Ipv4Field, IPV4_HEADER_LEN, Ipv4Flag, Ipv4View, checkIpv4, ipv4HeaderLen, emitIpv4, parseIpv4Header,
+  Ipv4Field, IPV4_HEADER_LEN, Ipv4Flag, Ipv4View, checkIpv4, ipv4HeaderLen, emitIpv4, parseIpv4Header, ipv4FragmentPayload, emitIpv4Fragment,
 } from './ipv4.js';
 export type { Ipv4Repr } from './ipv4.js';
 export { TcpField, TCP_HEADER_LEN, TcpFlag, TcpView, checkTcp, checkTcpHeader, tcpHeaderLen, emitTcp, parseTcp } from './tcp.js';

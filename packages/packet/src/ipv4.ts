@@ -336,3 +336,52 @@ export function parseIpv4Header(buf: Uint8Array, off: number, len: number, flags
   if (v.optionsLen > 0) repr.options = buf.slice(off + Ipv4Field.OPTIONS, off + v.headerLen);
   return repr;
 }
+
+/**
+ * Payload bytes each fragment carries when a datagram with a `hl`-byte header is cut to
+ * fit `mtu`: the most that fits, a multiple of 8 (0 when not even 8 bytes fit).
+ */
+export function ipv4FragmentPayload(mtu: number, hl: number): number {
+  const room = mtu - hl;
+  return room < 8 ? 0 : room & ~7;
+}
+
+/**
+ * Write at `out[o]` one fragment of the IPv4 datagram at `src[ip]` (as ip_fragment cuts
+ * it): its header, then `len` bytes of its payload starting `from` bytes into it (`from`
+ * a multiple of 8). The header's offset counts from the datagram's own offset; MF is set
+ * unless this is the datagram's end and the datagram was not itself a non-last fragment;
+ * after the first fragment, options without the copy flag become NOPs (the header keeps
+ * its length). Returns the fragment's length. `out` may not overlap `src`.
+ */
+export function emitIpv4Fragment(src: Uint8Array, ip: number, from: number, len: number, out: Uint8Array, o: number): number {
+  const hl = (src[ip]! & 0xf) << 2;
+  const total = rd16(src, ip + TOTAL_LEN);
+  out.set(src.subarray(ip, ip + hl), o);
+  out.set(src.subarray(ip + hl + from, ip + hl + from + len), o + hl);
+  const word = rd16(src, ip + FLAGS_FRAG);
+  const last = from + len >= total - hl && (word & Ipv4Flag.MF) === 0;
+  const offset = (word & OFFSET_MASK) + (from >>> 3);
+  wr16(out, o + FLAGS_FRAG, (word & (Ipv4Flag.DF | Ipv4Flag.Reserved)) | (last ? 0 : Ipv4Flag.MF) | (offset & OFFSET_MASK));
+  wr16(out, o + TOTAL_LEN, hl + len);
+  if (from > 0 && hl > HEADER_LEN) nopUncopiedOptions(out, o + HEADER_LEN, o + hl);
+  wr16(out, o + Ipv4Field.CHECKSUM, 0);
+  wr16(out, o + Ipv4Field.CHECKSUM, ~csumPartial(out, o, hl) & 0xffff);
+  return hl + len;
+}
+
+/** Options whose copy flag (bit 7 of the type) is clear become NOPs (later fragments). */
+function nopUncopiedOptions(buf: Uint8Array, i: number, end: number): void {
+  while (i < end) {
+    const type = buf[i]!;
+    if (type === 0) return;
+    if (type === 1) {
+      i++;
+      continue;
+    }
+    const olen = i + 1 < end ? buf[i + 1]! : 1;
+    const n = olen < 2 ? end - i : Math.min(olen, end - i);
+    if ((type & 0x80) === 0) buf.fill(1, i, i + n);
+    i += n;
+  }
+}

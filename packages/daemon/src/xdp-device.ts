@@ -1,0 +1,164 @@
+/**
+ * tunvsd on a kernel-bypass link (device kind `xdp` or `packet`): the Director owns an
+ * existing Ethernet interface through @tunvs/xdp (AF_XDP sockets fed by the steering
+ * program, or AF_PACKET v3 rings with the same program as filter and fanout), with the
+ * interface's MAC and the addresses of the configuration owned in userspace (it answers
+ * ARP for them and for the VIPs itself).
+ *
+ * The steering program only takes the director's frames off the interface: frames to a
+ * virtual service, NAT replies from a real server, ARP for an owned address or a VIP. So
+ * the steering follows the Director's services: `syncSteering` computes what must be
+ * steered from the service list (one pure function, `steeringPlan`) and applies the
+ * difference to the port; the daemon calls it after every control operation.
+ */
+import type { Director } from '@tunvs/engine';
+import type { Link } from '@tunvs/link';
+import type { ServiceInfo } from '@tunvs/model';
+import { parseIpv4 } from '@tunvs/packet';
+import { openPacket, openXdp, parseEndpoint } from '@tunvs/xdp';
+import type { Endpoint, EndpointSpec, Steering } from '@tunvs/xdp';
+
+/** What the daemon needs of its device: the links the Director reads, a name, a way to close. */
+export interface DaemonDevice {
+  readonly name: string;
+  readonly kind: 'tun' | 'tap';
+  readonly queues: Link[];
+  close(): void;
+}
+
+/** What must be steered to the director for a set of services and owned addresses. */
+export interface SteeringPlan {
+  vips: EndpointSpec[];
+  reals: EndpointSpec[];
+  /** dotted addresses whose ARP reaches the director */
+  arp: string[];
+  /** services the program cannot steer (fwmark, IPv6), for a warning */
+  unsteered: string[];
+}
+
+const PROTOS = new Set(['tcp', 'udp', 'sctp']);
+
+/**
+ * The steering of `services`: every IPv4 virtual service by (VIP, protocol, port; port 0 =
+ * every port), the NAT real servers by (address, protocol, port) so that their replies reach
+ * the worker of the client, hashed on the address alone for persistent services (a
+ * persistent client keeps one worker for all its connections); ARP for the owned addresses
+ * and every VIP. Direct routing and tunnel real servers answer the client themselves: nothing
+ * of theirs comes back.
+ */
+export function steeringPlan(services: readonly ServiceInfo[], owned: readonly string[]): SteeringPlan {
+  const vips = new Map<string, EndpointSpec>();
+  const reals = new Map<string, EndpointSpec>();
+  const arp = new Set<string>(owned);
+  const unsteered: string[] = [];
+  for (const s of services) {
+    if (s.fwmark !== 0 || s.addr.includes(':') || s.protocol === null || !PROTOS.has(s.protocol)) {
+      unsteered.push(s.fwmark !== 0 ? `fwmark ${s.fwmark}` : `${s.protocol ?? '?'} ${s.addr}:${s.port}`);
+      continue;
+    }
+    const proto = s.protocol as 'tcp' | 'udp' | 'sctp';
+    const addrOnly = s.persistent > 0;
+    const v: EndpointSpec = { addr: s.addr, proto, port: s.port, addrOnly };
+    vips.set(`${s.addr}/${proto}/${s.port}`, v);
+    arp.add(s.addr);
+    for (const d of s.dests) {
+      if (d.method !== 'masq') continue;
+      const port = s.port === 0 ? 0 : d.port;
+      const key = `${d.addr}/${proto}/${port}`;
+      const prev = reals.get(key);
+      // one entry per real endpoint: persistent wins (address-only keeps both kinds together)
+      reals.set(key, { addr: d.addr, proto, port, addrOnly: addrOnly || (prev?.addrOnly ?? false) });
+    }
+  }
+  return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered };
+}
+
+const epId = (e: Endpoint): string => `${e.addr}/${e.proto}/${e.port}`;
+
+/**
+ * Bring `steering` to `plan`: add (or update) what is wanted, then remove what is no longer
+ * wanted, so a service being edited is never left unsteered. Returns the number of map changes.
+ */
+export function applySteering(steering: Steering, plan: SteeringPlan): number {
+  const now = steering.list();
+  let n = 0;
+  const sync = (want: EndpointSpec[], have: Endpoint[], add: (e: Endpoint) => void, del: (e: Endpoint) => void, what: string): void => {
+    const w = new Map<string, Endpoint>();
+    for (const e of want) {
+      const r = parseEndpoint(e, what);
+      w.set(epId(r), r);
+    }
+    const h = new Map(have.map((e) => [epId(e), e]));
+    for (const [k, e] of w) {
+      const old = h.get(k);
+      if (old === undefined || old.addrOnly !== e.addrOnly) {
+        add(e);
+        n++;
+      }
+    }
+    for (const [k, e] of h) {
+      if (w.has(k)) continue;
+      del(e);
+      n++;
+    }
+  };
+  const wantArp = new Set(plan.arp.map((a) => parseIpv4(a)));
+  for (const a of wantArp) {
+    if (now.arp.includes(a)) continue;
+    steering.setArp(a, true);
+    n++;
+  }
+  sync(plan.vips, now.vips, (e) => steering.addVip(e), (e) => void steering.deleteVip(e), 'vip');
+  sync(plan.reals, now.reals, (e) => steering.addReal(e), (e) => void steering.deleteReal(e), 'real');
+  for (const a of now.arp) {
+    if (wantArp.has(a)) continue;
+    steering.setArp(a, false);
+    n++;
+  }
+  return n;
+}
+
+/** A kernel-bypass port as the daemon uses it. */
+export interface BypassDevice extends DaemonDevice {
+  readonly mac: Uint8Array;
+  readonly steering: Steering;
+  /** 'xdp' or 'packet', and for xdp the attach mode and copy/zero-copy */
+  readonly describe: string;
+}
+
+/** Open `ifname` as an AF_XDP (`xdp`) or AF_PACKET v3 (`packet`) port with an empty steering. */
+export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string): BypassDevice {
+  // the director's addresses are its own (userspace), not the interface's: the interface's
+  // kernel addresses stay host addresses (their frames pass to the kernel)
+  if (kind === 'xdp') {
+    const port = openXdp({ ifname, steer: {} });
+    return {
+      name: port.ifname,
+      kind: 'tap',
+      queues: port.links,
+      mac: port.mac,
+      steering: port.steering,
+      describe: `AF_XDP, ${port.queues.length} queue(s), XDP ${port.mode} mode, ${port.zeroCopy ? 'zero-copy' : 'copy'}`,
+      close: () => port.close(),
+    };
+  }
+  const port = openPacket({ ifname, sockets: 1, steer: {} });
+  if (port.steering === null) throw new Error(`AF_PACKET on ${ifname}: the steering program did not load`);
+  const steering = port.steering;
+  return {
+    name: port.ifname,
+    kind: 'tap',
+    queues: port.links,
+    mac: port.mac,
+    steering,
+    describe: 'AF_PACKET v3, 1 socket, steered',
+    close: () => port.close(),
+  };
+}
+
+/** Steer what `director` serves now (after a control operation). Returns the warnings for unsteerable services. */
+export function syncSteering(dev: BypassDevice, director: Director, owned: readonly string[]): string[] {
+  const plan = steeringPlan(director.listServices(), owned);
+  applySteering(dev.steering, plan);
+  return plan.unsteered;
+}

@@ -1,0 +1,46 @@
+import t from 'tap';
+import type { ServiceInfo } from '@tunvs/model';
+import { validateDaemonConfig } from '../src/config.js';
+import { steeringPlan } from '../src/xdp-device.js';
+
+const stats = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
+function svc(p: Partial<ServiceInfo>, dests: [string, number, string][]): ServiceInfo {
+  return {
+    fwmark: 0, protocol: 'tcp', addr: '10.0.0.100', port: 80, scheduler: 'rr', schedFlags: [], persistent: 0,
+    netmask: '255.255.255.255', onePacket: false, pe: '', stats, ...p,
+    dests: dests.map(([addr, port, method]) => ({ addr, port, method, weight: 1, upperThreshold: 0, lowerThreshold: 0, activeConns: 0, inactConns: 0, persistConns: 0, stats })),
+  } as unknown as ServiceInfo;
+}
+
+t.test('steeringPlan: VIPs, NAT reals (address-only when persistent), ARP; DR reals not steered; fwmark named', async (t) => {
+  const plan = steeringPlan(
+    [
+      svc({}, [['10.0.1.11', 8080, 'masq'], ['10.0.1.12', 80, 'route']]),
+      svc({ protocol: 'udp', port: 53, persistent: 300 }, [['10.0.1.11', 53, 'masq']]),
+      svc({ fwmark: 7, protocol: null, addr: '0.0.0.0', port: 0 }, [['10.0.1.13', 0, 'masq']]),
+    ],
+    ['10.0.0.1'],
+  );
+  t.same(plan.vips, [
+    { addr: '10.0.0.100', proto: 'tcp', port: 80, addrOnly: false },
+    { addr: '10.0.0.100', proto: 'udp', port: 53, addrOnly: true },
+  ]);
+  t.same(plan.reals, [
+    { addr: '10.0.1.11', proto: 'tcp', port: 8080, addrOnly: false },
+    { addr: '10.0.1.11', proto: 'udp', port: 53, addrOnly: true },
+  ]);
+  t.same(plan.arp.sort(), ['10.0.0.1', '10.0.0.100']);
+  t.same(plan.unsteered, ['fwmark 7']);
+});
+
+t.test('device kinds xdp/packet: need name and addresses; queues/vnetHdr/mtu/mac refused', async (t) => {
+  const ok = validateDaemonConfig({ device: { name: 'xd0', kind: 'xdp', addresses: ['10.0.0.1/24'] }, services: [] }, 'c.json');
+  t.equal(ok.config?.device.kind, 'xdp');
+  const bad = validateDaemonConfig({ device: { name: 'xd0', kind: 'packet', queues: 2, addresses: [] }, services: [] }, 'c.json');
+  t.equal(bad.config, null);
+  const msgs = bad.findings.map((f) => `${f.path}: ${f.message}`).join('\n');
+  t.match(msgs, /device\.queues: does not apply to kind "packet"/);
+  t.match(msgs, /needs "addresses"/);
+  const kind = validateDaemonConfig({ device: { kind: 'dpdk' }, services: [] }, 'c.json');
+  t.match(kind.findings.map((f) => f.message).join('\n'), /must be "tun", "tap", "xdp" or "packet"/);
+});

@@ -1,0 +1,200 @@
+/**
+ * The backup sync daemon (the kernel's ip_vs_process_message / ip_vs_proc_conn): received
+ * datagrams are queued (copied, bounded) and decoded and applied in batches from
+ * `setImmediate`, off the packet loop. Each record creates or refreshes a connection
+ * entry with the kernel's flags (`SYNC` | the record's bits kept by the backup mask) and
+ * timeout (the record's, or the state's for v0, 180 s for v0 templates). Nothing is
+ * scheduled: the record's destination must exist in this director's services, else the
+ * record is counted (`noDest`). A record never replaces or touches a connection this
+ * director created itself, and a full table refuses records (counted) without evicting.
+ */
+import type { ConnTable } from '@tunvs/conntrack';
+import { ConnFlag, Fwd, Proto } from '@tunvs/model';
+import type { Dest } from '@tunvs/model';
+import {
+  SYNC_BACKUP_MASK, SYNC_DEFAULTS, SyncRxCounters, decodeSyncMessage, newSyncRecord,
+} from './wire.js';
+import type { SyncRecord } from './wire.js';
+
+const { SYNC, TEMPLATE, INACTIVE } = ConnFlag;
+
+/** What the backup needs of a Director. */
+export interface SyncBackupTarget {
+  readonly conns: ConnTable;
+  /** the destination a record names (service by fwmark or vaddr:vport, real server daddr:dport), or null */
+  findDest(protocol: number, fwmark: number, vaddr: number, vport: number, daddr: number, dport: number, flags: number): Dest | null;
+}
+
+/** What happened to the records the backup applied. */
+export class SyncApplyCounters {
+  /** new entries */
+  created = 0;
+  /** existing synced entries refreshed */
+  updated = 0;
+  /** inactive records naming another real server than the existing entry: stale, ignored */
+  stale = 0;
+  /** records for a connection this director created itself: left alone */
+  localKept = 0;
+  /** no service or real server matches the record */
+  noDest = 0;
+  /** the connection table was full */
+  tableFull = 0;
+  /** datagrams dropped because the receive queue was full */
+  queueFull = 0;
+}
+
+export interface SyncBackupSettings {
+  /** 0 accepts every syncid */
+  syncid: number;
+  /** records applied per setImmediate step */
+  batch: number;
+  /** datagrams waiting at most */
+  queueMax: number;
+}
+
+export class SyncBackup {
+  readonly settings: SyncBackupSettings;
+  readonly rx = new SyncRxCounters();
+  readonly applied = new SyncApplyCounters();
+  private readonly queue: Uint8Array[] = [];
+  private readonly rec = newSyncRecord();
+  private scheduled = false;
+  private stopped = false;
+  private now = 0;
+  private readonly sink = (r: SyncRecord): void => this.apply(r, this.now);
+  private readonly step = (): void => {
+    this.scheduled = false;
+    this.drain(this.settings.batch);
+  };
+
+  constructor(
+    private readonly target: SyncBackupTarget,
+    settings: Partial<SyncBackupSettings> = {},
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.settings = { syncid: 0, batch: 4096, queueMax: 4096, ...settings };
+  }
+
+  /** Datagrams waiting. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** A datagram arrived: copy it into the queue; it is applied in a later step. */
+  receive(buf: Uint8Array, len = buf.length): void {
+    if (this.stopped) return;
+    if (this.queue.length >= this.settings.queueMax) {
+      this.applied.queueFull++;
+      return;
+    }
+    this.queue.push(buf.slice(0, len));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.step);
+    }
+  }
+
+  /** Apply queued datagrams until about `maxRecords` records were handled; returns the datagrams handled. */
+  drain(maxRecords = Infinity): number {
+    let n = 0;
+    const start = this.rx.records;
+    while (this.queue.length > 0 && this.rx.records - start < maxRecords) {
+      const m = this.queue.shift()!;
+      this.handle(m, m.length);
+      n++;
+    }
+    if (this.queue.length > 0 && !this.scheduled && !this.stopped) {
+      this.scheduled = true;
+      setImmediate(this.step);
+    }
+    return n;
+  }
+
+  /** Decode and apply one datagram now. Returns its version, or -1 when refused. */
+  handle(buf: Uint8Array, len = buf.length): number {
+    this.now = this.clock();
+    return decodeSyncMessage(buf, len, this.settings.syncid, this.rec, this.sink, this.rx);
+  }
+
+  /** Stop: queued datagrams are discarded. */
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+  }
+
+  /** ip_vs_proc_conn for one decoded record. */
+  apply(r: SyncRecord, now: number): void {
+    const c = this.target.conns;
+    const flags = (r.flags & SYNC_BACKUP_MASK) | SYNC;
+    const template = (flags & TEMPLATE) !== 0;
+    let slot = template ? c.findTemplate(r.protocol, r.caddr, r.vaddr, r.vport) : c.lookupIn(r.protocol, r.caddr, r.cport, r.vaddr, r.vport);
+    if (slot >= 0 && !template) {
+      if ((c.flags(slot) & SYNC) === 0) {
+        this.applied.localKept++;
+        return;
+      }
+      if (c.daddr(slot) !== r.daddr || c.dport(slot) !== r.dport) {
+        if ((flags & INACTIVE) !== 0 || !c.expire(slot, now)) {
+          this.applied.stale++;
+          return;
+        }
+        slot = -1;
+      }
+    }
+    const timeoutMs = this.timeoutMs(r, template);
+    if (slot >= 0) {
+      this.refresh(slot, r, timeoutMs, now);
+      this.applied.updated++;
+      return;
+    }
+    const dest = this.target.findDest(r.protocol, r.fwmark, r.vaddr, r.vport, r.daddr, r.dport, flags);
+    if (dest === null) {
+      this.applied.noDest++;
+      return;
+    }
+    slot = template
+      ? c.createTemplate(r.protocol, r.caddr, r.vaddr, r.vport, r.daddr, r.dport, dest, timeoutMs / 1000, now)
+      : c.create(r.protocol, r.caddr, r.cport, r.vaddr, r.vport, r.daddr, r.dport, dest, flags, now, -1);
+    if (slot < 0) {
+      this.applied.tableFull++;
+      return;
+    }
+    this.refresh(slot, r, timeoutMs, now);
+    this.applied.created++;
+  }
+
+  private refresh(slot: number, r: SyncRecord, timeoutMs: number, now: number): void {
+    const c = this.target.conns;
+    if (c.isTemplate(slot) || r.protocol === Proto.TCP) c.setState(slot, r.state, now);
+    c.setTimeout(slot, timeoutMs, now);
+  }
+
+  /** The record's timeout, or the state's (v0, or 0 sent), 180 s for templates. */
+  private timeoutMs(r: SyncRecord, template: boolean): number {
+    if (r.timeout > 0) return Math.min(r.timeout, 0x7fffffff / 1000) * 1000;
+    if (template) return SYNC_DEFAULTS.templateTimeoutSec * 1000;
+    const c = this.target.conns;
+    if (r.protocol === Proto.TCP) return c.tcpTimeout(r.state);
+    return c.getTimeouts().udp * 1000;
+  }
+}
+
+/** ip_vs_find_dest: the service by fwmark or address, then the real server by address and port. */
+export function findSyncDest(
+  find: (fwmark: number, proto: number, vaddr: number, vport: number) => { findDest(addr: number, port: number): Dest | undefined; dests: Dest[] } | null,
+  protocol: number, fwmark: number, vaddr: number, vport: number, daddr: number, dport: number, flags: number,
+): Dest | null {
+  const template = (flags & TEMPLATE) !== 0;
+  const mark = fwmark !== 0 ? fwmark : template && protocol === 0 ? vaddr : 0;
+  const proto = protocol === 0 ? Proto.TCP : protocol;
+  let svc = find(mark, proto, vaddr, vport);
+  // an FTP template (port 0) belongs to the port-21 service
+  if (svc === null && template && vport === 0) svc = find(mark, proto, vaddr, 21);
+  if (svc === null) return null;
+  let port = dport;
+  if (mark !== 0 && (flags & ConnFlag.FWD_MASK) !== Fwd.MASQ) port = 0;
+  const d = svc.findDest(daddr, port) ?? svc.findDest(daddr, port ^ dport);
+  if (d) return d;
+  if (template) return svc.dests.find((x) => x.addr === daddr) ?? null;
+  return null;
+}

@@ -1,0 +1,14 @@
+export {
+  SYNC_DEFAULTS, SyncWire, V1Hdr, V0Hdr, V1Rec, V0Rec, SyncOpt, SEQ_MASK, SYNC_NOT_SENT, SYNC_BACKUP_MASK,
+  SYNC_UPDATE_MASK, SyncRxCounters, Decoded, SyncWriter, decodeSyncMessage, newSyncRecord, syncStateCount,
+  writeV1Record, v1ToV0Record,
+} from './wire.js';
+export type { SyncRecord, SyncRecordSpec } from './wire.js';
+export { SyncMaster, defaultMasterSettings } from './master.js';
+export type { SyncMasterSettings, SyncMasterCounters, SyncSender } from './master.js';
+export { SyncBackup, SyncApplyCounters, findSyncDest } from './backup.js';
+export type { SyncBackupSettings, SyncBackupTarget } from './backup.js';
+export { UdpSyncTransport, MemorySyncHub, MemorySyncTransport, SyncError, interfaceAddress } from './transport.js';
+export type { SyncEndpoint, SyncTransport } from './transport.js';
+export { SyncDaemons, resolveSyncConfig, formatDaemons } from './daemons.js';
+export type { SyncRole, SyncDaemonConfig, SyncDaemonInfo, SyncDaemonsOptions, SyncTransportFactory } from './daemons.js';

@@ -1,0 +1,143 @@
+/**
+ * Transports for sync messages. `UdpSyncTransport`: the kernel's sockets, UDP multicast on
+ * one interface (master: bound to the interface's first IPv4 address, multicast TTL,
+ * loopback off, sends to group:port; backup: bound to group:port with address reuse,
+ * member of the group on that interface). `MemorySyncHub`: the same in memory, for tests.
+ *
+ * The protocol has no authentication (as in the kernel): run it on a dedicated interface
+ * or VLAN.
+ */
+import { createSocket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import type { SyncSender } from './master.js';
+
+/** Where the daemons talk: group, port, TTL, interface. */
+export interface SyncEndpoint {
+  /** the multicast interface name (--mcast-interface) */
+  ifname: string;
+  group: string;
+  port: number;
+  ttl: number;
+}
+
+/** A transport: sends datagrams, delivers received ones to `onMessage`. */
+export interface SyncTransport extends SyncSender {
+  onMessage(cb: (buf: Uint8Array, len: number) => void): void;
+  close(): void;
+}
+
+/** A typed error of the daemons (`code` as errno names it). */
+export class SyncError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The first IPv4 address of interface `ifname`, or throws ENODEV. */
+export function interfaceAddress(ifname: string): string {
+  const list = networkInterfaces()[ifname];
+  if (!list) throw new SyncError('ENODEV', `No such device: ${ifname}`);
+  const a = list.find((x) => x.family === 'IPv4');
+  if (!a) throw new SyncError('EADDRNOTAVAIL', `${ifname} has no IPv4 address`);
+  return a.address;
+}
+
+/** UDP multicast, one socket per role. */
+export class UdpSyncTransport implements SyncTransport {
+  private cb: ((buf: Uint8Array, len: number) => void) | null = null;
+
+  private constructor(
+    private readonly sock: Socket,
+    private readonly role: 'master' | 'backup',
+    private readonly ep: SyncEndpoint,
+  ) {
+    sock.on('message', (m) => this.cb?.(m, m.length));
+    sock.on('error', () => {});
+  }
+
+  /** Open the socket of `role` on `ep` (resolves once bound). */
+  static async open(role: 'master' | 'backup', ep: SyncEndpoint): Promise<UdpSyncTransport> {
+    const local = interfaceAddress(ep.ifname);
+    const sock = createSocket({ type: 'udp4', reuseAddr: role === 'backup' });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      if (role === 'master') sock.bind(0, local, () => resolve());
+      else sock.bind(ep.port, ep.group, () => resolve());
+    });
+    if (role === 'master') {
+      sock.setMulticastInterface(local);
+      sock.setMulticastTTL(ep.ttl);
+      sock.setMulticastLoopback(false);
+    } else {
+      sock.addMembership(ep.group, local);
+    }
+    return new UdpSyncTransport(sock, role, ep);
+  }
+
+  send(buf: Uint8Array, len: number): void {
+    if (this.role !== 'master') throw new SyncError('EINVAL', 'a backup socket does not send');
+    // the message buffer is reused at once: send a copy
+    this.sock.send(Buffer.from(buf.subarray(0, len)), this.ep.port, this.ep.group);
+  }
+
+  onMessage(cb: (buf: Uint8Array, len: number) => void): void {
+    this.cb = cb;
+  }
+
+  close(): void {
+    try {
+      this.sock.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** An in-memory multicast group: every endpoint's sends reach every other endpoint. */
+export class MemorySyncHub {
+  private readonly members = new Set<MemorySyncTransport>();
+  /** datagrams delivered (to any member) */
+  delivered = 0;
+
+  join(): MemorySyncTransport {
+    const t = new MemorySyncTransport(this);
+    this.members.add(t);
+    return t;
+  }
+
+  /** @internal */
+  leave(t: MemorySyncTransport): void {
+    this.members.delete(t);
+  }
+
+  /** @internal */
+  deliver(from: MemorySyncTransport, buf: Uint8Array, len: number): void {
+    for (const m of this.members) {
+      if (m === from) continue;
+      this.delivered++;
+      m.input(buf.slice(0, len));
+    }
+  }
+}
+
+export class MemorySyncTransport implements SyncTransport {
+  private cb: ((buf: Uint8Array, len: number) => void) | null = null;
+  constructor(private readonly hub: MemorySyncHub) {}
+  send(buf: Uint8Array, len: number): void {
+    this.hub.deliver(this, buf, len);
+  }
+  onMessage(cb: (buf: Uint8Array, len: number) => void): void {
+    this.cb = cb;
+  }
+  /** @internal */
+  input(buf: Uint8Array): void {
+    this.cb?.(buf, buf.length);
+  }
+  close(): void {
+    this.hub.leave(this);
+  }
+}

@@ -1,0 +1,172 @@
+// Two Directors on in-memory links, their sync daemons on an in-memory multicast group:
+// the master's connections appear on the backup, and the backup forwards an established
+// flow to the same real server after takeover.
+import t from 'tap';
+import { Director } from '@tunvs/engine';
+import { MemoryLink } from '@tunvs/link';
+import { ConnFlag } from '@tunvs/model';
+import { packet, rd32, Ipv4Field } from '@tunvs/packet';
+import { MemorySyncHub, SyncDaemons, formatDaemons } from '../src/index.js';
+
+const VIP = '10.10.0.100';
+const RS = ['10.10.1.11', '10.10.1.12', '10.10.1.13'];
+
+function director(clock: { now: number }, capacity = 65536): { d: Director; link: MemoryLink } {
+  const link = new MemoryLink('tun', 1500);
+  const d = new Director({ links: [link], now: () => clock.now, timers: false, sourceAddress: '10.10.1.1', connCapacity: capacity });
+  d.start();
+  d.addService({ protocol: 'tcp', addr: VIP, port: 80, scheduler: 'rr' });
+  d.addService({ protocol: 'tcp', addr: VIP, port: 443, scheduler: 'rr', persistent: 300 });
+  for (const rs of RS) {
+    d.addDest({ protocol: 'tcp', addr: VIP, port: 80 }, { addr: rs, port: 8080, method: 'masq' });
+    d.addDest({ protocol: 'tcp', addr: VIP, port: 443 }, { addr: rs, port: 443, method: 'masq' });
+  }
+  return { d, link };
+}
+
+const client = (i: number): string => `10.20.${(i >> 8) & 255}.${i & 255}`;
+const seg = (i: number, port: number, flags: string): Uint8Array =>
+  packet().ipv4({ src: client(i), dst: VIP }).tcp({ sport: 30000 + (i % 20000), dport: port, flags }).build();
+
+function sendFlows(link: MemoryLink, n: number, port: number, flagsSeq: string[]): void {
+  for (const f of flagsSeq) {
+    for (let i = 0; i < n; i += 256) {
+      const batch: Uint8Array[] = [];
+      for (let k = i; k < Math.min(n, i + 256); k++) batch.push(seg(k, port, f));
+      link.receive(...batch);
+      link.drain();
+    }
+  }
+}
+
+const key = (c: { protocol: number; caddr: number; cport: number; vaddr: number; vport: number; daddr: number; dport: number; state: string; template: boolean }): string =>
+  `${c.protocol} ${c.caddr}:${c.cport} ${c.vaddr}:${c.vport} ${c.daddr}:${c.dport} ${c.state} ${c.template}`;
+
+async function pair(capB = 65536): Promise<{ clock: { now: number }; a: ReturnType<typeof director>; b: ReturnType<typeof director>; sa: SyncDaemons; sb: SyncDaemons }> {
+  const clock = { now: 5_000_000 };
+  const hub = new MemorySyncHub();
+  const a = director(clock);
+  const b = director(clock, capB);
+  const opts = { transport: async () => hub.join(), autoFlush: false, clock: () => clock.now };
+  const sa = new SyncDaemons(a.d, opts);
+  const sb = new SyncDaemons(b.d, opts);
+  await sa.start('master', { ifname: 'eth1', syncid: 7 });
+  await sb.start('backup', { ifname: 'eth1', syncid: 7 });
+  return { clock, a, b, sa, sb };
+}
+
+t.test('10k connections: the backup table matches the master, takeover keeps the real server', async (t) => {
+  const { clock, a, b, sa, sb } = await pair();
+  t.equal(formatDaemons(sa.list()), 'master sync daemon (mcast=eth1, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
+  const N = 10000;
+  // SYN (SYN_RECV, never synced), ACK (ESTABLISHED, 2nd packet), data (3rd packet: synced)
+  sendFlows(a.link, N, 80, ['S', 'A']);
+  sa.masterDaemon!.flush(clock.now, true);
+  t.equal(sa.masterDaemon!.counters.queued, 0, 'nothing synced before the 3rd incoming packet');
+  sendFlows(a.link, N, 80, ['A']);
+  const m = sa.masterDaemon!;
+  t.equal(m.counters.queued, N, 'one record per connection on its 3rd packet');
+  m.flush(clock.now, true);
+  t.equal(m.counters.messages, Math.ceil(N / 40), '40 records per 1472-byte message');
+  sb.backupDaemon!.drain();
+  t.equal(sb.backupDaemon!.applied.created, N);
+  const la = [...a.d.conns.entries(clock.now)].map(key).sort();
+  const lb = [...b.d.conns.entries(clock.now)].map(key).sort();
+  t.equal(lb.length, N);
+  t.same(lb, la, 'same tuples, real servers and states');
+  const conn = [...b.d.conns.entries(clock.now)][0]!;
+  t.ok(conn.flags & ConnFlag.SYNC, 'backup entries carry SYNC');
+  t.equal(Math.round(conn.expires), 900, 'the record\'s timeout (ESTABLISHED 900 s)');
+  t.equal(b.d.listServices().find((s) => s.port === 80)!.dests.reduce((n, d) => n + d.activeConns, 0), N, 'counted as active on the backup');
+
+  // takeover: the backup forwards flow 5 to the real server the master chose
+  const onA = [...a.d.conns.entries(clock.now)].find((e) => e.cport === 30005)!;
+  b.link.receive(seg(5, 80, 'A'));
+  const [out] = b.link.drain();
+  t.ok(out, 'forwarded by the backup');
+  t.equal(rd32(out!, Ipv4Field.DST), onA.daddr, 'to the same real server');
+  const onB = [...b.d.conns.entries(clock.now)].find((e) => e.cport === 30005)!;
+  t.equal(onB.flags & ConnFlag.SYNC, 0, 'the connection became the backup\'s own');
+  t.equal(b.d.stats().noService ?? 0, 0);
+  sa.stop();
+  sb.stop();
+});
+
+t.test('persistence templates ride along; closing states are sent at once', async (t) => {
+  const { clock, a, b, sa, sb } = await pair();
+  sendFlows(a.link, 3, 443, ['S', 'A', 'A']);
+  const m = sa.masterDaemon!;
+  t.equal(m.counters.queued, 6, 'each connection followed by its template');
+  m.flush(clock.now, true);
+  sb.backupDaemon!.drain();
+  const tpl = [...b.d.conns.entries(clock.now)].filter((e) => e.template);
+  t.equal(tpl.length, 3);
+  t.equal(tpl[0]!.state, 'ASSURED');
+  t.equal(tpl[0]!.expires, 300);
+  // FIN from the client (CLOSE_WAIT in IPVS's input table): sent on that packet (4th), not at the 53rd
+  sendFlows(a.link, 1, 443, ['FA']);
+  t.equal(m.counters.queued, 8, 'state change to CLOSE_WAIT + template');
+  m.flush(clock.now, true);
+  sb.backupDaemon!.drain();
+  const e = [...b.d.conns.entries(clock.now)].find((x) => !x.template && x.cport === 30000)!;
+  t.equal(e.state, 'CLOSE_WAIT');
+  t.equal([...a.d.conns.entries(clock.now)].find((x) => !x.template && x.cport === 30000)!.state, 'CLOSE_WAIT', 'as on the master');
+  // a new client of the same net on the backup after takeover goes to the template's server
+  const tplA = [...a.d.conns.entries(clock.now)].find((x) => x.template && x.caddr === e.caddr)!;
+  b.link.receive(packet().ipv4({ src: client(0), dst: VIP }).tcp({ sport: 50000, dport: 443, flags: 'S' }).build());
+  const [out] = b.link.drain();
+  t.equal(rd32(out!, Ipv4Field.DST), tplA.daddr, 'persistent client stays on its real server');
+  sa.stop();
+  sb.stop();
+});
+
+t.test('records never evict local connections; table floods and unknown services are counted', async (t) => {
+  const { clock, a, b, sa, sb } = await pair(100);
+  // the backup has its own connection for flow 1 (to whatever its rr picks first)
+  b.link.receive(seg(1, 80, 'S'));
+  b.link.drain();
+  b.link.receive(seg(1, 80, 'A'));
+  b.link.drain();
+  const local = [...b.d.conns.entries(clock.now)][0]!;
+  a.d.deleteService({ protocol: 'tcp', addr: VIP, port: 443 });
+  a.d.addService({ protocol: 'tcp', addr: '10.10.0.200', port: 80, scheduler: 'rr' });
+  a.d.addDest({ protocol: 'tcp', addr: '10.10.0.200', port: 80 }, { addr: RS[0]!, port: 80, method: 'masq' });
+  // flows 0..299 on the master (flow 1 lands on another real server: rr order differs)
+  sendFlows(a.link, 300, 80, ['S', 'A', 'A']);
+  for (const f of ['S', 'A', 'A']) a.link.receive(packet().ipv4({ src: client(1), dst: '10.10.0.200' }).tcp({ sport: 1, dport: 80, flags: f }).build());
+  sa.masterDaemon!.flush(clock.now, true);
+  sb.backupDaemon!.drain();
+  const ap = sb.backupDaemon!.applied;
+  t.equal(ap.localKept, 1, 'the local connection was left alone');
+  const still = [...b.d.conns.entries(clock.now)].find((e) => e.slot === local.slot)!;
+  t.equal(still.daddr, local.daddr);
+  t.equal(still.flags & ConnFlag.SYNC, 0);
+  t.equal(b.d.conns.size, 100, 'table full');
+  t.equal(ap.created, 99);
+  t.equal(ap.tableFull, 300 - 1 - 99, 'the rest refused and counted');
+  t.equal(ap.noDest, 1, 'a record naming a service the backup lacks is counted');
+  sa.stop();
+  sb.stop();
+});
+
+t.test('daemon controls: EEXIST, ESRCH, setRole, config ranges', async (t) => {
+  const clock = { now: 0 };
+  const hub = new MemorySyncHub();
+  const a = director(clock);
+  const s = new SyncDaemons(a.d, { transport: async () => hub.join(), autoFlush: false });
+  await s.start('backup', { ifname: 'eth1' });
+  await t.rejects(s.start('backup', { ifname: 'eth1' }), { code: 'EEXIST' });
+  await s.start('master', { ifname: 'eth1', syncid: 3, maxlen: 1000, group: '239.1.2.3', port: 9000, ttl: 4 });
+  t.equal(formatDaemons(s.list()),
+    'master sync daemon (mcast=eth1, syncid=3, maxlen=1000, group=239.1.2.3, port=9000, ttl=4)\n' +
+    'backup sync daemon (mcast=eth1, syncid=0, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
+  await s.setRole('backup', { ifname: 'eth1' });
+  t.same(s.list().map((x) => x.role), ['backup']);
+  await s.setRole('master', { ifname: 'eth1' });
+  t.same(s.list().map((x) => x.role), ['master']);
+  t.throws(() => s.stop('backup'), { code: 'ESRCH' });
+  s.stop();
+  t.same(s.list(), []);
+  await t.rejects(s.start('master', { ifname: 'eth1', syncid: 256 }), { code: 'EINVAL' });
+  await t.rejects(s.start('master', { ifname: 'eth1', group: '10.0.0.1' }), { code: 'EINVAL' });
+});
