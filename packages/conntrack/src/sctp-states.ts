@@ -91,7 +91,6 @@ export function sctpStateActive(state: number): boolean {
 }
 
 // Short names for the tables below, as ipvsadm prints the states.
-const NO = 'NONE';
 const I1 = 'INIT1';
 const IN = 'INIT';
 const CS = 'C-SENT';
