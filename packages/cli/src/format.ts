@@ -3,7 +3,7 @@
  * `-S` (save/restore format), `-L -c`, `--timeout`, `--daemon`. Output is byte-identical to
  * ipvsadm's printf formats (trailing spaces included).
  */
-import { SvcFlag, methodByName, schedFlagBits, schedFlagNames } from '@tunvs/model';
+import { SvcFlag, TUNNEL_CSUMS, methodByName, schedFlagBits, schedFlagNames } from '@tunvs/model';
 import type { ConnInfo, DestInfo, DirectorInfo, ServiceInfo, Timeouts } from '@tunvs/model';
 import { addrWords, inetAton, inetPton4, isV6, normAddr, ntoa } from './addr.js';
 import type { FormatOptions } from './args.js';
@@ -115,8 +115,8 @@ function fwdSwitch(m: string): string {
   return methodByName(m)?.ipvsadm ?? '-g';
 }
 
-const CSUM_INFO: Record<string, string> = { nocsum: '-c', csum: '+c', remcsum: 'r+c' };
-const CSUM_OPT: Record<string, string> = { nocsum: '--tun-nocsum', csum: '--tun-csum', remcsum: '--tun-remcsum' };
+const CSUM_INFO: Record<string, string> = Object.fromEntries(TUNNEL_CSUMS.map((c) => [c.name, c.info]));
+const CSUM_OPT: Record<string, string> = Object.fromEntries(TUNNEL_CSUMS.map((c) => [c.name, c.option]));
 
 function tunInfo(d: DestInfo): string {
   if (d.method !== 'tunnel') return 'n/a';

@@ -21,5 +21,9 @@ export {
   tcpStateActive,
   tcpNextState,
 } from './tcp-states.js';
+export {
+  SctpState, SCTP_STATE_COUNT, SCTP_STATE_NAMES, SCTP_DEFAULT_TIMEOUTS, SctpEvent, SCTP_EVENT_COUNT, SctpChunk, SctpDir,
+  SCTP_TRANSITIONS, SCTP_NEXT, sctpEvent, sctpStateActive, sctpNextState,
+} from './sctp-states.js';
 export { PAGE_BYTES, defenseLevelOff, updateDefenseLevel, dropThisPacket } from './defense.js';
 export type { DefenseLevel } from './defense.js';

@@ -52,17 +52,11 @@ export class ForwarderTable {
   /**
    * Check a destination before it is added or edited: ControlError EINVAL, with the
    * reason, when this director cannot carry its method (direct routing on a TUN device,
-   * a tunnel without an address of our own, a tunnel type not built yet).
+   * a tunnel without an address of our own).
    */
   admit(spec: DestSpec, op: string): void {
     const m = methodByName(spec.method ?? DEFAULT_METHOD);
     if (m === undefined) return; // the service table names the unknown method
-    if (m.fwd === Fwd.TUNNEL) {
-      const type = spec.tunType ?? 'ipip';
-      if (type !== 'ipip') fail('EINVAL', op, `tunnel type ${type} is not implemented yet (tunvs tunnels with ipip)`);
-      if (spec.tunPort !== undefined && spec.tunPort !== 0) fail('EINVAL', op, 'a tunnel port applies to GUE tunnels only');
-      if (spec.tunFlags !== undefined && spec.tunFlags !== 'nocsum') fail('EINVAL', op, 'tunnel checksums apply to GUE and GRE tunnels only');
-    }
     const why = this.list[m.fwd]!.refuse(this.link);
     if (why !== null) fail('EINVAL', op, why);
   }
@@ -76,6 +70,7 @@ export class ForwarderTable {
   bind(dest: Dest): void {
     const svc = dest.service;
     const ftp = dest.fwd === Fwd.MASQ && svc !== null && svc.fwmark === 0 && svc.protocol === Proto.TCP && this.ftp.hasPort(svc.port);
+    // tunnels: one forwarder, which reads the destination's tunnel type per packet, as the kernel
     dest.xmit = ftp ? FTP_XMIT : dest.fwd;
   }
 

@@ -7,9 +7,10 @@
  * for flow-creating packets, never for packets of known connections.
  */
 import {
-  DEFAULT_KERNEL, DEFAULT_METHOD, DEFAULT_SCHEDULER, NO_SCHEDULER, Dest, DestFlag, DestRegistry, Proto, Service, SvcFlag,
+  DEFAULT_KERNEL, DEFAULT_METHOD, DEFAULT_SCHEDULER, NO_SCHEDULER, Dest, DestFlag, DestRegistry, Fwd, Proto, Service, SvcFlag,
   checkDestKey, checkDestRange, checkDestUnicast, checkPe, checkServiceKey, parseDestSpec, parseServiceSpec,
   methodByName, methodName, protocolNumber, schedFlagBits, schedFlagNames, serviceProtocolName,
+  TUNNEL_TYPES, tunnelCsumByName, tunnelCsumOfFlag, tunnelTypeByName,
 } from '@tunvs/model';
 import type { DestInfo, DestSpec, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo } from '@tunvs/model';
 import type { Stats } from '@tunvs/model';
@@ -55,6 +56,26 @@ function protoNumber(op: string, p: string | undefined): number {
 
 
 /** Translate a stats object for the control API. */
+/** A destination's values, as the engine keeps them. */
+interface DestParams {
+  addr: number;
+  port: number;
+  weight: number;
+  fwd: number;
+  u: number;
+  l: number;
+  tunType: number;
+  tunPort: number;
+  tunFlags: number;
+}
+
+/** Copy the tunnel settings (the kernel sets them on add and on edit alike). */
+function setTunnel(dest: Dest, p: DestParams): void {
+  dest.tunType = p.tunType;
+  dest.tunPort = p.tunPort;
+  dest.tunFlags = p.tunFlags;
+}
+
 export function statsInfo(s: Stats): StatsInfo {
   return {
     conns: s.conns,
@@ -279,9 +300,14 @@ export class ServiceTable {
   }
 
   /** The engine's values of a destination spec (checked by parseDestSpec first). */
-  private destParams(op: string, d: DestSpec): { addr: number; port: number; weight: number; fwd: number; u: number; l: number } {
+  private destParams(op: string, d: DestSpec): DestParams {
     const fwd = methodByName(d.method ?? DEFAULT_METHOD)!.fwd;
-    return { addr: parseAddr(op, d.addr), port: d.port, weight: d.weight ?? 1, fwd, u: d.upper ?? 0, l: d.lower ?? 0 };
+    const tun = tunnelTypeByName(d.tunType ?? 'ipip')!;
+    const csum = tunnelCsumByName(d.tunFlags ?? 'nocsum')!;
+    return {
+      addr: parseAddr(op, d.addr), port: d.port, weight: d.weight ?? 1, fwd, u: d.upper ?? 0, l: d.lower ?? 0,
+      tunType: tun.kernel, tunPort: d.tunPort ?? 0, tunFlags: csum.flag,
+    };
   }
 
   /**
@@ -312,6 +338,7 @@ export class ServiceTable {
       dest = new Dest(p.addr, p.port, { weight: p.weight, fwd: p.fwd });
       this.registry.register(dest);
     }
+    setTunnel(dest, p);
     dest.trashedFrom = null;
     dest.lastWeight = p.weight;
     editThresholds(dest, p.u, p.l, this.kernel);
@@ -334,6 +361,7 @@ export class ServiceTable {
     dest.weight = p.weight;
     if (p.weight !== 0) dest.lastWeight = p.weight;
     dest.fwd = p.fwd;
+    setTunnel(dest, p);
     editThresholds(dest, p.u, p.l, this.kernel);
     dest.flags |= DestFlag.AVAILABLE;
     svc.sched.updDest?.(svc, dest);
@@ -411,7 +439,15 @@ export class ServiceTable {
   // ------------------------------------------------------------------ listing
 
   static destInfo(d: Dest): DestInfo {
+    const tun: Pick<DestInfo, 'tunType' | 'tunPort' | 'tunFlags'> = {};
+    if (d.fwd === Fwd.TUNNEL) {
+      const t = TUNNEL_TYPES[d.tunType]!;
+      tun.tunType = t.name;
+      if (t.needsPort) tun.tunPort = d.tunPort;
+      if (t.csums.length > 0) tun.tunFlags = tunnelCsumOfFlag(d.tunFlags).name;
+    }
     return {
+      ...tun,
       addr: formatIpv4(d.addr),
       port: d.port,
       method: methodName(d.fwd),

@@ -32,6 +32,8 @@ export const NEIGHBOURS: Readonly<Record<string, string>> = {
 /** The connection a fixture's packet belongs to. */
 export interface FixtureConn {
   protocol: 'tcp' | 'udp';
+  /** the real server's tunnel settings (kernel numbers: type 0 ipip 1 gue 2 gre, GUE port, checksum flag bits) */
+  tunnel?: { type: number; port?: number; flags?: number };
   /** "a.b.c.d:port" */
   client: string;
   vip: string;
@@ -181,6 +183,11 @@ export function fixtureConnection(method: number, conn: FixtureConn): { conns: C
   const vip = parseEndpoint(conn.vip);
   const rs = parseEndpoint(conn.rs);
   const dest = new Dest(rs.addr, rs.port, { fwd: method });
+  if (conn.tunnel) {
+    dest.tunType = conn.tunnel.type;
+    dest.tunPort = conn.tunnel.port ?? 0;
+    dest.tunFlags = conn.tunnel.flags ?? 0;
+  }
   registry.register(dest);
   const conns = new ConnTable({ capacity: 16, registry, seed: 1 });
   const proto = conn.protocol === 'tcp' ? Proto.TCP : Proto.UDP;

@@ -5,11 +5,11 @@
  * into the typed configuration.
  */
 import { isIP } from 'node:net';
-import { isSchedulerName } from '@tunvs/model';
+import { isSchedulerName, tunnelTypeByName } from '@tunvs/model';
 import type { DiagnosticSink, SourcePos } from './diagnostics.js';
 import type { Line } from './lexer.js';
 import { parseScriptLine } from './script.js';
-import type { LbKind, RawNode, ScriptSpec, VsGroupEntry, VsProtocol, HttpUrl, GlobalDefs, TrackFile, BfdInstance } from './types.js';
+import type { LbKind, TunnelOpts, RawNode, ScriptSpec, VsGroupEntry, VsProtocol, HttpUrl, GlobalDefs, TrackFile, BfdInstance } from './types.js';
 
 /** What to do with an unknown keyword that opens a block. */
 export type UnknownBlockMode = 'keepalived' | 'skip';
@@ -63,6 +63,7 @@ export interface RsDraft extends SourcePos {
   port?: number;
   weight?: number;
   lbKind?: LbKind;
+  tunnel?: TunnelOpts;
   inhibit?: boolean;
   notifyUp?: ScriptSpec;
   notifyDown?: ScriptSpec;
@@ -90,6 +91,7 @@ export interface VsDraft extends SourcePos {
   delayLoop?: number;
   lbAlgo?: string;
   lbKind?: LbKind;
+  tunnel?: TunnelOpts;
   persistenceTimeout?: number;
   persistenceGranularity?: string;
   persistenceEngine?: string;
@@ -99,6 +101,7 @@ export interface VsDraft extends SourcePos {
   haSuspend: boolean;
   sorry?: { addr: string; port: number; pos: SourcePos };
   sorryLbKind?: LbKind;
+  sorryTunnel?: TunnelOpts;
   sorryInhibit: boolean;
   quorum?: number;
   hysteresis?: number;
@@ -376,27 +379,60 @@ export class Parser {
   private lbKind(ln: Line): LbKind | undefined {
     const s = this.arg(ln, 1);
     if (s === undefined) return undefined;
-    if (s === 'NAT' || s === 'DR' || s === 'TUN') {
-      if (s === 'TUN' && ln.words.length > 2) this.tunOptions(ln);
-      return s;
-    }
+    if (s === 'NAT' || s === 'DR' || s === 'TUN') return s;
     this.sink.error(ln, `PARSER : unknown [${s}] routing method.`);
     return undefined;
   }
 
-  private tunOptions(ln: Line): void {
+  /**
+   * `lvs_method TUN type gue port 6080 csum`: the method, and for TUN its tunnel (absent
+   * when no type is given: IPIP). Stores both through `put`.
+   */
+  private method(ln: Line, put: (k: LbKind | undefined, t: TunnelOpts | undefined) => void): void {
+    const k = this.lbKind(ln);
+    put(k, k === 'TUN' && ln.words.length > 2 ? this.tunOptions(ln) : undefined);
+  }
+
+  private tunOptions(ln: Line): TunnelOpts | undefined {
     const w = ln.words.slice(2);
+    const t: TunnelOpts = { type: 'ipip' };
+    let ok = true;
     for (let k = 0; k < w.length; k++) {
       const x = w[k]!;
       if (x === 'type') {
-        const t = w[++k];
-        if (t !== 'ipip' && t !== 'gre' && t !== 'gue') this.sink.error(ln, `unknown tunnel type '${t ?? ''}'`);
-        else if (t !== 'ipip') this.notImplemented(ln, `type ${t} (tunvs encapsulates in IPIP until ${t.toUpperCase()} exists; real servers expecting ${t.toUpperCase()} drop it)`);
+        const v = w[++k];
+        if (v !== 'ipip' && v !== 'gre' && v !== 'gue') {
+          this.sink.error(ln, `unknown tunnel type '${v ?? ''}'`);
+          ok = false;
+        } else t.type = v;
       } else if (x === 'port') {
         const p = w[++k];
-        if (p === undefined || !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) this.sink.error(ln, `invalid tunnel port '${p ?? ''}'`);
-      } else if (!['nocsum', 'csum', 'remcsum'].includes(x)) this.sink.error(ln, `unknown tunnel option '${x}'`);
+        if (p === undefined || !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) {
+          this.sink.error(ln, `invalid tunnel port '${p ?? ''}'`);
+          ok = false;
+        } else t.port = Number(p);
+      } else if (x === 'nocsum' || x === 'csum' || x === 'remcsum') t.csum = x;
+      else {
+        this.sink.error(ln, `unknown tunnel option '${x}'`);
+        ok = false;
+      }
     }
+    if (!ok) return undefined;
+    // the rules ipvsadm and the kernel apply to each type
+    const def = tunnelTypeByName(t.type)!;
+    if (def.needsPort && t.port === undefined) {
+      this.sink.error(ln, `tunnel type ${t.type} needs a port`);
+      return undefined;
+    }
+    if (!def.needsPort && t.port !== undefined) {
+      this.sink.error(ln, `tunnel port is only valid with type gue`);
+      return undefined;
+    }
+    if (t.csum !== undefined && !def.csums.includes(t.csum)) {
+      this.sink.error(ln, `tunnel checksum option ${t.csum} is not valid with type ${t.type}`);
+      return undefined;
+    }
+    return t.type === 'ipip' ? undefined : t;
   }
 
   private script(ln: Line): ScriptSpec | undefined {
@@ -635,8 +671,8 @@ export class Parser {
       delay_loop: { h: (ln) => set(V(), 'delayLoop', this.timer(ln, 1, 'virtual server delay loop')) },
       lb_algo: { h: (ln) => this.sched(ln) },
       lvs_sched: { h: (ln) => this.sched(ln) },
-      lb_kind: { h: (ln) => set(V(), 'lbKind', this.lbKind(ln)) },
-      lvs_method: { h: (ln) => set(V(), 'lbKind', this.lbKind(ln)) },
+      lb_kind: { h: (ln) => this.method(ln, (k, t) => { set(V(), 'lbKind', k); setOrClear(V(), 'tunnel', t); }) },
+      lvs_method: { h: (ln) => this.method(ln, (k, t) => { set(V(), 'lbKind', k); setOrClear(V(), 'tunnel', t); }) },
       persistence_timeout: {
         h: (ln) => {
           if (ln.words[1] === undefined) V().persistenceTimeout = 360;
@@ -690,7 +726,7 @@ export class Parser {
           else V().sorryInhibit = this.bool(ln, 1);
         },
       },
-      sorry_server_lvs_method: { h: (ln) => set(V(), 'sorryLbKind', this.lbKind(ln)) },
+      sorry_server_lvs_method: { h: (ln) => this.method(ln, (k, t) => { set(V(), 'sorryLbKind', k); setOrClear(V(), 'sorryTunnel', t); }) },
       quorum: {
         h: (ln) => {
           const q = this.int(ln, 1, 1, 4294967295, 'quorum');
@@ -771,7 +807,7 @@ export class Parser {
           set(R(), 'weight', w);
         },
       },
-      lvs_method: { h: (ln) => set(R(), 'lbKind', this.lbKind(ln)) },
+      lvs_method: { h: (ln) => this.method(ln, (k, t) => { set(R(), 'lbKind', k); setOrClear(R(), 'tunnel', t); }) },
       inhibit_on_failure: { h: (ln) => (R().inhibit = this.bool(ln, 1)) },
       notify_up: { h: (ln) => set(R(), 'notifyUp', this.script(ln)) },
       notify_down: { h: (ln) => set(R(), 'notifyDown', this.script(ln)) },
@@ -1383,6 +1419,12 @@ export function readHexString(text: string, wildcards: boolean): { data: Uint8Ar
 /** Assigns `v` to `o[k]` unless it is undefined (so a rejected value keeps the default). */
 function set<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {
   if (v !== undefined) o[k] = v;
+}
+
+/** Set an optional field, or remove it when `v` is undefined (a later line replaces an earlier one). */
+function setOrClear<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {
+  if (v !== undefined) o[k] = v;
+  else delete o[k];
 }
 
 /** `a.b.c.d` → unsigned 32-bit integer. */

@@ -6,7 +6,7 @@
 import { methodOfLbKind } from '@tunvs/model';
 import type { DestSpec, MethodName, ServiceKey, ServiceSpec } from '@tunvs/model';
 import { intToIpv4, ipv4ToInt } from './parser.js';
-import type { KeepalivedConfig, LbKind, RealServer, SorryServer, VirtualServer, VirtualServerGroup } from './types.js';
+import type { KeepalivedConfig, LbKind, RealServer, SorryServer, TunnelOpts, VirtualServer, VirtualServerGroup } from './types.js';
 
 /** Largest number of services one group may expand to. */
 export const MAX_GROUP_EXPANSION = 65536;
@@ -90,10 +90,21 @@ export function destSpec(rs: RealServer, weight: number = rs.weight): DestSpec {
   const d: DestSpec = { addr: v4(rs.addr, 'real server', rs), port: rs.port, method: lbKindToMethod(rs.lbKind), weight };
   if (rs.uthreshold > 0) d.upper = rs.uthreshold;
   if (rs.lthreshold > 0) d.lower = rs.lthreshold;
+  tunnelSpec(d, rs.tunnel);
   return d;
+}
+
+/** The tunnel fields of a DestSpec from `lvs_method TUN type ...` (nothing for plain IPIP). */
+function tunnelSpec(d: DestSpec, t: TunnelOpts | undefined): void {
+  if (t === undefined) return;
+  d.tunType = t.type;
+  if (t.port !== undefined) d.tunPort = t.port;
+  if (t.csum !== undefined) d.tunFlags = t.csum;
 }
 
 /** The DestSpec of the sorry server (weight 1, or 0 when `sorry_server_inhibit` keeps it idle). */
 export function sorryDestSpec(s: SorryServer, weight = 1): DestSpec {
-  return { addr: v4(s.addr, 'sorry server', s), port: s.port, method: lbKindToMethod(s.lbKind), weight };
+  const d: DestSpec = { addr: v4(s.addr, 'sorry server', s), port: s.port, method: lbKindToMethod(s.lbKind), weight };
+  tunnelSpec(d, s.tunnel);
+  return d;
 }

@@ -194,6 +194,14 @@ export interface BfdCheck extends CheckerCommon {
 /** Any checker. */
 export type Checker = TcpCheck | HttpCheck | MiscCheck | SendExpectCheck | SmtpCheck | DnsCheck | UdpCheck | PingCheck | FileCheck | BfdCheck;
 
+/** The tunnel of `lvs_method TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`. */
+export interface TunnelOpts {
+  type: 'ipip' | 'gue' | 'gre';
+  /** GUE only */
+  port?: number;
+  csum?: 'nocsum' | 'csum' | 'remcsum';
+}
+
 /** A `real_server` block, with the virtual server's defaults applied. */
 export interface RealServer extends SourcePos {
   addr: string;
@@ -201,6 +209,8 @@ export interface RealServer extends SourcePos {
   weight: number;
   /** the method used for this real server (its own lvs_method or the VS's) */
   lbKind: LbKind;
+  /** with TUN: its tunnel (its own lvs_method's or the VS's), absent for plain IPIP */
+  tunnel?: TunnelOpts;
   inhibitOnFailure: boolean;
   notifyUp?: ScriptSpec;
   notifyDown?: ScriptSpec;
@@ -216,6 +226,7 @@ export interface SorryServer extends SourcePos {
   /** 0 when not given (the VS port is used for address services) */
   port: number;
   lbKind: LbKind;
+  tunnel?: TunnelOpts;
 }
 
 /** One address entry of a `virtual_server_group`. */
@@ -240,6 +251,7 @@ export interface VirtualServer extends SourcePos {
   delayLoop: number;
   lbAlgo: string;
   lbKind: LbKind;
+  tunnel?: TunnelOpts;
   /** seconds; 0 = not persistent */
   persistenceTimeout: number;
   persistenceGranularity?: string;

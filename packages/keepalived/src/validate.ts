@@ -174,6 +174,7 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
     delayLoop,
     lbAlgo,
     lbKind,
+    ...(d.tunnel !== undefined && lbKind === 'TUN' ? { tunnel: d.tunnel } : {}),
     persistenceTimeout,
     haSuspend: d.haSuspend,
     sorryServerInhibit: d.sorryInhibit,
@@ -201,6 +202,8 @@ function buildVs(d: VsDraft, groups: Map<string, VirtualServerGroup>, sink: Diag
     let port = d.sorry.port;
     if (port === 0 && d.kind === 'addr') port = d.port ?? 0;
     vs.sorryServer = { addr: d.sorry.addr, port, lbKind: d.sorryLbKind ?? lbKind, file: d.sorry.pos.file, line: d.sorry.pos.line };
+    const st = d.sorryLbKind !== undefined ? d.sorryTunnel : d.tunnel;
+    if (vs.sorryServer.lbKind === 'TUN' && st !== undefined) vs.sorryServer.tunnel = st;
     // a real server that is also the sorry server: keepalived makes the sorry server's
     // inhibit setting follow the real server's, and says so (exit 5)
     const same = rss.find((r) => r.addr === d.sorry!.addr && r.port === port);
@@ -229,6 +232,9 @@ function buildRs(r: RsDraft, vs: VsDraft, kind: LbKind, port: number, vsDelay: n
   };
   if (r.notifyUp) rs.notifyUp = r.notifyUp;
   if (r.notifyDown) rs.notifyDown = r.notifyDown;
+  // its own lvs_method's tunnel, or the virtual server's when it has no lvs_method
+  const tunnel = r.lbKind !== undefined ? r.tunnel : vs.tunnel;
+  if (kind === 'TUN' && tunnel !== undefined) rs.tunnel = tunnel;
   for (const c of r.checkers) {
     const ck = buildChecker(c, r, vs, rs, vsDelay, sink);
     if (ck) rs.checkers.push(ck);

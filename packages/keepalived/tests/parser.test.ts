@@ -314,3 +314,42 @@ t.test('~SEQ, ~LST and multi-line $PARAM blocks expand as keepalived does', (t) 
   ]);
   t.end();
 });
+
+t.test('lvs_method TUN type gue|gre: the tunnel reaches the real servers (inherited or their own) and their DestSpecs', (t) => {
+  const conf = `
+virtual_server 192.0.2.10 80 {
+  lb_algo rr
+  lvs_method TUN type gue port 6080 remcsum
+  protocol TCP
+  sorry_server 10.0.0.9 80
+  real_server 10.0.0.11 80 {
+  }
+  real_server 10.0.0.12 80 {
+    lvs_method TUN type gre csum
+  }
+  real_server 10.0.0.13 80 {
+    lvs_method TUN
+  }
+}
+virtual_server 192.0.2.11 80 {
+  lvs_method TUN type gue
+  lb_algo rr
+  protocol TCP
+}
+virtual_server 192.0.2.12 80 {
+  lvs_method TUN type gre remcsum
+  lb_algo rr
+  protocol TCP
+}
+`;
+  const r = parseConfigText(conf, 'k.conf');
+  const errs = r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.line, d.message]);
+  t.same(errs, [[17, 'tunnel type gue needs a port'], [22, 'tunnel checksum option remcsum is not valid with type gre']]);
+  const vs = r.config.virtualServers[0]!;
+  const specs = vs.realServers.map((rs) => destSpec(rs));
+  t.same(specs[0], { addr: '10.0.0.11', port: 80, method: 'tunnel', weight: 1, tunType: 'gue', tunPort: 6080, tunFlags: 'remcsum' }, 'inherits the VS tunnel');
+  t.same(specs[1], { addr: '10.0.0.12', port: 80, method: 'tunnel', weight: 1, tunType: 'gre', tunFlags: 'csum' }, 'its own');
+  t.same(specs[2], { addr: '10.0.0.13', port: 80, method: 'tunnel', weight: 1 }, 'its own lvs_method TUN without a type: IPIP');
+  t.same(sorryDestSpec(vs.sorryServer!), { addr: '10.0.0.9', port: 80, method: 'tunnel', weight: 1, tunType: 'gue', tunPort: 6080, tunFlags: 'remcsum' });
+  t.end();
+});

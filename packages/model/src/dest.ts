@@ -27,6 +27,12 @@ export class Dest {
    * `fwd`). Tunnel destinations with another encapsulation get their own index.
    */
   xmit = -1;
+  /** tunnel type (TUNNEL_TYPES index: 0 ipip, 1 gue, 2 gre); tunnelling destinations only */
+  tunType = 0;
+  /** GUE destination UDP port (`--tun-port`), 0 = none */
+  tunPort = 0;
+  /** tunnel checksum flag bits (TUNNEL_CSUMS `flag`: 0 nocsum, 1 csum, 2 remcsum) */
+  tunFlags = 0;
   /** upper / lower connection thresholds, 0 = unset */
   uThreshold: number;
   lThreshold: number;

@@ -5,8 +5,9 @@ export {
   METHODS, DEFAULT_METHOD, methodByName, methodName, fwdName, methodOfLbKind,
   PROTOCOLS, SERVICE_PROTOCOLS, protocolNumber, serviceProtocolName, protocolListing,
   KERNEL_MODES, DEFAULT_KERNEL, isKernelMode,
+  TUNNEL_TYPES, TUNNEL_CSUMS, tunnelTypeByName, tunnelCsumByName, tunnelCsumOfFlag,
 } from './names.js';
-export type { SchedulerName, SchedFlagDef, MethodDef, ProtocolDef, KernelMode } from './names.js';
+export type { SchedulerName, SchedFlagDef, MethodDef, ProtocolDef, KernelMode, TunnelTypeDef, TunnelCsumDef } from './names.js';
 export { Stats } from './stats.js';
 export { Dest } from './dest.js';
 export { Service } from './service.js';

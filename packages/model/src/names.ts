@@ -5,7 +5,7 @@
  * scheduler registry. Nothing else keeps a list of these words.
  */
 import { ConnFlag, Fwd, Proto, SvcFlag } from './constants.js';
-import type { MethodName, ProtocolName } from './control.js';
+import type { MethodName, ProtocolName, TunnelCsum, TunnelType } from './control.js';
 
 // ------------------------------------------------------------------ schedulers
 
@@ -198,4 +198,59 @@ export const DEFAULT_KERNEL: KernelMode = 'classic';
 /** True when `s` is a kernel mode word. */
 export function isKernelMode(s: unknown): s is KernelMode {
   return typeof s === 'string' && (KERNEL_MODES as readonly string[]).includes(s);
+}
+
+/**
+ * A tunnel type of a tunnelling destination (`--tun-type`), with the kernel's number
+ * (IP_VS_CONN_F_TUNNEL_TYPE_*, the netlink IPVS_DEST_ATTR_TUN_TYPE value) and the
+ * checksum modes it accepts (ipvsadm's rules).
+ */
+export interface TunnelTypeDef {
+  readonly name: TunnelType;
+  /** IP_VS_CONN_F_TUNNEL_TYPE_IPIP 0, _GUE 1, _GRE 2 */
+  readonly kernel: number;
+  /** needs `--tun-port` (GUE) */
+  readonly needsPort: boolean;
+  /** checksum modes allowed (`--tun-nocsum|--tun-csum|--tun-remcsum`) */
+  readonly csums: readonly TunnelCsum[];
+}
+
+/** Every tunnel type, indexed by its kernel number. */
+export const TUNNEL_TYPES: readonly TunnelTypeDef[] = [
+  { name: 'ipip', kernel: 0, needsPort: false, csums: [] },
+  { name: 'gue', kernel: 1, needsPort: true, csums: ['nocsum', 'csum', 'remcsum'] },
+  { name: 'gre', kernel: 2, needsPort: false, csums: ['nocsum', 'csum'] },
+];
+
+/** A tunnel checksum mode: its kernel flag bits (IP_VS_TUNNEL_ENCAP_FLAG_*), listing and option. */
+export interface TunnelCsumDef {
+  readonly name: TunnelCsum;
+  /** IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM 0, _CSUM 1, _REMCSUM 2 */
+  readonly flag: number;
+  /** ipvsadm `--tun-info` column: -c, +c, r+c */
+  readonly info: string;
+  /** ipvsadm option (and `-S` output) */
+  readonly option: string;
+}
+
+/** Every checksum mode, indexed by position (nocsum, csum, remcsum). */
+export const TUNNEL_CSUMS: readonly TunnelCsumDef[] = [
+  { name: 'nocsum', flag: 0, info: '-c', option: '--tun-nocsum' },
+  { name: 'csum', flag: 1, info: '+c', option: '--tun-csum' },
+  { name: 'remcsum', flag: 2, info: 'r+c', option: '--tun-remcsum' },
+];
+
+/** A tunnel type by name, or undefined. */
+export function tunnelTypeByName(name: string): TunnelTypeDef | undefined {
+  return TUNNEL_TYPES.find((x) => x.name === name);
+}
+
+/** A checksum mode by name, or undefined. */
+export function tunnelCsumByName(name: string): TunnelCsumDef | undefined {
+  return TUNNEL_CSUMS.find((x) => x.name === name);
+}
+
+/** A checksum mode by its kernel flag bits (unknown bits read as nocsum). */
+export function tunnelCsumOfFlag(flag: number): TunnelCsumDef {
+  return TUNNEL_CSUMS.find((x) => x.flag === flag) ?? TUNNEL_CSUMS[0]!;
 }

@@ -15,8 +15,8 @@
  * where ipvsadm has one ("illegal weight specified", "invalid fwmark value `X' specified").
  */
 import { ControlError } from './control.js';
-import type { ControlErrorCode, DefenseSettings, DestSpec, MethodName, ProtocolName, ServiceKey, ServiceSpec, Timeouts, TunnelCsum, TunnelType } from './control.js';
-import { DEFAULT_METHOD, DEFAULT_SCHEDULER, METHODS, SERVICE_PROTOCOLS, methodByName, schedFlag } from './names.js';
+import type { ControlErrorCode, DefenseSettings, DestSpec, MethodName, ProtocolName, ServiceKey, ServiceSpec, Timeouts } from './control.js';
+import { DEFAULT_METHOD, DEFAULT_SCHEDULER, METHODS, SERVICE_PROTOCOLS, methodByName, schedFlag, tunnelCsumByName, tunnelTypeByName } from './names.js';
 
 /** Limits of the control API, as the kernel has them. */
 export const Limits = {
@@ -60,8 +60,6 @@ export const METHOD_NAMES: readonly MethodName[] = METHODS.filter((m) => methodB
 /** The `--set` timeout names. */
 export const TIMEOUT_NAMES: readonly (keyof Timeouts)[] = ['tcp', 'tcpfin', 'udp'];
 
-const TUNNEL_TYPES: readonly TunnelType[] = ['ipip', 'gue', 'gre'];
-const TUNNEL_CSUMS: readonly TunnelCsum[] = ['nocsum', 'csum', 'remcsum'];
 
 /** True for a method name (never true for "constructor", "__proto__", ...). */
 export function isMethodName(v: unknown): v is MethodName {
@@ -337,16 +335,23 @@ export function parseDestSpec(v: unknown, op: string): DestSpec {
   const tunFlags = own(o, 'tunFlags');
   if (tunType !== undefined || tunPort !== undefined || tunFlags !== undefined) {
     if ((d.method ?? DEFAULT_METHOD) !== 'tunnel') bad(op, 'tunType', 'Tunnel options conflict with forward method');
-    if (tunType !== undefined && !(typeof tunType === 'string' && (TUNNEL_TYPES as readonly string[]).includes(tunType))) {
-      bad(op, 'tunType', 'illegal tunnel type specified');
+    const def = tunnelTypeByName(tunType === undefined ? 'ipip' : typeof tunType === 'string' ? tunType : '');
+    if (def === undefined) bad(op, 'tunType', 'illegal tunnel type specified');
+    if (tunPort !== undefined) {
+      const port = int(tunPort, 0, 65535);
+      if (port === null) bad(op, 'tunPort', 'illegal tunnel port specified');
+      if (!def.needsPort) bad(op, 'tunPort', `Illegal 'tun-port' option with the '${def.name}' tunnel type`);
+      d.tunPort = port;
     }
-    if (tunType !== undefined && tunType !== 'ipip') bad(op, 'tunType', `the ${tunType} tunnel type is not implemented by tunvs (only ipip)`, 'ENOPROTOOPT');
-    if (tunPort !== undefined) bad(op, 'tunPort', "Illegal 'tun-port' option with the 'ipip' tunnel type");
+    // the kernel refuses a GUE destination without a port (EINVAL)
+    if (def.needsPort && (d.tunPort ?? 0) === 0) bad(op, 'tunPort', `You need to supply the 'tun-port' option for the '${def.name}' tunnel type`);
     if (tunFlags !== undefined) {
-      if (!(typeof tunFlags === 'string' && (TUNNEL_CSUMS as readonly string[]).includes(tunFlags))) bad(op, 'tunFlags', 'illegal tunnel checksum option');
-      bad(op, 'tunFlags', `Illegal 'tun-${tunFlags}' option with the 'ipip' tunnel type`);
+      const c = typeof tunFlags === 'string' ? tunnelCsumByName(tunFlags) : undefined;
+      if (c === undefined) bad(op, 'tunFlags', 'illegal tunnel checksum option');
+      if (!def.csums.includes(c.name)) bad(op, 'tunFlags', `Illegal 'tun-${c.name}' option with the '${def.name}' tunnel type`);
+      d.tunFlags = c.name;
     }
-    if (tunType !== undefined) d.tunType = tunType as TunnelType;
+    if (tunType !== undefined) d.tunType = def.name;
   }
   return d;
 }

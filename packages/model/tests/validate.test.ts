@@ -98,9 +98,18 @@ t.test('destinations: unicast only, as ip_vs_new_dest requires', async (t) => {
   t.same(checkDestKey({ addr: '10.0.1.1', port: 0 }, 'deleteDest'), { addr: '10.0.1.1', port: 0 });
 });
 
-t.test('tunnels: ipip only, tunnel options need -i', async (t) => {
+t.test('tunnels: ipip, gue, gre with the options each allows; tunnel options need -i', async (t) => {
   t.same(checkDestSpec({ addr: '10.0.1.1', port: 80, method: 'tunnel', tunType: 'ipip' }, 'addDest'), { addr: '10.0.1.1', port: 80, method: 'tunnel', tunType: 'ipip' });
-  refused(t, () => checkDestSpec({ addr: '10.0.1.1', port: 80, method: 'tunnel', tunType: 'gue', tunPort: 6080 }, 'addDest'), 'ENOPROTOOPT', /gue tunnel type is not implemented/);
+  const gue = { addr: '10.0.1.1', port: 80, method: 'tunnel', tunType: 'gue', tunPort: 6080, tunFlags: 'remcsum' } as const;
+  t.same(checkDestSpec(gue, 'addDest'), gue);
+  const gre = { addr: '10.0.1.1', port: 80, method: 'tunnel', tunType: 'gre', tunFlags: 'csum' } as const;
+  t.same(checkDestSpec(gre, 'addDest'), gre);
+  refused(t, () => checkDestSpec({ addr: '10.0.1.1', port: 80, method: 'tunnel', tunType: 'gue' }, 'addDest'), 'EINVAL', "You need to supply the 'tun-port' option for the 'gue' tunnel type");
+  refused(t, () => checkDestSpec({ ...gue, tunPort: 0 }, 'addDest'), 'EINVAL', "You need to supply the 'tun-port' option for the 'gue' tunnel type");
+  refused(t, () => checkDestSpec({ ...gue, tunPort: 70000 }, 'addDest'), 'EINVAL', 'illegal tunnel port specified');
+  refused(t, () => checkDestSpec({ ...gre, tunFlags: 'remcsum' }, 'addDest'), 'EINVAL', "Illegal 'tun-remcsum' option with the 'gre' tunnel type");
+  refused(t, () => checkDestSpec({ ...gre, tunPort: 6080 }, 'addDest'), 'EINVAL', "Illegal 'tun-port' option with the 'gre' tunnel type");
+  refused(t, () => checkDestSpec({ addr: '10.0.1.1', port: 80, method: 'tunnel', tunFlags: 'csum' }, 'addDest'), 'EINVAL', "Illegal 'tun-csum' option with the 'ipip' tunnel type");
   refused(t, () => checkDestSpec({ addr: '10.0.1.1', port: 80, method: 'masq', tunType: 'ipip' }, 'addDest'), 'EINVAL', 'Tunnel options conflict with forward method');
   refused(t, () => checkDestSpec({ addr: '10.0.1.1', port: 80, method: 'tunnel', tunType: 'vxlan' }, 'addDest'), 'EINVAL', 'illegal tunnel type specified');
 });

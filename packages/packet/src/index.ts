@@ -42,3 +42,5 @@ export { LinkType, PcapError, pcapBytes, writePcap, parsePcap, readPcap } from '
 export type { PcapFrame, PcapRecord, PcapFile } from './pcap.js';
 export { CaptureLinkType, parsePcapng, parseCapture, readCapture, ipv4Offset } from './capture.js';
 export type { CaptureRecord, CaptureFile } from './capture.js';
+export { GueField, GreField, greHeaderLen, TunnelHeaderError, parseGueHeader, gueRemcsum, parseGreHeader } from './tunnel.js';
+export { crc32c, crc32cUpdate, sctpChecksum, setSctpChecksum, sctpChecksumOk, SCTP_COMMON_HEADER_LEN } from './crc32c.js';

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * tunvs-realserver: decapsulate LVS-TUN (IPIP) traffic in userspace on a real server whose
- * kernel has no ipip module. See the README for the set-up it expects.
+ * tunvs-realserver: decapsulate LVS-TUN traffic (IPIP, GRE, GUE) in userspace on a real
+ * server whose kernel has no ipip, gre or fou module. See the README for the set-up it expects.
  *
- *   tunvs-realserver --interface eth0 [--tun tunvs-rs0] [--vip 10.10.0.100 --setup]
+ *   tunvs-realserver --interface eth0 [--gue-port 6080] [--tun tunvs-rs0] [--vip 10.10.0.100 --setup]
  *                    [--any-dst] [--no-nft] [--pidfile FILE] [--quiet]
  *
  * Counters go to stdout as one JSON line on SIGUSR1 and at exit.
@@ -12,7 +12,7 @@ import { rmSync, renameSync, writeFileSync } from 'node:fs';
 import type { Link } from '@tunvs/link';
 import { Decapsulator, decapCountersSnapshot } from './decap.js';
 import { parseIpv4 } from '@tunvs/packet';
-import { installNftRule, interfaceAddrs, nftTableName, prepareTun, removeNftRule, setupVip } from './system.js';
+import { captureFilter, installNftRule, interfaceAddrs, nftTableName, prepareTun, removeNftRule, setupVip } from './system.js';
 import { openCapture, openTunDevice } from './io.js';
 import type { TunHandle } from './io.js';
 
@@ -21,6 +21,7 @@ interface Options {
   iface: string;
   tun: string;
   vips: string[];
+  guePorts: number[];
   setup: boolean;
   anyDst: boolean;
   nft: boolean;
@@ -28,20 +29,22 @@ interface Options {
   quiet: boolean;
 }
 
-const USAGE = `usage: tunvs-realserver --interface IF [--tun NAME] [--vip ADDR]... [--setup]
-                        [--any-dst] [--no-nft] [--pidfile FILE] [--quiet]
-  --interface IF  the NIC the director's IPIP packets arrive on (captured with 'ip proto 4')
+const USAGE = `usage: tunvs-realserver --interface IF [--gue-port PORT]... [--tun NAME] [--vip ADDR]...
+                        [--setup] [--any-dst] [--no-nft] [--pidfile FILE] [--quiet]
+  --interface IF  the NIC the director's tunnel packets arrive on: IPIP (ip proto 4) and
+                  GRE (ip proto 47) always, GUE on the --gue-port ports
+  --gue-port PORT a UDP port the director sends GUE to (its --tun-port; repeatable)
   --tun NAME      TUN device the inner packets are written to (default tunvs-rs0)
   --vip ADDR      a virtual IP this server serves (repeatable); with --setup it is added
                   to lo and arp_ignore=1 / arp_announce=2 are set
   --setup         do the LVS-TUN real-server set-up for --vip (see README)
   --any-dst       accept IPIP whatever its outer destination (default: only IF's addresses)
-  --no-nft        do not install the nftables rule dropping 'ip protocol 4' on input
+  --no-nft        do not install the nftables rules dropping the tunnel packets on input
   --pidfile FILE  write the pid once ready, remove it at exit
 Counters: kill -USR1 <pid> prints them as one JSON line; also printed at exit.`;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { iface: '', tun: 'tunvs-rs0', vips: [], setup: false, anyDst: false, nft: true, pidfile: '', quiet: false };
+  const o: Options = { iface: '', tun: 'tunvs-rs0', vips: [], guePorts: [], setup: false, anyDst: false, nft: true, pidfile: '', quiet: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -52,6 +55,11 @@ function parseArgs(argv: string[]): Options {
     if (a === '--interface' || a === '-i') o.iface = val();
     else if (a === '--tun') o.tun = val();
     else if (a === '--vip') o.vips.push(val());
+    else if (a === '--gue-port') {
+      const v = val();
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new Error(`--gue-port ${v}: not a port (1..65535)`);
+      o.guePorts.push(Number(v));
+    }
     else if (a === '--setup') o.setup = true;
     else if (a === '--any-dst') o.anyDst = true;
     else if (a === '--no-nft') o.nft = false;
@@ -84,7 +92,7 @@ async function main(): Promise<void> {
   let cap: Link | null = null;
   let nftInstalled = false;
   let done = false;
-  const decap = new Decapsulator();
+  const decap = new Decapsulator({ guePorts: opts.guePorts });
   const report = (): string => JSON.stringify({ interface: opts.iface, tun: opts.tun, ...decapCountersSnapshot(decap.counters) });
 
   const cleanup = (): void => {
@@ -119,10 +127,10 @@ async function main(): Promise<void> {
     tun = await openTunDevice(opts.tun);
     for (const c of prepareTun(opts.tun)) log(`sysctl ${c}`);
     if (opts.nft) {
-      installNftRule(opts.iface);
+      installNftRule(opts.iface, opts.guePorts);
       nftInstalled = true;
     }
-    cap = await openCapture(opts.iface, 'ip proto 4');
+    cap = await openCapture(opts.iface, captureFilter(opts.guePorts));
     decap.attach(cap, tun.link);
   } catch (e) {
     console.error(`tunvs-realserver: ${(e as Error).message}`);
@@ -144,8 +152,8 @@ async function main(): Promise<void> {
     renameSync(opts.pidfile + '.tmp', opts.pidfile);
   }
   log(
-    `decapsulating IPIP from ${opts.iface} (${opts.anyDst ? 'any destination' : interfaceAddrs(opts.iface).join(', ')}) ` +
-      `into ${opts.tun}${opts.nft ? `; nft table ip ${nftTableName(opts.iface)} drops ip protocol 4 on input` : ''}; pid ${process.pid}`,
+    `decapsulating IPIP, GRE${opts.guePorts.length > 0 ? `, GUE (UDP ${opts.guePorts.join(', ')})` : ''} from ${opts.iface} (${opts.anyDst ? 'any destination' : interfaceAddrs(opts.iface).join(', ')}) ` +
+      `into ${opts.tun}${opts.nft ? `; nft table ip ${nftTableName(opts.iface)} drops them on input` : ''}; pid ${process.pid}`,
   );
 }
 

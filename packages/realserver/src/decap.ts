@@ -1,15 +1,24 @@
 import type { Link, PacketBatch } from '@tunvs/link';
 import { Proto } from '@tunvs/model';
-import { CheckFlags, FrameInfo, FrameKind, Ipv4View, REASON_COUNT, classifyFrame, classifyIpv4, reasonName } from '@tunvs/packet';
+import {
+  CheckFlags, FrameInfo, FrameKind, Ipv4View, REASON_COUNT, TcpField, UDP_HEADER_LEN, UdpField, classifyFrame, classifyIpv4,
+  TunnelHeaderError, csumPartial, gueRemcsum, parseGreHeader, parseGueHeader, rd16, reasonName, wr16,
+} from '@tunvs/packet';
 
 /**
- * IPIP decapsulation for a real server (LVS-TUN without a kernel ipip module).
+ * IPIP, GUE and GRE decapsulation for a real server (LVS-TUN without kernel ipip, fou or
+ * gre modules): ipvsadm's `--tun-type ipip|gue|gre`.
  *
  * The input link delivers captured frames (Ethernet on a `tap`-kind link such as a pcap
  * capture of a NIC, bare IPv4 on a `tun`-kind link). Each is parsed with @tunvs/packet's
  * `classifyFrame` (outer header: version, IHL, lengths, header checksum) and must be an
- * unfragmented IPv4 packet with protocol 4 to one of our addresses, whose payload parses
- * as a complete IPv4 packet (`classifyIpv4`); the inner packet is written, in place in
+ * unfragmented IPv4 packet to one of our addresses carrying a tunnel: protocol 4 (IPIP),
+ * protocol 47 with a GRE header as IPVS sends it (`parseGreHeader`: version 0, only the
+ * C bit, whose checksum must verify; protocol IPv4), or UDP to one of the GUE ports
+ * (`guePorts`; UDP checksum verified when not 0) with a GUE header (`parseGueHeader`:
+ * version 0, data, IPv4; a remote checksum option is honoured by finishing the inner
+ * L4 checksum, as the kernel's remcsum receive does). The payload after the tunnel
+ * headers must parse as a complete IPv4 packet (`classifyIpv4`); it is written, in place in
  * the receive slab, to the output TUN link, which hands it to the local stack. Nothing is
  * copied or allocated per packet; anything refused is counted under a named reason.
  *
@@ -23,8 +32,14 @@ export const DecapDrop = {
   outerMalformed: 'outerMalformed',
   /** a well-formed frame that is not IPv4 (ARP) */
   notIpv4: 'notIpv4',
-  /** outer protocol is not 4 (IPIP) */
+  /** outer protocol is not a tunnel: not 4 (IPIP), not 47 (GRE), not UDP to a GUE port */
   notIpip: 'notIpip',
+  /** a GUE header that is malformed or not IPVS's (version, control, flags, not IPv4) */
+  badGue: 'badGue',
+  /** a GRE header that is malformed or not IPVS's (flags, version, not IPv4) */
+  badGre: 'badGre',
+  /** the GRE checksum or the outer UDP checksum of a GUE packet does not verify */
+  badChecksum: 'badChecksum',
   /** outer packet is a fragment (no reassembly here) */
   fragment: 'fragment',
   /** outer destination is not one of the local addresses */
@@ -49,6 +64,10 @@ export interface DecapCounters extends Record<DecapDropReason, number> {
   txDropped: number;
   /** inner packets whose ECN field was set to CE from the outer header */
   ecnMarked: number;
+  /** decapsulated packets by tunnel type */
+  ipip: number;
+  gue: number;
+  gre: number;
   /** outer frames the parser refused, by ParseReason */
   readonly outer: Float64Array;
   /** inner packets the parser refused, by ParseReason */
@@ -58,7 +77,7 @@ export interface DecapCounters extends Record<DecapDropReason, number> {
 /** A fresh set of counters (all zero). */
 export function newDecapCounters(): DecapCounters {
   const c = {
-    rxPackets: 0, decapsulated: 0, txPackets: 0, txDropped: 0, ecnMarked: 0,
+    rxPackets: 0, decapsulated: 0, txPackets: 0, txDropped: 0, ecnMarked: 0, ipip: 0, gue: 0, gre: 0,
     outer: new Float64Array(REASON_COUNT), inner: new Float64Array(REASON_COUNT),
   } as DecapCounters;
   for (const k of Object.values(DecapDrop)) c[k] = 0;
@@ -86,6 +105,31 @@ export interface DecapOptions {
    * capture is already limited to packets for this host).
    */
   localAddrs?: readonly number[];
+  /** UDP destination ports carrying GUE (the director's `--tun-port`); none: GUE is not accepted */
+  guePorts?: readonly number[];
+}
+
+/** The ones' complement sum over the UDP datagram of `o` with its pseudo-header (0xffff: valid). */
+function csumPartialUdp(buf: Uint8Array, o: FrameInfo): number {
+  const s = (o.src >>> 16) + (o.src & 0xffff) + (o.dst >>> 16) + (o.dst & 0xffff) + Proto.UDP + o.l4Len;
+  return csumPartial(buf, o.l4Off, o.l4Len, s);
+}
+
+/**
+ * GUE remote checksum offload: the option gives, relative to the inner IP header, where
+ * the checksum coverage starts (`start`) and where the checksum field is (`field`); it
+ * holds the pseudo-header sum; complete it over the bytes from `start` to the end.
+ * False when the option points outside the inner packet or at no TCP/UDP checksum.
+ */
+function finishRemcsum(buf: Uint8Array, n: FrameInfo, start: number, field: number): boolean {
+  const l4 = n.l3Off + start;
+  const end = n.l3Off + n.ipTotalLen;
+  if (start !== n.l4Off - n.l3Off || n.l4Off < 0) return false;
+  const want = n.proto === Proto.TCP ? TcpField.CHECKSUM : n.proto === Proto.UDP ? UdpField.CHECKSUM : -1;
+  if (want < 0 || field !== start + want || l4 + want + 2 > end) return false;
+  const c = ~csumPartial(buf, l4, end - l4) & 0xffff;
+  wr16(buf, n.l3Off + field, n.proto === Proto.UDP && c === 0 ? 0xffff : c);
+  return true;
 }
 
 /** ECN field values (the low 2 bits of the TOS byte). */
@@ -104,6 +148,7 @@ export class Decapsulator {
   /** length of the inner packet after a successful `decap` */
   innerLen = 0;
   private local: Uint32Array;
+  private gue: Uint16Array;
   private readonly outerInfo = new FrameInfo();
   private readonly innerInfo = new FrameInfo();
   private readonly outerView = new Ipv4View();
@@ -112,6 +157,12 @@ export class Decapsulator {
 
   constructor(opts: DecapOptions = {}) {
     this.local = Uint32Array.from(opts.localAddrs ?? []);
+    this.gue = Uint16Array.from(opts.guePorts ?? []);
+  }
+
+  /** Replace the GUE ports. */
+  setGuePorts(ports: readonly number[]): void {
+    this.gue = Uint16Array.from(ports);
   }
 
   /** Replace the accepted outer destinations (uint32); empty accepts any. */
@@ -134,8 +185,12 @@ export class Decapsulator {
       return this.drop(DecapDrop.outerMalformed);
     }
     if (o.kind !== FrameKind.Ipv4) return this.drop(DecapDrop.notIpv4);
-    if (o.proto !== Proto.IPIP) return this.drop(DecapDrop.notIpip);
     if (o.fragment) return this.drop(DecapDrop.fragment);
+    let tunnel: 'ipip' | 'gue' | 'gre';
+    if (o.proto === Proto.IPIP) tunnel = 'ipip';
+    else if (o.proto === Proto.GRE) tunnel = 'gre';
+    else if (o.proto === Proto.UDP && this.isGuePort(o.dstPort)) tunnel = 'gue';
+    else return this.drop(DecapDrop.notIpip);
     const loc = this.local;
     if (loc.length > 0) {
       let found = false;
@@ -147,9 +202,24 @@ export class Decapsulator {
       }
       if (!found) return this.drop(DecapDrop.notForUs);
     }
+    // where the inner packet starts, after the tunnel headers
+    let at = o.l4Off;
+    let remcsum = -1;
+    if (tunnel === 'gre') {
+      const hl = parseGreHeader(buf, o.l4Off, o.l4Len);
+      if (hl < 0) return this.drop(hl === TunnelHeaderError.badChecksum ? DecapDrop.badChecksum : DecapDrop.badGre);
+      at += hl;
+    } else if (tunnel === 'gue') {
+      if (rd16(buf, o.l4Off + UdpField.CHECKSUM) !== 0 && csumPartialUdp(buf, o) !== 0xffff) return this.drop(DecapDrop.badChecksum);
+      const g = o.l4Off + UDP_HEADER_LEN;
+      const hl = parseGueHeader(buf, g, o.l4Len - UDP_HEADER_LEN);
+      if (hl < 0) return this.drop(DecapDrop.badGue);
+      remcsum = gueRemcsum(buf, g);
+      at = g + hl;
+    }
     const n = this.innerInfo;
     // the stack of this host checks the inner header checksum itself
-    const ri = classifyIpv4(buf, o.l4Off, o.l4Len, n, CheckFlags.None);
+    const ri = classifyIpv4(buf, at, o.l4Off + o.l4Len - at, n, CheckFlags.None);
     if (ri !== 0) {
       c.inner[ri]!++;
       return this.drop(DecapDrop.innerMalformed);
@@ -164,9 +234,17 @@ export class Decapsulator {
         c.ecnMarked++;
       }
     }
+    if (remcsum >= 0 && !finishRemcsum(buf, n, remcsum >>> 16, remcsum & 0xffff)) return this.drop(DecapDrop.badGue);
     this.innerOff = n.l3Off;
     this.innerLen = n.ipTotalLen;
+    c[tunnel]++;
     return 0;
+  }
+
+  private isGuePort(port: number): boolean {
+    const g = this.gue;
+    for (let i = 0; i < g.length; i++) if (g[i] === port) return true;
+    return false;
   }
 
   /**

@@ -13,4 +13,5 @@ export {
   nftRuleset,
   installNftRule,
   removeNftRule,
+  captureFilter,
 } from './system.js';

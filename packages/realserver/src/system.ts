@@ -102,12 +102,13 @@ export function nftTableName(ifname: string): string {
 }
 
 /**
- * The nftables ruleset that keeps the kernel silent about IPIP: the stack has no handler
- * for protocol 4 and would answer every tunnelled packet with ICMP protocol-unreachable;
- * dropping `ip protocol 4` in the input hook stops that, while the capture (a packet tap,
- * which runs before netfilter) still sees the packets.
+ * The nftables ruleset that keeps the kernel silent about the tunnels: the stack has no
+ * handler for protocol 4 (IPIP) or 47 (GRE), nor a socket on the GUE ports, and would
+ * answer every tunnelled packet with an ICMP protocol or port unreachable; dropping them
+ * in the input hook stops that, while the capture (a packet tap, which runs before
+ * netfilter) still sees the packets.
  */
-export function nftRuleset(ifname: string): string {
+export function nftRuleset(ifname: string, guePorts: readonly number[] = []): string {
   const t = nftTableName(ifname);
   // Create-then-delete first so that loading is idempotent (a stale table from a crash).
   return [
@@ -117,15 +118,26 @@ export function nftRuleset(ifname: string): string {
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
     `    iifname "${ifname}" ip protocol 4 counter drop comment "tunvs-realserver: IPIP is decapsulated in userspace"`,
+    `    iifname "${ifname}" ip protocol 47 counter drop comment "tunvs-realserver: GRE is decapsulated in userspace"`,
+    ...(guePorts.length > 0
+      ? [`    iifname "${ifname}" udp dport { ${guePorts.join(', ')} } counter drop comment "tunvs-realserver: GUE is decapsulated in userspace"`]
+      : []),
     `  }`,
     `}`,
     '',
   ].join('\n');
 }
 
-/** Install the IPIP drop rule for `ifname` (idempotent). */
-export function installNftRule(ifname: string): void {
-  run('nft', ['-f', '-'], nftRuleset(ifname));
+/** Install the tunnel drop rules for `ifname` (idempotent). */
+export function installNftRule(ifname: string, guePorts: readonly number[] = []): void {
+  run('nft', ['-f', '-'], nftRuleset(ifname, guePorts));
+}
+
+/** The capture filter for the tunnels: IPIP, GRE, and UDP to the GUE ports. */
+export function captureFilter(guePorts: readonly number[]): string {
+  const f = ['ip proto 4', 'ip proto 47'];
+  for (const p of guePorts) f.push(`(udp dst port ${p})`);
+  return f.join(' or ');
 }
 
 /** Remove the IPIP drop rule for `ifname`; no error when it is not there. */

@@ -2,9 +2,9 @@ import t from 'tap';
 import fc from 'fast-check';
 import { MemoryLink } from '@tunvs/link';
 import { Proto } from '@tunvs/model';
-import { EtherType, Ipv4View, packet, parseIpv4, parseMac } from '@tunvs/packet';
+import { EtherType, Ipv4View, checksum, classifyIpv4, CheckFlags, FrameInfo, packet, parseIpv4, parseMac } from '@tunvs/packet';
 import type { Ipv4Spec } from '@tunvs/packet';
-import { Decapsulator, DecapDrop, decapCountersSnapshot, nftRuleset, nftTableName } from '../src/index.js';
+import { Decapsulator, DecapDrop, captureFilter, decapCountersSnapshot, nftRuleset, nftTableName } from '../src/index.js';
 import type { DecapCounters, DecapDropReason } from '../src/index.js';
 
 const DIR = parseIpv4('10.10.1.1');
@@ -27,6 +27,22 @@ function tcpSynPacket(src: number, dst: number, sport: number, dport: number, se
 function ipipEncap(inner: Uint8Array, src: number, dst: number, outer: Partial<Ipv4Spec> = {}): Uint8Array {
   return packet().ipv4({ ttl: inner[8] ?? 64, df: true, ...outer, src, dst, protocol: Proto.IPIP }).payload(inner).build();
 }
+/** GRE around `inner` (IPVS's header: no key or sequence; with `csum` the C bit and checksum, spoiled by `spoil`). */
+function greEncap(inner: Uint8Array, src: number, dst: number, csum = false, spoil = 0): Uint8Array {
+  const g = new Uint8Array(csum ? 8 : 4);
+  g[0] = csum ? 0x80 : 0;
+  g[2] = 0x08;
+  if (csum) {
+    const c = checksum(Uint8Array.from([...g, ...inner]), 0, g.length + inner.length) ^ spoil;
+    g[4] = c >> 8;
+    g[5] = c & 0xff;
+  }
+  return packet().ipv4({ ttl: inner[8] ?? 64, df: true, src, dst, protocol: Proto.GRE }).payload(Uint8Array.from([...g, ...inner])).build();
+}
+/** UDP to `port` carrying a GUE header (default: version 0, hlen 0, proto 4) and `inner`, with a UDP checksum. */
+function gueEncap(inner: Uint8Array, src: number, dst: number, port: number, gue = Uint8Array.of(0, 4, 0, 0)): Uint8Array {
+  return packet().ipv4({ ttl: inner[8] ?? 64, df: true, src, dst }).udp({ sport: 50000, dport: port }).payload(Uint8Array.from([...gue, ...inner])).build();
+}
 /** An Ethernet frame around an IP packet. */
 function ethernetFrame(dst: Uint8Array, src: Uint8Array, payload: Uint8Array, etherType: number = EtherType.Ipv4): Uint8Array {
   return packet().eth({ dst, src, etherType }).payload(payload).build();
@@ -45,7 +61,7 @@ const frame = (ip: Uint8Array): Uint8Array => ethernetFrame(RS_MAC, DIR_MAC, ip)
 function rig(opts: { local?: number[]; vnet?: number; inKind?: 'tap' | 'tun' } = {}) {
   const cap = new MemoryLink(opts.inKind ?? 'tap', 1500, 'eth0');
   const tun = new MemoryLink('tun', 1500, 'tunvs-rs0', opts.vnet ?? 0);
-  const d = new Decapsulator({ localAddrs: opts.local ?? [RS] });
+  const d = new Decapsulator({ localAddrs: opts.local ?? [RS], guePorts: [6080] });
   d.attach(cap, tun);
   return { cap, tun, d };
 }
@@ -160,7 +176,19 @@ const cases: Array<[string, () => Uint8Array, Drop]> = [
   ['outer total length too big', () => mutate((o) => { o[2] = 0x05; o[3] = 0xdc; }), 'outer.ipv4-total-length-beyond-buffer'],
   ['outer total length below the header', () => mutate((o) => { o[2] = 0; o[3] = 19; }), 'outer.ipv4-total-length-short'],
   ['a bad outer checksum', () => mutate((o) => (o[10] = o[10]! ^ 0xff), false), 'outer.ipv4-bad-checksum'],
-  ['outer protocol 47', () => mutate((o) => (o[9] = Proto.GRE)), DecapDrop.notIpip],
+  ['outer protocol 99', () => mutate((o) => (o[9] = 99)), DecapDrop.notIpip],
+  ['protocol 47 whose GRE flags are not IPVS\'s', () => mutate((o) => (o[9] = Proto.GRE)), DecapDrop.badGre],
+  ['GRE with a bad checksum', () => frame(greEncap(inner(), DIR, RS, true, 1)), DecapDrop.badChecksum],
+  ['GRE carrying another protocol', () => frame(packet().ipv4({ src: DIR, dst: RS, protocol: Proto.GRE }).payload(Uint8Array.from([0, 0, 0x86, 0xdd, ...inner()])).build()), DecapDrop.badGre],
+  ['GUE version 1', () => frame(gueEncap(inner(), DIR, RS, 6080, Uint8Array.of(0x40, 4, 0, 0))), DecapDrop.badGue],
+  ['a GUE control message', () => frame(gueEncap(inner(), DIR, RS, 6080, Uint8Array.of(0x20, 4, 0, 0))), DecapDrop.badGue],
+  ['GUE with unknown flags', () => frame(gueEncap(inner(), DIR, RS, 6080, Uint8Array.of(0, 4, 0x80, 0))), DecapDrop.badGue],
+  ['GUE with a bad UDP checksum', () => {
+    const f = frame(gueEncap(inner(), DIR, RS, 6080));
+    f[14 + 20 + 6] ^= 0x55;
+    return f;
+  }, DecapDrop.badChecksum],
+  ['UDP to a port that is not a GUE port', () => frame(gueEncap(inner(), DIR, RS, 6081)), DecapDrop.notIpip],
   ['an outer fragment (MF)', () => mutate((o) => (o[6] = 0x20)), DecapDrop.fragment],
   ['an outer fragment (offset)', () => mutate((o) => { o[6] = 0; o[7] = 8; }), DecapDrop.fragment],
   ['another destination', () => frame(ipipEncap(inner(), DIR, RS + 1)), DecapDrop.notForUs],
@@ -208,7 +236,7 @@ t.test('outer CE marks an ECT inner packet CE and keeps its checksum valid', (t)
 t.test('a mixed batch: good packets go out in one write, bad ones are counted', (t) => {
   const { cap, tun, d } = rig();
   const good = frame(ipipEncap(inner(), DIR, RS));
-  const bad = mutate((o) => (o[9] = Proto.GRE));
+  const bad = mutate((o) => (o[9] = 99));
   cap.receive(good, bad, good, bad, good);
   t.equal(tun.drain().length, 3);
   t.equal(d.counters.rxPackets, 5);
@@ -276,5 +304,46 @@ t.test('the nftables rule drops IPIP on input on the interface only', (t) => {
   t.match(r, /table ip tunvs_rs_eth0 \{\}\ndelete table ip tunvs_rs_eth0\n/);
   t.match(r, /type filter hook input priority filter; policy accept;/);
   t.match(r, /iifname "eth0" ip protocol 4 counter drop/);
+  t.match(r, /iifname "eth0" ip protocol 47 counter drop/);
+  t.notMatch(r, /udp dport/, 'no GUE port, no UDP rule');
+  t.match(nftRuleset('eth0', [6080, 6081]), /iifname "eth0" udp dport \{ 6080, 6081 \} counter drop/);
+  t.equal(captureFilter([6080]), 'ip proto 4 or ip proto 47 or (udp dst port 6080)');
+  t.end();
+});
+
+t.test('GRE and GUE frames come out of the TUN as the exact inner packet, counted by type', (t) => {
+  const { cap, tun, d } = rig();
+  const inPkt = inner();
+  cap.receive(frame(greEncap(inPkt, DIR, RS)), frame(greEncap(inPkt, DIR, RS, true)), frame(gueEncap(inPkt, DIR, RS, 6080)));
+  const out = tun.drain();
+  t.equal(out.length, 3);
+  for (const o of out) t.same([...o], [...inPkt]);
+  t.equal(d.counters.gre, 2);
+  t.equal(d.counters.gue, 1);
+  t.equal(d.counters.ipip, 0);
+  t.equal(drops(d.counters), 0);
+  t.end();
+});
+
+t.test('GUE remote checksum offload: the inner TCP checksum is finished from the option', (t) => {
+  const { cap, tun, d } = rig();
+  const syn = tcpSynPacket(CLIENT, VIP, 40000, 80, 1, { ttl: 63 });
+  const partial = Uint8Array.from(syn);
+  // the director left the pseudo-header sum (not complemented) in the field
+  const ps = (CLIENT >>> 16) + (CLIENT & 0xffff) + (VIP >>> 16) + (VIP & 0xffff) + 6 + (syn.length - 20);
+  const folded = (ps & 0xffff) + (ps >>> 16);
+  partial[36] = folded >> 8;
+  partial[37] = folded & 0xff;
+  const gue = Uint8Array.of(2, 4, 0, 1, 0x80, 0, 0, 0, 0, 20, 0, 36);
+  cap.receive(frame(gueEncap(partial, DIR, RS, 6080, gue)));
+  const out = tun.drain();
+  t.equal(out.length, 1);
+  t.same([...out[0]!], [...syn], 'the checksum is the one of the complete packet');
+  t.equal(classifyIpv4(out[0]!, 0, out[0]!.length, new FrameInfo(), CheckFlags.All), 0, 'it verifies');
+  t.equal(d.counters.gue, 1);
+  // an option pointing elsewhere than the TCP checksum is refused
+  cap.receive(frame(gueEncap(partial, DIR, RS, 6080, Uint8Array.of(2, 4, 0, 1, 0x80, 0, 0, 0, 0, 20, 0, 30))));
+  t.equal(tun.drain().length, 0);
+  t.equal(d.counters.badGue, 1);
   t.end();
 });
