@@ -285,7 +285,6 @@ class E2E {
     ]);
     sysctl(NS.dir, ['lan0', 'br-rs', 'vrs1', 'vrs2', TUN].map((i) => [`net.ipv4.conf.${i}.rp_filter`, 0] as [string, number]));
     inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'off']);
-    inNs(DNS.dir, 'ethtool', ['-K', `${D_XDP}p`, 'tx', 'off'], { ignore: true });
     sysctl(NS.cl, [['net.ipv4.ip_local_port_range', '"1024 65000"'], ['net.ipv6.conf.all.disable_ipv6', 1, true]]);
     ipb(NS.cl, [`addr add ${CLIENT}/24 dev eth0`, 'link set eth0 up', `route add default via ${DIR_LAN}`]);
     [NS.rs1, NS.rs2].forEach((ns, i) => {
@@ -315,6 +314,7 @@ class E2E {
       `link set ${TAP} up`,
       'link set br-lan up',
     ]);
+    inNs(DNS.dir, 'ethtool', ['-K', `${D_XDP}p`, 'tx', 'off']);
     sysctl(DNS.cl, [['net.ipv4.ip_local_port_range', '"1024 65000"'], ['net.ipv6.conf.all.disable_ipv6', 1, true]]);
     ipb(DNS.cl, [`addr add ${D_CLIENT}/24 dev eth0`, 'link set eth0 up', `route add default via ${D_DIP}`]);
     [DNS.rs1, DNS.rs2].forEach((ns, i) => {
