@@ -210,6 +210,22 @@ t.test('a repeated tuple hits its connection; after close a SYN reschedules (por
   t.not(got[2], got[0], 'a SYN on a TIME_WAIT entry is scheduled anew');
 });
 
+t.test('client source port 20 is never scheduled, whatever the protocol (ip_vs_schedule)', async (t) => {
+  const got = dests(
+    run([
+      svc({ proto: 'udp', port: 53, scheduler: 'rr' }),
+      add('10.0.1.1:53'),
+      connect('192.0.2.7:20'), // UDP from port 20: refused as for TCP
+      connect('192.0.2.7:21'),
+      svc({ proto: 'udp', port: 0, scheduler: 'rr', persistence: 60 }),
+      add('10.0.1.2:0'),
+      connect('192.0.2.8:20', { to: '10.0.0.100:5000' }), // persistent port-0 service: refused too
+      connect('192.0.2.8:5001', { to: '10.0.0.100:5000' }),
+    ]),
+  );
+  t.same(got, [null, '10.0.1.1:53', null, '10.0.1.2:5000']);
+});
+
 t.test('lblc and one-packet UDP', async (t) => {
   const r = new Replayer();
   const line = (o: Line) => r.line(JSON.stringify(o))?.dest;
