@@ -226,6 +226,21 @@ t.test('client source port 20 is never scheduled, whatever the protocol (ip_vs_s
   t.same(got, [null, '10.0.1.1:53', null, '10.0.1.2:5000']);
 });
 
+t.test('lblc/lblcr garbage collection runs every 60 s from the service\'s creation, not from time 0', async (t) => {
+  for (const scheduler of ['lblc', 'lblcr']) {
+    const r = new Replayer();
+    r.line(JSON.stringify({ op: 'advance', seconds: 100 }));
+    r.line(JSON.stringify(svc({ scheduler })));
+    const gc = r.current!.sched as unknown as { nextCheck: number; counter: number };
+    t.equal(gc.nextCheck, 160_000, `${scheduler}: first run due 60 s after creation at 100 s`);
+    r.line(JSON.stringify({ op: 'advance', seconds: 59 }));
+    t.equal(gc.counter, 1, `${scheduler}: no run before 160 s`);
+    r.line(JSON.stringify({ op: 'advance', seconds: 1 }));
+    t.equal(gc.counter, 2, `${scheduler}: the first run at 160 s`);
+    t.equal(gc.nextCheck, 220_000);
+  }
+});
+
 t.test('lblc and one-packet UDP', async (t) => {
   const r = new Replayer();
   const line = (o: Line) => r.line(JSON.stringify(o))?.dest;
