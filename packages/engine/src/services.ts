@@ -124,7 +124,7 @@ export class ServiceTable {
   /** number of port-0 services per protocol */
   private zeroPortTcp = 0;
   private zeroPortUdp = 0;
-  /** removed destinations still referenced by connections, revived on re-add: service -> addr*65536+port -> dest */
+  /** removed destinations still referenced (connections, lblc/lblcr caches), revived on re-add: service -> addr*65536+port -> dest */
   private readonly trash = new Map<Service, Map<number, Dest>>();
   private trashSize = 0;
   /** purge the trash when it has grown past this (amortised O(1) per removal) */
@@ -422,7 +422,7 @@ export class ServiceTable {
     return d;
   }
 
-  /** Forget removed destinations that no connection references any more. */
+  /** Forget removed destinations that nothing (connection, template, scheduler cache) references any more. */
   purgeTrash(): void {
     for (const [svc, m] of this.trash) {
       for (const [k, d] of m) {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { parseIpv4 } from '@tunvs/packet';
 import { Replayer, ReplayError, replay } from '../src/index.js';
 
 type Line = Record<string, unknown>;
@@ -238,6 +239,36 @@ t.test('lblc/lblcr garbage collection runs every 60 s from the service\'s creati
     r.line(JSON.stringify({ op: 'advance', seconds: 1 }));
     t.equal(gc.counter, 2, `${scheduler}: the first run at 160 s`);
     t.equal(gc.nextCheck, 220_000);
+  }
+});
+
+t.test('lblc/lblcr cache entries hold their destination: deleted, kept in the trash, revived by -a', async (t) => {
+  const A = '10.0.1.1:80';
+  const B = '10.0.1.2:80';
+  for (const scheduler of ['lblc', 'lblcr']) {
+    const r = new Replayer();
+    const line = (o: Line) => r.line(JSON.stringify(o))?.dest;
+    line({ op: 'service', fwmark: 3, scheduler });
+    line(add(B, 3));
+    line(add(A, 1));
+    t.equal(line(connect('192.0.2.1:1000', { to: '203.0.113.1:80' })), A, `${scheduler}: 203.0.113.1 cached on A`);
+    const a = r.current!.findDest(parseIpv4('10.0.1.1'), 80)!;
+    line({ op: 'expire', n: 0 });
+    t.equal(a.refCount, 1, `${scheduler}: no connection left, the cache entry's reference remains`);
+    line({ op: 'del', dest: A });
+    line({ op: 'advance', seconds: 300 });
+    r.table.purgeTrash();
+    t.equal(line(connect('192.0.2.1:1001', { to: '203.0.113.2:80' })), B, `${scheduler}: only B in the service`);
+    line(add(A, 1));
+    t.equal(r.current!.findDest(parseIpv4('10.0.1.1'), 80), a, `${scheduler}: -a revives the same destination from the trash`);
+    t.equal(a.stats.conns, 1, `${scheduler}: its statistics carried over`);
+    // a fresh address loads A, so a fresh choice would now be B (256/1 > 256/3)
+    t.equal(line(connect('192.0.2.1:1002', { to: '203.0.113.3:80' })), A);
+    t.equal(line(connect('192.0.2.1:1003', { to: '203.0.113.1:80' })), A, `${scheduler}: the cached entry works again`);
+    // switching the scheduler drops the cache and its references
+    const refsBefore = a.refCount;
+    line({ op: 'service', fwmark: 3, scheduler: 'rr' });
+    t.equal(a.refCount, refsBefore - 2, `${scheduler}: the two cache references are released with the cache`);
   }
 });
 
