@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
-import type { ConnInfo, DestSpec, ServiceInfo, ServiceKey, ServiceSpec, Timeouts } from '@tunvs/model';
+import type { ConnInfo, DefenseSettings, DestSpec, ServiceInfo, ServiceKey, ServiceSpec, Timeouts } from '@tunvs/model';
 import type { Feeds, HealthTracker, Metrics, RealServerHealth } from '@tunvs/metrics';
 import { Credentials, LoginLimiter, Sessions } from './auth.js';
 import type { Session } from './auth.js';
@@ -41,6 +41,8 @@ export interface ConsoleDeps {
   /** the configuration in use */
   info: () => { configFile: string; configKind: string; keepalivedConf: string | null; managed: Set<string>; switches: Record<string, unknown>; version: string; schedulers: string[] };
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** the defence modes in force (the drop_entry, drop_packet, secure_tcp, amemthresh, am_droprate sysctls) */
+  defense?: () => DefenseSettings;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -330,7 +332,7 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
   page('/settings', 'Settings', async (_req, w) => {
     const i = deps.info();
     const t = await deps.control('getTimeouts', []);
-    return settingsPage({ csrf: w.session?.csrf ?? '', timeouts: (t.ok ? t.result : { tcp: 0, tcpfin: 0, udp: 0 }) as Timeouts, switches: i.switches, configFile: i.configFile, configKind: i.configKind, keepalivedConf: i.keepalivedConf, version: i.version });
+    return settingsPage({ csrf: w.session?.csrf ?? '', defense: deps.defense?.() ?? null, timeouts: (t.ok ? t.result : { tcp: 0, tcpfin: 0, udp: 0 }) as Timeouts, switches: i.switches, configFile: i.configFile, configKind: i.configKind, keepalivedConf: i.keepalivedConf, version: i.version });
   });
   const plan = async () => {
     const i = deps.info();
@@ -486,7 +488,7 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
   api('GET', '/api/settings', async () => {
     const i = deps.info();
     const t = await deps.control('getTimeouts', []);
-    return { timeouts: t.ok ? t.result : null, switches: i.switches, configFile: i.configFile, configKind: i.configKind, keepalivedConf: i.keepalivedConf, version: i.version };
+    return { timeouts: t.ok ? t.result : null, defense: deps.defense?.() ?? null, switches: i.switches, configFile: i.configFile, configKind: i.configKind, keepalivedConf: i.keepalivedConf, version: i.version };
   });
   api('GET', '/api/connections', async (_w, req) => {
     const q = req.query as Record<string, string>;
