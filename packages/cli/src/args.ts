@@ -32,7 +32,7 @@ export interface FormatOptions {
   exact: boolean;
 }
 
-/** A fully validated command line. `sctp` marks an `--sctp-service` selector, which tunvs cannot serve. */
+/** A fully validated command line. */
 export type Command =
   | { cmd: 'help'; text: string }
   | { cmd: 'version'; text: string }
@@ -41,16 +41,15 @@ export type Command =
       target: 'all' | 'service' | 'connections' | 'timeout' | 'daemon';
       service?: ServiceKey;
       format: FormatOptions;
-      sctp?: boolean;
     }
   | { cmd: 'save'; format: FormatOptions }
   | { cmd: 'restore' }
   | { cmd: 'clear' }
-  | { cmd: 'addService' | 'editService'; spec: ServiceSpec; sctp?: boolean }
-  | { cmd: 'deleteService'; key: ServiceKey; sctp?: boolean }
-  | { cmd: 'zero'; key?: ServiceKey; sctp?: boolean }
-  | { cmd: 'addDest' | 'editDest'; key: ServiceKey; dest: DestSpec; sctp?: boolean }
-  | { cmd: 'deleteDest'; key: ServiceKey; dest: Pick<DestSpec, 'addr' | 'port'>; sctp?: boolean }
+  | { cmd: 'addService' | 'editService'; spec: ServiceSpec }
+  | { cmd: 'deleteService'; key: ServiceKey }
+  | { cmd: 'zero'; key?: ServiceKey }
+  | { cmd: 'addDest' | 'editDest'; key: ServiceKey; dest: DestSpec }
+  | { cmd: 'deleteDest'; key: ServiceKey; dest: Pick<DestSpec, 'addr' | 'port'> }
   | { cmd: 'setTimeouts'; timeouts: Timeouts };
 
 /**
@@ -812,11 +811,10 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
     }
   }
 
-  const sctp = svc.protocol === P_SCTP && !svc.fwmark ? { sctp: true as const } : {};
   const key = (): ServiceKey => {
     if (svc.fwmark) return svc.af === AF_INET6 ? { fwmark: svc.fwmark, ipv6: true } : { fwmark: svc.fwmark };
     return {
-      protocol: svc.protocol === P_UDP ? 'udp' : 'tcp',
+      protocol: svc.protocol === P_UDP ? 'udp' : svc.protocol === P_SCTP ? 'sctp' : 'tcp',
       addr: svc.af === AF_INET6 ? ntop6(svc.addr) : ntoa(svc.addr[0]!),
       port: svc.port,
     };
@@ -831,7 +829,7 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
       )
         fail('options conflicts in the list command');
       if (has(O.connection)) return { cmd: 'list', target: 'connections', format };
-      if (has(O['service-address'])) return { cmd: 'list', target: 'service', service: key(), format, ...sctp };
+      if (has(O['service-address'])) return { cmd: 'list', target: 'service', service: key(), format };
       if (has(O.timeout)) return { cmd: 'list', target: 'timeout', format };
       if (has(O.daemon)) return { cmd: 'list', target: 'daemon', format };
       return { cmd: 'list', target: 'all', format };
@@ -856,12 +854,12 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
         onePacket: svc.ops,
       };
       if (svc.pe) spec.pe = svc.pe;
-      return { cmd: cmd === C.ADD ? 'addService' : 'editService', spec, ...sctp };
+      return { cmd: cmd === C.ADD ? 'addService' : 'editService', spec };
     }
     case C.DEL:
-      return { cmd: 'deleteService', key: key(), ...sctp };
+      return { cmd: 'deleteService', key: key() };
     case C.ZERO:
-      return has(O['service-address']) ? { cmd: 'zero', key: key(), ...sctp } : { cmd: 'zero' };
+      return has(O['service-address']) ? { cmd: 'zero', key: key() } : { cmd: 'zero' };
     case C.ADDDEST:
     case C.EDITDEST: {
       const d: DestSpec = {
@@ -877,10 +875,10 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
         if (dest.tunType === 1) d.tunPort = dest.tunPort;
         if (dest.tunType !== 0) d.tunFlags = (['nocsum', 'csum', 'remcsum'] as const)[dest.tunFlags] as TunnelCsum;
       }
-      return { cmd: cmd === C.ADDDEST ? 'addDest' : 'editDest', key: key(), dest: d, ...sctp };
+      return { cmd: cmd === C.ADDDEST ? 'addDest' : 'editDest', key: key(), dest: d };
     }
     case C.DELDEST:
-      return { cmd: 'deleteDest', key: key(), dest: { addr: destAddr(), port: dest.port }, ...sctp };
+      return { cmd: 'deleteDest', key: key(), dest: { addr: destAddr(), port: dest.port } };
     case C.TIMEOUT:
       return { cmd: 'setTimeouts', timeouts };
     default:

@@ -150,8 +150,9 @@ function serviceName(s: ServiceInfo, o: ListOptions, rule: boolean): string {
     return s.ipv6 ? `FWM  ${mark} IPv6` : `FWM  ${mark}`;
   }
   const name = addrPort(s.addr, s.port, s.protocol ?? '', o);
-  if (rule) return `${s.protocol === 'udp' ? '-u' : '-t'} ${name}`;
-  const line = `${padR(s.protocol === 'udp' ? 'UDP' : 'TCP', 4)} ${name}`;
+  if (rule) return `${s.protocol === 'udp' ? '-u' : s.protocol === 'sctp' ? '--sctp-service' : '-t'} ${name}`;
+  // ipvsadm: "%s  %s" with TCP, UDP or SCTP
+  const line = `${s.protocol === 'udp' ? 'UDP' : s.protocol === 'sctp' ? 'SCTP' : 'TCP'}  ${name}`;
   return isV6(s.addr) ? line : line.slice(0, 33);
 }
 

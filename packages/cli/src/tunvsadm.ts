@@ -177,7 +177,6 @@ async function execute(cmd: Command, io: CliIO, s: Session, depth: number): Prom
         else if (cmd.target === 'timeout') io.stdout(formatTimeouts(await ctl.getTimeouts()));
         else if (cmd.target === 'daemon') io.stdout(formatDaemons(await ctl.info()));
         else if (cmd.target === 'service') {
-          if (cmd.sctp) throw new ControlError('ESRCH', 'no SCTP services', 'getService');
           io.stdout(formatService(await ctl.getService(cmd.service!), opts));
         } else {
           const [info, services] = [await ctl.info(), await ctl.listServices()];
@@ -207,10 +206,6 @@ async function execute(cmd: Command, io: CliIO, s: Session, depth: number): Prom
     }
     default: {
       const op = OP_OF[cmd.cmd]!;
-      if ('sctp' in cmd && cmd.sctp) {
-        io.stderr(controlErrorMessage('ENOPROTOOPT', op) + '\n');
-        return { code: 255, abort: false };
-      }
       const ctl = await s.get();
       try {
         switch (cmd.cmd) {

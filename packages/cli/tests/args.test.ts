@@ -215,7 +215,8 @@ t.test('defaults and ipvsadm quirks', async (t) => {
   t.match(ok(['-S', '-n']), { cmd: 'save', format: { numeric: true } });
   t.same(ok(['-C']), { cmd: 'clear' });
   t.same(ok(['-R']), { cmd: 'restore' });
-  t.match(ok(['-L', '--sctp-service', '10.0.0.1:80']), { target: 'service', sctp: true });
+  t.match(ok(['-L', '--sctp-service', '10.0.0.1:80']), { target: 'service', service: { protocol: 'sctp', addr: '10.0.0.1', port: 80 } });
+  t.match(ok(['-A', '--sctp-service', '10.0.0.1:3868', '-s', 'rr']), { cmd: 'addService', spec: { protocol: 'sctp', port: 3868 } });
 });
 
 t.test('host and service names through the resolver', async (t) => {

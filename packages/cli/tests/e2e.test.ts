@@ -92,7 +92,7 @@ t.test('kernel errors: ipvsadm messages per operation, exit 255 (1 for listings)
     [['-d', '-t', '10.0.0.1:80', '-r', '10.0.1.2'], 'No such destination\n', 255],
     [['-d', '-f', '9', '-r', '10.0.1.2'], 'Service not defined\n', 255],
     [['-L', '-t', '10.0.0.2:80'], 'No such service\n', 1],
-    [['-A', '--sctp-service', '10.0.0.1:80'], 'Protocol not available\n', 255],
+    [['-E', '--sctp-service', '10.0.0.1:80'], 'No such service\n', 255],
   ];
   for (const [argv, err, code] of cases) t.same(await adm(path, argv), { code, out: '', err }, argv.join(' '));
   // the good single-service listing still works
@@ -152,6 +152,25 @@ t.test('restore, save -> clear -> restore reproduces the table', async (t) => {
   t.same(await adm(path, ['-R'], saved.out), { code: 0, out: '', err: '' });
   t.equal((await adm(path, ['-S', '-n'])).out, saved.out);
   t.equal((await adm(path, ['-L', '-n'])).out, listed);
+});
+
+t.test('SCTP services: --sctp-service, -L shows SCTP, -S/-R round trip', async (t) => {
+  const { path, server } = await startDaemon(new MemoryDirector());
+  t.teardown(() => server.close());
+  t.same(await adm(path, ['-A', '--sctp-service', '10.0.0.7:3868', '-s', 'rr']), { code: 0, out: '', err: '' });
+  t.same(await adm(path, ['-a', '--sctp-service', '10.0.0.7:3868', '-r', '10.0.1.7:3869', '-m']), { code: 0, out: '', err: '' });
+  t.same(await adm(path, ['-A', '--sctp-service', '10.0.0.7:3868']), { code: 255, out: '', err: 'Service already exists\n' });
+  const listed = (await adm(path, ['-L', '-n'])).out.split('\n');
+  t.ok(listed.includes('SCTP  10.0.0.7:3868 rr'), 'listed as ipvsadm lists it');
+  t.ok(listed.some((l) => /^  -> 10\.0\.1\.7:3869 +Masq/.test(l)), 'with its real server');
+  const one = (await adm(path, ['-L', '-n', '--sctp-service', '10.0.0.7:3868'])).out.split('\n');
+  t.equal(one[2], 'SCTP  10.0.0.7:3868 rr');
+  const saved = (await adm(path, ['-S', '-n'])).out;
+  t.equal(saved, '-A --sctp-service 10.0.0.7:3868 -s rr\n-a --sctp-service 10.0.0.7:3868 -r 10.0.1.7:3869 -m -w 1\n');
+  t.same(await adm(path, ['-C']), { code: 0, out: '', err: '' });
+  t.same(await adm(path, ['-R'], saved), { code: 0, out: '', err: '' });
+  t.equal((await adm(path, ['-S', '-n'])).out, saved, 'restored as saved');
+  t.same(await adm(path, ['-L', '-n', '-t', '10.0.0.7:3868']), { code: 1, out: '', err: 'No such service\n' }, 'a TCP service of that address is another');
 });
 
 t.test('restore: kernel errors are printed and it goes on; a parse error stops it (exit 2)', async (t) => {

@@ -19,6 +19,7 @@ import {
   tcpEvent,
   tcpStateActive,
 } from './tcp-states.js';
+import { SCTP_DEFAULT_TIMEOUTS, SCTP_NEXT, SCTP_STATE_COUNT, SCTP_STATE_NAMES, SctpState } from './sctp-states.js';
 
 // Imported tables read through same-module constants: V8 folds these, but loads the
 // properties of an imported `as const` object on every call of a hot function.
@@ -28,6 +29,9 @@ const { FWD_MASK, SYNC, ONE_PACKET } = ConnFlag;
 /** The connection flags of each method (@tunvs/model's METHODS), by Fwd number, with INACTIVE. */
 const METHOD_CONN_FLAGS = Int32Array.from({ length: FWD_MASK + 1 }, (_, fwd) => fwd | (METHODS[fwd]?.connFlags ?? 0) | INACTIVE);
 const P_TCP = Proto.TCP;
+const P_SCTP = Proto.SCTP;
+const SCTP_ESTABLISHED = SctpState.ESTABLISHED;
+const SCTP_EVENTS = SCTP_NEXT.length / (3 * SCTP_STATE_COUNT);
 const { INPUT: DIR_INPUT, OUTPUT: DIR_OUTPUT, INPUT_ONLY: DIR_INPUT_ONLY } = TcpDir;
 const { CLOSE: ST_CLOSE, ESTABLISHED: ST_ESTABLISHED } = TcpState;
 
@@ -283,6 +287,11 @@ export class ConnTable {
   /** per-state TCP timeouts (ms) and the UDP/other timeout */
   private readonly tcpTimeouts = new Uint32Array(TCP_STATE_COUNT);
   private udpTimeout = UDP_DEFAULT_TIMEOUT * 1000;
+  /**
+   * per-state SCTP timeouts (ms): the kernel's defaults; ipvsadm's `--set` has no SCTP
+   * field, so nothing changes them
+   */
+  private readonly sctpTimeouts = Uint32Array.from(SCTP_DEFAULT_TIMEOUTS, (t) => t * 1000);
 
   constructor(opts: ConnTableOptions) {
     const cap = Math.floor(opts.capacity);
@@ -384,6 +393,11 @@ export class ConnTable {
       tcpfin: this.tcpTimeouts[TcpState.FIN_WAIT]! / 1000,
       udp: this.udpTimeout / 1000,
     };
+  }
+
+  /** Timeout in ms that an SCTP state gets (the kernel's defaults). */
+  sctpTimeout(state: number): number {
+    return this.sctpTimeouts[state]!;
   }
 
   /** Timeout in ms that a TCP state gets (all states, including the fixed ones). */
@@ -735,33 +749,46 @@ export class ConnTable {
   // ------------------------------------------------------------------ packets
 
   /**
-   * Account one packet of an entry: the state transition (TCP: `tcpFlags` is the flags
-   * byte; other protocols have one state and ignore it), counters, ASSURED marking of the
-   * parent template, then the timer restart with the (possibly new) state's timeout.
-   * `output` = server -> client. Returns the new state.
+   * Account one packet of an entry: the state transition (TCP: `event` is the flags byte;
+   * SCTP: the SctpEvent of its chunks, `sctpEvent()`; other protocols have one state and
+   * ignore it), counters, ASSURED marking of the parent template, then the timer restart
+   * with the (possibly new) state's timeout. `output` = server -> client. Returns the new
+   * state.
    */
-  packet(slot: number, output: boolean, tcpFlags: number, now: number): number {
+  packet(slot: number, output: boolean, event: number, now: number): number {
     let m = this.blk[(slot << SHIFT) + META]!;
-    const state = (m >>> STATE_SHIFT) & 0xff;
+    const proto = m >>> PROTO_SHIFT;
     let timeout: number;
-    if (m >>> PROTO_SHIFT === P_TCP) {
+    if (proto === P_TCP || proto === P_SCTP) {
+      const state = (m >>> STATE_SHIFT) & 0xff;
       let dir: number = output ? DIR_OUTPUT : DIR_INPUT;
       if (m & NOOUTPUT) {
         if (output) m &= ~NOOUTPUT;
         else dir = DIR_INPUT_ONLY;
       }
-      const ev = tcpEvent(tcpFlags);
-      const next = ev < 0 ? ST_CLOSE : this.tcpNext[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
+      let next: number;
+      let established: number;
+      if (proto === P_TCP) {
+        const ev = tcpEvent(event);
+        next = ev < 0 ? ST_CLOSE : this.tcpNext[(dir * 4 + ev) * TCP_STATE_COUNT + state]!;
+        established = ST_ESTABLISHED;
+      } else {
+        // the kernel's set_sctp_state (SctpDir numbers the directions as TcpDir does)
+        next = SCTP_NEXT[(dir * SCTP_EVENTS + (event < SCTP_EVENTS ? event : 0)) * SCTP_STATE_COUNT + state]!;
+        established = SCTP_ESTABLISHED;
+      }
       if (next !== state) {
         const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
         if (id >= 0) {
           const dest = this.registry.get(id);
           if (dest !== null) {
-            if ((m & INACTIVE) === 0 && !tcpStateActive(next)) {
+            // ESTABLISHED is the only active state of both protocols' tables
+            const active = proto === P_TCP ? tcpStateActive(next) : next === established;
+            if ((m & INACTIVE) === 0 && !active) {
               dest.activeConns--;
               dest.inactConns++;
               m |= INACTIVE;
-            } else if ((m & INACTIVE) !== 0 && tcpStateActive(next)) {
+            } else if ((m & INACTIVE) !== 0 && active) {
               dest.activeConns++;
               dest.inactConns--;
               m &= ~INACTIVE;
@@ -770,12 +797,12 @@ export class ConnTable {
         }
         m = (m & ~(0xff << STATE_SHIFT)) | (next << STATE_SHIFT);
         this.blk[(slot << SHIFT) + META] = m;
-        if (next === ST_ESTABLISHED) this.assure(this.control_[slot]!);
+        if (next === established) this.assure(this.control_[slot]!);
         if (this.hooks.stateChanged) this.hooks.stateChanged(slot, state);
       } else {
         this.blk[(slot << SHIFT) + META] = m;
       }
-      timeout = this.tcpTimeouts[next]!;
+      timeout = proto === P_TCP ? this.tcpTimeouts[next]! : this.sctpTimeouts[next]!;
     } else {
       if (output) this.assure(this.control_[slot]!);
       timeout = this.udpTimeout;
@@ -787,8 +814,8 @@ export class ConnTable {
   }
 
   /**
-   * Put a TCP entry in `state` as a transition would (counters, INACTIVE bit, timeout,
-   * timer restart): for connections received by sync and for tests. Templates: 0 or 1.
+   * Put a TCP or SCTP entry in `state` as a transition would (counters, INACTIVE bit,
+   * timeout, timer restart): for connections received by sync and for tests. Templates: 0 or 1.
    */
   setState(slot: number, state: number, now: number): void {
     let m = this.blk[(slot << SHIFT) + META]!;
@@ -797,10 +824,11 @@ export class ConnTable {
       this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
       return;
     }
-    if (m >>> PROTO_SHIFT !== P_TCP) return;
+    const proto = m >>> PROTO_SHIFT;
+    if (proto !== P_TCP && proto !== P_SCTP) return;
     if (state !== prev) {
       const dest = this.dest(slot);
-      const active = tcpStateActive(state);
+      const active = proto === P_TCP ? tcpStateActive(state) : state === SCTP_ESTABLISHED;
       if ((m & INACTIVE) === 0 && !active) {
         if (dest) {
           dest.activeConns--;
@@ -816,7 +844,7 @@ export class ConnTable {
       }
       this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
     }
-    this.timeout_[slot] = this.tcpTimeouts[state]!;
+    this.timeout_[slot] = proto === P_TCP ? this.tcpTimeouts[state]! : this.sctpTimeouts[state]!;
     this.restart(slot, now, this.timeout_[slot]!);
   }
 
@@ -1017,8 +1045,8 @@ export class ConnTable {
           state === TcpState.TIME_WAIT ||
           state === ST_CLOSE ||
           ((mode & 2) !== 0 && state === TcpState.FIN_WAIT && (m & NOOUTPUT) !== 0);
-      } else if (proto === Proto.SCTP) {
-        resched = state === 13; // SCTP CLOSED
+      } else if (proto === P_SCTP) {
+        resched = state === SctpState.CLOSED;
       }
     }
     if (!resched) return false;
@@ -1177,7 +1205,7 @@ export class ConnTable {
   proto(slot: number): number {
     return this.blk[(slot << SHIFT) + META]! >>> PROTO_SHIFT;
   }
-  /** State number (TcpState for TCP, 0 for UDP, TemplateState for templates). */
+  /** State number (TcpState for TCP, SctpState for SCTP, 0 for UDP, TemplateState for templates). */
   state(slot: number): number {
     return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & 0xff;
   }
@@ -1264,6 +1292,7 @@ export class ConnTable {
     const p = m >>> PROTO_SHIFT;
     if (p === P_TCP) return TCP_STATE_NAMES[st] ?? 'ERR!';
     if (p === Proto.UDP) return 'UDP';
+    if (p === P_SCTP) return SCTP_STATE_NAMES[st] ?? 'ERR!';
     return p === 0 ? 'NONE' : 'ERR!';
   }
 

@@ -366,7 +366,7 @@ function checkConfigOrThrow(path: string): Checked {
       if (!recognised(r.config, diags, from)) {
         diags.push({ severity: 'error', file: kfile, line: 0, message: 'holds no recognised keepalived configuration (only unknown keywords): refused', exitCode: 5 });
       }
-      // IPv6 and SCTP virtual servers: the parser's `not supported by tunvs` notice says
+      // IPv6 virtual servers: the parser's `not supported by tunvs` notice says
       // so (keepalived's exit 0), and tunvsd runs without them
       keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
       const statics = new Map((config?.services ?? []).map((s, i) => [serviceKeyString(s), `${path}'s services[${i}]`]));

@@ -22,6 +22,8 @@ export class DirectorCounters {
   noService = 0;
   /** a TCP segment other than SYN for an unknown connection */
   notSyn = 0;
+  /** an SCTP packet whose first chunk is not INIT for an unknown association (sctp_conn_schedule) */
+  notInit = 0;
   /** scheduler had no destination (ICMP port unreachable sent) */
   noDest = 0;
   /** the packet may not be scheduled for this service (port, FTP data, ...) */

@@ -4,9 +4,10 @@
  *   parse (classifyFrame; its IPv4 part on TUN) -> refused: counted by its reason
  *   ARP -> L2 | not for our MAC -> counted
  *   later fragment -> its first fragment's connection (FragmentPath)
- *   TCP/UDP -> connection lookup, both directions
+ *   TCP/UDP/SCTP -> connection lookup, both directions
  *     hit  -> port reuse, destination check, state, counters -> the connection's forwarder
- *     miss -> service (fwmark, VIP:port) -> scheduling -> new connection -> its forwarder
+ *     miss -> service (fwmark, VIP:port) -> scheduling (TCP: a SYN; SCTP: an INIT chunk)
+ *             -> new connection -> its forwarder
  *   ICMP -> IcmpRelay
  *   a protocol with a local handler (VRRP) -> a copy of the datagram to the handler
  *
@@ -15,7 +16,7 @@
  * connection when it was created; nothing here asks which method it is.
  */
 import type { ConnTable } from '@tunvs/conntrack';
-import { DestCheck } from '@tunvs/conntrack';
+import { DestCheck, SctpChunk, sctpEvent } from '@tunvs/conntrack';
 import type { Packet } from '@tunvs/forwarder';
 import { ConnFlag, Proto } from '@tunvs/model';
 import type { Dest } from '@tunvs/model';
@@ -32,7 +33,8 @@ import type { LinkXmit } from './xmit.js';
 
 // Imported tables read through same-module constants: V8 folds these, but loads the
 // properties of an imported `as const` object on every call of a hot function.
-const { TCP, UDP, ICMP } = Proto;
+const { TCP, UDP, ICMP, SCTP } = Proto;
+const SCTP_INIT = SctpChunk.INIT;
 const { SYN } = TcpFlag;
 const DROP = DestCheck.DROP;
 const MF = Ipv4Flag.MF;
@@ -59,6 +61,12 @@ export type LocalHandler = (datagram: Uint8Array) => void;
 
 /** SYN without ACK or RST: the segment that may open a connection. */
 const SYN_MASK = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST;
+
+/** What the connection's state machine takes from a packet: TCP's flags, SCTP's chunk event. */
+function stateEvent(p: Packet): number {
+  const info = p.info;
+  return info.proto === SCTP ? sctpEvent(info.sctpChunk, info.sctpNextChunk) : info.tcpFlags;
+}
 
 export class Datapath {
   /** the sync daemons' hook, null when none runs */
@@ -91,7 +99,7 @@ export class Datapath {
     if (!x.admit(p, buf, off, len)) return;
     const info = p.info;
     const proto = info.proto;
-    if (info.l4Off >= 0 && (proto === TCP || proto === UDP)) {
+    if (info.l4Off >= 0 && (proto === TCP || proto === UDP || proto === SCTP)) {
       const slot = this.flow(x, p);
       if ((info.fragWord & MF) !== 0) this.frags.firstSeen(x, p, slot);
     } else {
@@ -129,13 +137,14 @@ export class Datapath {
     const slot = conns.lookupIn(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
     if (slot < 0) return this.replyOrNew(x, p);
     if ((info.tcpFlags & SYN_MASK) === SYN && info.proto === TCP) return this.synOnExisting(x, p, slot);
+    if (info.sctpChunk === SCTP_INIT) return this.synOnExisting(x, p, slot);
     const dest = conns.dest(slot);
     if (dest !== null && !dest.available) return this.destGone(x, p, slot);
     this.inbound(x, p, slot, dest);
     return slot;
   }
 
-  /** A SYN that hits a connection: port reuse may expire it and schedule anew (conn_reuse_mode). */
+  /** A SYN (SCTP: an INIT) that hits a connection: port reuse may expire it and schedule anew (conn_reuse_mode). */
   private synOnExisting(x: LinkXmit, p: Packet, slot: number): number {
     if (this.conns.reuse(slot, x.now)) return this.newFlow(x, p);
     const dest = this.conns.dest(slot);
@@ -176,6 +185,12 @@ export class Datapath {
       this.counters.notSyn++;
       return -1;
     }
+    // sctp_conn_schedule: only an INIT chunk opens an association (the kernel leaves the
+    // rest to the local stack, which a director on a TUN/TAP link does not have: counted)
+    if (proto === SCTP && info.sctpChunk !== SCTP_INIT) {
+      this.counters.notInit++;
+      return -1;
+    }
     // drop_packet: refuse a share of new connections while the table runs out of room
     if (this.conns.dropNewConnection()) {
       this.counters.defenseDrop++;
@@ -214,7 +229,7 @@ export class Datapath {
   /** Client -> real server packet of connection `slot` (whose destination is `dest`). */
   private inbound(x: LinkXmit, p: Packet, slot: number, dest: Dest | null): void {
     const conns = this.conns;
-    conns.packet(slot, false, p.info.tcpFlags, x.now);
+    conns.packet(slot, false, stateEvent(p), x.now);
     if (dest !== null) {
       const bytes = p.info.ipTotalLen;
       dest.stats.inPkts++;
@@ -232,7 +247,7 @@ export class Datapath {
   /** Real server -> client packet of connection `slot`. */
   private outbound(x: LinkXmit, p: Packet, slot: number): void {
     const conns = this.conns;
-    conns.packet(slot, true, p.info.tcpFlags, x.now);
+    conns.packet(slot, true, stateEvent(p), x.now);
     const dest = conns.dest(slot);
     if (dest !== null) {
       const bytes = p.info.ipTotalLen;

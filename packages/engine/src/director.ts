@@ -293,7 +293,7 @@ export class Director implements DirectorControl {
    * copy from the IP header (TTL as received, IP checksum verified). `null` removes it.
    */
   onLocalProtocol(protocol: number, handler: LocalHandler | null): void {
-    if (protocol === Proto.TCP || protocol === Proto.UDP || protocol === Proto.ICMP) {
+    if (protocol === Proto.TCP || protocol === Proto.UDP || protocol === Proto.SCTP || protocol === Proto.ICMP) {
       throw new Error(`protocol ${protocol} is the Director's own`);
     }
     if (handler) this.local.set(protocol, handler);

@@ -37,7 +37,7 @@ export class IcmpRelay {
     }
     const q = this.quote.reset(p.buf, info.quoteOff, info.quoteLen);
     const proto = q.protocol;
-    if (!q.hasL4Header || (proto !== Proto.TCP && proto !== Proto.UDP)) {
+    if (!q.hasL4Header || (proto !== Proto.TCP && proto !== Proto.UDP && proto !== Proto.SCTP)) {
       this.counters.icmpIgnored++;
       return;
     }

@@ -118,12 +118,12 @@ export class ServiceTable {
   readonly services: VirtualService[] = [];
   private readonly tcp = new Map<number, VirtualService>();
   private readonly udp = new Map<number, VirtualService>();
+  private readonly sctp = new Map<number, VirtualService>();
   private readonly fwm = new Map<number, VirtualService>();
   /** number of TCP services on port 21 (enables the FTP-data lookup fallback) */
   private ftpServices = 0;
-  /** number of port-0 services per protocol */
-  private zeroPortTcp = 0;
-  private zeroPortUdp = 0;
+  /** number of port-0 services, by protocol number */
+  private readonly zeroPort = new Int32Array(256);
   /** removed destinations still referenced (connections, lblc/lblcr caches), revived on re-add: service -> addr*65536+port -> dest */
   private readonly trash = new Map<Service, Map<number, Dest>>();
   private trashSize = 0;
@@ -154,7 +154,7 @@ export class ServiceTable {
       const s = this.fwm.get(fwmark);
       if (s) return s;
     }
-    const map = proto === Proto.TCP ? this.tcp : proto === Proto.UDP ? this.udp : null;
+    const map = proto === Proto.TCP ? this.tcp : proto === Proto.UDP ? this.udp : proto === Proto.SCTP ? this.sctp : null;
     if (map === null) return null;
     const base = vip * 65536;
     const s = map.get(base + port);
@@ -163,11 +163,16 @@ export class ServiceTable {
       const f = map.get(base + 21);
       if (f) return f;
     }
-    if ((proto === Proto.TCP ? this.zeroPortTcp : this.zeroPortUdp) > 0) {
+    if (this.zeroPort[proto]! > 0) {
       const z = map.get(base);
       if (z) return z;
     }
     return null;
+  }
+
+  /** The address services of a protocol (TCP, UDP, SCTP), by vip * 65536 + port. */
+  private mapOf(proto: number): Map<number, VirtualService> {
+    return proto === Proto.TCP ? this.tcp : proto === Proto.UDP ? this.udp : this.sctp;
   }
 
   /** Is `addr` the address of some service (a VIP)? */
@@ -189,8 +194,7 @@ export class ServiceTable {
     const proto = protoNumber(op, key.protocol);
     const vip = parseAddr(op, key.addr);
     const port = key.port ?? 0;
-    const map = proto === Proto.TCP ? this.tcp : this.udp;
-    return map.get(vip * 65536 + port) ?? null;
+    return this.mapOf(proto).get(vip * 65536 + port) ?? null;
   }
 
   private mustGet(key: ServiceKey, op: string, msg = 'No such service'): VirtualService {
@@ -239,14 +243,11 @@ export class ServiceTable {
       const proto = protoNumber(op, spec.protocol);
       const vip = parseAddr(op, spec.addr);
       const port = spec.port ?? 0;
-      const map = proto === Proto.TCP ? this.tcp : this.udp;
+      const map = this.mapOf(proto);
       svc = new VirtualService({ protocol: proto, addr: vip, port, flags, schedName, timeout: spec.persistent ?? 0, netmask, kernel: this.kernel });
       map.set(vip * 65536 + port, svc);
       if (proto === Proto.TCP && port === 21) this.ftpServices++;
-      if (port === 0) {
-        if (proto === Proto.TCP) this.zeroPortTcp++;
-        else this.zeroPortUdp++;
-      }
+      if (port === 0) this.zeroPort[proto]!++;
       const n = this.vips.get(vip) ?? 0;
       this.vips.set(vip, n + 1);
       if (n === 0) this.hooks.vipAdded?.(vip);
@@ -293,13 +294,10 @@ export class ServiceTable {
     svc.sched.done?.();
     if (svc.fwmark !== 0) this.fwm.delete(svc.fwmark);
     else {
-      const map = svc.protocol === Proto.TCP ? this.tcp : this.udp;
+      const map = this.mapOf(svc.protocol);
       map.delete(svc.addr * 65536 + svc.port);
       if (svc.protocol === Proto.TCP && svc.port === 21) this.ftpServices--;
-      if (svc.port === 0) {
-        if (svc.protocol === Proto.TCP) this.zeroPortTcp--;
-        else this.zeroPortUdp--;
-      }
+      if (svc.port === 0) this.zeroPort[svc.protocol]!--;
       const n = (this.vips.get(svc.addr) ?? 1) - 1;
       if (n <= 0) this.vips.delete(svc.addr);
       else this.vips.set(svc.addr, n);

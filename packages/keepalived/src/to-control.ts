@@ -11,7 +11,7 @@ import type { KeepalivedConfig, LbKind, RealServer, SorryServer, TunnelOpts, Vir
 /** Largest number of services one group may expand to. */
 export const MAX_GROUP_EXPANSION = 65536;
 
-/** Thrown when a configuration uses something the director cannot express (IPv6, SCTP). */
+/** Thrown when a configuration uses something the director cannot express (IPv6). */
 export class ConversionError extends Error {
   override readonly name = 'ConversionError';
 }
@@ -30,8 +30,8 @@ export function serviceKeyOf(spec: ServiceSpec): ServiceKey {
 /**
  * Why tunvs cannot run a virtual server, in the words of its notice, or undefined when it
  * can: an IPv6 service (its address, a group entry, a real or sorry server, or a fwmark
- * service of `ip_family inet6`), an SCTP one (the engine has no SCTP yet), or one with
- * `persistence_engine sip` (tunvs has no SIP engine). keepalived accepts all three; tunvs --config-test prints `not supported by tunvs: REASON` and tunvsd
+ * service of `ip_family inet6`), or one with `persistence_engine sip` (tunvs has no SIP
+ * engine). keepalived accepts both; tunvs --config-test prints `not supported by tunvs: REASON` and tunvsd
  * skips the virtual server with the same sentence logged.
  */
 export function unsupportedReason(vs: VirtualServer, groups: VirtualServerGroup[] | KeepalivedConfig = []): string | undefined {
@@ -45,7 +45,6 @@ export function unsupportedReason(vs: VirtualServer, groups: VirtualServerGroup[
     vs.realServers.some((rs) => six(rs.addr)) ||
     six(vs.sorryServer?.addr);
   if (ipv6) return 'IPv6 virtual_server';
-  if (vs.protocol === 'SCTP') return 'SCTP virtual_server (yet)';
   // keepalived hands the name to the kernel (ip_vs_pe_sip); tunvs has no SIP engine
   if (vs.persistenceEngine === 'sip') return 'persistence_engine sip (the SIP Call-ID persistence engine)';
   return undefined;
@@ -65,10 +64,7 @@ export function serviceSpecs(vs: VirtualServer, groups: VirtualServerGroup[] | K
   if (vs.persistenceGranularity !== undefined && vs.persistenceGranularity.includes('.')) common.netmask = vs.persistenceGranularity;
   if (vs.onePacket) common.onePacket = true;
   if (vs.persistenceEngine !== undefined) common.pe = vs.persistenceEngine;
-  const proto = (): 'tcp' | 'udp' => {
-    if (vs.protocol === 'SCTP') throw new ConversionError(`${vs.file}:${vs.line}: protocol SCTP is not supported by tunvs`);
-    return vs.protocol === 'TCP' ? 'tcp' : 'udp';
-  };
+  const proto = (): 'tcp' | 'udp' | 'sctp' => (vs.protocol === 'TCP' ? 'tcp' : vs.protocol === 'UDP' ? 'udp' : 'sctp');
   if (vs.kind === 'fwmark') return [{ ...common, fwmark: vs.fwmark! }];
   if (vs.kind === 'addr') return [{ ...common, protocol: proto(), addr: v4(vs.addr!, 'virtual server', vs), port: vs.port ?? 0 }];
   const g = list.find((x) => x.name === vs.group);

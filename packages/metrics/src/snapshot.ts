@@ -145,6 +145,7 @@ const DROP_FIELDS: Record<string, string> = {
   unsupportedProto: 'unsupported_protocol',
   noService: 'no_service',
   notSyn: 'not_syn',
+  notInit: 'not_init',
   noDest: 'no_destination',
   notScheduled: 'not_schedulable',
   tableFull: 'table_full',

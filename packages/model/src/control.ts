@@ -9,7 +9,7 @@
  */
 
 /** `tcp` / `udp` for address services; fwmark services have no protocol. */
-export type ProtocolName = 'tcp' | 'udp';
+export type ProtocolName = 'tcp' | 'udp' | 'sctp';
 
 /** ipvsadm's forwarding methods: -m masq, -i tunnel (ipip), -g route (dr), and local. */
 export type MethodName = 'masq' | 'tunnel' | 'route' | 'local';

@@ -161,7 +161,7 @@ export const PROTOCOLS: readonly ProtocolDef[] = [
 ];
 
 /** The protocols an address service may have in the control API. */
-export const SERVICE_PROTOCOLS: readonly ProtocolName[] = ['tcp', 'udp'];
+export const SERVICE_PROTOCOLS: readonly ProtocolName[] = ['tcp', 'udp', 'sctp'];
 
 /** The number of a protocol word (`tcp` = 6), or 0 when unknown. */
 export function protocolNumber(name: string): number {

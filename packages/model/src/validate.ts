@@ -165,9 +165,8 @@ function keyPart(o: Record<string, unknown>, op: string): ServiceKey {
     return { fwmark: mark };
   }
   const protocol = own(o, 'protocol');
-  if (protocol === 'sctp') bad(op, 'protocol', 'SCTP is not supported by tunvs', 'ENOPROTOOPT');
   if (!(typeof protocol === 'string' && (SERVICE_PROTOCOLS as readonly string[]).includes(protocol))) {
-    bad(op, 'protocol', `protocol must be "tcp" or "udp", not ${show(protocol)}`);
+    bad(op, 'protocol', `protocol must be "tcp", "udp" or "sctp", not ${show(protocol)}`);
   }
   const addr = checkAddr(own(o, 'addr'), op, 'addr', 'illegal virtual server address[:port] specified');
   const port = checkPort(orDefault(own(o, 'port'), 0), op, 'port', 'illegal virtual server address[:port] specified');

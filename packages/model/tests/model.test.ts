@@ -72,7 +72,7 @@ t.test('the table of names: schedulers, scheduler flags, methods, protocols, ker
   t.equal(m.protocolNumber('udp'), 17);
   t.equal(m.protocolNumber('gre'), 0);
   t.equal(m.serviceProtocolName(6), 'tcp');
-  t.equal(m.serviceProtocolName(132), null, 'SCTP is not a service protocol yet');
+  t.equal(m.serviceProtocolName(132), 'sctp', 'SCTP is a service protocol');
   t.same([0, 6, 17, 132, 1, 99].map(m.protocolListing), ['IP', 'TCP', 'UDP', 'SCTP', 'ICMP', 'IP_99']);
   // kernel modes
   t.ok(m.isKernelMode('2026'));

@@ -19,6 +19,7 @@ import { parseIpv4, parseMac } from './address.js';
 import { emitArp, ArpOp, ARP_LEN } from './arp.js';
 import { wr16 } from './bytes.js';
 import { checksum as csum } from './checksum.js';
+import { setSctpChecksum } from './crc32c.js';
 import { emitEthernet, ethernetHeaderLen, EtherType } from './ethernet.js';
 import type { EthernetRepr, VlanTag } from './ethernet.js';
 import { emitIcmp, IcmpType, IcmpUnreachCode, ICMP_HEADER_LEN } from './icmp.js';
@@ -95,6 +96,26 @@ export interface UdpSpec {
   length?: number;
 }
 
+/** One SCTP chunk of `.sctp()`: its type, flags and value (bytes, or a length filled 0, 1, 2, ...). */
+export interface SctpChunkSpec {
+  type: number;
+  flags?: number;
+  value?: Uint8Array | number;
+  /** override the length field (default 4 + the value's length) */
+  length?: number;
+}
+
+/** Options of `.sctp()`: the common header and the chunks (each padded to 4 bytes but the last's padding kept too). */
+export interface SctpSpec {
+  sport: number;
+  dport: number;
+  /** verification tag */
+  vtag?: number;
+  chunks: SctpChunkSpec[];
+  /** override the CRC32c (as the 32-bit number written little-endian) */
+  checksum?: number;
+}
+
 /** Options of `.icmp()`. */
 export interface IcmpSpec {
   type: number;
@@ -144,7 +165,8 @@ export function tcpFlags(s: string): number {
 type L4 =
   | { kind: 'tcp'; spec: TcpSpec }
   | { kind: 'udp'; spec: UdpSpec }
-  | { kind: 'icmp'; spec: IcmpSpec };
+  | { kind: 'icmp'; spec: IcmpSpec }
+  | { kind: 'sctp'; spec: SctpSpec; bytes: Uint8Array };
 
 /** The fluent packet builder; start with `packet()`. */
 export class PacketBuilder {
@@ -179,6 +201,11 @@ export class PacketBuilder {
     this.l4 = { kind: 'udp', spec };
     return this;
   }
+  /** Add an SCTP packet: common header and chunks (a `.payload()` is appended after them). */
+  sctp(spec: SctpSpec): this {
+    this.l4 = { kind: 'sctp', spec, bytes: sctpBytes(spec) };
+    return this;
+  }
   /** Add an ICMP header. */
   icmp(spec: IcmpSpec): this {
     this.l4 = { kind: 'icmp', spec };
@@ -207,6 +234,7 @@ export class PacketBuilder {
       if (l4?.kind === 'tcp') l4Hl = tcpHeaderLen({ srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, ...(l4.spec.options ? { options: l4.spec.options } : {}) });
       else if (l4?.kind === 'udp') l4Hl = UDP_HEADER_LEN;
       else if (l4?.kind === 'icmp') l4Hl = ICMP_HEADER_LEN;
+      else if (l4?.kind === 'sctp') l4Hl = l4.bytes.length;
       l3Len = ipHl + l4Hl + this.data.length;
     } else l3Len = this.data.length;
     const out = new Uint8Array(ethLen + l3Len);
@@ -259,6 +287,13 @@ export class PacketBuilder {
         emitUdp({ srcPort: s.sport, dstPort: s.dport, payloadLength: this.data.length }, out, l4Off, src, dst, s.checksum !== false);
       }
       if (typeof s.checksum === 'number') wr16(out, l4Off + UdpField.CHECKSUM, s.checksum);
+    } else if (l4?.kind === 'sctp') {
+      proto = ip.protocol ?? Proto.SCTP;
+      out.set(l4.bytes, l4Off);
+      if (l4.spec.checksum !== undefined) {
+        const c = l4.spec.checksum >>> 0;
+        out.set([c & 0xff, (c >>> 8) & 0xff, (c >>> 16) & 0xff, c >>> 24], l4Off + 8);
+      } else setSctpChecksum(out, l4Off, l4Len);
     } else if (l4?.kind === 'icmp') {
       const s = l4.spec;
       proto = ip.protocol ?? Proto.ICMP;
@@ -282,6 +317,28 @@ export class PacketBuilder {
     if (ip.checksum !== undefined) wr16(out, l3 + Ipv4Field.CHECKSUM, ip.checksum);
     return out;
   }
+}
+
+function sctpBytes(spec: SctpSpec): Uint8Array {
+  const values = spec.chunks.map((c) => (typeof c.value === 'number' ? Uint8Array.from({ length: c.value }, (_, i) => i & 0xff) : (c.value ?? new Uint8Array(0))));
+  let n = 12;
+  for (const v of values) n += (4 + v.length + 3) & ~3;
+  const out = new Uint8Array(n);
+  wr16(out, 0, spec.sport);
+  wr16(out, 2, spec.dport);
+  const tag = (spec.vtag ?? 0) >>> 0;
+  wr16(out, 4, tag >>> 16);
+  wr16(out, 6, tag & 0xffff);
+  let o = 12;
+  spec.chunks.forEach((c, i) => {
+    const v = values[i]!;
+    out[o] = c.type;
+    out[o + 1] = c.flags ?? 0;
+    wr16(out, o + 2, c.length ?? 4 + v.length);
+    out.set(v, o + 4);
+    o += (4 + v.length + 3) & ~3;
+  });
+  return out;
 }
 
 function emitChecksumOnly(out: Uint8Array, off: number, hl: number): void {

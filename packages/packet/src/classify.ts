@@ -1,7 +1,8 @@
 /**
  * The whole-frame classifier for untrusted input, and the one parser of the data path:
- * Ethernet (+ one VLAN tag) -> ARP or IPv4 -> TCP/UDP/ICMP (+ the datagram an ICMP error
- * quotes), returning 0 or a `ParseReason` and filling a reusable `FrameInfo` with every
+ * Ethernet (+ one VLAN tag) -> ARP or IPv4 -> TCP/UDP/SCTP/ICMP (+ the datagram an ICMP
+ * error quotes; SCTP: the common header and the first chunk, and the chunk after a
+ * COOKIE ECHO/ACK), returning 0 or a `ParseReason` and filling a reusable `FrameInfo` with every
  * offset and header field the director needs next, so that nothing after it reads a
  * header by offset again. Never throws, never allocates.
  */
@@ -13,13 +14,14 @@ import { EthField, EtherType } from './ethernet.js';
 import { IcmpField, checkIcmpQuote, isIcmpError } from './icmp.js';
 import { checkIpv4, Ipv4Field, Ipv4Flag } from './ipv4.js';
 import { CheckFlags, ParseReason } from './reason.js';
+import { checkSctp, SctpField } from './sctp.js';
 import { checkTcp, checkTcpHeader, TcpField } from './tcp.js';
 import { checkUdp, checkUdpHeader, UdpField } from './udp.js';
 
 // Imported tables read through same-module constants: V8 folds these, but loads the
 // properties of an imported `as const` object on every call of a hot function.
 const OK = ParseReason.Ok;
-const { TCP, UDP, ICMP } = Proto;
+const { TCP, UDP, ICMP, SCTP } = Proto;
 const { L4Checksum: L4_CHECKSUM, IcmpChecksum: ICMP_CHECKSUM } = CheckFlags;
 const { TOTAL_LEN, IDENT, FLAGS_FRAG, TTL, PROTOCOL, SRC, DST } = Ipv4Field;
 const { MF, OffsetMask: OFFSET_MASK } = Ipv4Flag;
@@ -75,6 +77,13 @@ export class FrameInfo {
   dstPort = 0;
   /** the TCP flags byte (FIN 0x01 .. CWR 0x80), 0 when not TCP */
   tcpFlags = 0;
+  /** SCTP: the type of the first chunk, -1 when not SCTP (or a non-first fragment) */
+  sctpChunk = -1;
+  /**
+   * SCTP: the type of the second chunk when the first is a COOKIE ECHO or COOKIE ACK and
+   * the second lies in the packet (the kernel looks there for a bundled ABORT), else -1
+   */
+  sctpNextChunk = -1;
   /** ICMP type, -1 when not ICMP (or a non-first fragment) */
   icmpType = -1;
   /** ICMP code (meaningful when `icmpType` >= 0) */
@@ -118,6 +127,8 @@ export class FrameInfo {
     this.srcPort = 0;
     this.dstPort = 0;
     this.tcpFlags = 0;
+    this.sctpChunk = -1;
+    this.sctpNextChunk = -1;
     this.icmpType = -1;
     this.icmpCode = 0;
     this.quoteOff = -1;
@@ -210,11 +221,17 @@ export function classifyIpv4(buf: Uint8Array, off: number, len: number, info: Fr
   info.srcPort = rd16(buf, l4);
   info.dstPort = rd16(buf, l4 + 2);
   info.tcpFlags = proto === TCP ? buf[l4 + TCP_FLAGS]! : 0;
+  info.sctpChunk = -1;
+  info.sctpNextChunk = -1;
   info.icmpType = -1;
   info.quoteOff = -1;
   info.kind = IPV4;
   return OK;
 }
+
+/** SCTP chunk types whose packet's state event depends on the chunk after them. */
+const COOKIE_ECHO = 10;
+const COOKIE_ACK = 11;
 
 /** MF or a fragment offset. */
 const FRAGMENT_BITS = MF | OFFSET_MASK;
@@ -233,6 +250,8 @@ function classifyL4(buf: Uint8Array, l4: number, l4Len: number, info: FrameInfo,
   info.srcPort = 0;
   info.dstPort = 0;
   info.tcpFlags = 0;
+  info.sctpChunk = -1;
+  info.sctpNextChunk = -1;
   info.icmpType = -1;
   info.icmpCode = 0;
   info.quoteOff = -1;
@@ -261,6 +280,25 @@ function classifyL4(buf: Uint8Array, l4: number, l4Len: number, info: FrameInfo,
     if (r4 !== 0) return r4;
     info.srcPort = rd16(buf, l4 + UdpField.SRC_PORT);
     info.dstPort = rd16(buf, l4 + UdpField.DST_PORT);
+  } else if (proto === SCTP) {
+    // A first fragment must hold the common header and the first chunk's header; the
+    // chunk lengths and the CRC32c cover the whole packet and cannot be checked on it.
+    if (fragment) {
+      if (l4Len < SctpField.HEADER_LEN + SctpField.CHUNK_HEADER_LEN) return ParseReason.FirstFragmentTruncated;
+    } else {
+      const r4 = checkSctp(buf, l4, l4Len, flags);
+      if (r4 !== 0) return r4;
+    }
+    info.srcPort = rd16(buf, l4 + SctpField.SRC_PORT);
+    info.dstPort = rd16(buf, l4 + SctpField.DST_PORT);
+    const c = l4 + SctpField.HEADER_LEN;
+    const type = buf[c + SctpField.CHUNK_TYPE]!;
+    info.sctpChunk = type;
+    if (!fragment && (type === COOKIE_ECHO || type === COOKIE_ACK)) {
+      // the kernel's set_sctp_state: the chunk after it, when its header is there
+      const n = c + ((rd16(buf, c + SctpField.CHUNK_LENGTH) + 3) & ~3);
+      if (n + SctpField.CHUNK_HEADER_LEN <= l4 + l4Len) info.sctpNextChunk = buf[n]!;
+    }
   } else if (proto === ICMP) {
     if (l4Len < IcmpField.HEADER_LEN) return fragment ? ParseReason.FirstFragmentTruncated : ParseReason.IcmpTruncated;
     const type = buf[l4]!;

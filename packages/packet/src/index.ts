@@ -37,10 +37,11 @@ export {
 } from './address.js';
 export type { AddressErrorCodeValue, Cidr, Endpoint } from './address.js';
 export { packet, PacketBuilder, tcpFlags, quoteOf, DEFAULT_SRC_MAC, DEFAULT_DST_MAC } from './builder.js';
-export type { AddrLike, MacLike, EthSpec, ArpSpec, Ipv4Spec, TcpSpec, UdpSpec, IcmpSpec } from './builder.js';
+export type { AddrLike, MacLike, EthSpec, ArpSpec, Ipv4Spec, TcpSpec, UdpSpec, IcmpSpec, SctpSpec, SctpChunkSpec } from './builder.js';
 export { LinkType, PcapError, pcapBytes, writePcap, parsePcap, readPcap } from './pcap.js';
 export type { PcapFrame, PcapRecord, PcapFile } from './pcap.js';
 export { CaptureLinkType, parsePcapng, parseCapture, readCapture, ipv4Offset } from './capture.js';
 export type { CaptureRecord, CaptureFile } from './capture.js';
 export { GueField, GreField, greHeaderLen, TunnelHeaderError, parseGueHeader, gueRemcsum, parseGreHeader } from './tunnel.js';
+export { SctpField, checkSctp } from './sctp.js';
 export { crc32c, crc32cUpdate, sctpChecksum, setSctpChecksum, sctpChecksumOk, SCTP_COMMON_HEADER_LEN } from './crc32c.js';

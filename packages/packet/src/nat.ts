@@ -7,19 +7,22 @@
 import { Proto } from '@tunvs/model';
 import { rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumPartial } from './checksum.js';
+import { setSctpChecksum } from './crc32c.js';
 import { IcmpField } from './icmp.js';
 import { Ipv4Field, Ipv4Flag } from './ipv4.js';
 
 // Imported tables read through same-module constants: V8 folds these, but loads the
 // properties of an imported `as const` object on every call of a hot function.
 const { TTL, PROTOCOL, CHECKSUM: IP_CHECKSUM_FIELD, FLAGS_FRAG, SRC, DST } = Ipv4Field;
-const { TCP, UDP } = Proto;
+const { TCP, UDP, SCTP } = Proto;
 
 /**
- * Rewrite the destination address (and, for TCP/UDP packets carrying the L4 header, the
- * destination port) of the IPv4 packet at `buf[ipOff]`, updating the IP header checksum
- * and the TCP/UDP checksum (pseudo-header + port) incrementally. A UDP checksum of 0
- * stays 0; a result of 0 is written as 0xffff. Other protocols' L4 bytes and non-first
+ * Rewrite the destination address (and, for TCP/UDP/SCTP packets carrying the L4 header,
+ * the destination port) of the IPv4 packet at `buf[ipOff]`, updating the IP header
+ * checksum and the TCP/UDP checksum (pseudo-header + port) incrementally. A UDP checksum
+ * of 0 stays 0; a result of 0 is written as 0xffff. SCTP's CRC32c (no pseudo-header) is
+ * computed again over the whole packet after the port, as the kernel's SCTP NAT
+ * handlers do. Other protocols' L4 bytes and non-first
  * fragments' payloads are left alone. Returns 1 when the port was rewritten, else 0.
  */
 export function natRewriteDst(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
@@ -52,6 +55,7 @@ function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: numbe
   let lc: number;
   if (proto === TCP) lc = l4 + 16;
   else if (proto === UDP) lc = l4 + 6;
+  else if (proto === SCTP) return rewriteSctpPort(buf, ipOff, l4, l4 + portField, newPort);
   else return 0;
   const po = l4 + portField;
   const oldPort = (buf[po]! << 8) | buf[po + 1]!;
@@ -65,6 +69,14 @@ function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: numbe
   if (s === 0 && proto === UDP) s = 0xffff;
   buf[lc] = s >>> 8;
   buf[lc + 1] = s;
+  return 1;
+}
+
+function rewriteSctpPort(buf: Uint8Array, ipOff: number, l4: number, po: number, newPort: number): number {
+  buf[po] = newPort >>> 8;
+  buf[po + 1] = newPort;
+  const total = (buf[ipOff + 2]! << 8) | buf[ipOff + 3]!;
+  setSctpChecksum(buf, l4, total - (l4 - ipOff));
   return 1;
 }
 
@@ -89,7 +101,7 @@ export function decTtl(buf: Uint8Array, ipOff: number): number {
 
 /**
  * Rewrite the quoted (original) datagram inside an ICMP error: its source address and,
- * for TCP/UDP, source port, fixing the quoted IP header checksum and a quoted UDP/TCP
+ * for TCP/UDP/SCTP, source port, fixing the quoted IP header checksum and a quoted UDP/TCP
  * checksum that lies within the quote incrementally, then recomputing the ICMP checksum
  * over `icmpLen` bytes. `icmpOff` is the ICMP header's offset. Returns 1 when a port was
  * rewritten, else 0. The outer header is the caller's (use `natRewriteSrc/Dst`, which
@@ -118,7 +130,12 @@ function rewriteQuote(buf: Uint8Array, icmpOff: number, icmpLen: number, newAddr
     const firstFrag = (rd16(buf, q + FLAGS_FRAG) & Ipv4Flag.OffsetMask) === 0;
     const l4 = q + hl;
     const l4Avail = qLen - hl;
-    if (firstFrag && (proto === TCP || proto === UDP) && l4Avail >= 4) {
+    if (firstFrag && proto === SCTP && l4Avail >= 4) {
+      // the quote holds the ports (and perhaps the CRC32c, which covers what was cut off:
+      // left as quoted, as the kernel does)
+      wr16(buf, l4 + portField, newPort);
+      ported = 1;
+    } else if (firstFrag && (proto === TCP || proto === UDP) && l4Avail >= 4) {
       const oldPort = rd16(buf, l4 + portField);
       wr16(buf, l4 + portField, newPort);
       ported = 1;

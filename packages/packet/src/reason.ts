@@ -30,6 +30,9 @@ export const ParseReason = {
   IcmpQuoteTruncated: 24,
   IcmpQuoteBad: 25,
   FirstFragmentTruncated: 26,
+  SctpTruncated: 27,
+  SctpBadChunkLength: 28,
+  SctpBadChecksum: 29,
 } as const;
 
 /** One of the `ParseReason` codes. */
@@ -52,7 +55,7 @@ export const CheckFlags = {
   None: 0,
   /** verify the IPv4 header checksum */
   IpChecksum: 1,
-  /** verify TCP/UDP/ICMP checksums over the whole L4 payload */
+  /** verify TCP/UDP/ICMP checksums and the SCTP CRC32c over the whole L4 payload */
   L4Checksum: 2,
   /** both checksums */
   All: 3,

@@ -7,7 +7,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Proto } from '@tunvs/model';
 import {
-  CheckFlags, FrameInfo, FrameKind, IcmpView, Ipv4View, ParseReason, TcpView, UdpView, checkIcmp, checkIpv4, checkTcp, checkUdp,
+  CheckFlags, FrameInfo, FrameKind, IcmpView, Ipv4View, ParseReason, TcpView, UdpView, checkIcmp, checkIpv4, checkSctp, checkTcp, checkUdp,
   classifyIpv4, isIcmpError, packet, quoteOf, reasonName,
 } from '../src/index.js';
 
@@ -27,6 +27,9 @@ function oracle(b: Uint8Array, flags: number): number {
     case Proto.UDP:
       if (frag && len < 8) return ParseReason.FirstFragmentTruncated;
       return checkUdp(b, l4, len, frag ? 0 : flags, ip.src, ip.dst, frag);
+    case Proto.SCTP:
+      if (frag) return len < 16 ? ParseReason.FirstFragmentTruncated : 0;
+      return checkSctp(b, l4, len, flags);
     case Proto.ICMP:
       if (len < 8) return frag ? ParseReason.FirstFragmentTruncated : ParseReason.IcmpTruncated;
       return checkIcmp(b, l4, len, flags, frag);
@@ -36,7 +39,7 @@ function oracle(b: Uint8Array, flags: number): number {
 }
 
 const arbPacket = fc.record({
-  proto: fc.constantFrom('tcp', 'udp', 'icmp', 'icmp-error', 'gre'),
+  proto: fc.constantFrom('tcp', 'udp', 'icmp', 'icmp-error', 'sctp', 'gre'),
   options: fc.boolean(),
   mf: fc.boolean(),
   fragOffset: fc.constantFrom(0, 0, 0, 7),
@@ -69,6 +72,8 @@ function build(s: Spec): Uint8Array {
       return b.icmp({ type: 8, id: s.sport, seq: s.dport }).payload(s.payload).build();
     case 'icmp-error':
       return b.icmp({ type: 3, code: 3 }).payload(quoteOf(inner)).build();
+    case 'sctp':
+      return b.sctp({ sport: s.sport, dport: s.dport, vtag: s.id, chunks: [{ type: s.flags % 16, value: s.payload }, { type: 0, value: 3 }] }).build();
     default:
       return b.ipv4({ src: s.src, dst: s.dst, protocol: Proto.GRE, mf: s.mf, fragOffset: s.fragOffset }).payload(s.payload + 4).build();
   }
@@ -132,6 +137,10 @@ t.test('fields: a valid packet\'s FrameInfo holds what the views read', (t) => {
         same(info.srcPort, v.srcPort, 'udp srcPort');
         same(info.dstPort, v.dstPort, 'udp dstPort');
         same(info.tcpFlags, 0, 'tcpFlags of udp');
+      } else if (ip.protocol === Proto.SCTP) {
+        same(info.srcPort, (b[info.l4Off]! << 8) | b[info.l4Off + 1]!, 'sctp srcPort');
+        same(info.dstPort, (b[info.l4Off + 2]! << 8) | b[info.l4Off + 3]!, 'sctp dstPort');
+        same(info.sctpChunk, b[info.l4Off + 12], 'sctpChunk');
       } else {
         same(info.srcPort, 0, 'no ports');
       }

@@ -13,7 +13,8 @@
  *   know it from the fragment offset).
  *
  * IP and TCP/UDP checksums are updated incrementally (RFC 1624); a UDP checksum of 0
- * stays 0. With a vnet header whose NEEDS_CSUM flag is set (CHECKSUM_PARTIAL), the L4
+ * stays 0; SCTP's CRC32c is computed again over the packet after the port changes. With
+ * a vnet header whose NEEDS_CSUM flag is set (CHECKSUM_PARTIAL), the L4
  * checksum field holds the folded pseudo-header sum, not a checksum of the segment: only
  * the address change is applied to it; the ports are not in the pseudo-header.
  */
