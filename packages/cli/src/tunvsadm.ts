@@ -191,7 +191,14 @@ async function execute(cmd: Command, io: CliIO, s: Session, depth: number): Prom
         else if (cmd.target === 'daemon') {
           const info = await ctl.info();
           // tunvsd's daemons come from its own operation; an embedded Director's from info()
-          if (ctl.call) info.daemons = (await ctl.call('listDaemons', [])) as SyncDaemonInfo[];
+          // (a server without sync daemons, such as a bare Director's socket, has none)
+          if (ctl.call) {
+            try {
+              info.daemons = (await ctl.call('listDaemons', [])) as SyncDaemonInfo[];
+            } catch (e) {
+              if (!(e instanceof ControlError && (e.code as string) === 'EOPNOTSUPP')) throw e;
+            }
+          }
           io.stdout(formatDaemons(info));
         }
         else if (cmd.target === 'service') {
