@@ -50,7 +50,21 @@ export type Command =
   | { cmd: 'zero'; key?: ServiceKey }
   | { cmd: 'addDest' | 'editDest'; key: ServiceKey; dest: DestSpec }
   | { cmd: 'deleteDest'; key: ServiceKey; dest: Pick<DestSpec, 'addr' | 'port'> }
-  | { cmd: 'setTimeouts'; timeouts: Timeouts };
+  | { cmd: 'setTimeouts'; timeouts: Timeouts }
+  | { cmd: 'startDaemon'; role: 'master' | 'backup'; config: DaemonSpec }
+  | { cmd: 'stopDaemon'; role: 'master' | 'backup' };
+
+/** `--start-daemon` options; absent ones take the kernel's defaults in the daemon. */
+export interface DaemonSpec {
+  /** --mcast-interface (ipvsadm's default: eth0) */
+  ifname: string;
+  /** --syncid (default 0) */
+  syncid: number;
+  maxlen?: number;
+  group?: string;
+  port?: number;
+  ttl?: number;
+}
 
 /**
  * A command line ipvsadm would refuse. `text` is exactly what it prints (with newline),
@@ -542,6 +556,7 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
   };
   const format = emptyFormat();
   let schedFlagsArg = '';
+  const daemon: DaemonSpec = { ifname: 'eth0', syncid: 0 };
 
   for (let n = it.next(); !n.done; n = it.next()) {
     const tok = n.value;
@@ -633,10 +648,13 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
         break;
       case 'mcast-interface':
         setOption(O['mcast-interface']);
+        // ipvsadm copies at most IP_VS_IFNAME_MAXLEN (16) bytes; the daemon checks the name
+        daemon.ifname = arg.slice(0, 16);
         break;
       case 'syncid':
         setOption(O.syncid);
-        if (stringToNumber(arg, 0, 255) === -1) fail('illegal syncid specified');
+        daemon.syncid = stringToNumber(arg, 0, 255);
+        if (daemon.syncid === -1) fail('illegal syncid specified');
         break;
       case 'timeout':
         setOption(O.timeout);
@@ -697,19 +715,23 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
           const v = /^\d+\.\d+\.\d+\.\d+$/.test(arg) ? inetAton(arg) : null;
           if (v === null || v >>> 28 !== 0xe) fail(`invalid IPv4 mcast-group \`${arg}'`);
         }
+        daemon.group = arg;
         break;
       }
       case 'mcast-port':
         setOption(O['mcast-port']);
-        if (stringToNumber(arg, 1, 65535) === -1) fail('illegal mcast-port specified');
+        daemon.port = stringToNumber(arg, 1, 65535);
+        if (daemon.port === -1) fail('illegal mcast-port specified');
         break;
       case 'mcast-ttl':
         setOption(O['mcast-ttl']);
-        if (stringToNumber(arg, 1, 255) === -1) fail('illegal mcast-ttl specified');
+        daemon.ttl = stringToNumber(arg, 1, 255);
+        if (daemon.ttl === -1) fail('illegal mcast-ttl specified');
         break;
       case 'sync-maxlen':
         setOption(O['sync-maxlen']);
-        if (stringToNumber(arg, 1, 65535 - 20 - 8) === -1) fail('illegal sync-maxlen specified');
+        daemon.maxlen = stringToNumber(arg, 1, 65535 - 20 - 8);
+        if (daemon.maxlen === -1) fail('illegal sync-maxlen specified');
         break;
       case 'tun-info':
         setOption(O['tun-info']);
@@ -881,12 +903,10 @@ function parseInner(argv: readonly string[], opts: ParseOptions): Command | Usag
       return { cmd: 'deleteDest', key: key(), dest: { addr: destAddr(), port: dest.port } };
     case C.TIMEOUT:
       return { cmd: 'setTimeouts', timeouts };
+    case C.STARTD:
+      return { cmd: 'startDaemon', role: daemonArg as 'master' | 'backup', config: daemon };
     default:
-      return new UsageError(
-        `${program}: connection synchronisation daemons (--start-daemon/--stop-daemon) are not supported by tunvs\n`,
-        2,
-        true,
-      );
+      return { cmd: 'stopDaemon', role: daemonArg as 'master' | 'backup' };
   }
 }
 

@@ -40,6 +40,8 @@ const STRERROR: Record<string, string> = {
   EAFNOSUPPORT: 'Address family not supported by protocol',
   EBUSY: 'Device or resource busy',
   EIO: 'Input/output error',
+  ENODEV: 'No such device',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
 };
 
 /** The line ipvsadm prints for error `code` raised by control operation `op`. */

@@ -1,5 +1,5 @@
 export { parseArgs, UsageError, usageText, schedFlagNames, schedFlagBits, SCHEDULERS, PERSISTENCE_ENGINES, MAX_TIMEOUT, VERSION_LINE } from './args.js';
-export type { Command, FormatOptions, ParseOptions } from './args.js';
+export type { Command, DaemonSpec, FormatOptions, ParseOptions } from './args.js';
 export {
   formatList,
   formatService,

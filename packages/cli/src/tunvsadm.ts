@@ -4,6 +4,7 @@
  * Also `-R`: save-format lines from stdin, each run like its own command line.
  */
 import { ControlError } from '@tunvs/model';
+import type { SyncDaemonInfo } from '@tunvs/model';
 import { CONTROL_OPS } from './control-socket.js';
 import { parseArgs, UsageError, type Command } from './args.js';
 import { ControlClient, ControlTimeoutError, socketPath, type AsyncDirectorControl, type ClientOptions } from './control-socket.js';
@@ -90,7 +91,7 @@ function scrubError(e: ControlError): ControlError {
 class Unreachable extends Error {}
 
 interface Session {
-  get(): Promise<AsyncDirectorControl>;
+  get(): Promise<Remote>;
   close(): void;
 }
 
@@ -111,7 +112,7 @@ function connectFailure(path: string, e: unknown, timeoutS: number): Unreachable
 }
 
 /** Each call's answer and errors with their strings scrubbed. */
-function scrubbed(ctl: AsyncDirectorControl & { close?(): void }): AsyncDirectorControl & { close?(): void } {
+function scrubbed(ctl: Remote): Remote {
   const out: Record<string, unknown> = {};
   for (const op of CONTROL_OPS) {
     out[op] = async (...a: unknown[]) => {
@@ -123,11 +124,23 @@ function scrubbed(ctl: AsyncDirectorControl & { close?(): void }): AsyncDirector
     };
   }
   out.close = () => ctl.close?.();
-  return out as unknown as AsyncDirectorControl & { close?(): void };
+  // the daemon's own operations (sync daemons): only over a socket
+  out.call = async (op: string, args: unknown[]) => {
+    if (!ctl.call) throw new ControlError('EINVAL', `${op} needs tunvsd`, op);
+    try {
+      return scrubDeep(await ctl.call(op, args));
+    } catch (e) {
+      throw e instanceof ControlError ? scrubError(e) : e;
+    }
+  };
+  return out as unknown as Remote;
 }
 
+/** The control operations, and `call` for the daemon's own operations (absent in-process). */
+type Remote = AsyncDirectorControl & { close?(): void; call?(op: string, args: unknown[]): Promise<unknown> };
+
 function session(io: CliIO, path: string, timeoutS: number): Session {
-  let conn: Promise<AsyncDirectorControl & { close?(): void }> | null = null;
+  let conn: Promise<Remote> | null = null;
   const opts: ClientOptions = { timeoutMs: Math.round(timeoutS * 1000) };
   return {
     get() {
@@ -175,7 +188,19 @@ async function execute(cmd: Command, io: CliIO, s: Session, depth: number): Prom
       try {
         if (cmd.target === 'connections') io.stdout(formatConnections(await ctl.listConnections(), opts));
         else if (cmd.target === 'timeout') io.stdout(formatTimeouts(await ctl.getTimeouts()));
-        else if (cmd.target === 'daemon') io.stdout(formatDaemons(await ctl.info()));
+        else if (cmd.target === 'daemon') {
+          const info = await ctl.info();
+          // tunvsd's daemons come from its own operation; an embedded Director's from info()
+          // (a server without sync daemons, such as a bare Director's socket, has none)
+          if (ctl.call) {
+            try {
+              info.daemons = (await ctl.call('listDaemons', [])) as SyncDaemonInfo[];
+            } catch (e) {
+              if (!(e instanceof ControlError && (e.code as string) === 'EOPNOTSUPP')) throw e;
+            }
+          }
+          io.stdout(formatDaemons(info));
+        }
         else if (cmd.target === 'service') {
           io.stdout(formatService(await ctl.getService(cmd.service!), opts));
         } else {
@@ -199,6 +224,21 @@ async function execute(cmd: Command, io: CliIO, s: Session, depth: number): Prom
         if (e instanceof ControlError) {
           io.stderr(controlErrorMessage(e.code, e.op || 'listServices') + '\n');
           return { code: 1, abort: true };
+        }
+        throw e;
+      }
+      return { code: 0, abort: false };
+    }
+    case 'startDaemon':
+    case 'stopDaemon': {
+      const ctl = await s.get();
+      try {
+        if (!ctl.call) throw new ControlError('EINVAL', 'sync daemons need tunvsd', cmd.cmd);
+        await ctl.call(cmd.cmd, cmd.cmd === 'startDaemon' ? [cmd.role, cmd.config] : [cmd.role]);
+      } catch (e) {
+        if (e instanceof ControlError) {
+          io.stderr(controlErrorMessage(e.code, cmd.cmd) + '\n');
+          return { code: 255, abort: false };
         }
         throw e;
       }

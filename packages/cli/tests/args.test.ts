@@ -115,12 +115,16 @@ const ERRORS: [string[], string, number][] = [
   [['--start-daemon', 'master', '--mcast-port', '0'], 'illegal mcast-port specified\n', 2],
   [['--start-daemon', 'master', '--mcast-group', '10.0.0.1'], "invalid IPv4 mcast-group `10.0.0.1'\n", 2],
   [['--start-daemon', 'master', ...S], "Illegal 'service-address' option with the 'start-daemon' command\n", 2],
-  [
-    ['--start-daemon', 'master'],
-    'tunvsadm: connection synchronisation daemons (--start-daemon/--stop-daemon) are not supported by tunvs\n',
-    2,
-  ],
 ];
+
+t.test('--start-daemon / --stop-daemon: the daemon settings, with ipvsadm\'s defaults', async (t) => {
+  t.same(parseArgs(['--start-daemon', 'master']), { cmd: 'startDaemon', role: 'master', config: { ifname: 'eth0', syncid: 0 } });
+  t.same(
+    parseArgs(['--start-daemon', 'backup', '--mcast-interface', 'eth1', '--syncid', '7', '--sync-maxlen', '1400', '--mcast-group', '239.1.1.1', '--mcast-port', '9000', '--mcast-ttl', '3']),
+    { cmd: 'startDaemon', role: 'backup', config: { ifname: 'eth1', syncid: 7, maxlen: 1400, group: '239.1.1.1', port: 9000, ttl: 3 } },
+  );
+  t.same(parseArgs(['--stop-daemon', 'backup']), { cmd: 'stopDaemon', role: 'backup' });
+});
 
 t.test('every bad command line: exact message and exit status', async (t) => {
   for (const [argv, text, code] of ERRORS) {

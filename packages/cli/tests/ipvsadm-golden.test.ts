@@ -128,6 +128,22 @@ const BAD: string[][] = [
   ['-L', 'extra'],
   ['-S', '--stats'],
   ['-Z', ...S, '-n'],
+  ['--start-daemon', 'foo'],
+  ['--start-daemon'],
+  ['--stop-daemon'],
+  ['--stop-daemon', 'x'],
+  ['--start-daemon', 'master', '--syncid', '300'],
+  ['--start-daemon', 'master', '--syncid', 'x'],
+  ['--start-daemon', 'backup', '--sync-maxlen', '70000'],
+  ['--start-daemon', 'backup', '--sync-maxlen', '0'],
+  ['--start-daemon', 'master', ...S],
+  ['--start-daemon', 'master', '--mcast-group', '1.2.3.4'],
+  ['--start-daemon', 'master', '--mcast-port', '0'],
+  ['--start-daemon', 'master', '--mcast-ttl', '256'],
+  ['--start-daemon', 'master', '-n'],
+  ['--stop-daemon', 'master', '--mcast-interface', 'eth0'],
+  ['-L', '--daemon', '--stats'],
+  ['-L', '--daemon', '--persistent-conn'],
 ];
 
 t.test('bad command lines: the same message and exit status as ipvsadm', { skip }, async (t) => {

@@ -36,6 +36,7 @@ import { ApplyError, ServiceRunner } from './health.js';
 import type { Change, Transaction } from './reconcile.js';
 import { Observability } from './http.js';
 import { DaemonVrrp } from './vrrp-runtime.js';
+import { DaemonSync } from './sync-runtime.js';
 import type { HttpConfig } from '@tunvs/console/config';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -56,6 +57,8 @@ export interface RunningDaemon {
   services: ServiceRunner;
   /** VRRP instances of the keepalived.conf (vrrp-runtime.ts) */
   vrrp: DaemonVrrp;
+  /** the connection-sync daemons (sync-runtime.ts) */
+  sync: DaemonSync;
   /** metrics, the HTTP server, and the feeds the VRRP/sync runtimes register with */
   observability: Observability;
   /**
@@ -206,7 +209,9 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   d0.start();
   // VRRP before the services: on a TAP device its VIPs must be silent before a virtual
   // service using them would announce them
-  const vrrp = new DaemonVrrp({ log, ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses } }) });
+  const sync = new DaemonSync(d0, log);
+  obs.feeds.setSync(sync.source());
+  const vrrp = new DaemonVrrp({ log, onTransition: (ev) => sync.onTransition(ev.instance, ev.to), ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses } }) });
   obs.feeds.setVrrp(vrrp.source());
   try {
     await vrrp.apply(setup.keepalived);
@@ -230,19 +235,22 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     reader.close();
     throw e;
   }
+  // lvs_sync_daemon: after VRRP, so that a daemon following an instance sees its state
+  await sync.apply(setup.keepalived, (n) => vrrp.stateOf(n));
   log('info', 'configuration applied', { file: path, kind: setup.kind, keepalived: started.keepalivedConf ?? null, changes: applied.length });
   // the defence sysctls over the socket (until the next reload, which applies the file's)
   const defenseOps: [string, ControlOpHandler][] = [
     ['getDefense', { arity: [0, 0], run: () => d0.getDefense() }],
     ['setDefense', { arity: [1, 1], run: (_ctl, args) => d0.setDefense(args[0] as Partial<DefenseSettings>) }],
   ];
-  const server = serveControl(d0, sock, { claim, log, ops: [...defenseOps, ...(opts.ops ?? []), ...vrrp.ops()] });
+  const server = serveControl(d0, sock, { claim, log, ops: [...defenseOps, ...(opts.ops ?? []), ...vrrp.ops(), ...sync.ops()] });
   try {
     await new Promise<void>((res, rej) => {
       server.once('listening', () => res());
       server.once('error', rej);
     });
   } catch (e) {
+    await sync.stop();
     services.stop();
     await vrrp.stop();
     d0.stop();
@@ -290,6 +298,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       const changes = runner.apply(next.config.services, next.keepalived, settings(next.config));
       d.config = next.config;
       await vrrpStep.commit();
+      await sync.apply(next.keepalived, (n) => vrrp.stateOf(n));
       log('info', 'configuration reloaded', { file: path, changes, needsRestart: restart });
       return true;
     } catch (e) {
@@ -312,6 +321,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     config: started,
     services: runner,
     vrrp,
+    sync,
     observability: obs,
     reload(): Promise<boolean> {
       if (inFlight) {
@@ -333,6 +343,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     },
     async stop(): Promise<void> {
       stopped = true;
+      await sync.stop();
       await vrrp.stop();
       await obs.stop();
       reader.close();

@@ -109,6 +109,8 @@ export interface VrrpRuntimeOptions {
   tunDevice?: string;
   /** tunvsd's TAP device: instances on it run through the Director (vrrp-tap.ts) */
   tap?: TapVrrpTarget;
+  /** every state change, after it is logged (the sync daemons follow their instance) */
+  onTransition?: (ev: TransitionEvent) => void;
 }
 
 /** VRRP of one tunvsd. */
@@ -131,11 +133,14 @@ export class VrrpRuntime {
   private readonly wallAtMono: number;
   private readonly monoAtStart: number;
 
+  private readonly onTransition: ((ev: TransitionEvent) => void) | undefined;
+
   constructor(
     readonly config: VrrpConfig,
     opts: VrrpRuntimeOptions,
   ) {
     this.log = opts.log;
+    this.onTransition = opts.onTransition;
     this.now = opts.now ?? monoUs;
     this.wallAtMono = Date.now();
     this.monoAtStart = this.now();
@@ -382,6 +387,7 @@ export class VrrpRuntime {
   private transition(ev: TransitionEvent): void {
     this.transitions.set(ev.instance, (this.transitions.get(ev.instance) ?? 0) + 1);
     this.log('info', 'vrrp transition', { ...ev });
+    this.onTransition?.(ev);
   }
 
   private routerLog(instance: string, msg: string, fields?: Record<string, unknown>): void {
@@ -498,7 +504,8 @@ export function startVrrp(k: KeepalivedConfig | null, opts: VrrpRuntimeOptions):
 /** Whether two VRRP configurations are the same (a reload that changes nothing keeps VRRP running). */
 export function sameVrrp(a: VrrpConfig | undefined, b: VrrpConfig | undefined): boolean {
   const strip = (v: VrrpConfig | undefined): string =>
-    JSON.stringify(v ?? null, (k, val: unknown) => (k === 'file' || k === 'line' || k === 'notes' ? undefined : val));
+    // lvs_sync_daemon belongs to the sync daemons (sync-runtime.ts): it restarts no instance
+    JSON.stringify(v ?? null, (k, val: unknown) => (k === 'file' || k === 'line' || k === 'notes' || k === 'lvsSyncDaemon' ? undefined : val));
   return strip(a) === strip(b);
 }
 
@@ -559,6 +566,17 @@ export class DaemonVrrp {
   /** The running runtime, if any. */
   get runtime(): VrrpRuntime | null {
     return this.rt;
+  }
+
+  /** The state of instance `name` (MASTER, BACKUP, FAULT, INIT), null when no such instance runs. */
+  stateOf(name: string): string | null {
+    const rt = this.rt;
+    if (!rt) return null;
+    try {
+      return stateName(rt.router.get(name).state);
+    } catch {
+      return null;
+    }
   }
 
   /** The read-only source the metrics and the status API read (Feeds.setVrrp). */

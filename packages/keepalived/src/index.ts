@@ -49,7 +49,7 @@ export { sysfsHost, staticHost, hostInterfaceNames } from './vrrp-host.js';
 export type { HostInfo, HostInterface } from './vrrp-host.js';
 export type {
   VrrpConfig, VrrpGlobals, VrrpInstanceConfig, VrrpVip, VrrpRoute, TrackRefConfig, VrrpScriptConfig, VrrpNotifyConfig,
-  VrrpUnsupported, SyncGroupConfig, VrrpNote,
+  VrrpUnsupported, SyncGroupConfig, VrrpNote, LvsSyncDaemonConfig,
 } from './vrrp-types.js';
 export { piranhaVrrp, piranhaRole } from './vrrp-piranha.js';
 export type { PiranhaRole, LvsCfKeys } from './vrrp-piranha.js';

@@ -181,7 +181,7 @@ const GLOBAL_PREFIXES = ['vrrp_', 'checker_', 'bfd_', 'snmp_', 'enable_snmp', 's
  * global_defs keywords tunvs acts on (script users and security); vrrp_* ones belong to
  * the VRRP side. Every other global_defs keyword is kept and reported as not implemented.
  */
-const GLOBAL_ACTED = new Set(['script_user', 'enable_script_security']);
+const GLOBAL_ACTED = new Set(['script_user', 'enable_script_security', 'lvs_sync_daemon']);
 
 /** keepalived keywords whose blocks tunvs keeps raw (VRRP and friends). */
 const VRRP_TOP = ['vrrp_instance', 'vrrp_sync_group', 'vrrp_script', 'vrrp_track_process', 'track_process', 'garp_group', 'vrrp_group'];

@@ -9,6 +9,7 @@
  * Order matters as in keepalived: `track_script`/`track_file` find only scripts and track
  * files defined earlier in the file; sync groups are resolved at the end.
  */
+import { isIP } from 'node:net';
 import { statSync } from 'node:fs';
 import { DiagnosticSink } from './diagnostics.js';
 import { parseScriptLine } from './script.js';
@@ -27,6 +28,7 @@ import type {
   VrrpRoute,
   VrrpScriptConfig,
   VrrpVip,
+  LvsSyncDaemonConfig,
 } from './vrrp-types.js';
 
 const TIMER_MAX_SEC = 1000;
@@ -159,6 +161,93 @@ export class VrrpInterpreter {
 
   // ------------------------------------------------------------------ global_defs
 
+  /** `lvs_sync_daemon IF [[inst] NAME] [id N] [maxlen N] [port P] [ttl T] [group A]`, keepalived 2.2.7's checks. */
+  private lvsSyncDaemon(n: RawNode): void {
+    const v = this.v;
+    const prev = this.cfg.lvsSyncDaemon;
+    if (prev) {
+      v.err(n, `lvs_sync_daemon has already been specified as ${prev.ifname} ${prev.instance ?? '(null)'} - ignoring`);
+      return;
+    }
+    const a = n.args;
+    if (a[0] === undefined) return void v.err(n, 'lvs_sync_daemon requires interface');
+    if (a[0].length >= 16) return void v.err(n, `lvs_sync_daemon interface name '${a[0]}' too long - ignoring`);
+    const d: LvsSyncDaemonConfig = { ifname: a[0], file: n.file, line: n.line };
+    const KW = new Set(['id', 'maxlen', 'port', 'ttl', 'group', 'inst']);
+    let i = 1;
+    // before 2.0.12: IF INSTANCE [SYNCID]
+    if (a[i] !== undefined && !KW.has(a[i]!)) {
+      d.instance = a[i++];
+      if (a[i] !== undefined && !KW.has(a[i]!)) {
+        const id = v.intOf(n, a[i]!, 0, 255);
+        if (id === undefined) v.err(n, `Invalid syncid (${a[i]}) - defaulting to vrid`);
+        else {
+          v.err(n, 'Please use keyword "id" before lvs_sync_daemon SYNCID');
+          d.syncid = id;
+        }
+        i++;
+      }
+    }
+    const num = (what: string, key: 'maxlen' | 'port' | 'ttl', max: number): void => {
+      const s = a[i + 1];
+      if (s === undefined) return void v.err(n, `No value specified for lvs_sync_daemon ${what} - ignoring`);
+      i++;
+      const x = v.intOf(n, s, 1, max);
+      if (x === undefined) v.err(n, `Invalid lvs_sync_daemon ${what} (${s}) - ignoring`);
+      else d[key] = x;
+    };
+    for (; i < a.length; i++) {
+      const w = a[i]!;
+      switch (w) {
+        case 'id': {
+          const s = a[i + 1];
+          if (s === undefined) {
+            v.err(n, 'No value specified for lvs_sync_daemon id, defaulting to vrid');
+            break;
+          }
+          i++;
+          const x = v.intOf(n, s, 0, 255);
+          if (x === undefined) v.err(n, `Invalid syncid (${s}) - defaulting to vrid`);
+          else d.syncid = x;
+          break;
+        }
+        case 'maxlen':
+          num('maxlen', 'maxlen', 65507);
+          break;
+        case 'port':
+          num('port', 'port', 65535);
+          break;
+        case 'ttl':
+          num('ttl', 'ttl', 255);
+          break;
+        case 'group': {
+          const s = a[i + 1];
+          if (s === undefined) {
+            v.err(n, 'No value specified for lvs_sync_daemon group - ignoring');
+            break;
+          }
+          i++;
+          const fam = isIP(s);
+          if (fam === 0) v.err(n, `Invalid lvs_sync_daemon group (${s}) - ignoring`);
+          else if (fam === 4 ? (Number(s.split('.')[0]) & 0xf0) !== 0xe0 : !/^ff/i.test(s)) v.err(n, `lvs_sync_daemon group address ${s} is not multicast - ignoring`);
+          else d.group = s;
+          break;
+        }
+        case 'inst': {
+          const s = v.arg(n, i + 2);
+          if (s === undefined) return;
+          i++;
+          if (d.instance !== undefined) v.err(n, `lvs_sync_daemon vrrp instance has already been specified as ${d.instance} - ignoring`);
+          else d.instance = s;
+          break;
+        }
+        default:
+          v.err(n, `Unknown option ${w} specified for lvs_sync_daemon`);
+      }
+    }
+    this.cfg.lvsSyncDaemon = d;
+  }
+
   private global(n: RawNode): void {
     const k = n.keyword;
     const g = this.cfg.globals;
@@ -190,6 +279,7 @@ export class VrrpInterpreter {
       if (p !== undefined) g.vmacPrefix = p;
       return;
     }
+    if (k === 'lvs_sync_daemon') return this.lvsSyncDaemon(n);
     if (!k.startsWith('vrrp_')) return;
     if (!GLOBAL_VRRP_KEYWORDS.has(k)) {
       v.err(n, `Unknown keyword '${k}'`);

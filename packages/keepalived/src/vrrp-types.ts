@@ -195,8 +195,28 @@ export interface VrrpNote extends SourcePos {
 }
 
 /** Everything VRRP in a configuration. */
+/**
+ * global_defs `lvs_sync_daemon IF [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port P] [ttl T]
+ * [group A]`: the IPVS connection-sync daemons. With an instance, one daemon whose role
+ * follows the instance (MASTER: master, otherwise backup) and whose syncid defaults to the
+ * instance's VRID; without, both a master and a backup daemon (syncid 0).
+ */
+export interface LvsSyncDaemonConfig {
+  ifname: string;
+  instance?: string;
+  syncid?: number;
+  maxlen?: number;
+  port?: number;
+  ttl?: number;
+  group?: string;
+  file: string;
+  line: number;
+}
+
 export interface VrrpConfig {
   globals: VrrpGlobals;
+  /** global_defs lvs_sync_daemon (absent: none) */
+  lvsSyncDaemon?: LvsSyncDaemonConfig;
   instances: VrrpInstanceConfig[];
   syncGroups: SyncGroupConfig[];
   scripts: VrrpScriptConfig[];

@@ -192,7 +192,9 @@ export type ControlErrorCode =
   | 'EPERM'
   | 'ENOMEM'
   | 'EAFNOSUPPORT'
-  | 'ENOPROTOOPT';
+  | 'ENOPROTOOPT'
+  | 'ENODEV'
+  | 'EADDRNOTAVAIL';
 
 /** A failed control operation. `op` says which operation, for choosing the message. */
 export class ControlError extends Error {

@@ -113,8 +113,18 @@ export class SyncBackup {
   /** Decode and apply one datagram now. Returns its version, or -1 when refused. */
   handle(buf: Uint8Array, len = buf.length): number {
     this.now = this.clock();
-    return decodeSyncMessage(buf, len, this.settings.syncid, this.rec, this.sink, this.rx);
+    const v = decodeSyncMessage(buf, len, this.settings.syncid, this.rec, this.sink, this.rx);
+    if (v >= 0) {
+      this.lastVersion = v;
+      this.lastMessageAt = this.now;
+    }
+    return v;
   }
+
+  /** The version of the last accepted message (-1: none yet). */
+  lastVersion = -1;
+  /** When the last message was accepted (the daemon's clock, ms; 0: never). */
+  lastMessageAt = 0;
 
   /** Stop: queued datagrams are discarded. */
   stop(): void {

@@ -283,10 +283,14 @@ export class SyncMaster {
       this.sender.send(w.buf, len);
       this.counters.messages++;
       this.counters.bytes += len;
+      this.lastSentAt = this.clock();
     } catch {
       this.counters.sendErrors++;
     }
   }
+
+  /** When the last message was sent (the daemon's clock, ms; 0: never). */
+  lastSentAt = 0;
 
   /** Stop the flush timer; queued records are sent first when `drain`. */
   stop(drain = true): void {
