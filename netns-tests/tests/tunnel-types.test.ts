@@ -35,14 +35,20 @@ interface Topo {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function clientRun(ns: string, args: string[]): { counts: Record<string, number>; errors: number } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, client, ...args], { encoding: 'utf8', timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { counts: Record<string, number>; errors: number };
+/** Run lab-client.mjs in a namespace (asynchronously: HTTP and UDP go at the same time). */
+function clientRun(ns: string, args: string[]): Promise<{ counts: Record<string, number>; errors: number }> {
+  return new Promise((res, rej) => {
+    const c = spawn('ip', ['netns', 'exec', ns, process.execPath, client, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    c.on('close', (code) => (code === 0 ? res(JSON.parse(out) as { counts: Record<string, number>; errors: number }) : rej(new Error(`client failed: ${err}`))));
+  });
 }
 
-function adm(sock: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [tunvsadm, ...args], { encoding: 'utf8', env: { ...process.env, TUNVS_SOCKET: sock } });
+function adm(sock: string, args: string[], input?: string): string {
+  const r = spawnSync(process.execPath, [tunvsadm, ...args], { encoding: 'utf8', input, env: { ...process.env, TUNVS_SOCKET: sock } });
   if (r.status !== 0) throw new Error(`tunvsadm ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -88,10 +94,13 @@ t.test('GUE (nocsum, csum) and GRE (csum) through tunvsd to tunvs-realserver, ju
     spawnSync(LAB, ['down'], { stdio: 'ignore' });
     rmSync(work, { recursive: true, force: true });
   });
+  const t0 = Date.now();
+  const step = (what: string): void => void t.comment(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   spawnSync(LAB, ['down'], { stdio: 'ignore' });
   const up = spawnSync(LAB, ['up', '--method', 'tun', '--servers', '1', '--quiet'], { encoding: 'utf8' });
   t.equal(up.status, 0, `lab up: ${up.stderr}`);
   if (up.status !== 0) return;
+  step('lab up');
   const topo = JSON.parse(spawnSync(LAB, ['status', '--json'], { encoding: 'utf8' }).stdout) as Topo;
   const rs1 = topo.servers[0]!;
   const cl = topo.clients[0]!;
@@ -118,14 +127,15 @@ t.test('GUE (nocsum, csum) and GRE (csum) through tunvsd to tunvs-realserver, ju
   t.ok(existsSync(sock), `tunvsd serves its socket (log: ${log})`);
   if (!existsSync(sock)) return;
 
+  step('tunvsd ready');
   const pcap = join(work, 'rs1.pcap');
   dump = spawn('ip', ['netns', 'exec', rs1.ns, 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', pcap, `ip proto 47 or udp dst port ${GUE_PORT}`], { stdio: 'ignore' });
   await sleep(800);
 
   const phases = [
-    { name: 'GUE, no checksum', info: `gue:${GUE_PORT}:-c`, edit: null },
-    { name: 'GUE --tun-csum', info: `gue:${GUE_PORT}:+c`, edit: ['--tun-type', 'gue', '--tun-port', String(GUE_PORT), '--tun-csum'] },
-    { name: 'GRE --tun-csum', info: 'gre:+c', edit: ['--tun-type', 'gre', '--tun-csum'] },
+    { name: 'GUE, no checksum', edit: null },
+    { name: 'GUE --tun-csum', edit: ['--tun-type', 'gue', '--tun-port', String(GUE_PORT), '--tun-csum'] },
+    { name: 'GRE --tun-csum', edit: ['--tun-type', 'gre', '--tun-csum'] },
   ];
   // the instants the destination changed type (seconds, as the capture's timestamps)
   const switched: number[] = [];
@@ -133,16 +143,17 @@ t.test('GUE (nocsum, csum) and GRE (csum) through tunvsd to tunvs-realserver, ju
     if (ph.edit) {
       await sleep(300); // the last segments of the previous phase reach rs1 first
       switched.push(Date.now() / 1000);
-      adm(sock, ['-e', '-t', `${vip}:${http}`, '-r', `${rs1.ip}:${http}`, '-i', ...ph.edit]);
-      adm(sock, ['-e', '-u', `${vip}:${udpEcho}`, '-r', `${rs1.ip}:${udpEcho}`, '-i', ...ph.edit]);
+      // both services' real server in one tunvsadm -R (ipvsadm's restore takes any command line)
+      const edits = [`-t ${vip}:${http} -r ${rs1.ip}:${http}`, `-u ${vip}:${udpEcho} -r ${rs1.ip}:${udpEcho}`];
+      adm(sock, ['-R'], edits.map((e) => `-e ${e} -i ${ph.edit.join(' ')}\n`).join(''));
     }
-    const listing = adm(sock, ['-L', '-n', '--tun-info']);
-    t.equal(listing.split('\n').filter((l) => l.includes(`${rs1.ip}:`) && l.includes(` ${ph.info} `)).length, 2, `${ph.name}: --tun-info lists ${ph.info} for both services`);
-    const h = clientRun(cl.ns, ['http', vip, String(http), '20']);
+    const [h, u] = await Promise.all([clientRun(cl.ns, ['http', vip, String(http), '20']), clientRun(cl.ns, ['udp', vip, String(udpEcho), '10'])]);
     t.same(h, { counts: { [rs1.name]: 20 }, errors: 0 }, `${ph.name}: 20 HTTP requests answered by ${rs1.name}`);
-    const u = clientRun(cl.ns, ['udp', vip, String(udpEcho), '10']);
     t.same(u, { counts: { [rs1.name]: 10 }, errors: 0 }, `${ph.name}: 10 UDP echoes answered`);
+    step(ph.name);
   }
+  const listing = adm(sock, ['-L', '-n', '--tun-info']);
+  t.equal(listing.split('\n').filter((l) => l.includes(`${rs1.ip}:`) && l.includes(' gre:+c ')).length, 2, '--tun-info lists gre:+c for both services');
   await sleep(300);
   dump.kill('SIGINT');
   await new Promise<void>((res) => dump!.on('close', () => res()));
@@ -156,6 +167,7 @@ t.test('GUE (nocsum, csum) and GRE (csum) through tunvsd to tunvs-realserver, ju
     time: Number(r[0]), src: r[1]!, dst: r[2]!, proto: r[3]!, ipCsum: r[4]!, df: r[5]!, sport: r[6]!, dport: r[7]!,
     udpCsum: r[8]!, udpStatus: r[9]!, payload: r[10]!, greC: r[11]!, greStatus: r[12]!, tcpStatus: r[13]!, malformed: r[14]!,
   }));
+  step('tshark');
   const phaseOf = (time: number): number => switched.filter((s) => time >= s).length;
 
   // GUE: outer UDP to 6080, one IP header as far as tshark goes
