@@ -71,7 +71,7 @@ function rawIpv4Pcap(packets: Buffer[]): Buffer {
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(65535, 16);
   head.writeUInt32LE(228, 20);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   for (const p of packets) {
     const rec = Buffer.alloc(16);
     rec.writeUInt32LE(p.length, 8);
