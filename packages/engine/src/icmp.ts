@@ -21,7 +21,7 @@ import type { ConnTable } from '@tunvs/conntrack';
 import { Packet } from '@tunvs/forwarder';
 import { Fwd, Proto } from '@tunvs/model';
 import {
-  GreField, GueField, IcmpQuoteView, IcmpType, IcmpUnreachCode, Ipv4Field, Ipv4Flag, UdpField, echoReplyInPlace, greHeaderLen, rd16, rd32,
+  IcmpQuoteView, IcmpType, IcmpUnreachCode, Ipv4Field, Ipv4Flag, UdpField, echoReplyInPlace, parseGreHeader, parseGueHeader, rd16, rd32,
 } from '@tunvs/packet';
 import type { DirectorCounters } from './counters.js';
 import type { ForwarderTable } from './forwarders.js';
@@ -116,21 +116,19 @@ export class IcmpRelay {
     let port = 0;
     let ulen = 0;
     if (oproto === Proto.UDP) {
-      const g = at + UdpField.HEADER_LEN;
-      if (g + GueField.HEADER_LEN > end) return false;
-      const b0 = buf[g + GueField.VER_C_HLEN]!;
       // version 0, data (not control), carrying IPv4
-      if (b0 >> 6 !== 0 || (b0 & GueField.CONTROL) !== 0 || buf[g + GueField.PROTO] !== Proto.IPIP) return false;
+      const g = at + UdpField.HEADER_LEN;
+      const hl = g < end ? parseGueHeader(buf, g, end - g) : -1;
+      if (hl < 0) return false;
       type = 1;
       port = rd16(buf, at + UdpField.DST_PORT);
-      ulen = UdpField.HEADER_LEN + GueField.HEADER_LEN + ((b0 & GueField.HLEN_MASK) << 2);
+      ulen = UdpField.HEADER_LEN + hl;
     } else if (oproto === Proto.GRE) {
-      if (at + GreField.BASE_LEN > end) return false;
-      const flags = rd16(buf, at + GreField.FLAGS_VER);
-      // version 0, no flag but C, IPv4 inside
-      if ((flags & ~GreField.FLAG_CSUM) !== 0 || rd16(buf, at + GreField.PROTO) !== GreField.PROTO_IPV4) return false;
+      // version 0, no flag but C, IPv4 inside (the quote is cut short: no checksum check)
+      const hl = parseGreHeader(buf, at, end - at, false);
+      if (hl < 0) return false;
       type = 2;
-      ulen = greHeaderLen(flags !== 0);
+      ulen = hl;
     }
     const ip = at + ulen;
     if (ip + Ipv4Field.HEADER_LEN > end || buf[ip]! >> 4 !== 4) return false;
