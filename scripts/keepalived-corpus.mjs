@@ -3,13 +3,15 @@
 // (`keepalived -l -n --config-test -f FILE`) on every configuration of keepalived's own
 // corpus (/work/shared/corpus/keepalived/{samples,maint}, or $TUNVS_KEEPALIVED_CORPUS).
 //
-//   sudo node scripts/keepalived-corpus.mjs [--list] [--class NAME] [--file NAME]
+//   sudo node scripts/keepalived-corpus.mjs [--list] [--class NAME] [--file NAME] [--fresh]
 //
 // Both run in a fresh network namespace of our own (only `lo`), so the host-dependent
 // checks (interfaces, users, script files) see the same, stable host. keepalived's
 // verdicts are cached in /tmp keyed by the file's hash (and its include tree's path), so
 // a rerun only spends time on tunvs. A keepalived timeout or crash is reported as a
-// keepalived failure, not as a disagreement. Files whose disagreement disappears when the
+// keepalived failure, not as a disagreement. A file with a top-level net_namespace (which
+// keepalived's --config-test does not check at all) is judged on a copy without that line;
+// the raw figures count it as it is. Files whose disagreement disappears when the
 // top-level vrrp_* blocks are removed (from a copy under /tmp) are counted as VRRP-only:
 // the VRRP work owns those verdicts.
 import { spawn, spawnSync } from 'node:child_process';
@@ -28,6 +30,9 @@ const args = process.argv.slice(2);
 const listAll = args.includes('--list');
 const onlyClass = args.includes('--class') ? args[args.indexOf('--class') + 1] : undefined;
 const onlyFile = args.includes('--file') ? args[args.indexOf('--file') + 1] : undefined;
+// the cache does not see the host change (a package installed since, e.g. /sbin/ipvsadm for a
+// notify script): --fresh runs keepalived again on every file and rewrites the cache
+const fresh = args.includes('--fresh');
 
 if (!existsSync(corpus)) {
   console.log(`keepalived-corpus: ${corpus} is absent; nothing to compare`);
@@ -76,7 +81,7 @@ function corpusFiles(base) {
 
 const cache = existsSync(cacheFile) ? JSON.parse(readFileSync(cacheFile, 'utf8')) : {};
 // the vrrp-less copies live in a fresh temporary directory: key them by their path inside it
-const relName = (file) => file.replace(/^.*\/tunvs-corpus-novrrp-[^/]+\//, 'novrrp/');
+const relName = (file) => file.replace(/^.*\/tunvs-corpus-novrrp-[^/]+\//, 'novrrp/').replace(/^.*\/tunvs-corpus-nonetns-[^/]+\//, 'nonetns/');
 const keyOf = (file) => createHash('sha256').update(relName(relative(corpus, file))).update('\0').update(readFileSync(file)).digest('hex');
 
 /** keepalived's verdict: { code, out, failure?: 'timeout' | 'crash' } */
@@ -95,7 +100,7 @@ function runKeepalived(file) {
 }
 
 async function keepalivedVerdicts(files, base) {
-  const todo = files.filter((f) => !cache[keyOf(f)]);
+  const todo = files.filter((f) => fresh || !cache[keyOf(f)]);
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
@@ -169,6 +174,9 @@ function stripVrrp(text) {
 }
 
 const classOf = (k, ours) => `keepalived ${k.code} / tunvs ${ours.code}`;
+// tunvs refuses an empty file at config-test, start and reload alike (issue 13 item 4: an
+// empty file must never wipe a running director); keepalived runs it with nothing in it
+const deliberate = (r) => r.k.code === 0 && /: error: the file is empty: nothing to apply/.test(r.ours.out);
 
 const files = corpusFiles(corpus).filter((f) => !onlyFile || f.endsWith('/' + onlyFile));
 const kv = await keepalivedVerdicts(files, corpus);
@@ -177,7 +185,37 @@ const rows = [];
 for (const f of files) {
   const k = kv.get(f);
   const ours = runTunvs(f);
-  rows.push({ f, k, ours, host: hostDependent(k) });
+  rows.push({ f, k, ours, host: hostDependent(k), src: f });
+}
+
+// A top-level net_namespace makes keepalived 2.2.7's --config-test exit 0 without checking
+// the file at all (it would check it inside that namespace), while tunvs judges it and
+// exits non-zero on errors (issue 13: exit 0 means tunvsd applies it): a deliberate
+// divergence. Such files are judged on a copy without the net_namespace line, where
+// keepalived does check them; the raw figure above the line counts them as they are.
+const netnsRows = [];
+let netnsRoot;
+for (const r of rows) {
+  const m = /^(.*):(\d+): warning: parsed, not implemented by tunvs: net_namespace$/m.exec(r.ours.out);
+  if (!m || m[1] !== r.f) continue;
+  netnsRoot ??= mkdtempSync(join(tmpdir(), 'tunvs-corpus-nonetns-'));
+  if (!netnsRows.length) cpSync(corpus, netnsRoot, { recursive: true });
+  const copy = join(netnsRoot, relative(corpus, r.f));
+  const lines = readFileSync(r.f, 'utf8').split('\n');
+  lines[Number(m[2]) - 1] = '';
+  writeFileSync(copy, lines.join('\n'));
+  netnsRows.push({ r, copy });
+}
+const raw = rows.map((r) => ({ ...r }));
+if (netnsRows.length) {
+  const nkv = await keepalivedVerdicts(netnsRows.map((n) => n.copy), 'the net_namespace-less copies');
+  for (const { r, copy } of netnsRows) {
+    r.netns = { k: r.k, ours: r.ours };
+    r.k = nkv.get(copy);
+    r.ours = runTunvs(copy);
+    r.host = hostDependent(r.k);
+    r.src = copy;
+  }
 }
 
 // For the disagreements: the same comparison on a copy whose vrrp blocks are removed.
@@ -189,7 +227,7 @@ if (disagreeing.length) {
   const stripped = [];
   for (const r of disagreeing) {
     const copy = join(stripRoot, relative(corpus, r.f));
-    writeFileSync(copy, stripVrrp(readFileSync(r.f, 'utf8')));
+    writeFileSync(copy, stripVrrp(readFileSync(r.src, 'utf8')));
     stripped.push(copy);
   }
   const skv = await keepalivedVerdicts(stripped, 'the vrrp-less copies');
@@ -201,6 +239,7 @@ if (disagreeing.length) {
   }
   rmSync(stripRoot, { recursive: true, force: true });
 }
+if (netnsRoot) rmSync(netnsRoot, { recursive: true, force: true });
 
 const name = (f) => relative(corpus, f);
 const failures = rows.filter((r) => r.k.failure);
@@ -213,6 +252,11 @@ const line = (label, set) => {
 
 console.log(`keepalived corpus: ${corpus} (${files.length} files; keepalived verdicts cached in ${cacheFile})`);
 for (const r of failures) console.log(`  keepalived failure: ${name(r.f)}: ${r.k.failure} (tunvs exit ${r.ours.code})`);
+const rawJudged = raw.filter((r) => !r.k.failure);
+line('raw, overall (keepalived judged)', rawJudged);
+line('raw, host-independent', rawJudged.filter((r) => !r.host));
+console.log(`top-level net_namespace (keepalived exits 0 unchecked; deliberate): ${netnsRows.length} file(s), ` +
+  `${netnsRows.filter(({ r }) => r.netns.k.code !== r.netns.ours.code).length} disagreeing as they are; below judged without that line`);
 line('overall (keepalived judged)', judged);
 line('host-independent', judged.filter((r) => !r.host));
 line('host-dependent', judged.filter((r) => r.host));
@@ -221,11 +265,14 @@ const nonVrrp = disagreeing.filter((r) => !r.vrrpOnly);
 console.log(`disagreements only inside vrrp_* blocks: ${vrrpOnly.length} (VRRP work)`);
 line('overall, VRRP-only ones counted as agreeing', judged.map((r) => (r.vrrpOnly ? { ...r, ours: r.k } : r)));
 line('host-independent, same', judged.filter((r) => !r.host).map((r) => (r.vrrpOnly ? { ...r, ours: r.k } : r)));
+const del = judged.filter(deliberate);
+console.log(`deliberate: empty file refused by tunvs (issue 13 item 4): ${del.length}${del.length ? ': ' + del.map((r) => name(r.f)).join(' ') : ''}`);
+line('host-independent, not these', judged.filter((r) => !r.host && !deliberate(r)));
 console.log(`remaining disagreements (not VRRP-only): ${nonVrrp.length}`);
 
 const byClass = new Map();
 for (const r of disagreeing) {
-  const c = `${r.vrrpOnly ? 'vrrp-only' : r.host ? 'host-dependent' : 'host-independent'}: ${classOf(r.k, r.ours)}`;
+  const c = `${deliberate(r) ? 'deliberate' : r.vrrpOnly ? 'vrrp-only' : r.host ? 'host-dependent' : 'host-independent'}: ${classOf(r.k, r.ours)}${r.netns ? ' (net_namespace line removed)' : ''}`;
   if (!byClass.has(c)) byClass.set(c, []);
   byClass.get(c).push(r);
 }

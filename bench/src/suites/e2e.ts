@@ -10,8 +10,12 @@
  *   tunvs-nat  tunvsd on a TUN device, NAT (masq), policy routing for the replies, vnetHdr (GSO)
  *   tunvs-dr   tunvsd on a TAP device bridged with client and servers, DR (VIP on the servers' lo)
  *   c-tun      UDP only: bench/e2e/nat-forward.c, a minimal C NAT forwarder on the same TUN
- * route/nft/haproxy/tunvs-nat/c-tun share one routed topology (VIP off the client subnet);
- * tunvs-dr has its own one-segment topology (VIP inside it, as LVS-DR wants).
+ *   tunvs-xdp  tunvsd owning a veth on the servers' bridge over AF_XDP (device kind xdp), NAT:
+ *              the kernel routes the VIP to the director's own address 10.77.1.2, the servers'
+ *              default route points at it while measured, its gateway is the kernel (10.77.1.1)
+ *   tunvs-xdp-dr  tunvsd owning a veth on the one-segment bridge over AF_XDP, DR
+ * route/nft/haproxy/tunvs-nat/c-tun/tunvs-xdp share one routed topology (VIP off the client
+ * subnet); tunvs-dr and tunvs-xdp-dr share a one-segment topology (VIP inside it, as LVS-DR wants).
  *
  * Metrics per anchor: conn_per_s (wrk, `Connection: close`), keepalive_rps (wrk), tcp_gbps
  * (iperf3, one stream), udp_pps (64-byte datagrams from a sendmmsg generator, counted at the
@@ -47,6 +51,9 @@ const DIR_RS = '10.77.1.1';
 const RS = ['10.77.1.11', '10.77.1.12'] as const;
 const VIP = '10.77.2.100';
 const TUN = 'bxtun0';
+/** tunvs-xdp: the director's veth (its peer is a port of br-rs) and its own address */
+const XDP = 'bxxdp0';
+const XDP_ADDR = '10.77.1.2';
 // layer-2 topology (tunvs-dr)
 const DNS = { cl: `${P}dcl`, dir: `${P}ddir`, rs1: `${P}drs1`, rs2: `${P}drs2` };
 const D_CLIENT = '10.78.0.2';
@@ -55,12 +62,15 @@ const D_RS = ['10.78.0.11', '10.78.0.12'] as const;
 const D_VIP = '10.78.0.100';
 const TAP = 'bxtap0';
 const D_MAC = '02:00:0a:4e:00:01';
+/** tunvs-xdp-dr: the director's veth (its peer is a port of br-lan) and its own address */
+const D_XDP = 'bxxdp1';
+const D_XDP_ADDR = '10.78.0.3';
 
 const HTTP = 80;
 const IPERF = 5201;
 const UDP = 9;
 
-const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun'] as const;
+const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun', 'tunvs-xdp', 'tunvs-xdp-dr'] as const;
 type Anchor = (typeof ANCHORS)[number];
 const METRICS = ['conn_per_s', 'keepalive_rps', 'tcp_gbps', 'udp_pps'] as const;
 type Metric = (typeof METRICS)[number];
@@ -72,7 +82,11 @@ const MEASURES: Record<Anchor, readonly Metric[]> = {
   'tunvs-nat': METRICS,
   'tunvs-dr': METRICS,
   'c-tun': ['udp_pps'],
+  'tunvs-xdp': METRICS,
+  'tunvs-xdp-dr': METRICS,
 };
+/** the anchors on the one-segment (DR) topology */
+const isDr = (a: Anchor): boolean => a === 'tunvs-dr' || a === 'tunvs-xdp-dr';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -198,6 +212,8 @@ class E2E {
       }
       sh('ip', ['-n', ns, 'link', 'del', TUN], { ignore: true });
       sh('ip', ['-n', ns, 'link', 'del', TAP], { ignore: true });
+      sh('ip', ['-n', ns, 'link', 'del', XDP], { ignore: true });
+      sh('ip', ['-n', ns, 'link', 'del', D_XDP], { ignore: true });
       sh('ip', ['netns', 'del', ns], { ignore: true });
     }
   }
@@ -253,6 +269,11 @@ class E2E {
       `link add vrs2 type veth peer name eth0 netns ${NS.rs2}`,
       'link set vrs1 master br-rs',
       'link set vrs2 master br-rs',
+      // tunvs-xdp's interface: no kernel address; its peer is a port of br-rs
+      `link add ${XDP} type veth peer name ${XDP}p`,
+      `link set ${XDP}p master br-rs`,
+      `link set ${XDP}p up`,
+      `link set ${XDP} up`,
       `tuntap add dev ${TUN} mode tun`,
       `addr add ${DIR_LAN}/24 dev lan0`,
       `addr add ${DIR_RS}/24 dev br-rs`,
@@ -263,6 +284,7 @@ class E2E {
       `link set ${TUN} up`,
     ]);
     sysctl(NS.dir, ['lan0', 'br-rs', 'vrs1', 'vrs2', TUN].map((i) => [`net.ipv4.conf.${i}.rp_filter`, 0] as [string, number]));
+    inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'off']);
     sysctl(NS.cl, [['net.ipv4.ip_local_port_range', '"1024 65000"'], ['net.ipv6.conf.all.disable_ipv6', 1, true]]);
     ipb(NS.cl, [`addr add ${CLIENT}/24 dev eth0`, 'link set eth0 up', `route add default via ${DIR_LAN}`]);
     [NS.rs1, NS.rs2].forEach((ns, i) => {
@@ -282,12 +304,17 @@ class E2E {
       'link set vcl master br-lan',
       'link set vrs1 master br-lan',
       'link set vrs2 master br-lan',
+      `link add ${D_XDP} type veth peer name ${D_XDP}p`,
+      `link set ${D_XDP}p master br-lan`,
+      `link set ${D_XDP}p up`,
+      `link set ${D_XDP} up`,
       'link set vcl up',
       'link set vrs1 up',
       'link set vrs2 up',
       `link set ${TAP} up`,
       'link set br-lan up',
     ]);
+    inNs(DNS.dir, 'ethtool', ['-K', `${D_XDP}p`, 'tx', 'off']);
     sysctl(DNS.cl, [['net.ipv4.ip_local_port_range', '"1024 65000"'], ['net.ipv6.conf.all.disable_ipv6', 1, true]]);
     ipb(DNS.cl, [`addr add ${D_CLIENT}/24 dev eth0`, 'link set eth0 up', `route add default via ${D_DIP}`]);
     [DNS.rs1, DNS.rs2].forEach((ns, i) => {
@@ -356,7 +383,7 @@ http {
   /** client namespace and target address for an anchor */
   target(a: Anchor): { ns: string; addr: string } {
     if (a === 'route') return { ns: NS.cl, addr: RS[0] };
-    if (a === 'tunvs-dr') return { ns: DNS.cl, addr: D_VIP };
+    if (isDr(a)) return { ns: DNS.cl, addr: D_VIP };
     return { ns: NS.cl, addr: VIP };
   }
 
@@ -380,19 +407,24 @@ http {
     }
   }
 
-  async tunvsd(kind: 'nat' | 'dr'): Promise<void> {
+  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr'): Promise<void> {
     const sock = join(this.work, `tunvsd-${kind}.sock`);
     rmSync(sock, { force: true });
-    const nat = kind === 'nat';
+    const nat = kind === 'nat' || kind === 'xdp-nat';
     const rs = nat ? RS : D_RS;
     const vip = nat ? VIP : D_VIP;
     const method = nat ? 'masq' : 'route';
     const dests = (port: number): object[] => rs.map((addr) => ({ addr, port, method, weight: 1 }));
     const config = {
-      device: nat
-        ? { name: TUN, kind: 'tun', vnetHdr: true }
-        : { name: TAP, kind: 'tap', vnetHdr: true, mac: D_MAC, addresses: [`${D_DIP}/24`] },
-      sourceAddress: nat ? DIR_RS : D_DIP,
+      device:
+        kind === 'xdp-nat'
+          ? { name: XDP, kind: 'xdp', addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
+          : kind === 'xdp-dr'
+            ? { name: D_XDP, kind: 'xdp', addresses: [`${D_XDP_ADDR}/24`] }
+            : nat
+              ? { name: TUN, kind: 'tun', vnetHdr: true }
+              : { name: TAP, kind: 'tap', vnetHdr: true, mac: D_MAC, addresses: [`${D_DIP}/24`] },
+      sourceAddress: kind === 'xdp-nat' ? XDP_ADDR : kind === 'xdp-dr' ? D_XDP_ADDR : nat ? DIR_RS : D_DIP,
       socket: sock,
       connCapacity: 1 << 20,
       services: [
@@ -482,7 +514,17 @@ backend iperf
       this.tunRouting(true);
       await this.tunvsd('nat');
     } else if (a === 'tunvs-dr') {
+      ipb(DNS.cl, ['neigh flush all']);
       await this.tunvsd('dr');
+    } else if (a === 'tunvs-xdp') {
+      // the kernel routes the VIP to the director's own address; the servers answer through it
+      await this.tunvsd('xdp-nat');
+      ipb(NS.dir, [`route add ${VIP}/32 via ${XDP_ADDR} dev br-rs`]);
+      for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${XDP_ADDR}`]);
+    } else if (a === 'tunvs-xdp-dr') {
+      // the VIP was answered for by the TAP director: ask again
+      ipb(DNS.cl, ['neigh flush all']);
+      await this.tunvsd('xdp-dr');
     } else if (a === 'c-tun') {
       this.tunRouting(true);
       const c = this.spawnIn(NS.dir, [this.fwdBin, TUN, VIP, String(UDP), RS[0], RS[1], String(this.seconds + 30)], 1);
@@ -505,6 +547,10 @@ backend iperf
     if (a === 'nft') sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'ip', 'bx_lb'], { ignore: true });
     if (a === 'haproxy') ipb(NS.dir, [`addr del ${VIP}/32 dev lo`]);
     if (a === 'tunvs-nat' || a === 'c-tun') this.tunRouting(false);
+    if (a === 'tunvs-xdp') {
+      sh('ip', ['-n', NS.dir, 'route', 'del', `${VIP}/32`], { ignore: true });
+      for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${DIR_RS}`]);
+    }
   }
 
   // ------------------------------------------------------------------------- measures
@@ -546,7 +592,7 @@ backend iperf
       if (!bps) throw new Error(`iperf3 failed: ${j.error ?? r.stderr ?? r.error}`);
       value = bps / 1e9;
     } else {
-      const servers = a === 'tunvs-dr' ? [DNS.rs1, DNS.rs2] : [NS.rs1, NS.rs2];
+      const servers = isDr(a) ? [DNS.rs1, DNS.rs2] : [NS.rs1, NS.rs2];
       const before = servers.map(udpDelivered);
       const out = sh(
         'ip',
@@ -709,6 +755,8 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   const pairs: [Anchor, Anchor][] = [
     ['tunvs-nat', 'route'], ['tunvs-nat', 'nft'], ['tunvs-nat', 'haproxy'], ['tunvs-nat', 'c-tun'],
     ['tunvs-dr', 'route'], ['tunvs-dr', 'nft'], ['tunvs-dr', 'haproxy'], ['tunvs-dr', 'c-tun'],
+    ['tunvs-xdp', 'nft'], ['tunvs-xdp', 'haproxy'], ['tunvs-xdp', 'tunvs-nat'],
+    ['tunvs-xdp-dr', 'nft'], ['tunvs-xdp-dr', 'tunvs-dr'],
   ];
   for (const [x, y] of pairs) {
     if (!figures[x] || !figures[y]) continue;
@@ -737,12 +785,24 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   };
   const targets: Record<string, Record<string, boolean | null>> = {};
   for (const t of ['tunvs-nat', 'tunvs-dr']) {
+    if (!figures[t]) continue;
     targets[t] = {
       'conn_per_s >= nft': ok(`${t}/nft`, 'conn_per_s', 1),
       'conn_per_s > haproxy': ok(`${t}/haproxy`, 'conn_per_s', 1, true),
       'keepalive_rps >= haproxy': ok(`${t}/haproxy`, 'keepalive_rps', 1),
       'tcp_gbps >= haproxy': ok(`${t}/haproxy`, 'tcp_gbps', 1),
       'udp_pps >= 0.8 c-tun': ok(`${t}/c-tun`, 'udp_pps', 0.8),
+    };
+  }
+
+  // issue 18's targets for the kernel-bypass director
+  if (figures['tunvs-xdp']) {
+    targets['tunvs-xdp'] = {
+      'conn_per_s >= nft': ok('tunvs-xdp/nft', 'conn_per_s', 1),
+      'conn_per_s >= 1.2 haproxy': ok('tunvs-xdp/haproxy', 'conn_per_s', 1.2),
+      'keepalive_rps >= nft': ok('tunvs-xdp/nft', 'keepalive_rps', 1),
+      'tcp_gbps >= haproxy': ok('tunvs-xdp/haproxy', 'tcp_gbps', 1),
+      'udp_pps >= nft': ok('tunvs-xdp/nft', 'udp_pps', 1),
     };
   }
 
@@ -793,12 +853,13 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       haproxy: 'mode tcp, nbthread 1, maxconn 8000 (ulimit -n 20000), roundrobin; iperf3 backend balance source',
       nft: 'prerouting dnat numgen inc mod 2 (iperf3: jhash ip saddr mod 2)',
       tunvs: 'tunvsd single queue, vnetHdr true; rr for HTTP and UDP, sh for iperf3; NAT: masq on TUN, DR: route on TAP',
+      'tunvs-xdp': 'tunvsd on AF_XDP (copy mode, veth peer on the servers\' bridge), NAT; the kernel routes client<->director (one extra forward, as for nft)',
       pinning: 'client tools on CPU 0, userspace directors on CPU 1 (2-CPU machine, shared)',
     },
   };
   if (profileDir) {
     const prof: Record<string, unknown> = {};
-    for (const k of ['nat', 'dr']) prof[k] = profileSummary(join(profileDir, k));
+    for (const k of ['nat', 'dr', 'xdp-nat', 'xdp-dr']) if (existsSync(join(profileDir, k))) prof[k] = profileSummary(join(profileDir, k));
     out.profile = { dir: profileDir, top_self_time: prof };
     for (const [k, v] of Object.entries(prof)) {
       log(`\ntunvsd ${k} CPU profile, top self time:`);

@@ -70,6 +70,11 @@ export interface DaemonConfig {
   socket?: string;
   /** connection table capacity, default 262144 */
   connCapacity?: number;
+  /**
+   * Directors (one per core, each with its own connection table): 1 today; more is refused
+   * until the worker Director lands (issue 18)
+   */
+  workers?: number;
   timeouts?: Partial<Timeouts>;
   marks?: MarkConfig[];
   services: ServiceConfig[];
@@ -355,6 +360,15 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
     ['socket', str((s) => (s.length === 0 || Buffer.byteLength(s) > 107 ? `a socket path must be 1..107 bytes long` : null))],
     ['connCapacity', int(1, MAX_CONN_CAPACITY)],
     [
+      'workers',
+      (v, path, out) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64) return out.error(path, `must be an integer 1..64, not ${show(v)}`);
+        // refused, not ignored: a second worker would have to own its own AF_XDP slot, its
+        // connection table shard and a share of the control plane, which tunvsd does not do yet
+        if (v > 1) out.error(path, `${v} workers: one Director per core is not available yet; tunvsd runs one Director (leave "workers" out or set it to 1)`);
+      },
+    ],
+    [
       'timeouts',
       (v, path, out) => {
         checked(() => checkTimeouts(v, 'setTimeouts'), path, out);
@@ -439,6 +453,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   copy('sourceAddress');
   copy('socket');
   copy('connCapacity');
+  copy('workers');
   copy('expireNodestConn');
   copy('expireQuiescentTemplate');
   copy('connReuseMode');
@@ -527,6 +542,7 @@ export function restartSettings(c: DaemonConfig): Record<string, unknown> {
     'sourceAddress': c.sourceAddress ?? null,
     'socket': c.socket ?? null,
     'connCapacity': c.connCapacity ?? null,
+    'workers': c.workers ?? null,
     'expireNodestConn': c.expireNodestConn ?? null,
     'expireQuiescentTemplate': c.expireQuiescentTemplate ?? null,
     'connReuseMode': c.connReuseMode ?? null,

@@ -47,6 +47,8 @@ t.test('JSON: what the daemon refuses, config-test refuses, naming file:line', a
     ['marks not a list', json([], { marks: { mark: 1 } }), /marks: must be a list/],
     ['connCapacity 1e12', json([], { connCapacity: 1e12 }), /connCapacity: must be an integer 1\.\.67108864, not 1000000000000/],
     ['connCapacity -5', json([], { connCapacity: -5 }), /connCapacity: must be an integer/],
+    ['workers 0', json([], { workers: 0 }), /workers: must be an integer 1\.\.64, not 0/],
+    ['workers 2', json([], { workers: 2 }), /workers: 2 workers: one Director per core is not available yet/],
     ['dests "x"', json([svc({}, 'x')]), /services\[0\]\.dests: must be a list of destinations, not 'x'/],
     ['weight 2^40', json([svc({}, [{ addr: '10.10.1.11', port: 80, weight: 1099511627776 }])]), /services\[0\]\.dests\[0\]\.weight: illegal weight specified/],
     ['method constructor', json([svc({}, [{ addr: '10.10.1.11', port: 80, method: 'constructor' }])]), /dests\[0\]\.method: unknown forwarding method/],
@@ -71,7 +73,7 @@ t.test('JSON: what the daemon refuses, config-test refuses, naming file:line', a
     t.match(r.out, msg, `${what}: ${r.out}`);
     t.equal(checkConfig(join(dir, `${n - 1}-c.json`)).setup, null, `${what}: the daemon refuses it too`);
   }
-  const good = file('good.json', json([svc({ scheduler: 'rr', persistent: 60 }, [{ addr: '10.10.1.11', port: 80, method: 'masq', weight: 2147483647 }])], { marks: [{ mark: 4294967295, protocol: 'tcp', daddr: '10.10.0.0/24', ports: '80,443,1000-2000' }], connCapacity: 1024, timeouts: { tcp: 600 } }));
+  const good = file('good.json', json([svc({ scheduler: 'rr', persistent: 60 }, [{ addr: '10.10.1.11', port: 80, method: 'masq', weight: 2147483647 }])], { marks: [{ mark: 4294967295, protocol: 'tcp', daddr: '10.10.0.0/24', ports: '80,443,1000-2000' }], connCapacity: 1024, workers: 1, timeouts: { tcp: 600 } }));
   t.same(test(good), { code: 0, out: '' }, 'a good file passes silently');
 });
 

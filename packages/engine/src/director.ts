@@ -127,7 +127,7 @@ export class Director implements DirectorControl {
     this.now = opts.now ?? Date.now;
     this.useTimers = opts.timers ?? true;
     this.marks = new MarkClassifier(opts.marks ?? []);
-    this.table = new ServiceTable({ vipAdded: (vip) => this.announce(vip), destRemoved: () => this.onDestRemoved() }, { kernel });
+    this.table = new ServiceTable({ vipAdded: (vip) => this.announce(vip), destRemoved: () => this.onDestRemoved() }, { kernel, now: this.now });
     this.conns = new ConnTable({
       capacity: opts.connCapacity ?? 262144,
       registry: this.table.registry,

@@ -33,8 +33,8 @@ export interface FlowPacket extends SchedPacket {
  * others; the caller expires them after forwarding.
  */
 export function scheduleFlow(conns: ConnTable, svc: VirtualService, pkt: FlowPacket, now: number): number {
-  // Packets from port 20 (active FTP data) are never scheduled.
-  if (pkt.protocol === Proto.TCP && pkt.sport === 20) return SchedResult.IGNORE;
+  // A packet from client port 20 (FTP data) is never scheduled, whatever its protocol.
+  if (pkt.sport === 20) return SchedResult.IGNORE;
   const onePacket = (svc.flags & SvcFlag.ONEPACKET) !== 0 && pkt.protocol === Proto.UDP;
   if (svc.flags & SvcFlag.PERSISTENT) return schedulePersist(conns, svc, pkt, now, onePacket);
 

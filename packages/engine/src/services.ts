@@ -16,7 +16,7 @@ import type { DestInfo, DestSpec, KernelMode, ServiceInfo, ServiceKey, ServiceSp
 import type { Stats } from '@tunvs/model';
 import { getScheduler, schedulerNames } from '@tunvs/schedulers';
 import { editThresholds } from '@tunvs/conntrack';
-import type { SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
+import type { SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';
 import { formatIpv4, parseIpv4 } from '@tunvs/packet';
 import { fail } from './errors.js';
 
@@ -102,6 +102,12 @@ export interface ServiceTableHooks {
 export interface ServiceTableOptions {
   /** the kernel generation whose rules apply (OVERLOAD on threshold edits, scheduler overhead) */
   kernel?: KernelMode;
+  /**
+   * The clock (ms) the schedulers' own timers follow (lblc/lblcr: the garbage collection
+   * runs every 60 s from the service's creation, and entries record their last use by it).
+   * Without one, a scheduler's time is what its `tick(now)` was last told, from 0.
+   */
+  now?: () => number;
 }
 
 export class ServiceTable {
@@ -118,7 +124,7 @@ export class ServiceTable {
   /** number of port-0 services per protocol */
   private zeroPortTcp = 0;
   private zeroPortUdp = 0;
-  /** removed destinations still referenced by connections, revived on re-add: service -> addr*65536+port -> dest */
+  /** removed destinations still referenced (connections, lblc/lblcr caches), revived on re-add: service -> addr*65536+port -> dest */
   private readonly trash = new Map<Service, Map<number, Dest>>();
   private trashSize = 0;
   /** purge the trash when it has grown past this (amortised O(1) per removal) */
@@ -131,7 +137,11 @@ export class ServiceTable {
     opts: ServiceTableOptions = {},
   ) {
     this.kernel = opts.kernel ?? DEFAULT_KERNEL;
+    this.schedOpts = opts.now !== undefined ? { now: opts.now } : {};
   }
+
+  /** What every scheduler instance is created with (the table's clock). */
+  readonly schedOpts: SchedulerOptions;
 
   // ---------------------------------------------------------------- data plane
 
@@ -242,7 +252,7 @@ export class ServiceTable {
       if (n === 0) this.hooks.vipAdded?.(vip);
     }
     svc.flags |= SvcFlag.HASHED;
-    svc.sched = factory.create(svc);
+    svc.sched = factory.create(svc, this.schedOpts);
     this.services.push(svc);
     return svc;
   }
@@ -262,7 +272,7 @@ export class ServiceTable {
     if (schedName !== svc.schedName) {
       svc.sched.done?.();
       svc.schedName = schedName;
-      svc.sched = factory.create(svc);
+      svc.sched = factory.create(svc, this.schedOpts);
     }
     return svc;
   }
@@ -412,7 +422,7 @@ export class ServiceTable {
     return d;
   }
 
-  /** Forget removed destinations that no connection references any more. */
+  /** Forget removed destinations that nothing (connection, template, scheduler cache) references any more. */
   purgeTrash(): void {
     for (const [svc, m] of this.trash) {
       for (const [k, d] of m) {

@@ -1224,9 +1224,6 @@ export class Parser {
           if (isIP(v) === 0) {
             this.sink.error(ln, `Configuration error: BFD instance ${b.name} has malformed neighbor address ${v}, ignoring instance`);
             this.bfd = null;
-          } else if (this.res.bfdInstances.some((x) => x.neighbor === v)) {
-            this.sink.error(ln, `Configuration error: BFD instance ${b.name} has duplicate neighbor address ${v}, ignoring instance`);
-            this.bfd = null;
           } else b.neighbor = v;
         },
       },
@@ -1285,6 +1282,18 @@ export class Parser {
     }
     if (b.source !== undefined && isIP(b.source) !== isIP(b.neighbor)) {
       this.sink.error(b, `Configuration error: BFD instance ${b.name} source address ${b.source} and neighbor address ${b.neighbor} are not of the same family, disabling instance`);
+      return;
+    }
+    // one session per (source, neighbor): an instance without a source clashes with every
+    // other one to the same neighbor, as in keepalived (checked when the block ends)
+    const same = (x: BfdInstance): boolean => x.neighbor === b.neighbor && (x.source === undefined || b.source === undefined || x.source === b.source);
+    if (this.res.bfdInstances.some(same)) {
+      this.sink.error(
+        b,
+        b.source === undefined
+          ? `Configuration error: BFD instance ${b.name} has duplicate neighbor address ${b.neighbor}, ignoring instance`
+          : `Configuration error: BFD instance ${b.name} has duplicate source/neighbor address ${b.source}/${b.neighbor}, ignoring instance`,
+      );
       return;
     }
     if (b.ttl === 0) b.ttl = isIP(b.neighbor) === 4 ? 255 : 64;

@@ -30,8 +30,8 @@ export function serviceKeyOf(spec: ServiceSpec): ServiceKey {
 /**
  * Why tunvs cannot run a virtual server, in the words of its notice, or undefined when it
  * can: an IPv6 service (its address, a group entry, a real or sorry server, or a fwmark
- * service of `ip_family inet6`), or an SCTP one (the engine has no SCTP yet). keepalived
- * accepts both; tunvs --config-test prints `not supported by tunvs: REASON` and tunvsd
+ * service of `ip_family inet6`), an SCTP one (the engine has no SCTP yet), or one with
+ * `persistence_engine sip` (tunvs has no SIP engine). keepalived accepts all three; tunvs --config-test prints `not supported by tunvs: REASON` and tunvsd
  * skips the virtual server with the same sentence logged.
  */
 export function unsupportedReason(vs: VirtualServer, groups: VirtualServerGroup[] | KeepalivedConfig = []): string | undefined {
@@ -46,6 +46,8 @@ export function unsupportedReason(vs: VirtualServer, groups: VirtualServerGroup[
     six(vs.sorryServer?.addr);
   if (ipv6) return 'IPv6 virtual_server';
   if (vs.protocol === 'SCTP') return 'SCTP virtual_server (yet)';
+  // keepalived hands the name to the kernel (ip_vs_pe_sip); tunvs has no SIP engine
+  if (vs.persistenceEngine === 'sip') return 'persistence_engine sip (the SIP Call-ID persistence engine)';
   return undefined;
 }
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configTest } from '../src/index.js';
+import { configTest, parseConfigFile, unsupportedReason } from '../src/index.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'corpus');
 const files = readdirSync(dir).filter((f) => f.endsWith('.conf')).sort();
@@ -52,5 +52,26 @@ t.test('keywords tunvs does not act on get a file:line notice (issue 13 item 5)'
   t.equal(r.exitCode, 0);
   const got = r.messages.map((m) => /:(\d+): warning: parsed, not implemented by tunvs: (\S+)/.exec(m)?.slice(1).join(' '));
   t.same(got, ['3 router_id', '4 notification_email', '7 notification_email_from', '8 smtp_server', '9 smtp_connect_timeout', '15 ha_suspend', '16 smtp_alert', '20 fwmark', '21 bind_if']);
+  t.end();
+});
+
+t.test('BFD: one session per (source, neighbor), an instance without a source clashes with all', (t) => {
+  const r = configTest(join(dir, 'invalid-exit5-bfd-duplicate-source-neighbor.conf'));
+  t.equal(r.exitCode, 5);
+  t.same(
+    r.messages.map((m) => /: error: Configuration error: BFD instance (.*), ignoring instance$/.exec(m)?.[1]).filter(Boolean),
+    ['again has duplicate source/neighbor address 192.0.2.1/192.0.2.10', 'any-source has duplicate neighbor address 192.0.2.10'],
+  );
+  t.equal(configTest(join(dir, 'valid-bfd-same-neighbor-other-source.conf')).exitCode, 0);
+  t.same(parseConfigFile(join(dir, 'valid-bfd-same-neighbor-other-source.conf')).config.bfdInstances.map((b) => b.name), ['to-b-from-1', 'to-b-from-2'], 'both sessions kept');
+  t.end();
+});
+
+t.test('persistence_engine sip: accepted as keepalived does, with a notice; tunvsd skips the service', (t) => {
+  const r = configTest(join(dir, 'valid-pe-sip-not-supported.conf'));
+  t.equal(r.exitCode, 0);
+  t.match(r.messages.join('\n'), /:3: warning: not supported by tunvs: persistence_engine sip/);
+  const { config } = parseConfigFile(join(dir, 'valid-pe-sip-not-supported.conf'));
+  t.equal(unsupportedReason(config.virtualServers[0]!, config)?.startsWith('persistence_engine sip'), true);
   t.end();
 });

@@ -41,7 +41,7 @@ export class Dest {
   activeConns = 0;
   inactConns = 0;
   persistConns = 0;
-  /** connections (and templates) still pointing at this destination */
+  /** connections, templates and lblc/lblcr cache entries still pointing at this destination */
   refCount = 0;
   readonly stats = new Stats();
 

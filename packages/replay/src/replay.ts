@@ -53,14 +53,15 @@ const DEFAULT_CAPACITY = 262144;
 const FLAG_LETTERS: Record<string, number> = { S: TcpFlag.SYN, F: TcpFlag.FIN, R: TcpFlag.RST, P: TcpFlag.PSH, A: TcpFlag.ACK, U: TcpFlag.URG };
 
 /**
- * Give `svc` a scheduler instance created with a seed (`SchedulerOptions.seed`), replacing
- * the one the service table created without options: the schedulers that draw random
- * numbers (twos) then repeat their choices from run to run. Call it right after the
- * service got its scheduler; the new instance is built from the current destinations.
+ * Give `svc` a scheduler instance created with a seed (`SchedulerOptions.seed`) besides the
+ * service table's options (`table.schedOpts`, its clock), replacing the one the table
+ * created: the schedulers that draw random numbers (twos) then repeat their choices from
+ * run to run. Call it right after the service got its scheduler; the new instance is built
+ * from the current destinations, and its timers (lblc/lblcr) start at the table's time.
  */
-export function seedScheduler(svc: VirtualService, seed: number): void {
+export function seedScheduler(svc: VirtualService, seed: number, table?: ServiceTable): void {
   svc.sched.done?.();
-  svc.sched = getScheduler(svc.schedName).create(svc, { seed });
+  svc.sched = getScheduler(svc.schedName).create(svc, { ...table?.schedOpts, seed });
 }
 
 function fieldError(msg: string): never {
@@ -121,8 +122,8 @@ function endpoint(o: Json, k: string, required: boolean): { addr: number; port: 
  * every connect is numbered from 0 in trace order.
  */
 export class Replayer {
-  /** the engine's service table (services, destinations, schedulers) */
-  readonly table = new ServiceTable();
+  /** the engine's service table (services, destinations, schedulers), on trace time */
+  readonly table = new ServiceTable({}, { now: () => this.now });
   /** the connection table whose counters the schedulers see */
   readonly conns: ConnTable;
   /** current trace time in ms */
@@ -250,7 +251,7 @@ export class Replayer {
     const key: ServiceKey = spec.fwmark !== undefined ? { fwmark: spec.fwmark } : { protocol: spec.protocol, addr: spec.addr, port: spec.port };
     const before = this.table.lookup(key)?.sched;
     const svc = before ? this.table.editService(spec) : this.table.addService(spec);
-    if (svc.sched !== before) seedScheduler(svc, this.seed);
+    if (svc.sched !== before) seedScheduler(svc, this.seed, this.table);
     svc.sched.tick?.(this.now);
     this.current = svc;
     this.currentKey = key;

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { parseIpv4 } from '@tunvs/packet';
 import { Replayer, ReplayError, replay } from '../src/index.js';
 
 type Line = Record<string, unknown>;
@@ -208,6 +209,67 @@ t.test('a repeated tuple hits its connection; after close a SYN reschedules (por
   );
   t.equal(got[1], got[0], 'the existing connection is used');
   t.not(got[2], got[0], 'a SYN on a TIME_WAIT entry is scheduled anew');
+});
+
+t.test('client source port 20 is never scheduled, whatever the protocol (ip_vs_schedule)', async (t) => {
+  const got = dests(
+    run([
+      svc({ proto: 'udp', port: 53, scheduler: 'rr' }),
+      add('10.0.1.1:53'),
+      connect('192.0.2.7:20'), // UDP from port 20: refused as for TCP
+      connect('192.0.2.7:21'),
+      svc({ proto: 'udp', port: 0, scheduler: 'rr', persistence: 60 }),
+      add('10.0.1.2:0'),
+      connect('192.0.2.8:20', { to: '10.0.0.100:5000' }), // persistent port-0 service: refused too
+      connect('192.0.2.8:5001', { to: '10.0.0.100:5000' }),
+    ]),
+  );
+  t.same(got, [null, '10.0.1.1:53', null, '10.0.1.2:5000']);
+});
+
+t.test('lblc/lblcr garbage collection runs every 60 s from the service\'s creation, not from time 0', async (t) => {
+  for (const scheduler of ['lblc', 'lblcr']) {
+    const r = new Replayer();
+    r.line(JSON.stringify({ op: 'advance', seconds: 100 }));
+    r.line(JSON.stringify(svc({ scheduler })));
+    const gc = r.current!.sched as unknown as { nextCheck: number; counter: number };
+    t.equal(gc.nextCheck, 160_000, `${scheduler}: first run due 60 s after creation at 100 s`);
+    r.line(JSON.stringify({ op: 'advance', seconds: 59 }));
+    t.equal(gc.counter, 1, `${scheduler}: no run before 160 s`);
+    r.line(JSON.stringify({ op: 'advance', seconds: 1 }));
+    t.equal(gc.counter, 2, `${scheduler}: the first run at 160 s`);
+    t.equal(gc.nextCheck, 220_000);
+  }
+});
+
+t.test('lblc/lblcr cache entries hold their destination: deleted, kept in the trash, revived by -a', async (t) => {
+  const A = '10.0.1.1:80';
+  const B = '10.0.1.2:80';
+  for (const scheduler of ['lblc', 'lblcr']) {
+    const r = new Replayer();
+    const line = (o: Line) => r.line(JSON.stringify(o))?.dest;
+    line({ op: 'service', fwmark: 3, scheduler });
+    line(add(B, 3));
+    line(add(A, 1));
+    t.equal(line(connect('192.0.2.1:1000', { to: '203.0.113.1:80' })), A, `${scheduler}: 203.0.113.1 cached on A`);
+    const a = r.current!.findDest(parseIpv4('10.0.1.1'), 80)!;
+    line({ op: 'expire', n: 0 });
+    t.equal(a.refCount, 1, `${scheduler}: no connection left, the cache entry's reference remains`);
+    line({ op: 'del', dest: A });
+    line({ op: 'advance', seconds: 300 });
+    r.table.purgeTrash();
+    t.equal(line(connect('192.0.2.1:1001', { to: '203.0.113.2:80' })), B, `${scheduler}: only B in the service`);
+    line(add(A, 1));
+    t.equal(r.current!.findDest(parseIpv4('10.0.1.1'), 80), a, `${scheduler}: -a revives the same destination from the trash`);
+    t.equal(a.stats.conns, 1, `${scheduler}: its statistics carried over`);
+    // a fresh address loads A, so a fresh choice would now be B (256/1 > 256/3)
+    t.equal(line(connect('192.0.2.1:1002', { to: '203.0.113.3:80' })), A);
+    t.equal(line(connect('192.0.2.1:1003', { to: '203.0.113.1:80' })), A, `${scheduler}: the cached entry works again`);
+    // switching the scheduler drops the cache and its references
+    const refsBefore = a.refCount;
+    line({ op: 'service', fwmark: 3, scheduler: 'rr' });
+    t.equal(a.refCount, refsBefore - 2, `${scheduler}: the two cache references are released with the cache`);
+  }
 });
 
 t.test('lblc and one-packet UDP', async (t) => {

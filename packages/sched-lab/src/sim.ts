@@ -219,7 +219,7 @@ export function simulate(sc: Scenario, entry: SchedulerEntry, opts: SimOptions):
   let now = 0;
 
   // ---------------------------------------------------------------- the director's tables
-  const table = new ServiceTable();
+  const table = new ServiceTable({}, { now: () => now });
   const key = { protocol: sc.service.protocol, addr: sc.service.vip, port: sc.service.port };
   const flags = flagsFor(sc, entry, schedName);
   const svc: VirtualService = table.addService({
@@ -229,7 +229,7 @@ export function simulate(sc: Scenario, entry: SchedulerEntry, opts: SimOptions):
     ...(entry.persistence > 0 ? { persistent: entry.persistence, netmask: entry.netmask } : {}),
     onePacket: sc.service.onePacket,
   });
-  seedScheduler(svc, sc.seed);
+  seedScheduler(svc, sc.seed, table);
   const rules = new DecisionRules(factory);
   const checked = new CheckedScheduler(svc.sched, rules, () => now);
   svc.sched = checked;

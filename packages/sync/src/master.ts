@@ -84,6 +84,8 @@ export class SyncMaster {
   private size = 0;
   private readonly writer: SyncWriter;
   private timer: NodeJS.Timeout | null = null;
+  /** the armed timer waits for a partly filled message (flushMs), not for a full one */
+  private timerForPartial = false;
   private readonly flushCb = (): void => {
     this.timer = null;
     this.flush(this.clock());
@@ -221,12 +223,20 @@ export class SyncMaster {
     this.queuedAt[i] = now;
     this.size++;
     this.counters.queued++;
-    if (this.autoFlush && this.timer === null) this.arm(this.settings.sendDelayMs);
+    if (!this.autoFlush) return;
+    if (this.timer === null) this.arm(this.settings.sendDelayMs, false);
+    else if (this.timerForPartial && this.size >= this.recordsPerMessage) {
+      // a message just filled up: it goes out sendDelayMs from now, as the kernel queues a
+      // full buffer for its sender at once, not when the partial flush (2 s) is due
+      clearTimeout(this.timer);
+      this.arm(this.settings.sendDelayMs, false);
+    }
   }
 
-  private arm(ms: number): void {
+  private arm(ms: number, partial: boolean): void {
     this.timer = setTimeout(this.flushCb, Math.max(1, ms));
     this.timer.unref();
+    this.timerForPartial = partial;
   }
 
   /** Records that fit in one message of the configured version. */
@@ -254,7 +264,7 @@ export class SyncMaster {
       sent++;
     }
     if (this.autoFlush && this.size > 0 && this.timer === null) {
-      this.arm(this.queuedAt[this.head]! + this.settings.flushMs - now);
+      this.arm(this.queuedAt[this.head]! + this.settings.flushMs - now, true);
     }
     return sent;
   }

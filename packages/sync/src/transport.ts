@@ -46,6 +46,9 @@ export function interfaceAddress(ifname: string): string {
   return a.address;
 }
 
+/** The receive buffer a backup socket asks for (bytes). */
+export const BACKUP_RCVBUF = 4 << 20;
+
 /** UDP multicast, one socket per role. */
 export class UdpSyncTransport implements SyncTransport {
   private cb: ((buf: Uint8Array, len: number) => void) | null = null;
@@ -62,7 +65,9 @@ export class UdpSyncTransport implements SyncTransport {
   /** Open the socket of `role` on `ep` (resolves once bound). */
   static async open(role: 'master' | 'backup', ep: SyncEndpoint): Promise<UdpSyncTransport> {
     const local = interfaceAddress(ep.ifname);
-    const sock = createSocket({ type: 'udp4', reuseAddr: role === 'backup' });
+    // a backup takes bursts of full messages (a 10k-connection burst is 250 datagrams at
+    // once): ask for 4 MiB of receive buffer (the kernel caps it at net.core.rmem_max)
+    const sock = createSocket({ type: 'udp4', reuseAddr: role === 'backup', ...(role === 'backup' ? { recvBufferSize: BACKUP_RCVBUF } : {}) });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       if (role === 'master') sock.bind(0, local, () => resolve());

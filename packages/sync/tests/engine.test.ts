@@ -170,3 +170,31 @@ t.test('daemon controls: EEXIST, ESRCH, setRole, config ranges', async (t) => {
   await t.rejects(s.start('master', { ifname: 'eth1', syncid: 256 }), { code: 'EINVAL' });
   await t.rejects(s.start('master', { ifname: 'eth1', group: '10.0.0.1' }), { code: 'EINVAL' });
 });
+
+t.test('timers on: a message that fills up goes out within sendDelayMs, not when the partial flush is due', async (t) => {
+  const clock = { now: 5_000_000 };
+  const hub = new MemorySyncHub();
+  const a = director(clock);
+  const rx = hub.join();
+  let got = 0;
+  rx.onMessage(() => got++);
+  // the real timers (autoFlush); the Director's clock stands still, so the 2 s partial flush never comes due
+  const sa = new SyncDaemons(a.d, { transport: async () => hub.join(), clock: () => clock.now });
+  await sa.start('master', { ifname: 'eth1', syncid: 7 });
+  const m = sa.masterDaemon!;
+  sendFlows(a.link, 1, 80, ['S', 'A', 'A']);
+  t.equal(m.pending, 1);
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(got, 0, 'a partly filled message waits for flushMs');
+  // 39 more: the message is full (40 records of 36 bytes in 1472)
+  const seg3 = (i: number): Uint8Array[] => ['S', 'A', 'A'].map((f) => seg(1000 + i, 80, f));
+  for (let i = 1; i < 40; i++) {
+    a.link.receive(...seg3(i));
+    a.link.drain();
+  }
+  t.equal(m.pending, 40);
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(got, 1, 'the full message was sent about sendDelayMs after it filled');
+  t.equal(m.pending, 0);
+  sa.stop();
+});

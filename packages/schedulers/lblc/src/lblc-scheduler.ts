@@ -10,6 +10,11 @@
  * Quirk kept from the kernel: the OVERLOAD *flag* is not checked on that cached path.
  * Otherwise a server is chosen by the wlc rule and the entry is (re)pointed at it.
  *
+ * Each entry holds a reference to its server (`Dest.refCount`, the kernel's ip_vs_dest_hold),
+ * released when the entry goes: a server deleted from the service stays in the trash while
+ * the table still names it, and re-adding the same address:port revives it with its cached
+ * entries working again.
+ *
  * Entries record their last use. A garbage collector runs every 60 s (driven by `tick`):
  * every 30th run drops entries unused for `expiration` (default 24 h); in between, when the
  * table holds more than 16384 entries, it drops entries idle for 6 minutes, working through
@@ -92,6 +97,7 @@ export class LblcScheduler implements SchedulerInstance {
     const n = this.alloc();
     this.addr[n] = daddr;
     this.dest[n] = d;
+    d.refCount++;
     this.lastuse[n] = now;
     this.next[n] = this.heads[bucket]!;
     this.heads[bucket] = n;
@@ -173,6 +179,7 @@ export class LblcScheduler implements SchedulerInstance {
   }
 
   private release(e: number): void {
+    this.dest[e]!.refCount--;
     this.dest[e] = null;
     this.next[e] = this.freeList;
     this.freeList = e;
@@ -207,6 +214,10 @@ export class LblcScheduler implements SchedulerInstance {
 
   /** Drop every entry (`ip_vs_lblc_flush`). */
   done(): void {
+    for (let e = 0; e < this.highWater; e++) {
+      const d = this.dest[e];
+      if (d) d.refCount--;
+    }
     this.heads.fill(-1);
     this.dest.fill(null);
     this.entries = 0;

@@ -11,6 +11,11 @@
  * than one member has not changed for `expiration` (default 24 h), its most loaded member
  * is dropped, so sets shrink again once demand falls.
  *
+ * Every set member holds a reference to its server (`Dest.refCount`, the kernel's
+ * ip_vs_dest_hold in ip_vs_dest_set_insert), released when it leaves the set: a deleted
+ * server stays in the trash while a set names it, and `-a` of the same address:port
+ * revives it, its set memberships working again.
+ *
  * Garbage collection is lblc's: a run every 60 s (via `tick`), a full expiry every 30th
  * run, partial clean-up of 6-minute idle entries above 16384 entries; in 2026 mode no new
  * entries beyond 24576. Entries and set members live in pooled typed arrays.
@@ -181,6 +186,7 @@ export class LblcrScheduler implements SchedulerInstance {
     }
     const x = this.elAlloc();
     this.elDest[x] = d;
+    d.refCount++;
     this.elNext[x] = this.setHead[e]!;
     this.setHead[e] = x;
     this.setSize[e]!++;
@@ -300,6 +306,7 @@ export class LblcrScheduler implements SchedulerInstance {
   }
 
   private elRelease(x: number): void {
+    this.elDest[x]!.refCount--;
     this.elDest[x] = null;
     this.elNext[x] = this.elFree;
     this.elFree = x;
@@ -307,6 +314,10 @@ export class LblcrScheduler implements SchedulerInstance {
 
   /** Drop every entry (`ip_vs_lblcr_flush`). */
   done(): void {
+    for (let x = 0; x < this.elHighWater; x++) {
+      const d = this.elDest[x];
+      if (d) d.refCount--;
+    }
     this.heads.fill(-1);
     this.elDest.fill(null);
     this.entries = 0;
