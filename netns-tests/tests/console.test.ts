@@ -3,17 +3,35 @@
  * /metrics and a counter comes back through its HTTP API; Debian's chromium (headless,
  * driven by playwright-core) logs in to the console, sees live counters rise, changes a
  * weight (then `tunvsadm -L -n` shows it), quiesces a server (new connections avoid it),
- * sees a stopped server's health turn red within delay_loop + 1 s; CSRF-less and
+ * sees nginx stopped on a real server turn its health red within delay_loop + 1 s; saves keepalived.conf once; CSRF-less and
  * unauthenticated mutations are refused; keyboard navigation and labels work.
  * Screenshots go to .tap/console-screenshots/ (not committed).
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRoot, fixturePath } from '../src/netns.js';
 import type { Child } from '../src/netns.js';
 import { buildDaemonLab, startServer, stopServer, destWeights, requests, waitFor, DEVICE, VIP, ROOT } from '../fixtures/daemon-lab.js';
+import type { DaemonLab, RealServer } from '../fixtures/daemon-lab.js';
+
+const haveNginx = spawnSync('nginx', ['-v']).status === 0;
+
+/** nginx in a real server's namespace, answering `/` with the server's name (as rs-service does); one process (master_process off), so the lab's kill at cleanup leaves no worker holding its pipes. */
+async function startNginx(l: DaemonLab, rs: RealServer): Promise<void> {
+  const prefix = join(l.work, `nginx-${rs.name}`);
+  mkdirSync(prefix, { recursive: true });
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;\nmaster_process off;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/error.log;\nevents { worker_connections 256; }\nhttp {\n  access_log off;\n  client_body_temp_path ${prefix}/body;\n  proxy_temp_path ${prefix}/proxy;\n  fastcgi_temp_path ${prefix}/fastcgi;\n  uwsgi_temp_path ${prefix}/uwsgi;\n  scgi_temp_path ${prefix}/scgi;\n  server {\n    listen ${rs.ip}:80;\n    default_type text/plain;\n    location / { return 200 "${rs.name}\\n"; }\n  }\n}\n`,
+  );
+  rs.proc = l.lab.spawn(rs.ns, 'nginx', ['-p', prefix, '-c', conf], `nginx-${rs.name}`);
+  await waitFor(() => l.lab.exec(rs.ns, 'curl', ['-s', '-m', '1', `http://${rs.ip}/`]).stdout === `${rs.name}\n` || rs.proc!.exitCode !== null, 10_000, `nginx on ${rs.name}`);
+  if (rs.proc.exitCode !== null) throw new Error(`nginx on ${rs.name} exited: ${rs.proc.stderr}${readFileSync(join(prefix, 'error.log'), 'utf8')}`);
+}
+
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -26,20 +44,22 @@ const DELAY_LOOP = 1;
 const HTTP_PORT = 9280;
 const HOST_PORT = 19280 + (process.pid % 1000);
 
-const skip = !isRoot() ? 'needs root' : !haveChromium ? 'chromium not installed (Debian package chromium)' : !havePrometheus ? 'prometheus not installed (Debian package prometheus)' : false;
+const skip = !isRoot() ? 'needs root' : !haveChromium ? 'chromium not installed (Debian package chromium)' : !havePrometheus ? 'prometheus not installed (Debian package prometheus)' : !haveNginx ? 'nginx not installed (Debian package nginx)' : false;
 
 t.test('console and metrics against tunvsd with real traffic', { skip }, async (t) => {
   const { chromium } = await import('playwright-core');
   const l = buildDaemonLab(t, 3, false, 'lco');
   const [rs1, rs2, rs3] = l.servers as [(typeof l.servers)[0], (typeof l.servers)[0], (typeof l.servers)[0]];
-  await Promise.all(l.servers.map((s) => startServer(l, s)));
+  // rs3 runs nginx: the health test stops it
+  await Promise.all([startServer(l, rs1), startServer(l, rs2), startNginx(l, rs3)]);
   const passwd = join(l.work, 'console.passwd');
   const pw = spawnSync(process.execPath, [CONSOLE_BIN, 'passwd', '-f', passwd, 'admin', '--random'], { encoding: 'utf8' });
   t.equal(pw.status, 0, `tunvs-console passwd: ${pw.stderr}`);
   const password = pw.stdout.trim();
   writeFileSync(
     join(l.work, 'keepalived.conf'),
-    `virtual_server ${VIP} 80 {
+    `# the lab's web farm (written by hand: comments stay when the console saves)
+virtual_server ${VIP} 80 {
     delay_loop ${DELAY_LOOP}
     lb_algo wrr
     lb_kind NAT
@@ -169,7 +189,7 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
     t.equal(destWeights(l).get(`${rs2.ip}:80`), 2, 'back at its weight');
   });
 
-  await t.test(`a stopped server's health turns red within delay_loop + 1 s`, async (t) => {
+  await t.test(`nginx stopped on a real server: its health turns red within delay_loop + 1 s`, async (t) => {
     await page.goto(`${base}/`);
     const cell = page.locator(`tbody[data-service="tcp:${VIP}:80"] tr[data-dest="${rs3.ip}:80"] [data-field="health"]`);
     await cell.filter({ hasText: 'up' }).waitFor({ timeout: 5_000 });
@@ -182,7 +202,7 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
     await page.goto(`${base}/health`);
     await page.screenshot({ path: join(SHOTS, 'health-checks.png'), fullPage: true });
     t.match(await page.locator(`tr[data-dest="${rs3.ip}:80"]`).first().textContent(), /failed: .*(refused|ECONNREFUSED)/i, 'the last error says why');
-    await startServer(l, rs3);
+    await startNginx(l, rs3);
   });
 
   await t.test('a CSRF-less POST and an unauthenticated API mutation are refused', async (t) => {
@@ -195,6 +215,23 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
     });
     t.equal(anon.status, 401, 'API mutation without authentication: 401');
     t.equal(destWeights(l).get(`${rs1.ip}:80`), 5, 'the weight stayed 5');
+  });
+
+  await t.test('Save to configuration: the diff, then keepalived.conf written with the new weight and its comment kept', async (t) => {
+    const kconf = join(l.work, 'keepalived.conf');
+    await page.goto(`${base}/save`);
+    const diff = await page.getByLabel('Changes to the file').textContent();
+    t.match(diff, /^-\s+weight 1$/m, 'the diff shows the old weight');
+    t.match(diff, /^\+\s+weight 5$/m, 'and the new one');
+    await page.screenshot({ path: join(SHOTS, 'save.png'), fullPage: true });
+    await page.getByRole('button', { name: `Write ${kconf}` }).click();
+    await page.getByRole('status').filter({ hasText: 'written' }).waitFor({ timeout: 5_000 });
+    const text = readFileSync(kconf, 'utf8');
+    t.match(text, /^# the lab's web farm \(written by hand/m, 'the comment is kept');
+    t.match(text, new RegExp(`real_server ${rs1.ip.replace(/\./g, '\\.')} 80 \\{\\n\\s+weight 5\\n`), 'rs1 at weight 5 in the file');
+    await page.goto(`${base}/save`);
+    await page.getByText('nothing to save').waitFor({ timeout: 5_000 });
+    t.pass('nothing left to save');
   });
 
   await t.test('keyboard navigation and form labels', async (t) => {
@@ -219,8 +256,6 @@ ${l.servers.map((s, i) => `    real_server ${s.ip} 80 {\n        weight ${i + 1}
     await page.screenshot({ path: join(SHOTS, 'virtual-servers.png'), fullPage: true });
     await page.goto(`${base}/settings`);
     await page.screenshot({ path: join(SHOTS, 'settings.png'), fullPage: true });
-    await page.goto(`${base}/save`);
-    await page.screenshot({ path: join(SHOTS, 'save.png'), fullPage: true });
   });
 
   const log = daemon.stderr.split('\n').filter((x) => x.includes('console mutation'));

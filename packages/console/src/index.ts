@@ -6,5 +6,7 @@ export { Credentials, Sessions, LoginLimiter, hashPassword, verifyPassword, hash
 export type { Session } from './auth.js';
 export { Sampler } from './sampler.js';
 export type { Sample, ServiceStatus, Rates, History } from './sampler.js';
-export { planSave, applySave, topLevelValueSpan, serviceConfigOf } from './save.js';
-export type { SavePlan } from './save.js';
+export { planSave, applySave, combinePlans, proposeJson, topLevelValueSpan, serviceConfigOf } from './save.js';
+export type { SavePlan, SaveFile } from './save.js';
+export { proposeKeepalived, proposeKeepalivedFile, tableDifferences, SaveRefused } from './save-keepalived.js';
+export type { KeepalivedSaveInput } from './save-keepalived.js';

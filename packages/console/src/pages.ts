@@ -6,6 +6,7 @@
  */
 import type { RealServerHealth, VrrpInstanceStats, VrrpSyncGroupStats, SyncDaemonStats } from '@tunvs/metrics';
 import type { ServiceStatus } from './sampler.js';
+import type { DefenseSettings } from '@tunvs/model';
 
 /** Escape text for HTML. */
 export function esc(v: unknown): string {
@@ -255,13 +256,27 @@ ${o.sync.map((d) => html`<tr><td>${d.role}</td><td>${d.syncid}</td><td>${d.inter
 }
 
 /** Settings: timeouts (editable), defence switches, configuration in use. */
-export function settingsPage(o: { csrf: string; timeouts: { tcp: number; tcpfin: number; udp: number }; switches: Record<string, unknown>; configFile: string; configKind: string; keepalivedConf: string | null; version: string }): Html {
+/** The defence sysctls by their /proc/sys/net/ipv4/vs names, with what each value means. */
+const DEFENSE_ROWS: [keyof DefenseSettings, string, (v: number) => string][] = [
+  ['dropEntry', 'drop_entry', (v) => modeWord(v)],
+  ['dropPacket', 'drop_packet', (v) => modeWord(v)],
+  ['secureTcp', 'secure_tcp', (v) => modeWord(v)],
+  ['amemthresh', 'amemthresh', (v) => `${v} pages`],
+  ['amDroprate', 'am_droprate', (v) => `1 in ${v} when active`],
+];
+
+function modeWord(v: number): string {
+  return ['off', 'automatic (off now)', 'automatic (on now)', 'always on'][v] ?? String(v);
+}
+
+export function settingsPage(o: { csrf: string; defense: DefenseSettings | null; timeouts: { tcp: number; tcpfin: number; udp: number }; switches: Record<string, unknown>; configFile: string; configKind: string; keepalivedConf: string | null; version: string }): Html {
   return html`<section aria-labelledby="to-h"><h2 id="to-h">Timeouts</h2><form method="post" action="/ui/timeouts">${hidden(o.csrf)}
 <p><label for="t-tcp">TCP (s)</label> <input id="t-tcp" name="tcp" type="number" min="0" value="${o.timeouts.tcp}"></p>
 <p><label for="t-fin">TCP FIN (s)</label> <input id="t-fin" name="tcpfin" type="number" min="0" value="${o.timeouts.tcpfin}"></p>
 <p><label for="t-udp">UDP (s)</label> <input id="t-udp" name="udp" type="number" min="0" value="${o.timeouts.udp}"></p>
 <p><button type="submit">Set timeouts</button></p></form></section>
-<section aria-labelledby="def-h"><h2 id="def-h">Connection table and defence switches</h2><dl>${Object.entries(o.switches).map(([k, v]) => html`<dt>${k}</dt><dd>${String(v)}</dd>`)}</dl></section>
+<section aria-labelledby="dm-h"><h2 id="dm-h">Defence modes</h2>${o.defense ? html`<table><thead><tr><th scope="col">sysctl</th><th scope="col">value</th><th scope="col">meaning</th></tr></thead><tbody>${DEFENSE_ROWS.map(([k, name, say]) => html`<tr data-defense="${name}"><th scope="row"><code>${name}</code></th><td>${String(o.defense![k])}</td><td>${say(o.defense![k])}</td></tr>`)}</tbody></table>` : html`<p>not reported by this daemon</p>`}</section>
+<section aria-labelledby="def-h"><h2 id="def-h">Connection table switches</h2><dl>${Object.entries(o.switches).map(([k, v]) => html`<dt>${k}</dt><dd>${String(v)}</dd>`)}</dl></section>
 <section aria-labelledby="cf-h"><h2 id="cf-h">Configuration in use</h2><dl><dt>File</dt><dd><code>${o.configFile}</code> (${o.configKind})</dd><dt>keepalived.conf</dt><dd>${o.keepalivedConf ? html`<code>${o.keepalivedConf}</code>` : 'none'}</dd><dt>tunvs</dt><dd>${o.version}</dd></dl></section>`;
 }
 

@@ -2,7 +2,7 @@
  * "Save to configuration": the running rules written back into tunvsd's JSON file. Only
  * the `services` value is replaced, in place, so every other line of the file (comments
  * included) stays as the administrator wrote it; services that come from keepalived.conf
- * are not written (their file is keepalived.conf). The console shows the diff first; the
+ * are written into that file by save-keepalived.ts. The console shows the diff first; the
  * write goes to a temporary file in the same directory, then renames over the original,
  * and is refused if the file changed since the diff was shown.
  */
@@ -12,14 +12,21 @@ import { dirname, basename, join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { DestSpec, ServiceInfo, ServiceSpec } from '@tunvs/model';
 
-/** A proposed save. */
-export interface SavePlan {
+/** One file of a save: its text now and as it would be written. */
+export interface SaveFile {
   file: string;
-  /** sha256 of the current file text, to detect a change before writing */
-  base: string;
   current: string;
   proposed: string;
-  /** unified diff current → proposed ('' when equal) */
+}
+
+/** A proposed save (one file, or a JSON configuration and its keepalived.conf). */
+export interface SavePlan {
+  /** the file names, comma-separated */
+  file: string;
+  files: SaveFile[];
+  /** sha256 of the current texts, to detect a change before writing */
+  base: string;
+  /** unified diff current → proposed, per file ('' when equal) */
   diff: string;
 }
 
@@ -103,8 +110,17 @@ function jsonAt(value: unknown, indent: number): string {
     .join('\n');
 }
 
-/** Build the save plan for `file` with the `services` to write. */
-export function planSave(file: string, services: ServiceInfo[]): SavePlan {
+/** The plan of several files (their diffs one after the other). */
+export function combinePlans(files: SaveFile[]): SavePlan {
+  const diff = files
+    .filter((f) => f.current !== f.proposed)
+    .map((f) => createTwoFilesPatch(f.file, f.file, f.current, f.proposed, 'running file', 'running rules', { context: 3 }))
+    .join('');
+  return { file: files.map((f) => f.file).join(', '), files, base: sha(files.map((f) => `${f.file}\0${f.current}`).join('\0')), diff };
+}
+
+/** The JSON configuration `file` with its `services` value replaced by `services`. */
+export function proposeJson(file: string, services: ServiceInfo[]): SaveFile {
   const current = readFileSync(file, 'utf8');
   const value = services.map(serviceConfigOf);
   const span = topLevelValueSpan(current, 'services');
@@ -120,26 +136,36 @@ export function planSave(file: string, services: ServiceInfo[]): SavePlan {
     const comma = before.endsWith('{') ? '' : ',';
     proposed = `${before}${comma}\n  "services": ${jsonAt(value, 2)}\n${current.slice(close)}`;
   }
-  const diff = current === proposed ? '' : createTwoFilesPatch(file, file, current, proposed, 'running file', 'running rules', { context: 3 });
-  return { file, base: sha(current), current, proposed, diff };
+  return { file, current, proposed };
 }
 
-/** Write a plan: refused (Error with code ESTALE) when the file changed since the plan. */
-export function applySave(plan: Pick<SavePlan, 'file' | 'base' | 'proposed'>): void {
-  const now = readFileSync(plan.file, 'utf8');
+/** Build the save plan for the JSON configuration `file` with the `services` to write. */
+export function planSave(file: string, services: ServiceInfo[]): SavePlan {
+  return combinePlans([proposeJson(file, services)]);
+}
+
+/**
+ * Write a plan, each changed file atomically (a temporary file in its directory, renamed
+ * over it, mode kept): refused (Error with code ESTALE) when a file changed since the plan.
+ */
+export function applySave(plan: Pick<SavePlan, 'files' | 'base'>): void {
+  const now = plan.files.map((f) => `${f.file}\0${readFileSync(f.file, 'utf8')}`).join('\0');
   if (sha(now) !== plan.base) {
-    const e = new Error(`${plan.file} changed since the diff was shown; review the new diff`) as Error & { code: string };
+    const e = new Error(`${plan.files.map((f) => f.file).join(', ')} changed since the diff was shown; review the new diff`) as Error & { code: string };
     e.code = 'ESTALE';
     throw e;
   }
-  const tmp = join(dirname(plan.file), `.${basename(plan.file)}.tunvs-${process.pid}.tmp`);
-  const mode = statSync(plan.file).mode & 0o777;
-  try {
-    writeFileSync(tmp, plan.proposed, { mode });
-    chmodSync(tmp, mode);
-    renameSync(tmp, plan.file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+  for (const f of plan.files) {
+    if (f.proposed === f.current) continue;
+    const tmp = join(dirname(f.file), `.${basename(f.file)}.tunvs-${process.pid}.tmp`);
+    const mode = statSync(f.file).mode & 0o777;
+    try {
+      writeFileSync(tmp, f.proposed, { mode });
+      chmodSync(tmp, mode);
+      renameSync(tmp, f.file);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
   }
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
-import type { ConnInfo, DestSpec, ServiceInfo, ServiceKey, ServiceSpec, Timeouts } from '@tunvs/model';
+import type { ConnInfo, DefenseSettings, DestSpec, ServiceInfo, ServiceKey, ServiceSpec, Timeouts } from '@tunvs/model';
 import type { Feeds, HealthTracker, Metrics, RealServerHealth } from '@tunvs/metrics';
 import { Credentials, LoginLimiter, Sessions } from './auth.js';
 import type { Session } from './auth.js';
@@ -22,7 +22,9 @@ import { Sampler } from './sampler.js';
 import type { ServiceStatus } from './sampler.js';
 import { healthPage, layout, loginPage, realPage, redundancyPage, savePage, settingsPage, statusPage, virtualPage } from './pages.js';
 import type { html } from './pages.js';
-import { applySave, planSave } from './save.js';
+import { applySave, combinePlans, proposeJson } from './save.js';
+import type { SaveFile } from './save.js';
+import { proposeKeepalivedFile } from './save-keepalived.js';
 
 /** The answer of the control operation handler (tunvsadm's socket protocol). */
 export type ControlAnswer = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; op: string } };
@@ -39,6 +41,8 @@ export interface ConsoleDeps {
   /** the configuration in use */
   info: () => { configFile: string; configKind: string; keepalivedConf: string | null; managed: Set<string>; switches: Record<string, unknown>; version: string; schedulers: string[] };
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** the defence modes in force (the drop_entry, drop_packet, secure_tcp, amemthresh, am_droprate sysctls) */
+  defense?: () => DefenseSettings;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -328,20 +332,30 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
   page('/settings', 'Settings', async (_req, w) => {
     const i = deps.info();
     const t = await deps.control('getTimeouts', []);
-    return settingsPage({ csrf: w.session?.csrf ?? '', timeouts: (t.ok ? t.result : { tcp: 0, tcpfin: 0, udp: 0 }) as Timeouts, switches: i.switches, configFile: i.configFile, configKind: i.configKind, keepalivedConf: i.keepalivedConf, version: i.version });
+    return settingsPage({ csrf: w.session?.csrf ?? '', defense: deps.defense?.() ?? null, timeouts: (t.ok ? t.result : { tcp: 0, tcpfin: 0, udp: 0 }) as Timeouts, switches: i.switches, configFile: i.configFile, configKind: i.configKind, keepalivedConf: i.keepalivedConf, version: i.version });
   });
   const plan = async () => {
     const i = deps.info();
-    if (i.configKind !== 'json') throw Object.assign(new Error(`${i.configFile} is a ${i.configKind} file: edit it (or its keepalived.conf) by hand; saving writes JSON configurations only`), { code: 'EINVAL' });
     const r = await deps.control('listServices', []);
     if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code });
-    const mine = (r.result as ServiceInfo[]).filter((s) => !i.managed.has(s.fwmark ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.addr}:${s.port}`));
-    return { ...planSave(i.configFile, mine), managed: i.managed.size };
+    const all = r.result as ServiceInfo[];
+    const keyOf = (s: ServiceInfo) => (s.fwmark ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.addr}:${s.port}`);
+    const files: SaveFile[] = [];
+    // a JSON configuration keeps its own services; the rest belong to its keepalived.conf
+    if (i.configKind === 'json') files.push(proposeJson(i.configFile, all.filter((s) => !i.managed.has(keyOf(s)))));
+    const theirs = i.configKind === 'json' ? all.filter((s) => i.managed.has(keyOf(s))) : all;
+    if (i.keepalivedConf !== null) {
+      const down = new Set(healthList().filter((h) => h.checked && !h.up).map((h) => `${h.virtualServer}|${h.addr}:${h.port}`));
+      files.push({ file: i.keepalivedConf, ...proposeKeepalivedFile(i.keepalivedConf, { running: theirs, down }) });
+    } else if (i.configKind !== 'json') {
+      throw Object.assign(new Error(`${i.configFile} is a ${i.configKind} file without a keepalived_conf: add the services to a keepalived.conf by hand`), { code: 'EINVAL' });
+    }
+    return { ...combinePlans(files), managed: theirs.length };
   };
   page('/save', 'Save', async (_req, w) => {
     try {
       const p = await plan();
-      return savePage({ csrf: w.session?.csrf ?? '', file: p.file, diff: p.diff, base: p.base, note: `Only the "services" value changes; the rest of the file, comments included, stays as it is.${p.managed ? ` ${p.managed} service(s) from keepalived.conf are left to that file.` : ''}` });
+      return savePage({ csrf: w.session?.csrf ?? '', file: p.file, diff: p.diff, base: p.base, note: `Only the lines that differ change: the JSON file's "services" value; in keepalived.conf the lb_algo, persistence_timeout, weight and threshold lines and whole virtual_server/real_server blocks. Comments, includes and every other line stay as they are.` });
     } catch (e) {
       return savePage({ csrf: '', file: deps.info().configFile, diff: '', base: '', error: (e as Error).message, note: '' });
     }
@@ -474,7 +488,7 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
   api('GET', '/api/settings', async () => {
     const i = deps.info();
     const t = await deps.control('getTimeouts', []);
-    return { timeouts: t.ok ? t.result : null, switches: i.switches, configFile: i.configFile, configKind: i.configKind, keepalivedConf: i.keepalivedConf, version: i.version };
+    return { timeouts: t.ok ? t.result : null, defense: deps.defense?.() ?? null, switches: i.switches, configFile: i.configFile, configKind: i.configKind, keepalivedConf: i.keepalivedConf, version: i.version };
   });
   api('GET', '/api/connections', async (_w, req) => {
     const q = req.query as Record<string, string>;

@@ -49,6 +49,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
     connections: () => director.listConnections(),
     info: () => ({ configFile: confFile, configKind: 'json', keepalivedConf: null, managed: new Set(), switches: {}, version: 'test', schedulers: ['rr', 'wlc'] }),
     log: (level, msg, fields) => logs.push({ level, msg, ...fields }),
+    defense: () => director.getDefense(),
   });
   t.teardown(async () => {
     sampler.stop();
@@ -186,4 +187,17 @@ t.test('save to configuration: diff first, then an atomic write keeping the comm
   const parsed = JSON.parse(text.replace(/^\s*\/\/.*$/gm, ''));
   t.equal(parsed.services[0].dests.length, 3);
   t.same(parsed.services[0].dests.map((d: { weight: number }) => d.weight), [1, 2, 3], 'in the order to add them');
+});
+
+t.test('settings: the defence modes in force, on the page and in the API', async (t) => {
+  const { app, director } = await setup(t);
+  director.setDefense({ dropEntry: 1, secureTcp: 3, amemthresh: 2048 });
+  const tok = { authorization: 'Bearer tok-123456' };
+  const api = await app.inject({ url: '/api/settings', headers: tok });
+  t.match(api.json().defense, { dropEntry: 1, dropPacket: 0, secureTcp: 3, amemthresh: 2048 });
+  const { cookie } = await login(app, 'admin', 'correct horse');
+  const page = await app.inject({ url: '/settings', headers: { cookie } });
+  t.match(page.body, /<tr data-defense="secure_tcp">.*<td>3<\/td><td>always on<\/td>/);
+  t.match(page.body, /<tr data-defense="drop_entry">.*<td>1<\/td><td>automatic/);
+  t.match(page.body, /<tr data-defense="amemthresh">.*<td>2048<\/td>/);
 });

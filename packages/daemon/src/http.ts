@@ -102,6 +102,7 @@ export class Observability {
         };
       },
       log: this.log,
+      defense: () => director.getDefense(),
     });
     this.log('info', 'http server ready', { url: this.server.url, metrics: `${this.server.url}/metrics`, console: http.console });
   }

@@ -97,3 +97,37 @@ t.test('an instance on the TAP device: what it cannot do is a config-test error'
   t.same(vrrpDeviceErrors({ kind: 'tap', name: 'tap9' }, k), [], 'nor for instances on other interfaces');
   t.end();
 });
+
+t.test('tunvsd wiring: DaemonVrrp.source() registered with Feeds gives live tunvs_vrrp_* metrics', async (t) => {
+  const { Feeds, Metrics } = await import('@tunvs/metrics');
+  const { Director } = await import('@tunvs/engine');
+  const { MemoryLink } = await import('@tunvs/link');
+  const { reasonName } = await import('@tunvs/packet');
+  const net = new MemNet();
+  const log = () => {};
+  // the peer at a higher priority: ours must end up BACKUP having received its adverts
+  const peer = new VrrpRuntime(parseConfigText(conf(200), 'p.conf').config.vrrpConfig, { log, backend: net.backend('p', '10.0.0.2') });
+  const dv = new DaemonVrrp({ log, backend: net.backend('a', '10.0.0.1') });
+  const feeds = new Feeds();
+  feeds.setVrrp(dv.source()); // as daemon.ts does before applying the configuration
+  const link = new MemoryLink('tun');
+  const metrics = new Metrics({ director: new Director({ links: [link], timers: false }), links: () => [link], feeds, reasonName, version: 'test', inline: true });
+  t.teardown(async () => {
+    await dv.stop();
+    await peer.stop();
+    await metrics.close();
+  });
+  const scrape = async (): Promise<string> => Buffer.from(await metrics.scrape()).toString('utf8');
+  t.notMatch(await scrape(), /^tunvs_vrrp_state\{/m, 'no instance before the configuration');
+  peer.start();
+  await dv.apply(parseConfigText(conf(100), 'a.conf').config);
+  await until(() => (dv.runtime?.status().instances[0]?.state ?? '') === 'BACKUP' && peer.status().instances[0]!.state === 'MASTER', 3000);
+  await wait(200);
+  const text = await scrape();
+  t.match(text, /^tunvs_vrrp_state\{[^}]*instance="VI_1"[^}]*\} 1$/m, 'state BACKUP (1)');
+  t.match(text, /^tunvs_vrrp_priority_base\{[^}]*instance="VI_1"[^}]*\} 100$/m);
+  const rcvd = /^tunvs_vrrp_adverts_received_total\{[^}]*instance="VI_1"[^}]*\} (\d+)$/m.exec(text);
+  t.ok(rcvd && Number(rcvd[1]) > 0, `adverts received counted: ${rcvd?.[1]}`);
+  await dv.stop();
+  t.notMatch(await scrape(), /^tunvs_vrrp_state\{/m, 'gone once VRRP stops');
+});
