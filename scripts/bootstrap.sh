@@ -36,11 +36,11 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packaged services must not start on the host: the lab starts its own copies.
-for s in nginx haproxy keepalived exim4 dnsmasq frr; do
+for s in nginx haproxy keepalived exim4 dnsmasq frr vsftpd; do
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$s" >/dev/null 2>&1 || true; fi
   if [ -x "/etc/init.d/$s" ]; then "/etc/init.d/$s" stop >/dev/null 2>&1 || true; fi
 done
-for p in nginx haproxy keepalived exim4 dnsmasq watchfrr zebra bfdd staticd mgmtd; do
+for p in nginx haproxy keepalived exim4 dnsmasq watchfrr zebra bfdd staticd mgmtd vsftpd; do
   pkill -x "$p" 2>/dev/null || true
 done
 echo "bootstrap: done"

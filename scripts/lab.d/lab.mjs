@@ -270,7 +270,8 @@ async function up(topo) {
     for (const s of topo.servers) {
       const pidfile = join(RUN_DIR, `${s.name}-realserver.pid`);
       startIn(s.ns, `${s.name}-realserver`, [
-        process.execPath, REALSERVER_BIN, '--interface', s.ifname, '--tun', s.realserver.tun, '--pidfile', pidfile,
+        process.execPath, REALSERVER_BIN, '--interface', s.ifname, '--tun', s.realserver.tun,
+        '--gue-port', String(s.realserver.guePort), '--pidfile', pidfile,
       ]);
     }
   }
@@ -298,7 +299,7 @@ function summary(topo) {
   if (d.policyRouting) lines.push(`            rule ${d.policyRouting.rule}; table ${d.policyRouting.table}: ${d.policyRouting.route}`);
   for (const c of topo.clients) lines.push(`  ${c.name.padEnd(8)} ns ${c.ns}: ${c.ip}/${c.prefixLen} ${c.mac} via ${c.gateway}`);
   for (const s of topo.servers) {
-    const extra = [s.vipOnLo ? `VIP on lo` : '', s.realserver ? `tunvs-realserver on ${s.realserver.tun}` : '']
+    const extra = [s.vipOnLo ? `VIP on lo` : '', s.realserver ? `tunvs-realserver on ${s.realserver.tun} (IPIP, GRE, GUE on udp ${s.realserver.guePort})` : '']
       .filter(Boolean).join(', ');
     lines.push(`  ${s.name.padEnd(8)} ns ${s.ns}: ${s.ip}/${s.prefixLen} ${s.mac} via ${s.gateway}${extra ? ` (${extra})` : ''}`);
   }

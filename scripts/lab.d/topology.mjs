@@ -24,6 +24,8 @@ export const STATE_FILE = `${RUN_DIR}/state.json`;
 export const VIP = '10.10.0.100';
 export const HTTP_PORT = 80;
 export const UDP_ECHO_PORT = 7;
+/** The UDP port tun-method real servers take GUE on (`--tun-type gue --tun-port 6080`). */
+export const GUE_PORT = 6080;
 export const METHODS = ['nat', 'dr', 'tun'];
 export const MAX_SERVERS = 50;
 export const MAX_CLIENTS = 8;
@@ -78,7 +80,7 @@ export function buildTopology(method, nServers, nClients) {
       mac: mac(0, rsSubnet, host),
       gateway: l2 ? '10.10.0.1' : '10.10.1.1',
       vipOnLo: method !== 'nat',
-      realserver: method === 'tun' ? { tun: 'tunvs-rs0' } : null,
+      realserver: method === 'tun' ? { tun: 'tunvs-rs0', guePort: GUE_PORT } : null,
       peer: { ns: dirNs, ifname: `vrs${i}`, mac: mac(1, rsSubnet, host), bridge: l2 ? 'br-lan' : 'br-rs' },
     });
   }

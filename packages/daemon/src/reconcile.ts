@@ -32,8 +32,21 @@ export function keyOf(s: Pick<ServiceInfo, 'fwmark' | 'protocol' | 'addr' | 'por
 }
 
 /** A destination spec with ipvsadm's defaults filled in (the port as given, as the kernel keeps it). */
-export function normalizeDest(_svc: ServiceSpec, d: DestSpec): Required<Pick<DestSpec, 'addr' | 'port' | 'method' | 'weight' | 'upper' | 'lower'>> {
-  return { addr: d.addr, port: d.port, method: d.method ?? 'route', weight: d.weight ?? 1, upper: d.upper ?? 0, lower: d.lower ?? 0 };
+export function normalizeDest(
+  _svc: ServiceSpec,
+  d: DestSpec,
+): Required<Pick<DestSpec, 'addr' | 'port' | 'method' | 'weight' | 'upper' | 'lower'>> & Pick<DestSpec, 'tunType' | 'tunPort' | 'tunFlags'> {
+  const out = { addr: d.addr, port: d.port, method: d.method ?? 'route', weight: d.weight ?? 1, upper: d.upper ?? 0, lower: d.lower ?? 0 };
+  return { ...out, ...tunnelOf(d) };
+}
+
+/** The tunnel settings a spec gives (only those it gives: the engine applies ipvsadm's defaults). */
+function tunnelOf(d: DestSpec | DestInfo): Pick<DestSpec, 'tunType' | 'tunPort' | 'tunFlags'> {
+  const t: Pick<DestSpec, 'tunType' | 'tunPort' | 'tunFlags'> = {};
+  if (d.tunType !== undefined) t.tunType = d.tunType;
+  if (d.tunPort !== undefined) t.tunPort = d.tunPort;
+  if (d.tunFlags !== undefined) t.tunFlags = d.tunFlags;
+  return t;
 }
 
 /** The spec that re-creates a listed service. */
@@ -50,8 +63,7 @@ function specOf(s: ServiceInfo): ServiceSpec {
 /** The spec that re-creates a listed destination. */
 function destSpecOf(d: DestInfo): DestSpec {
   const spec: DestSpec = { addr: d.addr, port: d.port, method: d.method, weight: d.weight, upper: d.upper, lower: d.lower };
-  if (d.tunType !== undefined) spec.tunType = d.tunType;
-  return spec;
+  return { ...spec, ...tunnelOf(d) };
 }
 
 const destKey = (d: Pick<DestSpec, 'addr' | 'port'>): string => `${d.addr}:${d.port}`;
@@ -164,7 +176,12 @@ export class Transaction implements DirectorControl {
     if (prev) {
       const before = destSpecOf(prev);
       this.undo.push(() => this.ctl.editDest(key, before));
-      e.dests.set(destKey(dest), { ...prev, ...normalizeDest({}, dest) });
+      // an edit sets the tunnel settings anew (ipvsadm's defaults for those it does not give)
+      const kept: DestInfo = { ...prev };
+      delete kept.tunType;
+      delete kept.tunPort;
+      delete kept.tunFlags;
+      e.dests.set(destKey(dest), { ...kept, ...normalizeDest({}, dest) });
     }
   }
 
@@ -236,7 +253,19 @@ function serviceDiffers(cur: ServiceInfo, want: ServiceSpec): boolean {
 
 /** Whether a listed destination differs from a spec (ipvsadm's defaults for absent fields). */
 function destDiffers(cur: DestInfo, want: DestSpec): boolean {
-  return cur.method !== (want.method ?? 'route') || cur.weight !== (want.weight ?? 1) || cur.upper !== (want.upper ?? 0) || cur.lower !== (want.lower ?? 0);
+  return (
+    cur.method !== (want.method ?? 'route') || cur.weight !== (want.weight ?? 1) || cur.upper !== (want.upper ?? 0) || cur.lower !== (want.lower ?? 0) ||
+    (want.method === 'tunnel' && tunnelDiffers(cur, want))
+  );
+}
+
+/** Whether a tunnel destination's type, port or checksum mode differs (ipvsadm's defaults for absent fields). */
+function tunnelDiffers(cur: DestInfo, want: DestSpec): boolean {
+  return (
+    (cur.tunType ?? 'ipip') !== (want.tunType ?? 'ipip') ||
+    (cur.tunPort ?? 0) !== (want.tunPort ?? 0) ||
+    (cur.tunFlags ?? 'nocsum') !== (want.tunFlags ?? 'nocsum')
+  );
 }
 
 type TableView = ReadonlyMap<string, { readonly info: ServiceInfo; readonly dests: ReadonlyMap<string, DestInfo> }>;

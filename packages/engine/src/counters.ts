@@ -42,6 +42,8 @@ export class DirectorCounters {
   noRoute = 0;
   /** an encapsulated packet would have exceeded 65535 bytes */
   encapTooBig = 0;
+  /** a tunnelled packet dropped: the path MTU less the tunnel's headers is under 68 */
+  tunnelMtuTooSmall = 0;
   /** fragments that could not be matched to a flow in time or over the cap */
   fragDropped = 0;
   /** fragments forwarded */

@@ -48,6 +48,8 @@ export interface XmitCounters {
   noRoute: number;
   /** the encapsulated packet would exceed 65535 bytes */
   encapTooBig: number;
+  /** the path MTU less the tunnel's headers is under 68 (the kernel's tunnel MTU check) */
+  tunnelMtuTooSmall: number;
   /** transmit slab full: packet dropped */
   txSlabFull: number;
 }

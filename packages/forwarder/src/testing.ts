@@ -96,7 +96,7 @@ export function canonicalHex(hex: string): string {
 
 /** A recording Xmit: what the forwarder sends is kept in `sent` as frames. */
 export class RecordingXmit implements Xmit {
-  readonly counters: FixtureCounters = { ttlExceeded: 0, fragNeeded: 0, noRoute: 0, encapTooBig: 0, txSlabFull: 0, icmpSent: 0 };
+  readonly counters: FixtureCounters = { ttlExceeded: 0, fragNeeded: 0, noRoute: 0, encapTooBig: 0, tunnelMtuTooSmall: 0, txSlabFull: 0, icmpSent: 0 };
   readonly genBuf = new Uint8Array(70_000);
   /** frames sent */
   readonly sent: Uint8Array[] = [];

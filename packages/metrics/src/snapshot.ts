@@ -158,6 +158,7 @@ const DROP_FIELDS: Record<string, string> = {
   icmpIgnored: 'icmp_ignored',
   txSlabFull: 'tx_buffer_full',
   encapTooBig: 'encap_too_big',
+  tunnelMtuTooSmall: 'tunnel_mtu_too_small',
 };
 const EVENT_FIELDS: Record<string, string> = {
   icmpRelayed: 'icmp_relayed',

@@ -110,9 +110,10 @@ export function gueRemcsum(buf: Uint8Array, off: number): number {
 /**
  * Check the GRE header at `buf[off, off+len)` (the IP payload) as IPVS sends it: version
  * 0, only the C bit, protocol IPv4; with C, the checksum over header and payload must
- * verify. Returns the header length or a TunnelHeaderError.
+ * verify (unless `verifyCsum` is false: a packet quoted in an ICMP error is cut short).
+ * Returns the header length or a TunnelHeaderError.
  */
-export function parseGreHeader(buf: Uint8Array, off: number, len: number): number {
+export function parseGreHeader(buf: Uint8Array, off: number, len: number, verifyCsum = true): number {
   if (len < GreField.BASE_LEN) return TunnelHeaderError.truncated;
   const fv = rd16(buf, off + GreField.FLAGS_VER);
   if ((fv & ~GreField.FLAG_CSUM) !== 0) return TunnelHeaderError.unsupported;
@@ -120,6 +121,6 @@ export function parseGreHeader(buf: Uint8Array, off: number, len: number): numbe
   const csum = (fv & GreField.FLAG_CSUM) !== 0;
   const hl = greHeaderLen(csum);
   if (len < hl) return TunnelHeaderError.truncated;
-  if (csum && !csumVerify(buf, off, len)) return TunnelHeaderError.badChecksum;
+  if (csum && verifyCsum && !csumVerify(buf, off, len)) return TunnelHeaderError.badChecksum;
   return hl;
 }

@@ -4,7 +4,8 @@
  * server. The forwarder is parameterised by its encapsulation (`Encap`), chosen per
  * destination (`--tun-type`): IPIP (protocol 4), GUE (UDP to the destination's
  * `--tun-port`, then a GUE header; `ipvs_gue_encap`) or GRE (protocol 47; `ipvs_gre_encap`).
- * The path MTU check subtracts each one's header bytes, as `__ip_vs_get_out_rt` does.
+ * The path MTU check subtracts each one's header bytes, as `__ip_vs_get_out_rt` does, and
+ * drops (counted `tunnelMtuTooSmall`) when less than 68 bytes are left.
  *
  * The outer IPv4 header is the kernel's for every type: version 4, IHL 5; TOS = inner
  * DSCP, inner ECN with CE turned into ECT(0) (RFC 6040); DF copied from the inner packet
@@ -46,6 +47,9 @@ export interface Encap {
    */
   encapsulate(p: Packet, out: Uint8Array, outOff: number, src: number, dst: number, pmtuDisc: boolean, id: number): number;
 }
+
+/** The smallest MTU left for the inner packet a tunnel accepts (IPv4's minimum; `__ip_vs_get_out_rt`). */
+export const TUNNEL_MIN_MTU = 68;
 
 /** Bytes the IPIP outer header adds. */
 export const IPIP_OVERHEAD = Ipv4Field.HEADER_LEN;
@@ -284,7 +288,14 @@ export class TunnelForwarder implements Forwarder {
     const hop = nextHop(x, rs);
     if (hop === 0 || !ttlStep(x, p)) return;
     const overhead = e.overhead(p);
-    if (checkMtu && x.pmtuDisc && !mtuStep(x, p, x.mtu(hop) - overhead)) return;
+    const mtu = x.mtu(hop) - overhead;
+    // the kernel refuses a tunnel whose MTU is below IPv4's minimum, whatever pmtu_disc says
+    // (and for relayed ICMP errors too: the route lookup fails before any of them is sent)
+    if (mtu < TUNNEL_MIN_MTU) {
+      x.counters.tunnelMtuTooSmall++;
+      return;
+    }
+    if (checkMtu && x.pmtuDisc && !mtuStep(x, p, mtu)) return;
     const ip = x.reserve(p.info.ipTotalLen + overhead);
     if (ip < 0) return;
     const n = e.encapsulate(p, x.genBuf, ip, x.source(rs), rs, x.pmtuDisc, x.nextIpId());

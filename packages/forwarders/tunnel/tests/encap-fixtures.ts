@@ -159,4 +159,64 @@ export const ENCAP_FIXTURES: EncapFixture[] = [
     `],
     counters: { fragNeeded: 1, icmpSent: 1 },
   },
+  {
+    name: 'GUE tunnel MTU under 68: link MTU 99 leaves 67 (99 - 32): dropped without ICMP, counted',
+    tunnel: { type: 1, port: 6080 },
+    op: 'inbound',
+    mtu: 99,
+    input: SYN,
+    output: [],
+    counters: { tunnelMtuTooSmall: 1 },
+  },
+  {
+    name: 'GUE tunnel MTU exactly 68 (link MTU 100): the small packet goes',
+    tunnel: { type: 1, port: 6080 },
+    op: 'inbound',
+    mtu: 100,
+    input: SYN,
+    output: [`
+      45 00 0048 0000 4000 3f 11 279a 0a000001 0a00000b
+      c604 17c0 0034 0000
+      00 04 0000
+      45 00 0028 1234 4000 3f 06 3d5d c000020a c6336401
+      9c40 0050 000003e8 000007d0 50 02 faf0 206a 0000
+    `],
+  },
+  {
+    name: 'GRE --tun-csum tunnel MTU under 68: link MTU 95 leaves 67 (95 - 28), also with pmtu_disc off',
+    tunnel: { type: 2, flags: TunFlag.CSUM },
+    op: 'inbound',
+    mtu: 95,
+    pmtuDisc: false,
+    input: SYN,
+    output: [],
+    counters: { tunnelMtuTooSmall: 1 },
+  },
+  {
+    name: 'GRE without checksum at link MTU 95 leaves 71 (95 - 24): the small packet goes',
+    tunnel: { type: 2 },
+    op: 'inbound',
+    mtu: 95,
+    input: SYN,
+    output: [`
+      45 00 0040 0000 4000 3f 2f 2784 0a000001 0a00000b
+      0000 0800
+      45 00 0028 1234 4000 3f 06 3d5d c000020a c6336401
+      9c40 0050 000003e8 000007d0 50 02 faf0 206a 0000
+    `],
+  },
+  {
+    name: 'a relayed ICMP error meets the same tunnel MTU check (GRE --tun-csum at 95: dropped)',
+    tunnel: { type: 2, flags: TunFlag.CSUM },
+    op: 'icmpInbound',
+    mtu: 95,
+    input: `
+      45 00 0038 4567 0000 40 01 4928 c0000201 c6336401  # IPv4 192.0.2.1 > 198.51.100.1 ICMP
+      03 01 589e 00000000                                # host unreachable
+      45 00 003a 5555 4000 3f 06 fa29 c6336401 c000020a  # quoted VIP > client
+      0050 9c40 000007d0
+    `,
+    output: [],
+    counters: { tunnelMtuTooSmall: 1 },
+  },
 ];
