@@ -95,7 +95,8 @@ function silence(pcap: string, clientPort: number, at: number): { gapMs: number;
 t.test('(a) LVS-NAT failover with connection sync: a download and a keep-alive connection survive the master\'s death and the fail-back', {
   skip: (!isRoot() && 'needs root') || (!haveCurl && 'needs curl'),
 }, async (t) => {
-  const lab = openLab(t, process.env.TUNVS_LAB_PREFIX ?? 'lsy');
+  // TUNVS_LAB_PREFIX ends with '-' (scripts/lab's form); openLab adds its own
+  const lab = openLab(t, (process.env.TUNVS_LAB_PREFIX || 'lsy-').replace(/-+$/, ''));
   const work = mkdtempSync(join(tmpdir(), 'lsy-a-'));
   chmodSync(work, 0o755);
   lab.onCleanup(() => rmSync(work, { recursive: true, force: true }));
