@@ -24,6 +24,9 @@ export interface OwnedAddress {
   prefix: number;
 }
 
+/** 01:00:5e:00:00:00, the first MAC of the IPv4 groups (RFC 1112: their low 23 bits follow). */
+const IPV4_GROUP_MAC48 = 0x01005e000000;
+
 /** The transmit side L2 writes into (the batch's TapXmit). */
 export interface L2Tx {
   readonly vnet: number;
@@ -135,7 +138,8 @@ export class L2 {
 
   /** Is the destination MAC of the frame at `buf[eth]` an IPv4 multicast one (01:00:5e, RFC 1112)? */
   isIpv4Multicast(buf: Uint8Array, eth: number): boolean {
-    return buf[eth] === 0x01 && buf[eth + 1] === 0x00 && buf[eth + 2] === 0x5e && (buf[eth + 3]! & 0x80) === 0;
+    const dst = this.eth.reset(buf, eth, ETH_HEADER_LEN).dst48;
+    return dst >= IPV4_GROUP_MAC48 && dst <= IPV4_GROUP_MAC48 + 0x7fffff;
   }
 
   // -------------------------------------------------------------------- output
@@ -169,13 +173,8 @@ export class L2 {
    * `group` (01:00:5e and the group's low 23 bits, RFC 1112) and ours as source.
    */
   groupHeader(buf: Uint8Array, eth: number, group: number): void {
-    buf[eth] = 0x01;
-    buf[eth + 1] = 0x00;
-    buf[eth + 2] = 0x5e;
-    buf[eth + 3] = (group >>> 16) & 0x7f;
-    buf[eth + 4] = (group >>> 8) & 0xff;
-    buf[eth + 5] = group & 0xff;
     const e = this.eth.reset(buf, eth, ETH_HEADER_LEN);
+    e.dst48 = IPV4_GROUP_MAC48 + (group & 0x7fffff);
     e.setSrcMac(this.mac);
     e.etherType = EtherType.Ipv4;
   }
