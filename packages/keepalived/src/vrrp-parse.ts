@@ -698,42 +698,13 @@ export class VrrpInterpreter {
           else inst.unsupported.push({ file: c.file, line: c.line, what: 'native_ipv6', why: 'tunvs runs IPv4 VRRP only' });
           break;
         case 'track_interface':
-          for (const e of this.entries(c)) {
-            const t = this.trackRef(e, name, 'interface', -253, 253);
-            if (!t) continue;
-            const h = this.host.iface(t.name);
-            if (!h && !this.cfg.globals.dynamicInterfaces) {
-              v.err(e, `(${name}) tracked interface ${t.name} doesn't exist`);
-              this.missingIface = true;
-              continue;
-            }
-            inst.trackInterfaces.push(t);
-          }
+          this.trackInterfaces(c, name, inst.trackInterfaces);
           break;
         case 'track_script':
-          for (const e of this.entries(c)) {
-            const t = this.trackRef(e, name, 'script', -253, 253);
-            if (!t) continue;
-            if (!this.scriptNames.has(t.name)) {
-              v.err(e, `(${name}) track script ${t.name} not found, ignoring...`);
-              continue;
-            }
-            this.usedScripts.add(t.name);
-            this.resolveScriptWeight(t);
-            inst.trackScripts.push(t);
-          }
+          this.trackScripts(c, name, inst.trackScripts);
           break;
         case 'track_file':
-          for (const e of this.entries(c)) {
-            const t = this.trackRef(e, name, 'file', -254, 254);
-            if (!t) continue;
-            if (!this.trackFileKnown(t.name, e)) {
-              v.err(e, `(${name}) track file ${t.name} not found, ignoring...`);
-              continue;
-            }
-            this.resolveFileWeight(t);
-            inst.trackFiles.push(t);
-          }
+          this.trackFiles(c, name, inst.trackFiles);
           break;
         case 'track_process':
         case 'track_bfd':
@@ -1153,6 +1124,49 @@ export class VrrpInterpreter {
     return r;
   }
 
+  /** A track_interface block of an instance or a sync group: the interfaces that exist (or may appear). */
+  private trackInterfaces(c: RawNode, owner: string, out: TrackRefConfig[]): void {
+    for (const e of this.entries(c)) {
+      const t = this.trackRef(e, owner, 'interface', -253, 253);
+      if (!t) continue;
+      if (!this.host.iface(t.name) && !this.cfg.globals.dynamicInterfaces) {
+        this.v.err(e, `(${owner}) tracked interface ${t.name} doesn't exist`);
+        this.missingIface = true;
+        continue;
+      }
+      out.push(t);
+    }
+  }
+
+  /** A track_script block: scripts defined by vrrp_script, with their weights resolved. */
+  private trackScripts(c: RawNode, owner: string, out: TrackRefConfig[]): void {
+    for (const e of this.entries(c)) {
+      const t = this.trackRef(e, owner, 'script', -253, 253);
+      if (!t) continue;
+      if (!this.scriptNames.has(t.name)) {
+        this.v.err(e, `(${owner}) track script ${t.name} not found, ignoring...`);
+        continue;
+      }
+      this.usedScripts.add(t.name);
+      this.resolveScriptWeight(t);
+      out.push(t);
+    }
+  }
+
+  /** A track_file block: files defined by track_file (or vrrp_track_file), weights resolved. */
+  private trackFiles(c: RawNode, owner: string, out: TrackRefConfig[]): void {
+    for (const e of this.entries(c)) {
+      const t = this.trackRef(e, owner, 'file', -254, 254);
+      if (!t) continue;
+      if (!this.trackFileKnown(t.name, e)) {
+        this.v.err(e, `(${owner}) track file ${t.name} not found, ignoring...`);
+        continue;
+      }
+      this.resolveFileWeight(t);
+      out.push(t);
+    }
+  }
+
   /** `NAME [weight W [reverse|noreverse]]` in a track_* block. */
   private trackRef(e: RawNode, owner: string, kind: 'interface' | 'script' | 'file', min: number, max: number): TrackRefConfig | null {
     const v = this.v;
@@ -1377,39 +1391,13 @@ export class VrrpInterpreter {
           if (g.members.length === 0) v.err(c, `Warning - sync group ${name} has empty group block`);
           break;
         case 'track_interface':
-          for (const e of this.entries(c)) {
-            const t = this.trackRef(e, name, 'interface', -253, 253);
-            if (!t) continue;
-            if (!this.host.iface(t.name) && !this.cfg.globals.dynamicInterfaces) {
-              v.err(e, `(${name}) tracked interface ${t.name} doesn't exist`);
-              this.missingIface = true;
-              continue;
-            }
-            g.trackInterfaces.push(t);
-          }
+          this.trackInterfaces(c, name, g.trackInterfaces);
           break;
         case 'track_script':
-          for (const e of this.entries(c)) {
-            const t = this.trackRef(e, name, 'script', -253, 253);
-            if (!t) continue;
-            if (!this.scriptNames.has(t.name)) v.err(e, `(${name}) track script ${t.name} not found, ignoring...`);
-            else {
-              this.usedScripts.add(t.name);
-              this.resolveScriptWeight(t);
-              g.trackScripts.push(t);
-            }
-          }
+          this.trackScripts(c, name, g.trackScripts);
           break;
         case 'track_file':
-          for (const e of this.entries(c)) {
-            const t = this.trackRef(e, name, 'file', -254, 254);
-            if (!t) continue;
-            if (!this.trackFileKnown(t.name, e)) v.err(e, `(${name}) track file ${t.name} not found, ignoring...`);
-            else {
-              this.resolveFileWeight(t);
-              g.trackFiles.push(t);
-            }
-          }
+          this.trackFiles(c, name, g.trackFiles);
           break;
         case 'track_process':
         case 'track_bfd':
