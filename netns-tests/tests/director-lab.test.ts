@@ -30,8 +30,9 @@ interface Topo {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function clientRun(ns: string, args: string[]): { counts: Record<string, number>; errors: number } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, client, ...args], { encoding: 'utf8', timeout: 180_000 });
+function clientRun(ns: string, args: string[], portBase = 0): { counts: Record<string, number>; errors: number } {
+  const env = portBase ? { ...process.env, LAB_CLIENT_PORT_BASE: String(portBase) } : process.env;
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, client, ...args], { encoding: 'utf8', timeout: 180_000, env });
   if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as { counts: Record<string, number>; errors: number };
 }
@@ -88,16 +89,12 @@ for (const method of ['nat', 'dr', 'tun'] as const) {
     await sleep(800);
 
     const cl = topo.clients[0]!.ns;
-    // The client's ephemeral ports: one range for the first 600 connections, another for
-    // the connections after the quiesce. With DR and TUN the director sees only the client's
-    // side, so a finished connection stays in FIN_WAIT (120 s) and, as in the kernel with
-    // conn_reuse_mode 1, a new SYN from the same client port reuses it and its real server,
-    // even a quiesced one. The separate range keeps that (kernel) behaviour out of the check.
-    const portRange = (r: string): void => {
-      spawnSync('ip', ['netns', 'exec', cl, 'sysctl', '-qw', `net.ipv4.ip_local_port_range=${r}`]);
-    };
-    portRange('20000 44999');
-    const http = clientRun(cl, ['http', topo.vip, String(topo.ports.http), '600']);
+    // Each HTTP connection below comes from a client port of its own: 20000+i, then 21000+i
+    // after the quiesce (both below the ephemeral range). With DR and TUN the director sees
+    // only the client's side, so a finished connection stays in FIN_WAIT (120 s) and, as in
+    // the kernel with conn_reuse_mode 1, a new SYN from the same client port reuses it and its
+    // real server (even a quiesced one). Distinct ports keep that behaviour out of the counts.
+    const http = clientRun(cl, ['http', topo.vip, String(topo.ports.http), '600'], 20000);
     t.equal(http.errors, 0, 'no failed request');
     const n = topo.servers.map((s) => http.counts[s.name] ?? 0);
     t.same(n, [300, 200, 100], 'wrr 3:2:1 over 600 connections');
@@ -126,8 +123,7 @@ for (const method of ['nat', 'dr', 'tun'] as const) {
     if (quiet) {
       adm(sock, ['-e', '-t', `${topo.vip}:${topo.ports.http}`, '-r', `${quiet.ip}:${topo.ports.http}`, { nat: '-m', dr: '-g', tun: '-i' }[method], '-w', '0']);
       t.match(adm(sock, ['-L', '-n']), new RegExp(`${quiet.ip.replace(/\./g, '\\.')}:80\\s+\\S+\\s+0\\s`), 'weight 0 listed');
-      portRange('45000 60999');
-      const after = clientRun(cl, ['http', topo.vip, String(topo.ports.http), '60']);
+      const after = clientRun(cl, ['http', topo.vip, String(topo.ports.http), '60'], 21000);
       t.equal(after.counts[quiet.name] ?? 0, 0, 'new connections avoid the quiesced server');
       t.equal(after.errors, 0);
     }
