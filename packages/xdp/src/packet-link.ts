@@ -5,12 +5,12 @@
  * (give the interface no address for the director's traffic, or drop it with an nftables
  * netdev ingress rule, which runs after packet sockets have their copy).
  */
-import { call, ERRNO, fromNative, nativeError, XdpError } from './errors.js';
+import { call, ERRNO, XdpError } from './errors.js';
 import { validatePacketOptions } from './config.js';
 import type { PacketOptions } from './config.js';
 import type { NativeXdp, PktHandle } from './native.js';
 import { native } from './native.js';
-import { RingLink } from './ring-link.js';
+import { lookUpInterface, RingLink } from './ring-link.js';
 import type { RingOps } from './ring-link.js';
 import { PROG_TYPE_SOCKET_FILTER, steeringProgram } from './bpf/program.js';
 import { createSteeringMaps, readProgramStats } from './steering.js';
@@ -149,14 +149,7 @@ let fanoutIds = 0;
 export function openPacket(opts: PacketOptions): PacketPort {
   const o = validatePacketOptions(opts);
   const n: NativeXdp = native();
-  let info: ReturnType<NativeXdp['ifInfo']>;
-  try {
-    info = n.ifInfo(o.ifname);
-  } catch (err) {
-    const e = nativeError(err);
-    if (e.code === 'ENODEV') throw new XdpError(`cannot open AF_PACKET on ${o.ifname}: no such interface in this network namespace`, e.code, e.errno, e.syscall);
-    throw fromNative(err, `looking up ${o.ifname}`);
-  }
+  const info = lookUpInterface(n, o.ifname, 'AF_PACKET');
   if (info.hwType !== 1)
     throw new XdpError(`AF_PACKET link not supported on ${o.ifname}: not an Ethernet device; the link carries Ethernet frames`, 'EOPNOTSUPP', ERRNO.EOPNOTSUPP, 'validate');
   if (info.mtu + L2_SLACK > TX_FRAME_SIZE - TX_DATA_OFF)

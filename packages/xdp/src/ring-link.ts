@@ -4,7 +4,19 @@
  * the addon), run over the native calls of one socket kind.
  */
 import type { Link, LinkCounters, PacketBatch } from '@tunvs/link';
-import { call, ERRNO, XdpError } from './errors.js';
+import { call, ERRNO, fromNative, nativeError, XdpError } from './errors.js';
+import type { NativeIfInfo, NativeXdp } from './native.js';
+
+/** Look up the interface a port opens on (`family` names the socket kind in the message). */
+export function lookUpInterface(n: NativeXdp, ifname: string, family: 'AF_XDP' | 'AF_PACKET'): NativeIfInfo {
+  try {
+    return n.ifInfo(ifname);
+  } catch (err) {
+    const e = nativeError(err);
+    if (e.code === 'ENODEV') throw new XdpError(`cannot open ${family} on ${ifname}: no such interface in this network namespace`, e.code, e.errno, e.syscall);
+    throw fromNative(err, `looking up ${ifname}`);
+  }
+}
 
 /** The native calls on one socket handle that a RingLink runs on (the addon ignores `this`). */
 export interface RingOps<H> {

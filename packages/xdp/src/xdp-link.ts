@@ -7,9 +7,9 @@ import { endianness } from 'node:os';
 import { call, ERRNO, fromNative, nativeError, XdpError } from './errors.js';
 import { framesNeeded, validateXdpOptions } from './config.js';
 import type { XdpOptions } from './config.js';
-import type { NativeIfInfo, NativeXdp, UmemHandle, XskHandle } from './native.js';
+import type { NativeXdp, UmemHandle, XskHandle } from './native.js';
 import { native } from './native.js';
-import { RingLink } from './ring-link.js';
+import { lookUpInterface, RingLink } from './ring-link.js';
 import type { RingOps } from './ring-link.js';
 import { MapType, PROG_TYPE_XDP, steeringProgram } from './bpf/program.js';
 import { createSteeringMaps, readProgramStats } from './steering.js';
@@ -362,15 +362,7 @@ export function openXdp(opts: XdpOptions): XdpPort {
   if (endianness() !== 'LE') throw new XdpError('@tunvs/xdp runs on little-endian machines only', 'ENOTSUP', ERRNO.EOPNOTSUPP, 'validate');
   const n = native();
   const ifname = o.ifname;
-  let info: NativeIfInfo;
-  try {
-    info = n.ifInfo(ifname);
-  } catch (err) {
-    const e = nativeError(err);
-    if (e.code === 'ENODEV')
-      throw new XdpError(`cannot open AF_XDP on ${ifname}: no such interface in this network namespace`, e.code, e.errno, e.syscall);
-    throw fromNative(err, `looking up ${ifname}`);
-  }
+  const info = lookUpInterface(n, ifname, 'AF_XDP');
   if (info.hwType !== ARPHRD_ETHER) {
     const what = info.loopback ? 'a loopback device' : info.hwType === ARPHRD_NONE ? 'a layer-3 device (no Ethernet header, e.g. TUN)' : `not an Ethernet device (ARPHRD ${info.hwType})`;
     throw notSupported(ifname, `${what}; the link carries Ethernet frames`, 'EOPNOTSUPP', ERRNO.EOPNOTSUPP, 'validate');
