@@ -26,6 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { openLab, delay, run } from '../src/netns.js';
 import type { Child, Lab, Teardownable } from '../src/netns.js';
 import { ControlClient, runTunvsadm } from '@tunvs/cli';
+import type { Test } from 'tap';
 import { ROOT, TUNVSD } from '../fixtures/vrrp-lab.js';
 
 export type Method = 'nat' | 'dr' | 'tun';
@@ -555,7 +556,7 @@ export async function failoverScenario(fl: FailoverLab, opts: { ka: number; kaIn
   } catch {
     // reported through `missing`
   }
-  say(`before the crash: d1 holds ${master.length} long-lived connections and templates of the client, d2 lacks ${missing.length}`);
+  say(`before the crash: d1 holds ${master.length} long-lived connections and templates of the client, d2 lacks ${missing.length}${missing.length ? `: ${missing.map(connKey).join(', ')}` : ''}`);
   const beforeCrash = { master, missing };
 
   const spannedCrash = fl.bigBytes > 0 && (await dlRunning());
@@ -581,8 +582,13 @@ export async function failoverScenario(fl: FailoverLab, opts: { ka: number; kaIn
   } catch {
     // reported through `back`
   }
+  if (back.length > 0) {
+    const ports = new Set(back.map((c) => c.client));
+    const l1 = (await fl.conns(d1)).filter((c) => ports.has(c.client)).map(connKey);
+    say(`d1 holds for them: ${l1.join(', ') || 'nothing'}`);
+  }
   const kaAfter = (await load.request<LoadStats>({ op: 'stats' })).ka.reduce((a, c) => a + c.requests, 0);
-  say(`d1 back as ${stillBackup ? 'BACKUP' : 'not BACKUP'}, lacking ${back.length} of d2's connections`);
+  say(`d1 back as ${stillBackup ? 'BACKUP' : 'not BACKUP'}, lacking ${back.length} of d2's connections${back.length ? `: ${back.map(connKey).join(', ')}` : ''}`);
   const failbackMs = await fl.waitRoles(d1, d2, 20_000);
   const spannedFailback = fl.bigBytes > 0 && (await dlRunning());
   const failbackAt = fl.becameMaster(d1);
@@ -609,3 +615,36 @@ export async function failoverScenario(fl: FailoverLab, opts: { ka: number; kaIn
     gap: { failover: g1?.gapMs ?? null, failback: g2?.gapMs ?? null },
   };
 }
+
+/** The assertions every method's run shares. */
+export function checkScenario(t: Test, r: ScenarioResult, opts: { ka: number; size: number }): void {
+  t.same(r.beforeCrash.missing.map(connKey), [], `before the crash the backup holds all ${r.beforeCrash.master.length} connections and templates the master holds for the client`);
+  t.ok(r.beforeCrash.master.some((c) => c.client.endsWith(':0')), 'the persistence templates are among them');
+  t.ok(r.beforeCrash.master.some((c) => c.proto === 'UDP'), 'the UDP flow is among them');
+  t.same(r.beforeFailback.missing.map(connKey), [], 'the returning master learnt every connection and template from the new master');
+  t.ok(r.beforeFailback.stillBackup, 'it did so as BACKUP, before it preempted');
+  const errs = r.load.ka.filter((c) => c.error !== null);
+  t.same(errs, [], 'no keep-alive connection failed (reset, close or timeout)');
+  t.equal(r.load.ka.length, opts.ka, `${opts.ka} keep-alive connections`);
+  t.ok(r.load.ka.every((c) => c.requests > 10), `every keep-alive connection kept making requests (${r.load.ka.reduce((a, c) => a + c.requests, 0)} in all, the slowest answer ${Math.max(...r.load.ka.map((c) => c.maxMs))} ms)`);
+  t.equal(new Set(r.load.ka.map((c) => c.server)).size, 2, 'the keep-alive connections are spread over both real servers (each stayed on its own: a change is an error)');
+  if (opts.size > 0) {
+    t.same(r.downloadSpanned, { crash: true, failback: true }, 'the download was running at the crash and at the fail-back');
+    const d = r.load.download;
+    t.same({ status: d.status, error: d.error, done: d.done }, { status: 200, error: null, done: true }, 'the download completed (no reset, no close, no timeout)');
+    t.same([d.length, d.bytes], [opts.size, opts.size], 'every byte of the download arrived');
+    t.ok(r.downloadShaOk, 'the download\'s sha256 is the file\'s');
+  }
+  t.equal(r.rstFromVip, 0, 'the client-side capture holds no RST from the VIP');
+  const segs = r.load.udp.servers;
+  t.equal(segs.length, 1, `the UDP flow stayed on one real server: ${JSON.stringify(segs)}`);
+  t.ok(segs[0] && segs[0].last >= r.load.udp.sent - 50, 'and was answered until the end');
+  t.comment(`UDP: ${r.load.udp.sent} datagrams sent, ${r.load.udp.lost} lost across the two switches`);
+  t.same(r.load.persist.errors, [], 'no persistent client\'s connection failed');
+  const moved = Object.entries(r.load.persist.bySource).filter(([, seen]) => Object.keys(seen).length !== 1);
+  t.same(moved, [], `every persistent client stayed on its real server (${r.load.persist.requests} connections in ${r.load.persist.rounds} rounds)`);
+  t.equal(Object.keys(r.load.persist.bySource).length, PERSIST_SOURCES.length, 'all persistent clients were served');
+  t.equal(new Set(Object.values(r.load.persist.bySource).map((s) => Object.keys(s)[0])).size, 2, 'the persistent clients are spread over both real servers');
+  t.comment(`takeover ${r.takeoverMs} ms; the client received nothing from the VIP for ${r.gap.failover?.toFixed(0) ?? '?'} ms around the crash and ${r.gap.failback?.toFixed(0) ?? '?'} ms around the fail-back`);
+}
+
