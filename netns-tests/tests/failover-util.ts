@@ -296,7 +296,7 @@ http {
     priority ${prio}
     version 3
     advert_int ${this.opts.advert ?? 0.1}
-    preempt_delay ${this.opts.preemptDelay ?? 5}
+    preempt_delay ${this.opts.preemptDelay ?? 6}
     virtual_ipaddress {
         ${vip}
     }
