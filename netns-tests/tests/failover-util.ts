@@ -23,7 +23,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { openLab, delay, run } from '../src/netns.js';
+import { openLab, delay } from '../src/netns.js';
 import type { Child, Lab, Teardownable } from '../src/netns.js';
 import { ControlClient, runTunvsadm } from '@tunvs/cli';
 import type { Test } from 'tap';
@@ -309,7 +309,7 @@ http {
     lb_kind ${kind}
     protocol ${proto}
 ${extra}${this.servers.map((s) => `    real_server ${s.ip} ${port} {
-${proto === 'TCP' ? '        TCP_CHECK {\n            connect_timeout 1\n        }\n' : ''}    }
+${proto === 'TCP' ? '        TCP_CHECK {\n            connect_timeout 3\n            retry 2\n            delay_before_retry 1\n        }\n' : ''}    }
 `).join('')}}
 `;
     const instances = dr
@@ -408,6 +408,11 @@ ${vs(HTTP_PORT, 'TCP', '')}${vs(PERSIST_PORT, 'TCP', '    persistence_timeout 30
     await this.start(d);
   }
 
+  /** A director's log lines about its real servers' health and its VRRP state (for a failure's report). */
+  events(d: Director): string[] {
+    return (d.proc?.stderr ?? '').split('\n').filter((l) => /check|down|vrrp transition|error|warn/i.test(l)).slice(-40);
+  }
+
   /** The time (epoch ms) a director's log says it became MASTER (the last such line). */
   becameMaster(d: Director): number | null {
     const up = d.proc!.stderr.split('\n').filter((l) => l.includes('"vrrp transition"') && l.includes('"to":"MASTER"')).pop();
@@ -448,8 +453,9 @@ ${vs(HTTP_PORT, 'TCP', '')}${vs(PERSIST_PORT, 'TCP', '    persistence_timeout 30
 
 /** Epoch seconds of the packets a capture holds that match a display filter. */
 export function packetTimes(pcap: string, displayFilter: string): number[] {
-  const r = run('tshark', ['-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch', '-Y', displayFilter], { timeoutMs: 120_000 });
-  if (r.status !== 0) throw new Error(`tshark: ${r.stderr}`);
+  // (a 200 MB download's capture lists more than spawnSync's default 1 MiB of output)
+  const r = spawnSync('tshark', ['-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch', '-Y', displayFilter], { encoding: 'utf8', timeout: 300_000, maxBuffer: 512 << 20 });
+  if (r.status !== 0) throw new Error(`tshark: ${r.error ? String(r.error) : r.stderr}`);
   return r.stdout.split('\n').filter(Boolean).map(Number);
 }
 

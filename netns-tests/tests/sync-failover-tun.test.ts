@@ -20,4 +20,5 @@ t.test('(c) LVS-TUN (IPIP) failover: keep-alive connections, a download, a UDP f
   await fl.setUp();
   const r = await failoverScenario(fl, { ka: 10, downloadRate: SIZE / 30 }, (s) => t.comment(s));
   checkScenario(t, r, { ka: 10, size: SIZE });
+  if (!t.passing()) for (const d of [fl.d1, fl.d2]) t.comment(`${d.name}'s log:\n${fl.events(d).join('\n')}`);
 });
