@@ -129,6 +129,7 @@ function workerOps(d: WorkerDirector): [string, ControlOpHandler][] {
     ['listConnections', { arity: [0, 0], run: () => d.fetchConnections() }],
     ['info', { arity: [0, 0], run: async () => (await d.refresh(), d.info()) }],
     ['workerStats', { arity: [0, 0], run: async () => (await d.refresh(), d.workerStats()) }],
+    ['workerConnections', { arity: [0, 0], run: () => d.workerConnections() }],
     ['startDaemon', refuse('startDaemon')],
     ['stopDaemon', refuse('stopDaemon')],
   ];

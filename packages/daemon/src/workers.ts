@@ -204,7 +204,7 @@ export class WorkerPool {
         }),
       );
       w.on('message', (m: FromWorker) => this.onMessage(s.index, m));
-      w.on('error', (e) => this.log('error', 'worker failed', { worker: s.index, error: e.stack ?? e.message }));
+      w.on('error', (e) => this.log('error', 'worker failed', { worker: s.index, error: (e as Error | undefined)?.stack ?? JSON.stringify(e) }));
     }
     this.started = Promise.all(ready).then(() => undefined);
   }
@@ -276,10 +276,9 @@ export class WorkerPool {
     r.forEach((s, i) => (this.snapshots[i] = s));
   }
 
-  /** Every worker's connections, worker 0's first. */
-  async connections(): Promise<ConnInfo[]> {
-    const r = (await this.ask('conns')) as ConnInfo[][];
-    return r.flat();
+  /** Each worker's connections (index = worker). */
+  async connections(): Promise<ConnInfo[][]> {
+    return (await this.ask('conns')) as ConnInfo[][];
   }
 
   /** Stop every worker's Director (closing its link slot), then the threads. */
@@ -420,8 +419,12 @@ export class WorkerDirector extends Director {
   private lastConns: ConnInfo[] = [];
   /** Every worker's connections now (and kept for `listConnections`). */
   async fetchConnections(): Promise<ConnInfo[]> {
-    this.lastConns = await this.pool.connections();
+    this.lastConns = (await this.pool.connections()).flat();
     return this.lastConns;
+  }
+  /** Each worker's connections (the `workerConnections` socket operation). */
+  workerConnections(): Promise<ConnInfo[][]> {
+    return this.pool.connections();
   }
   override info(): DirectorInfo {
     const own = super.info();
@@ -432,8 +435,8 @@ export class WorkerDirector extends Director {
   override stats(): Record<string, number> {
     return { ...sumCounters(this.pool.snapshots.map((s) => s?.stats ?? {})), workers: this.pool.size };
   }
-  /** Each worker's named counters (the `workerStats` socket operation). */
-  workerStats(): Record<string, number>[] {
-    return this.pool.snapshots.map((s) => ({ ...(s?.stats ?? {}) }));
+  /** Each worker's named counters and services with their counters (the `workerStats` socket operation). */
+  workerStats(): { counters: Record<string, number>; services: ServiceInfo[] }[] {
+    return this.pool.snapshots.map((s) => ({ counters: { ...(s?.stats ?? {}) }, services: s?.services ?? [] }));
   }
 }
