@@ -84,6 +84,8 @@ export interface DaemonOptions extends LoadOptions {
   ops?: Iterable<[string, ControlOpHandler]>;
   /** the HTTP server from the command line (--http), over the configuration's */
   http?: HttpConfig;
+  /** with `workers` > 1: a worker thread ended on its own (default: log and exit 1) */
+  onWorkerLost?: (worker: number) => void;
 }
 
 /**
@@ -228,7 +230,19 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
           conntrack,
         },
       }));
-      pool = new WorkerPool(setups, log);
+      // a worker lost is a slot without a Director: stop rather than black-hole its clients
+      pool = new WorkerPool(setups, log, (index) => {
+        const fatal = opts.onWorkerLost ?? ((): void => {
+          log('error', 'stopping: a worker thread ended', { worker: index });
+          // detach the steering program: the kernel takes the interface's frames back
+          try {
+            device?.close();
+          } finally {
+            process.exit(1);
+          }
+        });
+        fatal(index);
+      });
       await pool.ready();
       await pool.refresh();
       pool.startRefresh();

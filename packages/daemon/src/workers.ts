@@ -185,7 +185,11 @@ export class WorkerPool {
   private stopped = false;
   private readonly started: Promise<void>;
 
-  constructor(setups: readonly WorkerSetup[], private readonly log: Log) {
+  /**
+   * `onLost` is told when a worker thread ends while the pool runs (an uncaught error): the
+   * clients hashed to its slot get no service from then on, so the caller should stop.
+   */
+  constructor(setups: readonly WorkerSetup[], private readonly log: Log, private readonly onLost: (index: number, code: number) => void = () => {}) {
     this.snapshots = setups.map(() => null);
     const ready: Promise<void>[] = [];
     for (const s of setups) {
@@ -205,6 +209,11 @@ export class WorkerPool {
       );
       w.on('message', (m: FromWorker) => this.onMessage(s.index, m));
       w.on('error', (e) => this.log('error', 'worker failed', { worker: s.index, error: (e as Error | undefined)?.stack ?? JSON.stringify(e) }));
+      w.on('exit', (code) => {
+        if (this.stopped) return;
+        this.log('error', 'a worker thread ended: the clients hashed to its slot get no service', { worker: s.index, code });
+        this.onLost(s.index, code);
+      });
     }
     this.started = Promise.all(ready).then(() => undefined);
   }
