@@ -26,8 +26,10 @@
  * schedulers do): rr and wrr are exact per worker, not overall: two workers each start at
  * the first server, so over the whole director the order interleaves and the counts are
  * exact only to within one round per worker. lc/wlc and the others compare the worker's own
- * connection counts. Persistence is exact: a persistent service is steered by the client
- * address alone, so a client's template and all its connections live on one worker.
+ * connection counts. Persistence is exact per client: a persistent service is steered by
+ * the client address alone, so a client's template and all its connections live on one
+ * worker; but not across the clients of a persistence netmask shorter than /32 (the program
+ * hashes the whole address: two clients of one /24 may hold two templates on two workers).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
