@@ -126,9 +126,9 @@ function workerOps(d: WorkerDirector): [string, ControlOpHandler][] {
     },
   });
   return [
-    ['listServices', { arity: [0, 0], run: async () => (await d.refresh(), d.listServices()) }],
+    ['listServices', { arity: [0, 0], run: async () => (await d.refresh(), d.listServices()), stream: async () => (await d.refresh(), d.listServices()) }],
     ['getService', { arity: [1, 1], run: async (_c, a) => (await d.refresh(), d.getService(a[0] as ServiceKey)) }],
-    ['listConnections', { arity: [0, 0], run: () => d.fetchConnections() }],
+    ['listConnections', { arity: [0, 0], run: () => d.fetchConnections(), stream: () => d.fetchConnections() }],
     ['info', { arity: [0, 0], run: async () => (await d.refresh(), d.info()) }],
     ['workerStats', { arity: [0, 0], run: async () => (await d.refresh(), d.workerStats()) }],
     ['workerConnections', { arity: [0, 0], run: () => d.workerConnections() }],
