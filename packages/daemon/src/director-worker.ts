@@ -129,6 +129,13 @@ function run(): void {
         injected.count = 1;
         director.processBatch(link, injected);
         return;
+      case 'frames': {
+        if (!(raw instanceof MemoryLink)) return post({ t: 'sent', id: m.id, frames: [] });
+        for (const f of m.frames) raw.inject(f);
+        raw.deliver();
+        post({ t: 'sent', id: m.id, frames: raw.drain() });
+        return;
+      }
       case 'stop':
         director.stop();
         post({ t: 'stopped' });

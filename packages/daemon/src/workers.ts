@@ -77,6 +77,8 @@ export type ToWorker =
   | { t: 'snapshot'; id: number }
   | { t: 'conns'; id: number }
   | { t: 'arp'; frame: Uint8Array }
+  /** memory links: frames received now (one batch), answered with what the link sent since the last one */
+  | { t: 'frames'; id: number; frames: Uint8Array[] }
   | { t: 'stop' };
 
 /** What a worker reports of itself. */
@@ -93,6 +95,7 @@ export type FromWorker =
   | { t: 'snapshot'; id: number; snap: WorkerSnapshot }
   | { t: 'conns'; id: number; conns: ConnInfo[] }
   | { t: 'arp'; frame: Uint8Array }
+  | { t: 'sent'; id: number; frames: Uint8Array[] }
   | { t: 'stopped' };
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -246,10 +249,11 @@ export class WorkerPool {
         for (let i = 0; i < this.workers.length; i++) if (i !== index) this.workers[i]!.postMessage({ t: 'arp', frame: m.frame } satisfies ToWorker);
         return;
       case 'snapshot':
-      case 'conns': {
+      case 'conns':
+      case 'sent': {
         const w = this.waiting.get(m.id);
         if (!w) return;
-        w.results[index] = m.t === 'snapshot' ? m.snap : m.conns;
+        w.results[index] = m.t === 'snapshot' ? m.snap : m.t === 'conns' ? m.conns : m.frames;
         if (--w.left === 0) {
           clearTimeout(w.timer);
           this.waiting.delete(m.id);
@@ -290,6 +294,24 @@ export class WorkerPool {
   /** Each worker's connections (index = worker). */
   async connections(): Promise<ConnInfo[][]> {
     return (await this.ask('conns')) as ConnInfo[][];
+  }
+
+  /**
+   * In-memory links only (an in-process host, tests): hand `frames` to worker `index` as one
+   * received batch; resolves to everything its link sent since the last call. Messages to a
+   * worker are handled in order, so an ARP reply relayed to it before this call was applied.
+   */
+  frames(index: number, frames: Uint8Array[]): Promise<Uint8Array[]> {
+    if (this.stopped) return Promise.reject(new Error('the workers have stopped'));
+    const id = this.nextId++;
+    return new Promise<Uint8Array[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`worker ${index} did not answer within ${ANSWER_MS} ms`));
+      }, ANSWER_MS);
+      this.waiting.set(id, { left: 1, results: [], resolve: (r) => resolve(r[index] as Uint8Array[]), reject, timer });
+      this.workers[index]!.postMessage({ t: 'frames', id, frames } satisfies ToWorker);
+    });
   }
 
   /** Stop every worker's Director (closing its link slot), then the threads. */

@@ -96,3 +96,64 @@ t.test('workers in the configuration: more than one on xdp/packet only, in JSON 
   t.equal(b.setup, null);
   t.match(b.messages.join('\n'), /bad\.conf:3: error: workers: 2 workers need a kernel-bypass device/);
 });
+
+t.test('in process: NAT through two worker Directors; flows split by the link hash, replies only on the owner', async (t) => {
+  const { packet, parseIpv4, formatIpv4 } = await import('@tunvs/packet');
+  const { slotOf } = await import('@tunvs/xdp');
+  const pool = new WorkerPool([setup(0), setup(1)], () => {});
+  t.teardown(() => pool.stop());
+  await pool.ready();
+  const ours = Uint8Array.from(MAC);
+  const d = new WorkerDirector({ mac: ours, addresses: [{ addr: '10.9.0.1', prefix: 24 }], linkName: 'mem', mtu: 1500 }, pool);
+  // the workers own 10.9.0.1/24 only: the real server is on the same segment
+  const key = { protocol: 'tcp' as const, addr: '10.9.0.100', port: 80 };
+  d.addService({ ...key, scheduler: 'rr' });
+  d.addDest(key, { addr: '10.9.0.11', port: 8080, method: 'masq' });
+  const cmac = '02:00:00:00:00:c1';
+  const rmac = '02:00:00:00:00:e1';
+  const ip4 = (f: Uint8Array, at: number): string => formatIpv4(((f[at]! << 24) | (f[at + 1]! << 16) | (f[at + 2]! << 8) | f[at + 3]!) >>> 0);
+  const port = (f: Uint8Array, at: number): number => (f[at]! << 8) | f[at + 1]!;
+  const ipv4Of = (fs: Uint8Array[]): Uint8Array[] => fs.filter((f) => f[12] === 0x08 && f[13] === 0x00);
+  const flows = Array.from({ length: 16 }, (_, i) => ({ caddr: `10.9.0.${50 + (i >> 2)}`, cport: 20000 + i * 37 }));
+  const slot = (f: { caddr: string; cport: number }): number => slotOf(parseIpv4(f.caddr), f.cport, 2);
+  t.ok(flows.some((f) => slot(f) === 0) && flows.some((f) => slot(f) === 1), 'the flows hash to both slots');
+  const syn = (f: { caddr: string; cport: number }): Uint8Array => packet().eth({ src: cmac, dst: ours }).ipv4({ src: f.caddr, dst: key.addr }).tcp({ sport: f.cport, dport: 80, flags: 'S', seq: 1 }).build();
+  const queued = [0, 0];
+  for (const w of [0, 1]) {
+    const out = await pool.frames(w, flows.filter((f) => slot(f) === w).map(syn));
+    // the server's MAC is unknown: each worker asks (its SYNs wait)
+    t.ok(out.some((f) => f[12] === 0x08 && f[13] === 0x06), `worker ${w} asks ARP for the real server`);
+    queued[w] = flows.filter((f) => slot(f) === w).length;
+  }
+  // the steering program gives every ARP frame to slot 0: the reply reaches worker 0 only
+  const arpReply = packet().eth({ src: rmac, dst: ours }).arp({ op: 2, senderMac: rmac, senderIp: '10.9.0.11', targetIp: '10.9.0.1', targetMac: ours }).build();
+  const out0 = ipv4Of(await pool.frames(0, [arpReply]));
+  const out1 = ipv4Of(await pool.frames(1, []));
+  t.equal(out0.length, queued[0], 'worker 0 sent its waiting SYNs once the reply came');
+  t.equal(out1.length, queued[1], 'worker 1 learnt the MAC from the reply worker 0 passed on and sent its SYNs');
+  for (const f of [...out0, ...out1]) t.equal(`${ip4(f, 30)}:${port(f, 36)}`, '10.9.0.11:8080', 'NAT to the real server');
+  // the server's SYN-ACKs: on the owning worker they are translated back; on the other one
+  // they match no connection
+  const synAck = (f: { caddr: string; cport: number }): Uint8Array => packet().eth({ src: rmac, dst: ours }).ipv4({ src: '10.9.0.11', dst: f.caddr }).tcp({ sport: 8080, dport: f.cport, flags: 'SA', seq: 100, ack: 2 }).build();
+  const back: Uint8Array[][] = [[], []];
+  const stray: Uint8Array[][] = [[], []];
+  for (const w of [0, 1]) {
+    back[w]!.push(...ipv4Of(await pool.frames(w, flows.filter((f) => slot(f) === w).map(synAck))));
+    stray[w]!.push(...ipv4Of(await pool.frames(w, flows.filter((f) => slot(f) !== w).map(synAck))));
+  }
+  // the replies wait for the clients' MACs: their ARP replies, again through worker 0
+  const clientArp = [...new Set(flows.map((f) => f.caddr))].map((a) => packet().eth({ src: cmac, dst: ours }).arp({ op: 2, senderMac: cmac, senderIp: a, targetIp: '10.9.0.1', targetMac: ours }).build());
+  back[0]!.push(...ipv4Of(await pool.frames(0, clientArp)));
+  back[1]!.push(...ipv4Of(await pool.frames(1, [])));
+  for (const w of [0, 1]) {
+    t.equal(back[w]!.length, queued[w], `worker ${w} translated the replies of its flows`);
+    t.ok(back[w]!.every((f) => `${ip4(f, 26)}:${port(f, 34)}` === `${key.addr}:80`), 'from the VIP');
+    t.ok(back[w]!.every((f) => slot({ caddr: ip4(f, 30), cport: port(f, 36) }) === w), 'to its own clients');
+    t.same(stray[w], [], `worker ${w} forwards no reply of the other worker's flows`);
+  }
+  await d.refresh();
+  t.same(pool.snapshots.map((s) => s!.services[0]!.stats.conns), queued, 'each worker scheduled its own flows');
+  t.same(pool.snapshots.map((s) => (s!.stats.noService ?? 0) + (s!.stats.notSyn ?? 0) > 0), [true, true], 'the misplaced replies were dropped and counted');
+  t.equal(d.listServices()[0]!.stats.conns, flows.length, 'the listing sums them');
+  t.equal((await d.fetchConnections()).length, flows.length, 'the connections of both workers');
+});
