@@ -188,6 +188,7 @@ export class WorkerPool {
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private running = false;
   private readonly started: Promise<void>;
 
   /**
@@ -215,12 +216,15 @@ export class WorkerPool {
       w.on('message', (m: FromWorker) => this.onMessage(s.index, m));
       w.on('error', (e) => this.log('error', 'worker failed', { worker: s.index, error: (e as Error | undefined)?.stack ?? JSON.stringify(e) }));
       w.on('exit', (code) => {
-        if (this.stopped) return;
+        // before every worker was ready, ready() rejects with the reason instead
+        if (this.stopped || !this.running) return;
         this.log('error', 'a worker thread ended: the clients hashed to its slot get no service', { worker: s.index, code });
         this.onLost(s.index, code);
       });
     }
-    this.started = Promise.all(ready).then(() => undefined);
+    this.started = Promise.all(ready).then(() => {
+      this.running = true;
+    });
   }
 
   get size(): number {
