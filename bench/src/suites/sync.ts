@@ -133,6 +133,7 @@ interface Overhead {
   messages_sent: number;
   queue_full: number;
   send_errors: number;
+  message_buffers: number;
   if_tx_packets: number;
   drops: Record<string, Record<string, number>>;
   profile?: Parameters<typeof topFunctions>[0];
@@ -201,10 +202,10 @@ export const suite: Suite = {
       }
       const orow = (name: string, o: Overhead): (string | number)[] => [
         name, si(o.plain_net_per_s), si(o.sync_net_per_s), `${(o.sync_net_per_s / o.plain_net_per_s).toFixed(3)}x`,
-        `${(1e9 / o.sync_net_per_s - 1e9 / o.plain_net_per_s).toFixed(0)} ns`, o.records_queued, o.messages_sent, o.if_tx_packets,
+        `${(1e9 / o.sync_net_per_s - 1e9 / o.plain_net_per_s).toFixed(0)} ns`, o.records_queued, o.messages_sent, o.if_tx_packets, o.queue_full,
       ];
       log(table([
-        ['workload', 'per s, no sync (ref)', 'per s, master on', 'ratio', 'cost/conn', 'records', 'datagrams', 'veth tx'],
+        ['workload', 'per s, no sync (ref)', 'per s, master on', 'ratio', 'cost/conn', 'records', 'datagrams', 'veth tx', 'dropped'],
         ...Object.entries(over).map(([k, o]) => orow(k, o)),
       ]));
       for (const o of Object.values(over)) {
@@ -290,6 +291,7 @@ export const suite: Suite = {
         veth_tx_packets: x.if_tx_packets,
         queue_full: x.queue_full,
         send_errors: x.send_errors,
+        message_buffers: x.message_buffers,
       });
       return {
         master_overhead: { new_flows_per_s: o(over.new_flow_syn!), synced_conns_per_s: o(over.synced_conn!), profile_top: profiles },

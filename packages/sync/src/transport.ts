@@ -77,16 +77,25 @@ export class UdpSyncTransport implements SyncTransport {
       sock.setMulticastInterface(local);
       sock.setMulticastTTL(ep.ttl);
       sock.setMulticastLoopback(false);
+      // connected to group:port, as the kernel's send socket: a send goes to the socket at
+      // once (an unconnected one resolves the address first and sends on the next tick)
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.connect(ep.port, ep.group, () => {
+          sock.off('error', reject);
+          resolve();
+        });
+      });
     } else {
       sock.addMembership(ep.group, local);
     }
     return new UdpSyncTransport(sock, role, ep);
   }
 
-  send(buf: Uint8Array, len: number): void {
+  /** Send `buf[0, len)` without copying it: the master reuses the buffer once `done` is called. */
+  send(buf: Uint8Array, len: number, done: (err?: Error | null) => void): void {
     if (this.role !== 'master') throw new SyncError('EINVAL', 'a backup socket does not send');
-    // the message buffer is reused at once: send a copy
-    this.sock.send(Buffer.from(buf.subarray(0, len)), this.ep.port, this.ep.group);
+    this.sock.send(buf, 0, len, done);
   }
 
   onMessage(cb: (buf: Uint8Array, len: number) => void): void {
@@ -132,8 +141,10 @@ export class MemorySyncHub {
 export class MemorySyncTransport implements SyncTransport {
   private cb: ((buf: Uint8Array, len: number) => void) | null = null;
   constructor(private readonly hub: MemorySyncHub) {}
-  send(buf: Uint8Array, len: number): void {
+  /** Delivers copies to the other members at once, then releases `buf`. */
+  send(buf: Uint8Array, len: number, done: (err?: Error | null) => void): void {
     this.hub.deliver(this, buf, len);
+    done(null);
   }
   onMessage(cb: (buf: Uint8Array, len: number) => void): void {
     this.cb = cb;

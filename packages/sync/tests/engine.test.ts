@@ -198,3 +198,49 @@ t.test('timers on: a message that fills up goes out within sendDelayMs, not when
   t.equal(m.pending, 0);
   sa.stop();
 });
+
+t.test('message buffers come from a pool reused after each send completes; sync_qlen_max counts messages', async (t) => {
+  const clock = { now: 5_000_000 };
+  const a = director(clock);
+  // a transport that completes sends only when told to (a socket whose send queue is full)
+  const held: (() => void)[] = [];
+  const seen: number[] = [];
+  const bufs = new Set<Uint8Array>();
+  const transport = {
+    send(buf: Uint8Array, len: number, done: (err?: Error | null) => void): void {
+      seen.push(len);
+      bufs.add(buf);
+      held.push(() => done(null));
+    },
+    onMessage(): void {},
+    close(): void {},
+  };
+  const s = new SyncDaemons(a.d, { transport: async () => transport, autoFlush: false, clock: () => clock.now, master: { qlenMax: 4 } });
+  await s.start('master', { ifname: 'eth1', syncid: 7 });
+  const m = s.masterDaemon!;
+  const before = m.buffers;
+  // 400 synced connections: 10 full messages of 40 records
+  sendFlows(a.link, 400, 80, ['S', 'A', 'A']);
+  t.equal(m.counters.queued, 400);
+  t.equal(m.flush(clock.now), 4, 'four messages go to the transport: the queue limit is 4 messages');
+  t.equal(m.counters.queueFull, 6 * 40, 'the six messages closed beyond the limit were dropped, their records counted');
+  t.ok(m.buffers <= 4 + 1, `at most qlenMax + 1 buffers (${m.buffers})`);
+  // the transport completes: the same buffers carry the next messages
+  for (const f of held.splice(0)) f();
+  for (let i = 0; i < 8; i++) {
+    // 160 new connections: 4 messages, within the limit; sent, then completed
+    const first = 1000 + i * 160;
+    for (const f of ['S', 'A', 'A']) {
+      a.link.receive(...Array.from({ length: 160 }, (_, k) => seg(first + k, 80, f)));
+      a.link.drain();
+    }
+    t.equal(m.flush(clock.now), 4);
+    for (const f of held.splice(0)) f();
+  }
+  t.equal(m.counters.queueFull, 6 * 40, 'no more drops once the sends complete');
+  t.equal(m.counters.messages, 4 + 32);
+  t.ok(m.buffers <= Math.max(before, 5), `no buffer allocated per message: ${m.buffers} buffers for ${m.counters.messages} messages`);
+  t.ok(bufs.size <= 5, `the transport saw ${bufs.size} distinct buffers`);
+  t.ok(seen.every((l) => l === 8 + 40 * 36), 'full 1448-byte messages');
+  s.stop();
+});
