@@ -5,6 +5,7 @@
  * what keepalived does when the VRRP instance the daemon follows changes state (MASTER:
  * master daemon; otherwise: backup daemon). `list` is `ipvsadm -L --daemon`.
  */
+import { FTP_XMIT } from '@tunvs/engine';
 import type { Director, SyncHook } from '@tunvs/engine';
 import { ConnFlag } from '@tunvs/model';
 import { SyncBackup, findSyncDest } from './backup.js';
@@ -128,9 +129,12 @@ export class SyncDaemons implements SyncHook {
     }
     const d = this.director;
     if (role === 'master') {
+      const ftp = d.forwarders.ftp;
       const m = new SyncMaster(
         d.conns, transport, { ...this.opts.master, syncid: info.syncid, maxlen: info.maxlen },
         (p, a, port) => d.markOf(p, a, port), this.clock, this.opts.autoFlush ?? true,
+        // the FTP helper's seq/ack deltas ride along as IPVS_OPT_SEQ_DATA
+        (slot, out) => (ftp.tracked > 0 && d.conns.xmit(slot) === FTP_XMIT ? ftp.seqData(slot, out) : 0),
       );
       this.master = { info, daemon: m, transport };
     } else {
@@ -139,6 +143,7 @@ export class SyncDaemons implements SyncHook {
           conns: d.conns,
           findDest: (proto, fwmark, vaddr, vport, daddr, dport, flags) =>
             findSyncDest((f, p, a, port) => d.table.find(f, p, a, port), proto, fwmark || d.markOf(proto, vaddr, vport), vaddr, vport, daddr, dport, flags),
+          setSeq: (slot, bits, seq) => d.conns.xmit(slot) === FTP_XMIT && d.forwarders.ftp.loadSeqData(d.conns, slot, bits, seq),
         },
         { ...this.opts.backup, syncid: info.syncid },
         this.clock,
