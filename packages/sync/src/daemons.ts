@@ -8,6 +8,7 @@
 import { FTP_XMIT } from '@tunvs/engine';
 import type { Director, SyncHook } from '@tunvs/engine';
 import { ConnFlag } from '@tunvs/model';
+import type { SyncDaemonInfo } from '@tunvs/model';
 import { SyncBackup, findSyncDest } from './backup.js';
 import type { SyncBackupSettings } from './backup.js';
 import { SyncMaster } from './master.js';
@@ -36,16 +37,12 @@ export interface SyncDaemonConfig {
   ttl?: number;
 }
 
-/** A running daemon as `-L --daemon` shows it. */
-export interface SyncDaemonInfo {
-  role: SyncRole;
-  ifname: string;
-  syncid: number;
-  maxlen: number;
-  group: string;
-  port: number;
-  ttl: number;
-}
+/**
+ * A running daemon as `-L --daemon` shows it: @tunvs/model's `SyncDaemonInfo` (the control
+ * operation `listDaemons` returns it, @tunvs/cli's `formatDaemons` prints it) with every
+ * setting filled in.
+ */
+export type SyncDaemonStatus = Required<SyncDaemonInfo>;
 
 /** How a daemon's transport is opened (UDP multicast by default; tests pass memory). */
 export type SyncTransportFactory = (role: SyncRole, ep: SyncEndpoint) => Promise<SyncTransport>;
@@ -61,7 +58,7 @@ export interface SyncDaemonsOptions {
 }
 
 /** Check a daemon configuration with the kernel's ranges; returns it with defaults filled in. */
-export function resolveSyncConfig(role: SyncRole, cfg: SyncDaemonConfig): SyncDaemonInfo {
+export function resolveSyncConfig(role: SyncRole, cfg: SyncDaemonConfig): SyncDaemonStatus {
   const bad = (what: string): never => {
     throw new SyncError('EINVAL', `invalid ${what}`);
   };
@@ -78,19 +75,11 @@ export function resolveSyncConfig(role: SyncRole, cfg: SyncDaemonConfig): SyncDa
   const first = Number(group.split('.')[0]);
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(group) || !(first >= 224 && first <= 239)) bad(`mcast group '${group}'`);
   // a backup reads messages of any size up to its buffer: the kernel keeps at least 1024
-  return { role, ifname: cfg.ifname, syncid, maxlen: role === 'backup' ? Math.max(maxlen, 1024) : maxlen, group, port, ttl };
-}
-
-/** `ipvsadm -L --daemon`: one line per running daemon, master first. */
-export function formatDaemons(list: readonly SyncDaemonInfo[]): string {
-  return [...list]
-    .sort((a, b) => (a.role === b.role ? 0 : a.role === 'master' ? -1 : 1))
-    .map((d) => `${d.role} sync daemon (mcast=${d.ifname}, syncid=${d.syncid}, maxlen=${d.maxlen}, group=${d.group}, port=${d.port}, ttl=${d.ttl})\n`)
-    .join('');
+  return { state: role, mcastIfn: cfg.ifname, syncid, maxlen: role === 'backup' ? Math.max(maxlen, 1024) : maxlen, group, port, ttl };
 }
 
 interface Running<T> {
-  info: SyncDaemonInfo;
+  info: SyncDaemonStatus;
   daemon: T;
   transport: SyncTransport;
 }
@@ -122,7 +111,7 @@ export class SyncDaemons implements SyncHook {
   async start(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
     const info = resolveSyncConfig(role, cfg);
     if ((role === 'master' ? this.master : this.backup) !== null) throw new SyncError('EEXIST', 'Daemon has already run');
-    const transport = await this.open(role, { ifname: info.ifname, group: info.group, port: info.port, ttl: info.ttl });
+    const transport = await this.open(role, { ifname: info.mcastIfn, group: info.group, port: info.port, ttl: info.ttl });
     if ((role === 'master' ? this.master : this.backup) !== null) {
       transport.close();
       throw new SyncError('EEXIST', 'Daemon has already run');
@@ -192,8 +181,8 @@ export class SyncDaemons implements SyncHook {
   }
 
   /** `-L --daemon`. */
-  list(): SyncDaemonInfo[] {
-    const out: SyncDaemonInfo[] = [];
+  list(): SyncDaemonStatus[] {
+    const out: SyncDaemonStatus[] = [];
     if (this.master) out.push(this.master.info);
     if (this.backup) out.push(this.backup.info);
     return out;

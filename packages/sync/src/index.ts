@@ -11,5 +11,5 @@ export { SyncBackup, SyncApplyCounters, findSyncDest } from './backup.js';
 export type { SyncBackupSettings, SyncBackupTarget } from './backup.js';
 export { UdpSyncTransport, MemorySyncHub, MemorySyncTransport, SyncError, interfaceAddress } from './transport.js';
 export type { SyncEndpoint, SyncTransport } from './transport.js';
-export { SyncDaemons, resolveSyncConfig, formatDaemons } from './daemons.js';
-export type { SyncRole, SyncDaemonConfig, SyncDaemonInfo, SyncDaemonsOptions, SyncTransportFactory } from './daemons.js';
+export { SyncDaemons, resolveSyncConfig } from './daemons.js';
+export type { SyncRole, SyncDaemonConfig, SyncDaemonStatus, SyncDaemonsOptions, SyncTransportFactory } from './daemons.js';

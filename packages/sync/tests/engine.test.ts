@@ -6,7 +6,8 @@ import { Director } from '@tunvs/engine';
 import { MemoryLink } from '@tunvs/link';
 import { ConnFlag } from '@tunvs/model';
 import { packet, rd32, Ipv4Field } from '@tunvs/packet';
-import { MemorySyncHub, SyncDaemons, formatDaemons } from '../src/index.js';
+import { formatDaemons } from '@tunvs/cli';
+import { MemorySyncHub, SyncDaemons } from '../src/index.js';
 
 const VIP = '10.10.0.100';
 const RS = ['10.10.1.11', '10.10.1.12', '10.10.1.13'];
@@ -57,7 +58,7 @@ async function pair(capB = 65536): Promise<{ clock: { now: number }; a: ReturnTy
 
 t.test('10k connections: the backup table matches the master, takeover keeps the real server', async (t) => {
   const { clock, a, b, sa, sb } = await pair();
-  t.equal(formatDaemons(sa.list()), 'master sync daemon (mcast=eth1, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
+  t.equal(formatDaemons({ daemons: sa.list() }), 'master sync daemon (mcast=eth1, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
   const N = 10000;
   // SYN (SYN_RECV, never synced), ACK (ESTABLISHED, 2nd packet), data (3rd packet: synced)
   sendFlows(a.link, N, 80, ['S', 'A']);
@@ -157,13 +158,13 @@ t.test('daemon controls: EEXIST, ESRCH, setRole, config ranges', async (t) => {
   await s.start('backup', { ifname: 'eth1' });
   await t.rejects(s.start('backup', { ifname: 'eth1' }), { code: 'EEXIST' });
   await s.start('master', { ifname: 'eth1', syncid: 3, maxlen: 1000, group: '239.1.2.3', port: 9000, ttl: 4 });
-  t.equal(formatDaemons(s.list()),
+  t.equal(formatDaemons({ daemons: s.list() }),
     'master sync daemon (mcast=eth1, syncid=3, maxlen=1000, group=239.1.2.3, port=9000, ttl=4)\n' +
     'backup sync daemon (mcast=eth1, syncid=0, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
   await s.setRole('backup', { ifname: 'eth1' });
-  t.same(s.list().map((x) => x.role), ['backup']);
+  t.same(s.list().map((x) => x.state), ['backup']);
   await s.setRole('master', { ifname: 'eth1' });
-  t.same(s.list().map((x) => x.role), ['master']);
+  t.same(s.list().map((x) => x.state), ['master']);
   t.throws(() => s.stop('backup'), { code: 'ESRCH' });
   s.stop();
   t.same(s.list(), []);
