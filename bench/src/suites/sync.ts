@@ -9,6 +9,9 @@
  *   with the master daemon attached (sending to the veth) against one without, and the
  *   same for connections that get synced (SYN, ACK, ACK: the 3rd packet is synced at the
  *   default sync_threshold 3); interleaved timed rounds, medians, net of the slab copy;
+ *   the loops yield to the event loop every 16 batches (as a link delivers each batch in
+ *   a callback of its own), where the master's sender runs (its timer, or at once when 8
+ *   messages wait) and the socket's send completions return its buffers;
  * - sync traffic: bytes/s on the wire (sync payload + 20 IP + 8 UDP per datagram) per
  *   1,000 new connections/s, short connections (SYN, ACK, ACK, FIN, ACK) paced at 1,000/s,
  *   the default sync_threshold 3 / sync_period 50; checked against the veth's counters;

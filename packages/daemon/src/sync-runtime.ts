@@ -60,7 +60,7 @@ export class DaemonSync {
     private readonly log: Log,
     opts: SyncDaemonsOptions = {},
   ) {
-    this.daemons = new SyncDaemons(director, opts);
+    this.daemons = new SyncDaemons(director, { warn: (msg) => log('warn', msg, {}), ...opts });
   }
 
   private queue(fn: () => Promise<void>): Promise<void> {

@@ -5,6 +5,7 @@
  * what keepalived does when the VRRP instance the daemon follows changes state (MASTER:
  * master daemon; otherwise: backup daemon). `list` is `ipvsadm -L --daemon`.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { FTP_XMIT } from '@tunvs/engine';
 import type { Director, SyncHook } from '@tunvs/engine';
 import { ConnFlag } from '@tunvs/model';
@@ -55,6 +56,8 @@ export interface SyncDaemonsOptions {
   /** master: flush by timers (default true; tests flush by hand) */
   autoFlush?: boolean;
   clock?: () => number;
+  /** where warnings go (a transport's, e.g. a capped receive buffer); default process.emitWarning */
+  warn?: (msg: string) => void;
 }
 
 /** Check a daemon configuration with the kernel's ranges; returns it with defaults filled in. */
@@ -65,15 +68,16 @@ export function resolveSyncConfig(role: SyncRole, cfg: SyncDaemonConfig): SyncDa
   if (!cfg.ifname || cfg.ifname.length >= 16) bad(`mcast interface '${cfg.ifname}'`);
   const syncid = cfg.syncid ?? 0;
   if (!Number.isInteger(syncid) || syncid < 0 || syncid > 255) bad('syncid');
-  const maxlen = cfg.maxlen ?? SYNC_DEFAULTS.maxlen;
+  const group = cfg.group ?? SYNC_DEFAULTS.group;
+  const v6 = isIPv6(group);
+  if (v6 ? !/^ff/i.test(group) : !isIPv4(group) || Number(group.split('.')[0]) >>> 4 !== 0xe) bad(`mcast group '${group}'`);
+  // the kernel's default: 1500 less the IP and UDP headers (IPv6: 40 + 8)
+  const maxlen = cfg.maxlen ?? (v6 ? SYNC_DEFAULTS.maxlen6 : SYNC_DEFAULTS.maxlen);
   if (!Number.isInteger(maxlen) || maxlen < 1 || maxlen > 65507) bad('sync maxlen');
   const port = cfg.port ?? SYNC_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) bad('mcast port');
   const ttl = cfg.ttl ?? SYNC_DEFAULTS.ttl;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) bad('mcast ttl');
-  const group = cfg.group ?? SYNC_DEFAULTS.group;
-  const first = Number(group.split('.')[0]);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(group) || !(first >= 224 && first <= 239)) bad(`mcast group '${group}'`);
   // a backup reads messages of any size up to its buffer: the kernel keeps at least 1024
   return { state: role, mcastIfn: cfg.ifname, syncid, maxlen: role === 'backup' ? Math.max(maxlen, 1024) : maxlen, group, port, ttl };
 }
@@ -112,6 +116,7 @@ export class SyncDaemons implements SyncHook {
     const info = resolveSyncConfig(role, cfg);
     if ((role === 'master' ? this.master : this.backup) !== null) throw new SyncError('EEXIST', 'Daemon has already run');
     const transport = await this.open(role, { ifname: info.mcastIfn, group: info.group, port: info.port, ttl: info.ttl });
+    if (transport.warning) (this.opts.warn ?? ((m: string) => process.emitWarning(m)))(transport.warning);
     if ((role === 'master' ? this.master : this.backup) !== null) {
       transport.close();
       throw new SyncError('EEXIST', 'Daemon has already run');
@@ -134,7 +139,7 @@ export class SyncDaemons implements SyncHook {
             findSyncDest((f, p, a, port) => d.table.find(f, p, a, port), proto, fwmark || d.markOf(proto, vaddr, vport), vaddr, vport, daddr, dport, flags),
           setSeq: (slot, bits, seq) => d.conns.xmit(slot) === FTP_XMIT && d.forwarders.ftp.loadSeqData(d.conns, slot, bits, seq),
         },
-        { ...this.opts.backup, syncid: info.syncid },
+        { threshold: this.opts.master?.threshold ?? SYNC_DEFAULTS.threshold, ...this.opts.backup, syncid: info.syncid },
         this.clock,
       );
       transport.onMessage((buf, len) => b.receive(buf, len));

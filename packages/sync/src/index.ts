@@ -9,7 +9,7 @@ export { SyncMaster, defaultMasterSettings, defaultQlenMax } from './master.js';
 export type { SyncMasterSettings, SyncMasterCounters, SyncSender, SyncSeqSource } from './master.js';
 export { SyncBackup, SyncApplyCounters, findSyncDest } from './backup.js';
 export type { SyncBackupSettings, SyncBackupTarget } from './backup.js';
-export { UdpSyncTransport, MemorySyncHub, MemorySyncTransport, SyncError, interfaceAddress } from './transport.js';
+export { UdpSyncTransport, MemorySyncHub, MemorySyncTransport, SyncError, interfaceAddress, interfaceScope, rcvbufWarning, BACKUP_RCVBUF } from './transport.js';
 export type { SyncEndpoint, SyncTransport } from './transport.js';
 export { SyncDaemons, resolveSyncConfig } from './daemons.js';
 export type { SyncRole, SyncDaemonConfig, SyncDaemonStatus, SyncDaemonsOptions, SyncTransportFactory } from './daemons.js';

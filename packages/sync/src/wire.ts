@@ -22,6 +22,8 @@ export const SYNC_DEFAULTS = {
   ttl: 1,
   /** 1500 - 20 (IPv4) - 8 (UDP): a master's default whatever its interface */
   maxlen: 1472,
+  /** the same over an IPv6 group: 1500 - 40 - 8 */
+  maxlen6: 1452,
   /** sysctl sync_threshold "3 50" */
   threshold: 3,
   period: 50,

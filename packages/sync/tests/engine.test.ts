@@ -78,6 +78,7 @@ t.test('10k connections: the backup table matches the master, takeover keeps the
   const conn = [...b.d.conns.entries(clock.now)][0]!;
   t.ok(conn.flags & ConnFlag.SYNC, 'backup entries carry SYNC');
   t.equal(Math.round(conn.expires), 900, 'the record\'s timeout (ESTABLISHED 900 s)');
+  t.equal(b.d.conns.inPkts(conn.slot), 3, 'in_pkts starts at sync_threshold, as the kernel\'s backup sets it');
   t.equal(b.d.listServices().find((s) => s.port === 80)!.dests.reduce((n, d) => n + d.activeConns, 0), N, 'counted as active on the backup');
 
   // takeover: the backup forwards flow 5 to the real server the master chose
@@ -170,6 +171,10 @@ t.test('daemon controls: EEXIST, ESRCH, setRole, config ranges', async (t) => {
   t.same(s.list(), []);
   await t.rejects(s.start('master', { ifname: 'eth1', syncid: 256 }), { code: 'EINVAL' });
   await t.rejects(s.start('master', { ifname: 'eth1', group: '10.0.0.1' }), { code: 'EINVAL' });
+  await t.rejects(s.start('master', { ifname: 'eth1', group: 'fe80::1' }), { code: 'EINVAL' }, 'an IPv6 group must be multicast');
+  await s.start('master', { ifname: 'eth1', group: 'ff02::81' });
+  t.same(s.list()[0], { state: 'master', mcastIfn: 'eth1', syncid: 0, maxlen: 1452, group: 'ff02::81', port: 8848, ttl: 1 }, 'IPv6 group: maxlen 1500 - 48');
+  s.stop();
 });
 
 t.test('timers on: a message that fills up goes out within sendDelayMs, not when the partial flush is due', async (t) => {
