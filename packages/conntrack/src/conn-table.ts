@@ -854,11 +854,6 @@ export class ConnTable {
     this.restart(slot, now, this.timeout_[slot]!);
   }
 
-  /** Set an entry's count of incoming packets: entries received by sync start at sync_threshold. */
-  setInPkts(slot: number, n: number): void {
-    this.inPkts_[slot] = n | 0;
-  }
-
   /** Clear the SYNC flag: a synced entry this director now forwards becomes its own. */
   clearSync(slot: number): void {
     this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~SYNC;

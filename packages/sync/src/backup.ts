@@ -56,8 +56,6 @@ export class SyncApplyCounters {
 export interface SyncBackupSettings {
   /** 0 accepts every syncid */
   syncid: number;
-  /** sysctl sync_threshold (first value): the incoming-packet count entries start with */
-  threshold: number;
   /** records applied per setImmediate step */
   batch: number;
   /** datagrams waiting at most */
@@ -84,7 +82,7 @@ export class SyncBackup {
     settings: Partial<SyncBackupSettings> = {},
     private readonly clock: () => number = Date.now,
   ) {
-    this.settings = { syncid: 0, threshold: SYNC_DEFAULTS.threshold, batch: 4096, queueMax: 4096, ...settings };
+    this.settings = { syncid: 0, batch: 4096, queueMax: 4096, ...settings };
   }
 
   /** Datagrams waiting. */
@@ -193,9 +191,6 @@ export class SyncBackup {
       if (this.target.setSeq?.(slot, seqBits, r.seq)) this.applied.seqData++;
       else this.applied.seqNoHelper++;
     }
-    // as ip_vs_proc_conn: the packet count restarts at sync_threshold, so that after a
-    // takeover this director (as master) syncs the entry on the period's rhythm
-    c.setInPkts(slot, this.settings.threshold);
     if (c.isTemplate(slot) || r.protocol === Proto.TCP) c.setState(slot, r.state, now);
     c.setTimeout(slot, timeoutMs, now);
   }

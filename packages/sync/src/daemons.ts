@@ -139,7 +139,7 @@ export class SyncDaemons implements SyncHook {
             findSyncDest((f, p, a, port) => d.table.find(f, p, a, port), proto, fwmark || d.markOf(proto, vaddr, vport), vaddr, vport, daddr, dport, flags),
           setSeq: (slot, bits, seq) => d.conns.xmit(slot) === FTP_XMIT && d.forwarders.ftp.loadSeqData(d.conns, slot, bits, seq),
         },
-        { threshold: this.opts.master?.threshold ?? SYNC_DEFAULTS.threshold, ...this.opts.backup, syncid: info.syncid },
+        { ...this.opts.backup, syncid: info.syncid },
         this.clock,
       );
       transport.onMessage((buf, len) => b.receive(buf, len));
