@@ -7,8 +7,9 @@
  * `sync_buff`: buffers come from a pool of `maxlen`-byte buffers that is reused (a buffer
  * goes back to the pool when the transport's send completes), so neither the packet path
  * nor the sender allocates or copies per record or per message. A message closes when the
- * next record would not fit; closed messages are sent `sendDelayMs` after they close (at
- * once when 8 wait, the kernel's IPVS_SYNC_WAKEUP_RATE), the open one when `flushMs` old.
+ * next record would not fit; a closed message is sent `sendDelayMs` after its first record
+ * was written, or as soon as it closes if that is later (at once when 8 wait, the kernel's
+ * IPVS_SYNC_WAKEUP_RATE); the open one when `flushMs` old.
  * At most `qlenMax` messages wait or are in flight (sync_qlen_max, in messages): a message
  * closed beyond that is dropped and its records counted (`queueFull`).
  */
@@ -54,7 +55,7 @@ export interface SyncMasterSettings {
   qlenMax: number;
   /** a partly filled message is sent when this old (ms) */
   flushMs: number;
-  /** closed messages are sent this long after the first of them closed (ms) */
+  /** a closed message is sent this long after its first record (ms), or when it closes if later */
   sendDelayMs: number;
 }
 
@@ -366,8 +367,9 @@ export class SyncMaster {
         setImmediate(this.immediateCb);
       }
     } else if (this.timer === null || this.timerForPartial) {
+      // sendDelayMs after the oldest waiting message's first record (at once if that passed)
       if (this.timer !== null) clearTimeout(this.timer);
-      this.arm(s.sendDelayMs, false);
+      this.arm(this.ready[this.readyHead]!.firstAt + s.sendDelayMs - this.clock(), false);
     }
   }
 
