@@ -130,6 +130,10 @@ interface Overhead {
   sync_ns_per_conn: number[];
   plain_net_per_s: number;
   sync_net_per_s: number;
+  plain_cpu_ns_per_conn: number[];
+  sync_cpu_ns_per_conn: number[];
+  plain_cpu_net_per_s: number;
+  sync_cpu_net_per_s: number;
   plain_gross_per_s: number;
   sync_gross_per_s: number;
   records_queued: number;
@@ -205,10 +209,12 @@ export const suite: Suite = {
       }
       const orow = (name: string, o: Overhead): (string | number)[] => [
         name, si(o.plain_net_per_s), si(o.sync_net_per_s), `${(o.sync_net_per_s / o.plain_net_per_s).toFixed(3)}x`,
-        `${(1e9 / o.sync_net_per_s - 1e9 / o.plain_net_per_s).toFixed(0)} ns`, o.records_queued, o.messages_sent, o.if_tx_packets, o.queue_full,
+        `${(1e9 / o.sync_net_per_s - 1e9 / o.plain_net_per_s).toFixed(0)} ns`,
+        `${(o.sync_cpu_net_per_s / o.plain_cpu_net_per_s).toFixed(3)}x`, `${(1e9 / o.sync_cpu_net_per_s - 1e9 / o.plain_cpu_net_per_s).toFixed(0)} ns`,
+        o.records_queued, o.messages_sent, o.if_tx_packets, o.queue_full,
       ];
       log(table([
-        ['workload', 'per s, no sync (ref)', 'per s, master on', 'ratio', 'cost/conn', 'records', 'datagrams', 'veth tx', 'dropped'],
+        ['workload', 'per s, no sync (ref)', 'per s, master on', 'ratio', 'cost/conn', 'cpu-time ratio', 'cpu cost/conn', 'records', 'datagrams', 'veth tx', 'dropped'],
         ...Object.entries(over).map(([k, o]) => orow(k, o)),
       ]));
       for (const o of Object.values(over)) {
@@ -286,6 +292,14 @@ export const suite: Suite = {
         with_master_per_s: Math.round(x.sync_net_per_s),
         ratio: Number((x.sync_net_per_s / x.plain_net_per_s).toFixed(3)),
         cost_ns_per_conn: Number((1e9 / x.sync_net_per_s - 1e9 / x.plain_net_per_s).toFixed(1)),
+        // the same by this process's CPU time (user + system), which other processes' load does not inflate
+        cpu_time: {
+          reference_per_s: Math.round(x.plain_cpu_net_per_s),
+          with_master_per_s: Math.round(x.sync_cpu_net_per_s),
+          ratio: Number((x.sync_cpu_net_per_s / x.plain_cpu_net_per_s).toFixed(3)),
+          cost_ns_per_conn: Number((1e9 / x.sync_cpu_net_per_s - 1e9 / x.plain_cpu_net_per_s).toFixed(1)),
+          rounds_ns_per_conn: { reference: x.plain_cpu_ns_per_conn.map((v) => Number(v.toFixed(1))), with_master: x.sync_cpu_ns_per_conn.map((v) => Number(v.toFixed(1))) },
+        },
         gross_reference_per_s: Math.round(x.plain_gross_per_s),
         gross_with_master_per_s: Math.round(x.sync_gross_per_s),
         rounds_ns_per_conn: { reference: x.plain_ns_per_conn.map((v) => Number(v.toFixed(1))), with_master: x.sync_ns_per_conn.map((v) => Number(v.toFixed(1))), copy: Number(x.copy_ns_per_conn.toFixed(1)) },

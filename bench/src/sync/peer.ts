@@ -207,10 +207,13 @@ async function overhead(c: Cmd): Promise<Record<string, unknown>> {
   // yields to the event loop between runs of 16 batches (both Directors alike): the
   // transport's send completions run there and return the master's message buffers
   const yieldLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
-  const timed = async (fn: () => void, st?: { expNs: number; conns: number }): Promise<{ ns: number }> => {
+  // wall time, and this process's CPU time (user + system: the sends' kernel work included,
+  // the time other processes of the shared machine take excluded)
+  const timed = async (fn: () => void, st?: { expNs: number; conns: number }): Promise<{ ns: number; cpuNs: number }> => {
     const e0 = st?.expNs ?? 0;
     const c0 = st?.conns ?? 0;
     let n = 0;
+    const cpu0 = process.cpuUsage();
     const t0 = nowNs();
     const end = t0 + ms * 1e6;
     let t = t0;
@@ -220,8 +223,10 @@ async function overhead(c: Cmd): Promise<Record<string, unknown>> {
       await yieldLoop();
       t = nowNs();
     }
+    const cpu = process.cpuUsage(cpu0);
     const conns = st ? st.conns - c0 : n * BATCH;
-    return { ns: (t - t0 - (st ? st.expNs - e0 : 0)) / conns };
+    const exp = st ? st.expNs - e0 : 0;
+    return { ns: (t - t0 - exp) / conns, cpuNs: ((cpu.user + cpu.system) * 1000 - exp) / conns };
   };
   // warm up: two passes each
   for (let w = 0; w < nb * 2; w++) {
@@ -233,16 +238,20 @@ async function overhead(c: Cmd): Promise<Record<string, unknown>> {
   const q0 = m.counters.queued;
   const msg0 = m.counters.messages;
   const tx0 = ifStats(IFNAME);
-  const res = { plainNs: [] as number[], syncNs: [] as number[], copyNs: [] as number[] };
+  const res = { plainNs: [] as number[], syncNs: [] as number[], copyNs: [] as number[], plainCpu: [] as number[], syncCpu: [] as number[], copyCpu: [] as number[] };
+  const add = (r: { ns: number; cpuNs: number }, wall: number[], cpu: number[]): void => {
+    wall.push(r.ns);
+    cpu.push(r.cpuNs);
+  };
   for (let r = 0; r < rounds; r++) {
-    res.copyNs.push((await timed(copy)).ns);
+    add(await timed(copy), res.copyNs, res.copyCpu);
     // alternate which goes first
     if (r % 2 === 0) {
-      res.plainNs.push((await timed(a.fn, a)).ns);
-      res.syncNs.push((await timed(b.fn, b)).ns);
+      add(await timed(a.fn, a), res.plainNs, res.plainCpu);
+      add(await timed(b.fn, b), res.syncNs, res.syncCpu);
     } else {
-      res.syncNs.push((await timed(b.fn, b)).ns);
-      res.plainNs.push((await timed(a.fn, a)).ns);
+      add(await timed(b.fn, b), res.syncNs, res.syncCpu);
+      add(await timed(a.fn, a), res.plainNs, res.plainCpu);
     }
     // let the sockets' sends complete between rounds
     await new Promise((r2) => setTimeout(r2, 20));
@@ -261,6 +270,10 @@ async function overhead(c: Cmd): Promise<Record<string, unknown>> {
     sync_ns_per_conn: res.syncNs,
     plain_net_per_s: 1e9 / plainNet,
     sync_net_per_s: 1e9 / syncNet,
+    plain_cpu_ns_per_conn: res.plainCpu,
+    sync_cpu_ns_per_conn: res.syncCpu,
+    plain_cpu_net_per_s: 1e9 / (median(res.plainCpu) - median(res.copyCpu)),
+    sync_cpu_net_per_s: 1e9 / (median(res.syncCpu) - median(res.copyCpu)),
     plain_gross_per_s: 1e9 / median(res.plainNs),
     sync_gross_per_s: 1e9 / median(res.syncNs),
     records_queued: m.counters.queued - q0,
