@@ -9,6 +9,9 @@
  *   with the master daemon attached (sending to the veth) against one without, and the
  *   same for connections that get synced (SYN, ACK, ACK: the 3rd packet is synced at the
  *   default sync_threshold 3); interleaved timed rounds, medians, net of the slab copy;
+ *   the loops yield to the event loop every 16 batches (as a link delivers each batch in
+ *   a callback of its own), where the master's sender runs (its timer, or at once when 8
+ *   messages wait) and the socket's send completions return its buffers;
  * - sync traffic: bytes/s on the wire (sync payload + 20 IP + 8 UDP per datagram) per
  *   1,000 new connections/s, short connections (SYN, ACK, ACK, FIN, ACK) paced at 1,000/s,
  *   the default sync_threshold 3 / sync_period 50; checked against the veth's counters;
@@ -127,12 +130,17 @@ interface Overhead {
   sync_ns_per_conn: number[];
   plain_net_per_s: number;
   sync_net_per_s: number;
+  plain_cpu_ns_per_conn: number[];
+  sync_cpu_ns_per_conn: number[];
+  plain_cpu_net_per_s: number;
+  sync_cpu_net_per_s: number;
   plain_gross_per_s: number;
   sync_gross_per_s: number;
   records_queued: number;
   messages_sent: number;
   queue_full: number;
   send_errors: number;
+  message_buffers: number;
   if_tx_packets: number;
   drops: Record<string, Record<string, number>>;
   profile?: Parameters<typeof topFunctions>[0];
@@ -201,10 +209,12 @@ export const suite: Suite = {
       }
       const orow = (name: string, o: Overhead): (string | number)[] => [
         name, si(o.plain_net_per_s), si(o.sync_net_per_s), `${(o.sync_net_per_s / o.plain_net_per_s).toFixed(3)}x`,
-        `${(1e9 / o.sync_net_per_s - 1e9 / o.plain_net_per_s).toFixed(0)} ns`, o.records_queued, o.messages_sent, o.if_tx_packets,
+        `${(1e9 / o.sync_net_per_s - 1e9 / o.plain_net_per_s).toFixed(0)} ns`,
+        `${(o.sync_cpu_net_per_s / o.plain_cpu_net_per_s).toFixed(3)}x`, `${(1e9 / o.sync_cpu_net_per_s - 1e9 / o.plain_cpu_net_per_s).toFixed(0)} ns`,
+        o.records_queued, o.messages_sent, o.if_tx_packets, o.queue_full,
       ];
       log(table([
-        ['workload', 'per s, no sync (ref)', 'per s, master on', 'ratio', 'cost/conn', 'records', 'datagrams', 'veth tx'],
+        ['workload', 'per s, no sync (ref)', 'per s, master on', 'ratio', 'cost/conn', 'cpu-time ratio', 'cpu cost/conn', 'records', 'datagrams', 'veth tx', 'dropped'],
         ...Object.entries(over).map(([k, o]) => orow(k, o)),
       ]));
       for (const o of Object.values(over)) {
@@ -282,6 +292,14 @@ export const suite: Suite = {
         with_master_per_s: Math.round(x.sync_net_per_s),
         ratio: Number((x.sync_net_per_s / x.plain_net_per_s).toFixed(3)),
         cost_ns_per_conn: Number((1e9 / x.sync_net_per_s - 1e9 / x.plain_net_per_s).toFixed(1)),
+        // the same by this process's CPU time (user + system), which other processes' load does not inflate
+        cpu_time: {
+          reference_per_s: Math.round(x.plain_cpu_net_per_s),
+          with_master_per_s: Math.round(x.sync_cpu_net_per_s),
+          ratio: Number((x.sync_cpu_net_per_s / x.plain_cpu_net_per_s).toFixed(3)),
+          cost_ns_per_conn: Number((1e9 / x.sync_cpu_net_per_s - 1e9 / x.plain_cpu_net_per_s).toFixed(1)),
+          rounds_ns_per_conn: { reference: x.plain_cpu_ns_per_conn.map((v) => Number(v.toFixed(1))), with_master: x.sync_cpu_ns_per_conn.map((v) => Number(v.toFixed(1))) },
+        },
         gross_reference_per_s: Math.round(x.plain_gross_per_s),
         gross_with_master_per_s: Math.round(x.sync_gross_per_s),
         rounds_ns_per_conn: { reference: x.plain_ns_per_conn.map((v) => Number(v.toFixed(1))), with_master: x.sync_ns_per_conn.map((v) => Number(v.toFixed(1))), copy: Number(x.copy_ns_per_conn.toFixed(1)) },
@@ -290,6 +308,7 @@ export const suite: Suite = {
         veth_tx_packets: x.if_tx_packets,
         queue_full: x.queue_full,
         send_errors: x.send_errors,
+        message_buffers: x.message_buffers,
       });
       return {
         master_overhead: { new_flows_per_s: o(over.new_flow_syn!), synced_conns_per_s: o(over.synced_conn!), profile_top: profiles },

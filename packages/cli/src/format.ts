@@ -4,7 +4,7 @@
  * ipvsadm's printf formats (trailing spaces included).
  */
 import { SvcFlag, TUNNEL_CSUMS, methodByName, schedFlagBits, schedFlagNames } from '@tunvs/model';
-import type { ConnInfo, DestInfo, DirectorInfo, ServiceInfo, Timeouts } from '@tunvs/model';
+import type { ConnInfo, DestInfo, DirectorInfo, ServiceInfo, SyncDaemonInfo, Timeouts } from '@tunvs/model';
 import { addrWords, inetAton, inetPton4, isV6, normAddr, ntoa } from './addr.js';
 import type { FormatOptions } from './args.js';
 import { nullResolver, type Resolver } from './names.js';
@@ -270,8 +270,11 @@ export function formatTimeouts(t: Timeouts): string {
   return `Timeout (tcp tcpfin udp): ${t.tcp} ${t.tcpfin} ${t.udp}\n`;
 }
 
-/** `ipvsadm -L --daemon`: one line per running sync daemon (master first), nothing when none runs. */
-export function formatDaemons(info: DirectorInfo): string {
+/**
+ * `ipvsadm -L --daemon`: one line per running sync daemon (master first), nothing when none
+ * runs. Takes a `DirectorInfo` or just the daemons (`{ daemons: syncDaemons.list() }`).
+ */
+export function formatDaemons(info: DirectorInfo | { readonly daemons: readonly SyncDaemonInfo[] }): string {
   const ds = [...(info.daemons ?? [])].sort((a, b) => (a.state === b.state ? 0 : a.state === 'master' ? -1 : 1));
   let out = '';
   for (const d of ds) {

@@ -60,7 +60,7 @@ export class DaemonSync {
     private readonly log: Log,
     opts: SyncDaemonsOptions = {},
   ) {
-    this.daemons = new SyncDaemons(director, opts);
+    this.daemons = new SyncDaemons(director, { warn: (msg) => log('warn', msg, {}), ...opts });
   }
 
   private queue(fn: () => Promise<void>): Promise<void> {
@@ -125,7 +125,7 @@ export class DaemonSync {
     void this.queue(async () => {
       if (this.daemonCfg !== dc) return;
       try {
-        const was = this.daemons.list().map((d) => d.role);
+        const was = this.daemons.list().map((d) => d.state);
         await this.daemons.setRole(role, dc);
         if (was.length !== 1 || was[0] !== role) this.log('info', 'sync daemon role follows vrrp', { instance, state: to, role });
       } catch (e) {
@@ -181,8 +181,7 @@ export class DaemonSync {
         'listDaemons',
         {
           arity: [0, 0],
-          run: () =>
-            this.daemons.list().map((d) => ({ state: d.role, mcastIfn: d.ifname, syncid: d.syncid, maxlen: d.maxlen, group: d.group, port: d.port, ttl: d.ttl })),
+          run: () => this.daemons.list(),
         },
       ],
       ['syncStats', { arity: [0, 0], run: () => this.daemons.stats() }],
@@ -199,8 +198,8 @@ export class DaemonSync {
     const m = this.daemons.masterDaemon;
     const b = this.daemons.backupDaemon;
     for (const info of this.daemons.list()) {
-      const base = { role: info.role, syncid: info.syncid, interface: info.ifname, group: info.group, port: info.port };
-      if (info.role === 'master' && m) {
+      const base = { role: info.state, syncid: info.syncid, interface: info.mcastIfn, group: info.group, port: info.port };
+      if (info.state === 'master' && m) {
         const c = m.counters;
         out.push({
           ...base,
@@ -213,7 +212,7 @@ export class DaemonSync {
           drops: { ...(c.sendErrors ? { send_error: c.sendErrors } : {}), ...(c.queueFull ? { table_full: c.queueFull } : {}) },
           lastMessage: m.lastSentAt,
         });
-      } else if (info.role === 'backup' && b) {
+      } else if (info.state === 'backup' && b) {
         const rx = b.rx;
         const ap = b.applied;
         const drops: SyncDaemonStats['drops'] = {};

@@ -110,7 +110,7 @@ t.test('lvs_sync_daemon: both roles without an instance, role follows the instan
   t.teardown(() => d.stop());
   const state = new Map<string, string>([['VI_1', 'BACKUP']]);
   const stateOf = (n: string): string | null => state.get(n) ?? null;
-  const roles = (): string => sync.daemons.list().map((x) => `${x.role}/${x.syncid}/${x.ifname}`).join(' ');
+  const roles = (): string => sync.daemons.list().map((x) => `${x.state}/${x.syncid}/${x.mcastIfn}`).join(' ');
 
   await sync.apply(kconf(vconf(100, 'lvs_sync_daemon eth1')), stateOf);
   t.equal(roles(), 'master/0/eth1 backup/0/eth1', 'no instance: master and backup, syncid 0');
@@ -189,8 +189,8 @@ t.test('lvs_sync_daemon on two directors: the master sends, the backup holds the
   sa.onTransition('VI_1', 'BACKUP');
   await sb.settled();
   await sa.settled();
-  t.equal(sb.daemons.list()[0]!.role, 'master');
-  t.equal(sa.daemons.list()[0]!.role, 'backup');
+  t.equal(sb.daemons.list()[0]!.state, 'master');
+  t.equal(sa.daemons.list()[0]!.state, 'backup');
   await sb.stop();
   await sa.stop();
   t.equal(sa.daemons.list().length + sb.daemons.list().length, 0, 'stopped');

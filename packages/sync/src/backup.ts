@@ -12,7 +12,7 @@ import type { ConnTable } from '@tunvs/conntrack';
 import { ConnFlag, Fwd, Proto } from '@tunvs/model';
 import type { Dest } from '@tunvs/model';
 import {
-  SYNC_BACKUP_MASK, SYNC_DEFAULTS, SyncRxCounters, decodeSyncMessage, newSyncRecord,
+  SEQ_MASK, SYNC_BACKUP_MASK, SYNC_DEFAULTS, SyncRxCounters, decodeSyncMessage, newSyncRecord,
 } from './wire.js';
 import type { SyncRecord } from './wire.js';
 
@@ -23,6 +23,12 @@ export interface SyncBackupTarget {
   readonly conns: ConnTable;
   /** the destination a record names (service by fwmark or vaddr:vport, real server daddr:dport), or null */
   findDest(protocol: number, fwmark: number, vaddr: number, vport: number, daddr: number, dport: number, flags: number): Dest | null;
+  /**
+   * Keep a record's sequence data (in_seq then out_seq, `bits` its IN_SEQ/OUT_SEQ) for
+   * connection `slot`: the application helper that rewrites its payload (FTP NAT) takes
+   * it over. Returns false when no helper serves that connection (counted).
+   */
+  setSeq?(slot: number, bits: number, seq: Uint32Array): boolean;
 }
 
 /** What happened to the records the backup applied. */
@@ -41,6 +47,10 @@ export class SyncApplyCounters {
   tableFull = 0;
   /** datagrams dropped because the receive queue was full */
   queueFull = 0;
+  /** records whose sequence data (IN_SEQ/OUT_SEQ) an application helper took over */
+  seqData = 0;
+  /** records with sequence data for a connection no application helper serves here (ignored) */
+  seqNoHelper = 0;
 }
 
 export interface SyncBackupSettings {
@@ -153,7 +163,7 @@ export class SyncBackup {
     }
     const timeoutMs = this.timeoutMs(r, template);
     if (slot >= 0) {
-      this.refresh(slot, r, timeoutMs, now);
+      this.refresh(slot, r, flags, timeoutMs, now);
       this.applied.updated++;
       return;
     }
@@ -169,12 +179,18 @@ export class SyncBackup {
       this.applied.tableFull++;
       return;
     }
-    this.refresh(slot, r, timeoutMs, now);
+    this.refresh(slot, r, flags, timeoutMs, now);
     this.applied.created++;
   }
 
-  private refresh(slot: number, r: SyncRecord, timeoutMs: number, now: number): void {
+  /** State, timeout and sequence data of a new or existing entry (the end of ip_vs_proc_conn). */
+  private refresh(slot: number, r: SyncRecord, flags: number, timeoutMs: number, now: number): void {
     const c = this.target.conns;
+    const seqBits = flags & SEQ_MASK;
+    if (r.hasSeq && seqBits !== 0) {
+      if (this.target.setSeq?.(slot, seqBits, r.seq)) this.applied.seqData++;
+      else this.applied.seqNoHelper++;
+    }
     if (c.isTemplate(slot) || r.protocol === Proto.TCP) c.setState(slot, r.state, now);
     c.setTimeout(slot, timeoutMs, now);
   }

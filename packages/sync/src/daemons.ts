@@ -5,8 +5,11 @@
  * what keepalived does when the VRRP instance the daemon follows changes state (MASTER:
  * master daemon; otherwise: backup daemon). `list` is `ipvsadm -L --daemon`.
  */
+import { isIPv4, isIPv6 } from 'node:net';
+import { FTP_XMIT } from '@tunvs/engine';
 import type { Director, SyncHook } from '@tunvs/engine';
 import { ConnFlag } from '@tunvs/model';
+import type { SyncDaemonInfo } from '@tunvs/model';
 import { SyncBackup, findSyncDest } from './backup.js';
 import type { SyncBackupSettings } from './backup.js';
 import { SyncMaster } from './master.js';
@@ -35,16 +38,12 @@ export interface SyncDaemonConfig {
   ttl?: number;
 }
 
-/** A running daemon as `-L --daemon` shows it. */
-export interface SyncDaemonInfo {
-  role: SyncRole;
-  ifname: string;
-  syncid: number;
-  maxlen: number;
-  group: string;
-  port: number;
-  ttl: number;
-}
+/**
+ * A running daemon as `-L --daemon` shows it: @tunvs/model's `SyncDaemonInfo` (the control
+ * operation `listDaemons` returns it, @tunvs/cli's `formatDaemons` prints it) with every
+ * setting filled in.
+ */
+export type SyncDaemonStatus = Required<SyncDaemonInfo>;
 
 /** How a daemon's transport is opened (UDP multicast by default; tests pass memory). */
 export type SyncTransportFactory = (role: SyncRole, ep: SyncEndpoint) => Promise<SyncTransport>;
@@ -57,39 +56,34 @@ export interface SyncDaemonsOptions {
   /** master: flush by timers (default true; tests flush by hand) */
   autoFlush?: boolean;
   clock?: () => number;
+  /** where warnings go (a transport's, e.g. a capped receive buffer); default process.emitWarning */
+  warn?: (msg: string) => void;
 }
 
 /** Check a daemon configuration with the kernel's ranges; returns it with defaults filled in. */
-export function resolveSyncConfig(role: SyncRole, cfg: SyncDaemonConfig): SyncDaemonInfo {
+export function resolveSyncConfig(role: SyncRole, cfg: SyncDaemonConfig): SyncDaemonStatus {
   const bad = (what: string): never => {
     throw new SyncError('EINVAL', `invalid ${what}`);
   };
   if (!cfg.ifname || cfg.ifname.length >= 16) bad(`mcast interface '${cfg.ifname}'`);
   const syncid = cfg.syncid ?? 0;
   if (!Number.isInteger(syncid) || syncid < 0 || syncid > 255) bad('syncid');
-  const maxlen = cfg.maxlen ?? SYNC_DEFAULTS.maxlen;
+  const group = cfg.group ?? SYNC_DEFAULTS.group;
+  const v6 = isIPv6(group);
+  if (v6 ? !/^ff/i.test(group) : !isIPv4(group) || Number(group.split('.')[0]) >>> 4 !== 0xe) bad(`mcast group '${group}'`);
+  // the kernel's default: 1500 less the IP and UDP headers (IPv6: 40 + 8)
+  const maxlen = cfg.maxlen ?? (v6 ? SYNC_DEFAULTS.maxlen6 : SYNC_DEFAULTS.maxlen);
   if (!Number.isInteger(maxlen) || maxlen < 1 || maxlen > 65507) bad('sync maxlen');
   const port = cfg.port ?? SYNC_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) bad('mcast port');
   const ttl = cfg.ttl ?? SYNC_DEFAULTS.ttl;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) bad('mcast ttl');
-  const group = cfg.group ?? SYNC_DEFAULTS.group;
-  const first = Number(group.split('.')[0]);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(group) || !(first >= 224 && first <= 239)) bad(`mcast group '${group}'`);
   // a backup reads messages of any size up to its buffer: the kernel keeps at least 1024
-  return { role, ifname: cfg.ifname, syncid, maxlen: role === 'backup' ? Math.max(maxlen, 1024) : maxlen, group, port, ttl };
-}
-
-/** `ipvsadm -L --daemon`: one line per running daemon, master first. */
-export function formatDaemons(list: readonly SyncDaemonInfo[]): string {
-  return [...list]
-    .sort((a, b) => (a.role === b.role ? 0 : a.role === 'master' ? -1 : 1))
-    .map((d) => `${d.role} sync daemon (mcast=${d.ifname}, syncid=${d.syncid}, maxlen=${d.maxlen}, group=${d.group}, port=${d.port}, ttl=${d.ttl})\n`)
-    .join('');
+  return { state: role, mcastIfn: cfg.ifname, syncid, maxlen: role === 'backup' ? Math.max(maxlen, 1024) : maxlen, group, port, ttl };
 }
 
 interface Running<T> {
-  info: SyncDaemonInfo;
+  info: SyncDaemonStatus;
   daemon: T;
   transport: SyncTransport;
 }
@@ -121,16 +115,20 @@ export class SyncDaemons implements SyncHook {
   async start(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
     const info = resolveSyncConfig(role, cfg);
     if ((role === 'master' ? this.master : this.backup) !== null) throw new SyncError('EEXIST', 'Daemon has already run');
-    const transport = await this.open(role, { ifname: info.ifname, group: info.group, port: info.port, ttl: info.ttl });
+    const transport = await this.open(role, { ifname: info.mcastIfn, group: info.group, port: info.port, ttl: info.ttl });
+    if (transport.warning) (this.opts.warn ?? ((m: string) => process.emitWarning(m)))(transport.warning);
     if ((role === 'master' ? this.master : this.backup) !== null) {
       transport.close();
       throw new SyncError('EEXIST', 'Daemon has already run');
     }
     const d = this.director;
     if (role === 'master') {
+      const ftp = d.forwarders.ftp;
       const m = new SyncMaster(
         d.conns, transport, { ...this.opts.master, syncid: info.syncid, maxlen: info.maxlen },
         (p, a, port) => d.markOf(p, a, port), this.clock, this.opts.autoFlush ?? true,
+        // the FTP helper's seq/ack deltas ride along as IPVS_OPT_SEQ_DATA
+        (slot, out) => (ftp.tracked > 0 && d.conns.xmit(slot) === FTP_XMIT ? ftp.seqData(slot, out) : 0),
       );
       this.master = { info, daemon: m, transport };
     } else {
@@ -139,6 +137,7 @@ export class SyncDaemons implements SyncHook {
           conns: d.conns,
           findDest: (proto, fwmark, vaddr, vport, daddr, dport, flags) =>
             findSyncDest((f, p, a, port) => d.table.find(f, p, a, port), proto, fwmark || d.markOf(proto, vaddr, vport), vaddr, vport, daddr, dport, flags),
+          setSeq: (slot, bits, seq) => d.conns.xmit(slot) === FTP_XMIT && d.forwarders.ftp.loadSeqData(d.conns, slot, bits, seq),
         },
         { ...this.opts.backup, syncid: info.syncid },
         this.clock,
@@ -187,8 +186,8 @@ export class SyncDaemons implements SyncHook {
   }
 
   /** `-L --daemon`. */
-  list(): SyncDaemonInfo[] {
-    const out: SyncDaemonInfo[] = [];
+  list(): SyncDaemonStatus[] {
+    const out: SyncDaemonStatus[] = [];
     if (this.master) out.push(this.master.info);
     if (this.backup) out.push(this.backup.info);
     return out;

@@ -1,14 +1,15 @@
 export {
   SYNC_DEFAULTS, SyncWire, V1Hdr, V0Hdr, V1Rec, V0Rec, SyncOpt, SEQ_MASK, SYNC_NOT_SENT, SYNC_BACKUP_MASK,
   SYNC_UPDATE_MASK, SyncRxCounters, Decoded, SyncWriter, decodeSyncMessage, newSyncRecord, syncStateCount,
-  writeV1Record, v1ToV0Record,
+  writeV1Record, writeV0Record, writeSeqData, writeSeqOption, writeSyncHeader, setV1RecordLength, syncRecordLength,
+  syncRecordStart, SYNC_MAX_RECORDS,
 } from './wire.js';
 export type { SyncRecord, SyncRecordSpec } from './wire.js';
-export { SyncMaster, defaultMasterSettings } from './master.js';
-export type { SyncMasterSettings, SyncMasterCounters, SyncSender } from './master.js';
+export { SyncMaster, defaultMasterSettings, defaultQlenMax } from './master.js';
+export type { SyncMasterSettings, SyncMasterCounters, SyncSender, SyncSeqSource } from './master.js';
 export { SyncBackup, SyncApplyCounters, findSyncDest } from './backup.js';
 export type { SyncBackupSettings, SyncBackupTarget } from './backup.js';
-export { UdpSyncTransport, MemorySyncHub, MemorySyncTransport, SyncError, interfaceAddress } from './transport.js';
+export { UdpSyncTransport, MemorySyncHub, MemorySyncTransport, SyncError, interfaceAddress, interfaceScope, rcvbufWarning, BACKUP_RCVBUF } from './transport.js';
 export type { SyncEndpoint, SyncTransport } from './transport.js';
-export { SyncDaemons, resolveSyncConfig, formatDaemons } from './daemons.js';
-export type { SyncRole, SyncDaemonConfig, SyncDaemonInfo, SyncDaemonsOptions, SyncTransportFactory } from './daemons.js';
+export { SyncDaemons, resolveSyncConfig } from './daemons.js';
+export type { SyncRole, SyncDaemonConfig, SyncDaemonStatus, SyncDaemonsOptions, SyncTransportFactory } from './daemons.js';

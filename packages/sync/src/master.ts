@@ -2,21 +2,34 @@
  * The master sync daemon (the kernel's ip_vs_sync_conn and its sender thread): for every
  * incoming packet the Director forwards, `conn(slot, now)` decides with the kernel's rules
  * (`ip_vs_sync_conn_needed`) whether the connection, and then its controlling template,
- * must be sent (the controller only after its child was queued); chosen records are encoded at once into a preallocated ring (no
- * allocation per packet). `flush` packs the ring into messages of at most `maxlen` bytes
- * and hands them to the transport: full messages `sendDelayMs` after they were queued, a
- * partly filled one when `flushMs` old, as the kernel's sender does.
+ * must be sent (the controller only after its child was queued). A chosen record is
+ * written at once into the open message buffer, as the kernel writes into its current
+ * `sync_buff`: buffers come from a pool of `maxlen`-byte buffers that is reused (a buffer
+ * goes back to the pool when the transport's send completes), so neither the packet path
+ * nor the sender allocates or copies per record or per message. A message closes when the
+ * next record would not fit; a closed message is sent `sendDelayMs` after its first record
+ * was written, or as soon as it closes if that is later (at once when 8 wait, the kernel's
+ * IPVS_SYNC_WAKEUP_RATE); the open one when `flushMs` old.
+ * At most `qlenMax` messages wait or are in flight (sync_qlen_max, in messages): a message
+ * closed beyond that is dropped and its records counted (`queueFull`).
  */
+import { totalmem } from 'node:os';
 import type { ConnTable } from '@tunvs/conntrack';
 import { TcpState } from '@tunvs/conntrack';
 import { ConnFlag, Proto } from '@tunvs/model';
-import { SYNC_DEFAULTS, SyncWire, SyncWriter, writeV1Record } from './wire.js';
+import {
+  SEQ_MASK, SYNC_DEFAULTS, SYNC_MAX_RECORDS, SyncWire, setV1RecordLength, syncRecordLength, syncRecordStart,
+  writeSeqData, writeSeqOption, writeSyncHeader, writeV0Record, writeV1Record,
+} from './wire.js';
 
 const { TEMPLATE, ONE_PACKET } = ConnFlag;
 const { ESTABLISHED, FIN_WAIT, CLOSE, CLOSE_WAIT, TIME_WAIT } = TcpState;
 /** TCP states in which a connection is synced at all */
 const TCP_SYNC_STATES = (1 << ESTABLISHED) | (1 << FIN_WAIT) | (1 << CLOSE) | (1 << CLOSE_WAIT) | (1 << TIME_WAIT);
-const REC = SyncWire.V1_RECORD;
+/** IPVS_SYNC_WAKEUP_RATE: this many closed messages are sent without waiting for sendDelayMs */
+const WAKEUP_RATE = 8;
+/** message buffers allocated up front (the pool grows to qlenMax + 1 under backlog, never shrinks) */
+const PREALLOC = 16;
 
 /** The sender's settings (sysctls and daemon options). */
 export interface SyncMasterSettings {
@@ -35,38 +48,68 @@ export interface SyncMasterSettings {
   retries: number;
   /** sysctl sync_persist_mode: sync only the templates of persistent connections */
   persistMode: boolean;
-  /** queue limit in records (sync_qlen_max analog): beyond it records are dropped and counted */
+  /**
+   * sysctl sync_qlen_max: messages waiting to be sent or being sent, at most; a message
+   * closed beyond it is dropped. Default as the kernel's: 1/32 of the memory's 4 KiB pages.
+   */
   qlenMax: number;
   /** a partly filled message is sent when this old (ms) */
   flushMs: number;
-  /** queued full messages are sent this long after the first (ms) */
+  /** a closed message is sent this long after its first record (ms), or when it closes if later */
   sendDelayMs: number;
 }
 
 /** The master's counters. */
 export interface SyncMasterCounters {
-  /** records queued */
+  /** records the rules chose to send (sent, waiting, or dropped) */
   queued: number;
-  /** records dropped: the queue was full */
+  /** of those, dropped: the message queue was full (sync_qlen_max) or the record does not fit in maxlen */
   queueFull: number;
   /** messages and bytes handed to the transport */
   messages: number;
   bytes: number;
-  /** messages the transport refused */
+  /** messages the transport refused or failed to send */
   sendErrors: number;
 }
 
-/** Where messages go: `send` copies or consumes `buf[0, len)` before returning. */
+/**
+ * Where messages go. `send` owns `buf[0, len)` until it calls `done` (once; at once or
+ * later, with an error when the send failed); if `send` throws, `done` is not called and
+ * the buffer is free again.
+ */
 export interface SyncSender {
-  send(buf: Uint8Array, len: number): void;
+  send(buf: Uint8Array, len: number, done: (err?: Error | null) => void): void;
+}
+
+/**
+ * The sequence data of connection `slot` (an application helper's deltas, the kernel's
+ * in_seq and out_seq): fills `out` with in_seq {init, delta, previous_delta} then out_seq,
+ * returns the IN_SEQ/OUT_SEQ bits that are set (0: none, `out` untouched).
+ */
+export type SyncSeqSource = (slot: number, out: Uint32Array) => number;
+
+/** sync_qlen_max's default: 1/32 of the memory's pages (ip_vs_sync_init's `totalram_pages() / 32`). */
+export function defaultQlenMax(): number {
+  return Math.max(1, Math.floor(totalmem() / 4096 / 32));
 }
 
 export function defaultMasterSettings(): SyncMasterSettings {
   return {
     syncid: 0, maxlen: SYNC_DEFAULTS.maxlen, version: SYNC_DEFAULTS.version, threshold: SYNC_DEFAULTS.threshold,
     period: SYNC_DEFAULTS.period, refreshPeriodMs: SYNC_DEFAULTS.refreshPeriodMs, retries: SYNC_DEFAULTS.retries,
-    persistMode: false, qlenMax: 65536, flushMs: SYNC_DEFAULTS.flushMs, sendDelayMs: SYNC_DEFAULTS.sendDelayMs,
+    persistMode: false, qlenMax: defaultQlenMax(), flushMs: SYNC_DEFAULTS.flushMs, sendDelayMs: SYNC_DEFAULTS.sendDelayMs,
   };
+}
+
+/** One message buffer of the pool, with its completion callback (made once, with the buffer). */
+interface MessageBuf {
+  readonly buf: Uint8Array;
+  /** bytes used: the header and the records (the last one unpadded) */
+  len: number;
+  count: number;
+  /** when the first record was written (ms) */
+  firstAt: number;
+  readonly done: (err?: Error | null) => void;
 }
 
 export class SyncMaster {
@@ -77,18 +120,35 @@ export class SyncMaster {
   private readonly endtime: Float64Array;
   private readonly retry: Uint8Array;
   private readonly tplPkts: Int32Array;
-  // the ring of encoded records and the time each was queued
-  private readonly ring: Uint8Array;
-  private readonly queuedAt: Float64Array;
-  private head = 0;
-  private size = 0;
-  private readonly writer: SyncWriter;
+  /** the message records are written into (null: none open) */
+  private cur: MessageBuf | null = null;
+  /** closed messages waiting to be sent, a ring of qlenMax */
+  private readonly ready: (MessageBuf | null)[];
+  private readyHead = 0;
+  private readySize = 0;
+  /** messages handed to the transport, not completed yet */
+  private inFlight = 0;
+  /** free buffers, and how many exist */
+  private readonly free: MessageBuf[] = [];
+  private allocated = 0;
+  /** records written and not yet handed to the transport */
+  private waiting = 0;
+  private readonly seqBuf = new Uint32Array(6);
+  private readonly headerLen: number;
+  /** the shortest record (no options): a message with less room left closes at once */
+  private readonly minRecord: number;
   private timer: NodeJS.Timeout | null = null;
-  /** the armed timer waits for a partly filled message (flushMs), not for a full one */
+  /** the armed timer waits for a partly filled message (flushMs), not for closed ones */
   private timerForPartial = false;
+  private immediate = false;
+  private stopped = false;
   private readonly flushCb = (): void => {
     this.timer = null;
     this.flush(this.clock());
+  };
+  private readonly immediateCb = (): void => {
+    this.immediate = false;
+    if (!this.stopped) this.flush(this.clock());
   };
 
   constructor(
@@ -100,6 +160,8 @@ export class SyncMaster {
     private readonly clock: () => number = Date.now,
     /** arm timers to flush by themselves (tests flush by hand) */
     private readonly autoFlush = true,
+    /** the application helpers' sequence data (FTP NAT), null: none */
+    private readonly seqOf: SyncSeqSource | null = null,
   ) {
     this.settings = { ...defaultMasterSettings(), ...settings };
     const cap = conns.capacity;
@@ -107,15 +169,22 @@ export class SyncMaster {
     this.endtime = new Float64Array(cap);
     this.retry = new Uint8Array(cap);
     this.tplPkts = new Int32Array(cap);
-    const q = Math.max(1, this.settings.qlenMax);
-    this.ring = new Uint8Array(q * REC);
-    this.queuedAt = new Float64Array(q);
-    this.writer = new SyncWriter(this.settings.maxlen);
+    const s = this.settings;
+    s.qlenMax = Math.max(1, Math.floor(s.qlenMax));
+    this.ready = new Array<MessageBuf | null>(s.qlenMax).fill(null);
+    this.headerLen = s.version === 0 ? SyncWire.V0_HEADER : SyncWire.V1_HEADER;
+    this.minRecord = syncRecordLength(s.version, false);
+    for (let i = Math.min(PREALLOC, s.qlenMax + 1); i > 0; i--) this.free.push(this.newBuf());
   }
 
-  /** Records waiting in the queue. */
+  /** Records written into messages and not yet handed to the transport. */
   get pending(): number {
-    return this.size;
+    return this.waiting;
+  }
+
+  /** Message buffers in the pool (free, open, waiting or in flight). */
+  get buffers(): number {
+    return this.allocated;
   }
 
   /** A connection entry was created in `slot`: its sync state starts afresh. */
@@ -159,19 +228,18 @@ export class SyncMaster {
     const c = this.conns;
     const s = this.settings;
     const flags = c.flags(slot);
-    const timeout = c.timeout(slot);
-    const orig = this.endtime[slot]!;
-    const n = now + timeout;
     if ((flags & TEMPLATE) === 0) {
       if (s.persistMode && c.control(slot) >= 0 && c.isTemplate(c.control(slot))) return false;
       if (c.proto(slot) === Proto.TCP) {
         const st = c.state(slot);
         if (((1 << st) & TCP_SYNC_STATES) === 0) return false;
         // a change to a closing state is sent at once; ESTABLISHED goes through the tests below
-        if (st !== this.oldState[slot] && st !== ESTABLISHED) return this.set(slot, n, 0);
+        if (st !== this.oldState[slot] && st !== ESTABLISHED) return this.set(slot, now + c.timeout(slot), 0);
       }
     }
-    const r = this.tests(slot, flags, pkts, n, orig, timeout, now);
+    const timeout = c.timeout(slot);
+    const n = now + timeout;
+    const r = this.tests(slot, flags, pkts, n, this.endtime[slot]!, timeout, now);
     if (r < 0) return false;
     return this.set(slot, n, r);
   }
@@ -202,34 +270,106 @@ export class SyncMaster {
     return true;
   }
 
-  /** Encode the entry in `slot` into the ring (dropped and counted when full). */
+  private newBuf(): MessageBuf {
+    const m: MessageBuf = {
+      buf: new Uint8Array(this.settings.maxlen), len: 0, count: 0, firstAt: 0,
+      done: (err) => this.completed(m, err),
+    };
+    this.allocated++;
+    return m;
+  }
+
+  /** A buffer for a new message: from the pool, or a new one while the pool is below qlenMax + 1. */
+  private open(now: number): MessageBuf {
+    const m = this.free.pop() ?? this.newBuf();
+    m.len = this.headerLen;
+    m.count = 0;
+    m.firstAt = now;
+    this.cur = m;
+    return m;
+  }
+
+  /** Write the entry in `slot` into the open message (a new one when it does not fit). */
   private enqueue(slot: number, now: number): void {
-    const cap = this.queuedAt.length;
-    if (this.size >= cap) {
+    const c = this.conns;
+    const s = this.settings;
+    this.counters.queued++;
+    let flags = c.flags(slot);
+    let seqBits = 0;
+    if (this.seqOf !== null) {
+      seqBits = this.seqOf(slot, this.seqBuf) & SEQ_MASK;
+      flags = (flags & ~SEQ_MASK) | seqBits;
+    }
+    const v0 = s.version === 0;
+    const len = syncRecordLength(s.version, seqBits !== 0);
+    if (this.headerLen + len > s.maxlen) {
       this.counters.queueFull++;
       return;
     }
-    const c = this.conns;
-    const i = (this.head + this.size) % cap;
+    let m = this.cur;
+    let at = 0;
+    if (m !== null) {
+      at = syncRecordStart(s.version, m.len);
+      if (at + len > s.maxlen) {
+        this.close(m);
+        m = null;
+      }
+    }
+    if (m === null) {
+      m = this.open(now);
+      at = this.headerLen;
+    }
+    const b = m.buf;
+    // padding after the previous record: the buffer is reused, zero it
+    for (let p = m.len; p < at; p++) b[p] = 0;
     const proto = c.proto(slot);
     const vaddr = c.vaddr(slot);
     const vport = c.vport(slot);
-    const template = c.isTemplate(slot);
-    const fwmark = template && proto === 0 ? vaddr : this.markOf(proto, vaddr, vport);
-    writeV1Record(
-      this.ring, i * REC, proto, c.flags(slot), c.state(slot), c.cport(slot), vport, c.dport(slot), fwmark,
-      Math.floor(c.timeout(slot) / 1000), c.caddr(slot), vaddr, c.daddr(slot),
-    );
-    this.queuedAt[i] = now;
-    this.size++;
-    this.counters.queued++;
+    if (v0) {
+      writeV0Record(b, at, proto, flags, c.state(slot), c.cport(slot), vport, c.dport(slot), c.caddr(slot), vaddr, c.daddr(slot));
+      if (seqBits !== 0) writeSeqData(b, at + SyncWire.V0_RECORD, this.seqBuf);
+    } else {
+      const fwmark = c.isTemplate(slot) && proto === 0 ? vaddr : this.markOf(proto, vaddr, vport);
+      writeV1Record(
+        b, at, proto, flags, c.state(slot), c.cport(slot), vport, c.dport(slot), fwmark,
+        Math.floor(c.timeout(slot) / 1000), c.caddr(slot), vaddr, c.daddr(slot),
+      );
+      if (seqBits !== 0) {
+        writeSeqOption(b, at + SyncWire.V1_RECORD, this.seqBuf);
+        setV1RecordLength(b, at, len);
+      }
+    }
+    m.len = at + len;
+    m.count++;
+    this.waiting++;
+    // no room for another record: close it now rather than when the next record comes
+    if (m.count >= SYNC_MAX_RECORDS || syncRecordStart(s.version, m.len) + this.minRecord > s.maxlen) this.close(m);
+    else if (this.autoFlush && m.count === 1 && this.timer === null) this.arm(s.flushMs, true);
+  }
+
+  /** The open message is complete: queue it for sending, or drop it when qlenMax messages wait already. */
+  private close(m: MessageBuf): void {
+    this.cur = null;
+    const s = this.settings;
+    writeSyncHeader(m.buf, s.version, s.syncid, m.count, m.len);
+    if (this.readySize + this.inFlight >= s.qlenMax) {
+      this.counters.queueFull += m.count;
+      this.waiting -= m.count;
+      this.free.push(m);
+      return;
+    }
+    this.ready[(this.readyHead + this.readySize) % s.qlenMax] = m;
+    this.readySize++;
     if (!this.autoFlush) return;
-    if (this.timer === null) this.arm(this.settings.sendDelayMs, false);
-    else if (this.timerForPartial && this.size >= this.recordsPerMessage) {
-      // a message just filled up: it goes out sendDelayMs from now, as the kernel queues a
-      // full buffer for its sender at once, not when the partial flush (2 s) is due
-      clearTimeout(this.timer);
-      this.arm(this.settings.sendDelayMs, false);
+    if (this.readySize >= WAKEUP_RATE) {
+      if (!this.immediate) {
+        this.immediate = true;
+        setImmediate(this.immediateCb);
+      }
+    } else if (this.timer === null || this.timerForPartial) {
+      // sendDelayMs after the oldest waiting message's first record (at once if that passed)
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.arm(this.ready[this.readyHead]!.firstAt + s.sendDelayMs - this.clock(), false);
     }
   }
 
@@ -239,63 +379,73 @@ export class SyncMaster {
     this.timerForPartial = partial;
   }
 
-  /** Records that fit in one message of the configured version. */
+  /** Records that fit in one message of the configured version (records without options). */
   get recordsPerMessage(): number {
     const s = this.settings;
-    const hdr = s.version === 0 ? SyncWire.V0_HEADER : SyncWire.V1_HEADER;
-    const rec = s.version === 0 ? SyncWire.V0_RECORD : REC;
-    return Math.max(0, Math.min(255, Math.floor((s.maxlen - hdr) / rec)));
+    let n = 0;
+    let end = this.headerLen;
+    while (n < SYNC_MAX_RECORDS && syncRecordStart(s.version, end) + this.minRecord <= s.maxlen) {
+      end = syncRecordStart(s.version, end) + this.minRecord;
+      n++;
+    }
+    return n;
   }
 
   /**
-   * Send what is due: every full message, and the partly filled rest when its oldest
-   * record waited `flushMs` (or `force`). Returns the messages sent.
+   * Send what is due: every closed message, and the open one when its first record waited
+   * `flushMs` (or `force`). Returns the messages handed to the transport.
    */
   flush(now: number, force = false): number {
-    const per = this.recordsPerMessage;
-    if (per === 0) {
-      this.counters.queueFull += this.size;
-      this.size = 0;
-      return 0;
-    }
+    const m = this.cur;
+    if (m !== null && (force || now - m.firstAt >= this.settings.flushMs)) this.close(m);
     let sent = 0;
-    while (this.size >= per || (this.size > 0 && (force || now - this.queuedAt[this.head]! >= this.settings.flushMs))) {
-      this.sendOne(Math.min(per, this.size));
+    const q = this.settings.qlenMax;
+    while (this.readySize > 0) {
+      const r = this.ready[this.readyHead]!;
+      this.ready[this.readyHead] = null;
+      this.readyHead = (this.readyHead + 1) % q;
+      this.readySize--;
+      this.sendOne(r);
       sent++;
     }
-    if (this.autoFlush && this.size > 0 && this.timer === null) {
-      this.arm(this.queuedAt[this.head]! + this.settings.flushMs - now, true);
+    const open = this.cur;
+    if (this.autoFlush && !this.stopped && open !== null && this.timer === null) {
+      this.arm(open.firstAt + this.settings.flushMs - now, true);
     }
     return sent;
   }
 
-  private sendOne(n: number): void {
-    const w = this.writer;
-    const cap = this.queuedAt.length;
-    w.begin(this.settings.version, this.settings.syncid);
-    for (let k = 0; k < n; k++) {
-      w.addEncoded(this.ring, this.head * REC);
-      this.head = (this.head + 1) % cap;
-      this.size--;
-    }
-    const len = w.finish();
+  private sendOne(m: MessageBuf): void {
+    this.waiting -= m.count;
+    this.inFlight++;
     try {
-      this.sender.send(w.buf, len);
-      this.counters.messages++;
-      this.counters.bytes += len;
-      this.lastSentAt = this.clock();
+      this.sender.send(m.buf, m.len, m.done);
     } catch {
+      this.inFlight--;
       this.counters.sendErrors++;
+      this.free.push(m);
+      return;
     }
+    this.counters.messages++;
+    this.counters.bytes += m.len;
+    this.lastSentAt = this.clock();
+  }
+
+  /** The transport is done with `m`: back to the pool. */
+  private completed(m: MessageBuf, err: Error | null | undefined): void {
+    this.inFlight--;
+    if (err) this.counters.sendErrors++;
+    this.free.push(m);
   }
 
   /** When the last message was sent (the daemon's clock, ms; 0: never). */
   lastSentAt = 0;
 
-  /** Stop the flush timer; queued records are sent first when `drain`. */
+  /** Stop the timers; what is queued is sent first when `drain`. */
   stop(drain = true): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (drain) this.flush(this.clock(), true);
+    this.stopped = true;
   }
 }

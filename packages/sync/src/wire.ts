@@ -22,6 +22,8 @@ export const SYNC_DEFAULTS = {
   ttl: 1,
   /** 1500 - 20 (IPv4) - 8 (UDP): a master's default whatever its interface */
   maxlen: 1472,
+  /** the same over an IPv6 group: 1500 - 40 - 8 */
+  maxlen6: 1452,
   /** sysctl sync_threshold "3 50" */
   threshold: 3,
   period: 50,
@@ -169,8 +171,6 @@ export class SyncRxCounters {
 
 /** Decode result codes (negative: whole message dropped). */
 export const Decoded = { OK: 0, DROPPED: -1 } as const;
-
-const MAX_RECORDS = 255;
 
 /**
  * Decode one datagram `buf[0, len)` as the kernel's backup does: header checks, then each
@@ -416,16 +416,81 @@ export function writeV1Record(
   return SyncWire.V1_RECORD;
 }
 
-/** The v0 record of the v1 record at `src[s, s+36)`, written at `dst[d, d+24)`. Returns 24. */
-export function v1ToV0Record(src: Uint8Array, s: number, dst: Uint8Array, d: number): number {
-  dst[d + V0Rec.RESERVED] = 0;
-  dst[d + V0Rec.PROTOCOL] = src[s + V1Rec.PROTOCOL]!;
-  dst.set(src.subarray(s + V1Rec.CPORT, s + V1Rec.CPORT + 6), d + V0Rec.CPORT);
-  dst.set(src.subarray(s + V1Rec.CADDR, s + V1Rec.CADDR + 12), d + V0Rec.CADDR);
-  wr16(dst, d + V0Rec.FLAGS, rd32(src, s + V1Rec.FLAGS) & 0xffff);
-  wr16(dst, d + V0Rec.STATE, rd16(src, s + V1Rec.STATE));
+/**
+ * Write a v0 record at `buf[off, off+24)` (the low 16 bits of `flags` minus the bits never
+ * sent). The 24 bytes of sequence data that follow when flags has IN_SEQ/OUT_SEQ are the
+ * caller's (`writeSeqData`). Returns 24.
+ */
+export function writeV0Record(
+  buf: Uint8Array, off: number, protocol: number, flags: number, state: number, cport: number, vport: number,
+  dport: number, caddr: number, vaddr: number, daddr: number,
+): number {
+  buf[off + V0Rec.RESERVED] = 0;
+  buf[off + V0Rec.PROTOCOL] = protocol;
+  wr16(buf, off + V0Rec.CPORT, cport);
+  wr16(buf, off + V0Rec.VPORT, vport);
+  wr16(buf, off + V0Rec.DPORT, dport);
+  wr32(buf, off + V0Rec.CADDR, caddr >>> 0);
+  wr32(buf, off + V0Rec.VADDR, vaddr >>> 0);
+  wr32(buf, off + V0Rec.DADDR, daddr >>> 0);
+  wr16(buf, off + V0Rec.FLAGS, flags & ~SYNC_NOT_SENT & 0xffff);
+  wr16(buf, off + V0Rec.STATE, state);
   return SyncWire.V0_RECORD;
 }
+
+/**
+ * The sequence data (in_seq then out_seq: init_seq, delta, previous_delta, each a 32-bit
+ * big-endian word) at `buf[off, off+24)`: v0's block after the record, or the value of
+ * v1's IPVS_OPT_SEQ_DATA option. Returns 24.
+ */
+export function writeSeqData(buf: Uint8Array, off: number, seq: ArrayLike<number>): number {
+  for (let k = 0; k < 6; k++) wr32(buf, off + 4 * k, (seq[k] ?? 0) >>> 0);
+  return SyncWire.SEQ_DATA;
+}
+
+/** The v1 IPVS_OPT_SEQ_DATA option (type, length, sequence data) at `buf[off, off+26)`. Returns 26. */
+export function writeSeqOption(buf: Uint8Array, off: number, seq: ArrayLike<number>): number {
+  buf[off] = SyncOpt.SEQ_DATA;
+  buf[off + 1] = SyncWire.SEQ_DATA;
+  return 2 + writeSeqData(buf, off + 2, seq);
+}
+
+/** Set a v1 record's length (options included, padding excluded) in its ver_size field (version 0). */
+export function setV1RecordLength(buf: Uint8Array, off: number, len: number): void {
+  wr16(buf, off + V1Rec.VER_SIZE, len & SyncWire.SIZE_MASK);
+}
+
+/** The header of a message of `version` holding `count` records in `size` bytes, at `buf[0, 8)` (v1) or `[0, 4)` (v0). */
+export function writeSyncHeader(buf: Uint8Array, version: number, syncid: number, count: number, size: number): void {
+  if (version === 0) {
+    buf[V0Hdr.NR_CONNS] = count;
+    buf[V0Hdr.SYNCID] = syncid;
+    wr16(buf, V0Hdr.SIZE, size);
+    return;
+  }
+  buf[V1Hdr.RESERVED] = 0;
+  buf[V1Hdr.SYNCID] = syncid;
+  wr16(buf, V1Hdr.SIZE, size);
+  buf[V1Hdr.NR_CONNS] = count;
+  buf[V1Hdr.VERSION] = SyncWire.VERSION;
+  wr16(buf, V1Hdr.SPARE, 0);
+}
+
+/** The length of a record of `version` (v1: with its options, without padding). */
+export function syncRecordLength(version: number, hasSeq: boolean, peDataLen = 0, peNameLen = 0): number {
+  if (version === 0) return SyncWire.V0_RECORD + (hasSeq ? SyncWire.SEQ_DATA : 0);
+  let n = SyncWire.V1_RECORD + (hasSeq ? 2 + SyncWire.SEQ_DATA : 0);
+  if (peDataLen > 0 && peNameLen > 0) n += 2 + peDataLen + 2 + peNameLen;
+  return n;
+}
+
+/** Where the next record of `version` starts in a message whose records end at `end` (v1 pads to 4 bytes). */
+export function syncRecordStart(version: number, end: number): number {
+  return version === 0 ? end : (end + 3) & ~3;
+}
+
+/** The most records one message carries (nr_conns is one byte). */
+export const SYNC_MAX_RECORDS = 255;
 
 /** What `SyncWriter.add` takes: a record's fields, options included. */
 export interface SyncRecordSpec {
@@ -446,9 +511,12 @@ export interface SyncRecordSpec {
   peName?: string;
 }
 
+const NO_SEQ: readonly number[] = [0, 0, 0, 0, 0, 0];
+
 /**
- * Builds one message in a buffer of `maxlen` bytes (the control plane and tests; the
- * master's hot path queues records with `writeV1Record`). `begin`, `add`... , `finish`.
+ * Builds one message in a buffer of `maxlen` bytes, for the control plane and tests (the
+ * master writes its records straight into its pool of message buffers with the same
+ * functions). `begin`, `add`... , `finish`.
  */
 export class SyncWriter {
   readonly buf: Uint8Array;
@@ -456,7 +524,7 @@ export class SyncWriter {
   len = 0;
   count = 0;
   version = 1;
-  private end = 0;
+  private syncid = 0;
 
   constructor(readonly maxlen: number = SYNC_DEFAULTS.maxlen) {
     this.buf = new Uint8Array(maxlen);
@@ -464,49 +532,33 @@ export class SyncWriter {
 
   begin(version: number, syncid: number): void {
     this.version = version;
+    this.syncid = syncid;
     this.buf.fill(0);
-    this.buf[V1Hdr.SYNCID] = syncid;
-    this.len = this.end = version === 0 ? SyncWire.V0_HEADER : SyncWire.V1_HEADER;
+    this.len = version === 0 ? SyncWire.V0_HEADER : SyncWire.V1_HEADER;
     this.count = 0;
   }
 
   /** The length a record takes (v1: with options, without padding). */
   static recordLength(version: number, r: SyncRecordSpec): number {
-    const seq = (r.flags & SEQ_MASK) !== 0;
-    if (version === 0) return SyncWire.V0_RECORD + (seq ? SyncWire.SEQ_DATA : 0);
-    let n = SyncWire.V1_RECORD + (seq ? 2 + SyncWire.SEQ_DATA : 0);
-    if (r.peData && r.peName) n += 2 + r.peData.length + 2 + r.peName.length;
-    return n;
+    return syncRecordLength(version, (r.flags & SEQ_MASK) !== 0, r.peData?.length ?? 0, r.peName?.length ?? 0);
   }
 
   /** Append a record; false (nothing written) when it does not fit or 255 are there. */
   add(r: SyncRecordSpec): boolean {
-    const n = SyncWriter.recordLength(this.version, r);
-    const at = this.version === 0 ? this.end : (this.end + 3) & ~3;
-    if (at + n > this.maxlen || this.count >= MAX_RECORDS) return false;
+    const v = this.version;
+    const n = SyncWriter.recordLength(v, r);
+    const at = syncRecordStart(v, this.len);
+    if (at + n > this.maxlen || this.count >= SYNC_MAX_RECORDS) return false;
     const b = this.buf;
     const seq = (r.flags & SEQ_MASK) !== 0;
-    if (this.version === 0) {
-      b[at + V0Rec.PROTOCOL] = r.protocol;
-      wr16(b, at + V0Rec.CPORT, r.cport);
-      wr16(b, at + V0Rec.VPORT, r.vport);
-      wr16(b, at + V0Rec.DPORT, r.dport);
-      wr32(b, at + V0Rec.CADDR, r.caddr);
-      wr32(b, at + V0Rec.VADDR, r.vaddr);
-      wr32(b, at + V0Rec.DADDR, r.daddr);
-      wr16(b, at + V0Rec.FLAGS, r.flags & ~SYNC_NOT_SENT & 0xffff);
-      wr16(b, at + V0Rec.STATE, r.state);
-      if (seq) for (let k = 0; k < 6; k++) wr32(b, at + SyncWire.V0_RECORD + 4 * k, (r.seq?.[k] ?? 0) >>> 0);
+    if (v === 0) {
+      writeV0Record(b, at, r.protocol, r.flags, r.state, r.cport, r.vport, r.dport, r.caddr, r.vaddr, r.daddr);
+      if (seq) writeSeqData(b, at + SyncWire.V0_RECORD, r.seq ?? NO_SEQ);
     } else {
       writeV1Record(b, at, r.protocol, r.flags, r.state, r.cport, r.vport, r.dport, r.fwmark ?? 0, r.timeout ?? 0, r.caddr, r.vaddr, r.daddr);
-      wr16(b, at + V1Rec.VER_SIZE, n);
+      setV1RecordLength(b, at, n);
       let o = at + SyncWire.V1_RECORD;
-      if (seq) {
-        b[o] = SyncOpt.SEQ_DATA;
-        b[o + 1] = SyncWire.SEQ_DATA;
-        for (let k = 0; k < 6; k++) wr32(b, o + 2 + 4 * k, (r.seq?.[k] ?? 0) >>> 0);
-        o += 2 + SyncWire.SEQ_DATA;
-      }
+      if (seq) o += writeSeqOption(b, o, r.seq ?? NO_SEQ);
       if (r.peData && r.peName) {
         b[o] = SyncOpt.PE_DATA;
         b[o + 1] = r.peData.length;
@@ -517,41 +569,14 @@ export class SyncWriter {
         for (let k = 0; k < r.peName.length; k++) b[o + 2 + k] = r.peName.charCodeAt(k);
       }
     }
-    this.end = at + n;
-    this.len = this.end;
-    this.count++;
-    return true;
-  }
-
-  /** Append an already encoded v1 record (36 bytes, no options) from `src[off, off+36)`. */
-  addEncoded(src: Uint8Array, off: number): boolean {
-    if (this.count >= MAX_RECORDS) return false;
-    if (this.version === 0) {
-      if (this.end + SyncWire.V0_RECORD > this.maxlen) return false;
-      this.end += v1ToV0Record(src, off, this.buf, this.end);
-    } else {
-      const at = (this.end + 3) & ~3;
-      if (at + SyncWire.V1_RECORD > this.maxlen) return false;
-      this.buf.set(src.subarray(off, off + SyncWire.V1_RECORD), at);
-      this.end = at + SyncWire.V1_RECORD;
-    }
-    this.len = this.end;
+    this.len = at + n;
     this.count++;
     return true;
   }
 
   /** Write the header's counts and size; returns the message length. */
   finish(): number {
-    const b = this.buf;
-    if (this.version === 0) {
-      b[V0Hdr.NR_CONNS] = this.count;
-    } else {
-      b[V1Hdr.RESERVED] = 0;
-      b[V1Hdr.NR_CONNS] = this.count;
-      b[V1Hdr.VERSION] = SyncWire.VERSION;
-      wr16(b, V1Hdr.SPARE, 0);
-    }
-    wr16(b, V1Hdr.SIZE, this.len);
+    writeSyncHeader(this.buf, this.version, this.syncid, this.count, this.len);
     return this.len;
   }
 }

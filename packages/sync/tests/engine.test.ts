@@ -6,7 +6,8 @@ import { Director } from '@tunvs/engine';
 import { MemoryLink } from '@tunvs/link';
 import { ConnFlag } from '@tunvs/model';
 import { packet, rd32, Ipv4Field } from '@tunvs/packet';
-import { MemorySyncHub, SyncDaemons, formatDaemons } from '../src/index.js';
+import { formatDaemons } from '@tunvs/cli';
+import { MemorySyncHub, SyncDaemons } from '../src/index.js';
 
 const VIP = '10.10.0.100';
 const RS = ['10.10.1.11', '10.10.1.12', '10.10.1.13'];
@@ -57,7 +58,7 @@ async function pair(capB = 65536): Promise<{ clock: { now: number }; a: ReturnTy
 
 t.test('10k connections: the backup table matches the master, takeover keeps the real server', async (t) => {
   const { clock, a, b, sa, sb } = await pair();
-  t.equal(formatDaemons(sa.list()), 'master sync daemon (mcast=eth1, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
+  t.equal(formatDaemons({ daemons: sa.list() }), 'master sync daemon (mcast=eth1, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
   const N = 10000;
   // SYN (SYN_RECV, never synced), ACK (ESTABLISHED, 2nd packet), data (3rd packet: synced)
   sendFlows(a.link, N, 80, ['S', 'A']);
@@ -77,6 +78,7 @@ t.test('10k connections: the backup table matches the master, takeover keeps the
   const conn = [...b.d.conns.entries(clock.now)][0]!;
   t.ok(conn.flags & ConnFlag.SYNC, 'backup entries carry SYNC');
   t.equal(Math.round(conn.expires), 900, 'the record\'s timeout (ESTABLISHED 900 s)');
+  t.equal(b.d.conns.inPkts(conn.slot), 0, 'in_pkts starts at 0, not at sync_threshold as in the kernel: after a takeover its 3rd packet re-syncs it');
   t.equal(b.d.listServices().find((s) => s.port === 80)!.dests.reduce((n, d) => n + d.activeConns, 0), N, 'counted as active on the backup');
 
   // takeover: the backup forwards flow 5 to the real server the master chose
@@ -157,18 +159,22 @@ t.test('daemon controls: EEXIST, ESRCH, setRole, config ranges', async (t) => {
   await s.start('backup', { ifname: 'eth1' });
   await t.rejects(s.start('backup', { ifname: 'eth1' }), { code: 'EEXIST' });
   await s.start('master', { ifname: 'eth1', syncid: 3, maxlen: 1000, group: '239.1.2.3', port: 9000, ttl: 4 });
-  t.equal(formatDaemons(s.list()),
+  t.equal(formatDaemons({ daemons: s.list() }),
     'master sync daemon (mcast=eth1, syncid=3, maxlen=1000, group=239.1.2.3, port=9000, ttl=4)\n' +
     'backup sync daemon (mcast=eth1, syncid=0, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
   await s.setRole('backup', { ifname: 'eth1' });
-  t.same(s.list().map((x) => x.role), ['backup']);
+  t.same(s.list().map((x) => x.state), ['backup']);
   await s.setRole('master', { ifname: 'eth1' });
-  t.same(s.list().map((x) => x.role), ['master']);
+  t.same(s.list().map((x) => x.state), ['master']);
   t.throws(() => s.stop('backup'), { code: 'ESRCH' });
   s.stop();
   t.same(s.list(), []);
   await t.rejects(s.start('master', { ifname: 'eth1', syncid: 256 }), { code: 'EINVAL' });
   await t.rejects(s.start('master', { ifname: 'eth1', group: '10.0.0.1' }), { code: 'EINVAL' });
+  await t.rejects(s.start('master', { ifname: 'eth1', group: 'fe80::1' }), { code: 'EINVAL' }, 'an IPv6 group must be multicast');
+  await s.start('master', { ifname: 'eth1', group: 'ff02::81' });
+  t.same(s.list()[0], { state: 'master', mcastIfn: 'eth1', syncid: 0, maxlen: 1452, group: 'ff02::81', port: 8848, ttl: 1 }, 'IPv6 group: maxlen 1500 - 48');
+  s.stop();
 });
 
 t.test('timers on: a message that fills up goes out within sendDelayMs, not when the partial flush is due', async (t) => {
@@ -197,4 +203,50 @@ t.test('timers on: a message that fills up goes out within sendDelayMs, not when
   t.equal(got, 1, 'the full message was sent about sendDelayMs after it filled');
   t.equal(m.pending, 0);
   sa.stop();
+});
+
+t.test('message buffers come from a pool reused after each send completes; sync_qlen_max counts messages', async (t) => {
+  const clock = { now: 5_000_000 };
+  const a = director(clock);
+  // a transport that completes sends only when told to (a socket whose send queue is full)
+  const held: (() => void)[] = [];
+  const seen: number[] = [];
+  const bufs = new Set<Uint8Array>();
+  const transport = {
+    send(buf: Uint8Array, len: number, done: (err?: Error | null) => void): void {
+      seen.push(len);
+      bufs.add(buf);
+      held.push(() => done(null));
+    },
+    onMessage(): void {},
+    close(): void {},
+  };
+  const s = new SyncDaemons(a.d, { transport: async () => transport, autoFlush: false, clock: () => clock.now, master: { qlenMax: 4 } });
+  await s.start('master', { ifname: 'eth1', syncid: 7 });
+  const m = s.masterDaemon!;
+  const before = m.buffers;
+  // 400 synced connections: 10 full messages of 40 records
+  sendFlows(a.link, 400, 80, ['S', 'A', 'A']);
+  t.equal(m.counters.queued, 400);
+  t.equal(m.flush(clock.now), 4, 'four messages go to the transport: the queue limit is 4 messages');
+  t.equal(m.counters.queueFull, 6 * 40, 'the six messages closed beyond the limit were dropped, their records counted');
+  t.ok(m.buffers <= 4 + 1, `at most qlenMax + 1 buffers (${m.buffers})`);
+  // the transport completes: the same buffers carry the next messages
+  for (const f of held.splice(0)) f();
+  for (let i = 0; i < 8; i++) {
+    // 160 new connections: 4 messages, within the limit; sent, then completed
+    const first = 1000 + i * 160;
+    for (const f of ['S', 'A', 'A']) {
+      a.link.receive(...Array.from({ length: 160 }, (_, k) => seg(first + k, 80, f)));
+      a.link.drain();
+    }
+    t.equal(m.flush(clock.now), 4);
+    for (const f of held.splice(0)) f();
+  }
+  t.equal(m.counters.queueFull, 6 * 40, 'no more drops once the sends complete');
+  t.equal(m.counters.messages, 4 + 32);
+  t.ok(m.buffers <= Math.max(before, 5), `no buffer allocated per message: ${m.buffers} buffers for ${m.counters.messages} messages`);
+  t.ok(bufs.size <= 5, `the transport saw ${bufs.size} distinct buffers`);
+  t.ok(seen.every((l) => l === 8 + 40 * 36), 'full 1448-byte messages');
+  s.stop();
 });

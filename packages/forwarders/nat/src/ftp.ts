@@ -57,7 +57,7 @@ export interface FtpCounters {
   rewriteDropped: number;
 }
 
-const NO_CPORT = ConnFlag.NO_CPORT;
+const { NO_CPORT, IN_SEQ, OUT_SEQ } = ConnFlag;
 const TCP = Proto.TCP;
 const ESTABLISHED = TcpState.ESTABLISHED;
 const LISTEN = TcpState.LISTEN;
@@ -107,6 +107,36 @@ export class FtpMasqForwarder extends MasqForwarder {
   /** Connection `slot` left the table: its helper state goes (a reused slot starts clean). */
   forget(slot: number): void {
     this.states.delete(slot);
+  }
+
+  /**
+   * The sequence data of control connection `slot` for connection sync (the kernel's
+   * in_seq and out_seq): `out` gets in_seq {init, delta, previous_delta} then out_seq as
+   * 32-bit words; returns the IN_SEQ/OUT_SEQ bits of the directions that were resized
+   * (0: none, `out` untouched).
+   */
+  seqData(slot: number, out: Uint32Array): number {
+    const st = this.states.get(slot);
+    if (st === undefined) return 0;
+    const bits = (st.inSeq.set ? IN_SEQ : 0) | (st.outSeq.set ? OUT_SEQ : 0);
+    if (bits === 0) return 0;
+    writeSeq(out, 0, st.inSeq);
+    writeSeq(out, 3, st.outSeq);
+    return bits;
+  }
+
+  /**
+   * Take over a synced connection's sequence data (a backup director receiving the
+   * master's in_seq/out_seq, `bits` its IN_SEQ/OUT_SEQ): kept when `slot` is a control
+   * connection of the helper, so that after a failover this director shifts its seq/ack
+   * as the master did. Returns false (nothing kept) for any other connection.
+   */
+  loadSeqData(conns: ConnTable, slot: number, bits: number, seq: ArrayLike<number>): boolean {
+    const st = this.control(conns, slot);
+    if (st === null) return false;
+    if (bits & IN_SEQ) st.inSeq.load(seq[0]!, seq[1]!, seq[2]!);
+    if (bits & OUT_SEQ) st.outSeq.load(seq[3]!, seq[4]!, seq[5]!);
+    return true;
   }
 
   private control(conns: ConnTable, slot: number): FtpConnState | null {
@@ -240,6 +270,13 @@ export class FtpMasqForwarder extends MasqForwarder {
     conns.setState(n, LISTEN, now);
     this.counters.dataConns++;
   }
+}
+
+/** One direction's adjustment as three words at `out[i, i+3)`. */
+function writeSeq(out: Uint32Array, i: number, a: SeqAdjust): void {
+  out[i] = a.init >>> 0;
+  out[i + 1] = a.delta >>> 0;
+  out[i + 2] = a.previous >>> 0;
 }
 
 /** Offset of the TCP payload of `p`, -1 when the data offset is below 5 words. */

@@ -41,6 +41,17 @@ export class SeqAdjust {
   }
 
   /**
+   * Take over an adjustment recorded elsewhere (a sync record's in_seq/out_seq: init_seq,
+   * delta, previous_delta as 32-bit words).
+   */
+  load(init: number, delta: number, previous: number): void {
+    this.init = init >>> 0;
+    this.delta = delta | 0;
+    this.previous = previous | 0;
+    this.set = true;
+  }
+
+  /**
    * A segment starting at `seq` (original numbering, before `seq()`) grew by `diff`
    * bytes (negative: shrank). Recorded when it is the first resize or lies after the last
    * one; a retransmission of the last resized segment changes nothing.
