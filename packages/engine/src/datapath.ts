@@ -87,9 +87,8 @@ export class Datapath {
     private readonly local: ReadonlyMap<number, LocalHandler>,
   ) {}
 
-  /** One frame of the batch: `buf[off, off+len)`, received on the link of `x`. */
+  /** One frame of the batch: `buf[off, off+len)`, received on the link of `x` (the caller counts it in rxPackets). */
   receive(x: LinkXmit, buf: Uint8Array, off: number, len: number): void {
-    this.counters.rxPackets++;
     const r = x.parse(buf, off, len);
     if (r !== 0) {
       this.counters.malformed[r]++;
@@ -232,12 +231,14 @@ export class Datapath {
     conns.packet(slot, false, stateEvent(p), x.now);
     if (dest !== null) {
       const bytes = p.info.ipTotalLen;
-      dest.stats.inPkts++;
-      dest.stats.inBytes += bytes;
+      const ds = dest.stats;
+      ds.inPkts++;
+      ds.inBytes += bytes;
       const svc = dest.service;
       if (svc !== null) {
-        svc.stats.inPkts++;
-        svc.stats.inBytes += bytes;
+        const ss = svc.stats;
+        ss.inPkts++;
+        ss.inBytes += bytes;
       }
     }
     this.fwds.at(conns.xmit(slot)).inbound(x, p, conns, slot);
@@ -251,12 +252,14 @@ export class Datapath {
     const dest = conns.dest(slot);
     if (dest !== null) {
       const bytes = p.info.ipTotalLen;
-      dest.stats.outPkts++;
-      dest.stats.outBytes += bytes;
+      const ds = dest.stats;
+      ds.outPkts++;
+      ds.outBytes += bytes;
       const svc = dest.service;
       if (svc !== null) {
-        svc.stats.outPkts++;
-        svc.stats.outBytes += bytes;
+        const ss = svc.stats;
+        ss.outPkts++;
+        ss.outBytes += bytes;
       }
     }
     this.fwds.at(conns.xmit(slot)).outbound(x, p, conns, slot);

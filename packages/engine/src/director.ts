@@ -260,7 +260,9 @@ export class Director implements DirectorControl {
     x.begin(this.now());
     const buf = batch.buf;
     const dp = this.datapath;
-    for (let i = 0; i < batch.count; i++) dp.receive(x, buf, batch.offsets[i]!, batch.lengths[i]!);
+    const n = batch.count;
+    this.counters.rxPackets += n;
+    for (let i = 0; i < n; i++) dp.receive(x, buf, batch.offsets[i]!, batch.lengths[i]!);
     this.counters.txPackets += x.flush(buf);
   }
 

@@ -16,6 +16,7 @@ import {
   CheckFlags, EthernetView, EtherType, EthField, classifyFrame, emitIcmpError, formatIpv4, parseEndpoint, parseIpv4, parseMac,
   reasonName,
 } from '@tunvs/packet';
+import type { Test } from 'tap';
 import { Packet } from './contract.js';
 import type { Forwarder, ForwarderOp, Xmit, XmitCounters } from './contract.js';
 
@@ -62,6 +63,9 @@ export interface Fixture {
   /** counters that must have moved (all others stay 0) */
   counters?: Partial<FixtureCounters>;
 }
+
+/** A row of a forwarder's table: a fixture, with what its connection changes from the table's. */
+export type FixtureRow = Fixture & { conn?: Partial<FixtureConn> };
 
 /** The counters a fixture can check. */
 export interface FixtureCounters extends XmitCounters {
@@ -237,4 +241,23 @@ export function runFixture(fwd: Forwarder, f: Fixture, conn: FixtureConn): Fixtu
   p.gso = f.gso ?? false;
   fwd[f.op](x, p, conns, slot);
   return { output: x.sent.map(hexOf), counters: { ...x.counters } };
+}
+
+/**
+ * One tap subtest per row of a table: the frames sent are exactly the row's `output`, exactly its
+ * `counters` moved, and every frame sent is valid (`invalidOutputs`). `conn` is the table's
+ * connection, which a row's own `conn` fields override, or a function giving a row's.
+ */
+export function testFixtureTable<R extends FixtureRow>(
+  t: Test, fwd: () => Forwarder, rows: readonly R[], conn: FixtureConn | ((row: R) => FixtureConn),
+): void {
+  for (const f of rows) {
+    t.test(f.name, (t) => {
+      const r = runFixture(fwd(), f, typeof conn === 'function' ? conn(f) : { ...conn, ...f.conn });
+      t.same(r.output, f.output.map(canonicalHex), 'the frames sent');
+      t.same(movedCounters(r.counters), f.counters ?? {}, 'the counters moved');
+      t.same(invalidOutputs(r, f), [], 'every frame sent is valid');
+      t.end();
+    });
+  }
 }

@@ -16,9 +16,7 @@
  * Errors thrown to JS carry `code` (e.g. "EPERM"), `errno` and `syscall`.
  */
 #define _GNU_SOURCE
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <uv.h>
+#include "tunvs-napi.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,146 +42,17 @@
 #define IP_MULTICAST_ALL 49
 #endif
 
-/* ---------------------------------------------------------------- errors */
-
-static const char *errno_code(int e) {
-  switch (e) {
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ENOENT: return "ENOENT";
-    case ENODEV: return "ENODEV";
-    case ENXIO: return "ENXIO";
-    case EBUSY: return "EBUSY";
-    case EINVAL: return "EINVAL";
-    case EEXIST: return "EEXIST";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOBUFS: return "ENOBUFS";
-    case ENOMEM: return "ENOMEM";
-    case EMSGSIZE: return "EMSGSIZE";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case EADDRINUSE: return "EADDRINUSE";
-    case ENETUNREACH: return "ENETUNREACH";
-    case ENETDOWN: return "ENETDOWN";
-    case EHOSTUNREACH: return "EHOSTUNREACH";
-    case ESRCH: return "ESRCH";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case EINTR: return "EINTR";
-    case ERANGE: return "ERANGE";
-    default: return "EUNKNOWN";
-  }
-}
-
-static void throw_errno(napi_env env, int err, const char *syscall) {
-  char msg[160];
-  snprintf(msg, sizeof msg, "%s failed: %s (%s)", syscall, errno_code(err), strerror(err));
-  napi_value m, code, e, n, sc;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-  napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code);
-  napi_create_error(env, code, m, &e);
-  napi_create_int32(env, err, &n);
-  napi_set_named_property(env, e, "errno", n);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
-  napi_set_named_property(env, e, "syscall", sc);
-  napi_throw(env, e);
-}
-
-static void throw_plain(napi_env env, const char *code, const char *msg) {
-  napi_throw_error(env, code, msg);
-}
-
 /* ---------------------------------------------------------------- argument helpers */
 
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
-  if (argc < want) {
-    throw_plain(env, "EINVAL", "too few arguments");
-    return -1;
-  }
-  return 0;
-}
-
-static int get_ifname(napi_env env, napi_value v, char out[IFNAMSIZ]) {
-  char tmp[64];
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, tmp, sizeof tmp, &len) != napi_ok) {
-    throw_plain(env, "EINVAL", "interface name must be a string");
-    return -1;
-  }
-  if (len >= IFNAMSIZ) {
-    throw_plain(env, "ENAMETOOLONG", "interface name too long (max 15 bytes)");
-    return -1;
-  }
-  memset(out, 0, IFNAMSIZ);
-  memcpy(out, tmp, len);
-  return 0;
-}
-
-static int32_t get_i32(napi_env env, napi_value v) {
-  int32_t x = 0;
-  napi_get_value_int32(env, v, &x);
-  return x;
-}
-
-static uint32_t get_u32(napi_env env, napi_value v) {
-  uint32_t x = 0;
-  napi_get_value_uint32(env, v, &x);
-  return x;
-}
-
-static bool get_bool(napi_env env, napi_value v) {
-  bool b = false;
-  napi_get_value_bool(env, v, &b);
-  return b;
-}
-
-static napi_value make_i32(napi_env env, int32_t x) {
-  napi_value v;
-  napi_create_int32(env, x, &v);
-  return v;
-}
-
-static napi_value make_u32(napi_env env, uint32_t x) {
-  napi_value v;
-  napi_create_uint32(env, x, &v);
-  return v;
-}
-
-static napi_value make_undefined(napi_env env) {
-  napi_value v;
-  napi_get_undefined(env, &v);
-  return v;
-}
-
+/* A Uint8Array argument (this addon names the wanted type also when it is no typed array). */
 static int get_bytes(napi_env env, napi_value v, void **data, size_t *len) {
   bool is = false;
   napi_is_typedarray(env, v, &is);
   if (!is) {
-    throw_plain(env, "EINVAL", "expected a Uint8Array");
+    tn_throw(env, "EINVAL", "expected a Uint8Array");
     return -1;
   }
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return -1;
-  if (type != napi_uint8_array) {
-    throw_plain(env, "EINVAL", "expected a Uint8Array");
-    return -1;
-  }
-  return 0;
-}
-
-static napi_value make_bytes(napi_env env, const void *p, size_t len) {
-  napi_value ab, arr;
-  void *data = NULL;
-  napi_create_arraybuffer(env, len, &data, &ab);
-  if (len) memcpy(data, p, len);
-  napi_create_typedarray(env, napi_uint8_array, len, ab, 0, &arr);
-  return arr;
+  return tn_typed(env, v, napi_uint8_array, data, len);
 }
 
 /* ---------------------------------------------------------------- raw IPv4 sockets */
@@ -193,14 +62,14 @@ static napi_value make_bytes(napi_env env, const void *p, size_t len) {
  * IP_MULTICAST_ALL off (only groups joined on this socket), IP_PKTINFO on. */
 static napi_value OpenRawIp(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (get_args(env, info, 3, argv)) return NULL;
-  int proto = get_i32(env, argv[0]);
+  if (tn_args(env, info, 3, argv)) return NULL;
+  int proto = tn_i32(env, argv[0]);
   char ifname[IFNAMSIZ];
-  if (get_ifname(env, argv[1], ifname)) return NULL;
-  bool hdrincl = get_bool(env, argv[2]);
+  if (tn_ifname(env, argv[1], ifname)) return NULL;
+  bool hdrincl = tn_bool(env, argv[2]);
   int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   if (fd < 0) {
-    throw_errno(env, errno, "socket(AF_INET, SOCK_RAW)");
+    tn_throw_errno(env, errno, "socket(AF_INET, SOCK_RAW)");
     return NULL;
   }
   int zero = 0, one = 1;
@@ -221,50 +90,50 @@ static napi_value OpenRawIp(napi_env env, napi_callback_info info) {
   if (fail) {
     int e = errno;
     close(fd);
-    throw_errno(env, e, fail);
+    tn_throw_errno(env, e, fail);
     return NULL;
   }
-  return make_i32(env, fd);
+  return tn_int(env, fd);
 }
 
 /* joinGroup(fd, group, ifindex, join) with IP_ADD/DROP_MEMBERSHIP (struct ip_mreqn). */
 static napi_value JoinGroup(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  if (get_args(env, info, 4, argv)) return NULL;
-  int fd = get_i32(env, argv[0]);
-  uint32_t group = get_u32(env, argv[1]);
-  int ifindex = get_i32(env, argv[2]);
-  bool join = get_bool(env, argv[3]);
+  if (tn_args(env, info, 4, argv)) return NULL;
+  int fd = tn_i32(env, argv[0]);
+  uint32_t group = tn_u32(env, argv[1]);
+  int ifindex = tn_i32(env, argv[2]);
+  bool join = tn_bool(env, argv[3]);
   struct ip_mreqn m;
   memset(&m, 0, sizeof m);
   m.imr_multiaddr.s_addr = htonl(group);
   m.imr_ifindex = ifindex;
   if (setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m) < 0) {
-    throw_errno(env, errno, join ? "IP_ADD_MEMBERSHIP" : "IP_DROP_MEMBERSHIP");
+    tn_throw_errno(env, errno, join ? "IP_ADD_MEMBERSHIP" : "IP_DROP_MEMBERSHIP");
     return NULL;
   }
-  return make_undefined(env);
+  return tn_undef(env);
 }
 
 /* sendIp(fd, datagram, dst) -> bytes sent. With IP_HDRINCL the datagram carries its own
  * header (the kernel fills the checksum and, when 0, the id); dst picks the route. */
 static napi_value SendIp(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (get_args(env, info, 3, argv)) return NULL;
-  int fd = get_i32(env, argv[0]);
+  if (tn_args(env, info, 3, argv)) return NULL;
+  int fd = tn_i32(env, argv[0]);
   void *buf;
   size_t len;
   if (get_bytes(env, argv[1], &buf, &len)) return NULL;
-  uint32_t dst = get_u32(env, argv[2]);
+  uint32_t dst = tn_u32(env, argv[2]);
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(dst);
   for (;;) {
     ssize_t r = sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof sa);
-    if (r >= 0) return make_i32(env, (int32_t)r);
+    if (r >= 0) return tn_int(env, (int32_t)r);
     if (errno == EINTR) continue;
-    throw_errno(env, errno, "sendto");
+    tn_throw_errno(env, errno, "sendto");
     return NULL;
   }
 }
@@ -275,11 +144,11 @@ static napi_value SendIp(napi_env env, napi_callback_info info) {
  * so it receives nothing and only sends. */
 static napi_value OpenPacket(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
-  int ifindex = get_i32(env, argv[0]);
+  if (tn_args(env, info, 1, argv)) return NULL;
+  int ifindex = tn_i32(env, argv[0]);
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    throw_errno(env, errno, "socket(AF_PACKET)");
+    tn_throw_errno(env, errno, "socket(AF_PACKET)");
     return NULL;
   }
   struct sockaddr_ll sll;
@@ -290,23 +159,23 @@ static napi_value OpenPacket(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
     int e = errno;
     close(fd);
-    throw_errno(env, e, "bind(AF_PACKET)");
+    tn_throw_errno(env, e, "bind(AF_PACKET)");
     return NULL;
   }
-  return make_i32(env, fd);
+  return tn_int(env, fd);
 }
 
 /* sendFrame(fd, frame, ifindex) -> bytes: one Ethernet frame out of the interface. */
 static napi_value SendFrame(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (get_args(env, info, 3, argv)) return NULL;
-  int fd = get_i32(env, argv[0]);
+  if (tn_args(env, info, 3, argv)) return NULL;
+  int fd = tn_i32(env, argv[0]);
   void *buf;
   size_t len;
   if (get_bytes(env, argv[1], &buf, &len)) return NULL;
-  int ifindex = get_i32(env, argv[2]);
+  int ifindex = tn_i32(env, argv[2]);
   if (len < 14) {
-    throw_plain(env, "EINVAL", "a frame has at least an Ethernet header");
+    tn_throw(env, "EINVAL", "a frame has at least an Ethernet header");
     return NULL;
   }
   struct sockaddr_ll sll;
@@ -318,9 +187,9 @@ static napi_value SendFrame(napi_env env, napi_callback_info info) {
   sll.sll_protocol = *(uint16_t *)((uint8_t *)buf + 12);
   for (;;) {
     ssize_t r = sendto(fd, buf, len, 0, (struct sockaddr *)&sll, sizeof sll);
-    if (r >= 0) return make_i32(env, (int32_t)r);
+    if (r >= 0) return tn_int(env, (int32_t)r);
     if (errno == EINTR) continue;
-    throw_errno(env, errno, "sendto(AF_PACKET)");
+    tn_throw_errno(env, errno, "sendto(AF_PACKET)");
     return NULL;
   }
 }
@@ -332,12 +201,12 @@ static napi_value SendFrame(napi_env env, napi_callback_info info) {
  * socket is non-blocking and read by a watcher. */
 static napi_value OpenNetlink(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
-  uint32_t groups = get_u32(env, argv[0]);
-  bool blocking = get_bool(env, argv[1]);
+  if (tn_args(env, info, 2, argv)) return NULL;
+  uint32_t groups = tn_u32(env, argv[0]);
+  bool blocking = tn_bool(env, argv[1]);
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | (blocking ? 0 : SOCK_NONBLOCK), NETLINK_ROUTE);
   if (fd < 0) {
-    throw_errno(env, errno, "socket(AF_NETLINK)");
+    tn_throw_errno(env, errno, "socket(AF_NETLINK)");
     return NULL;
   }
   struct sockaddr_nl sa;
@@ -347,7 +216,7 @@ static napi_value OpenNetlink(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
     int e = errno;
     close(fd);
-    throw_errno(env, e, "bind(AF_NETLINK)");
+    tn_throw_errno(env, e, "bind(AF_NETLINK)");
     return NULL;
   }
   if (blocking) {
@@ -356,7 +225,7 @@ static napi_value OpenNetlink(napi_env env, napi_callback_info info) {
   }
   int ext = 1;
   setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &ext, sizeof ext);
-  return make_i32(env, fd);
+  return tn_int(env, fd);
 }
 
 /* netlinkRequest(fd, message) -> { error, messages: Uint8Array[] }
@@ -365,13 +234,13 @@ static napi_value OpenNetlink(napi_env env, napi_callback_info info) {
  * errno of the ACK (0 = success). Every answer message of a dump is returned whole. */
 static napi_value NetlinkRequest(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
-  int fd = get_i32(env, argv[0]);
+  if (tn_args(env, info, 2, argv)) return NULL;
+  int fd = tn_i32(env, argv[0]);
   void *msg;
   size_t len;
   if (get_bytes(env, argv[1], &msg, &len)) return NULL;
   if (len < sizeof(struct nlmsghdr)) {
-    throw_plain(env, "EINVAL", "netlink message shorter than its header");
+    tn_throw(env, "EINVAL", "netlink message shorter than its header");
     return NULL;
   }
   uint32_t seq = ((struct nlmsghdr *)msg)->nlmsg_seq;
@@ -382,7 +251,7 @@ static napi_value NetlinkRequest(napi_env env, napi_callback_info info) {
     ssize_t r = sendto(fd, msg, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
     if (r >= 0) break;
     if (errno == EINTR) continue;
-    throw_errno(env, errno, "sendto(AF_NETLINK)");
+    tn_throw_errno(env, errno, "sendto(AF_NETLINK)");
     return NULL;
   }
   napi_value list;
@@ -394,7 +263,7 @@ static napi_value NetlinkRequest(napi_env env, napi_callback_info info) {
     ssize_t r = recv(fd, buf, sizeof buf, 0);
     if (r < 0) {
       if (errno == EINTR) continue;
-      throw_errno(env, errno == EAGAIN ? ETIMEDOUT : errno, "recv(AF_NETLINK)");
+      tn_throw_errno(env, errno == EAGAIN ? ETIMEDOUT : errno, "recv(AF_NETLINK)");
       return NULL;
     }
     bool done = false;
@@ -411,7 +280,7 @@ static napi_value NetlinkRequest(napi_env env, napi_callback_info info) {
         done = true;
         break;
       }
-      napi_set_element(env, list, n++, make_bytes(env, h, h->nlmsg_len));
+      napi_set_element(env, list, n++, tn_bytes(env, h, h->nlmsg_len));
     }
     if (done) break;
   }
@@ -430,7 +299,7 @@ typedef struct watcher {
   int fd;
   int kind; /* 0 raw IP (pktinfo), 1 netlink */
   uv_poll_t poll;
-  int poll_inited;
+  bool poll_inited;
   int closed;
   int handle_closed;
   int finalized;
@@ -474,14 +343,7 @@ static void watcher_finalize(napi_env env, void *data, void *hint) {
   if (w->handle_closed) free(w);
 }
 
-static watcher_t *get_watcher(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
-    throw_plain(env, "EINVAL", "not a watcher handle");
-    return NULL;
-  }
-  return (watcher_t *)p;
-}
+static watcher_t *get_watcher(napi_env env, napi_value v) { return (watcher_t *)tn_external(env, v, "watcher"); }
 
 /* Drain the socket: callback(data: Uint8Array, ifindex, dst) for raw IP, callback(data)
  * for netlink (one call per datagram; a netlink datagram may hold several messages). */
@@ -525,9 +387,9 @@ static void on_watch_readable(uv_poll_t *h, int status, int events) {
     napi_value cb, global, argv[3], result;
     napi_get_reference_value(env, w->cb_ref, &cb);
     napi_get_global(env, &global);
-    argv[0] = make_bytes(env, buf, (size_t)r);
-    argv[1] = make_i32(env, ifindex);
-    argv[2] = make_u32(env, dst);
+    argv[0] = tn_bytes(env, buf, (size_t)r);
+    argv[1] = tn_int(env, ifindex);
+    argv[2] = tn_int(env, dst);
     napi_status st = napi_make_callback(env, w->actx, global, cb, 3, argv, &result);
     if (st == napi_pending_exception) {
       napi_value err;
@@ -542,41 +404,30 @@ static void on_watch_readable(uv_poll_t *h, int status, int events) {
 /* watch(fd, kind, callback) -> handle: the handle owns the fd from now on. */
 static napi_value Watch(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (get_args(env, info, 3, argv)) return NULL;
+  if (tn_args(env, info, 3, argv)) return NULL;
   napi_valuetype t;
   napi_typeof(env, argv[2], &t);
   if (t != napi_function) {
-    throw_plain(env, "EINVAL", "callback must be a function");
+    tn_throw(env, "EINVAL", "callback must be a function");
     return NULL;
   }
   watcher_t *w = (watcher_t *)calloc(1, sizeof *w);
   if (!w) {
-    throw_plain(env, "ENOMEM", "out of memory");
+    tn_throw(env, "ENOMEM", "out of memory");
     return NULL;
   }
   w->env = env;
-  w->fd = get_i32(env, argv[0]);
-  w->kind = get_i32(env, argv[1]);
+  w->fd = tn_i32(env, argv[0]);
+  w->kind = tn_i32(env, argv[1]);
   napi_create_reference(env, argv[2], 1, &w->cb_ref);
   napi_value name, res;
   napi_create_string_utf8(env, "HostnetWatcher", NAPI_AUTO_LENGTH, &name);
   napi_create_object(env, &res);
   napi_async_init(env, res, name, &w->actx);
-  uv_loop_t *loop;
-  napi_get_uv_event_loop(env, &loop);
-  int r = uv_poll_init(loop, &w->poll, w->fd);
-  if (r < 0) {
+  if (tn_poll_start(env, &w->poll, &w->poll_inited, w->fd, w, on_watch_readable)) {
+    w->finalized = 1; /* no JS handle will own it: freed as soon as its uv handle is closed */
     watcher_shutdown(w);
-    free(w);
-    throw_errno(env, -r, "uv_poll_init");
-    return NULL;
-  }
-  w->poll.data = w;
-  w->poll_inited = 1;
-  r = uv_poll_start(&w->poll, UV_READABLE, on_watch_readable);
-  if (r < 0) {
-    watcher_shutdown(w);
-    throw_errno(env, -r, "uv_poll_start");
+    if (w->handle_closed) free(w);
     return NULL;
   }
   napi_value handle;
@@ -590,33 +441,30 @@ static napi_value Watch(napi_env env, napi_callback_info info) {
 /* unwatch(handle): stop and close the socket. Idempotent. */
 static napi_value Unwatch(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   watcher_t *w = get_watcher(env, argv[0]);
   if (!w) return NULL;
   watcher_shutdown(w);
-  return make_undefined(env);
+  return tn_undef(env);
 }
 
 /* setRef(handle, on): whether the watcher keeps the event loop alive. */
 static napi_value SetWatchRef(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   watcher_t *w = get_watcher(env, argv[0]);
   if (!w) return NULL;
-  if (w->poll_inited && !w->closed) {
-    if (get_bool(env, argv[1])) uv_ref((uv_handle_t *)&w->poll);
-    else uv_unref((uv_handle_t *)&w->poll);
-  }
-  return make_undefined(env);
+  tn_poll_ref(&w->poll, w->poll_inited, w->closed, tn_bool(env, argv[1]));
+  return tn_undef(env);
 }
 
 /* closeFd(fd) */
 static napi_value CloseFd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
-  int fd = get_i32(env, argv[0]);
+  if (tn_args(env, info, 1, argv)) return NULL;
+  int fd = tn_i32(env, argv[0]);
   if (fd >= 0) close(fd);
-  return make_undefined(env);
+  return tn_undef(env);
 }
 
 /* ---------------------------------------------------------------- interfaces */
@@ -624,12 +472,12 @@ static napi_value CloseFd(napi_env env, napi_callback_info info) {
 /* ifInfo(name) -> { index, mac: Uint8Array(6), flags, mtu } or null when it does not exist */
 static napi_value IfInfo(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   char name[IFNAMSIZ];
-  if (get_ifname(env, argv[0], name)) return NULL;
+  if (tn_ifname(env, argv[0], name)) return NULL;
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) {
-    throw_errno(env, errno, "socket(AF_INET, SOCK_DGRAM)");
+    tn_throw_errno(env, errno, "socket(AF_INET, SOCK_DGRAM)");
     return NULL;
   }
   struct ifreq ifr;
@@ -643,7 +491,7 @@ static napi_value IfInfo(napi_env env, napi_callback_info info) {
       napi_get_null(env, &nul);
       return nul;
     }
-    throw_errno(env, e, "SIOCGIFINDEX");
+    tn_throw_errno(env, e, "SIOCGIFINDEX");
     return NULL;
   }
   int index = ifr.ifr_ifindex;
@@ -656,10 +504,10 @@ static napi_value IfInfo(napi_env env, napi_callback_info info) {
   close(s);
   napi_value out;
   napi_create_object(env, &out);
-  napi_set_named_property(env, out, "index", make_i32(env, index));
-  napi_set_named_property(env, out, "mac", make_bytes(env, mac, 6));
-  napi_set_named_property(env, out, "flags", make_i32(env, flags));
-  napi_set_named_property(env, out, "mtu", make_i32(env, mtu));
+  napi_set_named_property(env, out, "index", tn_int(env, index));
+  napi_set_named_property(env, out, "mac", tn_bytes(env, mac, 6));
+  napi_set_named_property(env, out, "flags", tn_int(env, flags));
+  napi_set_named_property(env, out, "mtu", tn_int(env, mtu));
   return out;
 }
 

@@ -15,9 +15,7 @@
  * sentence a person understands.
  */
 #define _GNU_SOURCE
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <uv.h>
+#include "tunvs-napi.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,144 +40,6 @@
 #define TUN_F_USO6 0x40
 #endif
 
-/* ---------------------------------------------------------------- errors */
-
-static const char *errno_code(int e) {
-  switch (e) {
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ENOENT: return "ENOENT";
-    case ENODEV: return "ENODEV";
-    case ENXIO: return "ENXIO";
-    case EBUSY: return "EBUSY";
-    case EINVAL: return "EINVAL";
-    case EEXIST: return "EEXIST";
-    case EBADF: return "EBADF";
-    case EBADFD: return "EBADFD";
-    case EIO: return "EIO";
-    case EAGAIN: return "EAGAIN";
-    case ENOBUFS: return "ENOBUFS";
-    case ENOMEM: return "ENOMEM";
-    case EMSGSIZE: return "EMSGSIZE";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case EFAULT: return "EFAULT";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case ENOTTY: return "ENOTTY";
-    case EINTR: return "EINTR";
-    default: return "EUNKNOWN";
-  }
-}
-
-/* Throw Error("<syscall> failed: <CODE>") with code/errno/syscall properties. */
-static void throw_errno(napi_env env, int err, const char *syscall) {
-  char msg[160];
-  snprintf(msg, sizeof msg, "%s failed: %s (%s)", syscall, errno_code(err), strerror(err));
-  napi_value m, code, e, n, sc;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-  napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code);
-  napi_create_error(env, code, m, &e);
-  napi_create_int32(env, err, &n);
-  napi_set_named_property(env, e, "errno", n);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
-  napi_set_named_property(env, e, "syscall", sc);
-  napi_throw(env, e);
-}
-
-static void throw_plain(napi_env env, const char *code, const char *msg) {
-  napi_throw_error(env, code, msg);
-}
-
-#define NAPI_CALL(env, call)                                   \
-  do {                                                         \
-    if ((call) != napi_ok) {                                   \
-      bool pending_;                                           \
-      napi_is_exception_pending((env), &pending_);             \
-      if (!pending_) throw_plain((env), "EINVAL", "native call failed: " #call); \
-      return NULL;                                             \
-    }                                                          \
-  } while (0)
-
-/* ---------------------------------------------------------------- argument helpers */
-
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
-  if (argc < want) {
-    throw_plain(env, "EINVAL", "too few arguments");
-    return -1;
-  }
-  return 0;
-}
-
-/* Copy an interface name; 0 on success, throws and returns -1 otherwise. */
-static int get_ifname(napi_env env, napi_value v, char out[IFNAMSIZ]) {
-  char tmp[64];
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, tmp, sizeof tmp, &len) != napi_ok) {
-    throw_plain(env, "EINVAL", "interface name must be a string");
-    return -1;
-  }
-  if (len >= IFNAMSIZ) {
-    throw_plain(env, "ENAMETOOLONG", "interface name too long (max 15 bytes)");
-    return -1;
-  }
-  memset(out, 0, IFNAMSIZ);
-  memcpy(out, tmp, len);
-  return 0;
-}
-
-static int32_t get_i32(napi_env env, napi_value v) {
-  int32_t x = 0;
-  napi_get_value_int32(env, v, &x);
-  return x;
-}
-
-static uint32_t get_u32(napi_env env, napi_value v) {
-  uint32_t x = 0;
-  napi_get_value_uint32(env, v, &x);
-  return x;
-}
-
-static bool get_bool(napi_env env, napi_value v) {
-  bool b = false;
-  napi_get_value_bool(env, v, &b);
-  return b;
-}
-
-static napi_value make_i32(napi_env env, int32_t x) {
-  napi_value v;
-  napi_create_int32(env, x, &v);
-  return v;
-}
-
-static napi_value make_undefined(napi_env env) {
-  napi_value v;
-  napi_get_undefined(env, &v);
-  return v;
-}
-
-/* Data pointer and element count of a typed array of the wanted type. */
-static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  if (!is) {
-    throw_plain(env, "EINVAL", "expected a typed array");
-    return -1;
-  }
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return -1;
-  if (type != want) {
-    throw_plain(env, "EINVAL", want == napi_uint8_array ? "expected a Uint8Array" : "expected a Uint32Array");
-    return -1;
-  }
-  return 0;
-}
-
 /* ---------------------------------------------------------------- opening queues */
 
 /* openQueue(name, tap, multiQueue, vnetHdrLen, offloadFlags, nonBlocking)
@@ -188,18 +48,18 @@ static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void
  * when the kernel refuses (older kernels), and `offloads` reports what was applied. */
 static napi_value OpenQueue(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  if (get_args(env, info, 6, argv)) return NULL;
+  if (tn_args(env, info, 6, argv)) return NULL;
   char name[IFNAMSIZ];
-  if (get_ifname(env, argv[0], name)) return NULL;
-  bool tap = get_bool(env, argv[1]);
-  bool mq = get_bool(env, argv[2]);
-  int32_t vnet = get_i32(env, argv[3]);
-  int32_t offload = get_i32(env, argv[4]);
-  bool nonblock = get_bool(env, argv[5]);
+  if (tn_ifname(env, argv[0], name)) return NULL;
+  bool tap = tn_bool(env, argv[1]);
+  bool mq = tn_bool(env, argv[2]);
+  int32_t vnet = tn_i32(env, argv[3]);
+  int32_t offload = tn_i32(env, argv[4]);
+  bool nonblock = tn_bool(env, argv[5]);
 
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
   if (fd < 0) {
-    throw_errno(env, errno, "open /dev/net/tun");
+    tn_throw_errno(env, errno, "open /dev/net/tun");
     return NULL;
   }
   struct ifreq ifr;
@@ -210,7 +70,7 @@ static napi_value OpenQueue(napi_env env, napi_callback_info info) {
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
     close(fd);
-    throw_errno(env, e, "TUNSETIFF");
+    tn_throw_errno(env, e, "TUNSETIFF");
     return NULL;
   }
   int applied = 0;
@@ -219,7 +79,7 @@ static napi_value OpenQueue(napi_env env, napi_callback_info info) {
     if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
       int e = errno;
       close(fd);
-      throw_errno(env, e, "TUNSETVNETHDRSZ");
+      tn_throw_errno(env, e, "TUNSETVNETHDRSZ");
       return NULL;
     }
     if (offload >= 0) {
@@ -239,185 +99,163 @@ static napi_value OpenQueue(napi_env env, napi_callback_info info) {
       }
       if (!ok) {
         close(fd);
-        throw_errno(env, e, "TUNSETOFFLOAD");
+        tn_throw_errno(env, e, "TUNSETOFFLOAD");
         return NULL;
       }
     }
   }
   napi_value out, v;
-  NAPI_CALL(env, napi_create_object(env, &out));
-  napi_set_named_property(env, out, "fd", make_i32(env, fd));
-  NAPI_CALL(env, napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &v));
+  TN_CALL(env, napi_create_object(env, &out));
+  napi_set_named_property(env, out, "fd", tn_int(env, fd));
+  TN_CALL(env, napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &v));
   napi_set_named_property(env, out, "name", v);
-  napi_set_named_property(env, out, "offloads", make_i32(env, applied));
+  napi_set_named_property(env, out, "offloads", tn_int(env, applied));
   return out;
 }
 
 /* setPersist(fd, on) */
 static napi_value SetPersist(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
-  int fd = get_i32(env, argv[0]);
-  unsigned long on = get_bool(env, argv[1]) ? 1 : 0;
+  if (tn_args(env, info, 2, argv)) return NULL;
+  int fd = tn_i32(env, argv[0]);
+  unsigned long on = tn_bool(env, argv[1]) ? 1 : 0;
   if (ioctl(fd, TUNSETPERSIST, on) < 0) {
-    throw_errno(env, errno, "TUNSETPERSIST");
+    tn_throw_errno(env, errno, "TUNSETPERSIST");
     return NULL;
   }
-  return make_undefined(env);
+  return tn_undef(env);
 }
 
 /* closeFd(fd): for fds handed out by openQueue and never wrapped in a queue. */
 static napi_value CloseFd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
-  int fd = get_i32(env, argv[0]);
+  if (tn_args(env, info, 1, argv)) return NULL;
+  int fd = tn_i32(env, argv[0]);
   if (fd >= 0) close(fd);
-  return make_undefined(env);
+  return tn_undef(env);
 }
 
 /* ---------------------------------------------------------------- interface ioctls */
 
-/* Run one SIOC* ioctl on a fresh AF_INET socket (in the calling thread's namespace). */
-static int if_ioctl(napi_env env, unsigned long req, struct ifreq *ifr, const char *what) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) {
-    throw_errno(env, errno, "socket");
-    return -1;
-  }
-  int r = ioctl(s, req, ifr);
-  int e = errno;
-  close(s);
-  if (r < 0) {
-    throw_errno(env, e, what);
-    return -1;
-  }
-  return 0;
-}
-
 static napi_value GetMtu(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
-  if (if_ioctl(env, SIOCGIFMTU, &ifr, "SIOCGIFMTU")) return NULL;
-  return make_i32(env, ifr.ifr_mtu);
+  if (tn_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  if (tn_if_ioctl(env, SIOCGIFMTU, &ifr, "SIOCGIFMTU")) return NULL;
+  return tn_int(env, ifr.ifr_mtu);
 }
 
 static napi_value SetMtu(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
-  ifr.ifr_mtu = get_i32(env, argv[1]);
-  if (if_ioctl(env, SIOCSIFMTU, &ifr, "SIOCSIFMTU")) return NULL;
-  return make_undefined(env);
+  if (tn_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  ifr.ifr_mtu = tn_i32(env, argv[1]);
+  if (tn_if_ioctl(env, SIOCSIFMTU, &ifr, "SIOCSIFMTU")) return NULL;
+  return tn_undef(env);
 }
 
 static napi_value GetFlags(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
-  if (if_ioctl(env, SIOCGIFFLAGS, &ifr, "SIOCGIFFLAGS")) return NULL;
-  return make_i32(env, (unsigned short)ifr.ifr_flags);
+  if (tn_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  if (tn_if_ioctl(env, SIOCGIFFLAGS, &ifr, "SIOCGIFFLAGS")) return NULL;
+  return tn_int(env, (unsigned short)ifr.ifr_flags);
 }
 
 /* setUp(name, up): read-modify-write of IFF_UP. */
 static napi_value SetUp(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
-  bool up = get_bool(env, argv[1]);
-  if (if_ioctl(env, SIOCGIFFLAGS, &ifr, "SIOCGIFFLAGS")) return NULL;
+  if (tn_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  bool up = tn_bool(env, argv[1]);
+  if (tn_if_ioctl(env, SIOCGIFFLAGS, &ifr, "SIOCGIFFLAGS")) return NULL;
   if (up)
     ifr.ifr_flags |= IFF_UP;
   else
     ifr.ifr_flags &= ~IFF_UP;
-  if (if_ioctl(env, SIOCSIFFLAGS, &ifr, "SIOCSIFFLAGS")) return NULL;
-  return make_undefined(env);
+  if (tn_if_ioctl(env, SIOCSIFFLAGS, &ifr, "SIOCSIFFLAGS")) return NULL;
+  return tn_undef(env);
 }
 
 /* setAddress(name, addrU32, prefixLen): SIOCSIFADDR then SIOCSIFNETMASK. */
 static napi_value SetAddress(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (get_args(env, info, 3, argv)) return NULL;
+  if (tn_args(env, info, 3, argv)) return NULL;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
-  uint32_t addr = get_u32(env, argv[1]);
-  uint32_t prefix = get_u32(env, argv[2]);
+  if (tn_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  uint32_t addr = tn_u32(env, argv[1]);
+  uint32_t prefix = tn_u32(env, argv[2]);
   if (prefix > 32) {
-    throw_plain(env, "EINVAL", "prefix length must be 0..32");
+    tn_throw(env, "EINVAL", "prefix length must be 0..32");
     return NULL;
   }
   struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
   sin->sin_family = AF_INET;
   sin->sin_addr.s_addr = htonl(addr);
-  if (if_ioctl(env, SIOCSIFADDR, &ifr, "SIOCSIFADDR")) return NULL;
+  if (tn_if_ioctl(env, SIOCSIFADDR, &ifr, "SIOCSIFADDR")) return NULL;
   uint32_t mask = prefix == 0 ? 0 : (uint32_t)(0xffffffffu << (32 - prefix));
   sin = (struct sockaddr_in *)&ifr.ifr_netmask;
   sin->sin_family = AF_INET;
   sin->sin_addr.s_addr = htonl(mask);
-  if (if_ioctl(env, SIOCSIFNETMASK, &ifr, "SIOCSIFNETMASK")) return NULL;
-  return make_undefined(env);
+  if (tn_if_ioctl(env, SIOCSIFNETMASK, &ifr, "SIOCSIFNETMASK")) return NULL;
+  return tn_undef(env);
 }
 
 /* getMac(name) -> Uint8Array(6) */
 static napi_value GetMac(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
-  if (if_ioctl(env, SIOCGIFHWADDR, &ifr, "SIOCGIFHWADDR")) return NULL;
-  napi_value ab, arr;
-  void *data;
-  NAPI_CALL(env, napi_create_arraybuffer(env, 6, &data, &ab));
-  memcpy(data, ifr.ifr_hwaddr.sa_data, 6);
-  NAPI_CALL(env, napi_create_typedarray(env, napi_uint8_array, 6, ab, 0, &arr));
-  return arr;
+  if (tn_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  if (tn_if_ioctl(env, SIOCGIFHWADDR, &ifr, "SIOCGIFHWADDR")) return NULL;
+  return tn_bytes(env, ifr.ifr_hwaddr.sa_data, 6);
 }
 
 /* setMac(name, Uint8Array(6)) */
 static napi_value SetMac(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  if (tn_ifname(env, argv[0], ifr.ifr_name)) return NULL;
   void *data;
   size_t len;
-  if (get_typed(env, argv[1], napi_uint8_array, &data, &len)) return NULL;
+  if (tn_typed(env, argv[1], napi_uint8_array, &data, &len)) return NULL;
   if (len != 6) {
-    throw_plain(env, "EINVAL", "a MAC address is 6 bytes");
+    tn_throw(env, "EINVAL", "a MAC address is 6 bytes");
     return NULL;
   }
   ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
   memcpy(ifr.ifr_hwaddr.sa_data, data, 6);
-  if (if_ioctl(env, SIOCSIFHWADDR, &ifr, "SIOCSIFHWADDR")) return NULL;
-  return make_undefined(env);
+  if (tn_if_ioctl(env, SIOCSIFHWADDR, &ifr, "SIOCSIFHWADDR")) return NULL;
+  return tn_undef(env);
 }
 
 /* ifIndex(name) -> number (0 when there is no such interface) */
 static napi_value IfIndex(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  if (get_ifname(env, argv[0], ifr.ifr_name)) return NULL;
+  if (tn_ifname(env, argv[0], ifr.ifr_name)) return NULL;
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) {
-    throw_errno(env, errno, "socket");
+    tn_throw_errno(env, errno, "socket");
     return NULL;
   }
   int r = ioctl(s, SIOCGIFINDEX, &ifr);
   close(s);
-  return make_i32(env, r < 0 ? 0 : ifr.ifr_ifindex);
+  return tn_int(env, r < 0 ? 0 : ifr.ifr_ifindex);
 }
 
 /* ---------------------------------------------------------------- queues */
@@ -429,7 +267,7 @@ typedef struct queue {
   size_t max_write;      /* largest non-GSO packet accepted by writeBatch (incl. vnet hdr) */
   size_t max_gso_write;  /* largest GSO packet accepted */
   uv_poll_t poll;
-  int poll_inited;
+  bool poll_inited;
   int polling;
   int closed;
   int handle_closed;     /* uv_close finished (or never needed) */
@@ -495,36 +333,29 @@ static void queue_finalize(napi_env env, void *data, void *hint) {
   if (q->handle_closed) free(q);
 }
 
-static queue_t *get_queue(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
-    throw_plain(env, "EINVAL", "not a queue handle");
-    return NULL;
-  }
-  return (queue_t *)p;
-}
+static queue_t *get_queue(napi_env env, napi_value v) { return (queue_t *)tn_external(env, v, "queue"); }
 
 /* createQueue(fd, vnetHdrLen, maxWrite, maxGsoWrite, callback) -> handle
  * callback(count, bytes, readErrors, lastErrno) is called once per batch. */
 static napi_value CreateQueue(napi_env env, napi_callback_info info) {
   napi_value argv[5];
-  if (get_args(env, info, 5, argv)) return NULL;
+  if (tn_args(env, info, 5, argv)) return NULL;
   napi_valuetype t;
   napi_typeof(env, argv[4], &t);
   if (t != napi_function) {
-    throw_plain(env, "EINVAL", "callback must be a function");
+    tn_throw(env, "EINVAL", "callback must be a function");
     return NULL;
   }
   queue_t *q = (queue_t *)calloc(1, sizeof *q);
   if (!q) {
-    throw_plain(env, "ENOMEM", "out of memory");
+    tn_throw(env, "ENOMEM", "out of memory");
     return NULL;
   }
   q->env = env;
-  q->fd = get_i32(env, argv[0]);
-  q->vnet = get_i32(env, argv[1]);
-  q->max_write = get_u32(env, argv[2]);
-  q->max_gso_write = get_u32(env, argv[3]);
+  q->fd = tn_i32(env, argv[0]);
+  q->vnet = tn_i32(env, argv[1]);
+  q->max_write = tn_u32(env, argv[2]);
+  q->max_gso_write = tn_u32(env, argv[3]);
   napi_create_reference(env, argv[4], 1, &q->cb_ref);
   napi_value name, handle;
   napi_create_string_utf8(env, "TunTapQueue", NAPI_AUTO_LENGTH, &name);
@@ -620,21 +451,21 @@ static void on_readable(uv_poll_t *h, int status, int events) {
 /* startReading(handle, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, maxRead) */
 static napi_value StartReading(napi_env env, napi_callback_info info) {
   napi_value argv[5];
-  if (get_args(env, info, 5, argv)) return NULL;
+  if (tn_args(env, info, 5, argv)) return NULL;
   queue_t *q = get_queue(env, argv[0]);
   if (!q) return NULL;
   if (q->closed) {
-    throw_errno(env, EBADF, "startReading");
+    tn_throw_errno(env, EBADF, "startReading");
     return NULL;
   }
   void *buf, *offs, *lens;
   size_t buf_len, n_offs, n_lens;
-  if (get_typed(env, argv[1], napi_uint8_array, &buf, &buf_len)) return NULL;
-  if (get_typed(env, argv[2], napi_uint32_array, &offs, &n_offs)) return NULL;
-  if (get_typed(env, argv[3], napi_uint32_array, &lens, &n_lens)) return NULL;
-  size_t max_read = get_u32(env, argv[4]);
+  if (tn_typed(env, argv[1], napi_uint8_array, &buf, &buf_len)) return NULL;
+  if (tn_typed(env, argv[2], napi_uint32_array, &offs, &n_offs)) return NULL;
+  if (tn_typed(env, argv[3], napi_uint32_array, &lens, &n_lens)) return NULL;
+  size_t max_read = tn_u32(env, argv[4]);
   if (max_read == 0 || buf_len < max_read) {
-    throw_plain(env, "EINVAL", "the receive slab is smaller than one packet");
+    tn_throw(env, "EINVAL", "the receive slab is smaller than one packet");
     return NULL;
   }
   drop_slab(q);
@@ -647,59 +478,39 @@ static napi_value StartReading(napi_env env, napi_callback_info info) {
   q->lens = (uint32_t *)lens;
   q->max_pkts = n_offs < n_lens ? n_offs : n_lens;
   q->max_read = max_read;
-  if (!q->poll_inited) {
-    uv_loop_t *loop;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
-    int r = uv_poll_init(loop, &q->poll, q->fd);
-    if (r < 0) {
-      throw_errno(env, -r, "uv_poll_init");
-      return NULL;
-    }
-    q->poll.data = q;
-    q->poll_inited = 1;
-  }
-  int r = uv_poll_start(&q->poll, UV_READABLE, on_readable);
-  if (r < 0) {
-    throw_errno(env, -r, "uv_poll_start");
-    return NULL;
-  }
+  if (tn_poll_start(env, &q->poll, &q->poll_inited, q->fd, q, on_readable)) return NULL;
   q->polling = 1;
-  return make_undefined(env);
+  return tn_undef(env);
 }
 
 static napi_value StopReading(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   queue_t *q = get_queue(env, argv[0]);
   if (!q) return NULL;
   if (!q->closed && q->poll_inited && q->polling) uv_poll_stop(&q->poll);
   q->polling = 0;
-  return make_undefined(env);
+  return tn_undef(env);
 }
 
 /* setRef(handle, on): whether a reading queue keeps the event loop alive. */
 static napi_value SetRef(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   queue_t *q = get_queue(env, argv[0]);
   if (!q) return NULL;
-  if (q->poll_inited && !q->closed) {
-    if (get_bool(env, argv[1]))
-      uv_ref((uv_handle_t *)&q->poll);
-    else
-      uv_unref((uv_handle_t *)&q->poll);
-  }
-  return make_undefined(env);
+  tn_poll_ref(&q->poll, q->poll_inited, q->closed, tn_bool(env, argv[1]));
+  return tn_undef(env);
 }
 
 /* setMaxWrite(handle, maxWrite) after an MTU change. */
 static napi_value SetMaxWrite(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   queue_t *q = get_queue(env, argv[0]);
   if (!q) return NULL;
-  q->max_write = get_u32(env, argv[1]);
-  return make_undefined(env);
+  q->max_write = tn_u32(env, argv[1]);
+  return tn_undef(env);
 }
 
 /* writeBatch(handle, buf, offsets, lengths, count, stat: Float64Array(5)) -> written
@@ -708,21 +519,21 @@ static napi_value SetMaxWrite(napi_env env, napi_callback_info info) {
  * then counted as dropped; a packet longer than the MTU (and not GSO) is an EMSGSIZE error. */
 static napi_value WriteBatch(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  if (get_args(env, info, 6, argv)) return NULL;
+  if (tn_args(env, info, 6, argv)) return NULL;
   queue_t *q = get_queue(env, argv[0]);
   if (!q) return NULL;
   void *bufp, *offp, *lenp, *statp;
   size_t buf_len, n_off, n_len, n_stat;
-  if (get_typed(env, argv[1], napi_uint8_array, &bufp, &buf_len)) return NULL;
-  if (get_typed(env, argv[2], napi_uint32_array, &offp, &n_off)) return NULL;
-  if (get_typed(env, argv[3], napi_uint32_array, &lenp, &n_len)) return NULL;
-  uint32_t count = get_u32(env, argv[4]);
+  if (tn_typed(env, argv[1], napi_uint8_array, &bufp, &buf_len)) return NULL;
+  if (tn_typed(env, argv[2], napi_uint32_array, &offp, &n_off)) return NULL;
+  if (tn_typed(env, argv[3], napi_uint32_array, &lenp, &n_len)) return NULL;
+  uint32_t count = tn_u32(env, argv[4]);
   napi_typedarray_type st;
   napi_value ab;
   size_t boff;
   if (napi_get_typedarray_info(env, argv[5], &st, &n_stat, &statp, &ab, &boff) != napi_ok ||
       st != napi_float64_array || n_stat < 5) {
-    throw_plain(env, "EINVAL", "stat must be a Float64Array(5)");
+    tn_throw(env, "EINVAL", "stat must be a Float64Array(5)");
     return NULL;
   }
   const uint8_t *buf = (const uint8_t *)bufp;
@@ -794,20 +605,20 @@ static napi_value WriteBatch(napi_env env, napi_callback_info info) {
 /* closeQueue(handle): stop reading, close the fd. Idempotent. */
 static napi_value CloseQueue(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   queue_t *q = get_queue(env, argv[0]);
   if (!q) return NULL;
   queue_shutdown(q);
-  return make_undefined(env);
+  return tn_undef(env);
 }
 
 /* queueFd(handle) -> fd (or -1 after close) */
 static napi_value QueueFd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   queue_t *q = get_queue(env, argv[0]);
   if (!q) return NULL;
-  return make_i32(env, q->fd);
+  return tn_int(env, q->fd);
 }
 
 /* ---------------------------------------------------------------- module */

@@ -2,12 +2,12 @@
  * Fixture table of the bypass forwarder (connections without a destination): input frame
  * -> frames sent, built independently with the packet builder.
  */
-import type { Fixture, FixtureConn } from '@tunvs/forwarder/testing';
+import type { FixtureConn, FixtureRow } from '@tunvs/forwarder/testing';
 
 /** The connection every row belongs to (unless the row says otherwise). */
 export const BYPASS_CONN: FixtureConn = { protocol: 'udp', client: '192.0.2.10:40000', vip: '198.51.100.1:53', rs: '0.0.0.0:0' };
 
-export const BYPASS_FIXTURES: (Fixture & { conn?: Partial<FixtureConn> })[] = [
+export const BYPASS_FIXTURES: FixtureRow[] = [
   {
     name: 'inbound: forwarded to its own destination, TTL - 1',
     op: 'inbound',

@@ -4,12 +4,12 @@
  * director is 02:00:00:00:00:01 on 10.0.0.0/24, the real server 10.0.0.11 at
  * 02:00:00:00:00:11, the gateway toward clients 10.0.0.254 at 02:00:00:00:00:fe.
  */
-import type { Fixture, FixtureConn } from '@tunvs/forwarder/testing';
+import type { FixtureConn, FixtureRow } from '@tunvs/forwarder/testing';
 
 /** The connection every row belongs to (unless the row says otherwise). */
 export const DROUTE_CONN: FixtureConn = { protocol: 'tcp', client: '192.0.2.10:40000', vip: '198.51.100.1:80', rs: '10.0.0.11:80' };
 
-export const DROUTE_FIXTURES: (Fixture & { conn?: Partial<FixtureConn> })[] = [
+export const DROUTE_FIXTURES: FixtureRow[] = [
   {
     name: "inbound SYN: to the real server's MAC, IP header untouched but TTL 63",
     op: 'inbound',

@@ -3,12 +3,12 @@
  * decoded in comments), built independently with the packet builder. The local service
  * is 10.0.0.1:8080, an address of the director's own host.
  */
-import type { Fixture, FixtureConn } from '@tunvs/forwarder/testing';
+import type { FixtureConn, FixtureRow } from '@tunvs/forwarder/testing';
 
 /** The connection every row belongs to (unless the row says otherwise). */
 export const LOCAL_CONN: FixtureConn = { protocol: 'tcp', client: '192.0.2.10:40000', vip: '198.51.100.1:80', rs: '10.0.0.1:8080' };
 
-export const LOCAL_FIXTURES: (Fixture & { conn?: Partial<FixtureConn> })[] = [
+export const LOCAL_FIXTURES: FixtureRow[] = [
   {
     name: 'inbound: destination := the local service 10.0.0.1:8080, TTL untouched (delivered, not forwarded)',
     op: 'inbound',

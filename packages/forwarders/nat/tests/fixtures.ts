@@ -3,12 +3,12 @@
  * fields decoded in comments). Expected frames were built independently with the packet
  * builder (full checksums), not by the forwarder.
  */
-import type { Fixture, FixtureConn } from '@tunvs/forwarder/testing';
+import type { FixtureConn, FixtureRow } from '@tunvs/forwarder/testing';
 
 /** The connection every row belongs to (unless the row says otherwise). */
 export const MASQ_CONN: FixtureConn = { protocol: 'tcp', client: '192.0.2.10:40000', vip: '198.51.100.1:80', rs: '10.0.0.11:8080' };
 
-export const MASQ_FIXTURES: (Fixture & { conn?: Partial<FixtureConn> })[] = [
+export const MASQ_FIXTURES: FixtureRow[] = [
   {
     name: 'inbound TCP SYN: destination := real server:8080, TTL 64 -> 63',
     op: 'inbound',

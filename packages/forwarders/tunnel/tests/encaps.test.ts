@@ -2,22 +2,14 @@
 // expected frames and counters, and every frame sent parses with its checksums right. The
 // encapsulation is chosen from the connection's destination, as the kernel does per packet.
 import t from 'tap';
-import { canonicalHex, invalidOutputs, movedCounters, runFixture } from '@tunvs/forwarder/testing';
+import { canonicalHex, runFixture, testFixtureTable } from '@tunvs/forwarder/testing';
 import { GUE_SPORT_MAX, GUE_SPORT_MIN, TunnelForwarder, encapOf, gueSourcePort } from '../src/index.js';
 import { FrameInfo } from '@tunvs/packet';
 import { TUNNEL_CONN } from './fixtures.js';
 import { ENCAP_FIXTURES } from './encap-fixtures.js';
 
-for (const f of ENCAP_FIXTURES) {
-  t.test(f.name, (t) => {
-    // the forwarder the engine binds (IPIP by default) follows the destination's settings
-    const r = runFixture(new TunnelForwarder(), f, { ...TUNNEL_CONN, tunnel: f.tunnel });
-    t.same(r.output, f.output.map(canonicalHex), 'the frames sent');
-    t.same(movedCounters(r.counters), f.counters ?? {}, 'the counters moved');
-    t.same(invalidOutputs(r, f), [], 'every frame sent is valid');
-    t.end();
-  });
-}
+// the forwarder the engine binds (IPIP by default) follows the destination's settings
+testFixtureTable(t, () => new TunnelForwarder(), ENCAP_FIXTURES, (f) => ({ ...TUNNEL_CONN, tunnel: f.tunnel }));
 
 t.test('GUE source ports stay in the local port range and spread over it', (t) => {
   const info = new FrameInfo();

@@ -2,16 +2,8 @@
 // expected frames, moves exactly the expected counters, and every frame sent parses with
 // its checksums right.
 import t from 'tap';
-import { canonicalHex, invalidOutputs, movedCounters, runFixture } from '@tunvs/forwarder/testing';
+import { testFixtureTable } from '@tunvs/forwarder/testing';
 import { TunnelForwarder } from '../src/index.js';
 import { TUNNEL_CONN, TUNNEL_FIXTURES } from './fixtures.js';
 
-for (const f of TUNNEL_FIXTURES) {
-  t.test(f.name, (t) => {
-    const r = runFixture(new TunnelForwarder(), f, { ...TUNNEL_CONN, ...f.conn });
-    t.same(r.output, f.output.map(canonicalHex), 'the frames sent');
-    t.same(movedCounters(r.counters), f.counters ?? {}, 'the counters moved');
-    t.same(invalidOutputs(r, f), [], 'every frame sent is valid');
-    t.end();
-  });
-}
+testFixtureTable(t, () => new TunnelForwarder(), TUNNEL_FIXTURES, TUNNEL_CONN);

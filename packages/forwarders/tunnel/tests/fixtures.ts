@@ -3,12 +3,12 @@
  * decoded in comments). Expected frames were built independently with the packet builder.
  * The director is 10.0.0.1; the recording Xmit hands out IP IDs 1, 2, ...
  */
-import type { Fixture, FixtureConn } from '@tunvs/forwarder/testing';
+import type { FixtureConn, FixtureRow } from '@tunvs/forwarder/testing';
 
 /** The connection every row belongs to (unless the row says otherwise). */
 export const TUNNEL_CONN: FixtureConn = { protocol: 'tcp', client: '192.0.2.10:40000', vip: '198.51.100.1:80', rs: '10.0.0.11:80' };
 
-export const TUNNEL_FIXTURES: (Fixture & { conn?: Partial<FixtureConn> })[] = [
+export const TUNNEL_FIXTURES: FixtureRow[] = [
   {
     name: 'inbound SYN: IPIP from the director to the real server; inner TTL 63, outer DF and TTL copied, ID 0',
     op: 'inbound',

@@ -242,7 +242,7 @@ static napi_value pk_wrap(napi_env env, pk_t *p, size_t rx_len) {
     if (p->owns_fd) close(p->fd);
     munmap(p->map, p->map_len);
     free(p);
-    xd_throw(env, "ENOMEM", "out of memory");
+    tn_throw(env, "ENOMEM", "out of memory");
     return NULL;
   }
   m->addr = p->map;
@@ -262,15 +262,15 @@ static napi_value pk_wrap(napi_env env, pk_t *p, size_t rx_len) {
   }
   if (napi_create_external_arraybuffer(env, p->map, rx_len, pk_view_finalize, m, &ab) != napi_ok) {
     pk_map_unref(m);
-    xd_throw(env, "ENOTSUP", "this Node.js cannot wrap external memory in an ArrayBuffer");
+    tn_throw(env, "ENOTSUP", "this Node.js cannot wrap external memory in an ArrayBuffer");
     return NULL;
   }
   napi_create_typedarray(env, napi_uint8_array, rx_len, ab, 0, &view);
   napi_create_object(env, &out);
   napi_set_named_property(env, out, "handle", h);
   napi_set_named_property(env, out, "view", view);
-  xd_set_int(env, out, "fd", p->fd);
-  xd_set_int(env, out, "txFrames", p->tx_frame_nr);
+  tn_set_int(env, out, "fd", p->fd);
+  tn_set_int(env, out, "txFrames", p->tx_frame_nr);
   return out;
 }
 
@@ -284,7 +284,7 @@ static void tx_geometry(uint32_t tfs, uint32_t tnr, long page, struct tpacket_re
   tx->tp_frame_nr = tx->tp_block_nr * per_block;
 }
 
-static pk_t *get_pk(napi_env env, napi_value v) { return xd_external(env, v, "AF_PACKET socket"); }
+static pk_t *get_pk(napi_env env, napi_value v) { return tn_external(env, v, "AF_PACKET socket"); }
 
 /*
  * pktOpen(ifindex, blockSize, blockCount, retireMs, txFrameSize, txFrames, fanout, qdiscBypass,
@@ -294,25 +294,25 @@ static pk_t *get_pk(napi_env env, napi_value v) { return xd_external(env, v, "AF
  * filterFd: a socket filter program attached before bind (SO_ATTACH_BPF), or -1.
  * fanoutProgFd: the group's PACKET_FANOUT_EBPF program (PACKET_FANOUT_DATA), or -1.
  */
-XD_FN(PktOpen) {
+TN_FN(PktOpen) {
   napi_value argv[11];
-  if (xd_args(env, info, 11, argv)) return NULL;
-  int ifindex = xd_i32(env, argv[0]);
-  int filter_fd = xd_i32(env, argv[9]);
-  int fanout_prog = xd_i32(env, argv[10]);
-  uint32_t bsize = xd_u32(env, argv[1]), bnr = xd_u32(env, argv[2]), tov = xd_u32(env, argv[3]);
-  uint32_t tfs = xd_u32(env, argv[4]), tnr = xd_u32(env, argv[5]);
-  uint32_t fanout = xd_u32(env, argv[6]);
-  bool bypass = xd_bool(env, argv[7]);
-  uint32_t max_frame = xd_u32(env, argv[8]);
+  if (tn_args(env, info, 11, argv)) return NULL;
+  int ifindex = tn_i32(env, argv[0]);
+  int filter_fd = tn_i32(env, argv[9]);
+  int fanout_prog = tn_i32(env, argv[10]);
+  uint32_t bsize = tn_u32(env, argv[1]), bnr = tn_u32(env, argv[2]), tov = tn_u32(env, argv[3]);
+  uint32_t tfs = tn_u32(env, argv[4]), tnr = tn_u32(env, argv[5]);
+  uint32_t fanout = tn_u32(env, argv[6]);
+  bool bypass = tn_bool(env, argv[7]);
+  uint32_t max_frame = tn_u32(env, argv[8]);
   long page = sysconf(_SC_PAGESIZE);
   if (bsize == 0 || bsize % (uint32_t)page != 0 || bnr == 0 || tfs < 2048 || (tfs & (tfs - 1)) != 0 || tnr == 0) {
-    xd_throw(env, "EINVAL", "bad ring geometry (block size: a multiple of the page size; TX frame size: a power of two from 2048)");
+    tn_throw(env, "EINVAL", "bad ring geometry (block size: a multiple of the page size; TX frame size: a power of two from 2048)");
     return NULL;
   }
   pk_t *p = calloc(1, sizeof *p);
   if (!p) {
-    xd_throw(env, "ENOMEM", "out of memory");
+    tn_throw(env, "ENOMEM", "out of memory");
     return NULL;
   }
   p->env = env;
@@ -324,6 +324,7 @@ XD_FN(PktOpen) {
   p->tx_data_off = TPACKET3_HDRLEN - sizeof(struct sockaddr_ll);
   int err = 0;
   const char *what = "";
+  void *map;
   int one = 1, ver = TPACKET_V3;
   /* protocol 0: nothing arrives before bind() names the interface */
   p->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -346,11 +347,8 @@ XD_FN(PktOpen) {
   if (setsockopt(p->fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) XD_FAIL("setsockopt(PACKET_TX_RING)");
   size_t rx_len = (size_t)bsize * bnr, tx_len = (size_t)tx.tp_block_size * tx.tp_block_nr;
   p->map_len = rx_len + tx_len;
-  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, p->fd, 0);
-  if (p->map == MAP_FAILED) {
-    p->map = NULL;
-    XD_FAIL("mmap(TPACKET_V3 rings)");
-  }
+  if (xd_map_ring(p->fd, 0, p->map_len, &map)) XD_FAIL("mmap(TPACKET_V3 rings)");
+  p->map = map;
   p->tx = p->map + rx_len;
   /* the filter first: nothing unwanted lands in the ring between bind and attach */
   if (filter_fd >= 0 && setsockopt(p->fd, SOL_SOCKET, SO_ATTACH_BPF, &filter_fd, sizeof filter_fd) < 0) XD_FAIL("setsockopt(SO_ATTACH_BPF)");
@@ -371,7 +369,7 @@ fail:
   if (p->map) munmap(p->map, p->map_len);
   if (p->fd >= 0) close(p->fd);
   free(p);
-  xd_throw_errno(env, err, what);
+  tn_throw_errno(env, err, what);
   return NULL;
 }
 
@@ -380,16 +378,16 @@ fail:
  * A second handle on a socket opened by pktOpen elsewhere in this process (a worker thread
  * takes over reading it): the rings are mapped again, the fd stays the opener's.
  */
-XD_FN(PktAttach) {
+TN_FN(PktAttach) {
   napi_value argv[6];
-  if (xd_args(env, info, 6, argv)) return NULL;
-  int fd = xd_i32(env, argv[0]);
-  uint32_t bsize = xd_u32(env, argv[1]), bnr = xd_u32(env, argv[2]);
-  uint32_t tfs = xd_u32(env, argv[3]), tnr = xd_u32(env, argv[4]);
+  if (tn_args(env, info, 6, argv)) return NULL;
+  int fd = tn_i32(env, argv[0]);
+  uint32_t bsize = tn_u32(env, argv[1]), bnr = tn_u32(env, argv[2]);
+  uint32_t tfs = tn_u32(env, argv[3]), tnr = tn_u32(env, argv[4]);
   long page = sysconf(_SC_PAGESIZE);
   pk_t *p = calloc(1, sizeof *p);
   if (!p) {
-    xd_throw(env, "ENOMEM", "out of memory");
+    tn_throw(env, "ENOMEM", "out of memory");
     return NULL;
   }
   struct tpacket_req3 tx;
@@ -397,7 +395,7 @@ XD_FN(PktAttach) {
   p->env = env;
   p->fd = fd;
   p->owns_fd = false;
-  p->max_frame = xd_u32(env, argv[5]);
+  p->max_frame = tn_u32(env, argv[5]);
   p->block_size = bsize;
   p->block_nr = bnr;
   p->tx_frame_size = tfs;
@@ -405,13 +403,14 @@ XD_FN(PktAttach) {
   p->tx_data_off = TPACKET3_HDRLEN - sizeof(struct sockaddr_ll);
   size_t rx_len = (size_t)bsize * bnr;
   p->map_len = rx_len + (size_t)tx.tp_block_size * tx.tp_block_nr;
-  p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-  if (p->map == MAP_FAILED) {
+  void *map;
+  if (xd_map_ring(fd, 0, p->map_len, &map)) {
     int e = errno;
     free(p);
-    xd_throw_errno(env, e, "mmap(TPACKET_V3 rings)");
+    tn_throw_errno(env, e, "mmap(TPACKET_V3 rings)");
     return NULL;
   }
+  p->map = map;
   p->tx = p->map + rx_len;
   return pk_wrap(env, p, rx_len);
 }
@@ -443,19 +442,19 @@ static void pk_on_readable(uv_poll_t *h, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-XD_FN(PktStart) {
+TN_FN(PktStart) {
   napi_value argv[4];
-  if (xd_args(env, info, 4, argv)) return NULL;
+  if (tn_args(env, info, 4, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
   if (p->closed) {
-    xd_throw_errno(env, EBADF, "pktStart");
+    tn_throw_errno(env, EBADF, "pktStart");
     return NULL;
   }
   void *offs, *lens;
   size_t no, nl;
-  if (xd_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
-  if (xd_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
+  if (tn_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
+  if (tn_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
   pk_drop_refs(p);
   if (p->cb_ref) napi_delete_reference(env, p->cb_ref);
   napi_create_reference(env, argv[1], 1, &p->off_ref);
@@ -464,92 +463,72 @@ XD_FN(PktStart) {
   p->offs = offs;
   p->lens = lens;
   p->max_batch = (uint32_t)(no < nl ? no : nl);
-  if (!p->poll_inited) {
-    uv_loop_t *loop;
-    napi_get_uv_event_loop(env, &loop);
-    int r = uv_poll_init(loop, &p->poll, p->fd);
-    if (r < 0) {
-      xd_throw_errno(env, -r, "uv_poll_init");
-      return NULL;
-    }
-    p->poll.data = p;
-    p->poll_inited = true;
-  }
-  int r = uv_poll_start(&p->poll, UV_READABLE, pk_on_readable);
-  if (r < 0) {
-    xd_throw_errno(env, -r, "uv_poll_start");
-    return NULL;
-  }
+  if (tn_poll_start(env, &p->poll, &p->poll_inited, p->fd, p, pk_on_readable)) return NULL;
   p->polling = true;
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
-XD_FN(PktStop) {
+TN_FN(PktStop) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
   if (!p->closed && p->poll_inited && p->polling) uv_poll_stop(&p->poll);
   p->polling = false;
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
-XD_FN(PktRef) {
+TN_FN(PktRef) {
   napi_value argv[2];
-  if (xd_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
-  if (p->poll_inited && !p->closed) {
-    if (xd_bool(env, argv[1]))
-      uv_ref((uv_handle_t *)&p->poll);
-    else
-      uv_unref((uv_handle_t *)&p->poll);
-  }
-  return xd_undef(env);
+  tn_poll_ref(&p->poll, p->poll_inited, p->closed, tn_bool(env, argv[1]));
+  return tn_undef(env);
 }
 
 /* pktRead(h, offsets, lengths) -> count (pull form; the previous batch is released first) */
-XD_FN(PktRead) {
+TN_FN(PktRead) {
   napi_value argv[3];
-  if (xd_args(env, info, 3, argv)) return NULL;
+  if (tn_args(env, info, 3, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
-  if (p->closed) return xd_int(env, 0);
+  if (p->closed) return tn_int(env, 0);
   void *offs, *lens;
   size_t no, nl;
-  if (xd_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
-  if (xd_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
+  if (tn_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
+  if (tn_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
   pk_finish_block(p);
-  return xd_int(env, pk_rx(p, offs, lens, (uint32_t)(no < nl ? no : nl)));
+  return tn_int(env, pk_rx(p, offs, lens, (uint32_t)(no < nl ? no : nl)));
 }
 
-XD_FN(PktRelease) {
+TN_FN(PktRelease) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
   if (!p->closed) pk_finish_block(p);
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
-XD_FN(PktWrite) {
+TN_FN(PktWrite) {
   napi_value argv[5];
-  if (xd_args(env, info, 5, argv)) return NULL;
+  if (tn_args(env, info, 5, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
   void *buf, *offs, *lens;
   size_t bl, no, nl;
-  if (xd_typed(env, argv[1], napi_uint8_array, &buf, &bl)) return NULL;
-  if (xd_typed(env, argv[2], napi_uint32_array, &offs, &no)) return NULL;
-  if (xd_typed(env, argv[3], napi_uint32_array, &lens, &nl)) return NULL;
-  uint32_t count = xd_u32(env, argv[4]);
+  if (tn_typed(env, argv[1], napi_uint8_array, &buf, &bl)) return NULL;
+  if (tn_typed(env, argv[2], napi_uint32_array, &offs, &no)) return NULL;
+  if (tn_typed(env, argv[3], napi_uint32_array, &lens, &nl)) return NULL;
+  uint32_t count = tn_u32(env, argv[4]);
   if (count > no) count = (uint32_t)no;
   if (count > nl) count = (uint32_t)nl;
   if (p->closed) {
     p->tx_dropped += count;
-    return xd_int(env, 0);
+    return tn_int(env, 0);
   }
-  return xd_int(env, pk_tx(p, buf, bl, offs, lens, count));
+  return tn_int(env, pk_tx(p, buf, bl, offs, lens, count));
 }
 
 /*
@@ -559,16 +538,16 @@ XD_FN(PktWrite) {
  *  13 kernel tp_packets 14 kernel tp_drops 15 kernel tp_freeze_q_cnt (PACKET_STATISTICS,
  *  which resets on read: these are the counts since the previous call)
  */
-XD_FN(PktStats) {
+TN_FN(PktStats) {
   napi_value argv[2];
-  if (xd_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
   void *outp;
   size_t n;
-  if (xd_typed(env, argv[1], napi_float64_array, &outp, &n)) return NULL;
+  if (tn_typed(env, argv[1], napi_float64_array, &outp, &n)) return NULL;
   if (n < 16) {
-    xd_throw(env, "EINVAL", "stats needs a Float64Array(16)");
+    tn_throw(env, "EINVAL", "stats needs a Float64Array(16)");
     return NULL;
   }
   double *o = outp;
@@ -596,24 +575,24 @@ XD_FN(PktStats) {
       o[15] = st.tp_freeze_q_cnt;
     }
   }
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
-XD_FN(PktClose) {
+TN_FN(PktClose) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
   pk_shutdown(p);
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
 void xd_pkt_init(napi_env env, napi_value exports) {
   napi_property_descriptor pr[] = {
-      XD_PROP("pktOpen", PktOpen),   XD_PROP("pktAttach", PktAttach), XD_PROP("pktStart", PktStart),
-      XD_PROP("pktStop", PktStop),
-      XD_PROP("pktRef", PktRef),     XD_PROP("pktRead", PktRead),   XD_PROP("pktRelease", PktRelease),
-      XD_PROP("pktWrite", PktWrite), XD_PROP("pktStats", PktStats), XD_PROP("pktClose", PktClose),
+      TN_PROP("pktOpen", PktOpen),   TN_PROP("pktAttach", PktAttach), TN_PROP("pktStart", PktStart),
+      TN_PROP("pktStop", PktStop),
+      TN_PROP("pktRef", PktRef),     TN_PROP("pktRead", PktRead),   TN_PROP("pktRelease", PktRelease),
+      TN_PROP("pktWrite", PktWrite), TN_PROP("pktStats", PktStats), TN_PROP("pktClose", PktClose),
   };
   napi_define_properties(env, exports, sizeof pr / sizeof pr[0], pr);
 }

@@ -41,14 +41,14 @@ static int count_sysfs_queues(const char *name, const char *prefix) {
  * ifInfo(name) -> { ifindex, mtu, mac: Uint8Array(6), up, driver, rxQueues, txQueues,
  *                   maxRxQueues, channelsFrom }  or throws (ENODEV when missing)
  */
-XD_FN(IfInfo) {
+TN_FN(IfInfo) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   char name[IFNAMSIZ];
-  if (xd_string(env, argv[0], name, sizeof name, "interface name")) return NULL;
+  if (tn_string(env, argv[0], name, sizeof name, "interface name")) return NULL;
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) {
-    xd_throw_errno(env, errno, "socket");
+    tn_throw_errno(env, errno, "socket");
     return NULL;
   }
   struct ifreq ifr;
@@ -57,7 +57,7 @@ XD_FN(IfInfo) {
   if (ifreq_ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
     int e = errno;
     close(s);
-    xd_throw_errno(env, e, "SIOCGIFINDEX");
+    tn_throw_errno(env, e, "SIOCGIFINDEX");
     return NULL;
   }
   int ifindex = ifr.ifr_ifindex;
@@ -104,32 +104,32 @@ XD_FN(IfInfo) {
   napi_value out, macv, ab;
   void *data;
   napi_create_object(env, &out);
-  xd_set_int(env, out, "ifindex", ifindex);
-  xd_set_int(env, out, "mtu", mtu);
-  xd_set_bool(env, out, "up", (flags & IFF_UP) != 0);
-  xd_set_bool(env, out, "loopback", (flags & IFF_LOOPBACK) != 0);
-  xd_set_int(env, out, "hwType", hwtype);
+  tn_set_int(env, out, "ifindex", ifindex);
+  tn_set_int(env, out, "mtu", mtu);
+  tn_set_bool(env, out, "up", (flags & IFF_UP) != 0);
+  tn_set_bool(env, out, "loopback", (flags & IFF_LOOPBACK) != 0);
+  tn_set_int(env, out, "hwType", hwtype);
   napi_create_arraybuffer(env, 6, &data, &ab);
   memcpy(data, mac, 6);
   napi_create_typedarray(env, napi_uint8_array, 6, ab, 0, &macv);
   napi_set_named_property(env, out, "mac", macv);
-  xd_set_str(env, out, "driver", have_drv ? drv.driver : "");
-  xd_set_int(env, out, "rxQueues", rxq);
-  xd_set_int(env, out, "txQueues", txq);
-  xd_set_int(env, out, "maxRxQueues", maxrx);
-  xd_set_str(env, out, "queuesFrom", from);
+  tn_set_str(env, out, "driver", have_drv ? drv.driver : "");
+  tn_set_int(env, out, "rxQueues", rxq);
+  tn_set_int(env, out, "txQueues", txq);
+  tn_set_int(env, out, "maxRxQueues", maxrx);
+  tn_set_str(env, out, "queuesFrom", from);
   return out;
 }
 
 /* hostAddresses(name) -> number[] (IPv4 addresses on the interface, host order) */
-XD_FN(HostAddresses) {
+TN_FN(HostAddresses) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   char name[IFNAMSIZ];
-  if (xd_string(env, argv[0], name, sizeof name, "interface name")) return NULL;
+  if (tn_string(env, argv[0], name, sizeof name, "interface name")) return NULL;
   struct ifaddrs *list = NULL;
   if (getifaddrs(&list) < 0) {
-    xd_throw_errno(env, errno, "getifaddrs");
+    tn_throw_errno(env, errno, "getifaddrs");
     return NULL;
   }
   napi_value arr;
@@ -150,6 +150,6 @@ XD_FN(HostAddresses) {
 }
 
 void xd_netdev_init(napi_env env, napi_value exports) {
-  napi_property_descriptor p[] = {XD_PROP("ifInfo", IfInfo), XD_PROP("hostAddresses", HostAddresses)};
+  napi_property_descriptor p[] = {TN_PROP("ifInfo", IfInfo), TN_PROP("hostAddresses", HostAddresses)};
   napi_define_properties(env, exports, sizeof p / sizeof p[0], p);
 }

@@ -1,47 +1,23 @@
 /*
- * util.h: helpers shared by the native files of @tunvs/xdp (plain N-API, no node-addon-api):
- * argument reading, errors thrown as Error objects with `code`, `errno` and `syscall`, and
- * the single-producer/single-consumer ring arithmetic used by AF_XDP rings.
+ * util.h: what the native files of @tunvs/xdp share besides native/tunvs-napi.h (the N-API
+ * helpers of every addon): the single-producer/single-consumer ring arithmetic of AF_XDP rings.
  */
 #ifndef TUNVS_XDP_UTIL_H
 #define TUNVS_XDP_UTIL_H
 
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "tunvs-napi.h" /* errors, arguments, values: shared with the other addons */
 
-/* ---------------------------------------------------------------- errors */
+#include <sys/mman.h>
+#include <sys/types.h>
 
-/* The errno name ("EPERM"), or "EUNKNOWN". */
-const char *xd_errno_name(int e);
-/* Throw Error("<syscall> failed: <NAME> (<strerror>)") with code/errno/syscall set. */
-void xd_throw_errno(napi_env env, int err, const char *syscall);
-/* Throw an Error with a code and a message (for our own argument checks). */
-void xd_throw(napi_env env, const char *code, const char *msg);
-
-/* ---------------------------------------------------------------- arguments */
-
-/* Read exactly `want` arguments (throws and returns -1 when fewer were given). */
-int xd_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
-int32_t xd_i32(napi_env env, napi_value v);
-uint32_t xd_u32(napi_env env, napi_value v);
-double xd_f64(napi_env env, napi_value v);
-bool xd_bool(napi_env env, napi_value v);
-napi_value xd_int(napi_env env, int64_t x);
-napi_value xd_undef(napi_env env);
-napi_value xd_boolv(napi_env env, bool b);
-/* Data and element count of a typed array of type `want` (throws and returns -1 otherwise). */
-int xd_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len);
-/* Copy a string argument into `out` (size `cap`, NUL-terminated); -1 (thrown) when too long. */
-int xd_string(napi_env env, napi_value v, char *out, size_t cap, const char *what);
-/* The pointer held by an External (throws and returns NULL when it is not one). */
-void *xd_external(napi_env env, napi_value v, const char *what);
-/* obj[name] = value helpers */
-void xd_set_int(napi_env env, napi_value obj, const char *name, int64_t x);
-void xd_set_str(napi_env env, napi_value obj, const char *name, const char *s);
-void xd_set_bool(napi_env env, napi_value obj, const char *name, bool b);
+/* Map `len` bytes of a socket's rings (AF_XDP or TPACKET_V3) at offset `pgoff`, read/write,
+ * shared with the kernel and populated now; 0 and *out set, or -1 with errno. */
+static inline int xd_map_ring(int fd, off_t pgoff, size_t len, void **out) {
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
+  if (p == MAP_FAILED) return -1;
+  *out = p;
+  return 0;
+}
 
 /* ---------------------------------------------------------------- rings */
 
@@ -108,8 +84,5 @@ void xd_ring_model_init(napi_env env, napi_value exports);
     what = (call);    \
     goto fail;        \
   } while (0)
-
-#define XD_FN(name) static napi_value name(napi_env env, napi_callback_info info)
-#define XD_PROP(jsname, fn) {jsname, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
 #endif

@@ -161,21 +161,21 @@ static napi_value umem_handle(napi_env env, umem_t *u) {
 }
 
 /* umemCreate(frameSize, frames) -> { id, handle } */
-XD_FN(UmemCreate) {
+TN_FN(UmemCreate) {
   napi_value argv[2];
-  if (xd_args(env, info, 2, argv)) return NULL;
-  uint32_t fs = xd_u32(env, argv[0]), n = xd_u32(env, argv[1]);
+  if (tn_args(env, info, 2, argv)) return NULL;
+  uint32_t fs = tn_u32(env, argv[0]), n = tn_u32(env, argv[1]);
   if (fs < 2048 || fs > 65536 || (fs & (fs - 1)) != 0) {
-    xd_throw(env, "EINVAL", "frame size must be a power of two from 2048 to 65536");
+    tn_throw(env, "EINVAL", "frame size must be a power of two from 2048 to 65536");
     return NULL;
   }
   if (n == 0 || (uint64_t)fs * n > 0xffffffffull) {
-    xd_throw(env, "EINVAL", "the UMEM must hold at least one frame and at most 4 GiB");
+    tn_throw(env, "EINVAL", "the UMEM must hold at least one frame and at most 4 GiB");
     return NULL;
   }
   umem_t *u = calloc(1, sizeof *u);
   if (!u) {
-    xd_throw(env, "ENOMEM", "out of memory");
+    tn_throw(env, "ENOMEM", "out of memory");
     return NULL;
   }
   u->frame_size = fs;
@@ -195,7 +195,7 @@ XD_FN(UmemCreate) {
     free(u->free_stack);
     free(u->holder);
     free(u);
-    xd_throw_errno(env, e, "mmap (UMEM)");
+    tn_throw_errno(env, e, "mmap (UMEM)");
     return NULL;
   }
   /* lowest frames on top, so a small load stays in few pages */
@@ -215,25 +215,25 @@ XD_FN(UmemCreate) {
     free(u->free_stack);
     free(u->holder);
     free(u);
-    xd_throw(env, "EMFILE", "too many UMEMs in this process");
+    tn_throw(env, "EMFILE", "too many UMEMs in this process");
     return NULL;
   }
   u->id = id;
   napi_value out, h = umem_handle(env, u);
   if (!h) return NULL;
   napi_create_object(env, &out);
-  xd_set_int(env, out, "id", id);
+  tn_set_int(env, out, "id", id);
   napi_set_named_property(env, out, "handle", h);
   return out;
 }
 
 /* umemAttach(id) -> handle (another thread's handle to the same UMEM) */
-XD_FN(UmemAttach) {
+TN_FN(UmemAttach) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
-  umem_t *u = umem_get(xd_i32(env, argv[0]));
+  if (tn_args(env, info, 1, argv)) return NULL;
+  umem_t *u = umem_get(tn_i32(env, argv[0]));
   if (!u) {
-    xd_throw(env, "ENOENT", "no UMEM with this id (closed, or in another process)");
+    tn_throw(env, "ENOENT", "no UMEM with this id (closed, or in another process)");
     return NULL;
   }
   return umem_handle(env, u);
@@ -242,10 +242,10 @@ XD_FN(UmemAttach) {
 static void view_finalize(napi_env env, void *data, void *hint) { umem_unref((umem_t *)hint); }
 
 /* umemView(handle) -> Uint8Array over the whole UMEM (the slab every batch points into) */
-XD_FN(UmemView) {
+TN_FN(UmemView) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
-  umem_t *u = xd_external(env, argv[0], "UMEM");
+  if (tn_args(env, info, 1, argv)) return NULL;
+  umem_t *u = tn_external(env, argv[0], "UMEM");
   if (!u) return NULL;
   pthread_mutex_lock(&g_lock);
   u->refs++;
@@ -253,7 +253,7 @@ XD_FN(UmemView) {
   napi_value ab, arr;
   if (napi_create_external_arraybuffer(env, u->mem, u->size, view_finalize, u, &ab) != napi_ok) {
     umem_unref(u);
-    xd_throw(env, "ENOTSUP", "this Node.js cannot wrap external memory in an ArrayBuffer");
+    tn_throw(env, "ENOTSUP", "this Node.js cannot wrap external memory in an ArrayBuffer");
     return NULL;
   }
   napi_create_typedarray(env, napi_uint8_array, u->size, ab, 0, &arr);
@@ -261,20 +261,20 @@ XD_FN(UmemView) {
 }
 
 /* umemInfo(handle) -> { id, frameSize, frames, free } */
-XD_FN(UmemInfo) {
+TN_FN(UmemInfo) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
-  umem_t *u = xd_external(env, argv[0], "UMEM");
+  if (tn_args(env, info, 1, argv)) return NULL;
+  umem_t *u = tn_external(env, argv[0], "UMEM");
   if (!u) return NULL;
   napi_value out;
   napi_create_object(env, &out);
   pthread_mutex_lock(&u->lock);
   uint32_t nfree = u->nfree;
   pthread_mutex_unlock(&u->lock);
-  xd_set_int(env, out, "id", u->id);
-  xd_set_int(env, out, "frameSize", u->frame_size);
-  xd_set_int(env, out, "frames", u->nframes);
-  xd_set_int(env, out, "free", nfree);
+  tn_set_int(env, out, "id", u->id);
+  tn_set_int(env, out, "frameSize", u->frame_size);
+  tn_set_int(env, out, "frames", u->nframes);
+  tn_set_int(env, out, "free", nfree);
   return out;
 }
 
@@ -579,13 +579,6 @@ static void xsk_finalize(napi_env env, void *data, void *hint) {
   if (x->handle_closed) free(x);
 }
 
-static int map_ring(int fd, off_t pgoff, size_t len, void **out) {
-  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
-  if (p == MAP_FAILED) return -1;
-  *out = p;
-  return 0;
-}
-
 static void ring_init(xd_ring_t *r, uint8_t *map, const struct xdp_ring_offset *o, uint32_t size, bool producer) {
   r->producer = (uint32_t *)(map + o->producer);
   r->consumer = (uint32_t *)(map + o->consumer);
@@ -605,26 +598,26 @@ static void ring_init(xd_ring_t *r, uint8_t *map, const struct xdp_ring_offset *
  * bindFlags: XDP_COPY / XDP_ZEROCOPY / 0 (let the kernel choose) | XDP_USE_NEED_WAKEUP,
  * used by the first socket of the UMEM; later ones bind with XDP_SHARED_UMEM and inherit.
  */
-XD_FN(XskOpen) {
+TN_FN(XskOpen) {
   napi_value argv[9];
-  if (xd_args(env, info, 9, argv)) return NULL;
-  umem_t *u = xd_external(env, argv[0], "UMEM");
+  if (tn_args(env, info, 9, argv)) return NULL;
+  umem_t *u = tn_external(env, argv[0], "UMEM");
   if (!u) return NULL;
-  int ifindex = xd_i32(env, argv[1]);
-  uint32_t queue = xd_u32(env, argv[2]);
-  uint32_t rxs = xd_u32(env, argv[3]), txs = xd_u32(env, argv[4]);
-  uint32_t fills = xd_u32(env, argv[5]), comps = xd_u32(env, argv[6]);
-  uint32_t bflags = xd_u32(env, argv[7]);
-  uint32_t max_frame = xd_u32(env, argv[8]);
+  int ifindex = tn_i32(env, argv[1]);
+  uint32_t queue = tn_u32(env, argv[2]);
+  uint32_t rxs = tn_u32(env, argv[3]), txs = tn_u32(env, argv[4]);
+  uint32_t fills = tn_u32(env, argv[5]), comps = tn_u32(env, argv[6]);
+  uint32_t bflags = tn_u32(env, argv[7]);
+  uint32_t max_frame = tn_u32(env, argv[8]);
   uint32_t sizes[4] = {rxs, txs, fills, comps};
   for (int i = 0; i < 4; i++)
     if (sizes[i] == 0 || (sizes[i] & (sizes[i] - 1)) != 0) {
-      xd_throw(env, "EINVAL", "ring sizes must be powers of two");
+      tn_throw(env, "EINVAL", "ring sizes must be powers of two");
       return NULL;
     }
   xsk_t *x = calloc(1, sizeof *x);
   if (!x) {
-    xd_throw(env, "ENOMEM", "out of memory");
+    tn_throw(env, "ENOMEM", "out of memory");
     return NULL;
   }
   x->env = env;
@@ -681,15 +674,15 @@ XD_FN(XskOpen) {
   if (getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0) XD_FAIL("getsockopt(XDP_MMAP_OFFSETS)");
   x->rx_len = off.rx.desc + (size_t)rxs * sizeof(struct xdp_desc);
   x->tx_len = off.tx.desc + (size_t)txs * sizeof(struct xdp_desc);
-  if (map_ring(x->fd, XDP_PGOFF_RX_RING, x->rx_len, &x->rx_map)) XD_FAIL("mmap(RX ring)");
-  if (map_ring(x->fd, XDP_PGOFF_TX_RING, x->tx_len, &x->tx_map)) XD_FAIL("mmap(TX ring)");
+  if (xd_map_ring(x->fd, XDP_PGOFF_RX_RING, x->rx_len, &x->rx_map)) XD_FAIL("mmap(RX ring)");
+  if (xd_map_ring(x->fd, XDP_PGOFF_TX_RING, x->tx_len, &x->tx_map)) XD_FAIL("mmap(TX ring)");
   ring_init(&x->rx, x->rx_map, &off.rx, rxs, false);
   ring_init(&x->tx, x->tx_map, &off.tx, txs, true);
   if (new_q) {
     q->fill_len = off.fr.desc + (size_t)fills * sizeof(uint64_t);
     q->comp_len = off.cr.desc + (size_t)comps * sizeof(uint64_t);
-    if (map_ring(x->fd, XDP_UMEM_PGOFF_FILL_RING, q->fill_len, &q->fill_map)) XD_FAIL("mmap(fill ring)");
-    if (map_ring(x->fd, XDP_UMEM_PGOFF_COMPLETION_RING, q->comp_len, &q->comp_map)) XD_FAIL("mmap(completion ring)");
+    if (xd_map_ring(x->fd, XDP_UMEM_PGOFF_FILL_RING, q->fill_len, &q->fill_map)) XD_FAIL("mmap(fill ring)");
+    if (xd_map_ring(x->fd, XDP_UMEM_PGOFF_COMPLETION_RING, q->comp_len, &q->comp_map)) XD_FAIL("mmap(completion ring)");
     ring_init(&q->fill, q->fill_map, &off.fr, fills, true);
     ring_init(&q->comp, q->comp_map, &off.cr, comps, false);
   }
@@ -761,10 +754,10 @@ XD_FN(XskOpen) {
   }
   napi_create_object(env, &out);
   napi_set_named_property(env, out, "handle", h);
-  xd_set_int(env, out, "fd", x->fd);
-  xd_set_bool(env, out, "zeroCopy", x->zerocopy);
-  xd_set_bool(env, out, "shared", !reg_here);
-  xd_set_bool(env, out, "needWakeup", x->need_wakeup);
+  tn_set_int(env, out, "fd", x->fd);
+  tn_set_bool(env, out, "zeroCopy", x->zerocopy);
+  tn_set_bool(env, out, "shared", !reg_here);
+  tn_set_bool(env, out, "needWakeup", x->need_wakeup);
   return out;
 
 fail:
@@ -779,11 +772,11 @@ fail:
   free(x->held);
   free(x->cache);
   free(x);
-  xd_throw_errno(env, err, what);
+  tn_throw_errno(env, err, what);
   return NULL;
 }
 
-static xsk_t *get_xsk(napi_env env, napi_value v) { return xd_external(env, v, "XDP socket"); }
+static xsk_t *get_xsk(napi_env env, napi_value v) { return tn_external(env, v, "XDP socket"); }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
   xsk_t *x = h->data;
@@ -821,23 +814,23 @@ static void on_readable(uv_poll_t *h, int status, int events) {
 }
 
 /* xskStart(h, offsets: Uint32Array, lengths: Uint32Array, callback(count)) */
-XD_FN(XskStart) {
+TN_FN(XskStart) {
   napi_value argv[4];
-  if (xd_args(env, info, 4, argv)) return NULL;
+  if (tn_args(env, info, 4, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
   if (x->closed) {
-    xd_throw_errno(env, EBADF, "xskStart");
+    tn_throw_errno(env, EBADF, "xskStart");
     return NULL;
   }
   void *offs, *lens;
   size_t no, nl;
-  if (xd_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
-  if (xd_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
+  if (tn_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
+  if (tn_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
   napi_valuetype t;
   napi_typeof(env, argv[3], &t);
   if (t != napi_function) {
-    xd_throw(env, "EINVAL", "callback must be a function");
+    tn_throw(env, "EINVAL", "callback must be a function");
     return NULL;
   }
   drop_batch_refs(x);
@@ -849,99 +842,79 @@ XD_FN(XskStart) {
   x->lens = lens;
   uint32_t m = (uint32_t)(no < nl ? no : nl);
   x->max_batch = m < x->rx.size ? m : x->rx.size;
-  if (!x->poll_inited) {
-    uv_loop_t *loop;
-    napi_get_uv_event_loop(env, &loop);
-    int r = uv_poll_init(loop, &x->poll, x->fd);
-    if (r < 0) {
-      xd_throw_errno(env, -r, "uv_poll_init");
-      return NULL;
-    }
-    x->poll.data = x;
-    x->poll_inited = true;
-  }
-  int r = uv_poll_start(&x->poll, UV_READABLE, on_readable);
-  if (r < 0) {
-    xd_throw_errno(env, -r, "uv_poll_start");
-    return NULL;
-  }
+  if (tn_poll_start(env, &x->poll, &x->poll_inited, x->fd, x, on_readable)) return NULL;
   x->polling = true;
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
-XD_FN(XskStop) {
+TN_FN(XskStop) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
   if (!x->closed && x->poll_inited && x->polling) uv_poll_stop(&x->poll);
   x->polling = false;
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
-XD_FN(XskRef) {
+TN_FN(XskRef) {
   napi_value argv[2];
-  if (xd_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
-  if (x->poll_inited && !x->closed) {
-    if (xd_bool(env, argv[1]))
-      uv_ref((uv_handle_t *)&x->poll);
-    else
-      uv_unref((uv_handle_t *)&x->poll);
-  }
-  return xd_undef(env);
+  tn_poll_ref(&x->poll, x->poll_inited, x->closed, tn_bool(env, argv[1]));
+  return tn_undef(env);
 }
 
 /*
  * xskRead(h, offsets, lengths) -> count: the pull form. Gives back the frames of the
  * previous read first, then fills offsets/lengths with what the RX ring holds (no wait).
  */
-XD_FN(XskRead) {
+TN_FN(XskRead) {
   napi_value argv[3];
-  if (xd_args(env, info, 3, argv)) return NULL;
+  if (tn_args(env, info, 3, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
-  if (x->closed) return xd_int(env, 0);
+  if (x->closed) return tn_int(env, 0);
   void *offs, *lens;
   size_t no, nl;
-  if (xd_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
-  if (xd_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
+  if (tn_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
+  if (tn_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
   xsk_recycle(x);
   uint32_t m = (uint32_t)(no < nl ? no : nl);
   if (m > x->rx.size) m = x->rx.size;
-  return xd_int(env, xsk_rx(x, offs, lens, m));
+  return tn_int(env, xsk_rx(x, offs, lens, m));
 }
 
 /* xskRelease(h): give back the frames of the last pull read. */
-XD_FN(XskRelease) {
+TN_FN(XskRelease) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
   if (!x->closed) xsk_recycle(x);
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
 /* xskWrite(h, buf, offsets, lengths, count) -> written */
-XD_FN(XskWrite) {
+TN_FN(XskWrite) {
   napi_value argv[5];
-  if (xd_args(env, info, 5, argv)) return NULL;
+  if (tn_args(env, info, 5, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
   void *buf, *offs, *lens;
   size_t bl, no, nl;
-  if (xd_typed(env, argv[1], napi_uint8_array, &buf, &bl)) return NULL;
-  if (xd_typed(env, argv[2], napi_uint32_array, &offs, &no)) return NULL;
-  if (xd_typed(env, argv[3], napi_uint32_array, &lens, &nl)) return NULL;
-  uint32_t count = xd_u32(env, argv[4]);
+  if (tn_typed(env, argv[1], napi_uint8_array, &buf, &bl)) return NULL;
+  if (tn_typed(env, argv[2], napi_uint32_array, &offs, &no)) return NULL;
+  if (tn_typed(env, argv[3], napi_uint32_array, &lens, &nl)) return NULL;
+  uint32_t count = tn_u32(env, argv[4]);
   if (count > no) count = (uint32_t)no;
   if (count > nl) count = (uint32_t)nl;
   if (x->closed) {
     x->tx_dropped += count;
-    return xd_int(env, 0);
+    return tn_int(env, 0);
   }
-  return xd_int(env, xsk_tx(x, buf, bl, offs, lens, count));
+  return tn_int(env, xsk_tx(x, buf, bl, offs, lens, count));
 }
 
 /*
@@ -951,16 +924,16 @@ XD_FN(XskWrite) {
  *  13 rx_dropped 14 rx_invalid_descs 15 tx_invalid_descs 16 rx_ring_full
  *  17 rx_fill_ring_empty_descs 18 tx_ring_empty_descs 19 free frames in the UMEM
  */
-XD_FN(XskStats) {
+TN_FN(XskStats) {
   napi_value argv[2];
-  if (xd_args(env, info, 2, argv)) return NULL;
+  if (tn_args(env, info, 2, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
   void *outp;
   size_t n;
-  if (xd_typed(env, argv[1], napi_float64_array, &outp, &n)) return NULL;
+  if (tn_typed(env, argv[1], napi_float64_array, &outp, &n)) return NULL;
   if (n < 20) {
-    xd_throw(env, "EINVAL", "stats needs a Float64Array(20)");
+    tn_throw(env, "EINVAL", "stats needs a Float64Array(20)");
     return NULL;
   }
   double *o = outp;
@@ -994,35 +967,35 @@ XD_FN(XskStats) {
     o[19] = x->umem->nfree;
     pthread_mutex_unlock(&x->umem->lock);
   }
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
 /* xskClose(h): idempotent. */
-XD_FN(XskClose) {
+TN_FN(XskClose) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
   xsk_shutdown(x);
-  return xd_undef(env);
+  return tn_undef(env);
 }
 
 /* xskFd(h) -> fd or -1 */
-XD_FN(XskFd) {
+TN_FN(XskFd) {
   napi_value argv[1];
-  if (xd_args(env, info, 1, argv)) return NULL;
+  if (tn_args(env, info, 1, argv)) return NULL;
   xsk_t *x = get_xsk(env, argv[0]);
   if (!x) return NULL;
-  return xd_int(env, x->closed ? -1 : x->fd);
+  return tn_int(env, x->closed ? -1 : x->fd);
 }
 
 void xd_xsk_init(napi_env env, napi_value exports) {
   napi_property_descriptor p[] = {
-      XD_PROP("umemCreate", UmemCreate), XD_PROP("umemAttach", UmemAttach), XD_PROP("umemView", UmemView),
-      XD_PROP("umemInfo", UmemInfo),     XD_PROP("xskOpen", XskOpen),       XD_PROP("xskStart", XskStart),
-      XD_PROP("xskStop", XskStop),       XD_PROP("xskRef", XskRef),         XD_PROP("xskRead", XskRead),
-      XD_PROP("xskRelease", XskRelease), XD_PROP("xskWrite", XskWrite),     XD_PROP("xskStats", XskStats),
-      XD_PROP("xskClose", XskClose),     XD_PROP("xskFd", XskFd),
+      TN_PROP("umemCreate", UmemCreate), TN_PROP("umemAttach", UmemAttach), TN_PROP("umemView", UmemView),
+      TN_PROP("umemInfo", UmemInfo),     TN_PROP("xskOpen", XskOpen),       TN_PROP("xskStart", XskStart),
+      TN_PROP("xskStop", XskStop),       TN_PROP("xskRef", XskRef),         TN_PROP("xskRead", XskRead),
+      TN_PROP("xskRelease", XskRelease), TN_PROP("xskWrite", XskWrite),     TN_PROP("xskStats", XskStats),
+      TN_PROP("xskClose", XskClose),     TN_PROP("xskFd", XskFd),
   };
   napi_define_properties(env, exports, sizeof p / sizeof p[0], p);
 }
