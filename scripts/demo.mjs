@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The tunvs demo: bring up the netns lab, run tunvsd with an LVS example configuration
 // (NAT + wlc over three real servers of weights 1, 2, 3 by default), send HTTP requests
-// from the client, print the ipvsadm-style table and the per-server distribution, tear
+// from the client (the director on the lab's TUN/TAP device, or with --link xdp|packet on an
+// AF_XDP or AF_PACKET v3 link on a veth), print the ipvsadm-style table and the per-server distribution, tear
 // everything down.
 //
-//   node scripts/demo.mjs [--method nat|dr|tun] [--scheduler NAME] [--requests N] [--console-port P] [--no-wait]
+//   node scripts/demo.mjs [--method nat|dr|tun] [--link tuntap|xdp|packet] [--scheduler NAME] [--requests N] [--console-port P] [--no-wait]
 //
 // It ends by printing the console's URL and a one-time password for the lab; in a terminal
 // the lab stays up until Enter.
@@ -20,10 +21,15 @@ const opt = (name, dflt) => {
   return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 };
 const method = opt('method', 'nat');
+const link = opt('link', 'tuntap');
 const scheduler = opt('scheduler', 'wlc');
 const requests = Number(opt('requests', '300'));
 if (!['nat', 'dr', 'tun'].includes(method)) {
   console.error(`demo: --method must be nat, dr or tun (not '${method}')`);
+  process.exit(2);
+}
+if (!['tuntap', 'xdp', 'packet'].includes(link)) {
+  console.error(`demo: --link must be tuntap, xdp or packet (not '${link}')`);
   process.exit(2);
 }
 const lab = join(root, 'scripts/lab');
@@ -47,19 +53,17 @@ process.on('SIGINT', () => {
 });
 
 async function main() {
-  console.log(`\n== tunvs demo: LVS-${method.toUpperCase()} with ${scheduler}, 3 real servers (weights 1, 2, 3)\n`);
+  const over = { tuntap: '', xdp: ' over AF_XDP', packet: ' over AF_PACKET v3' }[link];
+  console.log(`\n== tunvs demo: LVS-${method.toUpperCase()}${over} with ${scheduler}, 3 real servers (weights 1, 2, 3)\n`);
   spawnSync(lab, ['down'], { stdio: 'ignore' });
-  if (run(lab, ['up', '--method', method, '--servers', '3']).status !== 0) throw new Error('lab up failed');
+  if (run(lab, ['up', '--method', method, '--link', link, '--servers', '3']).status !== 0) throw new Error('lab up failed');
   const topo = JSON.parse(spawnSync(lab, ['status', '--json'], { encoding: 'utf8' }).stdout);
   const d = topo.director;
   const fwd = { nat: 'masq', dr: 'route', tun: 'tunnel' }[method];
   const config = {
-    device: {
-      name: d.device,
-      kind: d.deviceKind,
-      ...(d.deviceKind === 'tap' ? { mac: d.mac, addresses: [`${d.dip}/24`] } : {}),
-    },
-    sourceAddress: method === 'dr' ? d.dip : '10.10.1.1',
+    // the lab says what its device is to tunvsd (TUN, TAP, or the veth of an xdp/packet link)
+    device: d.tunvsd.device,
+    sourceAddress: d.tunvsd.sourceAddress,
     socket: sock,
     // /metrics, the status API and the console, on the director's 127.0.0.1
     http: { listen: '127.0.0.1:9280', passwordFile: 'console.passwd' },

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // scripts/lab: bring the tunvs network-namespace lab up, down, or show it.
 //
-//   scripts/lab up [--method nat|dr|tun] [--servers N] [--clients M] [--quiet]
+//   scripts/lab up [--method nat|dr|tun] [--link tuntap|xdp|packet] [--servers N] [--clients M] [--quiet]
 //   scripts/lab down
 //   scripts/lab status [--json]
 //
@@ -175,6 +175,7 @@ async function up(topo) {
   mkdirSync(RUN_DIR, { recursive: true });
   const d = topo.director;
   const dr = topo.method === 'dr';
+  const bypass = d.peer !== null;
   for (const ns of topo.namespaces) run('ip', ['netns', 'add', ns]);
   for (const ns of topo.namespaces) ipBatch(ns, ['link set lo up']);
 
@@ -188,8 +189,15 @@ async function up(topo) {
     dirCmds.push(`link add ${d.rsNet.ifname} type bridge stp_state 0 forward_delay 0`);
     dirCmds.push(`link set ${d.rsNet.ifname} address ${d.rsNet.mac}`);
   }
-  dirCmds.push(`tuntap add dev ${d.device} mode ${d.deviceKind}`);
-  if (dr) dirCmds.push(`link set ${d.device} address ${d.deviceMac} master ${d.lan.ifname}`);
+  if (bypass) {
+    // a kernel-bypass link: the director's veth end (its MAC is the director's), the other
+    // end a bridge port
+    dirCmds.push(`link add ${d.device} address ${d.deviceMac} type veth peer name ${d.peer.ifname} address ${d.peer.mac}`);
+    dirCmds.push(`link set ${d.peer.ifname} master ${d.peer.bridge}`);
+  } else {
+    dirCmds.push(`tuntap add dev ${d.device} mode ${d.deviceKind}`);
+    if (dr) dirCmds.push(`link set ${d.device} address ${d.deviceMac} master ${d.lan.ifname}`);
+  }
   for (const h of [...topo.clients, ...topo.servers]) {
     dirCmds.push(`link add ${h.peer.ifname} address ${h.peer.mac} type veth peer name ${h.ifname} netns ${h.ns} address ${h.mac}`);
     if (h.peer.bridge) dirCmds.push(`link set ${h.peer.ifname} master ${h.peer.bridge}`);
@@ -200,6 +208,7 @@ async function up(topo) {
   const dirIfs = new Set(['all', 'default', 'lo', d.device, d.lan.ifname]);
   if (d.rsNet) dirIfs.add(d.rsNet.ifname);
   for (const h of [...topo.clients, ...topo.servers]) dirIfs.add(h.peer.ifname);
+  if (bypass) dirIfs.add(d.peer.ifname);
   sysctls(d.ns, [
     ['net.ipv4.ip_forward', dr ? 0 : 1],
     ...[...dirIfs].map((i) => [`net.ipv4.conf.${i}.rp_filter`, 0]),
@@ -210,7 +219,11 @@ async function up(topo) {
     ...(dr ? [] : [[`net.ipv4.conf.${d.lan.ifname}.proxy_arp`, 1]]),
     // IPIP over TUN: the outer packets the director writes carry its own address as
     // source; without accept_local the kernel drops them as martians
-    ...(dr ? [] : [[`net.ipv4.conf.${d.device}.accept_local`, 1]]),
+    ...(dr || bypass ? [] : [[`net.ipv4.conf.${d.device}.accept_local`, 1]]),
+    // a bypass link: the frames the steering program leaves to the kernel are not the
+    // kernel's to answer (ARP for its other addresses) or to forward
+    ...(bypass ? [[`net.ipv4.conf.${d.device}.arp_ignore`, 1], [`net.ipv4.conf.${d.device}.forwarding`, 0],
+      [`net.ipv6.conf.${d.device}.disable_ipv6`, 1, true]] : []),
     ['net.bridge.bridge-nf-call-iptables', 0, true],
     ['net.bridge.bridge-nf-call-ip6tables', 0, true],
     ['net.bridge.bridge-nf-call-arptables', 0, true],
@@ -222,6 +235,7 @@ async function up(topo) {
   for (const h of [...topo.clients, ...topo.servers]) up2.push(`link set ${h.peer.ifname} up`);
   up2.push(`link set ${d.lan.ifname} up`);
   if (d.rsNet) up2.push(`link set ${d.rsNet.ifname} up`);
+  if (bypass) up2.push(`link set ${d.peer.ifname} up`);
   up2.push(`link set ${d.device} up`);
   if (d.vipRoute) up2.push(`route add ${d.vipRoute}`);
   if (d.policyRouting) {
@@ -229,6 +243,9 @@ async function up(topo) {
     up2.push(`route add ${d.policyRouting.route} table ${d.policyRouting.table}`);
   }
   ipBatch(d.ns, up2);
+  // the peer's TX checksum offload off: frames the kernel forwards to the link leave with
+  // their checksums complete (AF_XDP/AF_PACKET see the frame, not the skb's offload state)
+  if (bypass) run('ip', ['netns', 'exec', d.ns, 'ethtool', '-K', d.peer.ifname, 'tx', 'off']);
 
   // Clients.
   for (const c of topo.clients) {
@@ -290,10 +307,13 @@ async function up(topo) {
 function summary(topo) {
   const d = topo.director;
   const lines = [];
-  lines.push(`tunvs lab up: method ${topo.method}, ${topo.servers.length} real server(s), ${topo.clients.length} client(s)`);
+  lines.push(`tunvs lab up: method ${topo.method}${topo.link && topo.link !== 'tuntap' ? `, link ${topo.link}` : ''}, ${topo.servers.length} real server(s), ${topo.clients.length} client(s)`);
   lines.push(`  VIP ${topo.vip}  (http :${topo.ports.http}, udp echo :${topo.ports.udpEcho})`);
-  lines.push(`  director  ns ${d.ns}: ${d.deviceKind.toUpperCase()} ${d.device}` +
-    (topo.method === 'dr' ? ` on bridge ${d.lan.ifname}; own ${d.dip} and ${topo.vip} in userspace, MAC ${d.mac}` :
+  const linkName = { tun: 'TUN', tap: 'TAP', xdp: 'AF_XDP on veth', packet: 'AF_PACKET v3 on veth' }[d.deviceKind];
+  lines.push(`  director  ns ${d.ns}: ${linkName} ${d.device}` +
+    (d.peer ? ` (MAC ${d.deviceMac}, peer ${d.peer.ifname} on ${d.peer.bridge}); owns ${d.tunvsd.device.addresses.join(', ')} in userspace` +
+      (d.rsNet ? `; ${d.lan.ifname} ${d.lan.addr}, ${d.rsNet.ifname} ${d.rsNet.addr}` : '') :
+      topo.method === 'dr' ? ` on bridge ${d.lan.ifname}; own ${d.dip} and ${topo.vip} in userspace, MAC ${d.mac}` :
       `; ${d.lan.ifname} ${d.lan.addr} (${d.lan.mac}), ${d.rsNet.ifname} ${d.rsNet.addr} (${d.rsNet.mac})`));
   if (d.vipRoute) lines.push(`            route ${d.vipRoute}`);
   if (d.policyRouting) lines.push(`            rule ${d.policyRouting.rule}; table ${d.policyRouting.table}: ${d.policyRouting.route}`);
@@ -306,9 +326,10 @@ function summary(topo) {
   const flag = { nat: '-m', dr: '-g', tun: '-i' }[topo.method];
   lines.push('');
   lines.push(`The director must run in ${d.ns} on the ${d.deviceKind} device ${d.device} with, in ipvsadm terms:`);
+  if (d.peer) lines.push(`  (tunvsd: "device": ${JSON.stringify(d.tunvsd.device)}, "sourceAddress": "${d.tunvsd.sourceAddress}")`);
   lines.push(`  -A -t ${topo.vip}:${topo.ports.http} -s rr`);
   for (const s of topo.servers) lines.push(`  -a -t ${topo.vip}:${topo.ports.http} -r ${s.ip}:${topo.ports.http} ${flag}`);
-  if (topo.method === 'dr') lines.push(`  (TAP: answer ARP for ${d.dip} and ${topo.vip} with ${d.mac})`);
+  if (topo.method === 'dr' && !d.peer) lines.push(`  (TAP: answer ARP for ${d.dip} and ${topo.vip} with ${d.mac})`);
   lines.push(`Try: ip netns exec ${topo.clients[0].ns} curl -s http://${topo.vip}/`);
   lines.push(`JSON: scripts/lab status --json     Tear down: scripts/lab down`);
   return lines.join('\n');
@@ -356,17 +377,18 @@ function printStatus(st) {
 // ---------------------------------------------------------------------------------- main
 
 function usage() {
-  return `usage: scripts/lab up [--method nat|dr|tun] [--servers N] [--clients M] [--quiet]
+  return `usage: scripts/lab up [--method nat|dr|tun] [--link tuntap|xdp|packet] [--servers N] [--clients M] [--quiet]
        scripts/lab down
        scripts/lab status [--json]`;
 }
 
 async function main() {
   const [cmd, ...rest] = process.argv.slice(2);
-  const o = { method: 'nat', servers: 3, clients: 1, json: false };
+  const o = { method: 'nat', link: 'tuntap', servers: 3, clients: 1, json: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '--method') o.method = rest[++i];
+    else if (a === '--link') o.link = rest[++i];
     else if (a === '--servers') o.servers = Number(rest[++i]);
     else if (a === '--clients') o.clients = Number(rest[++i]);
     else if (a === '--json') o.json = true;
@@ -392,9 +414,9 @@ async function main() {
     return 0;
   }
   if (cmd === 'up') {
-    const topo = buildTopology(o.method, o.servers, o.clients);
+    const topo = buildTopology(o.method, o.servers, o.clients, o.link);
     const st = status();
-    if (st.up && JSON.stringify(buildTopology(st.method, st.servers.length, st.clients.length)) === JSON.stringify(topo)) {
+    if (st.up && JSON.stringify(buildTopology(st.method, st.servers.length, st.clients.length, st.link ?? 'tuntap')) === JSON.stringify(topo)) {
       say('tunvs lab already up with this topology');
       say(summary(topo));
       return 0;

@@ -27,6 +27,14 @@ export const UDP_ECHO_PORT = 7;
 /** The UDP port tun-method real servers take GUE on (`--tun-type gue --tun-port 6080`). */
 export const GUE_PORT = 6080;
 export const METHODS = ['nat', 'dr', 'tun'];
+/**
+ * How the director reaches the wire: `tuntap` (a TUN device for nat/tun, a TAP device on
+ * br-lan for dr), or a kernel-bypass link on a veth the lab makes (`xdp`: AF_XDP, `packet`:
+ * AF_PACKET v3): the director owns its end (`tunvs0`, no kernel address) and its addresses
+ * in userspace; the other end (`tunvs0p`) is a port of the servers' bridge (nat/tun) or of
+ * br-lan (dr).
+ */
+export const LINKS = ['tuntap', 'xdp', 'packet'];
 export const MAX_SERVERS = 50;
 export const MAX_CLIENTS = 8;
 
@@ -34,9 +42,10 @@ const hex = (n) => n.toString(16).padStart(2, '0');
 /** Deterministic MAC: side 0 = address owner, 1 = director-side bridge port. */
 export const mac = (side, subnet, host) => `02:${hex(side)}:0a:0a:${hex(subnet)}:${hex(host)}`;
 
-/** Build the topology object for a method and counts (validated). */
-export function buildTopology(method, nServers, nClients) {
+/** Build the topology object for a method, counts and link (validated). */
+export function buildTopology(method, nServers, nClients, link = 'tuntap') {
   if (!METHODS.includes(method)) throw new Error(`unknown method '${method}' (nat, dr or tun)`);
+  if (!LINKS.includes(link)) throw new Error(`unknown link '${link}' (tuntap, xdp or packet)`);
   if (!Number.isInteger(nServers) || nServers < 1 || nServers > MAX_SERVERS)
     throw new Error(`--servers must be 1..${MAX_SERVERS}`);
   if (!Number.isInteger(nClients) || nClients < 1 || nClients > MAX_CLIENTS)
@@ -68,6 +77,10 @@ export function buildTopology(method, nServers, nClients) {
     });
   }
 
+  const bypass = link !== 'tuntap';
+  // nat/tun on a bypass link: the director's own address on the servers' subnet (the kernel
+  // routes the VIP to it); dr: it owns the DIP on br-lan as the TAP director does
+  const ownAddr = bypass ? (l2 ? '10.10.0.1' : '10.10.1.2') : null;
   const servers = [];
   for (let i = 1; i <= nServers; i++) {
     const host = 10 + i;
@@ -78,7 +91,9 @@ export function buildTopology(method, nServers, nClients) {
       ip: `10.10.${rsSubnet}.${host}`,
       prefixLen: 24,
       mac: mac(0, rsSubnet, host),
-      gateway: l2 ? '10.10.0.1' : '10.10.1.1',
+      // NAT replies must pass the director: through the kernel's policy route into the TUN,
+      // or straight to the director's own address on a bypass link
+      gateway: l2 ? '10.10.0.1' : bypass && method === 'nat' ? ownAddr : '10.10.1.1',
       vipOnLo: method !== 'nat',
       realserver: method === 'tun' ? { tun: 'tunvs-rs0', guePort: GUE_PORT } : null,
       peer: { ns: dirNs, ifname: `vrs${i}`, mac: mac(1, rsSubnet, host), bridge: l2 ? 'br-lan' : 'br-rs' },
@@ -87,21 +102,34 @@ export function buildTopology(method, nServers, nClients) {
 
   const director = {
     ns: dirNs,
+    link,
     device: 'tunvs0',
-    deviceKind: l2 ? 'tap' : 'tun',
+    deviceKind: bypass ? link : l2 ? 'tap' : 'tun',
     // DR: the kernel side of the TAP is only a bridge port; the director process owns
-    // DIP and VIP in userspace with `mac` (it answers ARP for both itself).
-    deviceMac: l2 ? mac(1, 0, 1) : null,
+    // DIP and VIP in userspace with `mac` (it answers ARP for both itself). On a bypass link
+    // `deviceMac` is the veth's own MAC (the director's) and `peer` its kernel-side end.
+    deviceMac: bypass ? (l2 ? mac(0, 0, 1) : mac(0, 1, 2)) : l2 ? mac(1, 0, 1) : null,
+    peer: bypass ? { ifname: 'tunvs0p', mac: l2 ? mac(1, 0, 1) : mac(1, 1, 2), bridge: l2 ? 'br-lan' : 'br-rs' } : null,
     dip: '10.10.0.1',
-    mac: l2 ? mac(0, 0, 1) : null,
+    mac: l2 || bypass ? (l2 ? mac(0, 0, 1) : mac(0, 1, 2)) : null,
     lan,
     rsNet: l2 ? null : { ifname: 'br-rs', kind: 'bridge', addr: '10.10.1.1/24', mac: mac(0, 1, 1) },
-    vipRoute: l2 ? null : `${VIP}/32 dev tunvs0`,
-    policyRouting: method === 'nat' ? { rule: 'iif br-rs lookup 100', table: 100, route: 'default dev tunvs0' } : null,
+    vipRoute: l2 ? null : bypass ? `${VIP}/32 via ${ownAddr} dev br-rs` : `${VIP}/32 dev tunvs0`,
+    policyRouting: method === 'nat' && !bypass ? { rule: 'iif br-rs lookup 100', table: 100, route: 'default dev tunvs0' } : null,
+    // what tunvsd needs: its configuration's `device` and `sourceAddress`
+    tunvsd: {
+      device: bypass
+        ? { name: 'tunvs0', kind: link, addresses: [`${ownAddr}/24`], ...(l2 ? {} : { gateway: '10.10.1.1' }) }
+        : l2
+          ? { name: 'tunvs0', kind: 'tap', mac: mac(0, 0, 1), addresses: ['10.10.0.1/24'] }
+          : { name: 'tunvs0', kind: 'tun' },
+      sourceAddress: bypass ? ownAddr : l2 ? '10.10.0.1' : '10.10.1.1',
+    },
   };
 
   return {
     method,
+    link,
     vip: VIP,
     ports: { http: HTTP_PORT, udpEcho: UDP_ECHO_PORT },
     clientNet: '10.10.0.0/24',

@@ -391,9 +391,19 @@ http {
     const verb = on ? 'add' : 'del';
     ipb(NS.dir, [`route ${verb} ${VIP}/32 dev ${TUN}`, `rule ${verb} iif br-rs lookup 100 pref 100`, `route ${verb} default dev ${TUN} table 100`]);
     // as in the lab: no early demux while packets loop through the TUN
+    this.earlyDemux(!on);
+  }
+
+  /**
+   * Early demux in the routed director namespace. Off while the kernel forwards to a
+   * director of ours (TUN, or the AF_XDP director's address): haproxy's run leaves TIME_WAIT
+   * sockets on VIP:80 for a minute, early demux attaches them to a client's SYN with the
+   * same ports, and ip_forward drops every packet carrying a socket (wrk's SYNs hung).
+   */
+  earlyDemux(on: boolean): void {
     sysctl(NS.dir, [
-      ['net.ipv4.tcp_early_demux', on ? 0 : 1],
-      ['net.ipv4.udp_early_demux', on ? 0 : 1, true],
+      ['net.ipv4.tcp_early_demux', on ? 1 : 0],
+      ['net.ipv4.udp_early_demux', on ? 1 : 0, true],
     ]);
   }
 
@@ -519,6 +529,7 @@ backend iperf
     } else if (a === 'tunvs-xdp') {
       // the kernel routes the VIP to the director's own address; the servers answer through it
       await this.tunvsd('xdp-nat');
+      this.earlyDemux(false);
       ipb(NS.dir, [`route add ${VIP}/32 via ${XDP_ADDR} dev br-rs`]);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${XDP_ADDR}`]);
     } else if (a === 'tunvs-xdp-dr') {
@@ -549,6 +560,7 @@ backend iperf
     if (a === 'tunvs-nat' || a === 'c-tun') this.tunRouting(false);
     if (a === 'tunvs-xdp') {
       sh('ip', ['-n', NS.dir, 'route', 'del', `${VIP}/32`], { ignore: true });
+      this.earlyDemux(true);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${DIR_RS}`]);
     }
   }

@@ -15,6 +15,7 @@
  */
 import Benchmark from 'benchmark';
 import { Session } from 'node:inspector/promises';
+import { availableParallelism } from 'node:os';
 import { Director } from '@tunvs/engine';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { newLinkCounters } from '@tunvs/link';
@@ -23,6 +24,8 @@ import { schedulerNames } from '@tunvs/schedulers';
 import type { Suite } from '../suite.js';
 import { log, si, table } from '../suite.js';
 import { progress } from '../report/progress.js';
+import { workerScaling } from '../fastpath-workers.js';
+import type { ScalingResult } from '../fastpath-workers.js';
 
 const BATCH = 256;
 const SLOT = 64;
@@ -160,11 +163,28 @@ async function profileLoop(fn: () => void, ms: number): Promise<ReturnType<typeo
   }
 }
 
+/**
+ * One worker against two (fastpath-workers.ts): the same established flows, split by the
+ * steering hash, each worker a Director in a thread of its own.
+ */
+async function scaling(quick: boolean): Promise<ScalingResult> {
+  const r = await workerScaling(quick ? 65_536 : 262_144, quick ? 3 : 5, quick ? 500 : 1500, log);
+  log(table([
+    ['established ACKs, 64 B, batch 256, in worker threads', 'Mpps (median)', 'rounds'],
+    ['one worker, every flow', r.one_worker_mpps.toFixed(2), r.rounds.one.map((x) => x.toFixed(2)).join(' ')],
+    [`two workers (${r.split.join(' + ')} flows), summed`, r.two_workers_mpps.toFixed(2), r.rounds.two.map((x) => x.toFixed(2)).join(' ')],
+  ]));
+  log(`two workers / one worker: ${r.ratio.toFixed(2)}x (target ${r.target}x); each worker in the median round: ${r.two_workers_each_mpps.map((x) => x.toFixed(2)).join(' / ')} Mpps`);
+  log(`cores the process got: ${r.cores.one} (one worker), ${r.cores.two} (two); Mpps per CPU second: ${r.mpps_per_cpu.one} / ${r.mpps_per_cpu.two} (${r.ratio_per_cpu}x); load average before: ${r.loadavg} on ${availableParallelism()} cores`);
+  return r;
+}
+
 /** The `fastpath` benchmark suite. */
 export const suite: Suite = {
   name: 'fastpath',
-  description: 'Director per-packet path: established pps with a 1M-flow table, new flows/s per scheduler (in-process)',
+  description: 'Director per-packet path: established pps with a 1M-flow table, new flows/s per scheduler, one worker vs two (in-process; `fastpath workers` runs the last alone)',
   async run(opts) {
+    if (opts.args.includes('workers')) return { worker_scaling: await scaling(opts.quick) };
     const flows = opts.quick ? 131_072 : 1_048_576;
     const rounds = opts.quick ? 1 : 3;
     const maxTime = opts.quick ? 0.25 : 0.8;
@@ -399,6 +419,7 @@ export const suite: Suite = {
       destinations: NDEST,
       rounds,
       ...(profileTop ? { profile_top5: profileTop } : {}),
+      worker_scaling: await scaling(opts.quick),
       sink: sink & 1,
     };
   },

@@ -73,13 +73,13 @@ export type ControlResponse =
 /**
  * One operation of the socket. `run` gets the served DirectorControl and the request's
  * `args` (an array whose length is within `arity`); what it returns (or resolves to) is the
- * result. `stream`, when present, is used instead by the server: its items are sent as the
- * result array, in chunks.
+ * result. `stream`, when present, is used instead by the server: its items (or what it
+ * resolves to) are sent as the result array, in chunks.
  */
 export interface ControlOpHandler {
   arity: readonly [min: number, max: number];
   run(ctl: DirectorControl, args: unknown[]): unknown;
-  stream?(ctl: DirectorControl, args: unknown[]): Iterable<unknown>;
+  stream?(ctl: DirectorControl, args: unknown[]): Iterable<unknown> | Promise<Iterable<unknown>>;
 }
 
 const method = (name: ControlOp, min: number, max = min): ControlOpHandler => ({

@@ -71,8 +71,9 @@ export interface DaemonConfig {
   /** connection table capacity, default 262144 */
   connCapacity?: number;
   /**
-   * Directors (one per core, each with its own connection table): 1 today; more is refused
-   * until the worker Director lands (issue 18)
+   * Directors, one per worker thread (default 1). More than one on a kernel-bypass link
+   * (kind xdp or packet) only: each worker owns one slot of the link (the steering program
+   * hashes the client to a slot) and its own connection table; see workers.ts
    */
   workers?: number;
   timeouts?: Partial<Timeouts>;
@@ -362,10 +363,7 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
     [
       'workers',
       (v, path, out) => {
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64) return out.error(path, `must be an integer 1..64, not ${show(v)}`);
-        // refused, not ignored: a second worker would have to own its own AF_XDP slot, its
-        // connection table shard and a share of the control plane, which tunvsd does not do yet
-        if (v > 1) out.error(path, `${v} workers: one Director per core is not available yet; tunvsd runs one Director (leave "workers" out or set it to 1)`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64) out.error(path, `must be an integer 1..64, not ${show(v)}`);
       },
     ],
     [
@@ -427,6 +425,26 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
 }
 
 /**
+ * `workers` > 1 needs a kernel-bypass link: there the steering program sends both
+ * directions of a flow (client -> VIP, and the NAT real server's reply) to the slot of the
+ * client, so each worker sees whole flows. A TUN/TAP device cannot: with TUN multi-queue the
+ * kernel picks the queue by its own hash of the packet's addresses, which for a NAT reply
+ * (real server -> client) differs from the request's, so the reply would reach a worker that
+ * does not hold the connection. Scheduler plug-ins are loaded in the main thread only.
+ */
+function workersFindings(top: Record<string, unknown>, services: readonly ServiceConfig[], out: Findings): void {
+  const n = own(top, 'workers');
+  if (typeof n !== 'number' || n <= 1) return;
+  const kind = (own(top, 'device') as Record<string, unknown> | undefined)?.kind ?? 'tun';
+  if (kind !== 'xdp' && kind !== 'packet') {
+    out.error('workers', `${n} workers need a kernel-bypass device (kind "xdp" or "packet"); a ${String(kind).toUpperCase()} device runs one Director: the kernel picks a TUN/TAP queue by its own flow hash, so a NAT reply could reach a worker that does not hold its connection`);
+  }
+  services.forEach((s, i) => {
+    if (isPluginPath(s.scheduler)) out.error(childPath(childPath('services', i), 'scheduler'), `scheduler plug-ins run with one worker only (workers ${n}): the workers would not have the plug-in loaded`);
+  });
+}
+
+/**
  * Check a configuration given as a raw value (JSON, or tunvsd.conf converted to the same
  * shape). `file` anchors a relative `keepalivedConf`. Returns the configuration when there
  * is no error, and every finding.
@@ -440,6 +458,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   if (own(top, 'services') === undefined && own(top, 'keepalivedConf') === undefined) {
     out.error('', 'the configuration declares no services: give "services" (an empty list [] to run with none) or "keepalivedConf"');
   }
+  workersFindings(top, services, out);
   if (out.list.some((f) => f.severity === 'error')) return { config: null, findings: out.list };
   const dev = (own(top, 'device') ?? {}) as Record<string, unknown>;
   const device: DeviceConfig = { ...defaultDevice() };

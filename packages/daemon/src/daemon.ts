@@ -6,6 +6,9 @@
  *            and the running rules are kept)
  *   SIGTERM  close the socket and the device, exit 0
  *
+ * With `workers N` (> 1, kernel-bypass links only) the Directors run in N worker threads,
+ * one slot of the link each, and the Director here is the control plane (workers.ts).
+ *
  * The configuration is read and checked in a worker thread (loader.ts), at start and at
  * every reload, so the packet path and the control socket keep running while a file is
  * parsed; a reload that fails in any way (an error, a timeout, a heap limit) changes
@@ -17,11 +20,11 @@
  */
 import type { Server } from 'node:net';
 import { Director } from '@tunvs/engine';
-import type { MarkRule } from '@tunvs/engine';
+import type { DirectorEvent, MarkRule } from '@tunvs/engine';
 import { openTap, openTun } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
 import { DEFENSE_DEFAULTS } from '@tunvs/model';
-import type { DefenseSettings, Timeouts } from '@tunvs/model';
+import type { DefenseSettings, ServiceKey, Timeouts } from '@tunvs/model';
 import { claimSocketPath, serveControl, socketPath } from '@tunvs/cli';
 import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
 import { ConfigError, markRules, needsRestart } from './config.js';
@@ -38,6 +41,9 @@ import { Observability } from './http.js';
 import { DaemonVrrp } from './vrrp-runtime.js';
 import { DaemonSync } from './sync-runtime.js';
 import type { HttpConfig } from '@tunvs/console/config';
+import { ControlError } from '@tunvs/model';
+import { WorkerDirector, WorkerPool, workersRefusal } from './workers.js';
+import type { WorkerSetup } from './workers.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -78,6 +84,8 @@ export interface DaemonOptions extends LoadOptions {
   ops?: Iterable<[string, ControlOpHandler]>;
   /** the HTTP server from the command line (--http), over the configuration's */
   http?: HttpConfig;
+  /** with `workers` > 1: a worker thread ended on its own (default: log and exit 1) */
+  onWorkerLost?: (worker: number) => void;
 }
 
 /**
@@ -103,6 +111,30 @@ function timeoutsOf(base: Timeouts, c: DaemonConfig): Timeouts {
   const t = { ...base };
   for (const k of ['tcp', 'tcpfin', 'udp'] as const) if (c.timeouts?.[k]) t[k] = c.timeouts[k]!;
   return t;
+}
+
+/**
+ * The socket operations of a multi-worker director: listings from fresh worker snapshots,
+ * each worker's counters (`workerStats`), and the sync daemons refused (they would see no
+ * connection of the workers).
+ */
+function workerOps(d: WorkerDirector): [string, ControlOpHandler][] {
+  const refuse = (op: string): ControlOpHandler => ({
+    arity: [0, 2],
+    run: () => {
+      throw new ControlError('EINVAL', `${op}: the connection-sync daemon runs with one worker only (tunvsd runs ${d.pool.size})`, op);
+    },
+  });
+  return [
+    ['listServices', { arity: [0, 0], run: async () => (await d.refresh(), d.listServices()), stream: async () => (await d.refresh(), d.listServices()) }],
+    ['getService', { arity: [1, 1], run: async (_c, a) => (await d.refresh(), d.getService(a[0] as ServiceKey)) }],
+    ['listConnections', { arity: [0, 0], run: () => d.fetchConnections(), stream: () => d.fetchConnections() }],
+    ['info', { arity: [0, 0], run: async () => (await d.refresh(), d.info()) }],
+    ['workerStats', { arity: [0, 0], run: async () => (await d.refresh(), d.workerStats()) }],
+    ['workerConnections', { arity: [0, 0], run: () => d.workerConnections() }],
+    ['startDaemon', refuse('startDaemon')],
+    ['stopDaemon', refuse('stopDaemon')],
+  ];
 }
 
 /** Start tunvsd with the configuration file `path`. */
@@ -134,15 +166,19 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   let device: DaemonDevice | null = null;
   let bypass: BypassDevice | null = null;
   let director: Director | null = null;
+  let pool: WorkerPool | null = null;
+  const nWorkers = started.workers ?? 1;
   const obs = new Observability(log);
   let services: ServiceRunner | null = null;
   try {
     const dev = started.device;
     const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
+    const refused = workersRefusal(setup.keepalived, nWorkers);
+    if (refused !== null) throw new ConfigError(`${path}: ${refused}`);
     if (dev.kind === 'xdp' || dev.kind === 'packet') {
-      bypass = openBypassDevice(dev.kind, dev.name);
+      bypass = openBypassDevice(dev.kind, dev.name, nWorkers);
       device = bypass;
-      log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length });
+      log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length, workers: nWorkers });
     } else {
       const tt = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
       device = tt;
@@ -151,23 +187,23 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const bp = bypass;
     const owned = dev.addresses.map((a) => formatIpv4(parseCidr(a).addr));
     let unsteered = '';
-    director = new Director({
-      links: device.queues,
-      ...(bp !== null ? { mac: bp.mac } : dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
-      addresses: dev.addresses.map((a) => {
-        const c = parseCidr(a);
-        return { addr: formatIpv4(c.addr), prefix: c.prefix };
-      }),
+    const addresses = dev.addresses.map((a) => {
+      const c = parseCidr(a);
+      return { addr: formatIpv4(c.addr), prefix: c.prefix };
+    });
+    const capacity = started.connCapacity ?? 262144;
+    const conntrack = {
+      ...(started.expireNodestConn !== undefined ? { expireNodestConn: started.expireNodestConn } : {}),
+      ...(started.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: started.expireQuiescentTemplate } : {}),
+      ...(started.connReuseMode !== undefined ? { connReuseMode: started.connReuseMode } : {}),
+    };
+    const common = {
+      addresses,
       ...(dev.gateway ? { gateway: dev.gateway } : {}),
       ...(started.sourceAddress ? { sourceAddress: started.sourceAddress } : {}),
-      connCapacity: started.connCapacity ?? 262144,
       ...(started.ftp ? { ftpPorts: started.ftp.ports } : {}),
-      conntrack: {
-        ...(started.expireNodestConn !== undefined ? { expireNodestConn: started.expireNodestConn } : {}),
-        ...(started.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: started.expireQuiescentTemplate } : {}),
-        ...(started.connReuseMode !== undefined ? { connReuseMode: started.connReuseMode } : {}),
-      },
-      onEvent: (ev) => {
+      conntrack,
+      onEvent: (ev: DirectorEvent) => {
         log('info', ev.type, { ...ev });
         // a kernel-bypass link takes only the director's frames off the wire: keep its
         // steering in step with the services and NAT real servers
@@ -178,16 +214,62 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
         }
         obs.onDirectorEvent(ev);
       },
-    });
+    };
+    if (bp !== null && nWorkers > 1) {
+      // one Director per worker thread, each on its slot with its share of the table
+      const setups: WorkerSetup[] = bp.workerLinks.map((link, index) => ({
+        index,
+        link,
+        director: {
+          mac: Array.from(bp.mac),
+          addresses,
+          ...(dev.gateway ? { gateway: dev.gateway } : {}),
+          ...(started.sourceAddress ? { sourceAddress: started.sourceAddress } : {}),
+          connCapacity: Math.ceil(capacity / nWorkers),
+          ...(started.ftp ? { ftpPorts: started.ftp.ports } : {}),
+          conntrack,
+        },
+      }));
+      // a worker lost is a slot without a Director: stop rather than black-hole its clients
+      pool = new WorkerPool(setups, log, (index) => {
+        const fatal = opts.onWorkerLost ?? ((): void => {
+          log('error', 'stopping: a worker thread ended', { worker: index });
+          // detach the steering program: the kernel takes the interface's frames back
+          try {
+            device?.close();
+          } finally {
+            process.exit(1);
+          }
+        });
+        fatal(index);
+      });
+      await pool.ready();
+      await pool.refresh();
+      pool.startRefresh();
+      director = new WorkerDirector({ ...common, mac: bp.mac, linkName: bp.name, mtu: bp.mtu }, pool);
+    } else {
+      director = new Director({
+        links: device.queues,
+        ...(bp !== null ? { mac: bp.mac } : dev.kind === 'tap' ? { mac: parseMac(dev.mac) } : {}),
+        ...common,
+        connCapacity: capacity,
+      });
+    }
     // the owned addresses' ARP reaches the director before any service exists
     if (bp !== null) syncSteering(bp, director, owned);
   } catch (e) {
+    await pool?.stop();
     device?.close();
     claim.release();
     reader.close();
     throw e;
   }
   const d0 = director;
+  const workers = pool;
+  /** stop the worker threads (their link slots) before the device closes */
+  const stopWorkers = async (): Promise<void> => {
+    if (workers !== null) await workers.stop();
+  };
   const baseTimeouts = d0.getTimeouts();
   let marks: MarkRule[] = [];
   /** timeouts and mark rules, inside the transaction of `apply` */
@@ -200,9 +282,11 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const before = marks;
     const next = markRules(c.marks);
     d0.marks.set(next);
+    workers?.broadcast('setMarks', [next]);
     marks = next;
     tx.onRollback(() => {
       d0.marks.set(before);
+      workers?.broadcast('setMarks', [before]);
       marks = before;
     });
   };
@@ -217,6 +301,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     await vrrp.apply(setup.keepalived);
   } catch (e) {
     d0.stop();
+    await stopWorkers();
     device.close();
     claim.release();
     reader.close();
@@ -230,6 +315,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     services.stop();
     await vrrp.stop();
     d0.stop();
+    await stopWorkers();
     device.close();
     claim.release();
     reader.close();
@@ -243,7 +329,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     ['getDefense', { arity: [0, 0], run: () => d0.getDefense() }],
     ['setDefense', { arity: [1, 1], run: (_ctl, args) => d0.setDefense(args[0] as Partial<DefenseSettings>) }],
   ];
-  const server = serveControl(d0, sock, { claim, log, ops: [...defenseOps, ...(opts.ops ?? []), ...vrrp.ops(), ...sync.ops()] });
+  const server = serveControl(d0, sock, { claim, log, ops: [...defenseOps, ...(opts.ops ?? []), ...vrrp.ops(), ...sync.ops(), ...(d0 instanceof WorkerDirector ? workerOps(d0) : [])] });
   try {
     await new Promise<void>((res, rej) => {
       server.once('listening', () => res());
@@ -254,6 +340,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     services.stop();
     await vrrp.stop();
     d0.stop();
+    await stopWorkers();
     device.close();
     claim.release();
     reader.close();
@@ -277,6 +364,11 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       return false;
     }
     if (stopped) return false;
+    const refused = workersRefusal(next.keepalived, nWorkers);
+    if (refused !== null) {
+      log('error', 'reload failed, keeping the running configuration', { error: `${path}: ${refused}`, errors: [`${path}: ${refused}`] });
+      return false;
+    }
     for (const w of next.warnings) log('warn', 'configuration warning', { message: w });
     if (opts.http) next.config.http = opts.http;
     // the device, the socket and the table were set up at start: a reload cannot change them
@@ -350,10 +442,16 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       runner.stop();
       await new Promise<void>((res) => server.close(() => res()));
       d0.stop();
+      await stopWorkers();
       dev.close();
       log('info', 'stopped', {});
     },
   };
   await obs.start(d, path, setup.kind);
+  if (started.http && nWorkers > 1) {
+    // the collector reads the Director's own tables, which with workers are the control
+    // plane's (no traffic): said, not left to look like an idle director
+    log('warn', `/metrics with ${nWorkers} workers: the Prometheus traffic counters are the main thread's (zero), not yet summed over the workers; tunvsadm, the status API and the console's listings are`, {});
+  }
   return d;
 }

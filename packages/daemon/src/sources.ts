@@ -33,7 +33,7 @@ export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
 /** The defence sysctls as tunvsd.conf keywords (the kernel's names) -> the configuration's key. */
 const DEFENSE_KEYWORDS: ReadonlyMap<string, string> = new Map(Object.entries(DEFENSE_SYSCTLS).map(([key, sysctl]) => [sysctl, key]));
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'gateway', 'mac', ...DEFENSE_KEYWORDS.keys(), ...HTTP_KEYWORDS];
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'gateway', 'mac', ...DEFENSE_KEYWORDS.keys(), ...HTTP_KEYWORDS];
 
 /** The largest configuration file tunvsd reads (bytes): the keepalived reader's cap. */
 export const MAX_CONFIG_BYTES = DEFAULT_MAX_FILE_BYTES;
@@ -201,6 +201,12 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
       case 'keepalived_conf':
         where.set('keepalivedConf', at);
         if (settings.keepalivedConf !== undefined) raw.keepalivedConf = settings.keepalivedConf;
+        break;
+      case 'workers':
+        // checked with the JSON form's rules (an integer 1..64, xdp/packet for more than 1)
+        where.set('workers', at);
+        if (v === undefined) diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs a value`, exitCode: 5 });
+        else raw.workers = /^[0-9]+$/.test(v) ? Number(v) : v;
         break;
       case 'source_address':
       case 'gateway':

@@ -17,6 +17,7 @@ import type { ServiceInfo } from '@tunvs/model';
 import { parseIpv4 } from '@tunvs/packet';
 import { openPacket, openXdp, parseEndpoint } from '@tunvs/xdp';
 import type { Endpoint, EndpointSpec, Steering } from '@tunvs/xdp';
+import type { WorkerLinkSpec } from './workers.js';
 
 /** What the daemon needs of its device: the links the Director reads, a name, a way to close. */
 export interface DaemonDevice {
@@ -124,34 +125,51 @@ export interface BypassDevice extends DaemonDevice {
   readonly steering: Steering;
   /** 'xdp' or 'packet', and for xdp the attach mode and copy/zero-copy */
   readonly describe: string;
+  readonly mtu: number;
+  /**
+   * With several workers: what each worker opens (slot i for worker i); the port's own
+   * `queues` is then empty (no socket is read in the main thread). Empty with one worker.
+   */
+  readonly workerLinks: WorkerLinkSpec[];
 }
 
-/** Open `ifname` as an AF_XDP (`xdp`) or AF_PACKET v3 (`packet`) port with an empty steering. */
-export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string): BypassDevice {
+/**
+ * Open `ifname` as an AF_XDP (`xdp`) or AF_PACKET v3 (`packet`) port with an empty steering.
+ * With `workers` > 1 the steering program spreads the clients over that many slots and no
+ * socket is read here: each worker thread opens its slot (`workerLinks`).
+ */
+export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers = 1): BypassDevice {
   // the director's addresses are its own (userspace), not the interface's: the interface's
   // kernel addresses stay host addresses (their frames pass to the kernel)
+  const slots = Array.from({ length: workers }, (_, i) => i);
   if (kind === 'xdp') {
-    const port = openXdp({ ifname, steer: {} });
+    const port = openXdp({ ifname, steer: {}, slots: workers, ...(workers > 1 ? { openSlots: [] } : {}) });
+    const desc = port.describe();
     return {
       name: port.ifname,
       kind: 'tap',
       queues: port.links,
       mac: port.mac,
+      mtu: desc.mtu,
       steering: port.steering,
-      describe: `AF_XDP, ${port.queues.length} queue(s), XDP ${port.mode} mode, ${port.zeroCopy ? 'zero-copy' : 'copy'}`,
+      describe: `AF_XDP, ${port.queues.length} queue(s), XDP ${port.mode} mode, ${workers > 1 ? `${workers} slots (one per worker)` : port.zeroCopy ? 'zero-copy' : 'copy'}`,
+      workerLinks: workers > 1 ? slots.map((slot) => ({ kind: 'xdp', desc, slot })) : [],
       close: () => port.close(),
     };
   }
-  const port = openPacket({ ifname, sockets: 1, steer: {} });
+  const port = openPacket({ ifname, sockets: workers, steer: {}, ...(workers > 1 ? { openSlots: [] } : {}) });
   if (port.steering === null) throw new Error(`AF_PACKET on ${ifname}: the steering program did not load`);
   const steering = port.steering;
+  const desc = port.describe();
   return {
     name: port.ifname,
     kind: 'tap',
     queues: port.links,
     mac: port.mac,
+    mtu: port.mtu,
     steering,
-    describe: 'AF_PACKET v3, 1 socket, steered',
+    describe: workers > 1 ? `AF_PACKET v3, ${workers} sockets in a steered fanout group (one per worker)` : 'AF_PACKET v3, 1 socket, steered',
+    workerLinks: workers > 1 ? slots.map((slot) => ({ kind: 'packet', desc, slot })) : [],
     close: () => port.close(),
   };
 }

@@ -5,12 +5,13 @@
  * (give the interface no address for the director's traffic, or drop it with an nftables
  * netdev ingress rule, which runs after packet sockets have their copy).
  */
-import type { Link, LinkCounters, PacketBatch } from '@tunvs/link';
-import { call, ERRNO, fromNative, nativeError, XdpError } from './errors.js';
+import { call, ERRNO, XdpError } from './errors.js';
 import { validatePacketOptions } from './config.js';
 import type { PacketOptions } from './config.js';
 import type { NativeXdp, PktHandle } from './native.js';
 import { native } from './native.js';
+import { lookUpInterface, RingLink } from './ring-link.js';
+import type { RingOps } from './ring-link.js';
 import { PROG_TYPE_SOCKET_FILTER, steeringProgram } from './bpf/program.js';
 import { createSteeringMaps, readProgramStats } from './steering.js';
 import type { ProgramStats, SteeringMapFds, Steering } from './steering.js';
@@ -20,45 +21,14 @@ const L2_SLACK = 18;
 /** TPACKET3_HDRLEN - sizeof(sockaddr_ll): where a TX frame's data starts */
 const TX_DATA_OFF = 48;
 
-class PacketCounters implements LinkCounters {
-  constructor(
-    private readonly read: () => Float64Array,
-    private readonly drops: () => number,
-  ) {}
-  get rxPackets(): number {
-    return this.read()[0]!;
-  }
-  get rxBytes(): number {
-    return this.read()[1]!;
-  }
-  get rxBatches(): number {
-    return this.read()[2]!;
-  }
-  get txPackets(): number {
-    return this.read()[3]!;
-  }
-  get txBytes(): number {
-    return this.read()[4]!;
-  }
-  get txDropped(): number {
-    return this.read()[5]!;
-  }
-  get txErrors(): number {
-    return this.read()[6]!;
-  }
-  /** frames the kernel could not put in the RX ring (every block in use) */
-  get rxErrors(): number {
-    this.read();
-    return this.drops();
-  }
-}
+/** the AF_PACKET calls of the addon, as RingLink runs them */
+const packetOps = (n: NativeXdp): RingOps<PktHandle> => ({
+  start: n.pktStart, stop: n.pktStop, ref: n.pktRef, read: n.pktRead,
+  release: n.pktRelease, write: n.pktWrite, stats: n.pktStats, close: n.pktClose,
+});
 
 /** One AF_PACKET socket (a member of the fanout group when there are several). */
-export class PacketLink implements Link {
-  readonly kind = 'tap' as const;
-  readonly vnetHdrLen = 0;
-  readonly counters: LinkCounters;
-  readonly batch: PacketBatch;
+export class PacketLink extends RingLink<PktHandle> {
   /** The socket's fd. */
   get fd(): number {
     return this.sockFd;
@@ -68,104 +38,48 @@ export class PacketLink implements Link {
   get index(): number {
     return this.slot;
   }
-  private readonly stat = new Float64Array(16);
   /** frames the kernel dropped for this socket (RX blocks all in use), accumulated */
   private kernelDrops = 0;
-  private handler: ((batch: PacketBatch) => void) | null = null;
-  private reading = false;
-  private closed = false;
 
   /** @internal use openPacket */
   constructor(
-    readonly name: string,
-    readonly mtu: number,
+    name: string,
+    mtu: number,
     /** the socket's place in the fanout group: the slot steering sends clients to */
     readonly slot: number,
-    private readonly handle: PktHandle,
+    handle: PktHandle,
     view: Uint8Array,
     batchSize: number,
     private readonly sockFd = -1,
   ) {
-    this.batch = { buf: view, offsets: new Uint32Array(batchSize), lengths: new Uint32Array(batchSize), count: 0 };
-    this.counters = new PacketCounters(
-      () => this.readStats(),
-      () => this.kernelDrops,
-    );
+    super(name, mtu, handle, packetOps(native()), view, batchSize, 16);
   }
 
-  private readStats(): Float64Array {
-    if (!this.closed) {
-      native().pktStats(this.handle, this.stat);
-      this.kernelDrops += this.stat[14]!;
-    }
+  protected get label(): string {
+    return `packet socket ${this.slot} of ${this.name}`;
+  }
+
+  protected get source(): string {
+    return this.name;
+  }
+
+  /** the kernel's drop count is reset by each read: add it up */
+  protected override readStats(): Float64Array {
+    const open = !this.isClosed;
+    super.readStats();
+    if (open) this.kernelDrops += this.stat[14]!;
     return this.stat;
   }
 
-  private readonly onNative = (count: number): void => {
-    const b = this.batch;
-    b.count = count;
-    this.handler?.(b);
-    b.count = 0;
-  };
-
-  onBatch(handler: (batch: PacketBatch) => void): void {
-    if (this.closed) throw new XdpError(`packet socket ${this.slot} of ${this.name} is closed`, 'EBADF', ERRNO.EBADF, 'read');
-    this.handler = handler;
-    if (!this.reading) {
-      const b = this.batch;
-      call(`reading ${this.name}`, () => native().pktStart(this.handle, b.offsets, b.lengths, this.onNative));
-      this.reading = true;
-    }
-  }
-
-  /** Pull form: release the previous batch, take what is ready now (count may be 0). */
-  readBatch(): PacketBatch {
-    const b = this.batch;
-    b.count = this.closed ? 0 : native().pktRead(this.handle, b.offsets, b.lengths);
-    return b;
-  }
-
-  release(): void {
-    this.batch.count = 0;
-    if (!this.closed) native().pktRelease(this.handle);
-  }
-
-  pause(): void {
-    if (this.closed || !this.reading) return;
-    native().pktStop(this.handle);
-    this.reading = false;
-  }
-
-  resume(): void {
-    if (this.closed || this.reading || !this.handler) return;
-    this.onBatch(this.handler);
-  }
-
-  ref(on = true): void {
-    if (!this.closed) native().pktRef(this.handle, on);
-  }
-
-  writeBatch(batch: PacketBatch): number {
-    if (batch.count === 0) return 0;
-    return native().pktWrite(this.handle, batch.buf, batch.offsets, batch.lengths, batch.count);
-  }
-
-  send(frame: Uint8Array): boolean {
-    return this.writeBatch({ buf: frame, offsets: Uint32Array.of(0), lengths: Uint32Array.of(frame.length), count: 1 }) === 1;
+  /** frames the kernel could not put in the RX ring (every block in use) */
+  protected rxErrorCount(): number {
+    return this.kernelDrops;
   }
 
   /** Counters, including the kernel's drops (RX blocks all in use). */
   stats(): { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; txDropped: number; txErrors: number; kernelDrops: number } {
     const s = this.readStats();
     return { rxPackets: s[0]!, rxBytes: s[1]!, txPackets: s[3]!, txBytes: s[4]!, txDropped: s[5]!, txErrors: s[6]!, kernelDrops: this.kernelDrops };
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.reading = false;
-    this.handler = null;
-    native().pktClose(this.handle);
   }
 }
 
@@ -235,14 +149,7 @@ let fanoutIds = 0;
 export function openPacket(opts: PacketOptions): PacketPort {
   const o = validatePacketOptions(opts);
   const n: NativeXdp = native();
-  let info: ReturnType<NativeXdp['ifInfo']>;
-  try {
-    info = n.ifInfo(o.ifname);
-  } catch (err) {
-    const e = nativeError(err);
-    if (e.code === 'ENODEV') throw new XdpError(`cannot open AF_PACKET on ${o.ifname}: no such interface in this network namespace`, e.code, e.errno, e.syscall);
-    throw fromNative(err, `looking up ${o.ifname}`);
-  }
+  const info = lookUpInterface(n, o.ifname, 'AF_PACKET');
   if (info.hwType !== 1)
     throw new XdpError(`AF_PACKET link not supported on ${o.ifname}: not an Ethernet device; the link carries Ethernet frames`, 'EOPNOTSUPP', ERRNO.EOPNOTSUPP, 'validate');
   if (info.mtu + L2_SLACK > TX_FRAME_SIZE - TX_DATA_OFF)

@@ -4,12 +4,13 @@
  * straight into the UMEM. See the package README for the design.
  */
 import { endianness } from 'node:os';
-import type { Link, LinkCounters, PacketBatch } from '@tunvs/link';
 import { call, ERRNO, fromNative, nativeError, XdpError } from './errors.js';
 import { framesNeeded, validateXdpOptions } from './config.js';
 import type { XdpOptions } from './config.js';
-import type { NativeIfInfo, NativeXdp, UmemHandle, XskHandle } from './native.js';
+import type { NativeXdp, UmemHandle, XskHandle } from './native.js';
 import { native } from './native.js';
+import { lookUpInterface, RingLink } from './ring-link.js';
+import type { RingOps } from './ring-link.js';
 import { MapType, PROG_TYPE_XDP, steeringProgram } from './bpf/program.js';
 import { createSteeringMaps, readProgramStats } from './steering.js';
 import type { ProgramStats, Steering } from './steering.js';
@@ -56,62 +57,27 @@ export interface XdpSocketStats {
   freeFrames: number;
 }
 
-/** LinkCounters read from the addon when asked (nothing is counted twice in JS). */
-class SocketCounters implements LinkCounters {
-  constructor(private readonly read: () => Float64Array) {}
-  get rxPackets(): number {
-    return this.read()[0]!;
-  }
-  get rxBytes(): number {
-    return this.read()[1]!;
-  }
-  get rxBatches(): number {
-    return this.read()[2]!;
-  }
-  get txPackets(): number {
-    return this.read()[3]!;
-  }
-  get txBytes(): number {
-    return this.read()[4]!;
-  }
-  get txDropped(): number {
-    return this.read()[5]!;
-  }
-  get txErrors(): number {
-    return this.read()[6]!;
-  }
-  /** frames the kernel could not deliver to this socket (RX ring full, no fill frame) plus bad descriptors */
-  get rxErrors(): number {
-    const s = this.read();
-    return s[13]! + s[14]!;
-  }
-}
-
 function errnoName(e: number): string {
   for (const [k, v] of Object.entries(ERRNO)) if (v === e) return k;
   return `errno ${e}`;
 }
+
+/** the AF_XDP calls of the addon, as RingLink runs them */
+const xdpOps = (n: NativeXdp): RingOps<XskHandle> => ({
+  start: n.xskStart, stop: n.xskStop, ref: n.xskRef, read: n.xskRead,
+  release: n.xskRelease, write: n.xskWrite, stats: n.xskStats, close: n.xskClose,
+});
 
 /**
  * One AF_XDP socket: a Link carrying Ethernet frames. A received batch points into the
  * UMEM (`batch.buf` is the whole UMEM); writing a frame of the current batch back (to this
  * socket or any other of the same UMEM in this thread) sends it without a copy.
  */
-export class XdpLink implements Link {
-  readonly kind = 'tap' as const;
-  readonly vnetHdrLen = 0;
-  readonly counters: LinkCounters;
-  /** the receive batch (valid during onBatch, or until the next readBatch/release) */
-  readonly batch: PacketBatch;
-  private readonly stat = new Float64Array(20);
-  private handler: ((batch: PacketBatch) => void) | null = null;
-  private reading = false;
-  private closed = false;
-
+export class XdpLink extends RingLink<XskHandle> {
   /** @internal use openXdp / openXdpSlots */
   constructor(
-    readonly name: string,
-    readonly mtu: number,
+    name: string,
+    mtu: number,
     /** the RX queue the socket is bound to */
     readonly queue: number,
     /** the slot (worker) among the queue's sockets */
@@ -120,87 +86,30 @@ export class XdpLink implements Link {
     readonly index: number,
     /** the driver moves frames by DMA into the UMEM (no kernel copy) */
     readonly zeroCopy: boolean,
-    private readonly handle: XskHandle,
+    handle: XskHandle,
     view: Uint8Array,
     batchSize: number,
     private readonly onClose: (link: XdpLink) => void,
   ) {
-    this.batch = { buf: view, offsets: new Uint32Array(batchSize), lengths: new Uint32Array(batchSize), count: 0 };
-    this.counters = new SocketCounters(() => this.readStats());
+    super(name, mtu, handle, xdpOps(native()), view, batchSize, 20);
   }
 
-  private readStats(): Float64Array {
-    if (!this.closed) native().xskStats(this.handle, this.stat);
-    return this.stat;
+  protected get label(): string {
+    return `socket ${this.index} of ${this.name}`;
+  }
+
+  protected get source(): string {
+    return `${this.name} queue ${this.queue}`;
+  }
+
+  /** frames the kernel could not deliver to this socket (RX ring full, no fill frame) plus bad descriptors */
+  protected rxErrorCount(s: Float64Array): number {
+    return s[13]! + s[14]!;
   }
 
   /** The socket's fd (-1 once closed). */
   get fd(): number {
     return native().xskFd(this.handle);
-  }
-
-  private readonly onNative = (count: number): void => {
-    const b = this.batch;
-    b.count = count;
-    this.handler?.(b);
-    b.count = 0;
-  };
-
-  /** Set the receive handler and start reading (one call per batch, from the event loop). */
-  onBatch(handler: (batch: PacketBatch) => void): void {
-    if (this.closed) throw new XdpError(`socket ${this.index} of ${this.name} is closed`, 'EBADF', ERRNO.EBADF, 'read');
-    this.handler = handler;
-    if (!this.reading) this.startReading();
-  }
-
-  private startReading(): void {
-    const b = this.batch;
-    call(`reading ${this.name} queue ${this.queue}`, () => native().xskStart(this.handle, b.offsets, b.lengths, this.onNative));
-    this.reading = true;
-  }
-
-  /**
-   * The pull form, for a busy-polling worker: give back the previous batch's frames and
-   * take what the RX ring holds now (no wait; `count` may be 0). The batch is valid until
-   * the next readBatch or release.
-   */
-  readBatch(): PacketBatch {
-    const b = this.batch;
-    b.count = this.closed ? 0 : native().xskRead(this.handle, b.offsets, b.lengths);
-    return b;
-  }
-
-  /** Give back the frames of the last readBatch. */
-  release(): void {
-    this.batch.count = 0;
-    if (!this.closed) native().xskRelease(this.handle);
-  }
-
-  /** Stop reading (the handler stays; `resume` starts again). */
-  pause(): void {
-    if (this.closed || !this.reading) return;
-    native().xskStop(this.handle);
-    this.reading = false;
-  }
-
-  resume(): void {
-    if (this.closed || this.reading || !this.handler) return;
-    this.startReading();
-  }
-
-  /** Whether a reading socket keeps the process alive (default true). */
-  ref(on = true): void {
-    if (!this.closed) native().xskRef(this.handle, on);
-  }
-
-  writeBatch(batch: PacketBatch): number {
-    if (batch.count === 0) return 0;
-    return native().xskWrite(this.handle, batch.buf, batch.offsets, batch.lengths, batch.count);
-  }
-
-  /** Send one frame (convenience for control traffic; allocates). Returns whether it was queued. */
-  send(frame: Uint8Array): boolean {
-    return this.writeBatch({ buf: frame, offsets: Uint32Array.of(0), lengths: Uint32Array.of(frame.length), count: 1 }) === 1;
   }
 
   /** The addon's and the kernel's counters. */
@@ -247,18 +156,9 @@ export class XdpLink implements Link {
     return new XdpError(`sendto on ${this.name} queue ${this.queue} failed: ${errnoName(e)}${why}`, errnoName(e), e, 'sendto');
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** Stop reading, take the socket out of the program's map and close it. Idempotent. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.reading = false;
-    this.handler = null;
+  /** take the socket out of the program's map */
+  protected override onClosing(): void {
     this.onClose(this);
-    native().xskClose(this.handle);
   }
 }
 
@@ -462,15 +362,7 @@ export function openXdp(opts: XdpOptions): XdpPort {
   if (endianness() !== 'LE') throw new XdpError('@tunvs/xdp runs on little-endian machines only', 'ENOTSUP', ERRNO.EOPNOTSUPP, 'validate');
   const n = native();
   const ifname = o.ifname;
-  let info: NativeIfInfo;
-  try {
-    info = n.ifInfo(ifname);
-  } catch (err) {
-    const e = nativeError(err);
-    if (e.code === 'ENODEV')
-      throw new XdpError(`cannot open AF_XDP on ${ifname}: no such interface in this network namespace`, e.code, e.errno, e.syscall);
-    throw fromNative(err, `looking up ${ifname}`);
-  }
+  const info = lookUpInterface(n, ifname, 'AF_XDP');
   if (info.hwType !== ARPHRD_ETHER) {
     const what = info.loopback ? 'a loopback device' : info.hwType === ARPHRD_NONE ? 'a layer-3 device (no Ethernet header, e.g. TUN)' : `not an Ethernet device (ARPHRD ${info.hwType})`;
     throw notSupported(ifname, `${what}; the link carries Ethernet frames`, 'EOPNOTSUPP', ERRNO.EOPNOTSUPP, 'validate');

@@ -1,0 +1,150 @@
+/**
+ * The body of one worker thread of a multi-worker tunvsd (workers.ts): one Director on the
+ * link slot the main thread gives it, applying the control operations the main thread
+ * broadcasts, in the order they arrive, and answering snapshot requests (services with
+ * counters, named counters, connections) for the aggregated listings.
+ *
+ * ARP: the steering program sends every ARP frame to slot 0, so only worker 0 sees the
+ * replies to the requests the others send. Worker 0 hands every ARP reply it receives to
+ * the main thread, which passes it on to the other workers; each feeds it to its Director
+ * as if its own link had received it (its neighbour cache learns the MAC and sends what was
+ * waiting for it). ARP requests stay with worker 0, which answers them.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Director } from '@tunvs/engine';
+import type { MarkRule } from '@tunvs/engine';
+import type { Link, PacketBatch } from '@tunvs/link';
+import { MemoryLink } from '@tunvs/link';
+import { openPacketSlots, openXdpSlots } from '@tunvs/xdp';
+import { ARP_FRAME_LEN, ArpField, ArpOp, EthField, EtherType } from '@tunvs/packet';
+import type { FromWorker, ToWorker, WorkerLinkSpec, WorkerOp, WorkerSetup } from './workers.js';
+
+const OPER = EthField.HEADER_LEN + ArpField.OPER;
+
+/** An ARP reply at `off` (untagged Ethernet: what the steering program passes as ARP). */
+function isArpReply(buf: Uint8Array, off: number, len: number): boolean {
+  return (
+    len >= ARP_FRAME_LEN &&
+    buf[off + EthField.ETHERTYPE] === EtherType.Arp >>> 8 &&
+    buf[off + EthField.ETHERTYPE + 1] === (EtherType.Arp & 255) &&
+    buf[off + OPER] === 0 &&
+    buf[off + OPER + 1] === ArpOp.Reply
+  );
+}
+
+/**
+ * The numeric entries of a counters record (an AF_XDP link's counters object also carries
+ * its reader function, which Control.stats copies along and a message cannot carry).
+ */
+function numbers(r: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+function openLink(spec: WorkerLinkSpec): Link {
+  if (spec.kind === 'xdp') return openXdpSlots(spec.desc, [spec.slot])[0]!;
+  if (spec.kind === 'packet') return openPacketSlots(spec.desc, [spec.slot])[0]!;
+  return new MemoryLink('tap', spec.mtu, `worker-mem`);
+}
+
+/**
+ * The link as the Director reads it; worker 0's copy of each ARP reply goes to `arp` (ARP
+ * frames only arrive on slot 0, so the other workers skip the scan).
+ */
+function withArpCopy(link: Link, arp: ((frame: Uint8Array) => void) | null): Link {
+  if (arp === null) return link;
+  return {
+    kind: link.kind,
+    name: link.name,
+    mtu: link.mtu,
+    vnetHdrLen: link.vnetHdrLen,
+    counters: link.counters,
+    onBatch(handler: (b: PacketBatch) => void): void {
+      link.onBatch((b) => {
+        const buf = b.buf;
+        for (let i = 0; i < b.count; i++) {
+          const off = b.offsets[i]!;
+          const len = b.lengths[i]!;
+          if (isArpReply(buf, off, len)) arp(buf.slice(off, off + len));
+        }
+        handler(b);
+      });
+    },
+    writeBatch: (b) => link.writeBatch(b),
+    close: () => link.close(),
+  };
+}
+
+function run(): void {
+  const port = parentPort;
+  if (port === null) throw new Error('director-worker.js runs as a worker thread');
+  const setup = workerData as WorkerSetup;
+  const post = (m: FromWorker): void => port.postMessage(m);
+  const raw = openLink(setup.link);
+  const link = withArpCopy(raw, setup.index === 0 ? (frame) => post({ t: 'arp', frame }) : null);
+  const o = setup.director;
+  const director = new Director({
+    links: [link],
+    mac: Uint8Array.from(o.mac),
+    addresses: o.addresses,
+    ...(o.gateway ? { gateway: o.gateway } : {}),
+    ...(o.sourceAddress ? { sourceAddress: o.sourceAddress } : {}),
+    connCapacity: o.connCapacity,
+    ...(o.ftpPorts ? { ftpPorts: o.ftpPorts } : {}),
+    conntrack: o.conntrack,
+  });
+  const injected: PacketBatch = { buf: new Uint8Array(0), offsets: new Uint32Array(1), lengths: new Uint32Array(1), count: 1 };
+  const apply = (op: WorkerOp, args: unknown[]): void => {
+    switch (op) {
+      case 'setMarks':
+        director.marks.set(args[0] as MarkRule[]);
+        return;
+      case 'setSloppyTcp':
+        director.sloppyTcp = args[0] as boolean;
+        return;
+      default:
+        (director[op] as (...a: unknown[]) => void).apply(director, args);
+    }
+  };
+  port.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'op':
+        try {
+          apply(m.op, m.args);
+        } catch (e) {
+          post({ t: 'failed', op: m.op, seq: m.seq, message: (e as Error).message });
+        }
+        return;
+      case 'snapshot':
+        post({ t: 'snapshot', id: m.id, snap: { services: director.listServices(), stats: numbers(director.stats()), connTableSize: director.info().connTableSize } });
+        return;
+      case 'conns':
+        post({ t: 'conns', id: m.id, conns: director.listConnections() });
+        return;
+      case 'arp':
+        injected.buf = m.frame;
+        injected.offsets[0] = 0;
+        injected.lengths[0] = m.frame.length;
+        injected.count = 1;
+        director.processBatch(link, injected);
+        return;
+      case 'frames': {
+        if (!(raw instanceof MemoryLink)) return post({ t: 'sent', id: m.id, frames: [] });
+        for (const f of m.frames) raw.inject(f);
+        raw.deliver();
+        post({ t: 'sent', id: m.id, frames: raw.drain() });
+        return;
+      }
+      case 'stop':
+        director.stop();
+        post({ t: 'stopped' });
+        port.close();
+        return;
+    }
+  });
+  director.start();
+  post({ t: 'ready', index: setup.index, link: raw.name });
+}
+
+run();

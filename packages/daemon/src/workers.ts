@@ -1,0 +1,479 @@
+/**
+ * One Director per core (tunvsd `workers N` on a kernel-bypass link): N worker threads,
+ * each running a Director on one slot of the link (director-worker.ts) with its own
+ * connection table, scheduler state, counters and rate estimator; nothing is shared on the
+ * packet path. The steering program hashes every frame to the slot of its client (client
+ * address and port; the address alone for persistent services), so both directions of a
+ * flow, the client's packets and the NAT real server's replies, reach the worker that holds
+ * its connection.
+ *
+ * The control plane stays in the main thread, on a `WorkerDirector`: a Director with no
+ * traffic of its own that checks every control operation exactly as a single Director does
+ * (same errors, same events, same rules for the transaction that undoes a failed reload)
+ * and, once it has passed, posts it to every worker. One port per worker and one sender
+ * keep the order: every worker applies the same operations in the same order, so their
+ * service tables stay identical (a worker refusing one it was sent is logged as an error:
+ * it would mean they diverged).
+ *
+ * Listings aggregate: services and destinations come from the main thread's table (the
+ * configuration, weights as health checks left them), their counters and connection counts
+ * are the sums over the workers, rates included (each worker estimates its own share);
+ * `-L -c` is every worker's connections one after another; the named counters are sums.
+ * Workers report a snapshot on request: the control socket asks before each listing, and a
+ * timer refreshes it every second for /metrics and the console.
+ *
+ * What differs from one Director (each worker schedules alone, as DPVS's per-lcore
+ * schedulers do): rr and wrr are exact per worker, not overall: two workers each start at
+ * the first server, so over the whole director the order interleaves and the counts are
+ * exact only to within one round per worker. lc/wlc and the others compare the worker's own
+ * connection counts. Persistence is exact per client: a persistent service is steered by
+ * the client address alone, so a client's template and all its connections live on one
+ * worker; but not across the clients of a persistence netmask shorter than /32 (the program
+ * hashes the whole address: two clients of one /24 may hold two templates on two workers).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Director } from '@tunvs/engine';
+import type { DirectorOptions } from '@tunvs/engine';
+import type { Link, PacketBatch } from '@tunvs/link';
+import { newLinkCounters } from '@tunvs/link';
+import type { ConnInfo, DestSpec, DefenseSettings, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo, Timeouts } from '@tunvs/model';
+import type { KeepalivedConfig } from '@tunvs/keepalived';
+import type { PacketPortDescriptor, XdpPortDescriptor } from '@tunvs/xdp';
+
+/** The Director options a worker is started with (structured-cloneable). */
+export interface WorkerDirectorOptions {
+  mac: number[];
+  addresses: { addr: string; prefix: number }[];
+  gateway?: string;
+  sourceAddress?: string;
+  /** this worker's connection-table capacity (its shard) */
+  connCapacity: number;
+  ftpPorts?: number[];
+  conntrack: { expireNodestConn?: boolean; expireQuiescentTemplate?: boolean; connReuseMode?: number };
+}
+
+/** The link a worker reads: a slot of a kernel-bypass port, or an in-memory TAP link (control-plane tests). */
+export type WorkerLinkSpec =
+  | { kind: 'xdp'; desc: XdpPortDescriptor; slot: number }
+  | { kind: 'packet'; desc: PacketPortDescriptor; slot: number }
+  | { kind: 'memory'; mtu: number };
+
+export interface WorkerSetup {
+  index: number;
+  link: WorkerLinkSpec;
+  director: WorkerDirectorOptions;
+}
+
+/** The control operations a worker applies (the Director's methods, plus the mark rules and switches). */
+export type WorkerOp =
+  | 'addService' | 'editService' | 'deleteService' | 'clear' | 'addDest' | 'editDest' | 'deleteDest' | 'zero'
+  | 'setTimeouts' | 'setDefense' | 'setMarks' | 'setFtpPorts' | 'setSloppyTcp';
+
+/** Main thread -> worker. */
+export type ToWorker =
+  | { t: 'op'; seq: number; op: WorkerOp; args: unknown[] }
+  | { t: 'snapshot'; id: number }
+  | { t: 'conns'; id: number }
+  | { t: 'arp'; frame: Uint8Array }
+  /** memory links: frames received now (one batch), answered with what the link sent since the last one */
+  | { t: 'frames'; id: number; frames: Uint8Array[] }
+  | { t: 'stop' };
+
+/** What a worker reports of itself. */
+export interface WorkerSnapshot {
+  services: ServiceInfo[];
+  stats: Record<string, number>;
+  connTableSize: number;
+}
+
+/** Worker -> main thread. */
+export type FromWorker =
+  | { t: 'ready'; index: number; link: string }
+  | { t: 'failed'; op: WorkerOp; seq: number; message: string }
+  | { t: 'snapshot'; id: number; snap: WorkerSnapshot }
+  | { t: 'conns'; id: number; conns: ConnInfo[] }
+  | { t: 'arp'; frame: Uint8Array }
+  | { t: 'sent'; id: number; frames: Uint8Array[] }
+  | { t: 'stopped' };
+
+type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** How long a worker has to answer a snapshot request or to stop. */
+const ANSWER_MS = 5000;
+/** How often the snapshots are refreshed for /metrics and the console. */
+export const SNAPSHOT_PERIOD_MS = 1000;
+
+function workerUrl(): URL {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new URL('./director-worker.js', self);
+  const built = new URL('../dist/director-worker.js', self);
+  return existsSync(fileURLToPath(built)) ? built : new URL('./director-worker.ts', self);
+}
+
+const STAT_KEYS = ['conns', 'inPkts', 'outPkts', 'inBytes', 'outBytes', 'cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const;
+
+function zeroStats(): StatsInfo {
+  return { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
+}
+
+function addStats(to: StatsInfo, s: StatsInfo): void {
+  for (const k of STAT_KEYS) to[k] += s[k];
+}
+
+const serviceId = (s: ServiceInfo): string => (s.fwmark ? `fwmark/${s.fwmark}/${s.ipv6 ? 6 : 4}` : `${s.protocol}/${s.addr}/${s.port}`);
+
+/**
+ * The listing of a multi-worker director: the services and destinations of `config` (the
+ * main thread's table, in its order), with counters, rates and connection counts summed
+ * over the workers' listings. A worker that lacks a service or destination adds nothing.
+ */
+export function mergeServices(config: readonly ServiceInfo[], workers: readonly (readonly ServiceInfo[])[]): ServiceInfo[] {
+  const out = config.map((s) => ({
+    ...s,
+    stats: zeroStats(),
+    dests: s.dests.map((d) => ({ ...d, activeConns: 0, inactConns: 0, persistConns: 0, stats: zeroStats() })),
+  }));
+  const byId = new Map(out.map((s) => [serviceId(s), s]));
+  for (const list of workers) {
+    for (const ws of list) {
+      const s = byId.get(serviceId(ws));
+      if (!s) continue;
+      addStats(s.stats, ws.stats);
+      for (const wd of ws.dests) {
+        const d = s.dests.find((x) => x.addr === wd.addr && x.port === wd.port);
+        if (!d) continue;
+        d.activeConns += wd.activeConns;
+        d.inactConns += wd.inactConns;
+        d.persistConns += wd.persistConns;
+        addStats(d.stats, wd.stats);
+      }
+    }
+  }
+  return out;
+}
+
+/** Named counters summed over the workers. */
+export function sumCounters(records: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** Why a keepalived configuration cannot run with `workers` > 1, or null. */
+export function workersRefusal(k: KeepalivedConfig | null, workers: number): string | null {
+  if (workers <= 1 || k === null) return null;
+  const v = k.vrrpConfig;
+  if (v.instances.length > 0) return `workers ${workers}: VRRP instances (vrrp_instance ${v.instances[0]!.name}) run with one worker only; set workers 1`;
+  if (v.lvsSyncDaemon) return `workers ${workers}: lvs_sync_daemon runs with one worker only; set workers 1`;
+  return null;
+}
+
+interface Waiting {
+  left: number;
+  results: unknown[];
+  resolve: (r: unknown[]) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** The worker threads and their messages: ordered broadcast of operations, snapshots, ARP relay. */
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  /** each worker's last snapshot (null until its first) */
+  readonly snapshots: (WorkerSnapshot | null)[];
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 1;
+  private seq = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private running = false;
+  private readonly started: Promise<void>;
+
+  /**
+   * `onLost` is told when a worker thread ends while the pool runs (an uncaught error): the
+   * clients hashed to its slot get no service from then on, so the caller should stop.
+   */
+  constructor(setups: readonly WorkerSetup[], private readonly log: Log, private readonly onLost: (index: number, code: number) => void = () => {}) {
+    this.snapshots = setups.map(() => null);
+    const ready: Promise<void>[] = [];
+    for (const s of setups) {
+      const w = new Worker(workerUrl(), { workerData: s });
+      this.workers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.once('error', reject);
+          w.once('exit', (code) => reject(new Error(`worker ${s.index} exited (${code}) before it was ready`)));
+          w.on('message', (m: FromWorker) => {
+            if (m.t === 'ready') {
+              this.log('info', 'worker ready', { worker: m.index, link: m.link });
+              resolve();
+            }
+          });
+        }),
+      );
+      w.on('message', (m: FromWorker) => this.onMessage(s.index, m));
+      w.on('error', (e) => this.log('error', 'worker failed', { worker: s.index, error: (e as Error | undefined)?.stack ?? JSON.stringify(e) }));
+      w.on('exit', (code) => {
+        // before every worker was ready, ready() rejects with the reason instead
+        if (this.stopped || !this.running) return;
+        this.log('error', 'a worker thread ended: the clients hashed to its slot get no service', { worker: s.index, code });
+        this.onLost(s.index, code);
+      });
+    }
+    this.started = Promise.all(ready).then(() => {
+      this.running = true;
+    });
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Resolves when every worker has opened its link and started its Director; rejects with the first failure. */
+  ready(): Promise<void> {
+    return this.started;
+  }
+
+  /** Refresh the snapshots every SNAPSHOT_PERIOD_MS (unref'd). */
+  startRefresh(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), SNAPSHOT_PERIOD_MS);
+    this.timer.unref();
+  }
+
+  private onMessage(index: number, m: FromWorker): void {
+    switch (m.t) {
+      case 'failed':
+        this.log('error', 'a worker refused an operation the control plane accepted (the workers differ now)', { worker: index, op: m.op, seq: m.seq, error: m.message });
+        return;
+      case 'arp':
+        // worker 0 gets every ARP frame: the replies go to the workers that may have asked
+        for (let i = 0; i < this.workers.length; i++) if (i !== index) this.workers[i]!.postMessage({ t: 'arp', frame: m.frame } satisfies ToWorker);
+        return;
+      case 'snapshot':
+      case 'conns':
+      case 'sent': {
+        const w = this.waiting.get(m.id);
+        if (!w) return;
+        w.results[index] = m.t === 'snapshot' ? m.snap : m.t === 'conns' ? m.conns : m.frames;
+        if (--w.left === 0) {
+          clearTimeout(w.timer);
+          this.waiting.delete(m.id);
+          w.resolve(w.results);
+        }
+        return;
+      }
+      default:
+    }
+  }
+
+  /** Post a control operation to every worker (in the order of the calls). */
+  broadcast(op: WorkerOp, args: unknown[]): void {
+    if (this.stopped) return;
+    const m: ToWorker = { t: 'op', seq: ++this.seq, op, args };
+    for (const w of this.workers) w.postMessage(m);
+  }
+
+  private ask(t: 'snapshot' | 'conns'): Promise<unknown[]> {
+    if (this.stopped) return Promise.reject(new Error('the workers have stopped'));
+    const id = this.nextId++;
+    return new Promise<unknown[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`a worker did not answer within ${ANSWER_MS} ms`));
+      }, ANSWER_MS);
+      this.waiting.set(id, { left: this.workers.length, results: [], resolve, reject, timer });
+      for (const w of this.workers) w.postMessage({ t, id } satisfies ToWorker);
+    });
+  }
+
+  /** Ask every worker for its snapshot (services, counters) and keep them. */
+  async refresh(): Promise<void> {
+    const r = (await this.ask('snapshot')) as WorkerSnapshot[];
+    r.forEach((s, i) => (this.snapshots[i] = s));
+  }
+
+  /** Each worker's connections (index = worker). */
+  async connections(): Promise<ConnInfo[][]> {
+    return (await this.ask('conns')) as ConnInfo[][];
+  }
+
+  /**
+   * In-memory links only (an in-process host, tests): hand `frames` to worker `index` as one
+   * received batch; resolves to everything its link sent since the last call. Messages to a
+   * worker are handled in order, so an ARP reply relayed to it before this call was applied.
+   */
+  frames(index: number, frames: Uint8Array[]): Promise<Uint8Array[]> {
+    if (this.stopped) return Promise.reject(new Error('the workers have stopped'));
+    const id = this.nextId++;
+    return new Promise<Uint8Array[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`worker ${index} did not answer within ${ANSWER_MS} ms`));
+      }, ANSWER_MS);
+      this.waiting.set(id, { left: 1, results: [], resolve: (r) => resolve(r[index] as Uint8Array[]), reject, timer });
+      this.workers[index]!.postMessage({ t: 'frames', id, frames } satisfies ToWorker);
+    });
+  }
+
+  /** Stop every worker's Director (closing its link slot), then the threads. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(new Error('the workers have stopped'));
+    }
+    this.waiting.clear();
+    await Promise.all(
+      this.workers.map(async (w) => {
+        const done = new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ANSWER_MS);
+          w.on('message', (m: FromWorker) => {
+            if (m.t === 'stopped') {
+              clearTimeout(t);
+              resolve();
+            }
+          });
+          w.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        w.postMessage({ t: 'stop' } satisfies ToWorker);
+        await done;
+        await w.terminate();
+      }),
+    );
+  }
+}
+
+/** The main thread's Director: no traffic; it never sends (VIP announcements included). */
+class ControlLink implements Link {
+  readonly kind = 'tap' as const;
+  readonly name: string;
+  readonly vnetHdrLen = 0;
+  readonly counters = newLinkCounters();
+  constructor(name: string, readonly mtu: number) {
+    this.name = `${name} (control)`;
+  }
+  onBatch(_handler: (b: PacketBatch) => void): void {}
+  writeBatch(_b: PacketBatch): number {
+    return 0;
+  }
+  close(): void {}
+}
+
+/**
+ * The control plane of a multi-worker director: a Director whose operations are checked on
+ * its own table and, when accepted, posted to every worker; whose listings and counters are
+ * the workers' (as of their last snapshot: `refresh` first for an exact one).
+ */
+export class WorkerDirector extends Director {
+  constructor(
+    opts: Omit<DirectorOptions, 'links'> & { linkName: string; mtu: number },
+    readonly pool: WorkerPool,
+  ) {
+    // the table here holds no connection: the smallest one
+    super({ ...opts, links: [new ControlLink(opts.linkName, opts.mtu)], connCapacity: 1024 });
+  }
+
+  /** Fresh snapshots from every worker. */
+  refresh(): Promise<void> {
+    return this.pool.refresh();
+  }
+
+  override addService(spec: ServiceSpec): void {
+    super.addService(spec);
+    this.pool.broadcast('addService', [spec]);
+  }
+  override editService(spec: ServiceSpec): void {
+    super.editService(spec);
+    this.pool.broadcast('editService', [spec]);
+  }
+  override deleteService(key: ServiceKey): void {
+    super.deleteService(key);
+    this.pool.broadcast('deleteService', [key]);
+  }
+  override clear(): void {
+    super.clear();
+    this.pool.broadcast('clear', []);
+  }
+  override addDest(key: ServiceKey, dest: DestSpec): void {
+    super.addDest(key, dest);
+    this.pool.broadcast('addDest', [key, dest]);
+  }
+  override editDest(key: ServiceKey, dest: DestSpec): void {
+    super.editDest(key, dest);
+    this.pool.broadcast('editDest', [key, dest]);
+  }
+  override deleteDest(key: ServiceKey, dest: Pick<DestSpec, 'addr' | 'port'>): void {
+    super.deleteDest(key, dest);
+    this.pool.broadcast('deleteDest', [key, dest]);
+  }
+  override zero(key?: ServiceKey): void {
+    super.zero(key);
+    this.pool.broadcast('zero', key === undefined ? [] : [key]);
+    // (the socket's listings refresh first: the workers zero before they answer)
+  }
+  override setTimeouts(t: Partial<Timeouts>): void {
+    super.setTimeouts(t);
+    this.pool.broadcast('setTimeouts', [this.getTimeouts()]);
+  }
+  override setDefense(d: Partial<DefenseSettings>): void {
+    super.setDefense(d);
+    this.pool.broadcast('setDefense', [d]);
+  }
+  override setFtpPorts(ports: readonly number[]): void {
+    super.setFtpPorts(ports);
+    this.pool.broadcast('setFtpPorts', [[...ports]]);
+  }
+  override get sloppyTcp(): boolean {
+    return super.sloppyTcp;
+  }
+  override set sloppyTcp(v: boolean) {
+    super.sloppyTcp = v;
+    this.pool.broadcast('setSloppyTcp', [v]);
+  }
+
+  override listServices(): ServiceInfo[] {
+    return mergeServices(super.listServices(), this.pool.snapshots.map((s) => s?.services ?? []));
+  }
+  override getService(key: ServiceKey): ServiceInfo {
+    const own = super.getService(key);
+    return mergeServices([own], this.pool.snapshots.map((s) => s?.services ?? []))[0]!;
+  }
+  /** The connections as of the last `connections` fetch over the socket (see `fetchConnections`). */
+  override listConnections(): ConnInfo[] {
+    return this.lastConns;
+  }
+  override connections(): IterableIterator<ConnInfo> {
+    return this.lastConns[Symbol.iterator]();
+  }
+  private lastConns: ConnInfo[] = [];
+  /** Every worker's connections now (and kept for `listConnections`). */
+  async fetchConnections(): Promise<ConnInfo[]> {
+    this.lastConns = (await this.pool.connections()).flat();
+    return this.lastConns;
+  }
+  /** Each worker's connections (the `workerConnections` socket operation). */
+  workerConnections(): Promise<ConnInfo[][]> {
+    return this.pool.connections();
+  }
+  override info(): DirectorInfo {
+    const own = super.info();
+    const snaps = this.pool.snapshots;
+    return { ...own, connTableSize: snaps.reduce((n, s) => n + (s?.connTableSize ?? 0), 0) || own.connTableSize };
+  }
+  /** Named counters summed over the workers, and `workers`. */
+  override stats(): Record<string, number> {
+    return { ...sumCounters(this.pool.snapshots.map((s) => s?.stats ?? {})), workers: this.pool.size };
+  }
+  /** Each worker's named counters and services with their counters (the `workerStats` socket operation). */
+  workerStats(): { counters: Record<string, number>; services: ServiceInfo[] }[] {
+    return this.pool.snapshots.map((s) => ({ counters: { ...(s?.stats ?? {}) }, services: s?.services ?? [] }));
+  }
+}
