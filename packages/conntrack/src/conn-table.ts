@@ -883,19 +883,34 @@ export class ConnTable {
     this.restart(slot, now, this.timeout_[slot]!);
   }
 
+  /**
+   * (Re)arm an entry's timer, as the kernel's mod_timer: an entry whose expiry tick does
+   * not change keeps its place; any other moves to the head of its new wheel slot. Each
+   * slot's list is thus ordered by arm time, most recent first, and `tick` fires it in
+   * that order: of the entries due at the same instant, the most recently armed goes
+   * first, as in the kernel's timer wheel.
+   */
   private restart(slot: number, now: number, timeoutMs: number): void {
     this.initClock(now);
     const exp = this.expiryTick(now, timeoutMs);
-    const old = this.blk[(slot << SHIFT) + EXPIRES]!;
+    if (exp === this.blk[(slot << SHIFT) + EXPIRES]) return;
     this.blk[(slot << SHIFT) + EXPIRES] = exp;
-    // A later expiry needs no move: the entry is visited at its old slot first and moved
-    // on then. An earlier one must be re-linked now.
-    if (((exp - old) | 0) < 0) {
-      this.wheelUnlink(slot);
-      this.wheelLink(slot);
-    }
+    // unlink (the links themselves are overwritten by wheelLink)
+    const n = this.wnext_[slot]!;
+    const p = this.wprev_[slot]!;
+    if (slot === this.walkNext) this.walkNext = n;
+    if (p >= 0) this.wnext_[p] = n;
+    else this.wheel_[-1 - p] = n;
+    if (n >= 0) this.wprev_[n] = p;
+    this.wheelLink(slot);
   }
 
+  /**
+   * Link an entry at the head of the wheel slot of its expiry tick. Every entry due at
+   * one tick is thus in one slot, whatever the lap; an entry already due (expiry at or
+   * before the tick being processed) goes to the next tick's slot, as an overdue kernel
+   * timer fires at the next tick.
+   */
   private wheelLink(slot: number): void {
     const exp = this.blk[(slot << SHIFT) + EXPIRES]!;
     const w = ((exp - this.cursor) | 0) <= 0 ? (this.cursor + 1) & this.wheelMask : exp & this.wheelMask;
@@ -918,34 +933,61 @@ export class ConnTable {
   }
 
   /**
-   * Advance the clock to `now`: expire every entry whose timer ran out (entries still
-   * controlling children get 60 s more), update the defence level once per second and run
-   * the drop_entry scan while it is on. Returns the number of entries removed.
+   * The first tick after the cursor at which some entry is due (the cursor + 1 when an
+   * entry is overdue), or `limit` when none is due before it: lets a clock jump of more
+   * than one lap of the wheel skip the ticks where nothing fires.
+   */
+  private nextDueTick(limit: number): number {
+    let best = (limit - this.cursor) | 0;
+    for (let w = 0; w <= this.wheelMask; w++) {
+      for (let i = this.wheel_[w]!; i >= 0; i = this.wnext_[i]!) {
+        const d = (this.blk[(i << SHIFT) + EXPIRES]! - this.cursor) | 0;
+        if (d < best) {
+          if (d <= 1) return (this.cursor + 1) | 0;
+          best = d;
+        }
+      }
+    }
+    return (this.cursor + best) | 0;
+  }
+
+  /**
+   * Advance the clock to `now`: expire every entry whose timer ran out, tick by tick in
+   * time order and, within a tick, the most recently armed first (entries still
+   * controlling children get 60 s more, counted from their own expiry tick), update the
+   * defence level once per second and run the drop_entry scan while it is on. Returns the
+   * number of entries removed.
    */
   tick(now: number): number {
     this.initClock(now);
     const nowTick = Math.floor(now / this.tickMs) | 0;
+    const nowBase = Math.floor(now / this.tickMs) * this.tickMs;
+    const lap = this.wheelMask + 1;
     let removed = 0;
-    const delta = (nowTick - this.cursor) | 0;
-    if (delta > 0) {
-      const steps = Math.min(delta, this.wheelMask + 1);
-      const start = this.cursor;
-      // entries due now are found in the slot of their expiry tick
-      this.cursor = nowTick;
-      for (let k = 1; k <= steps; k++) {
-        const w = (start + k) & this.wheelMask;
-        let i = this.wheel_[w]!;
-        while (i >= 0) {
-          this.walkNext = this.wnext_[i]!;
-          const exp = this.blk[(i << SHIFT) + EXPIRES]!;
-          if (((exp - nowTick) | 0) <= 0) {
-            if (this.expireEntry(i, now, ExpireReason.TIMEOUT)) removed++;
-          } else if ((exp & this.wheelMask) !== w) {
-            this.wheelUnlink(i);
-            this.wheelLink(i);
-          }
-          i = this.walkNext;
+    let visited = 0;
+    // one tick at a time, in order, so that entries fire by their exact instant; the
+    // cursor is the tick being processed (an entry re-armed meanwhile links after it)
+    while (((nowTick - this.cursor) | 0) > 0) {
+      if (visited >= lap && ((nowTick - this.cursor) | 0) > lap) {
+        // a clock jump of more than a lap: skip to the next tick where something is due
+        visited = 0;
+        this.cursor = (this.nextDueTick(nowTick) - 1) | 0;
+        continue;
+      }
+      const t = (this.cursor + 1) | 0;
+      this.cursor = t;
+      visited++;
+      // the instant of tick t: the entries due there fire then, and a template kept for
+      // its children is re-armed from it, not from `now`
+      const at = Math.min(now, nowBase - ((nowTick - t) | 0) * this.tickMs);
+      // the slot's list is in arm order, most recent first: fire in that order
+      let i = this.wheel_[t & this.wheelMask]!;
+      while (i >= 0) {
+        this.walkNext = this.wnext_[i]!;
+        if (((this.blk[(i << SHIFT) + EXPIRES]! - t) | 0) <= 0) {
+          if (this.expireEntry(i, at, ExpireReason.TIMEOUT)) removed++;
         }
+        i = this.walkNext;
       }
       this.walkNext = -1;
     }

@@ -37,7 +37,11 @@ export interface Decision {
 export interface ReplayOptions {
   /** connection table capacity (connections + templates), default 262144 */
   capacity?: number;
-  /** time step in ms used to walk an `advance` (timers fire at this resolution), default 1000 */
+  /**
+   * time step in ms used to walk an `advance` for the schedulers' clocks (lblc/lblcr) and
+   * the release of deleted destinations, default 1000; connection and template timers fire
+   * at their own instants (1 ms resolution) whatever the step
+   */
   stepMs?: number;
   /** seed of the schedulers that draw random numbers (twos), default 1: a replay is repeatable */
   seed?: number;
@@ -145,7 +149,9 @@ export class Replayer {
     this.stepMs = opts.stepMs ?? 1000;
     this.seed = opts.seed ?? 1;
     if (!(this.stepMs > 0)) throw new RangeError('stepMs must be > 0');
-    this.conns = new ConnTable({ capacity, registry: this.table.registry, seed: 1 });
+    // timers at 1 ms resolution: a trace's instants are exact (to the ms), not rounded up
+    // to the 8 ms ticks of a running director
+    this.conns = new ConnTable({ capacity, registry: this.table.registry, seed: 1, tickMs: 1 });
     this.slotGen = new Uint32Array(this.conns.capacity);
     this.conns.setHooks({
       expired: (slot) => {
@@ -382,7 +388,8 @@ export class Replayer {
   /** `advance`: let `seconds` pass, firing timers and scheduler clocks along the way. */
   advance(seconds: number): void {
     if (!(seconds >= 0) || !Number.isFinite(seconds)) fieldError("field 'seconds' must be a non-negative number");
-    const end = this.now + seconds * 1000;
+    // to the µs: decimal seconds (0.1 + 0.2) land on the instant the trace means
+    const end = Math.round((this.now + seconds * 1000) * 1000) / 1000;
     while (this.now < end) {
       this.now = Math.min(end, this.now + this.stepMs);
       this.conns.tick(this.now);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { Proto } from '@tunvs/model';
 import { parseIpv4 } from '@tunvs/packet';
 import { Replayer, ReplayError, replay } from '../src/index.js';
 
@@ -270,6 +271,62 @@ t.test('lblc/lblcr cache entries hold their destination: deleted, kept in the tr
     line({ op: 'service', fwmark: 3, scheduler: 'rr' });
     t.equal(a.refCount, refsBefore - 2, `${scheduler}: the two cache references are released with the cache`);
   }
+});
+
+t.test('timers fire at their exact instants: no 8 ms rounding, a template re-armed from its own expiry', async (t) => {
+  const r = new Replayer();
+  const line = (o: Line) => r.line(JSON.stringify(o))?.dest;
+  line(svc({ persistence: 10, scheduler: 'rr' }));
+  line(add('10.0.1.1:80'));
+  line({ op: 'advance', seconds: 0.3 });
+  line(connect('192.0.2.7:40000'));
+  line({ op: 'packet', n: 0 }); // ESTABLISHED: 900 s, outlives the template
+  const tpl = r.conns.findTemplate(Proto.TCP, parseIpv4('192.0.2.7'), parseIpv4('10.0.0.100'), 80);
+  t.ok(tpl >= 0);
+  line({ op: 'advance', seconds: 9.999 }); // 10.299 s
+  t.equal(r.conns.remainingMs(tpl, r.now), 1, 'due at 10.300 s exactly');
+  line({ op: 'advance', seconds: 0.7 }); // 10.999 s, inside the same 1 s step
+  t.ok(r.conns.isLive(tpl), 'a template with a live connection is kept');
+  t.equal(r.now + r.conns.remainingMs(tpl, r.now), 70_300, 're-armed for 60 s from 10.300 s, not from the step');
+
+  // a persistence template and its UDP connection due at the same instant: the connection,
+  // armed last (by its datagram), goes first, and the template, now unused, goes with it
+  for (const [step, at] of [
+    [0.001, 300.5],
+    [1, 300.5],
+    [0.0005, 300.5],
+  ] as const) {
+    const u = new Replayer({ stepMs: step * 1000 });
+    const uline = (o: Line) => u.line(JSON.stringify(o))?.dest;
+    uline(svc({ proto: 'udp', port: 53, persistence: 300, scheduler: 'rr' }));
+    uline(add('10.0.1.1:53'));
+    uline(add('10.0.1.2:53'));
+    uline({ op: 'advance', seconds: 0.5 });
+    t.ok(uline(connect('192.0.2.7:5000')));
+    uline({ op: 'advance', seconds: at - 0.5 - 0.001 });
+    t.equal(u.conns.size, 2, `step ${step} s: connection and template until ${at} s`);
+    uline({ op: 'advance', seconds: 0.001 });
+    t.equal(u.conns.size, 0, `step ${step} s: at ${at} s the connection went first, then its template, unused`);
+    t.equal(u.conns.counters.rearmed, 0, 'the template was never kept for its connection');
+  }
+
+  // the other order: the template, re-armed by a later connect for the same instant as an
+  // earlier connection, goes first, and is kept 60 s (from that instant) for it
+  const v = new Replayer();
+  const vline = (o: Line) => v.line(JSON.stringify(o))?.dest;
+  vline(svc({ persistence: 840, scheduler: 'rr' }));
+  vline(add('10.0.1.1:80'));
+  vline(connect('192.0.2.7:40000'));
+  vline({ op: 'packet', n: 0 }); // ESTABLISHED at 0 s: due at 900 s
+  vline({ op: 'advance', seconds: 60 });
+  vline(connect('192.0.2.7:40001')); // the template re-armed at 60 s: due at 900 s too
+  vline({ op: 'advance', seconds: 839.999 });
+  t.equal(v.conns.size, 2, 'the second connection (SYN_RECV, 60 s) is gone, the first and the template wait');
+  vline({ op: 'advance', seconds: 0.001 });
+  t.equal(v.conns.size, 1, 'at 900 s the template went first, was kept for its connection, which then went');
+  t.equal(v.conns.counters.rearmed, 1);
+  const vt = v.conns.findTemplate(Proto.TCP, parseIpv4('192.0.2.7'), parseIpv4('10.0.0.100'), 80);
+  t.equal(v.now + v.conns.remainingMs(vt, v.now), 960_000, 'kept until 960 s');
 });
 
 t.test('lblc and one-packet UDP', async (t) => {
