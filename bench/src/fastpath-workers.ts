@@ -14,8 +14,8 @@
 import { loadavg } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Director } from '@tunvs/engine';
-import type { Link, PacketBatch } from '@tunvs/link';
-import { newLinkCounters } from '@tunvs/link';
+import type { PacketBatch } from '@tunvs/link';
+import { CountingLink } from './counting-link.js';
 import { natRewriteSrc, packet } from '@tunvs/packet';
 import { slotOf } from '@tunvs/xdp';
 
@@ -36,21 +36,6 @@ interface Job {
 export interface RunResult {
   packets: number;
   seconds: number;
-}
-
-class CountingLink implements Link {
-  readonly kind = 'tun' as const;
-  readonly name = 'bench0';
-  readonly mtu = 1500;
-  readonly vnetHdrLen = 0;
-  readonly counters = newLinkCounters();
-  written = 0;
-  onBatch(): void {}
-  writeBatch(b: PacketBatch): number {
-    this.written += b.count;
-    return b.count;
-  }
-  close(): void {}
 }
 
 const caddrOf = (i: number): number => (0xac100000 + (i >>> 6)) >>> 0;

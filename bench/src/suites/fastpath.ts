@@ -17,8 +17,8 @@ import Benchmark from 'benchmark';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism } from 'node:os';
 import { Director } from '@tunvs/engine';
-import type { Link, PacketBatch } from '@tunvs/link';
-import { newLinkCounters } from '@tunvs/link';
+import type { PacketBatch } from '@tunvs/link';
+import { CountingLink } from '../counting-link.js';
 import { CheckFlags, FrameInfo, classifyFrame, decTtl, natRewriteDst, natRewriteSrc, packet, parseIpv4 } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { Suite } from '../suite.js';
@@ -37,22 +37,6 @@ const NDEST = 16;
 
 /** Targets of issue 9 (one core). */
 export const FASTPATH_TARGETS = { established_mpps: 20, new_flows_per_s: 2_000_000 } as const;
-
-/** A Link that receives nothing by itself and counts what the Director writes. */
-class CountingLink implements Link {
-  readonly kind = 'tun' as const;
-  readonly name = 'bench0';
-  readonly mtu = 1500;
-  readonly vnetHdrLen = 0;
-  readonly counters = newLinkCounters();
-  written = 0;
-  onBatch(): void {}
-  writeBatch(b: PacketBatch): number {
-    this.written += b.count;
-    return b.count;
-  }
-  close(): void {}
-}
 
 /** Client address and port of flow `i` (unique per flow, 64 ports per address). */
 function caddrOf(i: number): number {

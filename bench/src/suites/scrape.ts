@@ -18,8 +18,8 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Director } from '@tunvs/engine';
-import type { Link, PacketBatch } from '@tunvs/link';
-import { newLinkCounters } from '@tunvs/link';
+import type { PacketBatch } from '@tunvs/link';
+import { CountingLink } from '../counting-link.js';
 import { Metrics } from '@tunvs/metrics';
 import { natRewriteDst, natRewriteSrc, packet, reasonName } from '@tunvs/packet';
 import type { Suite } from '../suite.js';
@@ -33,21 +33,6 @@ const NDEST = 100;
 const BATCHES_PER_TURN = 2;
 /** the 1 ms target of issue 19: no single hold of the packet thread above it */
 export const SCRAPE_TARGET_MS = 1;
-
-class CountingLink implements Link {
-  readonly kind = 'tun' as const;
-  readonly name = 'bench0';
-  readonly mtu = 1500;
-  readonly vnetHdrLen = 0;
-  readonly counters = newLinkCounters();
-  written = 0;
-  onBatch(): void {}
-  writeBatch(b: PacketBatch): number {
-    this.written += b.count;
-    return b.count;
-  }
-  close(): void {}
-}
 
 const vipOf = (s: number): number => (0x0a640000 + s + 1) >>> 0; // 10.100.0.(s+1)
 

@@ -11,8 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Director } from '@tunvs/engine';
-import type { Link, PacketBatch } from '@tunvs/link';
-import { newLinkCounters } from '@tunvs/link';
+import type { PacketBatch } from '@tunvs/link';
+import { CountingLink } from '../counting-link.js';
 import { natRewriteSrc, packet } from '@tunvs/packet';
 import { SyncDaemons } from '@tunvs/sync';
 import type { SyncRole } from '@tunvs/sync';
@@ -22,22 +22,6 @@ const SLOT = 64;
 const VIP = '10.100.0.1';
 const VPORT = 80;
 const NDEST = 16;
-
-/** A Link that receives nothing by itself and counts what the Director writes. */
-class CountingLink implements Link {
-  readonly kind = 'tun' as const;
-  readonly name = 'bench0';
-  readonly mtu = 1500;
-  readonly vnetHdrLen = 0;
-  readonly counters = newLinkCounters();
-  written = 0;
-  onBatch(): void {}
-  writeBatch(b: PacketBatch): number {
-    this.written += b.count;
-    return b.count;
-  }
-  close(): void {}
-}
 
 export const caddrOf = (i: number): number => (0xac100000 + (i >>> 6)) >>> 0;
 export const cportOf = (i: number): number => 1024 + (i & 63) * 997;
