@@ -895,13 +895,7 @@ export class ConnTable {
     const exp = this.expiryTick(now, timeoutMs);
     if (exp === this.blk[(slot << SHIFT) + EXPIRES]) return;
     this.blk[(slot << SHIFT) + EXPIRES] = exp;
-    // unlink (the links themselves are overwritten by wheelLink)
-    const n = this.wnext_[slot]!;
-    const p = this.wprev_[slot]!;
-    if (slot === this.walkNext) this.walkNext = n;
-    if (p >= 0) this.wnext_[p] = n;
-    else this.wheel_[-1 - p] = n;
-    if (n >= 0) this.wprev_[n] = p;
+    this.wheelUnlink(slot);
     this.wheelLink(slot);
   }
 
