@@ -32,16 +32,6 @@ function isArpReply(buf: Uint8Array, off: number, len: number): boolean {
   );
 }
 
-/**
- * The numeric entries of a counters record (an AF_XDP link's counters object also carries
- * its reader function, which Control.stats copies along and a message cannot carry).
- */
-function numbers(r: Record<string, unknown>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(r)) if (typeof v === 'number') out[k] = v;
-  return out;
-}
-
 function openLink(spec: WorkerLinkSpec): Link {
   if (spec.kind === 'xdp') return openXdpSlots(spec.desc, [spec.slot])[0]!;
   if (spec.kind === 'packet') return openPacketSlots(spec.desc, [spec.slot])[0]!;
@@ -117,7 +107,7 @@ function run(): void {
         }
         return;
       case 'snapshot':
-        post({ t: 'snapshot', id: m.id, snap: { services: director.listServices(), stats: numbers(director.stats()), connTableSize: director.info().connTableSize } });
+        post({ t: 'snapshot', id: m.id, snap: { services: director.listServices(), stats: director.stats(), connTableSize: director.info().connTableSize } });
         return;
       case 'conns':
         post({ t: 'conns', id: m.id, conns: director.listConnections() });

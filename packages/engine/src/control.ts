@@ -7,6 +7,7 @@
  */
 import type { ConnTable } from '@tunvs/conntrack';
 import type { Link } from '@tunvs/link';
+import { LINK_COUNTER_NAMES } from '@tunvs/link';
 import { checkDefense, checkTimeouts } from '@tunvs/model';
 import { formatIpv4 } from '@tunvs/packet';
 import type {
@@ -164,7 +165,8 @@ export class Control implements DirectorControl {
     for (const [k, v] of Object.entries(this.d.fwds.ftp.counters)) out['ftp.' + k] = v;
     if (this.d.neighbours) for (const [k, v] of Object.entries(this.d.neighbours.counters)) out['neigh.' + k] = v;
     this.d.links.forEach((l, i) => {
-      for (const [k, v] of Object.entries(l.counters)) out[`link${i}.${k}`] = v;
+      // by name: an AF_XDP/AF_PACKET link serves its counters through getters
+      for (const k of LINK_COUNTER_NAMES) out[`link${i}.${k}`] = l.counters[k];
     });
     return out;
   }

@@ -99,3 +99,25 @@ for (const [kind, cases] of [['tun', TUN_CASES], ['tap', TAP_CASES]] as const) {
     t.end();
   });
 }
+
+t.test('stats() lists a link counters served through getters (as AF_XDP and AF_PACKET links do), and only numbers', (t) => {
+  const link = new MemoryLink('tun', 1500);
+  const raw = { rxPackets: 7, rxBytes: 700, rxBatches: 1, txPackets: 3, txBytes: 300, txDropped: 1, txErrors: 0, rxErrors: 2 };
+  class GetterCounters {
+    constructor(private readonly read: () => typeof raw) {}
+    get rxPackets(): number { return this.read().rxPackets; }
+    get rxBytes(): number { return this.read().rxBytes; }
+    get rxBatches(): number { return this.read().rxBatches; }
+    get txPackets(): number { return this.read().txPackets; }
+    get txBytes(): number { return this.read().txBytes; }
+    get txDropped(): number { return this.read().txDropped; }
+    get txErrors(): number { return this.read().txErrors; }
+    get rxErrors(): number { return this.read().rxErrors; }
+  }
+  Object.defineProperty(link, 'counters', { value: new GetterCounters(() => raw) });
+  const d = new Director({ links: [link], timers: false, now: () => 1000, sourceAddress: '10.10.1.1' });
+  const s = d.stats();
+  t.match(s, { 'link0.rxPackets': 7, 'link0.txBytes': 300, 'link0.txDropped': 1, 'link0.rxErrors': 2 });
+  t.same(Object.values(s).filter((v) => typeof v !== 'number'), [], 'every entry a number');
+  t.end();
+});

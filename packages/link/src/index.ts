@@ -1,5 +1,5 @@
 export type { Link, LinkKind, PacketBatch, LinkCounters } from './link.js';
-export { newLinkCounters, allocBatch } from './link.js';
+export { LINK_COUNTER_NAMES, newLinkCounters, allocBatch } from './link.js';
 export { MemoryLink } from './memory-link.js';
 export {
   VNET_HDR, VNET_HDR_LEN, VNET_HDR_MRG_LEN, VNET_F, VNET_GSO, readVnetHeader, writeVnetNone, vnetNeedsCsum, vnetIsGso,

@@ -61,6 +61,18 @@ export interface Link {
   close(): void;
 }
 
+/** The names of a link's counters, in listing order (a link may serve them through getters). */
+export const LINK_COUNTER_NAMES: readonly (keyof LinkCounters)[] = [
+  'rxPackets',
+  'rxBytes',
+  'rxBatches',
+  'txPackets',
+  'txBytes',
+  'txDropped',
+  'txErrors',
+  'rxErrors',
+];
+
 /** A fresh counters object. */
 export function newLinkCounters(): LinkCounters {
   return {
