@@ -136,7 +136,12 @@ TN_FN(ProgLoad) {
   a.insn_cnt = (uint32_t)(len / sizeof(struct bpf_insn));
   a.license = (uint64_t)(uintptr_t)license;
   copy_name(a.prog_name, name);
-  int fd = (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof a);
+  /* the verifier answers EAGAIN when a signal interrupts it: try again a few times, as libbpf does */
+  int fd = -1;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    fd = (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof a);
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
   if (fd >= 0) return tn_int(env, fd);
   int err = errno;
   size_t cap = 1 << 20;
