@@ -78,8 +78,14 @@ export class DaemonSync {
     this.daemons.configure(next);
     const first = !this.configured;
     this.configured = true;
-    const changed = Object.keys(next).filter((k) => JSON.stringify(next[k as keyof typeof next]) !== JSON.stringify(before[k as keyof typeof before]));
-    if (changed.length > 0 && !first) this.log('info', 'sync settings applied', { changed, master: this.daemons.masterDaemon !== null });
+    const changed = Object.keys(next)
+      .filter((k) => JSON.stringify(next[k as keyof typeof next]) !== JSON.stringify(before[k as keyof typeof before]))
+      .map((k) => (k === 'refreshPeriodMs' ? 'refreshPeriod' : k));
+    if (first || changed.length > 0) {
+      const { threshold, period, refreshPeriodMs, retries, qlenMax, version, persistMode } = next;
+      const sync = { threshold, period, refreshPeriod: refreshPeriodMs / 1000, retries, qlenMax, version, persistMode: persistMode ? 1 : 0 };
+      this.log('info', first ? 'sync settings' : 'sync settings applied', { sync, ...(first ? {} : { changed, master: this.daemons.masterDaemon !== null }) });
+    }
     return () => this.daemons.configure(before);
   }
 
