@@ -428,8 +428,23 @@ export class SyncMaster {
    * `flushMs` (or `force`). Returns the messages handed to the transport.
    */
   flush(now: number, force = false): number {
+    // the closed messages first: the open one then finds room in the queue (closing it
+    // first would drop it when qlenMax messages wait)
+    let sent = this.sendReady();
     const m = this.cur;
-    if (m !== null && (force || now - m.firstAt >= this.settings.flushMs)) this.close(m);
+    if (m !== null && (force || now - m.firstAt >= this.settings.flushMs)) {
+      this.close(m);
+      sent += this.sendReady();
+    }
+    const open = this.cur;
+    if (this.autoFlush && !this.stopped && open !== null && this.timer === null) {
+      this.arm(open.firstAt + this.settings.flushMs - now, true);
+    }
+    return sent;
+  }
+
+  /** Hand every closed message to the transport; returns how many. */
+  private sendReady(): number {
     let sent = 0;
     const q = this.settings.qlenMax;
     while (this.readySize > 0) {
@@ -439,10 +454,6 @@ export class SyncMaster {
       this.readySize--;
       this.sendOne(r);
       sent++;
-    }
-    const open = this.cur;
-    if (this.autoFlush && !this.stopped && open !== null && this.timer === null) {
-      this.arm(open.firstAt + this.settings.flushMs - now, true);
     }
     return sent;
   }

@@ -295,3 +295,18 @@ t.test('checkSyncSysctls: the kernel ranges, one problem per key', async (t) => 
   t.same(checkSyncSysctls({ retries: 9, version: -1, ports: 4, sockSize: 1, x: 1 }).problems.map((p) => p.key), ['retries', 'version', 'ports', 'sockSize', 'x']);
   t.match(syncMasterSettings({ refreshPeriod: 30, persistMode: 1 }), { threshold: 3, period: 50, refreshPeriodMs: 30_000, retries: 0, version: 1, persistMode: true });
 });
+
+t.test('a forced flush with qlenMax messages waiting sends them, then the open one (none dropped)', async (t) => {
+  const clock = { now: 5_000_000 };
+  const a = director(clock);
+  const lens: number[] = [];
+  const transport = { send: (_b: Uint8Array, len: number, done: () => void) => (lens.push(len), done()), onMessage(): void {}, close(): void {} };
+  const s = new SyncDaemons(a.d, { transport: async () => transport, autoFlush: false, clock: () => clock.now, master: { qlenMax: 4 } });
+  await s.start('master', { ifname: 'eth1', syncid: 7 });
+  const m = s.masterDaemon!;
+  sendFlows(a.link, 180, 80, ['S', 'A', 'A']);
+  t.equal(m.flush(clock.now, true), 5);
+  t.same(lens, [1448, 1448, 1448, 1448, 8 + 20 * 36]);
+  t.equal(m.counters.queueFull, 0);
+  s.stop();
+});
