@@ -18,6 +18,8 @@ import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
 import { parseHttpConfig } from '@tunvs/console/config';
 import type { HttpConfig } from '@tunvs/console/config';
+import { checkSyncSysctls } from '@tunvs/sync/sysctls';
+import type { SyncSysctls } from '@tunvs/sync/sysctls';
 import { childPath, parseJsonLines, JsonSyntaxError } from './json-lines.js';
 import { isPluginPath, pluginPathProblem } from './plugins.js';
 
@@ -91,6 +93,13 @@ export interface DaemonConfig {
    * defaults; a reload applies them
    */
   defense?: Partial<DefenseSettings>;
+  /**
+   * the kernel's sync sysctls for the master sync daemon (started by tunvsadm
+   * --start-daemon or lvs_sync_daemon): threshold and period (sync_threshold "3 50"),
+   * refreshPeriod (s), retries, qlenMax, version, persistMode, ports (1 only); absent ones
+   * take the kernel's defaults; a reload applies them to a running master in place
+   */
+  sync?: Partial<SyncSysctls>;
   /** keepalived.conf whose virtual_servers tunvsd runs with health checks (JSON key `keepalivedConf`, relative to the config file) */
   keepalivedConf?: string;
   /** /metrics, the status API and the console (JSON key `http`; off when absent) */
@@ -379,6 +388,12 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
       },
     ],
     [
+      'sync',
+      (v, path, out) => {
+        for (const p of checkSyncSysctls(v).problems) out.error(p.key ? childPath(path, p.key) : path, p.message);
+      },
+    ],
+    [
       'marks',
       (v, path, out) => {
         if (!Array.isArray(v)) return out.error(path, `must be a list of mark rules, not ${show(v)}`);
@@ -478,6 +493,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   copy('connReuseMode');
   if (own(top, 'ftp') !== undefined) config.ftp = { ports: [...((own(top, 'ftp') as { ports?: number[] }).ports ?? [21])] };
   if (own(top, 'defense') !== undefined) config.defense = checkDefense(own(top, 'defense'), 'setDefense');
+  if (own(top, 'sync') !== undefined) config.sync = checkSyncSysctls(own(top, 'sync')).settings;
   if (own(top, 'timeouts') !== undefined) config.timeouts = checkTimeouts(own(top, 'timeouts'), 'setTimeouts');
   if (own(top, 'marks') !== undefined) config.marks = (own(top, 'marks') as MarkConfig[]).map((m) => ({ ...m }));
   if (own(top, 'http') !== undefined) config.http = parseHttpConfig(own(top, 'http'), file);

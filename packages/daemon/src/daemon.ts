@@ -279,6 +279,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const defense = d0.getDefense();
     d0.setDefense({ ...DEFENSE_DEFAULTS, ...c.defense });
     tx.onRollback(() => d0.setDefense(defense));
+    // the sync sysctls: the master daemon (running or to come) takes them in place
+    tx.onRollback(sync.configure(c.sync));
     const before = marks;
     const next = markRules(c.marks);
     d0.marks.set(next);

@@ -21,6 +21,8 @@ import { DEFENSE_SYSCTLS, checkDestSpec, checkServiceSpec, InvalidValue } from '
 import { DEFAULT_MAX_FILE_BYTES, exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason, vsName } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
 import type { HttpConfig } from '@tunvs/console/config';
+import { SYNC_SYSCTLS } from '@tunvs/sync/sysctls';
+import type { SyncSysctls } from '@tunvs/sync/sysctls';
 import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
 import type { DaemonConfig, Finding } from './config.js';
 import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
@@ -33,7 +35,11 @@ export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
 const TUNVSD_KEYWORDS = ['keepalived_conf', 'device', 'mode', 'address', 'mtu', 'control_socket'];
 /** The defence sysctls as tunvsd.conf keywords (the kernel's names) -> the configuration's key. */
 const DEFENSE_KEYWORDS: ReadonlyMap<string, string> = new Map(Object.entries(DEFENSE_SYSCTLS).map(([key, sysctl]) => [sysctl, key]));
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'gateway', 'mac', ...DEFENSE_KEYWORDS.keys(), ...HTTP_KEYWORDS];
+/** The sync sysctls as tunvsd.conf keywords (`sync_threshold 3 50` sets threshold and period). */
+const SYNC_KEYWORDS: ReadonlyMap<string, keyof SyncSysctls> = new Map(
+  (Object.entries(SYNC_SYSCTLS) as [keyof SyncSysctls, string][]).filter(([k]) => k !== 'period').map(([key, sysctl]) => [sysctl, key]),
+);
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'gateway', 'mac', ...DEFENSE_KEYWORDS.keys(), ...SYNC_KEYWORDS.keys(), ...HTTP_KEYWORDS];
 
 /** The largest configuration file tunvsd reads (bytes): the keepalived reader's cap. */
 export const MAX_CONFIG_BYTES = DEFAULT_MAX_FILE_BYTES;
@@ -176,6 +182,25 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
       where.set(`defense.${defenseKey}`, at);
       if (v === undefined) diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs a value`, exitCode: 5 });
       else ((raw.defense ??= {}) as Record<string, unknown>)[defenseKey] = /^-?[0-9]+$/.test(v) ? Number(v) : v;
+      continue;
+    }
+    const syncKey = SYNC_KEYWORDS.get(n.keyword);
+    if (syncKey !== undefined) {
+      // checked with the JSON form's rules (checkSyncSysctls); `sync_threshold T P` is two values
+      const sync = (raw.sync ??= {}) as Record<string, unknown>;
+      const num = (x: string): unknown => (/^-?[0-9]+$/.test(x) ? Number(x) : x);
+      const want = syncKey === 'threshold' ? 2 : 1;
+      if (n.args.length !== want) {
+        diags.push({ severity: 'error', file: n.file, line: n.line, message: syncKey === 'threshold' ? `${n.keyword} needs two values: THRESHOLD PERIOD (e.g. 3 50)` : `${n.keyword} needs one value`, exitCode: 5 });
+        continue;
+      }
+      // the line of the value taken (the last one given)
+      where.set(`sync.${syncKey}`, at);
+      if (syncKey === 'threshold') where.set('sync.period', at);
+      if (syncKey === 'threshold') {
+        sync.threshold = num(n.args[0]!);
+        sync.period = num(n.args[1]!);
+      } else sync[syncKey] = num(v!);
       continue;
     }
     switch (n.keyword) {

@@ -10,13 +10,16 @@
  *   to the instance's VRID. A reload that changes these settings restarts the daemons; an
  *   unknown instance is reported with file:line and no daemon runs (keepalived clears the
  *   setting the same way);
+ * - the configuration's sync sysctls (JSON `sync`, tunvsd.conf `sync_threshold 3 50` ...):
+ *   `configure` hands them to the master daemon, running or started later (by tunvsadm or
+ *   lvs_sync_daemon); a reload applies changed values in place, a failed one undoes them;
  * - the metrics feed (Feeds.setSync).
  */
 import { ControlError } from '@tunvs/model';
 import type { ControlErrorCode } from '@tunvs/model';
 import type { Director } from '@tunvs/engine';
-import { SyncDaemons, SyncError } from '@tunvs/sync';
-import type { SyncDaemonConfig, SyncDaemonsOptions, SyncRole } from '@tunvs/sync';
+import { SyncDaemons, SyncError, syncMasterSettings } from '@tunvs/sync';
+import type { SyncDaemonConfig, SyncDaemonsOptions, SyncRole, SyncSysctls } from '@tunvs/sync';
 import type { KeepalivedConfig, LvsSyncDaemonConfig } from '@tunvs/keepalived';
 import type { ControlOpHandler } from '@tunvs/cli';
 import type { SyncDaemonStats, SyncSource } from '@tunvs/metrics';
@@ -51,6 +54,8 @@ export class DaemonSync {
   /** the running lvs_sync_daemon configuration, its daemon settings, the instance it follows */
   private cfg: LvsSyncDaemonConfig | undefined;
   private key = '';
+  /** configure() ran (the first time is the start: not logged as a change) */
+  private configured = false;
   private daemonCfg: SyncDaemonConfig | null = null;
   /** role changes run one after another (opening a socket is asynchronous) */
   private chain: Promise<void> = Promise.resolve();
@@ -61,6 +66,27 @@ export class DaemonSync {
     opts: SyncDaemonsOptions = {},
   ) {
     this.daemons = new SyncDaemons(director, { warn: (msg) => log('warn', msg, {}), ...opts });
+  }
+
+  /**
+   * Apply the configuration's sync sysctls (absent ones at the kernel's defaults) to the
+   * master daemon, running or to come. Returns what undoes it (a reload that fails later).
+   */
+  configure(sysctls: Partial<SyncSysctls> | undefined): () => void {
+    const before = this.daemons.masterSysctls;
+    const next = syncMasterSettings(sysctls);
+    this.daemons.configure(next);
+    const first = !this.configured;
+    this.configured = true;
+    const changed = Object.keys(next)
+      .filter((k) => JSON.stringify(next[k as keyof typeof next]) !== JSON.stringify(before[k as keyof typeof before]))
+      .map((k) => (k === 'refreshPeriodMs' ? 'refreshPeriod' : k));
+    if (first || changed.length > 0) {
+      const { threshold, period, refreshPeriodMs, retries, qlenMax, version, persistMode } = next;
+      const sync = { threshold, period, refreshPeriod: refreshPeriodMs / 1000, retries, qlenMax, version, persistMode: persistMode ? 1 : 0 };
+      this.log('info', first ? 'sync settings' : 'sync settings applied', { sync, ...(first ? {} : { changed, master: this.daemons.masterDaemon !== null }) });
+    }
+    return () => this.daemons.configure(before);
   }
 
   private queue(fn: () => Promise<void>): Promise<void> {

@@ -12,7 +12,7 @@ import { ConnFlag } from '@tunvs/model';
 import type { SyncDaemonInfo } from '@tunvs/model';
 import { SyncBackup, findSyncDest } from './backup.js';
 import type { SyncBackupSettings } from './backup.js';
-import { SyncMaster } from './master.js';
+import { SyncMaster, defaultMasterSettings } from './master.js';
 import type { SyncMasterSettings } from './master.js';
 import { SyncError, UdpSyncTransport } from './transport.js';
 import type { SyncEndpoint, SyncTransport } from './transport.js';
@@ -93,6 +93,8 @@ export class SyncDaemons implements SyncHook {
   private backup: Running<SyncBackup> | null = null;
   private readonly open: SyncTransportFactory;
   private readonly clock: () => number;
+  /** the master's sysctls: a master started later gets them, `configure` changes them */
+  private masterSettings: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>;
 
   constructor(
     readonly director: Director,
@@ -100,6 +102,22 @@ export class SyncDaemons implements SyncHook {
   ) {
     this.open = opts.transport ?? ((role, ep) => UdpSyncTransport.open(role, ep));
     this.clock = opts.clock ?? Date.now;
+    this.masterSettings = { ...opts.master };
+  }
+
+  /** The sysctls a master daemon runs (or will start) with. */
+  get masterSysctls(): Omit<SyncMasterSettings, 'syncid' | 'maxlen'> {
+    const { syncid: _s, maxlen: _m, ...d } = defaultMasterSettings();
+    return { ...d, ...this.masterSettings };
+  }
+
+  /**
+   * Set the master's sysctls (sync_threshold, sync_refresh_period, ...): a running master
+   * applies them at once (SyncMaster.configure), one started later starts with them.
+   */
+  configure(master: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>): void {
+    this.masterSettings = { ...this.opts.master, ...master };
+    this.master?.daemon.configure(this.masterSettings);
   }
 
   /** The running master (null if none). */
@@ -125,7 +143,7 @@ export class SyncDaemons implements SyncHook {
     if (role === 'master') {
       const ftp = d.forwarders.ftp;
       const m = new SyncMaster(
-        d.conns, transport, { ...this.opts.master, syncid: info.syncid, maxlen: info.maxlen },
+        d.conns, transport, { ...this.masterSettings, syncid: info.syncid, maxlen: info.maxlen },
         (p, a, port) => d.markOf(p, a, port), this.clock, this.opts.autoFlush ?? true,
         // the FTP helper's seq/ack deltas ride along as IPVS_OPT_SEQ_DATA
         (slot, out) => (ftp.tracked > 0 && d.conns.xmit(slot) === FTP_XMIT ? ftp.seqData(slot, out) : 0),

@@ -13,3 +13,5 @@ export { UdpSyncTransport, MemorySyncHub, MemorySyncTransport, SyncError, interf
 export type { SyncEndpoint, SyncTransport } from './transport.js';
 export { SyncDaemons, resolveSyncConfig } from './daemons.js';
 export type { SyncRole, SyncDaemonConfig, SyncDaemonStatus, SyncDaemonsOptions, SyncTransportFactory } from './daemons.js';
+export { checkSyncSysctls, syncMasterSettings, SYNC_SYSCTLS, MAX_REFRESH_PERIOD_S, MAX_QLEN } from './sysctls.js';
+export type { SyncSysctls, SyncSysctlProblem } from './sysctls.js';

@@ -123,7 +123,7 @@ export class SyncMaster {
   /** the message records are written into (null: none open) */
   private cur: MessageBuf | null = null;
   /** closed messages waiting to be sent, a ring of qlenMax */
-  private readonly ready: (MessageBuf | null)[];
+  private ready: (MessageBuf | null)[];
   private readyHead = 0;
   private readySize = 0;
   /** messages handed to the transport, not completed yet */
@@ -134,9 +134,9 @@ export class SyncMaster {
   /** records written and not yet handed to the transport */
   private waiting = 0;
   private readonly seqBuf = new Uint32Array(6);
-  private readonly headerLen: number;
+  private headerLen: number;
   /** the shortest record (no options): a message with less room left closes at once */
-  private readonly minRecord: number;
+  private minRecord: number;
   private timer: NodeJS.Timeout | null = null;
   /** the armed timer waits for a partly filled message (flushMs), not for closed ones */
   private timerForPartial = false;
@@ -175,6 +175,38 @@ export class SyncMaster {
     this.headerLen = s.version === 0 ? SyncWire.V0_HEADER : SyncWire.V1_HEADER;
     this.minRecord = syncRecordLength(s.version, false);
     for (let i = Math.min(PREALLOC, s.qlenMax + 1); i > 0; i--) this.free.push(this.newBuf());
+  }
+
+  /**
+   * Change the sysctls of a running master, as writing them does in the kernel: the
+   * sending rules apply from the next packet on. A new version or queue length first sends
+   * what is written (the open message and the queue, in the old format), then messages are
+   * made the new way. The per-connection sync state is kept.
+   */
+  configure(next: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>): void {
+    const s = this.settings;
+    const version = next.version ?? s.version;
+    const qlenMax = Math.max(1, Math.floor(next.qlenMax ?? s.qlenMax));
+    if (version !== s.version || qlenMax !== s.qlenMax) {
+      if (!this.stopped) {
+        // the queued messages, then the open one past the queue limit: nothing written is lost
+        this.flush(this.clock());
+        const m = this.cur;
+        if (m !== null) {
+          this.cur = null;
+          writeSyncHeader(m.buf, s.version, s.syncid, m.count, m.len);
+          this.sendOne(m);
+        }
+      }
+      this.ready = new Array<MessageBuf | null>(qlenMax).fill(null);
+      this.readyHead = 0;
+      this.readySize = 0;
+      this.headerLen = version === 0 ? SyncWire.V0_HEADER : SyncWire.V1_HEADER;
+      this.minRecord = syncRecordLength(version, false);
+    }
+    for (const [k, v] of Object.entries(next)) if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
+    s.version = version;
+    s.qlenMax = qlenMax;
   }
 
   /** Records written into messages and not yet handed to the transport. */
@@ -396,8 +428,23 @@ export class SyncMaster {
    * `flushMs` (or `force`). Returns the messages handed to the transport.
    */
   flush(now: number, force = false): number {
+    // the closed messages first: the open one then finds room in the queue (closing it
+    // first would drop it when qlenMax messages wait)
+    let sent = this.sendReady();
     const m = this.cur;
-    if (m !== null && (force || now - m.firstAt >= this.settings.flushMs)) this.close(m);
+    if (m !== null && (force || now - m.firstAt >= this.settings.flushMs)) {
+      this.close(m);
+      sent += this.sendReady();
+    }
+    const open = this.cur;
+    if (this.autoFlush && !this.stopped && open !== null && this.timer === null) {
+      this.arm(open.firstAt + this.settings.flushMs - now, true);
+    }
+    return sent;
+  }
+
+  /** Hand every closed message to the transport; returns how many. */
+  private sendReady(): number {
     let sent = 0;
     const q = this.settings.qlenMax;
     while (this.readySize > 0) {
@@ -407,10 +454,6 @@ export class SyncMaster {
       this.readySize--;
       this.sendOne(r);
       sent++;
-    }
-    const open = this.cur;
-    if (this.autoFlush && !this.stopped && open !== null && this.timer === null) {
-      this.arm(open.firstAt + this.settings.flushMs - now, true);
     }
     return sent;
   }

@@ -250,3 +250,63 @@ t.test('message buffers come from a pool reused after each send completes; sync_
   t.ok(seen.every((l) => l === 8 + 40 * 36), 'full 1448-byte messages');
   s.stop();
 });
+
+t.test('sysctls changed on a running master (SyncDaemons.configure): queued messages go out first, then the new rules', async (t) => {
+  const clock = { now: 5_000_000 };
+  const a = director(clock);
+  const lens: number[] = [];
+  const transport = {
+    send(_buf: Uint8Array, len: number, done: (err?: Error | null) => void): void {
+      lens.push(len);
+      done(null);
+    },
+    onMessage(): void {},
+    close(): void {},
+  };
+  const s = new SyncDaemons(a.d, { transport: async () => transport, autoFlush: false, clock: () => clock.now, master: { qlenMax: 4 } });
+  await s.start('master', { ifname: 'eth1', syncid: 7 });
+  const m = s.masterDaemon!;
+  // 180 synced connections: 4 full messages of 40 wait (the queue limit), 20 records in the open one
+  sendFlows(a.link, 180, 80, ['S', 'A', 'A']);
+  t.equal(m.pending, 180);
+  s.configure({ qlenMax: 8, version: 0, threshold: 2, period: 0 });
+  t.same(lens, [1448, 1448, 1448, 1448, 8 + 20 * 36], 'what was written is sent at once, in the old format (v1)');
+  t.match(m.settings, { qlenMax: 8, version: 0, threshold: 2, period: 0, syncid: 7 });
+  t.equal(m.pending, 0);
+  t.equal(m.counters.queueFull, 0);
+  // sync_threshold "2 0": a TCP connection is synced on its 2nd packet (the ACK that establishes it), once
+  lens.length = 0;
+  for (const f of ['S', 'A', 'A', 'A']) {
+    a.link.receive(seg(5000, 80, f));
+    a.link.drain();
+  }
+  t.equal(m.counters.queued, 181);
+  t.equal(m.flush(clock.now, true), 1);
+  t.same(lens, [4 + 24], 'a v0 message: header 4, one 24-byte v0 record');
+  t.same(s.masterSysctls, { ...s.masterSysctls, qlenMax: 8, version: 0, threshold: 2, period: 0 });
+  s.stop();
+});
+
+t.test('checkSyncSysctls: the kernel ranges, one problem per key', async (t) => {
+  const { checkSyncSysctls, syncMasterSettings } = await import('../src/index.js');
+  t.same(checkSyncSysctls({ threshold: 3, period: 50, retries: 3, version: 0 }), { settings: { threshold: 3, period: 50, retries: 3, version: 0 }, problems: [] });
+  t.same(checkSyncSysctls({ threshold: 5, period: 0 }).problems, [], 'period 0: any threshold');
+  t.same(checkSyncSysctls({ threshold: 5, period: 5 }).problems.map((p) => p.key), ['threshold']);
+  t.same(checkSyncSysctls({ retries: 9, version: -1, ports: 4, sockSize: 1, x: 1 }).problems.map((p) => p.key), ['retries', 'version', 'ports', 'sockSize', 'x']);
+  t.match(syncMasterSettings({ refreshPeriod: 30, persistMode: 1 }), { threshold: 3, period: 50, refreshPeriodMs: 30_000, retries: 0, version: 1, persistMode: true });
+});
+
+t.test('a forced flush with qlenMax messages waiting sends them, then the open one (none dropped)', async (t) => {
+  const clock = { now: 5_000_000 };
+  const a = director(clock);
+  const lens: number[] = [];
+  const transport = { send: (_b: Uint8Array, len: number, done: () => void) => (lens.push(len), done()), onMessage(): void {}, close(): void {} };
+  const s = new SyncDaemons(a.d, { transport: async () => transport, autoFlush: false, clock: () => clock.now, master: { qlenMax: 4 } });
+  await s.start('master', { ifname: 'eth1', syncid: 7 });
+  const m = s.masterDaemon!;
+  sendFlows(a.link, 180, 80, ['S', 'A', 'A']);
+  t.equal(m.flush(clock.now, true), 5);
+  t.same(lens, [1448, 1448, 1448, 1448, 8 + 20 * 36]);
+  t.equal(m.counters.queueFull, 0);
+  s.stop();
+});
