@@ -14,6 +14,11 @@ t.test('IPv6 sync group: the backup\'s table holds the master\'s connections', {
     lab.exec(ns, 'sysctl', ['-qw', 'net.ipv6.conf.sync0.accept_dad=0']);
     lab.ip(ns, 'link set sync0 up');
   }
+  // the link-local addresses come once the kernel has seen the carrier (linkwatch can take up
+  // to a second); a master started before that cannot send (EADDRNOTAVAIL, refused at start)
+  for (const ns of [m, b]) {
+    for (let i = 0; i < 50 && !/inet6 fe80::\S+ scope link(?!.*tentative)/.test(lab.ip(ns, '-6 addr show dev sync0')); i++) await new Promise((r) => setTimeout(r, 100));
+  }
   const group = 'ff02::81';
   const backup = lab.spawnNode(b, 'fixtures/sync-peer.mjs', [JSON.stringify({ role: 'backup', ifname: 'sync0', group, syncid: 12 })]);
   const rb = await backup.json<{ daemons: { state: string; group: string; maxlen: number }[] }>((x) => x.ready === true);
@@ -24,13 +29,13 @@ t.test('IPv6 sync group: the backup\'s table holds the master\'s connections', {
   const sent = await master.request<{ sent: number; queued: number }>({ op: 'conns', n: 200 });
   t.equal(sent.queued, 200, 'one record per connection');
   t.equal(sent.sent, Math.ceil(200 / 40), '40 records of 36 bytes per 1452-byte message');
-  const ms = await master.request<{ listing: string[] }>({ op: 'state' });
+  const ms = await master.request<{ listing: string[]; stats: Record<string, number> }>({ op: 'state' });
   let bs = await backup.request<{ size: number; listing: string[]; stats: Record<string, number> }>({ op: 'state' });
   for (let i = 0; i < 50 && bs.size < 200; i++) {
     await new Promise((r) => setTimeout(r, 20));
     bs = await backup.request({ op: 'state' });
   }
-  t.equal(bs.size, 200, 'the backup holds the 200 connections');
+  t.equal(bs.size, 200, `the backup holds the 200 connections (master ${JSON.stringify(ms.stats)}, backup ${JSON.stringify(bs.stats)})`);
   t.same(bs.listing, ms.listing, 'the same entries as the master');
   t.equal(bs.stats.sync_rx_wrongSyncid ?? 0, 0);
 });

@@ -104,11 +104,16 @@ export class UdpSyncTransport implements SyncTransport {
       sock.setMulticastLoopback(false);
       // connected to group:port, as the kernel's send socket: a send goes to the socket at
       // once (an unconnected one resolves the address first and sends on the next tick)
+      // (node hands a failed connect to the callback, not to 'error': without this check the
+      // socket stayed unconnected and every send failed)
       await new Promise<void>((resolve, reject) => {
         sock.once('error', reject);
-        sock.connect(ep.port, ep.group, () => {
+        sock.connect(ep.port, ep.group, (err?: Error) => {
           sock.off('error', reject);
-          resolve();
+          if (!err) return resolve();
+          sock.close();
+          const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+          reject(new SyncError(code, `sync master: cannot send to ${ep.group} port ${ep.port} on ${ep.ifname}: ${err.message}`));
         });
       });
     } else {
