@@ -85,7 +85,7 @@ for (const method of ['nat', 'dr', 'tun'] as const) {
     const rs1 = topo.servers[0]!;
     const pcap = join(work, `${method}-rs1.pcap`);
     const filter = method === 'tun' ? 'ip proto 4' : 'tcp port 80 or udp port 7';
-    dump = spawn('ip', ['netns', 'exec', rs1.ns, 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', pcap, filter], { stdio: 'ignore' });
+    dump = spawn('ip', ['netns', 'exec', rs1.ns, 'tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', pcap, filter], { stdio: 'ignore' });
     await sleep(800);
 
     const cl = topo.clients[0]!.ns;

@@ -422,7 +422,7 @@ ${vs(HTTP_PORT, 'TCP', '')}${vs(PERSIST_PORT, 'TCP', '    persistence_timeout 30
   /** A client-side capture (tcpdump -w) of what `filter` selects; stop() before reading it. */
   async capture(name: string, filter: string[]): Promise<{ pcap: string; stop: () => Promise<void> }> {
     const pcap = join(this.work, `${name}.pcap`);
-    const cap = this.lab.spawn(this.client, 'tcpdump', ['-i', 'eth0', '-n', '-s', '128', '-B', '8192', '-U', '-w', pcap, ...filter], `tcpdump ${name}`);
+    const cap = this.lab.spawn(this.client, 'tcpdump', ['-i', 'eth0', '--immediate-mode', '-n', '-s', '128', '-B', '8192', '-U', '-w', pcap, ...filter], `tcpdump ${name}`);
     await this.until(() => existsSync(pcap) || cap.exitCode !== null, 5000, 'tcpdump started');
     if (cap.exitCode !== null) throw new Error(`tcpdump: ${cap.stderr}`);
     await delay(300);

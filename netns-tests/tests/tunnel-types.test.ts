@@ -129,7 +129,7 @@ t.test('GUE (nocsum, csum) and GRE (csum) through tunvsd to tunvs-realserver, ju
 
   step('tunvsd ready');
   const pcap = join(work, 'rs1.pcap');
-  dump = spawn('ip', ['netns', 'exec', rs1.ns, 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', pcap, `ip proto 47 or udp dst port ${GUE_PORT}`], { stdio: 'ignore' });
+  dump = spawn('ip', ['netns', 'exec', rs1.ns, 'tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', pcap, `ip proto 47 or udp dst port ${GUE_PORT}`], { stdio: 'ignore' });
   await sleep(800);
 
   const phases = [
