@@ -450,10 +450,5 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     },
   };
   await obs.start(d, path, setup.kind);
-  if (started.http && nWorkers > 1) {
-    // the collector reads the Director's own tables, which with workers are the control
-    // plane's (no traffic): said, not left to look like an idle director
-    log('warn', `/metrics with ${nWorkers} workers: the Prometheus traffic counters are the main thread's (zero), not yet summed over the workers; tunvsadm, the status API and the console's listings are`, {});
-  }
   return d;
 }

@@ -16,7 +16,8 @@ import type { MarkRule } from '@tunvs/engine';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { MemoryLink } from '@tunvs/link';
 import { openPacketSlots, openXdpSlots } from '@tunvs/xdp';
-import { ARP_FRAME_LEN, ArpField, ArpOp, EthField, EtherType } from '@tunvs/packet';
+import { ARP_FRAME_LEN, ArpField, ArpOp, EthField, EtherType, reasonName } from '@tunvs/packet';
+import { Collector } from '@tunvs/metrics';
 import type { FromWorker, ToWorker, WorkerLinkSpec, WorkerOp, WorkerSetup } from './workers.js';
 
 const OPER = EthField.HEADER_LEN + ArpField.OPER;
@@ -74,6 +75,7 @@ function run(): void {
   const raw = openLink(setup.link);
   const link = withArpCopy(raw, setup.index === 0 ? (frame) => post({ t: 'arp', frame }) : null);
   const o = setup.director;
+  let collector: Collector | null = null;
   const director = new Director({
     links: [link],
     mac: Uint8Array.from(o.mac),
@@ -83,7 +85,11 @@ function run(): void {
     connCapacity: o.connCapacity,
     ...(o.ftpPorts ? { ftpPorts: o.ftpPorts } : {}),
     conntrack: o.conntrack,
+    // the metrics collector keeps the totals of deleted services
+    onEvent: (ev) => collector?.onDirectorEvent(ev),
   });
+  // this worker's part of /metrics: the main thread sums the workers' snapshots
+  collector = new Collector({ director, links: () => [raw], reasonName, worker: setup.index });
   const injected: PacketBatch = { buf: new Uint8Array(0), offsets: new Uint32Array(1), lengths: new Uint32Array(1), count: 1 };
   const apply = (op: WorkerOp, args: unknown[]): void => {
     switch (op) {
@@ -111,6 +117,11 @@ function run(): void {
         return;
       case 'conns':
         post({ t: 'conns', id: m.id, conns: director.listConnections() });
+        return;
+      case 'metrics':
+        void collector.snapshot({ conntrack: m.conntrack }).then((snap) => {
+          port.postMessage({ t: 'metrics', id: m.id, snap } satisfies FromWorker, [snap.svc.buffer as ArrayBuffer, snap.dest.buffer as ArrayBuffer]);
+        });
         return;
       case 'arp':
         injected.buf = m.frame;

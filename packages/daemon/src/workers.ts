@@ -41,6 +41,7 @@ import { newLinkCounters } from '@tunvs/link';
 import type { ConnInfo, DestSpec, DefenseSettings, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo, Timeouts } from '@tunvs/model';
 import type { KeepalivedConfig } from '@tunvs/keepalived';
 import type { PacketPortDescriptor, XdpPortDescriptor } from '@tunvs/xdp';
+import type { Snapshot } from '@tunvs/metrics';
 
 /** The Director options a worker is started with (structured-cloneable). */
 export interface WorkerDirectorOptions {
@@ -76,6 +77,8 @@ export type ToWorker =
   | { t: 'op'; seq: number; op: WorkerOp; args: unknown[] }
   | { t: 'snapshot'; id: number }
   | { t: 'conns'; id: number }
+  /** this worker's /metrics snapshot (its Collector's), the connection table counted by state if `conntrack` */
+  | { t: 'metrics'; id: number; conntrack: boolean }
   | { t: 'arp'; frame: Uint8Array }
   /** memory links: frames received now (one batch), answered with what the link sent since the last one */
   | { t: 'frames'; id: number; frames: Uint8Array[] }
@@ -94,6 +97,7 @@ export type FromWorker =
   | { t: 'failed'; op: WorkerOp; seq: number; message: string }
   | { t: 'snapshot'; id: number; snap: WorkerSnapshot }
   | { t: 'conns'; id: number; conns: ConnInfo[] }
+  | { t: 'metrics'; id: number; snap: Snapshot }
   | { t: 'arp'; frame: Uint8Array }
   | { t: 'sent'; id: number; frames: Uint8Array[] }
   | { t: 'stopped' };
@@ -254,10 +258,11 @@ export class WorkerPool {
         return;
       case 'snapshot':
       case 'conns':
+      case 'metrics':
       case 'sent': {
         const w = this.waiting.get(m.id);
         if (!w) return;
-        w.results[index] = m.t === 'snapshot' ? m.snap : m.t === 'conns' ? m.conns : m.frames;
+        w.results[index] = m.t === 'snapshot' || m.t === 'metrics' ? m.snap : m.t === 'conns' ? m.conns : m.frames;
         if (--w.left === 0) {
           clearTimeout(w.timer);
           this.waiting.delete(m.id);
@@ -276,7 +281,7 @@ export class WorkerPool {
     for (const w of this.workers) w.postMessage(m);
   }
 
-  private ask(t: 'snapshot' | 'conns'): Promise<unknown[]> {
+  private ask(t: 'snapshot' | 'conns' | 'metrics', extra: Record<string, unknown> = {}): Promise<unknown[]> {
     if (this.stopped) return Promise.reject(new Error('the workers have stopped'));
     const id = this.nextId++;
     return new Promise<unknown[]>((resolve, reject) => {
@@ -285,7 +290,7 @@ export class WorkerPool {
         reject(new Error(`a worker did not answer within ${ANSWER_MS} ms`));
       }, ANSWER_MS);
       this.waiting.set(id, { left: this.workers.length, results: [], resolve, reject, timer });
-      for (const w of this.workers) w.postMessage({ t, id } satisfies ToWorker);
+      for (const w of this.workers) w.postMessage({ t, id, ...extra } as ToWorker);
     });
   }
 
@@ -293,6 +298,11 @@ export class WorkerPool {
   async refresh(): Promise<void> {
     const r = (await this.ask('snapshot')) as WorkerSnapshot[];
     r.forEach((s, i) => (this.snapshots[i] = s));
+  }
+
+  /** Each worker's /metrics snapshot (index = worker), for the main thread's Collector to sum. */
+  async metrics(o: { conntrack: boolean }): Promise<Snapshot[]> {
+    return (await this.ask('metrics', { conntrack: o.conntrack })) as Snapshot[];
   }
 
   /** Each worker's connections (index = worker). */
