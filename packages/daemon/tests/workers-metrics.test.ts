@@ -106,3 +106,27 @@ t.test('/metrics with two workers: counters are the sums over the workers, same 
     t.ok(rx !== undefined && rx > 0, `link counters of worker ${w}, labelled with it`);
   }
 });
+
+t.test('link counters read through getters (the kernel-bypass links) reach the snapshot as numbers', async (t) => {
+  const { Collector } = await import('@tunvs/metrics');
+  const { Director } = await import('@tunvs/engine');
+  const { MemoryLink } = await import('@tunvs/link');
+  class Getters {
+    constructor(private readonly read: () => number) {}
+    get rxPackets(): number { return this.read(); }
+    get rxBytes(): number { return 2 * this.read(); }
+    get rxBatches(): number { return 1; }
+    get txPackets(): number { return 3; }
+    get txBytes(): number { return 4; }
+    get txDropped(): number { return 5; }
+    get txErrors(): number { return 6; }
+    get rxErrors(): number { return 7; }
+  }
+  const link = new MemoryLink('tap', 1500, 'm0');
+  const director = new Director({ links: [link], mac: Uint8Array.from(MAC), addresses: [{ addr: '10.9.0.1', prefix: 24 }], connCapacity: 1024 });
+  t.teardown(() => director.stop());
+  const c = new Collector({ director, links: () => [{ name: 'x0', counters: new Getters(() => 11) }], worker: 3 });
+  const snap = await c.snapshot({ conntrack: false });
+  t.same(snap.scalars.links, [{ name: 'x0', queue: 0, worker: 3, rxPackets: 11, rxBytes: 22, rxBatches: 1, txPackets: 3, txBytes: 4, txDropped: 5, txErrors: 6, rxErrors: 7 }]);
+  t.doesNotThrow(() => structuredClone(snap.scalars), 'the snapshot can be posted to another thread');
+});

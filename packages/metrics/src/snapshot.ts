@@ -453,7 +453,16 @@ export class Collector {
       const v = ctc[field];
       if (typeof v === 'number') ctEvents[name] = v;
     }
-    const links = (this.opts.links?.() ?? []).map((l, queue) => ({ name: l.name, queue, worker: this.opts.worker ?? 0, ...l.counters }));
+    // field by field: a link's counters may be getters (the kernel-bypass links read them
+    // from their rings), which a spread would skip, copying the closures behind them instead
+    const links = (this.opts.links?.() ?? []).map((l, queue) => {
+      const c = l.counters;
+      return {
+        name: l.name, queue, worker: this.opts.worker ?? 0,
+        rxPackets: c.rxPackets, rxBytes: c.rxBytes, rxBatches: c.rxBatches, txPackets: c.txPackets,
+        txBytes: c.txBytes, txDropped: c.txDropped, txErrors: c.txErrors, rxErrors: c.rxErrors,
+      };
+    });
     const feeds = this.opts.feeds;
     const vrrp = feeds?.vrrp ? { instances: feeds.vrrp.instances().map((x) => ({ ...x, discarded: { ...x.discarded } })), groups: feeds.vrrp.syncGroups().map((g) => ({ ...g })) } : null;
     const sync = feeds?.sync ? feeds.sync.daemons().map((x) => ({ ...x, drops: { ...x.drops } })) : null;
