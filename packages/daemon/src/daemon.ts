@@ -41,8 +41,7 @@ import { Observability } from './http.js';
 import { DaemonVrrp } from './vrrp-runtime.js';
 import { DaemonSync } from './sync-runtime.js';
 import type { HttpConfig } from '@tunvs/console/config';
-import { ControlError } from '@tunvs/model';
-import { WorkerDirector, WorkerPool, workersRefusal } from './workers.js';
+import { WorkerDirector, WorkerPool, WorkerSyncRelay, workersRefusal } from './workers.js';
 import type { WorkerSetup } from './workers.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -115,16 +114,9 @@ function timeoutsOf(base: Timeouts, c: DaemonConfig): Timeouts {
 
 /**
  * The socket operations of a multi-worker director: listings from fresh worker snapshots,
- * each worker's counters (`workerStats`), and the sync daemons refused (they would see no
- * connection of the workers).
+ * each worker's counters (`workerStats`, `workerConnections`).
  */
 function workerOps(d: WorkerDirector): [string, ControlOpHandler][] {
-  const refuse = (op: string): ControlOpHandler => ({
-    arity: [0, 2],
-    run: () => {
-      throw new ControlError('EINVAL', `${op}: the connection-sync daemon runs with one worker only (tunvsd runs ${d.pool.size})`, op);
-    },
-  });
   return [
     ['listServices', { arity: [0, 0], run: async () => (await d.refresh(), d.listServices()), stream: async () => (await d.refresh(), d.listServices()) }],
     ['getService', { arity: [1, 1], run: async (_c, a) => (await d.refresh(), d.getService(a[0] as ServiceKey)) }],
@@ -132,8 +124,6 @@ function workerOps(d: WorkerDirector): [string, ControlOpHandler][] {
     ['info', { arity: [0, 0], run: async () => (await d.refresh(), d.info()) }],
     ['workerStats', { arity: [0, 0], run: async () => (await d.refresh(), d.workerStats()) }],
     ['workerConnections', { arity: [0, 0], run: () => d.workerConnections() }],
-    ['startDaemon', refuse('startDaemon')],
-    ['stopDaemon', refuse('stopDaemon')],
   ];
 }
 
@@ -295,7 +285,9 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   d0.start();
   // VRRP before the services: on a TAP device its VIPs must be silent before a virtual
   // service using them would announce them
-  const sync = new DaemonSync(d0, log);
+  // with workers the connections are theirs: their masters fill the messages sent here,
+  // the records received here go to the worker of each flow
+  const sync = new DaemonSync(d0, log, d0 instanceof WorkerDirector ? { workers: new WorkerSyncRelay(d0.pool, d0) } : {});
   obs.feeds.setSync(sync.source());
   const vrrp = new DaemonVrrp({ log, onTransition: (ev) => sync.onTransition(ev.instance, ev.to), ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses } }) });
   obs.feeds.setVrrp(vrrp.source());

@@ -10,8 +10,8 @@ import { FTP_XMIT } from '@tunvs/engine';
 import type { Director, SyncHook } from '@tunvs/engine';
 import { ConnFlag } from '@tunvs/model';
 import type { SyncDaemonInfo } from '@tunvs/model';
-import { SyncApplyCounters, SyncBackup, findSyncDest } from './backup.js';
-import type { SyncBackupSettings } from './backup.js';
+import { SyncBackup, findSyncDest } from './backup.js';
+import type { SyncApplyCounters, SyncBackupSettings } from './backup.js';
 import { SyncMaster, defaultMasterSettings } from './master.js';
 import type { SyncMasterCounters, SyncMasterSettings, SyncSender } from './master.js';
 import { SyncError, UdpSyncTransport } from './transport.js';
@@ -285,7 +285,12 @@ export class SyncDaemons {
   backupStatus(): SyncBackupStatus | null {
     const b = this.backupDaemon;
     if (b === null) return null;
-    const applied = this.relayBackup !== null ? this.workers!.backupApplied() : b.applied;
+    let applied = b.applied;
+    if (this.relayBackup !== null) {
+      // the datagrams refused here (a full queue) and what the workers did with the records
+      applied = this.workers!.backupApplied();
+      applied.queueFull += b.applied.queueFull;
+    }
     return { rx: b.rx, applied, lastVersion: b.lastVersion, lastMessageAt: b.lastMessageAt };
   }
 
