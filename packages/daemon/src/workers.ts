@@ -600,8 +600,11 @@ export class WorkerSyncRelay implements SyncWorkers {
   configureMaster(next: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>): void {
     this.pool.broadcast('syncConfigureMaster', [next]);
   }
-  stopMaster(): void {
+  stopMaster(): Promise<void> {
     this.pool.broadcast('syncStopMaster', []);
+    // a worker handles its messages in order and so does this thread: when its snapshot
+    // comes, the messages its stop flushed have come before it
+    return this.pool.refresh().catch(() => undefined);
   }
   masterCounters(): SyncMasterCounters {
     const out: SyncMasterCounters = { queued: 0, queueFull: 0, messages: 0, bytes: 0, sendErrors: 0 };

@@ -141,6 +141,21 @@ t.test('workers 2 master -> workers 2 backup: every worker\'s connections synced
   t.equal(bs.rx.records, flows.length + persistent, 'every record received and decoded in the main thread');
   t.match(b.sync.stats(), { sync_backup_created: flows.length + wantTemplates, sync_rx_records: flows.length + persistent });
 
+  // the master stops (VRRP gone BACKUP, or --stop-daemon) with records still in its
+  // workers' open messages (flushed only after a minute now): they are sent before its
+  // socket closes
+  a.sync.configure({ flushMs: 60_000 });
+  const late: Flow[] = Array.from({ length: 6 }, (_, i) => ({ caddr: `10.9.0.${60 + i}`, cport: 32000 + i, port: 80 }));
+  for (const w of [0, 1]) {
+    const mine = late.filter((f) => workerOf(f) === w);
+    for (let k = 0; k <= 3; k++) await a.pool.frames(w, mine.map((f) => tcp(f, k === 0 ? 'S' : 'A', k)));
+  }
+  a.sync.stop('master');
+  await until('the records the master held at its stop', async () => ((await b.d.fetchConnections()).filter((c) => !c.template).length === flows.length + late.length ? true : null));
+  t.pass('the stopped master\'s workers sent what they held');
+  flows.push(...late);
+  masterConns.push(...(await a.d.fetchConnections()).filter((c) => late.some((f) => f.caddr === c.clientAddr && f.cport === c.clientPort)));
+
   // takeover: the backup's workers forward each flow's next ACK (not a SYN: only an
   // existing connection takes it) to the real server the master chose
   const dest = new Map(masterConns.map((c) => [`${c.clientAddr}:${c.clientPort}`, `${c.destAddr}:${c.destPort}`]));

@@ -78,8 +78,11 @@ export interface SyncDaemonsOptions {
 export interface SyncWorkers {
   startMaster(settings: SyncMasterSettings, send: (msg: Uint8Array) => void): void;
   configureMaster(next: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>): void;
-  /** the workers send what they hold (their open messages), then stop */
-  stopMaster(): void;
+  /**
+   * The workers send what they hold (their open messages), then stop; resolves once every
+   * message they sent has reached `send` (the transport closes after that).
+   */
+  stopMaster(): Promise<void>;
   /** the workers' masters' counters, summed */
   masterCounters(): SyncMasterCounters;
   startBackup(settings: Partial<SyncBackupSettings>): void;
@@ -357,10 +360,19 @@ export class SyncDaemons {
     }
     if (role === 'master') {
       if (this.relay !== null) {
-        this.workers!.stopMaster();
-        this.relay.closed = true;
+        // as a master here sends what it holds before its socket closes: the workers' last
+        // messages still go out, then the socket closes
+        const relay = this.relay;
         this.relay = null;
-      } else this.local.stopMaster(true);
+        this.master = null;
+        const close = (): void => {
+          relay.closed = true;
+          r.transport.close();
+        };
+        void this.workers!.stopMaster().then(close, close);
+        return;
+      }
+      this.local.stopMaster(true);
       this.master = null;
     } else {
       if (this.relayBackup !== null) {
