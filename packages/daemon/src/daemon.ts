@@ -41,7 +41,7 @@ import { Observability } from './http.js';
 import { DaemonVrrp } from './vrrp-runtime.js';
 import { DaemonSync } from './sync-runtime.js';
 import type { HttpConfig } from '@tunvs/console/config';
-import { WorkerDirector, WorkerPool, WorkerSyncRelay, workersRefusal } from './workers.js';
+import { WorkerDirector, WorkerPool, WorkerSyncRelay } from './workers.js';
 import type { WorkerSetup } from './workers.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -163,8 +163,6 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   try {
     const dev = started.device;
     const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
-    const refused = workersRefusal(setup.keepalived, nWorkers);
-    if (refused !== null) throw new ConfigError(`${path}: ${refused}`);
     if (dev.kind === 'xdp' || dev.kind === 'packet') {
       bypass = openBypassDevice(dev.kind, dev.name, nWorkers);
       device = bypass;
@@ -358,11 +356,6 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       return false;
     }
     if (stopped) return false;
-    const refused = workersRefusal(next.keepalived, nWorkers);
-    if (refused !== null) {
-      log('error', 'reload failed, keeping the running configuration', { error: `${path}: ${refused}`, errors: [`${path}: ${refused}`] });
-      return false;
-    }
     for (const w of next.warnings) log('warn', 'configuration warning', { message: w });
     if (opts.http) next.config.http = opts.http;
     // the device, the socket and the table were set up at start: a reload cannot change them

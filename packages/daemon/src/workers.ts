@@ -39,7 +39,6 @@ import type { DirectorOptions } from '@tunvs/engine';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { newLinkCounters } from '@tunvs/link';
 import type { ConnInfo, DestSpec, DefenseSettings, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo, Timeouts } from '@tunvs/model';
-import type { KeepalivedConfig } from '@tunvs/keepalived';
 import type { PacketPortDescriptor, XdpPortDescriptor } from '@tunvs/xdp';
 import type { Snapshot } from '@tunvs/metrics';
 import { ConnFlag } from '@tunvs/model';
@@ -174,14 +173,6 @@ export function sumCounters(records: readonly Record<string, number>[]): Record<
   const out: Record<string, number> = {};
   for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
   return out;
-}
-
-/** Why a keepalived configuration cannot run with `workers` > 1, or null. */
-export function workersRefusal(k: KeepalivedConfig | null, workers: number): string | null {
-  if (workers <= 1 || k === null) return null;
-  const v = k.vrrpConfig;
-  if (v.instances.length > 0) return `workers ${workers}: VRRP instances (vrrp_instance ${v.instances[0]!.name}) run with one worker only; set workers 1`;
-  return null;
 }
 
 interface Waiting {

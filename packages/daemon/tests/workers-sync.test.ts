@@ -173,3 +173,36 @@ t.test('workers 2 master -> workers 2 backup: every worker\'s connections synced
   await b.pool.refresh();
   t.same(b.pool.snapshots.map((s) => s!.stats.notSyn ?? 0), [0, 0], 'no packet dropped for lack of a connection');
 });
+
+t.test('workers 2: lvs_sync_daemon following a VRRP instance starts and stops the workers\' masters and backups', async (t) => {
+  const { parseConfigText, setVrrpHost, staticHost } = await import('@tunvs/keepalived');
+  setVrrpHost(staticHost([{ name: 'eth1', loopback: false, ethernet: true, multicast: true, mtu: 1500 }]));
+  const { DaemonSync } = await import('../src/sync-runtime.js');
+  const pool = new WorkerPool([setup(0), setup(1)], () => {});
+  t.teardown(() => pool.stop());
+  await pool.ready();
+  const d = new WorkerDirector({ mac: ours, addresses: [{ addr: '10.9.0.1', prefix: 24 }], linkName: 'mem', mtu: 1500 }, pool);
+  const hub = new MemorySyncHub();
+  const logs: string[] = [];
+  const sync = new DaemonSync(d, (level, msg) => void logs.push(`${level} ${msg}`), { transport: async () => hub.join(), workers: new WorkerSyncRelay(pool, d) });
+  t.teardown(() => sync.stop());
+  const text = 'global_defs {\n lvs_sync_daemon eth1 VI_1\n}\nvrrp_instance VI_1 {\n interface eth1\n virtual_router_id 51\n priority 100\n advert_int 1\n virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n';
+  const parsed = parseConfigText(text, 'k.conf');
+  t.ok(parsed.config, parsed.diagnostics?.map((x) => x.message).join('; ') ?? '');
+  const k = parsed.config!;
+  const workersRun = async (): Promise<string> => {
+    await pool.refresh();
+    return pool.snapshots.map((s) => `${s!.sync.master ? 'master' : '-'}/${s!.sync.applied ? 'backup' : '-'}`).join(' ');
+  };
+  await sync.apply(k, () => 'BACKUP');
+  t.equal(sync.daemons.list().map((x) => `${x.state}/${x.syncid}`).join(' '), 'backup/51', 'BACKUP: the backup daemon, syncid = VRID');
+  t.equal(await workersRun(), '-/backup -/backup', 'every worker runs its backup');
+  sync.onTransition('VI_1', 'MASTER');
+  await sync.settled();
+  t.equal(sync.daemons.list().map((x) => x.state).join(' '), 'master');
+  t.equal(await workersRun(), 'master/- master/-', 'MASTER: every worker runs its master');
+  sync.onTransition('VI_1', 'FAULT');
+  await sync.settled();
+  t.equal(await workersRun(), '-/backup -/backup', 'FAULT: back to the backups');
+  t.same(logs.filter((l) => l.startsWith('error')), [], 'no error');
+});
