@@ -20,7 +20,9 @@
  * are the sums over the workers, rates included (each worker estimates its own share);
  * `-L -c` is every worker's connections one after another; the named counters are sums.
  * Workers report a snapshot on request: the control socket asks before each listing, and a
- * timer refreshes it every second for /metrics and the console.
+ * timer refreshes it every second for the console and the sync counters; /metrics asks
+ * every worker's own Collector at each scrape and sums them (@tunvs/metrics'
+ * addWorkerSnapshots). Connection sync: WorkerSyncRelay (below).
  *
  * What differs from one Director (each worker schedules alone, as DPVS's per-lcore
  * schedulers do): rr and wrr are exact per worker, not overall: two workers each start at
