@@ -35,6 +35,8 @@ const PER_CLIENT = 4;
 interface Get { op: 'get'; status?: number; localPort?: number; reused?: boolean; error?: string }
 
 t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of each flow; failover keeps keep-alive connections', { skip }, async (t) => {
+  const t0 = Date.now();
+  const at = (what: string): void => void t.comment(`${what}: ${Date.now() - t0} ms`);
   const lab = openLab(t, 'lws');
   const work = mkdtempSync(join(tmpdir(), 'lws-wsync-'));
   lab.onCleanup(() => rmSync(work, { recursive: true, force: true }));
@@ -77,7 +79,9 @@ t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of eac
     t.equal(d.exitCode, null, `${name} runs with 2 workers${d.exitCode === null ? '' : ` ${d.stderr.slice(-400)}`}`);
     return { d, sock };
   };
+  at('topology');
   const [a, b] = await Promise.all([start('a', seg, 'wk0'), start('b', nsB, 'wkb')]);
+  at('directors');
   const adm = (sock: string, args: string[]): { status: number | null; stdout: string; stderr: string } =>
     spawnSync(process.execPath, [TUNVSADM, ...args], { env: { ...process.env, TUNVS_SOCKET: sock }, encoding: 'utf8', timeout: 15_000 });
   const m = adm(a.sock, ['--start-daemon', 'master', '--mcast-interface', 'sy0', '--syncid', '5']);
@@ -94,6 +98,7 @@ t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of eac
     t.equal(r.status, 200, `through A: ${JSON.stringify(r)}`);
     ports.push(r.localPort ?? 0);
   }
+  at('connections through A');
   const flows = conns.map((_, i) => ({ caddr: CLIENTS[Math.floor(i / PER_CLIENT)]!, cport: ports[i]! }));
   t.ok([0, 1].every((w) => flows.some((f) => slotOf(parseIpv4(f.caddr), f.cport, 2) === w)), 'the connections hash to both workers');
 
@@ -112,16 +117,19 @@ t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of eac
   t.equal(listed.length, flows.length, 'tunvsadm -L -n -c on B lists every connection');
   t.ok(flows.every((f) => listed.some((l) => l.includes(`${f.caddr}:${f.cport}`) && l.includes('ESTABLISHED'))), 'each of them, ESTABLISHED');
 
+  at('synced');
   // the failover: A goes, B takes its place on the segment
   a.d.proc.kill('SIGTERM');
   t.equal(await a.d.wait(15_000), 0, 'A stops');
   lab.ip(seg, 'link set wk0p nomaster');
   lab.ip(seg, 'link set wk0p down');
   lab.ip(seg, 'link set wkbp master br0');
+  at('failover');
   for (const [i, c] of conns.entries()) {
     const r = await c.request<Get>({ op: 'get', path: '/' }, 15_000);
     t.same({ status: r.status, reused: r.reused, port: r.localPort }, { status: 200, reused: true, port: ports[i] }, `connection ${i} answered through B on the same TCP connection`);
   }
+  at('requests through B');
   for (const c of conns) await c.stop();
   const ws = (await (async () => {
     const x = await ControlClient.connect(b.sock, { timeoutMs: 5000 });
