@@ -107,7 +107,7 @@ t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of eac
   let held: ConnInfo[][] = [];
   for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
     held = (await ctl.call('workerConnections')) as ConnInfo[][];
-    if (held.flat().filter((c) => c.protocol === 'tcp' && c.state === 'ESTABLISHED').length === flows.length) break;
+    if (held.flat().filter((c) => !c.template && c.state === 'ESTABLISHED').length === flows.length) break;
   }
   ctl.close();
   for (const [w, list] of held.entries()) {
