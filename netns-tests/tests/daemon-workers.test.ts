@@ -26,6 +26,7 @@ import { RS_SERVICE, TUNVSD, TUNVSADM, waitFor } from '../fixtures/daemon-lab.js
 const skip = !isRoot() && 'needs root';
 const VIP = '10.87.0.100';
 const CLIENTS = ['10.87.0.2', '10.87.0.3'];
+const HTTP_PORT = 9187;
 
 interface Counted { counts: Record<string, number>; errors: number }
 interface WorkerStat { counters: Record<string, number>; services: ServiceInfo[] }
@@ -64,7 +65,9 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET v3: LVS-NAT, each flow on the w
   for (const kind of ['xdp', 'packet'] as const) {
     const file = join(work, `tunvsd-${kind}.json`);
     writeFileSync(file, JSON.stringify({ device: { name: 'wk0', kind, addresses: ['10.87.0.1/24', '10.87.1.1/24'] }, workers: 2, socket: sock, services: [service('tcp'), service('udp')] }));
-    const d = lab.spawn(dir, process.execPath, [TUNVSD, '-f', file], `tunvsd-${kind}`);
+    // /metrics once (xdp): the Prometheus counters are the sums over the workers
+    const httpArgs = kind === 'xdp' ? ['--http', `127.0.0.1:${HTTP_PORT}`, '--http-metrics-only'] : [];
+    const d = lab.spawn(dir, process.execPath, [TUNVSD, '-f', file, ...httpArgs], `tunvsd-${kind}`);
     await waitFor(() => existsSync(sock) || d.exitCode !== null, 30_000, 'the tunvsd socket');
     t.equal(d.exitCode, null, `tunvsd runs with 2 workers on ${kind}${d.exitCode === null ? '' : ` ${d.stderr.slice(-400)}`}`);
     t.match(d.stderr, kind === 'xdp' ? /AF_XDP, 1 queue\(s\), XDP \w+ mode, 2 slots \(one per worker\)/ : /AF_PACKET v3, 2 sockets in a steered fanout group/, 'the log names the link and its slots');
@@ -89,6 +92,15 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET v3: LVS-NAT, each flow on the w
       udp += Object.values(u?.counts ?? {}).reduce((a, b) => a + b, 0);
     });
     t.same([http, udp], [16, 12], 'every request answered by a real server');
+    if (kind === 'xdp') {
+      await waitFor(() => d.stderr.includes('http server ready') || d.exitCode !== null, 10_000, 'the http server');
+      const text = lab.exec(dir, 'curl', ['-s', '-m', '5', `http://127.0.0.1:${HTTP_PORT}/metrics`]).stdout;
+      const metric = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+      t.equal(metric(/^tunvs_service_connections_total\{proto="TCP",vip="10\.87\.0\.100",port="80"[^}]*\} (\d+)$/m), 16, '/metrics: the TCP service\'s connections are both workers\' (every HTTP request)');
+      t.equal(metric(/^tunvs_service_connections_total\{proto="UDP",vip="10\.87\.0\.100",port="7"[^}]*\} (\d+)$/m), 12, '/metrics: the UDP service\'s too (every echo)');
+      t.equal(metric(/^node_ipvs_connections_total (\d+)$/m), 28, '/metrics: node_ipvs_connections_total summed');
+      t.match(text, /^tunvs_link_packets_total\{[^}]*worker="1"[^}]*direction="rx"\} [1-9]/m, '/metrics: worker 1\'s link counters');
+    }
 
     const ctl = await ControlClient.connect(sock, { timeoutMs: 5000 });
     const ws = (await ctl.call('workerStats')) as WorkerStat[];

@@ -41,8 +41,7 @@ import { Observability } from './http.js';
 import { DaemonVrrp } from './vrrp-runtime.js';
 import { DaemonSync } from './sync-runtime.js';
 import type { HttpConfig } from '@tunvs/console/config';
-import { ControlError } from '@tunvs/model';
-import { WorkerDirector, WorkerPool, workersRefusal } from './workers.js';
+import { WorkerDirector, WorkerPool, WorkerSyncRelay } from './workers.js';
 import type { WorkerSetup } from './workers.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -115,16 +114,9 @@ function timeoutsOf(base: Timeouts, c: DaemonConfig): Timeouts {
 
 /**
  * The socket operations of a multi-worker director: listings from fresh worker snapshots,
- * each worker's counters (`workerStats`), and the sync daemons refused (they would see no
- * connection of the workers).
+ * each worker's counters (`workerStats`, `workerConnections`).
  */
 function workerOps(d: WorkerDirector): [string, ControlOpHandler][] {
-  const refuse = (op: string): ControlOpHandler => ({
-    arity: [0, 2],
-    run: () => {
-      throw new ControlError('EINVAL', `${op}: the connection-sync daemon runs with one worker only (tunvsd runs ${d.pool.size})`, op);
-    },
-  });
   return [
     ['listServices', { arity: [0, 0], run: async () => (await d.refresh(), d.listServices()), stream: async () => (await d.refresh(), d.listServices()) }],
     ['getService', { arity: [1, 1], run: async (_c, a) => (await d.refresh(), d.getService(a[0] as ServiceKey)) }],
@@ -132,8 +124,6 @@ function workerOps(d: WorkerDirector): [string, ControlOpHandler][] {
     ['info', { arity: [0, 0], run: async () => (await d.refresh(), d.info()) }],
     ['workerStats', { arity: [0, 0], run: async () => (await d.refresh(), d.workerStats()) }],
     ['workerConnections', { arity: [0, 0], run: () => d.workerConnections() }],
-    ['startDaemon', refuse('startDaemon')],
-    ['stopDaemon', refuse('stopDaemon')],
   ];
 }
 
@@ -173,8 +163,6 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   try {
     const dev = started.device;
     const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
-    const refused = workersRefusal(setup.keepalived, nWorkers);
-    if (refused !== null) throw new ConfigError(`${path}: ${refused}`);
     if (dev.kind === 'xdp' || dev.kind === 'packet') {
       bypass = openBypassDevice(dev.kind, dev.name, nWorkers);
       device = bypass;
@@ -295,7 +283,9 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   d0.start();
   // VRRP before the services: on a TAP device its VIPs must be silent before a virtual
   // service using them would announce them
-  const sync = new DaemonSync(d0, log);
+  // with workers the connections are theirs: their masters fill the messages sent here,
+  // the records received here go to the worker of each flow
+  const sync = new DaemonSync(d0, log, d0 instanceof WorkerDirector ? { workers: new WorkerSyncRelay(d0.pool, d0) } : {});
   obs.feeds.setSync(sync.source());
   const vrrp = new DaemonVrrp({ log, onTransition: (ev) => sync.onTransition(ev.instance, ev.to), ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses } }) });
   obs.feeds.setVrrp(vrrp.source());
@@ -366,11 +356,6 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       return false;
     }
     if (stopped) return false;
-    const refused = workersRefusal(next.keepalived, nWorkers);
-    if (refused !== null) {
-      log('error', 'reload failed, keeping the running configuration', { error: `${path}: ${refused}`, errors: [`${path}: ${refused}`] });
-      return false;
-    }
     for (const w of next.warnings) log('warn', 'configuration warning', { message: w });
     if (opts.http) next.config.http = opts.http;
     // the device, the socket and the table were set up at start: a reload cannot change them
@@ -450,10 +435,5 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     },
   };
   await obs.start(d, path, setup.kind);
-  if (started.http && nWorkers > 1) {
-    // the collector reads the Director's own tables, which with workers are the control
-    // plane's (no traffic): said, not left to look like an idle director
-    log('warn', `/metrics with ${nWorkers} workers: the Prometheus traffic counters are the main thread's (zero), not yet summed over the workers; tunvsadm, the status API and the console's listings are`, {});
-  }
   return d;
 }

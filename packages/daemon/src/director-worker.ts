@@ -16,7 +16,11 @@ import type { MarkRule } from '@tunvs/engine';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { MemoryLink } from '@tunvs/link';
 import { openPacketSlots, openXdpSlots } from '@tunvs/xdp';
-import { ARP_FRAME_LEN, ArpField, ArpOp, EthField, EtherType } from '@tunvs/packet';
+import { ARP_FRAME_LEN, ArpField, ArpOp, EthField, EtherType, reasonName } from '@tunvs/packet';
+import { Collector } from '@tunvs/metrics';
+import { DirectorSync, newSyncRecord } from '@tunvs/sync';
+import type { SyncBackupSettings, SyncMasterSettings, SyncSender } from '@tunvs/sync';
+import { unpackSyncRecord } from './workers.js';
 import type { FromWorker, ToWorker, WorkerLinkSpec, WorkerOp, WorkerSetup } from './workers.js';
 
 const OPER = EthField.HEADER_LEN + ArpField.OPER;
@@ -74,6 +78,7 @@ function run(): void {
   const raw = openLink(setup.link);
   const link = withArpCopy(raw, setup.index === 0 ? (frame) => post({ t: 'arp', frame }) : null);
   const o = setup.director;
+  let collector: Collector | null = null;
   const director = new Director({
     links: [link],
     mac: Uint8Array.from(o.mac),
@@ -83,7 +88,23 @@ function run(): void {
     connCapacity: o.connCapacity,
     ...(o.ftpPorts ? { ftpPorts: o.ftpPorts } : {}),
     conntrack: o.conntrack,
+    // the metrics collector keeps the totals of deleted services
+    onEvent: (ev) => collector?.onDirectorEvent(ev),
   });
+  // this worker's part of /metrics: the main thread sums the workers' snapshots
+  collector = new Collector({ director, links: () => [raw], reasonName, worker: setup.index });
+  // connection sync: this worker's master fills messages from its own connections and posts
+  // each complete one (copied, transferred) to the main thread, which sends it; its backup
+  // applies the records the main thread routes here (the flows hashed to this worker)
+  const sync = new DirectorSync(director);
+  const syncSender: SyncSender = {
+    send(buf, len, done) {
+      const msg = buf.slice(0, len);
+      port.postMessage({ t: 'syncMsg', buf: msg } satisfies FromWorker, [msg.buffer]);
+      done(null);
+    },
+  };
+  const rec = newSyncRecord();
   const injected: PacketBatch = { buf: new Uint8Array(0), offsets: new Uint32Array(1), lengths: new Uint32Array(1), count: 1 };
   const apply = (op: WorkerOp, args: unknown[]): void => {
     switch (op) {
@@ -92,6 +113,23 @@ function run(): void {
         return;
       case 'setSloppyTcp':
         director.sloppyTcp = args[0] as boolean;
+        return;
+      case 'syncStartMaster':
+        if (sync.master !== null) sync.stopMaster(true);
+        sync.startMaster(syncSender, args[0] as SyncMasterSettings);
+        return;
+      case 'syncConfigureMaster':
+        sync.master?.configure(args[0] as Partial<SyncMasterSettings>);
+        return;
+      case 'syncStopMaster':
+        sync.stopMaster(true);
+        return;
+      case 'syncStartBackup':
+        if (sync.backup !== null) sync.stopBackup();
+        sync.startBackup(args[0] as Partial<SyncBackupSettings>);
+        return;
+      case 'syncStopBackup':
+        sync.stopBackup();
         return;
       default:
         (director[op] as (...a: unknown[]) => void).apply(director, args);
@@ -107,11 +145,32 @@ function run(): void {
         }
         return;
       case 'snapshot':
-        post({ t: 'snapshot', id: m.id, snap: { services: director.listServices(), stats: director.stats(), connTableSize: director.info().connTableSize } });
+        post({
+          t: 'snapshot',
+          id: m.id,
+          snap: {
+            services: director.listServices(),
+            stats: director.stats(),
+            connTableSize: director.info().connTableSize,
+            sync: { master: sync.master ? { ...sync.master.counters } : null, applied: sync.backup ? { ...sync.backup.applied } : null },
+          },
+        });
         return;
       case 'conns':
         post({ t: 'conns', id: m.id, conns: director.listConnections() });
         return;
+      case 'metrics':
+        void collector.snapshot({ conntrack: m.conntrack }).then((snap) => {
+          port.postMessage({ t: 'metrics', id: m.id, snap } satisfies FromWorker, [snap.svc.buffer as ArrayBuffer, snap.dest.buffer as ArrayBuffer]);
+        });
+        return;
+      case 'syncRecords': {
+        const b = sync.backup;
+        if (b === null) return;
+        const now = Date.now();
+        for (let i = 0; i < m.n; i++) b.apply(unpackSyncRecord(m.recs, i, rec), now);
+        return;
+      }
       case 'arp':
         injected.buf = m.frame;
         injected.offsets[0] = 0;
@@ -127,6 +186,8 @@ function run(): void {
         return;
       }
       case 'stop':
+        sync.stopMaster(true);
+        sync.stopBackup();
         director.stop();
         post({ t: 'stopped' });
         port.close();

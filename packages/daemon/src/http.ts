@@ -15,6 +15,7 @@ import { TUNVS_VERSION } from '@tunvs/engine';
 import type { ServiceRunner } from './health.js';
 import type { RunningDaemon } from './daemon.js';
 import { svcKeyString } from './reconcile.js';
+import { WorkerDirector } from './workers.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -71,7 +72,9 @@ export class Observability {
       this.reloaded(ok);
       return ok;
     };
-    this.metrics = new Metrics({ director, links: () => device.queues, feeds: this.feeds, health: this.health, reasonName, version: TUNVS_VERSION });
+    // with workers the traffic is theirs: every counter is the sum of their snapshots
+    const workers = director instanceof WorkerDirector ? { workers: (x: { conntrack: boolean }) => director.pool.metrics(x) } : {};
+    this.metrics = new Metrics({ director, links: () => device.queues, feeds: this.feeds, health: this.health, reasonName, version: TUNVS_VERSION, ...workers });
     for (const ev of this.early.splice(0)) this.metrics.collector.onDirectorEvent(ev);
     const http = o.config().http;
     if (!http) return;

@@ -84,7 +84,7 @@ export class DaemonSync {
     if (first || changed.length > 0) {
       const { threshold, period, refreshPeriodMs, retries, qlenMax, version, persistMode } = next;
       const sync = { threshold, period, refreshPeriod: refreshPeriodMs / 1000, retries, qlenMax, version, persistMode: persistMode ? 1 : 0 };
-      this.log('info', first ? 'sync settings' : 'sync settings applied', { sync, ...(first ? {} : { changed, master: this.daemons.masterDaemon !== null }) });
+      this.log('info', first ? 'sync settings' : 'sync settings applied', { sync, ...(first ? {} : { changed, master: this.daemons.masterStatus() !== null }) });
     }
     return () => this.daemons.configure(before);
   }
@@ -221,8 +221,8 @@ export class DaemonSync {
 
   private stats(): SyncDaemonStats[] {
     const out: SyncDaemonStats[] = [];
-    const m = this.daemons.masterDaemon;
-    const b = this.daemons.backupDaemon;
+    const m = this.daemons.masterStatus();
+    const b = this.daemons.backupStatus();
     for (const info of this.daemons.list()) {
       const base = { role: info.state, syncid: info.syncid, interface: info.mcastIfn, group: info.group, port: info.port };
       if (info.state === 'master' && m) {

@@ -20,7 +20,9 @@
  * are the sums over the workers, rates included (each worker estimates its own share);
  * `-L -c` is every worker's connections one after another; the named counters are sums.
  * Workers report a snapshot on request: the control socket asks before each listing, and a
- * timer refreshes it every second for /metrics and the console.
+ * timer refreshes it every second for the console and the sync counters; /metrics asks
+ * every worker's own Collector at each scrape and sums them (@tunvs/metrics'
+ * addWorkerSnapshots). Connection sync: WorkerSyncRelay (below).
  *
  * What differs from one Director (each worker schedules alone, as DPVS's per-lcore
  * schedulers do): rr and wrr are exact per worker, not overall: two workers each start at
@@ -39,8 +41,12 @@ import type { DirectorOptions } from '@tunvs/engine';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { newLinkCounters } from '@tunvs/link';
 import type { ConnInfo, DestSpec, DefenseSettings, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo, Timeouts } from '@tunvs/model';
-import type { KeepalivedConfig } from '@tunvs/keepalived';
 import type { PacketPortDescriptor, XdpPortDescriptor } from '@tunvs/xdp';
+import type { Snapshot } from '@tunvs/metrics';
+import { ConnFlag } from '@tunvs/model';
+import { SyncApplyCounters } from '@tunvs/sync';
+import type { SyncBackupSettings, SyncMasterCounters, SyncMasterSettings, SyncRecord, SyncWorkers } from '@tunvs/sync';
+import { slotOf } from '@tunvs/xdp';
 
 /** The Director options a worker is started with (structured-cloneable). */
 export interface WorkerDirectorOptions {
@@ -69,14 +75,19 @@ export interface WorkerSetup {
 /** The control operations a worker applies (the Director's methods, plus the mark rules and switches). */
 export type WorkerOp =
   | 'addService' | 'editService' | 'deleteService' | 'clear' | 'addDest' | 'editDest' | 'deleteDest' | 'zero'
-  | 'setTimeouts' | 'setDefense' | 'setMarks' | 'setFtpPorts' | 'setSloppyTcp';
+  | 'setTimeouts' | 'setDefense' | 'setMarks' | 'setFtpPorts' | 'setSloppyTcp'
+  | 'syncStartMaster' | 'syncConfigureMaster' | 'syncStopMaster' | 'syncStartBackup' | 'syncStopBackup';
 
 /** Main thread -> worker. */
 export type ToWorker =
   | { t: 'op'; seq: number; op: WorkerOp; args: unknown[] }
   | { t: 'snapshot'; id: number }
   | { t: 'conns'; id: number }
+  /** this worker's /metrics snapshot (its Collector's), the connection table counted by state if `conntrack` */
+  | { t: 'metrics'; id: number; conntrack: boolean }
   | { t: 'arp'; frame: Uint8Array }
+  /** sync backup: `n` received records for this worker's flows, SYNC_REC_FIELDS numbers each */
+  | { t: 'syncRecords'; recs: Float64Array; n: number }
   /** memory links: frames received now (one batch), answered with what the link sent since the last one */
   | { t: 'frames'; id: number; frames: Uint8Array[] }
   | { t: 'stop' };
@@ -86,6 +97,8 @@ export interface WorkerSnapshot {
   services: ServiceInfo[];
   stats: Record<string, number>;
   connTableSize: number;
+  /** this worker's sync master's and backup's counters (null: not running) */
+  sync: { master: SyncMasterCounters | null; applied: SyncApplyCounters | null };
 }
 
 /** Worker -> main thread. */
@@ -94,8 +107,11 @@ export type FromWorker =
   | { t: 'failed'; op: WorkerOp; seq: number; message: string }
   | { t: 'snapshot'; id: number; snap: WorkerSnapshot }
   | { t: 'conns'; id: number; conns: ConnInfo[] }
+  | { t: 'metrics'; id: number; snap: Snapshot }
   | { t: 'arp'; frame: Uint8Array }
   | { t: 'sent'; id: number; frames: Uint8Array[] }
+  /** sync master: a message this worker's master completed, for the main thread's transport */
+  | { t: 'syncMsg'; buf: Uint8Array }
   | { t: 'stopped' };
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -161,15 +177,6 @@ export function sumCounters(records: readonly Record<string, number>[]): Record<
   return out;
 }
 
-/** Why a keepalived configuration cannot run with `workers` > 1, or null. */
-export function workersRefusal(k: KeepalivedConfig | null, workers: number): string | null {
-  if (workers <= 1 || k === null) return null;
-  const v = k.vrrpConfig;
-  if (v.instances.length > 0) return `workers ${workers}: VRRP instances (vrrp_instance ${v.instances[0]!.name}) run with one worker only; set workers 1`;
-  if (v.lvsSyncDaemon) return `workers ${workers}: lvs_sync_daemon runs with one worker only; set workers 1`;
-  return null;
-}
-
 interface Waiting {
   left: number;
   results: unknown[];
@@ -190,6 +197,8 @@ export class WorkerPool {
   private stopped = false;
   private running = false;
   private readonly started: Promise<void>;
+  /** where the workers' sync masters' messages go (the main thread's sync transport) */
+  onSyncMessage: ((msg: Uint8Array) => void) | null = null;
 
   /**
    * `onLost` is told when a worker thread ends while the pool runs (an uncaught error): the
@@ -248,16 +257,20 @@ export class WorkerPool {
       case 'failed':
         this.log('error', 'a worker refused an operation the control plane accepted (the workers differ now)', { worker: index, op: m.op, seq: m.seq, error: m.message });
         return;
+      case 'syncMsg':
+        this.onSyncMessage?.(m.buf);
+        return;
       case 'arp':
         // worker 0 gets every ARP frame: the replies go to the workers that may have asked
         for (let i = 0; i < this.workers.length; i++) if (i !== index) this.workers[i]!.postMessage({ t: 'arp', frame: m.frame } satisfies ToWorker);
         return;
       case 'snapshot':
       case 'conns':
+      case 'metrics':
       case 'sent': {
         const w = this.waiting.get(m.id);
         if (!w) return;
-        w.results[index] = m.t === 'snapshot' ? m.snap : m.t === 'conns' ? m.conns : m.frames;
+        w.results[index] = m.t === 'snapshot' || m.t === 'metrics' ? m.snap : m.t === 'conns' ? m.conns : m.frames;
         if (--w.left === 0) {
           clearTimeout(w.timer);
           this.waiting.delete(m.id);
@@ -276,7 +289,7 @@ export class WorkerPool {
     for (const w of this.workers) w.postMessage(m);
   }
 
-  private ask(t: 'snapshot' | 'conns'): Promise<unknown[]> {
+  private ask(t: 'snapshot' | 'conns' | 'metrics', extra: Record<string, unknown> = {}): Promise<unknown[]> {
     if (this.stopped) return Promise.reject(new Error('the workers have stopped'));
     const id = this.nextId++;
     return new Promise<unknown[]>((resolve, reject) => {
@@ -285,7 +298,7 @@ export class WorkerPool {
         reject(new Error(`a worker did not answer within ${ANSWER_MS} ms`));
       }, ANSWER_MS);
       this.waiting.set(id, { left: this.workers.length, results: [], resolve, reject, timer });
-      for (const w of this.workers) w.postMessage({ t, id } satisfies ToWorker);
+      for (const w of this.workers) w.postMessage({ t, id, ...extra } as ToWorker);
     });
   }
 
@@ -293,6 +306,17 @@ export class WorkerPool {
   async refresh(): Promise<void> {
     const r = (await this.ask('snapshot')) as WorkerSnapshot[];
     r.forEach((s, i) => (this.snapshots[i] = s));
+  }
+
+  /** Hand worker `index` a batch of sync records (transferred). */
+  syncRecords(index: number, recs: Float64Array, n: number): void {
+    if (this.stopped) return;
+    this.workers[index]!.postMessage({ t: 'syncRecords', recs, n } satisfies ToWorker, [recs.buffer as ArrayBuffer]);
+  }
+
+  /** Each worker's /metrics snapshot (index = worker), for the main thread's Collector to sum. */
+  async metrics(o: { conntrack: boolean }): Promise<Snapshot[]> {
+    return (await this.ask('metrics', { conntrack: o.conntrack })) as Snapshot[];
   }
 
   /** Each worker's connections (index = worker). */
@@ -475,5 +499,159 @@ export class WorkerDirector extends Director {
   /** Each worker's named counters and services with their counters (the `workerStats` socket operation). */
   workerStats(): { counters: Record<string, number>; services: ServiceInfo[] }[] {
     return this.pool.snapshots.map((s) => ({ counters: { ...(s?.stats ?? {}) }, services: s?.services ?? [] }));
+  }
+}
+
+/** Numbers per record in a `syncRecords` batch (packSyncRecord / unpackSyncRecord). */
+export const SYNC_REC_FIELDS = 19;
+
+/** Write record `r` at record index `i` of `to`. */
+export function packSyncRecord(to: Float64Array, i: number, r: SyncRecord): void {
+  const o = i * SYNC_REC_FIELDS;
+  to[o] = r.version;
+  to[o + 1] = r.protocol;
+  to[o + 2] = r.flags;
+  to[o + 3] = r.state;
+  to[o + 4] = r.cport;
+  to[o + 5] = r.vport;
+  to[o + 6] = r.dport;
+  to[o + 7] = r.fwmark;
+  to[o + 8] = r.timeout;
+  to[o + 9] = r.caddr;
+  to[o + 10] = r.vaddr;
+  to[o + 11] = r.daddr;
+  to[o + 12] = r.hasSeq ? 1 : 0;
+  for (let k = 0; k < 6; k++) to[o + 13 + k] = r.seq[k]!;
+}
+
+/** Read record index `i` of `from` into `r` (its persistence-engine data is not carried: the backup does not use it). */
+export function unpackSyncRecord(from: Float64Array, i: number, r: SyncRecord): SyncRecord {
+  const o = i * SYNC_REC_FIELDS;
+  r.version = from[o]!;
+  r.protocol = from[o + 1]!;
+  r.flags = from[o + 2]!;
+  r.state = from[o + 3]!;
+  r.cport = from[o + 4]!;
+  r.vport = from[o + 5]!;
+  r.dport = from[o + 6]!;
+  r.fwmark = from[o + 7]!;
+  r.timeout = from[o + 8]!;
+  r.caddr = from[o + 9]!;
+  r.vaddr = from[o + 10]!;
+  r.daddr = from[o + 11]!;
+  r.hasSeq = from[o + 12] === 1;
+  for (let k = 0; k < 6; k++) r.seq[k] = from[o + 13 + k]!;
+  r.peData = null;
+  r.peName = null;
+  return r;
+}
+
+/**
+ * The worker a synced connection belongs to: the slot the steering program hashes its
+ * client to, so the worker that holds it is the one that gets its packets after a
+ * takeover. By the client's address alone for a template and for a connection of a
+ * persistent service (as the program steers them), else by address and port.
+ */
+export function syncWorkerOf(d: Director, workers: number, r: SyncRecord): number {
+  let addrOnly = (r.flags & ConnFlag.TEMPLATE) !== 0;
+  if (!addrOnly) addrOnly = d.table.find(r.fwmark, r.protocol, r.vaddr, r.vport)?.persistent ?? false;
+  return slotOf(r.caddr, addrOnly ? 0 : r.cport, workers);
+}
+
+/** Records a worker's batch holds before it is posted without waiting for the turn to end. */
+const SYNC_BATCH = 4096;
+
+/**
+ * The sync daemons' side of a multi-worker director (SyncWorkers of @tunvs/sync): the
+ * master's operations broadcast to every worker (each runs a SyncMaster on its own table
+ * and posts each message it completes: one postMessage per message of up to `maxlen`
+ * bytes, never per packet); the backup's records batched per worker and posted once per
+ * turn of the event loop (or every SYNC_BATCH records). Counters come with the workers'
+ * snapshots (refreshed every second).
+ */
+export class WorkerSyncRelay implements SyncWorkers {
+  private readonly bufs: Float64Array[];
+  private readonly counts: number[];
+  private scheduled = false;
+  private readonly flushCb = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly director: Director,
+  ) {
+    this.bufs = Array.from({ length: pool.size }, () => new Float64Array(0));
+    this.counts = new Array<number>(pool.size).fill(0);
+  }
+
+  startMaster(settings: SyncMasterSettings, send: (msg: Uint8Array) => void): void {
+    this.pool.onSyncMessage = send;
+    this.pool.broadcast('syncStartMaster', [settings]);
+  }
+  configureMaster(next: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>): void {
+    this.pool.broadcast('syncConfigureMaster', [next]);
+  }
+  stopMaster(): Promise<void> {
+    this.pool.broadcast('syncStopMaster', []);
+    // a worker handles its messages in order and so does this thread: when its snapshot
+    // comes, the messages its stop flushed have come before it
+    return this.pool.refresh().catch(() => undefined);
+  }
+  masterCounters(): SyncMasterCounters {
+    const out: SyncMasterCounters = { queued: 0, queueFull: 0, messages: 0, bytes: 0, sendErrors: 0 };
+    for (const s of this.pool.snapshots) {
+      const m = s?.sync.master;
+      if (m) for (const k of Object.keys(out) as (keyof SyncMasterCounters)[]) out[k] += m[k];
+    }
+    return out;
+  }
+
+  startBackup(settings: Partial<SyncBackupSettings>): void {
+    this.pool.broadcast('syncStartBackup', [settings]);
+  }
+  record(r: SyncRecord, _now: number): void {
+    const w = syncWorkerOf(this.director, this.pool.size, r);
+    let buf = this.bufs[w]!;
+    const n = this.counts[w]!;
+    if ((n + 1) * SYNC_REC_FIELDS > buf.length) {
+      const bigger = new Float64Array(Math.max(64, (n + 1) * 2) * SYNC_REC_FIELDS);
+      bigger.set(buf.subarray(0, n * SYNC_REC_FIELDS));
+      buf = this.bufs[w] = bigger;
+    }
+    packSyncRecord(buf, n, r);
+    this.counts[w] = n + 1;
+    if (n + 1 >= SYNC_BATCH) this.post(w);
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushCb);
+    }
+  }
+  stopBackup(): void {
+    this.flush();
+    this.pool.broadcast('syncStopBackup', []);
+  }
+  backupApplied(): SyncApplyCounters {
+    const out = new SyncApplyCounters();
+    for (const s of this.pool.snapshots) {
+      const a = s?.sync.applied;
+      if (a) for (const k of Object.keys(out) as (keyof SyncApplyCounters)[]) out[k] += a[k];
+    }
+    return out;
+  }
+
+  /** Post every worker's waiting records. */
+  flush(): void {
+    for (let w = 0; w < this.counts.length; w++) if (this.counts[w]! > 0) this.post(w);
+  }
+
+  private post(w: number): void {
+    const n = this.counts[w]!;
+    // the buffer goes with the message (transferred): the next batch starts a new one
+    const recs = this.bufs[w]!;
+    this.bufs[w] = new Float64Array(0);
+    this.counts[w] = 0;
+    this.pool.syncRecords(w, recs, n);
   }
 }

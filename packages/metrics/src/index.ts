@@ -1,6 +1,6 @@
 export { Metrics } from './metrics.js';
 export type { MetricsOptions, ScrapeTimings } from './metrics.js';
-export { Collector, SVC_FIELDS, DEST_FIELDS, SCAN_SLICE, SLICE_MS, CHECK_EVERY } from './snapshot.js';
+export { Collector, addWorkerSnapshots, SVC_FIELDS, DEST_FIELDS, SCAN_SLICE, SLICE_MS, CHECK_EVERY } from './snapshot.js';
 export { services, dest, ipv4 } from './view.js';
 export type { ServiceView, DestView } from './view.js';
 export type { CollectorOptions, Snapshot, Scalars, DirectorLike, ServiceLike, DestLike, ConnTableLike, LinkLike, StatsLike } from './snapshot.js';

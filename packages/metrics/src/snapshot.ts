@@ -200,6 +200,14 @@ export interface CollectorOptions {
   reasonName?: (i: number) => string;
   version?: string;
   now?: () => number;
+  /** the worker index the links are labelled with (a worker thread's own Collector), default 0 */
+  worker?: number;
+  /**
+   * A multi-worker director (this Collector reads its control plane, which forwards no
+   * traffic): each worker's own snapshot, taken by the worker's Collector. Every traffic
+   * number is then the sum over the workers (see `addWorkerSnapshots`).
+   */
+  workers?: (o: { conntrack: boolean }) => Promise<Snapshot[]>;
 }
 
 /** The time a snapshot holds the calling thread: slices, each ended by a turn of the event loop. */
@@ -304,8 +312,10 @@ export class Collector {
    * with `recycle` when done.
    */
   async snapshot(o: { conntrack?: boolean } = {}): Promise<Snapshot> {
+    const conntrack = o.conntrack ?? true;
     const snap = await this.copy();
-    if (o.conntrack ?? true) snap.scalars.conntrack.states = await this.scanStates();
+    if (conntrack) snap.scalars.conntrack.states = await this.scanStates();
+    if (this.opts.workers) addWorkerSnapshots(snap, await this.opts.workers({ conntrack }));
     return snap;
   }
 
@@ -443,7 +453,16 @@ export class Collector {
       const v = ctc[field];
       if (typeof v === 'number') ctEvents[name] = v;
     }
-    const links = (this.opts.links?.() ?? []).map((l, queue) => ({ name: l.name, queue, worker: 0, ...l.counters }));
+    // field by field: a link's counters may be getters (the kernel-bypass links read them
+    // from their rings), which a spread would skip, copying the closures behind them instead
+    const links = (this.opts.links?.() ?? []).map((l, queue) => {
+      const c = l.counters;
+      return {
+        name: l.name, queue, worker: this.opts.worker ?? 0,
+        rxPackets: c.rxPackets, rxBytes: c.rxBytes, rxBatches: c.rxBatches, txPackets: c.txPackets,
+        txBytes: c.txBytes, txDropped: c.txDropped, txErrors: c.txErrors, rxErrors: c.rxErrors,
+      };
+    });
     const feeds = this.opts.feeds;
     const vrrp = feeds?.vrrp ? { instances: feeds.vrrp.instances().map((x) => ({ ...x, discarded: { ...x.discarded } })), groups: feeds.vrrp.syncGroups().map((g) => ({ ...g })) } : null;
     const sync = feeds?.sync ? feeds.sync.daemons().map((x) => ({ ...x, drops: { ...x.drops } })) : null;
@@ -510,4 +529,76 @@ export class Collector {
     }
     return out;
   }
+}
+
+const svcKey = (a: Float64Array, o: number): string => `${a[o + 5]}/${a[o + 6]}/${a[o + 7]}/${a[o + 8]}`;
+
+function addRecord(to: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) to[k] = (to[k] ?? 0) + v;
+}
+
+/**
+ * Sum the workers' snapshots into `main`, the control plane's (services as configured, no
+ * traffic): per service and real server the traffic counters (connections, packets,
+ * bytes) and connection counts (active, inactive, persistent) are added; a real server is
+ * overloaded when it is on any worker (each compares its own connections with the
+ * threshold). Drops, packets, datapath events, scheduler decisions, the totals of deleted
+ * services, the connection table (capacity, size, entries by state, events) are sums over
+ * the workers; the links are the workers' (each labelled with its worker). A service or
+ * real server a worker has and `main` has not (an operation in flight) adds nothing.
+ * `snapshotSeconds` is the longest any thread was held.
+ */
+export function addWorkerSnapshots(main: Snapshot, workers: readonly Snapshot[]): void {
+  const svcAt = new Map<string, number>();
+  const destAt: Map<string, number>[] = [];
+  for (let i = 0, k = 0; i < main.nSvc; i++) {
+    const o = i * SVC_FIELDS;
+    svcAt.set(svcKey(main.svc, o), i);
+    const dm = new Map<string, number>();
+    for (let j = 0; j < main.svc[o + 11]!; j++, k++) dm.set(`${main.dest[k * DEST_FIELDS + 12]}/${main.dest[k * DEST_FIELDS + 13]}`, k);
+    destAt.push(dm);
+  }
+  const m = main.scalars;
+  const ct = m.conntrack;
+  ct.capacity = 0;
+  ct.size = 0;
+  const states: Record<string, number> | null = ct.states === null ? null : {};
+  const links: Scalars['links'] = [];
+  for (const w of workers) {
+    for (let i = 0, k = 0; i < w.nSvc; i++) {
+      const o = i * SVC_FIELDS;
+      const n = w.svc[o + 11]!;
+      const at = svcAt.get(svcKey(w.svc, o));
+      if (at === undefined) {
+        k += n;
+        continue;
+      }
+      for (let f = 0; f < 5; f++) main.svc[at * SVC_FIELDS + f]! += w.svc[o + f]!;
+      const dm = destAt[at]!;
+      for (let j = 0; j < n; j++, k++) {
+        const p = k * DEST_FIELDS;
+        const to = dm.get(`${w.dest[p + 12]}/${w.dest[p + 13]}`);
+        if (to === undefined) continue;
+        const q = to * DEST_FIELDS;
+        // conns, packets, bytes, active, inactive, persistent
+        for (let f = 0; f < 8; f++) main.dest[q + f]! += w.dest[p + f]!;
+        if (w.dest[p + 9] === 1) main.dest[q + 9] = 1;
+      }
+    }
+    const s = w.scalars;
+    addRecord(m.drops, s.drops);
+    m.packets.rx += s.packets.rx;
+    m.packets.tx += s.packets.tx;
+    addRecord(m.events, s.events);
+    addRecord(m.sched, s.sched);
+    for (let i = 0; i < m.retired.length; i++) m.retired[i]! += s.retired[i] ?? 0;
+    ct.capacity += s.conntrack.capacity;
+    ct.size += s.conntrack.size;
+    if (states !== null && s.conntrack.states !== null) addRecord(states, s.conntrack.states);
+    addRecord(ct.events, s.conntrack.events);
+    links.push(...s.links);
+    if (s.snapshotSeconds > m.snapshotSeconds) m.snapshotSeconds = s.snapshotSeconds;
+  }
+  ct.states = states;
+  m.links = links;
 }

@@ -53,6 +53,9 @@ export class SyncApplyCounters {
   seqNoHelper = 0;
 }
 
+/** Where a backup's decoded records go when it does not apply them itself. */
+export type SyncRecordSink = (r: SyncRecord, now: number) => void;
+
 export interface SyncBackupSettings {
   /** 0 accepts every syncid */
   syncid: number;
@@ -71,18 +74,33 @@ export class SyncBackup {
   private scheduled = false;
   private stopped = false;
   private now = 0;
-  private readonly sink = (r: SyncRecord): void => this.apply(r, this.now);
+  private readonly sink: (r: SyncRecord) => void;
   private readonly step = (): void => {
     this.scheduled = false;
     this.drain(this.settings.batch);
   };
 
+  private readonly target: SyncBackupTarget | null;
+
+  /**
+   * `target` is the Director the records are applied to; or a function that takes each
+   * decoded record instead (`r` is reused: copy what it keeps), for a director whose
+   * connection tables live elsewhere (tunvsd's worker threads: each record goes to the
+   * worker that owns its flow, which applies it with its own SyncBackup's `apply`).
+   */
   constructor(
-    private readonly target: SyncBackupTarget,
+    target: SyncBackupTarget | SyncRecordSink,
     settings: Partial<SyncBackupSettings> = {},
     private readonly clock: () => number = Date.now,
   ) {
     this.settings = { syncid: 0, batch: 4096, queueMax: 4096, ...settings };
+    if (typeof target === 'function') {
+      this.target = null;
+      this.sink = (r) => target(r, this.now);
+    } else {
+      this.target = target;
+      this.sink = (r) => this.apply(r, this.now);
+    }
   }
 
   /** Datagrams waiting. */
@@ -144,7 +162,9 @@ export class SyncBackup {
 
   /** ip_vs_proc_conn for one decoded record. */
   apply(r: SyncRecord, now: number): void {
-    const c = this.target.conns;
+    const t = this.target;
+    if (t === null) throw new Error('this SyncBackup hands its records on: it has no table to apply them to');
+    const c = t.conns;
     const flags = (r.flags & SYNC_BACKUP_MASK) | SYNC;
     const template = (flags & TEMPLATE) !== 0;
     let slot = template ? c.findTemplate(r.protocol, r.caddr, r.vaddr, r.vport) : c.lookupIn(r.protocol, r.caddr, r.cport, r.vaddr, r.vport);
@@ -167,7 +187,7 @@ export class SyncBackup {
       this.applied.updated++;
       return;
     }
-    const dest = this.target.findDest(r.protocol, r.fwmark, r.vaddr, r.vport, r.daddr, r.dport, flags);
+    const dest = t.findDest(r.protocol, r.fwmark, r.vaddr, r.vport, r.daddr, r.dport, flags);
     if (dest === null) {
       this.applied.noDest++;
       return;
@@ -185,10 +205,10 @@ export class SyncBackup {
 
   /** State, timeout and sequence data of a new or existing entry (the end of ip_vs_proc_conn). */
   private refresh(slot: number, r: SyncRecord, flags: number, timeoutMs: number, now: number): void {
-    const c = this.target.conns;
+    const c = this.target!.conns;
     const seqBits = flags & SEQ_MASK;
     if (r.hasSeq && seqBits !== 0) {
-      if (this.target.setSeq?.(slot, seqBits, r.seq)) this.applied.seqData++;
+      if (this.target!.setSeq?.(slot, seqBits, r.seq)) this.applied.seqData++;
       else this.applied.seqNoHelper++;
     }
     if (c.isTemplate(slot) || r.protocol === Proto.TCP) c.setState(slot, r.state, now);
@@ -199,7 +219,7 @@ export class SyncBackup {
   private timeoutMs(r: SyncRecord, template: boolean): number {
     if (r.timeout > 0) return Math.min(r.timeout, 0x7fffffff / 1000) * 1000;
     if (template) return SYNC_DEFAULTS.templateTimeoutSec * 1000;
-    const c = this.target.conns;
+    const c = this.target!.conns;
     if (r.protocol === Proto.TCP) return c.tcpTimeout(r.state);
     return c.getTimeouts().udp * 1000;
   }

@@ -11,12 +11,13 @@ import type { Director, SyncHook } from '@tunvs/engine';
 import { ConnFlag } from '@tunvs/model';
 import type { SyncDaemonInfo } from '@tunvs/model';
 import { SyncBackup, findSyncDest } from './backup.js';
-import type { SyncBackupSettings } from './backup.js';
+import type { SyncApplyCounters, SyncBackupSettings } from './backup.js';
 import { SyncMaster, defaultMasterSettings } from './master.js';
-import type { SyncMasterSettings } from './master.js';
+import type { SyncMasterCounters, SyncMasterSettings, SyncSender } from './master.js';
 import { SyncError, UdpSyncTransport } from './transport.js';
 import type { SyncEndpoint, SyncTransport } from './transport.js';
 import { SYNC_DEFAULTS } from './wire.js';
+import type { SyncRecord, SyncRxCounters } from './wire.js';
 
 const SYNC = ConnFlag.SYNC;
 
@@ -58,6 +59,130 @@ export interface SyncDaemonsOptions {
   clock?: () => number;
   /** where warnings go (a transport's, e.g. a capped receive buffer); default process.emitWarning */
   warn?: (msg: string) => void;
+  /**
+   * The Director's connections live in worker threads (tunvsd `workers N`): the master's
+   * per-connection work and the backup's table updates run there (see SyncWorkers); the
+   * transport, the decoding of received messages and the control stay here.
+   */
+  workers?: SyncWorkers;
+}
+
+/**
+ * A director whose connection tables are in worker threads, each a Director with its own
+ * `DirectorSync`. The master: every worker runs a SyncMaster on its table (the kernel's
+ * rules per connection) and hands each message it completes to `send`, which the one
+ * transport here sends (as the kernel's `sync_ports` threads each fill their own
+ * messages). The backup: the messages are decoded here and each record goes to `record`,
+ * which passes it to the worker that owns the record's flow.
+ */
+export interface SyncWorkers {
+  startMaster(settings: SyncMasterSettings, send: (msg: Uint8Array) => void): void;
+  configureMaster(next: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>): void;
+  /**
+   * The workers send what they hold (their open messages), then stop; resolves once every
+   * message they sent has reached `send` (the transport closes after that).
+   */
+  stopMaster(): Promise<void>;
+  /** the workers' masters' counters, summed */
+  masterCounters(): SyncMasterCounters;
+  startBackup(settings: Partial<SyncBackupSettings>): void;
+  /** a decoded record (reused by the caller: copy it) for the worker that owns its flow */
+  record(r: SyncRecord, now: number): void;
+  stopBackup(): void;
+  /** the workers' backups' counters, summed */
+  backupApplied(): SyncApplyCounters;
+}
+
+/** What a master daemon reports (metrics, `syncStats`). */
+export interface SyncMasterStatus {
+  settings: SyncMasterSettings;
+  counters: SyncMasterCounters;
+  /** when the last message was sent (ms; 0: never) */
+  lastSentAt: number;
+}
+
+/** What a backup daemon reports. */
+export interface SyncBackupStatus {
+  rx: SyncRxCounters;
+  applied: SyncApplyCounters;
+  /** version of the last accepted message (-1: none yet) */
+  lastVersion: number;
+  lastMessageAt: number;
+}
+
+/**
+ * The sync daemons' work on one Director's connection table: its master (fed by the
+ * Director's SyncHook: every forwarded incoming packet, every new entry) and its backup
+ * (records applied to the table). SyncDaemons uses one for its Director; each worker thread
+ * of a multi-worker tunvsd has one for its own.
+ */
+export class DirectorSync implements SyncHook {
+  master: SyncMaster | null = null;
+  backup: SyncBackup | null = null;
+
+  constructor(
+    readonly director: Director,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** A master on this Director's table, its messages to `sender`. */
+  startMaster(sender: SyncSender, settings: Partial<SyncMasterSettings>, autoFlush = true): SyncMaster {
+    const d = this.director;
+    const ftp = d.forwarders.ftp;
+    this.master = new SyncMaster(
+      d.conns, sender, settings, (p, a, port) => d.markOf(p, a, port), this.clock, autoFlush,
+      // the FTP helper's seq/ack deltas ride along as IPVS_OPT_SEQ_DATA
+      (slot, out) => (ftp.tracked > 0 && d.conns.xmit(slot) === FTP_XMIT ? ftp.seqData(slot, out) : 0),
+    );
+    d.setSyncHook(this);
+    return this.master;
+  }
+
+  /** A backup that applies records to this Director's table. */
+  startBackup(settings: Partial<SyncBackupSettings>): SyncBackup {
+    const d = this.director;
+    this.backup = new SyncBackup(
+      {
+        conns: d.conns,
+        findDest: (proto, fwmark, vaddr, vport, daddr, dport, flags) =>
+          findSyncDest((f, p, a, port) => d.table.find(f, p, a, port), proto, fwmark || d.markOf(proto, vaddr, vport), vaddr, vport, daddr, dport, flags),
+        setSeq: (slot, bits, seq) => d.conns.xmit(slot) === FTP_XMIT && d.forwarders.ftp.loadSeqData(d.conns, slot, bits, seq),
+      },
+      settings,
+      this.clock,
+    );
+    d.setSyncHook(this);
+    return this.backup;
+  }
+
+  /** Stop the master (sending what it holds when `drain`). */
+  stopMaster(drain: boolean): void {
+    this.master?.stop(drain);
+    this.master = null;
+    this.unhook();
+  }
+
+  stopBackup(): void {
+    this.backup?.stop();
+    this.backup = null;
+    this.unhook();
+  }
+
+  private unhook(): void {
+    if (this.master === null && this.backup === null) this.director.setSyncHook(null);
+  }
+
+  /** Every incoming packet the Director forwarded. */
+  inbound(slot: number, now: number): void {
+    const c = this.director.conns;
+    // a synced connection this director forwards becomes its own
+    if ((c.flags(slot) & SYNC) !== 0) c.clearSync(slot);
+    if (this.master !== null) this.master.conn(slot, now);
+  }
+
+  created(slot: number): void {
+    if (this.master !== null) this.master.created(slot);
+  }
 }
 
 /** Check a daemon configuration with the kernel's ranges; returns it with defaults filled in. */
@@ -82,15 +207,28 @@ export function resolveSyncConfig(role: SyncRole, cfg: SyncDaemonConfig): SyncDa
   return { state: role, mcastIfn: cfg.ifname, syncid, maxlen: role === 'backup' ? Math.max(maxlen, 1024) : maxlen, group, port, ttl };
 }
 
-interface Running<T> {
+interface Running {
   info: SyncDaemonStatus;
-  daemon: T;
   transport: SyncTransport;
 }
 
-export class SyncDaemons implements SyncHook {
-  private master: Running<SyncMaster> | null = null;
-  private backup: Running<SyncBackup> | null = null;
+/** The master daemon with workers: what the main thread keeps of it. */
+interface Relay {
+  settings: SyncMasterSettings;
+  sendErrors: number;
+  lastSentAt: number;
+  closed: boolean;
+}
+
+export class SyncDaemons {
+  private master: Running | null = null;
+  private backup: Running | null = null;
+  /** this Director's master and backup (without workers) */
+  private readonly local: DirectorSync;
+  private readonly workers: SyncWorkers | null;
+  /** with workers: the master's relay state, the backup that decodes and dispatches */
+  private relay: Relay | null = null;
+  private relayBackup: SyncBackup | null = null;
   private readonly open: SyncTransportFactory;
   private readonly clock: () => number;
   /** the master's sysctls: a master started later gets them, `configure` changes them */
@@ -103,6 +241,8 @@ export class SyncDaemons implements SyncHook {
     this.open = opts.transport ?? ((role, ep) => UdpSyncTransport.open(role, ep));
     this.clock = opts.clock ?? Date.now;
     this.masterSettings = { ...opts.master };
+    this.local = new DirectorSync(director, this.clock);
+    this.workers = opts.workers ?? null;
   }
 
   /** The sysctls a master daemon runs (or will start) with. */
@@ -117,16 +257,44 @@ export class SyncDaemons implements SyncHook {
    */
   configure(master: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>): void {
     this.masterSettings = { ...this.opts.master, ...master };
-    this.master?.daemon.configure(this.masterSettings);
+    this.local.master?.configure(this.masterSettings);
+    if (this.relay !== null) {
+      this.workers!.configureMaster(this.masterSettings);
+      for (const [k, v] of Object.entries(this.masterSettings)) if (v !== undefined) (this.relay.settings as unknown as Record<string, unknown>)[k] = v;
+    }
   }
 
-  /** The running master (null if none). */
+  /** The running master on this Director (null if none, or with workers: see masterStatus). */
   get masterDaemon(): SyncMaster | null {
-    return this.master?.daemon ?? null;
+    return this.local.master;
   }
-  /** The running backup (null if none). */
+  /** The running backup (null if none; with workers, the one that decodes and dispatches). */
   get backupDaemon(): SyncBackup | null {
-    return this.backup?.daemon ?? null;
+    return this.relayBackup ?? this.local.backup;
+  }
+
+  /** The running master's settings and counters (summed over the workers), or null. */
+  masterStatus(): SyncMasterStatus | null {
+    const m = this.local.master;
+    if (m !== null) return { settings: m.settings, counters: m.counters, lastSentAt: m.lastSentAt };
+    const r = this.relay;
+    if (r === null) return null;
+    const counters = { ...this.workers!.masterCounters() };
+    counters.sendErrors += r.sendErrors;
+    return { settings: r.settings, counters, lastSentAt: r.lastSentAt };
+  }
+
+  /** The running backup's counters (applied: summed over the workers), or null. */
+  backupStatus(): SyncBackupStatus | null {
+    const b = this.backupDaemon;
+    if (b === null) return null;
+    let applied = b.applied;
+    if (this.relayBackup !== null) {
+      // the datagrams refused here (a full queue) and what the workers did with the records
+      applied = this.workers!.backupApplied();
+      applied.queueFull += b.applied.queueFull;
+    }
+    return { rx: b.rx, applied, lastVersion: b.lastVersion, lastMessageAt: b.lastMessageAt };
   }
 
   /** --start-daemon ROLE: EEXIST when that role runs already. */
@@ -139,31 +307,39 @@ export class SyncDaemons implements SyncHook {
       transport.close();
       throw new SyncError('EEXIST', 'Daemon has already run');
     }
-    const d = this.director;
+    const w = this.workers;
     if (role === 'master') {
-      const ftp = d.forwarders.ftp;
-      const m = new SyncMaster(
-        d.conns, transport, { ...this.masterSettings, syncid: info.syncid, maxlen: info.maxlen },
-        (p, a, port) => d.markOf(p, a, port), this.clock, this.opts.autoFlush ?? true,
-        // the FTP helper's seq/ack deltas ride along as IPVS_OPT_SEQ_DATA
-        (slot, out) => (ftp.tracked > 0 && d.conns.xmit(slot) === FTP_XMIT ? ftp.seqData(slot, out) : 0),
-      );
-      this.master = { info, daemon: m, transport };
+      const settings = { ...this.masterSettings, syncid: info.syncid, maxlen: info.maxlen };
+      if (w === null) this.local.startMaster(transport, settings, this.opts.autoFlush ?? true);
+      else {
+        const relay: Relay = { settings: { ...defaultMasterSettings(), ...settings }, sendErrors: 0, lastSentAt: 0, closed: false };
+        const done = (err?: Error | null): void => {
+          if (err) relay.sendErrors++;
+        };
+        w.startMaster(relay.settings, (msg) => {
+          // a worker's last messages may come after the stop: the socket is closed then
+          if (relay.closed) return;
+          try {
+            transport.send(msg, msg.length, done);
+            relay.lastSentAt = this.clock();
+          } catch {
+            relay.sendErrors++;
+          }
+        });
+        this.relay = relay;
+      }
+      this.master = { info, transport };
     } else {
-      const b = new SyncBackup(
-        {
-          conns: d.conns,
-          findDest: (proto, fwmark, vaddr, vport, daddr, dport, flags) =>
-            findSyncDest((f, p, a, port) => d.table.find(f, p, a, port), proto, fwmark || d.markOf(proto, vaddr, vport), vaddr, vport, daddr, dport, flags),
-          setSeq: (slot, bits, seq) => d.conns.xmit(slot) === FTP_XMIT && d.forwarders.ftp.loadSeqData(d.conns, slot, bits, seq),
-        },
-        { ...this.opts.backup, syncid: info.syncid },
-        this.clock,
-      );
+      const settings = { ...this.opts.backup, syncid: info.syncid };
+      let b: SyncBackup;
+      if (w === null) b = this.local.startBackup(settings);
+      else {
+        w.startBackup(settings);
+        b = this.relayBackup = new SyncBackup((r, now) => w.record(r, now), settings, this.clock);
+      }
       transport.onMessage((buf, len) => b.receive(buf, len));
-      this.backup = { info, daemon: b, transport };
+      this.backup = { info, transport };
     }
-    d.setSyncHook(this);
   }
 
   /** --stop-daemon ROLE (both when omitted): ESRCH when it does not run. */
@@ -183,14 +359,30 @@ export class SyncDaemons implements SyncHook {
       return;
     }
     if (role === 'master') {
-      this.master!.daemon.stop(true);
+      if (this.relay !== null) {
+        // as a master here sends what it holds before its socket closes: the workers' last
+        // messages still go out, then the socket closes
+        const relay = this.relay;
+        this.relay = null;
+        this.master = null;
+        const close = (): void => {
+          relay.closed = true;
+          r.transport.close();
+        };
+        void this.workers!.stopMaster().then(close, close);
+        return;
+      }
+      this.local.stopMaster(true);
       this.master = null;
     } else {
-      this.backup!.daemon.stop();
+      if (this.relayBackup !== null) {
+        this.relayBackup.stop();
+        this.relayBackup = null;
+        this.workers!.stopBackup();
+      } else this.local.stopBackup();
       this.backup = null;
     }
     r.transport.close();
-    if (this.master === null && this.backup === null) this.director.setSyncHook(null);
   }
 
   /**
@@ -214,25 +406,13 @@ export class SyncDaemons implements SyncHook {
   /** Counters of both daemons, flat (metrics). */
   stats(): Record<string, number> {
     const out: Record<string, number> = {};
-    if (this.master) for (const [k, v] of Object.entries(this.master.daemon.counters)) out[`sync_master_${k}`] = v;
-    if (this.backup) {
-      for (const [k, v] of Object.entries(this.backup.daemon.rx)) out[`sync_rx_${k}`] = v;
-      for (const [k, v] of Object.entries(this.backup.daemon.applied)) out[`sync_backup_${k}`] = v;
+    const m = this.masterStatus();
+    const b = this.backupStatus();
+    if (m) for (const [k, v] of Object.entries(m.counters)) out[`sync_master_${k}`] = v;
+    if (b) {
+      for (const [k, v] of Object.entries(b.rx)) out[`sync_rx_${k}`] = v;
+      for (const [k, v] of Object.entries(b.applied)) out[`sync_backup_${k}`] = v;
     }
     return out;
-  }
-
-  // ------------------------------------------------------------------ SyncHook
-
-  /** Every incoming packet the Director forwarded. */
-  inbound(slot: number, now: number): void {
-    const c = this.director.conns;
-    // a synced connection this director forwards becomes its own
-    if ((c.flags(slot) & SYNC) !== 0) c.clearSync(slot);
-    if (this.master !== null) this.master.daemon.conn(slot, now);
-  }
-
-  created(slot: number): void {
-    if (this.master !== null) this.master.daemon.created(slot);
   }
 }
