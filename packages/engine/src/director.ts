@@ -27,7 +27,7 @@ import type { Dest } from '@tunvs/model';
 import { Control } from './control.js';
 import type { DirectorEvent } from './control.js';
 import { DirectorCounters } from './counters.js';
-import { Datapath } from './datapath.js';
+import { Datapath, PREFETCH_GROUP } from './datapath.js';
 import type { DatapathSettings, LocalHandler, SyncHook } from './datapath.js';
 import { Estimator } from './estimator.js';
 import { ForwarderTable } from './forwarders.js';
@@ -262,7 +262,15 @@ export class Director implements DirectorControl {
     const dp = this.datapath;
     const n = batch.count;
     this.counters.rxPackets += n;
-    for (let i = 0; i < n; i++) dp.receive(x, buf, batch.offsets[i]!, batch.lengths[i]!);
+    const offsets = batch.offsets;
+    const lengths = batch.lengths;
+    // in groups: the pre-pass reads the group's connection-table lines (their misses
+    // overlap), then its frames go through the data path one by one, in order
+    for (let g = 0; g < n; g += PREFETCH_GROUP) {
+      const end = Math.min(n, g + PREFETCH_GROUP);
+      if (end - g > 1) dp.prefetch(x, buf, offsets, lengths, g, end);
+      for (let i = g; i < end; i++) dp.receive(x, buf, offsets[i]!, lengths[i]!);
+    }
     this.counters.txPackets += x.flush(buf);
   }
 
