@@ -51,6 +51,8 @@ export const PREFETCH_GROUP = 32;
 export interface DatapathSettings {
   /** sysctl sloppy_tcp: create connections from any TCP segment, not only a SYN */
   sloppyTcp: boolean;
+  /** run the batch pre-pass (`Datapath.prefetch`) before each group of frames */
+  prefetch: boolean;
 }
 
 /**
@@ -132,9 +134,7 @@ export class Datapath {
       if (proto !== TCP && proto !== UDP && proto !== SCTP) continue;
       const ports = (buf[l4]! << 24) | (buf[l4 + 1]! << 16) | (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
       const src = (buf[l3 + 12]! << 24) | (buf[l3 + 13]! << 16) | (buf[l3 + 14]! << 8) | buf[l3 + 15]!;
-      const dst = (buf[l3 + 16]! << 24) | (buf[l3 + 17]! << 16) | (buf[l3 + 18]! << 8) | buf[l3 + 19]!;
       heads[j++] = conns.bucketHead(proto, src, ports >>> 16);
-      heads[j++] = conns.bucketHead(proto, dst, ports & 0xffff);
     }
     this.prefetched = (this.prefetched + conns.prefetch(heads, j)) | 0;
   }

@@ -110,7 +110,7 @@ export class Director implements DirectorControl {
   private readonly datapath: Datapath;
   private readonly control: Control;
   private readonly timers: Timers;
-  private readonly settings: DatapathSettings = { sloppyTcp: false };
+  private readonly settings: DatapathSettings = { sloppyTcp: false, prefetch: true };
   /** local protocol handlers (VRRP), by IPv4 protocol number */
   private readonly local = new Map<number, LocalHandler>();
   private readonly now: () => number;
@@ -197,6 +197,18 @@ export class Director implements DirectorControl {
     this.settings.sloppyTcp = v;
   }
 
+  /**
+   * The batch pre-pass (Datapath.prefetch): read the connection-table lines of a group of
+   * frames together before processing them one by one. On by default; off, each lookup
+   * waits for its own cache misses. Either way the packets are handled alike.
+   */
+  get prefetch(): boolean {
+    return this.settings.prefetch;
+  }
+  set prefetch(v: boolean) {
+    this.settings.prefetch = v;
+  }
+
   /** The FTP helper's ports ([] = off). */
   get ftpPorts(): readonly number[] {
     return this.forwarders.ftp.ports;
@@ -266,9 +278,10 @@ export class Director implements DirectorControl {
     const lengths = batch.lengths;
     // in groups: the pre-pass reads the group's connection-table lines (their misses
     // overlap), then its frames go through the data path one by one, in order
+    const pre = this.settings.prefetch;
     for (let g = 0; g < n; g += PREFETCH_GROUP) {
       const end = Math.min(n, g + PREFETCH_GROUP);
-      if (end - g > 1) dp.prefetch(x, buf, offsets, lengths, g, end);
+      if (pre && end - g > 1) dp.prefetch(x, buf, offsets, lengths, g, end);
       for (let i = g; i < end; i++) dp.receive(x, buf, offsets[i]!, lengths[i]!);
     }
     this.counters.txPackets += x.flush(buf);
