@@ -11,6 +11,10 @@
  *   ICMP -> IcmpRelay
  *   a protocol with a local handler (VRRP) -> a copy of the datagram to the handler
  *
+ * Before a group of frames, the batch pre-pass (`prefetch`, a hint that changes nothing)
+ * reads the connection-table lines of every frame of the group, so that their cache misses
+ * overlap instead of each lookup waiting for its own.
+ *
  * Every step gets the link's Xmit, the explicit context of the batch (its clock, the
  * frame's descriptor, the transmit queue). The forwarder is the one bound to the
  * connection when it was created; nothing here asks which method it is.
@@ -96,14 +100,16 @@ export class Datapath {
     private readonly local: ReadonlyMap<number, LocalHandler>,
   ) {}
 
-  /** the bucket heads of a group's frames (two per frame: inbound key, reply key) */
-  private readonly heads = new Int32Array(2 * PREFETCH_GROUP);
+  /** the bucket heads of a group's frames (of the inbound key: client address and port as the source) */
+  private readonly heads = new Int32Array(PREFETCH_GROUP);
   /** what the pre-pass read (kept, so that its reads are not optimised away) */
   private prefetched = 0;
 
   /**
    * The batch pre-pass over frames `[from, to)` (at most PREFETCH_GROUP): for every
-   * TCP/UDP/SCTP frame, read the connection table's lines that its lookup will touch, all
+   * TCP/UDP/SCTP frame, read the connection table's lines that its inbound lookup and an
+   * established packet will touch (a reply's bucket, the destination's, is not read: a
+   * second hash per frame, left out to keep the pass cheap on cache-hot traffic), all
    * frames' reads issued back to back so that their cache misses overlap (a lookup at a
    * time waits for each). A hint only: it changes nothing, reads the frame's addresses and
    * ports where an unfragmented IPv4 datagram has them (no checks: `receive` does them),
@@ -124,7 +130,7 @@ export class Datapath {
         if (off + 14 > end || ((buf[off + 12]! << 8) | buf[off + 13]!) !== ETH_IPV4) continue;
         l3 = off + 14;
       }
-      // an IPv4 header, and the 4 bytes of ports after it
+      // an IPv4 header, and the ports after it
       if (l3 + 20 > end) continue;
       const v = buf[l3]!;
       const l4 = l3 + ((v & 0xf) << 2);
@@ -132,9 +138,9 @@ export class Datapath {
       // IPv4, ports in the frame, a first fragment (offset 0), a protocol with ports
       if (v >>> 4 !== 4 || l4 + 4 > end || ((buf[l3 + 6]! & 0x1f) | buf[l3 + 7]!) !== 0) continue;
       if (proto !== TCP && proto !== UDP && proto !== SCTP) continue;
-      const ports = (buf[l4]! << 24) | (buf[l4 + 1]! << 16) | (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
+      const sport = (buf[l4]! << 8) | buf[l4 + 1]!;
       const src = (buf[l3 + 12]! << 24) | (buf[l3 + 13]! << 16) | (buf[l3 + 14]! << 8) | buf[l3 + 15]!;
-      heads[j++] = conns.bucketHead(proto, src, ports >>> 16);
+      heads[j++] = conns.bucketHead(proto, src, sport);
     }
     this.prefetched = (this.prefetched + conns.prefetch(heads, j)) | 0;
   }
