@@ -50,6 +50,11 @@ const ETH_IPV4 = EtherType.Ipv4;
  * group are read together, then the group is processed while they are in cache.
  */
 export const PREFETCH_GROUP = 32;
+/**
+ * Entries below which the pre-pass is skipped: a table this small (about 3 MiB of lines a
+ * packet touches) stays in cache, and the pass would only add its own work.
+ */
+export const PREFETCH_MIN_ENTRIES = 65536;
 
 /** Switches of the data path that may change at run time. */
 export interface DatapathSettings {
@@ -57,6 +62,8 @@ export interface DatapathSettings {
   sloppyTcp: boolean;
   /** run the batch pre-pass (`Datapath.prefetch`) before each group of frames */
   prefetch: boolean;
+  /** ... while the connection table holds at least this many entries */
+  prefetchMinEntries: number;
 }
 
 /**

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { packet } from '@tunvs/packet';
+import { PREFETCH_GROUP, PREFETCH_MIN_ENTRIES } from '../src/index.js';
 import { tunDirector, ip, VIP, CLIENT, RS } from './helpers.js';
 
 /** Client address number `i` (10.10.2.x). */
@@ -40,24 +41,39 @@ function batchFrames(): Uint8Array[] {
   return f;
 }
 
-function run(prefetch: boolean): { d: ReturnType<typeof tunDirector>['d']; sent: Uint8Array[] } {
+function run(prefetch: boolean, minEntries = 0): { d: ReturnType<typeof tunDirector>['d']; sent: Uint8Array[]; groups: number } {
   const { d, link } = tunDirector();
   d.prefetch = prefetch;
+  d.prefetchMinEntries = minEntries; // 0: the pre-pass runs on this small table too
   d.addService({ protocol: 'tcp', addr: VIP, port: 80, scheduler: 'rr' });
   d.addDest({ protocol: 'tcp', addr: VIP, port: 80 }, { addr: RS[0]!, port: 8080, method: 'masq' });
   d.addService({ protocol: 'udp', addr: VIP, port: 53, scheduler: 'rr' });
   d.addDest({ protocol: 'udp', addr: VIP, port: 53 }, { addr: RS[0]!, port: 53, method: 'masq' });
+  // count the pre-pass's runs (a private part of the Director, reached for this test only)
+  const dp = (d as unknown as { datapath: { prefetch: (...a: unknown[]) => void } }).datapath;
+  const real = dp.prefetch.bind(dp);
+  let groups = 0;
+  dp.prefetch = (...a: unknown[]): void => {
+    groups++;
+    real(...a);
+  };
   const frames = batchFrames();
   for (const fr of frames) t.ok(link.inject(fr));
   t.equal(link.deliver(), frames.length, 'one batch');
-  return { d, sent: link.drain() };
+  return { d, sent: link.drain(), groups };
 }
 
 t.test('the batch pre-pass changes nothing: flows created, answered and closed within one batch', (t) => {
   const on = run(true);
   const off = run(false);
   t.equal(on.d.prefetch, true);
+  t.throws(() => (on.d.prefetchMinEntries = -1), RangeError);
   t.equal(off.d.prefetch, false);
+  t.equal(on.groups, Math.ceil(batchFrames().length / PREFETCH_GROUP), 'the pre-pass ran before every group');
+  t.equal(off.groups, 0, 'and not at all when off');
+  const small = run(true, PREFETCH_MIN_ENTRIES);
+  t.equal(small.groups, 0, 'nor while the table is below prefetchMinEntries');
+  t.same(small.d.counters.snapshot(), off.d.counters.snapshot());
   t.same(on.sent.map((p) => Buffer.from(p).toString('hex')), off.sent.map((p) => Buffer.from(p).toString('hex')), 'the same frames out, in the same order');
   t.same(on.d.counters.snapshot(), off.d.counters.snapshot(), 'the same counters');
   const strip = (d: typeof on.d): unknown => d.listConnections().map((c) => ({ ...c }));
