@@ -201,6 +201,11 @@ export const MAX_DEST_ID = ConnDestWord.ID_MASK - 1;
 const { CADDR, VADDR, PORTS, META, NEXT, DADDR, DEST, EXPIRES, WORDS, SHIFT } = ConnLayout;
 const { LIVE, FLAGS_MASK, STATE_SHIFT, PROTO_SHIFT } = ConnMeta;
 const { ID_MASK, XMIT_SHIFT } = ConnDestWord;
+/** The words of an entry's warm block (`warm`, 4 words at `slot << 2`). */
+const W_TIMEOUT = 0;
+const W_INPKTS = 1;
+const W_CONTROL = 2;
+const W_NCONTROL = 3;
 
 /** The destination id of a DEST word (-1 = none). */
 function idOf(w: number): number {
@@ -251,11 +256,12 @@ export class ConnTable {
   /** the hot words of every entry, laid out as ConnLayout says */
   private readonly blk: Int32Array;
   private readonly dport_: Uint16Array;
-  /** current timeout in ms */
-  private readonly timeout_: Uint32Array;
-  private readonly control_: Int32Array;
-  private readonly nControl_: Int32Array;
-  private readonly inPkts_: Int32Array;
+  /**
+   * the warm words of every entry, 4 per entry (16 B, four entries a cache line): the
+   * current timeout in ms, incoming packets, parent slot, children: the first two are
+   * written by every packet, so that a packet touches one line here, not two arrays
+   */
+  private readonly warm: Int32Array;
   /** timer wheel doubly linked list */
   private readonly wnext_: Int32Array;
   private readonly wprev_: Int32Array;
@@ -314,10 +320,7 @@ export class ConnTable {
 
     this.blk = new Int32Array(cap * WORDS);
     this.dport_ = new Uint16Array(cap);
-    this.timeout_ = new Uint32Array(cap);
-    this.control_ = new Int32Array(cap);
-    this.nControl_ = new Int32Array(cap);
-    this.inPkts_ = new Int32Array(cap);
+    this.warm = new Int32Array(cap * 4);
     this.wnext_ = new Int32Array(cap);
     this.wprev_ = new Int32Array(cap);
 
@@ -363,10 +366,7 @@ export class ConnTable {
     for (const a of [
       this.blk,
       this.dport_,
-      this.timeout_,
-      this.control_,
-      this.nControl_,
-      this.inPkts_,
+      this.warm,
       this.wnext_,
       this.wprev_,
       this.heads_,
@@ -468,6 +468,69 @@ export class ConnTable {
       i = blk[o + NEXT]!;
     }
     return cport !== 0 && this.noCportCount > 0 ? this.lookupNoCport(proto, caddr, vaddr, vport) : -1;
+  }
+
+  // ------------------------------------------------------------------ batches
+  //
+  // At a million entries a lookup waits for main memory twice (the bucket head, then the
+  // entry), and one lookup at a time the core cannot overlap those misses with the next
+  // lookup's: its branches depend on the loaded words and its window is too short. A batch
+  // first reads every key's bucket head (loads that depend on nothing loaded before them,
+  // so the core issues them back to back), then every head entry's words, then does the
+  // lookups on data that is in cache by then. The first two steps change nothing: they
+  // are a hint, and the lookups that follow give exactly the one-at-a-time results.
+
+  /**
+   * Step 1 of a batch: the first slot of the hash chain of a client (the inbound key's
+   * `caddr:cport`; for a reply, its destination), or -1. Reading it brings the bucket into
+   * cache; pass the results to `prefetch`.
+   */
+  bucketHead(proto: number, client: number, clientPort: number): number {
+    return this.heads_[this.bucket(proto, client | 0, clientPort & 0xffff)]!;
+  }
+
+  /**
+   * Step 2 of a batch: read, for each of `slots[0, n)` that is >= 0, the words that a
+   * lookup and a packet of an established connection touch (the hot block, the real
+   * server port, the timeout and the packet counter). Changes nothing; returns a value
+   * made of the words read (keep it somewhere, so that the reads are not optimised away).
+   */
+  prefetch(slots: Int32Array, n: number): number {
+    const blk = this.blk;
+    const dp = this.dport_;
+    const warm = this.warm;
+    let acc = 0;
+    for (let k = 0; k < n; k++) {
+      const s = slots[k]!;
+      if (s >= 0) acc = (acc + blk[(s << SHIFT) + PORTS]! + dp[s]! + warm[(s << 2) + W_INPKTS]!) | 0;
+    }
+    return acc;
+  }
+
+  /** what `lookupInBatch` read in its first two steps (kept so they are not dead loads) */
+  private batchSink = 0;
+  /** `lookupInBatch`'s bucket heads */
+  private batchHeads = new Int32Array(256);
+
+  /**
+   * `lookupIn` for `n` keys (`proto[k], caddr[k], cport[k], vaddr[k], vport[k]`), results
+   * in `out[0, n)`: the same results as `n` calls of `lookupIn` in order, with the
+   * memory reads of the batch overlapped (bucket heads, then entries, then the lookups).
+   */
+  lookupInBatch(
+    n: number,
+    proto: Uint8Array,
+    caddr: Int32Array,
+    cport: Uint16Array,
+    vaddr: Int32Array,
+    vport: Uint16Array,
+    out: Int32Array,
+  ): void {
+    if (this.batchHeads.length < n) this.batchHeads = new Int32Array(n);
+    const heads = this.batchHeads;
+    for (let k = 0; k < n; k++) heads[k] = this.bucketHead(proto[k]!, caddr[k]!, cport[k]!);
+    this.batchSink = (this.batchSink + this.prefetch(heads, n)) | 0;
+    for (let k = 0; k < n; k++) out[k] = this.lookupIn(proto[k]!, caddr[k]!, cport[k]!, vaddr[k]!, vport[k]!);
   }
 
   /** The retry of `lookupIn` with client port 0 (FTP passive data entries). */
@@ -594,8 +657,8 @@ export class ConnTable {
     const s = this.insert(proto, caddr, cport, vaddr, vport, daddr, dport, dest, flags & ~TEMPLATE, now);
     if (s < 0) return -1;
     if (control >= 0) {
-      this.control_[s] = control;
-      this.nControl_[control]!++;
+      this.warm[(s << 2) + W_CONTROL] = control;
+      this.warm[(control << 2) + W_NCONTROL]!++;
       if (this.blk[(control << SHIFT) + META]! & TEMPLATE) this.rearm(control, now);
     }
     if (this.hooks.created) this.hooks.created(s);
@@ -620,7 +683,7 @@ export class ConnTable {
   ): number {
     const s = this.insert(proto, caddrMasked, 0, vaddrOrFwmark, vport, daddr, dport, dest, TEMPLATE, now);
     if (s < 0) return -1;
-    this.timeout_[s] = Math.min(Math.floor(timeoutSec * 1000), 0x7fffffff);
+    this.warm[(s << 2) + W_TIMEOUT] = Math.min(Math.floor(timeoutSec * 1000), 0x7fffffff);
     this.rearm(s, now);
     if (this.hooks.created) this.hooks.created(s);
     return s;
@@ -668,10 +731,10 @@ export class ConnTable {
     this.blk[(s << SHIFT) + DADDR] = daddr | 0;
     this.dport_[s] = dport;
     this.blk[(s << SHIFT) + DEST] = destWord;
-    this.timeout_[s] = INITIAL_TIMEOUT * 1000;
-    this.control_[s] = -1;
-    this.nControl_[s] = 0;
-    this.inPkts_[s] = 0;
+    this.warm[(s << 2) + W_TIMEOUT] = INITIAL_TIMEOUT * 1000;
+    this.warm[(s << 2) + W_CONTROL] = -1;
+    this.warm[(s << 2) + W_NCONTROL] = 0;
+    this.warm[(s << 2) + W_INPKTS] = 0;
     this.wnext_[s] = -1;
     this.wprev_[s] = -1;
     this.blk[(s << SHIFT) + NEXT] = -1;
@@ -680,7 +743,7 @@ export class ConnTable {
     this.count++;
     this.counters.inserts++;
     if (dest !== null) this.bind(dest, f);
-    this.blk[(s << SHIFT) + EXPIRES] = this.expiryTick(now, this.timeout_[s]!);
+    this.blk[(s << SHIFT) + EXPIRES] = this.expiryTick(now, this.warm[(s << 2) + W_TIMEOUT]!);
     this.wheelLink(s);
     return s;
   }
@@ -797,18 +860,18 @@ export class ConnTable {
         }
         m = (m & ~(0xff << STATE_SHIFT)) | (next << STATE_SHIFT);
         this.blk[(slot << SHIFT) + META] = m;
-        if (next === established) this.assure(this.control_[slot]!);
+        if (next === established) this.assure(this.warm[(slot << 2) + W_CONTROL]!);
         if (this.hooks.stateChanged) this.hooks.stateChanged(slot, state);
       } else {
         this.blk[(slot << SHIFT) + META] = m;
       }
       timeout = proto === P_TCP ? this.tcpTimeouts[next]! : this.sctpTimeouts[next]!;
     } else {
-      if (output) this.assure(this.control_[slot]!);
+      if (output) this.assure(this.warm[(slot << 2) + W_CONTROL]!);
       timeout = this.udpTimeout;
     }
-    if (!output) this.inPkts_[slot] = (this.inPkts_[slot]! + 1) | 0;
-    this.timeout_[slot] = timeout;
+    if (!output) this.warm[(slot << 2) + W_INPKTS] = (this.warm[(slot << 2) + W_INPKTS]! + 1) | 0;
+    this.warm[(slot << 2) + W_TIMEOUT] = timeout;
     this.restart(slot, now, timeout);
     return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & 0xff;
   }
@@ -844,14 +907,14 @@ export class ConnTable {
       }
       this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
     }
-    this.timeout_[slot] = proto === P_TCP ? this.tcpTimeouts[state]! : this.sctpTimeouts[state]!;
-    this.restart(slot, now, this.timeout_[slot]!);
+    this.warm[(slot << 2) + W_TIMEOUT] = proto === P_TCP ? this.tcpTimeouts[state]! : this.sctpTimeouts[state]!;
+    this.restart(slot, now, this.warm[(slot << 2) + W_TIMEOUT]!);
   }
 
   /** Give an entry a timeout (ms) and restart its timer with it: entries received by sync. */
   setTimeout(slot: number, timeoutMs: number, now: number): void {
-    this.timeout_[slot] = Math.min(Math.max(0, Math.floor(timeoutMs)), 0x7fffffff);
-    this.restart(slot, now, this.timeout_[slot]!);
+    this.warm[(slot << 2) + W_TIMEOUT] = Math.min(Math.max(0, Math.floor(timeoutMs)), 0x7fffffff);
+    this.restart(slot, now, this.warm[(slot << 2) + W_TIMEOUT]!);
   }
 
   /** Clear the SYNC flag: a synced entry this director now forwards becomes its own. */
@@ -880,7 +943,7 @@ export class ConnTable {
   }
 
   private rearm(slot: number, now: number): void {
-    this.restart(slot, now, this.timeout_[slot]!);
+    this.restart(slot, now, this.warm[(slot << 2) + W_TIMEOUT]!);
   }
 
   /**
@@ -1001,8 +1064,8 @@ export class ConnTable {
    * Returns true when the entry was removed.
    */
   private expireEntry(slot: number, now: number, reason: number): boolean {
-    if (this.nControl_[slot]! > 0) {
-      this.timeout_[slot] = CONTROL_REARM_TIMEOUT * 1000;
+    if (this.warm[(slot << 2) + W_NCONTROL]! > 0) {
+      this.warm[(slot << 2) + W_TIMEOUT] = CONTROL_REARM_TIMEOUT * 1000;
       this.blk[(slot << SHIFT) + EXPIRES] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
       this.wheelUnlink(slot);
       this.wheelLink(slot);
@@ -1019,10 +1082,10 @@ export class ConnTable {
       const dest = this.registry.get(id);
       if (dest !== null) this.unbind(dest, m);
     }
-    const parent = this.control_[slot]!;
+    const parent = this.warm[(slot << 2) + W_CONTROL]!;
     this.blk[(slot << SHIFT) + META] = 0;
     this.blk[(slot << SHIFT) + DEST] = 0;
-    this.control_[slot] = -1;
+    this.warm[(slot << 2) + W_CONTROL] = -1;
     this.blk[(slot << SHIFT) + NEXT] = this.freeHead;
     this.freeHead = slot;
     this.count--;
@@ -1030,8 +1093,8 @@ export class ConnTable {
     else if (reason === ExpireReason.FORCED) this.counters.forced++;
     else this.counters.dropped++;
     if (parent >= 0) {
-      this.nControl_[parent]!--;
-      if (reason === ExpireReason.DROPPED && this.nControl_[parent] === 0) {
+      this.warm[(parent << 2) + W_NCONTROL]!--;
+      if (reason === ExpireReason.DROPPED && this.warm[(parent << 2) + W_NCONTROL] === 0) {
         // an unused parent goes too: a control connection, or a template never assured
         const pm = this.blk[(parent << SHIFT) + META]!;
         if ((pm & TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & 0xff) !== TemplateState.ASSURED) {
@@ -1073,7 +1136,7 @@ export class ConnTable {
     const dest = id >= 0 ? this.registry.get(id) : null;
     if (this.options.expireNodestConn && dest !== null && dest.weight === 0) {
       resched = true;
-    } else if (this.control_[slot]! < 0) {
+    } else if (this.warm[(slot << 2) + W_CONTROL]! < 0) {
       const proto = m >>> PROTO_SHIFT;
       const state = (m >>> STATE_SHIFT) & 0xff;
       if (proto === P_TCP) {
@@ -1087,7 +1150,7 @@ export class ConnTable {
     }
     if (!resched) return false;
     this.counters.reused++;
-    if (this.nControl_[slot] === 0) this.expire(slot, now);
+    if (this.warm[(slot << 2) + W_NCONTROL] === 0) this.expire(slot, now);
     return true;
   }
 
@@ -1119,10 +1182,10 @@ export class ConnTable {
       const id = idOf(this.blk[(s << SHIFT) + DEST]!);
       const dest = id >= 0 ? this.registry.get(id) : null;
       if (dest === null || (dest.flags & AVAILABLE) !== 0) continue;
-      if (this.nControl_[s]! > 0) continue;
-      const parent = this.control_[s]!;
+      if (this.warm[(s << 2) + W_NCONTROL]! > 0) continue;
+      const parent = this.warm[(s << 2) + W_CONTROL]!;
       if (this.expireEntry(s, now, ExpireReason.FORCED)) n++;
-      if (parent >= 0 && this.isLive(parent) && this.nControl_[parent] === 0) {
+      if (parent >= 0 && this.isLive(parent) && this.warm[(parent << 2) + W_NCONTROL] === 0) {
         if (this.expireEntry(parent, now, ExpireReason.FORCED)) n++;
       }
     }
@@ -1210,7 +1273,7 @@ export class ConnTable {
   }
 
   private dropCandidate(slot: number, nowTick: number): boolean {
-    if (this.nControl_[slot]! > 0) return false;
+    if (this.warm[(slot << 2) + W_NCONTROL]! > 0) return false;
     const m = this.blk[(slot << SHIFT) + META]!;
     const state = (m >>> STATE_SHIFT) & 0xff;
     if (m & TEMPLATE) return state !== TemplateState.ASSURED;
@@ -1225,9 +1288,9 @@ export class ConnTable {
 
   private todrop(slot: number, nowTick: number): boolean {
     // not before 60 s after the last packet
-    const last = (this.blk[(slot << SHIFT) + EXPIRES]! - Math.ceil(this.timeout_[slot]! / this.tickMs)) | 0;
+    const last = (this.blk[(slot << SHIFT) + EXPIRES]! - Math.ceil(this.warm[(slot << 2) + W_TIMEOUT]! / this.tickMs)) | 0;
     if (((nowTick - last) | 0) < Math.floor(60000 / this.tickMs)) return false;
-    const i = this.inPkts_[slot]!;
+    const i = this.warm[(slot << 2) + W_INPKTS]!;
     if (i < 1 || i > 8) return false;
     const c = i - 1;
     if (--this.dropCounters[c]! > 0) return false;
@@ -1299,19 +1362,19 @@ export class ConnTable {
   }
   /** Parent slot (template or control connection), -1 for none. */
   control(slot: number): number {
-    return this.control_[slot]!;
+    return this.warm[(slot << 2) + W_CONTROL]!;
   }
   /** Number of children this entry controls. */
   nControl(slot: number): number {
-    return this.nControl_[slot]!;
+    return this.warm[(slot << 2) + W_NCONTROL]!;
   }
   /** Current timeout in ms. */
   timeout(slot: number): number {
-    return this.timeout_[slot]!;
+    return this.warm[(slot << 2) + W_TIMEOUT]!;
   }
   /** Incoming packets seen (for sync thresholds and drop_entry). */
   inPkts(slot: number): number {
-    return this.inPkts_[slot]!;
+    return this.warm[(slot << 2) + W_INPKTS]!;
   }
   /** Milliseconds until the entry expires (at the timer's resolution), >= 0. */
   remainingMs(slot: number, now: number): number {
@@ -1355,9 +1418,9 @@ export class ConnTable {
         fwmark: template && proto === 0 ? this.vaddr(s) : 0,
         flags: m & FLAGS_MASK,
         destId: idOf(this.blk[(s << SHIFT) + DEST]!),
-        control: this.control_[s]!,
-        nControl: this.nControl_[s]!,
-        inPkts: this.inPkts_[s]!,
+        control: this.warm[(s << 2) + W_CONTROL]!,
+        nControl: this.warm[(s << 2) + W_NCONTROL]!,
+        inPkts: this.warm[(s << 2) + W_INPKTS]!,
       };
     }
   }

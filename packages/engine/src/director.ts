@@ -27,7 +27,7 @@ import type { Dest } from '@tunvs/model';
 import { Control } from './control.js';
 import type { DirectorEvent } from './control.js';
 import { DirectorCounters } from './counters.js';
-import { Datapath } from './datapath.js';
+import { Datapath, PREFETCH_GROUP, PREFETCH_MIN_ENTRIES } from './datapath.js';
 import type { DatapathSettings, LocalHandler, SyncHook } from './datapath.js';
 import { Estimator } from './estimator.js';
 import { ForwarderTable } from './forwarders.js';
@@ -110,7 +110,7 @@ export class Director implements DirectorControl {
   private readonly datapath: Datapath;
   private readonly control: Control;
   private readonly timers: Timers;
-  private readonly settings: DatapathSettings = { sloppyTcp: false };
+  private readonly settings: DatapathSettings = { sloppyTcp: false, prefetch: true, prefetchMinEntries: PREFETCH_MIN_ENTRIES };
   /** local protocol handlers (VRRP), by IPv4 protocol number */
   private readonly local = new Map<number, LocalHandler>();
   private readonly now: () => number;
@@ -197,6 +197,28 @@ export class Director implements DirectorControl {
     this.settings.sloppyTcp = v;
   }
 
+  /**
+   * The batch pre-pass (Datapath.prefetch): read the connection-table lines of a group of
+   * frames together before processing them one by one, while the table holds at least
+   * `prefetchMinEntries` entries. On by default; off, each lookup waits for its own cache
+   * misses. Either way the packets are handled alike.
+   */
+  get prefetch(): boolean {
+    return this.settings.prefetch;
+  }
+  set prefetch(v: boolean) {
+    this.settings.prefetch = v;
+  }
+
+  /** The table size from which the pre-pass runs (PREFETCH_MIN_ENTRIES by default). */
+  get prefetchMinEntries(): number {
+    return this.settings.prefetchMinEntries;
+  }
+  set prefetchMinEntries(v: number) {
+    if (!(v >= 0)) throw new RangeError('prefetchMinEntries must be >= 0');
+    this.settings.prefetchMinEntries = v;
+  }
+
   /** The FTP helper's ports ([] = off). */
   get ftpPorts(): readonly number[] {
     return this.forwarders.ftp.ports;
@@ -262,7 +284,16 @@ export class Director implements DirectorControl {
     const dp = this.datapath;
     const n = batch.count;
     this.counters.rxPackets += n;
-    for (let i = 0; i < n; i++) dp.receive(x, buf, batch.offsets[i]!, batch.lengths[i]!);
+    const offsets = batch.offsets;
+    const lengths = batch.lengths;
+    // in groups: the pre-pass reads the group's connection-table lines (their misses
+    // overlap), then its frames go through the data path one by one, in order
+    const pre = this.settings.prefetch && this.conns.size >= this.settings.prefetchMinEntries;
+    for (let g = 0; g < n; g += PREFETCH_GROUP) {
+      const end = Math.min(n, g + PREFETCH_GROUP);
+      if (pre && end - g > 1) dp.prefetch(x, buf, offsets, lengths, g, end);
+      for (let i = g; i < end; i++) dp.receive(x, buf, offsets[i]!, lengths[i]!);
+    }
     this.counters.txPackets += x.flush(buf);
   }
 

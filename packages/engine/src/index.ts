@@ -16,7 +16,7 @@ export { ForwarderTable, MAX_FORWARDERS, FTP_XMIT } from './forwarders.js';
 export { L2 } from './l2.js';
 export { LinkXmit, TunXmit, TapXmit } from './xmit.js';
 export { TxQueue } from './txqueue.js';
-export { Datapath } from './datapath.js';
+export { Datapath, PREFETCH_GROUP, PREFETCH_MIN_ENTRIES } from './datapath.js';
 export type { DatapathSettings, SyncHook } from './datapath.js';
 export { IcmpRelay } from './icmp.js';
 export { Timers } from './timers.js';

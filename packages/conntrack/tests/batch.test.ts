@@ -1,0 +1,134 @@
+import t from 'tap';
+import { ConnFlag } from '@tunvs/model';
+import { TcpFlag } from '../src/index.js';
+import type { ConnTable } from '../src/index.js';
+import { CLIENT, RS1, TCP, UDP, VIP, setup } from './helpers.js';
+
+interface Keys {
+  proto: Uint8Array;
+  caddr: Int32Array;
+  cport: Uint16Array;
+  vaddr: Int32Array;
+  vport: Uint16Array;
+}
+
+function keys(n: number): Keys {
+  return { proto: new Uint8Array(n), caddr: new Int32Array(n), cport: new Uint16Array(n), vaddr: new Int32Array(n), vport: new Uint16Array(n) };
+}
+
+function oneAtATime(table: ConnTable, k: Keys, n: number): number[] {
+  const r: number[] = [];
+  for (let i = 0; i < n; i++) r.push(table.lookupIn(k.proto[i]!, k.caddr[i]!, k.cport[i]!, k.vaddr[i]!, k.vport[i]!));
+  return r;
+}
+
+function batched(table: ConnTable, k: Keys, n: number): number[] {
+  const out = new Int32Array(n).fill(-7);
+  table.lookupInBatch(n, k.proto, k.caddr, k.cport, k.vaddr, k.vport, out);
+  return [...out];
+}
+
+/** Every field a listing shows, for "nothing changed" checks. */
+function snapshot(table: ConnTable, now: number): string {
+  return JSON.stringify([...table.entries(now)]) + JSON.stringify(table.counters);
+}
+
+t.test('lookupInBatch gives the results of lookupIn one at a time: hits, misses, expired entries, collisions', (t) => {
+  // 16 buckets for ~900 live entries: long chains, every lookup walks collisions
+  const { table, nat, dr } = setup({ capacity: 1200, buckets: 16 });
+  let x = 12345;
+  const rnd = (m: number): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % m;
+  };
+  const made: { proto: number; caddr: number; cport: number; vport: number; slot: number }[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const proto = i % 3 === 0 ? UDP : TCP;
+    const caddr = (CLIENT + rnd(50)) | 0;
+    const cport = 1024 + rnd(2000);
+    const vport = 80 + (i & 1);
+    if (table.lookupIn(proto, caddr, cport, VIP, vport) >= 0) continue;
+    const slot = table.create(proto, caddr, cport, VIP, vport, RS1, 8080, i & 1 ? nat : dr, 0, 0);
+    made.push({ proto, caddr, cport, vport, slot });
+  }
+  // the first 100 get a packet at 1 s (TCP: established, 900 s), the rest expire at 3 s
+  for (const m of made.slice(0, 100)) table.packet(m.slot, false, m.proto === TCP ? TcpFlag.ACK : 0, 1000);
+  const before = table.size;
+  table.tick(3500);
+  t.ok(table.size < before && table.size >= 100, `entries expired (${before} -> ${table.size})`);
+
+  const n = 700; // beyond the table's own 256-key scratch: it grows
+  const k = keys(n);
+  for (let i = 0; i < n; i++) {
+    const m = made[rnd(2) === 0 ? rnd(100) : rnd(made.length)]!; // half of them live
+    const kind = rnd(4);
+    k.proto[i] = kind === 0 ? (m.proto === TCP ? UDP : TCP) : m.proto; // 0: wrong protocol
+    k.caddr[i] = m.caddr;
+    k.cport[i] = kind === 1 ? (m.cport + 1) & 0xffff : m.cport; // 1: other port, same chain or not
+    k.vaddr[i] = kind === 2 ? VIP + 1 : VIP; // 2: other VIP, same bucket
+    k.vport[i] = m.vport;
+  }
+  const a = batched(table, k, n);
+  t.same(a, oneAtATime(table, k, n));
+  t.ok(a.filter((s) => s >= 0).length > 20, 'some hits');
+  t.ok(a.filter((s) => s < 0).length > 20, 'some misses');
+  // entries that expired are not found by either
+  const gone = made.slice(100).filter((m) => !table.isLive(m.slot) || table.caddr(m.slot) !== m.caddr >>> 0);
+  t.ok(gone.length > 0);
+  const g = keys(gone.length);
+  gone.forEach((m, i) => {
+    g.proto[i] = m.proto;
+    g.caddr[i] = m.caddr;
+    g.cport[i] = m.cport;
+    g.vaddr[i] = VIP;
+    g.vport[i] = m.vport;
+  });
+  t.same(batched(table, g, gone.length), oneAtATime(table, g, gone.length));
+  t.ok(batched(table, g, gone.length).every((s) => s === -1), 'expired keys miss');
+  t.end();
+});
+
+t.test('lookupInBatch: NO_CPORT retry, empty batch, batch of one', (t) => {
+  const { table, nat } = setup();
+  const s = table.create(TCP, CLIENT, 0, VIP, 2121, RS1, 2121, nat, ConnFlag.NO_CPORT, 0);
+  const k = keys(3);
+  k.proto.fill(TCP);
+  k.caddr.fill(CLIENT);
+  k.vaddr.fill(VIP);
+  k.vport.fill(2121);
+  k.cport.set([5000, 0, 5001]);
+  t.same(batched(table, k, 3), [s, s, s], 'retried with client port 0, as lookupIn');
+  const out = new Int32Array(1).fill(-7);
+  table.lookupInBatch(0, k.proto, k.caddr, k.cport, k.vaddr, k.vport, out);
+  t.equal(out[0], -7, 'n = 0 writes nothing');
+  table.lookupInBatch(1, k.proto, k.caddr, k.cport, k.vaddr, k.vport, out);
+  t.equal(out[0], s);
+  t.end();
+});
+
+t.test('bucketHead + prefetch are a hint: they change nothing, and entries created or expired after them are seen', (t) => {
+  const { table, nat } = setup({ capacity: 64, buckets: 16 });
+  const a = table.create(TCP, CLIENT, 40000, VIP, 80, RS1, 8080, nat, 0, 0);
+  const b = table.create(TCP, CLIENT, 40001, VIP, 80, RS1, 8080, nat, 0, 0);
+  table.packet(a, false, TcpFlag.SYN, 10);
+  const snap = snapshot(table, 20);
+  const heads = new Int32Array(4);
+  heads[0] = table.bucketHead(TCP, CLIENT, 40000);
+  heads[1] = table.bucketHead(TCP, CLIENT, 40001);
+  heads[2] = table.bucketHead(TCP, CLIENT, 40002); // not there yet
+  heads[3] = -1;
+  t.ok(heads[0]! >= 0 && heads[1]! >= 0, 'a bucket holding an entry has a head');
+  t.equal(table.bucketHead(UDP, 0x01020304, 9), -1, 'an empty bucket has none');
+  t.equal(typeof table.prefetch(heads, 4), 'number');
+  t.equal(snapshot(table, 20), snap, 'the table is unchanged');
+  // between the hint and the lookups: one key created, one expired (as packets of one batch do)
+  const c = table.create(TCP, CLIENT, 40002, VIP, 80, RS1, 8080, nat, 0, 20);
+  t.ok(table.expire(b, 20));
+  t.equal(table.lookupIn(TCP, CLIENT, 40002, VIP, 80), c, 'created after the hint: found');
+  t.equal(table.lookupIn(TCP, CLIENT, 40001, VIP, 80), -1, 'expired after the hint: gone');
+  t.equal(table.lookupIn(TCP, CLIENT, 40000, VIP, 80), a);
+  t.equal(table.lookupOut(TCP, RS1, 8080, CLIENT, 40000), a, 'replies hash on the client: same head');
+  t.end();
+});
