@@ -2,10 +2,11 @@
 // The tunvs demo: bring up the netns lab, run tunvsd with an LVS example configuration
 // (NAT + wlc over three real servers of weights 1, 2, 3 by default), send HTTP requests
 // from the client (the director on the lab's TUN/TAP device, or with --link xdp|packet on an
-// AF_XDP or AF_PACKET v3 link on a veth), print the ipvsadm-style table and the per-server distribution, tear
+// AF_XDP or AF_PACKET v3 link on a veth; --two-if: on two veths, one facing the clients and
+// one the servers, nat only), print the ipvsadm-style table and the per-server distribution, tear
 // everything down.
 //
-//   node scripts/demo.mjs [--method nat|dr|tun] [--link tuntap|xdp|packet] [--scheduler NAME] [--requests N] [--console-port P] [--no-wait]
+//   node scripts/demo.mjs [--method nat|dr|tun] [--link tuntap|xdp|packet] [--two-if] [--scheduler NAME] [--requests N] [--console-port P] [--no-wait]
 //
 // It ends by printing the console's URL and a one-time password for the lab; in a terminal
 // the lab stays up until Enter.
@@ -24,6 +25,7 @@ const method = opt('method', 'nat');
 const link = opt('link', 'tuntap');
 const scheduler = opt('scheduler', 'wlc');
 const requests = Number(opt('requests', '300'));
+const twoIf = args.includes('--two-if');
 if (!['nat', 'dr', 'tun'].includes(method)) {
   console.error(`demo: --method must be nat, dr or tun (not '${method}')`);
   process.exit(2);
@@ -53,10 +55,10 @@ process.on('SIGINT', () => {
 });
 
 async function main() {
-  const over = { tuntap: '', xdp: ' over AF_XDP', packet: ' over AF_PACKET v3' }[link];
+  const over = { tuntap: '', xdp: ' over AF_XDP', packet: ' over AF_PACKET v3' }[link] + (twoIf ? ' on two interfaces' : '');
   console.log(`\n== tunvs demo: LVS-${method.toUpperCase()}${over} with ${scheduler}, 3 real servers (weights 1, 2, 3)\n`);
   spawnSync(lab, ['down'], { stdio: 'ignore' });
-  if (run(lab, ['up', '--method', method, '--link', link, '--servers', '3']).status !== 0) throw new Error('lab up failed');
+  if (run(lab, ['up', '--method', method, '--link', link, ...(twoIf ? ['--two-if'] : []), '--servers', '3']).status !== 0) throw new Error('lab up failed');
   const topo = JSON.parse(spawnSync(lab, ['status', '--json'], { encoding: 'utf8' }).stdout);
   const d = topo.director;
   const fwd = { nat: 'masq', dr: 'route', tun: 'tunnel' }[method];

@@ -2,7 +2,9 @@
  * scripts/lab up --link xdp|packet: the lab gives the director a veth (tunvs0, its peer a
  * bridge port) instead of TUN/TAP, and tunvsd runs on it with the `device` the lab's status
  * names. Real HTTP and UDP from the client through the VIP: NAT on AF_XDP, DR on AF_PACKET
- * v3 (each link and each segment layout once). Each pass brings the lab up and down again.
+ * v3 (each link and each segment layout once), and NAT with --two-if: the director owns a
+ * veth on the clients' bridge and one on the servers', no kernel address and ip_forward 0.
+ * Each pass brings the lab up and down again.
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -36,12 +38,13 @@ interface Topo {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const passes = [
-  ['nat', 'xdp'],
-  ['dr', 'packet'],
+  ['nat', 'xdp', false],
+  ['dr', 'packet', false],
+  ['nat', 'xdp', true],
 ] as const;
 
-for (const [method, link] of passes) {
-  t.test(`scripts/lab up --method ${method} --link ${link}: tunvsd on the lab's veth forwards HTTP and UDP`, { skip: LAB_SKIP }, async (t) => {
+for (const [method, link, twoIf] of passes) {
+  t.test(`scripts/lab up --method ${method} --link ${link}${twoIf ? ' --two-if' : ''}: tunvsd on the lab's veth${twoIf ? 's' : ''} forwards HTTP and UDP`, { skip: LAB_SKIP }, async (t) => {
     let daemon: ChildProcess | null = null;
     lab('down');
     t.teardown(async () => {
@@ -52,7 +55,7 @@ for (const [method, link] of passes) {
       lab('down');
       rmSync(work, { recursive: true, force: true });
     });
-    const up = lab('up', '--method', method, '--link', link, '--servers', '2');
+    const up = lab('up', '--method', method, '--link', link, ...(twoIf ? ['--two-if'] : []), '--servers', '2');
     t.equal(up.code, 0, `lab up: ${up.stderr}`);
     if (up.code !== 0) return;
     t.match(up.stdout, new RegExp(`method ${method}, link ${link}`), 'the summary names the link');
@@ -66,6 +69,11 @@ for (const [method, link] of passes) {
     t.equal(devs.find((x) => x.ifname === 'tunvs0p')?.master, method === 'dr' ? 'br-lan' : 'br-rs', 'its peer is a port of the servers\' segment');
     t.match(sh('ip', ['netns', 'exec', d.ns, 'ethtool', '-k', 'tunvs0p']).stdout, /tx-checksumming: off/, 'the peer completes checksums');
     t.equal(sh('ip', ['-n', d.ns, '-4', 'addr', 'show', 'dev', 'tunvs0']).stdout.includes('inet '), false, 'no kernel address on the director veth');
+    if (twoIf) {
+      t.equal(devs.find((x) => x.ifname === 'tunvs1p')?.master, 'br-lan', 'the client side veth\'s peer is a port of the clients\' bridge');
+      t.equal(sh('ip', ['-n', d.ns, '-4', 'addr', 'show']).stdout.match(/inet (?!127\.)/g), null, 'no kernel address in the director\'s namespace at all');
+      t.equal(sh('ip', ['netns', 'exec', d.ns, 'sysctl', '-n', 'net.ipv4.ip_forward']).stdout.trim(), '0', 'ip_forward 0');
+    }
 
     mkdirSync(work, { recursive: true });
     const sock = join(work, `${method}.sock`);
@@ -88,6 +96,7 @@ for (const [method, link] of passes) {
     for (let i = 0; i < 200 && !existsSync(sock) && dm.exitCode === null; i++) await sleep(100);
     t.ok(existsSync(sock), `tunvsd serves its socket${existsSync(sock) ? '' : `: ${log.slice(-600)}`}`);
     t.match(log, link === 'xdp' ? /AF_XDP, 1 queue\(s\)/ : /AF_PACKET v3/, 'tunvsd opened the lab\'s veth as the link');
+    if (twoIf) t.match(log, /"device":"tunvs1".*\n.*"device":"tunvs0"/, 'and both of them');
 
     const r = sh('ip', ['netns', 'exec', topo.clients[0]!.ns, process.execPath, CLIENT, 'multi',
       `http:${topo.vip}:${topo.ports.http}:6`, `udp:${topo.vip}:${topo.ports.udpEcho}:4`]);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // scripts/lab: bring the tunvs network-namespace lab up, down, or show it.
 //
-//   scripts/lab up [--method nat|dr|tun] [--link tuntap|xdp|packet] [--servers N] [--clients M] [--quiet]
+//   scripts/lab up [--method nat|dr|tun] [--link tuntap|xdp|packet] [--two-if] [--servers N] [--clients M] [--quiet]
 //   scripts/lab down
 //   scripts/lab status [--json]
 //
@@ -194,6 +194,11 @@ async function up(topo) {
     // end a bridge port
     dirCmds.push(`link add ${d.device} address ${d.deviceMac} type veth peer name ${d.peer.ifname} address ${d.peer.mac}`);
     dirCmds.push(`link set ${d.peer.ifname} master ${d.peer.bridge}`);
+    const c = d.clientSide;
+    if (c) {
+      dirCmds.push(`link add ${c.ifname} address ${c.mac} type veth peer name ${c.peer.ifname} address ${c.peer.mac}`);
+      dirCmds.push(`link set ${c.peer.ifname} master ${c.peer.bridge}`);
+    }
   } else {
     dirCmds.push(`tuntap add dev ${d.device} mode ${d.deviceKind}`);
     if (dr) dirCmds.push(`link set ${d.device} address ${d.deviceMac} master ${d.lan.ifname}`);
@@ -209,21 +214,26 @@ async function up(topo) {
   if (d.rsNet) dirIfs.add(d.rsNet.ifname);
   for (const h of [...topo.clients, ...topo.servers]) dirIfs.add(h.peer.ifname);
   if (bypass) dirIfs.add(d.peer.ifname);
+  const two = d.clientSide ?? null;
+  if (two) dirIfs.add(two.ifname).add(two.peer.ifname);
+  // the director's own interfaces on a bypass link
+  const owned = bypass ? [d.device, ...(two ? [two.ifname] : [])] : [];
   sysctls(d.ns, [
-    ['net.ipv4.ip_forward', dr ? 0 : 1],
+    // --two-if: nothing to forward, tunvsd carries the packets between its interfaces
+    ['net.ipv4.ip_forward', dr || two ? 0 : 1],
     ...[...dirIfs].map((i) => [`net.ipv4.conf.${i}.rp_filter`, 0]),
     ['net.ipv4.tcp_early_demux', 0],
     ['net.ipv4.udp_early_demux', 0, true],
     // nat/tun: the VIP sits in the clients' subnet but is routed into the TUN device, so the
     // director's kernel answers ARP for it on the client side (proxy ARP)
-    ...(dr ? [] : [[`net.ipv4.conf.${d.lan.ifname}.proxy_arp`, 1]]),
+    ...(dr || two ? [] : [[`net.ipv4.conf.${d.lan.ifname}.proxy_arp`, 1]]),
     // IPIP over TUN: the outer packets the director writes carry its own address as
     // source; without accept_local the kernel drops them as martians
     ...(dr || bypass ? [] : [[`net.ipv4.conf.${d.device}.accept_local`, 1]]),
     // a bypass link: the frames the steering program leaves to the kernel are not the
     // kernel's to answer (ARP for its other addresses) or to forward
-    ...(bypass ? [[`net.ipv4.conf.${d.device}.arp_ignore`, 1], [`net.ipv4.conf.${d.device}.forwarding`, 0],
-      [`net.ipv6.conf.${d.device}.disable_ipv6`, 1, true]] : []),
+    ...owned.flatMap((i) => [[`net.ipv4.conf.${i}.arp_ignore`, 1], [`net.ipv4.conf.${i}.forwarding`, 0],
+      [`net.ipv6.conf.${i}.disable_ipv6`, 1, true]]),
     ['net.bridge.bridge-nf-call-iptables', 0, true],
     ['net.bridge.bridge-nf-call-ip6tables', 0, true],
     ['net.bridge.bridge-nf-call-arptables', 0, true],
@@ -231,12 +241,13 @@ async function up(topo) {
 
   const up2 = [];
   if (d.lan.addr) up2.push(`addr add ${d.lan.addr} dev ${d.lan.ifname}`);
-  if (d.rsNet) up2.push(`addr add ${d.rsNet.addr} dev ${d.rsNet.ifname}`);
+  if (d.rsNet?.addr) up2.push(`addr add ${d.rsNet.addr} dev ${d.rsNet.ifname}`);
   for (const h of [...topo.clients, ...topo.servers]) up2.push(`link set ${h.peer.ifname} up`);
   up2.push(`link set ${d.lan.ifname} up`);
   if (d.rsNet) up2.push(`link set ${d.rsNet.ifname} up`);
   if (bypass) up2.push(`link set ${d.peer.ifname} up`);
   up2.push(`link set ${d.device} up`);
+  if (two) up2.push(`link set ${two.peer.ifname} up`, `link set ${two.ifname} up`);
   if (d.vipRoute) up2.push(`route add ${d.vipRoute}`);
   if (d.policyRouting) {
     up2.push(`rule add ${d.policyRouting.rule}`);
@@ -246,6 +257,7 @@ async function up(topo) {
   // the peer's TX checksum offload off: frames the kernel forwards to the link leave with
   // their checksums complete (AF_XDP/AF_PACKET see the frame, not the skb's offload state)
   if (bypass) run('ip', ['netns', 'exec', d.ns, 'ethtool', '-K', d.peer.ifname, 'tx', 'off']);
+  if (two) run('ip', ['netns', 'exec', d.ns, 'ethtool', '-K', two.peer.ifname, 'tx', 'off']);
 
   // Clients.
   for (const c of topo.clients) {
@@ -307,11 +319,14 @@ async function up(topo) {
 function summary(topo) {
   const d = topo.director;
   const lines = [];
-  lines.push(`tunvs lab up: method ${topo.method}${topo.link && topo.link !== 'tuntap' ? `, link ${topo.link}` : ''}, ${topo.servers.length} real server(s), ${topo.clients.length} client(s)`);
+  lines.push(`tunvs lab up: method ${topo.method}${topo.link && topo.link !== 'tuntap' ? `, link ${topo.link}` : ''}${topo.twoIf ? ' on two interfaces' : ''}, ${topo.servers.length} real server(s), ${topo.clients.length} client(s)`);
   lines.push(`  VIP ${topo.vip}  (http :${topo.ports.http}, udp echo :${topo.ports.udpEcho})`);
   const linkName = { tun: 'TUN', tap: 'TAP', xdp: 'AF_XDP on veth', packet: 'AF_PACKET v3 on veth' }[d.deviceKind];
+  const c2 = d.clientSide;
   lines.push(`  director  ns ${d.ns}: ${linkName} ${d.device}` +
-    (d.peer ? ` (MAC ${d.deviceMac}, peer ${d.peer.ifname} on ${d.peer.bridge}); owns ${d.tunvsd.device.addresses.join(', ')} in userspace` +
+    (c2 ? ` (MAC ${d.deviceMac}, peer ${d.peer.ifname} on ${d.peer.bridge}) owns ${d.tunvsd.device.interfaces[0].addresses.join(', ')}; ` +
+      `${linkName} ${c2.ifname} (MAC ${c2.mac}, peer ${c2.peer.ifname} on ${c2.peer.bridge}) owns ${d.tunvsd.device.addresses.join(', ')}; in userspace, no kernel address, ip_forward 0` :
+    d.peer ? ` (MAC ${d.deviceMac}, peer ${d.peer.ifname} on ${d.peer.bridge}); owns ${d.tunvsd.device.addresses.join(', ')} in userspace` +
       (d.rsNet ? `; ${d.lan.ifname} ${d.lan.addr}, ${d.rsNet.ifname} ${d.rsNet.addr}` : '') :
       topo.method === 'dr' ? ` on bridge ${d.lan.ifname}; own ${d.dip} and ${topo.vip} in userspace, MAC ${d.mac}` :
       `; ${d.lan.ifname} ${d.lan.addr} (${d.lan.mac}), ${d.rsNet.ifname} ${d.rsNet.addr} (${d.rsNet.mac})`));
@@ -325,7 +340,7 @@ function summary(topo) {
   }
   const flag = { nat: '-m', dr: '-g', tun: '-i' }[topo.method];
   lines.push('');
-  lines.push(`The director must run in ${d.ns} on the ${d.deviceKind} device ${d.device} with, in ipvsadm terms:`);
+  lines.push(`The director must run in ${d.ns} on the ${d.deviceKind} device${c2 ? `s ${c2.ifname} (clients) and ${d.device} (servers)` : ` ${d.device}`} with, in ipvsadm terms:`);
   if (d.peer) lines.push(`  (tunvsd: "device": ${JSON.stringify(d.tunvsd.device)}, "sourceAddress": "${d.tunvsd.sourceAddress}")`);
   lines.push(`  -A -t ${topo.vip}:${topo.ports.http} -s rr`);
   for (const s of topo.servers) lines.push(`  -a -t ${topo.vip}:${topo.ports.http} -r ${s.ip}:${topo.ports.http} ${flag}`);
@@ -377,18 +392,19 @@ function printStatus(st) {
 // ---------------------------------------------------------------------------------- main
 
 function usage() {
-  return `usage: scripts/lab up [--method nat|dr|tun] [--link tuntap|xdp|packet] [--servers N] [--clients M] [--quiet]
+  return `usage: scripts/lab up [--method nat|dr|tun] [--link tuntap|xdp|packet] [--two-if] [--servers N] [--clients M] [--quiet]
        scripts/lab down
        scripts/lab status [--json]`;
 }
 
 async function main() {
   const [cmd, ...rest] = process.argv.slice(2);
-  const o = { method: 'nat', link: 'tuntap', servers: 3, clients: 1, json: false };
+  const o = { method: 'nat', link: 'tuntap', twoIf: false, servers: 3, clients: 1, json: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '--method') o.method = rest[++i];
     else if (a === '--link') o.link = rest[++i];
+    else if (a === '--two-if') o.twoIf = true;
     else if (a === '--servers') o.servers = Number(rest[++i]);
     else if (a === '--clients') o.clients = Number(rest[++i]);
     else if (a === '--json') o.json = true;
@@ -414,9 +430,9 @@ async function main() {
     return 0;
   }
   if (cmd === 'up') {
-    const topo = buildTopology(o.method, o.servers, o.clients, o.link);
+    const topo = buildTopology(o.method, o.servers, o.clients, o.link, o.twoIf);
     const st = status();
-    if (st.up && JSON.stringify(buildTopology(st.method, st.servers.length, st.clients.length, st.link ?? 'tuntap')) === JSON.stringify(topo)) {
+    if (st.up && JSON.stringify(buildTopology(st.method, st.servers.length, st.clients.length, st.link ?? 'tuntap', st.twoIf ?? false)) === JSON.stringify(topo)) {
       say('tunvs lab already up with this topology');
       say(summary(topo));
       return 0;

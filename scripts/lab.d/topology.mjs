@@ -35,6 +35,12 @@ export const METHODS = ['nat', 'dr', 'tun'];
  * br-lan (dr).
  */
 export const LINKS = ['tuntap', 'xdp', 'packet'];
+/**
+ * `--two-if` (nat on an xdp/packet link): the director owns two veths, `tunvs1` on the
+ * clients' bridge (10.10.0.1, the VIP's subnet) and `tunvs0` on the servers' bridge
+ * (10.10.1.1, the servers' gateway); no kernel address on either bridge and ip_forward 0 in
+ * its namespace: tunvsd itself carries every packet from one wire to the other.
+ */
 export const MAX_SERVERS = 50;
 export const MAX_CLIENTS = 8;
 
@@ -43,9 +49,13 @@ const hex = (n) => n.toString(16).padStart(2, '0');
 export const mac = (side, subnet, host) => `02:${hex(side)}:0a:0a:${hex(subnet)}:${hex(host)}`;
 
 /** Build the topology object for a method, counts and link (validated). */
-export function buildTopology(method, nServers, nClients, link = 'tuntap') {
+export function buildTopology(method, nServers, nClients, link = 'tuntap', twoIf = false) {
   if (!METHODS.includes(method)) throw new Error(`unknown method '${method}' (nat, dr or tun)`);
   if (!LINKS.includes(link)) throw new Error(`unknown link '${link}' (tuntap, xdp or packet)`);
+  if (twoIf && link === 'tuntap') throw new Error('--two-if needs --link xdp or --link packet (the director owns two existing interfaces)');
+  if (twoIf && method !== 'nat') {
+    throw new Error(`--two-if is for --method nat: with ${method} the real servers answer the clients directly, which needs a router between the two segments that the lab does not build`);
+  }
   if (!Number.isInteger(nServers) || nServers < 1 || nServers > MAX_SERVERS)
     throw new Error(`--servers must be 1..${MAX_SERVERS}`);
   if (!Number.isInteger(nClients) || nClients < 1 || nClients > MAX_CLIENTS)
@@ -55,14 +65,14 @@ export function buildTopology(method, nServers, nClients, link = 'tuntap') {
   const dirNs = `${PREFIX}dir`;
 
   let lan;
-  if (l2) lan = { ifname: 'br-lan', kind: 'bridge', addr: null, mac: mac(1, 0, 0xfe) };
+  if (l2 || twoIf) lan = { ifname: 'br-lan', kind: 'bridge', addr: null, mac: mac(1, 0, 0xfe) };
   else if (nClients === 1) lan = { ifname: 'lan0', kind: 'veth', addr: '10.10.0.1/24', mac: mac(0, 0, 1) };
   else lan = { ifname: 'br-lan', kind: 'bridge', addr: '10.10.0.1/24', mac: mac(0, 0, 1) };
 
   const clients = [];
   for (let k = 1; k <= nClients; k++) {
     const host = 1 + k;
-    const direct = !l2 && nClients === 1;
+    const direct = !l2 && !twoIf && nClients === 1;
     clients.push({
       name: `client${k}`,
       ns: `${PREFIX}client${k}`,
@@ -80,7 +90,7 @@ export function buildTopology(method, nServers, nClients, link = 'tuntap') {
   const bypass = link !== 'tuntap';
   // nat/tun on a bypass link: the director's own address on the servers' subnet (the kernel
   // routes the VIP to it); dr: it owns the DIP on br-lan as the TAP director does
-  const ownAddr = bypass ? (l2 ? '10.10.0.1' : '10.10.1.2') : null;
+  const ownAddr = bypass ? (l2 || twoIf ? (twoIf ? '10.10.1.1' : '10.10.0.1') : '10.10.1.2') : null;
   const servers = [];
   for (let i = 1; i <= nServers; i++) {
     const host = 10 + i;
@@ -108,17 +118,21 @@ export function buildTopology(method, nServers, nClients, link = 'tuntap') {
     // DR: the kernel side of the TAP is only a bridge port; the director process owns
     // DIP and VIP in userspace with `mac` (it answers ARP for both itself). On a bypass link
     // `deviceMac` is the veth's own MAC (the director's) and `peer` its kernel-side end.
-    deviceMac: bypass ? (l2 ? mac(0, 0, 1) : mac(0, 1, 2)) : l2 ? mac(1, 0, 1) : null,
-    peer: bypass ? { ifname: 'tunvs0p', mac: l2 ? mac(1, 0, 1) : mac(1, 1, 2), bridge: l2 ? 'br-lan' : 'br-rs' } : null,
+    deviceMac: bypass ? (l2 ? mac(0, 0, 1) : twoIf ? mac(0, 1, 1) : mac(0, 1, 2)) : l2 ? mac(1, 0, 1) : null,
+    peer: bypass ? { ifname: 'tunvs0p', mac: l2 ? mac(1, 0, 1) : twoIf ? mac(1, 1, 1) : mac(1, 1, 2), bridge: l2 ? 'br-lan' : 'br-rs' } : null,
+    // --two-if: the client side interface (the device above faces the servers)
+    clientSide: twoIf ? { ifname: 'tunvs1', mac: mac(0, 0, 1), peer: { ifname: 'tunvs1p', mac: mac(1, 0, 1), bridge: 'br-lan' } } : null,
     dip: '10.10.0.1',
-    mac: l2 || bypass ? (l2 ? mac(0, 0, 1) : mac(0, 1, 2)) : null,
+    mac: l2 || bypass ? (l2 ? mac(0, 0, 1) : twoIf ? mac(0, 1, 1) : mac(0, 1, 2)) : null,
     lan,
-    rsNet: l2 ? null : { ifname: 'br-rs', kind: 'bridge', addr: '10.10.1.1/24', mac: mac(0, 1, 1) },
-    vipRoute: l2 ? null : bypass ? `${VIP}/32 via ${ownAddr} dev br-rs` : `${VIP}/32 dev tunvs0`,
+    rsNet: l2 ? null : twoIf ? { ifname: 'br-rs', kind: 'bridge', addr: null, mac: mac(1, 1, 0xfe) } : { ifname: 'br-rs', kind: 'bridge', addr: '10.10.1.1/24', mac: mac(0, 1, 1) },
+    vipRoute: l2 || twoIf ? null : bypass ? `${VIP}/32 via ${ownAddr} dev br-rs` : `${VIP}/32 dev tunvs0`,
     policyRouting: method === 'nat' && !bypass ? { rule: 'iif br-rs lookup 100', table: 100, route: 'default dev tunvs0' } : null,
     // what tunvsd needs: its configuration's `device` and `sourceAddress`
     tunvsd: {
-      device: bypass
+      device: twoIf
+        ? { name: 'tunvs1', kind: link, addresses: ['10.10.0.1/24'], interfaces: [{ name: 'tunvs0', addresses: [`${ownAddr}/24`] }] }
+        : bypass
         ? { name: 'tunvs0', kind: link, addresses: [`${ownAddr}/24`], ...(l2 ? {} : { gateway: '10.10.1.1' }) }
         : l2
           ? { name: 'tunvs0', kind: 'tap', mac: mac(0, 0, 1), addresses: ['10.10.0.1/24'] }
@@ -130,6 +144,7 @@ export function buildTopology(method, nServers, nClients, link = 'tuntap') {
   return {
     method,
     link,
+    twoIf,
     vip: VIP,
     ports: { http: HTTP_PORT, udpEcho: UDP_ECHO_PORT },
     clientNet: '10.10.0.0/24',

@@ -49,6 +49,25 @@ export interface DeviceConfig {
   addresses: string[];
   /** TAP: default gateway */
   gateway?: string;
+  /**
+   * Kind xdp or packet: more interfaces the Director owns besides `name` (e.g. `name` the
+   * client side, one more the real servers' side), each with its own MAC (the
+   * interface's), addresses and ARP; packets leave by the interface of their next hop, so
+   * the director's namespace needs no ip_forward.
+   */
+  interfaces?: InterfaceConfig[];
+}
+
+/** A further interface of a kernel-bypass Director (`device.interfaces`). */
+export interface InterfaceConfig {
+  /** the existing Ethernet interface */
+  name: string;
+  /** the director's own addresses on it, with on-link prefix: the subnets routed through it */
+  addresses: string[];
+  /** a default route through it, when `device.gateway` is not set */
+  gateway?: string;
+  /** answer ARP here for VIPs on no subnet of the director (default: only on `name`) */
+  vips?: boolean;
 }
 
 export interface ServiceConfig extends ServiceSpec {
@@ -216,8 +235,34 @@ const cidr = (s: string): string | null => {
   }
 };
 
+const deviceName = str((s) => (/^[A-Za-z0-9_.-]{1,15}$/.test(s) ? null : `invalid device name ${show(s)} (1..15 of A-Z a-z 0-9 _ . -)`));
+const addressList: Field = (v, path, out) => {
+  if (!Array.isArray(v)) return out.error(path, `must be a list of "address/prefix", not ${show(v)}`);
+  v.forEach((a: unknown, i) => str(cidr)(a, childPath(path, i), out));
+};
+
+const INTERFACE_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
+  ['name', deviceName],
+  ['addresses', addressList],
+  ['gateway', ipv4],
+  ['vips', bool],
+]);
+
+/** `device.interfaces`: further interfaces of a kernel-bypass Director, each named once with addresses of its own. */
+const interfacesField: Field = (v, path, out) => {
+  if (!Array.isArray(v) || v.length === 0) return out.error(path, `must be a non-empty list of interfaces ({ "name", "addresses" }), not ${show(v)}`);
+  v.forEach((i: unknown, k) => {
+    const ip = childPath(path, k);
+    const o = out.object(i, ip, 'an interface', INTERFACE_FIELDS);
+    if (o === null) return;
+    if (own(o, 'name') === undefined) out.error(ip, 'an interface needs "name": the existing Ethernet interface');
+    const addrs = own(o, 'addresses');
+    if (!Array.isArray(addrs) || addrs.length === 0) out.error(ip, 'an interface needs "addresses": the director\'s own addresses on its segment (they say which subnets are routed through it)');
+  });
+};
+
 const DEVICE_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
-  ['name', str((s) => (/^[A-Za-z0-9_.-]{1,15}$/.test(s) ? null : `invalid device name ${show(s)} (1..15 of A-Z a-z 0-9 _ . -)`))],
+  ['name', deviceName],
   ['kind', str((s) => ((DEVICE_KINDS as readonly string[]).includes(s) ? null : `must be "tun", "tap", "xdp" or "packet", not ${show(s)}`))],
   ['queues', int(1, 16)],
   ['vnetHdr', bool],
@@ -232,14 +277,9 @@ const DEVICE_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
       }
     }),
   ],
-  [
-    'addresses',
-    (v, path, out) => {
-      if (!Array.isArray(v)) return out.error(path, `must be a list of "address/prefix", not ${show(v)}`);
-      v.forEach((a: unknown, i) => str(cidr)(a, childPath(path, i), out));
-    },
-  ],
+  ['addresses', addressList],
   ['gateway', ipv4],
+  ['interfaces', interfacesField],
 ]);
 
 const MARK_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
@@ -353,7 +393,21 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
         const o = out.object(v, path, 'device', DEVICE_FIELDS);
         if (o === null) return;
         const kind = own(o, 'kind');
-        if (kind !== 'xdp' && kind !== 'packet') return;
+        const more = own(o, 'interfaces');
+        if (kind !== 'xdp' && kind !== 'packet') {
+          if (more !== undefined) out.error(childPath(path, 'interfaces'), `is for kind "xdp" or "packet" (existing interfaces the director owns), not ${show(kind ?? 'tun')}: tunvsd creates one ${String(kind ?? 'tun').toUpperCase()} device`);
+          return;
+        }
+        if (Array.isArray(more)) {
+          const names = new Map<string, string>([[String(own(o, 'name')), childPath(path, 'name')]]);
+          more.forEach((i: unknown, k) => {
+            const n = isPlainObject(i) ? own(i, 'name') : undefined;
+            if (typeof n !== 'string') return;
+            const first = names.get(n);
+            if (first !== undefined) out.error(childPath(childPath(childPath(path, 'interfaces'), k), 'name'), `interface ${n} is given twice (also ${first})`);
+            names.set(n, childPath(childPath(childPath(path, 'interfaces'), k), 'name'));
+          });
+        }
         // a kernel-bypass link runs on an existing interface as it is: the device keys of a
         // device tunvsd creates do not apply (refused, not ignored)
         for (const k of ['queues', 'vnetHdr', 'mtu', 'mac'] as const) {
@@ -450,7 +504,11 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
 function workersFindings(top: Record<string, unknown>, services: readonly ServiceConfig[], out: Findings): void {
   const n = own(top, 'workers');
   if (typeof n !== 'number' || n <= 1) return;
-  const kind = (own(top, 'device') as Record<string, unknown> | undefined)?.kind ?? 'tun';
+  const dev = own(top, 'device') as Record<string, unknown> | undefined;
+  const kind = dev?.kind ?? 'tun';
+  if (dev !== undefined && isPlainObject(dev) && own(dev, 'interfaces') !== undefined) {
+    out.error('workers', `${n} workers with device.interfaces: each worker would need a slot on every interface and both interfaces' steering programs hashing a flow to the same worker; that is not built. Run one worker (the default) with two interfaces, or one interface with ${n} workers`);
+  }
   if (kind !== 'xdp' && kind !== 'packet') {
     out.error('workers', `${n} workers need a kernel-bypass device (kind "xdp" or "packet"); a ${String(kind).toUpperCase()} device runs one Director: the kernel picks a TUN/TAP queue by its own flow hash, so a NAT reply could reach a worker that does not hold its connection`);
   }
@@ -479,6 +537,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   const device: DeviceConfig = { ...defaultDevice() };
   for (const k of Object.keys(dev)) (device as unknown as Record<string, unknown>)[k] = dev[k];
   device.addresses = [...((dev.addresses as string[] | undefined) ?? [])];
+  if (Array.isArray(dev.interfaces)) device.interfaces = (dev.interfaces as InterfaceConfig[]).map((i) => ({ ...i, addresses: [...i.addresses] }));
   const config: DaemonConfig = { device, services };
   const copy = <K extends keyof DaemonConfig>(k: K): void => {
     const v = own(top, k);
@@ -574,6 +633,7 @@ export function restartSettings(c: DaemonConfig): Record<string, unknown> {
     'device.mac': d.mac.toLowerCase(),
     'device.addresses': d.addresses.join(' '),
     'device.gateway': d.gateway ?? null,
+    'device.interfaces': d.interfaces ?? null,
     'sourceAddress': c.sourceAddress ?? null,
     'socket': c.socket ?? null,
     'connCapacity': c.connCapacity ?? null,

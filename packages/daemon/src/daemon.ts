@@ -30,8 +30,8 @@ import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
 import { ConfigError, markRules, needsRestart } from './config.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonSetup } from './sources.js';
-import { openBypassDevice, syncSteering } from './xdp-device.js';
-import type { BypassDevice, DaemonDevice } from './xdp-device.js';
+import { bothDevices, interfacesRefusal, openBypassDevice, syncSteeringSides } from './xdp-device.js';
+import type { BypassDevice, BypassSide, DaemonDevice } from './xdp-device.js';
 import { ConfigReader } from './loader.js';
 import { PluginSchedulers } from './plugins.js';
 import type { LoadOptions } from './loader.js';
@@ -155,6 +155,10 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   }
   let device: DaemonDevice | null = null;
   let bypass: BypassDevice | null = null;
+  /** device.interfaces: the further interfaces the Director owns */
+  const further: BypassSide[] = [];
+  const furtherRefusal = (k: typeof setup.keepalived): string | null =>
+    interfacesRefusal(k?.vrrpConfig.instances.flatMap((i) => (i.interface !== undefined ? [i.interface] : [])) ?? [], (started.device.interfaces ?? []).map((i) => i.name));
   let director: Director | null = null;
   let pool: WorkerPool | null = null;
   const nWorkers = started.workers ?? 1;
@@ -163,10 +167,18 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   try {
     const dev = started.device;
     const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
+    const refused = furtherRefusal(setup.keepalived);
+    if (refused !== null) throw new ConfigError(`${path}: ${refused}`);
     if (dev.kind === 'xdp' || dev.kind === 'packet') {
       bypass = openBypassDevice(dev.kind, dev.name, nWorkers);
       device = bypass;
       log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length, workers: nWorkers });
+      for (const i of dev.interfaces ?? []) {
+        const x = openBypassDevice(dev.kind, i.name, 1);
+        further.push({ dev: x, owned: i.addresses.map((a) => formatIpv4(parseCidr(a).addr)) });
+        log('info', 'device opened', { device: x.name, kind: dev.kind, link: x.describe, queues: x.queues.length, interface: further.length });
+      }
+      if (further.length > 0) device = bothDevices(bypass, further.map((f) => f.dev));
     } else {
       const tt = dev.kind === 'tap' ? openTap(devOpts) : openTun(devOpts);
       device = tt;
@@ -174,6 +186,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     }
     const bp = bypass;
     const owned = dev.addresses.map((a) => formatIpv4(parseCidr(a).addr));
+    const sides: BypassSide[] = bp !== null ? [{ dev: bp, owned }, ...further] : [];
     let unsteered = '';
     const addresses = dev.addresses.map((a) => {
       const c = parseCidr(a);
@@ -196,7 +209,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
         // a kernel-bypass link takes only the director's frames off the wire: keep its
         // steering in step with the services and NAT real servers
         if (bp !== null && director !== null && ev.type !== 'timeouts') {
-          const missed = syncSteering(bp, director, owned).join(', ');
+          const missed = syncSteeringSides(sides, director).join(', ');
           if (missed !== '' && missed !== unsteered) log('warn', 'services the link cannot steer (their packets stay with the kernel)', { services: missed });
           unsteered = missed;
         }
@@ -235,6 +248,24 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       await pool.refresh();
       pool.startRefresh();
       director = new WorkerDirector({ ...common, mac: bp.mac, linkName: bp.name, mtu: bp.mtu }, pool);
+    } else if (bp !== null && further.length > 0) {
+      // one Director owning every interface, each with its MAC, addresses and ARP
+      const { addresses: _first, ...rest } = common;
+      director = new Director({
+        interfaces: [
+          { name: bp.name, links: bp.queues, mac: bp.mac, addresses },
+          ...further.map((f, k) => {
+            const i = dev.interfaces![k]!;
+            const addrs = i.addresses.map((a) => {
+              const c = parseCidr(a);
+              return { addr: formatIpv4(c.addr), prefix: c.prefix };
+            });
+            return { name: f.dev.name, links: f.dev.queues, mac: f.dev.mac, addresses: addrs, ...(i.gateway ? { gateway: i.gateway } : {}), ...(i.vips !== undefined ? { vips: i.vips } : {}) };
+          }),
+        ],
+        ...rest,
+        connCapacity: capacity,
+      });
     } else {
       director = new Director({
         links: device.queues,
@@ -244,10 +275,12 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       });
     }
     // the owned addresses' ARP reaches the director before any service exists
-    if (bp !== null) syncSteering(bp, director, owned);
+    if (bp !== null) syncSteeringSides(sides, director);
   } catch (e) {
     await pool?.stop();
     device?.close();
+    // further interfaces opened before the failure (bothDevices closes them once built)
+    if (device === bypass) for (const f of further) f.dev.close();
     claim.release();
     reader.close();
     throw e;
@@ -356,6 +389,11 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       return false;
     }
     if (stopped) return false;
+    const refused = furtherRefusal(next.keepalived);
+    if (refused !== null) {
+      log('error', 'reload failed, keeping the running configuration', { error: `${path}: ${refused}`, errors: [`${path}: ${refused}`] });
+      return false;
+    }
     for (const w of next.warnings) log('warn', 'configuration warning', { message: w });
     if (opts.http) next.config.http = opts.http;
     // the device, the socket and the table were set up at start: a reload cannot change them

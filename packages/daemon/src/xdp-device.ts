@@ -174,9 +174,65 @@ export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers
   };
 }
 
+/** The device of a Director on several interfaces: named as its first, closing all. */
+export function bothDevices(first: BypassDevice, others: readonly BypassDevice[]): DaemonDevice {
+  return {
+    name: first.name,
+    kind: 'tap',
+    queues: [...first.queues, ...others.flatMap((o) => o.queues)],
+    close: () => {
+      // every program detached even when one close throws
+      let err: unknown = null;
+      for (const d of [first, ...others]) {
+        try {
+          d.close();
+        } catch (e) {
+          err ??= e;
+        }
+      }
+      if (err !== null) throw err;
+    },
+  };
+}
+
 /** Steer what `director` serves now (after a control operation). Returns the warnings for unsteerable services. */
 export function syncSteering(dev: BypassDevice, director: Director, owned: readonly string[]): string[] {
-  const plan = steeringPlan(director.listServices(), owned);
-  applySteering(dev.steering, plan);
-  return plan.unsteered;
+  return syncSteeringSides([{ dev, owned }], director);
+}
+
+/** One interface of a kernel-bypass Director (`device.interfaces`): its port and the addresses it owns. */
+export interface BypassSide {
+  readonly dev: BypassDevice;
+  /** dotted addresses the Director owns on this interface */
+  readonly owned: readonly string[];
+}
+
+/**
+ * Steer what `director` serves now on each of its interfaces (sides[i] is the Director's
+ * interface i): the services and NAT real servers everywhere (a frame of a flow is taken
+ * off whichever wire it comes in on), ARP for the interface's own addresses and for the
+ * VIPs the Director answers there (`Routes.placed`: the VIP's subnet, else the first).
+ */
+export function syncSteeringSides(sides: readonly BypassSide[], director: Director): string[] {
+  const services = director.listServices();
+  const routes = director.routes;
+  let unsteered: string[] = [];
+  sides.forEach((side, index) => {
+    const plan = steeringPlan(services, side.owned);
+    if (sides.length > 1 && routes !== null) plan.arp = plan.arp.filter((a) => side.owned.includes(a) || routes.placed(parseIpv4(a)) === index);
+    applySteering(side.dev.steering, plan);
+    unsteered = plan.unsteered;
+  });
+  return unsteered;
+}
+
+/**
+ * Why a keepalived.conf cannot run with further interfaces (`device.interfaces`), or null:
+ * a VRRP instance on one of them would hold its VIPs in the kernel while the Director
+ * answers for its addresses on that wire.
+ */
+export function interfacesRefusal(vrrpInterfaces: readonly string[], further: readonly string[]): string | null {
+  const bad = vrrpInterfaces.find((i) => further.includes(i));
+  if (bad === undefined) return null;
+  return `device.interfaces: a vrrp_instance on ${bad}: VRRP runs on the director's first interface (device.name) only; move the instance there`;
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { ServiceInfo } from '@tunvs/model';
 import { validateDaemonConfig } from '../src/config.js';
-import { steeringPlan } from '../src/xdp-device.js';
+import { interfacesRefusal, steeringPlan } from '../src/xdp-device.js';
 
 const stats = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
 function svc(p: Partial<ServiceInfo>, dests: [string, number, string][]): ServiceInfo {
@@ -43,4 +43,22 @@ t.test('device kinds xdp/packet: need name and addresses; queues/vnetHdr/mtu/mac
   t.match(msgs, /needs "addresses"/);
   const kind = validateDaemonConfig({ device: { kind: 'dpdk' }, services: [] }, 'c.json');
   t.match(kind.findings.map((f) => f.message).join('\n'), /must be "tun", "tap", "xdp" or "packet"/);
+});
+
+t.test('device.interfaces: a further interface for xdp/packet; refused where it does not combine, named', async (t) => {
+  const dev = { name: 'xc0', kind: 'xdp', addresses: ['10.0.0.1/24'], interfaces: [{ name: 'xs0', addresses: ['10.0.1.1/24'], gateway: '10.0.1.254' }] };
+  const ok = validateDaemonConfig({ device: dev, services: [] }, 'c.json');
+  t.same(ok.config?.device.interfaces, [{ name: 'xs0', addresses: ['10.0.1.1/24'], gateway: '10.0.1.254' }]);
+  const msg = (raw: unknown): string[] => validateDaemonConfig(raw, 'c.json').findings.filter((f) => f.severity === 'error').map((f) => `${f.path}: ${f.message}`);
+  t.match(msg({ device: { ...dev, kind: 'tap' }, services: [] }).join('\n'), /device\.interfaces: is for kind "xdp" or "packet"/);
+  t.match(msg({ device: dev, workers: 2, services: [] }).join('\n'), /workers: 2 workers with device\.interfaces: .*not built/);
+  t.match(msg({ device: { ...dev, interfaces: [{ name: 'xc0', addresses: ['10.0.1.1/24'] }] }, services: [] }).join('\n'), /device\.interfaces\[0\]\.name: interface xc0 is given twice \(also device\.name\)/);
+  t.match(msg({ device: { ...dev, interfaces: [{ name: 'xs0' }] }, services: [] }).join('\n'), /device\.interfaces\[0\]: an interface needs "addresses"/);
+  t.match(msg({ device: { ...dev, interfaces: [{ name: 'xs0', addresses: ['10.0.1.1/24'], mac: '02:00:00:00:00:09' }] }, services: [] }).join('\n'), /unknown key "mac" in an interface/);
+  t.match(msg({ device: { ...dev, interfaces: [] }, services: [] }).join('\n'), /device\.interfaces: must be a non-empty list/);
+});
+
+t.test('interfacesRefusal: VRRP only on the first interface', async (t) => {
+  t.equal(interfacesRefusal(['xc0'], ['xs0']), null);
+  t.match(interfacesRefusal(['xc0', 'xs0'], ['xs0']) ?? '', /vrrp_instance on xs0: VRRP runs on the director's first interface/);
 });

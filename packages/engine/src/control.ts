@@ -38,7 +38,8 @@ export interface ControlParts {
   readonly estimator: Estimator;
   readonly fwds: ForwarderTable;
   readonly counters: DirectorCounters;
-  readonly neighbours: Neighbours | null;
+  /** the neighbour cache of every interface (TAP), [] on TUN */
+  readonly neighbours: readonly Neighbours[];
   readonly links: readonly Link[];
   readonly now: () => number;
   readonly onEvent: (ev: DirectorEvent) => void;
@@ -163,7 +164,8 @@ export class Control implements DirectorControl {
     for (const [k, v] of Object.entries(this.d.conns.counters)) out['conntrack.' + k] = v as number;
     out['conntrack.size'] = this.d.conns.size;
     for (const [k, v] of Object.entries(this.d.fwds.ftp.counters)) out['ftp.' + k] = v;
-    if (this.d.neighbours) for (const [k, v] of Object.entries(this.d.neighbours.counters)) out['neigh.' + k] = v;
+    // summed over the interfaces
+    for (const n of this.d.neighbours) for (const [k, v] of Object.entries(n.counters)) out['neigh.' + k] = (out['neigh.' + k] ?? 0) + v;
     this.d.links.forEach((l, i) => {
       // by name: an AF_XDP/AF_PACKET link serves its counters through getters
       for (const k of LINK_COUNTER_NAMES) out[`link${i}.${k}`] = l.counters[k];

@@ -1,10 +1,13 @@
 /**
  * The Director: an LVS director on one packet device (a TUN or TAP Link, possibly several
- * queues of it). It wires the tables and the modules together, kernel-style:
+ * queues of it), or on several layer-2 interfaces it owns (`interfaces`: a client side and
+ * a server side, each with its MAC, addresses, subnets and ARP table). It wires the
+ * tables and the modules together, kernel-style:
  *
  *   datapath.ts    the per-frame path (parse once, connection lookup, scheduling)
  *   xmit.ts        the per-link transmit side and per-batch context (routes, MTU, sends)
- *   l2.ts          TAP: addresses, ARP, neighbours, Ethernet headers
+ *   l2.ts          TAP: addresses, ARP, neighbours, Ethernet headers (one per interface)
+ *   routes.ts      TAP: which interface a next hop is on; where a VIP is answered
  *   icmp.ts        ICMP errors about tracked flows, echo replies
  *   fragments.ts   fragments that follow their first fragment's connection
  *   forwarders.ts  the forwarding methods, bound to each connection once
@@ -38,8 +41,10 @@ import type { OwnedAddress } from './l2.js';
 import { MarkClassifier } from './marks.js';
 import type { MarkRule } from './marks.js';
 import type { Neighbours } from './neighbours.js';
+import { Routes } from './routes.js';
 import { ServiceTable } from './services.js';
 import { Timers } from './timers.js';
+import { TxSlab } from './txqueue.js';
 import { TapXmit, TunXmit } from './xmit.js';
 import type { LinkXmit, XmitShared } from './xmit.js';
 
@@ -50,9 +55,38 @@ export type { DirectorEvent } from './control.js';
 export type { OwnedAddress } from './l2.js';
 export type { LocalHandler } from './datapath.js';
 
-export interface DirectorOptions {
-  /** the device (one Link per queue); all of one kind */
+/**
+ * One interface of a layer-2 Director with several (`DirectorOptions.interfaces`): its
+ * own MAC, addresses, on-link subnets and ARP table, like a NIC a DPDK application owns.
+ */
+export interface InterfaceOptions {
+  /** its name (logs, errors, `addAddress`), unique in the Director */
+  name: string;
+  /** its queues, one Link each, all layer 2 (TAP, AF_XDP, AF_PACKET); every interface has as many */
   links: Link[];
+  /** its MAC (6 bytes): it answers ARP with it and sends from it */
+  mac: Uint8Array;
+  /** addresses it owns (answers ARP for) with their on-link prefixes: the subnets routed through it */
+  addresses?: OwnedAddress[];
+  /** default route through this interface, when the Director has no `gateway` (the first interface's that has one) */
+  gateway?: string;
+  /**
+   * Answer ARP (and send gratuitous ARP) here for the VIPs that lie on no subnet of the
+   * Director; default: the first interface only. A VIP on a subnet is answered on that
+   * subnet's interface.
+   */
+  vips?: boolean;
+}
+
+export interface DirectorOptions {
+  /** the device (one Link per queue); all of one kind. Either this or `interfaces`. */
+  links?: Link[];
+  /**
+   * Layer 2 with several interfaces (e.g. a client side and a server side): each its own
+   * links, MAC, addresses and ARP; packets leave by the interface of their next hop
+   * (longest prefix). Instead of `links`, `mac` and `addresses`.
+   */
+  interfaces?: InterfaceOptions[];
   /** connection table capacity (hard cap), default 262144 */
   connCapacity?: number;
   /**
@@ -65,7 +99,7 @@ export interface DirectorOptions {
   mac?: Uint8Array;
   /** TAP: addresses we own (DIPs) with their on-link prefixes; VIPs are added by services */
   addresses?: OwnedAddress[];
-  /** TAP: default gateway for destinations not on any on-link subnet */
+  /** TAP: default gateway for destinations not on any on-link subnet (with `interfaces`: on the interface whose subnet holds it) */
   gateway?: string;
   /** source address for IPIP outer headers (and ICMP errors not about a VIP); default: the first owned address */
   sourceAddress?: string;
@@ -102,8 +136,12 @@ export class Director implements DirectorControl {
   readonly fragments = new Fragments();
   readonly marks: MarkClassifier;
   readonly forwarders: ForwarderTable;
-  /** TAP: layer 2 (addresses, ARP, neighbours); null on TUN */
+  /** TAP: layer 2 (addresses, ARP, neighbours) of the first interface; null on TUN */
   readonly l2: L2 | null;
+  /** TAP: every interface's layer 2, by index (one without `interfaces`); [] on TUN */
+  readonly ifaces: readonly L2[];
+  /** TAP: the routes over the interfaces; null on TUN */
+  readonly routes: Routes | null;
   private readonly links: Link[];
   private readonly xmits = new Map<Link, LinkXmit>();
   private readonly estimator = new Estimator();
@@ -118,12 +156,14 @@ export class Director implements DirectorControl {
   private started = false;
 
   constructor(opts: DirectorOptions) {
-    if (opts.links.length === 0) throw new Error('a Director needs at least one link');
+    const ifs = opts.interfaces !== undefined ? checkInterfaces(opts) : null;
+    const links = ifs !== null ? ifs.flatMap((i) => i.links) : opts.links ?? [];
+    if (links.length === 0) throw new Error('a Director needs at least one link');
     const kernel = opts.kernel ?? DEFAULT_KERNEL;
     if (!isKernelMode(kernel)) throw new Error(`unknown kernel mode '${String(kernel)}' (classic or 2026)`);
     this.kernel = kernel;
-    this.links = opts.links;
-    this.kind = opts.links[0]!.kind;
+    this.links = links;
+    this.kind = links[0]!.kind;
     this.now = opts.now ?? Date.now;
     this.useTimers = opts.timers ?? true;
     this.marks = new MarkClassifier(opts.marks ?? []);
@@ -135,27 +175,56 @@ export class Director implements DirectorControl {
       hooks: this.connHooks(opts.connHooks ?? {}),
     });
     let src = opts.sourceAddress ? parseIpv4(opts.sourceAddress) : 0;
-    if (this.kind === 'tap') {
+    const shared: XmitShared = { counters: this.counters, table: this.table, pmtuDisc: opts.pmtuDisc ?? true, local: this.local };
+    const gateway = opts.gateway ? parseIpv4(opts.gateway) : 0;
+    if (ifs !== null) {
+      this.ifaces = ifs.map((i, index) => {
+        const l2 = new L2(i.mac, this.table, this.counters, i.links[0]!, i.gateway ? parseIpv4(i.gateway) : 0, src);
+        l2.name = i.name;
+        l2.index = index;
+        l2.offLinkVips = i.vips ?? index === 0;
+        return l2;
+      });
+    } else if (this.kind === 'tap') {
       if (!opts.mac || opts.mac.length !== 6) throw new Error('a TAP Director needs its MAC address (mac: 6 bytes)');
-      const gateway = opts.gateway ? parseIpv4(opts.gateway) : 0;
-      this.l2 = new L2(opts.mac, this.table, this.counters, this.links[0]!, gateway, src);
-      for (const a of opts.addresses ?? []) this.l2.addAddress(a);
+      this.ifaces = [new L2(opts.mac, this.table, this.counters, this.links[0]!, gateway, src)];
     } else {
-      this.l2 = null;
+      this.ifaces = [];
       if (src === 0 && opts.addresses?.[0]) src = parseIpv4(opts.addresses[0].addr);
     }
-    const shared: XmitShared = { counters: this.counters, table: this.table, pmtuDisc: opts.pmtuDisc ?? true, local: this.local };
-    for (const l of this.links) {
-      this.xmits.set(l, this.l2 !== null ? new TapXmit(l, shared, this.l2) : new TunXmit(l, shared, src));
+    this.l2 = this.ifaces[0] ?? null;
+    if (this.ifaces.length > 0) {
+      const routes = new Routes(this.ifaces, gateway);
+      this.routes = routes;
+      for (const l2 of this.ifaces) l2.routes = routes;
+      if (ifs !== null) ifs.forEach((i, k) => { for (const a of i.addresses ?? []) this.ifaces[k]!.addAddress(a); });
+      else for (const a of opts.addresses ?? []) this.l2!.addAddress(a);
+      if (ifs !== null) {
+        // queue q of every interface transmits for a batch of any of them: one group, one slab
+        for (let q = 0; q < ifs[0]!.links.length; q++) {
+          const slab = new TxSlab(256);
+          const peers = ifs.map((i, k) => new TapXmit(i.links[q]!, shared, this.ifaces[k]!, routes, slab));
+          for (const x of peers) {
+            x.peers = peers;
+            x.group = peers;
+            this.xmits.set(x.link, x);
+          }
+        }
+      } else {
+        for (const l of this.links) this.xmits.set(l, new TapXmit(l, shared, this.l2!, routes));
+      }
+    } else {
+      this.routes = null;
+      for (const l of this.links) this.xmits.set(l, new TunXmit(l, shared, src));
     }
     this.forwarders = new ForwarderTable(this.xmits.get(this.links[0]!)!.facts(), checkFtpPorts(opts.ftpPorts ?? FTP_DEFAULT_PORTS));
     const icmp = new IcmpRelay(this.conns, this.forwarders, this.counters);
     const frags = new FragmentPath(this.fragments, this.conns, this.forwarders, this.counters);
     this.datapath = new Datapath(this.conns, this.table, this.forwarders, this.marks, icmp, frags, this.counters, this.settings, this.local);
-    this.timers = new Timers(this.conns, this.table, this.fragments, this.estimator, this.counters, this.l2, this.now);
+    this.timers = new Timers(this.conns, this.table, this.fragments, this.estimator, this.counters, this.ifaces, this.now);
     this.control = new Control({
       table: this.table, conns: this.conns, estimator: this.estimator, fwds: this.forwarders, counters: this.counters,
-      neighbours: this.neighbours, links: this.links, now: this.now, onEvent: opts.onEvent ?? (() => {}),
+      neighbours: this.ifaces.map((l) => l.neighbours), links: this.links, now: this.now, onEvent: opts.onEvent ?? (() => {}),
     });
   }
 
@@ -237,15 +306,23 @@ export class Director implements DirectorControl {
     for (const s of this.table.services) yield* s.dests;
   }
 
-  /** TAP: the ARP cache; null on TUN. */
+  /** TAP: the ARP cache (of the first interface: `ifaces[i].neighbours` for the others); null on TUN. */
   get neighbours(): Neighbours | null {
     return this.l2 !== null ? this.l2.neighbours : null;
   }
 
-  /** Add an address the Director owns (TAP: answers ARP for it, on-link prefix). */
-  addAddress(a: OwnedAddress): void {
+  /** Add an address the Director owns (TAP: answers ARP for it, on-link prefix), on interface `iface` (default: the first). */
+  addAddress(a: OwnedAddress, iface?: string): void {
     if (this.l2 === null) throw new Error('addresses are owned on a TAP link; a TUN director has its host\'s');
-    this.l2.addAddress(a);
+    this.iface(iface, 'addAddress').addAddress(a);
+  }
+
+  /** The layer 2 of interface `name` (default: the first). */
+  private iface(name: string | undefined, what: string): L2 {
+    if (name === undefined) return this.tapL2(what);
+    const l2 = this.ifaces.find((l) => l.name === name);
+    if (l2 === undefined) throw new Error(`${what}: no interface '${name}' (the Director has ${this.ifaces.map((l) => `'${l.name}'`).join(', ') || 'none named'})`);
+    return l2;
   }
 
   // --------------------------------------------------------------- lifecycle
@@ -279,7 +356,8 @@ export class Director implements DirectorControl {
   /** Process one batch received on `link`: every frame through the data path, then one write. */
   processBatch(link: Link, batch: PacketBatch): void {
     const x = this.xmits.get(link)!;
-    x.begin(this.now());
+    // with several interfaces, what the batch sends may leave by any of them
+    x.beginGroup(this.now());
     const buf = batch.buf;
     const dp = this.datapath;
     const n = batch.count;
@@ -294,12 +372,13 @@ export class Director implements DirectorControl {
       if (pre && end - g > 1) dp.prefetch(x, buf, offsets, lengths, g, end);
       for (let i = g; i < end; i++) dp.receive(x, buf, offsets[i]!, lengths[i]!);
     }
-    this.counters.txPackets += x.flush(buf);
+    this.counters.txPackets += x.flushGroup(buf);
   }
 
-  /** Gratuitous ARP for a new VIP (TAP, once started). */
+  /** Gratuitous ARP for a new VIP (TAP, once started), on the interface it is placed on. */
   private announce(vip: number): void {
-    if (this.l2 !== null && this.started) this.l2.announce(vip);
+    if (!this.started) return;
+    for (const l2 of this.ifaces) l2.announce(vip);
   }
 
   // ------------------------------------------ VRRP on TAP (the host side of VIPs)
@@ -312,12 +391,16 @@ export class Director implements DirectorControl {
    * change (gratuitous ARP) is the caller's: VRRP has its own timing.
    */
   setAddressActive(addr: string, active: boolean): void {
-    this.tapL2('setAddressActive').hold(parseIpv4(addr), active);
+    this.tapL2('setAddressActive');
+    const a = parseIpv4(addr);
+    for (const l2 of this.ifaces) l2.hold(a, active);
   }
 
   /** Release an address from VRRP control (back to the Director's own rules). */
   releaseAddress(addr: string): void {
-    this.tapL2('releaseAddress').release(parseIpv4(addr));
+    this.tapL2('releaseAddress');
+    const a = parseIpv4(addr);
+    for (const l2 of this.ifaces) l2.release(a);
   }
 
   /**
@@ -335,22 +418,23 @@ export class Director implements DirectorControl {
 
   /**
    * Send an IPv4 datagram the Director originates (TAP), through the first link's
-   * transmit queue (at once, or with the batch being handled): to an IPv4 group's MAC, or
-   * to the next hop's from the neighbour table. When the next hop is not resolved yet an
+   * transmit queue (at once, or with the batch being handled): to an IPv4 group's MAC (on
+   * interface `iface`, default the first), or to the next hop's from the neighbour table
+   * (on the next hop's interface). When the next hop is not resolved yet an
    * ARP request goes out instead and false is returned (the caller sends again later, as
    * VRRP does with its next advert); false also without a route (counted).
    */
-  sendDatagram(datagram: Uint8Array): boolean {
+  sendDatagram(datagram: Uint8Array, iface?: string): boolean {
     if (datagram.length < Ipv4Field.HEADER_LEN) throw new RangeError(`sendDatagram: ${datagram.length} bytes is no IPv4 datagram`);
-    return this.originating('sendDatagram', (x) => x.originate(datagram));
+    return this.originating('sendDatagram', iface, (x) => x.originate(datagram));
   }
 
-  /** Send one Ethernet frame as given (TAP; VRRP's gratuitous ARP) on the first link. */
-  sendFrame(frame: Uint8Array): void {
-    this.originating('sendFrame', (x) => x.originateFrame(frame));
+  /** Send one Ethernet frame as given (TAP; VRRP's gratuitous ARP) on the first link of interface `iface` (default the first). */
+  sendFrame(frame: Uint8Array, iface?: string): void {
+    this.originating('sendFrame', iface, (x) => x.originateFrame(frame));
   }
 
-  /** The Director's MAC address (TAP). */
+  /** The Director's MAC address (TAP; of the first interface, `ifaces[i].mac` for the others). */
   get macAddress(): Uint8Array {
     return this.tapL2('macAddress').mac;
   }
@@ -360,17 +444,23 @@ export class Director implements DirectorControl {
     return this.l2;
   }
 
-  /** Run `send` on the first link's transmit side; outside a batch, flush its queue at once. */
-  private originating<T>(what: string, send: (x: TapXmit) => T): T {
-    this.tapL2(what);
-    const x = this.xmits.get(this.links[0]!) as TapXmit;
+  /** Run `send` on the first transmit side of an interface; outside a batch, flush its group at once. */
+  private originating<T>(what: string, iface: string | undefined, send: (x: TapXmit) => T): T {
+    const l2 = this.iface(iface, what);
+    const x = this.xmits.get(this.linkOf(l2)) as TapXmit;
     if (x.inBatch) return send(x);
-    x.begin(this.now());
+    x.beginGroup(this.now());
     try {
       return send(x);
     } finally {
-      this.counters.txPackets += x.flush(NO_RX);
+      this.counters.txPackets += x.flushGroup(NO_RX);
     }
+  }
+
+  /** The first link of an interface. */
+  private linkOf(l2: L2): Link {
+    for (const [link, x] of this.xmits) if ((x as TapXmit).l2 === l2) return link;
+    throw new Error(`interface '${l2.name}' has no link`);
   }
 
   /** expire_nodest_conn: the kernel's background flush of entries whose destination left. */
@@ -445,6 +535,32 @@ export class Director implements DirectorControl {
   }
 }
 
+
+/** Check the `interfaces` option: what a Director with several interfaces cannot take, named. */
+function checkInterfaces(opts: DirectorOptions): InterfaceOptions[] {
+  const ifs = opts.interfaces!;
+  const top = (['links', 'mac', 'addresses'] as const).filter((k) => opts[k] !== undefined);
+  if (top.length > 0) throw new Error(`interfaces: ${top.join(', ')} belong inside each interface, not next to "interfaces"`);
+  if (ifs.length === 0) throw new Error('interfaces: at least one interface');
+  const names = new Set<string>();
+  const queues = ifs[0]!.links.length;
+  const vnet = ifs[0]!.links[0]?.vnetHdrLen ?? 0;
+  for (const i of ifs) {
+    const at = `interfaces: '${i.name}'`;
+    if (!i.name) throw new Error('interfaces: every interface needs a name');
+    if (names.has(i.name)) throw new Error(`${at} is given twice`);
+    names.add(i.name);
+    if (i.links.length === 0) throw new Error(`${at} has no links`);
+    if (!i.mac || i.mac.length !== 6) throw new Error(`${at} needs its MAC address (mac: 6 bytes)`);
+    for (const l of i.links) {
+      if (l.kind !== 'tap') throw new Error(`${at}: link ${l.name} is a TUN device (layer 3); the interfaces of a Director are layer 2 (TAP, AF_XDP, AF_PACKET), each with its MAC and ARP`);
+      if (l.vnetHdrLen !== vnet) throw new Error(`${at}: link ${l.name} has a ${l.vnetHdrLen}-byte vnet header, the first interface's links ${vnet}: a packet goes out of one interface as it came in on another, so all must agree`);
+    }
+    // queue q of every interface sends what a batch of queue q of any of them forwards
+    if (i.links.length !== queues) throw new Error(`${at} has ${i.links.length} links, '${ifs[0]!.name}' ${queues}: every interface needs as many queues (queue i of each transmits for queue i of the others)`);
+  }
+  return ifs;
+}
 
 /** The FTP helper's port list as the module's `ports=` takes it: 1..65535, at most 8. */
 export function checkFtpPorts(ports: readonly number[]): number[] {

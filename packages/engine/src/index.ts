@@ -1,5 +1,5 @@
 export { Director, TUNVS_VERSION, checkFtpPorts } from './director.js';
-export type { DirectorOptions, DirectorEvent, OwnedAddress } from './director.js';
+export type { DirectorOptions, DirectorEvent, InterfaceOptions, OwnedAddress } from './director.js';
 export { Control } from './control.js';
 export type { ControlParts } from './control.js';
 export { ServiceTable, VirtualService, DEFAULT_PERSISTENT_TIMEOUT, statsInfo } from './services.js';
@@ -14,8 +14,9 @@ export { MarkClassifier } from './marks.js';
 export type { MarkRule } from './marks.js';
 export { ForwarderTable, MAX_FORWARDERS, FTP_XMIT } from './forwarders.js';
 export { L2 } from './l2.js';
+export { Routes, MAX_SUBNETS } from './routes.js';
 export { LinkXmit, TunXmit, TapXmit } from './xmit.js';
-export { TxQueue } from './txqueue.js';
+export { TxQueue, TxSlab } from './txqueue.js';
 export { Datapath, PREFETCH_GROUP, PREFETCH_MIN_ENTRIES } from './datapath.js';
 export type { DatapathSettings, SyncHook } from './datapath.js';
 export { IcmpRelay } from './icmp.js';

@@ -1,9 +1,11 @@
 /**
- * Layer 2 of a director on a TAP link: it is a host on the segment. It owns its MAC, its
- * addresses (DIPs, with their on-link prefixes) and the VIPs; it answers ARP for them,
- * announces a new VIP with a gratuitous ARP, routes (on-link or the gateway), resolves
- * next hops by ARP (the neighbour cache, with a bounded queue of packets waiting for an
- * answer) and writes the Ethernet header of every frame it sends.
+ * Layer 2 of a director on one interface (TAP, AF_XDP, AF_PACKET): it is a host on the
+ * segment. It owns its MAC, its addresses (DIPs, with their on-link prefixes) and the VIPs
+ * placed on it; it answers ARP for them, announces a new VIP with a gratuitous ARP,
+ * resolves next hops by ARP (its own neighbour cache, with a bounded queue of packets
+ * waiting for an answer) and writes the Ethernet header of every frame it sends. A
+ * Director with several interfaces has one L2 each; `Routes` picks the interface a next
+ * hop is on and places the VIPs.
  */
 import type { Link } from '@tunvs/link';
 import {
@@ -13,6 +15,7 @@ import {
 import type { Packet } from '@tunvs/forwarder';
 import type { DirectorCounters } from './counters.js';
 import { Neighbours } from './neighbours.js';
+import type { Routes } from './routes.js';
 import type { ServiceTable } from './services.js';
 import type { TxQueue } from './txqueue.js';
 
@@ -44,9 +47,17 @@ export class L2 {
   /** addresses a VRRP instance holds: answered (ARP, ping) only while active */
   private readonly heldActive = new Set<number>();
   private readonly heldStandby = new Set<number>();
-  private readonly subnets: { net: number; mask: number }[] = [];
+  private readonly subnets: { net: number; mask: number; prefix: number }[] = [];
   private readonly eth = new EthernetView();
   private readonly arpView = new ArpView();
+  /** the Director's routes over all its interfaces (set by the Director); null: this L2 alone */
+  routes: Routes | null = null;
+  /** this interface's index in `routes` */
+  index = 0;
+  /** the interface's name (logs, errors); '' for a Director's only interface */
+  name = '';
+  /** does this interface answer for VIPs on no subnet of the Director (the client side)? */
+  offLinkVips = true;
 
   constructor(
     /** our MAC (6 bytes) */
@@ -57,7 +68,7 @@ export class L2 {
     /** the link ARP requests outside a batch go out on */
     private readonly link: Link,
     /** next hop for destinations on no on-link subnet, 0 = none */
-    private readonly gateway: number,
+    readonly gateway: number,
     /** the address used when no owned address shares a subnet with the peer */
     public srcAddr: number,
   ) {
@@ -69,17 +80,40 @@ export class L2 {
     const addr = parseIpv4(a.addr);
     this.owned.add(addr);
     const mask = prefixToMask(a.prefix);
-    this.subnets.push({ net: (addr & mask) >>> 0, mask });
+    const net = (addr & mask) >>> 0;
+    if (!this.subnets.some((s) => s.net === net && s.mask === mask)) this.subnets.push({ net, mask, prefix: a.prefix });
     if (this.srcAddr === 0) this.srcAddr = addr;
+    this.routes?.rebuild();
+  }
+
+  /** The on-link subnets of this interface (for `Routes`). */
+  subnetList(): readonly { net: number; mask: number; prefix: number }[] {
+    return this.subnets;
   }
 
   /**
-   * True for an address this director answers for (ARP, ping): an owned address, a VIP or
-   * an address a VRRP instance holds as master; never one it holds as backup.
+   * True for an address this interface answers ARP for: one of its own addresses, or a
+   * VIP or an address a VRRP instance holds as master that is placed on this interface
+   * (`Routes.placed`); never one held as backup.
    */
   owns(addr: number): boolean {
+    if (!this.isOurs(addr)) return false;
+    return this.owned.has(addr) || this.routes === null || this.routes.placed(addr) === this.index;
+  }
+
+  /**
+   * True for an address this director answers for, wherever it is placed: an owned
+   * address, a VIP or an address a VRRP instance holds as master; never one it holds as
+   * backup.
+   */
+  isOurs(addr: number): boolean {
     if (this.heldStandby.size > 0 && this.heldStandby.has(addr)) return false;
     return this.owned.has(addr) || this.table.isVip(addr) || this.heldActive.has(addr);
+  }
+
+  /** One of this interface's own addresses (not a VIP)? */
+  hasAddress(addr: number): boolean {
+    return this.owned.has(addr);
   }
 
   /** Ours in any state (never learnt as a neighbour): owned, a VIP, or held by VRRP. */
@@ -266,9 +300,10 @@ export class L2 {
     x.tx.commit(f - x.vnet, x.vnet + ARP_FRAME_LEN);
   }
 
-  /** Gratuitous ARP for a new VIP, sent at once (not for one a VRRP backup holds). */
+  /** Gratuitous ARP for a new VIP, sent at once (not for one a VRRP backup holds, nor one placed on another interface). */
   announce(vip: number): void {
     if (this.heldStandby.has(vip)) return;
+    if (this.routes !== null && this.routes.placed(vip) !== this.index) return;
     const vnet = this.link.vnetHdrLen;
     const frame = new Uint8Array(vnet + ARP_FRAME_LEN);
     emitGratuitousArp(frame, vnet, this.mac, vip);

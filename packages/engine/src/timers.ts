@@ -24,7 +24,8 @@ export class Timers {
     private readonly fragments: Fragments,
     private readonly estimator: Estimator,
     private readonly counters: DirectorCounters,
-    private readonly l2: L2 | null,
+    /** the interfaces' layer 2 (TAP), [] on TUN */
+    private readonly l2s: readonly L2[],
     private readonly now: () => number,
   ) {}
 
@@ -48,6 +49,6 @@ export class Timers {
     this.table.purgeTrash();
     for (const svc of this.table.services) svc.sched.tick?.(now);
     this.fragments.expire(now, this.counters);
-    this.l2?.tick(now);
+    for (const l2 of this.l2s) l2.tick(now);
   }
 }

@@ -18,8 +18,10 @@ import {
 const ARP = FrameKind.Arp;
 import type { DirectorCounters } from './counters.js';
 import type { L2 } from './l2.js';
+import type { Routes } from './routes.js';
 import type { ServiceTable } from './services.js';
 import { TxQueue } from './txqueue.js';
+import type { TxSlab } from './txqueue.js';
 
 /** What every link's Xmit shares. */
 export interface XmitShared {
@@ -43,8 +45,13 @@ export abstract class LinkXmit implements Xmit {
   readonly pkt = new Packet();
   /** bytes of vnet header in front of every packet of this link */
   readonly vnet: number;
-  readonly tx = new TxQueue(256);
+  readonly tx: TxQueue;
   readonly genBuf: Uint8Array;
+  /**
+   * The transmit sides written with this link's batches: this one, and with several
+   * interfaces queue i of each of the others (they share one transmit slab).
+   */
+  group: LinkXmit[] = [this];
   readonly counters: DirectorCounters;
   readonly pmtuDisc: boolean;
   /** bytes of link header in front of an IP packet */
@@ -54,8 +61,11 @@ export abstract class LinkXmit implements Xmit {
   constructor(
     readonly link: Link,
     protected readonly shared: XmitShared,
+    /** the transmit slab, shared with the group's other links (default: its own) */
+    slab?: TxSlab,
   ) {
     this.vnet = link.vnetHdrLen;
+    this.tx = new TxQueue(256, slab);
     this.genBuf = this.tx.gen.buf;
     this.counters = shared.counters;
     this.pmtuDisc = shared.pmtuDisc;
@@ -71,6 +81,20 @@ export abstract class LinkXmit implements Xmit {
   flush(rxBuf: Uint8Array): number {
     this.inBatch = false;
     return this.tx.flush(this.link, rxBuf);
+  }
+
+  /** Start a batch received on this link: on every transmit side it may leave by. */
+  beginGroup(now: number): void {
+    const g = this.group;
+    for (let i = 0; i < g.length; i++) g[i]!.begin(now);
+  }
+
+  /** Write what the batch queued on every transmit side of the group; returns the packets the links took. */
+  flushGroup(rxBuf: Uint8Array): number {
+    const g = this.group;
+    let n = 0;
+    for (let i = 0; i < g.length; i++) n += g[i]!.flush(rxBuf);
+    return n;
   }
 
   /** The facts forwarders are admitted by. */
@@ -157,7 +181,7 @@ export abstract class LinkXmit implements Xmit {
    * frag-needed, or it is a GSO super-packet) it goes out as it is.
    */
   sendNew(ip: number, len: number, hop: number): void {
-    if (len > this.link.mtu && !this.ipView.reset(this.genBuf, ip, len).df) this.fragmentOut(ip, len, hop);
+    if (len > this.mtu(hop) && !this.ipView.reset(this.genBuf, ip, len).df) this.fragmentOut(ip, len, hop);
     else this.sendBuilt(ip, len, hop);
   }
 
@@ -167,7 +191,7 @@ export abstract class LinkXmit implements Xmit {
 
   private fragmentOut(ip: number, len: number, hop: number): void {
     const hl = this.ipView.headerLen;
-    const step = ipv4FragmentPayload(this.link.mtu, hl);
+    const step = ipv4FragmentPayload(this.mtu(hop), hl);
     if (step === 0) {
       this.counters.fragNeeded++;
       return;
@@ -260,19 +284,36 @@ export class TunXmit extends LinkXmit {
 
 }
 
-/** A TAP link: Ethernet frames; the director is a host on the segment (see L2). */
+/**
+ * A layer-2 link (TAP, AF_XDP, AF_PACKET): Ethernet frames; the director is a host on
+ * the segment (see L2). Frames are received and ARP answered on the link's own interface
+ * (`l2`); what leaves goes out on the interface of its next hop (`Routes`), through that
+ * interface's transmit side of the same group (`peers`).
+ */
 export class TapXmit extends LinkXmit {
   readonly kind = 'tap' as const;
   /** frames come from the wire: the IP header checksum is checked */
   readonly checks = CheckFlags.IpChecksum | CheckFlags.IcmpChecksum;
   protected readonly l2Len = ETH_HEADER_LEN;
+  /** the transmit side of each interface (by its index in `routes`) for this link's batches; [this] with one interface */
+  peers: TapXmit[] = [this];
 
   constructor(
     link: Link,
     shared: XmitShared,
+    /** the interface this link belongs to */
     readonly l2: L2,
+    /** the routes over all the Director's interfaces */
+    private readonly routes: Routes,
+    slab?: TxSlab,
   ) {
-    super(link, shared);
+    super(link, shared, slab);
+  }
+
+  /** The transmit side next hop `hop` is reached by. */
+  private egress(hop: number): TapXmit {
+    const p = this.peers;
+    return p.length === 1 ? this : p[this.routes.ifaceOf(hop)]!;
   }
 
   parse(buf: Uint8Array, off: number, len: number): number {
@@ -280,27 +321,36 @@ export class TapXmit extends LinkXmit {
   }
 
   route(dst: number): number {
-    return this.l2.route(dst);
+    return this.routes.route(dst);
+  }
+
+  override mtu(hop: number): number {
+    return this.egress(hop).link.mtu;
   }
 
   source(dst: number): number {
-    return this.l2.sourceFor(dst);
+    if (this.peers.length === 1) return this.l2.sourceFor(dst);
+    // our address on the interface toward `dst`
+    return this.egress(this.routes.route(dst)).l2.sourceFor(dst);
   }
 
   send(p: Packet, hop: number): void {
+    const e = this.egress(hop);
     // the Ethernet header goes right before the IP header (a VLAN tag is dropped)
     const eth = p.info.l3Off - ETH_HEADER_LEN;
     const end = p.off + p.len;
-    if (!this.l2.resolve(this, p.buf, eth, end, hop)) return;
+    if (!e.l2.resolve(e, p.buf, eth, end, hop)) return;
     const start = eth - this.vnet;
     if (this.vnet > 0 && start !== p.off) p.buf.copyWithin(start, p.off, p.off + this.vnet);
-    this.out(p.buf, start, end - start, p.inRx);
+    e.out(p.buf, start, end - start, p.inRx);
   }
 
   protected sendBuilt(ip: number, len: number, hop: number): void {
+    // the group's links share the transmit slab: built here, it leaves by any of them
+    const e = this.egress(hop);
     const eth = ip - ETH_HEADER_LEN;
-    if (!this.l2.resolve(this, this.genBuf, eth, ip + len, hop)) return;
-    this.tx.commit(eth - this.vnet, this.vnet + ETH_HEADER_LEN + len);
+    if (!e.l2.resolve(e, this.genBuf, eth, ip + len, hop)) return;
+    e.tx.commit(eth - this.vnet, this.vnet + ETH_HEADER_LEN + len);
   }
 
   admit(p: Packet, buf: Uint8Array, off: number, len: number): boolean {
@@ -323,7 +373,8 @@ export class TapXmit extends LinkXmit {
   }
 
   answersFor(addr: number): boolean {
-    return this.l2.owns(addr);
+    // ping: any address of the director, whichever interface it came in on (as Linux)
+    return this.peers.length === 1 ? this.l2.owns(addr) : this.routes.answers(addr);
   }
 
   // ------------------------------------------ what the director originates (VRRP)
@@ -345,8 +396,9 @@ export class TapXmit extends LinkXmit {
         this.counters.noRoute++;
         return false;
       }
-      if (this.l2.neighbours.lookup(hop) < 0) {
-        if (this.l2.neighbours.solicit(hop, this.now)) this.l2.request(this, hop);
+      const e = this.egress(hop);
+      if (e.l2.neighbours.lookup(hop) < 0) {
+        if (e.l2.neighbours.solicit(hop, e.now)) e.l2.request(e, hop);
         return false;
       }
     }
