@@ -17,6 +17,7 @@ import { parseCidr, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
 import { parseHttpConfig } from '@tunvs/console/config';
+import { validateXdpOptions } from '@tunvs/xdp';
 import type { HttpConfig } from '@tunvs/console/config';
 import { checkSyncSysctls } from '@tunvs/sync/sysctls';
 import type { SyncSysctls } from '@tunvs/sync/sysctls';
@@ -49,7 +50,26 @@ export interface DeviceConfig {
   addresses: string[];
   /** TAP: default gateway */
   gateway?: string;
+  /** kind xdp: how the AF_XDP sockets run (see XdpTuning) */
+  xdp?: XdpTuning;
 }
+
+/**
+ * kind xdp: the @tunvs/xdp options tunvsd passes to `openXdp` (checked by it, the message
+ * naming the option): `txKick` 'thread' (default: a native thread per socket runs the
+ * sendto kicks, so the kernel's transmit work runs beside the Director) or 'inline';
+ * `kickCpus` (the CPUs those threads may run on; default the process's); `ringSize` (RX/TX
+ * ring entries per socket, default 2048), `batchSize` (frames per receive batch, default
+ * 64), `needWakeup` (bind with XDP_USE_NEED_WAKEUP, default true)
+ */
+export interface XdpTuning {
+  txKick?: 'inline' | 'thread';
+  kickCpus?: number[];
+  ringSize?: number;
+  batchSize?: number;
+  needWakeup?: boolean;
+}
+const XDP_TUNING_KEYS = ['txKick', 'kickCpus', 'ringSize', 'batchSize', 'needWakeup'];
 
 export interface ServiceConfig extends ServiceSpec {
   dests?: DestSpec[];
@@ -240,6 +260,18 @@ const DEVICE_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
     },
   ],
   ['gateway', ipv4],
+  [
+    'xdp',
+    (v, path, out) => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return out.error(path, `must be an object with some of ${XDP_TUNING_KEYS.join(', ')}, not ${show(v)}`);
+      for (const k of Object.keys(v)) if (!XDP_TUNING_KEYS.includes(k)) out.error(childPath(path, k), `unknown key (one of ${XDP_TUNING_KEYS.join(', ')})`);
+      try {
+        validateXdpOptions({ ifname: 'xdp0', ...(v as XdpTuning) });
+      } catch (e) {
+        out.error(path, (e as Error).message);
+      }
+    },
+  ],
 ]);
 
 const MARK_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
@@ -353,6 +385,7 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
         const o = out.object(v, path, 'device', DEVICE_FIELDS);
         if (o === null) return;
         const kind = own(o, 'kind');
+        if (kind !== 'xdp' && own(o, 'xdp') !== undefined) out.error(childPath(path, 'xdp'), `applies to kind "xdp" only (AF_XDP sockets), not ${show(kind ?? 'tun')}`);
         if (kind !== 'xdp' && kind !== 'packet') return;
         // a kernel-bypass link runs on an existing interface as it is: the device keys of a
         // device tunvsd creates do not apply (refused, not ignored)
@@ -574,6 +607,7 @@ export function restartSettings(c: DaemonConfig): Record<string, unknown> {
     'device.mac': d.mac.toLowerCase(),
     'device.addresses': d.addresses.join(' '),
     'device.gateway': d.gateway ?? null,
+    'device.xdp': d.xdp ? JSON.stringify(d.xdp) : null,
     'sourceAddress': c.sourceAddress ?? null,
     'socket': c.socket ?? null,
     'connCapacity': c.connCapacity ?? null,

@@ -176,7 +176,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const refused = workersRefusal(setup.keepalived, nWorkers);
     if (refused !== null) throw new ConfigError(`${path}: ${refused}`);
     if (dev.kind === 'xdp' || dev.kind === 'packet') {
-      bypass = openBypassDevice(dev.kind, dev.name, nWorkers);
+      bypass = openBypassDevice(dev.kind, dev.name, nWorkers, dev.xdp);
       device = bypass;
       log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length, workers: nWorkers });
     } else {
@@ -445,6 +445,9 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       await new Promise<void>((res) => server.close(() => res()));
       d0.stop();
       await stopWorkers();
+      // where frames were lost on the link (the kernel's AF_XDP counters), once, at the end
+      const linkStats = bypass?.linkStats() ?? [];
+      if (linkStats.length > 0) log('info', 'link counters', { links: linkStats });
       dev.close();
       log('info', 'stopped', {});
     },
