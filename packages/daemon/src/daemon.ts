@@ -443,11 +443,11 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       reader.close();
       runner.stop();
       await new Promise<void>((res) => server.close(() => res()));
-      d0.stop();
-      await stopWorkers();
       // where frames were lost on the link (the kernel's AF_XDP counters), once, at the end
       const linkStats = bypass?.linkStats() ?? [];
       if (linkStats.length > 0) log('info', 'link counters', { links: linkStats });
+      d0.stop();
+      await stopWorkers();
       dev.close();
       log('info', 'stopped', {});
     },
