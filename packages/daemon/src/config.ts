@@ -56,8 +56,8 @@ export interface DeviceConfig {
 
 /**
  * kind xdp: the @tunvs/xdp options tunvsd passes to `openXdp` (checked by it, the message
- * naming the option): `txKick` 'thread' (default: a native thread per socket runs the
- * sendto kicks, so the kernel's transmit work runs beside the Director) or 'inline';
+ * naming the option): `txKick` 'inline' (default: the Director's thread kicks after each
+ * write) or 'thread' (a native thread per socket runs the sendto kicks);
  * `kickCpus` (the CPUs those threads may run on; default the process's); `ringSize` (RX/TX
  * ring entries per socket, default 2048), `batchSize` (frames per receive batch, default
  * 64), `needWakeup` (bind with XDP_USE_NEED_WAKEUP, default true)

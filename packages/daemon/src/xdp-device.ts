@@ -146,8 +146,7 @@ export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers
   // kernel addresses stay host addresses (their frames pass to the kernel)
   const slots = Array.from({ length: workers }, (_, i) => i);
   if (kind === 'xdp') {
-    // the kick thread by default: measured faster in `npm run bench -- e2e` (README of @tunvs/xdp)
-    const port = openXdp({ ifname, steer: {}, slots: workers, ...(workers > 1 ? { openSlots: [] } : {}), txKick: 'thread', ...xdp });
+    const port = openXdp({ ifname, steer: {}, slots: workers, ...(workers > 1 ? { openSlots: [] } : {}), ...xdp });
     const desc = port.describe();
     return {
       name: port.ifname,
