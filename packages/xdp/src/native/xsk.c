@@ -453,8 +453,12 @@ static void *kick_main(void *arg) {
   xsk_t *x = arg;
   uint32_t seen = __atomic_load_n(&x->bell, __ATOMIC_SEQ_CST);
   while (!__atomic_load_n(&x->kstop, __ATOMIC_ACQUIRE)) {
+    bool failed = false, driver_busy = false;
     for (int tries = 0; tx_pending(x) != 0 && !__atomic_load_n(&x->kstop, __ATOMIC_RELAXED); tries++) {
-      if (x->need_wakeup && !(__atomic_load_n(x->tx.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP)) break;
+      if (x->need_wakeup && !(__atomic_load_n(x->tx.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP)) {
+        driver_busy = true; /* zero-copy: the driver sends on its own for now */
+        break;
+      }
       __atomic_fetch_add(&x->tkicks, 1, __ATOMIC_RELAXED);
       if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
         tries = 0;
@@ -474,6 +478,7 @@ static void *kick_main(void *arg) {
       }
       __atomic_fetch_add(&x->tkick_errors, 1, __ATOMIC_RELAXED);
       __atomic_store_n(&x->tlast_kick_errno, e, __ATOMIC_RELAXED);
+      failed = true;
       break;
     }
     if (xd_cons_avail_peek(&x->q->comp)) {
@@ -483,7 +488,14 @@ static void *kick_main(void *arg) {
     }
     __atomic_store_n(&x->sleeping, 1, __ATOMIC_SEQ_CST);
     uint32_t b = __atomic_load_n(&x->bell, __ATOMIC_SEQ_CST);
-    if (b == seen && tx_pending(x) == 0 && !__atomic_load_n(&x->kstop, __ATOMIC_SEQ_CST)) xd_futex(&x->bell, FUTEX_WAIT_PRIVATE, seen, NULL);
+    if (b == seen && !__atomic_load_n(&x->kstop, __ATOMIC_SEQ_CST)) {
+      /* after a failed kick (e.g. the interface is down) try again in 10 ms, not in a loop */
+      struct timespec retry = {.tv_sec = 0, .tv_nsec = (failed ? 10 : 1) * 1000 * 1000};
+      if (tx_pending(x) == 0)
+        xd_futex(&x->bell, FUTEX_WAIT_PRIVATE, seen, NULL);
+      else if (failed || driver_busy)
+        xd_futex(&x->bell, FUTEX_WAIT_PRIVATE, seen, &retry);
+    }
     __atomic_store_n(&x->sleeping, 0, __ATOMIC_SEQ_CST);
     seen = __atomic_load_n(&x->bell, __ATOMIC_SEQ_CST);
   }
