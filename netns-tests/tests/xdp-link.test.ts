@@ -17,6 +17,10 @@ const skip = !isRoot() && 'needs root';
 interface LinkStats {
   queue: number;
   slot: number;
+  txKick?: string;
+  kicks?: number;
+  kickWakes?: number;
+  kickErrors?: number;
   rxPackets: number;
   txPackets: number;
   txCopied?: number;
@@ -34,10 +38,10 @@ function pair(lab: Lab, tag: string): { a: string; b: string } {
   return { a, b };
 }
 
-async function responder(t: Test, kind: 'xdp' | 'packet'): Promise<void> {
+async function responder(t: Test, kind: 'xdp' | 'packet', tuning: { txKick?: 'inline' | 'thread'; needWakeup?: boolean } = {}): Promise<void> {
   const lab = openLab(t, 'lxd');
-  const { a, b } = pair(lab, kind === 'xdp' ? 'r' : 'p');
-  const child = lab.spawnNode(b, 'fixtures/xdp-responder.mjs', [JSON.stringify({ ifname: 'xb0', myAddr: '10.91.0.2', kind })]);
+  const { a, b } = pair(lab, kind === 'xdp' ? (tuning.txKick === 'thread' ? 'k' : 'r') : 'p');
+  const child = lab.spawnNode(b, 'fixtures/xdp-responder.mjs', [JSON.stringify({ ifname: 'xb0', myAddr: '10.91.0.2', kind, ...tuning })]);
   const ready = await child.json<{ ready: boolean; mode?: string; zeroCopy: boolean; error?: { message: string } }>((m) => 'ready' in m);
   t.ok(ready.ready, `the link opened ${JSON.stringify(ready.error ?? '')}`);
   if (kind === 'xdp') {
@@ -60,6 +64,10 @@ async function responder(t: Test, kind: 'xdp' | 'packet'): Promise<void> {
   t.equal(l.txDropped, 0);
   if (kind === 'xdp') {
     t.equal(l.txCopied, 0, 'every reply went out from its receive frame (no copy)');
+    t.equal(l.txKick, tuning.txKick ?? 'inline', `TX kicks: ${tuning.txKick ?? 'inline'}`);
+    t.ok(l.kicks! >= 1 && l.kickErrors === 0, `the kernel was told to send (${l.kicks} kicks, no errors)`);
+    if (tuning.txKick === 'thread') t.ok(l.kickWakes! >= 1, `the writes woke the sleeping kick thread (${l.kickWakes} times)`);
+    else t.equal(l.kickWakes, 0, 'no kick thread');
     const p = st.program!;
     t.ok(p.arp! >= 1 && p.ip! >= 8, `the program redirected ARP ${p.arp} and IP ${p.ip}`);
     t.ok(p.pass! >= 2, `and passed the host's traffic (${p.pass})`);
@@ -78,6 +86,10 @@ t.test('AF_XDP link on veth: ARP, ping and UDP answered from JS, host traffic pa
 
 t.test('AF_PACKET v3 link (the fallback) on veth: ARP, ping and UDP answered from JS', { skip }, async (t) => {
   await responder(t, 'packet');
+});
+
+t.test('AF_XDP link with the kick thread (txKick thread) and without XDP_USE_NEED_WAKEUP: the same answers', { skip }, async (t) => {
+  await responder(t, 'xdp', { txKick: 'thread', needWakeup: false });
 });
 
 interface Flows {

@@ -627,6 +627,8 @@ backend iperf
       value = bps / 1e9;
     } else {
       const servers = isDr(a) ? [DNS.rs1, DNS.rs2] : [NS.rs1, NS.rs2];
+      const xdpDev = a === 'tunvs-xdp' ? { ns: NS.dir, dev: XDP } : a === 'tunvs-xdp-dr' ? { ns: DNS.dir, dev: D_XDP } : null;
+      const dropsBefore = xdpDev ? vethXdpDrops(xdpDev.ns, xdpDev.dev) : null;
       const before = servers.map(udpDelivered);
       const out = sh(
         'ip',
@@ -639,6 +641,11 @@ backend iperf
       const got = after.reduce((s, x, i) => s + x - before[i]!, 0);
       value = got / g.seconds;
       note = `offered ${si(g.sent / g.seconds)} pps, per server ${after.map((x, i) => si((x - before[i]!) / g.seconds)).join('/')}`;
+      if (xdpDev && dropsBefore) {
+        const d = vethXdpDrops(xdpDev.ns, xdpDev.dev);
+        const per = (k: keyof typeof d): string => si((d[k] - dropsBefore[k]) / g.seconds);
+        note += `; dropped before the director: ${per('ring')} pps at the veth's XDP ring (NAPI behind), ${per('redirect')} pps failed redirects (XSK RX ring full or no fill frame)`;
+      }
     }
     const c = cpu();
     if (this.director && this.director.exitCode !== null) throw new Error(`the ${a} director exited:\n${this.directorLog}`);
@@ -652,6 +659,28 @@ function udpDelivered(ns: string): number {
   const keys = snmp[0]!.split(/\s+/);
   const vals = snmp[1]!.split(/\s+/).map(Number);
   return vals[keys.indexOf('InDatagrams')]! + vals[keys.indexOf('NoPorts')]!;
+}
+
+/**
+ * Frames the director's veth dropped before its AF_XDP socket saw them: `ring`, the peer's
+ * transmit into the veth's XDP ring (full: the veth's NAPI poll is behind), and `redirect`,
+ * XDP redirects to the socket that failed (its RX ring full, or no frame in the fill ring),
+ * which veth counts as receive drops (ethtool -S rx_queue_N_drops).
+ */
+function vethXdpDrops(ns: string, dev: string): { ring: number; redirect: number } {
+  let redirect = 0;
+  for (const line of inNs(ns, 'ethtool', ['-S', dev], { ignore: true }).split('\n')) {
+    const m = /rx_queue_\d+_drops:\s*(\d+)/.exec(line);
+    if (m) redirect += Number(m[1]);
+  }
+  let ring = 0;
+  try {
+    const j = JSON.parse(inNs(ns, 'ip', ['-s', '-j', 'link', 'show', `${dev}p`], { ignore: true })) as { stats64?: { tx?: { dropped?: number } } }[];
+    ring = j[0]?.stats64?.tx?.dropped ?? 0;
+  } catch {
+    // no figure
+  }
+  return { ring, redirect };
 }
 
 /** Top self-time functions of .cpuprofile files in a directory */

@@ -17,6 +17,7 @@ import { parseCidr, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
 import { parseHttpConfig } from '@tunvs/console/config';
+import { validateXdpOptions } from '@tunvs/xdp';
 import type { HttpConfig } from '@tunvs/console/config';
 import { checkSyncSysctls } from '@tunvs/sync/sysctls';
 import type { SyncSysctls } from '@tunvs/sync/sysctls';
@@ -56,6 +57,8 @@ export interface DeviceConfig {
    * the director's namespace needs no ip_forward.
    */
   interfaces?: InterfaceConfig[];
+  /** kind xdp: how the AF_XDP sockets run (see XdpTuning), on every interface */
+  xdp?: XdpTuning;
 }
 
 /** A further interface of a kernel-bypass Director (`device.interfaces`). */
@@ -69,6 +72,23 @@ export interface InterfaceConfig {
   /** answer ARP here for VIPs on no subnet of the director (default: only on `name`) */
   vips?: boolean;
 }
+
+/**
+ * kind xdp: the @tunvs/xdp options tunvsd passes to `openXdp` (checked by it, the message
+ * naming the option): `txKick` 'inline' (default: the Director's thread kicks after each
+ * write) or 'thread' (a native thread per socket runs the sendto kicks);
+ * `kickCpus` (the CPUs those threads may run on; default the process's); `ringSize` (RX/TX
+ * ring entries per socket, default 2048), `batchSize` (frames per receive batch, default
+ * 64), `needWakeup` (bind with XDP_USE_NEED_WAKEUP, default true)
+ */
+export interface XdpTuning {
+  txKick?: 'inline' | 'thread';
+  kickCpus?: number[];
+  ringSize?: number;
+  batchSize?: number;
+  needWakeup?: boolean;
+}
+const XDP_TUNING_KEYS = ['txKick', 'kickCpus', 'ringSize', 'batchSize', 'needWakeup'];
 
 export interface ServiceConfig extends ServiceSpec {
   dests?: DestSpec[];
@@ -280,6 +300,18 @@ const DEVICE_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
   ['addresses', addressList],
   ['gateway', ipv4],
   ['interfaces', interfacesField],
+  [
+    'xdp',
+    (v, path, out) => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return out.error(path, `must be an object with some of ${XDP_TUNING_KEYS.join(', ')}, not ${show(v)}`);
+      for (const k of Object.keys(v)) if (!XDP_TUNING_KEYS.includes(k)) out.error(childPath(path, k), `unknown key (one of ${XDP_TUNING_KEYS.join(', ')})`);
+      try {
+        validateXdpOptions({ ifname: 'xdp0', ...(v as XdpTuning) });
+      } catch (e) {
+        out.error(path, (e as Error).message);
+      }
+    },
+  ],
 ]);
 
 const MARK_FIELDS: ReadonlyMap<string, Field> = new Map<string, Field>([
@@ -393,6 +425,7 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
         const o = out.object(v, path, 'device', DEVICE_FIELDS);
         if (o === null) return;
         const kind = own(o, 'kind');
+        if (kind !== 'xdp' && own(o, 'xdp') !== undefined) out.error(childPath(path, 'xdp'), `applies to kind "xdp" only (AF_XDP sockets), not ${show(kind ?? 'tun')}`);
         const more = own(o, 'interfaces');
         if (kind !== 'xdp' && kind !== 'packet') {
           if (more !== undefined) out.error(childPath(path, 'interfaces'), `is for kind "xdp" or "packet" (existing interfaces the director owns), not ${show(kind ?? 'tun')}: tunvsd creates one ${String(kind ?? 'tun').toUpperCase()} device`);
@@ -634,6 +667,7 @@ export function restartSettings(c: DaemonConfig): Record<string, unknown> {
     'device.addresses': d.addresses.join(' '),
     'device.gateway': d.gateway ?? null,
     'device.interfaces': d.interfaces ?? null,
+    'device.xdp': d.xdp ? JSON.stringify(d.xdp) : null,
     'sourceAddress': c.sourceAddress ?? null,
     'socket': c.socket ?? null,
     'connCapacity': c.connCapacity ?? null,

@@ -170,11 +170,11 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const refused = furtherRefusal(setup.keepalived);
     if (refused !== null) throw new ConfigError(`${path}: ${refused}`);
     if (dev.kind === 'xdp' || dev.kind === 'packet') {
-      bypass = openBypassDevice(dev.kind, dev.name, nWorkers);
+      bypass = openBypassDevice(dev.kind, dev.name, nWorkers, dev.xdp);
       device = bypass;
       log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length, workers: nWorkers });
       for (const i of dev.interfaces ?? []) {
-        const x = openBypassDevice(dev.kind, i.name, 1);
+        const x = openBypassDevice(dev.kind, i.name, 1, dev.xdp);
         further.push({ dev: x, owned: i.addresses.map((a) => formatIpv4(parseCidr(a).addr)) });
         log('info', 'device opened', { device: x.name, kind: dev.kind, link: x.describe, queues: x.queues.length, interface: further.length });
       }
@@ -466,6 +466,9 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       reader.close();
       runner.stop();
       await new Promise<void>((res) => server.close(() => res()));
+      // where frames were lost on the link (the kernel's AF_XDP counters), once, at the end
+      const linkStats = bypass?.linkStats() ?? [];
+      if (linkStats.length > 0) log('info', 'link counters', { links: linkStats });
       d0.stop();
       await stopWorkers();
       dev.close();

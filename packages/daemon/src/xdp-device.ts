@@ -18,6 +18,7 @@ import { parseIpv4 } from '@tunvs/packet';
 import { openPacket, openXdp, parseEndpoint } from '@tunvs/xdp';
 import type { Endpoint, EndpointSpec, Steering } from '@tunvs/xdp';
 import type { WorkerLinkSpec } from './workers.js';
+import type { XdpTuning } from './config.js';
 
 /** What the daemon needs of its device: the links the Director reads, a name, a way to close. */
 export interface DaemonDevice {
@@ -131,6 +132,8 @@ export interface BypassDevice extends DaemonDevice {
    * `queues` is then empty (no socket is read in the main thread). Empty with one worker.
    */
   readonly workerLinks: WorkerLinkSpec[];
+  /** the counters of the sockets read in this thread (AF_XDP: with the kernel's drop reasons) */
+  linkStats(): Record<string, number>[];
 }
 
 /**
@@ -138,12 +141,12 @@ export interface BypassDevice extends DaemonDevice {
  * With `workers` > 1 the steering program spreads the clients over that many slots and no
  * socket is read here: each worker thread opens its slot (`workerLinks`).
  */
-export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers = 1): BypassDevice {
+export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers = 1, xdp: XdpTuning = {}): BypassDevice {
   // the director's addresses are its own (userspace), not the interface's: the interface's
   // kernel addresses stay host addresses (their frames pass to the kernel)
   const slots = Array.from({ length: workers }, (_, i) => i);
   if (kind === 'xdp') {
-    const port = openXdp({ ifname, steer: {}, slots: workers, ...(workers > 1 ? { openSlots: [] } : {}) });
+    const port = openXdp({ ifname, steer: {}, slots: workers, ...(workers > 1 ? { openSlots: [] } : {}), ...xdp });
     const desc = port.describe();
     return {
       name: port.ifname,
@@ -152,8 +155,9 @@ export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers
       mac: port.mac,
       mtu: desc.mtu,
       steering: port.steering,
-      describe: `AF_XDP, ${port.queues.length} queue(s), XDP ${port.mode} mode, ${workers > 1 ? `${workers} slots (one per worker)` : port.zeroCopy ? 'zero-copy' : 'copy'}`,
+      describe: `AF_XDP, ${port.queues.length} queue(s), XDP ${port.mode} mode, ${workers > 1 ? `${workers} slots (one per worker)` : port.zeroCopy ? 'zero-copy' : 'copy'}, TX kicks ${desc.txKick === 'thread' ? 'on a thread per socket' : 'inline'}`,
       workerLinks: workers > 1 ? slots.map((slot) => ({ kind: 'xdp', desc, slot })) : [],
+      linkStats: () => port.links.filter((l) => !l.isClosed).map((l) => ({ queue: l.queue, slot: l.slot, ...l.stats() })),
       close: () => port.close(),
     };
   }
@@ -170,6 +174,7 @@ export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers
     steering,
     describe: workers > 1 ? `AF_PACKET v3, ${workers} sockets in a steered fanout group (one per worker)` : 'AF_PACKET v3, 1 socket, steered',
     workerLinks: workers > 1 ? slots.map((slot) => ({ kind: 'packet', desc, slot })) : [],
+    linkStats: () => port.links.filter((l) => !l.isClosed).map((l) => ({ slot: l.slot, ...l.stats() })),
     close: () => port.close(),
   };
 }

@@ -62,3 +62,16 @@ t.test('interfacesRefusal: VRRP only on the first interface', async (t) => {
   t.equal(interfacesRefusal(['xc0'], ['xs0']), null);
   t.match(interfacesRefusal(['xc0', 'xs0'], ['xs0']) ?? '', /vrrp_instance on xs0: VRRP runs on the director's first interface/);
 });
+
+t.test('device.xdp: the AF_XDP tuning, checked by @tunvs/xdp, for kind xdp only', async (t) => {
+  const ok = validateDaemonConfig({ device: { name: 'xd0', kind: 'xdp', addresses: ['10.0.0.1/24'], xdp: { txKick: 'thread', kickCpus: [0, 1], ringSize: 4096 } }, services: [] }, 'c.json');
+  t.same(ok.config?.device.xdp, { txKick: 'thread', kickCpus: [0, 1], ringSize: 4096 });
+  const msgs = (device: object): string =>
+    validateDaemonConfig({ device: { name: 'xd0', addresses: ['10.0.0.1/24'], ...device }, services: [] }, 'c.json')
+      .findings.map((f) => `${f.path}: ${f.message}`)
+      .join('\n');
+  t.match(msgs({ kind: 'xdp', xdp: { txKick: 'soon' } }), /device\.xdp: txKick must be 'inline' or 'thread'/);
+  t.match(msgs({ kind: 'xdp', xdp: { ringSize: 1000 } }), /device\.xdp: ringSize must be a power of two/);
+  t.match(msgs({ kind: 'xdp', xdp: { frames: 10 } }), /device\.xdp\.frames: unknown key/);
+  t.match(msgs({ kind: 'packet', xdp: { txKick: 'inline' } }), /device\.xdp: applies to kind "xdp" only/);
+});

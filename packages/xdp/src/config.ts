@@ -56,6 +56,16 @@ export interface XdpOptions {
   frames?: number;
   /** packets per receive batch (one JS call each); default 64 */
   batchSize?: number;
+  /**
+   * who tells the kernel to send (the sendto kick after each write): 'inline' (the
+   * writing thread, default) or 'thread' (a native thread per socket, woken through a
+   * futex when it sleeps; the kernel's transmit work then runs beside JS)
+   */
+  txKick?: 'inline' | 'thread';
+  /** the CPUs the kick threads may run on (default: those of the process) */
+  kickCpus?: number[];
+  /** bind with XDP_USE_NEED_WAKEUP: kick only when the kernel asks for it (default true) */
+  needWakeup?: boolean;
   /** what the program steers (more later through `port.steering`) */
   steer?: SteeringSpec;
   /** mark the interface's own IPv4 addresses as host addresses (default true) */
@@ -79,6 +89,9 @@ export interface ResolvedXdpOptions {
   frameSize: number;
   frames: number | null;
   batchSize: number;
+  txKick: 'inline' | 'thread';
+  kickCpus: number[];
+  needWakeup: boolean;
   steer: ResolvedSteering;
   hostAddresses: boolean;
   maxEndpoints: number;
@@ -175,6 +188,9 @@ const XDP_KEYS = new Set([
   'frameSize',
   'frames',
   'batchSize',
+  'txKick',
+  'kickCpus',
+  'needWakeup',
   'steer',
   'hostAddresses',
   'maxEndpoints',
@@ -219,6 +235,13 @@ export function validateXdpOptions(o: XdpOptions): ResolvedXdpOptions {
   }
   const batchSize = o.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > ringSize) throw invalid(`batchSize must be 1..ringSize (${ringSize}) (got ${String(batchSize)})`);
+  const txKick = o.txKick ?? 'inline';
+  if (txKick !== 'inline' && txKick !== 'thread') throw invalid(`txKick must be 'inline' or 'thread' (got ${String(txKick)})`);
+  const kickCpus = o.kickCpus ?? [];
+  if (!Array.isArray(kickCpus) || kickCpus.some((c) => !Number.isInteger(c) || c < 0 || c > 1023)) throw invalid('kickCpus must be an array of CPU numbers (0..1023)');
+  if (kickCpus.length > 0 && txKick !== 'thread') throw invalid("kickCpus needs txKick 'thread'");
+  const needWakeup = o.needWakeup ?? true;
+  if (typeof needWakeup !== 'boolean') throw invalid(`needWakeup must be true or false (got ${String(needWakeup)})`);
   const maxEndpoints = o.maxEndpoints ?? 4096;
   if (!Number.isInteger(maxEndpoints) || maxEndpoints < 1 || maxEndpoints > 1 << 20) throw invalid(`maxEndpoints must be 1..1048576`);
   const steer = parseSteering(o.steer);
@@ -240,6 +263,9 @@ export function validateXdpOptions(o: XdpOptions): ResolvedXdpOptions {
     frameSize,
     frames,
     batchSize,
+    txKick,
+    kickCpus: [...new Set(kickCpus)],
+    needWakeup,
     steer,
     hostAddresses: o.hostAddresses ?? true,
     maxEndpoints,

@@ -68,6 +68,7 @@ export interface NativeXdp {
   xskStats(h: XskHandle, out: Float64Array): void;
   xskClose(h: XskHandle): void;
   xskFd(h: XskHandle): number;
+  xskKickThread(h: XskHandle, on: boolean, cpus: Uint32Array): void;
   // afpacket.c
   pktOpen(
     ifindex: number,

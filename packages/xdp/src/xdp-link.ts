@@ -55,6 +55,8 @@ export interface XdpSocketStats {
   txRingEmpty: number;
   /** free frames left in the UMEM */
   freeFrames: number;
+  /** times a write woke the sleeping kick thread (txKick 'thread') */
+  kickWakes: number;
 }
 
 function errnoName(e: number): string {
@@ -86,12 +88,14 @@ export class XdpLink extends RingLink<XskHandle> {
     readonly index: number,
     /** the driver moves frames by DMA into the UMEM (no kernel copy) */
     readonly zeroCopy: boolean,
+    /** who runs the sendto kicks: the writing thread, or a native thread of this socket */
+    readonly txKick: 'inline' | 'thread',
     handle: XskHandle,
     view: Uint8Array,
     batchSize: number,
     private readonly onClose: (link: XdpLink) => void,
   ) {
-    super(name, mtu, handle, xdpOps(native()), view, batchSize, 20);
+    super(name, mtu, handle, xdpOps(native()), view, batchSize, 22);
   }
 
   protected get label(): string {
@@ -133,6 +137,7 @@ export class XdpLink extends RingLink<XskHandle> {
       rxFillRingEmpty: s[17]!,
       txRingEmpty: s[18]!,
       freeFrames: s[19]!,
+      kickWakes: s[20]!,
     };
   }
 
@@ -182,6 +187,8 @@ export interface XdpPortDescriptor {
   fillSize: number;
   bindFlags: number;
   batchSize: number;
+  txKick: 'inline' | 'thread';
+  kickCpus: number[];
 }
 
 /**
@@ -242,7 +249,7 @@ export class XdpPort {
 
   /** For worker threads: see openXdpSlots. */
   describe(): XdpPortDescriptor {
-    return { ...this.desc, queues: [...this.desc.queues] };
+    return { ...this.desc, queues: [...this.desc.queues], kickCpus: [...this.desc.kickCpus] };
   }
 
   /** @internal adopt sockets opened for this port */
@@ -337,8 +344,9 @@ function openSockets(
             throw new XdpError(`cannot open AF_XDP on ${d.ifname} queue ${q}: the queue already has an AF_XDP socket (another process?)`, e.code, e.errno, e.syscall);
           throw fromNative(err, `opening AF_XDP socket on ${d.ifname} queue ${q} slot ${s}`);
         }
-        const link = new XdpLink(d.ifname, d.mtu, q, s, index, opened.zeroCopy, opened.handle, view, d.batchSize, (l) => unmap(l.index));
+        const link = new XdpLink(d.ifname, d.mtu, q, s, index, opened.zeroCopy, d.txKick, opened.handle, view, d.batchSize, (l) => unmap(l.index));
         links.push(link);
+        if (d.txKick === 'thread') call(`starting the kick thread of socket ${index} of ${d.ifname}`, () => n.xskKickThread(opened.handle, true, Uint32Array.from(d.kickCpus)));
         call(`putting socket ${index} of ${d.ifname} into the XSKMAP`, () => n.mapUpdate(d.xsksFd, u32Value(index), u32Value(opened.fd), 0));
       }
     }
@@ -410,7 +418,8 @@ export function openXdp(opts: XdpOptions): XdpPort {
       umem = call(`allocating the UMEM for ${ifname} (${frames} frames of ${o.frameSize} bytes)`, () => n.umemCreate(o.frameSize, frames));
       view = n.umemView(umem.handle);
     }
-    let bindFlags = XDP_USE_NEED_WAKEUP | (o.zeroCopy === true ? XDP_ZEROCOPY : o.zeroCopy === false ? XDP_COPY : XDP_ZEROCOPY);
+    const wakeFlag = o.needWakeup ? XDP_USE_NEED_WAKEUP : 0;
+    let bindFlags = wakeFlag | (o.zeroCopy === true ? XDP_ZEROCOPY : o.zeroCopy === false ? XDP_COPY : XDP_ZEROCOPY);
     const desc: XdpPortDescriptor = {
       ifname,
       ifindex: info.ifindex,
@@ -424,6 +433,8 @@ export function openXdp(opts: XdpOptions): XdpPort {
       fillSize: o.fillSize,
       bindFlags,
       batchSize: o.batchSize,
+      txKick: o.txKick,
+      kickCpus: o.kickCpus,
     };
     const unmap = (index: number): void => {
       try {
@@ -438,14 +449,14 @@ export function openXdp(opts: XdpOptions): XdpPort {
       } catch (err) {
         // 'auto': the driver cannot do zero-copy, so copy mode
         if (o.zeroCopy === 'auto' && err instanceof XdpError && err.syscall === 'bind(AF_XDP)' && (err.code === 'EOPNOTSUPP' || err.code === 'EINVAL')) {
-          bindFlags = XDP_USE_NEED_WAKEUP | XDP_COPY;
+          bindFlags = wakeFlag | XDP_COPY;
           desc.bindFlags = bindFlags;
           links = openSockets(n, umem.handle, view, desc, o.openSlots, unmap, false);
         } else throw err;
       }
     } else if (o.zeroCopy === 'auto') {
       // sockets come later (workers): they bind in copy mode unless zero-copy was asked for
-      desc.bindFlags = XDP_USE_NEED_WAKEUP | XDP_COPY;
+      desc.bindFlags = wakeFlag | XDP_COPY;
     }
 
     // attach last: until now every frame passed to the kernel as before

@@ -80,6 +80,10 @@ t.test('option validation names the option and touches no kernel', async (t) => 
     [{ ifname: 'eth0', batchSize: 5000 }, /batchSize must be 1\.\.ringSize/],
     [{ ifname: 'eth0', zeroCopy: 'yes' }, /zeroCopy must be/],
     [{ ifname: 'eth0', colour: 'blue' }, /unknown option "colour"/],
+    [{ ifname: 'eth0', txKick: 'later' }, /txKick must be 'inline' or 'thread'/],
+    [{ ifname: 'eth0', txKick: 'thread', kickCpus: [-1] }, /kickCpus must be an array of CPU numbers/],
+    [{ ifname: 'eth0', kickCpus: [0] }, /kickCpus needs txKick 'thread'/],
+    [{ ifname: 'eth0', needWakeup: 'yes' }, /needWakeup must be true or false/],
     [{ ifname: 'eth0', steer: { vips: [{ addr: '10.0.0.300', proto: 'tcp' }] } }, /steer\.vips\[0\]\.addr: "10\.0\.0\.300" is not an IPv4 address/],
     [{ ifname: 'eth0', steer: { vips: [{ addr: '10.0.0.1', proto: 'gre' }] } }, /steer\.vips\[0\]\.proto: "gre" is not a protocol/],
     [{ ifname: 'eth0', steer: { reals: [{ addr: '10.0.0.1', proto: 'icmp', port: 8 }] } }, /port must be 0 for protocol 1/],
@@ -95,6 +99,9 @@ t.test('option validation names the option and touches no kernel', async (t) => 
   t.same(ok.queues, [0, 1], 'queues sorted');
   t.same(ok.openSlots, [0, 1], 'every slot by default');
   t.equal(ok.fillSize, 4096, 'fill ring 2x the RX ring');
+  t.equal(ok.txKick, 'inline', 'the writing thread kicks by default');
+  t.equal(ok.needWakeup, true, 'XDP_USE_NEED_WAKEUP by default');
+  t.same(validateXdpOptions({ ifname: 'eth0', txKick: 'thread', kickCpus: [1, 0, 1] }).kickCpus, [1, 0], 'kick CPUs, each once');
   t.same(ok.steer.vips, [{ addr: 0x0a000001, proto: 6, port: 80, addrOnly: true }]);
   t.same(parseSteering({ host: [0x0a000002] }).host, [0x0a000002], 'numbers are addresses too');
   t.equal(framesNeeded(2, 2, 1024, 2048), 2 * (2 * 2048 + 2 * 2 * 1024));

@@ -65,6 +65,12 @@ static inline uint32_t xd_cons_avail(xd_ring_t *r, uint32_t want) {
   return avail < want ? avail : want;
 }
 
+/* Consumer side, without the lock that guards the ring's cached indices: whether the
+ * producer has published anything past our consumer index (writes nothing). */
+static inline bool xd_cons_avail_peek(const xd_ring_t *r) {
+  return __atomic_load_n(r->producer, __ATOMIC_ACQUIRE) != __atomic_load_n(r->consumer, __ATOMIC_RELAXED);
+}
+
 /* Consumer side: give `n` entries back to the producer. */
 static inline void xd_cons_release(xd_ring_t *r, uint32_t n) {
   r->cached_cons += n;

@@ -33,7 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/socket.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -326,6 +329,16 @@ typedef struct xsk {
   double rx_packets, rx_bytes, rx_batches, tx_packets, tx_bytes, tx_dropped, tx_errors, tx_copied, kicks, kick_errors;
   int last_tx_errno, last_kick_errno;
   uint32_t last_err_len;
+  /* the kick thread (xskKickThread): it runs sendto for the TX ring, so the kernel's
+   * transmit work (in copy mode on veth: the receiving namespace's whole stack, in the
+   * softirq of that syscall) runs beside the JS thread instead of inside it */
+  pthread_t kthread;
+  bool kthread_on;
+  uint32_t bell;     /* bumped by JS after a submit; the futex the thread sleeps on */
+  uint32_t sleeping; /* the thread is about to sleep or sleeps on `bell` */
+  uint32_t kstop;
+  uint64_t tkicks, tkick_errors, twakes; /* the thread's counters (atomic) */
+  int tlast_kick_errno;
 } xsk_t;
 
 static void xsk_release_batch_locked(xsk_t *x);
@@ -412,6 +425,106 @@ static void xsk_kick(xsk_t *x) {
   }
 }
 
+/* ---------------------------------------------------------------- the kick thread */
+
+static long xd_futex(uint32_t *addr, int op, uint32_t val, const struct timespec *ts) { return syscall(SYS_futex, addr, op, val, ts, NULL, 0); }
+
+/* JS side, after a submit: wake the kick thread if it sleeps (one atomic load otherwise). */
+static void xsk_ring_bell(xsk_t *x) {
+  __atomic_fetch_add(&x->bell, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&x->sleeping, __ATOMIC_SEQ_CST)) {
+    __atomic_fetch_add(&x->twakes, 1, __ATOMIC_RELAXED);
+    xd_futex(&x->bell, FUTEX_WAKE_PRIVATE, 1, NULL);
+  }
+}
+
+/* Descriptors the kernel has not taken off the TX ring yet (read from the shared indices). */
+static uint32_t tx_pending(xsk_t *x) {
+  return __atomic_load_n(x->tx.producer, __ATOMIC_ACQUIRE) - __atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The kick thread: sendto until the kernel has taken every descriptor, then sleep on the
+ * bell. The kernel serialises sendto on a socket, so a kick from JS (a full TX ring) and one
+ * from here may overlap. Sent frames are reaped here too (under the UMEM's lock): the
+ * kernel stops sending when the completion ring is full, and JS may be idle.
+ */
+static void *kick_main(void *arg) {
+  xsk_t *x = arg;
+  uint32_t seen = __atomic_load_n(&x->bell, __ATOMIC_SEQ_CST);
+  while (!__atomic_load_n(&x->kstop, __ATOMIC_ACQUIRE)) {
+    bool failed = false, driver_busy = false;
+    for (int tries = 0; tx_pending(x) != 0 && !__atomic_load_n(&x->kstop, __ATOMIC_RELAXED); tries++) {
+      if (x->need_wakeup && !(__atomic_load_n(x->tx.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP)) {
+        driver_busy = true; /* zero-copy: the driver sends on its own for now */
+        break;
+      }
+      __atomic_fetch_add(&x->tkicks, 1, __ATOMIC_RELAXED);
+      if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+        tries = 0;
+        continue;
+      }
+      int e = errno;
+      if (e == EAGAIN || e == EBUSY || e == EINTR) {
+        if (tries > 8) {
+          /* the completion ring or the device queue is full: reap, and give it a moment */
+          pthread_mutex_lock(&x->umem->lock);
+          reap_completions(x->umem, x->q);
+          pthread_mutex_unlock(&x->umem->lock);
+          struct pollfd p = {.fd = x->fd, .events = POLLOUT, .revents = 0};
+          poll(&p, 1, 1);
+        }
+        continue;
+      }
+      __atomic_fetch_add(&x->tkick_errors, 1, __ATOMIC_RELAXED);
+      __atomic_store_n(&x->tlast_kick_errno, e, __ATOMIC_RELAXED);
+      failed = true;
+      break;
+    }
+    if (xd_cons_avail_peek(&x->q->comp)) {
+      pthread_mutex_lock(&x->umem->lock);
+      if (reap_completions(x->umem, x->q)) fill_from_free(x->umem, x->q);
+      pthread_mutex_unlock(&x->umem->lock);
+    }
+    __atomic_store_n(&x->sleeping, 1, __ATOMIC_SEQ_CST);
+    uint32_t b = __atomic_load_n(&x->bell, __ATOMIC_SEQ_CST);
+    if (b == seen && !__atomic_load_n(&x->kstop, __ATOMIC_SEQ_CST)) {
+      /* after a failed kick (e.g. the interface is down) try again in 10 ms, not in a loop */
+      struct timespec retry = {.tv_sec = 0, .tv_nsec = (failed ? 10 : 1) * 1000 * 1000};
+      if (tx_pending(x) == 0)
+        xd_futex(&x->bell, FUTEX_WAIT_PRIVATE, seen, NULL);
+      else if (failed || driver_busy)
+        xd_futex(&x->bell, FUTEX_WAIT_PRIVATE, seen, &retry);
+    }
+    __atomic_store_n(&x->sleeping, 0, __ATOMIC_SEQ_CST);
+    seen = __atomic_load_n(&x->bell, __ATOMIC_SEQ_CST);
+  }
+  return NULL;
+}
+
+static int kick_thread_start(xsk_t *x, const cpu_set_t *cpus) {
+  if (x->kthread_on) return 0;
+  __atomic_store_n(&x->kstop, 0, __ATOMIC_SEQ_CST);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  if (cpus) pthread_attr_setaffinity_np(&attr, sizeof *cpus, cpus);
+  int r = pthread_create(&x->kthread, &attr, kick_main, x);
+  pthread_attr_destroy(&attr);
+  if (r != 0) return r;
+  pthread_setname_np(x->kthread, "tunvs-xsk-kick");
+  x->kthread_on = true;
+  return 0;
+}
+
+static void kick_thread_stop(xsk_t *x) {
+  if (!x->kthread_on) return;
+  __atomic_store_n(&x->kstop, 1, __ATOMIC_SEQ_CST);
+  __atomic_fetch_add(&x->bell, 1, __ATOMIC_SEQ_CST);
+  xd_futex(&x->bell, FUTEX_WAKE_PRIVATE, 1, NULL);
+  pthread_join(x->kthread, NULL);
+  x->kthread_on = false;
+}
+
 /* Take one free frame for a copied write; -1 when the UMEM has none left. */
 static int64_t xsk_take_frame(xsk_t *x) {
   if (x->ncache == 0) {
@@ -437,7 +550,7 @@ static uint32_t xsk_tx(xsk_t *x, const uint8_t *base, size_t base_len, const uin
   size_t delta = in_umem ? (size_t)(base - u->mem) : 0;
   /* sent frames come back on this queue's completion ring: take them off before the
    * kernel runs out of room there (it stops sending when the ring is full) */
-  if (xd_cons_avail(&x->q->comp, 1)) {
+  if (xd_cons_avail_peek(&x->q->comp)) {
     pthread_mutex_lock(&u->lock);
     reap_completions(u, x->q);
     pthread_mutex_unlock(&u->lock);
@@ -500,7 +613,10 @@ static uint32_t xsk_tx(xsk_t *x, const uint8_t *base, size_t base_len, const uin
   }
   if (k) {
     xd_prod_submit(&x->tx, k);
-    xsk_kick(x);
+    if (x->kthread_on)
+      xsk_ring_bell(x);
+    else
+      xsk_kick(x);
   }
   x->tx_packets += k;
   x->tx_bytes += bytes;
@@ -524,6 +640,7 @@ static void drop_batch_refs(xsk_t *x) {
 
 static void xsk_shutdown(xsk_t *x) {
   if (x->closed) return;
+  kick_thread_stop(x); /* before the rings go */
   x->closed = true;
   x->polling = false;
   if (x->poll_inited)
@@ -923,6 +1040,8 @@ TN_FN(XskWrite) {
  *  7 txCopied 8 kicks 9 kickErrors 10 lastTxErrno 11 lastErrLen 12 lastKickErrno
  *  13 rx_dropped 14 rx_invalid_descs 15 tx_invalid_descs 16 rx_ring_full
  *  17 rx_fill_ring_empty_descs 18 tx_ring_empty_descs 19 free frames in the UMEM
+ *  (with a Float64Array(22)) 20 wake-ups of the kick thread 21 kick thread running (1/0)
+ * Kicks (8, 9, 12) count those of the kick thread too.
  */
 TN_FN(XskStats) {
   napi_value argv[2];
@@ -945,12 +1064,17 @@ TN_FN(XskStats) {
   o[5] = x->tx_dropped;
   o[6] = x->tx_errors;
   o[7] = x->tx_copied;
-  o[8] = x->kicks;
-  o[9] = x->kick_errors;
+  o[8] = x->kicks + (double)__atomic_load_n(&x->tkicks, __ATOMIC_RELAXED);
+  o[9] = x->kick_errors + (double)__atomic_load_n(&x->tkick_errors, __ATOMIC_RELAXED);
   o[10] = x->last_tx_errno;
   o[11] = x->last_err_len;
-  o[12] = x->last_kick_errno;
+  int tke = __atomic_load_n(&x->tlast_kick_errno, __ATOMIC_RELAXED);
+  o[12] = tke ? tke : x->last_kick_errno;
   for (int i = 13; i < 20; i++) o[i] = 0;
+  if (n >= 22) {
+    o[20] = (double)__atomic_load_n(&x->twakes, __ATOMIC_RELAXED);
+    o[21] = x->kthread_on ? 1 : 0;
+  }
   if (!x->closed && x->fd >= 0) {
     struct xdp_statistics st;
     memset(&st, 0, sizeof st);
@@ -966,6 +1090,45 @@ TN_FN(XskStats) {
     pthread_mutex_lock(&x->umem->lock);
     o[19] = x->umem->nfree;
     pthread_mutex_unlock(&x->umem->lock);
+  }
+  return tn_undef(env);
+}
+
+/*
+ * xskKickThread(h, on, cpus: Uint32Array): run the TX kicks (sendto) on a thread of their
+ * own (true) or in the calling thread after each write (false, the default). `cpus` (may
+ * be empty: the process's affinity) are the CPUs the thread may run on.
+ */
+TN_FN(XskKickThread) {
+  napi_value argv[3];
+  if (tn_args(env, info, 3, argv)) return NULL;
+  xsk_t *x = get_xsk(env, argv[0]);
+  if (!x) return NULL;
+  if (x->closed) {
+    tn_throw_errno(env, EBADF, "xskKickThread");
+    return NULL;
+  }
+  void *cp;
+  size_t ncpu;
+  if (tn_typed(env, argv[2], napi_uint32_array, &cp, &ncpu)) return NULL;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (size_t i = 0; i < ncpu; i++) {
+    uint32_t c = ((uint32_t *)cp)[i];
+    if (c >= CPU_SETSIZE) {
+      tn_throw(env, "EINVAL", "CPU number out of range");
+      return NULL;
+    }
+    CPU_SET(c, &set);
+  }
+  if (tn_bool(env, argv[1])) {
+    int r = kick_thread_start(x, ncpu ? &set : NULL);
+    if (r != 0) {
+      tn_throw_errno(env, r, "pthread_create (kick thread)");
+      return NULL;
+    }
+  } else {
+    kick_thread_stop(x);
   }
   return tn_undef(env);
 }
@@ -995,7 +1158,7 @@ void xd_xsk_init(napi_env env, napi_value exports) {
       TN_PROP("umemInfo", UmemInfo),     TN_PROP("xskOpen", XskOpen),       TN_PROP("xskStart", XskStart),
       TN_PROP("xskStop", XskStop),       TN_PROP("xskRef", XskRef),         TN_PROP("xskRead", XskRead),
       TN_PROP("xskRelease", XskRelease), TN_PROP("xskWrite", XskWrite),     TN_PROP("xskStats", XskStats),
-      TN_PROP("xskClose", XskClose),     TN_PROP("xskFd", XskFd),
+      TN_PROP("xskClose", XskClose),     TN_PROP("xskFd", XskFd),           TN_PROP("xskKickThread", XskKickThread),
   };
   napi_define_properties(env, exports, sizeof p / sizeof p[0], p);
 }
