@@ -8,6 +8,7 @@
  */
 import { DestFlag, Proto } from '@tunvs/model';
 import { TCP_STATE_NAMES, TEMPLATE_STATE_NAMES } from '@tunvs/conntrack';
+import { LINK_COUNTER_NAMES, newLinkCounters } from '@tunvs/link';
 import type { Feeds, SyncDaemonStats, VrrpInstanceStats, VrrpSyncGroupStats } from './feeds.js';
 import type { RealServerHealth } from './health.js';
 
@@ -453,15 +454,12 @@ export class Collector {
       const v = ctc[field];
       if (typeof v === 'number') ctEvents[name] = v;
     }
-    // field by field: a link's counters may be getters (the kernel-bypass links read them
-    // from their rings), which a spread would skip, copying the closures behind them instead
+    // by name (the one list in @tunvs/link): a link's counters may be getters (the
+    // kernel-bypass links read them from their rings), which a spread would skip
     const links = (this.opts.links?.() ?? []).map((l, queue) => {
-      const c = l.counters;
-      return {
-        name: l.name, queue, worker: this.opts.worker ?? 0,
-        rxPackets: c.rxPackets, rxBytes: c.rxBytes, rxBatches: c.rxBatches, txPackets: c.txPackets,
-        txBytes: c.txBytes, txDropped: c.txDropped, txErrors: c.txErrors, rxErrors: c.rxErrors,
-      };
+      const rec = { name: l.name, queue, worker: this.opts.worker ?? 0, ...newLinkCounters() };
+      for (const k of LINK_COUNTER_NAMES) rec[k] = l.counters[k];
+      return rec;
     });
     const feeds = this.opts.feeds;
     const vrrp = feeds?.vrrp ? { instances: feeds.vrrp.instances().map((x) => ({ ...x, discarded: { ...x.discarded } })), groups: feeds.vrrp.syncGroups().map((g) => ({ ...g })) } : null;
