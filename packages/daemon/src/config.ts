@@ -124,6 +124,14 @@ export interface DaemonConfig {
   expireNodestConn?: boolean;
   expireQuiescentTemplate?: boolean;
   connReuseMode?: number;
+  /**
+   * sysctl sloppy_tcp: a TCP segment other than a SYN may open a connection (tunvsd.conf
+   * `sloppy_tcp 1`). What a failover pair runs so that a connection the old master never
+   * synced (opened in its last moments, or idle) is scheduled again by the new one instead
+   * of dropped; with persistence it lands on the same real server. Default off; a reload
+   * applies it.
+   */
+  sloppyTcp?: boolean;
   /** the FTP helper (the kernel's `modprobe ip_vs_ftp ports=...`): its ports, default [21]; [] = off */
   ftp?: { ports: number[] };
   /**
@@ -510,6 +518,7 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
     ['expireNodestConn', bool],
     ['expireQuiescentTemplate', bool],
     ['connReuseMode', int(0, Limits.INT_MAX)],
+    ['sloppyTcp', bool],
     ['ftp', checkFtp],
     ['keepalivedConf', str((s) => (s.length === 0 ? 'must name a file' : null))],
     [
@@ -583,6 +592,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   copy('expireNodestConn');
   copy('expireQuiescentTemplate');
   copy('connReuseMode');
+  copy('sloppyTcp');
   if (own(top, 'ftp') !== undefined) config.ftp = { ports: [...((own(top, 'ftp') as { ports?: number[] }).ports ?? [21])] };
   if (own(top, 'defense') !== undefined) config.defense = checkDefense(own(top, 'defense'), 'setDefense');
   if (own(top, 'sync') !== undefined) config.sync = checkSyncSysctls(own(top, 'sync')).settings;

@@ -300,6 +300,10 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const defense = d0.getDefense();
     d0.setDefense({ ...DEFENSE_DEFAULTS, ...c.defense });
     tx.onRollback(() => d0.setDefense(defense));
+    // sysctl sloppy_tcp: absent means off, as the kernel's default
+    const sloppy = d0.sloppyTcp;
+    d0.sloppyTcp = c.sloppyTcp ?? false;
+    tx.onRollback(() => (d0.sloppyTcp = sloppy));
     // the sync sysctls: the master daemon (running or to come) takes them in place
     tx.onRollback(sync.configure(c.sync));
     const before = marks;

@@ -5,7 +5,7 @@
  *     optionally naming a keepalived.conf with `"keepalivedConf": PATH`;
  *   - tunvsd.conf (keepalived's lexical syntax, tunvsd's own keywords: `keepalived_conf`,
  *     `device`, `mode`, `address`, `mtu`, `control_socket`, plus `source_address`,
- *     `queues`, `gateway`, `mac` read here);
+ *     `queues`, `gateway`, `mac`, `sloppy_tcp`, the sysctls read here);
  *   - a keepalived.conf given directly (device tunvs0, TUN, default socket).
  *
  * `checkConfig` is the whole check, the same for `tunvsd --config-test`, the start and every
@@ -39,7 +39,7 @@ const DEFENSE_KEYWORDS: ReadonlyMap<string, string> = new Map(Object.entries(DEF
 const SYNC_KEYWORDS: ReadonlyMap<string, keyof SyncSysctls> = new Map(
   (Object.entries(SYNC_SYSCTLS) as [keyof SyncSysctls, string][]).filter(([k]) => k !== 'period').map(([key, sysctl]) => [sysctl, key]),
 );
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'gateway', 'mac', ...DEFENSE_KEYWORDS.keys(), ...SYNC_KEYWORDS.keys(), ...HTTP_KEYWORDS];
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'gateway', 'mac', 'sloppy_tcp', ...DEFENSE_KEYWORDS.keys(), ...SYNC_KEYWORDS.keys(), ...HTTP_KEYWORDS];
 
 /** The largest configuration file tunvsd reads (bytes): the keepalived reader's cap. */
 export const MAX_CONFIG_BYTES = DEFAULT_MAX_FILE_BYTES;
@@ -232,6 +232,15 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
         where.set('workers', at);
         if (v === undefined) diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs a value`, exitCode: 5 });
         else raw.workers = /^[0-9]+$/.test(v) ? Number(v) : v;
+        break;
+      case 'sloppy_tcp':
+        // the sysctl's integer (any non-zero value turns it on, as proc_dointvec takes it);
+        // anything else goes to the JSON check, which names what it wants
+        if (n.args.length !== 1) diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs one value: 0 or 1`, exitCode: 5 });
+        else {
+          where.set('sloppyTcp', at);
+          raw.sloppyTcp = /^-?[0-9]+$/.test(v!) ? Number(v) !== 0 : v;
+        }
         break;
       case 'source_address':
       case 'gateway':

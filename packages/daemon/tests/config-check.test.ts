@@ -171,3 +171,19 @@ t.test('positions: every value of a JSON file has its line', async (t) => {
   t.equal(Object.getPrototypeOf(doc.value), Object.prototype, '"__proto__" is an own key, not a prototype');
   t.same(Object.keys(doc.value as object), ['a', '__proto__']);
 });
+
+t.test('sloppy_tcp: tunvsd.conf `sloppy_tcp 0|1` and JSON "sloppyTcp"; anything else refused at its line', async (t) => {
+  t.equal(checkConfig(file('s1.conf', 'device kd0\nsloppy_tcp 1\n')).setup?.config.sloppyTcp, true, 'sloppy_tcp 1');
+  t.equal(checkConfig(file('s0.conf', 'device kd0\nsloppy_tcp 0\n')).setup?.config.sloppyTcp, false, 'sloppy_tcp 0');
+  t.equal(checkConfig(file('s2.conf', 'device kd0\nsloppy_tcp 2\n')).setup?.config.sloppyTcp, true, 'any non-zero integer turns it on, as the sysctl');
+  t.equal(checkConfig(file('sn.conf', 'device kd0\n')).setup?.config.sloppyTcp, undefined, 'absent: the daemon applies the default (off)');
+  t.equal(checkConfig(file('s.json', json([], { sloppyTcp: true }))).setup?.config.sloppyTcp, true, 'JSON');
+  const bad = test(file('sb.conf', 'device kd0\nsloppy_tcp yes\nsloppy_tcp\n'));
+  t.equal(bad.code, 5);
+  t.match(bad.out, /sb\.conf:2: error: sloppy_tcp: must be true or false, not 'yes'/);
+  t.match(bad.out, /sb\.conf:3: error: sloppy_tcp needs one value: 0 or 1/);
+  t.notMatch(bad.out, /Unknown keyword 'sloppy_tcp'/, 'not reported as unknown');
+  const bj = test(file('sb.json', json([], { sloppyTcp: 1 })));
+  t.equal(bj.code, 1, "a JSON configuration error: exit 1");
+  t.match(bj.out, /sb\.json:\d+: error: sloppyTcp: must be true or false, not 1/);
+});

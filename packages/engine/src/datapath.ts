@@ -245,7 +245,8 @@ export class Datapath {
       this.counters.noService++;
       return -1;
     }
-    if (proto === TCP && (info.tcpFlags & SYN_MASK) !== SYN && !this.settings.sloppyTcp) {
+    // tcp_conn_schedule: a SYN, or with sloppy_tcp any segment, but never a RST
+    if (proto === TCP && (this.settings.sloppyTcp ? (info.tcpFlags & TcpFlag.RST) !== 0 : (info.tcpFlags & SYN_MASK) !== SYN)) {
       this.counters.notSyn++;
       return -1;
     }

@@ -95,6 +95,31 @@ t.test('a mid-stream segment of an unknown flow is dropped and counted', (t) => 
   t.end();
 });
 
+t.test('sloppy_tcp: a mid-stream segment opens a connection (to the persistent server), a RST never does', (t) => {
+  const { d, link } = tunDirector();
+  const key = { protocol: 'tcp' as const, addr: VIP, port: 80 };
+  d.addService({ ...key, scheduler: 'rr', persistent: 300 });
+  for (const rs of RS) d.addDest(key, { addr: rs, port: 80, method: 'masq' });
+  // the client's first connection makes its template
+  link.receive(packet().ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 1000, dport: 80, flags: 'S' }).build());
+  const first = ip(link.drain()[0]!).dst;
+  d.sloppyTcp = true;
+  link.receive(packet().ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 1001, dport: 80, flags: 'R' }).build());
+  t.equal(link.drain().length, 0, 'a RST of an unknown flow is dropped');
+  t.equal(d.counters.notSyn, 1, 'and counted as for a segment without SYN');
+  link.receive(packet().ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 1002, dport: 80, flags: 'PA' }).build());
+  const out = link.drain();
+  t.equal(out.length, 1, 'the ACK of an unknown flow is forwarded');
+  t.equal(ip(out[0]!).dst, first, 'to the real server of the client\'s template');
+  const c = [...d.connections()].find((x) => x.clientPort === 1002);
+  t.equal(c?.state, 'ESTABLISHED', 'NONE + ACK: ESTABLISHED, as the kernel\'s table');
+  d.sloppyTcp = false;
+  link.receive(packet().ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 1003, dport: 80, flags: 'A' }).build());
+  t.equal(link.drain().length, 0, 'off again: dropped');
+  t.equal(d.counters.notSyn, 2);
+  t.end();
+});
+
 t.test('weight 0: established connections continue, new ones avoid it', (t) => {
   const { d, link } = tunDirector();
   const key = { protocol: 'tcp' as const, addr: VIP, port: 80 };
