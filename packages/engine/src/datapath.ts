@@ -245,8 +245,9 @@ export class Datapath {
       this.counters.noService++;
       return -1;
     }
-    // tcp_conn_schedule: a SYN, or with sloppy_tcp any segment, but never a RST
-    if (proto === TCP && (this.settings.sloppyTcp ? (info.tcpFlags & TcpFlag.RST) !== 0 : (info.tcpFlags & SYN_MASK) !== SYN)) {
+    // tcp_conn_schedule: never a RST; a SYN (SYN+ACK too: active FTP), or with sloppy_tcp
+    // any other segment
+    if (proto === TCP && ((info.tcpFlags & TcpFlag.RST) !== 0 || ((info.tcpFlags & SYN) === 0 && !this.settings.sloppyTcp))) {
       this.counters.notSyn++;
       return -1;
     }

@@ -92,6 +92,12 @@ t.test('a mid-stream segment of an unknown flow is dropped and counted', (t) => 
   link.receive(packet().ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 1234, dport: 80, flags: 'A' }).build());
   t.equal(link.drain().length, 0);
   t.equal(d.counters.notSyn, 1);
+  // tcp_conn_schedule: a SYN+ACK may open one (active FTP), a SYN+RST may not
+  link.receive(packet().ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 1235, dport: 80, flags: 'SR' }).build());
+  t.equal(link.drain().length, 0, 'SYN+RST dropped');
+  t.equal(d.counters.notSyn, 2);
+  link.receive(packet().ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 1236, dport: 80, flags: 'SA' }).build());
+  t.equal(link.drain().length, 1, 'SYN+ACK scheduled, as the kernel does');
   t.end();
 });
 
