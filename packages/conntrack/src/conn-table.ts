@@ -262,6 +262,11 @@ export class ConnTable {
    * written by every packet, so that a packet touches one line here, not two arrays
    */
   private readonly warm: Int32Array;
+  /**
+   * the state the connection-sync master last sent or a sync record gave (the kernel's
+   * cp->old_state): a change from it to a closing state is synced at once
+   */
+  private readonly oldState_: Uint8Array;
   /** timer wheel doubly linked list */
   private readonly wnext_: Int32Array;
   private readonly wprev_: Int32Array;
@@ -321,6 +326,7 @@ export class ConnTable {
     this.blk = new Int32Array(cap * WORDS);
     this.dport_ = new Uint16Array(cap);
     this.warm = new Int32Array(cap * 4);
+    this.oldState_ = new Uint8Array(cap);
     this.wnext_ = new Int32Array(cap);
     this.wprev_ = new Int32Array(cap);
 
@@ -367,6 +373,7 @@ export class ConnTable {
       this.blk,
       this.dport_,
       this.warm,
+      this.oldState_,
       this.wnext_,
       this.wprev_,
       this.heads_,
@@ -735,6 +742,7 @@ export class ConnTable {
     this.warm[(s << 2) + W_CONTROL] = -1;
     this.warm[(s << 2) + W_NCONTROL] = 0;
     this.warm[(s << 2) + W_INPKTS] = 0;
+    this.oldState_[s] = 0;
     this.wnext_[s] = -1;
     this.wprev_[s] = -1;
     this.blk[(s << SHIFT) + NEXT] = -1;
@@ -915,6 +923,26 @@ export class ConnTable {
   setTimeout(slot: number, timeoutMs: number, now: number): void {
     this.warm[(slot << 2) + W_TIMEOUT] = Math.min(Math.max(0, Math.floor(timeoutMs)), 0x7fffffff);
     this.restart(slot, now, this.warm[(slot << 2) + W_TIMEOUT]!);
+  }
+
+  /**
+   * Set an entry's count of incoming packets (the kernel's in_pkts): an entry a sync record
+   * creates or refreshes gets the backup's sync_threshold.
+   */
+  setInPkts(slot: number, n: number): void {
+    this.warm[(slot << 2) + W_INPKTS] = n | 0;
+  }
+
+  /**
+   * The state connection sync last recorded for an entry (the kernel's old_state): the
+   * master's when it sends the entry, a record's when a backup applies one; 0 for a new entry.
+   */
+  oldState(slot: number): number {
+    return this.oldState_[slot]!;
+  }
+
+  setOldState(slot: number, state: number): void {
+    this.oldState_[slot] = state;
   }
 
   /** Clear the SYNC flag: a synced entry this director now forwards becomes its own. */

@@ -128,6 +128,9 @@ function run(): void {
         if (sync.backup !== null) sync.stopBackup();
         sync.startBackup(args[0] as Partial<SyncBackupSettings>);
         return;
+      case 'syncConfigureBackup':
+        sync.backup?.configure(args[0] as Partial<SyncBackupSettings>);
+        return;
       case 'syncStopBackup':
         sync.stopBackup();
         return;

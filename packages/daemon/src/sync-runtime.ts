@@ -12,7 +12,9 @@
  *   setting the same way);
  * - the configuration's sync sysctls (JSON `sync`, tunvsd.conf `sync_threshold 3 50` ...):
  *   `configure` hands them to the master daemon, running or started later (by tunvsadm or
- *   lvs_sync_daemon); a reload applies changed values in place, a failed one undoes them;
+ *   lvs_sync_daemon), and sync_threshold to the backup daemon too (the packet count its
+ *   records give their connections); a reload applies changed values in place, a failed
+ *   one undoes them;
  * - the metrics feed (Feeds.setSync).
  */
 import { ControlError } from '@tunvs/model';
@@ -70,7 +72,8 @@ export class DaemonSync {
 
   /**
    * Apply the configuration's sync sysctls (absent ones at the kernel's defaults) to the
-   * master daemon, running or to come. Returns what undoes it (a reload that fails later).
+   * daemons, running or to come (the backup uses sync_threshold). Returns what undoes it
+   * (a reload that fails later).
    */
   configure(sysctls: Partial<SyncSysctls> | undefined): () => void {
     const before = this.daemons.masterSysctls;

@@ -76,7 +76,7 @@ export interface WorkerSetup {
 export type WorkerOp =
   | 'addService' | 'editService' | 'deleteService' | 'clear' | 'addDest' | 'editDest' | 'deleteDest' | 'zero'
   | 'setTimeouts' | 'setDefense' | 'setMarks' | 'setFtpPorts' | 'setSloppyTcp'
-  | 'syncStartMaster' | 'syncConfigureMaster' | 'syncStopMaster' | 'syncStartBackup' | 'syncStopBackup';
+  | 'syncStartMaster' | 'syncConfigureMaster' | 'syncStopMaster' | 'syncStartBackup' | 'syncConfigureBackup' | 'syncStopBackup';
 
 /** Main thread -> worker. */
 export type ToWorker =
@@ -610,6 +610,9 @@ export class WorkerSyncRelay implements SyncWorkers {
 
   startBackup(settings: Partial<SyncBackupSettings>): void {
     this.pool.broadcast('syncStartBackup', [settings]);
+  }
+  configureBackup(next: Partial<Pick<SyncBackupSettings, 'threshold'>>): void {
+    this.pool.broadcast('syncConfigureBackup', [next]);
   }
   record(r: SyncRecord, _now: number): void {
     const w = syncWorkerOf(this.director, this.pool.size, r);

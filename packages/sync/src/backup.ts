@@ -3,7 +3,10 @@
  * datagrams are queued (copied, bounded) and decoded and applied in batches from
  * `setImmediate`, off the packet loop. Each record creates or refreshes a connection
  * entry with the kernel's flags (`SYNC` | the record's bits kept by the backup mask) and
- * timeout (the record's, or the state's for v0, 180 s for v0 templates). Nothing is
+ * timeout (the record's, or the state's for v0, 180 s for v0 templates); as the kernel's,
+ * its incoming-packet count becomes this director's sync_threshold and its old_state the
+ * record's state, so that after a takeover this director's master syncs it again on the
+ * period's rhythm and does not re-send a closing state it got by sync. Nothing is
  * scheduled: the record's destination must exist in this director's services, else the
  * record is counted (`noDest`). A record never replaces or touches a connection this
  * director created itself, and a full table refuses records (counted) without evicting.
@@ -59,6 +62,11 @@ export type SyncRecordSink = (r: SyncRecord, now: number) => void;
 export interface SyncBackupSettings {
   /** 0 accepts every syncid */
   syncid: number;
+  /**
+   * sysctl sync_threshold, first value (this director's, shared with its master): the
+   * incoming-packet count (in_pkts) every record gives its entry, new or existing
+   */
+  threshold: number;
   /** records applied per setImmediate step */
   batch: number;
   /** datagrams waiting at most */
@@ -93,7 +101,7 @@ export class SyncBackup {
     settings: Partial<SyncBackupSettings> = {},
     private readonly clock: () => number = Date.now,
   ) {
-    this.settings = { syncid: 0, batch: 4096, queueMax: 4096, ...settings };
+    this.settings = { syncid: 0, threshold: SYNC_DEFAULTS.threshold, batch: 4096, queueMax: 4096, ...settings };
     if (typeof target === 'function') {
       this.target = null;
       this.sink = (r) => target(r, this.now);
@@ -101,6 +109,11 @@ export class SyncBackup {
       this.target = target;
       this.sink = (r) => this.apply(r, this.now);
     }
+  }
+
+  /** Change the sysctls of a running backup (sync_threshold): records applied from now on use them. */
+  configure(next: Partial<Pick<SyncBackupSettings, 'threshold'>>): void {
+    if (next.threshold !== undefined) this.settings.threshold = next.threshold;
   }
 
   /** Datagrams waiting. */
@@ -203,7 +216,10 @@ export class SyncBackup {
     this.applied.created++;
   }
 
-  /** State, timeout and sequence data of a new or existing entry (the end of ip_vs_proc_conn). */
+  /**
+   * Sequence data, packet count, state and timeout of a new or existing entry (the end of
+   * ip_vs_proc_conn): in_pkts = sync_threshold, old_state = state.
+   */
   private refresh(slot: number, r: SyncRecord, flags: number, timeoutMs: number, now: number): void {
     const c = this.target!.conns;
     const seqBits = flags & SEQ_MASK;
@@ -211,7 +227,9 @@ export class SyncBackup {
       if (this.target!.setSeq?.(slot, seqBits, r.seq)) this.applied.seqData++;
       else this.applied.seqNoHelper++;
     }
+    c.setInPkts(slot, this.settings.threshold);
     if (c.isTemplate(slot) || r.protocol === Proto.TCP) c.setState(slot, r.state, now);
+    c.setOldState(slot, c.state(slot));
     c.setTimeout(slot, timeoutMs, now);
   }
 

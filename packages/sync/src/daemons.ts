@@ -51,9 +51,13 @@ export type SyncTransportFactory = (role: SyncRole, ep: SyncEndpoint) => Promise
 
 export interface SyncDaemonsOptions {
   transport?: SyncTransportFactory;
-  /** sysctls for the master (threshold, period, refresh, retries, version, ...) */
+  /**
+   * the sync sysctls (threshold, period, refresh, retries, version, ...) as the master's
+   * settings; the backup takes its sync_threshold from them too (one sysctl for both, as
+   * in the kernel)
+   */
   master?: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>;
-  backup?: Partial<Omit<SyncBackupSettings, 'syncid'>>;
+  backup?: Partial<Omit<SyncBackupSettings, 'syncid' | 'threshold'>>;
   /** master: flush by timers (default true; tests flush by hand) */
   autoFlush?: boolean;
   clock?: () => number;
@@ -86,6 +90,8 @@ export interface SyncWorkers {
   /** the workers' masters' counters, summed */
   masterCounters(): SyncMasterCounters;
   startBackup(settings: Partial<SyncBackupSettings>): void;
+  /** the sysctls changed (sync_threshold): the workers' running backups apply them */
+  configureBackup(next: Partial<Pick<SyncBackupSettings, 'threshold'>>): void;
   /** a decoded record (reused by the caller: copy it) for the worker that owns its flow */
   record(r: SyncRecord, now: number): void;
   stopBackup(): void;
@@ -251,13 +257,21 @@ export class SyncDaemons {
     return { ...d, ...this.masterSettings };
   }
 
+  /** What the backup takes of the sysctls: sync_threshold (the in_pkts its records give). */
+  private get backupSysctls(): Pick<SyncBackupSettings, 'threshold'> {
+    return { threshold: this.masterSettings.threshold ?? SYNC_DEFAULTS.threshold };
+  }
+
   /**
-   * Set the master's sysctls (sync_threshold, sync_refresh_period, ...): a running master
-   * applies them at once (SyncMaster.configure), one started later starts with them.
+   * Set the sysctls (sync_threshold, sync_refresh_period, ...): a running master applies
+   * them at once (SyncMaster.configure), one started later starts with them; a running
+   * backup (its workers' too) gives the new sync_threshold to the records it applies next.
    */
   configure(master: Partial<Omit<SyncMasterSettings, 'syncid' | 'maxlen'>>): void {
     this.masterSettings = { ...this.opts.master, ...master };
     this.local.master?.configure(this.masterSettings);
+    this.local.backup?.configure(this.backupSysctls);
+    if (this.relayBackup !== null) this.workers!.configureBackup(this.backupSysctls);
     if (this.relay !== null) {
       this.workers!.configureMaster(this.masterSettings);
       for (const [k, v] of Object.entries(this.masterSettings)) if (v !== undefined) (this.relay.settings as unknown as Record<string, unknown>)[k] = v;
@@ -330,7 +344,7 @@ export class SyncDaemons {
       }
       this.master = { info, transport };
     } else {
-      const settings = { ...this.opts.backup, syncid: info.syncid };
+      const settings = { ...this.opts.backup, ...this.backupSysctls, syncid: info.syncid };
       let b: SyncBackup;
       if (w === null) b = this.local.startBackup(settings);
       else {

@@ -115,8 +115,9 @@ interface MessageBuf {
 export class SyncMaster {
   readonly settings: SyncMasterSettings;
   readonly counters: SyncMasterCounters = { queued: 0, queueFull: 0, messages: 0, bytes: 0, sendErrors: 0 };
-  // per connection slot (the kernel's cp->old_state, sync_endtime and its retry bits, template in_pkts)
-  private readonly oldState: Uint8Array;
+  // per connection slot (the kernel's sync_endtime and its retry bits, template in_pkts);
+  // old_state is the table's (ConnTable.oldState): a backup's records set it too, and it
+  // outlives this master (a backup that takes over starts a new one)
   private readonly endtime: Float64Array;
   private readonly retry: Uint8Array;
   private readonly tplPkts: Int32Array;
@@ -165,7 +166,6 @@ export class SyncMaster {
   ) {
     this.settings = { ...defaultMasterSettings(), ...settings };
     const cap = conns.capacity;
-    this.oldState = new Uint8Array(cap);
     this.endtime = new Float64Array(cap);
     this.retry = new Uint8Array(cap);
     this.tplPkts = new Int32Array(cap);
@@ -219,9 +219,8 @@ export class SyncMaster {
     return this.allocated;
   }
 
-  /** A connection entry was created in `slot`: its sync state starts afresh. */
+  /** A connection entry was created in `slot`: its sync state starts afresh (old_state: the table's, 0). */
   created(slot: number): void {
-    this.oldState[slot] = 0;
     this.endtime[slot] = 0;
     this.retry[slot] = 0;
     this.tplPkts[slot] = 0;
@@ -266,7 +265,7 @@ export class SyncMaster {
         const st = c.state(slot);
         if (((1 << st) & TCP_SYNC_STATES) === 0) return false;
         // a change to a closing state is sent at once; ESTABLISHED goes through the tests below
-        if (st !== this.oldState[slot] && st !== ESTABLISHED) return this.set(slot, now + c.timeout(slot), 0);
+        if (st !== c.oldState(slot) && st !== ESTABLISHED) return this.set(slot, now + c.timeout(slot), 0);
       }
     }
     const timeout = c.timeout(slot);
@@ -296,7 +295,7 @@ export class SyncMaster {
   }
 
   private set(slot: number, n: number, retries: number): true {
-    this.oldState[slot] = this.conns.state(slot);
+    this.conns.setOldState(slot, this.conns.state(slot));
     this.endtime[slot] = n;
     this.retry[slot] = retries;
     return true;

@@ -7,7 +7,9 @@ import { MemoryLink } from '@tunvs/link';
 import { ConnFlag } from '@tunvs/model';
 import { packet, rd32, Ipv4Field } from '@tunvs/packet';
 import { formatDaemons } from '@tunvs/cli';
+import { TcpState } from '@tunvs/conntrack';
 import { MemorySyncHub, SyncDaemons } from '../src/index.js';
+import type { SyncDaemonsOptions } from '../src/index.js';
 
 const VIP = '10.10.0.100';
 const RS = ['10.10.1.11', '10.10.1.12', '10.10.1.13'];
@@ -43,14 +45,15 @@ function sendFlows(link: MemoryLink, n: number, port: number, flagsSeq: string[]
 const key = (c: { protocol: number; caddr: number; cport: number; vaddr: number; vport: number; daddr: number; dport: number; state: string; template: boolean }): string =>
   `${c.protocol} ${c.caddr}:${c.cport} ${c.vaddr}:${c.vport} ${c.daddr}:${c.dport} ${c.state} ${c.template}`;
 
-async function pair(capB = 65536): Promise<{ clock: { now: number }; a: ReturnType<typeof director>; b: ReturnType<typeof director>; sa: SyncDaemons; sb: SyncDaemons }> {
+/** A master director `a` and a backup `b` (`sysctlsB`: b's sync sysctls), both syncid 7 on one hub. */
+async function pair(capB = 65536, sysctlsB: SyncDaemonsOptions['master'] = {}): Promise<{ clock: { now: number }; a: ReturnType<typeof director>; b: ReturnType<typeof director>; sa: SyncDaemons; sb: SyncDaemons }> {
   const clock = { now: 5_000_000 };
   const hub = new MemorySyncHub();
   const a = director(clock);
   const b = director(clock, capB);
   const opts = { transport: async () => hub.join(), autoFlush: false, clock: () => clock.now };
   const sa = new SyncDaemons(a.d, opts);
-  const sb = new SyncDaemons(b.d, opts);
+  const sb = new SyncDaemons(b.d, { ...opts, master: sysctlsB });
   await sa.start('master', { ifname: 'eth1', syncid: 7 });
   await sb.start('backup', { ifname: 'eth1', syncid: 7 });
   return { clock, a, b, sa, sb };
@@ -78,7 +81,7 @@ t.test('10k connections: the backup table matches the master, takeover keeps the
   const conn = [...b.d.conns.entries(clock.now)][0]!;
   t.ok(conn.flags & ConnFlag.SYNC, 'backup entries carry SYNC');
   t.equal(Math.round(conn.expires), 900, 'the record\'s timeout (ESTABLISHED 900 s)');
-  t.equal(b.d.conns.inPkts(conn.slot), 0, 'in_pkts starts at 0, not at sync_threshold as in the kernel: after a takeover its 3rd packet re-syncs it');
+  t.equal(b.d.conns.inPkts(conn.slot), 3, 'in_pkts = sync_threshold, as the kernel\'s backup sets it');
   t.equal(b.d.listServices().find((s) => s.port === 80)!.dests.reduce((n, d) => n + d.activeConns, 0), N, 'counted as active on the backup');
 
   // takeover: the backup forwards flow 5 to the real server the master chose
@@ -309,4 +312,85 @@ t.test('a forced flush with qlenMax messages waiting sends them, then the open o
   t.same(lens, [1448, 1448, 1448, 1448, 8 + 20 * 36]);
   t.equal(m.counters.queueFull, 0);
   s.stop();
+});
+
+/** Flow `i`'s entry on director `d` (not a template). */
+const entryOf = (d: Director, i: number, now: number) => [...d.conns.entries(now)].find((e) => !e.template && e.cport === 30000 + (i % 20000))!;
+
+t.test('a record sets the entry\'s in_pkts to the backup\'s own sync_threshold, new or refreshed; a reload changes it', async (t) => {
+  // the master syncs at its default threshold 3; the backup is configured with "5 60"
+  const { clock, a, b, sa, sb } = await pair(65536, { threshold: 5, period: 60 });
+  sendFlows(a.link, 2, 80, ['S', 'A', 'A']);
+  sa.masterDaemon!.flush(clock.now, true);
+  sb.backupDaemon!.drain();
+  t.equal(sb.backupDaemon!.applied.created, 2);
+  for (const i of [0, 1]) t.equal(b.d.conns.inPkts(entryOf(b.d, i, clock.now).slot), 5, `new entry ${i}: in_pkts = the backup's sync_threshold (not the master's 3, not 0)`);
+  // tunvsd's reload: sync_threshold "7 60" reaches the running backup
+  sb.configure({ threshold: 7, period: 60 });
+  // the master re-syncs both at their 53rd packet (53 % 50 == 3): the existing entries are refreshed
+  sendFlows(a.link, 2, 80, Array<string>(50).fill('A'));
+  t.equal(sa.masterDaemon!.counters.queued, 4);
+  sa.masterDaemon!.flush(clock.now, true);
+  sb.backupDaemon!.drain();
+  t.equal(sb.backupDaemon!.applied.updated, 2);
+  for (const i of [0, 1]) t.equal(b.d.conns.inPkts(entryOf(b.d, i, clock.now).slot), 7, `refreshed entry ${i}: in_pkts = the new sync_threshold`);
+  // a backup started after the change starts with it
+  sb.stop();
+  await sb.start('backup', { ifname: 'eth1', syncid: 7 });
+  t.equal(sb.backupDaemon!.settings.threshold, 7);
+  sa.stop();
+  sb.stop();
+});
+
+t.test('a backup turned master first re-syncs a synced connection at packet threshold + period, not at threshold', async (t) => {
+  const { clock, a, b, sa, sb } = await pair(65536, { threshold: 4, period: 20 });
+  const N = 50;
+  sendFlows(a.link, N, 80, ['S', 'A', 'A']);
+  sa.masterDaemon!.flush(clock.now, true);
+  sb.backupDaemon!.drain();
+  t.equal(sb.backupDaemon!.applied.created, N);
+  // takeover (keepalived: the backup's instance becomes MASTER)
+  await sb.setRole('master', { ifname: 'eth1', syncid: 7 });
+  await sa.setRole('backup', { ifname: 'eth1', syncid: 7 });
+  const m = sb.masterDaemon!;
+  // in_pkts 4 from the records: packets 5..23 are not synced, the 24th (24 % 20 == 4) is
+  sendFlows(b.link, N, 80, Array<string>(19).fill('A'));
+  t.equal(m.counters.queued, 0, 'no connection re-synced in the 19 packets after the takeover (a sync storm at the 4th with in_pkts 0)');
+  t.equal(b.d.stats().noService ?? 0, 0, 'every packet went to its synced connection');
+  sendFlows(b.link, N, 80, ['A']);
+  t.equal(m.counters.queued, N, 'each re-synced at its 20th packet after the takeover (in_pkts threshold + period)');
+  m.flush(clock.now, true);
+  sa.backupDaemon!.drain();
+  t.equal(sa.backupDaemon!.applied.localKept, N, 'the old master (its own connections) got them');
+  sa.stop();
+  sb.stop();
+});
+
+t.test('a synced closing state is not force-sent again after a takeover; a new one is', async (t) => {
+  const { clock, a, b, sa, sb } = await pair();
+  sendFlows(a.link, 1, 80, ['S', 'A', 'A']);
+  const onA = entryOf(a.d, 0, clock.now);
+  // the real server closes (NAT: its FIN passes the director): FIN_WAIT, sent on the client's next packet
+  a.link.receive(packet().ipv4({ src: onA.daddr, dst: onA.caddr }).tcp({ sport: onA.dport, dport: onA.cport, flags: 'FA' }).build());
+  a.link.drain();
+  sendFlows(a.link, 1, 80, ['A']);
+  t.equal(entryOf(a.d, 0, clock.now).state, 'FIN_WAIT');
+  t.equal(sa.masterDaemon!.counters.queued, 2, 'synced at the 3rd packet, then at once on the change to FIN_WAIT');
+  sa.masterDaemon!.flush(clock.now, true);
+  sb.backupDaemon!.drain();
+  const onB = entryOf(b.d, 0, clock.now);
+  t.equal(onB.state, 'FIN_WAIT');
+  t.equal(b.d.conns.oldState(onB.slot), TcpState.FIN_WAIT, 'old_state = the record\'s state');
+  await sb.setRole('master', { ifname: 'eth1', syncid: 7 });
+  const m = sb.masterDaemon!;
+  // the client's next ACK reaches the new master: still FIN_WAIT, which the old master had sent
+  sendFlows(b.link, 1, 80, ['A']);
+  t.equal(entryOf(b.d, 0, clock.now).state, 'FIN_WAIT');
+  t.equal(m.counters.queued, 0, 'FIN_WAIT came by sync: not force-sent again');
+  // the client's FIN: TIME_WAIT, a change, sent at once
+  sendFlows(b.link, 1, 80, ['FA']);
+  t.equal(entryOf(b.d, 0, clock.now).state, 'TIME_WAIT');
+  t.equal(m.counters.queued, 1, 'the change to TIME_WAIT is sent at once');
+  sa.stop();
+  sb.stop();
 });
