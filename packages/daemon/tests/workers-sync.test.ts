@@ -206,3 +206,45 @@ t.test('workers 2: lvs_sync_daemon following a VRRP instance starts and stops th
   t.equal(await workersRun(), '-/backup -/backup', 'FAULT: back to the backups');
   t.same(logs.filter((l) => l.startsWith('error')), [], 'no error');
 });
+
+t.test('workers 2: the backup\'s sync_threshold (at its start, then reloaded) is the in_pkts of the records each worker applies', async (t) => {
+  const hub = new MemorySyncHub();
+  const a = await side(t, hub);
+  const b = await side(t, hub);
+  await a.sync.start('master', { ifname: 'sync0', syncid: 9 });
+  // tunvsd.conf `sync_threshold 4 20` before the backup starts
+  b.sync.configure({ threshold: 4, period: 20 });
+  await b.sync.start('backup', { ifname: 'sync0', syncid: 9 });
+  const flowsOf = (base: number): Flow[] => Array.from({ length: 8 }, (_, i) => ({ caddr: `10.9.0.${base + i}`, cport: 33000 + i * 13, port: 80 }));
+  const early = flowsOf(70);
+  const late = flowsOf(80);
+  t.ok([0, 1].every((w) => early.some((f) => workerOf(f) === w) && late.some((f) => workerOf(f) === w)), 'both sets of flows hash to both workers');
+  const open = async (flows: Flow[], have: number): Promise<void> => {
+    for (const w of [0, 1]) {
+      const mine = flows.filter((f) => workerOf(f) === w);
+      for (let k = 0; k <= 3; k++) await a.pool.frames(w, mine.map((f) => tcp(f, k === 0 ? 'S' : 'A', k)));
+    }
+    await until('the records on the backup', async () => ((await b.d.fetchConnections()).length === have ? true : null));
+  };
+  await open(early, early.length);
+  // a reload to `sync_threshold 5 20` reaches the running backup's workers
+  b.sync.configure({ threshold: 5, period: 20 });
+  await open(late, early.length + late.length);
+
+  // takeover: b's workers' masters run "5 20": a connection is synced when in_pkts % 20 == 5
+  await b.sync.setRole('master', { ifname: 'sync0', syncid: 9 });
+  const queued = async (): Promise<number> => {
+    await b.pool.refresh();
+    return b.sync.masterStatus()!.counters.queued;
+  };
+  const ack = async (k: number): Promise<void> => {
+    for (const w of [0, 1]) await b.pool.frames(w, [...early, ...late].filter((f) => workerOf(f) === w).map((f) => tcp(f, 'A', 10 + k)));
+  };
+  await ack(1);
+  // the early records gave in_pkts 4: their first packet after the takeover makes 5
+  t.equal(await queued(), early.length, 'the connections synced under "4 20" re-sync at their 1st packet (in_pkts 4 + 1), the others not');
+  for (let k = 2; k <= 19; k++) await ack(k);
+  t.equal(await queued(), early.length, 'the reloaded threshold\'s connections: nothing in their 19 packets after the takeover');
+  await ack(20);
+  t.equal(await queued(), early.length + late.length, 'and each at its 20th (in_pkts 5 + period 20)');
+});
