@@ -1,6 +1,7 @@
 // The sync sysctls in tunvsd's configuration (issue 15): JSON `sync` and tunvsd.conf
 // `sync_threshold 3 50` ... checked with the kernel's ranges and reported with file:line by
-// --config-test; and the values reaching the master sync daemon, started by tunvsadm
+// --config-test; and the values reaching the master sync daemon (sync_threshold the backup's
+// too), started by tunvsadm
 // --start-daemon or by lvs_sync_daemon, changed in place by a reload and undone by a
 // failed one, with records really sent (or not) to a backup on an in-memory hub.
 import t from 'tap';
@@ -192,6 +193,12 @@ t.test("the settings reach keepalived's lvs_sync_daemon master, also one started
   ).config!;
   await sa.apply(k, () => 'BACKUP');
   t.equal(sa.daemons.masterDaemon, null, 'BACKUP: no master yet');
+  // the backup's records give their connections in_pkts = sync_threshold (its own)
+  t.equal(sa.daemons.backupDaemon!.settings.threshold, 2, 'the backup started on BACKUP has sync_threshold');
+  const undo = sa.configure({ threshold: 4, period: 10, persistMode: 1, version: 0 });
+  t.equal(sa.daemons.backupDaemon!.settings.threshold, 4, 'a reload changes it on the running backup');
+  undo();
+  t.equal(sa.daemons.backupDaemon!.settings.threshold, 2, 'a failed reload puts it back');
   sa.onTransition('VI_1', 'MASTER');
   await sa.settled();
   t.match(sa.daemons.masterDaemon!.settings, { syncid: 51, threshold: 2, period: 10, persistMode: true, version: 0 }, 'the master started on MASTER has them');
