@@ -127,7 +127,11 @@ export class Datapath {
    * time waits for each). A hint only: it changes nothing, reads the frame's addresses and
    * ports where an unfragmented IPv4 datagram has them (no checks: `receive` does them),
    * and the lookups of `receive` then give what they give without it, also for
-   * connections created or expired by earlier frames of the same batch.
+   * connections created or expired by earlier frames of the same batch. Each frame's
+   * bucket is kept (`buckets`) for its inbound lookup, which then does not hash the key
+   * again: the pass reads the key from the very bytes `receive` parses (frames of a batch
+   * do not overlap, and handling one writes only its own bytes), and a key's bucket
+   * depends on nothing else.
    */
   prefetch(x: LinkXmit, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, from: number, to: number): void {
     const conns = this.conns;
