@@ -971,23 +971,9 @@ export class ConnTable {
 
   // ------------------------------------------------------------------ timer wheel
 
-  /**
-   * The tick at which an entry armed at `now` with `timeoutMs` expires. The last result is
-   * kept: the packets of one batch share its clock, and most of them one timeout (that of
-   * ESTABLISHED), so they skip the division.
-   */
   private expiryTick(now: number, timeoutMs: number): number {
-    if (now === this.expNow && timeoutMs === this.expTimeout) return this.expTick;
-    const t = Math.ceil((now + timeoutMs) / this.tickMs) | 0;
-    this.expNow = now;
-    this.expTimeout = timeoutMs;
-    this.expTick = t;
-    return t;
+    return Math.ceil((now + timeoutMs) / this.tickMs) | 0;
   }
-  /** `expiryTick`'s last arguments and result */
-  private expNow = Number.NaN;
-  private expTimeout = -1;
-  private expTick = 0;
 
   private rearm(slot: number, now: number): void {
     this.restart(slot, now, this.warm[(slot << 2) + W_TIMEOUT]!);
