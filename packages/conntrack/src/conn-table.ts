@@ -459,13 +459,23 @@ export class ConnTable {
    * entries exist, the lookup is retried with client port 0 (FTP passive data).
    */
   lookupIn(proto: number, caddr: number, cport: number, vaddr: number, vport: number): number {
+    return this.lookupInBucket(this.bucket(proto, caddr | 0, cport), proto, caddr, cport, vaddr, vport);
+  }
+
+  /**
+   * `lookupIn` with the key's bucket already known (`bucketOf(proto, caddr, cport)`, e.g.
+   * from a batch pre-pass): the same result, without hashing the key a second time. The
+   * bucket of a key never changes (it depends on the key and the table's seed only), so
+   * one taken before entries were created or expired is still the key's.
+   */
+  lookupInBucket(bucket: number, proto: number, caddr: number, cport: number, vaddr: number, vport: number): number {
     const ca = caddr | 0;
     const va = vaddr | 0;
     const ports = (cport << 16) | vport;
     const pbits = proto << PROTO_SHIFT;
     const want = cport === 0 ? NO_CPORT : 0;
     const blk = this.blk;
-    let i = this.heads_[this.bucket(proto, ca, cport)]!;
+    let i = this.heads_[bucket & this.bucketMask]!;
     while (i >= 0) {
       const o = i << SHIFT;
       if (blk[o + PORTS] === ports && blk[o + CADDR] === ca && blk[o + VADDR] === va) {
@@ -497,6 +507,19 @@ export class ConnTable {
   }
 
   /**
+   * The bucket of the inbound key `proto, client:clientPort` (for `lookupInBucket`, which
+   * then skips the hash), and `headAt` its first slot: together the same as `bucketHead`.
+   */
+  bucketOf(proto: number, client: number, clientPort: number): number {
+    return this.bucket(proto, client | 0, clientPort & 0xffff);
+  }
+
+  /** The first slot of bucket `b`'s hash chain, or -1 (reading it brings the bucket into cache). */
+  headAt(b: number): number {
+    return this.heads_[b & this.bucketMask]!;
+  }
+
+  /**
    * Step 2 of a batch: read, for each of `slots[0, n)` that is >= 0, the words that a
    * lookup and a packet of an established connection touch (the hot block, the real
    * server port, the timeout and the packet counter). Changes nothing; returns a value
@@ -518,6 +541,8 @@ export class ConnTable {
   private batchSink = 0;
   /** `lookupInBatch`'s bucket heads */
   private batchHeads = new Int32Array(256);
+  /** `lookupInBatch`'s buckets (hashed once, for both the heads and the lookups) */
+  private batchBuckets = new Int32Array(256);
 
   /**
    * `lookupIn` for `n` keys (`proto[k], caddr[k], cport[k], vaddr[k], vport[k]`), results
@@ -533,11 +558,19 @@ export class ConnTable {
     vport: Uint16Array,
     out: Int32Array,
   ): void {
-    if (this.batchHeads.length < n) this.batchHeads = new Int32Array(n);
+    if (this.batchHeads.length < n) {
+      this.batchHeads = new Int32Array(n);
+      this.batchBuckets = new Int32Array(n);
+    }
     const heads = this.batchHeads;
-    for (let k = 0; k < n; k++) heads[k] = this.bucketHead(proto[k]!, caddr[k]!, cport[k]!);
+    const buckets = this.batchBuckets;
+    for (let k = 0; k < n; k++) {
+      const b = this.bucket(proto[k]!, caddr[k]! | 0, cport[k]!);
+      buckets[k] = b;
+      heads[k] = this.heads_[b]!;
+    }
     this.batchSink = (this.batchSink + this.prefetch(heads, n)) | 0;
-    for (let k = 0; k < n; k++) out[k] = this.lookupIn(proto[k]!, caddr[k]!, cport[k]!, vaddr[k]!, vport[k]!);
+    for (let k = 0; k < n; k++) out[k] = this.lookupInBucket(buckets[k]!, proto[k]!, caddr[k]!, cport[k]!, vaddr[k]!, vport[k]!);
   }
 
   /** The retry of `lookupIn` with client port 0 (FTP passive data entries). */

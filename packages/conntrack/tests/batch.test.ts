@@ -132,3 +132,26 @@ t.test('bucketHead + prefetch are a hint: they change nothing, and entries creat
   t.equal(table.lookupOut(TCP, RS1, 8080, CLIENT, 40000), a, 'replies hash on the client: same head');
   t.end();
 });
+
+t.test('lookupInBucket with a bucket taken before creations and expiries: the results of lookupIn', (t) => {
+  const { table, nat } = setup({ capacity: 64, buckets: 16 });
+  const a = table.create(TCP, CLIENT, 40000, VIP, 80, RS1, 8080, nat, 0, 0);
+  const b = table.create(TCP, CLIENT, 40001, VIP, 80, RS1, 8080, nat, 0, 0);
+  const ftp = table.create(TCP, CLIENT, 0, VIP, 2121, RS1, 2121, nat, ConnFlag.NO_CPORT, 0);
+  // the buckets of a batch's keys, taken first (as the engine's pre-pass does)
+  const ports = [40000, 40001, 40002, 5000, 0];
+  const vports = [80, 80, 80, 2121, 2121];
+  const buckets = ports.map((p) => table.bucketOf(TCP, CLIENT, p));
+  for (let k = 0; k < ports.length; k++) {
+    t.equal(table.headAt(buckets[k]!), table.bucketHead(TCP, CLIENT, ports[k]!), 'headAt(bucketOf) is bucketHead');
+  }
+  // then, between the pass and the lookups, one key created and one expired
+  const c = table.create(TCP, CLIENT, 40002, VIP, 80, RS1, 8080, nat, 0, 20);
+  t.ok(table.expire(b, 20));
+  const got = ports.map((p, k) => table.lookupInBucket(buckets[k]!, TCP, CLIENT, p, VIP, vports[k]!));
+  const want = ports.map((p, k) => table.lookupIn(TCP, CLIENT, p, VIP, vports[k]!));
+  t.same(got, want, 'the same as lookupIn');
+  t.same(got, [a, -1, c, ftp, ftp], 'found, expired, created after the pass, NO_CPORT retry, port 0');
+  t.equal(table.lookupInBucket(table.bucketOf(UDP, CLIENT, 40000), UDP, CLIENT, 40000, VIP, 80), -1, 'another protocol misses');
+  t.end();
+});

@@ -109,6 +109,12 @@ export class Datapath {
 
   /** the bucket heads of a group's frames (of the inbound key: client address and port as the source) */
   private readonly heads = new Int32Array(PREFETCH_GROUP);
+  /**
+   * the connection-table bucket of the inbound key of each frame of the group (by its
+   * index in the group), -1 for a frame the pre-pass skipped: its lookup (`receive`'s
+   * `bucket`) reuses it instead of hashing the key again
+   */
+  readonly buckets = new Int32Array(PREFETCH_GROUP);
   /** what the pre-pass read (kept, so that its reads are not optimised away) */
   private prefetched = 0;
 
@@ -121,15 +127,21 @@ export class Datapath {
    * time waits for each). A hint only: it changes nothing, reads the frame's addresses and
    * ports where an unfragmented IPv4 datagram has them (no checks: `receive` does them),
    * and the lookups of `receive` then give what they give without it, also for
-   * connections created or expired by earlier frames of the same batch.
+   * connections created or expired by earlier frames of the same batch. Each frame's
+   * bucket is kept (`buckets`) for its inbound lookup, which then does not hash the key
+   * again: the pass reads the key from the very bytes `receive` parses (frames of a batch
+   * do not overlap, and handling one writes only its own bytes), and a key's bucket
+   * depends on nothing else.
    */
   prefetch(x: LinkXmit, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, from: number, to: number): void {
     const conns = this.conns;
     const heads = this.heads;
+    const buckets = this.buckets;
     const tap = x.kind === 'tap';
     const vnet = x.vnet;
     let j = 0;
     for (let i = from; i < to; i++) {
+      buckets[i - from] = -1;
       const off = offsets[i]! + vnet;
       const end = off + lengths[i]! - vnet;
       let l3 = off;
@@ -147,13 +159,19 @@ export class Datapath {
       if (proto !== TCP && proto !== UDP && proto !== SCTP) continue;
       const sport = (buf[l4]! << 8) | buf[l4 + 1]!;
       const src = (buf[l3 + 12]! << 24) | (buf[l3 + 13]! << 16) | (buf[l3 + 14]! << 8) | buf[l3 + 15]!;
-      heads[j++] = conns.bucketHead(proto, src, sport);
+      const b = conns.bucketOf(proto, src, sport);
+      buckets[i - from] = b;
+      heads[j++] = conns.headAt(b);
     }
     this.prefetched = (this.prefetched + conns.prefetch(heads, j)) | 0;
   }
 
-  /** One frame of the batch: `buf[off, off+len)`, received on the link of `x` (the caller counts it in rxPackets). */
-  receive(x: LinkXmit, buf: Uint8Array, off: number, len: number): void {
+  /**
+   * One frame of the batch: `buf[off, off+len)`, received on the link of `x` (the caller
+   * counts it in rxPackets). `bucket`: the connection-table bucket the pre-pass found for
+   * the frame's inbound key (`buckets[i]`, read from these very bytes), or -1 to hash it.
+   */
+  receive(x: LinkXmit, buf: Uint8Array, off: number, len: number, bucket = -1): void {
     const r = x.parse(buf, off, len);
     if (r !== 0) {
       this.counters.malformed[r]++;
@@ -164,7 +182,7 @@ export class Datapath {
     const info = p.info;
     const proto = info.proto;
     if (info.l4Off >= 0 && (proto === TCP || proto === UDP || proto === SCTP)) {
-      const slot = this.flow(x, p);
+      const slot = this.flow(x, p, bucket);
       if ((info.fragWord & MF) !== 0) this.frags.firstSeen(x, p, slot);
     } else {
       this.notFlow(x, p);
@@ -195,10 +213,13 @@ export class Datapath {
    * common case (a packet of a known connection whose destination is there) stays here;
    * the rest is in functions of its own.
    */
-  private flow(x: LinkXmit, p: Packet): number {
+  private flow(x: LinkXmit, p: Packet, bucket: number): number {
     const info = p.info;
     const conns = this.conns;
-    const slot = conns.lookupIn(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
+    const slot =
+      bucket >= 0
+        ? conns.lookupInBucket(bucket, info.proto, info.src, info.srcPort, info.dst, info.dstPort)
+        : conns.lookupIn(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
     if (slot < 0) return this.replyOrNew(x, p);
     if ((info.tcpFlags & SYN_MASK) === SYN && info.proto === TCP) return this.synOnExisting(x, p, slot);
     if (info.sctpChunk === SCTP_INIT) return this.synOnExisting(x, p, slot);

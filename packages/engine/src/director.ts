@@ -369,8 +369,14 @@ export class Director implements DirectorControl {
     const pre = this.settings.prefetch && this.conns.size >= this.settings.prefetchMinEntries;
     for (let g = 0; g < n; g += PREFETCH_GROUP) {
       const end = Math.min(n, g + PREFETCH_GROUP);
-      if (pre && end - g > 1) dp.prefetch(x, buf, offsets, lengths, g, end);
-      for (let i = g; i < end; i++) dp.receive(x, buf, offsets[i]!, lengths[i]!);
+      if (pre && end - g > 1) {
+        dp.prefetch(x, buf, offsets, lengths, g, end);
+        // each lookup reuses the bucket the pass hashed its frame's key to
+        const buckets = dp.buckets;
+        for (let i = g; i < end; i++) dp.receive(x, buf, offsets[i]!, lengths[i]!, buckets[i - g]!);
+      } else {
+        for (let i = g; i < end; i++) dp.receive(x, buf, offsets[i]!, lengths[i]!);
+      }
     }
     this.counters.txPackets += x.flushGroup(buf);
   }
