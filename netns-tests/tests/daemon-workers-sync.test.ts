@@ -14,17 +14,14 @@
  *   A sy0 10.99.0.1 ═ sy0 10.99.0.2 B (sync)
  */
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { ControlClient } from '@tunvs/cli';
 import type { ConnInfo } from '@tunvs/model';
 import { parseIpv4 } from '@tunvs/packet';
 import { slotOf } from '@tunvs/xdp';
-import { fixturePath, isRoot, openLab } from '../src/netns.js';
+import { fixturePath, isRoot } from '../src/netns.js';
 import type { Child } from '../src/netns.js';
-import { RS_SERVICE, TUNVSD, TUNVSADM, waitFor } from '../fixtures/daemon-lab.js';
+import { bypassPort, bridgedHost, exitNote, openBypassLab, service, spawnTunvsd, startRealServers, tunvsadm } from '../fixtures/bypass-lab.js';
 
 const skip = !isRoot() && 'needs root';
 const VIP = '10.87.0.100';
@@ -37,56 +34,31 @@ interface Get { op: 'get'; status?: number; localPort?: number; reused?: boolean
 t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of each flow; failover keeps keep-alive connections', { skip }, async (t) => {
   const t0 = Date.now();
   const at = (what: string): void => void t.comment(`${what}: ${Date.now() - t0} ms`);
-  const lab = openLab(t, 'lws');
-  const work = mkdtempSync(join(tmpdir(), 'lws-wsync-'));
-  lab.onCleanup(() => rmSync(work, { recursive: true, force: true }));
+  const { lab, work } = openBypassLab(t, 'lws', 'wsync');
   const seg = lab.netns('wa');
   const nsB = lab.netns('wb');
   lab.bridge(seg, 'br0');
-  lab.veth({ name: 'wk0', ns: seg }, { name: 'wk0p', ns: seg });
-  lab.ip(seg, 'link set wk0p master br0');
-  lab.exec(seg, 'ethtool', ['-K', 'wk0p', 'tx', 'off']);
+  bypassPort(lab, { name: 'wk0', ns: seg }, { name: 'wk0p', ns: seg }, 'br0');
   const mac = /link\/ether ([0-9a-f:]+)/.exec(lab.ip(seg, 'link show dev wk0'))![1]!;
-  // B takes over A's MAC and addresses: the clients and servers need not learn anything new
-  lab.veth({ name: 'wkb', ns: nsB, mac }, { name: 'wkbp', ns: seg });
-  lab.exec(seg, 'ethtool', ['-K', 'wkbp', 'tx', 'off']);
+  // B takes over A's MAC and addresses: the clients and servers need not learn anything new;
+  // its port joins the bridge at the failover
+  bypassPort(lab, { name: 'wkb', ns: nsB, mac }, { name: 'wkbp', ns: seg }, null);
   lab.veth({ name: 'sy0', ns: seg, address: '10.99.0.1/24' }, { name: 'sy0', ns: nsB, address: '10.99.0.2/24' });
-  const clients = CLIENTS.map((addr, i) => {
-    const ns = lab.netns(`wc${i + 1}`);
-    lab.veth({ name: `vcl${i + 1}`, ns: seg }, { name: 'eth0', ns, address: `${addr}/24` });
-    lab.ip(seg, `link set vcl${i + 1} master br0`);
-    lab.ip(ns, 'route add default via 10.87.0.1');
-    return ns;
-  });
-  const reals: string[] = [];
-  await Promise.all(
-    [1, 2].map((i) => {
-      const ns = lab.netns(`wr${i}`);
-      lab.veth({ name: `vrs${i}`, ns: seg }, { name: 'eth0', ns, address: `10.87.1.${10 + i}/24` });
-      lab.ip(seg, `link set vrs${i} master br0`);
-      lab.ip(ns, 'route add default via 10.87.1.1');
-      reals.push(`10.87.1.${10 + i}`);
-      return lab.spawn(ns, process.execPath, [RS_SERVICE, '--name', `rs${i}`, '--http-port', '80'], `rs${i}`).line((s) => s.startsWith('rs-service'), 15_000);
-    }),
-  );
-  const service = { protocol: 'tcp', addr: VIP, port: 80, scheduler: 'rr', dests: reals.map((a) => ({ addr: a, port: 80, method: 'masq' })) };
+  const clients = CLIENTS.map((addr, i) => bridgedHost(lab, seg, 'br0', `vcl${i + 1}`, `wc${i + 1}`, `${addr}/24`, '10.87.0.1'));
+  const { nat: reals } = await startRealServers(lab, { sw: seg, br: 'br0', short: 'wr', nat: '10.87.1', natGateway: '10.87.1.1', udp: false });
   const start = async (name: string, ns: string, dev: string): Promise<{ d: Child; sock: string }> => {
     const sock = join(work, `${name}.sock`);
-    const file = join(work, `${name}.json`);
-    writeFileSync(file, JSON.stringify({ device: { name: dev, kind: 'xdp', addresses: ['10.87.0.1/24', '10.87.1.1/24'] }, workers: 2, socket: sock, services: [service] }));
-    const d = lab.spawn(ns, process.execPath, [TUNVSD, '-f', file], `tunvsd-${name}`);
-    await waitFor(() => existsSync(sock) || d.exitCode !== null, 30_000, `the socket of ${name}`);
-    t.equal(d.exitCode, null, `${name} runs with 2 workers${d.exitCode === null ? '' : ` ${d.stderr.slice(-400)}`}`);
+    const config = { device: { name: dev, kind: 'xdp', addresses: ['10.87.0.1/24', '10.87.1.1/24'] }, workers: 2, socket: sock, services: [service('tcp', VIP, 80, reals, 'masq')] };
+    const d = await spawnTunvsd(lab, ns, { work, name, config, sock });
+    t.equal(d.exitCode, null, `${name} runs with 2 workers${exitNote(d)}`);
     return { d, sock };
   };
   at('topology');
   const [a, b] = await Promise.all([start('a', seg, 'wk0'), start('b', nsB, 'wkb')]);
   at('directors');
-  const adm = (sock: string, args: string[]): { status: number | null; stdout: string; stderr: string } =>
-    spawnSync(process.execPath, [TUNVSADM, ...args], { env: { ...process.env, TUNVS_SOCKET: sock }, encoding: 'utf8', timeout: 15_000 });
-  const m = adm(a.sock, ['--start-daemon', 'master', '--mcast-interface', 'sy0', '--syncid', '5']);
+  const m = tunvsadm(a.sock, ['--start-daemon', 'master', '--mcast-interface', 'sy0', '--syncid', '5']);
   t.equal(m.status, 0, `A: --start-daemon master ${m.stderr}`);
-  const bk = adm(b.sock, ['--start-daemon', 'backup', '--mcast-interface', 'sy0', '--syncid', '5']);
+  const bk = tunvsadm(b.sock, ['--start-daemon', 'backup', '--mcast-interface', 'sy0', '--syncid', '5']);
   t.equal(bk.status, 0, `B: --start-daemon backup ${bk.stderr}`);
 
   // keep-alive connections through A: three requests each (the 3rd packet syncs the connection)
@@ -113,7 +85,7 @@ t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of eac
   for (const [w, list] of held.entries()) {
     t.ok(list.length > 0 && list.every((c) => slotOf(parseIpv4(c.clientAddr), c.clientPort, 2) === w), `B's worker ${w} holds only connections of clients steered to it (${list.length})`);
   }
-  const listed = adm(b.sock, ['-L', '-n', '-c']).stdout.split('\n').filter((l) => /^TCP\s/.test(l));
+  const listed = tunvsadm(b.sock, ['-L', '-n', '-c']).stdout.split('\n').filter((l) => /^TCP\s/.test(l));
   t.equal(listed.length, flows.length, 'tunvsadm -L -n -c on B lists every connection');
   t.ok(flows.every((f) => listed.some((l) => l.includes(`${f.caddr}:${f.cport}`) && l.includes('ESTABLISHED'))), 'each of them, ESTABLISHED');
 

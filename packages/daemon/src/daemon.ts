@@ -134,15 +134,18 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   const reader = new ConfigReader(loadOpts);
   const plugins = new PluginSchedulers(log);
   let setup: DaemonSetup;
+  let obs: Observability;
   try {
     setup = await load(reader, plugins, path);
+    // --http (the command line) wins over the configuration's http server
+    if (opts.http) setup.config.http = opts.http;
+    // @tunvs/metrics only for a daemon that serves HTTP (a reload cannot turn it on)
+    obs = await Observability.create(log, setup.config.http !== undefined);
   } catch (e) {
     reader.close();
     throw e;
   }
   const started = setup.config;
-  // --http (the command line) wins over the configuration's http server
-  if (opts.http) started.http = opts.http;
   for (const w of setup.warnings) log('warn', 'configuration warning', { message: w });
   const sock = socketPath(opts.socket ?? started.socket);
   // one daemon per socket: claim it before touching the device
@@ -162,7 +165,6 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   let director: Director | null = null;
   let pool: WorkerPool | null = null;
   const nWorkers = started.workers ?? 1;
-  const obs = new Observability(log);
   let services: ServiceRunner | null = null;
   try {
     const dev = started.device;
@@ -221,6 +223,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       const setups: WorkerSetup[] = bp.workerLinks.map((link, index) => ({
         index,
         link,
+        metrics: started.http !== undefined,
         director: {
           mac: Array.from(bp.mac),
           addresses,
@@ -323,9 +326,9 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   // with workers the connections are theirs: their masters fill the messages sent here,
   // the records received here go to the worker of each flow
   const sync = new DaemonSync(d0, log, d0 instanceof WorkerDirector ? { workers: new WorkerSyncRelay(d0.pool, d0) } : {});
-  obs.feeds.setSync(sync.source());
+  obs.feeds?.setSync(sync.source());
   const vrrp = new DaemonVrrp({ log, onTransition: (ev) => sync.onTransition(ev.instance, ev.to), ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses } }) });
-  obs.feeds.setVrrp(vrrp.source());
+  obs.feeds?.setVrrp(vrrp.source());
   try {
     await vrrp.apply(setup.keepalived);
   } catch (e) {

@@ -17,7 +17,8 @@ import type { Link, PacketBatch } from '@tunvs/link';
 import { MemoryLink } from '@tunvs/link';
 import { openPacketSlots, openXdpSlots } from '@tunvs/xdp';
 import { ARP_FRAME_LEN, ArpField, ArpOp, EthField, EtherType, reasonName } from '@tunvs/packet';
-import { Collector } from '@tunvs/metrics';
+import type { Collector } from '@tunvs/metrics';
+import type * as MetricsLib from '@tunvs/metrics';
 import { DirectorSync, newSyncRecord } from '@tunvs/sync';
 import type { SyncBackupSettings, SyncMasterSettings, SyncSender } from '@tunvs/sync';
 import { unpackSyncRecord } from './workers.js';
@@ -70,7 +71,7 @@ function withArpCopy(link: Link, arp: ((frame: Uint8Array) => void) | null): Lin
   };
 }
 
-function run(): void {
+function run(metrics: typeof MetricsLib | null): void {
   const port = parentPort;
   if (port === null) throw new Error('director-worker.js runs as a worker thread');
   const setup = workerData as WorkerSetup;
@@ -92,7 +93,7 @@ function run(): void {
     onEvent: (ev) => collector?.onDirectorEvent(ev),
   });
   // this worker's part of /metrics: the main thread sums the workers' snapshots
-  collector = new Collector({ director, links: () => [raw], reasonName, worker: setup.index });
+  if (metrics !== null) collector = new metrics.Collector({ director, links: () => [raw], reasonName, worker: setup.index });
   // connection sync: this worker's master fills messages from its own connections and posts
   // each complete one (copied, transferred) to the main thread, which sends it; its backup
   // applies the records the main thread routes here (the flows hashed to this worker)
@@ -163,6 +164,8 @@ function run(): void {
         post({ t: 'conns', id: m.id, conns: director.listConnections() });
         return;
       case 'metrics':
+        // only asked of workers started with metrics (WorkerPool.metrics)
+        if (collector === null) return;
         void collector.snapshot({ conntrack: m.conntrack }).then((snap) => {
           port.postMessage({ t: 'metrics', id: m.id, snap } satisfies FromWorker, [snap.svc.buffer as ArrayBuffer, snap.dest.buffer as ArrayBuffer]);
         });
@@ -201,4 +204,5 @@ function run(): void {
   post({ t: 'ready', index: setup.index, link: raw.name });
 }
 
-run();
+// @tunvs/metrics only in a daemon that serves /metrics
+run((workerData as WorkerSetup).metrics ? await import('@tunvs/metrics') : null);

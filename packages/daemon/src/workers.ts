@@ -69,6 +69,8 @@ export type WorkerLinkSpec =
 export interface WorkerSetup {
   index: number;
   link: WorkerLinkSpec;
+  /** keep a metrics Collector (tunvsd serves /metrics): only then does the worker load @tunvs/metrics */
+  metrics: boolean;
   director: WorkerDirectorOptions;
 }
 
@@ -197,6 +199,8 @@ export class WorkerPool {
   private stopped = false;
   private running = false;
   private readonly started: Promise<void>;
+  /** every worker keeps a metrics Collector (WorkerSetup.metrics) */
+  private readonly withMetrics: boolean;
   /** where the workers' sync masters' messages go (the main thread's sync transport) */
   onSyncMessage: ((msg: Uint8Array) => void) | null = null;
 
@@ -206,6 +210,7 @@ export class WorkerPool {
    */
   constructor(setups: readonly WorkerSetup[], private readonly log: Log, private readonly onLost: (index: number, code: number) => void = () => {}) {
     this.snapshots = setups.map(() => null);
+    this.withMetrics = setups.every((s) => s.metrics);
     const ready: Promise<void>[] = [];
     for (const s of setups) {
       const w = new Worker(workerUrl(), { workerData: s });
@@ -316,6 +321,7 @@ export class WorkerPool {
 
   /** Each worker's /metrics snapshot (index = worker), for the main thread's Collector to sum. */
   async metrics(o: { conntrack: boolean }): Promise<Snapshot[]> {
+    if (!this.withMetrics) throw new Error('the workers keep no metrics (started without metrics: tunvsd serves no HTTP)');
     return (await this.ask('metrics', { conntrack: o.conntrack })) as Snapshot[];
   }
 

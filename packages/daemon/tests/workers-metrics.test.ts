@@ -15,6 +15,7 @@ const MAC = [2, 0, 0, 0, 0, 9];
 const setup = (index: number): WorkerSetup => ({
   index,
   link: { kind: 'memory', mtu: 1500 },
+  metrics: true,
   director: { mac: MAC, addresses: [{ addr: '10.9.0.1', prefix: 24 }], connCapacity: 4096, conntrack: {} },
 });
 

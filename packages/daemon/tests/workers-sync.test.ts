@@ -26,6 +26,7 @@ const RS = ['10.9.0.11', '10.9.0.12'];
 const setup = (index: number): WorkerSetup => ({
   index,
   link: { kind: 'memory', mtu: 1500 },
+  metrics: false,
   director: { mac: MAC, addresses: [{ addr: '10.9.0.1', prefix: 24 }], connCapacity: 4096, conntrack: {} },
 });
 

@@ -17,6 +17,7 @@ const MAC = [2, 0, 0, 0, 0, 9];
 const setup = (index: number): WorkerSetup => ({
   index,
   link: { kind: 'memory', mtu: 1500 },
+  metrics: false,
   director: { mac: MAC, addresses: [{ addr: '10.9.0.1', prefix: 24 }], connCapacity: 4096, conntrack: {} },
 });
 const st = (n: number): StatsInfo => ({ conns: n, inPkts: 10 * n, outPkts: 10 * n, inBytes: 100 * n, outBytes: 100 * n, cps: n, inPps: n, outPps: n, inBps: n, outBps: n });
@@ -48,6 +49,7 @@ t.test('WorkerDirector: operations checked here, applied by every worker in orde
   t.same(d.listServices().map(strip), own.map(strip), 'the merged listing shows the configuration');
   t.equal(d.stats().workers, 2);
   t.same(await d.fetchConnections(), [], 'no connection on any worker');
+  await t.rejects(pool.metrics({ conntrack: false }), /the workers keep no metrics/, 'workers started without metrics (no HTTP) have no /metrics part to give');
   t.equal(d.info().connTableSize, pool.snapshots[0]!.connTableSize * 2, 'the table size is the sum of the shards');
   d.clear();
   await d.refresh();
