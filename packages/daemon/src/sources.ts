@@ -411,7 +411,7 @@ function checkConfigOrThrow(path: string): Checked {
       keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
       const statics = new Map((config?.services ?? []).map((s, i) => [serviceKeyString(s), `${path}'s services[${i}]`]));
       keepalivedErrors(keepalived, kfile, statics, diags);
-      if (config) for (const d of vrrpDeviceErrors(config.device, keepalived, config.workers ?? 1)) diags.push(d);
+      if (config) for (const d of vrrpDeviceErrors(config.device, keepalived)) diags.push(d);
     }
   }
   for (const d of diags) messages.push(formatDiagnostic(d));

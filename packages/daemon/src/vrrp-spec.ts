@@ -137,22 +137,16 @@ export function deviceLabel(kind: string): string {
  * or packet) cannot do, as `--config-test` errors (the configuration check of sources.ts):
  * keepalived knows no userspace director, so these are tunvsd's own verdicts. On such a
  * device the instance runs through the Director (vrrp-tap.ts): its VIPs are answered by the
- * Director's ARP while MASTER and silent while BACKUP.
+ * Director's ARP while MASTER and silent while BACKUP; with `workers` N every worker's
+ * Director follows the state, adverts reach the instance from any worker and it sends
+ * through worker 0 (workers.ts).
  */
-export function vrrpDeviceErrors(device: { kind: string; name: string }, k: KeepalivedConfig, workers = 1): Diagnostic[] {
+export function vrrpDeviceErrors(device: { kind: string; name: string }, k: KeepalivedConfig): Diagnostic[] {
   if (device.kind !== 'tap' && device.kind !== 'xdp' && device.kind !== 'packet') return [];
   const out: Diagnostic[] = [];
   const label = deviceLabel(device.kind);
   for (const i of k.vrrpConfig.instances) {
-    if (i.interface !== device.name) continue;
-    const err = (message: string): void => void out.push({ severity: 'error', file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${message}`, exitCode: 5 });
-    if (workers > 1) {
-      // the steering program hands ARP to worker 0 and adverts to the worker of their
-      // source's hash, while the instance runs in the main thread against one Director
-      err(`VRRP on tunvsd's ${label} device ${device.name} runs with one worker only (workers ${workers}): its adverts and ARP reach one worker's slot, and the VIPs' state would have to follow in every worker; use workers 1, or run the instance on another interface`);
-      continue;
-    }
-    for (const m of tapRefusals(i, device.name, label)) err(m);
+    for (const m of tapRefusals(i, device.name, label)) out.push({ severity: 'error', file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}`, exitCode: 5 });
   }
   return out;
 }
