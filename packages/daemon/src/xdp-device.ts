@@ -63,7 +63,7 @@ export function vrrpSteering(cfg: VrrpConfig | undefined, device: string, defaul
   for (const i of cfg?.instances ?? []) {
     if (i.interface !== device) continue;
     if (i.unicastPeers.length === 0) add(formatIpv4(VRRP_MCAST_GROUP), IPPROTO_VRRP);
-    else add(i.unicastSrcIp ?? defaultSrc, IPPROTO_VRRP);
+    else add(i.unicastSrcIp ?? i.mcastSrcIp ?? defaultSrc, IPPROTO_VRRP); // the source DirectorBackend sends from
     for (const v of [...i.vips, ...i.excludedVips]) {
       if (v.family !== 4) continue;
       arp.add(v.addr);
