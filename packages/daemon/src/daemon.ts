@@ -30,8 +30,9 @@ import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
 import { ConfigError, markRules, needsRestart } from './config.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonSetup } from './sources.js';
-import { bothDevices, interfacesRefusal, openBypassDevice, syncSteeringSides } from './xdp-device.js';
-import type { BypassDevice, BypassSide, DaemonDevice } from './xdp-device.js';
+import { bothDevices, interfacesRefusal, openBypassDevice, syncSteeringSides, vrrpSteering } from './xdp-device.js';
+import type { BypassDevice, BypassSide, DaemonDevice, VrrpSteering } from './xdp-device.js';
+import { deviceLabel } from './vrrp-spec.js';
 import { ConfigReader } from './loader.js';
 import { PluginSchedulers } from './plugins.js';
 import type { LoadOptions } from './loader.js';
@@ -163,6 +164,10 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   const furtherRefusal = (k: typeof setup.keepalived): string | null =>
     interfacesRefusal(k?.vrrpConfig.instances.flatMap((i) => (i.interface !== undefined ? [i.interface] : [])) ?? [], (started.device.interfaces ?? []).map((i) => i.name));
   let director: Director | null = null;
+  /** what the VRRP instances on the bypass interface need steered (set before each VRRP apply) */
+  const vrrpSteer: VrrpSteering = { vips: [], arp: [] };
+  /** re-apply the bypass steering (VRRP's part changed); nothing on TUN/TAP */
+  let resteer = (): void => {};
   let pool: WorkerPool | null = null;
   const nWorkers = started.workers ?? 1;
   let services: ServiceRunner | null = null;
@@ -188,7 +193,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     }
     const bp = bypass;
     const owned = dev.addresses.map((a) => formatIpv4(parseCidr(a).addr));
-    const sides: BypassSide[] = bp !== null ? [{ dev: bp, owned }, ...further] : [];
+    const sides: BypassSide[] = bp !== null ? [{ dev: bp, owned, vrrp: vrrpSteer }, ...further] : [];
     let unsteered = '';
     const addresses = dev.addresses.map((a) => {
       const c = parseCidr(a);
@@ -278,7 +283,11 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       });
     }
     // the owned addresses' ARP reaches the director before any service exists
-    if (bp !== null) syncSteeringSides(sides, director);
+    if (bp !== null) {
+      const dd = director;
+      resteer = () => void syncSteeringSides(sides, dd);
+      syncSteeringSides(sides, director);
+    }
   } catch (e) {
     await pool?.stop();
     device?.close();
@@ -327,9 +336,23 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   // the records received here go to the worker of each flow
   const sync = new DaemonSync(d0, log, d0 instanceof WorkerDirector ? { workers: new WorkerSyncRelay(d0.pool, d0) } : {});
   obs.feeds?.setSync(sync.source());
-  const vrrp = new DaemonVrrp({ log, onTransition: (ev) => sync.onTransition(ev.instance, ev.to), ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses } }) });
+  const vrrp = new DaemonVrrp({
+    log,
+    onTransition: (ev) => sync.onTransition(ev.instance, ev.to),
+    ...(device.kind === 'tun' ? { tunDevice: device.name } : { tap: { director: d0, device: device.name, addresses: started.device.addresses, label: deviceLabel(started.device.kind) } }),
+  });
   obs.feeds?.setVrrp(vrrp.source());
+  /** VRRP on the bypass interface: its adverts, VIP ARP and ping steered to the Director */
+  const steerVrrp = (k: typeof setup.keepalived): void => {
+    if (bypass === null) return;
+    const first = started.device.addresses[0];
+    const next = vrrpSteering(k?.vrrpConfig, device.name, first ? formatIpv4(parseCidr(first).addr) : '0.0.0.0');
+    vrrpSteer.vips = next.vips;
+    vrrpSteer.arp = next.arp;
+    resteer();
+  };
   try {
+    steerVrrp(setup.keepalived);
     await vrrp.apply(setup.keepalived);
   } catch (e) {
     d0.stop();
@@ -386,6 +409,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   let again = false;
   let stopped = false;
 
+  /** the keepalived configuration whose VRRP part the bypass steering follows */
+  let steered = setup.keepalived;
   const reloadOnce = async (): Promise<boolean> => {
     let next: DaemonSetup;
     try {
@@ -421,12 +446,15 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     try {
       const changes = runner.apply(next.config.services, next.keepalived, settings(next.config));
       d.config = next.config;
+      steerVrrp(next.keepalived);
       await vrrpStep.commit();
+      steered = next.keepalived;
       await sync.apply(next.keepalived, (n) => vrrp.stateOf(n));
       log('info', 'configuration reloaded', { file: path, changes, needsRestart: restart });
       return true;
     } catch (e) {
       vrrpStep.abort();
+      steerVrrp(steered);
       const undone = e instanceof ApplyError ? e.undone : 0;
       const incomplete = e instanceof ApplyError ? e.rollbackErrors : [];
       log('error', incomplete.length ? 'reload failed while applying; restoring the running rules failed in part' : 'reload failed while applying; the running rules were restored', {

@@ -135,6 +135,11 @@ function run(metrics: typeof MetricsLib | null): void {
       case 'syncStopBackup':
         sync.stopBackup();
         return;
+      case 'relayLocalProtocol': {
+        const protocol = args[0] as number;
+        director.onLocalProtocol(protocol, args[1] ? (datagram) => post({ t: 'local', protocol, datagram }) : null);
+        return;
+      }
       default:
         (director[op] as (...a: unknown[]) => void).apply(director, args);
     }
@@ -191,6 +196,10 @@ function run(metrics: typeof MetricsLib | null): void {
         post({ t: 'sent', id: m.id, frames: raw.drain() });
         return;
       }
+      case 'originate':
+        if (m.kind === 'frame') director.sendFrame(m.data);
+        else if (!director.sendDatagram(m.data)) post({ t: 'unsent', dst: ((m.data[16]! << 24) | (m.data[17]! << 16) | (m.data[18]! << 8) | m.data[19]!) >>> 0 });
+        return;
       case 'stop':
         sync.stopMaster(true);
         sync.stopBackup();

@@ -144,7 +144,7 @@ export class VrrpRuntime {
     this.now = opts.now ?? monoUs;
     this.wallAtMono = Date.now();
     this.monoAtStart = this.now();
-    const refused = refusals(config, opts.tap?.device);
+    const refused = refusals(config, opts.tap?.device, opts.tap?.label);
     if (refused.length) throw new VrrpRefusedError(refused.map((r) => `${r.file}:${r.line}: ${r.message}`).join('\n'));
     const kernel = (): VrrpBackend => new KernelBackend(this.log, opts.tunDevice);
     this.backend = opts.backend ?? (opts.tap ? new SplitBackend(kernel(), new DirectorBackend(opts.tap, this.log), opts.tap.device) : kernel());
@@ -537,7 +537,7 @@ export class DaemonVrrp {
     const next = k?.vrrpConfig;
     if (this.rt && sameVrrp(this.cfg, next)) return { commit: async () => {}, abort: () => {} };
     if (next && next.instances.length) {
-      const refused = refusals(next, this.opts.tap?.device);
+      const refused = refusals(next, this.opts.tap?.device, this.opts.tap?.label);
       if (refused.length) throw new VrrpRefusedError(refused.map((r) => `${r.file}:${r.line}: ${r.message}`).join('\n'));
     }
     const tap = this.opts.tap;

@@ -116,36 +116,37 @@ export function notifyScripts(n: VrrpNotifyConfig): NotifyScripts {
   return o;
 }
 
-/** What tunvsd will not run, with where it is configured. */
-export function refusals(v: VrrpConfig, tapDevice?: string): VrrpRefusal[] {
+/** What tunvsd will not run, with where it is configured (`device`: tunvsd's TAP or kernel-bypass device, `label` its kind in messages). */
+export function refusals(v: VrrpConfig, tapDevice?: string, label?: string): VrrpRefusal[] {
   const out: VrrpRefusal[] = [];
   for (const i of v.instances) {
     for (const u of i.unsupported) out.push({ file: u.file, line: u.line, message: `vrrp_instance ${i.name}: ${u.what} is not supported by tunvs: ${u.why}` });
     if (!i.interface) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: no interface` });
-    if (tapDevice !== undefined) for (const m of tapRefusals(i, tapDevice)) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}` });
+    if (tapDevice !== undefined) for (const m of tapRefusals(i, tapDevice, label)) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}` });
   }
   return out;
 }
 
+/** How a device kind is named in the messages about VRRP on it. */
+export function deviceLabel(kind: string): string {
+  return kind === 'xdp' ? 'AF_XDP' : kind === 'packet' ? 'AF_PACKET' : kind.toUpperCase();
+}
+
 /**
- * What an instance on tunvsd's TAP device cannot do, as `--config-test` errors (the
- * configuration check of sources.ts): keepalived knows no TAP director, so these are
- * tunvsd's own verdicts.
+ * What an instance on tunvsd's own device (TAP, or the kernel-bypass interface of kind xdp
+ * or packet) cannot do, as `--config-test` errors (the configuration check of sources.ts):
+ * keepalived knows no userspace director, so these are tunvsd's own verdicts. On such a
+ * device the instance runs through the Director (vrrp-tap.ts): its VIPs are answered by the
+ * Director's ARP while MASTER and silent while BACKUP; with `workers` N every worker's
+ * Director follows the state, adverts reach the instance from any worker and it sends
+ * through worker 0 (workers.ts).
  */
 export function vrrpDeviceErrors(device: { kind: string; name: string }, k: KeepalivedConfig): Diagnostic[] {
+  if (device.kind !== 'tap' && device.kind !== 'xdp' && device.kind !== 'packet') return [];
   const out: Diagnostic[] = [];
-  if (device.kind === 'xdp' || device.kind === 'packet') {
-    // the Director on a kernel-bypass link answers ARP for every VIP it serves, whatever
-    // the instance's state: a backup would steal the master's addresses
-    for (const i of k.vrrpConfig.instances) {
-      if (i.interface === device.name)
-        out.push({ severity: 'error', file: i.file, line: i.line, message: `vrrp_instance ${i.name}: VRRP on tunvsd's ${device.kind} device ${device.name} is not supported by tunvs yet (run it on another interface)`, exitCode: 5 });
-    }
-    return out;
-  }
-  if (device.kind !== 'tap') return [];
+  const label = deviceLabel(device.kind);
   for (const i of k.vrrpConfig.instances) {
-    for (const m of tapRefusals(i, device.name)) out.push({ severity: 'error', file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}`, exitCode: 5 });
+    for (const m of tapRefusals(i, device.name, label)) out.push({ severity: 'error', file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}`, exitCode: 5 });
   }
   return out;
 }

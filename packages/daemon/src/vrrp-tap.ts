@@ -21,6 +21,8 @@ export interface TapVrrpTarget {
   device: string;
   /** the Director's own addresses (CIDR), the default source of adverts */
   addresses: readonly string[];
+  /** the device's kind in messages: TAP (default), AF_XDP, AF_PACKET */
+  label?: string;
 }
 
 /** The IPv4 VIPs an instance on the TAP device holds in the Director. */
@@ -33,15 +35,20 @@ export function tapVips(cfg: VrrpConfig | undefined, device: string): Set<string
   return out;
 }
 
-/** What an instance on the TAP device cannot do, in one sentence each. */
-export function tapRefusals(c: VrrpInstanceConfig, device: string): string[] {
+/**
+ * What an instance on tunvsd's own device cannot do, in one sentence each. `label` names the
+ * device's kind in the messages: TAP, or the kernel-bypass link (AF_XDP, AF_PACKET), where
+ * the Director is a host on the segment just the same.
+ */
+export function tapRefusals(c: VrrpInstanceConfig, device: string, label = 'TAP'): string[] {
   if (c.interface !== device) return [];
   const out: string[] = [];
-  if (c.useVmac) out.push(`use_vmac on the TAP device ${device}: the director's MAC is the device's own, set in tunvsd.conf; give the device the virtual MAC there instead`);
-  if (c.routes.length) out.push(`virtual_routes on the TAP device ${device}: the TAP director owns addresses, not a routing table; put the routes on a kernel interface's instance`);
+  const on = `the ${label} device ${device}`;
+  if (c.useVmac) out.push(`use_vmac on ${on}: the director's MAC is the device's own${label === 'TAP' ? ', set in tunvsd.conf; give the device the virtual MAC there instead' : ' (the interface\'s); give the interface the virtual MAC instead'}`);
+  if (c.routes.length) out.push(`virtual_routes on ${on}: the director owns addresses, not a routing table; put the routes on a kernel interface's instance`);
   for (const v of [...c.vips, ...c.excludedVips]) {
-    if (v.family !== 4) out.push(`virtual_ipaddress ${v.addr}: the TAP director answers for IPv4 addresses only`);
-    else if (v.dev !== undefined && v.dev !== device) out.push(`virtual_ipaddress ${v.addr} dev ${v.dev}: an instance on the TAP device ${device} holds its VIPs in the director, not on another interface`);
+    if (v.family !== 4) out.push(`virtual_ipaddress ${v.addr}: the ${label} director answers for IPv4 addresses only`);
+    else if (v.dev !== undefined && v.dev !== device) out.push(`virtual_ipaddress ${v.addr} dev ${v.dev}: an instance on ${on} holds its VIPs in the director, not on another interface`);
   }
   return out;
 }

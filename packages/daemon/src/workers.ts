@@ -37,7 +37,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Director } from '@tunvs/engine';
-import type { DirectorOptions } from '@tunvs/engine';
+import type { DirectorOptions, LocalHandler } from '@tunvs/engine';
+import { formatIpv4 } from '@tunvs/packet';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { newLinkCounters } from '@tunvs/link';
 import type { ConnInfo, DestSpec, DefenseSettings, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo, Timeouts } from '@tunvs/model';
@@ -78,7 +79,9 @@ export interface WorkerSetup {
 export type WorkerOp =
   | 'addService' | 'editService' | 'deleteService' | 'clear' | 'addDest' | 'editDest' | 'deleteDest' | 'zero'
   | 'setTimeouts' | 'setDefense' | 'setMarks' | 'setFtpPorts' | 'setSloppyTcp'
-  | 'syncStartMaster' | 'syncConfigureMaster' | 'syncStopMaster' | 'syncStartBackup' | 'syncConfigureBackup' | 'syncStopBackup';
+  | 'syncStartMaster' | 'syncConfigureMaster' | 'syncStopMaster' | 'syncStartBackup' | 'syncConfigureBackup' | 'syncStopBackup'
+  /** VRRP on the bypass interface: a VIP's state (every worker), a local protocol relayed to the main thread */
+  | 'setAddressActive' | 'releaseAddress' | 'relayLocalProtocol';
 
 /** Main thread -> worker. */
 export type ToWorker =
@@ -92,6 +95,8 @@ export type ToWorker =
   | { t: 'syncRecords'; recs: Float64Array; n: number }
   /** memory links: frames received now (one batch), answered with what the link sent since the last one */
   | { t: 'frames'; id: number; frames: Uint8Array[] }
+  /** worker 0: send an IPv4 datagram (`ip`) or an Ethernet frame the director originates (VRRP adverts, gratuitous ARP) */
+  | { t: 'originate'; kind: 'ip' | 'frame'; data: Uint8Array }
   | { t: 'stop' };
 
 /** What a worker reports of itself. */
@@ -114,6 +119,10 @@ export type FromWorker =
   | { t: 'sent'; id: number; frames: Uint8Array[] }
   /** sync master: a message this worker's master completed, for the main thread's transport */
   | { t: 'syncMsg'; buf: Uint8Array }
+  /** a datagram of a relayed local protocol (VRRP) this worker received, from its IP header */
+  | { t: 'local'; protocol: number; datagram: Uint8Array }
+  /** worker 0 could not send an originated datagram (no route, no room, next hop not resolved: an ARP request went out) */
+  | { t: 'unsent'; dst: number }
   | { t: 'stopped' };
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -203,6 +212,8 @@ export class WorkerPool {
   private readonly withMetrics: boolean;
   /** where the workers' sync masters' messages go (the main thread's sync transport) */
   onSyncMessage: ((msg: Uint8Array) => void) | null = null;
+  /** where datagrams of relayed local protocols go (WorkerDirector's handlers) */
+  onLocal: ((protocol: number, datagram: Uint8Array) => void) | null = null;
 
   /**
    * `onLost` is told when a worker thread ends while the pool runs (an uncaught error): the
@@ -265,6 +276,12 @@ export class WorkerPool {
       case 'syncMsg':
         this.onSyncMessage?.(m.buf);
         return;
+      case 'local':
+        this.onLocal?.(m.protocol, m.datagram);
+        return;
+      case 'unsent':
+        this.log('info', 'vrrp: advert not sent, next hop not resolved yet (asked by ARP)', { worker: index, to: formatIpv4(m.dst) });
+        return;
       case 'arp':
         // worker 0 gets every ARP frame: the replies go to the workers that may have asked
         for (let i = 0; i < this.workers.length; i++) if (i !== index) this.workers[i]!.postMessage({ t: 'arp', frame: m.frame } satisfies ToWorker);
@@ -311,6 +328,15 @@ export class WorkerPool {
   async refresh(): Promise<void> {
     const r = (await this.ask('snapshot')) as WorkerSnapshot[];
     r.forEach((s, i) => (this.snapshots[i] = s));
+  }
+
+  /**
+   * Have worker 0 send what the director originates (VRRP): ARP frames reach slot 0 only,
+   * so worker 0's neighbour table is the one that resolves a unicast peer.
+   */
+  originate(kind: 'ip' | 'frame', data: Uint8Array): void {
+    if (this.stopped) return;
+    this.workers[0]!.postMessage({ t: 'originate', kind, data } satisfies ToWorker);
   }
 
   /** Hand worker `index` a batch of sync records (transferred). */
@@ -461,6 +487,44 @@ export class WorkerDirector extends Director {
     super.setFtpPorts(ports);
     this.pool.broadcast('setFtpPorts', [[...ports]]);
   }
+
+  // ------------------------------- VRRP on the bypass interface, with workers
+
+  /** A VIP's VRRP state here (checks) and in every worker: worker 0 answers its ARP, every worker forwards or drops its traffic. */
+  override setAddressActive(addr: string, active: boolean): void {
+    super.setAddressActive(addr, active);
+    this.pool.broadcast('setAddressActive', [addr, active]);
+  }
+  override releaseAddress(addr: string): void {
+    super.releaseAddress(addr);
+    this.pool.broadcast('releaseAddress', [addr]);
+  }
+  private readonly relayed = new Map<number, LocalHandler>();
+  /**
+   * A local protocol (VRRP) with workers: the steering program hands its datagrams to the
+   * worker of their source's hash; every worker relays them here.
+   */
+  override onLocalProtocol(protocol: number, handler: LocalHandler | null): void {
+    super.onLocalProtocol(protocol, handler);
+    if (handler) this.relayed.set(protocol, handler);
+    else this.relayed.delete(protocol);
+    this.pool.onLocal = (p, dg) => this.relayed.get(p)?.(dg);
+    this.pool.broadcast('relayLocalProtocol', [protocol, handler !== null]);
+  }
+  /**
+   * Sent by worker 0 (its link, its neighbour table). True when handed over: a datagram it
+   * cannot send yet (next hop not resolved: it asks by ARP) is logged there, and VRRP sends
+   * the next advert anyway.
+   */
+  override sendDatagram(datagram: Uint8Array): boolean {
+    if (datagram.length < 20) throw new RangeError(`sendDatagram: ${datagram.length} bytes is no IPv4 datagram`);
+    this.pool.originate('ip', datagram);
+    return true;
+  }
+  override sendFrame(frame: Uint8Array): void {
+    this.pool.originate('frame', frame);
+  }
+
   override get sloppyTcp(): boolean {
     return super.sloppyTcp;
   }

@@ -14,7 +14,9 @@
 import type { Director } from '@tunvs/engine';
 import type { Link } from '@tunvs/link';
 import type { ServiceInfo } from '@tunvs/model';
-import { parseIpv4 } from '@tunvs/packet';
+import { formatIpv4, parseIpv4 } from '@tunvs/packet';
+import { IPPROTO_VRRP, VRRP_MCAST_GROUP } from '@tunvs/vrrp';
+import type { VrrpConfig } from '@tunvs/keepalived';
 import { openPacket, openXdp, parseEndpoint } from '@tunvs/xdp';
 import type { Endpoint, EndpointSpec, Steering } from '@tunvs/xdp';
 import type { WorkerLinkSpec } from './workers.js';
@@ -41,6 +43,37 @@ export interface SteeringPlan {
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
 
 /**
+ * What VRRP instances on the bypass interface need steered to the Director (vrrp-tap.ts
+ * runs them through it): their adverts (IP protocol 112, to the VRRP group or to the
+ * Director's own unicast source), ARP and ping for their VIPs (also those no virtual
+ * service uses: a real servers' gateway VIP). Whether the Director answers is its VRRP
+ * gate's business (master or backup); the steering only keeps these frames from the kernel,
+ * which has none of these addresses.
+ */
+export interface VrrpSteering {
+  vips: EndpointSpec[];
+  arp: string[];
+}
+
+/** The steering of the VRRP instances of `cfg` whose interface is `device` (adverts to `defaultSrc` when unicast without unicast_src_ip). */
+export function vrrpSteering(cfg: VrrpConfig | undefined, device: string, defaultSrc: string): VrrpSteering {
+  const vips = new Map<string, EndpointSpec>();
+  const arp = new Set<string>();
+  const add = (addr: string, proto: EndpointSpec['proto']): void => void vips.set(`${addr}/${String(proto)}`, { addr, proto, port: 0 });
+  for (const i of cfg?.instances ?? []) {
+    if (i.interface !== device) continue;
+    if (i.unicastPeers.length === 0) add(formatIpv4(VRRP_MCAST_GROUP), IPPROTO_VRRP);
+    else add(i.unicastSrcIp ?? i.mcastSrcIp ?? defaultSrc, IPPROTO_VRRP); // the source DirectorBackend sends from
+    for (const v of [...i.vips, ...i.excludedVips]) {
+      if (v.family !== 4) continue;
+      arp.add(v.addr);
+      add(v.addr, 'icmp');
+    }
+  }
+  return { vips: [...vips.values()], arp: [...arp] };
+}
+
+/**
  * The steering of `services`: every IPv4 virtual service by (VIP, protocol, port; port 0 =
  * every port), the NAT real servers by (address, protocol, port) so that their replies reach
  * the worker of the client, hashed on the address alone for persistent services (a
@@ -48,10 +81,11 @@ const PROTOS = new Set(['tcp', 'udp', 'sctp']);
  * and every VIP. Direct routing and tunnel real servers answer the client themselves: nothing
  * of theirs comes back.
  */
-export function steeringPlan(services: readonly ServiceInfo[], owned: readonly string[]): SteeringPlan {
+export function steeringPlan(services: readonly ServiceInfo[], owned: readonly string[], vrrp?: VrrpSteering): SteeringPlan {
   const vips = new Map<string, EndpointSpec>();
   const reals = new Map<string, EndpointSpec>();
-  const arp = new Set<string>(owned);
+  const arp = new Set<string>([...owned, ...(vrrp?.arp ?? [])]);
+  for (const v of vrrp?.vips ?? []) vips.set(`${String(v.addr)}/${String(v.proto)}/0`, v);
   const unsteered: string[] = [];
   for (const s of services) {
     if (s.fwmark !== 0 || s.addr.includes(':') || s.protocol === null || !PROTOS.has(s.protocol)) {
@@ -210,6 +244,8 @@ export interface BypassSide {
   readonly dev: BypassDevice;
   /** dotted addresses the Director owns on this interface */
   readonly owned: readonly string[];
+  /** what the VRRP instances on this interface need steered (the first interface's only), updated on reload */
+  readonly vrrp?: VrrpSteering;
 }
 
 /**
@@ -223,7 +259,7 @@ export function syncSteeringSides(sides: readonly BypassSide[], director: Direct
   const routes = director.routes;
   let unsteered: string[] = [];
   sides.forEach((side, index) => {
-    const plan = steeringPlan(services, side.owned);
+    const plan = steeringPlan(services, side.owned, side.vrrp);
     if (sides.length > 1 && routes !== null) plan.arp = plan.arp.filter((a) => side.owned.includes(a) || routes.placed(parseIpv4(a)) === index);
     applySteering(side.dev.steering, plan);
     unsteered = plan.unsteered;

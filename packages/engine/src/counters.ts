@@ -16,6 +16,8 @@ export class DirectorCounters {
   readonly malformed = new Float64Array(REASON_COUNT);
   /** TAP frames addressed to another MAC */
   notForUs = 0;
+  /** to an address a VRRP instance holds as backup (the master's): not forwarded, not answered */
+  vrrpBackup = 0;
   /** unsupported protocol for a VIP (not TCP/UDP/ICMP) */
   unsupportedProto = 0;
   /** no service matches the packet and no connection exists */

@@ -1,5 +1,5 @@
 export { Director, TUNVS_VERSION, checkFtpPorts } from './director.js';
-export type { DirectorOptions, DirectorEvent, InterfaceOptions, OwnedAddress } from './director.js';
+export type { DirectorOptions, DirectorEvent, InterfaceOptions, OwnedAddress, LocalHandler } from './director.js';
 export { Control } from './control.js';
 export type { ControlParts } from './control.js';
 export { ServiceTable, VirtualService, DEFAULT_PERSISTENT_TIMEOUT, statsInfo } from './services.js';

@@ -116,6 +116,15 @@ export class L2 {
     return this.owned.has(addr);
   }
 
+  /**
+   * Is `addr` held by a VRRP instance in standby (backup)? Its traffic is the master's:
+   * the Director neither answers for it nor forwards it as its own. One size test when no
+   * address is held standby (the packet path asks for every frame).
+   */
+  standby(addr: number): boolean {
+    return this.heldStandby.size > 0 && this.heldStandby.has(addr);
+  }
+
   /** Ours in any state (never learnt as a neighbour): owned, a VIP, or held by VRRP. */
   private mine(addr: number): boolean {
     return this.owned.has(addr) || this.table.isVip(addr) || this.heldActive.has(addr) || this.heldStandby.has(addr);

@@ -368,6 +368,12 @@ export class TapXmit extends LinkXmit {
       this.counters.notForUs++;
       return false;
     }
+    // an address a VRRP backup holds is the master's: a frame that still reaches us (a
+    // client's stale ARP entry, a flooding switch) is not forwarded as ours
+    if (this.l2.standby(p.info.dst)) {
+      this.counters.vrrpBackup++;
+      return false;
+    }
     this.point(p, buf, off);
     return true;
   }

@@ -147,6 +147,7 @@ const PROTO_UDP = Proto.UDP;
 /** The director counters that are drops, by field name → metric reason. */
 const DROP_FIELDS: Record<string, string> = {
   notForUs: 'not_for_us',
+  vrrpBackup: 'vrrp_backup',
   unsupportedProto: 'unsupported_protocol',
   noService: 'no_service',
   notSyn: 'not_syn',

@@ -256,3 +256,18 @@ t.test('AF_PACKET forms: the fanout program picks the same slot, the filter keep
     t.ok(r.action === 0 || r.action === FILTER_KEEP);
   }
 });
+
+t.test('an IP protocol without ports (VRRP, 112) steered by an address entry of port 0: by its source address', async (t) => {
+  const w = world(3);
+  const group = parseIpv4('224.0.0.18');
+  // what tunvsd's vrrpSteering adds for an instance on the interface: (224.0.0.18, 0, 112)
+  w.maps.get(FD.vips)!.entries.set(hex(endpointKey(group, 0, 112)), u32Value(0));
+  w.maps.get(FD.addrs)!.entries.set(hex(addrKey(group)), u32Value(AddrFlag.Vip));
+  const advert = (src: string): Uint8Array =>
+    packet().eth({ dst: '01:00:5e:00:00:12' }).ipv4({ src, dst: '224.0.0.18', ttl: 255, protocol: 112 }).payload(Uint8Array.of(0x31, 61, 100, 1, 0, 20, 0, 0, 10, 0, 2, 100)).build();
+  for (const src of ['10.0.2.1', '10.0.2.2', '10.0.2.3']) t.equal(run(w, advert(src)).key, slotOf(parseIpv4(src), 0, 3), `an advert from ${src} to the slot of its source`);
+  const other = packet().eth({ dst: '01:00:5e:00:00:12' }).ipv4({ src: '10.0.2.1', dst: '224.0.0.18', protocol: 2 }).payload(8).build();
+  t.equal(run(w, other).action, XdpAction.Pass, 'another protocol to the group passes (IGMP stays with the kernel)');
+  const filter = steeringProgram(3, FD, 'filter').assemble();
+  t.equal(runSkb(filter, w.maps, advert('10.0.2.1'), 0).action, FILTER_KEEP, 'AF_PACKET: kept by the filter');
+});
