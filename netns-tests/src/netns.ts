@@ -221,7 +221,16 @@ export class Child {
   /** Resolve with the exit code; after `timeoutMs`, kill it and resolve anyway. */
   wait(timeoutMs = 10_000): Promise<number> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.kill(), timeoutMs);
+      const timer = setTimeout(() => {
+        this.kill();
+        // the process is gone but a descendant of it still holds its output open, so
+        // 'close' never comes: stop reading and resolve rather than hang the test
+        if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+          this.proc.stdout?.destroy();
+          this.proc.stderr?.destroy();
+          setTimeout(done, 1000).unref();
+        }
+      }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
         resolve(this.exitCode ?? 1);
