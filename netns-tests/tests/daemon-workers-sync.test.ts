@@ -19,11 +19,12 @@ import { ControlClient } from '@tunvs/cli';
 import type { ConnInfo } from '@tunvs/model';
 import { parseIpv4 } from '@tunvs/packet';
 import { slotOf } from '@tunvs/xdp';
-import { fixturePath, isRoot } from '../src/netns.js';
+import { fixturePath } from '../src/netns.js';
 import type { Child } from '../src/netns.js';
-import { bypassPort, bridgedHost, exitNote, openBypassLab, service, spawnTunvsd, startRealServers, tunvsadm } from '../fixtures/bypass-lab.js';
+import { bypassGate, bypassPort, bridgedHost, exitNote, openBypassLab, service, spawnTunvsd, startRealServers, tunvsadm } from '../fixtures/bypass-lab.js';
 
-const skip = !isRoot() && 'needs root';
+/** AF_XDP only: skipped, with the reason, where it does not open */
+const gate = bypassGate('lws', ['xdp']);
 const VIP = '10.87.0.100';
 const CLIENTS = ['10.87.0.2', '10.87.0.3'];
 /** keep-alive connections per client */
@@ -31,7 +32,7 @@ const PER_CLIENT = 4;
 
 interface Get { op: 'get'; status?: number; localPort?: number; reused?: boolean; error?: string }
 
-t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of each flow; failover keeps keep-alive connections', { skip }, async (t) => {
+t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of each flow; failover keeps keep-alive connections', { skip: gate.skip }, async (t) => {
   const t0 = Date.now();
   const at = (what: string): void => void t.comment(`${what}: ${Date.now() - t0} ms`);
   const { lab, work } = openBypassLab(t, 'lws', 'wsync');
