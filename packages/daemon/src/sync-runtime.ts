@@ -252,7 +252,7 @@ export class DaemonSync {
         add('bad_size', rx.wrongSize);
         add('bad_syncid', rx.wrongSyncid);
         add('bad_version', rx.unknownVersion);
-        add('bad_record', rx.badType + rx.badOption + rx.unknownOption + rx.ipv6 + rx.unknownProto + rx.badState + rx.noPe);
+        add('bad_record', rx.badType + rx.badOption + rx.unknownOption + rx.ipv6 + rx.unknownProto + rx.badState + rx.noPe + ap.badState);
         add('no_dest', ap.noDest);
         add('table_full', ap.tableFull + ap.queueFull);
         out.push({

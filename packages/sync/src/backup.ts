@@ -6,7 +6,9 @@
  * timeout (the record's, or the state's for v0, 180 s for v0 templates); as the kernel's,
  * its incoming-packet count becomes this director's sync_threshold and its old_state the
  * record's state, so that after a takeover this director's master syncs it again on the
- * period's rhythm and does not re-send a closing state it got by sync. Nothing is
+ * period's rhythm and does not re-send a closing state it got by sync. A TCP or SCTP
+ * entry takes the record's state (its active/inactive counting with it), and a record
+ * without a timeout the state's; a state beyond the protocol's is refused (counted). Nothing is
  * scheduled: the record's destination must exist in this director's services, else the
  * record is counted (`noDest`). A record never replaces or touches a connection this
  * director created itself, and a full table refuses records (counted) without evicting.
@@ -15,7 +17,7 @@ import type { ConnTable } from '@tunvs/conntrack';
 import { ConnFlag, Fwd, Proto } from '@tunvs/model';
 import type { Dest } from '@tunvs/model';
 import {
-  SEQ_MASK, SYNC_BACKUP_MASK, SYNC_DEFAULTS, SyncRxCounters, decodeSyncMessage, newSyncRecord,
+  SEQ_MASK, SYNC_BACKUP_MASK, SYNC_DEFAULTS, SyncRxCounters, decodeSyncMessage, newSyncRecord, syncRecordStateOk,
 } from './wire.js';
 import type { SyncRecord } from './wire.js';
 
@@ -54,6 +56,12 @@ export class SyncApplyCounters {
   seqData = 0;
   /** records with sequence data for a connection no application helper serves here (ignored) */
   seqNoHelper = 0;
+  /**
+   * records handed to apply (not through this backup's decoder: a worker's, from the
+   * thread that decoded them) whose protocol is not tracked or whose state is beyond the
+   * protocol's: refused
+   */
+  badState = 0;
 }
 
 /** Where a backup's decoded records go when it does not apply them itself. */
@@ -178,6 +186,12 @@ export class SyncBackup {
     const t = this.target;
     if (t === null) throw new Error('this SyncBackup hands its records on: it has no table to apply them to');
     const c = t.conns;
+    // the decoder checked this already; a record that came another way is checked again
+    // rather than trusted (a state indexes the table's timeouts)
+    if (syncRecordStateOk(r.protocol, r.flags, r.state) !== 1) {
+      this.applied.badState++;
+      return;
+    }
     const flags = (r.flags & SYNC_BACKUP_MASK) | SYNC;
     const template = (flags & TEMPLATE) !== 0;
     let slot = template ? c.findTemplate(r.protocol, r.caddr, r.vaddr, r.vport) : c.lookupIn(r.protocol, r.caddr, r.cport, r.vaddr, r.vport);
@@ -228,7 +242,7 @@ export class SyncBackup {
       else this.applied.seqNoHelper++;
     }
     c.setInPkts(slot, this.settings.threshold);
-    if (c.isTemplate(slot) || r.protocol === Proto.TCP) c.setState(slot, r.state, now);
+    if (c.isTemplate(slot) || r.protocol === Proto.TCP || r.protocol === Proto.SCTP) c.setState(slot, r.state, now);
     c.setOldState(slot, c.state(slot));
     c.setTimeout(slot, timeoutMs, now);
   }
@@ -239,6 +253,7 @@ export class SyncBackup {
     if (template) return SYNC_DEFAULTS.templateTimeoutSec * 1000;
     const c = this.target!.conns;
     if (r.protocol === Proto.TCP) return c.tcpTimeout(r.state);
+    if (r.protocol === Proto.SCTP) return c.sctpTimeout(r.state);
     return c.getTimeouts().udp * 1000;
   }
 }

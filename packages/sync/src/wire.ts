@@ -12,6 +12,7 @@
  */
 import { ConnFlag, Proto } from '@tunvs/model';
 import { rd16, rd32, wr16, wr32 } from '@tunvs/packet';
+import { SCTP_STATE_COUNT, TCP_STATE_COUNT } from '@tunvs/conntrack';
 
 /** The kernel's defaults (ip_vs.h, start_sync_thread). */
 export const SYNC_DEFAULTS = {
@@ -98,9 +99,22 @@ export const SYNC_UPDATE_MASK = INACTIVE | SEQ_MASK;
 /** Number of states of each protocol a record may carry (the kernel's num_states). */
 export function syncStateCount(protocol: number, template: boolean): number {
   if (template) return 2;
-  if (protocol === Proto.TCP) return 11;
+  if (protocol === Proto.TCP) return TCP_STATE_COUNT;
   if (protocol === Proto.UDP) return 1;
+  if (protocol === Proto.SCTP) return SCTP_STATE_COUNT;
   return 0;
+}
+
+/**
+ * Whether a record's protocol and state are ones a backup takes (the kernel's checks in
+ * ip_vs_proc_sync_conn): 1 yes, 0 the protocol is not tracked, -1 the state is beyond the
+ * protocol's states (a fwmark template, protocol 0, has the template states).
+ */
+export function syncRecordStateOk(protocol: number, flags: number, state: number): 1 | 0 | -1 {
+  const template = (flags & TEMPLATE) !== 0;
+  const states = template && protocol === 0 ? 2 : syncStateCount(protocol, template);
+  if (states === 0) return 0;
+  return state >= 0 && state < states ? 1 : -1;
 }
 
 /** One decoded record (IPv4); the decoder refills one object per record. */
@@ -331,18 +345,12 @@ function decodeV1Record(buf: Uint8Array, p: number, end: number, rec: SyncRecord
 
 /** The protocol/state/PE checks that skip a single record. */
 function checkRecord(rec: SyncRecord, c: SyncRxCounters): number {
-  const template = (rec.flags & TEMPLATE) !== 0;
-  if (!template || rec.protocol !== 0) {
-    const states = syncStateCount(rec.protocol, template);
-    if (states === 0) {
-      c.unknownProto++;
-      return 1;
-    }
-    if (rec.state >= states) {
-      c.badState++;
-      return 1;
-    }
-  } else if (rec.state >= 2) {
+  const ok = syncRecordStateOk(rec.protocol, rec.flags, rec.state);
+  if (ok === 0) {
+    c.unknownProto++;
+    return 1;
+  }
+  if (ok < 0) {
     c.badState++;
     return 1;
   }

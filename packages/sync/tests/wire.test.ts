@@ -107,6 +107,10 @@ t.test('bad input is dropped and counted by reason', (t) => {
   const state = good.slice();
   state[8 + 9] = 11;
   cases.push(['TCP state 11', state, 'badState', 1]);
+  const sctp = good.slice();
+  sctp[8 + 1] = 132;
+  sctp[8 + 9] = 14;
+  cases.push(['SCTP state 14 (beyond CLOSED)', sctp, 'badState', 1]);
   // option with length 0, option overrunning, duplicate seq option, unknown mandatory option
   const opt = (o: string): Uint8Array => {
     const rec = '00 06 ' + (36 + o.replace(/ /g, '').length / 2).toString(16).padStart(4, '0') + V1_TWO.replace(/ /g, '').slice(16 + 8, 16 + 72);
@@ -129,6 +133,15 @@ t.test('bad input is dropped and counted by reason', (t) => {
   const wrong = decode(good, 6);
   t.equal(wrong.c.wrongSyncid, 1);
   t.equal(decode(good, 0).recs.length, 2, 'syncid 0 accepts all');
+  t.end();
+});
+
+t.test('SCTP records: each of the 14 states is taken, a 15th is not', (t) => {
+  const recs = Array.from({ length: 15 }, (_, state) => ({ ...CONN, protocol: 132, state, cport: 40000 + state }));
+  const d = decode(hex(encode(1, recs)));
+  t.same(d.recs.map((r) => r.state), Array.from({ length: 14 }, (_, i) => i), 'NONE .. CLOSED delivered');
+  t.equal(d.c.badState, 1, 'state 14 counted');
+  t.equal(d.c.unknownProto, 0, 'SCTP is a protocol the backup tracks');
   t.end();
 });
 
