@@ -1184,20 +1184,24 @@ export class ConnTable {
   // ------------------------------------------------------------------ kernel rules
 
   /**
-   * Port reuse (3.7): call when a packet that starts a connection (TCP SYN) hits `slot`.
-   * Returns true when the engine must schedule the packet as new; the old entry has then
-   * been expired (unless it still controls children, which keeps it alive).
+   * Port reuse (3.7): call when a packet that may start a connection (a TCP segment with
+   * SYN set, an SCTP packet whose first chunk is INIT) hits `slot`. Returns true when the
+   * engine must schedule the packet as new; the old entry has then been expired (unless it
+   * still controls children, which keeps it alive). As the kernel's (since its fix of
+   * reuse with weight-0 servers): an entry with a controller (persistence, FTP data) is
+   * never rescheduled; expire_nodest_conn with the destination at weight 0 reschedules
+   * whatever conn_reuse_mode says; the state rules need conn_reuse_mode non-zero.
    */
   reuse(slot: number, now: number): boolean {
+    if (this.warm[(slot << 2) + W_CONTROL]! >= 0) return false;
     const mode = this.options.connReuseMode;
-    if (mode === 0) return false;
     const m = this.blk[(slot << SHIFT) + META]!;
     let resched = false;
     const id = idOf(this.blk[(slot << SHIFT) + DEST]!);
     const dest = id >= 0 ? this.registry.get(id) : null;
     if (this.options.expireNodestConn && dest !== null && dest.weight === 0) {
       resched = true;
-    } else if (this.warm[(slot << 2) + W_CONTROL]! < 0) {
+    } else if (mode !== 0) {
       const proto = m >>> PROTO_SHIFT;
       const state = (m >>> STATE_SHIFT) & 0xff;
       if (proto === P_TCP) {

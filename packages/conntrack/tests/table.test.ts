@@ -262,17 +262,24 @@ t.test('conn_reuse_mode (3.7)', (t) => {
   const c = table.create(TCP, CLIENT, 302, VIP, 80, RS1, 80, nat, 0, 0, tpl);
   table.setState(c, TcpState.TIME_WAIT, 0);
   t.equal(table.reuse(c, 10), false, 'persistent child kept');
-  // mode 0 disables all of it, including expire_nodest_conn's weight-0 branch
+  // mode 0 disables the state rules, not expire_nodest_conn's weight-0 branch (the kernel's
+  // since its fix of reuse with weight-0 servers)
   table.options.connReuseMode = 0;
   const z = mk(303, nat, TcpState.TIME_WAIT);
   t.equal(table.reuse(z, 10), false);
-  table.options.connReuseMode = 1;
   table.options.expireNodestConn = true;
   nat.weight = 0;
+  const z0 = mk(305, nat, TcpState.ESTABLISHED);
+  t.equal(table.reuse(z0, 10), true, 'mode 0: expire_nodest_conn + weight 0 still reschedules');
+  table.options.connReuseMode = 1;
   const e = mk(304, nat, TcpState.ESTABLISHED);
   t.equal(table.reuse(e, 10), true, 'expire_nodest_conn + weight 0 reschedules');
   t.notOk(table.isLive(e));
-  t.ok(table.counters.reused >= 4);
+  // a controlled entry is kept in that branch too
+  const tpl2 = table.createTemplate(TCP, CLIENT, VIP, 80, RS1, 80, nat, 360, 0);
+  const c2 = table.create(TCP, CLIENT, 306, VIP, 80, RS1, 80, nat, 0, 0, tpl2);
+  t.equal(table.reuse(c2, 10), false, 'persistent child kept at weight 0');
+  t.ok(table.counters.reused >= 5);
   t.end();
 });
 

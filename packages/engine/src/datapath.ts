@@ -79,8 +79,6 @@ export interface SyncHook {
 /** Receives the datagrams of an IPv4 protocol handled locally, a copy from the IP header (TTL as received, IP checksum verified). */
 export type LocalHandler = (datagram: Uint8Array) => void;
 
-/** SYN without ACK or RST: the segment that may open a connection. */
-const SYN_MASK = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST;
 
 /** What the connection's state machine takes from a packet: TCP's flags, SCTP's chunk event. */
 function stateEvent(p: Packet): number {
@@ -221,7 +219,9 @@ export class Datapath {
         ? conns.lookupInBucket(bucket, info.proto, info.src, info.srcPort, info.dst, info.dstPort)
         : conns.lookupIn(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
     if (slot < 0) return this.replyOrNew(x, p);
-    if ((info.tcpFlags & SYN_MASK) === SYN && info.proto === TCP) return this.synOnExisting(x, p, slot);
+    // the kernel's is_new_conn: a TCP segment with SYN set (whatever else is: SYN+ACK,
+    // SYN+RST too), an SCTP packet whose first chunk is INIT
+    if ((info.tcpFlags & SYN) !== 0 && info.proto === TCP) return this.synOnExisting(x, p, slot);
     if (info.sctpChunk === SCTP_INIT) return this.synOnExisting(x, p, slot);
     const dest = conns.dest(slot);
     if (dest !== null && !dest.available) return this.destGone(x, p, slot);
@@ -229,7 +229,11 @@ export class Datapath {
     return slot;
   }
 
-  /** A SYN (SCTP: an INIT) that hits a connection: port reuse may expire it and schedule anew (conn_reuse_mode). */
+  /**
+   * A SYN (SCTP: an INIT) that hits a connection: port reuse may expire it and schedule
+   * anew (conn_reuse_mode, expire_nodest_conn with a weight-0 server); a SYN+RST then finds
+   * no connection and is not scheduled (counted notSyn).
+   */
   private synOnExisting(x: LinkXmit, p: Packet, slot: number): number {
     if (this.conns.reuse(slot, x.now)) return this.newFlow(x, p);
     const dest = this.conns.dest(slot);
