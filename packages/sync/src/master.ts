@@ -15,7 +15,7 @@
  */
 import { totalmem } from 'node:os';
 import type { ConnTable } from '@tunvs/conntrack';
-import { TcpState } from '@tunvs/conntrack';
+import { SctpState, TcpState } from '@tunvs/conntrack';
 import { ConnFlag, Proto } from '@tunvs/model';
 import {
   SEQ_MASK, SYNC_DEFAULTS, SYNC_MAX_RECORDS, SyncWire, setV1RecordLength, syncRecordLength, syncRecordStart,
@@ -26,6 +26,10 @@ const { TEMPLATE, ONE_PACKET } = ConnFlag;
 const { ESTABLISHED, FIN_WAIT, CLOSE, CLOSE_WAIT, TIME_WAIT } = TcpState;
 /** TCP states in which a connection is synced at all */
 const TCP_SYNC_STATES = (1 << ESTABLISHED) | (1 << FIN_WAIT) | (1 << CLOSE) | (1 << CLOSE_WAIT) | (1 << TIME_WAIT);
+/** SCTP states in which an association is synced at all */
+const SCTP_SYNC_STATES =
+  (1 << SctpState.ESTABLISHED) | (1 << SctpState.SHUTDOWN_SENT) | (1 << SctpState.SHUTDOWN_RECEIVED) |
+  (1 << SctpState.SHUTDOWN_ACK_SENT) | (1 << SctpState.CLOSED);
 /** IPVS_SYNC_WAKEUP_RATE: this many closed messages are sent without waiting for sendDelayMs */
 const WAKEUP_RATE = 8;
 /** message buffers allocated up front (the pool grows to qlenMax + 1 under backlog, never shrinks) */
@@ -261,11 +265,13 @@ export class SyncMaster {
     const flags = c.flags(slot);
     if ((flags & TEMPLATE) === 0) {
       if (s.persistMode && c.control(slot) >= 0 && c.isTemplate(c.control(slot))) return false;
-      if (c.proto(slot) === Proto.TCP) {
+      const proto = c.proto(slot);
+      if (proto === Proto.TCP || proto === Proto.SCTP) {
         const st = c.state(slot);
-        if (((1 << st) & TCP_SYNC_STATES) === 0) return false;
+        const tcp = proto === Proto.TCP;
+        if (((1 << st) & (tcp ? TCP_SYNC_STATES : SCTP_SYNC_STATES)) === 0) return false;
         // a change to a closing state is sent at once; ESTABLISHED goes through the tests below
-        if (st !== c.oldState(slot) && st !== ESTABLISHED) return this.set(slot, now + c.timeout(slot), 0);
+        if (st !== c.oldState(slot) && st !== (tcp ? ESTABLISHED : SctpState.ESTABLISHED)) return this.set(slot, now + c.timeout(slot), 0);
       }
     }
     const timeout = c.timeout(slot);
