@@ -77,7 +77,15 @@ const IPERF = 5201;
 const UDP = 9;
 
 const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun', 'tunvs-xdp', 'tunvs-xdp-dr', 'tunvs-xdp2'] as const;
-type Anchor = (typeof ANCHORS)[number];
+/**
+ * Variants of tunvs-xdp (same topology, another tunvsd setting), run only when named:
+ * tunvs-xdp-2w runs two workers (informational: what a second worker gives on this
+ * machine; the director is not pinned, so it shares both CPUs with the load).
+ */
+const XDP_VARIANTS = ['tunvs-xdp-2w'] as const;
+type Anchor = (typeof ANCHORS)[number] | (typeof XDP_VARIANTS)[number];
+/** tunvs-xdp and its variants: the routed topology with the director's veth on br-rs */
+const isXdpNat = (a: Anchor): boolean => a === 'tunvs-xdp' || (XDP_VARIANTS as readonly string[]).includes(a);
 const METRICS = ['conn_per_s', 'keepalive_rps', 'tcp_gbps', 'udp_pps'] as const;
 type Metric = (typeof METRICS)[number];
 /** which metrics each anchor measures */
@@ -91,6 +99,7 @@ const MEASURES: Record<Anchor, readonly Metric[]> = {
   'tunvs-xdp': METRICS,
   'tunvs-xdp-dr': METRICS,
   'tunvs-xdp2': METRICS,
+  'tunvs-xdp-2w': METRICS,
 };
 /** the anchors on the one-segment (DR) topology */
 const isDr = (a: Anchor): boolean => a === 'tunvs-dr' || a === 'tunvs-xdp-dr';
@@ -424,7 +433,7 @@ http {
     }
   }
 
-  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2'): Promise<void> {
+  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2', more: { workers?: number } = {}): Promise<void> {
     const sock = join(this.work, `tunvsd-${kind}.sock`);
     rmSync(sock, { force: true });
     const nat = kind === 'nat' || kind === 'xdp-nat' || kind === 'xdp2';
@@ -446,6 +455,7 @@ http {
       sourceAddress: kind === 'xdp-nat' || kind === 'xdp2' ? XDP_ADDR : kind === 'xdp-dr' ? D_XDP_ADDR : nat ? DIR_RS : D_DIP,
       socket: sock,
       connCapacity: 1 << 20,
+      ...(more.workers ? { workers: more.workers } : {}),
       services: [
         { protocol: 'tcp', addr: vip, port: HTTP, scheduler: 'rr', dests: dests(HTTP) },
         // iperf3 needs its control and data connections on the same server
@@ -457,7 +467,8 @@ http {
     writeFileSync(file, JSON.stringify(config, null, 2));
     const node = [process.execPath];
     if (this.profileDir) node.push('--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, kind)}`);
-    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], 1);
+    // several workers get both CPUs (the load's too): what they give on this machine
+    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 ? undefined : 1);
     this.director = c;
     this.directorPid = c.pid ?? null;
     this.directorLog = '';
@@ -535,9 +546,9 @@ backend iperf
     } else if (a === 'tunvs-dr') {
       ipb(DNS.cl, ['neigh flush all']);
       await this.tunvsd('dr');
-    } else if (a === 'tunvs-xdp') {
+    } else if (isXdpNat(a)) {
       // the kernel routes the VIP to the director's own address; the servers answer through it
-      await this.tunvsd('xdp-nat');
+      await this.tunvsd('xdp-nat', a === 'tunvs-xdp-2w' ? { workers: 2 } : {});
       this.earlyDemux(false);
       ipb(NS.dir, [`route add ${VIP}/32 via ${XDP_ADDR} dev br-rs`]);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${XDP_ADDR}`]);
@@ -575,7 +586,7 @@ backend iperf
     if (a === 'nft') sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'ip', 'bx_lb'], { ignore: true });
     if (a === 'haproxy') ipb(NS.dir, [`addr del ${VIP}/32 dev lo`]);
     if (a === 'tunvs-nat' || a === 'c-tun') this.tunRouting(false);
-    if (a === 'tunvs-xdp') {
+    if (isXdpNat(a)) {
       sh('ip', ['-n', NS.dir, 'route', 'del', `${VIP}/32`], { ignore: true });
       this.earlyDemux(true);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${DIR_RS}`]);
@@ -627,7 +638,7 @@ backend iperf
       value = bps / 1e9;
     } else {
       const servers = isDr(a) ? [DNS.rs1, DNS.rs2] : [NS.rs1, NS.rs2];
-      const xdpDev = a === 'tunvs-xdp' ? { ns: NS.dir, dev: XDP } : a === 'tunvs-xdp-dr' ? { ns: DNS.dir, dev: D_XDP } : null;
+      const xdpDev = isXdpNat(a) ? { ns: NS.dir, dev: XDP } : a === 'tunvs-xdp-dr' ? { ns: DNS.dir, dev: D_XDP } : null;
       const dropsBefore = xdpDev ? vethXdpDrops(xdpDev.ns, xdpDev.dev) : null;
       const before = servers.map(udpDelivered);
       const out = sh(
@@ -719,7 +730,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   const rounds = opts.quick ? 1 : Number(process.env.E2E_ROUNDS ?? 3);
   const seconds = opts.quick ? 2 : Number(process.env.E2E_SECONDS ?? 4);
   const profile = process.argv.includes('--profile');
-  const only = opts.args.filter((a): a is Anchor => (ANCHORS as readonly string[]).includes(a));
+  const only = opts.args.filter((a): a is Anchor => ([...ANCHORS, ...XDP_VARIANTS] as readonly string[]).includes(a));
   const anchors: Anchor[] = only.length ? only : [...ANCHORS];
   const profileDir = profile ? join(root, 'bench/results', `e2e-prof-${new Date().toISOString().slice(0, 10)}`) : null;
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
@@ -821,6 +832,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
     ['tunvs-xdp', 'nft'], ['tunvs-xdp', 'haproxy'], ['tunvs-xdp', 'tunvs-nat'],
     ['tunvs-xdp-dr', 'nft'], ['tunvs-xdp-dr', 'tunvs-dr'],
     ['tunvs-xdp2', 'nft'], ['tunvs-xdp2', 'haproxy'], ['tunvs-xdp2', 'tunvs-xdp'],
+    ['tunvs-xdp-2w', 'nft'], ['tunvs-xdp-2w', 'tunvs-xdp'],
   ];
   for (const [x, y] of pairs) {
     if (!figures[x] || !figures[y]) continue;
@@ -920,6 +932,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       tunvs: 'tunvsd single queue, vnetHdr true; rr for HTTP and UDP, sh for iperf3; NAT: masq on TUN, DR: route on TAP',
       'tunvs-xdp': 'tunvsd on AF_XDP (copy mode, veth peer on the servers\' bridge), NAT; the kernel routes client<->director (one extra forward, as for nft)',
       'tunvs-xdp2': 'tunvsd owning two interfaces on AF_XDP (copy mode): the client\'s veth and the veth on the servers\' bridge, NAT; no kernel forward in the director\'s namespace (client TX checksum offload off while measured)',
+      'tunvs-xdp-2w': 'tunvs-xdp with two workers (two sockets on the one veth queue; not pinned: both CPUs, shared with the load)',
       pinning: 'client tools on CPU 0, userspace directors on CPU 1 (2-CPU machine, shared)',
     },
   };
