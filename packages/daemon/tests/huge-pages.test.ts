@@ -30,12 +30,9 @@ t.test('thpMode reads the bracketed mode', async (t) => {
   t.match(describeHugePages({ thp: 'madvise', tunable: '1', eligible: true, anonHugeKiB: 4096 }), /asked for by glibc\.malloc\.hugetlb=1, 4 MiB/);
 });
 
-t.test('a child started with hugePagesEnv has its connection table on huge pages', async (t) => {
-  const mode = thpMode();
-  if (mode !== 'madvise' && mode !== 'always') {
-    t.skip(`the kernel's THP mode is ${mode}: no huge pages to get`);
-    return;
-  }
+const mode = thpMode();
+const noThp = mode !== 'madvise' && mode !== 'always' ? `the kernel's THP mode is ${mode}: no huge pages to get` : false;
+t.test('a child started with hugePagesEnv has its connection table on huge pages', { skip: noThp }, async (t) => {
   // a table of 1M entries (about 64 MB), then the process's AnonHugePages
   const program = `
     const { ConnTable } = await import(${JSON.stringify(import.meta.resolve('@tunvs/conntrack'))});
