@@ -89,6 +89,8 @@ async function main() {
   console.log(`tunvsd configuration (${confFile}):\n${JSON.stringify(config.services, null, 2)}\n`);
   daemon = spawn('ip', ['netns', 'exec', d.ns, process.execPath, join(root, 'packages/daemon/dist/bin/tunvsd.js'), '-f', confFile], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // huge pages for the connection table (packages/daemon/README.md, "huge pages")
+    env: (await import(join(root, 'packages/daemon/dist/huge-pages.js'))).hugePagesEnv(),
   });
   let daemonLog = '';
   daemon.stderr.on('data', (c) => (daemonLog += c));

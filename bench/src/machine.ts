@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
+import { describeHugePages } from '@tunvs/daemon';
 
 /** What every figure is measured on: printed with each report. */
 export interface MachineInfo {
@@ -9,6 +10,8 @@ export interface MachineInfo {
   node: string;
   memGiB: number;
   date: string;
+  /** whether large allocations (connection tables) can be on transparent huge pages */
+  hugePages?: string;
 }
 
 export function machineInfo(): MachineInfo {
@@ -25,5 +28,6 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     memGiB: Math.round(os.totalmem() / 2 ** 30),
     date: new Date().toISOString(),
+    hugePages: describeHugePages(),
   };
 }

@@ -167,6 +167,7 @@ export function renderMarkdown(r: RunReport, chartFiles: { file: string; title: 
   out.push(`- date: ${r.date}`);
   out.push(`- command: \`${r.command}\``);
   out.push(`- machine: ${machineLine(r.machine)}`);
+  out.push(`- memory: ${r.machine.hugePages ?? 'huge pages not recorded'}`);
   out.push('- note: the machine is shared; absolute figures drift by 20% and more between runs, so each suite reports ratios to references measured in the same run.');
   for (const [name, figs] of Object.entries(r.suites)) {
     out.push('');

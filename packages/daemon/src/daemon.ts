@@ -18,6 +18,7 @@
  *
  * Logs are JSON lines on stderr: { ts, level, msg, ... }.
  */
+import { describeHugePages } from './huge-pages.js';
 import type { Server } from 'node:net';
 import { Director } from '@tunvs/engine';
 import type { DirectorEvent, MarkRule } from '@tunvs/engine';
@@ -200,6 +201,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       return { addr: formatIpv4(c.addr), prefix: c.prefix };
     });
     const capacity = started.connCapacity ?? 262144;
+    // a large table is much faster on huge pages (huge-pages.ts); say whether it can have them
+    log('info', 'memory', { connCapacity: capacity, hugePages: describeHugePages() });
     const conntrack = {
       ...(started.expireNodestConn !== undefined ? { expireNodestConn: started.expireNodestConn } : {}),
       ...(started.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: started.expireQuiescentTemplate } : {}),

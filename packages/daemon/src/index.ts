@@ -28,3 +28,5 @@ export { KernelBackend, vmacName } from './vrrp-kernel.js';
 export type { VrrpBackend, BackendInstance } from './vrrp-kernel.js';
 export { instanceSpec, trackRefs, notifyScripts, refusals, vrrpDeviceErrors } from './vrrp-spec.js';
 export type { VrrpRefusal } from './vrrp-spec.js';
+export { HUGE_PAGES_TUNABLE, hugePagesEnv, hugePagesDecided, hugePagesStatus, describeHugePages, thpMode } from './huge-pages.js';
+export type { HugePagesStatus } from './huge-pages.js';
