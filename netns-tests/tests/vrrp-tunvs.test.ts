@@ -132,8 +132,9 @@ t.test('tunvs directors', { skip }, async (t) => {
   }));
 
   await t.test('(i) partition then heal: exactly one master, the RFC winner', (t) => guarded(t, async () => {
-    // t1 150, ka 120, t2 100
-    await l.startTunvs(t1, instance({ priority: 150 }));
+    // t1 150, ka 120, t2 100. t1 refreshes its GARPs every second while master
+    // (garp_master_refresh): see the client's part below for why
+    await l.startTunvs(t1, instance({ priority: 150, extra: '    garp_master_refresh 1' }));
     await l.startKeepalived(ka, instance({ priority: 120 }));
     await l.startTunvs(t2, instance({ priority: 100 }));
     await roles(l, t1, [ka, t2], 6000);
@@ -147,11 +148,14 @@ t.test('tunvs directors', { skip }, async (t) => {
     const healed = (await l.status(t1)).instances[0]!.counters.advertsSent;
     await l.until(async () => (await l.status(t1)).instances[0]!.counters.advertsSent >= healed + 2, 3000, 'two more adverts from t1');
     t.same(await Promise.all(all.map((r) => l.state(r))), ['MASTER', 'BACKUP', 'BACKUP'], 'healed: exactly one master, the highest priority');
-    // t1 never stopped being master, so the client learns it back from t1's GARPs on hearing
-    // keepalived's lower priority (garp_lower_prio_repeat, again after garp_lower_prio_delay
-    // 5 s): the first burst may fall within the client's ARP locktime (1 s) after
-    // keepalived's own GARPs, as it would on a real network
-    await l.until(() => l.who() === 't1', 8000, 'the VIP to answer from t1');
+    // The client's ARP cache still has keepalived's MAC for the VIP (its GARPs when it became
+    // master in the partition). t1 never stopped being master, so it sends GARPs again only
+    // if it hears keepalived's lower priority (garp_lower_prio_repeat), and that is a race:
+    // when keepalived hears t1 first, it yields without sending another advert, as RFC 5798
+    // says, and the client would keep the dead MAC until its entry expires (30 s and more).
+    // keepalived's answer is a master's periodic GARP (garp_master_refresh), which t1 runs
+    // here: the client learns t1 back within a refresh (plus the ARP locktime, 1 s).
+    await l.untilWho('t1', 8000);
     t.notOk(l.holdsVip(ka), 'keepalived released the VIP');
     await reset();
     // a tie: t1 and keepalived both at 100 are both master while partitioned; healed, the
