@@ -66,7 +66,10 @@ t.test('workers: a VIP\'s state reaches every worker (worker 0 answers ARP), adv
   t.equal(out.length, 2, 'the gratuitous ARP and the advert went out on worker 0');
   t.equal(out[0]![41], 41);
   t.equal(formatMac(out[1]!.subarray(0, 6)), '01:00:5e:00:00:12');
-  t.same(await pool.frames(1, []), [], 'not on worker 1');
+  // worker 1 may repeat its ARP request for the real server meanwhile (its neighbour entry
+  // is still unresolved, and a loaded machine can take longer than the retry interval)
+  const arpForRs = (f: Uint8Array): boolean => rd16(f, 12) === 0x0806 && rd16(f, 20) === 1 && f.subarray(38, 42).join('.') === '10.9.0.30';
+  t.same((await pool.frames(1, [])).filter((f) => !arpForRs(f)), [], 'not on worker 1');
   d.sendDatagram(packet().ipv4({ src: '10.9.0.1', dst: '10.9.0.2', ttl: 255, protocol: 112 }).payload(new Uint8Array(12)).build());
   const asked = await pool.frames(0, []);
   t.equal(rd16(asked[0]!, 12), 0x0806, 'an unresolved unicast peer: worker 0 asks by ARP');
