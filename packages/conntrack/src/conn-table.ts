@@ -569,7 +569,16 @@ export class ConnTable {
       buckets[k] = b;
       heads[k] = this.heads_[b]!;
     }
-    this.batchSink = (this.batchSink + this.prefetch(heads, n)) | 0;
+    // step 2, for lookups only: the head entry's hot block (the line a lookup compares);
+    // `prefetch`'s other lines (port, timer, counters) are for packets, and reading them
+    // here would only add misses that no lookup needs
+    const blk = this.blk;
+    let acc = 0;
+    for (let k = 0; k < n; k++) {
+      const s = heads[k]!;
+      if (s >= 0) acc = (acc + blk[(s << SHIFT) + PORTS]!) | 0;
+    }
+    this.batchSink = (this.batchSink + acc) | 0;
     for (let k = 0; k < n; k++) out[k] = this.lookupInBucket(buckets[k]!, proto[k]!, caddr[k]!, cport[k]!, vaddr[k]!, vport[k]!);
   }
 
