@@ -26,21 +26,46 @@ const { TCP, UDP, SCTP } = Proto;
  * fragments' payloads are left alone. Returns 1 when the port was rewritten, else 0.
  */
 export function natRewriteDst(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
-  return rewrite(buf, ipOff, newAddr, newPort, DST, 2);
+  return rewrite(buf, ipOff, newAddr, newPort, DST, 2, 0);
 }
 
 /** Like `natRewriteDst`, for the source address and port (the reply direction of NAT). */
 export function natRewriteSrc(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
-  return rewrite(buf, ipOff, newAddr, newPort, SRC, 0);
+  return rewrite(buf, ipOff, newAddr, newPort, SRC, 0, 0);
 }
 
-function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number, addrField: number, portField: number): number {
+/**
+ * `decTtl` then `natRewriteDst`, with one update of the IP header checksum for both (the
+ * TTL's and the address's ones' complement differences added before a single fold): the
+ * bytes written are exactly those of the two calls in turn. The forwarding step of NAT
+ * (client -> real server). A TTL of 0 is left alone and nothing is rewritten: -1; else
+ * what `natRewriteDst` returns (1 when the port was rewritten, else 0).
+ */
+export function natForwardDst(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
+  const t = buf[ipOff + TTL]!;
+  if (t === 0) return -1;
+  buf[ipOff + TTL] = t - 1;
+  return rewrite(buf, ipOff, newAddr, newPort, DST, 2, TTL_DEC_DELTA);
+}
+
+/**
+ * The ones' complement difference of one TTL decrement in the header's TTL/protocol word
+ * (RFC 1624 eqn. 3, m = TTL<<8|proto, m' = m - 0x100): ~m + m' = 0xfeff exactly.
+ */
+const TTL_DEC_DELTA = 0xfeff;
+
+/**
+ * The address (and port) rewrite; `ipDelta`: a further ones' complement difference of the
+ * IP header (another field already changed: the TTL), folded in with the address's.
+ */
+function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number, addrField: number, portField: number, ipDelta: number): number {
   const ao = ipOff + addrField;
   const oldAddr = ((buf[ao]! << 24) | (buf[ao + 1]! << 16) | (buf[ao + 2]! << 8) | buf[ao + 3]!) >>> 0;
   // ~old + new for both address words (ones' complement difference, unfolded)
   const delta = (~oldAddr >>> 16 & 0xffff) + (~oldAddr & 0xffff) + (newAddr >>> 16 & 0xffff) + (newAddr & 0xffff);
   const co = ipOff + IP_CHECKSUM_FIELD;
-  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + delta;
+  // at most 6 * 0xffff: two folds bring it to 16 bits
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + delta + ipDelta;
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16));
   buf[co] = s >>> 8;
@@ -89,9 +114,8 @@ export function decTtl(buf: Uint8Array, ipOff: number): number {
   const t = buf[ipOff + TTL]!;
   if (t === 0) return -1;
   buf[ipOff + TTL] = t - 1;
-  // RFC 1624 eqn. 3 with m = TTL<<8|proto and m' = m - 0x100: ~m + m' = 0xfeff exactly.
   const co = ipOff + IP_CHECKSUM_FIELD;
-  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + 0xfeff;
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + TTL_DEC_DELTA;
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16));
   buf[co] = s >>> 8;
