@@ -9,6 +9,7 @@ import { rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumPartial } from './checksum.js';
 import { setSctpChecksum } from './crc32c.js';
 import { IcmpField } from './icmp.js';
+import type { FrameInfo } from './classify.js';
 import { Ipv4Field, Ipv4Flag } from './ipv4.js';
 
 // Imported tables read through same-module constants: V8 folds these, but loads the
@@ -83,18 +84,57 @@ function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: numbe
   else if (proto === SCTP) return rewriteSctpPort(buf, ipOff, l4, l4 + portField, newPort);
   else return 0;
   const po = l4 + portField;
-  const oldPort = (buf[po]! << 8) | buf[po + 1]!;
+  return rewritePort(buf, proto, po, (buf[po]! << 8) | buf[po + 1]!, newPort, lc, delta);
+}
+
+/**
+ * The TCP/UDP part of a rewrite: port at `po` from `oldPort` to `newPort`, the checksum at
+ * `lc` updated for it and for the pseudo-header's address difference `delta`. A UDP
+ * checksum of 0 stays 0; a result of 0 is written as 0xffff. Returns 1.
+ */
+function rewritePort(buf: Uint8Array, proto: number, po: number, oldPort: number, newPort: number, lc: number, delta: number): number {
   buf[po] = newPort >>> 8;
   buf[po + 1] = newPort;
   const c = (buf[lc]! << 8) | buf[lc + 1]!;
   if (c === 0 && proto === UDP) return 1; // UDP without checksum: leave it
-  s = (~c & 0xffff) + delta + (~oldPort & 0xffff) + (newPort & 0xffff);
+  let s = (~c & 0xffff) + delta + (~oldPort & 0xffff) + (newPort & 0xffff);
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16)) & 0xffff;
   if (s === 0 && proto === UDP) s = 0xffff;
   buf[lc] = s >>> 8;
   buf[lc + 1] = s;
   return 1;
+}
+
+/**
+ * `natForwardDst` of a packet as `classifyFrame` / `classifyIpv4` described it in `info`
+ * (its bytes not changed since): what the parser read (the TTL, the old address and port,
+ * the protocol, the L4 offset) comes from `info` instead of the bytes. The same bytes
+ * written and the same result as `natForwardDst(buf, info.l3Off, newAddr, newPort)`.
+ */
+export function natForwardDstParsed(buf: Uint8Array, info: FrameInfo, newAddr: number, newPort: number): number {
+  const proto = info.proto;
+  const l4 = info.l4Off;
+  const ipOff = info.l3Off;
+  // fragments, other protocols: the general rewrite
+  if (info.fragment || l4 < 0 || (proto !== TCP && proto !== UDP)) return natForwardDst(buf, ipOff, newAddr, newPort);
+  const t = info.ttl;
+  if (t === 0) return -1;
+  buf[ipOff + TTL] = t - 1;
+  const oldAddr = info.dst;
+  const delta = (~oldAddr >>> 16 & 0xffff) + (~oldAddr & 0xffff) + (newAddr >>> 16 & 0xffff) + (newAddr & 0xffff);
+  const co = ipOff + IP_CHECKSUM_FIELD;
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + delta + TTL_DEC_DELTA;
+  s = (s & 0xffff) + (s >>> 16);
+  s = ~((s & 0xffff) + (s >>> 16));
+  buf[co] = s >>> 8;
+  buf[co + 1] = s;
+  const ao = ipOff + DST;
+  buf[ao] = newAddr >>> 24;
+  buf[ao + 1] = newAddr >>> 16;
+  buf[ao + 2] = newAddr >>> 8;
+  buf[ao + 3] = newAddr;
+  return rewritePort(buf, proto, l4 + 2, info.dstPort, newPort, proto === TCP ? l4 + 16 : l4 + 6, delta);
 }
 
 function rewriteSctpPort(buf: Uint8Array, ipOff: number, l4: number, po: number, newPort: number): number {

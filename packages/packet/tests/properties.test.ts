@@ -5,8 +5,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import {
   Ipv4View, TcpView, UdpView, IcmpView, checksum, csumPartial, csumFold, csumUpdate16, csumUpdate32,
-  decTtl, emitArp, emitEthernet, emitIcmp, emitIpv4, emitTcp, emitUdp, natForwardDst, natRewriteDst, natRewriteSrc, packet,
-  parseArp, parseEthernet, parseIcmp, parseIpv4Header, parseTcp, parseUdp, CheckFlags, classifyFrame, rd16,
+  decTtl, emitArp, emitEthernet, emitIcmp, emitIpv4, emitTcp, emitUdp, natForwardDst, natForwardDstParsed, natRewriteDst, natRewriteSrc, packet,
+  parseArp, parseEthernet, parseIcmp, parseIpv4Header, parseTcp, parseUdp, CheckFlags, FrameInfo, classifyFrame, rd16,
   natRewriteQuoteSrc, natRewriteQuoteDst, emitIcmpError, IcmpQuoteView,
 } from '../src/index.js';
 import type { ArpRepr, EthernetRepr, IcmpRepr, Ipv4Repr, TcpRepr, UdpRepr } from '../src/index.js';
@@ -299,11 +299,18 @@ function withIpChecksum(p: Pkt, want: number): Pkt | null {
   return null;
 }
 
-t.test('natForwardDst (TTL and destination in one IP checksum update) equals decTtl + natRewriteDst and a full recompute', (t) => {
+t.test('natForwardDst and natForwardDstParsed (TTL and destination in one IP checksum update) equal decTtl + natRewriteDst and a full recompute', (t) => {
   const check = (p: Pkt, a: number, port: number): boolean => {
     const want = stepwise(p, a, port);
     const ttl = p.bytes[8]!;
+    // natForwardDstParsed, from what the parser found, writes the very same bytes
+    const parsed = p.bytes.slice();
+    const info = new FrameInfo();
+    if (classifyFrame(parsed, 0, parsed.length, 'tun', info) !== 0) return false;
+    const rp = natForwardDstParsed(parsed, info, a, port);
     const r = natForwardDst(p.bytes, 0, a, port);
+    if (rp !== r) return false;
+    for (let i = 0; i < want.length; i++) if (parsed[i] !== want[i]) return false;
     if (r !== (p.proto === Proto.ICMP ? 0 : 1)) return false;
     if (p.bytes[8] !== ttl - 1 || new Ipv4View(p.bytes, 0, p.bytes.length).dst !== a) return false;
     for (let i = 0; i < want.length; i++) if (want[i] !== p.bytes[i]) return false;

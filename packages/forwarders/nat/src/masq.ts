@@ -22,7 +22,7 @@ import { Fwd, Proto } from '@tunvs/model';
 import type { ConnTable } from '@tunvs/conntrack';
 import { mtuFits, mtuStep, nextHop, ttlStep } from '@tunvs/forwarder';
 import type { Forwarder, Packet, Xmit } from '@tunvs/forwarder';
-import { TcpField, UdpField, natForwardDst, natRewriteDst, natRewriteQuoteDst, natRewriteQuoteSrc, natRewriteSrc, rd16, wr16 } from '@tunvs/packet';
+import { TcpField, UdpField, natForwardDstParsed, natRewriteDst, natRewriteQuoteDst, natRewriteQuoteSrc, natRewriteSrc, rd16, wr16 } from '@tunvs/packet';
 import type { FrameInfo } from '@tunvs/packet';
 
 /**
@@ -112,7 +112,7 @@ export class MasqForwarder implements Forwarder {
       natInbound(p.buf, info, daddr, conns.dport(slot), p.partialCsum);
     } else {
       // the common case: TTL and destination in one IP checksum update
-      natForwardDst(p.buf, info.l3Off, daddr, conns.dport(slot));
+      natForwardDstParsed(p.buf, info, daddr, conns.dport(slot));
     }
     x.send(p, hop);
   }
