@@ -216,10 +216,14 @@ export class Datapath {
   private flow(x: LinkXmit, p: Packet, bucket: number): number {
     const info = p.info;
     const conns = this.conns;
+    // the addresses as int32 (what the lookups compare anyway): a uint32 of 2^31 or more
+    // is a double, which a call the compiler does not inline would get boxed
+    const src = info.src | 0;
+    const dst = info.dst | 0;
     const slot =
       bucket >= 0
-        ? conns.lookupInBucket(bucket, info.proto, info.src, info.srcPort, info.dst, info.dstPort)
-        : conns.lookupIn(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
+        ? conns.lookupInBucket(bucket, info.proto, src, info.srcPort, dst, info.dstPort)
+        : conns.lookupIn(info.proto, src, info.srcPort, dst, info.dstPort);
     if (slot < 0) return this.replyOrNew(x, p);
     if ((info.tcpFlags & SYN_MASK) === SYN && info.proto === TCP) return this.synOnExisting(x, p, slot);
     if (info.sctpChunk === SCTP_INIT) return this.synOnExisting(x, p, slot);
