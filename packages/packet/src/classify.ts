@@ -15,7 +15,7 @@ import { IcmpField, checkIcmpQuote, isIcmpError } from './icmp.js';
 import { checkIpv4, Ipv4Field, Ipv4Flag } from './ipv4.js';
 import { CheckFlags, ParseReason } from './reason.js';
 import { checkSctp, SctpField } from './sctp.js';
-import { checkTcp, checkTcpHeader, TcpField } from './tcp.js';
+import { checkTcp, TcpField } from './tcp.js';
 import { checkUdp, checkUdpHeader, UdpField } from './udp.js';
 
 // Imported tables read through same-module constants: V8 folds these, but loads the
@@ -27,7 +27,8 @@ const { HEADER_LEN, TOTAL_LEN, IDENT, FLAGS_FRAG, TTL, PROTOCOL, SRC, DST } = Ip
 const IP_CHECKSUM = CheckFlags.IpChecksum;
 const R_IP_BAD_CHECKSUM = ParseReason.Ipv4BadChecksum;
 const { MF, OffsetMask: OFFSET_MASK } = Ipv4Flag;
-const TCP_FLAGS = TcpField.FLAGS;
+const { FLAGS: TCP_FLAGS, HEADER_LEN: TCP_HEADER, DATA_OFF: TCP_DATA_OFF } = TcpField;
+const { TcpTruncated: R_TCP_TRUNCATED, TcpBadDataOffset: R_TCP_BAD_DATA_OFFSET } = ParseReason;
 
 /** What a classified frame is. */
 export const FrameKind = {
@@ -246,8 +247,16 @@ function tcpUdp(buf: Uint8Array, off: number, hl: number, total: number, fw: num
   ipv4Fields(buf, off, hl, total, fw, proto, info);
   const l4 = off + hl;
   const l4Len = total - hl;
-  const r4 = proto === TCP ? checkTcpHeader(buf, l4, l4Len) : checkUdpHeader(buf, l4, l4Len, false);
-  if (r4 !== 0) return r4;
+  // the L4 header in the datagram, which lies in the buffer (checkIpv4): checkTcpHeader's
+  // remaining checks here, UDP's in checkUdpHeader
+  if (proto === TCP) {
+    if (l4Len < TCP_HEADER) return R_TCP_TRUNCATED;
+    const doff = (buf[l4 + TCP_DATA_OFF]! >>> 4) << 2;
+    if (doff < TCP_HEADER || doff > l4Len) return R_TCP_BAD_DATA_OFFSET;
+  } else {
+    const r4 = checkUdpHeader(buf, l4, l4Len, false);
+    if (r4 !== 0) return r4;
+  }
   info.fragment = false;
   info.l4Off = l4;
   info.l4Len = l4Len;
