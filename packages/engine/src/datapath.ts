@@ -139,29 +139,35 @@ export class Datapath {
     const vnet = x.vnet;
     let j = 0;
     for (let i = from; i < to; i++) {
-      buckets[i - from] = -1;
-      const off = offsets[i]! + vnet;
-      const end = off + lengths[i]! - vnet;
-      let l3 = off;
-      if (tap) {
-        if (off + 14 > end || ((buf[off + 12]! << 8) | buf[off + 13]!) !== ETH_IPV4) continue;
-        l3 = off + 14;
-      }
-      // an IPv4 header, and the ports after it
-      if (l3 + 20 > end) continue;
-      const v = buf[l3]!;
-      const l4 = l3 + ((v & 0xf) << 2);
-      const proto = buf[l3 + 9]!;
-      // IPv4, ports in the frame, a first fragment (offset 0), a protocol with ports
-      if (v >>> 4 !== 4 || l4 + 4 > end || ((buf[l3 + 6]! & 0x1f) | buf[l3 + 7]!) !== 0) continue;
-      if (proto !== TCP && proto !== UDP && proto !== SCTP) continue;
-      const sport = (buf[l4]! << 8) | buf[l4 + 1]!;
-      const src = (buf[l3 + 12]! << 24) | (buf[l3 + 13]! << 16) | (buf[l3 + 14]! << 8) | buf[l3 + 15]!;
-      const b = conns.bucketOf(proto, src, sport);
+      const b = this.frameBucket(buf, offsets[i]! + vnet, offsets[i]! + lengths[i]!, tap);
       buckets[i - from] = b;
-      heads[j++] = conns.headAt(b);
+      if (b >= 0) heads[j++] = conns.headAt(b);
     }
     this.prefetched = (this.prefetched + conns.prefetch(heads, j)) | 0;
+  }
+
+  /**
+   * The pre-pass's part of one frame `buf[off, end)` (after its vnet header): the
+   * connection-table bucket of its inbound key, or -1 when it is not an unfragmented
+   * (first-fragment) IPv4 TCP/UDP/SCTP datagram with its ports in the frame.
+   */
+  private frameBucket(buf: Uint8Array, off: number, end: number, tap: boolean): number {
+    let l3 = off;
+    if (tap) {
+      if (off + 14 > end || ((buf[off + 12]! << 8) | buf[off + 13]!) !== ETH_IPV4) return -1;
+      l3 = off + 14;
+    }
+    // an IPv4 header, and the ports after it
+    if (l3 + 20 > end) return -1;
+    const v = buf[l3]!;
+    const l4 = l3 + ((v & 0xf) << 2);
+    const proto = buf[l3 + 9]!;
+    // IPv4, ports in the frame, a first fragment (offset 0), a protocol with ports
+    if (v >>> 4 !== 4 || l4 + 4 > end || ((buf[l3 + 6]! & 0x1f) | buf[l3 + 7]!) !== 0) return -1;
+    if (proto !== TCP && proto !== UDP && proto !== SCTP) return -1;
+    const sport = (buf[l4]! << 8) | buf[l4 + 1]!;
+    const src = (buf[l3 + 12]! << 24) | (buf[l3 + 13]! << 16) | (buf[l3 + 14]! << 8) | buf[l3 + 15]!;
+    return this.conns.bucketOf(proto, src, sport);
   }
 
   /**
@@ -214,10 +220,14 @@ export class Datapath {
   private flow(x: LinkXmit, p: Packet, bucket: number): number {
     const info = p.info;
     const conns = this.conns;
+    // the addresses as int32 (what the lookups compare anyway): a uint32 of 2^31 or more
+    // is a double, which a call the compiler does not inline would get boxed
+    const src = info.src | 0;
+    const dst = info.dst | 0;
     const slot =
       bucket >= 0
-        ? conns.lookupInBucket(bucket, info.proto, info.src, info.srcPort, info.dst, info.dstPort)
-        : conns.lookupIn(info.proto, info.src, info.srcPort, info.dst, info.dstPort);
+        ? conns.lookupInBucket(bucket, info.proto, src, info.srcPort, dst, info.dstPort)
+        : conns.lookupIn(info.proto, src, info.srcPort, dst, info.dstPort);
     if (slot < 0) return this.replyOrNew(x, p);
     // the kernel's is_new_conn: a TCP segment with SYN set (whatever else is: SYN+ACK,
     // SYN+RST too), an SCTP packet whose first chunk is INIT

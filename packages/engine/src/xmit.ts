@@ -216,7 +216,8 @@ export abstract class LinkXmit implements Xmit {
   abstract answersFor(addr: number): boolean;
   /** Point `p` at an IPv4 packet in the receive slab (its slot ends with the datagram) and read its vnet flags. */
   protected point(p: Packet, buf: Uint8Array, off: number): void {
-    p.buf = buf;
+    // the same slab frame after frame: not written again (a store with a write barrier)
+    if (p.buf !== buf) p.buf = buf;
     p.off = off;
     p.len = p.info.l3Off - off + p.info.ipTotalLen;
     p.inRx = true;

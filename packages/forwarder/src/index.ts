@@ -1,3 +1,3 @@
 export { Packet } from './contract.js';
 export type { Forwarder, ForwarderOp, LinkFacts, Xmit, XmitCounters } from './contract.js';
-export { nextHop, ttlStep, mtuStep } from './steps.js';
+export { nextHop, ttlStep, mtuStep, mtuFits } from './steps.js';

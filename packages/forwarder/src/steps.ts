@@ -44,7 +44,11 @@ export function ttlStep(x: Xmit, p: Packet): boolean {
  * the kernel segments) is dropped with ICMP fragmentation needed carrying `mtu`.
  */
 export function mtuStep(x: Xmit, p: Packet, mtu: number): boolean {
+  return mtuFits(p, mtu) || tooBig(x, p, mtu);
+}
+
+/** True when `mtuStep` passes the packet: it fits `mtu`, may be fragmented, or is a GSO super-packet. */
+export function mtuFits(p: Packet, mtu: number): boolean {
   const info = p.info;
-  if (info.ipTotalLen <= mtu || !info.df || p.gso) return true;
-  return tooBig(x, p, mtu);
+  return info.ipTotalLen <= mtu || !info.df || p.gso;
 }

@@ -9,13 +9,13 @@
 import { Proto } from '@tunvs/model';
 import { rd16 } from './bytes.js';
 import { checkArp } from './arp.js';
-import { csumPartial } from './checksum.js';
+import { csumPartial, ipv4HeaderCsumOk } from './checksum.js';
 import { EthField, EtherType } from './ethernet.js';
 import { IcmpField, checkIcmpQuote, isIcmpError } from './icmp.js';
 import { checkIpv4, Ipv4Field, Ipv4Flag } from './ipv4.js';
 import { CheckFlags, ParseReason } from './reason.js';
 import { checkSctp, SctpField } from './sctp.js';
-import { checkTcp, checkTcpHeader, TcpField } from './tcp.js';
+import { checkTcp, TcpField } from './tcp.js';
 import { checkUdp, checkUdpHeader, UdpField } from './udp.js';
 
 // Imported tables read through same-module constants: V8 folds these, but loads the
@@ -23,9 +23,12 @@ import { checkUdp, checkUdpHeader, UdpField } from './udp.js';
 const OK = ParseReason.Ok;
 const { TCP, UDP, ICMP, SCTP } = Proto;
 const { L4Checksum: L4_CHECKSUM, IcmpChecksum: ICMP_CHECKSUM } = CheckFlags;
-const { TOTAL_LEN, IDENT, FLAGS_FRAG, TTL, PROTOCOL, SRC, DST } = Ipv4Field;
+const { HEADER_LEN, TOTAL_LEN, IDENT, FLAGS_FRAG, TTL, PROTOCOL, SRC, DST } = Ipv4Field;
+const IP_CHECKSUM = CheckFlags.IpChecksum;
+const R_IP_BAD_CHECKSUM = ParseReason.Ipv4BadChecksum;
 const { MF, OffsetMask: OFFSET_MASK } = Ipv4Flag;
-const TCP_FLAGS = TcpField.FLAGS;
+const { FLAGS: TCP_FLAGS, HEADER_LEN: TCP_HEADER, DATA_OFF: TCP_DATA_OFF } = TcpField;
+const { TcpTruncated: R_TCP_TRUNCATED, TcpBadDataOffset: R_TCP_BAD_DATA_OFFSET } = ParseReason;
 
 /** What a classified frame is. */
 export const FrameKind = {
@@ -187,14 +190,45 @@ export function classifyFrame(
  */
 export function classifyIpv4(buf: Uint8Array, off: number, len: number, info: FrameInfo, flags: number = CheckFlags.IpChecksum): number {
   info.kind = NONE;
+  // the common case, every byte read once: a 20-byte header (version 4, IHL 5) within the
+  // buffer, a whole TCP or UDP datagram, no L4 checksum to verify; the checks of
+  // `checkIpv4` in its order. Everything else (and every refusal but a bad IP checksum)
+  // takes the general path.
+  if (len >= HEADER_LEN && off >= 0 && off + len <= buf.length && buf[off] === 0x45 && (flags & L4_CHECKSUM) === 0) {
+    const total = (buf[off + TOTAL_LEN]! << 8) | buf[off + TOTAL_LEN + 1]!;
+    const fw = (buf[off + FLAGS_FRAG]! << 8) | buf[off + FLAGS_FRAG + 1]!;
+    const proto = buf[off + PROTOCOL]!;
+    if (total <= len && total >= HEADER_LEN && (fw & FRAGMENT_BITS) === 0 && (proto === TCP || proto === UDP)) {
+      if ((flags & IP_CHECKSUM) !== 0 && !ipv4HeaderCsumOk(buf, off, HEADER_LEN)) return R_IP_BAD_CHECKSUM;
+      return tcpUdp(buf, off, HEADER_LEN, total, fw, proto, info);
+    }
+  }
+  return classifyIpv4General(buf, off, len, info, flags);
+}
+
+/** `classifyIpv4` for any packet: options, fragments, other protocols, L4 checksums, refusals. */
+function classifyIpv4General(buf: Uint8Array, off: number, len: number, info: FrameInfo, flags: number): number {
   const r = checkIpv4(buf, off, len, flags);
   if (r !== 0) return r;
-  // the IPv4 fields, read once here for every path (the addresses in place, not through
-  // rd32: a call the compiler does not inline would return them boxed, an allocation)
   const hl = (buf[off]! & 0xf) << 2;
   const total = rd16(buf, off + TOTAL_LEN);
   const fw = rd16(buf, off + FLAGS_FRAG);
   const proto = buf[off + PROTOCOL]!;
+  // a whole TCP or UDP datagram, checked without its L4 checksum; the rest (fragments,
+  // ICMP, other protocols, checksums) in classifyL4
+  if ((fw & FRAGMENT_BITS) !== 0 || (flags & L4_CHECKSUM) !== 0 || (proto !== TCP && proto !== UDP)) {
+    ipv4Fields(buf, off, hl, total, fw, proto, info);
+    return classifyL4(buf, off + hl, total - hl, info, flags);
+  }
+  return tcpUdp(buf, off, hl, total, fw, proto, info);
+}
+
+/**
+ * The IPv4 fields of a checked header (read once here for every path: the addresses in
+ * place, not through rd32: a call the compiler does not inline would return them boxed,
+ * an allocation).
+ */
+function ipv4Fields(buf: Uint8Array, off: number, hl: number, total: number, fw: number, proto: number, info: FrameInfo): void {
   info.l3Off = off;
   info.ipHeaderLen = hl;
   info.ipTotalLen = total;
@@ -203,23 +237,31 @@ export function classifyIpv4(buf: Uint8Array, off: number, len: number, info: Fr
   info.src = ((buf[s]! << 24) | (buf[s + 1]! << 16) | (buf[s + 2]! << 8) | buf[s + 3]!) >>> 0;
   const d = off + DST;
   info.dst = ((buf[d]! << 24) | (buf[d + 1]! << 16) | (buf[d + 2]! << 8) | buf[d + 3]!) >>> 0;
-  info.ipId = rd16(buf, off + IDENT);
+  info.ipId = (buf[off + IDENT]! << 8) | buf[off + IDENT + 1]!;
   info.ttl = buf[off + TTL]!;
   info.fragWord = fw;
+}
+
+/** A whole TCP or UDP datagram (header checked): its fields, its L4 header checked (not its checksum). */
+function tcpUdp(buf: Uint8Array, off: number, hl: number, total: number, fw: number, proto: number, info: FrameInfo): number {
+  ipv4Fields(buf, off, hl, total, fw, proto, info);
   const l4 = off + hl;
   const l4Len = total - hl;
-  // the common case: a whole TCP or UDP datagram, checked without its L4 checksum; the
-  // rest (fragments, ICMP, other protocols, checksums) in classifyL4
-  if ((fw & FRAGMENT_BITS) !== 0 || (flags & L4_CHECKSUM) !== 0 || (proto !== TCP && proto !== UDP)) {
-    return classifyL4(buf, l4, l4Len, info, flags);
+  // the L4 header in the datagram, which lies in the buffer (checkIpv4): checkTcpHeader's
+  // remaining checks here, UDP's in checkUdpHeader
+  if (proto === TCP) {
+    if (l4Len < TCP_HEADER) return R_TCP_TRUNCATED;
+    const doff = (buf[l4 + TCP_DATA_OFF]! >>> 4) << 2;
+    if (doff < TCP_HEADER || doff > l4Len) return R_TCP_BAD_DATA_OFFSET;
+  } else {
+    const r4 = checkUdpHeader(buf, l4, l4Len, false);
+    if (r4 !== 0) return r4;
   }
-  const r4 = proto === TCP ? checkTcpHeader(buf, l4, l4Len) : checkUdpHeader(buf, l4, l4Len, false);
-  if (r4 !== 0) return r4;
   info.fragment = false;
   info.l4Off = l4;
   info.l4Len = l4Len;
-  info.srcPort = rd16(buf, l4);
-  info.dstPort = rd16(buf, l4 + 2);
+  info.srcPort = (buf[l4]! << 8) | buf[l4 + 1]!;
+  info.dstPort = (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
   info.tcpFlags = proto === TCP ? buf[l4 + TCP_FLAGS]! : 0;
   info.sctpChunk = -1;
   info.sctpNextChunk = -1;

@@ -9,6 +9,7 @@ import { rd16, rd32, wr16, wr32 } from './bytes.js';
 import { csumPartial } from './checksum.js';
 import { setSctpChecksum } from './crc32c.js';
 import { IcmpField } from './icmp.js';
+import type { FrameInfo } from './classify.js';
 import { Ipv4Field, Ipv4Flag } from './ipv4.js';
 
 // Imported tables read through same-module constants: V8 folds these, but loads the
@@ -26,21 +27,46 @@ const { TCP, UDP, SCTP } = Proto;
  * fragments' payloads are left alone. Returns 1 when the port was rewritten, else 0.
  */
 export function natRewriteDst(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
-  return rewrite(buf, ipOff, newAddr, newPort, DST, 2);
+  return rewrite(buf, ipOff, newAddr, newPort, DST, 2, 0);
 }
 
 /** Like `natRewriteDst`, for the source address and port (the reply direction of NAT). */
 export function natRewriteSrc(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
-  return rewrite(buf, ipOff, newAddr, newPort, SRC, 0);
+  return rewrite(buf, ipOff, newAddr, newPort, SRC, 0, 0);
 }
 
-function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number, addrField: number, portField: number): number {
+/**
+ * `decTtl` then `natRewriteDst`, with one update of the IP header checksum for both (the
+ * TTL's and the address's ones' complement differences added before a single fold): the
+ * bytes written are exactly those of the two calls in turn. The forwarding step of NAT
+ * (client -> real server). A TTL of 0 is left alone and nothing is rewritten: -1; else
+ * what `natRewriteDst` returns (1 when the port was rewritten, else 0).
+ */
+export function natForwardDst(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number): number {
+  const t = buf[ipOff + TTL]!;
+  if (t === 0) return -1;
+  buf[ipOff + TTL] = t - 1;
+  return rewrite(buf, ipOff, newAddr, newPort, DST, 2, TTL_DEC_DELTA);
+}
+
+/**
+ * The ones' complement difference of one TTL decrement in the header's TTL/protocol word
+ * (RFC 1624 eqn. 3, m = TTL<<8|proto, m' = m - 0x100): ~m + m' = 0xfeff exactly.
+ */
+const TTL_DEC_DELTA = 0xfeff;
+
+/**
+ * The address (and port) rewrite; `ipDelta`: a further ones' complement difference of the
+ * IP header (another field already changed: the TTL), folded in with the address's.
+ */
+function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: number, addrField: number, portField: number, ipDelta: number): number {
   const ao = ipOff + addrField;
   const oldAddr = ((buf[ao]! << 24) | (buf[ao + 1]! << 16) | (buf[ao + 2]! << 8) | buf[ao + 3]!) >>> 0;
   // ~old + new for both address words (ones' complement difference, unfolded)
   const delta = (~oldAddr >>> 16 & 0xffff) + (~oldAddr & 0xffff) + (newAddr >>> 16 & 0xffff) + (newAddr & 0xffff);
   const co = ipOff + IP_CHECKSUM_FIELD;
-  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + delta;
+  // at most 6 * 0xffff: two folds bring it to 16 bits
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + delta + ipDelta;
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16));
   buf[co] = s >>> 8;
@@ -58,18 +84,57 @@ function rewrite(buf: Uint8Array, ipOff: number, newAddr: number, newPort: numbe
   else if (proto === SCTP) return rewriteSctpPort(buf, ipOff, l4, l4 + portField, newPort);
   else return 0;
   const po = l4 + portField;
-  const oldPort = (buf[po]! << 8) | buf[po + 1]!;
+  return rewritePort(buf, proto, po, (buf[po]! << 8) | buf[po + 1]!, newPort, lc, delta);
+}
+
+/**
+ * The TCP/UDP part of a rewrite: port at `po` from `oldPort` to `newPort`, the checksum at
+ * `lc` updated for it and for the pseudo-header's address difference `delta`. A UDP
+ * checksum of 0 stays 0; a result of 0 is written as 0xffff. Returns 1.
+ */
+function rewritePort(buf: Uint8Array, proto: number, po: number, oldPort: number, newPort: number, lc: number, delta: number): number {
   buf[po] = newPort >>> 8;
   buf[po + 1] = newPort;
   const c = (buf[lc]! << 8) | buf[lc + 1]!;
   if (c === 0 && proto === UDP) return 1; // UDP without checksum: leave it
-  s = (~c & 0xffff) + delta + (~oldPort & 0xffff) + (newPort & 0xffff);
+  let s = (~c & 0xffff) + delta + (~oldPort & 0xffff) + (newPort & 0xffff);
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16)) & 0xffff;
   if (s === 0 && proto === UDP) s = 0xffff;
   buf[lc] = s >>> 8;
   buf[lc + 1] = s;
   return 1;
+}
+
+/**
+ * `natForwardDst` of a packet as `classifyFrame` / `classifyIpv4` described it in `info`
+ * (its bytes not changed since): what the parser read (the TTL, the old address and port,
+ * the protocol, the L4 offset) comes from `info` instead of the bytes. The same bytes
+ * written and the same result as `natForwardDst(buf, info.l3Off, newAddr, newPort)`.
+ */
+export function natForwardDstParsed(buf: Uint8Array, info: FrameInfo, newAddr: number, newPort: number): number {
+  const proto = info.proto;
+  const l4 = info.l4Off;
+  const ipOff = info.l3Off;
+  // fragments, other protocols: the general rewrite
+  if (info.fragment || l4 < 0 || (proto !== TCP && proto !== UDP)) return natForwardDst(buf, ipOff, newAddr, newPort);
+  const t = info.ttl;
+  if (t === 0) return -1;
+  buf[ipOff + TTL] = t - 1;
+  const oldAddr = info.dst;
+  const delta = (~oldAddr >>> 16 & 0xffff) + (~oldAddr & 0xffff) + (newAddr >>> 16 & 0xffff) + (newAddr & 0xffff);
+  const co = ipOff + IP_CHECKSUM_FIELD;
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + delta + TTL_DEC_DELTA;
+  s = (s & 0xffff) + (s >>> 16);
+  s = ~((s & 0xffff) + (s >>> 16));
+  buf[co] = s >>> 8;
+  buf[co + 1] = s;
+  const ao = ipOff + DST;
+  buf[ao] = newAddr >>> 24;
+  buf[ao + 1] = newAddr >>> 16;
+  buf[ao + 2] = newAddr >>> 8;
+  buf[ao + 3] = newAddr;
+  return rewritePort(buf, proto, l4 + 2, info.dstPort, newPort, proto === TCP ? l4 + 16 : l4 + 6, delta);
 }
 
 function rewriteSctpPort(buf: Uint8Array, ipOff: number, l4: number, po: number, newPort: number): number {
@@ -89,9 +154,8 @@ export function decTtl(buf: Uint8Array, ipOff: number): number {
   const t = buf[ipOff + TTL]!;
   if (t === 0) return -1;
   buf[ipOff + TTL] = t - 1;
-  // RFC 1624 eqn. 3 with m = TTL<<8|proto and m' = m - 0x100: ~m + m' = 0xfeff exactly.
   const co = ipOff + IP_CHECKSUM_FIELD;
-  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + 0xfeff;
+  let s = (~((buf[co]! << 8) | buf[co + 1]!) & 0xffff) + TTL_DEC_DELTA;
   s = (s & 0xffff) + (s >>> 16);
   s = ~((s & 0xffff) + (s >>> 16));
   buf[co] = s >>> 8;

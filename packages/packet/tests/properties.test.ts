@@ -5,8 +5,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import {
   Ipv4View, TcpView, UdpView, IcmpView, checksum, csumPartial, csumFold, csumUpdate16, csumUpdate32,
-  decTtl, emitArp, emitEthernet, emitIcmp, emitIpv4, emitTcp, emitUdp, natRewriteDst, natRewriteSrc, packet,
-  parseArp, parseEthernet, parseIcmp, parseIpv4Header, parseTcp, parseUdp, CheckFlags, classifyFrame, rd16,
+  decTtl, emitArp, emitEthernet, emitIcmp, emitIpv4, emitTcp, emitUdp, natForwardDst, natForwardDstParsed, natRewriteDst, natRewriteSrc, packet,
+  parseArp, parseEthernet, parseIcmp, parseIpv4Header, parseTcp, parseUdp, CheckFlags, FrameInfo, classifyFrame, rd16,
   natRewriteQuoteSrc, natRewriteQuoteDst, emitIcmpError, IcmpQuoteView,
 } from '../src/index.js';
 import type { ArpRepr, EthernetRepr, IcmpRepr, Ipv4Repr, TcpRepr, UdpRepr } from '../src/index.js';
@@ -276,5 +276,98 @@ t.test('icmp: parse(emit(x)) == x', (t) => {
     t.same(parseIcmp(b, 0, b.length, CheckFlags.L4Checksum), x);
     return true;
   }), { seed: 42, numRuns: 300 });
+  t.end();
+});
+
+/** The packet of `p` as `decTtl` then `natRewriteDst` leave it (the two updates one after the other). */
+function stepwise(p: Pkt, a: number, port: number): Uint8Array {
+  const b = p.bytes.slice();
+  decTtl(b, 0);
+  natRewriteDst(b, 0, a, port);
+  return b;
+}
+
+/** The packet with the IP identification that gives header checksum `want` (full recompute), or null. */
+function withIpChecksum(p: Pkt, want: number): Pkt | null {
+  for (let id = 0; id <= 0xffff; id++) {
+    const b = p.bytes.slice();
+    const v = new Ipv4View(b, 0, b.length);
+    v.id = id;
+    v.fillChecksum();
+    if (v.checksum === want) return { ...p, bytes: b };
+  }
+  return null;
+}
+
+t.test('natForwardDst and natForwardDstParsed (TTL and destination in one IP checksum update) equal decTtl + natRewriteDst and a full recompute', (t) => {
+  const check = (p: Pkt, a: number, port: number): boolean => {
+    const want = stepwise(p, a, port);
+    const ttl = p.bytes[8]!;
+    // natForwardDstParsed, from what the parser found, writes the very same bytes
+    const parsed = p.bytes.slice();
+    const info = new FrameInfo();
+    if (classifyFrame(parsed, 0, parsed.length, 'tun', info) !== 0) return false;
+    const rp = natForwardDstParsed(parsed, info, a, port);
+    const r = natForwardDst(p.bytes, 0, a, port);
+    if (rp !== r) return false;
+    for (let i = 0; i < want.length; i++) if (parsed[i] !== want[i]) return false;
+    if (r !== (p.proto === Proto.ICMP ? 0 : 1)) return false;
+    if (p.bytes[8] !== ttl - 1 || new Ipv4View(p.bytes, 0, p.bytes.length).dst !== a) return false;
+    for (let i = 0; i < want.length; i++) if (want[i] !== p.bytes[i]) return false;
+    return allChecksumsExact(p) && classifyFrame(p.bytes, 0, p.bytes.length, 'tun', undefined, CheckFlags.All) === 0;
+  };
+  fc.assert(fc.property(pktArb, u32, u16, (p, a, port) => allChecksumsExact(p) && check(p, a, port)), RUNS);
+  // addresses at the edges (all ones, zero) and every TTL from 1 up
+  fc.assert(fc.property(pktArb, fc.constantFrom(0, 0xffffffff, 0x0000ffff, 0xffff0000), fc.constantFrom(0, 0xffff), (p, a, port) => check(p, a, port)), RUNS);
+  // IP header checksums of 0x0000 and 0xffff, before and after: found by the identification
+  const base = packet().ipv4({ src: '172.16.0.9', dst: '10.100.0.1', ttl: 64 }).tcp({ sport: 1024, dport: 80, flags: 'A' }).build();
+  const udp0 = packet().ipv4({ src: '172.16.0.9', dst: '10.100.0.1', ttl: 2 }).udp({ sport: 53, dport: 53, checksum: false }).build();
+  const udp = packet().ipv4({ src: '172.16.0.9', dst: '10.100.0.1', ttl: 9 }).udp({ sport: 53, dport: 53 }).payload(new Uint8Array([1, 2, 3])).build();
+  for (const [bytes, proto, udpZero] of [[base, Proto.TCP, false], [udp0, Proto.UDP, true], [udp, Proto.UDP, false]] as const) {
+    const p: Pkt = { bytes, proto, udpZero };
+    const zero = withIpChecksum(p, 0);
+    t.ok(zero, 'a header with checksum 0x0000');
+    if (zero) {
+      t.ok(check({ ...zero, bytes: zero.bytes.slice() }, 0x0a000002, 8080), 'checksum 0x0000 in');
+      // 0xffff is the other zero of ones' complement: the same header, still valid
+      const ff = { ...zero, bytes: zero.bytes.slice() };
+      ff.bytes[10] = 0xff;
+      ff.bytes[11] = 0xff;
+      const want = stepwise(ff, 0x0a000002, 8080);
+      natForwardDst(ff.bytes, 0, 0x0a000002, 8080);
+      t.same(ff.bytes, want, 'checksum 0xffff in: as the two steps');
+      t.ok(new Ipv4View(ff.bytes, 0, ff.bytes.length).verifyChecksum(), 'checksum 0xffff in: valid after');
+    }
+    // a result of 0x0000: search the new address
+    let hit = 0;
+    for (let a = 0x0a000000; a < 0x0a010000 && hit === 0; a++) {
+      const b = p.bytes.slice();
+      natForwardDst(b, 0, a, 8080);
+      if (b[10] === 0 && b[11] === 0) {
+        hit = a;
+        t.ok(check({ ...p, bytes: p.bytes.slice() }, a, 8080), 'checksum 0x0000 out');
+      }
+    }
+    t.not(hit, 0, 'an address giving checksum 0x0000');
+  }
+  // UDP: a checksum of 0 stays 0; a computed 0 goes out as 0xffff
+  let udpFfff = 0;
+  for (let port = 0; port <= 0xffff && udpFfff === 0; port++) {
+    const b = udp.slice();
+    natForwardDst(b, 0, 0x0a000002, port);
+    if (b[26] === 0xff && b[27] === 0xff) udpFfff = port;
+  }
+  t.not(udpFfff, 0, 'a port giving a computed UDP checksum of 0 (sent as 0xffff)');
+  t.ok(check({ bytes: udp.slice(), proto: Proto.UDP, udpZero: false }, 0x0a000002, udpFfff), 'UDP checksum 0xffff out');
+  const z = udp0.slice();
+  natForwardDst(z, 0, 0x0a000002, 8080);
+  t.equal((z[26]! << 8) | z[27]!, 0, 'UDP checksum 0 stays 0');
+  // TTL 0: nothing changes
+  const dead = base.slice();
+  dead[8] = 0;
+  new Ipv4View(dead, 0, dead.length).setTtlCsum(0);
+  const before = dead.slice();
+  t.equal(natForwardDst(dead, 0, 0x0a000002, 8080), -1);
+  t.same(dead, before, 'TTL 0: left alone');
   t.end();
 });

@@ -20,9 +20,9 @@
  */
 import { Fwd, Proto } from '@tunvs/model';
 import type { ConnTable } from '@tunvs/conntrack';
-import { mtuStep, nextHop, ttlStep } from '@tunvs/forwarder';
+import { mtuFits, mtuStep, nextHop, ttlStep } from '@tunvs/forwarder';
 import type { Forwarder, Packet, Xmit } from '@tunvs/forwarder';
-import { TcpField, UdpField, natRewriteDst, natRewriteQuoteDst, natRewriteQuoteSrc, natRewriteSrc, rd16, wr16 } from '@tunvs/packet';
+import { TcpField, UdpField, natForwardDstParsed, natRewriteDst, natRewriteQuoteDst, natRewriteQuoteSrc, natRewriteSrc, rd16, wr16 } from '@tunvs/packet';
 import type { FrameInfo } from '@tunvs/packet';
 
 /**
@@ -102,8 +102,18 @@ export class MasqForwarder implements Forwarder {
   inbound(x: Xmit, p: Packet, conns: ConnTable, slot: number): void {
     const daddr = conns.daddr(slot);
     const hop = nextHop(x, daddr);
-    if (hop === 0 || !ttlStep(x, p) || !mtuStep(x, p, x.mtu(hop))) return;
-    natInbound(p.buf, p.info, daddr, conns.dport(slot), p.partialCsum);
+    if (hop === 0) return;
+    const info = p.info;
+    const mtu = x.mtu(hop);
+    if (info.ttl <= 1 || p.partialCsum || !mtuFits(p, mtu)) {
+      // the steps one at a time: drops (their ICMP errors quote the packet with its TTL
+      // already decremented), and a partial L4 checksum
+      if (!ttlStep(x, p) || !mtuStep(x, p, mtu)) return;
+      natInbound(p.buf, info, daddr, conns.dport(slot), p.partialCsum);
+    } else {
+      // the common case: TTL and destination in one IP checksum update
+      natForwardDstParsed(p.buf, info, daddr, conns.dport(slot));
+    }
     x.send(p, hop);
   }
 
