@@ -4,7 +4,8 @@
  * directors, each owning a veth by AF_XDP (AF_PACKET when AF_XDP cannot open), serve one
  * LVS-DR VIP; a vrrp_instance on that same interface decides which of them is the host of
  * the VIP on the segment. The adverts go out and come in through the Directors' links (the
- * steering program hands protocol 112 to the Director), the master answers ARP for the VIP
+ * steering program hands protocol 112 with their VRID to the Director; another router's
+ * VRID on the segment still reaches the kernel), the master answers ARP for the VIP
  * and the backup stays silent. The master is SIGKILLed: the backup takes over within a
  * second or so, announces the VIP by gratuitous ARP, and the client's next requests (its
  * ARP cache not flushed) reach the real server through it. A runs one Director, B two
@@ -140,6 +141,29 @@ t.test('VRRP on the AF_XDP/AF_PACKET interface: only the master answers ARP for 
   t.equal(stA!.state, 'MASTER', 'A (priority 150) is master');
   t.equal(stB.master?.address, a.addr, 'B hears A\'s adverts through its link and names it master');
   t.comment(`both up, A master: ${Date.now() - t0} ms`);
+
+  // another VRRP router on the segment (a host keepalived for VRID 62, say): its adverts
+  // are not the Directors' (they run VRID 61) and must reach the kernel of B's interface
+  // (seen by a tcpdump there); on AF_XDP, A's VRID 61 adverts are taken off by the steering
+  // program before any tap sees them (AF_PACKET copies frames, the kernel keeps them all)
+  {
+    const heardBefore = (await vrrpState(b.sock))!.counters.advertsReceived;
+    const dump = lab.spawn(seg, 'tcpdump', ['-i', b.dev, '-nn', '-l', 'ip proto 112'], 'tcpdump vrrp');
+    await until(() => dump.stderr.includes('listening on'), 5000, 'tcpdump listening');
+    const foreign = JSON.stringify({ src: '10.86.0.50', vrid: 62, priority: 100, version: 3, adverInt: 20, vips: ['10.86.0.200'] });
+    const sent = lab.exec(cl, process.execPath, [fixturePath('fixtures/vrrp-inject.mjs'), 'eth0', foreign, foreign, foreign], { timeoutMs: 10_000 });
+    t.match(sent.stdout, /"sent":3/, 'three VRID 62 adverts sent from the client\'s namespace');
+    await new Promise((r) => setTimeout(r, 800)); // A advertises every 0.2 s meanwhile
+    dump.proc.kill('SIGINT');
+    await dump.wait(3000);
+    const vrids = dump.lines.map((l) => /vrid (\d+)/.exec(l)?.[1]).filter((v) => v !== undefined);
+    t.equal(vrids.filter((v) => v === '62').length, 3, `the kernel of ${b.dev} gets every VRID 62 advert (tcpdump: ${vrids.join(' ') || 'nothing'})`);
+    if (kind === 'xdp') t.equal(vrids.filter((v) => v === '61').length, 0, 'and none of VRID 61: those went to the Director');
+    const st = (await vrrpState(b.sock))!;
+    t.ok(st.counters.advertsReceived > heardBefore, `B's Director kept hearing A meanwhile (${st.counters.advertsReceived - heardBefore} adverts)`);
+    t.equal(st.state, 'BACKUP', 'B is still backup');
+    t.equal(st.master?.address, a.addr, 'with A as master');
+  }
 
   // the client asks who has the VIP: only the master answers
   const arpReplies = async (run: () => void): Promise<string[]> => {

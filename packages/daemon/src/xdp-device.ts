@@ -44,9 +44,10 @@ const PROTOS = new Set(['tcp', 'udp', 'sctp']);
 
 /**
  * What VRRP instances on the bypass interface need steered to the Director (vrrp-tap.ts
- * runs them through it): their adverts (IP protocol 112, to the VRRP group or to the
- * Director's own unicast source), ARP and ping for their VIPs (also those no virtual
- * service uses: a real servers' gateway VIP). Whether the Director answers is its VRRP
+ * runs them through it): their adverts (IP protocol 112 to the VRRP group or to the
+ * Director's own unicast source, with the instance's VRID, which the steering program reads
+ * as the port), ARP and ping for their VIPs (also those no virtual service uses: a real
+ * servers' gateway VIP). Whether the Director answers is its VRRP
  * gate's business (master or backup); the steering only keeps these frames from the kernel,
  * which has none of these addresses.
  */
@@ -59,11 +60,13 @@ export interface VrrpSteering {
 export function vrrpSteering(cfg: VrrpConfig | undefined, device: string, defaultSrc: string): VrrpSteering {
   const vips = new Map<string, EndpointSpec>();
   const arp = new Set<string>();
-  const add = (addr: string, proto: EndpointSpec['proto']): void => void vips.set(`${addr}/${String(proto)}`, { addr, proto, port: 0 });
+  const add = (addr: string, proto: EndpointSpec['proto'], port = 0): void => void vips.set(`${addr}/${String(proto)}/${port}`, { addr, proto, port });
   for (const i of cfg?.instances ?? []) {
     if (i.interface !== device) continue;
-    if (i.unicastPeers.length === 0) add(formatIpv4(VRRP_MCAST_GROUP), IPPROTO_VRRP);
-    else add(i.unicastSrcIp ?? i.mcastSrcIp ?? defaultSrc, IPPROTO_VRRP); // the source DirectorBackend sends from
+    // by VRID (the program's "port" of protocol 112): adverts of other VRIDs on the wire
+    // stay with the kernel (a host keepalived for them keeps hearing its peers)
+    if (i.unicastPeers.length === 0) add(formatIpv4(VRRP_MCAST_GROUP), IPPROTO_VRRP, i.vrid);
+    else add(i.unicastSrcIp ?? i.mcastSrcIp ?? defaultSrc, IPPROTO_VRRP, i.vrid); // the source DirectorBackend sends from
     for (const v of [...i.vips, ...i.excludedVips]) {
       if (v.family !== 4) continue;
       arp.add(v.addr);
@@ -85,7 +88,7 @@ export function steeringPlan(services: readonly ServiceInfo[], owned: readonly s
   const vips = new Map<string, EndpointSpec>();
   const reals = new Map<string, EndpointSpec>();
   const arp = new Set<string>([...owned, ...(vrrp?.arp ?? [])]);
-  for (const v of vrrp?.vips ?? []) vips.set(`${String(v.addr)}/${String(v.proto)}/0`, v);
+  for (const v of vrrp?.vips ?? []) vips.set(`${String(v.addr)}/${String(v.proto)}/${v.port ?? 0}`, v);
   const unsteered: string[] = [];
   for (const s of services) {
     if (s.fwmark !== 0 || s.addr.includes(':') || s.protocol === null || !PROTOS.has(s.protocol)) {

@@ -104,21 +104,21 @@ t.test('steering: adverts (group or unicast source), VIP ARP and ping of the ins
   const multi = parseConfigText(conf('xd0') + conf('eth1').replace('VI_1', 'VI_2').replace('51', '52').replace(/10\.0\.0\./g, '10.9.0.'), 'k.conf').config;
   const s = vrrpSteering(multi.vrrpConfig, 'xd0', '10.0.0.1');
   t.same(s.vips, [
-    { addr: '224.0.0.18', proto: 112, port: 0 },
+    { addr: '224.0.0.18', proto: 112, port: 51 },
     { addr: '10.0.0.100', proto: 'icmp', port: 0 },
     { addr: '10.0.0.254', proto: 'icmp', port: 0 },
-  ], 'the VRRP group (protocol 112) and ping to the VIPs');
+  ], 'the VRRP group (protocol 112, the instance\'s VRID as port) and ping to the VIPs');
   t.same(s.arp, ['10.0.0.100', '10.0.0.254'], 'ARP for every VIP, also one no service uses');
   const uni = parseConfigText(conf('xd0', ' unicast_peer {\n  10.0.0.2\n }\n'), 'k.conf').config;
-  t.same(vrrpSteering(uni.vrrpConfig, 'xd0', '10.0.0.1').vips[0], { addr: '10.0.0.1', proto: 112, port: 0 }, 'unicast: adverts to the Director\'s address');
+  t.same(vrrpSteering(uni.vrrpConfig, 'xd0', '10.0.0.1').vips[0], { addr: '10.0.0.1', proto: 112, port: 51 }, 'unicast: adverts to the Director\'s address');
   const src = parseConfigText(conf('xd0', ' unicast_src_ip 10.0.0.7\n unicast_peer {\n  10.0.0.2\n }\n'), 'k.conf').config;
-  t.same(vrrpSteering(src.vrrpConfig, 'xd0', '10.0.0.1').vips[0], { addr: '10.0.0.7', proto: 112, port: 0 }, 'to unicast_src_ip when set');
+  t.same(vrrpSteering(src.vrrpConfig, 'xd0', '10.0.0.1').vips[0], { addr: '10.0.0.7', proto: 112, port: 51 }, 'to unicast_src_ip when set');
   t.same(vrrpSteering(undefined, 'xd0', '10.0.0.1'), { vips: [], arp: [] }, 'no VRRP, nothing');
 
   const stats = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
   const svc = { fwmark: 0, protocol: 'tcp', addr: '10.0.0.100', port: 80, scheduler: 'rr', schedFlags: [], persistent: 0, netmask: '255.255.255.255', onePacket: false, pe: '', stats, dests: [] } as unknown as ServiceInfo;
   const plan = steeringPlan([svc], ['10.0.0.1'], s);
-  t.same(plan.vips.map((v) => `${v.addr}/${String(v.proto)}/${v.port ?? 0}`).sort(), ['10.0.0.100/icmp/0', '10.0.0.100/tcp/80', '10.0.0.254/icmp/0', '224.0.0.18/112/0']);
+  t.same(plan.vips.map((v) => `${v.addr}/${String(v.proto)}/${v.port ?? 0}`).sort(), ['10.0.0.100/icmp/0', '10.0.0.100/tcp/80', '10.0.0.254/icmp/0', '224.0.0.18/112/51']);
   t.same(plan.arp.sort(), ['10.0.0.1', '10.0.0.100', '10.0.0.254'], 'ARP once per address');
   t.end();
 });

@@ -1,7 +1,9 @@
 import t from 'tap';
+import { parseConfigText, setVrrpHost, staticHost } from '@tunvs/keepalived';
 import type { ServiceInfo } from '@tunvs/model';
+import { parseSteering } from '@tunvs/xdp';
 import { validateDaemonConfig } from '../src/config.js';
-import { interfacesRefusal, steeringPlan } from '../src/xdp-device.js';
+import { interfacesRefusal, steeringPlan, vrrpSteering } from '../src/xdp-device.js';
 
 const stats = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
 function svc(p: Partial<ServiceInfo>, dests: [string, number, string][]): ServiceInfo {
@@ -74,4 +76,29 @@ t.test('device.xdp: the AF_XDP tuning, checked by @tunvs/xdp, for kind xdp only'
   t.match(msgs({ kind: 'xdp', xdp: { ringSize: 1000 } }), /device\.xdp: ringSize must be a power of two/);
   t.match(msgs({ kind: 'xdp', xdp: { frames: 10 } }), /device\.xdp\.frames: unknown key/);
   t.match(msgs({ kind: 'packet', xdp: { txKick: 'inline' } }), /device\.xdp: applies to kind "xdp" only/);
+});
+
+t.test('vrrpSteering: one advert entry per (address, 112, VRID) of the instances on the device', async (t) => {
+  setVrrpHost(staticHost(['xd0', 'eth1'].map((name) => ({ name, loopback: false, ethernet: true, multicast: true, mtu: 1500 }))));
+  const inst = (name: string, iface: string, vrid: number, vip: string, extra = ''): string =>
+    `vrrp_instance ${name} {\n interface ${iface}\n virtual_router_id ${vrid}\n priority 100\n${extra} virtual_ipaddress {\n  ${vip}/24\n }\n}\n`;
+  const adverts = (text: string): string[] => {
+    const { config, diagnostics } = parseConfigText(text, 'k.conf');
+    t.same(diagnostics.filter((d) => d.severity === 'error'), [], 'the config parses');
+    const s = vrrpSteering(config.vrrpConfig, 'xd0', '10.0.0.1');
+    // what the port takes (parseEndpoint refuses a port it cannot steer)
+    parseSteering({ vips: s.vips });
+    return s.vips.filter((v) => v.proto === 112).map((v) => `${String(v.addr)}/${v.port ?? 0}`);
+  };
+  t.same(adverts(inst('VI_1', 'xd0', 51, '10.0.0.100')), ['224.0.0.18/51'], 'multicast: the group with its VRID');
+  t.same(adverts(inst('VI_1', 'xd0', 51, '10.0.0.100') + inst('VI_2', 'xd0', 52, '10.0.0.101')), ['224.0.0.18/51', '224.0.0.18/52'], 'two instances, two VRIDs: two entries');
+  t.same(adverts(inst('VI_1', 'xd0', 51, '10.0.0.100') + inst('VI_2', 'eth1', 52, '10.0.0.101')), ['224.0.0.18/51'], 'an instance on another interface: none of its VRID');
+  const peer = ' unicast_peer {\n  10.0.0.2\n }\n';
+  t.same(adverts(inst('VI_1', 'xd0', 7, '10.0.0.100', peer)), ['10.0.0.1/7'], 'unicast: the Director\'s address with the VRID');
+  t.same(
+    adverts(inst('VI_1', 'xd0', 7, '10.0.0.100', peer) + inst('VI_2', 'xd0', 8, '10.0.0.101', ' unicast_src_ip 10.0.0.7\n' + peer) + inst('VI_3', 'xd0', 9, '10.0.0.102')),
+    ['10.0.0.1/7', '10.0.0.7/8', '224.0.0.18/9'],
+    'unicast (default and unicast_src_ip) and multicast side by side',
+  );
+  t.same(adverts(inst('VI_1', 'xd0', 255, '10.0.0.100')), ['224.0.0.18/255'], 'VRID 255');
 });

@@ -5,7 +5,7 @@
  */
 import { parseIpv4 } from '@tunvs/packet';
 import { invalid } from './errors.js';
-import { PROTO } from './steer.js';
+import { PROTO, VRRP_PROTO } from './steer.js';
 import type { ProtoName } from './steer.js';
 
 /** A virtual service or real server the program steers by. */
@@ -14,7 +14,7 @@ export interface EndpointSpec {
   addr: string | number;
   /** 'tcp' | 'udp' | 'sctp' | 'icmp' or an IP protocol number */
   proto: ProtoName | number;
-  /** port; 0 (default) matches every port of the address */
+  /** port; 0 (default) matches every port of the address. Protocol 112 (VRRP): the VRID (1..255), 0 = every VRID */
   port?: number;
   /** hash the client's address only (persistent services): both directions still agree */
   addrOnly?: boolean;
@@ -153,8 +153,10 @@ export function parseEndpoint(e: unknown, option: string): Endpoint {
   const proto = parseProto(s.proto, `${option}.proto`);
   const port = s.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`${option}.port must be 0..65535 (got ${String(port)})`);
-  if ((proto === PROTO.icmp || ![PROTO.tcp, PROTO.udp, PROTO.sctp].includes(proto as 6)) && port !== 0)
-    throw invalid(`${option}.port must be 0 for protocol ${proto} (only TCP, UDP and SCTP have ports)`);
+  if (proto === VRRP_PROTO) {
+    if (port > 255) throw invalid(`${option}.port must be 0..255 for protocol 112 (VRRP: the port is the VRID, 0 = every VRID; got ${port})`);
+  } else if ((proto === PROTO.icmp || ![PROTO.tcp, PROTO.udp, PROTO.sctp].includes(proto as 6)) && port !== 0)
+    throw invalid(`${option}.port must be 0 for protocol ${proto} (only TCP, UDP and SCTP have ports; VRRP's is its VRID)`);
   return { addr, proto, port, addrOnly: s.addrOnly === true };
 }
 

@@ -9,6 +9,7 @@ export {
   Stat,
   STAT_NAMES,
   PROTO,
+  VRRP_PROTO,
   clientHash,
   slotOf,
   socketIndex,

@@ -52,6 +52,12 @@ export const STAT_NAMES = ['pass', 'short', 'arp', 'fragment', 'icmpError', 'ip'
 export const PROTO = { icmp: 1, tcp: 6, udp: 17, sctp: 132 } as const;
 export type ProtoName = keyof typeof PROTO;
 
+/**
+ * VRRP's IP protocol number. It has no ports: the steering uses the advert's VRID as its
+ * destination port (1..255; port 0 in an entry = every VRID).
+ */
+export const VRRP_PROTO = 112;
+
 /** Multipliers of the client hash (odd 32-bit constants with well-spread bits). */
 export const HASH_K1 = 0x9e3779b1;
 export const HASH_K2 = 0x85ebca6b;

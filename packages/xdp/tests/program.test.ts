@@ -5,7 +5,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { packet, parseIpv4, quoteOf } from '@tunvs/packet';
 import { steeringProgram, XdpAction, FILTER_KEEP } from '../src/bpf/program.js';
-import { AddrFlag, EndpointFlag, Stat, addrKey, endpointKey, slotOf, socketIndex, u32Value, PROTO } from '../src/steer.js';
+import { AddrFlag, EndpointFlag, Stat, addrKey, endpointKey, slotOf, socketIndex, u32Value, PROTO, VRRP_PROTO } from '../src/steer.js';
 import { hex, runSkb, runXdp, u32le, vmMap } from './bpf-vm.js';
 import type { VmMap } from './bpf-vm.js';
 
@@ -257,10 +257,10 @@ t.test('AF_PACKET forms: the fanout program picks the same slot, the filter keep
   }
 });
 
-t.test('an IP protocol without ports (VRRP, 112) steered by an address entry of port 0: by its source address', async (t) => {
+t.test('VRRP (112) steered by an entry of port 0 (every VRID): by its source address', async (t) => {
   const w = world(3);
   const group = parseIpv4('224.0.0.18');
-  // what tunvsd's vrrpSteering adds for an instance on the interface: (224.0.0.18, 0, 112)
+  // port 0 of protocol 112 is the whole protocol (the program's port-0 fallback)
   w.maps.get(FD.vips)!.entries.set(hex(endpointKey(group, 0, 112)), u32Value(0));
   w.maps.get(FD.addrs)!.entries.set(hex(addrKey(group)), u32Value(AddrFlag.Vip));
   const advert = (src: string): Uint8Array =>
@@ -270,4 +270,76 @@ t.test('an IP protocol without ports (VRRP, 112) steered by an address entry of 
   t.equal(run(w, other).action, XdpAction.Pass, 'another protocol to the group passes (IGMP stays with the kernel)');
   const filter = steeringProgram(3, FD, 'filter').assemble();
   t.equal(runSkb(filter, w.maps, advert('10.0.2.1'), 0).action, FILTER_KEEP, 'AF_PACKET: kept by the filter');
+});
+
+/** A VRRP (v3) advert from `src` to the group with `vrid`; `header` cuts the VRRP header to that many bytes. */
+const vrrpAdvert = (src: string, vrid: number, opts: { header?: number; mf?: boolean; fragOffset?: number } = {}): Uint8Array => {
+  const hdr = Uint8Array.of(0x31, vrid, 100, 1, 0, 20, 0, 0, 10, 0, 2, 100).slice(0, opts.header ?? 12);
+  const ip = { src, dst: '224.0.0.18', ttl: 255, protocol: 112, id: 5, ...(opts.mf ? { mf: true } : {}), ...(opts.fragOffset ? { fragOffset: opts.fragOffset } : {}) };
+  return packet().eth({ dst: '01:00:5e:00:00:12' }).ipv4(ip).payload(hdr).build();
+};
+
+/** A world where the group's VRID 51 is the director's (what vrrpSteering adds: (224.0.0.18, 51, 112)). */
+function vrrpWorld(slots: number): World {
+  const w = world(slots);
+  const group = parseIpv4('224.0.0.18');
+  w.maps.get(FD.vips)!.entries.set(hex(endpointKey(group, 51, VRRP_PROTO)), u32Value(0));
+  w.maps.get(FD.addrs)!.entries.set(hex(addrKey(group)), u32Value(AddrFlag.Vip));
+  return w;
+}
+
+t.test('VRRP by VRID (xdp): our VRID steered by its source, other VRIDs and short headers pass, fragments by address', async (t) => {
+  const w = vrrpWorld(3);
+  for (const src of ['10.0.2.1', '10.0.2.2', '10.0.2.3']) t.equal(run(w, vrrpAdvert(src, 51)).key, slotOf(parseIpv4(src), 0, 3), `VRID 51 from ${src}: to the slot of its source`);
+  t.equal(stat(w, Stat.Ip), 3, 'counted as IP redirects');
+  for (const vrid of [50, 52, 1, 255, 102]) t.equal(run(w, vrrpAdvert('10.0.2.1', vrid)).action, XdpAction.Pass, `VRID ${vrid}: passes to the kernel`);
+  t.equal(run(w, vrrpAdvert('10.0.2.1', 0)).action, XdpAction.Pass, 'VRID 0 (not VRRP) passes: no port-0 entry');
+  t.equal(stat(w, Stat.Pass), 6, 'counted as passed');
+  for (const header of [0, 1]) {
+    const f = vrrpAdvert('10.0.2.1', 51, { header });
+    t.equal(f.length, 14 + 20 + header, `a ${header}-byte VRRP header is not padded`);
+    t.equal(run(w, f).action, XdpAction.Pass, `a ${header}-byte VRRP header passes`);
+  }
+  t.equal(stat(w, Stat.Short), 2, 'counted as short');
+  t.equal(run(w, vrrpAdvert('10.0.2.1', 51, { header: 2 })).key, slotOf(parseIpv4('10.0.2.1'), 0, 3), '2 bytes are enough to read the VRID');
+  // fragments keep the fragment rule (no VRID read from them): the group is a VIP address
+  const first = vrrpAdvert('10.0.2.1', 52, { mf: true });
+  const later = vrrpAdvert('10.0.2.1', 52, { fragOffset: 3 });
+  t.equal(run(w, first).key, slotOf(parseIpv4('10.0.2.1'), 0, 3), 'a first fragment: by address, its VRID not read');
+  t.equal(run(w, later).key, slotOf(parseIpv4('10.0.2.1'), 0, 3), 'a later fragment: by address');
+  t.equal(stat(w, Stat.Fragment), 2, 'counted as fragments');
+  // a unicast instance: (its source address, VRID, 112)
+  const own = '10.0.2.9';
+  w.maps.get(FD.vips)!.entries.set(hex(endpointKey(parseIpv4(own), 7, VRRP_PROTO)), u32Value(0));
+  w.maps.get(FD.addrs)!.entries.set(hex(addrKey(parseIpv4(own))), u32Value(AddrFlag.Vip | AddrFlag.Arp));
+  const uni = (vrid: number): Uint8Array => packet().eth().ipv4({ src: '10.0.1.2', dst: own, ttl: 255, protocol: 112 }).payload(Uint8Array.of(0x31, vrid, 100, 1, 0, 20, 0, 0)).build();
+  t.equal(run(w, uni(7)).key, slotOf(parseIpv4('10.0.1.2'), 0, 3), 'unicast VRID 7 to the director\'s address: steered');
+  t.equal(run(w, uni(8)).action, XdpAction.Pass, 'unicast VRID 8 to the same address: passes');
+});
+
+t.test('VRRP by VRID (AF_PACKET fanout and filter): the same decisions', async (t) => {
+  const slots = 3;
+  const w = vrrpWorld(slots);
+  const fanout = steeringProgram(slots, FD, 'fanout').assemble();
+  const filter = steeringProgram(slots, FD, 'filter').assemble();
+  const srcs = Array.from({ length: 12 }, (_, i) => `10.0.2.${i + 1}`);
+  for (const src of srcs) {
+    t.equal(runSkb(filter, w.maps, vrrpAdvert(src, 51), 0).action, FILTER_KEEP, `VRID 51 from ${src}: kept`);
+    t.equal(runSkb(fanout, w.maps, vrrpAdvert(src, 51), 14).action, slotOf(parseIpv4(src), 0, slots), `and on the slot of its source`);
+  }
+  t.ok(new Set(srcs.map((s) => slotOf(parseIpv4(s), 0, slots))).size > 1, 'the sources hash to more than one slot');
+  for (const vrid of [52, 0, 255]) t.equal(runSkb(filter, w.maps, vrrpAdvert('10.0.2.1', vrid), 0).action, 0, `VRID ${vrid}: dropped from the sockets (the kernel has it)`);
+  const short = Stat.Short;
+  const before = stat(w, short);
+  for (const header of [0, 1]) t.equal(runSkb(filter, w.maps, vrrpAdvert('10.0.2.1', 51, { header }), 0).action, 0, `a ${header}-byte VRRP header: dropped`);
+  t.equal(stat(w, short), before + 2, 'counted as short');
+  t.equal(runSkb(filter, w.maps, vrrpAdvert('10.0.2.1', 51, { header: 2 }), 0).action, FILTER_KEEP, 'a 2-byte header is enough');
+  t.equal(runSkb(filter, w.maps, vrrpAdvert('10.0.2.1', 52, { mf: true }), 0).action, FILTER_KEEP, 'a fragment: by address (the fragment rule), its VRID not read');
+  t.equal(runSkb(fanout, w.maps, vrrpAdvert('10.0.2.2', 52, { fragOffset: 3 }), 14).action, slotOf(parseIpv4('10.0.2.2'), 0, slots), 'a later fragment: on the slot of its source address');
+  const tagged = packet().eth({ vlan: 5, dst: '01:00:5e:00:00:12' }).ipv4({ src: '10.0.2.4', dst: '224.0.0.18', ttl: 255, protocol: 112 }).payload(Uint8Array.of(0x31, 51, 100, 1)).build();
+  t.equal(runSkb(filter, w.maps, tagged, 0).action, FILTER_KEEP, 'behind an 802.1Q tag too');
+  for (let len = 0; len < 50; len++) {
+    const r = runSkb(filter, w.maps, vrrpAdvert('10.0.2.1', 51).slice(0, len), 0);
+    t.ok(r.action === 0 || (r.action === FILTER_KEEP && len >= 14 + 20 + 2), `cut at ${len}`);
+  }
 });

@@ -88,6 +88,8 @@ t.test('option validation names the option and touches no kernel', async (t) => 
     [{ ifname: 'eth0', steer: { vips: [{ addr: '10.0.0.1', proto: 'gre' }] } }, /steer\.vips\[0\]\.proto: "gre" is not a protocol/],
     [{ ifname: 'eth0', steer: { reals: [{ addr: '10.0.0.1', proto: 'icmp', port: 8 }] } }, /port must be 0 for protocol 1/],
     [{ ifname: 'eth0', steer: { vips: [{ addr: '10.0.0.1', proto: 'udp', port: 70000 }] } }, /port must be 0\.\.65535/],
+    [{ ifname: 'eth0', steer: { vips: [{ addr: '224.0.0.18', proto: 112, port: 256 }] } }, /port must be 0\.\.255 for protocol 112 \(VRRP: the port is the VRID/],
+    [{ ifname: 'eth0', steer: { vips: [{ addr: '10.0.0.1', proto: 2, port: 1 }] } }, /port must be 0 for protocol 2/],
     [{ ifname: 'eth0', steer: { nat: [] } }, /steer\.nat is not an option/],
   ];
   for (const [o, re] of bad) {
@@ -104,6 +106,7 @@ t.test('option validation names the option and touches no kernel', async (t) => 
   t.same(validateXdpOptions({ ifname: 'eth0', txKick: 'thread', kickCpus: [1, 0, 1] }).kickCpus, [1, 0], 'kick CPUs, each once');
   t.same(ok.steer.vips, [{ addr: 0x0a000001, proto: 6, port: 80, addrOnly: true }]);
   t.same(parseSteering({ host: [0x0a000002] }).host, [0x0a000002], 'numbers are addresses too');
+  t.same(parseSteering({ vips: [{ addr: '224.0.0.18', proto: 112, port: 51 }] }).vips, [{ addr: 0xe0000012, proto: 112, port: 51, addrOnly: false }], 'VRRP: the port is the VRID');
   t.equal(framesNeeded(2, 2, 1024, 2048), 2 * (2 * 2048 + 2 * 2 * 1024));
   t.match((t.throws(() => validatePacketOptions({ ifname: 'eth0', fanout: 'random' as never })) as Error).message, /fanout must be one of/);
   t.match((t.throws(() => validatePacketOptions({ ifname: 'eth0', blockSize: 5000 })) as Error).message, /blockSize must be a multiple of 4096/);

@@ -7,7 +7,8 @@
  *   Ethernet (+ one 802.1Q tag)
  *   ├─ ARP whose target address has AddrFlag.Arp               -> slot 0
  *   ├─ IPv4, not a fragment
- *   │   ├─ TCP/UDP/SCTP: ports; ICMP errors: the quoted packet (below)
+ *   │   ├─ TCP/UDP/SCTP: ports; ICMP errors: the quoted packet (below);
+ *   │   │  VRRP (112): destination port = the VRID (byte 1 of its header), source port 0
  *   │   ├─ (daddr, dport, proto) or (daddr, 0, proto) in vips     -> client = (saddr, sport)
  *   │   ├─ daddr has AddrFlag.Host                               -> pass
  *   │   └─ (saddr, sport, proto) or (saddr, 0, proto) in reals    -> client = (daddr, dport)
@@ -29,7 +30,7 @@
  * refuses to run on big-endian machines.
  */
 import { Asm, FP, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9 } from './asm.js';
-import { AddrFlag, EndpointFlag, HASH_K1, HASH_K2, Stat } from '../steer.js';
+import { AddrFlag, EndpointFlag, HASH_K1, HASH_K2, Stat, VRRP_PROTO } from '../steer.js';
 
 /** bpf(2) map types and helpers used here. */
 export const MapType = { Hash: 1, Array: 2, PercpuArray: 6, Xskmap: 17 } as const;
@@ -244,12 +245,22 @@ export function steeringProgram(slots: number, maps: SteeringMaps, target: Progr
   a.note('r9 = transport header');
   a.jmp('eq', R2, { imm: 6 }, 'ports').jmp('eq', R2, { imm: 17 }, 'ports').jmp('eq', R2, { imm: 132 }, 'ports');
   a.jmp('eq', R2, { imm: 1 }, 'icmp');
+  a.jmp('eq', R2, { imm: VRRP_PROTO }, 'vrrp');
   a.ja('match');
 
   a.label('ports');
   bounds(R9, 4, 'short');
   a.ldx('h', R3, R9, 0).stx('w', FP, S_SPORT, R3);
   a.ldx('h', R3, R9, 2).stx('w', FP, S_DPORT, R3);
+  a.ja('match');
+
+  // VRRP: the VRID as the destination port, so that each instance takes only its own
+  // adverts (other VRIDs on the wire pass to the kernel). Ports sit in the key as the wire
+  // has them (network order): the one-byte VRID goes in the second byte, as endpointKey
+  // puts port = VRID. VRID 0 is not valid VRRP: it looks up port 0 (the whole protocol).
+  a.label('vrrp');
+  bounds(R9, 2, 'short');
+  a.ldx('b', R3, R9, 1).alu64('lsh', R3, { imm: 8 }).stx('w', FP, S_DPORT, R3);
   a.ja('match');
 
   a.label('icmp');
