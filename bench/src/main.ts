@@ -58,8 +58,9 @@ function splitArgs(argv: string[]): { flags: Set<string>; out?: string; rest: st
 }
 
 /**
- * Connection tables of a million entries run about 1.4x faster on huge pages (fewer TLB
- * misses; see @tunvs/daemon's huge-pages.ts). glibc reads its tunables only at start, so
+ * Connection tables of a million entries are filled faster, and the fast path over them
+ * runs faster, on huge pages (fewer TLB misses; see @tunvs/daemon's huge-pages.ts, and
+ * `--no-huge-pages` to compare). glibc reads its tunables only at start, so
  * the bench restarts itself once with the tunable, unless it is already decided in the
  * environment or `--no-huge-pages` is given. Returns the child's exit code, or null when no
  * restart is needed.

@@ -3,8 +3,8 @@
  *
  * At a million entries the table's arrays (hot blocks, warm words, bucket heads: about
  * 64 MB) are far larger than what the TLB maps with 4 KiB pages, so a lookup in a random
- * bucket pays a page walk on top of its cache misses. Backed by 2 MiB pages the walk
- * mostly disappears. The kernel's own connection tables get this for free (its direct map
+ * bucket can pay a page walk on top of its cache misses. Backed by 2 MiB pages the guest's
+ * share of that walk goes (a virtual machine's host may still walk its own tables). The kernel's own connection tables get this for free (its direct map
  * uses huge pages); a Node process does not: V8 takes large ArrayBuffers from glibc's
  * malloc, which maps them with mmap and, on kernels whose THP mode is `madvise` (Debian's
  * default), never asks for huge pages.
