@@ -5,7 +5,7 @@
  *     optionally naming a keepalived.conf with `"keepalivedConf": PATH`;
  *   - tunvsd.conf (keepalived's lexical syntax, tunvsd's own keywords: `keepalived_conf`,
  *     `device`, `mode`, `address`, `mtu`, `control_socket`, plus `source_address`,
- *     `queues`, `gateway`, `mac`, `sloppy_tcp`, the sysctls read here);
+ *     `queues`, `gateway`, `mac`, `sloppy_tcp`, `interface`, the sysctls read here);
  *   - a keepalived.conf given directly (device tunvs0, TUN, default socket).
  *
  * `checkConfig` is the whole check, the same for `tunvsd --config-test`, the start and every
@@ -39,7 +39,7 @@ const DEFENSE_KEYWORDS: ReadonlyMap<string, string> = new Map(Object.entries(DEF
 const SYNC_KEYWORDS: ReadonlyMap<string, keyof SyncSysctls> = new Map(
   (Object.entries(SYNC_SYSCTLS) as [keyof SyncSysctls, string][]).filter(([k]) => k !== 'period').map(([key, sysctl]) => [sysctl, key]),
 );
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'gateway', 'mac', 'sloppy_tcp', ...DEFENSE_KEYWORDS.keys(), ...SYNC_KEYWORDS.keys(), ...HTTP_KEYWORDS];
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'gateway', 'mac', 'sloppy_tcp', 'interface', ...DEFENSE_KEYWORDS.keys(), ...SYNC_KEYWORDS.keys(), ...HTTP_KEYWORDS];
 
 /** The largest configuration file tunvsd reads (bytes): the keepalived reader's cap. */
 export const MAX_CONFIG_BYTES = DEFAULT_MAX_FILE_BYTES;
@@ -168,6 +168,7 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
   const device: Record<string, unknown> = { name: def.name, kind: def.kind, addresses: settings.addresses };
   const raw: Record<string, unknown> = { device, services: [] };
   let addr = 0;
+  const interfaces: Record<string, unknown>[] = [];
   const httpWords = new Map<string, { value: string; file: string; line: number }>();
   for (const n of settings.raw) {
     if (HTTP_KEYWORDS.includes(n.keyword)) {
@@ -242,6 +243,20 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
           raw.sloppyTcp = /^-?[0-9]+$/.test(v!) ? Number(v) !== 0 : v;
         }
         break;
+      case 'interface': {
+        // `interface NAME ADDR/PREFIX [ADDR/PREFIX ...]`: device.interfaces[k], checked with
+        // the JSON form's rules (interfacesField, xdp/packet only); gateway and vips are JSON only
+        if (n.args.length < 2) {
+          diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs a name and at least one address: interface NAME ADDR/PREFIX [ADDR/PREFIX ...]`, exitCode: 5 });
+          break;
+        }
+        const k = interfaces.length;
+        if (k === 0) where.set('device.interfaces', at);
+        for (const f of ['', '.name', '.addresses']) where.set(`device.interfaces[${k}]${f}`, at);
+        interfaces.push({ name: n.args[0]!, addresses: n.args.slice(1) });
+        device.interfaces = interfaces;
+        break;
+      }
       case 'source_address':
       case 'gateway':
       case 'queues':

@@ -187,3 +187,22 @@ t.test('sloppy_tcp: tunvsd.conf `sloppy_tcp 0|1` and JSON "sloppyTcp"; anything 
   t.equal(bj.code, 1, "a JSON configuration error: exit 1");
   t.match(bj.out, /sb\.json:\d+: error: sloppyTcp: must be true or false, not 1/);
 });
+
+t.test('interface: tunvsd.conf `interface NAME ADDR/PREFIX ...` is device.interfaces[k], checked as the JSON form, errors at its line', async (t) => {
+  const good = checkConfig(file('i1.conf', 'device xs0\nmode xdp\naddress 10.1.0.1/24\ninterface xs1 10.2.0.1/24 10.3.0.1/24\ninterface xs2 10.4.0.1/24\n'));
+  t.same(good.setup?.config.device.interfaces, [
+    { name: 'xs1', addresses: ['10.2.0.1/24', '10.3.0.1/24'] },
+    { name: 'xs2', addresses: ['10.4.0.1/24'] },
+  ]);
+  t.equal(test(file('i2.conf', 'device xs0\nmode packet\naddress 10.1.0.1/24\ninterface xs1 10.2.0.1/24\n')).code, 0, 'a good file passes');
+  const tun = test(file('i3.conf', 'device kd0\naddress 10.1.0.1/24\ninterface xs1 10.2.0.1/24\n'));
+  t.not(tun.code, 0);
+  t.match(tun.out, /i3\.conf:3: error: interface: .*is for kind "xdp" or "packet"/, 'a TUN device refuses it at the line');
+  const bad = test(file('i4.conf', 'device xs0\nmode xdp\naddress 10.1.0.1/24\ninterface xs1\ninterface\ninterface xs2 nonsense\ninterface xs0 10.5.0.1/24\n'));
+  t.not(bad.code, 0);
+  t.match(bad.out, /i4\.conf:4: error: interface needs a name and at least one address/);
+  t.match(bad.out, /i4\.conf:5: error: interface needs a name and at least one address/);
+  t.match(bad.out, /i4\.conf:6: error: interface: /, 'a bad address at its line');
+  t.match(bad.out, /i4\.conf:7: error: interface: .*given twice/, 'the device named again at its line');
+  t.notMatch(bad.out, /Unknown keyword 'interface'/, 'not reported as unknown');
+});
