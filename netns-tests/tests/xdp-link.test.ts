@@ -154,7 +154,9 @@ async function natOverLink(t: Test, kind: 'xdp' | 'packet'): Promise<void> {
 
   const { flows } = await nat.request<Flows>({ op: 'flows' });
   const keys = Object.keys(flows);
-  t.ok(keys.length >= 48, `${keys.length} flows (client, port, protocol) seen`);
+  // 48 exchanges; the clients take ephemeral ports, and two of them that happen to reuse a
+  // port (about 1 run in 50) are one (client, port, protocol) key: allow two such merges
+  t.ok(keys.length >= 46, `${keys.length} flows (client, port, protocol) seen for 48 exchanges`);
   const slots = new Set<number>();
   let bad = 0;
   for (const k of keys) {
