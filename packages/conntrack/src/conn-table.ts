@@ -184,6 +184,13 @@ export const ConnMeta = {
   /** the ConnFlag bits stored */
   FLAGS_MASK: 0x7fff,
   STATE_SHIFT: 16,
+  /** the state, after the shift (bits 16-22) */
+  STATE_MASK: 0x7f,
+  /**
+   * the entry's timer was moved later without moving the entry in the wheel: it is still
+   * in the wheel slot of an earlier expiry, where the walk will meet it and move it
+   */
+  LATER: 0x800000,
   PROTO_SHIFT: 24,
 } as const;
 
@@ -199,7 +206,7 @@ export const ConnDestWord = {
 export const MAX_DEST_ID = ConnDestWord.ID_MASK - 1;
 
 const { CADDR, VADDR, PORTS, META, NEXT, DADDR, DEST, EXPIRES, WORDS, SHIFT } = ConnLayout;
-const { LIVE, FLAGS_MASK, STATE_SHIFT, PROTO_SHIFT } = ConnMeta;
+const { LIVE, FLAGS_MASK, STATE_SHIFT, STATE_MASK, LATER, PROTO_SHIFT } = ConnMeta;
 const { ID_MASK, XMIT_SHIFT } = ConnDestWord;
 /** The words of an entry's warm block (`warm`, 4 words at `slot << 2`). */
 const W_TIMEOUT = 0;
@@ -282,6 +289,8 @@ export class ConnTable {
   private readonly seed: number;
   private rng: number;
   private readonly dropCounters = new Int8Array(8);
+  /** the entry `moveLater` moved last, -1 for none or once it leaves that place */
+  private lastMoved = -1;
   /** last tick processed by the wheel; valid once `clockSet` */
   private cursor = 0;
   private clockSet = false;
@@ -873,7 +882,7 @@ export class ConnTable {
     const proto = m >>> PROTO_SHIFT;
     let timeout: number;
     if (proto === P_TCP || proto === P_SCTP) {
-      const state = (m >>> STATE_SHIFT) & 0xff;
+      const state = (m >>> STATE_SHIFT) & STATE_MASK;
       let dir: number = output ? DIR_OUTPUT : DIR_INPUT;
       if (m & NOOUTPUT) {
         if (output) m &= ~NOOUTPUT;
@@ -908,7 +917,7 @@ export class ConnTable {
             }
           }
         }
-        m = (m & ~(0xff << STATE_SHIFT)) | (next << STATE_SHIFT);
+        m = (m & ~(STATE_MASK << STATE_SHIFT)) | (next << STATE_SHIFT);
         this.blk[(slot << SHIFT) + META] = m;
         if (next === established) this.assure(this.warm[(slot << 2) + W_CONTROL]!);
         if (this.hooks.stateChanged) this.hooks.stateChanged(slot, state);
@@ -923,7 +932,7 @@ export class ConnTable {
     if (!output) this.warm[(slot << 2) + W_INPKTS] = (this.warm[(slot << 2) + W_INPKTS]! + 1) | 0;
     this.warm[(slot << 2) + W_TIMEOUT] = timeout;
     this.restart(slot, now, timeout);
-    return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & 0xff;
+    return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & STATE_MASK;
   }
 
   /**
@@ -932,9 +941,9 @@ export class ConnTable {
    */
   setState(slot: number, state: number, now: number): void {
     let m = this.blk[(slot << SHIFT) + META]!;
-    const prev = (m >>> STATE_SHIFT) & 0xff;
+    const prev = (m >>> STATE_SHIFT) & STATE_MASK;
     if (m & TEMPLATE) {
-      this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
+      this.blk[(slot << SHIFT) + META] = (m & ~(STATE_MASK << STATE_SHIFT)) | ((state & 1) << STATE_SHIFT);
       return;
     }
     const proto = m >>> PROTO_SHIFT;
@@ -955,7 +964,7 @@ export class ConnTable {
         }
         m &= ~INACTIVE;
       }
-      this.blk[(slot << SHIFT) + META] = (m & ~(0xff << STATE_SHIFT)) | (state << STATE_SHIFT);
+      this.blk[(slot << SHIFT) + META] = (m & ~(STATE_MASK << STATE_SHIFT)) | (state << STATE_SHIFT);
     }
     this.warm[(slot << 2) + W_TIMEOUT] = proto === P_TCP ? this.tcpTimeouts[state]! : this.sctpTimeouts[state]!;
     this.restart(slot, now, this.warm[(slot << 2) + W_TIMEOUT]!);
@@ -1000,7 +1009,7 @@ export class ConnTable {
   private assure(parent: number): void {
     if (parent < 0) return;
     const m = this.blk[(parent << SHIFT) + META]!;
-    if ((m & TEMPLATE) !== 0 && ((m >>> STATE_SHIFT) & 0xff) === TemplateState.NONE) {
+    if ((m & TEMPLATE) !== 0 && ((m >>> STATE_SHIFT) & STATE_MASK) === TemplateState.NONE) {
       this.blk[(parent << SHIFT) + META] = m | (TemplateState.ASSURED << STATE_SHIFT);
       if (this.hooks.stateChanged) this.hooks.stateChanged(parent, TemplateState.NONE);
     }
@@ -1018,18 +1027,106 @@ export class ConnTable {
 
   /**
    * (Re)arm an entry's timer, as the kernel's mod_timer: an entry whose expiry tick does
-   * not change keeps its place; any other moves to the head of its new wheel slot. Each
-   * slot's list is thus ordered by arm time, most recent first, and `tick` fires it in
-   * that order: of the entries due at the same instant, the most recently armed goes
-   * first, as in the kernel's timer wheel.
+   * not change keeps its place; one due earlier moves to the head of its new wheel slot;
+   * one due later (every packet of a busy connection) only gets its new expiry tick and
+   * the LATER mark, and stays where it is until the walk of the wheel meets it there,
+   * before it is due, and moves it (`moveLater`). Each slot's list is thus ordered by arm
+   * time, most recent first, among the entries due at the same tick, and `tick` fires them
+   * in that order: of the entries due at the same instant, the most recently armed goes
+   * first, as in the kernel's timer wheel. A packet of an established connection then
+   * writes its own block only, not its wheel neighbours'.
    */
   private restart(slot: number, now: number, timeoutMs: number): void {
     this.initClock(now);
     const exp = this.expiryTick(now, timeoutMs);
-    if (exp === this.blk[(slot << SHIFT) + EXPIRES]) return;
-    this.blk[(slot << SHIFT) + EXPIRES] = exp;
+    const o = slot << SHIFT;
+    const cur = this.blk[o + EXPIRES]!;
+    if (exp === cur) return;
+    this.blk[o + EXPIRES] = exp;
+    if (((exp - cur) | 0) > 0) {
+      this.blk[o + META] = this.blk[o + META]! | LATER;
+      return;
+    }
+    this.blk[o + META] = this.blk[o + META]! & ~LATER;
     this.wheelUnlink(slot);
     this.wheelLink(slot);
+  }
+
+  /**
+   * Move an entry marked LATER from where it waits to the wheel slot of its expiry tick
+   * (not yet due: after the cursor), at the place its arm time gives it among the
+   * entries due at the same tick. Those are in the list most recently armed first, and
+   * for two entries due at the same tick the one armed later has the shorter timeout (to
+   * the tick): it goes before the first of them whose timeout is longer than its own.
+   * Entries armed in the same tick with the same timeout (their order of arming is not
+   * recorded) keep the order in which the walk moves them, after those already there.
+   * The place is found by a walk of the slot's list, except when the entry moved last
+   * has the same expiry and timeout: the new one goes right after it (a burst of
+   * connections made at one instant moves in constant time per entry).
+   */
+  private moveLater(slot: number): void {
+    const blk = this.blk;
+    const o = slot << SHIFT;
+    blk[o + META] = blk[o + META]! & ~LATER;
+    this.wheelUnlink(slot);
+    const exp = blk[o + EXPIRES]!;
+    const to = this.warm[(slot << 2) + W_TIMEOUT]!;
+    const w = exp & this.wheelMask;
+    let prev = -1;
+    let j: number;
+    const last = this.lastMoved;
+    if (
+      last >= 0 &&
+      last !== slot &&
+      blk[(last << SHIFT) + EXPIRES] === exp &&
+      this.warm[(last << 2) + W_TIMEOUT] === to &&
+      (blk[(last << SHIFT) + META]! & (LIVE | LATER)) === LIVE
+    ) {
+      // still where it was put: in slot w, after every entry due then with a timeout not
+      // longer than its own, before those with a longer one
+      prev = last;
+      j = this.wnext_[last]!;
+    } else {
+      j = this.wheel_[w]!;
+      while (j >= 0) {
+        if (blk[(j << SHIFT) + EXPIRES] === exp && this.warm[(j << 2) + W_TIMEOUT]! > to) break;
+        prev = j;
+        j = this.wnext_[j]!;
+      }
+    }
+    this.lastMoved = slot;
+    this.wnext_[slot] = j;
+    if (j >= 0) this.wprev_[j] = slot;
+    if (prev >= 0) {
+      this.wnext_[prev] = slot;
+      this.wprev_[slot] = prev;
+    } else {
+      this.wheel_[w] = slot;
+      this.wprev_[slot] = -1 - w;
+    }
+  }
+
+  /**
+   * Move every entry marked LATER to the wheel slot of its expiry (before a jump of the
+   * clock past ticks that the walk does not visit one by one).
+   */
+  private settleLater(): void {
+    const later: number[] = [];
+    for (let w = 0; w <= this.wheelMask; w++) {
+      for (let i = this.wheel_[w]!; i >= 0; i = this.wnext_[i]!) {
+        if ((this.blk[(i << SHIFT) + META]! & LATER) !== 0) later.push(i);
+      }
+    }
+    for (const i of later) {
+      if (((this.blk[(i << SHIFT) + EXPIRES]! - this.cursor) | 0) <= 0) {
+        // due already: where the walk goes next
+        this.blk[(i << SHIFT) + META] = this.blk[(i << SHIFT) + META]! & ~LATER;
+        this.wheelUnlink(i);
+        this.wheelLink(i);
+      } else {
+        this.moveLater(i);
+      }
+    }
   }
 
   /**
@@ -1052,6 +1149,7 @@ export class ConnTable {
     const n = this.wnext_[slot]!;
     const p = this.wprev_[slot]!;
     if (slot === this.walkNext) this.walkNext = n;
+    if (slot === this.lastMoved) this.lastMoved = -1;
     if (p >= 0) this.wnext_[p] = n;
     else this.wheel_[-1 - p] = n;
     if (n >= 0) this.wprev_[n] = p;
@@ -1098,6 +1196,7 @@ export class ConnTable {
       if (visited >= lap && ((nowTick - this.cursor) | 0) > lap) {
         // a clock jump of more than a lap: skip to the next tick where something is due
         visited = 0;
+        this.settleLater();
         this.cursor = (this.nextDueTick(nowTick) - 1) | 0;
         continue;
       }
@@ -1113,6 +1212,8 @@ export class ConnTable {
         this.walkNext = this.wnext_[i]!;
         if (((this.blk[(i << SHIFT) + EXPIRES]! - t) | 0) <= 0) {
           if (this.expireEntry(i, at, ExpireReason.TIMEOUT)) removed++;
+        } else if ((this.blk[(i << SHIFT) + META]! & LATER) !== 0) {
+          this.moveLater(i);
         }
         i = this.walkNext;
       }
@@ -1137,6 +1238,7 @@ export class ConnTable {
     if (this.warm[(slot << 2) + W_NCONTROL]! > 0) {
       this.warm[(slot << 2) + W_TIMEOUT] = CONTROL_REARM_TIMEOUT * 1000;
       this.blk[(slot << SHIFT) + EXPIRES] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
+      this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~LATER;
       this.wheelUnlink(slot);
       this.wheelLink(slot);
       this.counters.rearmed++;
@@ -1167,7 +1269,7 @@ export class ConnTable {
       if (reason === ExpireReason.DROPPED && this.warm[(parent << 2) + W_NCONTROL] === 0) {
         // an unused parent goes too: a control connection, or a template never assured
         const pm = this.blk[(parent << SHIFT) + META]!;
-        if ((pm & TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & 0xff) !== TemplateState.ASSURED) {
+        if ((pm & TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & STATE_MASK) !== TemplateState.ASSURED) {
           this.expireEntry(parent, now, reason);
         }
       }
@@ -1212,7 +1314,7 @@ export class ConnTable {
       resched = true;
     } else if (mode !== 0) {
       const proto = m >>> PROTO_SHIFT;
-      const state = (m >>> STATE_SHIFT) & 0xff;
+      const state = (m >>> STATE_SHIFT) & STATE_MASK;
       if (proto === P_TCP) {
         resched =
           state === TcpState.TIME_WAIT ||
@@ -1349,7 +1451,7 @@ export class ConnTable {
   private dropCandidate(slot: number, nowTick: number): boolean {
     if (this.warm[(slot << 2) + W_NCONTROL]! > 0) return false;
     const m = this.blk[(slot << SHIFT) + META]!;
-    const state = (m >>> STATE_SHIFT) & 0xff;
+    const state = (m >>> STATE_SHIFT) & STATE_MASK;
     if (m & TEMPLATE) return state !== TemplateState.ASSURED;
     const proto = m >>> PROTO_SHIFT;
     if (proto === P_TCP) {
@@ -1380,7 +1482,7 @@ export class ConnTable {
   }
   /** State number (TcpState for TCP, SctpState for SCTP, 0 for UDP, TemplateState for templates). */
   state(slot: number): number {
-    return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & 0xff;
+    return (this.blk[(slot << SHIFT) + META]! >>> STATE_SHIFT) & STATE_MASK;
   }
   /** ConnFlag bits. */
   flags(slot: number): number {
@@ -1460,7 +1562,7 @@ export class ConnTable {
   /** State name as ipvsadm prints it. */
   stateName(slot: number): string {
     const m = this.blk[(slot << SHIFT) + META]!;
-    const st = (m >>> STATE_SHIFT) & 0xff;
+    const st = (m >>> STATE_SHIFT) & STATE_MASK;
     if (m & TEMPLATE) return TEMPLATE_STATE_NAMES[st] ?? 'ERR!';
     const p = m >>> PROTO_SHIFT;
     if (p === P_TCP) return TCP_STATE_NAMES[st] ?? 'ERR!';
