@@ -146,7 +146,7 @@ for (const method of ['nat', 'dr', 'tun'] as const) {
     // checksums the veth offloads (tshark would call them bad).
     const isBad = (f: string | undefined): boolean => (f ?? '').split(',').includes('0');
     const bad = toRs.filter((r) => isBad(r[3]) || isBad(r[4]) || isBad(r[5]) || (r[6] ?? '') !== '');
-    t.equal(bad.length, 0, 'no bad checksum, no malformed packet in what the director sent');
+    t.equal(bad.length, 0, `no bad checksum, no malformed packet in what the director sent${bad.length ? `: ${JSON.stringify(bad.slice(0, 5))}` : ''}`);
     t.ok(toRs.some((r) => r[4] === '1' || r[5] === '1'), 'tshark verified L4 checksums');
     if (method === 'nat') t.ok(toRs.every((r) => r[2] === rs1.ip), 'NAT: destination = the real server');
     else if (method === 'dr') t.ok(toRs.every((r) => r[2] === topo.vip && r[0] === rs1.mac), 'DR: destination MAC = the real server, IP destination = VIP');
