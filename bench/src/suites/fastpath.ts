@@ -265,19 +265,24 @@ export const suite: Suite = {
         natRewriteDst(buf, off, rsAddr, 8080);
       }
     };
-    const res: Record<string, number[]> = { estSpread: [], estSpreadNoPre: [], estHot: [], estHotNoPre: [], copySpread: [], copyHot: [], refSpread: [] };
-    const fns: [string, () => void][] = [
+    /** packets per second of each loop, `rounds` rounds with the loops interleaved in each */
+    const interleaved = (label: string, fns: [string, () => void][]): Record<string, number[]> => {
+      const out: Record<string, number[]> = {};
+      for (const [name] of fns) out[name] = [];
+      const pm = progress(label, rounds * fns.length);
+      for (let r = 0; r < rounds; r++) {
+        for (const [name, fn] of fns) {
+          out[name]!.push(bench(name, fn, maxTime) * BATCH);
+          pm.tick();
+        }
+      }
+      pm.stop();
+      return out;
+    };
+    const res = interleaved('established (interleaved)', [
       ['estSpread', estSpread], ['estSpreadNoPre', estSpreadNoPre], ['copySpread', copySpread], ['refSpread', refSpread],
       ['estHot', estHot], ['estHotNoPre', estHotNoPre], ['copyHot', copyHot],
-    ];
-    const pm = progress('established (interleaved)', rounds * fns.length);
-    for (let r = 0; r < rounds; r++) {
-      for (const [name, fn] of fns) {
-        res[name]!.push(bench(name, fn, maxTime) * BATCH);
-        pm.tick();
-      }
-    }
-    pm.stop();
+    ]);
     if (refDrops > 0) throw new Error(`reference loop dropped ${refDrops} packets`);
     const estDrops = drops(d);
     if (Object.keys(estDrops).length > 0) throw new Error(`the Director dropped packets: ${JSON.stringify(estDrops)}`);
@@ -298,16 +303,7 @@ export const suite: Suite = {
       }
       estSpread();
     };
-    const resClock: Record<string, number[]> = { estClock: [], copySpread: [], refSpread: [] };
-    const fnsClock: [string, () => void][] = [['estClock', estClock], ['copySpread', copySpread], ['refSpread', refSpread]];
-    const pc = progress('established, clock running (interleaved)', rounds * fnsClock.length);
-    for (let r = 0; r < rounds; r++) {
-      for (const [name, fn] of fnsClock) {
-        resClock[name]!.push(bench(name, fn, maxTime) * BATCH);
-        pc.tick();
-      }
-    }
-    pc.stop();
+    const resClock = interleaved('established, clock running (interleaved)', [['estClock', estClock], ['copySpread', copySpread], ['refSpread', refSpread]]);
     const clockDrops = drops(d);
     if (Object.keys(clockDrops).length > 0) throw new Error(`the Director dropped packets with the clock running: ${JSON.stringify(clockDrops)}`);
     if (d.conns.size !== flows) throw new Error('connections appeared or vanished during the clock-running run');
