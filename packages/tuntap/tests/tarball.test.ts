@@ -19,6 +19,9 @@ function run(cmd: string, args: string[], cwd: string): { status: number | null;
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
+/** the end of a command's output, for a failed step only */
+const tail = (r: { status: number | null; out: string }, n: number): string => (r.status === 0 ? '' : `: ${r.out.slice(-n)}`);
+
 // where `npm ci` took node's headers from (node-gyp would otherwise download them)
 const nodedir = run('npm', ['config', 'get', 'nodedir'], root).out.trim();
 
@@ -28,15 +31,15 @@ for (const pkg of ['tuntap', 'hostnet', 'xdp']) {
     t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
     const dir = join(root, 'packages', pkg);
     const packed = run('npm', ['pack', '--silent', '--pack-destination', tmp], dir);
-    t.equal(packed.status, 0, `npm pack: ${packed.out.slice(-500)}`);
+    t.equal(packed.status, 0, `npm pack${tail(packed, 500)}`);
     t.notOk(existsSync(join(dir, 'native')), 'the header copy is removed from the package after packing');
     const tgz = packed.out.trim().split('\n').pop()!;
     const untar = run('tar', ['xzf', join(tmp, tgz)], tmp);
-    t.equal(untar.status, 0, `tar: ${untar.out}`);
+    t.equal(untar.status, 0, `tar${tail(untar, 500)}`);
     const pkgDir = join(tmp, 'package');
     t.ok(existsSync(join(pkgDir, 'native', 'tunvs-napi.h')), 'the shared header is in the tarball');
     const build = run(nodeGyp, ['rebuild', ...(nodedir && nodedir !== 'undefined' ? [`--nodedir=${nodedir}`] : [])], pkgDir);
-    t.equal(build.status, 0, `node-gyp rebuild in the unpacked tarball: ${build.out.slice(-800)}`);
+    t.equal(build.status, 0, `node-gyp rebuild in the unpacked tarball${tail(build, 800)}`);
     t.ok(existsSync(join(pkgDir, 'build', 'Release', `${pkg}.node`)), `build/Release/${pkg}.node`);
   });
 }
