@@ -1047,7 +1047,12 @@ export class ConnTable {
       this.blk[o + META] = this.blk[o + META]! | LATER;
       return;
     }
-    this.blk[o + META] = this.blk[o + META]! & ~LATER;
+    this.requeue(slot);
+  }
+
+  /** Unlink an entry from the wheel and link it at the head of its expiry's slot, unmarked. */
+  private requeue(slot: number): void {
+    this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~LATER;
     this.wheelUnlink(slot);
     this.wheelLink(slot);
   }
@@ -1120,9 +1125,7 @@ export class ConnTable {
     for (const i of later) {
       if (((this.blk[(i << SHIFT) + EXPIRES]! - this.cursor) | 0) <= 0) {
         // due already: where the walk goes next
-        this.blk[(i << SHIFT) + META] = this.blk[(i << SHIFT) + META]! & ~LATER;
-        this.wheelUnlink(i);
-        this.wheelLink(i);
+        this.requeue(i);
       } else {
         this.moveLater(i);
       }
@@ -1238,9 +1241,7 @@ export class ConnTable {
     if (this.warm[(slot << 2) + W_NCONTROL]! > 0) {
       this.warm[(slot << 2) + W_TIMEOUT] = CONTROL_REARM_TIMEOUT * 1000;
       this.blk[(slot << SHIFT) + EXPIRES] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
-      this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! & ~LATER;
-      this.wheelUnlink(slot);
-      this.wheelLink(slot);
+      this.requeue(slot);
       this.counters.rearmed++;
       return false;
     }
