@@ -2,7 +2,7 @@
 // The tunvs demo: bring up the netns lab, run tunvsd with an LVS example configuration
 // (NAT + wlc over three real servers of weights 1, 2, 3 by default), send HTTP requests
 // from the client (the director on the lab's TUN/TAP device, or with --link xdp|packet on an
-// AF_XDP or AF_PACKET v3 link on a veth; --two-if: on two veths, one facing the clients and
+// AF_XDP or AF_PACKET link on a veth; --two-if: on two veths, one facing the clients and
 // one the servers, nat only), print the ipvsadm-style table and the per-server distribution, tear
 // everything down.
 //
@@ -55,7 +55,7 @@ process.on('SIGINT', () => {
 });
 
 async function main() {
-  const over = { tuntap: '', xdp: ' over AF_XDP', packet: ' over AF_PACKET v3' }[link] + (twoIf ? ' on two interfaces' : '');
+  const over = { tuntap: '', xdp: ' over AF_XDP', packet: ' over AF_PACKET' }[link] + (twoIf ? ' on two interfaces' : '');
   console.log(`\n== tunvs demo: LVS-${method.toUpperCase()}${over} with ${scheduler}, 3 real servers (weights 1, 2, 3)\n`);
   spawnSync(lab, ['down'], { stdio: 'ignore' });
   if (run(lab, ['up', '--method', method, '--link', link, ...(twoIf ? ['--two-if'] : []), '--servers', '3']).status !== 0) throw new Error('lab up failed');

@@ -4,7 +4,7 @@
 //   node forward.mjs '{"kind":"xdp"|"packet"|"tap"|"tap-gso","a":IF,"b":IF,
 //                      "aPeerMac":MAC,"bPeerMac":MAC,"aMac"?:MAC,"bMac"?:MAC,"server":IP,"cpuProfile"?:bool}'
 // kind xdp:    @tunvs/xdp openXdp on A and B (B shares A's UMEM: frames cross without a copy)
-// kind packet: @tunvs/xdp openPacket (AF_PACKET v3 rings, qdisc bypass) on A and B, with the
+// kind packet: @tunvs/xdp openPacket (AF_PACKET rings, qdisc bypass) on A and B, with the
 //              same steering program as a socket filter
 // kind tap:    @tunvs/tuntap openTap creates TAP devices A and B (the bench moves them into
 //              the client's and the server's namespaces); tap-gso adds IFF_VNET_HDR + offloads

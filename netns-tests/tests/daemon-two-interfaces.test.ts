@@ -46,7 +46,7 @@ t.test('tunvsd on two bypass interfaces: NAT and DR across them, no kernel forwa
   const reals = await startRealServers(lab, { sw, br: 'brs', short: 's', nat: '10.84.1', natGateway: '10.84.1.1', dr: { net: '10.84.2', vip: DR_VIP, gateway: '10.84.2.254' }, udp: true });
   const sock = join(work, 'tunvsd.sock');
 
-  // AF_XDP, then AF_PACKET v3 (the fallback where AF_XDP cannot open): each that opens here
+  // AF_XDP, then AF_PACKET (the fallback where AF_XDP cannot open): each that opens here
   for (const kind of BYPASS_KINDS) {
     const why = gate.why(kind);
     if (why !== false) {

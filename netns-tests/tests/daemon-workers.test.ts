@@ -1,5 +1,5 @@
 /**
- * tunvsd with `workers 2` on a kernel-bypass link (AF_XDP, then AF_PACKET v3): two Director
+ * tunvsd with `workers 2` on a kernel-bypass link (AF_XDP, then AF_PACKET): two Director
  * threads, one link slot each, LVS-NAT with real HTTP and UDP from two client namespaces.
  * From each worker's own counters (the `workerStats` and `workerConnections` socket
  * operations): both workers served; every connection a worker holds is of a client the
@@ -30,7 +30,7 @@ const HTTP_PORT = 9187;
 
 interface WorkerStat { counters: Record<string, number>; services: ServiceInfo[] }
 
-t.test('tunvsd workers 2 on AF_XDP and AF_PACKET v3: LVS-NAT, each flow on the worker of its client', { skip: gate.skip }, async (t) => {
+t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the worker of its client', { skip: gate.skip }, async (t) => {
   const { lab, work } = openBypassLab(t, 'lwk', 'workers');
   const dir = lab.netns('wd');
   lab.bridge(dir, 'br0');
@@ -50,7 +50,7 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET v3: LVS-NAT, each flow on the w
     const httpArgs = kind === 'xdp' ? ['--http', `127.0.0.1:${HTTP_PORT}`, '--http-metrics-only'] : [];
     const d = await spawnTunvsd(lab, dir, { work, name: kind, config, sock, args: httpArgs });
     t.equal(d.exitCode, null, `tunvsd runs with 2 workers on ${kind}${exitNote(d)}`);
-    t.match(d.stderr, kind === 'xdp' ? /AF_XDP, 1 queue\(s\), XDP \w+ mode, 2 slots \(one per worker\)/ : /AF_PACKET v3, 2 sockets in a steered fanout group/, 'the log names the link and its slots');
+    t.match(d.stderr, kind === 'xdp' ? /AF_XDP, 1 queue\(s\), XDP \w+ mode, 2 slots \(one per worker\)/ : /AF_PACKET, 2 sockets in a steered fanout group/, 'the log names the link and its slots');
 
     // every HTTP request a new connection from a new port, every UDP echo a new socket: the
     // two clients' flows spread over both slots

@@ -87,7 +87,7 @@ t.test('VRRP on the AF_XDP/AF_PACKET interface: only the master answers ARP for 
   await server.line((s) => s.startsWith('rs-service'), 15_000);
   t.comment(`rs up: ${Date.now() - t0} ms`);
 
-  // AF_XDP where it opens, else AF_PACKET v3; neither: skipped with the reason
+  // AF_XDP where it opens, else AF_PACKET; neither: skipped with the reason
   const tried = lab.exec(seg, process.execPath, [fixturePath('fixtures/xdp-try-open.mjs'), JSON.stringify([{ kind: 'xdp', ifname: 'va0' }, { kind: 'packet', ifname: 'va0', steer: {} }])], { timeoutMs: 20_000 });
   const opened = tried.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { ok: boolean; message?: string });
   const kind = opened[0]?.ok ? 'xdp' : opened[1]?.ok ? 'packet' : null;

@@ -1,4 +1,4 @@
-// @tunvs/xdp on real interfaces: the AF_XDP link (and the AF_PACKET v3 fallback) on a veth
+// @tunvs/xdp on real interfaces: the AF_XDP link (and the AF_PACKET fallback) on a veth
 // pair answers ARP, ping and UDP from a peer namespace through a JS responder while the
 // rest passes to the kernel; a one-arm NAT over two queues x two slots carries real TCP and
 // UDP and proves the steering (both directions of every flow read by the same slot); a
@@ -84,7 +84,7 @@ t.test('AF_XDP link on veth: ARP, ping and UDP answered from JS, host traffic pa
   await responder(t, 'xdp');
 });
 
-t.test('AF_PACKET v3 link (the fallback) on veth: ARP, ping and UDP answered from JS', { skip }, async (t) => {
+t.test('AF_PACKET link (the fallback) on veth: ARP, ping and UDP answered from JS', { skip }, async (t) => {
   await responder(t, 'packet');
 });
 
@@ -191,7 +191,7 @@ t.test('AF_XDP, two queues x two slots: real TCP and UDP through a JS NAT, both 
   await natOverLink(t, 'xdp');
 });
 
-t.test('AF_PACKET v3, two sockets steered by the same program (filter + fanout): the same through the NAT', { skip }, async (t) => {
+t.test('AF_PACKET, two sockets steered by the same program (filter + fanout): the same through the NAT', { skip }, async (t) => {
   await natOverLink(t, 'packet');
 });
 
@@ -275,6 +275,6 @@ t.test('AF_XDP: two worker threads, one slot each, on one port: each serves the 
   await workers(t, 'xdp');
 });
 
-t.test('AF_PACKET v3: two worker threads reading one steered fanout group: each serves the clients that hash to it', { skip }, async (t) => {
+t.test('AF_PACKET: two worker threads reading one steered fanout group: each serves the clients that hash to it', { skip }, async (t) => {
   await workers(t, 'packet');
 });

@@ -321,7 +321,7 @@ function summary(topo) {
   const lines = [];
   lines.push(`tunvs lab up: method ${topo.method}${topo.link && topo.link !== 'tuntap' ? `, link ${topo.link}` : ''}${topo.twoIf ? ' on two interfaces' : ''}, ${topo.servers.length} real server(s), ${topo.clients.length} client(s)`);
   lines.push(`  VIP ${topo.vip}  (http :${topo.ports.http}, udp echo :${topo.ports.udpEcho})`);
-  const linkName = { tun: 'TUN', tap: 'TAP', xdp: 'AF_XDP on veth', packet: 'AF_PACKET v3 on veth' }[d.deviceKind];
+  const linkName = { tun: 'TUN', tap: 'TAP', xdp: 'AF_XDP on veth', packet: 'AF_PACKET on veth' }[d.deviceKind];
   const c2 = d.clientSide;
   lines.push(`  director  ns ${d.ns}: ${linkName} ${d.device}` +
     (c2 ? ` (MAC ${d.deviceMac}, peer ${d.peer.ifname} on ${d.peer.bridge}) owns ${d.tunvsd.device.interfaces[0].addresses.join(', ')}; ` +

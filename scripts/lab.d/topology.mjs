@@ -30,7 +30,7 @@ export const METHODS = ['nat', 'dr', 'tun'];
 /**
  * How the director reaches the wire: `tuntap` (a TUN device for nat/tun, a TAP device on
  * br-lan for dr), or a kernel-bypass link on a veth the lab makes (`xdp`: AF_XDP, `packet`:
- * AF_PACKET v3): the director owns its end (`tunvs0`, no kernel address) and its addresses
+ * AF_PACKET): the director owns its end (`tunvs0`, no kernel address) and its addresses
  * in userspace; the other end (`tunvs0p`) is a port of the servers' bridge (nat/tun) or of
  * br-lan (dr).
  */

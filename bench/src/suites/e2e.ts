@@ -80,9 +80,12 @@ const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun', 't
 /**
  * Variants of tunvs-xdp (same topology, another tunvsd setting), run only when named:
  * tunvs-xdp-2w runs two workers (informational: what a second worker gives on this
- * machine; the director is not pinned, so it shares both CPUs with the load).
+ * machine; the director is not pinned, so it shares both CPUs with the load);
+ * tunvs-packet runs the same veth over AF_PACKET with a vnet header (device kind
+ * packet, vnetHdr: GSO frames both ways; the veth's peer keeps its checksum offload and
+ * TSO, and an nftables netdev ingress rule drops the host's copy of its frames).
  */
-const XDP_VARIANTS = ['tunvs-xdp-2w'] as const;
+const XDP_VARIANTS = ['tunvs-xdp-2w', 'tunvs-packet'] as const;
 type Anchor = (typeof ANCHORS)[number] | (typeof XDP_VARIANTS)[number];
 /** tunvs-xdp and its variants: the routed topology with the director's veth on br-rs */
 const isXdpNat = (a: Anchor): boolean => a === 'tunvs-xdp' || (XDP_VARIANTS as readonly string[]).includes(a);
@@ -100,6 +103,7 @@ const MEASURES: Record<Anchor, readonly Metric[]> = {
   'tunvs-xdp-dr': METRICS,
   'tunvs-xdp2': METRICS,
   'tunvs-xdp-2w': METRICS,
+  'tunvs-packet': METRICS,
 };
 /** the anchors on the one-segment (DR) topology */
 const isDr = (a: Anchor): boolean => a === 'tunvs-dr' || a === 'tunvs-xdp-dr';
@@ -433,7 +437,7 @@ http {
     }
   }
 
-  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2', more: { workers?: number } = {}): Promise<void> {
+  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2', more: { workers?: number; packet?: boolean } = {}): Promise<void> {
     const sock = join(this.work, `tunvsd-${kind}.sock`);
     rmSync(sock, { force: true });
     const nat = kind === 'nat' || kind === 'xdp-nat' || kind === 'xdp2';
@@ -446,7 +450,9 @@ http {
         kind === 'xdp2'
           ? { name: 'lan0', kind: 'xdp', addresses: [`${XDP2_LAN_ADDR}/24`], interfaces: [{ name: XDP, addresses: [`${XDP_ADDR}/24`] }] }
           : kind === 'xdp-nat'
-          ? { name: XDP, kind: 'xdp', addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
+          ? more.packet
+            ? { name: XDP, kind: 'packet', vnetHdr: true, addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
+            : { name: XDP, kind: 'xdp', addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
           : kind === 'xdp-dr'
             ? { name: D_XDP, kind: 'xdp', addresses: [`${D_XDP_ADDR}/24`] }
             : nat
@@ -548,7 +554,15 @@ backend iperf
       await this.tunvsd('dr');
     } else if (isXdpNat(a)) {
       // the kernel routes the VIP to the director's own address; the servers answer through it
-      await this.tunvsd('xdp-nat', a === 'tunvs-xdp-2w' ? { workers: 2 } : {});
+      if (a === 'tunvs-packet') {
+        // AF_PACKET leaves the host its copy: dropped at ingress (after the packet socket's tap)
+        sh('ip', ['netns', 'exec', NS.dir, 'nft', '-f', '-'], {
+          input: `table netdev bx_pkt {\n chain in {\n  type filter hook ingress device ${XDP} priority 0; policy drop;\n }\n}\n`,
+        });
+        // a vnet header carries partial checksums and GSO: the peer keeps its offloads
+        inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'on']);
+      }
+      await this.tunvsd('xdp-nat', a === 'tunvs-xdp-2w' ? { workers: 2 } : a === 'tunvs-packet' ? { packet: true } : {});
       this.earlyDemux(false);
       ipb(NS.dir, [`route add ${VIP}/32 via ${XDP_ADDR} dev br-rs`]);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${XDP_ADDR}`]);
@@ -581,11 +595,18 @@ backend iperf
 
   async teardown(a: Anchor): Promise<void> {
     await this.stop(this.director);
+    // tunvsd on a kernel-bypass link logs its link's counters as it stops: where frames were lost
+    const counters = /^.*"link counters".*$/m.exec(this.directorLog);
+    if (counters) log(`    ${a} link counters (the round's four runs): ${counters[0].replace(/^.*"links":/, '').slice(0, 600)}`);
     this.director = null;
     this.directorPid = null;
     if (a === 'nft') sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'ip', 'bx_lb'], { ignore: true });
     if (a === 'haproxy') ipb(NS.dir, [`addr del ${VIP}/32 dev lo`]);
     if (a === 'tunvs-nat' || a === 'c-tun') this.tunRouting(false);
+    if (a === 'tunvs-packet') {
+      sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'netdev', 'bx_pkt'], { ignore: true });
+      inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'off'], { ignore: true });
+    }
     if (isXdpNat(a)) {
       sh('ip', ['-n', NS.dir, 'route', 'del', `${VIP}/32`], { ignore: true });
       this.earlyDemux(true);
@@ -833,6 +854,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
     ['tunvs-xdp-dr', 'nft'], ['tunvs-xdp-dr', 'tunvs-dr'],
     ['tunvs-xdp2', 'nft'], ['tunvs-xdp2', 'haproxy'], ['tunvs-xdp2', 'tunvs-xdp'],
     ['tunvs-xdp-2w', 'nft'], ['tunvs-xdp-2w', 'tunvs-xdp'],
+    ['tunvs-packet', 'nft'], ['tunvs-packet', 'haproxy'], ['tunvs-packet', 'tunvs-xdp'],
   ];
   for (const [x, y] of pairs) {
     if (!figures[x] || !figures[y]) continue;
@@ -933,6 +955,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       'tunvs-xdp': 'tunvsd on AF_XDP (copy mode, veth peer on the servers\' bridge), NAT; the kernel routes client<->director (one extra forward, as for nft)',
       'tunvs-xdp2': 'tunvsd owning two interfaces on AF_XDP (copy mode): the client\'s veth and the veth on the servers\' bridge, NAT; no kernel forward in the director\'s namespace (client TX checksum offload off while measured)',
       'tunvs-xdp-2w': 'tunvs-xdp with two workers (two sockets on the one veth queue; not pinned: both CPUs, shared with the load)',
+      'tunvs-packet': 'tunvs-xdp\'s veth over AF_PACKET with a vnet header (PACKET_VNET_HDR: GSO frames both ways), NAT; the peer keeps TSO and checksum offload; an nftables netdev ingress rule drops the host\'s copy',
       pinning: 'client tools on CPU 0, userspace directors on CPU 1 (2-CPU machine, shared)',
     },
   };

@@ -9,7 +9,7 @@
  *   tap-gso  the same with IFF_VNET_HDR and offloads (TCP crosses as 64 KB GSO frames)
  *   xdp      @tunvs/xdp AF_XDP on veth pairs, copy mode, program in the driver (native) hook,
  *            B sharing A's UMEM so frames cross without a copy in JS
- *   packet   @tunvs/xdp AF_PACKET v3 (TPACKET_V3 rings, PACKET_QDISC_BYPASS) on the same
+ *   packet   @tunvs/xdp AF_PACKET (TPACKET_V2 rings, PACKET_QDISC_BYPASS) on the same
  *            veth pairs; an nftables netdev ingress rule keeps the host stack out
  *
  * Per kind: 64-byte UDP packets/s delivered to the server (bench/tuntap/gen.c, sendmmsg,
@@ -385,10 +385,10 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   }
 }
 
-/** The link suite: AF_XDP and AF_PACKET v3 against TAP through a JS forwarder. */
+/** The link suite: AF_XDP and AF_PACKET against TAP through a JS forwarder. */
 export const suite: Suite = {
   name: 'link',
-  description: 'raw rate of the AF_XDP and AF_PACKET v3 Links against TAP through a JS forwarder (64 B UDP pps, one TCP stream)',
+  description: 'raw rate of the AF_XDP and AF_PACKET Links against TAP through a JS forwarder (64 B UDP pps, one TCP stream)',
   needsRoot: true,
   run,
 };

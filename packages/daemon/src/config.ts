@@ -35,12 +35,15 @@ export interface DeviceConfig {
    * 'tun' (layer 3: NAT, IPIP) or 'tap' (layer 2: NAT, IPIP, DR), both devices tunvsd
    * creates; or a kernel-bypass link on an existing Ethernet interface `name` (layer 2, the
    * director owns `addresses` with the interface's MAC): 'xdp' (AF_XDP) or 'packet'
-   * (AF_PACKET v3), see @tunvs/xdp
+   * (AF_PACKET), see @tunvs/xdp
    */
   kind: DeviceKind;
   /** number of queues (IFF_MULTI_QUEUE when > 1), default 1 */
   queues: number;
-  /** prefix packets with a virtio_net_hdr and enable offloads (GSO), default false */
+  /**
+   * prefix packets with a virtio_net_hdr and enable offloads (GSO), default false. TUN/TAP:
+   * IFF_VNET_HDR; kind "packet": PACKET_VNET_HDR (64 KiB GSO frames both ways); not "xdp".
+   */
   vnetHdr: boolean;
   /** device MTU, default: leave as is */
   mtu?: number;
@@ -450,10 +453,14 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
           });
         }
         // a kernel-bypass link runs on an existing interface as it is: the device keys of a
-        // device tunvsd creates do not apply (refused, not ignored)
+        // device tunvsd creates do not apply (refused, not ignored); AF_PACKET takes a vnet
+        // header (PACKET_VNET_HDR), AF_XDP has none
         for (const k of ['queues', 'vnetHdr', 'mtu', 'mac'] as const) {
+          if (k === 'vnetHdr' && kind === 'packet') continue;
           if (own(o, k) !== undefined) {
-            out.error(childPath(path, k), `does not apply to kind "${kind}": the link uses the interface as it is (its queues, MTU and MAC; no vnet header)`);
+            out.error(childPath(path, k), k === 'vnetHdr'
+              ? `does not apply to kind "${kind}": AF_XDP frames carry no vnet header (GSO); kind "packet" takes one`
+              : `does not apply to kind "${kind}": the link uses the interface as it is (its queues, MTU and MAC)`);
           }
         }
         if (own(o, 'name') === undefined) out.error(path, `kind "${kind}" needs "name": the existing Ethernet interface to run on`);

@@ -178,11 +178,11 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const refused = furtherRefusal(setup.keepalived);
     if (refused !== null) throw new ConfigError(`${path}: ${refused}`);
     if (dev.kind === 'xdp' || dev.kind === 'packet') {
-      bypass = openBypassDevice(dev.kind, dev.name, nWorkers, dev.xdp);
+      bypass = openBypassDevice(dev.kind, dev.name, nWorkers, dev.xdp, dev.vnetHdr);
       device = bypass;
       log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length, workers: nWorkers });
       for (const i of dev.interfaces ?? []) {
-        const x = openBypassDevice(dev.kind, i.name, 1, dev.xdp);
+        const x = openBypassDevice(dev.kind, i.name, 1, dev.xdp, dev.vnetHdr);
         further.push({ dev: x, owned: i.addresses.map((a) => formatIpv4(parseCidr(a).addr)) });
         log('info', 'device opened', { device: x.name, kind: dev.kind, link: x.describe, queues: x.queues.length, interface: further.length });
       }

@@ -58,10 +58,12 @@ function withArpCopy(link: Link, arp: ((frame: Uint8Array) => void) | null): Lin
     onBatch(handler: (b: PacketBatch) => void): void {
       link.onBatch((b) => {
         const buf = b.buf;
+        // the copy keeps the vnet header: the other workers' links have the same one
+        const v = link.vnetHdrLen;
         for (let i = 0; i < b.count; i++) {
           const off = b.offsets[i]!;
           const len = b.lengths[i]!;
-          if (isArpReply(buf, off, len)) arp(buf.slice(off, off + len));
+          if (isArpReply(buf, off + v, len - v)) arp(buf.slice(off, off + len));
         }
         handler(b);
       });

@@ -1,7 +1,7 @@
 /**
  * tunvsd on a kernel-bypass link (device kind `xdp` or `packet`): the Director owns an
  * existing Ethernet interface through @tunvs/xdp (AF_XDP sockets fed by the steering
- * program, or AF_PACKET v3 rings with the same program as filter and fanout), with the
+ * program, or AF_PACKET rings with the same program as filter and fanout), with the
  * interface's MAC and the addresses of the configuration owned in userspace (it answers
  * ARP for them and for the VIPs itself).
  *
@@ -174,11 +174,11 @@ export interface BypassDevice extends DaemonDevice {
 }
 
 /**
- * Open `ifname` as an AF_XDP (`xdp`) or AF_PACKET v3 (`packet`) port with an empty steering.
+ * Open `ifname` as an AF_XDP (`xdp`) or AF_PACKET (`packet`) port with an empty steering.
  * With `workers` > 1 the steering program spreads the clients over that many slots and no
  * socket is read here: each worker thread opens its slot (`workerLinks`).
  */
-export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers = 1, xdp: XdpTuning = {}): BypassDevice {
+export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers = 1, xdp: XdpTuning = {}, vnetHdr = false): BypassDevice {
   // the director's addresses are its own (userspace), not the interface's: the interface's
   // kernel addresses stay host addresses (their frames pass to the kernel)
   const slots = Array.from({ length: workers }, (_, i) => i);
@@ -198,7 +198,7 @@ export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers
       close: () => port.close(),
     };
   }
-  const port = openPacket({ ifname, sockets: workers, steer: {}, ...(workers > 1 ? { openSlots: [] } : {}) });
+  const port = openPacket({ ifname, sockets: workers, steer: {}, vnetHdr, ...(workers > 1 ? { openSlots: [] } : {}) });
   if (port.steering === null) throw new Error(`AF_PACKET on ${ifname}: the steering program did not load`);
   const steering = port.steering;
   const desc = port.describe();
@@ -209,7 +209,7 @@ export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers
     mac: port.mac,
     mtu: port.mtu,
     steering,
-    describe: workers > 1 ? `AF_PACKET v3, ${workers} sockets in a steered fanout group (one per worker)` : 'AF_PACKET v3, 1 socket, steered',
+    describe: `${workers > 1 ? `AF_PACKET, ${workers} sockets in a steered fanout group (one per worker)` : 'AF_PACKET, 1 socket, steered'}${vnetHdr ? ', vnet header (GSO)' : ''}`,
     workerLinks: workers > 1 ? slots.map((slot) => ({ kind: 'packet', desc, slot })) : [],
     linkStats: () => port.links.filter((l) => !l.isClosed).map((l) => ({ slot: l.slot, ...l.stats() })),
     close: () => port.close(),

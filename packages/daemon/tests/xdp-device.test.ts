@@ -47,6 +47,15 @@ t.test('device kinds xdp/packet: need name and addresses; queues/vnetHdr/mtu/mac
   t.match(kind.findings.map((f) => f.message).join('\n'), /must be "tun", "tap", "xdp" or "packet"/);
 });
 
+t.test('device.vnetHdr: taken by kind packet (PACKET_VNET_HDR), refused for kind xdp with the reason', async (t) => {
+  const ok = validateDaemonConfig({ device: { name: 'xd0', kind: 'packet', vnetHdr: true, addresses: ['10.0.0.1/24'] }, services: [] }, 'c.json');
+  t.equal(ok.config?.device.vnetHdr, true);
+  t.same(ok.findings.filter((f) => f.severity === 'error'), []);
+  const bad = validateDaemonConfig({ device: { name: 'xd0', kind: 'xdp', vnetHdr: true, addresses: ['10.0.0.1/24'] }, services: [] }, 'c.json');
+  t.equal(bad.config, null);
+  t.match(bad.findings.map((f) => `${f.path}: ${f.message}`).join('\n'), /device\.vnetHdr: does not apply to kind "xdp": AF_XDP frames carry no vnet header \(GSO\); kind "packet" takes one/);
+});
+
 t.test('device.interfaces: a further interface for xdp/packet; refused where it does not combine, named', async (t) => {
   const dev = { name: 'xc0', kind: 'xdp', addresses: ['10.0.0.1/24'], interfaces: [{ name: 'xs0', addresses: ['10.0.1.1/24'], gateway: '10.0.1.254' }] };
   const ok = validateDaemonConfig({ device: dev, services: [] }, 'c.json');

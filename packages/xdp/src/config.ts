@@ -283,7 +283,7 @@ export function framesNeeded(queues: number, slots: number, ringSize: number, fi
   return queues * (2 * fillSize + slots * 2 * ringSize);
 }
 
-/** Options of `openPacket` (AF_PACKET v3). */
+/** Options of `openPacket` (AF_PACKET). */
 export interface PacketOptions {
   ifname: string;
   /** sockets in a PACKET_FANOUT group (default 1: no fanout); with `steer`, the slots */
@@ -307,18 +307,25 @@ export interface PacketOptions {
   openSlots?: number[];
   /** fanout mode without `steer`: 'hash' (the kernel's flow hash, default), 'cpu', 'lb', 'qm', 'rollover' */
   fanout?: 'hash' | 'cpu' | 'lb' | 'qm' | 'rollover';
-  /** RX block size (multiple of the page size); default 256 KiB */
-  blockSize?: number;
-  /** RX blocks; default 16 */
-  blocks?: number;
-  /** a block is handed over when full or after this many ms (1..1000); default 1 */
-  retireMs?: number;
-  /** TX frames (each 2048 bytes); default 2048 */
+  /**
+   * RX ring frames (TPACKET_V2, 2048 bytes each: a frame is ours as soon as it lands; a
+   * longer one is read whole from the socket's copy); default 2048
+   */
+  rxFrames?: number;
+  /** TX frames (each 2048 bytes, 128 KiB with `vnetHdr`); default 2048 (128 with `vnetHdr`) */
   txFrames?: number;
   /** PACKET_QDISC_BYPASS: frames go straight to the driver (default true) */
   qdiscBypass?: boolean;
   /** packets per receive batch; default 64 */
   batchSize?: number;
+  /**
+   * PACKET_VNET_HDR (default false): every frame, received and sent, starts with a
+   * virtio_net_hdr (`Link.vnetHdrLen` 10). The kernel then hands over GSO super-packets (up
+   * to 64 KiB, one per TSO/GRO burst of the sender) and partial checksums as they are, and
+   * takes them back the same way: bulk TCP crosses the link in 64 KiB frames, not 1500-byte
+   * ones. Needs RX blocks of 128 KiB or more.
+   */
+  vnetHdr?: boolean;
 }
 
 export interface ResolvedPacketOptions {
@@ -329,12 +336,11 @@ export interface ResolvedPacketOptions {
   hostAddresses: boolean;
   maxEndpoints: number;
   openSlots: number[];
-  blockSize: number;
-  blocks: number;
-  retireMs: number;
+  rxFrames: number;
   txFrames: number;
   qdiscBypass: boolean;
   batchSize: number;
+  vnetHdr: boolean;
 }
 
 /** PACKET_FANOUT_* modes (ebpf: our steering program). */
@@ -348,12 +354,11 @@ const PACKET_KEYS = new Set([
   'hostAddresses',
   'maxEndpoints',
   'fanout',
-  'blockSize',
-  'blocks',
-  'retireMs',
+  'rxFrames',
   'txFrames',
   'qdiscBypass',
   'batchSize',
+  'vnetHdr',
 ]);
 
 /** Validate `openPacket` options. */
@@ -375,14 +380,11 @@ export function validatePacketOptions(o: PacketOptions): ResolvedPacketOptions {
   if (steer && o.fanout !== undefined) throw invalid('fanout and steer exclude each other: with steer the sockets are chosen by client');
   const maxEndpoints = o.maxEndpoints ?? 4096;
   if (!Number.isInteger(maxEndpoints) || maxEndpoints < 1 || maxEndpoints > 1 << 20) throw invalid(`maxEndpoints must be 1..1048576`);
-  const blockSize = o.blockSize ?? 1 << 18;
-  if (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize % 4096 !== 0 || blockSize > 1 << 24)
-    throw invalid(`blockSize must be a multiple of 4096 up to 16 MiB (got ${String(blockSize)})`);
-  const blocks = o.blocks ?? 16;
-  if (!Number.isInteger(blocks) || blocks < 2 || blocks > 4096) throw invalid(`blocks must be 2..4096`);
-  const retireMs = o.retireMs ?? 1;
-  if (!Number.isInteger(retireMs) || retireMs < 1 || retireMs > 1000) throw invalid(`retireMs must be 1..1000`);
-  const txFrames = o.txFrames ?? 2048;
+  const rxFrames = o.rxFrames ?? 2048;
+  if (!Number.isInteger(rxFrames) || rxFrames < 16 || rxFrames > 1 << 20) throw invalid(`rxFrames must be 16..1048576 (got ${String(rxFrames)})`);
+  if (o.vnetHdr !== undefined && typeof o.vnetHdr !== 'boolean') throw invalid(`vnetHdr must be true or false (got ${String(o.vnetHdr)})`);
+  const vnetHdr = o.vnetHdr ?? false;
+  const txFrames = o.txFrames ?? (vnetHdr ? 128 : 2048);
   if (!Number.isInteger(txFrames) || txFrames < 16 || txFrames > 1 << 20) throw invalid(`txFrames must be 16..1048576`);
   const batchSize = o.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096) throw invalid(`batchSize must be 1..4096`);
@@ -394,11 +396,10 @@ export function validatePacketOptions(o: PacketOptions): ResolvedPacketOptions {
     hostAddresses: o.hostAddresses ?? true,
     maxEndpoints,
     openSlots,
-    blockSize,
-    blocks,
-    retireMs,
+    rxFrames,
     txFrames,
     qdiscBypass: o.qdiscBypass ?? true,
     batchSize,
+    vnetHdr,
   };
 }

@@ -72,9 +72,7 @@ export interface NativeXdp {
   // afpacket.c
   pktOpen(
     ifindex: number,
-    blockSize: number,
-    blockCount: number,
-    retireMs: number,
+    rxFrames: number,
     txFrameSize: number,
     txFrames: number,
     fanout: number,
@@ -82,11 +80,13 @@ export interface NativeXdp {
     maxFrame: number,
     filterFd: number,
     fanoutProgFd: number,
-  ): { handle: PktHandle; view: Uint8Array; fd: number; txFrames: number };
-  pktAttach(fd: number, blockSize: number, blockCount: number, txFrameSize: number, txFrames: number, maxFrame: number): {
+    vnetHdr: boolean,
+  ): { handle: PktHandle; view: Uint8Array; fd: number; rxFrames: number; txFrames: number };
+  pktAttach(fd: number, rxFrames: number, txFrameSize: number, txFrames: number, maxFrame: number, vnetHdr: boolean): {
     handle: PktHandle;
     view: Uint8Array;
     fd: number;
+    rxFrames: number;
     txFrames: number;
   };
   pktStart(h: PktHandle, offsets: Uint32Array, lengths: Uint32Array, cb: (count: number) => void): void;

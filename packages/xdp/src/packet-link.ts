@@ -1,6 +1,7 @@
 /**
- * AF_PACKET v3 Links: TPACKET_V3 memory-mapped RX blocks and a TX frame ring, with
- * PACKET_QDISC_BYPASS and PACKET_FANOUT. Works on any kernel and any interface; unlike
+ * AF_PACKET Links: TPACKET_V2 memory-mapped RX and TX frame rings (a received frame is ours
+ * as soon as it lands; TPACKET_V3's blocks made a quiet flow wait for their 1 ms timer), with
+ * PACKET_QDISC_BYPASS and PACKET_FANOUT, and PACKET_VNET_HDR (GSO) on request. Works on any kernel and any interface; unlike
  * AF_XDP it does not take frames from the kernel: the host's stack sees every frame too
  * (give the interface no address for the director's traffic, or drop it with an nftables
  * netdev ingress rule, which runs after packet sockets have their copy).
@@ -16,10 +17,20 @@ import { PROG_TYPE_SOCKET_FILTER, steeringProgram } from './bpf/program.js';
 import { createSteeringMaps, readProgramStats } from './steering.js';
 import type { ProgramStats, SteeringMapFds, Steering } from './steering.js';
 
-const TX_FRAME_SIZE = 2048;
 const L2_SLACK = 18;
-/** TPACKET3_HDRLEN - sizeof(sockaddr_ll): where a TX frame's data starts */
-const TX_DATA_OFF = 48;
+/** TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a TX frame's data starts */
+const TX_DATA_OFF = 32;
+/** sizeof(struct virtio_net_hdr), in front of every frame with PACKET_VNET_HDR */
+const VNET_LEN = 10;
+
+/**
+ * The TX ring's frame size and the longest frame a socket sends: an MTU-sized Ethernet
+ * frame in 2 KiB frames; with a vnet header, a 64 KiB GSO frame (its header, Ethernet and
+ * a VLAN tag included) in 128 KiB ones.
+ */
+function txGeometry(mtu: number, vnetHdr: boolean): { frameSize: number; maxFrame: number } {
+  return vnetHdr ? { frameSize: 1 << 17, maxFrame: (1 << 17) - TX_DATA_OFF } : { frameSize: 2048, maxFrame: mtu + L2_SLACK };
+}
 
 /** the AF_PACKET calls of the addon, as RingLink runs them */
 const packetOps = (n: NativeXdp): RingOps<PktHandle> => ({
@@ -51,8 +62,9 @@ export class PacketLink extends RingLink<PktHandle> {
     view: Uint8Array,
     batchSize: number,
     private readonly sockFd = -1,
+    vnetHdr = false,
   ) {
-    super(name, mtu, handle, packetOps(native()), view, batchSize, 16);
+    super(name, mtu, handle, packetOps(native()), view, batchSize, 16, vnetHdr ? VNET_LEN : 0);
   }
 
   protected get label(): string {
@@ -71,15 +83,15 @@ export class PacketLink extends RingLink<PktHandle> {
     return this.stat;
   }
 
-  /** frames the kernel could not put in the RX ring (every block in use) */
-  protected rxErrorCount(): number {
-    return this.kernelDrops;
+  /** frames the kernel could not put in the RX ring (every block in use), and frames dropped truncated (vnetHdr) */
+  protected rxErrorCount(s: Float64Array): number {
+    return this.kernelDrops + s[7]!;
   }
 
   /** Counters, including the kernel's drops (RX blocks all in use). */
-  stats(): { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; txDropped: number; txErrors: number; kernelDrops: number } {
+  stats(): { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; txDropped: number; txErrors: number; kernelDrops: number; rxTruncated: number; rxCopied: number } {
     const s = this.readStats();
-    return { rxPackets: s[0]!, rxBytes: s[1]!, txPackets: s[3]!, txBytes: s[4]!, txDropped: s[5]!, txErrors: s[6]!, kernelDrops: this.kernelDrops };
+    return { rxPackets: s[0]!, rxBytes: s[1]!, txPackets: s[3]!, txBytes: s[4]!, txDropped: s[5]!, txErrors: s[6]!, kernelDrops: this.kernelDrops, rxTruncated: s[7]!, rxCopied: s[15]! };
   }
 }
 
@@ -90,10 +102,11 @@ export interface PacketPortDescriptor {
   mtu: number;
   /** the socket fd of each slot */
   fds: number[];
-  blockSize: number;
-  blocks: number;
+  rxFrames: number;
   txFrames: number;
   batchSize: number;
+  /** PACKET_VNET_HDR is on (frames start with a virtio_net_hdr) */
+  vnetHdr: boolean;
 }
 
 /** The sockets of one interface (a fanout group when more than one). */
@@ -145,15 +158,16 @@ export class PacketPort {
 
 let fanoutIds = 0;
 
-/** Open AF_PACKET v3 sockets on an interface. */
+/** Open AF_PACKET sockets on an interface. */
 export function openPacket(opts: PacketOptions): PacketPort {
   const o = validatePacketOptions(opts);
   const n: NativeXdp = native();
   const info = lookUpInterface(n, o.ifname, 'AF_PACKET');
   if (info.hwType !== 1)
     throw new XdpError(`AF_PACKET link not supported on ${o.ifname}: not an Ethernet device; the link carries Ethernet frames`, 'EOPNOTSUPP', ERRNO.EOPNOTSUPP, 'validate');
-  if (info.mtu + L2_SLACK > TX_FRAME_SIZE - TX_DATA_OFF)
-    throw new XdpError(`cannot open AF_PACKET on ${o.ifname}: MTU ${info.mtu} is larger than this link's frames allow (${TX_FRAME_SIZE - TX_DATA_OFF - L2_SLACK})`, 'EMSGSIZE', ERRNO.EMSGSIZE, 'validate');
+  const tx = txGeometry(info.mtu, o.vnetHdr);
+  if (!o.vnetHdr && info.mtu + L2_SLACK > tx.frameSize - TX_DATA_OFF)
+    throw new XdpError(`cannot open AF_PACKET on ${o.ifname}: MTU ${info.mtu} is larger than this link's frames allow (${tx.frameSize - TX_DATA_OFF - L2_SLACK}; with vnetHdr, 64 KiB)`, 'EMSGSIZE', ERRNO.EMSGSIZE, 'validate');
   // with steer: the maps, a socket filter (keep the director's frames) and a fanout program
   const made: number[] = [];
   let steering: Steering | null = null;
@@ -178,19 +192,18 @@ export function openPacket(opts: PacketOptions): PacketPort {
       const s = call(`opening AF_PACKET socket ${i} on ${o.ifname}`, () =>
         n.pktOpen(
           info.ifindex,
-          o.blockSize,
-          o.blocks,
-          o.retireMs,
-          TX_FRAME_SIZE,
+          o.rxFrames,
+          tx.frameSize,
           o.txFrames,
           fanout,
           o.qdiscBypass,
-          info.mtu + L2_SLACK,
+          tx.maxFrame,
           fds ? fds.filter : -1,
           fds && i === 0 ? fds.fanout : -1,
+          o.vnetHdr,
         ),
       );
-      links.push(new PacketLink(o.ifname, info.mtu, i, s.handle, s.view, o.batchSize, s.fd));
+      links.push(new PacketLink(o.ifname, info.mtu, i, s.handle, s.view, o.batchSize, s.fd, o.vnetHdr));
     }
   } catch (err) {
     for (const l of links) l.close();
@@ -202,10 +215,10 @@ export function openPacket(opts: PacketOptions): PacketPort {
     ifindex: info.ifindex,
     mtu: info.mtu,
     fds: links.map((l) => l.fd),
-    blockSize: o.blockSize,
-    blocks: o.blocks,
+    rxFrames: o.rxFrames,
     txFrames: o.txFrames,
     batchSize: o.batchSize,
+    vnetHdr: o.vnetHdr,
   };
   return new PacketPort(n, o.ifname, info.ifindex, info.mac, info.mtu, links, o.openSlots, steering, fds, desc);
 }
@@ -217,14 +230,15 @@ export function openPacket(opts: PacketOptions): PacketPort {
  */
 export function openPacketSlots(desc: PacketPortDescriptor, slots: number[], opts: { batchSize?: number } = {}): PacketLink[] {
   const n = native();
+  const tx = txGeometry(desc.mtu, desc.vnetHdr);
   const links: PacketLink[] = [];
   for (const s of slots) {
     const fd = desc.fds[s];
     if (fd === undefined) throw new XdpError(`slot ${s} is not a slot of ${desc.ifname} (0..${desc.fds.length - 1})`, 'EINVAL', ERRNO.EINVAL, 'validate');
     const a = call(`attaching to AF_PACKET socket ${s} of ${desc.ifname}`, () =>
-      n.pktAttach(fd, desc.blockSize, desc.blocks, TX_FRAME_SIZE, desc.txFrames, desc.mtu + L2_SLACK),
+      n.pktAttach(fd, desc.rxFrames, tx.frameSize, desc.txFrames, tx.maxFrame, desc.vnetHdr),
     );
-    links.push(new PacketLink(desc.ifname, desc.mtu, s, a.handle, a.view, opts.batchSize ?? desc.batchSize, fd));
+    links.push(new PacketLink(desc.ifname, desc.mtu, s, a.handle, a.view, opts.batchSize ?? desc.batchSize, fd, desc.vnetHdr));
   }
   return links;
 }

@@ -1,5 +1,5 @@
 /**
- * The Link lifecycle AF_XDP and AF_PACKET v3 sockets share (a batch pointing into memory
+ * The Link lifecycle AF_XDP and AF_PACKET sockets share (a batch pointing into memory
  * shared with the kernel, read from the event loop or polled, paused, written, counted by
  * the addon), run over the native calls of one socket kind.
  */
@@ -49,7 +49,6 @@ class RingCounters implements LinkCounters {
 /** A socket whose frames live in shared rings: the Link lifecycle over `RingOps`. */
 export abstract class RingLink<H> implements Link {
   readonly kind = 'tap' as const;
-  readonly vnetHdrLen = 0;
   readonly counters: LinkCounters;
   /** the receive batch (valid during onBatch, or until the next readBatch/release) */
   readonly batch: PacketBatch;
@@ -66,6 +65,8 @@ export abstract class RingLink<H> implements Link {
     view: Uint8Array,
     batchSize: number,
     statLength: number,
+    /** bytes of virtio_net_hdr in front of every frame (AF_PACKET with PACKET_VNET_HDR), else 0 */
+    readonly vnetHdrLen = 0,
   ) {
     this.batch = { buf: view, offsets: new Uint32Array(batchSize), lengths: new Uint32Array(batchSize), count: 0 };
     this.stat = new Float64Array(statLength);

@@ -109,7 +109,9 @@ t.test('option validation names the option and touches no kernel', async (t) => 
   t.same(parseSteering({ vips: [{ addr: '224.0.0.18', proto: 112, port: 51 }] }).vips, [{ addr: 0xe0000012, proto: 112, port: 51, addrOnly: false }], 'VRRP: the port is the VRID');
   t.equal(framesNeeded(2, 2, 1024, 2048), 2 * (2 * 2048 + 2 * 2 * 1024));
   t.match((t.throws(() => validatePacketOptions({ ifname: 'eth0', fanout: 'random' as never })) as Error).message, /fanout must be one of/);
-  t.match((t.throws(() => validatePacketOptions({ ifname: 'eth0', blockSize: 5000 })) as Error).message, /blockSize must be a multiple of 4096/);
+  t.match((t.throws(() => validatePacketOptions({ ifname: 'eth0', rxFrames: 8 })) as Error).message, /rxFrames must be 16\.\.1048576 \(got 8\)/);
+  // TPACKET_V3's block options are gone with its block timer: refused by name, not ignored
+  t.match((t.throws(() => validatePacketOptions({ ifname: 'eth0', retireMs: 1 } as never)) as Error).message, /unknown option "retireMs"/);
   t.equal(validatePacketOptions({ ifname: 'eth0', sockets: 2, fanout: 'cpu' }).fanout, 2);
 });
 

@@ -1,14 +1,24 @@
 /*
- * afpacket.c: AF_PACKET sockets with TPACKET_V3 memory-mapped rings.
+ * afpacket.c: AF_PACKET sockets with TPACKET_V2 memory-mapped rings.
  *
- * RX: a ring of blocks; the kernel fills a block with packets and hands it over whole
- * (TP_STATUS_USER) when it is full or its timer (retire_blk_tov) fires. We walk the
- * packets of ready blocks, hand JS up to a batch of (offset, length) pairs pointing into
- * the mapped ring, and give the block back (TP_STATUS_KERNEL) once JS has seen all of it.
+ * RX: a ring of fixed frames, each with its own status word. The kernel writes a frame and
+ * marks it TP_STATUS_USER at once, so a frame is ours (and poll says so) the moment it
+ * lands: no block to fill, no block timer (TPACKET_V3 holds a part-filled block for at
+ * least 1 ms, which a request/response flow pays at every hop). We hand JS up to a batch of
+ * (offset, length) pairs pointing into the mapped ring and give the frames back
+ * (TP_STATUS_KERNEL) once JS has returned from the batch.
+ * A frame longer than a ring frame (a GSO super-packet, a jumbo frame) is cut in the ring
+ * and marked TP_STATUS_COPY, and the kernel queues the whole of it on the socket too
+ * (PACKET_COPY_THRESH): we read that copy with recvmsg() into a staging slot, which the
+ * view covers too (the staging area sits right before the ring in one reservation).
  * TX: a ring of fixed frames; a write copies each packet into the next free frame, marks
  * it TP_STATUS_SEND_REQUEST and one sendto() sends them all. PACKET_QDISC_BYPASS hands
  * frames straight to the driver; PACKET_FANOUT spreads RX over several sockets;
  * PACKET_IGNORE_OUTGOING keeps our own transmissions (and the host's) out of the RX ring.
+ * With PACKET_VNET_HDR every frame, both ways, starts with a struct virtio_net_hdr (10
+ * bytes): the kernel hands us GSO super-packets and partial checksums as they are, and
+ * takes them back the same way (it segments or offloads after us). A handed-out frame then
+ * starts at its vnet header, just before the MAC header.
  */
 #define _GNU_SOURCE
 #include "util.h"
@@ -23,6 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -35,11 +46,30 @@
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
+#ifndef PACKET_VNET_HDR
+#define PACKET_VNET_HDR 15
+#endif
+#ifndef SO_RCVBUFFORCE
+#define SO_RCVBUFFORCE 33
+#endif
+#ifndef SO_SNDBUFFORCE
+#define SO_SNDBUFFORCE 32
+#endif
+/* sizeof(struct virtio_net_hdr): what PACKET_VNET_HDR puts in front of each frame */
+#define PK_VNET_LEN 10
+/* RX ring frames: a full 1500-byte-MTU frame with a VLAN tag and a vnet header fits */
+#define PK_RX_FRAME 2048
+/* staging slots for frames longer than a ring frame: a 64 KiB GSO frame and its headers */
+#define PK_STAGE_SLOT (1u << 17)
+#define PK_STAGE_SLOTS 16
+/* the socket's receive buffer, where the whole copies of long frames wait */
+#define PK_RCVBUF (8 << 20)
 
 #define PK_BATCHES_PER_WAKEUP 8
 
-/* The rings' mapping, shared by the socket handle and the JS view of the RX ring: unmapped
- * when both are gone (a view kept after the link must not point at unmapped memory). */
+/* The reservation (staging area, then the rings), shared by the socket handle and the JS
+ * view: unmapped when both are gone (a view kept after the link must not point at unmapped
+ * memory). */
 typedef struct pk_map {
   uint8_t *addr;
   size_t len;
@@ -59,14 +89,17 @@ typedef struct pk {
   int fd;
   bool owns_fd; /* false for a socket attached from another thread (pktAttach) */
   pk_map_t *mapping;
-  uint8_t *map;
+  uint8_t *map;   /* the reservation: staging slots, RX ring, TX ring */
   size_t map_len;
+  uint8_t *stage; /* == map */
+  uint32_t stage_used;
   /* RX */
-  uint32_t block_size, block_nr;
-  uint32_t cur_block;     /* block being walked */
-  uint32_t pkt_left;      /* packets of cur_block not yet handed to JS (when walking) */
-  bool walking;           /* cur_block is ours */
-  struct tpacket3_hdr *next_pkt;
+  uint8_t *rx;
+  uint32_t rx_frame_nr;
+  uint32_t rx_cur;       /* the next frame to look at */
+  uint32_t rx_held_from; /* frames handed to JS, given back by pk_finish */
+  uint32_t rx_held;
+  uint32_t vnet; /* bytes of virtio_net_hdr before each frame (0 or PK_VNET_LEN) */
   /* TX */
   uint8_t *tx;
   uint32_t tx_frame_size, tx_frame_nr, tx_cur;
@@ -79,46 +112,78 @@ typedef struct pk {
   napi_async_context actx;
   uv_poll_t poll;
   bool poll_inited, polling, closed, handle_closed, finalized;
-  double rx_packets, rx_bytes, rx_batches, tx_packets, tx_bytes, tx_dropped, tx_errors, kicks, kick_errors;
+  double rx_packets, rx_bytes, rx_batches, rx_truncated, rx_copied, tx_packets, tx_bytes, tx_dropped, tx_errors, kicks, kick_errors;
   int last_tx_errno, last_kick_errno;
   uint32_t last_err_len;
 } pk_t;
 
-static struct tpacket_block_desc *block_at(pk_t *p, uint32_t i) {
-  return (struct tpacket_block_desc *)(p->map + (size_t)i * p->block_size);
-}
+static struct tpacket2_hdr *rx_frame(pk_t *p, uint32_t i) { return (struct tpacket2_hdr *)(p->rx + (size_t)i * PK_RX_FRAME); }
 
-/* Give the current block back to the kernel when JS has seen all of its packets. */
-static void pk_finish_block(pk_t *p) {
-  if (!p->walking || p->pkt_left > 0) return;
-  struct tpacket_block_desc *b = block_at(p, p->cur_block);
-  __atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-  p->walking = false;
-  p->cur_block = (p->cur_block + 1) % p->block_nr;
-}
-
-/* Fill offs/lens with up to max packets of one block; 0 when no block is ready. The block
- * goes back to the kernel (pk_finish_block) once all its packets were handed out and JS
- * returned from the batch. */
-static uint32_t pk_rx(pk_t *p, uint32_t *offs, uint32_t *lens, uint32_t max) {
-  while (!p->walking) {
-    struct tpacket_block_desc *b = block_at(p, p->cur_block);
-    if (!(__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) return 0;
-    p->walking = true;
-    p->pkt_left = b->hdr.bh1.num_pkts;
-    p->next_pkt = (struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);
-    pk_finish_block(p); /* an empty block goes straight back */
+/* Give the frames of the last batch back to the kernel (JS has returned from it). */
+static void pk_finish(pk_t *p) {
+  for (uint32_t k = 0; k < p->rx_held; k++) {
+    uint32_t i = p->rx_held_from + k;
+    if (i >= p->rx_frame_nr) i -= p->rx_frame_nr;
+    __atomic_store_n(&rx_frame(p, i)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
   }
-  uint32_t n = 0;
+  p->rx_held = 0;
+  p->stage_used = 0;
+}
+
+/* Read the whole copy of a long frame (queued on the socket) into the next staging slot:
+ * its length (vnet header included), or 0 when it could not be read whole. */
+static uint32_t pk_read_copy(pk_t *p) {
+  uint8_t *slot = p->stage + (size_t)p->stage_used * PK_STAGE_SLOT;
+  struct iovec iov = {.iov_base = slot, .iov_len = PK_STAGE_SLOT};
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  ssize_t r;
+  do r = recvmsg(p->fd, &m, MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  if (r <= 0 || (m.msg_flags & MSG_TRUNC) || (uint32_t)r < 14 + p->vnet) return 0;
+  return (uint32_t)r;
+}
+
+/* Fill offs/lens with up to max frames that are ours now; they stay ours until pk_finish. */
+static uint32_t pk_rx(pk_t *p, uint32_t *offs, uint32_t *lens, uint32_t max) {
+  if (p->rx_held) pk_finish(p);
+  uint32_t n = 0, v = p->vnet;
   double bytes = 0;
-  while (n < max && p->pkt_left > 0) {
-    struct tpacket3_hdr *h = p->next_pkt;
-    offs[n] = (uint32_t)((uint8_t *)h + h->tp_mac - p->map);
-    lens[n] = h->tp_snaplen;
+  p->rx_held_from = p->rx_cur;
+  while (n < max) {
+    struct tpacket2_hdr *h = rx_frame(p, p->rx_cur);
+    uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+    if (!(st & TP_STATUS_USER)) break;
+    /* a long frame needs a free staging slot: else it waits for the next batch */
+    if ((st & TP_STATUS_COPY) && p->stage_used == PK_STAGE_SLOTS) break;
+    p->rx_cur = p->rx_cur + 1 == p->rx_frame_nr ? 0 : p->rx_cur + 1;
+    p->rx_held++;
+    if (st & TP_STATUS_COPY) {
+      uint32_t len = pk_read_copy(p);
+      if (len == 0) {
+        p->rx_truncated++;
+        continue;
+      }
+      offs[n] = (uint32_t)((size_t)p->stage_used * PK_STAGE_SLOT);
+      lens[n] = len;
+      p->stage_used++;
+      p->rx_copied++;
+      bytes += len - v;
+      n++;
+      continue;
+    }
+    /* cut without a whole copy (the receive buffer was full): useless, and without its
+     * vnet header (the kernel leaves it out of a cut frame) */
+    if (h->tp_snaplen != h->tp_len) {
+      p->rx_truncated++;
+      continue;
+    }
+    offs[n] = (uint32_t)((uint8_t *)h + h->tp_mac - v - p->map);
+    lens[n] = h->tp_snaplen + v;
     bytes += h->tp_snaplen;
     n++;
-    p->pkt_left--;
-    p->next_pkt = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset);
   }
   if (n) {
     p->rx_packets += n;
@@ -158,13 +223,13 @@ static uint32_t pk_tx(pk_t *p, const uint8_t *base, size_t base_len, const uint3
       p->last_err_len = len;
       continue;
     }
-    if (len > p->max_frame || len < 14) {
+    if (len > p->max_frame || len < 14 + p->vnet) {
       p->tx_errors++;
-      p->last_tx_errno = len < 14 ? EINVAL : EMSGSIZE;
+      p->last_tx_errno = len < 14 + p->vnet ? EINVAL : EMSGSIZE;
       p->last_err_len = len;
       continue;
     }
-    struct tpacket3_hdr *h = (struct tpacket3_hdr *)(p->tx + (size_t)p->tx_cur * p->tx_frame_size);
+    struct tpacket2_hdr *h = (struct tpacket2_hdr *)(p->tx + (size_t)p->tx_cur * p->tx_frame_size);
     uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
     if (st != TP_STATUS_AVAILABLE && !(st & TP_STATUS_WRONG_FORMAT)) {
       /* the ring is full of frames not sent yet: send what is queued and look again */
@@ -181,7 +246,6 @@ static uint32_t pk_tx(pk_t *p, const uint8_t *base, size_t base_len, const uint3
     memcpy((uint8_t *)h + p->tx_data_off, base + off, len);
     h->tp_len = len;
     h->tp_snaplen = len;
-    h->tp_next_offset = 0;
     __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
     p->tx_cur = (p->tx_cur + 1) % p->tx_frame_nr;
     k++;
@@ -235,8 +299,8 @@ static void pk_finalize(napi_env env, void *data, void *hint) {
   if (p->handle_closed) free(p);
 }
 
-/* The JS handle and the RX view of a socket whose rings are mapped at p->map. */
-static napi_value pk_wrap(napi_env env, pk_t *p, size_t rx_len) {
+/* The JS handle and the view (staging slots and RX ring) of a socket mapped at p->map. */
+static napi_value pk_wrap(napi_env env, pk_t *p, size_t view_len) {
   pk_map_t *m = calloc(1, sizeof *m);
   if (!m) {
     if (p->owns_fd) close(p->fd);
@@ -260,54 +324,86 @@ static napi_value pk_wrap(napi_env env, pk_t *p, size_t rx_len) {
     free(p);
     return NULL;
   }
-  if (napi_create_external_arraybuffer(env, p->map, rx_len, pk_view_finalize, m, &ab) != napi_ok) {
+  if (napi_create_external_arraybuffer(env, p->map, view_len, pk_view_finalize, m, &ab) != napi_ok) {
     pk_map_unref(m);
     tn_throw(env, "ENOTSUP", "this Node.js cannot wrap external memory in an ArrayBuffer");
     return NULL;
   }
-  napi_create_typedarray(env, napi_uint8_array, rx_len, ab, 0, &view);
+  napi_create_typedarray(env, napi_uint8_array, view_len, ab, 0, &view);
   napi_create_object(env, &out);
   napi_set_named_property(env, out, "handle", h);
   napi_set_named_property(env, out, "view", view);
   tn_set_int(env, out, "fd", p->fd);
+  tn_set_int(env, out, "rxFrames", p->rx_frame_nr);
   tn_set_int(env, out, "txFrames", p->tx_frame_nr);
   return out;
 }
 
-/* TX ring geometry: blocks of max(page, frame) bytes, so frame i sits at i * frame size. */
-static void tx_geometry(uint32_t tfs, uint32_t tnr, long page, struct tpacket_req3 *tx) {
-  memset(tx, 0, sizeof *tx);
-  tx->tp_frame_size = tfs;
-  tx->tp_block_size = tfs > (uint32_t)page ? tfs : (uint32_t)page;
-  uint32_t per_block = tx->tp_block_size / tfs;
-  tx->tp_block_nr = (tnr + per_block - 1) / per_block;
-  tx->tp_frame_nr = tx->tp_block_nr * per_block;
+/* Ring geometry (TPACKET_V2 takes struct tpacket_req): blocks of max(page, frame) bytes, so
+ * frame i sits at i * frame size; at least `nr` frames. */
+static void ring_geometry(uint32_t fs, uint32_t nr, long page, struct tpacket_req *r) {
+  memset(r, 0, sizeof *r);
+  r->tp_frame_size = fs;
+  r->tp_block_size = fs > (uint32_t)page ? fs : (uint32_t)page;
+  uint32_t per_block = r->tp_block_size / fs;
+  r->tp_block_nr = (nr + per_block - 1) / per_block;
+  r->tp_frame_nr = r->tp_block_nr * per_block;
 }
+
+static size_t ring_bytes(const struct tpacket_req *r) { return (size_t)r->tp_block_size * r->tp_block_nr; }
+
+#define PK_STAGE_LEN ((size_t)PK_STAGE_SLOTS * PK_STAGE_SLOT)
+
+/* Reserve the staging area and map the socket's rings (RX, then TX) right after it: 0 with
+ * p->map, p->stage, p->rx, p->tx and p->map_len set, or -1 with errno. */
+static int pk_map(pk_t *p, size_t rx_len, size_t tx_len) {
+  size_t len = PK_STAGE_LEN + rx_len + tx_len;
+  uint8_t *r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return -1;
+  void *m = mmap(r + PK_STAGE_LEN, rx_len + tx_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, p->fd, 0);
+  if (m == MAP_FAILED) {
+    int e = errno;
+    munmap(r, len);
+    errno = e;
+    return -1;
+  }
+  p->map = r;
+  p->map_len = len;
+  p->stage = r;
+  p->rx = r + PK_STAGE_LEN;
+  p->tx = p->rx + rx_len;
+  return 0;
+}
+
+/* TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a TX frame's data starts */
+#define PK_TX_DATA_OFF (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
 
 static pk_t *get_pk(napi_env env, napi_value v) { return tn_external(env, v, "AF_PACKET socket"); }
 
 /*
- * pktOpen(ifindex, blockSize, blockCount, retireMs, txFrameSize, txFrames, fanout, qdiscBypass,
- *         maxFrame, filterFd, fanoutProgFd)
- *   -> { handle, fd, view: Uint8Array (the RX ring) }
+ * pktOpen(ifindex, rxFrames, txFrameSize, txFrames, fanout, qdiscBypass, maxFrame, filterFd,
+ *         fanoutProgFd, vnetHdr)
+ *   -> { handle, fd, view: Uint8Array (the staging slots, then the RX ring), rxFrames, txFrames }
  * fanout: 0 for none, else (groupId | mode << 16 | flags << 16) as PACKET_FANOUT takes it.
  * filterFd: a socket filter program attached before bind (SO_ATTACH_BPF), or -1.
  * fanoutProgFd: the group's PACKET_FANOUT_EBPF program (PACKET_FANOUT_DATA), or -1.
+ * vnetHdr: PACKET_VNET_HDR (frames both ways start with a virtio_net_hdr; maxFrame counts it).
  */
 TN_FN(PktOpen) {
-  napi_value argv[11];
-  if (tn_args(env, info, 11, argv)) return NULL;
+  napi_value argv[10];
+  if (tn_args(env, info, 10, argv)) return NULL;
   int ifindex = tn_i32(env, argv[0]);
-  int filter_fd = tn_i32(env, argv[9]);
-  int fanout_prog = tn_i32(env, argv[10]);
-  uint32_t bsize = tn_u32(env, argv[1]), bnr = tn_u32(env, argv[2]), tov = tn_u32(env, argv[3]);
-  uint32_t tfs = tn_u32(env, argv[4]), tnr = tn_u32(env, argv[5]);
-  uint32_t fanout = tn_u32(env, argv[6]);
-  bool bypass = tn_bool(env, argv[7]);
-  uint32_t max_frame = tn_u32(env, argv[8]);
+  uint32_t rnr = tn_u32(env, argv[1]);
+  uint32_t tfs = tn_u32(env, argv[2]), tnr = tn_u32(env, argv[3]);
+  uint32_t fanout = tn_u32(env, argv[4]);
+  bool bypass = tn_bool(env, argv[5]);
+  uint32_t max_frame = tn_u32(env, argv[6]);
+  int filter_fd = tn_i32(env, argv[7]);
+  int fanout_prog = tn_i32(env, argv[8]);
+  bool vnet = tn_bool(env, argv[9]);
   long page = sysconf(_SC_PAGESIZE);
-  if (bsize == 0 || bsize % (uint32_t)page != 0 || bnr == 0 || tfs < 2048 || (tfs & (tfs - 1)) != 0 || tnr == 0) {
-    tn_throw(env, "EINVAL", "bad ring geometry (block size: a multiple of the page size; TX frame size: a power of two from 2048)");
+  if (rnr == 0 || tfs < 2048 || (tfs & (tfs - 1)) != 0 || tnr == 0 || max_frame + PK_TX_DATA_OFF > tfs) {
+    tn_throw(env, "EINVAL", "bad ring geometry (RX frames: at least 1; TX frame size: a power of two from 2048, room for the longest frame)");
     return NULL;
   }
   pk_t *p = calloc(1, sizeof *p);
@@ -317,39 +413,40 @@ TN_FN(PktOpen) {
   }
   p->env = env;
   p->max_frame = max_frame;
-  p->block_size = bsize;
-  p->block_nr = bnr;
   p->tx_frame_size = tfs;
-  p->tx_frame_nr = tnr;
-  p->tx_data_off = TPACKET3_HDRLEN - sizeof(struct sockaddr_ll);
+  p->tx_data_off = PK_TX_DATA_OFF;
+  p->vnet = vnet ? PK_VNET_LEN : 0;
   int err = 0;
   const char *what = "";
-  void *map;
-  int one = 1, ver = TPACKET_V3;
+  int one = 1, ver = TPACKET_V2, rcvbuf = PK_RCVBUF;
   /* protocol 0: nothing arrives before bind() names the interface */
   p->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (p->fd < 0) XD_FAIL("socket(AF_PACKET)");
-  if (setsockopt(p->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0) XD_FAIL("setsockopt(PACKET_VERSION, TPACKET_V3)");
+  if (setsockopt(p->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0) XD_FAIL("setsockopt(PACKET_VERSION, TPACKET_V2)");
   if (bypass && setsockopt(p->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) XD_FAIL("setsockopt(PACKET_QDISC_BYPASS)");
   /* older kernels lack it; then we see our own frames and the host's, which JS filters */
   setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
-  struct tpacket_req3 rx;
-  memset(&rx, 0, sizeof rx);
-  rx.tp_block_size = bsize;
-  rx.tp_block_nr = bnr;
-  rx.tp_frame_size = 2048;
-  rx.tp_frame_nr = (uint32_t)(((uint64_t)bsize * bnr) / 2048);
-  rx.tp_retire_blk_tov = tov;
+  /* before the rings: the kernel refuses it once they exist */
+  if (vnet && setsockopt(p->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) XD_FAIL("setsockopt(PACKET_VNET_HDR)");
+  /* long frames: cut in the ring, queued whole on the socket (read by pk_read_copy) */
+  if (setsockopt(p->fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0) XD_FAIL("setsockopt(PACKET_COPY_THRESH)");
+  if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+    setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); /* without CAP_NET_ADMIN: up to rmem_max */
+  struct tpacket_req rx, tx;
+  ring_geometry(PK_RX_FRAME, rnr, page, &rx);
   if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) XD_FAIL("setsockopt(PACKET_RX_RING)");
-  struct tpacket_req3 tx;
-  tx_geometry(tfs, tnr, page, &tx);
-  p->tx_frame_nr = tx.tp_frame_nr;
+  ring_geometry(tfs, tnr, page, &tx);
   if (setsockopt(p->fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) XD_FAIL("setsockopt(PACKET_TX_RING)");
-  size_t rx_len = (size_t)bsize * bnr, tx_len = (size_t)tx.tp_block_size * tx.tp_block_nr;
-  p->map_len = rx_len + tx_len;
-  if (xd_map_ring(p->fd, 0, p->map_len, &map)) XD_FAIL("mmap(TPACKET_V3 rings)");
-  p->map = map;
-  p->tx = p->map + rx_len;
+  p->rx_frame_nr = rx.tp_frame_nr;
+  p->tx_frame_nr = tx.tp_frame_nr;
+  /* a sent frame's bytes count against the send buffer until the skb is freed: a buffer
+   * the size of the TX ring lets the ring, not the default 208 KiB, bound what is in flight
+   * (else a kick stops half way with EAGAIN, and POLLOUT waits for a ring frame) */
+  int sndbuf = ring_bytes(&tx) > (size_t)(64 << 20) ? 64 << 20 : (int)ring_bytes(&tx);
+  if (sndbuf < (4 << 20)) sndbuf = 4 << 20;
+  if (setsockopt(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+    setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (pk_map(p, ring_bytes(&rx), ring_bytes(&tx))) XD_FAIL("mmap(TPACKET_V2 rings)");
   /* the filter first: nothing unwanted lands in the ring between bind and attach */
   if (filter_fd >= 0 && setsockopt(p->fd, SOL_SOCKET, SO_ATTACH_BPF, &filter_fd, sizeof filter_fd) < 0) XD_FAIL("setsockopt(SO_ATTACH_BPF)");
   struct sockaddr_ll sll;
@@ -363,7 +460,7 @@ TN_FN(PktOpen) {
     XD_FAIL("setsockopt(PACKET_FANOUT_DATA)");
 
   p->owns_fd = true;
-  return pk_wrap(env, p, rx_len);
+  return pk_wrap(env, p, PK_STAGE_LEN + ring_bytes(&rx));
 
 fail:
   if (p->map) munmap(p->map, p->map_len);
@@ -374,45 +471,42 @@ fail:
 }
 
 /*
- * pktAttach(fd, blockSize, blockCount, txFrameSize, txFrames, maxFrame) -> { handle, view, ... }
+ * pktAttach(fd, rxFrames, txFrameSize, txFrames, maxFrame, vnetHdr) -> { handle, view, ... }
  * A second handle on a socket opened by pktOpen elsewhere in this process (a worker thread
- * takes over reading it): the rings are mapped again, the fd stays the opener's.
+ * takes over reading it): the rings are mapped again (with staging slots of its own), the
+ * fd stays the opener's.
  */
 TN_FN(PktAttach) {
   napi_value argv[6];
   if (tn_args(env, info, 6, argv)) return NULL;
   int fd = tn_i32(env, argv[0]);
-  uint32_t bsize = tn_u32(env, argv[1]), bnr = tn_u32(env, argv[2]);
-  uint32_t tfs = tn_u32(env, argv[3]), tnr = tn_u32(env, argv[4]);
+  uint32_t rnr = tn_u32(env, argv[1]);
+  uint32_t tfs = tn_u32(env, argv[2]), tnr = tn_u32(env, argv[3]);
   long page = sysconf(_SC_PAGESIZE);
   pk_t *p = calloc(1, sizeof *p);
   if (!p) {
     tn_throw(env, "ENOMEM", "out of memory");
     return NULL;
   }
-  struct tpacket_req3 tx;
-  tx_geometry(tfs, tnr, page, &tx);
+  struct tpacket_req rx, tx;
+  ring_geometry(PK_RX_FRAME, rnr, page, &rx);
+  ring_geometry(tfs, tnr, page, &tx);
   p->env = env;
   p->fd = fd;
   p->owns_fd = false;
-  p->max_frame = tn_u32(env, argv[5]);
-  p->block_size = bsize;
-  p->block_nr = bnr;
+  p->max_frame = tn_u32(env, argv[4]);
+  p->vnet = tn_bool(env, argv[5]) ? PK_VNET_LEN : 0;
+  p->rx_frame_nr = rx.tp_frame_nr;
   p->tx_frame_size = tfs;
   p->tx_frame_nr = tx.tp_frame_nr;
-  p->tx_data_off = TPACKET3_HDRLEN - sizeof(struct sockaddr_ll);
-  size_t rx_len = (size_t)bsize * bnr;
-  p->map_len = rx_len + (size_t)tx.tp_block_size * tx.tp_block_nr;
-  void *map;
-  if (xd_map_ring(fd, 0, p->map_len, &map)) {
+  p->tx_data_off = PK_TX_DATA_OFF;
+  if (pk_map(p, ring_bytes(&rx), ring_bytes(&tx))) {
     int e = errno;
     free(p);
-    tn_throw_errno(env, e, "mmap(TPACKET_V3 rings)");
+    tn_throw_errno(env, e, "mmap(TPACKET_V2 rings)");
     return NULL;
   }
-  p->map = map;
-  p->tx = p->map + rx_len;
-  return pk_wrap(env, p, rx_len);
+  return pk_wrap(env, p, PK_STAGE_LEN + ring_bytes(&rx));
 }
 
 static void pk_on_readable(uv_poll_t *h, int status, int events) {
@@ -430,7 +524,7 @@ static void pk_on_readable(uv_poll_t *h, int status, int events) {
     napi_create_uint32(env, n, &argv[0]);
     napi_status st = napi_make_callback(env, p->actx, global, cb, 1, argv, &result);
     if (p->closed) break;
-    pk_finish_block(p);
+    pk_finish(p);
     if (st == napi_pending_exception) {
       napi_value err;
       napi_get_and_clear_last_exception(env, &err);
@@ -498,7 +592,7 @@ TN_FN(PktRead) {
   size_t no, nl;
   if (tn_typed(env, argv[1], napi_uint32_array, &offs, &no)) return NULL;
   if (tn_typed(env, argv[2], napi_uint32_array, &lens, &nl)) return NULL;
-  pk_finish_block(p);
+  pk_finish(p);
   return tn_int(env, pk_rx(p, offs, lens, (uint32_t)(no < nl ? no : nl)));
 }
 
@@ -507,7 +601,7 @@ TN_FN(PktRelease) {
   if (tn_args(env, info, 1, argv)) return NULL;
   pk_t *p = get_pk(env, argv[0]);
   if (!p) return NULL;
-  if (!p->closed) pk_finish_block(p);
+  if (!p->closed) pk_finish(p);
   return tn_undef(env);
 }
 
@@ -533,10 +627,11 @@ TN_FN(PktWrite) {
 
 /*
  * pktStats(h, out: Float64Array(16)):
- *  0 rxPackets 1 rxBytes 2 rxBatches 3 txPackets 4 txBytes 5 txDropped 6 txErrors 7 (0)
+ *  0 rxPackets 1 rxBytes 2 rxBatches 3 txPackets 4 txBytes 5 txDropped 6 txErrors
+ *  7 rxTruncated (frames cut in the ring without a whole copy, or a copy not read whole: dropped)
  *  8 kicks 9 kickErrors 10 lastTxErrno 11 lastErrLen 12 lastKickErrno
- *  13 kernel tp_packets 14 kernel tp_drops 15 kernel tp_freeze_q_cnt (PACKET_STATISTICS,
- *  which resets on read: these are the counts since the previous call)
+ *  13 kernel tp_packets 14 kernel tp_drops (PACKET_STATISTICS, which resets on read: these
+ *  are the counts since the previous call) 15 rxCopied (long frames read from their copy)
  */
 TN_FN(PktStats) {
   napi_value argv[2];
@@ -558,21 +653,21 @@ TN_FN(PktStats) {
   o[4] = p->tx_bytes;
   o[5] = p->tx_dropped;
   o[6] = p->tx_errors;
-  o[7] = 0;
+  o[7] = p->rx_truncated;
   o[8] = p->kicks;
   o[9] = p->kick_errors;
   o[10] = p->last_tx_errno;
   o[11] = p->last_err_len;
   o[12] = p->last_kick_errno;
-  o[13] = o[14] = o[15] = 0;
+  o[13] = o[14] = 0;
+  o[15] = p->rx_copied;
   if (!p->closed) {
-    struct tpacket_stats_v3 st;
+    struct tpacket_stats st;
     socklen_t l = sizeof st;
     memset(&st, 0, sizeof st);
     if (getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &st, &l) == 0) {
       o[13] = st.tp_packets;
       o[14] = st.tp_drops;
-      o[15] = st.tp_freeze_q_cnt;
     }
   }
   return tn_undef(env);
