@@ -9,7 +9,7 @@
 import type { LinkFacts, Xmit } from '@tunvs/forwarder';
 import { Packet } from '@tunvs/forwarder';
 import type { Link, LinkKind } from '@tunvs/link';
-import { vnetIsGso, vnetNeedsCsum } from '@tunvs/link';
+import { vnetIsGso, vnetNeedsCsum, vnetShiftStart } from '@tunvs/link';
 import {
   CheckFlags, ETH_HEADER_LEN, EtherType, FrameKind, ICMP_ERROR_MAX_LEN, Ipv4Field, Ipv4View, classifyFrame, classifyIpv4, emitIcmpError,
   emitIpv4Fragment, ipv4FragmentPayload, rd32,
@@ -342,7 +342,11 @@ export class TapXmit extends LinkXmit {
     const end = p.off + p.len;
     if (!e.l2.resolve(e, p.buf, eth, end, hop)) return;
     const start = eth - this.vnet;
-    if (this.vnet > 0 && start !== p.off) p.buf.copyWithin(start, p.off, p.off + this.vnet);
+    if (this.vnet > 0 && start !== p.off) {
+      // the header moves with the frame's start, and its offsets lose the tag's bytes
+      p.buf.copyWithin(start, p.off, p.off + this.vnet);
+      vnetShiftStart(p.buf, start, start - p.off);
+    }
     e.out(p.buf, start, end - start, p.inRx);
   }
 

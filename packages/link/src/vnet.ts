@@ -81,6 +81,22 @@ export function vnetIsGso(buf: Uint8Array, off: number): boolean {
   return buf[off + VNET_HDR.GSO_TYPE]! !== VNET_GSO.NONE;
 }
 
+/**
+ * The packet behind the header at `off` now starts `cut` bytes later (a VLAN tag taken out
+ * in front of the checksummed part): its offsets from the packet start, `hdr_len` and a
+ * partial checksum's `csum_start`, shrink by as much.
+ */
+export function vnetShiftStart(buf: Uint8Array, off: number, cut: number): void {
+  const dec = (o: number): void => {
+    const v = (buf[off + o]! | (buf[off + o + 1]! << 8)) - cut;
+    if (v < 0) return;
+    buf[off + o] = v & 0xff;
+    buf[off + o + 1] = v >>> 8;
+  };
+  if (buf[off + VNET_HDR.GSO_TYPE]! !== VNET_GSO.NONE) dec(VNET_HDR.HDR_LEN);
+  if (vnetNeedsCsum(buf, off)) dec(VNET_HDR.CSUM_START);
+}
+
 /** Write an all-zero header ("complete packet, checksums done, no GSO") of `len` bytes at `off`. */
 export function writeVnetNone(buf: Uint8Array, off: number, len: number = VNET_HDR_LEN): void {
   buf.fill(0, off, off + len);
