@@ -362,7 +362,11 @@ export class TunnelForwarder implements Forwarder {
       const n = Math.min(size, payload - from);
       const len = emitGsoSegment(p.buf, ip, from, n, k, sb, 0);
       // what the encapsulation reads of its inner packet: offsets, addresses, ports, DF
-      classifyIpv4(sb, 0, len, s.info, 0);
+      // (a segment of a packet the classifier passed passes too)
+      if (classifyIpv4(sb, 0, len, s.info, 0) !== 0) {
+        x.counters.gsoBad++;
+        return;
+      }
       s.len = len;
       const o = x.reserve(len + overhead);
       if (o < 0) return;
