@@ -46,6 +46,10 @@ export class DirectorCounters {
   encapTooBig = 0;
   /** a tunnelled packet dropped: the path MTU less the tunnel's headers is under 68 */
   tunnelMtuTooSmall = 0;
+  /** a GSO super-packet the tunnel could not segment: gso_size 0 or absurd, gso_type not the packet's protocol, no room for payload */
+  gsoBad = 0;
+  /** a GSO super-packet of a kind not segmented in software (UFO), for a tunnel */
+  gsoUnsupported = 0;
   /** fragments that could not be matched to a flow in time or over the cap */
   fragDropped = 0;
   /** fragments forwarded */

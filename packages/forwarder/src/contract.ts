@@ -34,6 +34,10 @@ export class Packet {
   partialCsum = false;
   /** the vnet header marks a GSO super-packet (larger than the MTU by design) */
   gso = false;
+  /** when `gso`: the vnet header's gso_type (VNET_GSO.* of @tunvs/link, ECN bit included) */
+  gsoType = 0;
+  /** when `gso`: the vnet header's gso_size, payload bytes per segment (the MSS for TCP) */
+  gsoSize = 0;
   /** true: the packet lies in the receive slab and is sent in place; false: it is copied out */
   inRx = true;
 }
@@ -50,6 +54,10 @@ export interface XmitCounters {
   encapTooBig: number;
   /** the path MTU less the tunnel's headers is under 68 (the kernel's tunnel MTU check) */
   tunnelMtuTooSmall: number;
+  /** a GSO super-packet that cannot be segmented as it says: gso_size 0 or absurd, gso_type not the packet's protocol, no room for payload */
+  gsoBad: number;
+  /** a GSO super-packet of a kind the director does not segment in software (UFO: VNET_GSO.UDP) */
+  gsoUnsupported: number;
   /** transmit slab full: packet dropped */
   txSlabFull: number;
 }

@@ -11,6 +11,7 @@
  */
 import { ConnTable } from '@tunvs/conntrack';
 import type { LinkKind } from '@tunvs/link';
+import { VNET_GSO } from '@tunvs/link';
 import { Dest, DestRegistry, Proto } from '@tunvs/model';
 import {
   CheckFlags, EthernetView, EtherType, EthField, classifyFrame, emitIcmpError, formatIpv4, parseEndpoint, parseIpv4, parseMac,
@@ -56,6 +57,9 @@ export interface Fixture {
   /** vnet header flags of the input packet */
   partialCsum?: boolean;
   gso?: boolean;
+  /** with `gso`: the vnet gso_type (default VNET_GSO.TCPV4 for TCP input, UDP_L4 for UDP) and gso_size (default 1448) */
+  gsoType?: number;
+  gsoSize?: number;
   /** the input frame, hex; spaces, newlines and `#` comments to the end of a line are ignored */
   input: string;
   /** the frames sent, in order, hex (same notation) */
@@ -100,7 +104,7 @@ export function canonicalHex(hex: string): string {
 
 /** A recording Xmit: what the forwarder sends is kept in `sent` as frames. */
 export class RecordingXmit implements Xmit {
-  readonly counters: FixtureCounters = { ttlExceeded: 0, fragNeeded: 0, noRoute: 0, encapTooBig: 0, tunnelMtuTooSmall: 0, txSlabFull: 0, icmpSent: 0 };
+  readonly counters: FixtureCounters = { ttlExceeded: 0, fragNeeded: 0, noRoute: 0, encapTooBig: 0, tunnelMtuTooSmall: 0, gsoBad: 0, gsoUnsupported: 0, txSlabFull: 0, icmpSent: 0 };
   readonly genBuf = new Uint8Array(70_000);
   /** frames sent */
   readonly sent: Uint8Array[] = [];
@@ -239,6 +243,8 @@ export function runFixture(fwd: Forwarder, f: Fixture, conn: FixtureConn): Fixtu
   p.len = p.info.l3Off + p.info.ipTotalLen;
   p.partialCsum = f.partialCsum ?? false;
   p.gso = f.gso ?? false;
+  p.gsoType = f.gsoType ?? (p.info.proto === Proto.UDP ? VNET_GSO.UDP_L4 : VNET_GSO.TCPV4);
+  p.gsoSize = f.gsoSize ?? 1448;
   fwd[f.op](x, p, conns, slot);
   return { output: x.sent.map(hexOf), counters: { ...x.counters } };
 }

@@ -101,3 +101,13 @@ export function vnetShiftStart(buf: Uint8Array, off: number, cut: number): void 
 export function writeVnetNone(buf: Uint8Array, off: number, len: number = VNET_HDR_LEN): void {
   buf.fill(0, off, off + len);
 }
+
+/** The gso_type byte of the header at `off` (VNET_GSO.*, with the ECN bit). */
+export function vnetGsoType(buf: Uint8Array, off: number): number {
+  return buf[off + VNET_HDR.GSO_TYPE]!;
+}
+
+/** The gso_size of the header at `off`: payload bytes per segment (little endian). */
+export function vnetGsoSize(buf: Uint8Array, off: number): number {
+  return buf[off + VNET_HDR.GSO_SIZE]! | (buf[off + VNET_HDR.GSO_SIZE + 1]! << 8);
+}

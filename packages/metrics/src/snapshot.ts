@@ -165,6 +165,8 @@ const DROP_FIELDS: Record<string, string> = {
   txSlabFull: 'tx_buffer_full',
   encapTooBig: 'encap_too_big',
   tunnelMtuTooSmall: 'tunnel_mtu_too_small',
+  gsoBad: 'gso_bad',
+  gsoUnsupported: 'gso_unsupported',
 };
 const EVENT_FIELDS: Record<string, string> = {
   icmpRelayed: 'icmp_relayed',

@@ -29,6 +29,7 @@ export {
 } from './icmp.js';
 export type { IcmpRepr } from './icmp.js';
 export { FrameKind, FrameInfo, classifyFrame, classifyIpv4 } from './classify.js';
+export { gsoHeadersLen, emitGsoSegment } from './gso.js';
 export { natRewriteDst, natRewriteSrc, natForwardDst, natForwardDstParsed, decTtl, natRewriteQuoteSrc, natRewriteQuoteDst } from './nat.js';
 export { flowHash, flowHashOf, flowPorts, l4Offset, srcPortOf, dstPortOf, icmpEchoIdOf } from './flow.js';
 export {

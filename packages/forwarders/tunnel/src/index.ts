@@ -17,6 +17,13 @@
  * in the copy, as the device would have done, except under GUE remote checksum offload,
  * where it stays partial and the GUE option tells the real server where to finish it.
  *
+ * A GSO super-packet (TSO, or USO: UDP_L4) is segmented in software first, as the kernel's
+ * GSO would do after encapsulating (SKB_GSO_IPXIP4, which a vnet header cannot express):
+ * each segment (`emitGsoSegment`: full checksums, IP ID + 1 per segment) carries
+ * min(gso_size, what the tunnel's MTU leaves) payload bytes and is encapsulated on its
+ * own. Counted drops: `gsoBad` (gso_size under 8, gso_type not the packet's protocol, or
+ * not a byte of payload fits), `gsoUnsupported` (UFO).
+ *
  * Replies of tunnelled connections do not come back through the director; those that do
  * (and ICMP errors from the real server's side) are routed on unchanged. ICMP errors from
  * the client side go through the tunnel like the flow's packets, without the MTU check
@@ -24,11 +31,12 @@
  */
 import { Fwd, Proto } from '@tunvs/model';
 import type { ConnTable } from '@tunvs/conntrack';
-import { mtuStep, nextHop, ttlStep } from '@tunvs/forwarder';
-import type { Forwarder, LinkFacts, Packet, Xmit } from '@tunvs/forwarder';
+import { Packet, mtuStep, nextHop, ttlStep } from '@tunvs/forwarder';
+import type { Forwarder, LinkFacts, Xmit } from '@tunvs/forwarder';
+import { VNET_GSO } from '@tunvs/link';
 import {
-  GreField, GueField, Ipv4Field, Ipv4Flag, TcpField, UdpField, csumPartial, flowHash, greHeaderLen, pseudoHeaderSum,
-  udpWireChecksum, wr16, wr32,
+  GreField, GueField, Ipv4Field, Ipv4Flag, TcpField, UdpField, classifyIpv4, csumPartial, emitGsoSegment, flowHash, greHeaderLen,
+  gsoHeadersLen, pseudoHeaderSum, udpWireChecksum, wr16, wr32,
 } from '@tunvs/packet';
 import type { FrameInfo } from '@tunvs/packet';
 
@@ -50,6 +58,9 @@ export interface Encap {
 
 /** The smallest MTU left for the inner packet a tunnel accepts (IPv4's minimum; `__ip_vs_get_out_rt`). */
 export const TUNNEL_MIN_MTU = 68;
+
+/** The smallest gso_size segmented: no stack sends less payload per segment; below it the header is refused (`gsoBad`). */
+export const GSO_MIN_SIZE = 8;
 
 /** Bytes the IPIP outer header adds. */
 export const IPIP_OVERHEAD = Ipv4Field.HEADER_LEN;
@@ -250,6 +261,8 @@ export const TUNNEL_NEEDS_SOURCE =
 export class TunnelForwarder implements Forwarder {
   readonly method: number = Fwd.TUNNEL;
   readonly name: string;
+  /** where each segment of a GSO super-packet is built (allocated at the first one) */
+  private segment: Packet | null = null;
 
   constructor(readonly encap: Encap = ipipEncap) {
     this.name = `tunnel/${encap.name}`;
@@ -287,6 +300,10 @@ export class TunnelForwarder implements Forwarder {
   private encapsulate(x: Xmit, p: Packet, rs: number, checkMtu: boolean, e: Encap): void {
     const hop = nextHop(x, rs);
     if (hop === 0 || !ttlStep(x, p)) return;
+    if (p.gso) {
+      this.encapsulateSegments(x, p, rs, hop, e);
+      return;
+    }
     const overhead = e.overhead(p);
     const mtu = x.mtu(hop) - overhead;
     // the kernel refuses a tunnel whose MTU is below IPv4's minimum, whatever pmtu_disc says
@@ -304,5 +321,74 @@ export class TunnelForwarder implements Forwarder {
       return;
     }
     x.sendNew(ip, n, hop);
+  }
+
+  /**
+   * Segment the GSO super-packet `p` (TTL already decremented) and send each segment
+   * through the tunnel to `rs` via `hop`.
+   */
+  private encapsulateSegments(x: Xmit, p: Packet, rs: number, hop: number, e: Encap): void {
+    const info = p.info;
+    const type = p.gsoType & ~VNET_GSO.ECN;
+    if (type === VNET_GSO.UDP) {
+      x.counters.gsoUnsupported++;
+      return;
+    }
+    const fits = type === VNET_GSO.TCPV4 ? info.proto === Proto.TCP : type === VNET_GSO.UDP_L4 && info.proto === Proto.UDP;
+    if (!fits || info.fragment || info.l4Off < 0 || p.gsoSize < GSO_MIN_SIZE) {
+      x.counters.gsoBad++;
+      return;
+    }
+    const s = this.segmentScratch();
+    // segments leave with complete checksums: no remote checksum offload option
+    const overhead = e.overhead(s);
+    const mtu = x.mtu(hop) - overhead;
+    if (mtu < TUNNEL_MIN_MTU) {
+      x.counters.tunnelMtuTooSmall++;
+      return;
+    }
+    const ip = info.l3Off;
+    const heads = gsoHeadersLen(p.buf, ip);
+    const size = Math.min(p.gsoSize, mtu - heads);
+    if (size < 1) {
+      x.counters.gsoBad++;
+      return;
+    }
+    const payload = info.ipTotalLen - heads;
+    const src = x.source(rs);
+    const sb = s.buf;
+    // at least one segment, even for a super-packet without payload
+    for (let from = 0, k = 0; k === 0 || from < payload; k++) {
+      const n = Math.min(size, payload - from);
+      const len = emitGsoSegment(p.buf, ip, from, n, k, sb, 0);
+      // what the encapsulation reads of its inner packet: offsets, addresses, ports, DF
+      // (a segment of a packet the classifier passed passes too)
+      if (classifyIpv4(sb, 0, len, s.info, 0) !== 0) {
+        x.counters.gsoBad++;
+        return;
+      }
+      s.len = len;
+      const o = x.reserve(len + overhead);
+      if (o < 0) return;
+      const m = e.encapsulate(s, x.genBuf, o, src, rs, x.pmtuDisc, x.nextIpId());
+      if (m === 0) {
+        x.counters.encapTooBig++;
+        return;
+      }
+      x.sendNew(o, m, hop);
+      from += n;
+    }
+  }
+
+  /** The segment scratch packet: a 64 KiB buffer of its own, complete checksums, no GSO. */
+  private segmentScratch(): Packet {
+    let s = this.segment;
+    if (s === null) {
+      s = new Packet();
+      s.buf = new Uint8Array(0x10000);
+      s.inRx = false;
+      this.segment = s;
+    }
+    return s;
   }
 }
