@@ -41,8 +41,9 @@ export interface DeviceConfig {
   /** number of queues (IFF_MULTI_QUEUE when > 1), default 1 */
   queues: number;
   /**
-   * prefix packets with a virtio_net_hdr and enable offloads (GSO), default false. TUN/TAP:
-   * IFF_VNET_HDR; kind "packet": PACKET_VNET_HDR (64 KiB GSO frames both ways); not "xdp".
+   * prefix packets with a virtio_net_hdr and enable offloads (GSO). TUN/TAP: IFF_VNET_HDR,
+   * default false; kind "packet": PACKET_VNET_HDR (64 KiB GSO frames both ways), default
+   * true; not "xdp".
    */
   vnetHdr: boolean;
   /** device MTU, default: leave as is */
@@ -585,6 +586,9 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   const dev = (own(top, 'device') ?? {}) as Record<string, unknown>;
   const device: DeviceConfig = { ...defaultDevice() };
   for (const k of Object.keys(dev)) (device as unknown as Record<string, unknown>)[k] = dev[k];
+  // AF_PACKET sees what the interface received after GRO (64 KiB frames on a NIC with GRO
+  // on, as on veth with TSO), and only a vnet header says what they are: on by default there
+  if (device.kind === 'packet' && dev.vnetHdr === undefined) device.vnetHdr = true;
   device.addresses = [...((dev.addresses as string[] | undefined) ?? [])];
   if (Array.isArray(dev.interfaces)) device.interfaces = (dev.interfaces as InterfaceConfig[]).map((i) => ({ ...i, addresses: [...i.addresses] }));
   const config: DaemonConfig = { device, services };

@@ -47,10 +47,15 @@ t.test('device kinds xdp/packet: need name and addresses; queues/vnetHdr/mtu/mac
   t.match(kind.findings.map((f) => f.message).join('\n'), /must be "tun", "tap", "xdp" or "packet"/);
 });
 
-t.test('device.vnetHdr: taken by kind packet (PACKET_VNET_HDR), refused for kind xdp with the reason', async (t) => {
+t.test('device.vnetHdr: taken by kind packet (PACKET_VNET_HDR, on unless false), refused for kind xdp with the reason', async (t) => {
   const ok = validateDaemonConfig({ device: { name: 'xd0', kind: 'packet', vnetHdr: true, addresses: ['10.0.0.1/24'] }, services: [] }, 'c.json');
   t.equal(ok.config?.device.vnetHdr, true);
   t.same(ok.findings.filter((f) => f.severity === 'error'), []);
+  const dflt = (device: object): boolean | undefined => validateDaemonConfig({ device: { name: 'xd0', addresses: ['10.0.0.1/24'], ...device }, services: [] }, 'c.json').config?.device.vnetHdr;
+  t.equal(dflt({ kind: 'packet' }), true, 'kind packet: on by default');
+  t.equal(dflt({ kind: 'packet', vnetHdr: false }), false, 'kind packet: off when asked');
+  t.equal(dflt({ kind: 'xdp' }), false, 'kind xdp: none');
+  t.equal(dflt({ kind: 'tap', mac: '02:00:00:00:00:09' }), false, 'TAP: off by default');
   const bad = validateDaemonConfig({ device: { name: 'xd0', kind: 'xdp', vnetHdr: true, addresses: ['10.0.0.1/24'] }, services: [] }, 'c.json');
   t.equal(bad.config, null);
   t.match(bad.findings.map((f) => `${f.path}: ${f.message}`).join('\n'), /device\.vnetHdr: does not apply to kind "xdp": AF_XDP frames carry no vnet header \(GSO\); kind "packet" takes one/);
