@@ -1,11 +1,11 @@
 // The forwarder of the link benchmark: a router in JS between two interfaces, A (client
 // side) and B (server side). Every IPv4 frame read on one side gets new MACs and TTL - 1
 // (@tunvs/packet decTtl) and is written to the other side in the same batch.
-//   node forward.mjs '{"kind":"xdp"|"packet"|"tap"|"tap-gso","a":IF,"b":IF,
+//   node forward.mjs '{"kind":"xdp"|"packet"|"packet-gso"|"tap"|"tap-gso","a":IF,"b":IF,
 //                      "aPeerMac":MAC,"bPeerMac":MAC,"aMac"?:MAC,"bMac"?:MAC,"server":IP,"cpuProfile"?:bool}'
 // kind xdp:    @tunvs/xdp openXdp on A and B (B shares A's UMEM: frames cross without a copy)
 // kind packet: @tunvs/xdp openPacket (AF_PACKET rings, qdisc bypass) on A and B, with the
-//              same steering program as a socket filter
+//              same steering program as a socket filter; packet-gso adds PACKET_VNET_HDR
 // kind tap:    @tunvs/tuntap openTap creates TAP devices A and B (the bench moves them into
 //              the client's and the server's namespaces); tap-gso adds IFF_VNET_HDR + offloads
 // Prints {"ready":true,...}; on {"op":"stats"} prints counters; exits when stdin closes.
@@ -36,12 +36,14 @@ if (o.kind === 'xdp') {
     pa.close();
     pb.close();
   };
-} else if (o.kind === 'packet') {
+} else if (o.kind === 'packet' || o.kind === 'packet-gso') {
   // the same steering as AF_XDP: a socket filter keeps only these frames
   const server = o.server;
   const steerTo = [{ addr: server, proto: 'udp' }, { addr: server, proto: 'tcp' }, { addr: server, proto: 'icmp' }];
-  const pa = openPacket({ ifname: o.a, steer: { vips: steerTo }, hostAddresses: false });
-  const pb = openPacket({ ifname: o.b, steer: { reals: steerTo }, hostAddresses: false });
+  const vnetHdr = o.kind === 'packet-gso';
+  const pa = openPacket({ ifname: o.a, steer: { vips: steerTo }, hostAddresses: false, vnetHdr });
+  const pb = openPacket({ ifname: o.b, steer: { reals: steerTo }, hostAddresses: false, vnetHdr });
+  vnet = vnetHdr ? VNET_HDR_LEN : 0;
   linkA = pa.links[0];
   linkB = pb.links[0];
   macA = pa.mac;

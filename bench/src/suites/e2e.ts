@@ -78,7 +78,8 @@ const UDP = 9;
 
 const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun', 'tunvs-xdp', 'tunvs-xdp-dr', 'tunvs-xdp2'] as const;
 /**
- * Variants of tunvs-xdp (same topology, another tunvsd setting), run only when named:
+ * Variants of tunvs-xdp (same topology, another tunvsd setting); tunvs-packet runs by
+ * default, tunvs-xdp-2w only when named:
  * tunvs-xdp-2w runs two workers (informational: what a second worker gives on this
  * machine; the director is not pinned, so it shares both CPUs with the load);
  * tunvs-packet runs the same veth over AF_PACKET with a vnet header (device kind
@@ -754,7 +755,8 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   const seconds = opts.quick ? 2 : Number(process.env.E2E_SECONDS ?? 4);
   const profile = process.argv.includes('--profile');
   const only = opts.args.filter((a): a is Anchor => ([...ANCHORS, ...XDP_VARIANTS] as readonly string[]).includes(a));
-  const anchors: Anchor[] = only.length ? only : [...ANCHORS];
+  // tunvs-packet (the faster kernel-bypass link on veth) runs by default too; tunvs-xdp-2w when named
+  const anchors: Anchor[] = only.length ? only : [...ANCHORS, 'tunvs-packet'];
   const profileDir = profile ? join(root, 'bench/results', `e2e-prof-${new Date().toISOString().slice(0, 10)}`) : null;
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   const b = new E2E(seconds, profileDir);

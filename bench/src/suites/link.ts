@@ -11,6 +11,8 @@
  *            B sharing A's UMEM so frames cross without a copy in JS
  *   packet   @tunvs/xdp AF_PACKET (TPACKET_V2 rings, PACKET_QDISC_BYPASS) on the same
  *            veth pairs; an nftables netdev ingress rule keeps the host stack out
+ *   packet-gso  the same with PACKET_VNET_HDR, the veth peers' offloads on (TCP crosses as
+ *            64 KB GSO frames, as with tap-gso)
  *
  * Per kind: 64-byte UDP packets/s delivered to the server (bench/tuntap/gen.c, sendmmsg,
  * counted from the server's /proc/net/snmp) with what the generator offered, and one TCP
@@ -40,7 +42,7 @@ const root = join(here, '../../..');
 const FORWARD = join(root, 'bench/link/forward.mjs');
 const GEN = join(root, 'bench/tuntap/gen.c');
 
-const KINDS = ['tap', 'tap-gso', 'xdp', 'packet'] as const;
+const KINDS = ['tap', 'tap-gso', 'xdp', 'packet', 'packet-gso'] as const;
 type Kind = (typeof KINDS)[number];
 
 const P = process.env.TUNVS_BENCH_PREFIX || 'lxb-';
@@ -189,6 +191,12 @@ class LinkBench {
     const cfg = tap
       ? { kind, a: 'ta', b: 'tb', aPeerMac: MAC.c, bPeerMac: MAC.s, aMac: MAC.a, bMac: MAC.b, server: SERVER }
       : { kind, a: 'fa', b: 'fb', aPeerMac: MAC.c, bPeerMac: MAC.s, server: SERVER };
+    if (!tap) {
+      // partial checksums and GSO frames only where a vnet header carries them
+      const on = kind === 'packet-gso' ? 'on' : 'off';
+      inNs(NS.cx, 'ethtool', ['-K', 'c0', 'tx', on, 'tso', on, 'gso', on]);
+      inNs(NS.sx, 'ethtool', ['-K', 's0', 'tx', on, 'tso', on, 'gso', on]);
+    }
     const c = this.spawnIn(this.ns(kind).fw, [process.execPath, ...nodeArgs, FORWARD, JSON.stringify(cfg)], 1);
     let out = '';
     let err = '';
