@@ -63,7 +63,14 @@ t.test('tunvsd workers 2 on AF_XDP: sync master -> backup onto the worker of eac
   t.equal(bk.status, 0, `B: --start-daemon backup ${bk.stderr}`);
 
   // keep-alive connections through A: three requests each (the 3rd packet syncs the connection)
-  const conns = clients.flatMap((ns) => Array.from({ length: PER_CLIENT }, () => lab.spawnNode(ns, fixturePath('fixtures/keepalive-client.mjs'), [VIP, '80'])));
+  // local ports picked so that each client has connections on both workers (with
+  // ephemeral ports, all 8 landed on one worker about once in 128 runs, and CI saw it)
+  const portsFor = (addr: string): number[] => {
+    const out: number[] = [];
+    for (let p = 42000; out.length < PER_CLIENT; p++) if (slotOf(parseIpv4(addr), p, 2) === out.length % 2) out.push(p);
+    return out;
+  };
+  const conns = clients.flatMap((ns, i) => portsFor(CLIENTS[i]!).map((p) => lab.spawnNode(ns, fixturePath('fixtures/keepalive-client.mjs'), [VIP, '80', String(p)])));
   const ports: number[] = [];
   for (const c of conns) {
     let r: Get = { op: 'get' };
