@@ -451,9 +451,7 @@ http {
         kind === 'xdp2'
           ? { name: 'lan0', kind: 'xdp', addresses: [`${XDP2_LAN_ADDR}/24`], interfaces: [{ name: XDP, addresses: [`${XDP_ADDR}/24`] }] }
           : kind === 'xdp-nat'
-          ? more.packet
-            ? { name: XDP, kind: 'packet', vnetHdr: true, addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
-            : { name: XDP, kind: 'xdp', addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
+          ? { name: XDP, ...(more.packet ? { kind: 'packet', vnetHdr: true } : { kind: 'xdp' }), addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
           : kind === 'xdp-dr'
             ? { name: D_XDP, kind: 'xdp', addresses: [`${D_XDP_ADDR}/24`] }
             : nat

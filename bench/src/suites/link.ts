@@ -165,9 +165,6 @@ class LinkBench {
     // the servers count UDP without a listener (NoPorts) and send no port-unreachable: the
     // ICMP work would run on the forwarder's CPU (it processes the server's backlog inline)
     for (const ns of [NS.sx, NS.st]) inNs(ns, 'sh', ['-c', 'echo 0 > /proc/sys/net/ipv4/icmp_msgs_per_sec; echo 0 > /proc/sys/net/ipv4/icmp_msgs_burst']);
-    // frames taken by XDP / AF_PACKET never get a partial checksum filled in
-    inNs(NS.cx, 'ethtool', ['-K', 'c0', 'tx', 'off', 'tso', 'off', 'gso', 'off']);
-    inNs(NS.sx, 'ethtool', ['-K', 's0', 'tx', 'off', 'tso', 'off', 'gso', 'off']);
     // the host stack of the forwarder namespace keeps out of AF_PACKET's way
     sh('ip', ['netns', 'exec', NS.fx, 'nft', '-f', '-'], {
       input: 'table netdev lxb {\n chain a { type filter hook ingress device fa priority 0; policy drop; }\n chain b { type filter hook ingress device fb priority 0; policy drop; }\n}\n',
@@ -192,7 +189,8 @@ class LinkBench {
       ? { kind, a: 'ta', b: 'tb', aPeerMac: MAC.c, bPeerMac: MAC.s, aMac: MAC.a, bMac: MAC.b, server: SERVER }
       : { kind, a: 'fa', b: 'fb', aPeerMac: MAC.c, bPeerMac: MAC.s, server: SERVER };
     if (!tap) {
-      // partial checksums and GSO frames only where a vnet header carries them
+      // frames taken by XDP / AF_PACKET never get a partial checksum filled in: the peers'
+      // offloads are on only where a vnet header carries partial checksums and GSO frames
       const on = kind === 'packet-gso' ? 'on' : 'off';
       inNs(NS.cx, 'ethtool', ['-K', 'c0', 'tx', on, 'tso', on, 'gso', on]);
       inNs(NS.sx, 'ethtool', ['-K', 's0', 'tx', on, 'tso', on, 'gso', on]);

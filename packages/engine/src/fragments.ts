@@ -273,7 +273,7 @@ export class FragmentPath {
       q.off = 0;
       q.len = q.info.l3Off + q.info.ipTotalLen;
       q.partialCsum = false;
-      q.gso = false;
+      q.gsoType = 0;
       this.forward(x, q, slot);
     }
   }

@@ -9,7 +9,7 @@
 import type { LinkFacts, Xmit } from '@tunvs/forwarder';
 import { Packet } from '@tunvs/forwarder';
 import type { Link, LinkKind } from '@tunvs/link';
-import { vnetGsoSize, vnetGsoType, vnetIsGso, vnetNeedsCsum, vnetShiftStart } from '@tunvs/link';
+import { vnetGsoSize, vnetGsoType, vnetNeedsCsum, vnetShiftStart } from '@tunvs/link';
 import {
   CheckFlags, ETH_HEADER_LEN, EtherType, FrameKind, ICMP_ERROR_MAX_LEN, Ipv4Field, Ipv4View, classifyFrame, classifyIpv4, emitIcmpError,
   emitIpv4Fragment, ipv4FragmentPayload, rd32,
@@ -223,15 +223,12 @@ export abstract class LinkXmit implements Xmit {
     p.inRx = true;
     if (this.vnet > 0) {
       p.partialCsum = vnetNeedsCsum(buf, off);
-      const gso = vnetIsGso(buf, off);
-      p.gso = gso;
-      if (gso) {
-        p.gsoType = vnetGsoType(buf, off);
-        p.gsoSize = vnetGsoSize(buf, off);
-      }
+      const t = vnetGsoType(buf, off);
+      p.gsoType = t;
+      if (t !== 0) p.gsoSize = vnetGsoSize(buf, off);
     } else {
       p.partialCsum = false;
-      p.gso = false;
+      p.gsoType = 0;
     }
   }
 }

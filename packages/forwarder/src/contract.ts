@@ -32,14 +32,17 @@ export class Packet {
   readonly info = new FrameInfo();
   /** the vnet header says the L4 checksum is partial (CHECKSUM_PARTIAL: pseudo-header only) */
   partialCsum = false;
-  /** the vnet header marks a GSO super-packet (larger than the MTU by design) */
-  gso = false;
-  /** when `gso`: the vnet header's gso_type (VNET_GSO.* of @tunvs/link, ECN bit included) */
+  /** the vnet header's gso_type (VNET_GSO.* of @tunvs/link, ECN bit included); 0: not GSO */
   gsoType = 0;
   /** when `gso`: the vnet header's gso_size, payload bytes per segment (the MSS for TCP) */
   gsoSize = 0;
   /** true: the packet lies in the receive slab and is sent in place; false: it is copied out */
   inRx = true;
+
+  /** the vnet header marks a GSO super-packet (larger than the MTU by design) */
+  get gso(): boolean {
+    return this.gsoType !== 0;
+  }
 }
 
 /** Counters a forwarder bumps when it does not send (the engine's named drop counters). */

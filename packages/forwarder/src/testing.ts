@@ -242,8 +242,7 @@ export function runFixture(fwd: Forwarder, f: Fixture, conn: FixtureConn): Fixtu
   if (r !== 0) throw new Error(`fixture '${f.name}': the input does not parse (${reasonName(r)})`);
   p.len = p.info.l3Off + p.info.ipTotalLen;
   p.partialCsum = f.partialCsum ?? false;
-  p.gso = f.gso ?? false;
-  p.gsoType = f.gsoType ?? (p.info.proto === Proto.UDP ? VNET_GSO.UDP_L4 : VNET_GSO.TCPV4);
+  p.gsoType = f.gso ? (f.gsoType ?? (p.info.proto === Proto.UDP ? VNET_GSO.UDP_L4 : VNET_GSO.TCPV4)) : 0;
   p.gsoSize = f.gsoSize ?? 1448;
   fwd[f.op](x, p, conns, slot);
   return { output: x.sent.map(hexOf), counters: { ...x.counters } };

@@ -58,16 +58,25 @@ export interface VnetHeader {
   csumOffset: number;
 }
 
+/** A 16-bit field of the header (little endian). */
+function rd16le(buf: Uint8Array, at: number): number {
+  return buf[at]! | (buf[at + 1]! << 8);
+}
+
+function wr16le(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v & 0xff;
+  buf[at + 1] = v >>> 8;
+}
+
 /** Decode the virtio_net_hdr at `off` (little endian). */
 export function readVnetHeader(buf: Uint8Array, off: number): VnetHeader {
-  const u16 = (o: number): number => buf[off + o]! | (buf[off + o + 1]! << 8);
   return {
     flags: buf[off + VNET_HDR.FLAGS]!,
     gsoType: buf[off + VNET_HDR.GSO_TYPE]!,
-    hdrLen: u16(VNET_HDR.HDR_LEN),
-    gsoSize: u16(VNET_HDR.GSO_SIZE),
-    csumStart: u16(VNET_HDR.CSUM_START),
-    csumOffset: u16(VNET_HDR.CSUM_OFFSET),
+    hdrLen: rd16le(buf, off + VNET_HDR.HDR_LEN),
+    gsoSize: rd16le(buf, off + VNET_HDR.GSO_SIZE),
+    csumStart: rd16le(buf, off + VNET_HDR.CSUM_START),
+    csumOffset: rd16le(buf, off + VNET_HDR.CSUM_OFFSET),
   };
 }
 
@@ -87,14 +96,14 @@ export function vnetIsGso(buf: Uint8Array, off: number): boolean {
  * partial checksum's `csum_start`, shrink by as much.
  */
 export function vnetShiftStart(buf: Uint8Array, off: number, cut: number): void {
-  const dec = (o: number): void => {
-    const v = (buf[off + o]! | (buf[off + o + 1]! << 8)) - cut;
-    if (v < 0) return;
-    buf[off + o] = v & 0xff;
-    buf[off + o + 1] = v >>> 8;
-  };
-  if (buf[off + VNET_HDR.GSO_TYPE]! !== VNET_GSO.NONE) dec(VNET_HDR.HDR_LEN);
-  if (vnetNeedsCsum(buf, off)) dec(VNET_HDR.CSUM_START);
+  if (vnetIsGso(buf, off)) shrink16le(buf, off + VNET_HDR.HDR_LEN, cut);
+  if (vnetNeedsCsum(buf, off)) shrink16le(buf, off + VNET_HDR.CSUM_START, cut);
+}
+
+/** Take `cut` off the 16-bit field at `at` (left as it is when smaller). */
+function shrink16le(buf: Uint8Array, at: number, cut: number): void {
+  const v = rd16le(buf, at) - cut;
+  if (v >= 0) wr16le(buf, at, v);
 }
 
 /** Write an all-zero header ("complete packet, checksums done, no GSO") of `len` bytes at `off`. */
@@ -109,5 +118,5 @@ export function vnetGsoType(buf: Uint8Array, off: number): number {
 
 /** The gso_size of the header at `off`: payload bytes per segment (little endian). */
 export function vnetGsoSize(buf: Uint8Array, off: number): number {
-  return buf[off + VNET_HDR.GSO_SIZE]! | (buf[off + VNET_HDR.GSO_SIZE + 1]! << 8);
+  return rd16le(buf, off + VNET_HDR.GSO_SIZE);
 }

@@ -323,7 +323,7 @@ export interface PacketOptions {
    * virtio_net_hdr (`Link.vnetHdrLen` 10). The kernel then hands over GSO super-packets (up
    * to 64 KiB, one per TSO/GRO burst of the sender) and partial checksums as they are, and
    * takes them back the same way: bulk TCP crosses the link in 64 KiB frames, not 1500-byte
-   * ones. Needs RX blocks of 128 KiB or more.
+   * ones. A frame longer than a 2 KiB RX frame is read whole from the socket's copy.
    */
   vnetHdr?: boolean;
 }

@@ -1,11 +1,13 @@
 /**
  * AF_PACKET Links: TPACKET_V2 memory-mapped RX and TX frame rings (a received frame is ours
  * as soon as it lands; TPACKET_V3's blocks made a quiet flow wait for their 1 ms timer), with
- * PACKET_QDISC_BYPASS and PACKET_FANOUT, and PACKET_VNET_HDR (GSO) on request. Works on any kernel and any interface; unlike
+ * PACKET_QDISC_BYPASS and PACKET_FANOUT, and PACKET_VNET_HDR (GSO) on request. Works on any
+ * kernel and any interface; unlike
  * AF_XDP it does not take frames from the kernel: the host's stack sees every frame too
  * (give the interface no address for the director's traffic, or drop it with an nftables
  * netdev ingress rule, which runs after packet sockets have their copy).
  */
+import { VNET_HDR_LEN } from '@tunvs/link';
 import { call, ERRNO, XdpError } from './errors.js';
 import { validatePacketOptions } from './config.js';
 import type { PacketOptions } from './config.js';
@@ -20,8 +22,6 @@ import type { ProgramStats, SteeringMapFds, Steering } from './steering.js';
 const L2_SLACK = 18;
 /** TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a TX frame's data starts */
 const TX_DATA_OFF = 32;
-/** sizeof(struct virtio_net_hdr), in front of every frame with PACKET_VNET_HDR */
-const VNET_LEN = 10;
 
 /**
  * The TX ring's frame size and the longest frame a socket sends: an MTU-sized Ethernet
@@ -64,7 +64,7 @@ export class PacketLink extends RingLink<PktHandle> {
     private readonly sockFd = -1,
     vnetHdr = false,
   ) {
-    super(name, mtu, handle, packetOps(native()), view, batchSize, 16, vnetHdr ? VNET_LEN : 0);
+    super(name, mtu, handle, packetOps(native()), view, batchSize, 16, vnetHdr ? VNET_HDR_LEN : 0);
   }
 
   protected get label(): string {
@@ -83,7 +83,7 @@ export class PacketLink extends RingLink<PktHandle> {
     return this.stat;
   }
 
-  /** frames the kernel could not put in the RX ring (every block in use), and frames dropped truncated (vnetHdr) */
+  /** frames the kernel could not put in the RX ring (every frame in use), and frames dropped cut (rxTruncated) */
   protected rxErrorCount(s: Float64Array): number {
     return this.kernelDrops + s[7]!;
   }

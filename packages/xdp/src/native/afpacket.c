@@ -93,8 +93,7 @@ typedef struct pk {
   pk_map_t *mapping;
   uint8_t *map;   /* the reservation: staging slots, RX ring, TX ring */
   size_t map_len;
-  uint8_t *stage; /* == map */
-  uint32_t stage_used;
+  uint32_t stage_used; /* staging slots in use (they start at map) */
   /* RX */
   uint8_t *rx;
   uint32_t rx_frame_nr;
@@ -135,7 +134,7 @@ static void pk_finish(pk_t *p) {
 /* Read the whole copy of a long frame (queued on the socket) into the next staging slot:
  * its length (vnet header included), or 0 when it could not be read whole. */
 static uint32_t pk_read_copy(pk_t *p) {
-  uint8_t *slot = p->stage + (size_t)p->stage_used * PK_STAGE_SLOT;
+  uint8_t *slot = p->map + (size_t)p->stage_used * PK_STAGE_SLOT;
   struct iovec iov = {.iov_base = slot, .iov_len = PK_STAGE_SLOT};
   struct msghdr m;
   memset(&m, 0, sizeof m);
@@ -368,7 +367,7 @@ static size_t ring_bytes(const struct tpacket_req *r) { return (size_t)r->tp_blo
 #define PK_STAGE_LEN ((size_t)PK_STAGE_SLOTS * PK_STAGE_SLOT)
 
 /* Reserve the staging area and map the socket's rings (RX, then TX) right after it: 0 with
- * p->map, p->stage, p->rx, p->tx and p->map_len set, or -1 with errno. */
+ * p->map (the staging slots), p->rx, p->tx and p->map_len set, or -1 with errno. */
 static int pk_map(pk_t *p, size_t rx_len, size_t tx_len) {
   size_t len = PK_STAGE_LEN + rx_len + tx_len;
   uint8_t *r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -382,7 +381,6 @@ static int pk_map(pk_t *p, size_t rx_len, size_t tx_len) {
   }
   p->map = r;
   p->map_len = len;
-  p->stage = r;
   p->rx = r + PK_STAGE_LEN;
   p->tx = p->rx + rx_len;
   return 0;
