@@ -254,10 +254,14 @@ async function up(topo) {
     up2.push(`route add ${d.policyRouting.route} table ${d.policyRouting.table}`);
   }
   ipBatch(d.ns, up2);
-  // the peer's TX checksum offload off: frames the kernel forwards to the link leave with
-  // their checksums complete (AF_XDP/AF_PACKET see the frame, not the skb's offload state)
-  if (bypass) run('ip', ['netns', 'exec', d.ns, 'ethtool', '-K', d.peer.ifname, 'tx', 'off']);
-  if (two) run('ip', ['netns', 'exec', d.ns, 'ethtool', '-K', two.peer.ifname, 'tx', 'off']);
+  // AF_XDP: the peer's TX checksum offload off, so that frames the kernel forwards to the
+  // link leave with their checksums complete (an XDP frame has no room for the skb's
+  // offload state). AF_PACKET: tunvsd takes a vnet header (kind packet's default), which
+  // carries partial checksums and GSO both ways, so the peer keeps its offloads.
+  if (d.link === 'xdp') {
+    run('ip', ['netns', 'exec', d.ns, 'ethtool', '-K', d.peer.ifname, 'tx', 'off']);
+    if (two) run('ip', ['netns', 'exec', d.ns, 'ethtool', '-K', two.peer.ifname, 'tx', 'off']);
+  }
 
   // Clients.
   for (const c of topo.clients) {
