@@ -207,6 +207,8 @@ export const MAX_DEST_ID = ConnDestWord.ID_MASK - 1;
 
 const { CADDR, VADDR, PORTS, META, NEXT, DADDR, DEST, EXPIRES, WORDS, SHIFT } = ConnLayout;
 const { LIVE, FLAGS_MASK, STATE_SHIFT, STATE_MASK, LATER, PROTO_SHIFT } = ConnMeta;
+/** how many groups `moveLater` remembers the end of (and timeouts it numbers) before it starts again */
+const GROUP_HINTS = 65536;
 const { ID_MASK, XMIT_SHIFT } = ConnDestWord;
 /** The words of an entry's warm block (`warm`, 4 words at `slot << 2`). */
 const W_TIMEOUT = 0;
@@ -289,8 +291,17 @@ export class ConnTable {
   private readonly seed: number;
   private rng: number;
   private readonly dropCounters = new Int8Array(8);
-  /** the entry `moveLater` moved last, -1 for none or once it leaves that place */
-  private lastMoved = -1;
+  /**
+   * The entry `moveLater` moved last into each group of entries due at one tick with one
+   * timeout, by `groupKey`: the next of the group goes right after it, without a search.
+   * A hint, checked before use (the entry may have fired, been re-armed or reused since);
+   * cleared when it holds GROUP_HINTS keys.
+   */
+  private readonly groupEnd = new Map<number, number>();
+  /** a small number per timeout value, for `groupKey` */
+  private readonly timeoutIds = new Map<number, number>();
+  /** entries `moveLater`'s searches passed (timer upkeep work: tests and benches) */
+  private walkSteps = 0;
   /** last tick processed by the wheel; valid once `clockSet` */
   private cursor = 0;
   private clockSet = false;
@@ -366,6 +377,11 @@ export class ConnTable {
   }
 
   /** Number of live entries (connections + templates). */
+  /** Entries the timer upkeep's searches have passed so far (moving a timer later: a measure of its work). */
+  get timerWalkSteps(): number {
+    return this.walkSteps;
+  }
+
   get size(): number {
     return this.count;
   }
@@ -1064,10 +1080,13 @@ export class ConnTable {
    * for two entries due at the same tick the one armed later has the shorter timeout (to
    * the tick): it goes before the first of them whose timeout is longer than its own.
    * Entries armed in the same tick with the same timeout (their order of arming is not
-   * recorded) keep the order in which the walk moves them, after those already there.
-   * The place is found by a walk of the slot's list, except when the entry moved last
-   * has the same expiry and timeout: the new one goes right after it (a burst of
-   * connections made at one instant moves in constant time per entry).
+   * recorded) keep the order in which they are moved, after those already there.
+   *
+   * The place is found by a walk of the slot's list for the first entry of its group (due
+   * at that tick with that timeout) moved there; the next ones go right after the last one
+   * moved (`groupEnd`). So a burst of moves costs one walk per group, not one per entry,
+   * however the groups alternate: a client that re-arms its connections so that entries
+   * of two timeouts, due at one tick, are moved in turn cannot make the walks quadratic.
    */
   private moveLater(slot: number): void {
     const blk = this.blk;
@@ -1077,9 +1096,10 @@ export class ConnTable {
     const exp = blk[o + EXPIRES]!;
     const to = this.warm[(slot << 2) + W_TIMEOUT]!;
     const w = exp & this.wheelMask;
+    const key = this.groupKey(exp, to);
+    const last = this.groupEnd.get(key) ?? -1;
     let prev = -1;
     let j: number;
-    const last = this.lastMoved;
     if (
       last >= 0 &&
       last !== slot &&
@@ -1095,11 +1115,13 @@ export class ConnTable {
       j = this.wheel_[w]!;
       while (j >= 0) {
         if (blk[(j << SHIFT) + EXPIRES] === exp && this.warm[(j << 2) + W_TIMEOUT]! > to) break;
+        this.walkSteps++;
         prev = j;
         j = this.wnext_[j]!;
       }
+      if (this.groupEnd.size >= GROUP_HINTS) this.groupEnd.clear();
     }
-    this.lastMoved = slot;
+    this.groupEnd.set(key, slot);
     this.wnext_[slot] = j;
     if (j >= 0) this.wprev_[j] = slot;
     if (prev >= 0) {
@@ -1109,6 +1131,21 @@ export class ConnTable {
       this.wheel_[w] = slot;
       this.wprev_[slot] = -1 - w;
     }
+  }
+
+  /** A number for the group of entries due at tick `exp` with timeout `to` (exact: no two groups share one). */
+  private groupKey(exp: number, to: number): number {
+    let id = this.timeoutIds.get(to);
+    if (id === undefined) {
+      if (this.timeoutIds.size >= GROUP_HINTS) {
+        this.timeoutIds.clear();
+        this.groupEnd.clear();
+      }
+      id = this.timeoutIds.size;
+      this.timeoutIds.set(to, id);
+    }
+    // below 2^53: the tick as 32 bits, the timeout's number above them
+    return id * 0x100000000 + (exp >>> 0);
   }
 
   /**
@@ -1152,7 +1189,6 @@ export class ConnTable {
     const n = this.wnext_[slot]!;
     const p = this.wprev_[slot]!;
     if (slot === this.walkNext) this.walkNext = n;
-    if (slot === this.lastMoved) this.lastMoved = -1;
     if (p >= 0) this.wnext_[p] = n;
     else this.wheel_[-1 - p] = n;
     if (n >= 0) this.wprev_[n] = p;

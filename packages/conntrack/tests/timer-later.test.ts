@@ -128,3 +128,34 @@ t.test('a busy entry is not moved in the wheel by its packets (its neighbours ke
   c.tick(2000 + 300_000);
   t.same(order, [b, a], 'and then at once');
 });
+
+t.test('moving timers later costs a bounded walk per move, whatever the mix of timeouts due at one tick', async (t) => {
+  // A client controls when its connections are re-armed, so it can make entries with
+  // different timeouts due at the same tick and have the walk move them alternately. A
+  // search from the head of the slot for each would cost the square of their number.
+  const registry = new DestRegistry();
+  const d = new Dest(0x0a000101, 53);
+  registry.register(d);
+  const N = 4000;
+  const c = new ConnTable({ capacity: 8192, registry, seed: 3, tickMs: 8, wheelSlots: 256 });
+  const fired: number[] = [];
+  c.setHooks({ expired: (slot) => fired.push(slot) });
+  c.tick(0);
+  const slots: number[] = [];
+  for (let i = 0; i < N; i++) slots.push(c.create(Proto.UDP, 0xc0000201 + (i >>> 12), 1 + (i & 0xfff), 0x0a000064, 53, d.addr, 53, d, 0, 0));
+  t.equal(c.size, N);
+  // both halves due at 11 s: the even entries armed at 1 s for 10 s, the odd at 2 s for 9 s
+  for (let i = 0; i < N; i += 2) c.setTimeout(slots[i]!, 10_000, 1000);
+  for (let i = 1; i < N; i += 2) c.setTimeout(slots[i]!, 9_000, 2000);
+  const before = c.timerWalkSteps;
+  // the walk meets them all at 3 s (their first expiry), in creation order reversed: odd,
+  // even, odd, ... and moves each to the slot of 11 s
+  for (let ms = 2000; ms <= 3200; ms += 100) c.tick(ms);
+  t.equal(fired.length, 0, 'nothing fired at the first expiry');
+  const steps = c.timerWalkSteps - before;
+  t.ok(steps <= 4 * N, `${N} moves walked ${steps} entries (at most ${4 * N})`);
+  for (let ms = 3300; ms <= 11_000; ms += 100) c.tick(ms);
+  t.equal(fired.length, N, 'all fire at 11 s');
+  const odd = new Set(slots.filter((_, i) => i % 2 === 1));
+  t.ok(fired.slice(0, N / 2).every((s) => odd.has(s)), 'the entries armed last (at 2 s) fire first, as after re-queueing at every re-arm');
+});
