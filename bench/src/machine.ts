@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { describeHugePages } from '@tunvs/daemon';
+import { jitTuning } from '@tunvs/engine';
 
 /** What every figure is measured on: printed with each report. */
 export interface MachineInfo {
@@ -12,6 +13,8 @@ export interface MachineInfo {
   date: string;
   /** whether large allocations (connection tables) can be on transparent huge pages */
   hugePages?: string;
+  /** the V8 flags the bench raised for the per-packet path (@tunvs/engine's tuneJit), [] for V8's defaults */
+  jit?: string[];
 }
 
 export function machineInfo(): MachineInfo {
@@ -29,5 +32,6 @@ export function machineInfo(): MachineInfo {
     memGiB: Math.round(os.totalmem() / 2 ** 30),
     date: new Date().toISOString(),
     hugePages: describeHugePages(),
+    jit: jitTuning()?.flags ?? [],
   };
 }

@@ -10,6 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeHugePages, hugePagesDecided, hugePagesEnv, thpMode } from '@tunvs/daemon';
+import { JIT_ENV, tuneJit } from '@tunvs/engine';
 import { machineInfo } from './machine.js';
 import type { Suite } from './suite.js';
 import { log } from './suite.js';
@@ -38,6 +39,9 @@ const USAGE = `usage: npm run bench -- [SUITE] [--json] [--quick] [--out DIR] [-
   --no-huge-pages  do not ask glibc for transparent huge pages (by default the bench
                restarts itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 when the kernel's
                THP mode is madvise; children such as tunvsd inherit it)
+  --no-jit-tuning  keep V8's inlining budgets (by default the bench raises them as tunvsd
+               does, @tunvs/engine's tuneJit; with this flag children such as tunvsd get
+               TUNVS_JIT=default too)
   suite options (after the suite name), e.g. quality --trace FILE
 
 suites:`;
@@ -51,7 +55,7 @@ function splitArgs(argv: string[]): { flags: Set<string>; out?: string; rest: st
     const a = argv[i]!;
     if (a === '--out') out = argv[++i];
     else if (a.startsWith('--out=')) out = a.slice(6);
-    else if (a === '--json' || a === '--quick' || a === '--no-report' || a === '--no-huge-pages' || a === '--help' || a === '-h') flags.add(a);
+    else if (a === '--json' || a === '--quick' || a === '--no-report' || a === '--no-huge-pages' || a === '--no-jit-tuning' || a === '--help' || a === '-h') flags.add(a);
     else rest.push(a);
   }
   return { flags, out, rest };
@@ -80,6 +84,9 @@ async function main(): Promise<number> {
   const { flags, out, rest } = splitArgs(argv);
   const relaunched = relaunchWithHugePages(argv, flags);
   if (relaunched !== null) return relaunched;
+  // the Director's per-packet path as tunvsd runs it (children inherit the choice)
+  if (flags.has('--no-jit-tuning')) process.env[JIT_ENV] = 'default';
+  const jit = tuneJit();
   const json = flags.has('--json');
   const quick = flags.has('--quick');
   setProgressEnabled(!json);
@@ -103,6 +110,7 @@ async function main(): Promise<number> {
   const runId = makeRunId(started, name ?? 'all');
   log(`run ${runId}; machine: ${machine.cpus} x ${machine.cpuModel}, kernel ${machine.kernel}, node ${machine.node}`);
   log(`memory: ${machine.hugePages}`);
+  log(`jit: ${jit.flags.length > 0 ? jit.flags.join(' ') : "V8's defaults"} (${jit.source})`);
   const results: Record<string, Record<string, unknown>> = {};
   const errors: Record<string, string> = {};
   for (const s of selected as Suite[]) {

@@ -1034,8 +1034,19 @@ export class ConnTable {
   // ------------------------------------------------------------------ timer wheel
 
   private expiryTick(now: number, timeoutMs: number): number {
-    return Math.ceil((now + timeoutMs) / this.tickMs) | 0;
+    // a batch's packets share one clock reading and mostly one timeout: the last answer
+    // again, without the division
+    if (now === this.expiryNow && timeoutMs === this.expiryTimeout) return this.expiryLast;
+    const e = Math.ceil((now + timeoutMs) / this.tickMs) | 0;
+    this.expiryNow = now;
+    this.expiryTimeout = timeoutMs;
+    this.expiryLast = e;
+    return e;
   }
+  /** `expiryTick`'s last question and answer */
+  private expiryNow = Number.NaN;
+  private expiryTimeout = -1;
+  private expiryLast = 0;
 
   private rearm(slot: number, now: number): void {
     this.restart(slot, now, this.warm[(slot << 2) + W_TIMEOUT]!);

@@ -20,7 +20,7 @@
  */
 import { describeHugePages } from './huge-pages.js';
 import type { Server } from 'node:net';
-import { Director } from '@tunvs/engine';
+import { Director, tuneJit } from '@tunvs/engine';
 import type { DirectorEvent, MarkRule } from '@tunvs/engine';
 import { openTap, openTun } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
@@ -132,6 +132,8 @@ function workerOps(d: WorkerDirector): [string, ControlOpHandler][] {
 /** Start tunvsd with the configuration file `path`. */
 export async function startDaemon(path: string, opts: DaemonOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? jsonLogger;
+  // before any frame: V8 reads the budgets when it optimises the per-packet path
+  const jit = tuneJit();
   const loadOpts: LoadOptions = { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) };
   const reader = new ConfigReader(loadOpts);
   const plugins = new PluginSchedulers(log);
@@ -203,6 +205,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     const capacity = started.connCapacity ?? 262144;
     // a large table is much faster on huge pages (huge-pages.ts); say whether it can have them
     log('info', 'memory', { connCapacity: capacity, hugePages: describeHugePages() });
+    // and the per-packet path compiles into fewer, larger functions with V8's inlining budgets raised (engine's jit.ts)
+    log('info', 'jit', { ...jit });
     const conntrack = {
       ...(started.expireNodestConn !== undefined ? { expireNodestConn: started.expireNodestConn } : {}),
       ...(started.expireQuiescentTemplate !== undefined ? { expireQuiescentTemplate: started.expireQuiescentTemplate } : {}),

@@ -21,3 +21,5 @@ export { Datapath, PREFETCH_GROUP, PREFETCH_MIN_ENTRIES } from './datapath.js';
 export type { DatapathSettings, SyncHook } from './datapath.js';
 export { IcmpRelay } from './icmp.js';
 export { Timers } from './timers.js';
+export { tuneJit, jitTuning, JIT_FLAGS, JIT_ENV } from './jit.js';
+export type { JitTuning } from './jit.js';

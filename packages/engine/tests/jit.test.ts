@@ -1,0 +1,51 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { JIT_ENV, JIT_FLAGS } from '../src/index.js';
+
+// tuneJit acts once per process (V8's flags are the process's): each case runs in a node
+// of its own, on the built module
+const jitModule = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../dist/jit.js')).href;
+
+function tuneIn(env: Record<string, string>, nodeArgs: string[] = []): { code: number | null; out: string; err: string } {
+  const script = [
+    `const m = await import(${JSON.stringify(jitModule)});`,
+    'let a;',
+    'try { a = m.tuneJit(); } catch (e) { console.error(e.message); process.exit(3); }',
+    'console.log(JSON.stringify({ a, same: a === m.tuneJit(), after: m.jitTuning() }));',
+  ].join('\n');
+  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!(JIT_ENV in env)) delete e[JIT_ENV];
+  const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { env: e, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+t.test('tuneJit raises the inlining budgets once, and says so', async (t) => {
+  const r = tuneIn({});
+  t.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as { a: { flags: string[]; source: string }; same: boolean; after: unknown };
+  t.same(j.a.flags, JIT_FLAGS);
+  t.match(j.a.source, /tuned/);
+  t.ok(j.same, 'a second call changes nothing and answers the same');
+  t.same(j.after, j.a, 'jitTuning() tells what was done');
+  t.same(JSON.parse(tuneIn({ [JIT_ENV]: 'tuned' }).out).a.flags, JIT_FLAGS, `${JIT_ENV}=tuned is the default`);
+});
+
+t.test(`${JIT_ENV}=default keeps V8's budgets`, async (t) => {
+  const r = tuneIn({ [JIT_ENV]: 'default' });
+  t.equal(r.code, 0, r.err);
+  t.same(JSON.parse(r.out).a, { flags: [], source: `${JIT_ENV}=default` });
+});
+
+t.test("flags on node's command line win, and are reported", async (t) => {
+  const r = tuneIn({}, ['--max_inlined_bytecode_size_cumulative=2000']);
+  t.equal(r.code, 0, r.err);
+  t.same(JSON.parse(r.out).a, { flags: ['--max_inlined_bytecode_size_cumulative=2000'], source: "given on node's command line" });
+});
+
+t.test(`another value of ${JIT_ENV} is refused, naming it`, async (t) => {
+  const r = tuneIn({ [JIT_ENV]: 'fast' });
+  t.equal(r.code, 3);
+  t.match(r.err, `${JIT_ENV} must be 'tuned' or 'default', not 'fast'`);
+});
