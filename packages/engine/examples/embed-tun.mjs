@@ -1,8 +1,10 @@
 // A complete tunvs director as a library: NAT over a TUN device.
 // Run as root inside the director's network namespace, e.g. after `scripts/lab up --method nat`:
 //   ip netns exec lvs-dir node packages/engine/examples/embed-tun.mjs
-import { Director } from '@tunvs/engine';
+import { Director, tuneJit } from '@tunvs/engine';
 import { openTun } from '@tunvs/tuntap';
+
+tuneJit();                                               // V8's inlining budgets for the per-packet path, as tunvsd
 
 const dev = openTun({ name: 'tunvs0' });                 // opens (or creates) the device
 const director = new Director({ links: dev.queues, sourceAddress: '10.10.1.1' });
