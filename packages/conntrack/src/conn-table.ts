@@ -545,19 +545,23 @@ export class ConnTable {
   }
 
   /**
-   * Step 2 of a batch: read, for each of `slots[0, n)` that is >= 0, the words that a
-   * lookup and a packet of an established connection touch (the hot block, the real
-   * server port, the timeout and the packet counter). Changes nothing; returns a value
-   * made of the words read (keep it somewhere, so that the reads are not optimised away).
+   * Step 2 of a batch: read, for each of `slots[0, n)` that is >= 0, the entry's hot block
+   * (the line a lookup compares, and an established packet's state and timer words).
+   * Changes nothing; returns a value made of the words read (keep it somewhere, so that
+   * the reads are not optimised away).
+   *
+   * The entry's other lines (the real server's port, the warm words) are not read here:
+   * they wait behind the same dependent load of the slot, and three misses per frame for a
+   * group of 32 are more than the core keeps in flight. Measured (in-process A/B, 1M
+   * flows, huge pages, tuned JIT): established packets over the whole table 8 % faster
+   * with the hot block alone, the cache-hot case level.
    */
   prefetch(slots: Int32Array, n: number): number {
     const blk = this.blk;
-    const dp = this.dport_;
-    const warm = this.warm;
     let acc = 0;
     for (let k = 0; k < n; k++) {
       const s = slots[k]!;
-      if (s >= 0) acc = (acc + blk[(s << SHIFT) + PORTS]! + dp[s]! + warm[(s << 2) + W_INPKTS]!) | 0;
+      if (s >= 0) acc = (acc + blk[(s << SHIFT) + PORTS]!) | 0;
     }
     return acc;
   }

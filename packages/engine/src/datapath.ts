@@ -118,8 +118,8 @@ export class Datapath {
 
   /**
    * The batch pre-pass over frames `[from, to)` (at most PREFETCH_GROUP): for every
-   * TCP/UDP/SCTP frame, read the connection table's lines that its inbound lookup and an
-   * established packet will touch (a reply's bucket, the destination's, is not read: a
+   * TCP/UDP/SCTP frame, read its bucket head and the head entry's hot block, the line its
+   * inbound lookup compares (ConnTable.prefetch says why no more; a reply's bucket, the destination's, is not read: a
    * second hash per frame, left out to keep the pass cheap on cache-hot traffic), all
    * frames' reads issued back to back so that their cache misses overlap (a lookup at a
    * time waits for each). A hint only: it changes nothing, reads the frame's addresses and
