@@ -376,12 +376,12 @@ export class ConnTable {
     this.hooks = { ...hooks };
   }
 
-  /** Number of live entries (connections + templates). */
   /** Entries the timer upkeep's searches have passed so far (moving a timer later: a measure of its work). */
   get timerWalkSteps(): number {
     return this.walkSteps;
   }
 
+  /** Number of live entries (connections + templates). */
   get size(): number {
     return this.count;
   }
