@@ -26,7 +26,8 @@
  * real servers from /proc/net/snmp: Udp InDatagrams + NoPorts deltas). Director CPU: utime +
  * stime of the director process (tunvsd, haproxy, the C forwarder) in cores; for the kernel
  * anchors the machine's softirq time in cores (/proc/stat) during the run.
- * Rounds interleave the anchors (rotating the order); figures are medians.
+ * Rounds interleave the anchors (rotating the order); figures are medians. After each
+ * start, every anchor gets 1 s of unmeasured conn/s load (`warmUp`: tunvsd's JIT).
  *
  *   npm run bench -- e2e [--json] [--quick] [--profile] [--rps] [ANCHOR...]
  *   (--profile: run tunvsd under `node --cpu-prof` and print its top functions; --rps: steer
@@ -84,9 +85,13 @@ const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun', 't
  * machine; the director is not pinned, so it shares both CPUs with the load);
  * tunvs-packet runs the same veth over AF_PACKET with a vnet header (device kind
  * packet, vnetHdr: GSO frames both ways; the veth's peer keeps its checksum offload and
- * TSO, and an nftables netdev ingress rule drops the host's copy of its frames).
+ * TSO, and an nftables netdev ingress rule drops the host's copy of its frames);
+ * tunvs-packet-nojit is tunvs-packet with V8's default inlining budgets (TUNVS_JIT=default:
+ * what tunvsd's tuneJit is worth end to end, in the same rounds), only when named.
  */
-const XDP_VARIANTS = ['tunvs-xdp-2w', 'tunvs-packet'] as const;
+const XDP_VARIANTS = ['tunvs-xdp-2w', 'tunvs-packet', 'tunvs-packet-nojit'] as const;
+/** tunvs-packet and its V8-defaults twin */
+const isPacket = (a: Anchor): boolean => a === 'tunvs-packet' || a === 'tunvs-packet-nojit';
 type Anchor = (typeof ANCHORS)[number] | (typeof XDP_VARIANTS)[number];
 /** tunvs-xdp and its variants: the routed topology with the director's veth on br-rs */
 const isXdpNat = (a: Anchor): boolean => a === 'tunvs-xdp' || (XDP_VARIANTS as readonly string[]).includes(a);
@@ -105,6 +110,7 @@ const MEASURES: Record<Anchor, readonly Metric[]> = {
   'tunvs-xdp2': METRICS,
   'tunvs-xdp-2w': METRICS,
   'tunvs-packet': METRICS,
+  'tunvs-packet-nojit': METRICS,
 };
 /** the anchors on the one-segment (DR) topology */
 const isDr = (a: Anchor): boolean => a === 'tunvs-dr' || a === 'tunvs-xdp-dr';
@@ -240,9 +246,9 @@ class E2E {
   }
 
   /** start a long-running process in a namespace (tracked for cleanup) */
-  spawnIn(ns: string, args: string[], cpu?: number): ChildProcess {
+  spawnIn(ns: string, args: string[], cpu?: number, env?: NodeJS.ProcessEnv): ChildProcess {
     const pre = cpu !== undefined && this.pin ? ['taskset', '-c', String(cpu)] : [];
-    const c = spawn('ip', ['netns', 'exec', ns, ...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('ip', ['netns', 'exec', ns, ...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     this.children.add(c);
     c.on('exit', () => this.children.delete(c));
     return c;
@@ -438,7 +444,7 @@ http {
     }
   }
 
-  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2', more: { workers?: number; packet?: boolean } = {}): Promise<void> {
+  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2', more: { workers?: number; packet?: boolean; v8Defaults?: boolean } = {}): Promise<void> {
     const sock = join(this.work, `tunvsd-${kind}.sock`);
     rmSync(sock, { force: true });
     const nat = kind === 'nat' || kind === 'xdp-nat' || kind === 'xdp2';
@@ -473,7 +479,8 @@ http {
     const node = [process.execPath];
     if (this.profileDir) node.push('--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, kind)}`);
     // several workers get both CPUs (the load's too): what they give on this machine
-    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 ? undefined : 1);
+    const env = more.v8Defaults ? { ...process.env, TUNVS_JIT: 'default' } : undefined;
+    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 ? undefined : 1, env);
     this.director = c;
     this.directorPid = c.pid ?? null;
     this.directorLog = '';
@@ -553,7 +560,7 @@ backend iperf
       await this.tunvsd('dr');
     } else if (isXdpNat(a)) {
       // the kernel routes the VIP to the director's own address; the servers answer through it
-      if (a === 'tunvs-packet') {
+      if (isPacket(a)) {
         // AF_PACKET leaves the host its copy: dropped at ingress (after the packet socket's tap)
         sh('ip', ['netns', 'exec', NS.dir, 'nft', '-f', '-'], {
           input: `table netdev bx_pkt {\n chain in {\n  type filter hook ingress device ${XDP} priority 0; policy drop;\n }\n}\n`,
@@ -561,7 +568,7 @@ backend iperf
         // a vnet header carries partial checksums and GSO: the peer keeps its offloads
         inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'on']);
       }
-      await this.tunvsd('xdp-nat', a === 'tunvs-xdp-2w' ? { workers: 2 } : a === 'tunvs-packet' ? { packet: true } : {});
+      await this.tunvsd('xdp-nat', a === 'tunvs-xdp-2w' ? { workers: 2 } : isPacket(a) ? { packet: true, v8Defaults: a === 'tunvs-packet-nojit' } : {});
       this.earlyDemux(false);
       ipb(NS.dir, [`route add ${VIP}/32 via ${XDP_ADDR} dev br-rs`]);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${XDP_ADDR}`]);
@@ -589,7 +596,21 @@ backend iperf
     if (a !== 'c-tun') {
       const t = this.target(a);
       await this.waitTcp(t.ns, t.addr);
+      this.warmUp(t);
     }
+  }
+
+  /**
+   * One second of the conn/s load, not measured, after a director starts: tunvsd's JIT
+   * compiles its per-packet path in its first second or so (perf showed TurboFan's
+   * passes in a fresh tunvsd's conn/s run, and none 9 s later), which a daemon that runs
+   * for days pays once; every anchor gets the same second.
+   */
+  warmUp(t: { ns: string; addr: string }): void {
+    sh('ip', ['netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []), 'wrk', '-t1', '-c64', '-d1s', '--timeout', '2s', '-H', 'Connection: close', `http://${t.addr}:${HTTP}/`], {
+      timeoutMs: 20_000,
+      ignore: true,
+    });
   }
 
   async teardown(a: Anchor): Promise<void> {
@@ -604,7 +625,7 @@ backend iperf
     if (a === 'nft') sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'ip', 'bx_lb'], { ignore: true });
     if (a === 'haproxy') ipb(NS.dir, [`addr del ${VIP}/32 dev lo`]);
     if (a === 'tunvs-nat' || a === 'c-tun') this.tunRouting(false);
-    if (a === 'tunvs-packet') {
+    if (isPacket(a)) {
       sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'netdev', 'bx_pkt'], { ignore: true });
       inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'off'], { ignore: true });
     }
@@ -857,6 +878,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
     ['tunvs-xdp2', 'nft'], ['tunvs-xdp2', 'haproxy'], ['tunvs-xdp2', 'tunvs-xdp'],
     ['tunvs-xdp-2w', 'nft'], ['tunvs-xdp-2w', 'tunvs-xdp'],
     ['tunvs-packet', 'nft'], ['tunvs-packet', 'haproxy'], ['tunvs-packet', 'tunvs-xdp'],
+    ['tunvs-packet', 'tunvs-packet-nojit'],
   ];
   for (const [x, y] of pairs) {
     if (!figures[x] || !figures[y]) continue;
@@ -959,6 +981,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       'tunvs-xdp2': 'tunvsd owning two interfaces on AF_XDP (copy mode): the client\'s veth and the veth on the servers\' bridge, NAT; no kernel forward in the director\'s namespace (client TX checksum offload off while measured)',
       'tunvs-xdp-2w': 'tunvs-xdp with two workers (two sockets on the one veth queue; not pinned: both CPUs, shared with the load)',
       'tunvs-packet': 'tunvs-xdp\'s veth over AF_PACKET with a vnet header (PACKET_VNET_HDR: GSO frames both ways), NAT; the peer keeps TSO and checksum offload; an nftables netdev ingress rule drops the host\'s copy',
+      'tunvs-packet-nojit': 'tunvs-packet with V8\'s default inlining budgets (TUNVS_JIT=default)',
       pinning: 'client tools on CPU 0, userspace directors on CPU 1 (2-CPU machine, shared)',
     },
   };
