@@ -39,6 +39,7 @@ import { cpus } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { JIT_ENV } from '@tunvs/engine';
 import type { Suite, SuiteOptions } from '../suite.js';
 import { log, si, table } from '../suite.js';
 
@@ -479,7 +480,7 @@ http {
     const node = [process.execPath];
     if (this.profileDir) node.push('--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, kind)}`);
     // several workers get both CPUs (the load's too): what they give on this machine
-    const env = more.v8Defaults ? { ...process.env, TUNVS_JIT: 'default' } : undefined;
+    const env = more.v8Defaults ? { ...process.env, [JIT_ENV]: 'default' } : undefined;
     const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 ? undefined : 1, env);
     this.director = c;
     this.directorPid = c.pid ?? null;
@@ -607,10 +608,15 @@ backend iperf
    * for days pays once; every anchor gets the same second.
    */
   warmUp(t: { ns: string; addr: string }): void {
-    sh('ip', ['netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []), 'wrk', '-t1', '-c64', '-d1s', '--timeout', '2s', '-H', 'Connection: close', `http://${t.addr}:${HTTP}/`], {
-      timeoutMs: 20_000,
-      ignore: true,
-    });
+    sh('ip', this.wrk(t, 1, true), { timeoutMs: 20_000, ignore: true });
+  }
+
+  /** `ip`'s arguments for wrk against `t` (the client on CPU 0 when pinned); `close`: a connection per request */
+  wrk(t: { ns: string; addr: string }, seconds: number, close: boolean): string[] {
+    return [
+      'netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []),
+      'wrk', '-t1', '-c64', `-d${seconds}s`, '--timeout', '2s', ...(close ? ['-H', 'Connection: close'] : []), `http://${t.addr}:${HTTP}/`,
+    ];
   }
 
   async teardown(a: Anchor): Promise<void> {
@@ -649,12 +655,7 @@ backend iperf
     let value: number;
     let note: string | undefined;
     if (m === 'conn_per_s' || m === 'keepalive_rps') {
-      const args = ['wrk', '-t1', '-c64', `-d${this.seconds}s`, '--timeout', '2s'];
-      if (m === 'conn_per_s') args.push('-H', 'Connection: close');
-      args.push(`http://${t.addr}:${HTTP}/`);
-      const out = sh('ip', ['netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []), ...args], {
-        timeoutMs: (this.seconds + 20) * 1000,
-      });
+      const out = sh('ip', this.wrk(t, this.seconds, m === 'conn_per_s'), { timeoutMs: (this.seconds + 20) * 1000 });
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
       if (!rps) throw new Error(`wrk output not understood:\n${out}`);
       value = Number(rps[1]);
