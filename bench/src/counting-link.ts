@@ -3,9 +3,13 @@
 import type { Link, PacketBatch } from '@tunvs/link';
 import { newLinkCounters } from '@tunvs/link';
 
-/** A Link that receives nothing by itself and counts what the Director writes. */
+/**
+ * A Link that receives nothing by itself and counts what the Director writes: IP packets
+ * (`tun`, the default) or Ethernet frames (`tap`: the layer-2 path that TAP, AF_XDP and
+ * AF_PACKET links run).
+ */
 export class CountingLink implements Link {
-  readonly kind = 'tun' as const;
+  constructor(readonly kind: 'tun' | 'tap' = 'tun') {}
   readonly name = 'bench0';
   readonly mtu = 1500;
   readonly vnetHdrLen = 0;

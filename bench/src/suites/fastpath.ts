@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os';
 import { Director } from '@tunvs/engine';
 import type { PacketBatch } from '@tunvs/link';
 import { CountingLink } from '../counting-link.js';
-import { CheckFlags, FrameInfo, classifyFrame, decTtl, natRewriteDst, natRewriteSrc, packet, parseIpv4 } from '@tunvs/packet';
+import { CheckFlags, FrameInfo, classifyFrame, decTtl, natRewriteDst, natRewriteSrc, packet, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { Suite } from '../suite.js';
 import { log, si, table } from '../suite.js';
@@ -164,6 +164,136 @@ async function scaling(quick: boolean): Promise<ScalingResult> {
   log(`two workers / one worker: ${r.ratio.toFixed(2)}x (target ${r.target}x); each worker in the median round: ${r.two_workers_each_mpps.map((x) => x.toFixed(2)).join(' / ')} Mpps`);
   log(`cores the process got: ${r.cores.one} (one worker), ${r.cores.two} (two); Mpps per CPU second: ${r.mpps_per_cpu.one} / ${r.mpps_per_cpu.two} (${r.ratio_per_cpu}x); load average before: ${r.loadavg} on ${availableParallelism()} cores`);
   return r;
+}
+
+const L2_MAC = '02:00:0a:c8:00:01';
+const L2_GW = '10.150.0.254';
+const L2_GW_MAC = '02:00:0a:96:00:fe';
+const ETH_SLOT = 128;
+
+/**
+ * The layer-2 path (what TAP, AF_XDP and AF_PACKET links run: the Ethernet header, the IP
+ * header checksum check of frames from the wire, our-MAC check, the neighbour lookup and
+ * the Ethernet rewrite) on the same ACKs in Ethernet frames: `flows` flows rotating, one
+ * cache-hot slab, and the TUN Director's cache-hot loop again in the same rounds for the
+ * ratio. Clients behind a gateway, the 16 real servers on the director's subnet, every
+ * neighbour resolved by ARP first.
+ */
+function layer2(flows: number, tunHot: () => void, tunCopyHot: () => void, rounds: number, maxTime: number): Record<string, unknown> {
+  const link = new CountingLink('tap');
+  const clock = { now: 1_000_000 };
+  const d = new Director({
+    links: [link], connCapacity: flows + (flows >>> 3), now: () => clock.now, timers: false, mac: parseMac(L2_MAC),
+    addresses: [{ addr: '10.200.0.1', prefix: 16 }, { addr: '10.150.0.1', prefix: 24 }], gateway: L2_GW,
+  });
+  d.start();
+  d.addService({ protocol: 'tcp', addr: VIP, port: VPORT, scheduler: 'wlc' });
+  for (let i = 0; i < NDEST; i++) d.addDest({ protocol: 'tcp', addr: VIP, port: VPORT }, { addr: `10.200.1.${i + 1}`, port: 8080, method: 'masq', weight: 1 + (i % 4) });
+  // the gateway and the servers ask for the director's addresses: their entries are learned
+  const asks: [string, string, string][] = [[L2_GW_MAC, L2_GW, '10.150.0.1']];
+  for (let i = 0; i < NDEST; i++) asks.push([`02:00:0a:c8:01:${(i + 1).toString(16).padStart(2, '0')}`, `10.200.1.${i + 1}`, '10.200.0.1']);
+  const arp: PacketBatch = { buf: new Uint8Array(asks.length * ETH_SLOT), offsets: new Uint32Array(asks.length), lengths: new Uint32Array(asks.length), count: asks.length };
+  asks.forEach(([mac, ip, target], i) => {
+    const f = packet().eth({ src: mac, dst: 'ff:ff:ff:ff:ff:ff' }).arp({ op: 1, senderMac: mac, senderIp: ip, targetIp: target }).build();
+    arp.buf.set(f, i * ETH_SLOT);
+    arp.offsets[i] = i * ETH_SLOT;
+    arp.lengths[i] = f.length;
+  });
+  d.processBatch(link, arp);
+  const frame = (flags: string, len: number): Uint8Array =>
+    packet().eth({ src: L2_GW_MAC, dst: L2_MAC }).ipv4({ src: '172.16.0.0', dst: VIP, ttl: 64 }).tcp({ sport: 1024, dport: VPORT, flags, seq: 1000, ack: 2000 }).payload(new Uint8Array(len)).build();
+  const synT = frame('S', 0);
+  const ackT = frame('A', PKT_LEN - 40);
+  const pool = (t: Uint8Array): Uint8Array[] => {
+    const p = new Uint8Array(flows * ETH_SLOT);
+    for (let i = 0; i < flows; i++) {
+      p.set(t, i * ETH_SLOT);
+      // the IP header after the Ethernet header; the rewrite keeps its checksum right
+      natRewriteSrc(p, i * ETH_SLOT + 14, caddrOf(i), cportOf(i));
+    }
+    const out: Uint8Array[] = [];
+    for (let o = 0; o < p.length; o += BATCH * ETH_SLOT) out.push(p.subarray(o, o + BATCH * ETH_SLOT));
+    return out;
+  };
+  const batchOf = (len: number): PacketBatch => {
+    const b: PacketBatch = { buf: new Uint8Array(BATCH * ETH_SLOT), offsets: new Uint32Array(BATCH), lengths: new Uint32Array(BATCH), count: BATCH };
+    for (let i = 0; i < BATCH; i++) {
+      b.offsets[i] = i * ETH_SLOT;
+      b.lengths[i] = len;
+    }
+    return b;
+  };
+  const synV = pool(synT);
+  const ackV = pool(ackT);
+  const syn = batchOf(synT.length);
+  const work = batchOf(ackT.length);
+  for (const v of synV) {
+    syn.buf.set(v);
+    d.processBatch(link, syn);
+  }
+  for (const v of ackV) {
+    work.buf.set(v);
+    d.processBatch(link, work);
+  }
+  if (d.conns.size !== flows) throw new Error(`layer 2: the table holds ${d.conns.size} connections, expected ${flows}`);
+  // the answers to the neighbours' ARP requests are counted too: not drops
+  const dropped = (): Record<string, number> => Object.fromEntries(Object.entries(drops(d)).filter(([c]) => c !== 'arpReplies'));
+  const pre = dropped();
+  if (Object.keys(pre).length > 0) throw new Error(`layer 2: the Director dropped packets while populating: ${JSON.stringify(pre)}`);
+  const nb = ackV.length;
+  let k = 0;
+  const written0 = link.written;
+  let calls = 0;
+  const l2Spread = (): void => {
+    k = k + 1 === nb ? 0 : k + 1;
+    work.buf.set(ackV[k]!);
+    d.processBatch(link, work);
+    calls++;
+  };
+  const l2Hot = (): void => {
+    work.buf.set(ackV[0]!);
+    d.processBatch(link, work);
+    calls++;
+  };
+  const l2Copy = (): void => {
+    k = k + 1 === nb ? 0 : k + 1;
+    work.buf.set(ackV[k]!);
+    sink ^= work.buf[k & 1023]!;
+  };
+  const fns: [string, () => void][] = [['l2Spread', l2Spread], ['l2Hot', l2Hot], ['l2Copy', l2Copy], ['tunHot', tunHot], ['tunCopyHot', tunCopyHot]];
+  const res: Record<string, number[]> = {};
+  for (const [n] of fns) res[n] = [];
+  const pm = progress('layer 2 (interleaved)', rounds * fns.length);
+  for (let r = 0; r < rounds; r++) {
+    for (const [n, fn] of fns) {
+      res[n]!.push(bench(n, fn, maxTime) * BATCH);
+      pm.tick();
+    }
+  }
+  pm.stop();
+  const after = dropped();
+  if (Object.keys(after).length > 0) throw new Error(`layer 2: the Director dropped packets: ${JSON.stringify(after)}`);
+  if (link.written - written0 !== calls * BATCH) throw new Error(`layer 2: wrote ${link.written - written0} frames for ${calls * BATCH}`);
+  const m = (n: string): number => median(res[n]!);
+  const netOf = (loop: string, copy: string): number => 1e9 / (1e9 / m(loop) - 1e9 / m(copy));
+  const spread = netOf('l2Spread', 'l2Copy');
+  const hot = netOf('l2Hot', 'l2Copy');
+  const tun = netOf('tunHot', 'tunCopyHot');
+  log(table([
+    ['established TCP ACKs in Ethernet frames (78 B), batch 256', 'Mpps gross', 'Mpps net of copy', 'ns/pkt net', 'runs (gross Mpps)'],
+    [`layer 2: flows rotate over ${si(flows, 0)}`, (m('l2Spread') / 1e6).toFixed(2), (spread / 1e6).toFixed(2), (1e9 / spread).toFixed(1), res.l2Spread!.map((x) => (x / 1e6).toFixed(2)).join(' ')],
+    ['layer 2: one slab of 256 flows (cache-hot)', (m('l2Hot') / 1e6).toFixed(2), (hot / 1e6).toFixed(2), (1e9 / hot).toFixed(1), res.l2Hot!.map((x) => (x / 1e6).toFixed(2)).join(' ')],
+    ['TUN: one slab of 256 flows, the same rounds', (m('tunHot') / 1e6).toFixed(2), (tun / 1e6).toFixed(2), (1e9 / tun).toFixed(1), res.tunHot!.map((x) => (x / 1e6).toFixed(2)).join(' ')],
+  ]));
+  log(`layer 2 / TUN, cache-hot: ${(hot / tun).toFixed(2)}x (the layer-2 steps cost ${(1e9 / hot - 1e9 / tun).toFixed(1)} ns/packet: Ethernet, IP header checksum, our MAC, neighbour, rewrite)`);
+  return {
+    flows,
+    established_mpps: Number((spread / 1e6).toFixed(3)),
+    established_hot_mpps: Number((hot / 1e6).toFixed(3)),
+    tun_hot_same_rounds_mpps: Number((tun / 1e6).toFixed(3)),
+    hot_vs_tun: Number((hot / tun).toFixed(3)),
+    layer2_ns_per_packet: Number((1e9 / hot - 1e9 / tun).toFixed(1)),
+  };
 }
 
 /** The `fastpath` benchmark suite. */
@@ -335,6 +465,9 @@ export const suite: Suite = {
     log(`clock running (64 µs a batch, a tick every 8 ms: every packet re-arms its timer): ${(estClockNet / 1e6).toFixed(2)} Mpps net, ${(estClockNet / 1e6 / FASTPATH_TARGETS.established_mpps).toFixed(2)}x the 1M target; Director/reference ${(estClockNet / refClockNet).toFixed(2)}x`);
     log(`target established, cache-hot: ${FASTPATH_TARGETS.established_hot_mpps} Mpps: ${(estHotNet / 1e6 / FASTPATH_TARGETS.established_hot_mpps).toFixed(2)}x (without the pre-pass ${(estHotNoPreNet / 1e6 / FASTPATH_TARGETS.established_hot_mpps).toFixed(2)}x)`);
 
+    // ---------------------------------------------------------------- layer 2
+    const l2 = layer2(opts.quick ? 65_536 : 262_144, estHot, copyHot, rounds, maxTime);
+
     // ---------------------------------------------------------------- new flows
     const NEW = opts.quick ? 16_384 : 65_536;
     const newPool = buildPool(synTpl, NEW, 1 << 22);
@@ -454,6 +587,7 @@ export const suite: Suite = {
         new_flows: worstNew >= FASTPATH_TARGETS.new_flows_per_s,
       },
       flows,
+      layer2: l2,
       bytes_per_entry: Number(d.conns.bytesPerEntry.toFixed(1)),
       populate_syn_per_s: Math.round(flows / populateS),
       batch: BATCH,
