@@ -49,31 +49,73 @@ function cportOf(i: number): number {
   return 1024 + (i & 63) * 997;
 }
 
-/** `n` packets (n a multiple of BATCH) from `template`, flow i's source patched in, SLOT bytes apart. */
-function buildPool(template: Uint8Array, n: number, first = 0): Uint8Array {
-  const pool = new Uint8Array(n * SLOT);
+/**
+ * `n` packets (n a multiple of BATCH) from `template`, flow i's source patched in, `slot`
+ * bytes apart; the IP header starts `ip` bytes into the template (14 behind Ethernet).
+ */
+function buildPool(template: Uint8Array, n: number, first = 0, slot = SLOT, ip = 0): Uint8Array {
+  const pool = new Uint8Array(n * slot);
   for (let i = 0; i < n; i++) {
-    const off = i * SLOT;
+    const off = i * slot;
     pool.set(template, off);
-    natRewriteSrc(pool, off, caddrOf(first + i), cportOf(first + i));
+    natRewriteSrc(pool, off + ip, caddrOf(first + i), cportOf(first + i));
   }
   return pool;
 }
 
 /** The pool cut into one view per batch (allocated once, up front). */
-function batchViews(pool: Uint8Array): Uint8Array[] {
+function batchViews(pool: Uint8Array, slot = SLOT): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let o = 0; o < pool.length; o += BATCH * SLOT) out.push(pool.subarray(o, o + BATCH * SLOT));
+  for (let o = 0; o < pool.length; o += BATCH * slot) out.push(pool.subarray(o, o + BATCH * slot));
   return out;
 }
 
-function workBatch(len: number): PacketBatch {
-  const b: PacketBatch = { buf: new Uint8Array(BATCH * SLOT), offsets: new Uint32Array(BATCH), lengths: new Uint32Array(BATCH), count: BATCH };
+function workBatch(len: number, slot = SLOT): PacketBatch {
+  const b: PacketBatch = { buf: new Uint8Array(BATCH * slot), offsets: new Uint32Array(BATCH), lengths: new Uint32Array(BATCH), count: BATCH };
   for (let i = 0; i < BATCH; i++) {
-    b.offsets[i] = i * SLOT;
+    b.offsets[i] = i * slot;
     b.lengths[i] = len;
   }
   return b;
+}
+
+/** Every batch of `views` through the Director once, in `b` (the SYNs, then the first ACKs, of a populate). */
+function feed(d: Director, link: CountingLink, b: PacketBatch, views: Uint8Array[], each?: () => void): void {
+  for (const v of views) {
+    b.buf.set(v);
+    d.processBatch(link, b);
+    each?.();
+  }
+}
+
+/**
+ * The measured loops over `views` in `work`: `spread` takes the next batch each call,
+ * `hot` the first one always, `copy` is spread's slab restore alone (subtracted); `calls`
+ * counts the Director's batches, to check what the link was given.
+ */
+function slabLoops(d: Director, link: CountingLink, work: PacketBatch, views: Uint8Array[]): { spread: () => void; hot: () => void; copy: () => void; calls: () => number } {
+  const nb = views.length;
+  let k = 0;
+  let calls = 0;
+  return {
+    spread: (): void => {
+      k = k + 1 === nb ? 0 : k + 1;
+      work.buf.set(views[k]!);
+      d.processBatch(link, work);
+      calls++;
+    },
+    hot: (): void => {
+      work.buf.set(views[0]!);
+      d.processBatch(link, work);
+      calls++;
+    },
+    copy: (): void => {
+      k = k + 1 === nb ? 0 : k + 1;
+      work.buf.set(views[k]!);
+      sink ^= work.buf[k & 1023]!;
+    },
+    calls: () => calls,
+  };
 }
 
 function median(xs: number[]): number {
@@ -204,63 +246,20 @@ function layer2(flows: number, tunHot: () => void, tunCopyHot: () => void, round
     packet().eth({ src: L2_GW_MAC, dst: L2_MAC }).ipv4({ src: '172.16.0.0', dst: VIP, ttl: 64 }).tcp({ sport: 1024, dport: VPORT, flags, seq: 1000, ack: 2000 }).payload(new Uint8Array(len)).build();
   const synT = frame('S', 0);
   const ackT = frame('A', PKT_LEN - 40);
-  const pool = (t: Uint8Array): Uint8Array[] => {
-    const p = new Uint8Array(flows * ETH_SLOT);
-    for (let i = 0; i < flows; i++) {
-      p.set(t, i * ETH_SLOT);
-      // the IP header after the Ethernet header; the rewrite keeps its checksum right
-      natRewriteSrc(p, i * ETH_SLOT + 14, caddrOf(i), cportOf(i));
-    }
-    const out: Uint8Array[] = [];
-    for (let o = 0; o < p.length; o += BATCH * ETH_SLOT) out.push(p.subarray(o, o + BATCH * ETH_SLOT));
-    return out;
-  };
-  const batchOf = (len: number): PacketBatch => {
-    const b: PacketBatch = { buf: new Uint8Array(BATCH * ETH_SLOT), offsets: new Uint32Array(BATCH), lengths: new Uint32Array(BATCH), count: BATCH };
-    for (let i = 0; i < BATCH; i++) {
-      b.offsets[i] = i * ETH_SLOT;
-      b.lengths[i] = len;
-    }
-    return b;
-  };
-  const synV = pool(synT);
+  // the IP header after the Ethernet header
+  const pool = (t: Uint8Array): Uint8Array[] => batchViews(buildPool(t, flows, 0, ETH_SLOT, 14), ETH_SLOT);
   const ackV = pool(ackT);
-  const syn = batchOf(synT.length);
-  const work = batchOf(ackT.length);
-  for (const v of synV) {
-    syn.buf.set(v);
-    d.processBatch(link, syn);
-  }
-  for (const v of ackV) {
-    work.buf.set(v);
-    d.processBatch(link, work);
-  }
+  const work = workBatch(ackT.length, ETH_SLOT);
+  feed(d, link, workBatch(synT.length, ETH_SLOT), pool(synT));
+  feed(d, link, work, ackV);
   if (d.conns.size !== flows) throw new Error(`layer 2: the table holds ${d.conns.size} connections, expected ${flows}`);
   // the answers to the neighbours' ARP requests are counted too: not drops
   const dropped = (): Record<string, number> => Object.fromEntries(Object.entries(drops(d)).filter(([c]) => c !== 'arpReplies'));
   const pre = dropped();
   if (Object.keys(pre).length > 0) throw new Error(`layer 2: the Director dropped packets while populating: ${JSON.stringify(pre)}`);
-  const nb = ackV.length;
-  let k = 0;
   const written0 = link.written;
-  let calls = 0;
-  const l2Spread = (): void => {
-    k = k + 1 === nb ? 0 : k + 1;
-    work.buf.set(ackV[k]!);
-    d.processBatch(link, work);
-    calls++;
-  };
-  const l2Hot = (): void => {
-    work.buf.set(ackV[0]!);
-    d.processBatch(link, work);
-    calls++;
-  };
-  const l2Copy = (): void => {
-    k = k + 1 === nb ? 0 : k + 1;
-    work.buf.set(ackV[k]!);
-    sink ^= work.buf[k & 1023]!;
-  };
-  const fns: [string, () => void][] = [['l2Spread', l2Spread], ['l2Hot', l2Hot], ['l2Copy', l2Copy], ['tunHot', tunHot], ['tunCopyHot', tunCopyHot]];
+  const l = slabLoops(d, link, work, ackV);
+  const fns: [string, () => void][] = [['l2Spread', l.spread], ['l2Hot', l.hot], ['l2Copy', l.copy], ['tunHot', tunHot], ['tunCopyHot', tunCopyHot]];
   const res: Record<string, number[]> = {};
   for (const [n] of fns) res[n] = [];
   const pm = progress('layer 2 (interleaved)', rounds * fns.length);
@@ -273,7 +272,7 @@ function layer2(flows: number, tunHot: () => void, tunCopyHot: () => void, round
   pm.stop();
   const after = dropped();
   if (Object.keys(after).length > 0) throw new Error(`layer 2: the Director dropped packets: ${JSON.stringify(after)}`);
-  if (link.written - written0 !== calls * BATCH) throw new Error(`layer 2: wrote ${link.written - written0} frames for ${calls * BATCH}`);
+  if (link.written - written0 !== l.calls() * BATCH) throw new Error(`layer 2: wrote ${link.written - written0} frames for ${l.calls() * BATCH}`);
   const m = (n: string): number => median(res[n]!);
   const netOf = (loop: string, copy: string): number => 1e9 / (1e9 / m(loop) - 1e9 / m(copy));
   const spread = netOf('l2Spread', 'l2Copy');
@@ -323,18 +322,11 @@ export const suite: Suite = {
     const work = workBatch(PKT_LEN);
     const t0 = process.hrtime.bigint();
     const pb = progress('populate 1M-flow table', nb * 2);
-    for (let k = 0; k < nb; k++) {
-      syn.buf.set(synViews[k]!);
-      d.processBatch(link, syn);
-      pb.tick();
-    }
+    const tick = (): void => pb.tick();
+    feed(d, link, syn, synViews, tick);
     const populateS = Number(process.hrtime.bigint() - t0) / 1e9;
     // first ACK of every flow: SYN_RECV -> ESTABLISHED (untimed)
-    for (let k = 0; k < nb; k++) {
-      work.buf.set(ackViews[k]!);
-      d.processBatch(link, work);
-      pb.tick();
-    }
+    feed(d, link, work, ackViews, tick);
     pb.stop();
     if (d.conns.size !== flows) throw new Error(`table holds ${d.conns.size} connections, expected ${flows}`);
     const est = d.listServices()[0]!.dests.reduce((a, x) => a + x.activeConns, 0);
@@ -343,20 +335,10 @@ export const suite: Suite = {
     if (Object.keys(pre).length > 0) throw new Error(`the Director dropped packets while populating: ${JSON.stringify(pre)}`);
     log(`populated: ${si(flows, 0)} connections in ${populateS.toFixed(2)} s through processBatch (${si(flows / populateS)} SYN/s incl. set-up), ${(d.conns.bytesPerEntry).toFixed(0)} bytes/entry`);
 
-    let k = 0;
     const written0 = link.written;
-    let calls = 0;
-    const estSpread = (): void => {
-      k = k + 1 === nb ? 0 : k + 1;
-      work.buf.set(ackViews[k]!);
-      d.processBatch(link, work);
-      calls++;
-    };
-    const estHot = (): void => {
-      work.buf.set(ackViews[0]!);
-      d.processBatch(link, work);
-      calls++;
-    };
+    const loops = slabLoops(d, link, work, ackViews);
+    const estSpread = loops.spread;
+    const estHot = loops.hot;
     // the same without the batch pre-pass (Director.prefetch off), interleaved
     const estSpreadNoPre = (): void => {
       d.prefetch = false;
@@ -368,15 +350,12 @@ export const suite: Suite = {
       estHot();
       d.prefetch = true;
     };
-    const copySpread = (): void => {
-      k = k + 1 === nb ? 0 : k + 1;
-      work.buf.set(ackViews[k]!);
-      sink ^= work.buf[k & 1023]!;
-    };
+    const copySpread = loops.copy;
     const copyHot = (): void => {
       work.buf.set(ackViews[0]!);
-      sink ^= work.buf[calls & 1023]!;
+      sink ^= work.buf[loops.calls() & 1023]!;
     };
+    let k = 0;
     const rsAddr = parseIpv4('10.200.1.1');
     const refInfo = new FrameInfo();
     let refDrops = 0;
@@ -416,7 +395,7 @@ export const suite: Suite = {
     if (refDrops > 0) throw new Error(`reference loop dropped ${refDrops} packets`);
     const estDrops = drops(d);
     if (Object.keys(estDrops).length > 0) throw new Error(`the Director dropped packets: ${JSON.stringify(estDrops)}`);
-    if (link.written - written0 !== calls * BATCH) throw new Error(`wrote ${link.written - written0} packets for ${calls * BATCH}`);
+    if (link.written - written0 !== loops.calls() * BATCH) throw new Error(`wrote ${link.written - written0} packets for ${loops.calls() * BATCH}`);
     if (d.conns.size !== flows) throw new Error('connections appeared or vanished during the established run');
 
     // the same flows with the clock running, in rounds of their own after the others (a
