@@ -9,7 +9,7 @@
  */
 import type { Link } from '@tunvs/link';
 import {
-  ARP_FRAME_LEN, ArpOp, ArpView, BROADCAST_MAC, ETH_HEADER_LEN, EtherType, EthernetView, emitArpReply, emitArpRequest,
+  ARP_FRAME_LEN, ArpOp, ArpView, ETH_HEADER_LEN, EtherType, EthernetView, emitArpReply, emitArpRequest,
   emitGratuitousArp, parseIpv4, prefixToMask, readMac48,
 } from '@tunvs/packet';
 import type { Packet } from '@tunvs/forwarder';
@@ -37,12 +37,15 @@ export interface L2Tx {
   readonly now: number;
 }
 
-const BROADCAST48 = readMac48(BROADCAST_MAC, 0);
+const ETH_IPV4_HI = EtherType.Ipv4 >>> 8;
+const ETH_IPV4_LO = EtherType.Ipv4 & 0xff;
 
 export class L2 {
   /** the ARP cache */
   readonly neighbours = new Neighbours();
-  private readonly mac48: number;
+  /** our MAC's first two bytes and its last four (an int32), as `forUs` compares them */
+  private readonly macHi: number;
+  private readonly macLo: number;
   private readonly owned = new Set<number>();
   /** addresses a VRRP instance holds: answered (ARP, ping) only while active */
   private readonly heldActive = new Set<number>();
@@ -72,7 +75,8 @@ export class L2 {
     /** the address used when no owned address shares a subnet with the peer */
     public srcAddr: number,
   ) {
-    this.mac48 = readMac48(mac, 0);
+    this.macHi = (mac[0]! << 8) | mac[1]!;
+    this.macLo = (mac[2]! << 24) | (mac[3]! << 16) | (mac[4]! << 8) | mac[5]!;
   }
 
   /** Own an address with its on-link prefix (answers ARP for it). */
@@ -175,8 +179,10 @@ export class L2 {
 
   /** Is the frame whose Ethernet header is at `buf[eth]` addressed to our MAC (or broadcast)? */
   forUs(buf: Uint8Array, eth: number): boolean {
-    const dst = this.eth.reset(buf, eth, ETH_HEADER_LEN).dst48;
-    return dst === this.mac48 || dst === BROADCAST48;
+    // in two integers, not as one 48-bit number: a double the call would box per frame
+    const hi = (buf[eth]! << 8) | buf[eth + 1]!;
+    const lo = (buf[eth + 2]! << 24) | (buf[eth + 3]! << 16) | (buf[eth + 4]! << 8) | buf[eth + 5]!;
+    return (hi === this.macHi && lo === this.macLo) || (hi === 0xffff && lo === -1);
   }
 
   /** Is the destination MAC of the frame at `buf[eth]` an IPv4 multicast one (01:00:5e, RFC 1112)? */
@@ -200,10 +206,16 @@ export class L2 {
       if (this.neighbours.enqueue(hop, buf, eth, end - eth, x.now)) this.request(x, hop);
       return false;
     }
-    const e = this.eth.reset(buf, eth, ETH_HEADER_LEN);
-    e.setDstMac(this.neighbours.macs, n * 6);
-    e.setSrcMac(this.mac);
-    e.etherType = EtherType.Ipv4;
+    // the Ethernet header, byte by byte (per frame: no view, no call)
+    const macs = this.neighbours.macs;
+    const m = n * 6;
+    const own = this.mac;
+    for (let i = 0; i < 6; i++) {
+      buf[eth + i] = macs[m + i]!;
+      buf[eth + 6 + i] = own[i]!;
+    }
+    buf[eth + 12] = ETH_IPV4_HI;
+    buf[eth + 13] = ETH_IPV4_LO;
     if (this.neighbours.needsProbe(n, x.now)) {
       this.neighbours.probedAt(n, x.now);
       this.request(x, hop);

@@ -45,6 +45,13 @@ interface Pending {
 }
 
 const NONE = -1;
+/** Entries of the cache of recent lookups in front of the address index (a power of two). */
+const RECENT = 256;
+
+/** The recent-lookups entry of `addr`: its low bits mixed with the next byte's. */
+function recentOf(addr: number): number {
+  return (addr ^ (addr >>> 8)) & (RECENT - 1);
+}
 
 /**
  * Entries live in slots of typed arrays; a doubly linked list through the slots keeps them
@@ -63,6 +70,14 @@ export class Neighbours {
   private head = NONE;
   private tail = NONE;
   private readonly index = new Map<number, number>();
+  /**
+   * A direct-mapped cache of recent lookups in front of `index` (the packet path asks for
+   * the next hop of every frame, and a director has few): the address (exactly as asked:
+   * the same equality as the Map's), and its slot or -1 for an empty entry. Only hits are
+   * kept; `forget` clears the entry of the address it removes.
+   */
+  private readonly recentAddr = new Float64Array(RECENT);
+  private readonly recentSlot = new Int32Array(RECENT).fill(NONE);
   private readonly free: number[] = [];
   private readonly pending = new Map<number, Pending>();
   private pendingBytes = 0;
@@ -83,8 +98,14 @@ export class Neighbours {
 
   /** Slot of `addr` (its MAC is at macs[slot*6]), or -1 when unknown. */
   lookup(addr: number): number {
+    const h = recentOf(addr);
+    const c = this.recentSlot[h]!;
+    if (c !== NONE && this.recentAddr[h] === addr) return c;
     const s = this.index.get(addr);
-    return s === undefined ? -1 : s;
+    if (s === undefined) return NONE;
+    this.recentAddr[h] = addr;
+    this.recentSlot[h] = s;
+    return s;
   }
 
   /** Entries in the cache. */
@@ -177,7 +198,10 @@ export class Neighbours {
 
   private forget(slot: number): void {
     this.unlink(slot);
-    this.index.delete(this.addrs[slot]!);
+    const addr = this.addrs[slot]!;
+    this.index.delete(addr);
+    const h = recentOf(addr);
+    if (this.recentAddr[h] === addr) this.recentSlot[h] = NONE;
     this.free.push(slot);
   }
 
