@@ -10,7 +10,7 @@
 import type { Link } from '@tunvs/link';
 import {
   ARP_FRAME_LEN, ArpOp, ArpView, ETH_HEADER_LEN, EtherType, EthernetView, emitArpReply, emitArpRequest,
-  emitGratuitousArp, parseIpv4, prefixToMask, readMac48,
+  emitGratuitousArp, parseIpv4, prefixToMask, readMac48, wordsOf,
 } from '@tunvs/packet';
 import type { Packet } from '@tunvs/forwarder';
 import type { DirectorCounters } from './counters.js';
@@ -37,8 +37,7 @@ export interface L2Tx {
   readonly now: number;
 }
 
-const ETH_IPV4_HI = EtherType.Ipv4 >>> 8;
-const ETH_IPV4_LO = EtherType.Ipv4 & 0xff;
+const ETH_IPV4 = EtherType.Ipv4;
 
 export class L2 {
   /** the ARP cache */
@@ -179,9 +178,11 @@ export class L2 {
 
   /** Is the frame whose Ethernet header is at `buf[eth]` addressed to our MAC (or broadcast)? */
   forUs(buf: Uint8Array, eth: number): boolean {
-    // in two integers, not as one 48-bit number: a double the call would box per frame
-    const hi = (buf[eth]! << 8) | buf[eth + 1]!;
-    const lo = (buf[eth + 2]! << 24) | (buf[eth + 3]! << 16) | (buf[eth + 4]! << 8) | buf[eth + 5]!;
+    // in two words, not as one 48-bit number (a double a call would box per frame); the
+    // parser left a whole Ethernet header at `eth`
+    const w = wordsOf(buf);
+    const hi = w.getUint16(eth);
+    const lo = w.getInt32(eth + 2);
     return (hi === this.macHi && lo === this.macLo) || (hi === 0xffff && lo === -1);
   }
 
@@ -206,16 +207,16 @@ export class L2 {
       if (this.neighbours.enqueue(hop, buf, eth, end - eth, x.now)) this.request(x, hop);
       return false;
     }
-    // the Ethernet header, byte by byte (per frame: no view, no call)
-    const macs = this.neighbours.macs;
+    // the Ethernet header in five words (`eth` is the start of a frame we built or
+    // received whole)
+    const w = wordsOf(buf);
+    const macs = this.neighbours.macWords;
     const m = n * 6;
-    const own = this.mac;
-    for (let i = 0; i < 6; i++) {
-      buf[eth + i] = macs[m + i]!;
-      buf[eth + 6 + i] = own[i]!;
-    }
-    buf[eth + 12] = ETH_IPV4_HI;
-    buf[eth + 13] = ETH_IPV4_LO;
+    w.setInt32(eth, macs.getInt32(m));
+    w.setUint16(eth + 4, macs.getUint16(m + 4));
+    w.setUint16(eth + 6, this.macHi);
+    w.setInt32(eth + 8, this.macLo);
+    w.setUint16(eth + 12, ETH_IPV4);
     if (this.neighbours.needsProbe(n, x.now)) {
       this.neighbours.probedAt(n, x.now);
       this.request(x, hop);

@@ -60,6 +60,8 @@ function recentOf(addr: number): number {
  */
 export class Neighbours {
   readonly macs: Uint8Array;
+  /** `macs` as words (the Ethernet header of every frame sent copies a MAC from it) */
+  readonly macWords: DataView;
   private readonly confirmed: Float64Array;
   /** when the entry's address was last set (the locktime runs from here) */
   private readonly updated: Float64Array;
@@ -87,6 +89,7 @@ export class Neighbours {
 
   constructor(readonly capacity = 4096) {
     this.macs = new Uint8Array(capacity * 6);
+    this.macWords = new DataView(this.macs.buffer);
     this.confirmed = new Float64Array(capacity);
     this.updated = new Float64Array(capacity);
     this.probed = new Float64Array(capacity);

@@ -11,6 +11,7 @@
  * Conventions: a "sum" is an unfolded or folded ones' complement sum (not complemented);
  * a "checksum" is the complemented 16-bit value that goes on the wire.
  */
+import { wordsOf } from './bytes.js';
 
 /** Fold a non-negative sum (any size up to 2^53) to 16 bits with end-around carry. */
 export function csumFold(sum: number): number {
@@ -51,16 +52,27 @@ export function csumPartial(buf: Uint8Array, off: number, len: number, initial =
 }
 
 /**
- * True when the IPv4 header of `hl` bytes at `off` has a valid checksum. Unrolled for the
- * 20-byte header (the data-path case); options are summed in a loop.
+ * True when the IPv4 header of `hl` bytes at `off` has a valid checksum (at least the
+ * fixed 20 bytes are summed). Those 20 in five words through a DataView (`wordsOf`: a
+ * frame's path checks every header it receives on a layer-2 link); options in a loop.
  */
 export function ipv4HeaderCsumOk(b: Uint8Array, off: number, hl: number): boolean {
-  let s = ((b[off]! << 8) | b[off + 1]!) + ((b[off + 2]! << 8) | b[off + 3]!) +
-    ((b[off + 4]! << 8) | b[off + 5]!) + ((b[off + 6]! << 8) | b[off + 7]!) +
-    ((b[off + 8]! << 8) | b[off + 9]!) + ((b[off + 10]! << 8) | b[off + 11]!) +
-    ((b[off + 12]! << 8) | b[off + 13]!) + ((b[off + 14]! << 8) | b[off + 15]!) +
-    ((b[off + 16]! << 8) | b[off + 17]!) + ((b[off + 18]! << 8) | b[off + 19]!);
-  for (let i = off + 20, end = off + hl; i < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  let s = 0;
+  let i = off;
+  if (off >= 0 && off + 20 <= b.length) {
+    // the fixed 20 bytes in five big-endian words, their 16-bit halves summed
+    const w = wordsOf(b);
+    const w0 = w.getUint32(off);
+    const w1 = w.getUint32(off + 4);
+    const w2 = w.getUint32(off + 8);
+    const w3 = w.getUint32(off + 12);
+    const w4 = w.getUint32(off + 16);
+    s = (w0 >>> 16) + (w0 & 0xffff) + (w1 >>> 16) + (w1 & 0xffff) + (w2 >>> 16) + (w2 & 0xffff) +
+      (w3 >>> 16) + (w3 & 0xffff) + (w4 >>> 16) + (w4 & 0xffff);
+    i = off + 20;
+  }
+  // the options (and, out of bounds, every byte there is: missing ones count as 0)
+  for (const end = off + (hl > 20 ? hl : 20); i < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
   return s === 0xffff;

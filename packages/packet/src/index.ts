@@ -1,4 +1,4 @@
-export { rd16, rd32, wr16, wr32 } from './bytes.js';
+export { rd16, rd32, wr16, wr32, wordsOf } from './bytes.js';
 export {
   csumFold, csumFinish, csumPartial, checksum, ipv4HeaderCsumOk, pseudoHeaderSum, csumUpdate16, csumUpdate32,
   udpCsumUpdate16, udpCsumUpdate32, udpWireChecksum, csumVerify,

@@ -5,7 +5,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import {
   Ipv4View, TcpView, UdpView, IcmpView, checksum, csumPartial, csumFold, csumUpdate16, csumUpdate32,
-  decTtl, emitArp, emitEthernet, emitIcmp, emitIpv4, emitTcp, emitUdp, natForwardDst, natForwardDstParsed, natRewriteDst, natRewriteSrc, packet,
+  decTtl, emitArp, emitEthernet, ipv4HeaderCsumOk, emitIcmp, emitIpv4, emitTcp, emitUdp, natForwardDst, natForwardDstParsed, natRewriteDst, natRewriteSrc, packet,
   parseArp, parseEthernet, parseIcmp, parseIpv4Header, parseTcp, parseUdp, CheckFlags, FrameInfo, classifyFrame, rd16,
   natRewriteQuoteSrc, natRewriteQuoteDst, emitIcmpError, IcmpQuoteView,
 } from '../src/index.js';
@@ -369,5 +369,35 @@ t.test('natForwardDst and natForwardDstParsed (TTL and destination in one IP che
   const before = dead.slice();
   t.equal(natForwardDst(dead, 0, 0x0a000002, 8080), -1);
   t.same(dead, before, 'TTL 0: left alone');
+  t.end();
+});
+
+t.test('ipv4HeaderCsumOk (words through wordsOf) agrees with a byte-wise sum, at any offset of any view', (t) => {
+  // several buffers in turn, views with a byte offset into a larger one, headers at odd
+  // offsets, near the end and beyond it, with options, valid and corrupted
+  const big = new Uint8Array(4096);
+  fc.assert(fc.property(
+    fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.integer({ min: 0, max: 3 }), fc.nat(), fc.integer({ min: 0, max: 15 }),
+    fc.boolean(), fc.integer({ min: 0, max: 63 }),
+    (data, where, offSeed, ihl, fix, viewOff) => {
+      const b = where === 0 ? data : where === 1 ? new Uint8Array(data) : big.subarray(viewOff, viewOff + data.length);
+      if (where >= 2) b.set(data);
+      const off = data.length === 0 ? 0 : offSeed % (data.length + 4);
+      const hl = ihl * 4;
+      // make the header's checksum right where the whole header is in the buffer, so that
+      // both answers occur
+      if (fix && off + Math.max(hl, 20) <= b.length) {
+        b[off + 10] = 0;
+        b[off + 11] = 0;
+        const c = checksum(b, off, Math.max(hl, 20));
+        b[off + 10] = c >>> 8;
+        b[off + 11] = c & 0xff;
+      }
+      let s = 0;
+      for (let i = off; i < off + Math.max(hl, 20); i += 2) s += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+      const want = csumFold(s) === 0xffff;
+      return ipv4HeaderCsumOk(b, off, hl) === want;
+    },
+  ), RUNS);
   t.end();
 });
