@@ -562,6 +562,10 @@ function workersFindings(top: Record<string, unknown>, services: readonly Servic
   if (kind !== 'xdp' && kind !== 'packet') {
     out.error('workers', `${n} workers need a kernel-bypass device (kind "xdp" or "packet"); a ${String(kind).toUpperCase()} device runs one Director: the kernel picks a TUN/TAP queue by its own flow hash, so a NAT reply could reach a worker that does not hold its connection`);
   }
+  const cap = own(top, 'connCapacity');
+  if (typeof cap === 'number' && Number.isInteger(cap) && cap >= 1 && cap < n) {
+    out.error('connCapacity', `${cap} is smaller than workers (${n}): the table is divided among the workers (tableShares), each needs at least one entry`);
+  }
   services.forEach((s, i) => {
     if (isPluginPath(s.scheduler)) out.error(childPath(childPath('services', i), 'scheduler'), `scheduler plug-ins run with one worker only (workers ${n}): the workers would not have the plug-in loaded`);
   });

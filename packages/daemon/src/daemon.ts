@@ -43,7 +43,7 @@ import { Observability } from './http.js';
 import { DaemonVrrp } from './vrrp-runtime.js';
 import { DaemonSync } from './sync-runtime.js';
 import type { HttpConfig } from '@tunvs/console/config';
-import { WorkerDirector, WorkerPool, WorkerSyncRelay } from './workers.js';
+import { WorkerDirector, WorkerPool, WorkerSyncRelay, tableShares } from './workers.js';
 import type { WorkerSetup } from './workers.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -232,6 +232,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     };
     if (bp !== null && nWorkers > 1) {
       // one Director per worker thread, each on its slot with its share of the table
+      const shares = tableShares(capacity, nWorkers);
+      log('info', 'table shares', { workers: nWorkers, connCapacity: shares });
       const setups: WorkerSetup[] = bp.workerLinks.map((link, index) => ({
         index,
         link,
@@ -241,7 +243,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
           addresses,
           ...(dev.gateway ? { gateway: dev.gateway } : {}),
           ...(started.sourceAddress ? { sourceAddress: started.sourceAddress } : {}),
-          connCapacity: Math.ceil(capacity / nWorkers),
+          connCapacity: shares[index]!,
           ...(started.ftp ? { ftpPorts: started.ftp.ports } : {}),
           conntrack,
         },

@@ -152,6 +152,17 @@ function addStats(to: StatsInfo, s: StatsInfo): void {
 const serviceId = (s: ServiceInfo): string => (s.fwmark ? `fwmark/${s.fwmark}/${s.ipv6 ? 6 : 4}` : `${s.protocol}/${s.addr}/${s.port}`);
 
 /**
+ * Each worker's share of a connection table of `capacity` entries among `n` workers: the
+ * shares add up to `capacity` exactly (the first `capacity % n` workers hold one more).
+ * The configuration refuses fewer entries than workers.
+ */
+export function tableShares(capacity: number, n: number): number[] {
+  const base = Math.floor(capacity / n);
+  const rest = capacity - base * n;
+  return Array.from({ length: n }, (_, i) => base + (i < rest ? 1 : 0));
+}
+
+/**
  * The listing of a multi-worker director: the services and destinations of `config` (the
  * main thread's table, in its order), with counters, rates and connection counts summed
  * over the workers' listings. A worker that lacks a service or destination adds nothing.

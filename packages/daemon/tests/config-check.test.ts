@@ -49,6 +49,7 @@ t.test('JSON: what the daemon refuses, config-test refuses, naming file:line', a
     ['connCapacity -5', json([], { connCapacity: -5 }), /connCapacity: must be an integer/],
     ['workers 0', json([], { workers: 0 }), /workers: must be an integer 1\.\.64, not 0/],
     ['workers 2 on TUN', json([], { workers: 2 }), /:\d+: error: workers: 2 workers need a kernel-bypass device \(kind "xdp" or "packet"\); a TUN device runs one Director: the kernel picks a TUN\/TAP queue by its own flow hash/],
+    ['connCapacity below workers', json([], { workers: 4, connCapacity: 3, device: { kind: 'xdp', name: 'eth0', addresses: ['10.9.0.1/24'] } }), /:\d+: error: connCapacity: 3 is smaller than workers \(4\): the table is divided among the workers/],
     ['dests "x"', json([svc({}, 'x')]), /services\[0\]\.dests: must be a list of destinations, not 'x'/],
     ['weight 2^40', json([svc({}, [{ addr: '10.10.1.11', port: 80, weight: 1099511627776 }])]), /services\[0\]\.dests\[0\]\.weight: illegal weight specified/],
     ['method constructor', json([svc({}, [{ addr: '10.10.1.11', port: 80, method: 'constructor' }])]), /dests\[0\]\.method: unknown forwarding method/],

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceInfo, StatsInfo } from '@tunvs/model';
-import { mergeServices, sumCounters, WorkerDirector, WorkerPool } from '../src/workers.js';
+import { mergeServices, sumCounters, tableShares, WorkerDirector, WorkerPool } from '../src/workers.js';
 import type { WorkerSetup } from '../src/workers.js';
 import { checkConfig, validateDaemonConfig } from '../src/index.js';
 
@@ -158,4 +158,17 @@ t.test('in process: NAT through two worker Directors; flows split by the link ha
   t.same(pool.snapshots.map((s) => (s!.stats.noService ?? 0) + (s!.stats.notSyn ?? 0) > 0), [true, true], 'the misplaced replies were dropped and counted');
   t.equal(d.listServices()[0]!.stats.conns, flows.length, 'the listing sums them');
   t.equal((await d.fetchConnections()).length, flows.length, 'the connections of both workers');
+});
+
+t.test('tableShares: the workers\' shares add up to the configured capacity exactly', (t) => {
+  t.same(tableShares(262144, 2), [131072, 131072]);
+  t.same(tableShares(10, 4), [3, 3, 2, 2]);
+  t.same(tableShares(4, 4), [1, 1, 1, 1]);
+  for (const [cap, n] of [[1000003, 3], [67108864, 64], [65, 64], [7, 1]] as const) {
+    const s = tableShares(cap, n);
+    t.equal(s.length, n);
+    t.equal(s.reduce((a, b) => a + b, 0), cap, `${cap} over ${n}: the sum`);
+    t.ok(Math.max(...s) - Math.min(...s) <= 1, `${cap} over ${n}: within one of each other`);
+  }
+  t.end();
 });
