@@ -27,7 +27,7 @@
  * stime of the director process (tunvsd, haproxy, the C forwarder) in cores; for the kernel
  * anchors the machine's softirq time in cores (/proc/stat) during the run.
  * Rounds interleave the anchors (rotating the order); figures are medians. After each
- * start, every anchor gets 1 s of unmeasured conn/s load (`warmUp`: tunvsd's JIT).
+ * start, every anchor gets 1 s of each load unmeasured (`warmUp`: tunvsd's JIT).
  *
  *   npm run bench -- e2e [--json] [--quick] [--profile] [--rps] [ANCHOR...]
  *   (--profile: run tunvsd under `node --cpu-prof` and print its top functions; --rps: steer
@@ -602,13 +602,31 @@ backend iperf
   }
 
   /**
-   * One second of the conn/s load, not measured, after a director starts: tunvsd's JIT
-   * compiles its per-packet path in its first second or so (perf showed TurboFan's
-   * passes in a fresh tunvsd's conn/s run, and none 9 s later), which a daemon that runs
-   * for days pays once; every anchor gets the same second.
+   * One second of each kind of load, not measured, after a director starts: conn/s, one
+   * TCP stream, 64-byte UDP (keep-alive runs conn/s's code). tunvsd's JIT compiles a path
+   * when it first runs it: perf showed TurboFan's passes in a fresh tunvsd's conn/s run
+   * and none 9 s later; and in the measured TCP stream of a fresh tunvsd, whose
+   * large-frame path had not run before, TurboFan's passes were 7 % of its samples (none
+   * with this warm-up). A daemon that runs for days pays that once; every anchor gets the
+   * same seconds.
    */
   warmUp(t: { ns: string; addr: string }): void {
     sh('ip', this.wrk(t, 1, true), { timeoutMs: 20_000, ignore: true });
+    sh('ip', this.iperf(t, 1), { timeoutMs: 20_000, ignore: true });
+    sh('ip', this.udpGen(t, 1), { timeoutMs: 20_000, ignore: true });
+  }
+
+  /** `ip`'s arguments for one iperf3 stream against `t` for `seconds`, its report in JSON */
+  iperf(t: { ns: string; addr: string }, seconds: number): string[] {
+    return [
+      'netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []),
+      'iperf3', '-c', t.addr, '-p', String(IPERF), '-t', String(seconds), '-J', '--connect-timeout', '3000',
+    ];
+  }
+
+  /** `ip`'s arguments for the 64-byte UDP generator against `t` for `seconds` */
+  udpGen(t: { ns: string; addr: string }, seconds: number): string[] {
+    return ['netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []), this.genBin, t.addr, String(UDP), String(seconds)];
   }
 
   /** `ip`'s arguments for wrk against `t` (the client on CPU 0 when pinned); `close`: a connection per request */
@@ -663,14 +681,7 @@ backend iperf
       const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
       if (errs || non2xx) note = [errs?.[1], non2xx ? `non-2xx ${non2xx[1]}` : ''].filter(Boolean).join('; ');
     } else if (m === 'tcp_gbps') {
-      const r = spawnSync(
-        'ip',
-        [
-          'netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []),
-          'iperf3', '-c', t.addr, '-p', String(IPERF), '-t', String(this.seconds), '-J', '--connect-timeout', '3000',
-        ],
-        { encoding: 'utf8', timeout: (this.seconds + 20) * 1000 },
-      );
+      const r = spawnSync('ip', this.iperf(t, this.seconds), { encoding: 'utf8', timeout: (this.seconds + 20) * 1000 });
       let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
       try {
         j = JSON.parse(r.stdout) as typeof j;
@@ -685,11 +696,7 @@ backend iperf
       const xdpDev = isXdpNat(a) ? { ns: NS.dir, dev: XDP } : a === 'tunvs-xdp-dr' ? { ns: DNS.dir, dev: D_XDP } : null;
       const dropsBefore = xdpDev ? vethXdpDrops(xdpDev.ns, xdpDev.dev) : null;
       const before = servers.map(udpDelivered);
-      const out = sh(
-        'ip',
-        ['netns', 'exec', t.ns, ...(this.pin ? ['taskset', '-c', '0'] : []), this.genBin, t.addr, String(UDP), String(this.seconds)],
-        { timeoutMs: (this.seconds + 20) * 1000 },
-      );
+      const out = sh('ip', this.udpGen(t, this.seconds), { timeoutMs: (this.seconds + 20) * 1000 });
       await sleep(300); // let queued packets drain
       const after = servers.map(udpDelivered);
       const g = JSON.parse(out.trim().split('\n').pop()!) as { sent: number; seconds: number };
