@@ -103,7 +103,7 @@ function fastpathMd(f: Obj): string[] {
   const l2 = isObj(f['layer2']) ? f['layer2'] : null;
   if (l2) {
     out.push('');
-    out.push(`Layer 2 (Ethernet frames, the path of TAP, AF_XDP and AF_PACKET links): ${cell(l2['established_mpps'])} Mpps over ${cell(l2['flows'])} flows, ${cell(l2['established_hot_mpps'])} Mpps cache-hot, **${cell(l2['hot_vs_tun'])}x** the TUN path's cache-hot figure in the same rounds (${cell(l2['layer2_ns_per_packet'])} ns/packet more).`);
+    out.push(`Layer 2 (Ethernet frames, the path of TAP, AF_XDP and AF_PACKET links): ${cell(l2['established_mpps'])} Mpps over ${cell(l2['flows'])} flows, ${cell(l2['established_hot_mpps'])} Mpps cache-hot, **${cell(l2['hot_vs_tun'])}x** the TUN path's cache-hot figure in the same rounds (${cell(l2['layer2_ns_per_packet'])} ns/packet more; median of the per-round ratios ${cell(l2['hot_vs_tun_paired'])}x).`);
   }
   const nf = isObj(f['new_flows_per_s']) ? f['new_flows_per_s'] : {};
   const ng = isObj(f['new_flows_gross_per_s']) ? f['new_flows_gross_per_s'] : {};
