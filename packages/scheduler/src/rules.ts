@@ -5,6 +5,10 @@ import { DestFlag } from '@tunvs/model';
 import type { Dest, Service } from '@tunvs/model';
 import { kernelExtra, overheadWith, productGreater } from './overhead.js';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /**
  * The weighted-least-connection rule (wlc, and lblc/lblcr when they pick a new server):
  * start at the first destination that is not OVERLOAD and has weight > 0, then let every
@@ -17,7 +21,7 @@ export function leastWeightedConn(dests: readonly Dest[]): Dest | null {
   let least: Dest | null = null;
   for (; i < n; i++) {
     const d = dests[i]!;
-    if ((d.flags & DestFlag.OVERLOAD) === 0 && d.weight > 0) {
+    if ((d.flags & OVERLOAD) === 0 && d.weight > 0) {
       least = d;
       break;
     }
@@ -29,7 +33,7 @@ export function leastWeightedConn(dests: readonly Dest[]): Dest | null {
   let lw = least.weight;
   for (i++; i < n; i++) {
     const d = dests[i]!;
-    if ((d.flags & DestFlag.OVERLOAD) !== 0) continue;
+    if ((d.flags & OVERLOAD) !== 0) continue;
     const doh = overheadWith(d, extra);
     if (productGreater(loh, d.weight, doh, lw)) {
       least = d;
@@ -57,5 +61,5 @@ export function lblcOverloaded(dest: Dest, svc: Service): boolean {
 
 /** True when the destination may take a new connection in the common sense: weight > 0, no OVERLOAD. */
 export function eligible(d: Dest): boolean {
-  return d.weight > 0 && (d.flags & DestFlag.OVERLOAD) === 0;
+  return d.weight > 0 && (d.flags & OVERLOAD) === 0;
 }

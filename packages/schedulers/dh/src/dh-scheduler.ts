@@ -12,6 +12,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { hash32 } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { AVAILABLE, OVERLOAD } = DestFlag;
+
 /** CONFIG_IP_VS_DH_TAB_BITS */
 export const DH_TAB_BITS = 8;
 /** number of buckets (256) */
@@ -42,7 +46,7 @@ export class DhScheduler implements SchedulerInstance {
 
   schedule(_svc: Service, pkt: SchedPacket): Dest | null {
     const d = this.table[hash32(pkt.daddr, DH_TAB_BITS)]!;
-    if (d === null || (d.flags & DestFlag.AVAILABLE) === 0 || d.weight <= 0 || (d.flags & DestFlag.OVERLOAD) !== 0) {
+    if (d === null || (d.flags & AVAILABLE) === 0 || d.weight <= 0 || (d.flags & OVERLOAD) !== 0) {
       return null;
     }
     return d;

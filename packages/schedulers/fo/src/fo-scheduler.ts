@@ -9,6 +9,10 @@ import { DestFlag } from '@tunvs/model';
 import type { Dest, Service } from '@tunvs/model';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** Stateless fo instance. */
 export class FoScheduler implements SchedulerInstance {
   schedule(svc: Service, _pkt: SchedPacket): Dest | null {
@@ -17,7 +21,7 @@ export class FoScheduler implements SchedulerInstance {
     let hw = 0;
     for (let i = 0, n = dests.length; i < n; i++) {
       const d = dests[i]!;
-      if ((d.flags & DestFlag.OVERLOAD) === 0 && d.weight > hw) {
+      if ((d.flags & OVERLOAD) === 0 && d.weight > hw) {
         best = d;
         hw = d.weight;
       }

@@ -29,6 +29,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { hash32, lblcOverloaded, leastWeightedConn } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { AVAILABLE } = DestFlag;
+
 /** CONFIG_IP_VS_LBLC_TAB_BITS */
 export const LBLC_TAB_BITS = 10;
 /** number of buckets (1024) */
@@ -85,7 +89,7 @@ export class LblcScheduler implements SchedulerInstance {
     if (e >= 0) {
       this.lastuse[e] = now;
       const d = this.dest[e]!;
-      if ((d.flags & DestFlag.AVAILABLE) !== 0 && d.weight > 0 && !lblcOverloaded(d, svc)) return d;
+      if ((d.flags & AVAILABLE) !== 0 && d.weight > 0 && !lblcOverloaded(d, svc)) return d;
     }
     const d = leastWeightedConn(svc.dests);
     if (d === null) return null;

@@ -25,6 +25,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { hash32, lblcOverloaded, leastWeightedConn, overhead, productGreater } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { AVAILABLE, OVERLOAD } = DestFlag;
+
 /** CONFIG_IP_VS_LBLCR_TAB_BITS */
 export const LBLCR_TAB_BITS = 10;
 /** number of buckets (1024) */
@@ -131,8 +135,8 @@ export class LblcrScheduler implements SchedulerInstance {
     let least: Dest | null = null;
     for (; x >= 0; x = this.elNext[x]!) {
       const d = this.elDest[x]!;
-      if ((d.flags & DestFlag.OVERLOAD) !== 0) continue;
-      if (d.weight > 0 && (d.flags & DestFlag.AVAILABLE) !== 0) {
+      if ((d.flags & OVERLOAD) !== 0) continue;
+      if (d.weight > 0 && (d.flags & AVAILABLE) !== 0) {
         least = d;
         break;
       }
@@ -142,9 +146,9 @@ export class LblcrScheduler implements SchedulerInstance {
     let lw = least.weight;
     for (x = this.elNext[x]!; x >= 0; x = this.elNext[x]!) {
       const d = this.elDest[x]!;
-      if ((d.flags & DestFlag.OVERLOAD) !== 0) continue;
+      if ((d.flags & OVERLOAD) !== 0) continue;
       const doh = overhead(d);
-      if (productGreater(loh, d.weight, doh, lw) && (d.flags & DestFlag.AVAILABLE) !== 0) {
+      if (productGreater(loh, d.weight, doh, lw) && (d.flags & AVAILABLE) !== 0) {
         least = d;
         loh = doh;
         lw = d.weight;

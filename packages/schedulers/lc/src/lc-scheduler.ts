@@ -11,6 +11,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { overhead } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** Stateless lc instance. */
 export class LcScheduler implements SchedulerInstance {
   schedule(svc: Service, _pkt: SchedPacket): Dest | null {
@@ -19,7 +23,7 @@ export class LcScheduler implements SchedulerInstance {
     let loh = 0;
     for (let i = 0, n = dests.length; i < n; i++) {
       const d = dests[i]!;
-      if ((d.flags & DestFlag.OVERLOAD) !== 0 || d.weight === 0) continue;
+      if ((d.flags & OVERLOAD) !== 0 || d.weight === 0) continue;
       const doh = overhead(d);
       if (least === null || doh < loh) {
         least = d;

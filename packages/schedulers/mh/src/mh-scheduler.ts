@@ -22,6 +22,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { bitLength, gcd, hsipKey, hsiphash32 } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** Table sizes selected by CONFIG_IP_VS_MH_TAB_INDEX 8..17 (index - 8). */
 export const MH_PRIMES: readonly number[] = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071];
 /** Default CONFIG_IP_VS_MH_TAB_INDEX (table size 4093). */
@@ -38,7 +42,7 @@ export function mhHashKey(addr: number, port: number, offset: number, key = MH_K
 }
 
 function unavailable(d: Dest): boolean {
-  return d.weight <= 0 || (d.flags & DestFlag.OVERLOAD) !== 0;
+  return d.weight <= 0 || (d.flags & OVERLOAD) !== 0;
 }
 
 /** Per-service mh state: the lookup table. */

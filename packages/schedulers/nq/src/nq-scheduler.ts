@@ -11,6 +11,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { productGreater, sedOverhead } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** Stateless nq instance. */
 export class NqScheduler implements SchedulerInstance {
   schedule(svc: Service, _pkt: SchedPacket): Dest | null {
@@ -20,7 +24,7 @@ export class NqScheduler implements SchedulerInstance {
     let lw = 0;
     for (let i = 0, n = dests.length; i < n; i++) {
       const d = dests[i]!;
-      if ((d.flags & DestFlag.OVERLOAD) !== 0 || d.weight === 0) continue;
+      if ((d.flags & OVERLOAD) !== 0 || d.weight === 0) continue;
       if (d.activeConns === 0) return d;
       const doh = sedOverhead(d);
       if (least === null || productGreater(loh, d.weight, doh, lw)) {

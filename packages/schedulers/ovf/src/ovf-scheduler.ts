@@ -11,6 +11,10 @@ import { DestFlag } from '@tunvs/model';
 import type { Dest, Service } from '@tunvs/model';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** Stateless ovf instance. */
 export class OvfScheduler implements SchedulerInstance {
   schedule(svc: Service, _pkt: SchedPacket): Dest | null {
@@ -19,7 +23,7 @@ export class OvfScheduler implements SchedulerInstance {
     for (let i = 0, n = dests.length; i < n; i++) {
       const d = dests[i]!;
       const w = d.weight;
-      if ((d.flags & DestFlag.OVERLOAD) !== 0 || d.activeConns > w || w === 0) continue;
+      if ((d.flags & OVERLOAD) !== 0 || d.activeConns > w || w === 0) continue;
       if (best === null || w > best.weight) best = d;
     }
     return best;

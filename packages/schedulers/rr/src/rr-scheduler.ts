@@ -12,6 +12,10 @@ import { DestFlag } from '@tunvs/model';
 import type { Dest, Service } from '@tunvs/model';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** Per-service rr state: the cursor, kept both as an object and as its list index. */
 export class RrScheduler implements SchedulerInstance {
   /** destination under the cursor; null = list head (nothing picked yet) */
@@ -30,7 +34,7 @@ export class RrScheduler implements SchedulerInstance {
       let i = c + k;
       if (i >= n) i -= n;
       const d = dests[i]!;
-      if ((d.flags & DestFlag.OVERLOAD) === 0 && d.weight > 0) {
+      if ((d.flags & OVERLOAD) === 0 && d.weight > 0) {
         this.idx = i;
         this.cursor = d;
         return d;

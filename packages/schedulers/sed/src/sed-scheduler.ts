@@ -11,6 +11,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { productGreater, sedOverhead } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** Stateless sed instance. */
 export class SedScheduler implements SchedulerInstance {
   schedule(svc: Service, _pkt: SchedPacket): Dest | null {
@@ -20,7 +24,7 @@ export class SedScheduler implements SchedulerInstance {
     let least: Dest | null = null;
     for (; i < n; i++) {
       const d = dests[i]!;
-      if ((d.flags & DestFlag.OVERLOAD) === 0 && d.weight > 0) {
+      if ((d.flags & OVERLOAD) === 0 && d.weight > 0) {
         least = d;
         break;
       }
@@ -30,7 +34,7 @@ export class SedScheduler implements SchedulerInstance {
     let lw = least.weight;
     for (i++; i < n; i++) {
       const d = dests[i]!;
-      if ((d.flags & DestFlag.OVERLOAD) !== 0) continue;
+      if ((d.flags & OVERLOAD) !== 0) continue;
       const doh = sedOverhead(d);
       if (productGreater(loh, d.weight, doh, lw)) {
         least = d;

@@ -15,6 +15,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { hash32 } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** CONFIG_IP_VS_SH_TAB_BITS (default 8) */
 export const SH_TAB_BITS = 8;
 /** number of buckets (256) */
@@ -27,7 +31,7 @@ export function shHashKey(addr: number, port: number, offset: number): number {
 }
 
 function unavailable(d: Dest): boolean {
-  return d.weight <= 0 || (d.flags & DestFlag.OVERLOAD) !== 0;
+  return d.weight <= 0 || (d.flags & OVERLOAD) !== 0;
 }
 
 /** Per-service sh state: the bucket table. */

@@ -18,6 +18,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { overhead, seededRandom } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance, SchedulerOptions } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** Per-service twos state: its random source. */
 export class TwosScheduler implements SchedulerInstance {
   /** returns floats in [0, 1) */
@@ -35,7 +39,7 @@ export class TwosScheduler implements SchedulerInstance {
     let c1: Dest | null = null;
     for (let i = 0; i < n; i++) {
       const d = dests[i]!;
-      if ((d.flags & DestFlag.OVERLOAD) === 0 && d.weight > 0) {
+      if ((d.flags & OVERLOAD) === 0 && d.weight > 0) {
         total = (total + d.weight) | 0;
         c1 = d;
       }
@@ -51,7 +55,7 @@ export class TwosScheduler implements SchedulerInstance {
     let oh2 = 0;
     for (let i = 0; i < n; i++) {
       const d = dests[i]!;
-      if ((d.flags & DestFlag.OVERLOAD) !== 0) continue;
+      if ((d.flags & OVERLOAD) !== 0) continue;
       const w = d.weight;
       if (w <= 0) continue;
       r1 -= w;

@@ -18,6 +18,10 @@ import type { Dest, Service } from '@tunvs/model';
 import { gcd } from '@tunvs/scheduler';
 import type { SchedPacket, SchedulerFactory, SchedulerInstance } from '@tunvs/scheduler';
 
+// DestFlag's bits as same-module constants: V8 loads an imported table's property at
+// every use, once per destination in the loops below
+const { OVERLOAD } = DestFlag;
+
 /** gcd of all weights > 0, 1 when there is none. */
 function gcdWeight(dests: readonly Dest[]): number {
   let g = 0;
@@ -68,7 +72,7 @@ export class WrrScheduler implements SchedulerInstance {
     for (;;) {
       for (let i = pos + 1; i < n; i++) {
         const d = dests[i]!;
-        if ((d.flags & DestFlag.OVERLOAD) === 0 && d.weight >= cw) {
+        if ((d.flags & OVERLOAD) === 0 && d.weight >= cw) {
           this.cw = cw;
           this.idx = i;
           this.cursor = d;
