@@ -30,6 +30,20 @@ const { MF, OffsetMask: OFFSET_MASK } = Ipv4Flag;
 const { FLAGS: TCP_FLAGS, HEADER_LEN: TCP_HEADER, DATA_OFF: TCP_DATA_OFF } = TcpField;
 const { TcpTruncated: R_TCP_TRUNCATED, TcpBadDataOffset: R_TCP_BAD_DATA_OFFSET } = ParseReason;
 
+const TCP_CSUM = TcpField.CHECKSUM;
+const UDP_CSUM = UdpField.CHECKSUM;
+
+/**
+ * Offset of the L4 checksum field within a classified TCP or UDP datagram's L4 header, or
+ * -1 when the frame has no L4 header (a later fragment) or another protocol: where a
+ * forwarder finds the partial checksum of an offloaded packet.
+ */
+export function l4ChecksumField(info: FrameInfo): number {
+  if (info.l4Off < 0) return -1;
+  const proto = info.proto;
+  return proto === TCP ? TCP_CSUM : proto === UDP ? UDP_CSUM : -1;
+}
+
 /** What a classified frame is. */
 export const FrameKind = {
   None: 0,

@@ -28,7 +28,7 @@ export {
   checkIcmpQuote, checkIcmp, emitIcmp, parseIcmp, emitIcmpError, echoReplyInPlace, ICMP_ERROR_MAX_LEN,
 } from './icmp.js';
 export type { IcmpRepr } from './icmp.js';
-export { FrameKind, FrameInfo, classifyFrame, classifyIpv4 } from './classify.js';
+export { FrameKind, FrameInfo, classifyFrame, classifyIpv4, l4ChecksumField } from './classify.js';
 export { gsoHeadersLen, emitGsoSegment } from './gso.js';
 export { natRewriteDst, natRewriteSrc, natForwardDst, natForwardDstParsed, decTtl, natRewriteQuoteSrc, natRewriteQuoteDst } from './nat.js';
 export { flowHash, flowHashOf, flowPorts, l4Offset, srcPortOf, dstPortOf, icmpEchoIdOf } from './flow.js';

@@ -18,11 +18,11 @@
  * checksum field holds the folded pseudo-header sum, not a checksum of the segment: only
  * the address change is applied to it; the ports are not in the pseudo-header.
  */
-import { Fwd, Proto } from '@tunvs/model';
+import { Fwd } from '@tunvs/model';
 import type { ConnTable } from '@tunvs/conntrack';
 import { mtuFits, mtuStep, nextHop, ttlStep } from '@tunvs/forwarder';
 import type { Forwarder, Packet, Xmit } from '@tunvs/forwarder';
-import { TcpField, UdpField, natForwardDstParsed, natRewriteDst, natRewriteQuoteDst, natRewriteQuoteSrc, natRewriteSrc, rd16, wr16 } from '@tunvs/packet';
+import { l4ChecksumField, natForwardDstParsed, natRewriteDst, natRewriteQuoteDst, natRewriteQuoteSrc, natRewriteSrc, rd16, wr16 } from '@tunvs/packet';
 import type { FrameInfo } from '@tunvs/packet';
 
 /**
@@ -41,14 +41,14 @@ export function natOutbound(buf: Uint8Array, info: FrameInfo, vaddr: number, vpo
 }
 
 function partialInbound(buf: Uint8Array, info: FrameInfo, daddr: number, dport: number): void {
-  const f = partialCsumField(info);
+  const f = l4ChecksumField(info);
   const sum = f < 0 ? 0 : movedPseudoSum(buf, info.l4Off + f, info.dst, daddr);
   natRewriteDst(buf, info.l3Off, daddr, dport);
   if (f >= 0) wr16(buf, info.l4Off + f, sum);
 }
 
 function partialOutbound(buf: Uint8Array, info: FrameInfo, vaddr: number, vport: number): void {
-  const f = partialCsumField(info);
+  const f = l4ChecksumField(info);
   const sum = f < 0 ? 0 : movedPseudoSum(buf, info.l4Off + f, info.src, vaddr);
   natRewriteSrc(buf, info.l3Off, vaddr, vport);
   if (f >= 0) wr16(buf, info.l4Off + f, sum);
@@ -71,12 +71,6 @@ export function natIcmpInbound(buf: Uint8Array, info: FrameInfo, daddr: number, 
 export function natIcmpOutbound(buf: Uint8Array, info: FrameInfo, vaddr: number, vport: number): void {
   natRewriteSrc(buf, info.l3Off, vaddr, 0);
   natRewriteQuoteDst(buf, info.l4Off, info.l4Len, vaddr, vport);
-}
-
-/** Offset of a partial L4 checksum field in the L4 header, -1 when there is none to keep. */
-function partialCsumField(info: FrameInfo): number {
-  if (info.l4Off < 0) return -1;
-  return info.proto === Proto.TCP ? TcpField.CHECKSUM : info.proto === Proto.UDP ? UdpField.CHECKSUM : -1;
 }
 
 /**

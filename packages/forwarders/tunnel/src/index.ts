@@ -35,7 +35,7 @@ import { Packet, mtuStep, nextHop, ttlStep } from '@tunvs/forwarder';
 import type { Forwarder, LinkFacts, Xmit } from '@tunvs/forwarder';
 import { VNET_GSO } from '@tunvs/link';
 import {
-  GreField, GueField, Ipv4Field, Ipv4Flag, TcpField, UdpField, classifyIpv4, csumPartial, emitGsoSegment, flowHash, greHeaderLen,
+  GreField, GueField, Ipv4Field, Ipv4Flag, UdpField, classifyIpv4, csumPartial, emitGsoSegment, flowHash, greHeaderLen, l4ChecksumField,
   gsoHeadersLen, pseudoHeaderSum, udpWireChecksum, wr16, wr32,
 } from '@tunvs/packet';
 import type { FrameInfo } from '@tunvs/packet';
@@ -101,18 +101,12 @@ function outerIpv4(p: Packet, out: Uint8Array, outOff: number, at: number, len: 
   wr16(out, outOff + Ipv4Field.CHECKSUM, ~csumPartial(out, outOff, Ipv4Field.HEADER_LEN) & 0xffff);
 }
 
-/** Offset of the L4 checksum field of a TCP or UDP packet within its L4 header, or -1. */
-function l4CsumField(info: FrameInfo): number {
-  if (info.l4Off < 0) return -1;
-  return info.proto === Proto.TCP ? TcpField.CHECKSUM : info.proto === Proto.UDP ? UdpField.CHECKSUM : -1;
-}
-
 /**
  * Finish the partial L4 checksum of the inner packet copied to `buf[ip]`: the field holds
  * the pseudo-header sum; the ones' complement sum over the L4 bytes with it is the checksum.
  */
 function completeL4Csum(buf: Uint8Array, ip: number, info: FrameInfo): void {
-  const f = l4CsumField(info);
+  const f = l4ChecksumField(info);
   if (f < 0) return;
   const l4 = ip + (info.l4Off - info.l3Off);
   const c = ~csumPartial(buf, l4, info.l4Len) & 0xffff;
@@ -164,7 +158,7 @@ export const TunFlag = { CSUM: 1, REMCSUM: 2 } as const;
 export function gueEncap(port: number, flags: number, seed = 0): Encap {
   const checked = (flags & (TunFlag.CSUM | TunFlag.REMCSUM)) !== 0;
   const remcsum = (flags & TunFlag.REMCSUM) !== 0;
-  const opts = (p: Packet): number => (remcsum && p.partialCsum && l4CsumField(p.info) >= 0 ? GUE_REMCSUM : 0);
+  const opts = (p: Packet): number => (remcsum && p.partialCsum && l4ChecksumField(p.info) >= 0 ? GUE_REMCSUM : 0);
   return {
     name: 'gue',
     key: tunnelKey(1, port, flags),
@@ -186,7 +180,7 @@ export function gueEncap(port: number, flags: number, seed = 0): Encap {
         const start = info.l4Off - info.l3Off;
         wr32(out, g + GueField.HEADER_LEN, GueField.PFLAG_REMCSUM);
         wr16(out, g + GueField.HEADER_LEN + GueField.LEN_PRIV, start);
-        wr16(out, g + GueField.HEADER_LEN + GueField.LEN_PRIV + 2, start + l4CsumField(info));
+        wr16(out, g + GueField.HEADER_LEN + GueField.LEN_PRIV + 2, start + l4ChecksumField(info));
       }
       const udpLen = len - IPIP_OVERHEAD;
       wr16(out, u + UdpField.SRC_PORT, gueSourcePort(info, seed));
