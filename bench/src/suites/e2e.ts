@@ -602,8 +602,8 @@ backend iperf
   }
 
   /**
-   * One second of each kind of load, not measured, after a director starts: conn/s, one
-   * TCP stream, 64-byte UDP (keep-alive runs conn/s's code). tunvsd's JIT compiles a path
+   * One second of each kind of load, not measured, after a director starts: 64-byte UDP,
+   * one TCP stream, conn/s (keep-alive runs conn/s's code). tunvsd's JIT compiles a path
    * when it first runs it: perf showed TurboFan's passes in a fresh tunvsd's conn/s run
    * and none 9 s later; and in the measured TCP stream of a fresh tunvsd, whose
    * large-frame path had not run before, TurboFan's passes were 7 % of its samples (none
@@ -611,9 +611,11 @@ backend iperf
    * same seconds.
    */
   warmUp(t: { ns: string; addr: string }): void {
-    sh('ip', this.wrk(t, 1, true), { timeoutMs: 20_000, ignore: true });
-    sh('ip', this.iperf(t, 1), { timeoutMs: 20_000, ignore: true });
+    // conn/s last: what the JIT saw just before the first measured run (conn/s) is that
+    // run's own traffic, as with stop 26's conn/s-only warm-up
     sh('ip', this.udpGen(t, 1), { timeoutMs: 20_000, ignore: true });
+    sh('ip', this.iperf(t, 1), { timeoutMs: 20_000, ignore: true });
+    sh('ip', this.wrk(t, 1, true), { timeoutMs: 20_000, ignore: true });
   }
 
   /** `ip`'s arguments for one iperf3 stream against `t` for `seconds`, its report in JSON */
