@@ -29,6 +29,9 @@ export interface OwnedAddress {
 
 /** 01:00:5e:00:00:00, the first MAC of the IPv4 groups (RFC 1112: their low 23 bits follow). */
 const IPV4_GROUP_MAC48 = 0x01005e000000;
+/** an IPv4 group MAC's first two bytes, and the top 9 bits of its last four (0x5e, then 0) */
+const IPV4_GROUP_HI = 0x0100;
+const IPV4_GROUP_LO9 = 0x5e << 1;
 
 /** The transmit side L2 writes into (the batch's TapXmit). */
 export interface L2Tx {
@@ -188,8 +191,9 @@ export class L2 {
 
   /** Is the destination MAC of the frame at `buf[eth]` an IPv4 multicast one (01:00:5e, RFC 1112)? */
   isIpv4Multicast(buf: Uint8Array, eth: number): boolean {
-    const dst = this.eth.reset(buf, eth, ETH_HEADER_LEN).dst48;
-    return dst >= IPV4_GROUP_MAC48 && dst <= IPV4_GROUP_MAC48 + 0x7fffff;
+    // the same two words as `forUs`: 01:00 and 5e with the next bit clear
+    const w = wordsOf(buf);
+    return w.getUint16(eth) === IPV4_GROUP_HI && w.getUint32(eth + 2) >>> 23 === IPV4_GROUP_LO9;
   }
 
   // -------------------------------------------------------------------- output
