@@ -16,6 +16,19 @@ export const LAB_RUN_DIR = LAB_PREFIX === 'lvs-' ? '/run/tunvs-lab' : `/run/tunv
 /** scripts/lab. */
 export const LAB = join(ROOT, 'scripts/lab');
 
+/**
+ * tshark's verdict on a TCP checksum (`tcp.checksum.status`, `tcp.checksum`,
+ * `tcp.checksum_calculated`), good also when it is 0xffff where the computed one is 0x0000:
+ * the other zero of ones' complement arithmetic, which every receiver accepts and tshark
+ * calls bad ("see RFC 1624"). The host kernel writes it: when it completes a partial
+ * checksum in software (skb_checksum_help, e.g. for a TUN device without offloads) a
+ * computed 0 becomes CSUM_MANGLED_0 whatever the protocol, and a director relays it as it
+ * is (IPIP, GRE, GUE, DR): about 1 TCP segment in 65536.
+ */
+export function tcpChecksumGood(status: string | undefined, value: string | undefined, computed: string | undefined): boolean {
+  return status === '1' || (status === '0' && value === '0xffff' && computed === '0x0000');
+}
+
 /** Run a command; returns {code, stdout, stderr} (never throws). */
 export function sh(cmd: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 30_000 });
