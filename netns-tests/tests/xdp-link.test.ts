@@ -72,6 +72,15 @@ async function responder(t: Test, kind: 'xdp' | 'packet', tuning: { txKick?: 'in
     t.ok(p.arp! >= 1 && p.ip! >= 8, `the program redirected ARP ${p.arp} and IP ${p.ip}`);
     t.ok(p.pass! >= 2, `and passed the host's traffic (${p.pass})`);
   }
+  if (kind === 'packet') {
+    // two sockets on the interface: the RX ring's, receiving (proto ETH_P_ALL, its hook
+    // registered), and the TX ring's, bound with protocol 0: it receives nothing, so freeing
+    // what it sent wakes no poll entry of ours (packages/xdp/README.md)
+    const ifindex = lab.exec(b, 'cat', ['/sys/class/net/xb0/ifindex']).stdout.trim();
+    const socks = lab.exec(b, 'cat', ['/proc/net/packet']).stdout.trim().split('\n').slice(1)
+      .map((l) => l.trim().split(/\s+/)).filter((c) => c[4] === ifindex).map((c) => `proto ${c[3]} running ${c[5]}`).sort();
+    t.same(socks, ['proto 0000 running 0', 'proto 0003 running 1'], `the link's packet sockets on xb0: ${socks.join('; ')}`);
+  }
   t.equal(await child.stop(), 0);
   if (kind === 'xdp') {
     // closing the link detaches the program: the kernel handles the interface alone again

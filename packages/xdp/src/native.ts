@@ -81,11 +81,12 @@ export interface NativeXdp {
     filterFd: number,
     fanoutProgFd: number,
     vnetHdr: boolean,
-  ): { handle: PktHandle; view: Uint8Array; fd: number; rxFrames: number; txFrames: number };
-  pktAttach(fd: number, rxFrames: number, txFrameSize: number, txFrames: number, maxFrame: number, vnetHdr: boolean): {
+  ): { handle: PktHandle; view: Uint8Array; fd: number; txFd: number; rxFrames: number; txFrames: number };
+  pktAttach(fd: number, txFd: number, rxFrames: number, txFrameSize: number, txFrames: number, maxFrame: number, vnetHdr: boolean): {
     handle: PktHandle;
     view: Uint8Array;
     fd: number;
+    txFd: number;
     rxFrames: number;
     txFrames: number;
   };

@@ -40,9 +40,14 @@ const packetOps = (n: NativeXdp): RingOps<PktHandle> => ({
 
 /** One AF_PACKET socket (a member of the fanout group when there are several). */
 export class PacketLink extends RingLink<PktHandle> {
-  /** The socket's fd. */
+  /** The receiving socket's fd (the one polled). */
   get fd(): number {
     return this.sockFd;
+  }
+
+  /** The transmitting socket's fd (its TX ring; it receives nothing). */
+  get txFd(): number {
+    return this.txSockFd;
   }
 
   /** the slot, as the key of the program's per-socket counters (like XdpLink.index) */
@@ -63,6 +68,7 @@ export class PacketLink extends RingLink<PktHandle> {
     batchSize: number,
     private readonly sockFd = -1,
     vnetHdr = false,
+    private readonly txSockFd = -1,
   ) {
     super(name, mtu, handle, packetOps(native()), view, batchSize, 16, vnetHdr ? VNET_HDR_LEN : 0);
   }
@@ -100,8 +106,10 @@ export interface PacketPortDescriptor {
   ifname: string;
   ifindex: number;
   mtu: number;
-  /** the socket fd of each slot */
+  /** the receiving socket's fd of each slot */
   fds: number[];
+  /** the transmitting socket's fd of each slot */
+  txFds: number[];
   rxFrames: number;
   txFrames: number;
   batchSize: number;
@@ -139,7 +147,7 @@ export class PacketPort {
 
   /** For worker threads: see openPacketSlots. */
   describe(): PacketPortDescriptor {
-    return { ...this.desc, fds: [...this.desc.fds] };
+    return { ...this.desc, fds: [...this.desc.fds], txFds: [...this.desc.txFds] };
   }
 
   /** The filter program's counters (with `steer`): why frames were dropped or kept, per slot. */
@@ -203,7 +211,7 @@ export function openPacket(opts: PacketOptions): PacketPort {
           o.vnetHdr,
         ),
       );
-      links.push(new PacketLink(o.ifname, info.mtu, i, s.handle, s.view, o.batchSize, s.fd, o.vnetHdr));
+      links.push(new PacketLink(o.ifname, info.mtu, i, s.handle, s.view, o.batchSize, s.fd, o.vnetHdr, s.txFd));
     }
   } catch (err) {
     for (const l of links) l.close();
@@ -215,6 +223,7 @@ export function openPacket(opts: PacketOptions): PacketPort {
     ifindex: info.ifindex,
     mtu: info.mtu,
     fds: links.map((l) => l.fd),
+    txFds: links.map((l) => l.txFd),
     rxFrames: o.rxFrames,
     txFrames: o.txFrames,
     batchSize: o.batchSize,
@@ -234,11 +243,12 @@ export function openPacketSlots(desc: PacketPortDescriptor, slots: number[], opt
   const links: PacketLink[] = [];
   for (const s of slots) {
     const fd = desc.fds[s];
-    if (fd === undefined) throw new XdpError(`slot ${s} is not a slot of ${desc.ifname} (0..${desc.fds.length - 1})`, 'EINVAL', ERRNO.EINVAL, 'validate');
+    const txFd = desc.txFds[s];
+    if (fd === undefined || txFd === undefined) throw new XdpError(`slot ${s} is not a slot of ${desc.ifname} (0..${desc.fds.length - 1})`, 'EINVAL', ERRNO.EINVAL, 'validate');
     const a = call(`attaching to AF_PACKET socket ${s} of ${desc.ifname}`, () =>
-      n.pktAttach(fd, desc.rxFrames, tx.frameSize, desc.txFrames, tx.maxFrame, desc.vnetHdr),
+      n.pktAttach(fd, txFd, desc.rxFrames, tx.frameSize, desc.txFrames, tx.maxFrame, desc.vnetHdr),
     );
-    links.push(new PacketLink(desc.ifname, desc.mtu, s, a.handle, a.view, opts.batchSize ?? desc.batchSize, fd, desc.vnetHdr));
+    links.push(new PacketLink(desc.ifname, desc.mtu, s, a.handle, a.view, opts.batchSize ?? desc.batchSize, fd, desc.vnetHdr, txFd));
   }
   return links;
 }

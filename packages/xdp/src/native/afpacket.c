@@ -11,8 +11,9 @@
  * and marked TP_STATUS_COPY, and the kernel queues the whole of it on the socket too
  * (PACKET_COPY_THRESH): we read that copy with recvmsg() into a staging slot, which the
  * view covers too (the staging area sits right before the ring in one reservation).
- * TX: a ring of fixed frames; a write copies each packet into the next free frame, marks
- * it TP_STATUS_SEND_REQUEST and one sendto() sends them all. PACKET_QDISC_BYPASS hands
+ * TX: a ring of fixed frames, on a second socket that receives nothing and is not polled
+ * (see PktOpen); a write copies each packet into the next free frame, marks it
+ * TP_STATUS_SEND_REQUEST and one sendto() sends them all. PACKET_QDISC_BYPASS hands
  * frames straight to the driver; PACKET_FANOUT spreads RX over several sockets;
  * PACKET_IGNORE_OUTGOING keeps our own transmissions (and the host's) out of the RX ring.
  * With PACKET_VNET_HDR every frame, both ways, starts with a struct virtio_net_hdr (10
@@ -90,6 +91,7 @@ typedef struct pk {
   napi_env env;
   int fd;
   bool owns_fd; /* false for a socket attached from another thread (pktAttach) */
+  int tfd;      /* the transmit socket (its TX ring): see PktOpen */
   pk_map_t *mapping;
   uint8_t *map;   /* the reservation: staging slots, RX ring, TX ring */
   size_t map_len;
@@ -197,11 +199,11 @@ static uint32_t pk_rx(pk_t *p, uint32_t *offs, uint32_t *lens, uint32_t max) {
 static void pk_kick(pk_t *p) {
   for (int tries = 0; tries < 16; tries++) {
     p->kicks++;
-    if (sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) return;
+    if (sendto(p->tfd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) return;
     int e = errno;
     if (e == EINTR) continue;
     if (e == EAGAIN || e == ENOBUFS) {
-      struct pollfd pf = {.fd = p->fd, .events = POLLOUT, .revents = 0};
+      struct pollfd pf = {.fd = p->tfd, .events = POLLOUT, .revents = 0};
       poll(&pf, 1, 1);
       continue;
     }
@@ -298,7 +300,8 @@ static void pk_shutdown(pk_t *p) {
   if (p->actx) napi_async_destroy(p->env, p->actx);
   p->actx = NULL;
   if (p->fd >= 0 && p->owns_fd) close(p->fd);
-  p->fd = -1;
+  if (p->tfd >= 0 && p->owns_fd) close(p->tfd);
+  p->fd = p->tfd = -1;
 }
 
 static void pk_finalize(napi_env env, void *data, void *hint) {
@@ -315,7 +318,10 @@ static void pk_finalize(napi_env env, void *data, void *hint) {
 static napi_value pk_wrap(napi_env env, pk_t *p, size_t view_len) {
   pk_map_t *m = calloc(1, sizeof *m);
   if (!m) {
-    if (p->owns_fd) close(p->fd);
+    if (p->owns_fd) {
+      close(p->fd);
+      close(p->tfd);
+    }
     munmap(p->map, p->map_len);
     free(p);
     tn_throw(env, "ENOMEM", "out of memory");
@@ -346,6 +352,7 @@ static napi_value pk_wrap(napi_env env, pk_t *p, size_t view_len) {
   napi_set_named_property(env, out, "handle", h);
   napi_set_named_property(env, out, "view", view);
   tn_set_int(env, out, "fd", p->fd);
+  tn_set_int(env, out, "txFd", p->tfd);
   tn_set_int(env, out, "rxFrames", p->rx_frame_nr);
   tn_set_int(env, out, "txFrames", p->tx_frame_nr);
   return out;
@@ -366,13 +373,15 @@ static size_t ring_bytes(const struct tpacket_req *r) { return (size_t)r->tp_blo
 
 #define PK_STAGE_LEN ((size_t)PK_STAGE_SLOTS * PK_STAGE_SLOT)
 
-/* Reserve the staging area and map the socket's rings (RX, then TX) right after it: 0 with
- * p->map (the staging slots), p->rx, p->tx and p->map_len set, or -1 with errno. */
+/* Reserve the staging area and map the rings right after it, the receive socket's RX ring
+ * then the transmit socket's TX ring: 0 with p->map (the staging slots), p->rx, p->tx and
+ * p->map_len set, or -1 with errno. */
 static int pk_map(pk_t *p, size_t rx_len, size_t tx_len) {
   size_t len = PK_STAGE_LEN + rx_len + tx_len;
   uint8_t *r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (r == MAP_FAILED) return -1;
-  void *m = mmap(r + PK_STAGE_LEN, rx_len + tx_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, p->fd, 0);
+  void *m = mmap(r + PK_STAGE_LEN, rx_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, p->fd, 0);
+  if (m != MAP_FAILED) m = mmap(r + PK_STAGE_LEN + rx_len, tx_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, p->tfd, 0);
   if (m == MAP_FAILED) {
     int e = errno;
     munmap(r, len);
@@ -394,7 +403,12 @@ static pk_t *get_pk(napi_env env, napi_value v) { return tn_external(env, v, "AF
 /*
  * pktOpen(ifindex, rxFrames, txFrameSize, txFrames, fanout, qdiscBypass, maxFrame, filterFd,
  *         fanoutProgFd, vnetHdr)
- *   -> { handle, fd, view: Uint8Array (the staging slots, then the RX ring), rxFrames, txFrames }
+ *   -> { handle, fd, txFd, view: Uint8Array (the staging slots, then the RX ring), rxFrames, txFrames }
+ * Two sockets: `fd` receives (the RX ring; the one polled) and `txFd` transmits (the TX
+ * ring; bound with protocol 0, so it receives nothing, and in no poll set). Every frame
+ * sent is charged to its socket until the skb is freed, and the free (sock_wfree, and the
+ * ring's completion) wakes the socket's waiters: on one socket that is our own poll
+ * entry, taken and walked for every frame we send. On a socket nobody waits on, nothing.
  * fanout: 0 for none, else (groupId | mode << 16 | flags << 16) as PACKET_FANOUT takes it.
  * filterFd: a socket filter program attached before bind (SO_ATTACH_BPF), or -1.
  * fanoutProgFd: the group's PACKET_FANOUT_EBPF program (PACKET_FANOUT_DATA), or -1.
@@ -430,15 +444,21 @@ TN_FN(PktOpen) {
   int err = 0;
   const char *what = "";
   int one = 1, ver = TPACKET_V2, rcvbuf = PK_RCVBUF;
+  p->tfd = -1;
   /* protocol 0: nothing arrives before bind() names the interface */
   p->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (p->fd < 0) XD_FAIL("socket(AF_PACKET)");
+  p->tfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (p->tfd < 0) XD_FAIL("socket(AF_PACKET) for transmitting");
   if (setsockopt(p->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0) XD_FAIL("setsockopt(PACKET_VERSION, TPACKET_V2)");
-  if (bypass && setsockopt(p->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) XD_FAIL("setsockopt(PACKET_QDISC_BYPASS)");
+  if (setsockopt(p->tfd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0) XD_FAIL("setsockopt(PACKET_VERSION, TPACKET_V2)");
+  if (bypass && setsockopt(p->tfd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) XD_FAIL("setsockopt(PACKET_QDISC_BYPASS)");
   /* older kernels lack it; then we see our own frames and the host's, which JS filters */
   setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
   /* before the rings: the kernel refuses it once they exist */
-  if (vnet && setsockopt(p->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) XD_FAIL("setsockopt(PACKET_VNET_HDR)");
+  if (vnet && (setsockopt(p->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0 ||
+               setsockopt(p->tfd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0))
+    XD_FAIL("setsockopt(PACKET_VNET_HDR)");
   /* long frames: cut in the ring, queued whole on the socket (read by pk_read_copy) */
   if (setsockopt(p->fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0) XD_FAIL("setsockopt(PACKET_COPY_THRESH)");
   if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
@@ -447,7 +467,7 @@ TN_FN(PktOpen) {
   ring_geometry(PK_RX_FRAME, rnr, page, &rx);
   if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) XD_FAIL("setsockopt(PACKET_RX_RING)");
   ring_geometry(tfs, tnr, page, &tx);
-  if (setsockopt(p->fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) XD_FAIL("setsockopt(PACKET_TX_RING)");
+  if (setsockopt(p->tfd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) XD_FAIL("setsockopt(PACKET_TX_RING)");
   p->rx_frame_nr = rx.tp_frame_nr;
   p->tx_frame_nr = tx.tp_frame_nr;
   /* a sent frame's bytes count against the send buffer until the skb is freed: a buffer
@@ -455,8 +475,8 @@ TN_FN(PktOpen) {
    * (else a kick stops half way with EAGAIN, and POLLOUT waits for a ring frame) */
   int sndbuf = ring_bytes(&tx) > (size_t)(64 << 20) ? 64 << 20 : (int)ring_bytes(&tx);
   if (sndbuf < (4 << 20)) sndbuf = 4 << 20;
-  if (setsockopt(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
-    setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (setsockopt(p->tfd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+    setsockopt(p->tfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   if (pk_map(p, ring_bytes(&rx), ring_bytes(&tx))) XD_FAIL("mmap(TPACKET_V2 rings)");
   /* the filter first: nothing unwanted lands in the ring between bind and attach */
   if (filter_fd >= 0 && setsockopt(p->fd, SOL_SOCKET, SO_ATTACH_BPF, &filter_fd, sizeof filter_fd) < 0) XD_FAIL("setsockopt(SO_ATTACH_BPF)");
@@ -466,6 +486,10 @@ TN_FN(PktOpen) {
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = ifindex;
   if (bind(p->fd, (struct sockaddr *)&sll, sizeof sll) < 0) XD_FAIL("bind(AF_PACKET)");
+  /* the transmit socket on the same interface, protocol 0: it takes nothing in (the kernel
+   * reads each frame's protocol from its Ethernet header) */
+  sll.sll_protocol = 0;
+  if (bind(p->tfd, (struct sockaddr *)&sll, sizeof sll) < 0) XD_FAIL("bind(AF_PACKET) for transmitting");
   if (fanout && setsockopt(p->fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof fanout) < 0) XD_FAIL("setsockopt(PACKET_FANOUT)");
   if (fanout_prog >= 0 && setsockopt(p->fd, SOL_PACKET, PACKET_FANOUT_DATA, &fanout_prog, sizeof fanout_prog) < 0)
     XD_FAIL("setsockopt(PACKET_FANOUT_DATA)");
@@ -476,23 +500,25 @@ TN_FN(PktOpen) {
 fail:
   if (p->map) munmap(p->map, p->map_len);
   if (p->fd >= 0) close(p->fd);
+  if (p->tfd >= 0) close(p->tfd);
   free(p);
   tn_throw_errno(env, err, what);
   return NULL;
 }
 
 /*
- * pktAttach(fd, rxFrames, txFrameSize, txFrames, maxFrame, vnetHdr) -> { handle, view, ... }
- * A second handle on a socket opened by pktOpen elsewhere in this process (a worker thread
+ * pktAttach(fd, txFd, rxFrames, txFrameSize, txFrames, maxFrame, vnetHdr) -> { handle, view, ... }
+ * A second handle on the two sockets pktOpen opened elsewhere in this process (a worker thread
  * takes over reading it): the rings are mapped again (with staging slots of its own), the
- * fd stays the opener's.
+ * fds stay the opener's.
  */
 TN_FN(PktAttach) {
-  napi_value argv[6];
-  if (tn_args(env, info, 6, argv)) return NULL;
+  napi_value argv[7];
+  if (tn_args(env, info, 7, argv)) return NULL;
   int fd = tn_i32(env, argv[0]);
-  uint32_t rnr = tn_u32(env, argv[1]);
-  uint32_t tfs = tn_u32(env, argv[2]), tnr = tn_u32(env, argv[3]);
+  int tfd = tn_i32(env, argv[1]);
+  uint32_t rnr = tn_u32(env, argv[2]);
+  uint32_t tfs = tn_u32(env, argv[3]), tnr = tn_u32(env, argv[4]);
   long page = sysconf(_SC_PAGESIZE);
   pk_t *p = calloc(1, sizeof *p);
   if (!p) {
@@ -504,9 +530,10 @@ TN_FN(PktAttach) {
   ring_geometry(tfs, tnr, page, &tx);
   p->env = env;
   p->fd = fd;
+  p->tfd = tfd;
   p->owns_fd = false;
-  p->max_frame = tn_u32(env, argv[4]);
-  p->vnet = tn_bool(env, argv[5]) ? PK_VNET_LEN : 0;
+  p->max_frame = tn_u32(env, argv[5]);
+  p->vnet = tn_bool(env, argv[6]) ? PK_VNET_LEN : 0;
   p->rx_frame_nr = rx.tp_frame_nr;
   p->tx_frame_size = tfs;
   p->tx_frame_nr = tx.tp_frame_nr;
