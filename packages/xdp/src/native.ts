@@ -58,7 +58,7 @@ export interface NativeXdp {
     compSize: number,
     bindFlags: number,
     maxFrame: number,
-  ): { handle: XskHandle; fd: number; zeroCopy: boolean; shared: boolean; needWakeup: boolean };
+  ): { handle: XskHandle; fd: number; txFd: number; zeroCopy: boolean; shared: boolean; needWakeup: boolean };
   xskStart(h: XskHandle, offsets: Uint32Array, lengths: Uint32Array, cb: (count: number) => void): void;
   xskStop(h: XskHandle): void;
   xskRef(h: XskHandle, on: boolean): void;

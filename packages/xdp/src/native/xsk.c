@@ -304,7 +304,8 @@ typedef struct xsk {
   napi_env env;
   umem_t *umem;
   qctx_t *q;
-  int fd;
+  int fd;  /* receives: the RX ring, polled, in the XSKMAP */
+  int tfd; /* transmits: the TX ring, on the same (interface, queue) and UMEM; see XskOpen */
   uint32_t tag;    /* what holder[] says for frames of our batch: group << 16 | socket id */
   uint32_t group;  /* the thread's id (xd_env_group) */
   bool zerocopy, need_wakeup;
@@ -404,7 +405,7 @@ static void xsk_kick(xsk_t *x) {
   if (x->need_wakeup && !(__atomic_load_n(x->tx.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP)) return;
   for (int tries = 0; tries < XD_KICK_TRIES; tries++) {
     x->kicks++;
-    if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+    if (sendto(x->tfd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
       /* copy mode sends at most a budget per call: go on while descriptors remain */
       if (__atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) == x->tx.cached_prod) return;
       continue;
@@ -414,7 +415,7 @@ static void xsk_kick(xsk_t *x) {
       if (__atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) == x->tx.cached_prod) return;
       if (e == EAGAIN && tries > 8) {
         /* the device queue is full: give it a moment */
-        struct pollfd p = {.fd = x->fd, .events = POLLOUT, .revents = 0};
+        struct pollfd p = {.fd = x->tfd, .events = POLLOUT, .revents = 0};
         poll(&p, 1, 0);
       }
       continue;
@@ -460,7 +461,7 @@ static void *kick_main(void *arg) {
         break;
       }
       __atomic_fetch_add(&x->tkicks, 1, __ATOMIC_RELAXED);
-      if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+      if (sendto(x->tfd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
         tries = 0;
         continue;
       }
@@ -471,7 +472,7 @@ static void *kick_main(void *arg) {
           pthread_mutex_lock(&x->umem->lock);
           reap_completions(x->umem, x->q);
           pthread_mutex_unlock(&x->umem->lock);
-          struct pollfd p = {.fd = x->fd, .events = POLLOUT, .revents = 0};
+          struct pollfd p = {.fd = x->tfd, .events = POLLOUT, .revents = 0};
           poll(&p, 1, 1);
         }
         continue;
@@ -678,9 +679,10 @@ static void xsk_shutdown(xsk_t *x) {
     if (x->rx_map) munmap(x->rx_map, x->rx_len);
     if (x->tx_map) munmap(x->tx_map, x->tx_len);
     x->rx_map = x->tx_map = NULL;
+    if (x->tfd >= 0) close(x->tfd);
     if (!keep_fd && x->fd >= 0) close(x->fd);
     for (int i = 0; i < nclosing; i++) close(closing[i]);
-    x->fd = -1;
+    x->fd = x->tfd = -1;
     x->umem = NULL;
     umem_unref(u);
   }
@@ -711,7 +713,9 @@ static void ring_init(xd_ring_t *r, uint8_t *map, const struct xdp_ring_offset *
 
 /*
  * xskOpen(umem, ifindex, queue, rxSize, txSize, fillSize, compSize, bindFlags, maxFrame)
- *   -> { handle, fd, zeroCopy, shared }
+ *   -> { handle, fd, txFd, zeroCopy, shared }
+ * Two sockets per handle: `fd` receives (RX ring; polled; what the XSKMAP holds) and
+ * `txFd` transmits (TX ring only, bound to the same queue with XDP_SHARED_UMEM).
  * bindFlags: XDP_COPY / XDP_ZEROCOPY / 0 (let the kernel choose) | XDP_USE_NEED_WAKEUP,
  * used by the first socket of the UMEM; later ones bind with XDP_SHARED_UMEM and inherit.
  */
@@ -739,7 +743,7 @@ TN_FN(XskOpen) {
   }
   x->env = env;
   x->group = xd_env_group(env);
-  x->fd = -1;
+  x->fd = x->tfd = -1;
   x->max_frame = max_frame;
   x->held = malloc(sizeof(uint32_t) * rxs);
   x->cache_cap = 64;
@@ -785,14 +789,16 @@ TN_FN(XskOpen) {
     if (setsockopt(x->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &comps, sizeof comps) < 0) XD_FAIL("setsockopt(XDP_UMEM_COMPLETION_RING)");
   }
   if (setsockopt(x->fd, SOL_XDP, XDP_RX_RING, &rxs, sizeof rxs) < 0) XD_FAIL("setsockopt(XDP_RX_RING)");
-  if (setsockopt(x->fd, SOL_XDP, XDP_TX_RING, &txs, sizeof txs) < 0) XD_FAIL("setsockopt(XDP_TX_RING)");
+  x->tfd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (x->tfd < 0) XD_FAIL("socket(AF_XDP) for transmitting");
+  if (setsockopt(x->tfd, SOL_XDP, XDP_TX_RING, &txs, sizeof txs) < 0) XD_FAIL("setsockopt(XDP_TX_RING)");
   struct xdp_mmap_offsets off;
   socklen_t ol = sizeof off;
   if (getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0) XD_FAIL("getsockopt(XDP_MMAP_OFFSETS)");
   x->rx_len = off.rx.desc + (size_t)rxs * sizeof(struct xdp_desc);
   x->tx_len = off.tx.desc + (size_t)txs * sizeof(struct xdp_desc);
   if (xd_map_ring(x->fd, XDP_PGOFF_RX_RING, x->rx_len, &x->rx_map)) XD_FAIL("mmap(RX ring)");
-  if (xd_map_ring(x->fd, XDP_PGOFF_TX_RING, x->tx_len, &x->tx_map)) XD_FAIL("mmap(TX ring)");
+  if (xd_map_ring(x->tfd, XDP_PGOFF_TX_RING, x->tx_len, &x->tx_map)) XD_FAIL("mmap(TX ring)");
   ring_init(&x->rx, x->rx_map, &off.rx, rxs, false);
   ring_init(&x->tx, x->tx_map, &off.tx, txs, true);
   if (new_q) {
@@ -855,10 +861,23 @@ TN_FN(XskOpen) {
   pthread_mutex_unlock(&u->lock);
   x->q = q;
   x->umem = u;
-  if (!reg_here) {
-    /* the flags word of a shared socket's TX ring says whether it needs a kick */
-    x->need_wakeup = (__atomic_load_n(x->tx.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP) != 0 || x->need_wakeup;
+  /* The transmit socket: bound to the same (interface, queue), sharing the receiving
+   * socket's buffer pool (UMEM, fill and completion rings); it has only the TX ring. A sent
+   * frame is charged to the socket that sent it until its skb is freed, and the free
+   * (sock_wfree, on veth inside our own sendto) wakes that socket's waiters: our poll
+   * entry, if it were the receiving socket, for every frame. Nobody waits on this one. */
+  sa.sxdp_flags = XDP_SHARED_UMEM;
+  sa.sxdp_shared_umem_fd = (uint32_t)x->fd;
+  if (bind(x->tfd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    xsk_shutdown(x);
+    free(x);
+    tn_throw_errno(env, e, "bind(AF_XDP) for transmitting");
+    return NULL;
   }
+  /* the flags word of the TX ring says whether it needs a kick (the pool's setting; a ring
+   * that joined a bound pool may not show it yet: then kick always) */
+  x->need_wakeup = (x->need_wakeup || !reg_here) && (__atomic_load_n(x->tx.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP) != 0;
 
   napi_value out, h, name, res;
   napi_create_string_utf8(env, "XdpSocket", NAPI_AUTO_LENGTH, &name);
@@ -872,6 +891,7 @@ TN_FN(XskOpen) {
   napi_create_object(env, &out);
   napi_set_named_property(env, out, "handle", h);
   tn_set_int(env, out, "fd", x->fd);
+  tn_set_int(env, out, "txFd", x->tfd);
   tn_set_bool(env, out, "zeroCopy", x->zerocopy);
   tn_set_bool(env, out, "shared", !reg_here);
   tn_set_bool(env, out, "needWakeup", x->need_wakeup);
@@ -885,6 +905,7 @@ fail:
     if (q->comp_map) munmap(q->comp_map, q->comp_len);
     free(q);
   }
+  if (x->tfd >= 0) close(x->tfd);
   if (x->fd >= 0) close(x->fd);
   free(x->held);
   free(x->cache);
@@ -1082,9 +1103,14 @@ TN_FN(XskStats) {
     if (getsockopt(x->fd, SOL_XDP, XDP_STATISTICS, &st, &l) == 0) {
       o[13] = (double)st.rx_dropped;
       o[14] = (double)st.rx_invalid_descs;
-      o[15] = (double)st.tx_invalid_descs;
       o[16] = (double)st.rx_ring_full;
       o[17] = (double)st.rx_fill_ring_empty_descs;
+    }
+    /* the TX ring's counters are the transmit socket's */
+    memset(&st, 0, sizeof st);
+    l = sizeof st;
+    if (getsockopt(x->tfd, SOL_XDP, XDP_STATISTICS, &st, &l) == 0) {
+      o[15] = (double)st.tx_invalid_descs;
       o[18] = (double)st.tx_ring_empty_descs;
     }
     pthread_mutex_lock(&x->umem->lock);
