@@ -20,6 +20,7 @@
 import type { ConnHooks, ConnTableSwitches } from '@tunvs/conntrack';
 import { ConnTable } from '@tunvs/conntrack';
 import type { Link, PacketBatch } from '@tunvs/link';
+import { performance } from 'node:perf_hooks';
 import { DEFAULT_KERNEL, Proto, isKernelMode } from '@tunvs/model';
 import type {
   ConnInfo, DefenseSettings, DestSpec, DirectorControl, DirectorInfo, KernelMode, ServiceInfo, ServiceKey, ServiceSpec, Timeouts,
@@ -39,6 +40,7 @@ import { IcmpRelay } from './icmp.js';
 import { L2 } from './l2.js';
 import type { OwnedAddress } from './l2.js';
 import { MarkClassifier } from './marks.js';
+import { PrefetchGate } from './prefetch-gate.js';
 import type { MarkRule } from './marks.js';
 import type { Neighbours } from './neighbours.js';
 import { Routes } from './routes.js';
@@ -149,6 +151,8 @@ export class Director implements DirectorControl {
   private readonly control: Control;
   private readonly timers: Timers;
   private readonly settings: DatapathSettings = { sloppyTcp: false, prefetch: true, prefetchMinEntries: PREFETCH_MIN_ENTRIES };
+  /** whether the pre-pass pays on the traffic of now (timed probes) */
+  readonly prefetchGate = new PrefetchGate();
   /** local protocol handlers (VRRP), by IPv4 protocol number */
   private readonly local = new Map<number, LocalHandler>();
   private readonly now: () => number;
@@ -269,8 +273,9 @@ export class Director implements DirectorControl {
   /**
    * The batch pre-pass (Datapath.prefetch): read the connection-table lines of a group of
    * frames together before processing them one by one, while the table holds at least
-   * `prefetchMinEntries` entries. On by default; off, each lookup waits for its own cache
-   * misses. Either way the packets are handled alike.
+   * `prefetchMinEntries` entries and timed probes (`prefetchGate`) say it pays. On by
+   * default; off, each lookup waits for its own cache misses. Either way the packets are
+   * handled alike.
    */
   get prefetch(): boolean {
     return this.settings.prefetch;
@@ -365,8 +370,20 @@ export class Director implements DirectorControl {
     const offsets = batch.offsets;
     const lengths = batch.lengths;
     // in groups: the pre-pass reads the group's connection-table lines (their misses
-    // overlap), then its frames go through the data path one by one, in order
-    const pre = this.settings.prefetch && this.conns.size >= this.settings.prefetchMinEntries;
+    // overlap), then its frames go through the data path one by one, in order; whether it
+    // runs, the gate's timed probes decide (it does not pay on lines already in cache)
+    let pre = this.settings.prefetch && this.conns.size >= this.settings.prefetchMinEntries;
+    let probe = 0;
+    let t0 = 0;
+    if (pre) {
+      const gate = this.prefetchGate;
+      probe = gate.probe(n);
+      if (probe === 0) pre = gate.on;
+      else {
+        pre = probe === 1;
+        t0 = performance.now();
+      }
+    }
     for (let g = 0; g < n; g += PREFETCH_GROUP) {
       const end = Math.min(n, g + PREFETCH_GROUP);
       if (pre && end - g > 1) {
@@ -378,6 +395,7 @@ export class Director implements DirectorControl {
         for (let i = g; i < end; i++) dp.receive(x, buf, offsets[i]!, lengths[i]!);
       }
     }
+    if (probe !== 0) this.prefetchGate.record(probe, (performance.now() - t0) * 1e6, n);
     this.counters.txPackets += x.flushGroup(buf);
   }
 

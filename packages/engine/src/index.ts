@@ -18,6 +18,7 @@ export { Routes, MAX_SUBNETS } from './routes.js';
 export { LinkXmit, TunXmit, TapXmit } from './xmit.js';
 export { TxQueue, TxSlab } from './txqueue.js';
 export { Datapath, PREFETCH_GROUP, PREFETCH_MIN_ENTRIES } from './datapath.js';
+export { PrefetchGate, PROBE_EVERY, PROBE_MIN_FRAMES } from './prefetch-gate.js';
 export type { DatapathSettings, SyncHook } from './datapath.js';
 export { IcmpRelay } from './icmp.js';
 export { Timers } from './timers.js';
