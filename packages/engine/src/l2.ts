@@ -29,9 +29,9 @@ export interface OwnedAddress {
 
 /** 01:00:5e:00:00:00, the first MAC of the IPv4 groups (RFC 1112: their low 23 bits follow). */
 const IPV4_GROUP_MAC48 = 0x01005e000000;
-/** an IPv4 group MAC's first two bytes, and the top 9 bits of its last four (0x5e, then 0) */
-const IPV4_GROUP_HI = 0x0100;
-const IPV4_GROUP_LO9 = 0x5e << 1;
+/** the same in the two words `isIpv4Multicast` reads: the first two bytes, and the top 9 bits of the last four */
+const IPV4_GROUP_HI = Math.floor(IPV4_GROUP_MAC48 / 0x100000000);
+const IPV4_GROUP_LO9 = (IPV4_GROUP_MAC48 % 0x100000000) >>> 23;
 
 /** The transmit side L2 writes into (the batch's TapXmit). */
 export interface L2Tx {
