@@ -25,6 +25,7 @@ import { waitFor } from '../fixtures/daemon-lab.js';
 
 const gate = bypassGate('lwk');
 const VIP = '10.87.0.100';
+const VIP2 = '10.87.0.101';
 const CLIENTS = ['10.87.0.2', '10.87.0.3'];
 const HTTP_PORT = 9187;
 
@@ -102,6 +103,30 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
     t.match(plain.stdout, /TCP\s+10\.87\.0\.100:80 rr\n\s+-> RemoteAddress:Port|TCP\s+10\.87\.0\.100:80 rr/, 'tunvsadm -L -n as with one worker');
     const c = tunvsadm(sock, ['-L', '-n', '-c']);
     t.ok(c.stdout.split('\n').filter((l) => /^TCP\s/.test(l)).length >= 16, 'tunvsadm -L -c lists both workers\' connections');
+
+    // a persistent service on another VIP in front of the same real servers (rs:80): the
+    // program steers their replies by one entry, so the plain service's clients are now
+    // hashed by address alone too, or half of its connections' replies would reach the
+    // other worker. New connections from new ports, all answered, each on the worker of its
+    // client's address, and still no reply without its connection
+    const a = tunvsadm(sock, ['-A', '-t', `${VIP2}:80`, '-s', 'rr', '-p', '300']);
+    t.equal(a.status, 0, `tunvsadm -A -t ${VIP2}:80 -p 300 ${a.stderr}`);
+    for (const r of reals) t.equal(tunvsadm(sock, ['-a', '-t', `${VIP2}:80`, '-r', `${r}:80`, '-m']).status, 0, `tunvsadm -a ... -r ${r}:80 -m`);
+    const shared = clients.map((ns, i) => labClient(lab, ns, ['http', VIP, '80', '8'], { timeoutMs: 30_000, portBase: 42000 + 100 * i + (kind === 'xdp' ? 0 : 1000) })[0]);
+    shared.forEach((h, i) => t.equal(h?.errors, 0, `client ${i + 1}: HTTP to ${VIP}:80 beside the persistent ${VIP2}:80 without errors`));
+    const ctl2 = await ControlClient.connect(sock, { timeoutMs: 5000 });
+    const ws2 = (await ctl2.call('workerStats')) as WorkerStat[];
+    const wc2 = (await ctl2.call('workerConnections')) as ConnInfo[][];
+    ctl2.close();
+    let freshAll = 0;
+    for (const [i, w] of ws2.entries()) {
+      const fresh = wc2[i]!.filter((c) => !c.template && c.virtualAddr === VIP && c.protocol === 'TCP' && c.clientPort >= 42000 && c.clientPort < 44000);
+      freshAll += fresh.length;
+      t.ok(fresh.every((c) => slotOf(parseIpv4(c.clientAddr), 0, 2) === i), `worker ${i}: the plain service's new connections are of clients whose address hashes to it (${fresh.length})`);
+      t.equal(w.counters.noService! + w.counters.notSyn!, 0, `worker ${i}: still no reply without its connection`);
+    }
+    t.equal(freshAll, 16, 'the workers hold the 16 new connections');
+    t.equal(tunvsadm(sock, ['-D', '-t', `${VIP2}:80`]).status, 0, `tunvsadm -D -t ${VIP2}:80`);
 
     if (kind === 'xdp') {
       // a weight change (what a failed health check does: quiesce) reaches both workers: new

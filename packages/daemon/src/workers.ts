@@ -3,7 +3,8 @@
  * each running a Director on one slot of the link (director-worker.ts) with its own
  * connection table, scheduler state, counters and rate estimator; nothing is shared on the
  * packet path. The steering program hashes every frame to the slot of its client (client
- * address and port; the address alone for persistent services), so both directions of a
+ * address and port; the address alone for persistent services and those sharing a NAT real
+ * server with one: addressSteered in xdp-device.ts), so both directions of a
  * flow, the client's packets and the NAT real server's replies, reach the worker that holds
  * its connection.
  *
@@ -44,10 +45,11 @@ import { newLinkCounters } from '@tunvs/link';
 import type { ConnInfo, DestSpec, DefenseSettings, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo, Timeouts } from '@tunvs/model';
 import type { PacketPortDescriptor, XdpPortDescriptor } from '@tunvs/xdp';
 import type { Snapshot } from '@tunvs/metrics';
-import { ConnFlag } from '@tunvs/model';
+import { ConnFlag, serviceProtocolName } from '@tunvs/model';
 import { SyncApplyCounters } from '@tunvs/sync';
 import type { SyncBackupSettings, SyncMasterCounters, SyncMasterSettings, SyncRecord, SyncWorkers } from '@tunvs/sync';
 import { slotOf } from '@tunvs/xdp';
+import { steerKey } from './xdp-device.js';
 
 /** The Director options a worker is started with (structured-cloneable). */
 export interface WorkerDirectorOptions {
@@ -631,11 +633,16 @@ export function unpackSyncRecord(from: Float64Array, i: number, r: SyncRecord): 
  * The worker a synced connection belongs to: the slot the steering program hashes its
  * client to, so the worker that holds it is the one that gets its packets after a
  * takeover. By the client's address alone for a template and for a connection of a
- * persistent service (as the program steers them), else by address and port.
+ * service the program steers so (`byAddress`: addressSteered of xdp-device.ts, the
+ * persistent services and those sharing a NAT real server with one), else by address and
+ * port.
  */
-export function syncWorkerOf(d: Director, workers: number, r: SyncRecord): number {
+export function syncWorkerOf(d: Director, byAddress: ReadonlySet<string>, workers: number, r: SyncRecord): number {
   let addrOnly = (r.flags & ConnFlag.TEMPLATE) !== 0;
-  if (!addrOnly) addrOnly = d.table.find(r.fwmark, r.protocol, r.vaddr, r.vport)?.persistent ?? false;
+  if (!addrOnly && byAddress.size > 0) {
+    const s = d.table.find(r.fwmark, r.protocol, r.vaddr, r.vport);
+    addrOnly = s !== null && byAddress.has(steerKey(formatIpv4(s.addr), serviceProtocolName(s.protocol) ?? '', s.port));
+  }
   return slotOf(r.caddr, addrOnly ? 0 : r.cport, workers);
 }
 
@@ -662,6 +669,8 @@ export class WorkerSyncRelay implements SyncWorkers {
   constructor(
     private readonly pool: WorkerPool,
     private readonly director: Director,
+    /** the services the steering hashes by client address alone, as last steered (see syncWorkerOf) */
+    private readonly byAddress: () => ReadonlySet<string>,
   ) {
     this.bufs = Array.from({ length: pool.size }, () => new Float64Array(0));
     this.counts = new Array<number>(pool.size).fill(0);
@@ -696,7 +705,7 @@ export class WorkerSyncRelay implements SyncWorkers {
     this.pool.broadcast('syncConfigureBackup', [next]);
   }
   record(r: SyncRecord, _now: number): void {
-    const w = syncWorkerOf(this.director, this.pool.size, r);
+    const w = syncWorkerOf(this.director, this.byAddress(), this.pool.size, r);
     let buf = this.bufs[w]!;
     const n = this.counts[w]!;
     if ((n + 1) * SYNC_REC_FIELDS > buf.length) {

@@ -38,9 +38,72 @@ export interface SteeringPlan {
   arp: string[];
   /** services the program cannot steer (fwmark, IPv6), for a warning */
   unsteered: string[];
+  /** the services whose clients are hashed by address alone (`addressSteered`) */
+  byAddress: Set<string>;
 }
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
+
+/** The key of a virtual service in the steering (and of its VIP entry): dotted VIP, protocol name, port. */
+export function steerKey(addr: string, proto: string, port: number): string {
+  return `${addr}/${proto}/${port}`;
+}
+
+/** Can the program steer service `s` (IPv4, TCP/UDP/SCTP, not a firewall mark)? */
+function steerable(s: ServiceInfo): s is ServiceInfo & { protocol: 'tcp' | 'udp' | 'sctp' } {
+  return s.fwmark === 0 && !s.addr.includes(':') && s.protocol !== null && PROTOS.has(s.protocol);
+}
+
+/**
+ * The services whose clients are hashed by address alone (keys of `steerKey`): each
+ * persistent service (a client's template and all its connections on one worker), and
+ * every service that shares a NAT real server with one, transitively. The program steers
+ * a real server's reply by the entry of (address, protocol, port), else of (address,
+ * protocol, 0): one flag for all the services behind that endpoint. If one of them hashed
+ * by address and port and another by address alone, the replies of one kind would reach
+ * another worker than their connection's. Two services meet at a real server when they
+ * reach the same address and protocol on the same port, or either on port 0 (a port-0
+ * service's servers answer from every port).
+ */
+export function addressSteered(services: readonly ServiceInfo[]): Set<string> {
+  const list = services.filter(steerable);
+  // union-find over the services' indices
+  const up = list.map((_, i) => i);
+  const root = (i: number): number => {
+    while (up[i] !== i) i = up[i] = up[up[i]!]!;
+    return i;
+  };
+  const join = (a: number, b: number): void => {
+    up[root(a)] = root(b);
+  };
+  // per (real address, protocol): the first service seen on each port
+  const byReal = new Map<string, Map<number, number>>();
+  list.forEach((s, i) => {
+    for (const d of s.dests) {
+      if (d.method !== 'masq') continue;
+      const where = `${d.addr}/${s.protocol}`;
+      let ports = byReal.get(where);
+      if (!ports) byReal.set(where, (ports = new Map()));
+      const port = s.port === 0 ? 0 : d.port;
+      const first = ports.get(port);
+      if (first === undefined) ports.set(port, i);
+      else join(i, first);
+    }
+  });
+  for (const ports of byReal.values()) {
+    const any = ports.get(0);
+    if (any !== undefined) for (const i of ports.values()) join(i, any);
+  }
+  const persistentRoots = new Set<number>();
+  list.forEach((s, i) => {
+    if (s.persistent > 0) persistentRoots.add(root(i));
+  });
+  const out = new Set<string>();
+  list.forEach((s, i) => {
+    if (persistentRoots.has(root(i))) out.add(steerKey(s.addr, s.protocol, s.port));
+  });
+  return out;
+}
 
 /**
  * What VRRP instances on the bypass interface need steered to the Director (vrrp-tap.ts
@@ -60,7 +123,7 @@ export interface VrrpSteering {
 export function vrrpSteering(cfg: VrrpConfig | undefined, device: string, defaultSrc: string): VrrpSteering {
   const vips = new Map<string, EndpointSpec>();
   const arp = new Set<string>();
-  const add = (addr: string, proto: EndpointSpec['proto'], port = 0): void => void vips.set(`${addr}/${String(proto)}/${port}`, { addr, proto, port });
+  const add = (addr: string, proto: EndpointSpec['proto'], port = 0): void => void vips.set(steerKey(addr, String(proto), port), { addr, proto, port });
   for (const i of cfg?.instances ?? []) {
     if (i.interface !== device) continue;
     // by VRID (the program's "port" of protocol 112): adverts of other VRIDs on the wire
@@ -79,8 +142,8 @@ export function vrrpSteering(cfg: VrrpConfig | undefined, device: string, defaul
 /**
  * The steering of `services`: every IPv4 virtual service by (VIP, protocol, port; port 0 =
  * every port), the NAT real servers by (address, protocol, port) so that their replies reach
- * the worker of the client, hashed on the address alone for persistent services (a
- * persistent client keeps one worker for all its connections); ARP for the owned addresses
+ * the worker of the client, hashed on the address alone for the services `addressSteered`
+ * names (a persistent client keeps one worker for all its connections); ARP for the owned addresses
  * and every VIP. Direct routing and tunnel real servers answer the client themselves: nothing
  * of theirs comes back.
  */
@@ -88,28 +151,27 @@ export function steeringPlan(services: readonly ServiceInfo[], owned: readonly s
   const vips = new Map<string, EndpointSpec>();
   const reals = new Map<string, EndpointSpec>();
   const arp = new Set<string>([...owned, ...(vrrp?.arp ?? [])]);
-  for (const v of vrrp?.vips ?? []) vips.set(`${String(v.addr)}/${String(v.proto)}/${v.port ?? 0}`, v);
+  for (const v of vrrp?.vips ?? []) vips.set(steerKey(String(v.addr), String(v.proto), v.port ?? 0), v);
   const unsteered: string[] = [];
+  const byAddress = addressSteered(services);
   for (const s of services) {
-    if (s.fwmark !== 0 || s.addr.includes(':') || s.protocol === null || !PROTOS.has(s.protocol)) {
+    if (!steerable(s)) {
       unsteered.push(s.fwmark !== 0 ? `fwmark ${s.fwmark}` : `${s.protocol ?? '?'} ${s.addr}:${s.port}`);
       continue;
     }
-    const proto = s.protocol as 'tcp' | 'udp' | 'sctp';
-    const addrOnly = s.persistent > 0;
-    const v: EndpointSpec = { addr: s.addr, proto, port: s.port, addrOnly };
-    vips.set(`${s.addr}/${proto}/${s.port}`, v);
+    const proto = s.protocol;
+    const key = steerKey(s.addr, proto, s.port);
+    // the services that meet at a real server are all hashed alike (addressSteered)
+    const addrOnly = byAddress.has(key);
+    vips.set(key, { addr: s.addr, proto, port: s.port, addrOnly });
     arp.add(s.addr);
     for (const d of s.dests) {
       if (d.method !== 'masq') continue;
       const port = s.port === 0 ? 0 : d.port;
-      const key = `${d.addr}/${proto}/${port}`;
-      const prev = reals.get(key);
-      // one entry per real endpoint: persistent wins (address-only keeps both kinds together)
-      reals.set(key, { addr: d.addr, proto, port, addrOnly: addrOnly || (prev?.addrOnly ?? false) });
+      reals.set(steerKey(d.addr, proto, port), { addr: d.addr, proto, port, addrOnly });
     }
   }
-  return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered };
+  return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered, byAddress };
 }
 
 const epId = (e: Endpoint): string => `${e.addr}/${e.proto}/${e.port}`;
@@ -237,8 +299,14 @@ export function bothDevices(first: BypassDevice, others: readonly BypassDevice[]
   };
 }
 
-/** Steer what `director` serves now (after a control operation). Returns the warnings for unsteerable services. */
-export function syncSteering(dev: BypassDevice, director: Director, owned: readonly string[]): string[] {
+/** What a steering sync did: the services it could not steer (for a warning) and those it hashes by client address alone. */
+export interface SteeringResult {
+  unsteered: string[];
+  byAddress: ReadonlySet<string>;
+}
+
+/** Steer what `director` serves now (after a control operation). */
+export function syncSteering(dev: BypassDevice, director: Director, owned: readonly string[]): SteeringResult {
   return syncSteeringSides([{ dev, owned }], director);
 }
 
@@ -257,17 +325,17 @@ export interface BypassSide {
  * off whichever wire it comes in on), ARP for the interface's own addresses and for the
  * VIPs the Director answers there (`Routes.placed`: the VIP's subnet, else the first).
  */
-export function syncSteeringSides(sides: readonly BypassSide[], director: Director): string[] {
+export function syncSteeringSides(sides: readonly BypassSide[], director: Director): SteeringResult {
   const services = director.listServices();
   const routes = director.routes;
-  let unsteered: string[] = [];
+  let result: SteeringResult = { unsteered: [], byAddress: new Set() };
   sides.forEach((side, index) => {
     const plan = steeringPlan(services, side.owned, side.vrrp);
     if (sides.length > 1 && routes !== null) plan.arp = plan.arp.filter((a) => side.owned.includes(a) || routes.placed(parseIpv4(a)) === index);
     applySteering(side.dev.steering, plan);
-    unsteered = plan.unsteered;
+    result = { unsteered: plan.unsteered, byAddress: plan.byAddress };
   });
-  return unsteered;
+  return result;
 }
 
 /**
