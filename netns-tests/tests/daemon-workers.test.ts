@@ -128,6 +128,21 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
     t.equal(freshAll, 16, 'the workers hold the 16 new connections');
     t.equal(tunvsadm(sock, ['-D', '-t', `${VIP2}:80`]).status, 0, `tunvsadm -D -t ${VIP2}:80`);
 
+    // fragments: from each UDP socket a small datagram, then a 3000-byte one (fragmented by
+    // the client's kernel, and so is its echo by the real server's). Every fragment goes to
+    // the worker of its flow (the first by its ports, the later ones after it), so each flow
+    // is one connection, on the worker of its client's address and port, and both echoes
+    // come from one real server
+    const mixBase = 46000 + (kind === 'xdp' ? 0 : 1000);
+    const mixed = clients.map((ns, i) => labClient(lab, ns, ['udpmix', VIP, '7', '8'], { timeoutMs: 60_000, portBase: mixBase + 100 * i })[0]);
+    mixed.forEach((u, i) => t.equal(u?.errors, 0, `client ${i + 1}: small and fragmented datagrams of each flow echoed by one server`));
+    const ctl3 = await ControlClient.connect(sock, { timeoutMs: 5000 });
+    const wc3 = (await ctl3.call('workerConnections')) as ConnInfo[][];
+    ctl3.close();
+    const flows = wc3.map((cs) => cs.filter((c) => c.protocol === 'UDP' && c.clientPort >= mixBase && c.clientPort < mixBase + 200));
+    flows.forEach((cs, i) => t.ok(cs.every((c) => slotOf(parseIpv4(c.clientAddr), c.clientPort, 2) === i), `worker ${i}: its ${cs.length} mixed flows are of clients hashed to it`));
+    t.equal(flows.flat().length, 16, 'one connection per flow (its fragments scheduled nothing of their own)');
+
     if (kind === 'xdp') {
       // a weight change (what a failed health check does: quiesce) reaches both workers: new
       // connections from both clients, over both slots, all go to rs1

@@ -9,7 +9,7 @@ import { call } from './errors.js';
 import { parseAddr, parseEndpoint } from './config.js';
 import type { Endpoint, EndpointSpec, ResolvedSteering } from './config.js';
 import type { NativeXdp } from './native.js';
-import { MapType } from './bpf/program.js';
+import { FRAG_KEY_LEN, MapType } from './bpf/program.js';
 import { AddrFlag, EndpointFlag, Stat, STAT_NAMES, addrKey, endpointKey, u32Value } from './steer.js';
 
 const BPF_ANY = 0;
@@ -152,10 +152,17 @@ export interface SteeringMapFds {
   reals: number;
   addrs: number;
   stats: number;
+  frags: number;
 }
 
 /**
- * Create the vips, reals, addrs and stats maps for `sockets` socket indices, fill them
+ * Datagrams whose first fragment's slot the program remembers at once (an LRU map: the
+ * oldest go first). As many as the Director tracks (FRAG_TABLE_SIZE of @tunvs/engine).
+ */
+export const FRAG_STEER_ENTRIES = 4096;
+
+/**
+ * Create the vips, reals, addrs, stats and frags maps for `sockets` socket indices, fill them
  * (the interface's host addresses first, unless `hostAddresses` is false) and return them
  * with their Steering. `extra` fds made before (e.g. the XSKMAP) are closed on failure too.
  */
@@ -176,6 +183,7 @@ export function createSteeringMaps(
     reals: mk(MapType.Hash, 8, 4, o.maxEndpoints, 'tunvs_reals'),
     addrs: mk(MapType.Hash, 4, 4, o.maxEndpoints * 2 + 256, 'tunvs_addrs'),
     stats: mk(MapType.PercpuArray, 4, 8, Stat.SocketBase + sockets, 'tunvs_stats'),
+    frags: mk(MapType.LruHash, FRAG_KEY_LEN, 4, FRAG_STEER_ENTRIES, 'tunvs_frags'),
   };
   const steering = new Steering(n, fds, ifname);
   if (o.hostAddresses) for (const a of n.hostAddresses(ifname)) steering.setHost(a, true);

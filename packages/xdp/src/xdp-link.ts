@@ -13,7 +13,7 @@ import { lookUpInterface, RingLink } from './ring-link.js';
 import type { RingOps } from './ring-link.js';
 import { MapType, PROG_TYPE_XDP, steeringProgram } from './bpf/program.js';
 import { createSteeringMaps, readProgramStats } from './steering.js';
-import type { ProgramStats, Steering } from './steering.js';
+import type { ProgramStats, Steering, SteeringMapFds } from './steering.js';
 import { socketIndex, u32Value } from './steer.js';
 
 // linux/if_xdp.h and linux/if_link.h
@@ -217,7 +217,7 @@ export class XdpPort {
     /** the kernel's id of the program (`ip link show` prints it) */
     readonly programId: number,
     readonly steering: Steering,
-    private readonly fds: { prog: number; link: number; xsks: number; vips: number; reals: number; addrs: number; stats: number },
+    private readonly fds: { prog: number; link: number; xsks: number } & SteeringMapFds,
     umem: UmemHandle,
     readonly umemId: number,
     view: Uint8Array,
@@ -268,7 +268,7 @@ export class XdpPort {
     for (const l of this.links) l.close();
     this.closed = true;
     const f = this.fds;
-    for (const fd of [f.link, f.prog, f.xsks, f.vips, f.reals, f.addrs, f.stats]) this.n.closeFd(fd);
+    for (const fd of [f.link, f.prog, f.xsks, f.vips, f.reals, f.addrs, f.stats, f.frags]) this.n.closeFd(fd);
     // the UMEM goes when the last handle and view are collected
     this.umem = null;
     this.view = new Uint8Array(0);
@@ -402,8 +402,7 @@ export function openXdp(opts: XdpOptions): XdpPort {
     const xsks = call(`creating the tunvs_xsks map for ${ifname}`, () => n.mapCreate(MapType.Xskmap, 4, 4, nSockets, 0, 'tunvs_xsks'));
     fds.push(xsks);
     const { fds: maps, steering } = createSteeringMaps(n, ifname, o, nSockets, fds);
-    const { vips, reals, addrs, stats } = maps;
-    const program = steeringProgram(o.slots, { xsks, vips, reals, addrs, stats }).assemble();
+    const program = steeringProgram(o.slots, { xsks, ...maps }).assemble();
     const prog = call(`loading the XDP program for ${ifname}`, () => n.progLoad(PROG_TYPE_XDP, program, 'tunvs_steer', 'GPL'));
     fds.push(prog);
 
@@ -501,7 +500,7 @@ export function openXdp(opts: XdpOptions): XdpPort {
       mode,
       programId,
       steering,
-      { prog, link: linkFd, xsks, vips, reals, addrs, stats },
+      { prog, link: linkFd, xsks, ...maps },
       umem.handle,
       umem.id,
       view,

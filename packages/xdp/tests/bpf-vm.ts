@@ -2,7 +2,7 @@
  * A small eBPF interpreter for the unit tests: runs the steering program on a frame with
  * in-memory maps, without root or a kernel. It implements what the program uses (ALU32/64,
  * byte swaps, loads and stores of 1-8 bytes, conditional jumps, 64-bit immediate map loads,
- * bpf_map_lookup_elem and bpf_redirect_map) and throws on anything else, and on any memory
+ * bpf_map_lookup_elem, bpf_map_update_elem and bpf_redirect_map) and throws on anything else, and on any memory
  * access outside the frame, the stack, the context or a map value: a read past the end of
  * the frame here is a bounds check the program forgot (the kernel's verifier would refuse
  * such a program; this catches it in the logic tests first).
@@ -14,7 +14,7 @@ const M64 = (1n << 64n) - 1n;
 const M32 = (1n << 32n) - 1n;
 
 export interface VmMap {
-  kind: 'hash' | 'array' | 'xsk';
+  kind: 'hash' | 'lru' | 'array' | 'xsk';
   keySize: number;
   valueSize: number;
   maxEntries: number;
@@ -245,6 +245,27 @@ function run(program: Uint8Array, maps: Map<number, VmMap>, frame: Uint8Array, c
           for (let k = 0; k < map.keySize; k++) key[k] = Number(load(r[2]! + BigInt(k), 1));
           const v = map.entries.get(hex(key));
           r[0] = v ? valuePtr(v) : 0n;
+        } else if (i.imm === 2) {
+          // bpf_map_update_elem(map, key, value, flags): BPF_ANY only; an LRU map drops its
+          // least recently updated entry when full (lookups do not refresh it here)
+          if (r[4] !== 0n || (map.kind !== 'hash' && map.kind !== 'lru')) throw new Error(`map_update_elem at ${pc}: only BPF_ANY on a hash map`);
+          const key = new Uint8Array(map.keySize);
+          for (let k = 0; k < map.keySize; k++) key[k] = Number(load(r[2]! + BigInt(k), 1));
+          const value = new Uint8Array(map.valueSize);
+          for (let k = 0; k < map.valueSize; k++) value[k] = Number(load(r[3]! + BigInt(k), 1));
+          const h = hex(key);
+          map.entries.delete(h);
+          if (map.entries.size >= map.maxEntries) {
+            if (map.kind !== 'lru') {
+              r[0] = BigInt.asUintN(64, -7n); // E2BIG
+              for (let k = 1; k <= 5; k++) r[k] = 0xdeadn;
+              pc++;
+              continue;
+            }
+            map.entries.delete(map.entries.keys().next().value!);
+          }
+          map.entries.set(h, value);
+          r[0] = 0n;
         } else if (i.imm === 51) {
           const key = Number(r[2]! & M32);
           redirectKey = key;

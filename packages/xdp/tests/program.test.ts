@@ -4,12 +4,12 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { packet, parseIpv4, quoteOf } from '@tunvs/packet';
-import { steeringProgram, XdpAction, FILTER_KEEP } from '../src/bpf/program.js';
+import { steeringProgram, XdpAction, FILTER_KEEP, FRAG_KEY_LEN } from '../src/bpf/program.js';
 import { AddrFlag, EndpointFlag, Stat, addrKey, endpointKey, slotOf, socketIndex, u32Value, PROTO, VRRP_PROTO } from '../src/steer.js';
 import { hex, runSkb, runXdp, u32le, vmMap } from './bpf-vm.js';
 import type { VmMap } from './bpf-vm.js';
 
-const FD = { xsks: 101, vips: 102, reals: 103, addrs: 104, stats: 105 };
+const FD = { xsks: 101, vips: 102, reals: 103, addrs: 104, stats: 105, frags: 106 };
 const VIP = '10.0.2.100';
 const RS = '10.0.1.11';
 const HOST = '10.0.1.1';
@@ -46,6 +46,7 @@ function world(slots: number, queues = 1, opts: { addrOnly?: boolean; missing?: 
   maps.set(FD.reals, reals);
   maps.set(FD.addrs, addrs);
   maps.set(FD.stats, stats);
+  maps.set(FD.frags, vmMap('lru', FRAG_KEY_LEN, 4, 8));
   return { prog: steeringProgram(slots, FD).assemble(), maps, slots };
 }
 
@@ -149,18 +150,50 @@ t.test('ICMP errors quoting a flow go where the flow goes', async (t) => {
   t.equal(run(w, e3).action, XdpAction.Pass, 'an error about someone else’s packet passes');
 });
 
-t.test('fragments are steered by address only', async (t) => {
+t.test('fragments go where their flow goes: the first by its ports, the later ones after it (frags map), else by address', async (t) => {
   const w = world(4);
-  const first = packet().eth().ipv4({ src: '10.8.0.1', dst: VIP, mf: true, id: 9 }).udp({ sport: 4000, dport: 80 }).payload(64).build();
+  const c = parseIpv4('10.8.0.1');
+  // a client port whose flow hashes elsewhere than the address alone
+  const cport = [...Array(64).keys()].map((i) => 4000 + i).find((p) => slotOf(c, p, 4) !== slotOf(c, 0, 4))!;
+  const flow = slotOf(c, cport, 4);
+  const byAddr = slotOf(c, 0, 4);
+  t.equal(run(w, toVip('10.8.0.1', cport, 'udp')).key, flow, 'the flow, unfragmented');
+  const first = packet().eth().ipv4({ src: '10.8.0.1', dst: VIP, mf: true, id: 9 }).udp({ sport: cport, dport: 80 }).payload(64).build();
   const rest = packet().eth().ipv4({ src: '10.8.0.1', dst: VIP, fragOffset: 9, id: 9, protocol: 17 }).payload(40).build();
-  const want = slotOf(parseIpv4('10.8.0.1'), 0, 4);
-  t.equal(run(w, first).key, want, 'first fragment');
-  t.equal(run(w, rest).key, want, 'later fragment');
-  const back = packet().eth().ipv4({ src: RS, dst: '10.8.0.1', fragOffset: 20, id: 3, protocol: 17 }).payload(40).build();
-  t.equal(run(w, back).key, want, 'a fragment from a real server, by its destination');
-  t.equal(stat(w, Stat.Fragment), 3);
+  t.equal(run(w, first).key, flow, 'a first fragment: by its ports, like its flow');
+  t.equal(run(w, rest).key, flow, 'a later fragment: where its first went');
+  t.equal(run(w, rest).key, flow, 'and every later one of that datagram');
+  const stray = packet().eth().ipv4({ src: '10.8.0.1', dst: VIP, fragOffset: 9, id: 10, protocol: 17 }).payload(40).build();
+  t.equal(run(w, stray).key, byAddr, 'a later fragment before (or without) its first: by address');
+  // the real server's reply, fragmented (a large DNS answer to a small query)
+  const backFirst = packet().eth().ipv4({ src: RS, dst: '10.8.0.1', mf: true, id: 3 }).udp({ sport: 80, dport: cport }).payload(64).build();
+  const backRest = packet().eth().ipv4({ src: RS, dst: '10.8.0.1', fragOffset: 9, id: 3, protocol: 17 }).payload(40).build();
+  t.equal(run(w, backFirst).key, flow, 'a reply\'s first fragment: by the client\'s port');
+  t.equal(run(w, backRest).key, flow, 'its later fragments follow');
+  t.equal(stat(w, Stat.Fragment), 4, 'later fragments counted as fragments (first ones as IP)');
   const host = packet().eth().ipv4({ src: RS, dst: HOST, fragOffset: 20, id: 3, protocol: 17 }).payload(40).build();
   t.equal(run(w, host).action, XdpAction.Pass, 'a fragment to the host passes');
+  // the map is bounded (LRU): an old datagram's later fragment falls back to its address
+  for (let id = 100; id < 108; id++) {
+    run(w, packet().eth().ipv4({ src: '10.8.0.1', dst: VIP, mf: true, id }).udp({ sport: cport, dport: 80 }).payload(8).build());
+  }
+  t.equal(w.maps.get(FD.frags)!.entries.size, 8, 'the frags map holds at most its size');
+  t.equal(run(w, rest).key, byAddr, 'an evicted datagram: by address');
+
+  // address-only services: first and later fragments by address
+  const wa = world(4, 1, { addrOnly: true });
+  t.equal(run(wa, first).key, byAddr);
+  t.equal(run(wa, rest).key, byAddr);
+
+  // the AF_PACKET fanout program decides alike; the filter keeps them all
+  const wf = world(4);
+  const fanout = steeringProgram(4, FD, 'fanout').assemble();
+  const filter = steeringProgram(4, FD, 'filter').assemble();
+  t.equal(runSkb(fanout, wf.maps, first, 14).action, flow, 'fanout: the first fragment by its ports');
+  t.equal(runSkb(fanout, wf.maps, rest, 14).action, flow, 'fanout: the later one after it');
+  t.equal(runSkb(fanout, wf.maps, stray, 14).action, byAddr, 'fanout: a stray one by address');
+  for (const f of [first, rest, stray]) t.equal(runSkb(filter, wf.maps, f, 0).action, FILTER_KEEP, 'the filter keeps the director\'s fragments');
+  t.equal(wf.maps.get(FD.frags)!.entries.size, 1, 'the filter writes nothing (the fanout program remembered the one datagram)');
 });
 
 t.test('ARP for a director address goes to slot 0 of its queue', async (t) => {

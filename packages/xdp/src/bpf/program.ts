@@ -15,10 +15,17 @@
  *   ├─ IPv4 ICMP error (3, 4, 11, 12) quoting (isaddr:isport -> idaddr:idport)
  *   │   ├─ (isaddr, isport, proto) in vips (we sent it to a client) -> client = (idaddr, idport)
  *   │   └─ (idaddr, idport, proto) in reals (we sent it to a server) -> client = (isaddr, isport)
- *   ├─ IPv4 fragment (MF or offset): no ports
+ *   ├─ IPv4 fragment (MF or offset)
+ *   │   ├─ the first of TCP/UDP/SCTP (offset 0, it has the ports): as a whole packet (above),
+ *   │   │  and its slot kept in frags[(saddr, daddr, id, proto)]  (xdp and fanout forms)
+ *   │   ├─ a later one whose datagram is in frags                -> that slot (xdp, fanout)
  *   │   ├─ daddr has AddrFlag.Vip                                -> client = (saddr, 0)
  *   │   └─ saddr has AddrFlag.Real (and daddr not Host)          -> client = (daddr, 0)
  *   └─ anything else                                             -> pass
+ *
+ * So the fragments of a datagram go where its flow goes (the Director tracks them on the
+ * worker that holds the connection), as long as the first comes first; a later fragment
+ * that overtakes it is steered by address, as every fragment was before the frags map.
  *
  * slot = (clientHash(addr, port) * slots) >> 32, port 0 when the entry has
  * EndpointFlag.AddrOnly; socket index = rx_queue_index * slots + slot. A redirect to an
@@ -33,8 +40,8 @@ import { Asm, FP, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9 } from './asm.js';
 import { AddrFlag, EndpointFlag, HASH_K1, HASH_K2, Stat, VRRP_PROTO } from '../steer.js';
 
 /** bpf(2) map types and helpers used here. */
-export const MapType = { Hash: 1, Array: 2, PercpuArray: 6, Xskmap: 17 } as const;
-export const Helper = { mapLookupElem: 1, skbLoadBytes: 26, redirectMap: 51, skbLoadBytesRelative: 68 } as const;
+export const MapType = { Hash: 1, Array: 2, PercpuArray: 6, LruHash: 9, Xskmap: 17 } as const;
+export const Helper = { mapLookupElem: 1, mapUpdateElem: 2, skbLoadBytes: 26, redirectMap: 51, skbLoadBytesRelative: 68 } as const;
 export const XdpAction = { Aborted: 0, Drop: 1, Pass: 2, Tx: 3, Redirect: 4 } as const;
 /** BPF_PROG_TYPE_XDP */
 export const PROG_TYPE_XDP = 6;
@@ -77,7 +84,12 @@ export interface SteeringMaps {
   addrs: number;
   /** PERCPU_ARRAY u32 -> u64 counters (Stat) */
   stats: number;
+  /** LRU_HASH 12-byte datagram key (FRAG_KEY_LEN) -> u32 slot: where a first fragment went, for the later ones */
+  frags: number;
 }
+
+/** Bytes of a frags map key: source and destination address, IP ID, protocol, a zero byte. */
+export const FRAG_KEY_LEN = 12;
 
 // stack slots (offsets from the frame pointer)
 const S_QUEUE = -4;
@@ -93,13 +105,17 @@ const S_CADDR = -44;
 const S_CPORT = -48;
 const S_REASON = -52;
 const S_INDEX = -56;
+/** 1 while the frame is the first fragment of a datagram (its slot is remembered) */
+const S_FRAG = -60;
+const S_FVAL = -64;
+const S_FKEY = -80; // FRAG_KEY_LEN bytes: saddr(4) daddr(4) id(2) proto(1) pad(1)
 /**
  * The frame copy of the skb forms: up to 160 bytes, stored 2 bytes into an 8-aligned
  * zeroed area so that the IP header (frame offset 14) is 8-aligned: the verifier wants
  * aligned stack accesses.
  */
 const BUF_LEN = 160;
-const S_BUF = -64 - BUF_LEN - 8;
+const S_BUF = -88 - BUF_LEN - 8;
 const BUF_SHIFT = 2;
 
 // Ethertypes and constants as a little-endian 16-bit load of the wire bytes sees them
@@ -177,6 +193,17 @@ export function steeringProgram(slots: number, maps: SteeringMaps, target: Progr
     a.label(none);
   };
 
+  /** the frags map key of the datagram at r8 (its addresses and protocol already on the stack) at S_FKEY */
+  const fragKey = (): void => {
+    a.ldx('w', R4, FP, S_SADDR).stx('w', FP, S_FKEY, R4);
+    a.ldx('w', R4, FP, S_DADDR).stx('w', FP, S_FKEY + 4, R4);
+    a.ldx('h', R4, R8, 4).stx('h', FP, S_FKEY + 8, R4);
+    a.ldx('w', R4, FP, S_PROTO).stx('b', FP, S_FKEY + 10, R4);
+    a.st('b', FP, S_FKEY + 11, 0);
+  };
+  // the filter only keeps or drops (by address for fragments); the slot is the XDP and fanout programs' business
+  const followFragments = target !== 'filter';
+
   // ---------------------------------------------------------------- entry
   if (target === 'xdp') {
     a.note('r7 = data, r6 = data_end, queue on the stack');
@@ -214,7 +241,7 @@ export function steeringProgram(slots: number, maps: SteeringMaps, target: Progr
     a.alu64('mov', R6, R7).alu64('add', R6, R9);
     a.st('w', FP, S_QUEUE, 0);
   }
-  a.st('w', FP, S_SPORT, 0).st('w', FP, S_DPORT, 0);
+  a.st('w', FP, S_SPORT, 0).st('w', FP, S_DPORT, 0).st('w', FP, S_FRAG, 0);
   bounds(R7, 14, 'short');
   a.ldx('h', R2, R7, 12);
   a.jmp('ne', R2, { imm: ETH_VLAN_LE }, 'novlan');
@@ -239,8 +266,21 @@ export function steeringProgram(slots: number, maps: SteeringMaps, target: Progr
   a.ldx('b', R2, R8, 9).stx('w', FP, S_PROTO, R2);
   a.ldx('w', R3, R8, 12).stx('w', FP, S_SADDR, R3);
   a.ldx('w', R3, R8, 16).stx('w', FP, S_DADDR, R3);
-  a.note('MF or fragment offset: no ports');
-  a.ldx('h', R3, R8, 6).be(R3, 16).alu64('and', R3, { imm: 0x3fff }).jmp('ne', R3, { imm: 0 }, 'fragment');
+  a.ldx('h', R3, R8, 6).be(R3, 16).alu64('and', R3, { imm: 0x3fff }).jmp('eq', R3, { imm: 0 }, 'whole');
+  if (followFragments) {
+    // a later fragment has no ports: it follows its first (the frags map), else its address.
+    // A first fragment of TCP, UDP or SCTP has them: steered as a whole packet, and its slot
+    // remembered under the datagram's key for the later ones
+    a.alu64('and', R3, { imm: 0x1fff }).jmp('ne', R3, { imm: 0 }, 'fragment');
+    a.jmp('eq', R2, { imm: 6 }, 'firstfrag').jmp('eq', R2, { imm: 17 }, 'firstfrag').jmp('eq', R2, { imm: 132 }, 'firstfrag');
+    a.ja('fragaddr');
+    a.label('firstfrag');
+    fragKey();
+    a.st('w', FP, S_FRAG, 1);
+  } else {
+    a.ja('fragment');
+  }
+  a.label('whole');
   a.alu64('mov', R9, R8).alu64('add', R9, R1);
   a.note('r9 = transport header');
   a.jmp('eq', R2, { imm: 6 }, 'ports').jmp('eq', R2, { imm: 17 }, 'ports').jmp('eq', R2, { imm: 132 }, 'ports');
@@ -317,6 +357,17 @@ export function steeringProgram(slots: number, maps: SteeringMaps, target: Progr
 
   // ---------------------------------------------------------------- fragments
   a.label('fragment');
+  if (followFragments) {
+    fragKey();
+    lookup(maps.frags, S_FKEY);
+    a.jmp('eq', R0, { imm: 0 }, 'fragaddr');
+    a.ldx('w', R1, R0, 0);
+    a.ldx('w', R2, FP, S_QUEUE).alu64('mul', R2, { imm: slots }).alu64('add', R2, R1);
+    a.stx('w', FP, S_INDEX, R2);
+    a.st('w', FP, S_REASON, Stat.Fragment);
+    a.ja('deliver');
+  }
+  a.label('fragaddr');
   addrFlags(S_DADDR);
   a.jmp('set', R9, { imm: AddrFlag.Vip }, 'fragvip');
   a.jmp('set', R9, { imm: AddrFlag.Host }, 'pass');
@@ -358,6 +409,16 @@ export function steeringProgram(slots: number, maps: SteeringMaps, target: Progr
   a.alu32('mul', R1, { imm: HASH_K2 });
   a.alu64('mov', R3, R1).alu32('rsh', R3, { imm: 16 }).alu32('xor', R1, R3);
   a.alu64('mul', R1, { imm: slots }).alu64('rsh', R1, { imm: 32 });
+  if (followFragments) {
+    a.ldx('w', R3, FP, S_FRAG).jmp('eq', R3, { imm: 0 }, 'slot');
+    a.note('a first fragment: frags[key] = slot');
+    a.stx('w', FP, S_FVAL, R1);
+    a.ldMap(R1, maps.frags).alu64('mov', R2, FP).alu64('add', R2, { imm: S_FKEY });
+    a.alu64('mov', R3, FP).alu64('add', R3, { imm: S_FVAL }).alu64('mov', R4, { imm: 0 });
+    a.call(Helper.mapUpdateElem);
+    a.ldx('w', R1, FP, S_FVAL);
+    a.label('slot');
+  }
   a.ldx('w', R2, FP, S_QUEUE).alu64('mul', R2, { imm: slots }).alu64('add', R2, R1);
   a.stx('w', FP, S_INDEX, R2);
 
