@@ -6,6 +6,9 @@
  *   leave as VIP:20), a directory listing, a 10 MB upload, and several transfers on one
  *   control connection (the sequence shift accumulates); every byte count and sha256
  *   checked.
+ * - LVS-NAT with the helper on the kernel-bypass links (AF_XDP with two workers, AF_PACKET):
+ *   the steering takes the data connections too (the VIP and the NAT servers on every
+ *   port) to the worker of their control connection; passive and active transfers.
  * - LVS-DR: no helper (the replies bypass the director); passive mode works with a
  *   persistent port-21 service, and with a persistent fwmark service grouping port 21
  *   and the passive range.
@@ -18,6 +21,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB, LAB_SKIP, ROOT } from './lab-util.js';
+import { bypassGate } from '../fixtures/bypass-lab.js';
 
 const tunvsd = join(ROOT, 'packages/daemon/dist/bin/tunvsd.js');
 const work = `/run/tunvs-ftp-test-${process.pid}`;
@@ -28,7 +32,15 @@ const SKIP = LAB_SKIP || (vsftpd === '' && 'vsftpd is not installed (scripts/boo
 
 interface Topo {
   vip: string;
-  director: { ns: string; device: string; deviceKind: 'tun' | 'tap'; dip: string; mac: string | null };
+  director: {
+    ns: string;
+    device: string;
+    deviceKind: 'tun' | 'tap' | 'xdp' | 'packet';
+    dip: string;
+    mac: string | null;
+    /** the device and source address tunvsd needs (scripts/lab's own choice) */
+    tunvsd: { device: Record<string, unknown>; sourceAddress: string };
+  };
   clients: { ns: string; ip: string }[];
   servers: { name: string; ns: string; ip: string }[];
 }
@@ -54,7 +66,7 @@ interface Setup {
   reload(conf: (topo: Topo) => Record<string, unknown>): Promise<boolean>;
 }
 
-async function setup(t: Test, method: 'nat' | 'dr', conf: (topo: Topo) => Record<string, unknown>): Promise<Setup | null> {
+async function setup(t: Test, method: 'nat' | 'dr', conf: (topo: Topo) => Record<string, unknown>, link: 'tuntap' | 'xdp' | 'packet' = 'tuntap'): Promise<Setup | null> {
   const procs: ChildProcess[] = [];
   t.teardown(() => {
     for (const p of procs) p.kill('SIGTERM');
@@ -67,7 +79,7 @@ async function setup(t: Test, method: 'nat' | 'dr', conf: (topo: Topo) => Record
   };
   spawnSync(LAB, ['down'], { stdio: 'ignore' });
   mark('lab down');
-  const up = spawnSync(LAB, ['up', '--method', method, '--servers', '2', '--quiet'], { encoding: 'utf8' });
+  const up = spawnSync(LAB, ['up', '--method', method, '--servers', '2', '--link', link, '--quiet'], { encoding: 'utf8' });
   t.equal(up.status, 0, `lab up: ${up.stderr}`);
   if (up.status !== 0) return null;
   mark('lab up');
@@ -100,9 +112,10 @@ async function setup(t: Test, method: 'nat' | 'dr', conf: (topo: Topo) => Record
   const sock = join(work, 'tunvsd.sock');
   const d = topo.director;
   const cfg = join(work, 'tunvsd.json');
+  const bypass = link !== 'tuntap';
   const write = (c: (topo: Topo) => Record<string, unknown>): void => writeFileSync(cfg, JSON.stringify({
-    device: { name: d.device, kind: d.deviceKind, ...(d.deviceKind === 'tap' ? { mac: d.mac, addresses: [`${d.dip}/24`] } : {}) },
-    sourceAddress: method === 'dr' ? d.dip : '10.10.1.1',
+    device: bypass ? d.tunvsd.device : { name: d.device, kind: d.deviceKind, ...(d.deviceKind === 'tap' ? { mac: d.mac, addresses: [`${d.dip}/24`] } : {}) },
+    sourceAddress: bypass ? d.tunvsd.sourceAddress : method === 'dr' ? d.dip : '10.10.1.1',
     socket: sock,
     ...c(topo),
   }));
@@ -165,6 +178,37 @@ t.test('LVS-NAT: vsftpd behind the FTP helper, passive and active, listing, uplo
   const m = curl(cl, ['--disable-epsv', ...many]);
   t.equal(m.code, 0, `eight transfers on one session (${m.err.trim()})`);
   for (let i = 0; i < 8; i++) t.equal(existsSync(join(work, `m${i}.txt`)) ? readFileSync(join(work, `m${i}.txt`), 'utf8') : '', 'hello ftp\n', `transfer ${i + 1}`);
+});
+
+const gate = bypassGate('lft');
+
+t.test('LVS-NAT on the kernel-bypass links: the FTP helper\'s data connections steered with their control connection', { skip: SKIP || gate.skip }, async (t) => {
+  for (const [link, workers] of [['xdp', 2], ['packet', 1]] as const) {
+    const why = gate.why(link);
+    await t.test(`${link}, workers ${workers}`, { skip: why === false ? false : why }, async (t) => {
+      const s = await setup(t, 'nat', (topo) => ({
+        ftp: { ports: [21] },
+        workers,
+        services: [{ protocol: 'tcp', addr: topo.vip, port: 21, scheduler: 'rr', dests: topo.servers.map((x) => ({ addr: x.ip, port: 21, method: 'masq' })) }],
+      }), link);
+      if (s === null) return;
+      const cl = s.topo.clients[0]!.ns;
+      const modes: [string, string[]][] = [
+        ['passive EPSV', []],
+        ['passive PASV', ['--disable-epsv']],
+        ['active EPRT', ['-P', '-']],
+      ];
+      // several clients' ports, so that with two workers the control connections hash to both
+      for (const [name, args] of modes) {
+        for (let i = 0; i < 3; i++) {
+          const out = join(work, `bp-${link}-${args.length}-${i}.bin`);
+          const r = curl(cl, [...args, `ftp://${s.topo.vip}/mid.bin`, '-o', out]);
+          t.equal(r.code, 0, `${name} #${i + 1}: curl succeeded (${r.err.trim()})`);
+          t.equal(existsSync(out) ? sha(readFileSync(out)) : '', sha(s.mid), `${name} #${i + 1}: sha256 matches`);
+        }
+      }
+    });
+  }
 });
 
 t.test('LVS-DR: vsftpd with a persistent port-21 service, then a persistent fwmark service (passive)', { skip: SKIP }, async (t) => {

@@ -3,8 +3,8 @@
  * each running a Director on one slot of the link (director-worker.ts) with its own
  * connection table, scheduler state, counters and rate estimator; nothing is shared on the
  * packet path. The steering program hashes every frame to the slot of its client (client
- * address and port; the address alone for persistent services and those sharing a NAT real
- * server with one: addressSteered in xdp-device.ts), so both directions of a
+ * address and port; the address alone for persistent services, those the FTP helper binds
+ * and those sharing a steering entry with one: addressSteered in xdp-device.ts), so both directions of a
  * flow, the client's packets and the NAT real server's replies, reach the worker that holds
  * its connection.
  *
@@ -632,16 +632,17 @@ export function unpackSyncRecord(from: Float64Array, i: number, r: SyncRecord): 
 /**
  * The worker a synced connection belongs to: the slot the steering program hashes its
  * client to, so the worker that holds it is the one that gets its packets after a
- * takeover. By the client's address alone for a template and for a connection of a
- * service the program steers so (`byAddress`: addressSteered of xdp-device.ts, the
- * persistent services and those sharing a NAT real server with one), else by address and
- * port.
+ * takeover. As the program decides for the client's packets: by the client's address alone
+ * for a template, and where the VIP entry (VIP, protocol, port), else (VIP, protocol, 0),
+ * has addrOnly (`vipFlags` of the last steering sync: see addressSteered in xdp-device.ts);
+ * else by address and port.
  */
-export function syncWorkerOf(d: Director, byAddress: ReadonlySet<string>, workers: number, r: SyncRecord): number {
+export function syncWorkerOf(vipFlags: ReadonlyMap<string, boolean>, workers: number, r: SyncRecord): number {
   let addrOnly = (r.flags & ConnFlag.TEMPLATE) !== 0;
-  if (!addrOnly && byAddress.size > 0) {
-    const s = d.table.find(r.fwmark, r.protocol, r.vaddr, r.vport);
-    addrOnly = s !== null && byAddress.has(steerKey(formatIpv4(s.addr), serviceProtocolName(s.protocol) ?? '', s.port));
+  const proto = serviceProtocolName(r.protocol);
+  if (!addrOnly && proto !== null) {
+    const vip = formatIpv4(r.vaddr);
+    addrOnly = vipFlags.get(steerKey(vip, proto, r.vport)) ?? vipFlags.get(steerKey(vip, proto, 0)) ?? false;
   }
   return slotOf(r.caddr, addrOnly ? 0 : r.cport, workers);
 }
@@ -668,9 +669,8 @@ export class WorkerSyncRelay implements SyncWorkers {
 
   constructor(
     private readonly pool: WorkerPool,
-    private readonly director: Director,
-    /** the services the steering hashes by client address alone, as last steered (see syncWorkerOf) */
-    private readonly byAddress: () => ReadonlySet<string>,
+    /** the steering's VIP entries and their addrOnly flags, as last steered (see syncWorkerOf) */
+    private readonly vipFlags: () => ReadonlyMap<string, boolean>,
   ) {
     this.bufs = Array.from({ length: pool.size }, () => new Float64Array(0));
     this.counts = new Array<number>(pool.size).fill(0);
@@ -705,7 +705,7 @@ export class WorkerSyncRelay implements SyncWorkers {
     this.pool.broadcast('syncConfigureBackup', [next]);
   }
   record(r: SyncRecord, _now: number): void {
-    const w = syncWorkerOf(this.director, this.byAddress(), this.pool.size, r);
+    const w = syncWorkerOf(this.vipFlags(), this.pool.size, r);
     let buf = this.bufs[w]!;
     const n = this.counts[w]!;
     if ((n + 1) * SYNC_REC_FIELDS > buf.length) {

@@ -38,8 +38,8 @@ export interface SteeringPlan {
   arp: string[];
   /** services the program cannot steer (fwmark, IPv6), for a warning */
   unsteered: string[];
-  /** the services whose clients are hashed by address alone (`addressSteered`) */
-  byAddress: Set<string>;
+  /** every VIP entry (`steerKey`) and whether it hashes the client's address alone */
+  vipFlags: Map<string, boolean>;
 }
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
@@ -50,22 +50,43 @@ export function steerKey(addr: string, proto: string, port: number): string {
 }
 
 /** Can the program steer service `s` (IPv4, TCP/UDP/SCTP, not a firewall mark)? */
-function steerable(s: ServiceInfo): s is ServiceInfo & { protocol: 'tcp' | 'udp' | 'sctp' } {
+function steerable(s: ServiceInfo): s is SteerableService {
   return s.fwmark === 0 && !s.addr.includes(':') && s.protocol !== null && PROTOS.has(s.protocol);
+}
+
+/** Does the FTP helper (its `ports`) bind NAT destinations of service `s`, as the engine's ForwarderTable decides? */
+function ftpHelped(s: SteerableService, ftpPorts: readonly number[]): boolean {
+  return s.protocol === 'tcp' && s.port !== 0 && ftpPorts.includes(s.port) && s.dests.some((d) => d.method === 'masq');
+}
+
+type SteerableService = ServiceInfo & { protocol: 'tcp' | 'udp' | 'sctp' };
+
+/**
+ * The steering entries of service `s`: its VIP's (address, port) and its NAT real servers'.
+ * A port-0 service's real servers answer from every port (port 0). A service the FTP helper
+ * binds also has the data connections the helper expects: the client's to any port of the
+ * VIP (passive), and the server's from any of its ports (active from 20, passive replies):
+ * port 0 on both sides.
+ */
+function entriesOf(s: SteerableService, ftpPorts: readonly number[]): { vips: number[]; reals: [string, number][] } {
+  const ftp = ftpHelped(s, ftpPorts);
+  const reals: [string, number][] = [];
+  for (const d of s.dests) if (d.method === 'masq') reals.push([d.addr, s.port === 0 || ftp ? 0 : d.port]);
+  return { vips: ftp ? [s.port, 0] : [s.port], reals };
 }
 
 /**
  * The services whose clients are hashed by address alone (keys of `steerKey`): each
- * persistent service (a client's template and all its connections on one worker), and
- * every service that shares a NAT real server with one, transitively. The program steers
- * a real server's reply by the entry of (address, protocol, port), else of (address,
- * protocol, 0): one flag for all the services behind that endpoint. If one of them hashed
- * by address and port and another by address alone, the replies of one kind would reach
- * another worker than their connection's. Two services meet at a real server when they
- * reach the same address and protocol on the same port, or either on port 0 (a port-0
- * service's servers answer from every port).
+ * persistent service (a client's template and all its connections on one worker) and each
+ * one the FTP helper binds (a client's control and data connections on one worker), and
+ * every service that shares a steering entry with one of those, transitively. The program
+ * steers a frame by one entry, (address, protocol, port) else (address, protocol, 0),
+ * whichever service its connection is of: if two services behind one entry hashed their
+ * clients differently, the frames of one of them would reach another worker than their
+ * connection's (a NAT real server's replies, most of all). Two services meet at an entry
+ * they share, and at a real server (address and protocol) where one of the two has port 0.
  */
-export function addressSteered(services: readonly ServiceInfo[]): Set<string> {
+export function addressSteered(services: readonly ServiceInfo[], ftpPorts: readonly number[]): Set<string> {
   const list = services.filter(steerable);
   // union-find over the services' indices
   const up = list.map((_, i) => i);
@@ -76,31 +97,34 @@ export function addressSteered(services: readonly ServiceInfo[]): Set<string> {
   const join = (a: number, b: number): void => {
     up[root(a)] = root(b);
   };
-  // per (real address, protocol): the first service seen on each port
-  const byReal = new Map<string, Map<number, number>>();
+  // per (address, protocol) of a VIP or a real server: the first service seen on each port
+  const vipsAt = new Map<string, Map<number, number>>();
+  const realsAt = new Map<string, Map<number, number>>();
+  const meet = (at: Map<string, Map<number, number>>, where: string, port: number, i: number): void => {
+    let ports = at.get(where);
+    if (!ports) at.set(where, (ports = new Map()));
+    const first = ports.get(port);
+    if (first === undefined) ports.set(port, i);
+    else join(i, first);
+  };
+  const roots: number[] = [];
   list.forEach((s, i) => {
-    for (const d of s.dests) {
-      if (d.method !== 'masq') continue;
-      const where = `${d.addr}/${s.protocol}`;
-      let ports = byReal.get(where);
-      if (!ports) byReal.set(where, (ports = new Map()));
-      const port = s.port === 0 ? 0 : d.port;
-      const first = ports.get(port);
-      if (first === undefined) ports.set(port, i);
-      else join(i, first);
-    }
+    const e = entriesOf(s, ftpPorts);
+    for (const port of e.vips) meet(vipsAt, `${s.addr}/${s.protocol}`, port, i);
+    for (const [addr, port] of e.reals) meet(realsAt, `${addr}/${s.protocol}`, port, i);
+    if (s.persistent > 0 || ftpHelped(s, ftpPorts)) roots.push(i);
   });
-  for (const ports of byReal.values()) {
+  // a client's packets to a port with an entry of its own take that entry: at a VIP only
+  // equal keys meet. A real server answers from the port its connection went to, which
+  // may have another service's entry: there port 0 meets every port
+  for (const ports of realsAt.values()) {
     const any = ports.get(0);
     if (any !== undefined) for (const i of ports.values()) join(i, any);
   }
-  const persistentRoots = new Set<number>();
-  list.forEach((s, i) => {
-    if (s.persistent > 0) persistentRoots.add(root(i));
-  });
+  const byAddress = new Set(roots.map(root));
   const out = new Set<string>();
   list.forEach((s, i) => {
-    if (persistentRoots.has(root(i))) out.add(steerKey(s.addr, s.protocol, s.port));
+    if (byAddress.has(root(i))) out.add(steerKey(s.addr, s.protocol, s.port));
   });
   return out;
 }
@@ -147,31 +171,29 @@ export function vrrpSteering(cfg: VrrpConfig | undefined, device: string, defaul
  * and every VIP. Direct routing and tunnel real servers answer the client themselves: nothing
  * of theirs comes back.
  */
-export function steeringPlan(services: readonly ServiceInfo[], owned: readonly string[], vrrp?: VrrpSteering): SteeringPlan {
+export function steeringPlan(services: readonly ServiceInfo[], owned: readonly string[], ftpPorts: readonly number[], vrrp?: VrrpSteering): SteeringPlan {
   const vips = new Map<string, EndpointSpec>();
   const reals = new Map<string, EndpointSpec>();
   const arp = new Set<string>([...owned, ...(vrrp?.arp ?? [])]);
   for (const v of vrrp?.vips ?? []) vips.set(steerKey(String(v.addr), String(v.proto), v.port ?? 0), v);
   const unsteered: string[] = [];
-  const byAddress = addressSteered(services);
+  const byAddress = addressSteered(services, ftpPorts);
   for (const s of services) {
     if (!steerable(s)) {
       unsteered.push(s.fwmark !== 0 ? `fwmark ${s.fwmark}` : `${s.protocol ?? '?'} ${s.addr}:${s.port}`);
       continue;
     }
     const proto = s.protocol;
-    const key = steerKey(s.addr, proto, s.port);
-    // the services that meet at a real server are all hashed alike (addressSteered)
-    const addrOnly = byAddress.has(key);
-    vips.set(key, { addr: s.addr, proto, port: s.port, addrOnly });
+    // the services that meet at an entry are all hashed alike (addressSteered)
+    const addrOnly = byAddress.has(steerKey(s.addr, proto, s.port));
+    const e = entriesOf(s, ftpPorts);
+    for (const port of e.vips) vips.set(steerKey(s.addr, proto, port), { addr: s.addr, proto, port, addrOnly });
     arp.add(s.addr);
-    for (const d of s.dests) {
-      if (d.method !== 'masq') continue;
-      const port = s.port === 0 ? 0 : d.port;
-      reals.set(steerKey(d.addr, proto, port), { addr: d.addr, proto, port, addrOnly });
-    }
+    for (const [addr, port] of e.reals) reals.set(steerKey(addr, proto, port), { addr, proto, port, addrOnly });
   }
-  return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered, byAddress };
+  const vipFlags = new Map<string, boolean>();
+  for (const [k, v] of vips) vipFlags.set(k, v.addrOnly === true);
+  return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered, vipFlags };
 }
 
 const epId = (e: Endpoint): string => `${e.addr}/${e.proto}/${e.port}`;
@@ -299,10 +321,10 @@ export function bothDevices(first: BypassDevice, others: readonly BypassDevice[]
   };
 }
 
-/** What a steering sync did: the services it could not steer (for a warning) and those it hashes by client address alone. */
+/** What a steering sync did: the services it could not steer (for a warning), and its VIP entries with their addrOnly flags. */
 export interface SteeringResult {
   unsteered: string[];
-  byAddress: ReadonlySet<string>;
+  vipFlags: ReadonlyMap<string, boolean>;
 }
 
 /** Steer what `director` serves now (after a control operation). */
@@ -328,12 +350,12 @@ export interface BypassSide {
 export function syncSteeringSides(sides: readonly BypassSide[], director: Director): SteeringResult {
   const services = director.listServices();
   const routes = director.routes;
-  let result: SteeringResult = { unsteered: [], byAddress: new Set() };
+  let result: SteeringResult = { unsteered: [], vipFlags: new Map() };
   sides.forEach((side, index) => {
-    const plan = steeringPlan(services, side.owned, side.vrrp);
+    const plan = steeringPlan(services, side.owned, director.ftpPorts, side.vrrp);
     if (sides.length > 1 && routes !== null) plan.arp = plan.arp.filter((a) => side.owned.includes(a) || routes.placed(parseIpv4(a)) === index);
     applySteering(side.dev.steering, plan);
-    result = { unsteered: plan.unsteered, byAddress: plan.byAddress };
+    result = { unsteered: plan.unsteered, vipFlags: plan.vipFlags };
   });
   return result;
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { parseConfigText, setVrrpHost, staticHost } from '@tunvs/keepalived';
 import type { ServiceInfo } from '@tunvs/model';
+import { ConnFlag } from '@tunvs/model';
 import { parseSteering } from '@tunvs/xdp';
 import { validateDaemonConfig } from '../src/config.js';
 import { Director } from '@tunvs/engine';
@@ -10,6 +11,7 @@ import { parseIpv4 } from '@tunvs/packet';
 import { slotOf } from '@tunvs/xdp';
 import { addressSteered, interfacesRefusal, steeringPlan, vrrpSteering } from '../src/xdp-device.js';
 import { syncWorkerOf } from '../src/workers.js';
+
 
 const stats = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
 function svc(p: Partial<ServiceInfo>, dests: [string, number, string][]): ServiceInfo {
@@ -28,6 +30,7 @@ t.test('steeringPlan: VIPs, NAT reals (address-only when persistent), ARP; DR re
       svc({ fwmark: 7, protocol: null, addr: '0.0.0.0', port: 0 }, [['10.0.1.13', 0, 'masq']]),
     ],
     ['10.0.0.1'],
+    [],
   );
   t.same(plan.vips, [
     { addr: '10.0.0.100', proto: 'tcp', port: 80, addrOnly: false },
@@ -45,12 +48,12 @@ t.test('addressSteered: persistent services and every service that shares a NAT 
   const plain = (addr: string, port: number, dests: [string, number, string][]): ServiceInfo => svc({ addr, port }, dests);
   const sticky = (addr: string, port: number, dests: [string, number, string][]): ServiceInfo => svc({ addr, port, persistent: 300 }, dests);
   // the same real endpoint behind a persistent and a plain service: both by address
-  t.same([...addressSteered([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.101', 443, [['10.0.1.11', 443, 'masq']])])].sort(), [
+  t.same([...addressSteered([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.101', 443, [['10.0.1.11', 443, 'masq']])], [])].sort(), [
     '10.0.0.100/tcp/443',
     '10.0.0.101/tcp/443',
   ]);
   // the same servers on another port (http beside persistent https): the plain one keeps its ports
-  t.same([...addressSteered([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.100', 80, [['10.0.1.11', 80, 'masq']])])], ['10.0.0.100/tcp/443']);
+  t.same([...addressSteered([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.100', 80, [['10.0.1.11', 80, 'masq']])], [])], ['10.0.0.100/tcp/443']);
   // transitively: plain A shares rs1:80 with plain B, B shares rs2:80 with persistent C
   const chain = [
     plain('10.0.0.1', 80, [['10.0.1.1', 80, 'masq']]),
@@ -58,16 +61,16 @@ t.test('addressSteered: persistent services and every service that shares a NAT 
     sticky('10.0.0.3', 80, [['10.0.1.2', 80, 'masq']]),
     plain('10.0.0.4', 80, [['10.0.1.9', 80, 'masq']]),
   ];
-  t.same([...addressSteered(chain)].sort(), ['10.0.0.1/tcp/80', '10.0.0.2/tcp/80', '10.0.0.3/tcp/80'], 'a chain of shared servers; an unrelated service keeps its ports');
+  t.same([...addressSteered(chain, [])].sort(), ['10.0.0.1/tcp/80', '10.0.0.2/tcp/80', '10.0.0.3/tcp/80'], 'a chain of shared servers; an unrelated service keeps its ports');
   // a persistent port-0 service answers from every port of its servers: it meets each port's services there
-  t.same([...addressSteered([sticky('10.0.0.5', 0, [['10.0.1.1', 0, 'masq']]), plain('10.0.0.1', 8080, [['10.0.1.1', 8080, 'masq']])])].sort(), ['10.0.0.1/tcp/8080', '10.0.0.5/tcp/0']);
+  t.same([...addressSteered([sticky('10.0.0.5', 0, [['10.0.1.1', 0, 'masq']]), plain('10.0.0.1', 8080, [['10.0.1.1', 8080, 'masq']])], [])].sort(), ['10.0.0.1/tcp/8080', '10.0.0.5/tcp/0']);
   // no meeting: another protocol, direct routing (nothing comes back), fwmark (not steered)
-  t.same([...addressSteered([sticky('10.0.0.1', 53, [['10.0.1.1', 53, 'masq']]), svc({ addr: '10.0.0.2', port: 53, protocol: 'udp' }, [['10.0.1.1', 53, 'masq']])])], ['10.0.0.1/tcp/53']);
-  t.same([...addressSteered([sticky('10.0.0.1', 80, [['10.0.1.1', 80, 'route']]), plain('10.0.0.2', 80, [['10.0.1.1', 80, 'route']])])], ['10.0.0.1/tcp/80']);
-  t.same([...addressSteered([svc({ fwmark: 7, protocol: null, addr: '0.0.0.0', port: 0, persistent: 300 }, [['10.0.1.1', 80, 'masq']]), plain('10.0.0.2', 80, [['10.0.1.1', 80, 'masq']])])], []);
+  t.same([...addressSteered([sticky('10.0.0.1', 53, [['10.0.1.1', 53, 'masq']]), svc({ addr: '10.0.0.2', port: 53, protocol: 'udp' }, [['10.0.1.1', 53, 'masq']])], [])], ['10.0.0.1/tcp/53']);
+  t.same([...addressSteered([sticky('10.0.0.1', 80, [['10.0.1.1', 80, 'route']]), plain('10.0.0.2', 80, [['10.0.1.1', 80, 'route']])], [])], ['10.0.0.1/tcp/80']);
+  t.same([...addressSteered([svc({ fwmark: 7, protocol: null, addr: '0.0.0.0', port: 0, persistent: 300 }, [['10.0.1.1', 80, 'masq']]), plain('10.0.0.2', 80, [['10.0.1.1', 80, 'masq']])], [])], []);
 
   // the plan: both VIP entries and the shared real entry by address, so a reply reaches the worker of its request
-  const plan = steeringPlan([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.101', 443, [['10.0.1.11', 443, 'masq'], ['10.0.1.12', 443, 'masq']])], ['10.0.0.1']);
+  const plan = steeringPlan([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.101', 443, [['10.0.1.11', 443, 'masq'], ['10.0.1.12', 443, 'masq']])], ['10.0.0.1'], []);
   t.same(plan.vips, [
     { addr: '10.0.0.100', proto: 'tcp', port: 443, addrOnly: true },
     { addr: '10.0.0.101', proto: 'tcp', port: 443, addrOnly: true },
@@ -83,17 +86,45 @@ t.test('syncWorkerOf: a synced connection goes to the worker its client is steer
   d.addService({ protocol: 'tcp', addr: '10.0.0.100', port: 443, scheduler: 'rr', persistent: 300 });
   d.addService({ protocol: 'tcp', addr: '10.0.0.101', port: 443, scheduler: 'rr' });
   d.addService({ protocol: 'tcp', addr: '10.0.0.102', port: 80, scheduler: 'rr' });
+  d.addService({ protocol: 'tcp', addr: '10.0.0.103', port: 21, scheduler: 'rr' });
   for (const addr of ['10.0.0.100', '10.0.0.101']) d.addDest({ protocol: 'tcp', addr, port: 443 }, { addr: '10.0.1.11', port: 443, method: 'masq' });
   d.addDest({ protocol: 'tcp', addr: '10.0.0.102', port: 80 }, { addr: '10.0.1.11', port: 80, method: 'masq' });
-  const byAddress = addressSteered(d.listServices());
+  d.addDest({ protocol: 'tcp', addr: '10.0.0.103', port: 21 }, { addr: '10.0.1.12', port: 21, method: 'masq' });
+  const { vipFlags } = steeringPlan(d.listServices(), [], d.ftpPorts);
   const caddr = parseIpv4('10.0.9.7');
   // a client port whose own hash differs from the address-only one, with 2 workers
   const cport = [...Array(64).keys()].map((i) => 40000 + i).find((p) => slotOf(caddr, p, 2) !== slotOf(caddr, 0, 2))!;
   const rec = (vip: string, vport: number): ReturnType<typeof newSyncRecord> =>
     Object.assign(newSyncRecord(), { protocol: 6, caddr, cport, vaddr: parseIpv4(vip), vport, daddr: parseIpv4('10.0.1.11'), dport: vport });
-  t.equal(syncWorkerOf(d, byAddress, 2, rec('10.0.0.100', 443)), slotOf(caddr, 0, 2), 'persistent service: by address');
-  t.equal(syncWorkerOf(d, byAddress, 2, rec('10.0.0.101', 443)), slotOf(caddr, 0, 2), 'plain service sharing its real server with it: by address too');
-  t.equal(syncWorkerOf(d, byAddress, 2, rec('10.0.0.102', 80)), slotOf(caddr, cport, 2), 'plain service on another port: by address and port');
+  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.100', 443)), slotOf(caddr, 0, 2), 'persistent service: by address');
+  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.101', 443)), slotOf(caddr, 0, 2), 'plain service sharing its real server with it: by address too');
+  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.102', 80)), slotOf(caddr, cport, 2), 'plain service on another port: by address and port');
+  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.103', 21)), slotOf(caddr, 0, 2), 'an FTP control connection: by address');
+  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.103', 40017)), slotOf(caddr, 0, 2), 'its passive data connection (no service on that port): by address, as the VIP\'s port-0 entry steers it');
+  const tmpl = Object.assign(rec('10.0.0.102', 80), { flags: ConnFlag.TEMPLATE });
+  t.equal(syncWorkerOf(vipFlags, 2, tmpl), slotOf(caddr, 0, 2), 'a template: by address');
+});
+
+t.test('the FTP helper\'s services: the VIP and the NAT real servers on every port, by client address', async (t) => {
+  const ftp = svc({ port: 21 }, [['10.0.1.11', 21, 'masq'], ['10.0.1.12', 21, 'route']]);
+  const web = svc({ port: 80 }, [['10.0.1.13', 80, 'masq']]);
+  const plan = steeringPlan([ftp, web], ['10.0.0.1'], [21]);
+  t.same(plan.vips, [
+    { addr: '10.0.0.100', proto: 'tcp', port: 21, addrOnly: true },
+    { addr: '10.0.0.100', proto: 'tcp', port: 0, addrOnly: true },
+    { addr: '10.0.0.100', proto: 'tcp', port: 80, addrOnly: false },
+  ], 'the control port, and every port for the passive data connections; a web service on the VIP keeps its own entry');
+  t.same(plan.reals, [
+    { addr: '10.0.1.11', proto: 'tcp', port: 0, addrOnly: true },
+    { addr: '10.0.1.13', proto: 'tcp', port: 80, addrOnly: false },
+  ], 'the NAT server on every port (replies of data connections, active ones from port 20); not the DR one');
+  const shared = steeringPlan([ftp, svc({ port: 80 }, [['10.0.1.11', 80, 'masq']])], [], [21]);
+  t.same(shared.reals.map((r) => [r.port, r.addrOnly]), [[0, true], [80, true]], 'a web service on the FTP server itself meets it there: by address too');
+  const off = steeringPlan([ftp], ['10.0.0.1'], []);
+  t.same(off.vips, [{ addr: '10.0.0.100', proto: 'tcp', port: 21, addrOnly: false }], 'without the helper on port 21: a plain service');
+  t.same(off.reals, [{ addr: '10.0.1.11', proto: 'tcp', port: 21, addrOnly: false }]);
+  const dr = steeringPlan([svc({ port: 21 }, [['10.0.1.12', 21, 'route']])], [], [21]);
+  t.same(dr.vips, [{ addr: '10.0.0.100', proto: 'tcp', port: 21, addrOnly: false }], 'no NAT destination: no helper, no data connections to steer');
 });
 
 t.test('device kinds xdp/packet: need name and addresses; queues/vnetHdr/mtu/mac refused', async (t) => {
