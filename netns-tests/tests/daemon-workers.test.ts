@@ -143,6 +143,22 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
     flows.forEach((cs, i) => t.ok(cs.every((c) => slotOf(parseIpv4(c.clientAddr), c.clientPort, 2) === i), `worker ${i}: its ${cs.length} mixed flows are of clients hashed to it`));
     t.equal(flows.flat().length, 16, 'one connection per flow (its fragments scheduled nothing of their own)');
 
+    // a persistence netmask (-M 255.255.255.0): the two clients are of one /24, which the
+    // kernel gives one template (one real server for both); the steering hashes the /24,
+    // so both clients are on one worker, which holds that one template
+    const V3 = '10.87.0.102';
+    t.equal(tunvsadm(sock, ['-A', '-t', `${V3}:80`, '-s', 'rr', '-p', '300', '-M', '255.255.255.0']).status, 0, `tunvsadm -A -t ${V3}:80 -p 300 -M 255.255.255.0`);
+    for (const r of reals) t.equal(tunvsadm(sock, ['-a', '-t', `${V3}:80`, '-r', `${r}:80`, '-m']).status, 0, `tunvsadm -a -t ${V3}:80 -r ${r}:80 -m`);
+    const net = clients.map((ns, i) => labClient(lab, ns, ['http', V3, '80', '4'], { timeoutMs: 30_000, portBase: 48000 + 100 * i + (kind === 'xdp' ? 0 : 1000) })[0]);
+    t.equal(net.reduce((n, h) => n + (h?.errors ?? 1), 0), 0, 'every request through the /24 service answered');
+    t.equal(new Set(net.flatMap((h) => Object.keys(h?.counts ?? {}))).size, 1, `both clients of the /24 on one real server (${JSON.stringify(net.map((h) => h?.counts))})`);
+    const ctl4 = await ControlClient.connect(sock, { timeoutMs: 5000 });
+    const wc4 = (await ctl4.call('workerConnections')) as ConnInfo[][];
+    ctl4.close();
+    const templates = wc4.map((cs) => cs.filter((c) => c.template && c.virtualAddr === V3));
+    t.same(templates.map((ts) => ts.map((c) => c.clientAddr)), [0, 1].map((w) => (w === slotOf(parseIpv4('10.87.0.0'), 0, 2) ? ['10.87.0.0'] : [])), 'one template for the /24, on the worker its clients are steered to');
+    t.equal(tunvsadm(sock, ['-D', '-t', `${V3}:80`]).status, 0, `tunvsadm -D -t ${V3}:80`);
+
     if (kind === 'xdp') {
       // a weight change (what a failed health check does: quiesce) reaches both workers: new
       // connections from both clients, over both slots, all go to rs1

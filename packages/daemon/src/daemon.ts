@@ -171,8 +171,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   const vrrpSteer: VrrpSteering = { vips: [], arp: [] };
   /** re-apply the bypass steering (VRRP's part changed); nothing on TUN/TAP */
   let resteer = (): void => {};
-  /** the bypass steering's VIP entries and their addrOnly flags, as last steered (synced connections go to their worker by them) */
-  let vipFlags: ReadonlyMap<string, boolean> = new Map();
+  /** how the bypass steering's VIP entries hash clients, as last steered (synced connections go to their worker by them) */
+  let clientBits: ReadonlyMap<string, number> = new Map();
   let pool: WorkerPool | null = null;
   const nWorkers = started.workers ?? 1;
   let services: ServiceRunner | null = null;
@@ -226,7 +226,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
         // steering in step with the services and NAT real servers
         if (bp !== null && director !== null && ev.type !== 'timeouts') {
           const steered = syncSteeringSides(sides, director);
-          vipFlags = steered.vipFlags;
+          clientBits = steered.clientBits;
           const missed = steered.unsteered.join(', ');
           if (missed !== '' && missed !== unsteered) log('warn', 'services the link cannot steer (their packets stay with the kernel)', { services: missed });
           unsteered = missed;
@@ -298,8 +298,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     // the owned addresses' ARP reaches the director before any service exists
     if (bp !== null) {
       const dd = director;
-      resteer = () => void (vipFlags = syncSteeringSides(sides, dd).vipFlags);
-      vipFlags = syncSteeringSides(sides, director).vipFlags;
+      resteer = () => void (clientBits = syncSteeringSides(sides, dd).clientBits);
+      clientBits = syncSteeringSides(sides, director).clientBits;
     }
   } catch (e) {
     await pool?.stop();
@@ -347,7 +347,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   // service using them would announce them
   // with workers the connections are theirs: their masters fill the messages sent here,
   // the records received here go to the worker of each flow
-  const sync = new DaemonSync(d0, log, d0 instanceof WorkerDirector ? { workers: new WorkerSyncRelay(d0.pool, () => vipFlags) } : {});
+  const sync = new DaemonSync(d0, log, d0 instanceof WorkerDirector ? { workers: new WorkerSyncRelay(d0.pool, () => clientBits) } : {});
   obs.feeds?.setSync(sync.source());
   const vrrp = new DaemonVrrp({
     log,

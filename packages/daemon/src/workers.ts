@@ -29,10 +29,9 @@
  * schedulers do): rr and wrr are exact per worker, not overall: two workers each start at
  * the first server, so over the whole director the order interleaves and the counts are
  * exact only to within one round per worker. lc/wlc and the others compare the worker's own
- * connection counts. Persistence is exact per client: a persistent service is steered by
- * the client address alone, so a client's template and all its connections live on one
- * worker; but not across the clients of a persistence netmask shorter than /32 (the program
- * hashes the whole address: two clients of one /24 may hold two templates on two workers).
+ * connection counts. Persistence is exact: a persistent service is steered by the client
+ * address alone (with a persistence netmask, by its leading bits), so the template of a
+ * client (or of a netmask's clients) and all their connections live on one worker.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +47,7 @@ import type { Snapshot } from '@tunvs/metrics';
 import { ConnFlag, serviceProtocolName } from '@tunvs/model';
 import { SyncApplyCounters } from '@tunvs/sync';
 import type { SyncBackupSettings, SyncMasterCounters, SyncMasterSettings, SyncRecord, SyncWorkers } from '@tunvs/sync';
-import { slotOf } from '@tunvs/xdp';
+import { clientPrefix, slotOf } from '@tunvs/xdp';
 import { steerKey } from './xdp-device.js';
 
 /** The Director options a worker is started with (structured-cloneable). */
@@ -632,19 +631,17 @@ export function unpackSyncRecord(from: Float64Array, i: number, r: SyncRecord): 
 /**
  * The worker a synced connection belongs to: the slot the steering program hashes its
  * client to, so the worker that holds it is the one that gets its packets after a
- * takeover. As the program decides for the client's packets: by the client's address alone
- * for a template, and where the VIP entry (VIP, protocol, port), else (VIP, protocol, 0),
- * has addrOnly (`vipFlags` of the last steering sync: see addressSteered in xdp-device.ts);
- * else by address and port.
+ * takeover. As the program decides for the client's packets: by the VIP entry (VIP,
+ * protocol, port), else (VIP, protocol, 0) (`clientBits` of the last steering sync: see
+ * addressSteered in xdp-device.ts): the first bits of the client's address, or its address
+ * and port. A template goes by address (its client address is already the netmask's).
  */
-export function syncWorkerOf(vipFlags: ReadonlyMap<string, boolean>, workers: number, r: SyncRecord): number {
-  let addrOnly = (r.flags & ConnFlag.TEMPLATE) !== 0;
+export function syncWorkerOf(clientBits: ReadonlyMap<string, number>, workers: number, r: SyncRecord): number {
   const proto = serviceProtocolName(r.protocol);
-  if (!addrOnly && proto !== null) {
-    const vip = formatIpv4(r.vaddr);
-    addrOnly = vipFlags.get(steerKey(vip, proto, r.vport)) ?? vipFlags.get(steerKey(vip, proto, 0)) ?? false;
-  }
-  return slotOf(r.caddr, addrOnly ? 0 : r.cport, workers);
+  const vip = formatIpv4(r.vaddr);
+  let bits = proto === null ? -1 : (clientBits.get(steerKey(vip, proto, r.vport)) ?? clientBits.get(steerKey(vip, proto, 0)) ?? -1);
+  if (bits < 0 && (r.flags & ConnFlag.TEMPLATE) !== 0) bits = 32;
+  return bits < 0 ? slotOf(r.caddr, r.cport, workers) : slotOf(clientPrefix(r.caddr, bits), 0, workers);
 }
 
 /** Records a worker's batch holds before it is posted without waiting for the turn to end. */
@@ -669,8 +666,8 @@ export class WorkerSyncRelay implements SyncWorkers {
 
   constructor(
     private readonly pool: WorkerPool,
-    /** the steering's VIP entries and their addrOnly flags, as last steered (see syncWorkerOf) */
-    private readonly vipFlags: () => ReadonlyMap<string, boolean>,
+    /** how the steering's VIP entries hash clients, as last steered (see syncWorkerOf) */
+    private readonly clientBits: () => ReadonlyMap<string, number>,
   ) {
     this.bufs = Array.from({ length: pool.size }, () => new Float64Array(0));
     this.counts = new Array<number>(pool.size).fill(0);
@@ -705,7 +702,7 @@ export class WorkerSyncRelay implements SyncWorkers {
     this.pool.broadcast('syncConfigureBackup', [next]);
   }
   record(r: SyncRecord, _now: number): void {
-    const w = syncWorkerOf(this.vipFlags(), this.pool.size, r);
+    const w = syncWorkerOf(this.clientBits(), this.pool.size, r);
     let buf = this.bufs[w]!;
     const n = this.counts[w]!;
     if ((n + 1) * SYNC_REC_FIELDS > buf.length) {

@@ -38,8 +38,8 @@ export interface SteeringPlan {
   arp: string[];
   /** services the program cannot steer (fwmark, IPv6), for a warning */
   unsteered: string[];
-  /** every VIP entry (`steerKey`) and whether it hashes the client's address alone */
-  vipFlags: Map<string, boolean>;
+  /** every VIP entry (`steerKey`): the client address bits it hashes alone (a prefix, 0..32), or -1: address and port */
+  clientBits: Map<string, number>;
 }
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
@@ -75,8 +75,17 @@ function entriesOf(s: SteerableService, ftpPorts: readonly number[]): { vips: nu
   return { vips: ftp ? [s.port, 0] : [s.port], reals };
 }
 
+/** The leading one bits of a dotted netmask: the persistence netmask's prefix the steering can hash (all of a contiguous mask). */
+export function maskPrefix(netmask: string): number {
+  const m = parseIpv4(netmask);
+  let n = 0;
+  while (n < 32 && (m & (0x80000000 >>> n)) !== 0) n++;
+  return n;
+}
+
 /**
- * The services whose clients are hashed by address alone (keys of `steerKey`): each
+ * The services whose clients are hashed by address alone (keys of `steerKey`), with the
+ * client address bits hashed (a prefix length): each
  * persistent service (a client's template and all its connections on one worker) and each
  * one the FTP helper binds (a client's control and data connections on one worker), and
  * every service that shares a steering entry with one of those, transitively. The program
@@ -85,8 +94,13 @@ function entriesOf(s: SteerableService, ftpPorts: readonly number[]): { vips: nu
  * clients differently, the frames of one of them would reach another worker than their
  * connection's (a NAT real server's replies, most of all). Two services meet at an entry
  * they share, and at a real server (address and protocol) where one of the two has port 0.
+ *
+ * The prefix is the shortest persistence netmask in the group (its leading one bits; 32
+ * for FTP and without persistence): the kernel gives the clients of one netmask one
+ * template, so they must share a worker; a shorter prefix keeps that for every service of
+ * the group.
  */
-export function addressSteered(services: readonly ServiceInfo[], ftpPorts: readonly number[]): Set<string> {
+export function addressSteered(services: readonly ServiceInfo[], ftpPorts: readonly number[]): Map<string, number> {
   const list = services.filter(steerable);
   // union-find over the services' indices
   const up = list.map((_, i) => i);
@@ -107,12 +121,13 @@ export function addressSteered(services: readonly ServiceInfo[], ftpPorts: reado
     if (first === undefined) ports.set(port, i);
     else join(i, first);
   };
-  const roots: number[] = [];
+  const roots: [number, number][] = [];
   list.forEach((s, i) => {
     const e = entriesOf(s, ftpPorts);
     for (const port of e.vips) meet(vipsAt, `${s.addr}/${s.protocol}`, port, i);
     for (const [addr, port] of e.reals) meet(realsAt, `${addr}/${s.protocol}`, port, i);
-    if (s.persistent > 0 || ftpHelped(s, ftpPorts)) roots.push(i);
+    if (s.persistent > 0) roots.push([i, maskPrefix(s.netmask)]);
+    else if (ftpHelped(s, ftpPorts)) roots.push([i, 32]);
   });
   // a client's packets to a port with an entry of its own take that entry: at a VIP only
   // equal keys meet. A real server answers from the port its connection went to, which
@@ -121,10 +136,15 @@ export function addressSteered(services: readonly ServiceInfo[], ftpPorts: reado
     const any = ports.get(0);
     if (any !== undefined) for (const i of ports.values()) join(i, any);
   }
-  const byAddress = new Set(roots.map(root));
-  const out = new Set<string>();
+  const prefixOf = new Map<number, number>();
+  for (const [i, prefix] of roots) {
+    const r = root(i);
+    prefixOf.set(r, Math.min(prefix, prefixOf.get(r) ?? 32));
+  }
+  const out = new Map<string, number>();
   list.forEach((s, i) => {
-    if (byAddress.has(root(i))) out.add(steerKey(s.addr, s.protocol, s.port));
+    const prefix = prefixOf.get(root(i));
+    if (prefix !== undefined) out.set(steerKey(s.addr, s.protocol, s.port), prefix);
   });
   return out;
 }
@@ -185,15 +205,16 @@ export function steeringPlan(services: readonly ServiceInfo[], owned: readonly s
     }
     const proto = s.protocol;
     // the services that meet at an entry are all hashed alike (addressSteered)
-    const addrOnly = byAddress.has(steerKey(s.addr, proto, s.port));
+    const prefix = byAddress.get(steerKey(s.addr, proto, s.port));
+    const how = prefix === undefined ? { addrOnly: false } : { addrOnly: true, ...(prefix < 32 ? { prefix } : {}) };
     const e = entriesOf(s, ftpPorts);
-    for (const port of e.vips) vips.set(steerKey(s.addr, proto, port), { addr: s.addr, proto, port, addrOnly });
+    for (const port of e.vips) vips.set(steerKey(s.addr, proto, port), { addr: s.addr, proto, port, ...how });
     arp.add(s.addr);
-    for (const [addr, port] of e.reals) reals.set(steerKey(addr, proto, port), { addr, proto, port, addrOnly });
+    for (const [addr, port] of e.reals) reals.set(steerKey(addr, proto, port), { addr, proto, port, ...how });
   }
-  const vipFlags = new Map<string, boolean>();
-  for (const [k, v] of vips) vipFlags.set(k, v.addrOnly === true);
-  return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered, vipFlags };
+  const clientBits = new Map<string, number>();
+  for (const [k, v] of vips) clientBits.set(k, v.addrOnly === true ? (v.prefix ?? 32) : -1);
+  return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered, clientBits };
 }
 
 const epId = (e: Endpoint): string => `${e.addr}/${e.proto}/${e.port}`;
@@ -214,7 +235,7 @@ export function applySteering(steering: Steering, plan: SteeringPlan): number {
     const h = new Map(have.map((e) => [epId(e), e]));
     for (const [k, e] of w) {
       const old = h.get(k);
-      if (old === undefined || old.addrOnly !== e.addrOnly) {
+      if (old === undefined || old.addrOnly !== e.addrOnly || old.prefix !== e.prefix) {
         add(e);
         n++;
       }
@@ -321,10 +342,10 @@ export function bothDevices(first: BypassDevice, others: readonly BypassDevice[]
   };
 }
 
-/** What a steering sync did: the services it could not steer (for a warning), and its VIP entries with their addrOnly flags. */
+/** What a steering sync did: the services it could not steer (for a warning), and how its VIP entries hash clients (SteeringPlan.clientBits). */
 export interface SteeringResult {
   unsteered: string[];
-  vipFlags: ReadonlyMap<string, boolean>;
+  clientBits: ReadonlyMap<string, number>;
 }
 
 /** Steer what `director` serves now (after a control operation). */
@@ -350,12 +371,12 @@ export interface BypassSide {
 export function syncSteeringSides(sides: readonly BypassSide[], director: Director): SteeringResult {
   const services = director.listServices();
   const routes = director.routes;
-  let result: SteeringResult = { unsteered: [], vipFlags: new Map() };
+  let result: SteeringResult = { unsteered: [], clientBits: new Map() };
   sides.forEach((side, index) => {
     const plan = steeringPlan(services, side.owned, director.ftpPorts, side.vrrp);
     if (sides.length > 1 && routes !== null) plan.arp = plan.arp.filter((a) => side.owned.includes(a) || routes.placed(parseIpv4(a)) === index);
     applySteering(side.dev.steering, plan);
-    result = { unsteered: plan.unsteered, vipFlags: plan.vipFlags };
+    result = { unsteered: plan.unsteered, clientBits: plan.clientBits };
   });
   return result;
 }

@@ -47,7 +47,7 @@ async function side(t: { teardown(fn: () => unknown): void }, hub: MemorySyncHub
     d.addService({ ...key, scheduler: 'rr', ...(persistent ? { persistent } : {}) });
     for (const a of RS) d.addDest(key, { addr: a, port, method: 'masq' });
   }
-  const sync = new SyncDaemons(d, { transport: async () => hub.join(), workers: new WorkerSyncRelay(pool, () => steeringPlan(d.listServices(), [], d.ftpPorts).vipFlags), master: { flushMs: 50 } });
+  const sync = new SyncDaemons(d, { transport: async () => hub.join(), workers: new WorkerSyncRelay(pool, () => steeringPlan(d.listServices(), [], d.ftpPorts).clientBits), master: { flushMs: 50 } });
   t.teardown(() => sync.stop());
   return { pool, d, sync };
 }
@@ -186,7 +186,7 @@ t.test('workers 2: lvs_sync_daemon following a VRRP instance starts and stops th
   const d = new WorkerDirector({ mac: ours, addresses: [{ addr: '10.9.0.1', prefix: 24 }], linkName: 'mem', mtu: 1500 }, pool);
   const hub = new MemorySyncHub();
   const logs: string[] = [];
-  const sync = new DaemonSync(d, (level, msg) => void logs.push(`${level} ${msg}`), { transport: async () => hub.join(), workers: new WorkerSyncRelay(pool, () => steeringPlan(d.listServices(), [], d.ftpPorts).vipFlags) });
+  const sync = new DaemonSync(d, (level, msg) => void logs.push(`${level} ${msg}`), { transport: async () => hub.join(), workers: new WorkerSyncRelay(pool, () => steeringPlan(d.listServices(), [], d.ftpPorts).clientBits) });
   t.teardown(() => sync.stop());
   const text = 'global_defs {\n lvs_sync_daemon eth1 VI_1\n}\nvrrp_instance VI_1 {\n interface eth1\n virtual_router_id 51\n priority 100\n advert_int 1\n virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n';
   const parsed = parseConfigText(text, 'k.conf');

@@ -9,7 +9,7 @@ import { MemoryLink } from '@tunvs/link';
 import { newSyncRecord } from '@tunvs/sync';
 import { parseIpv4 } from '@tunvs/packet';
 import { slotOf } from '@tunvs/xdp';
-import { addressSteered, interfacesRefusal, steeringPlan, vrrpSteering } from '../src/xdp-device.js';
+import { addressSteered, interfacesRefusal, maskPrefix, steeringPlan, vrrpSteering } from '../src/xdp-device.js';
 import { syncWorkerOf } from '../src/workers.js';
 
 
@@ -44,16 +44,18 @@ t.test('steeringPlan: VIPs, NAT reals (address-only when persistent), ARP; DR re
   t.same(plan.unsteered, ['fwmark 7']);
 });
 
+const keysOf = (...a: Parameters<typeof addressSteered>): IterableIterator<string> => addressSteered(...a).keys();
+
 t.test('addressSteered: persistent services and every service that shares a NAT real server endpoint with one', async (t) => {
   const plain = (addr: string, port: number, dests: [string, number, string][]): ServiceInfo => svc({ addr, port }, dests);
   const sticky = (addr: string, port: number, dests: [string, number, string][]): ServiceInfo => svc({ addr, port, persistent: 300 }, dests);
   // the same real endpoint behind a persistent and a plain service: both by address
-  t.same([...addressSteered([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.101', 443, [['10.0.1.11', 443, 'masq']])], [])].sort(), [
+  t.same([...keysOf([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.101', 443, [['10.0.1.11', 443, 'masq']])], [])].sort(), [
     '10.0.0.100/tcp/443',
     '10.0.0.101/tcp/443',
   ]);
   // the same servers on another port (http beside persistent https): the plain one keeps its ports
-  t.same([...addressSteered([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.100', 80, [['10.0.1.11', 80, 'masq']])], [])], ['10.0.0.100/tcp/443']);
+  t.same([...keysOf([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.100', 80, [['10.0.1.11', 80, 'masq']])], [])], ['10.0.0.100/tcp/443']);
   // transitively: plain A shares rs1:80 with plain B, B shares rs2:80 with persistent C
   const chain = [
     plain('10.0.0.1', 80, [['10.0.1.1', 80, 'masq']]),
@@ -61,13 +63,13 @@ t.test('addressSteered: persistent services and every service that shares a NAT 
     sticky('10.0.0.3', 80, [['10.0.1.2', 80, 'masq']]),
     plain('10.0.0.4', 80, [['10.0.1.9', 80, 'masq']]),
   ];
-  t.same([...addressSteered(chain, [])].sort(), ['10.0.0.1/tcp/80', '10.0.0.2/tcp/80', '10.0.0.3/tcp/80'], 'a chain of shared servers; an unrelated service keeps its ports');
+  t.same([...keysOf(chain, [])].sort(), ['10.0.0.1/tcp/80', '10.0.0.2/tcp/80', '10.0.0.3/tcp/80'], 'a chain of shared servers; an unrelated service keeps its ports');
   // a persistent port-0 service answers from every port of its servers: it meets each port's services there
-  t.same([...addressSteered([sticky('10.0.0.5', 0, [['10.0.1.1', 0, 'masq']]), plain('10.0.0.1', 8080, [['10.0.1.1', 8080, 'masq']])], [])].sort(), ['10.0.0.1/tcp/8080', '10.0.0.5/tcp/0']);
+  t.same([...keysOf([sticky('10.0.0.5', 0, [['10.0.1.1', 0, 'masq']]), plain('10.0.0.1', 8080, [['10.0.1.1', 8080, 'masq']])], [])].sort(), ['10.0.0.1/tcp/8080', '10.0.0.5/tcp/0']);
   // no meeting: another protocol, direct routing (nothing comes back), fwmark (not steered)
-  t.same([...addressSteered([sticky('10.0.0.1', 53, [['10.0.1.1', 53, 'masq']]), svc({ addr: '10.0.0.2', port: 53, protocol: 'udp' }, [['10.0.1.1', 53, 'masq']])], [])], ['10.0.0.1/tcp/53']);
-  t.same([...addressSteered([sticky('10.0.0.1', 80, [['10.0.1.1', 80, 'route']]), plain('10.0.0.2', 80, [['10.0.1.1', 80, 'route']])], [])], ['10.0.0.1/tcp/80']);
-  t.same([...addressSteered([svc({ fwmark: 7, protocol: null, addr: '0.0.0.0', port: 0, persistent: 300 }, [['10.0.1.1', 80, 'masq']]), plain('10.0.0.2', 80, [['10.0.1.1', 80, 'masq']])], [])], []);
+  t.same([...keysOf([sticky('10.0.0.1', 53, [['10.0.1.1', 53, 'masq']]), svc({ addr: '10.0.0.2', port: 53, protocol: 'udp' }, [['10.0.1.1', 53, 'masq']])], [])], ['10.0.0.1/tcp/53']);
+  t.same([...keysOf([sticky('10.0.0.1', 80, [['10.0.1.1', 80, 'route']]), plain('10.0.0.2', 80, [['10.0.1.1', 80, 'route']])], [])], ['10.0.0.1/tcp/80']);
+  t.same([...keysOf([svc({ fwmark: 7, protocol: null, addr: '0.0.0.0', port: 0, persistent: 300 }, [['10.0.1.1', 80, 'masq']]), plain('10.0.0.2', 80, [['10.0.1.1', 80, 'masq']])], [])], []);
 
   // the plan: both VIP entries and the shared real entry by address, so a reply reaches the worker of its request
   const plan = steeringPlan([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.101', 443, [['10.0.1.11', 443, 'masq'], ['10.0.1.12', 443, 'masq']])], ['10.0.0.1'], []);
@@ -81,6 +83,27 @@ t.test('addressSteered: persistent services and every service that shares a NAT 
   ]);
 });
 
+t.test('a persistence netmask: the clients of one netmask share a slot, in both directions and for synced connections', async (t) => {
+  const net24 = svc({ persistent: 300, netmask: '255.255.255.0' }, [['10.0.1.11', 80, 'masq']]);
+  t.same([...addressSteered([net24], [])], [['10.0.0.100/tcp/80', 24]]);
+  const plan = steeringPlan([net24], [], []);
+  t.same(plan.vips, [{ addr: '10.0.0.100', proto: 'tcp', port: 80, addrOnly: true, prefix: 24 }]);
+  t.same(plan.reals, [{ addr: '10.0.1.11', proto: 'tcp', port: 80, addrOnly: true, prefix: 24 }]);
+  // a group takes its shortest netmask; a mask with a hole hashes its leading ones (a coarser grouping, never a finer one)
+  const net16 = svc({ addr: '10.0.0.101', persistent: 300, netmask: '255.255.0.0' }, [['10.0.1.11', 80, 'masq']]);
+  t.same([...addressSteered([net24, net16], [])].map(([, p]) => p), [16, 16]);
+  t.same([...addressSteered([svc({ persistent: 300, netmask: '255.0.255.0' }, [['10.0.1.11', 80, 'masq']])], [])], [['10.0.0.100/tcp/80', 8]]);
+  t.equal(maskPrefix('255.255.255.255'), 32);
+  t.equal(maskPrefix('0.0.0.0'), 0);
+  // a synced connection of two clients of one /24: one worker, the one their packets go to
+  const rec = (c: string, cport: number): ReturnType<typeof newSyncRecord> =>
+    Object.assign(newSyncRecord(), { protocol: 6, caddr: parseIpv4(c), cport, vaddr: parseIpv4('10.0.0.100'), vport: 80, daddr: parseIpv4('10.0.1.11'), dport: 80 });
+  const want = slotOf(parseIpv4('10.9.9.0'), 0, 4);
+  for (const [c, p] of [['10.9.9.1', 1000], ['10.9.9.200', 2000]] as const) t.equal(syncWorkerOf(plan.clientBits, 4, rec(c, p)), want, `${c}:${p}`);
+  const tmpl = Object.assign(rec('10.9.9.0', 0), { flags: ConnFlag.TEMPLATE });
+  t.equal(syncWorkerOf(plan.clientBits, 4, tmpl), want, 'the template (client 10.9.9.0)');
+});
+
 t.test('syncWorkerOf: a synced connection goes to the worker its client is steered to', async (t) => {
   const d = new Director({ links: [new MemoryLink('tun', 1500)], timers: false, sourceAddress: '10.10.1.1', now: () => 1000 });
   d.addService({ protocol: 'tcp', addr: '10.0.0.100', port: 443, scheduler: 'rr', persistent: 300 });
@@ -90,19 +113,19 @@ t.test('syncWorkerOf: a synced connection goes to the worker its client is steer
   for (const addr of ['10.0.0.100', '10.0.0.101']) d.addDest({ protocol: 'tcp', addr, port: 443 }, { addr: '10.0.1.11', port: 443, method: 'masq' });
   d.addDest({ protocol: 'tcp', addr: '10.0.0.102', port: 80 }, { addr: '10.0.1.11', port: 80, method: 'masq' });
   d.addDest({ protocol: 'tcp', addr: '10.0.0.103', port: 21 }, { addr: '10.0.1.12', port: 21, method: 'masq' });
-  const { vipFlags } = steeringPlan(d.listServices(), [], d.ftpPorts);
+  const { clientBits } = steeringPlan(d.listServices(), [], d.ftpPorts);
   const caddr = parseIpv4('10.0.9.7');
   // a client port whose own hash differs from the address-only one, with 2 workers
   const cport = [...Array(64).keys()].map((i) => 40000 + i).find((p) => slotOf(caddr, p, 2) !== slotOf(caddr, 0, 2))!;
   const rec = (vip: string, vport: number): ReturnType<typeof newSyncRecord> =>
     Object.assign(newSyncRecord(), { protocol: 6, caddr, cport, vaddr: parseIpv4(vip), vport, daddr: parseIpv4('10.0.1.11'), dport: vport });
-  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.100', 443)), slotOf(caddr, 0, 2), 'persistent service: by address');
-  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.101', 443)), slotOf(caddr, 0, 2), 'plain service sharing its real server with it: by address too');
-  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.102', 80)), slotOf(caddr, cport, 2), 'plain service on another port: by address and port');
-  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.103', 21)), slotOf(caddr, 0, 2), 'an FTP control connection: by address');
-  t.equal(syncWorkerOf(vipFlags, 2, rec('10.0.0.103', 40017)), slotOf(caddr, 0, 2), 'its passive data connection (no service on that port): by address, as the VIP\'s port-0 entry steers it');
+  t.equal(syncWorkerOf(clientBits, 2, rec('10.0.0.100', 443)), slotOf(caddr, 0, 2), 'persistent service: by address');
+  t.equal(syncWorkerOf(clientBits, 2, rec('10.0.0.101', 443)), slotOf(caddr, 0, 2), 'plain service sharing its real server with it: by address too');
+  t.equal(syncWorkerOf(clientBits, 2, rec('10.0.0.102', 80)), slotOf(caddr, cport, 2), 'plain service on another port: by address and port');
+  t.equal(syncWorkerOf(clientBits, 2, rec('10.0.0.103', 21)), slotOf(caddr, 0, 2), 'an FTP control connection: by address');
+  t.equal(syncWorkerOf(clientBits, 2, rec('10.0.0.103', 40017)), slotOf(caddr, 0, 2), 'its passive data connection (no service on that port): by address, as the VIP\'s port-0 entry steers it');
   const tmpl = Object.assign(rec('10.0.0.102', 80), { flags: ConnFlag.TEMPLATE });
-  t.equal(syncWorkerOf(vipFlags, 2, tmpl), slotOf(caddr, 0, 2), 'a template: by address');
+  t.equal(syncWorkerOf(clientBits, 2, tmpl), slotOf(caddr, 0, 2), 'a template: by address');
 });
 
 t.test('the FTP helper\'s services: the VIP and the NAT real servers on every port, by client address', async (t) => {

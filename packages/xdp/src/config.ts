@@ -18,6 +18,11 @@ export interface EndpointSpec {
   port?: number;
   /** hash the client's address only (persistent services): both directions still agree */
   addrOnly?: boolean;
+  /**
+   * with addrOnly: hash only the first `prefix` bits of the client's address (0..32, default
+   * 32), so that the clients of one persistence netmask (ipvsadm -M) share a slot
+   */
+  prefix?: number;
 }
 
 /** What the XDP program takes from the interface (the rest passes to the kernel). */
@@ -104,6 +109,8 @@ export interface Endpoint {
   proto: number;
   port: number;
   addrOnly: boolean;
+  /** client address bits hashed when addrOnly (32: the whole address) */
+  prefix: number;
 }
 
 export interface ResolvedSteering {
@@ -157,7 +164,11 @@ export function parseEndpoint(e: unknown, option: string): Endpoint {
     if (port > 255) throw invalid(`${option}.port must be 0..255 for protocol 112 (VRRP: the port is the VRID, 0 = every VRID; got ${port})`);
   } else if ((proto === PROTO.icmp || ![PROTO.tcp, PROTO.udp, PROTO.sctp].includes(proto as 6)) && port !== 0)
     throw invalid(`${option}.port must be 0 for protocol ${proto} (only TCP, UDP and SCTP have ports; VRRP's is its VRID)`);
-  return { addr, proto, port, addrOnly: s.addrOnly === true };
+  const addrOnly = s.addrOnly === true;
+  const prefix = s.prefix ?? 32;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw invalid(`${option}.prefix must be 0..32 (got ${String(prefix)})`);
+  if (prefix < 32 && !addrOnly) throw invalid(`${option}.prefix needs addrOnly (only a client's address is masked; with its port every client hashes alone)`);
+  return { addr, proto, port, addrOnly, prefix };
 }
 
 /** Validate a steering spec. */

@@ -11,6 +11,7 @@ export {
   PROTO,
   VRRP_PROTO,
   clientHash,
+  clientPrefix,
   slotOf,
   socketIndex,
   endpointKey,

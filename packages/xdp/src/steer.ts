@@ -25,6 +25,11 @@ export const AddrFlag = {
 export const EndpointFlag = {
   /** hash the client's address only, not its port (persistence: one client, one slot) */
   AddrOnly: 0x100,
+  /**
+   * with AddrOnly: how many low bits of the client's address the hash ignores (0..32), so
+   * that the clients of one persistence netmask share a slot
+   */
+  HostBits: 0x3f,
 } as const;
 
 /** Counters of the program (a per-CPU array): why frames passed or were redirected. */
@@ -72,6 +77,11 @@ export function clientHash(addr: number, port: number): number {
   h = Math.imul(h, HASH_K2) >>> 0;
   h = (h ^ (h >>> 16)) >>> 0;
   return h;
+}
+
+/** A client's address with only its first `prefix` bits (0..32) kept, as an AddrOnly entry hashes it. */
+export function clientPrefix(addr: number, prefix: number): number {
+  return prefix <= 0 ? 0 : prefix >= 32 ? addr >>> 0 : (addr & (0xffffffff << (32 - prefix))) >>> 0;
 }
 
 /** The slot (0..slots-1) of a client: the hash scaled to the slot count (no modulo bias). */

@@ -61,7 +61,7 @@ export class Steering {
     const table = kind === 'vips' ? this.vips : this.reals;
     const id = epId(e);
     const fresh = !table.has(id);
-    const value = u32Value(e.addrOnly ? EndpointFlag.AddrOnly : 0);
+    const value = u32Value(e.addrOnly ? EndpointFlag.AddrOnly | (32 - e.prefix) : 0);
     call(`adding ${kind === 'vips' ? 'virtual service' : 'real server'} ${formatIpv4(e.addr)}:${e.port} to ${this.label}`, () =>
       this.n.mapUpdate(this.fds[kind], endpointKey(e.addr, e.port, e.proto), value, BPF_ANY),
     );

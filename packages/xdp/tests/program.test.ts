@@ -5,7 +5,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { packet, parseIpv4, quoteOf } from '@tunvs/packet';
 import { steeringProgram, XdpAction, FILTER_KEEP, FRAG_KEY_LEN } from '../src/bpf/program.js';
-import { AddrFlag, EndpointFlag, Stat, addrKey, endpointKey, slotOf, socketIndex, u32Value, PROTO, VRRP_PROTO } from '../src/steer.js';
+import { AddrFlag, EndpointFlag, Stat, addrKey, clientPrefix, endpointKey, slotOf, socketIndex, u32Value, PROTO, VRRP_PROTO } from '../src/steer.js';
 import { hex, runSkb, runXdp, u32le, vmMap } from './bpf-vm.js';
 import type { VmMap } from './bpf-vm.js';
 
@@ -21,7 +21,7 @@ interface World {
   slots: number;
 }
 
-function world(slots: number, queues = 1, opts: { addrOnly?: boolean; missing?: number[] } = {}): World {
+function world(slots: number, queues = 1, opts: { addrOnly?: boolean; prefix?: number; missing?: number[] } = {}): World {
   const maps = new Map<number, VmMap>();
   const xsks = vmMap('xsk', 4, 4, queues * slots);
   for (let i = 0; i < queues * slots; i++) if (!opts.missing?.includes(i)) xsks.entries.set(hex(u32le(i)), u32le(100 + i));
@@ -29,7 +29,7 @@ function world(slots: number, queues = 1, opts: { addrOnly?: boolean; missing?: 
   const reals = vmMap('hash', 8, 4, 64);
   const addrs = vmMap('hash', 4, 4, 64);
   const stats = vmMap('array', 4, 8, Stat.SocketBase + queues * slots);
-  const flags = u32Value(opts.addrOnly ? EndpointFlag.AddrOnly : 0);
+  const flags = u32Value(opts.addrOnly ? EndpointFlag.AddrOnly | (32 - (opts.prefix ?? 32)) : 0);
   for (const proto of [PROTO.tcp, PROTO.udp]) {
     vips.entries.set(hex(endpointKey(parseIpv4(VIP), 80, proto)), flags);
     reals.entries.set(hex(endpointKey(parseIpv4(RS), 80, proto)), flags);
@@ -105,6 +105,25 @@ t.test('addrOnly entries ignore the client port (one client, one slot)', async (
     keys.add(run(w, fromRs('10.9.9.9', port)).key);
   }
   t.same([...keys], [slotOf(parseIpv4('10.9.9.9'), 0, 8)], 'every port of the client lands on its address slot');
+});
+
+t.test('addrOnly entries with a prefix: the clients of one persistence netmask share a slot (clientPrefix)', async (t) => {
+  for (const prefix of [0, 8, 24, 31]) {
+    const w = world(7, 1, { addrOnly: true, prefix });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0xfffe }), fc.integer({ min: 1, max: 65535 }), (c, port) => {
+        const client = ip(c);
+        const want = slotOf(clientPrefix(parseIpv4(client), prefix), 0, 7);
+        return run(w, toVip(client, port)).key === want && run(w, fromRs(client, port)).key === want;
+      }),
+      { numRuns: 100 },
+    );
+  }
+  const w = world(7, 1, { addrOnly: true, prefix: 24 });
+  t.equal(run(w, toVip('10.3.3.1', 1000)).key, run(w, toVip('10.3.3.254', 2000)).key, 'two clients of one /24');
+  t.equal(clientPrefix(parseIpv4('10.3.3.77'), 24), parseIpv4('10.3.3.0'));
+  t.equal(clientPrefix(parseIpv4('10.3.3.77'), 0), 0);
+  t.equal(clientPrefix(parseIpv4('10.3.3.77'), 32), parseIpv4('10.3.3.77'));
 });
 
 t.test('what is not the director’s passes to the kernel', async (t) => {

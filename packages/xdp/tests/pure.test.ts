@@ -104,9 +104,12 @@ t.test('option validation names the option and touches no kernel', async (t) => 
   t.equal(ok.txKick, 'inline', 'the writing thread kicks by default');
   t.equal(ok.needWakeup, true, 'XDP_USE_NEED_WAKEUP by default');
   t.same(validateXdpOptions({ ifname: 'eth0', txKick: 'thread', kickCpus: [1, 0, 1] }).kickCpus, [1, 0], 'kick CPUs, each once');
-  t.same(ok.steer.vips, [{ addr: 0x0a000001, proto: 6, port: 80, addrOnly: true }]);
+  t.same(ok.steer.vips, [{ addr: 0x0a000001, proto: 6, port: 80, addrOnly: true, prefix: 32 }]);
+  t.same(parseSteering({ vips: [{ addr: '10.0.0.1', proto: 'tcp', port: 80, addrOnly: true, prefix: 24 }] }).vips[0]!.prefix, 24, 'a persistence netmask\'s prefix');
+  t.match((t.throws(() => parseSteering({ vips: [{ addr: '10.0.0.1', proto: 'tcp', addrOnly: true, prefix: 33 }] })) as Error).message, /steer\.vips\[0\]\.prefix must be 0\.\.32 \(got 33\)/);
+  t.match((t.throws(() => parseSteering({ vips: [{ addr: '10.0.0.1', proto: 'tcp', prefix: 24 }] })) as Error).message, /prefix needs addrOnly/);
   t.same(parseSteering({ host: [0x0a000002] }).host, [0x0a000002], 'numbers are addresses too');
-  t.same(parseSteering({ vips: [{ addr: '224.0.0.18', proto: 112, port: 51 }] }).vips, [{ addr: 0xe0000012, proto: 112, port: 51, addrOnly: false }], 'VRRP: the port is the VRID');
+  t.same(parseSteering({ vips: [{ addr: '224.0.0.18', proto: 112, port: 51 }] }).vips, [{ addr: 0xe0000012, proto: 112, port: 51, addrOnly: false, prefix: 32 }], 'VRRP: the port is the VRID');
   t.equal(framesNeeded(2, 2, 1024, 2048), 2 * (2 * 2048 + 2 * 2 * 1024));
   t.match((t.throws(() => validatePacketOptions({ ifname: 'eth0', fanout: 'random' as never })) as Error).message, /fanout must be one of/);
   t.match((t.throws(() => validatePacketOptions({ ifname: 'eth0', rxFrames: 8 })) as Error).message, /rxFrames must be 16\.\.1048576 \(got 8\)/);

@@ -28,7 +28,7 @@
  * that overtakes it is steered by address, as every fragment was before the frags map.
  *
  * slot = (clientHash(addr, port) * slots) >> 32, port 0 when the entry has
- * EndpointFlag.AddrOnly; socket index = rx_queue_index * slots + slot. A redirect to an
+ * EndpointFlag.AddrOnly, and then the address's low HostBits bits cleared (clientPrefix); socket index = rx_queue_index * slots + slot. A redirect to an
  * index with no socket falls back to XDP_PASS (bpf_redirect_map's flags argument).
  *
  * Byte order: the program loads addresses and ports as the packet has them; map keys
@@ -403,6 +403,9 @@ export function steeringProgram(slots: number, maps: SteeringMaps, target: Progr
   a.ja('hash');
   a.label('noport');
   a.alu64('mov', R2, { imm: 0 });
+  a.note('the address without its low HostBits bits (a persistence netmask): 64-bit shifts, 0..32');
+  a.alu64('mov', R4, R9).alu64('and', R4, { imm: EndpointFlag.HostBits });
+  a.alu64('rsh', R1, R4).alu64('lsh', R1, R4);
   a.label('hash');
   a.alu32('mul', R1, { imm: HASH_K1 });
   a.alu32('xor', R1, R2);
