@@ -17,7 +17,7 @@ import type { ServiceInfo } from '@tunvs/model';
 import { formatIpv4, parseIpv4 } from '@tunvs/packet';
 import { IPPROTO_VRRP, VRRP_MCAST_GROUP } from '@tunvs/vrrp';
 import type { VrrpConfig } from '@tunvs/keepalived';
-import { openPacket, openXdp, parseEndpoint } from '@tunvs/xdp';
+import { endpointId, openPacket, openXdp, parseEndpoint } from '@tunvs/xdp';
 import type { Endpoint, EndpointSpec, Steering } from '@tunvs/xdp';
 import type { WorkerLinkSpec } from './workers.js';
 import type { XdpTuning } from './config.js';
@@ -217,8 +217,6 @@ export function steeringPlan(services: readonly ServiceInfo[], owned: readonly s
   return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered, clientBits };
 }
 
-const epId = (e: Endpoint): string => `${e.addr}/${e.proto}/${e.port}`;
-
 /**
  * Bring `steering` to `plan`: add (or update) what is wanted, then remove what is no longer
  * wanted, so a service being edited is never left unsteered. Returns the number of map changes.
@@ -230,9 +228,9 @@ export function applySteering(steering: Steering, plan: SteeringPlan): number {
     const w = new Map<string, Endpoint>();
     for (const e of want) {
       const r = parseEndpoint(e, what);
-      w.set(epId(r), r);
+      w.set(endpointId(r), r);
     }
-    const h = new Map(have.map((e) => [epId(e), e]));
+    const h = new Map(have.map((e) => [endpointId(e), e]));
     for (const [k, e] of w) {
       const old = h.get(k);
       if (old === undefined || old.addrOnly !== e.addrOnly || old.prefix !== e.prefix) {

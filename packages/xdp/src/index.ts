@@ -23,7 +23,7 @@ export { openXdp, openXdpSlots, XdpLink, XdpPort, XDP_HEADROOM } from './xdp-lin
 export type { XdpSocketStats, XdpProgramStats, XdpPortDescriptor } from './xdp-link.js';
 export { openPacket, openPacketSlots, PacketLink, PacketPort } from './packet-link.js';
 export type { PacketPortDescriptor } from './packet-link.js';
-export { Steering } from './steering.js';
+export { Steering, endpointId } from './steering.js';
 export type { ProgramStats } from './steering.js';
 export { validateXdpOptions, validatePacketOptions, parseSteering, parseEndpoint, framesNeeded, FANOUT_MODE } from './config.js';
 export type {

@@ -40,7 +40,7 @@ export const Stat = {
   Short: 1,
   /** ARP for a director address: redirected to slot 0 */
   Arp: 2,
-  /** a fragment, steered by address only */
+  /** a later fragment: where its first went (the frags map), else by address */
   Fragment: 3,
   /** an ICMP error quoting a director flow */
   IcmpError: 4,

@@ -21,7 +21,8 @@ interface AddrUse {
   arp: boolean;
 }
 
-const epId = (e: Endpoint): string => `${e.addr}/${e.proto}/${e.port}`;
+/** The identity of a steering entry (its map key, as text): one entry per (address, protocol, port). */
+export const endpointId = (e: Endpoint): string => `${e.addr}/${e.proto}/${e.port}`;
 
 /** The steering of one port; every change is one or two map writes. */
 export class Steering {
@@ -59,7 +60,7 @@ export class Steering {
 
   private putEndpoint(kind: 'vips' | 'reals', e: Endpoint): void {
     const table = kind === 'vips' ? this.vips : this.reals;
-    const id = epId(e);
+    const id = endpointId(e);
     const fresh = !table.has(id);
     const value = u32Value(e.addrOnly ? EndpointFlag.AddrOnly | (32 - e.prefix) : 0);
     call(`adding ${kind === 'vips' ? 'virtual service' : 'real server'} ${formatIpv4(e.addr)}:${e.port} to ${this.label}`, () =>
@@ -76,7 +77,7 @@ export class Steering {
 
   private dropEndpoint(kind: 'vips' | 'reals', e: Endpoint): boolean {
     const table = kind === 'vips' ? this.vips : this.reals;
-    const id = epId(e);
+    const id = endpointId(e);
     if (!table.has(id)) return false;
     call(`removing ${formatIpv4(e.addr)}:${e.port} from ${this.label}`, () => this.n.mapDelete(this.fds[kind], endpointKey(e.addr, e.port, e.proto)));
     table.delete(id);

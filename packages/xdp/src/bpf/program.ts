@@ -28,8 +28,9 @@
  * that overtakes it is steered by address, as every fragment was before the frags map.
  *
  * slot = (clientHash(addr, port) * slots) >> 32, port 0 when the entry has
- * EndpointFlag.AddrOnly, and then the address's low HostBits bits cleared (clientPrefix); socket index = rx_queue_index * slots + slot. A redirect to an
- * index with no socket falls back to XDP_PASS (bpf_redirect_map's flags argument).
+ * EndpointFlag.AddrOnly, and then the address's low HostBits bits cleared (clientPrefix);
+ * socket index = rx_queue_index * slots + slot. A redirect to an index with no socket
+ * falls back to XDP_PASS (bpf_redirect_map's flags argument).
  *
  * Byte order: the program loads addresses and ports as the packet has them; map keys
  * are in network order (steer.ts builds them so) and the hash converts to host order
