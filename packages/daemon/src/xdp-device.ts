@@ -14,6 +14,7 @@
 import type { Director } from '@tunvs/engine';
 import type { Link } from '@tunvs/link';
 import type { ServiceInfo } from '@tunvs/model';
+import { ftpHelperBinds, methodByName, protocolNumber } from '@tunvs/model';
 import { formatIpv4, parseIpv4 } from '@tunvs/packet';
 import { IPPROTO_VRRP, VRRP_MCAST_GROUP } from '@tunvs/vrrp';
 import type { VrrpConfig } from '@tunvs/keepalived';
@@ -54,9 +55,11 @@ function steerable(s: ServiceInfo): s is SteerableService {
   return s.fwmark === 0 && !s.addr.includes(':') && s.protocol !== null && PROTOS.has(s.protocol);
 }
 
-/** Does the FTP helper (its `ports`) bind NAT destinations of service `s`, as the engine's ForwarderTable decides? */
+/** Does the FTP helper (its `ports`) bind a destination of service `s` (ftpHelperBinds, the engine's rule)? */
 function ftpHelped(s: SteerableService, ftpPorts: readonly number[]): boolean {
-  return s.protocol === 'tcp' && s.port !== 0 && ftpPorts.includes(s.port) && s.dests.some((d) => d.method === 'masq');
+  const svc = { protocol: protocolNumber(s.protocol), fwmark: s.fwmark, port: s.port };
+  const hasPort = (p: number): boolean => ftpPorts.includes(p);
+  return s.dests.some((d) => ftpHelperBinds(methodByName(d.method)?.fwd ?? -1, svc, hasPort));
 }
 
 type SteerableService = ServiceInfo & { protocol: 'tcp' | 'udp' | 'sctp' };

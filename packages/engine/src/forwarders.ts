@@ -14,7 +14,7 @@ import { DrouteForwarder } from '@tunvs/forwarder-dr';
 import { LocalForwarder } from '@tunvs/forwarder-local';
 import { FTP_DEFAULT_PORTS, FtpMasqForwarder, MasqForwarder } from '@tunvs/forwarder-nat';
 import { TunnelForwarder, ipipEncap } from '@tunvs/forwarder-tunnel';
-import { DEFAULT_METHOD, Fwd, Proto, methodByName } from '@tunvs/model';
+import { DEFAULT_METHOD, Fwd, ftpHelperBinds, methodByName } from '@tunvs/model';
 import type { Dest, DestSpec } from '@tunvs/model';
 import { fail } from './errors.js';
 
@@ -28,6 +28,7 @@ export class ForwarderTable {
   private readonly list: Forwarder[] = [];
   /** masquerading with the FTP helper, bound to NAT destinations of TCP services on its ports */
   readonly ftp: FtpMasqForwarder;
+  private readonly hasFtpPort = (port: number): boolean => this.ftp.hasPort(port);
 
   constructor(private readonly link: LinkFacts, ftpPorts: readonly number[] = FTP_DEFAULT_PORTS) {
     this.ftp = new FtpMasqForwarder(ftpPorts);
@@ -69,7 +70,7 @@ export class ForwarderTable {
    */
   bind(dest: Dest): void {
     const svc = dest.service;
-    const ftp = dest.fwd === Fwd.MASQ && svc !== null && svc.fwmark === 0 && svc.protocol === Proto.TCP && this.ftp.hasPort(svc.port);
+    const ftp = svc !== null && ftpHelperBinds(dest.fwd, svc, this.hasFtpPort);
     // tunnels: one forwarder, which reads the destination's tunnel type per packet, as the kernel
     dest.xmit = ftp ? FTP_XMIT : dest.fwd;
   }

@@ -2,7 +2,7 @@ export { Proto, SvcFlag, DestFlag, Fwd, ConnFlag } from './constants.js';
 export {
   SCHEDULER_NAMES, DEFAULT_SCHEDULER, NO_SCHEDULER, isSchedulerName,
   SCHED_FLAGS, SCHED_FLAG_MASK, schedFlag, schedFlagNames, schedFlagBits,
-  METHODS, DEFAULT_METHOD, methodByName, methodName, fwdName, methodOfLbKind,
+  METHODS, DEFAULT_METHOD, methodByName, methodName, fwdName, methodOfLbKind, ftpHelperBinds,
   PROTOCOLS, SERVICE_PROTOCOLS, protocolNumber, serviceProtocolName, protocolListing,
   KERNEL_MODES, DEFAULT_KERNEL, isKernelMode,
   TUNNEL_TYPES, TUNNEL_CSUMS, tunnelTypeByName, tunnelCsumByName, tunnelCsumOfFlag,

@@ -125,6 +125,16 @@ export function methodByName(name: string): MethodDef | undefined {
   return m && m.fwd !== Fwd.BYPASS ? m : undefined;
 }
 
+/**
+ * Does the FTP helper bind a destination (the kernel's `tcp_app_conn_bind` for ip_vs_ftp):
+ * masquerading, to a TCP service (not a firewall mark) whose port is one of the helper's
+ * (`hasPort`; port-0 services have no port to match). The engine binds its forwarder by it;
+ * the bypass steering steers the data connections of such services by it.
+ */
+export function ftpHelperBinds(fwd: number, svc: { protocol: number; fwmark: number; port: number }, hasPort: (port: number) => boolean): boolean {
+  return fwd === Fwd.MASQ && svc.fwmark === 0 && svc.protocol === Proto.TCP && svc.port !== 0 && hasPort(svc.port);
+}
+
 /** The control-API word of a Fwd number (unknown numbers read as `route`, ipvsadm's default). */
 export function methodName(fwd: number): MethodName {
   const m = METHODS[fwd & ConnFlag.FWD_MASK];
