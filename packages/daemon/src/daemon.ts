@@ -32,6 +32,7 @@ import { ConfigError, markRules, needsRestart } from './config.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonSetup } from './sources.js';
 import { bothDevices, interfacesRefusal, openBypassDevice, syncSteeringSides, vrrpSteering } from './xdp-device.js';
+import type { ClientBits } from './xdp-device.js';
 import type { BypassDevice, BypassSide, DaemonDevice, VrrpSteering } from './xdp-device.js';
 import { deviceLabel } from './vrrp-spec.js';
 import { ConfigReader } from './loader.js';
@@ -172,7 +173,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   /** re-apply the bypass steering (VRRP's part changed); nothing on TUN/TAP */
   let resteer = (): void => {};
   /** how the bypass steering's VIP entries hash clients, as last steered (synced connections go to their worker by them) */
-  let clientBits: ReadonlyMap<string, number> = new Map();
+  let clientBits: ClientBits = new Map();
   let pool: WorkerPool | null = null;
   const nWorkers = started.workers ?? 1;
   let services: ServiceRunner | null = null;

@@ -44,11 +44,11 @@ import { newLinkCounters } from '@tunvs/link';
 import type { ConnInfo, DestSpec, DefenseSettings, DirectorInfo, ServiceInfo, ServiceKey, ServiceSpec, StatsInfo, Timeouts } from '@tunvs/model';
 import type { PacketPortDescriptor, XdpPortDescriptor } from '@tunvs/xdp';
 import type { Snapshot } from '@tunvs/metrics';
-import { ConnFlag, serviceProtocolName } from '@tunvs/model';
+import { ConnFlag } from '@tunvs/model';
 import { SyncApplyCounters } from '@tunvs/sync';
 import type { SyncBackupSettings, SyncMasterCounters, SyncMasterSettings, SyncRecord, SyncWorkers } from '@tunvs/sync';
 import { clientPrefix, slotOf } from '@tunvs/xdp';
-import { steerKey } from './xdp-device.js';
+import type { ClientBits } from './xdp-device.js';
 
 /** The Director options a worker is started with (structured-cloneable). */
 export interface WorkerDirectorOptions {
@@ -636,10 +636,9 @@ export function unpackSyncRecord(from: Float64Array, i: number, r: SyncRecord): 
  * addressSteered in xdp-device.ts): the first bits of the client's address, or its address
  * and port. A template goes by address (its client address is already the netmask's).
  */
-export function syncWorkerOf(clientBits: ReadonlyMap<string, number>, workers: number, r: SyncRecord): number {
-  const proto = serviceProtocolName(r.protocol);
-  const vip = formatIpv4(r.vaddr);
-  let bits = proto === null ? -1 : (clientBits.get(steerKey(vip, proto, r.vport)) ?? clientBits.get(steerKey(vip, proto, 0)) ?? -1);
+export function syncWorkerOf(clientBits: ClientBits, workers: number, r: SyncRecord): number {
+  const ports = clientBits.get(r.vaddr);
+  let bits = ports === undefined ? -1 : (ports.get((r.protocol << 16) | r.vport) ?? ports.get(r.protocol << 16) ?? -1);
   if (bits < 0 && (r.flags & ConnFlag.TEMPLATE) !== 0) bits = 32;
   return bits < 0 ? slotOf(r.caddr, r.cport, workers) : slotOf(clientPrefix(r.caddr, bits), 0, workers);
 }
@@ -667,7 +666,7 @@ export class WorkerSyncRelay implements SyncWorkers {
   constructor(
     private readonly pool: WorkerPool,
     /** how the steering's VIP entries hash clients, as last steered (see syncWorkerOf) */
-    private readonly clientBits: () => ReadonlyMap<string, number>,
+    private readonly clientBits: () => ClientBits,
   ) {
     this.bufs = Array.from({ length: pool.size }, () => new Float64Array(0));
     this.counts = new Array<number>(pool.size).fill(0);

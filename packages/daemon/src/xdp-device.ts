@@ -39,9 +39,16 @@ export interface SteeringPlan {
   arp: string[];
   /** services the program cannot steer (fwmark, IPv6), for a warning */
   unsteered: string[];
-  /** every VIP entry (`steerKey`): the client address bits it hashes alone (a prefix, 0..32), or -1: address and port */
-  clientBits: Map<string, number>;
+  /** how every VIP entry hashes clients (ClientBits) */
+  clientBits: ClientBits;
 }
+
+/**
+ * How the steering's VIP entries hash clients, by number as a sync record has them: VIP
+ * (host order) -> protocol << 16 | port -> the client address bits hashed alone (a prefix,
+ * 0..32), or -1: address and port.
+ */
+export type ClientBits = ReadonlyMap<number, ReadonlyMap<number, number>>;
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
 
@@ -215,8 +222,13 @@ export function steeringPlan(services: readonly ServiceInfo[], owned: readonly s
     arp.add(s.addr);
     for (const [addr, port] of e.reals) reals.set(steerKey(addr, proto, port), { addr, proto, port, ...how });
   }
-  const clientBits = new Map<string, number>();
-  for (const [k, v] of vips) clientBits.set(k, v.addrOnly === true ? (v.prefix ?? 32) : -1);
+  const clientBits = new Map<number, Map<number, number>>();
+  for (const spec of vips.values()) {
+    const e = parseEndpoint(spec, 'vip');
+    let ports = clientBits.get(e.addr);
+    if (!ports) clientBits.set(e.addr, (ports = new Map()));
+    ports.set((e.proto << 16) | e.port, e.addrOnly ? e.prefix : -1);
+  }
   return { vips: [...vips.values()], reals: [...reals.values()], arp: [...arp], unsteered, clientBits };
 }
 
@@ -346,7 +358,7 @@ export function bothDevices(first: BypassDevice, others: readonly BypassDevice[]
 /** What a steering sync did: the services it could not steer (for a warning), and how its VIP entries hash clients (SteeringPlan.clientBits). */
 export interface SteeringResult {
   unsteered: string[];
-  clientBits: ReadonlyMap<string, number>;
+  clientBits: ClientBits;
 }
 
 /** Steer what `director` serves now (after a control operation). */
