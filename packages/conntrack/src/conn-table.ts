@@ -1,6 +1,6 @@
 import { ConnFlag, DEFAULT_KERNEL, DestFlag, METHODS, Proto, protocolListing } from '@tunvs/model';
 import type { DefenseSettings, Dest, DestRegistry, KernelMode, Timeouts } from '@tunvs/model';
-import { DEFENSE_DEFAULTS } from '@tunvs/model';
+import { DEFENSE_DEFAULTS, doubleCounters } from '@tunvs/model';
 import { PAGE_BYTES, defenseLevelOff, dropThisPacket, updateDefenseLevel } from './defense.js';
 import type { DefenseLevel } from './defense.js';
 import {
@@ -325,6 +325,7 @@ export class ConnTable {
   private readonly sctpTimeouts = Uint32Array.from(SCTP_DEFAULT_TIMEOUTS, (t) => t * 1000);
 
   constructor(opts: ConnTableOptions) {
+    doubleCounters(this.counters);
     const cap = Math.floor(opts.capacity);
     if (!(cap >= 1 && cap <= 0x4000000)) throw new RangeError('capacity must be 1..2^26');
     this.capacity = cap;

@@ -3,6 +3,7 @@
  * exactly one reason. Plain numeric fields on one object (no string-keyed increments on
  * the packet path: code writes `c.noService++`).
  */
+import { doubleCounters } from '@tunvs/model';
 import { REASON_COUNT, reasonName } from '@tunvs/packet';
 
 export class DirectorCounters {
@@ -66,6 +67,11 @@ export class DirectorCounters {
   arpReplies = 0;
   /** transmit slab full: packet dropped */
   txSlabFull = 0;
+
+  constructor() {
+    // rxPackets and txPackets pass 2^31 within hours: double fields from the start
+    doubleCounters(this);
+  }
 
   /** Total malformed packets. */
   get malformedTotal(): number {

@@ -13,6 +13,7 @@
  */
 
 /** `tun`: layer 3 (IP packets); `tap`: layer 2 (Ethernet frames). */
+import { doubleCounters } from '@tunvs/model';
 export type LinkKind = 'tun' | 'tap';
 
 /** A batch of packets in one slab. `count` entries of `offsets`/`lengths` are valid. */
@@ -73,9 +74,9 @@ export const LINK_COUNTER_NAMES: readonly (keyof LinkCounters)[] = [
   'rxErrors',
 ];
 
-/** A fresh counters object. */
+/** A fresh counters object (double fields: `doubleCounters` of @tunvs/model). */
 export function newLinkCounters(): LinkCounters {
-  return {
+  const c: LinkCounters = {
     rxPackets: 0,
     rxBytes: 0,
     rxBatches: 0,
@@ -85,6 +86,8 @@ export function newLinkCounters(): LinkCounters {
     txErrors: 0,
     rxErrors: 0,
   };
+  doubleCounters(c);
+  return c;
 }
 
 /** Allocate an empty batch able to hold `maxPackets` packets in a slab of `slabBytes`. */

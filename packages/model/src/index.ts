@@ -9,6 +9,7 @@ export {
 } from './names.js';
 export type { SchedulerName, SchedFlagDef, MethodDef, ProtocolDef, KernelMode, TunnelTypeDef, TunnelCsumDef } from './names.js';
 export { Stats } from './stats.js';
+export { doubleCounters } from './doubles.js';
 export { Dest } from './dest.js';
 export { Service } from './service.js';
 export { DestRegistry } from './dest-registry.js';

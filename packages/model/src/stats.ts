@@ -1,7 +1,10 @@
+import { doubleCounters } from './doubles.js';
+
 /**
  * Per-service and per-destination statistics: totals that the data plane bumps, and the
  * rate estimates that a 2-second estimator derives from them (see the engine).
- * Totals are JS numbers (exact up to 2^53, which is decades of traffic).
+ * Totals are JS numbers (exact up to 2^53, which is decades of traffic), in double fields
+ * from the start (`doubleCounters`).
  */
 export class Stats {
   conns = 0;
@@ -15,6 +18,10 @@ export class Stats {
   outPps = 0;
   inBps = 0;
   outBps = 0;
+
+  constructor() {
+    doubleCounters(this);
+  }
 
   /** Zero totals and rates (`ipvsadm -Z`). */
   zero(): void {
