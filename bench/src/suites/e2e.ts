@@ -18,6 +18,7 @@
  *              director's address 10.77.0.3 there, the client's route to the VIP points at it
  *              while measured) and tunvs-xdp's veth on the servers' bridge: no kernel forward
  *              in the director's namespace, either way
+ *   tunvs-packet2  tunvs-xdp2's two interfaces over AF_PACKET with a vnet header (GSO)
  * route/nft/haproxy/tunvs-nat/c-tun/tunvs-xdp/tunvs-xdp2 share one routed topology (VIP off the client
  * subnet); tunvs-dr and tunvs-xdp-dr share a one-segment topology (VIP inside it, as LVS-DR wants).
  *
@@ -27,11 +28,12 @@
  * stime of the director process (tunvsd, haproxy, the C forwarder) in cores; for the kernel
  * anchors the machine's softirq time in cores (/proc/stat) during the run.
  * Rounds interleave the anchors (rotating the order); figures are medians. After each
- * start, every anchor gets 1 s of each load unmeasured (`warmUp`: tunvsd's JIT).
+ * start, every anchor gets 1 s of UDP and TCP and 3 s of conn/s unmeasured (`warmUp`: tunvsd's JIT).
  *
  *   npm run bench -- e2e [--json] [--quick] [--profile] [--rps] [ANCHOR...]
  *   (--profile: run tunvsd under `node --cpu-prof` and print its top functions; --rps: steer
- *   the TUN/TAP receive processing to CPU 0; env E2E_ROUNDS (3), E2E_SECONDS (4))
+ *   the TUN/TAP receive processing to CPU 0; env E2E_ROUNDS (3), E2E_SECONDS (4),
+ *   E2E_NODE_FLAGS: more node flags for tunvsd, e.g. V8's log of deopts and compiles)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -93,7 +95,15 @@ const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun', 't
 const XDP_VARIANTS = ['tunvs-xdp-2w', 'tunvs-packet', 'tunvs-packet-nojit'] as const;
 /** tunvs-packet and its V8-defaults twin */
 const isPacket = (a: Anchor): boolean => a === 'tunvs-packet' || a === 'tunvs-packet-nojit';
-type Anchor = (typeof ANCHORS)[number] | (typeof XDP_VARIANTS)[number];
+/**
+ * tunvs-packet2: tunvs-xdp2's layout (the director owns the client's veth and the servers'
+ * one; no kernel forward in its namespace) over AF_PACKET with a vnet header, as
+ * tunvs-packet: the kernel-bypass Director as issue 18 describes it, on the faster link
+ */
+const TWO_IF_VARIANTS = ['tunvs-packet2'] as const;
+type Anchor = (typeof ANCHORS)[number] | (typeof XDP_VARIANTS)[number] | (typeof TWO_IF_VARIANTS)[number];
+/** the director owns both of the routed topology's sides */
+const isTwoIf = (a: Anchor): boolean => a === 'tunvs-xdp2' || a === 'tunvs-packet2';
 /** tunvs-xdp and its variants: the routed topology with the director's veth on br-rs */
 const isXdpNat = (a: Anchor): boolean => a === 'tunvs-xdp' || (XDP_VARIANTS as readonly string[]).includes(a);
 const METRICS = ['conn_per_s', 'keepalive_rps', 'tcp_gbps', 'udp_pps'] as const;
@@ -112,9 +122,13 @@ const MEASURES: Record<Anchor, readonly Metric[]> = {
   'tunvs-xdp-2w': METRICS,
   'tunvs-packet': METRICS,
   'tunvs-packet-nojit': METRICS,
+  'tunvs-packet2': METRICS,
 };
 /** the anchors on the one-segment (DR) topology */
 const isDr = (a: Anchor): boolean => a === 'tunvs-dr' || a === 'tunvs-xdp-dr';
+
+/** seconds of conn/s in the warm-up after a director starts (see `warmUp`) */
+const WARM_CONN_S = 3;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -446,6 +460,7 @@ http {
   }
 
   async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2', more: { workers?: number; packet?: boolean; v8Defaults?: boolean } = {}): Promise<void> {
+    const link = more.packet ? { kind: 'packet', vnetHdr: true } : { kind: 'xdp' };
     const sock = join(this.work, `tunvsd-${kind}.sock`);
     rmSync(sock, { force: true });
     const nat = kind === 'nat' || kind === 'xdp-nat' || kind === 'xdp2';
@@ -456,9 +471,9 @@ http {
     const config = {
       device:
         kind === 'xdp2'
-          ? { name: 'lan0', kind: 'xdp', addresses: [`${XDP2_LAN_ADDR}/24`], interfaces: [{ name: XDP, addresses: [`${XDP_ADDR}/24`] }] }
+          ? { name: 'lan0', ...link, addresses: [`${XDP2_LAN_ADDR}/24`], interfaces: [{ name: XDP, addresses: [`${XDP_ADDR}/24`] }] }
           : kind === 'xdp-nat'
-          ? { name: XDP, ...(more.packet ? { kind: 'packet', vnetHdr: true } : { kind: 'xdp' }), addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
+          ? { name: XDP, ...link, addresses: [`${XDP_ADDR}/24`], gateway: DIR_RS }
           : kind === 'xdp-dr'
             ? { name: D_XDP, kind: 'xdp', addresses: [`${D_XDP_ADDR}/24`] }
             : nat
@@ -479,6 +494,7 @@ http {
     writeFileSync(file, JSON.stringify(config, null, 2));
     const node = [process.execPath];
     if (this.profileDir) node.push('--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, kind)}`);
+    if (process.env.E2E_NODE_FLAGS) node.push(...process.env.E2E_NODE_FLAGS.split(/\s+/).filter(Boolean));
     // several workers get both CPUs (the load's too): what they give on this machine
     const env = more.v8Defaults ? { ...process.env, [JIT_ENV]: 'default' } : undefined;
     const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 ? undefined : 1, env);
@@ -573,12 +589,24 @@ backend iperf
       this.earlyDemux(false);
       ipb(NS.dir, [`route add ${VIP}/32 via ${XDP_ADDR} dev br-rs`]);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${XDP_ADDR}`]);
-    } else if (a === 'tunvs-xdp2') {
+    } else if (isTwoIf(a)) {
       // the client sends to the director's own address on its veth, whose steering program
-      // takes the VIP's frames; the servers answer to its address on their bridge. The
-      // client's offloaded (partial) checksums are completed before they reach the link.
-      inNs(NS.cl, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
-      await this.tunvsd('xdp2');
+      // takes the VIP's frames; the servers answer to its address on their bridge
+      if (a === 'tunvs-packet2') {
+        // AF_PACKET leaves the host its copies: on the servers' veth all (as tunvs-packet),
+        // on the client's the VIP's (the kernel keeps 10.77.0.1 there for the other anchors)
+        sh('ip', ['netns', 'exec', NS.dir, 'nft', '-f', '-'], {
+          input:
+            `table netdev bx_pkt {\n chain in {\n  type filter hook ingress device ${XDP} priority 0; policy drop;\n }\n` +
+            ` chain lan {\n  type filter hook ingress device lan0 priority 0; ip daddr ${VIP} drop;\n }\n}\n`,
+        });
+        inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'on']);
+      } else {
+        // no vnet header on AF_XDP: the client's offloaded (partial) checksums are completed
+        // before they reach the link
+        inNs(NS.cl, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
+      }
+      await this.tunvsd('xdp2', { packet: a === 'tunvs-packet2' });
       ipb(NS.cl, [`route add ${VIP}/32 via ${XDP2_LAN_ADDR}`]);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${XDP_ADDR}`]);
     } else if (a === 'tunvs-xdp-dr') {
@@ -609,13 +637,20 @@ backend iperf
    * large-frame path had not run before, TurboFan's passes were 7 % of its samples (none
    * with this warm-up). A daemon that runs for days pays that once; every anchor gets the
    * same seconds.
+   *
+   * conn/s runs for WARM_CONN_S: long enough for the client's ephemeral ports (28k) to
+   * wrap at these rates (~23k/s), so that SYNs on ports whose connections the director
+   * still holds (port reuse, conn_reuse_mode) come before the measured run. With 1 s they
+   * came ~0.3 s into it: V8's log (`E2E_NODE_FLAGS="--log-deopt --log-code
+   * --no-logfile-per-isolate --logfile=F"`) showed the data path deoptimised there (code
+   * never run before) and compiled again on the second CPU, in the measured second.
    */
   warmUp(t: { ns: string; addr: string }): void {
     // conn/s last: what the JIT saw just before the first measured run (conn/s) is that
     // run's own traffic, as with stop 26's conn/s-only warm-up
     sh('ip', this.udpGen(t, 1), { timeoutMs: 20_000, ignore: true });
     sh('ip', this.iperf(t, 1), { timeoutMs: 20_000, ignore: true });
-    sh('ip', this.wrk(t, 1, true), { timeoutMs: 20_000, ignore: true });
+    sh('ip', this.wrk(t, WARM_CONN_S, true), { timeoutMs: 20_000, ignore: true });
   }
 
   /** `ip`'s arguments for one iperf3 stream against `t` for `seconds`, its report in JSON */
@@ -651,7 +686,7 @@ backend iperf
     if (a === 'nft') sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'ip', 'bx_lb'], { ignore: true });
     if (a === 'haproxy') ipb(NS.dir, [`addr del ${VIP}/32 dev lo`]);
     if (a === 'tunvs-nat' || a === 'c-tun') this.tunRouting(false);
-    if (isPacket(a)) {
+    if (isPacket(a) || a === 'tunvs-packet2') {
       sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'netdev', 'bx_pkt'], { ignore: true });
       inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'off'], { ignore: true });
     }
@@ -660,9 +695,9 @@ backend iperf
       this.earlyDemux(true);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${DIR_RS}`]);
     }
-    if (a === 'tunvs-xdp2') {
+    if (isTwoIf(a)) {
       sh('ip', ['-n', NS.cl, 'route', 'del', `${VIP}/32`], { ignore: true });
-      inNs(NS.cl, 'ethtool', ['-K', 'eth0', 'tx', 'on'], { ignore: true });
+      if (a === 'tunvs-xdp2') inNs(NS.cl, 'ethtool', ['-K', 'eth0', 'tx', 'on'], { ignore: true });
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${DIR_RS}`]);
     }
   }
@@ -783,9 +818,9 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
   const rounds = opts.quick ? 1 : Number(process.env.E2E_ROUNDS ?? 3);
   const seconds = opts.quick ? 2 : Number(process.env.E2E_SECONDS ?? 4);
   const profile = process.argv.includes('--profile');
-  const only = opts.args.filter((a): a is Anchor => ([...ANCHORS, ...XDP_VARIANTS] as readonly string[]).includes(a));
-  // tunvs-packet (the faster kernel-bypass link on veth) runs by default too; tunvs-xdp-2w when named
-  const anchors: Anchor[] = only.length ? only : [...ANCHORS, 'tunvs-packet'];
+  const only = opts.args.filter((a): a is Anchor => ([...ANCHORS, ...XDP_VARIANTS, ...TWO_IF_VARIANTS] as readonly string[]).includes(a));
+  // tunvs-packet and tunvs-packet2 (the faster kernel-bypass link on veth) run by default too; tunvs-xdp-2w when named
+  const anchors: Anchor[] = only.length ? only : [...ANCHORS, 'tunvs-packet', 'tunvs-packet2'];
   const profileDir = profile ? join(root, 'bench/results', `e2e-prof-${new Date().toISOString().slice(0, 10)}`) : null;
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   const b = new E2E(seconds, profileDir);
@@ -889,6 +924,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
     ['tunvs-xdp-2w', 'nft'], ['tunvs-xdp-2w', 'tunvs-xdp'],
     ['tunvs-packet', 'nft'], ['tunvs-packet', 'haproxy'], ['tunvs-packet', 'tunvs-xdp'],
     ['tunvs-packet', 'tunvs-packet-nojit'],
+    ['tunvs-packet2', 'nft'], ['tunvs-packet2', 'haproxy'], ['tunvs-packet2', 'tunvs-packet'], ['tunvs-packet2', 'tunvs-xdp2'],
   ];
   for (const [x, y] of pairs) {
     if (!figures[x] || !figures[y]) continue;
@@ -929,7 +965,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
 
   // issue 18's targets for the kernel-bypass director
   // tunvs-packet: the same targets for the other kernel-bypass link (AF_PACKET with GSO)
-  for (const x of ['tunvs-xdp', 'tunvs-xdp2', 'tunvs-packet'] as const) {
+  for (const x of ['tunvs-xdp', 'tunvs-xdp2', 'tunvs-packet', 'tunvs-packet2'] as const) {
     if (!figures[x]) continue;
     targets[x] = {
       'conn_per_s >= nft': ok(`${x}/nft`, 'conn_per_s', 1),
@@ -992,6 +1028,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       'tunvs-xdp-2w': 'tunvs-xdp with two workers (two sockets on the one veth queue; not pinned: both CPUs, shared with the load)',
       'tunvs-packet': 'tunvs-xdp\'s veth over AF_PACKET with a vnet header (PACKET_VNET_HDR: GSO frames both ways), NAT; the peer keeps TSO and checksum offload; an nftables netdev ingress rule drops the host\'s copy',
       'tunvs-packet-nojit': 'tunvs-packet with V8\'s default inlining budgets (TUNVS_JIT=default)',
+      'tunvs-packet2': 'tunvs-xdp2\'s two interfaces over AF_PACKET with a vnet header (GSO both ways), NAT; no kernel forward in the director\'s namespace; nftables netdev ingress rules drop the host\'s copies (all on the servers\' veth, the VIP\'s on the client\'s)',
       pinning: 'client tools on CPU 0, userspace directors on CPU 1 (2-CPU machine, shared)',
     },
   };
