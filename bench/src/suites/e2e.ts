@@ -710,13 +710,25 @@ backend iperf
     let value: number;
     let note: string | undefined;
     if (m === 'conn_per_s' || m === 'keepalive_rps') {
+      const tcpBefore = tcpCounters(t.ns);
+      const tw = timeWaits(t.ns);
       const out = sh('ip', this.wrk(t, this.seconds, m === 'conn_per_s'), { timeoutMs: (this.seconds + 20) * 1000 });
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
       if (!rps) throw new Error(`wrk output not understood:\n${out}`);
       value = Number(rps[1]);
       const errs = /Socket errors: (.*)/.exec(out);
       const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-      if (errs || non2xx) note = [errs?.[1], non2xx ? `non-2xx ${non2xx[1]}` : ''].filter(Boolean).join('; ');
+      // what a low figure waited for: the client's latency, retransmits, and the TIME_WAIT
+      // sockets it started with (ports an earlier anchor's connections still hold)
+      const lat = /Latency\s+(\S+)\s+(\S+)\s+(\S+)/.exec(out);
+      const tcp = tcpCounters(t.ns);
+      const delta = (k: string): number => (tcp[k] ?? 0) - (tcpBefore[k] ?? 0);
+      note = [
+        errs?.[1],
+        non2xx ? `non-2xx ${non2xx[1]}` : '',
+        lat ? `latency avg ${lat[1]} max ${lat[3]}` : '',
+        `client: ${delta('RetransSegs')} retransmitted segments, ${delta('TCPTimeouts')} timeouts, ${tw} TIME_WAIT at start`,
+      ].filter(Boolean).join('; ');
     } else if (m === 'tcp_gbps') {
       const r = spawnSync('ip', this.iperf(t, this.seconds), { encoding: 'utf8', timeout: (this.seconds + 20) * 1000 });
       let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string } = {};
@@ -750,6 +762,25 @@ backend iperf
     if (this.director && this.director.exitCode !== null) throw new Error(`the ${a} director exited:\n${this.directorLog}`);
     return { round: 0, value, cpu: c.proc, softirq: c.softirq, ...(note ? { note } : {}) };
   }
+}
+
+/** A namespace's TCP counters (Tcp: of /proc/net/snmp, TcpExt: of /proc/net/netstat, by name) */
+function tcpCounters(ns: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const file of ['/proc/net/snmp', '/proc/net/netstat']) {
+    const lines = inNs(ns, 'cat', [file], { ignore: true }).split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 1) {
+      const [h, v] = [lines[i]!.split(/\s+/), lines[i + 1]!.split(/\s+/)];
+      if (!/^Tcp(Ext)?:$/.test(h[0]!) || v[0] !== h[0]) continue;
+      for (let k = 1; k < h.length; k++) out[h[k]!] = Number(v[k]);
+    }
+  }
+  return out;
+}
+
+/** TCP sockets in TIME_WAIT in a namespace */
+function timeWaits(ns: string): number {
+  return inNs(ns, 'ss', ['-Htan', 'state', 'time-wait'], { ignore: true }).split('\n').filter((l) => l.trim() !== '').length;
 }
 
 /** UDP datagrams that reached the UDP layer of a namespace (delivered + no listener) */
