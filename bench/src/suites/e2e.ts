@@ -778,9 +778,9 @@ function tcpCounters(ns: string): Record<string, number> {
   return out;
 }
 
-/** TCP sockets in TIME_WAIT in a namespace */
+/** TCP sockets in TIME_WAIT in a namespace (`tw` of its /proc/net/sockstat) */
 function timeWaits(ns: string): number {
-  return inNs(ns, 'ss', ['-Htan', 'state', 'time-wait'], { ignore: true }).split('\n').filter((l) => l.trim() !== '').length;
+  return Number(/^TCP:.*\btw (\d+)/m.exec(inNs(ns, 'cat', ['/proc/net/sockstat'], { ignore: true }))?.[1] ?? NaN);
 }
 
 /** UDP datagrams that reached the UDP layer of a namespace (delivered + no listener) */
