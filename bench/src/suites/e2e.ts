@@ -638,12 +638,13 @@ backend iperf
    * with this warm-up). A daemon that runs for days pays that once; every anchor gets the
    * same seconds.
    *
-   * conn/s runs for WARM_CONN_S: long enough for the client's ephemeral ports (28k) to
-   * wrap at these rates (~23k/s), so that SYNs on ports whose connections the director
-   * still holds (port reuse, conn_reuse_mode) come before the measured run. With 1 s they
-   * came ~0.3 s into it: V8's log (`E2E_NODE_FLAGS="--log-deopt --log-code
-   * --no-logfile-per-isolate --logfile=F"`) showed the data path deoptimised there (code
-   * never run before) and compiled again on the second CPU, in the measured second.
+   * conn/s runs for WARM_CONN_S: long enough for connect()'s ports to wrap at these rates
+   * (~23k/s; it takes the even ports of the client's 1024-65000 first, 32k), so that SYNs
+   * on ports whose connections the director still holds (port reuse, conn_reuse_mode)
+   * come before the measured run. With 1 s they came ~0.3 s into it: V8's log
+   * (`E2E_NODE_FLAGS="--log-deopt --log-code --no-logfile-per-isolate --logfile=F"`)
+   * showed the port-reuse path deoptimised there (code never run before) and compiled
+   * again with its callers, on the second CPU, in the measured run.
    */
   warmUp(t: { ns: string; addr: string }): void {
     // conn/s last: what the JIT saw just before the first measured run (conn/s) is that
