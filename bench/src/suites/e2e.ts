@@ -701,6 +701,13 @@ backend iperf
       if (a === 'tunvs-xdp2') inNs(NS.cl, 'ethtool', ['-K', 'eth0', 'tx', 'on'], { ignore: true });
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${DIR_RS}`]);
     }
+    // The next anchor starts with no TIME_WAIT socket of this one. HAProxy's conn/s left
+    // 22-31k at the client (wrk closes first through it), and connect() then searched the
+    // ports they held: the anchor after it (the rotation keeps that one anchor, every
+    // round) started its conn/s with them and its director idled (0.72 cores against
+    // 0.90 for the same tunvsd after a clean client, run 20261205-042948-e2e).
+    // (ss lists what it kills: tens of thousands of lines, not read)
+    for (const ns of E2E.namespaces()) inNs(ns, 'sh', ['-c', 'ss -K state time-wait > /dev/null'], { ignore: true });
   }
 
   // ------------------------------------------------------------------------- measures
