@@ -12,8 +12,9 @@
  * IP/Ethernet header (see @tunvs/tuntap for the layout); offsets and lengths include it.
  */
 
-/** `tun`: layer 3 (IP packets); `tap`: layer 2 (Ethernet frames). */
 import { doubleCounters } from '@tunvs/model';
+
+/** `tun`: layer 3 (IP packets); `tap`: layer 2 (Ethernet frames). */
 export type LinkKind = 'tun' | 'tap';
 
 /** A batch of packets in one slab. `count` entries of `offsets`/`lengths` are valid. */

@@ -13,7 +13,8 @@
 
 /**
  * Make every numeric own field of `o` a double field (see above), keeping its value. Call
- * it at the end of the constructor, before the object is used.
+ * it once the fields exist (field initialisers run before a constructor's body), before
+ * the object is used.
  */
 export function doubleCounters(o: object): void {
   const r = o as Record<string, unknown>;
