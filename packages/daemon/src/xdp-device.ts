@@ -15,7 +15,7 @@ import type { Director } from '@tunvs/engine';
 import type { Link } from '@tunvs/link';
 import type { ServiceInfo } from '@tunvs/model';
 import { ftpHelperBinds, methodByName, protocolNumber } from '@tunvs/model';
-import { formatIpv4, parseIpv4 } from '@tunvs/packet';
+import { formatIpv4, maskPrefixLength, parseIpv4 } from '@tunvs/packet';
 import { IPPROTO_VRRP, VRRP_MCAST_GROUP } from '@tunvs/vrrp';
 import type { VrrpConfig } from '@tunvs/keepalived';
 import { endpointId, openPacket, openXdp, parseEndpoint } from '@tunvs/xdp';
@@ -74,23 +74,20 @@ type SteerableService = ServiceInfo & { protocol: 'tcp' | 'udp' | 'sctp' };
 /**
  * The steering entries of service `s`: its VIP's (address, port) and its NAT real servers'.
  * A port-0 service's real servers answer from every port (port 0). A service the FTP helper
- * binds also has the data connections the helper expects: the client's to any port of the
- * VIP (passive), and the server's from any of its ports (active from 20, passive replies):
- * port 0 on both sides.
+ * binds (`ftp`) also has the data connections the helper expects: the client's to any port
+ * of the VIP (passive), and the server's from any of its ports (active from 20, passive
+ * replies): port 0 on both sides.
  */
-function entriesOf(s: SteerableService, ftpPorts: readonly number[]): { vips: number[]; reals: [string, number][] } {
+function entriesOf(s: SteerableService, ftpPorts: readonly number[]): { vips: number[]; reals: [string, number][]; ftp: boolean } {
   const ftp = ftpHelped(s, ftpPorts);
   const reals: [string, number][] = [];
   for (const d of s.dests) if (d.method === 'masq') reals.push([d.addr, s.port === 0 || ftp ? 0 : d.port]);
-  return { vips: ftp ? [s.port, 0] : [s.port], reals };
+  return { vips: ftp ? [s.port, 0] : [s.port], reals, ftp };
 }
 
 /** The leading one bits of a dotted netmask: the persistence netmask's prefix the steering can hash (all of a contiguous mask). */
 export function maskPrefix(netmask: string): number {
-  const m = parseIpv4(netmask);
-  let n = 0;
-  while (n < 32 && (m & (0x80000000 >>> n)) !== 0) n++;
-  return n;
+  return maskPrefixLength(parseIpv4(netmask));
 }
 
 /**
@@ -137,7 +134,7 @@ export function addressSteered(services: readonly ServiceInfo[], ftpPorts: reado
     for (const port of e.vips) meet(vipsAt, `${s.addr}/${s.protocol}`, port, i);
     for (const [addr, port] of e.reals) meet(realsAt, `${addr}/${s.protocol}`, port, i);
     if (s.persistent > 0) roots.push([i, maskPrefix(s.netmask)]);
-    else if (ftpHelped(s, ftpPorts)) roots.push([i, 32]);
+    else if (e.ftp) roots.push([i, 32]);
   });
   // a client's packets to a port with an entry of its own take that entry: at a VIP only
   // equal keys meet. A real server answers from the port its connection went to, which

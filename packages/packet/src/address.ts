@@ -100,6 +100,16 @@ export function prefixToMask(prefix: number): number {
 }
 
 /**
+ * The leading one bits of a netmask as a uint32: its prefix length (0xffffff00 is 24). A mask
+ * with a hole counts up to the hole (0xff00ff00 is 8): the prefix it contains.
+ */
+export function maskPrefixLength(mask: number): number {
+  let n = 0;
+  while (n < 32 && (mask & (0x80000000 >>> n)) !== 0) n++;
+  return n;
+}
+
+/**
  * Parse "10.0.0.0/24" (a bare address means /32). Throws `AddressError` (EINVALCIDR,
  * EINVALIPV4, EIPV6).
  */

@@ -33,7 +33,7 @@ export { gsoHeadersLen, emitGsoSegment } from './gso.js';
 export { natRewriteDst, natRewriteSrc, natForwardDst, natForwardDstParsed, decTtl, natRewriteQuoteSrc, natRewriteQuoteDst } from './nat.js';
 export { flowHash, flowHashOf, flowPorts, l4Offset, srcPortOf, dstPortOf, icmpEchoIdOf } from './flow.js';
 export {
-  AddressErrorCode, AddressError, parseIpv4, isIpv4, formatIpv4, prefixToMask, parseCidr, formatCidr, cidrContains,
+  AddressErrorCode, AddressError, parseIpv4, isIpv4, formatIpv4, prefixToMask, maskPrefixLength, parseCidr, formatCidr, cidrContains,
   parsePort, parseEndpoint, formatEndpoint, parseMac, formatMac, macToNumber, numberToMac,
 } from './address.js';
 export type { AddressErrorCodeValue, Cidr, Endpoint } from './address.js';

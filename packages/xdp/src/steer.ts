@@ -8,6 +8,7 @@
  * (the NAT reply). Both directions of a flow therefore hash the same client and land on
  * the same socket slot, whatever the virtual and real addresses are.
  */
+import { prefixToMask } from '@tunvs/packet';
 
 /** Bits of an address entry in the `addrs` map. */
 export const AddrFlag = {
@@ -81,7 +82,7 @@ export function clientHash(addr: number, port: number): number {
 
 /** A client's address with only its first `prefix` bits (0..32) kept, as an AddrOnly entry hashes it. */
 export function clientPrefix(addr: number, prefix: number): number {
-  return prefix <= 0 ? 0 : prefix >= 32 ? addr >>> 0 : (addr & (0xffffffff << (32 - prefix))) >>> 0;
+  return (addr & prefixToMask(prefix)) >>> 0;
 }
 
 /** The slot (0..slots-1) of a client: the hash scaled to the slot count (no modulo bias). */
