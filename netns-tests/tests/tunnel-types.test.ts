@@ -53,10 +53,17 @@ function adm(sock: string, args: string[], input?: string): string {
   return r.stdout;
 }
 
-/** tshark -T fields over a pcap with every checksum check on; rows of tab-separated values. */
+/**
+ * tshark -T fields over a pcap with every checksum check on; rows of tab-separated values.
+ * The GUE port is decoded as plain data: this tshark has no GUE dissector, and UDP would
+ * otherwise hand the datagram to whatever dissector owns its source port, a flow hash in
+ * 32768-60999 where tshark knows some 60 ports (54328 Elasticsearch, 47000 HCrt, ...) whose
+ * dissectors call the GUE header malformed: one such port in a run failed CI.
+ */
 function tshark(pcap: string, fields: string[]): string[][] {
   const r = spawnSync('tshark', [
-    '-r', pcap, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE',
+    '-r', pcap, '-d', `udp.port==${GUE_PORT},data`,
+    '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE',
     '-T', 'fields', ...fields.flatMap((f) => ['-e', f]),
   ], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`tshark: ${r.stderr}`);
@@ -169,6 +176,9 @@ t.test('GUE (nocsum, csum) and GRE (csum) through tunvsd to tunvs-realserver, ju
     tcpGood: tcpChecksumGood(r[13], r[15], r[16]),
   }));
   step('tshark');
+  /** a row as the failure message shows it: what tshark said of it, and its first bytes */
+  const show = (r: (typeof rows)[number]): string =>
+    `t=${r.time} ${r.src}>${r.dst} proto ${r.proto} ipcsum ${r.ipCsum} udp ${r.sport}>${r.dport} csum ${r.udpCsum}/${r.udpStatus} malformed '${r.malformed}' payload ${r.payload.slice(0, 120)}`;
   const phaseOf = (time: number): number => switched.filter((s) => time >= s).length;
 
   // GUE: outer UDP to 6080, one IP header as far as tshark goes
@@ -178,7 +188,8 @@ t.test('GUE (nocsum, csum) and GRE (csum) through tunvsd to tunvs-realserver, ju
   t.ok(gueNo.length >= 50 && gueCs.length >= 50, `GUE datagrams captured (${gueNo.length} without, ${gueCs.length} with a UDP checksum)`);
   t.ok(gueRows.every((r) => r.src === DIRECTOR_SRC && r.dst === rs1.ip && r.dport === String(GUE_PORT)), 'GUE outer: director -> rs1, UDP to the tun-port');
   t.ok(gueRows.every((r) => Number(r.sport) >= 32768 && Number(r.sport) < 61000), 'GUE source ports in the local port range');
-  t.ok(gueRows.every((r) => r.ipCsum === GOOD && r.malformed === ''), 'GUE outer IPv4 checksums good');
+  const badOuter = gueRows.filter((r) => r.ipCsum !== GOOD || r.malformed !== '');
+  t.same(badOuter.map(show), [], 'GUE outer IPv4 checksums good, nothing malformed');
   t.ok(gueNo.every((r) => phaseOf(r.time) === 0), 'no checksum while the destination was GUE nocsum');
   t.ok(gueCs.every((r) => phaseOf(r.time) === 1), 'checksums once it was edited to --tun-csum');
   t.same(gueCs.filter((r) => r.udpStatus !== GOOD).length, 0, 'every GUE UDP checksum verified good by tshark');
