@@ -33,12 +33,14 @@
  *   npm run bench -- e2e [--json] [--quick] [--profile] [--rps] [ANCHOR...]
  *   (--profile: run tunvsd under `node --cpu-prof` and print its top functions; --rps: steer
  *   the TUN/TAP receive processing to CPU 0; env E2E_ROUNDS (3), E2E_SECONDS (4),
- *   E2E_NODE_FLAGS: more node flags for tunvsd, e.g. V8's log of deopts and compiles)
+ *   E2E_NODE_FLAGS: more node flags for tunvsd, e.g. V8's log of deopts and compiles;
+ *   E2E_DIRECTOR_OUT: a directory where each tunvsd's standard output goes, one file per
+ *   start, for flags that print there: `--trace-gc`, `--trace-opt`, `--trace-deopt`)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JIT_ENV } from '@tunvs/engine';
@@ -261,9 +263,9 @@ class E2E {
   }
 
   /** start a long-running process in a namespace (tracked for cleanup) */
-  spawnIn(ns: string, args: string[], cpu?: number, env?: NodeJS.ProcessEnv): ChildProcess {
+  spawnIn(ns: string, args: string[], cpu?: number, env?: NodeJS.ProcessEnv, stdout?: number): ChildProcess {
     const pre = cpu !== undefined && this.pin ? ['taskset', '-c', String(cpu)] : [];
-    const c = spawn('ip', ['netns', 'exec', ns, ...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+    const c = spawn('ip', ['netns', 'exec', ns, ...pre, ...args], { stdio: ['ignore', stdout ?? 'pipe', 'pipe'], ...(env ? { env } : {}) });
     this.children.add(c);
     c.on('exit', () => this.children.delete(c));
     return c;
@@ -497,13 +499,22 @@ http {
     if (process.env.E2E_NODE_FLAGS) node.push(...process.env.E2E_NODE_FLAGS.split(/\s+/).filter(Boolean));
     // several workers get both CPUs (the load's too): what they give on this machine
     const env = more.v8Defaults ? { ...process.env, [JIT_ENV]: 'default' } : undefined;
-    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 ? undefined : 1, env);
+    // E2E_DIRECTOR_OUT: the standard output straight to a file (V8's traces are buffered
+    // there and would be lost in a pipe when tunvsd is stopped)
+    const outDir = process.env.E2E_DIRECTOR_OUT;
+    let outFd: number | undefined;
+    if (outDir) {
+      mkdirSync(outDir, { recursive: true });
+      outFd = openSync(join(outDir, `tunvsd-${kind}-${Date.now()}.out`), 'w');
+    }
+    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 ? undefined : 1, env, outFd);
+    if (outFd !== undefined) closeSync(outFd);
     this.director = c;
     this.directorPid = c.pid ?? null;
     this.directorLog = '';
     c.stderr!.setEncoding('utf8');
     c.stderr!.on('data', (d: string) => (this.directorLog = (this.directorLog + d).slice(-20_000)));
-    c.stdout!.resume();
+    c.stdout?.resume();
     if (this.rps) {
       // receive packet steering: the kernel work behind each write(2) to the device (routing,
       // bridge, the real server's stack) runs on CPU 0 instead of inside tunvsd's syscall
