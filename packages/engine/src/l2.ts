@@ -221,10 +221,8 @@ export class L2 {
     w.setUint16(eth + 6, this.macHi);
     w.setInt32(eth + 8, this.macLo);
     w.setUint16(eth + 12, ETH_IPV4);
-    if (this.neighbours.needsProbe(n, x.now)) {
-      this.neighbours.probedAt(n, x.now);
-      this.request(x, hop);
-    }
+    // an entry past its reachable time is probed again by the tick (`tick`)
+    this.neighbours.touch(n, x.now);
     return true;
   }
 
@@ -336,10 +334,11 @@ export class L2 {
     writeOne(this.link, frame);
   }
 
-  /** Periodic upkeep: forget stale neighbours, ask again for unresolved ones. */
+  /** Periodic upkeep: forget stale neighbours, ask again for unresolved ones and for stale ones in use. */
   tick(now: number): void {
     this.neighbours.expire(now);
     for (const addr of this.neighbours.pendingAddrs()) this.request(null, addr);
+    for (const addr of this.neighbours.refreshes(now)) this.request(null, addr);
   }
 }
 

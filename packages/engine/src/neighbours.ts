@@ -66,6 +66,8 @@ export class Neighbours {
   /** when the entry's address was last set (the locktime runs from here) */
   private readonly updated: Float64Array;
   private readonly probed: Float64Array;
+  /** when the packet path last sent a frame to the entry (`touch`) */
+  private readonly used: Float64Array;
   private readonly addrs: Uint32Array;
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
@@ -93,6 +95,7 @@ export class Neighbours {
     this.confirmed = new Float64Array(capacity);
     this.updated = new Float64Array(capacity);
     this.probed = new Float64Array(capacity);
+    this.used = new Float64Array(capacity);
     this.addrs = new Uint32Array(capacity);
     this.prev = new Int32Array(capacity).fill(NONE);
     this.next = new Int32Array(capacity).fill(NONE);
@@ -121,14 +124,34 @@ export class Neighbours {
     return this.probeTimes.has(addr);
   }
 
-  /** Does the entry need a refresh probe (older than NEIGH_REACHABLE_MS, not probed lately)? */
-  needsProbe(slot: number, now: number): boolean {
-    return now - this.confirmed[slot]! > NEIGH_REACHABLE_MS && now - this.probed[slot]! > NEIGH_PROBE_INTERVAL_MS;
+  /** The packet path sent a frame to entry `slot` at `now` (one store: `refreshes` reads it). */
+  touch(slot: number, now: number): void {
+    this.used[slot] = now;
   }
 
-  /** Note that a probe was sent for `slot`. */
-  probedAt(slot: number, now: number): void {
-    this.probed[slot] = now;
+  /**
+   * The addresses to probe again now (periodic upkeep): entries the packet path used in
+   * the last NEIGH_PROBE_INTERVAL_MS, more than NEIGH_REACHABLE_MS after they were last
+   * confirmed (Linux: a STALE entry in use goes to DELAY, then PROBE), and not probed in
+   * the last NEIGH_PROBE_INTERVAL_MS: a probe a second while traffic goes to an
+   * unconfirmed neighbour, none once it stops. Each is marked probed. The list is in order
+   * of confirmation, so only the entries past NEIGH_REACHABLE_MS are visited.
+   *
+   * The probe is sent from the tick, not from the packet that found the entry stale: a
+   * branch the packet path first takes 30 s into its life deoptimised the whole inlined
+   * path there (V8's log: `needsProbe` and the request it sends), and the recompile took
+   * ~0.8 s of the director's CPU in the middle of traffic.
+   */
+  refreshes(now: number): number[] {
+    const out: number[] = [];
+    for (let s = this.head; s !== NONE && now - this.confirmed[s]! > NEIGH_REACHABLE_MS; s = this.next[s]!) {
+      const used = this.used[s]!;
+      if (used - this.confirmed[s]! > NEIGH_REACHABLE_MS && now - used <= NEIGH_PROBE_INTERVAL_MS && now - this.probed[s]! > NEIGH_PROBE_INTERVAL_MS) {
+        this.probed[s] = now;
+        out.push(this.addrs[s]!);
+      }
+    }
+    return out;
   }
 
   /**
@@ -149,6 +172,7 @@ export class Neighbours {
     this.updated[s] = now;
     this.confirmed[s] = now;
     this.probed[s] = 0;
+    this.used[s] = 0;
     this.append(s);
     this.counters.learned++;
     return s;

@@ -4,7 +4,7 @@ import t from 'tap';
 import { MemoryLink } from '@tunvs/link';
 import { packet, parseMac, formatMac, rd16 } from '@tunvs/packet';
 import { Director } from '../src/index.js';
-import { NEIGH_LOCKTIME_MS } from '../src/neighbours.js';
+import { NEIGH_LOCKTIME_MS, NEIGH_PROBE_INTERVAL_MS, NEIGH_REACHABLE_MS } from '../src/neighbours.js';
 
 const OUR_MAC = '02:00:00:00:00:01';
 const CLIENT_MAC = '02:00:00:00:00:02';
@@ -160,5 +160,52 @@ t.test('a random-sender ARP flood costs O(1) per frame; eviction takes the least
   t.ok(steps <= frames.length, `collection elements visited: ${steps} for ${frames.length} frames (a scan visits ${cap} each)`);
   t.ok(nb.lookup(0x0a0a000b) >= 0, 'the real server, confirmed lately, was not evicted');
   t.equal(ethDst(syn(link)[0]!), RS_MAC);
+  t.end();
+});
+
+t.test('a neighbour in use past its reachable time is asked again by the tick, a request a second while traffic goes to it', (t) => {
+  const { d, link, clock } = drDirector();
+  resolveRs(link);
+  const sent = (): number => d.neighbours!.counters.requestsSent;
+  const requests = (frames: Uint8Array[]): Uint8Array[] => frames.filter(isArp);
+  // used within its reachable time: nothing to ask
+  clock.now += NEIGH_REACHABLE_MS / 2;
+  t.equal(ethDst(syn(link)[0]!), RS_MAC);
+  d.tick(clock.now);
+  t.same(requests(link.drain()), [], 'no request while the entry is fresh');
+  // used past it: the packet goes to the known MAC, and only the tick asks
+  clock.now += NEIGH_REACHABLE_MS;
+  const out = syn(link);
+  t.equal(out.length, 1, 'the packet path sends the SYN alone');
+  t.equal(ethDst(out[0]!), RS_MAC, 'to the MAC it knows');
+  const before = sent();
+  d.tick(clock.now);
+  const [req, ...more] = requests(link.drain());
+  t.ok(req, 'the tick sends a request');
+  t.equal(more.length, 0, 'one');
+  t.equal(ethDst(req!), 'ff:ff:ff:ff:ff:ff');
+  t.equal(rd16(req!, 20), 1, 'an ARP request');
+  t.same([...req!.subarray(38, 42)], [10, 10, 0, 11], 'for the real server');
+  t.equal(sent(), before + 1, 'counted');
+  // not again within the probe interval, even in use
+  clock.now += NEIGH_PROBE_INTERVAL_MS / 2;
+  syn(link);
+  d.tick(clock.now);
+  t.same(requests(link.drain()), [], 'at most one a second');
+  // still in use a second later: asked again
+  clock.now += NEIGH_PROBE_INTERVAL_MS;
+  syn(link);
+  d.tick(clock.now);
+  t.equal(requests(link.drain()).length, 1, 'asked again while in use');
+  // traffic stops: no more requests
+  clock.now += 3 * NEIGH_PROBE_INTERVAL_MS;
+  d.tick(clock.now);
+  t.same(requests(link.drain()), [], 'none once the traffic stopped');
+  // the answer confirms it: in use, nothing to ask for another reachable time
+  link.receive(arp(2, RS_MAC, RS, '10.10.0.1', OUR_MAC, OUR_MAC));
+  clock.now += NEIGH_PROBE_INTERVAL_MS;
+  t.equal(ethDst(syn(link)[0]!), RS_MAC);
+  d.tick(clock.now);
+  t.same(requests(link.drain()), [], 'confirmed: nothing to ask');
   t.end();
 });
