@@ -138,9 +138,10 @@ export class Neighbours {
    * of confirmation, so only the entries past NEIGH_REACHABLE_MS are visited.
    *
    * The probe is sent from the tick, not from the packet that found the entry stale: a
-   * branch the packet path first takes 30 s into its life deoptimised the whole inlined
-   * path there (V8's log: `needsProbe` and the request it sends), and the recompile took
-   * ~0.8 s of the director's CPU in the middle of traffic.
+   * branch the packet path first takes 30 s into its life deoptimised the inlined path
+   * there (V8's log: `needsProbe` and the request it sends), and twelve of its functions
+   * were compiled again in the middle of traffic (100-200 ms of the director's CPU each
+   * for the largest, by `--trace-opt`).
    */
   refreshes(now: number): number[] {
     const out: number[] = [];
