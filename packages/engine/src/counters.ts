@@ -65,7 +65,7 @@ export class DirectorCounters {
   icmpSent = 0;
   /** ARP replies sent */
   arpReplies = 0;
-  /** transmit slab full: packet dropped */
+  /** transmit slab full: packet dropped (each segment of a super-packet the tunnel could not send) */
   txSlabFull = 0;
 
   constructor() {

@@ -85,3 +85,19 @@ t.test('gso_size 0 in the vnet header: dropped, counted gsoBad', (t) => {
   t.equal(d.counters.snapshot()['gsoBad'], 1, 'listed with the other counters');
   t.end();
 });
+
+t.test('super-packets past the room of one batch: every segment not sent is counted txSlabFull', (t) => {
+  const { d, link } = director();
+  link.receive(withVnet(packet().ipv4({ src: CLIENT, dst: VIP, df: true }).tcp({ sport: 40000, dport: 80, seq: 4999, flags: 'S' }).build(), 0, VNET_GSO.NONE, 0));
+  link.drain();
+  // two super-packets of 60000 bytes in one batch, segmented by 100 bytes: 1200 frames,
+  // more than the 512 a batch's transmit queue holds
+  const sp = withVnet(superPacket(60000), VNET_F.NEEDS_CSUM, VNET_GSO.TCPV4, 100);
+  const segments = 2 * (60000 / 100);
+  link.receive(sp, sp);
+  t.equal(d.counters.rxPackets, 3, 'both in the batch');
+  const sent = link.drain().length;
+  t.ok(sent > 0 && sent < segments, `some segments did not fit (${sent} sent)`);
+  t.equal(sent + d.counters.txSlabFull, segments, 'each of the others counted txSlabFull, not only the first of each super-packet');
+  t.end();
+});

@@ -363,7 +363,12 @@ export class TunnelForwarder implements Forwarder {
       }
       s.len = len;
       const o = x.reserve(len + overhead);
-      if (o < 0) return;
+      if (o < 0) {
+        // no room left in this batch: the segments after this one are lost with it, each
+        // counted as this one was (`reserve`), so the counter says how many were not sent
+        x.counters.txSlabFull += Math.ceil((payload - from - n) / size);
+        return;
+      }
       const m = e.encapsulate(s, x.genBuf, o, src, rs, x.pmtuDisc, x.nextIpId());
       if (m === 0) {
         x.counters.encapTooBig++;
