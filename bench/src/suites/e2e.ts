@@ -655,7 +655,8 @@ backend iperf
    * come before the measured run. With 1 s they came ~0.3 s into it: V8's log
    * (`E2E_NODE_FLAGS="--log-deopt --log-code --no-logfile-per-isolate --logfile=F"`)
    * showed the port-reuse path deoptimised there (code never run before) and compiled
-   * again with its callers, on the second CPU, in the measured run.
+   * again with its callers in the measured run, on the director's pinned CPU (taskset
+   * pins V8's compiler threads with the packet thread).
    */
   warmUp(t: { ns: string; addr: string }): void {
     // conn/s last: what the JIT saw just before the first measured run (conn/s) is that
