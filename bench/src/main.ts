@@ -39,9 +39,9 @@ const USAGE = `usage: npm run bench -- [SUITE] [--json] [--quick] [--out DIR] [-
   --no-huge-pages  do not ask glibc for transparent huge pages (by default the bench
                restarts itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 when the kernel's
                THP mode is madvise; children such as tunvsd inherit it)
-  --no-jit-tuning  keep V8's inlining budgets (by default the bench raises them as tunvsd
-               does, @tunvs/engine's tuneJit; with this flag children such as tunvsd get
-               TUNVS_JIT=default too)
+  --no-jit-tuning  keep V8's inlining budgets and lazy feedback allocation (by default the
+               bench sets them as tunvsd does, @tunvs/engine's tuneJit; with this flag
+               children such as tunvsd get TUNVS_JIT=default too)
   suite options (after the suite name), e.g. quality --trace FILE
 
 suites:`;

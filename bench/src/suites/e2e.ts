@@ -91,7 +91,7 @@ const ANCHORS = ['route', 'nft', 'haproxy', 'tunvs-nat', 'tunvs-dr', 'c-tun', 't
  * tunvs-packet runs the same veth over AF_PACKET with a vnet header (device kind
  * packet, vnetHdr: GSO frames both ways; the veth's peer keeps its checksum offload and
  * TSO, and an nftables netdev ingress rule drops the host's copy of its frames);
- * tunvs-packet-nojit is tunvs-packet with V8's default inlining budgets (TUNVS_JIT=default:
+ * tunvs-packet-nojit is tunvs-packet with V8's default JIT flags (TUNVS_JIT=default:
  * what tunvsd's tuneJit is worth end to end, in the same rounds), only when named.
  */
 const XDP_VARIANTS = ['tunvs-xdp-2w', 'tunvs-packet', 'tunvs-packet-nojit'] as const;
@@ -1078,7 +1078,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       'tunvs-xdp2': 'tunvsd owning two interfaces on AF_XDP (copy mode): the client\'s veth and the veth on the servers\' bridge, NAT; no kernel forward in the director\'s namespace (client TX checksum offload off while measured)',
       'tunvs-xdp-2w': 'tunvs-xdp with two workers (two sockets on the one veth queue; not pinned: both CPUs, shared with the load)',
       'tunvs-packet': 'tunvs-xdp\'s veth over AF_PACKET with a vnet header (PACKET_VNET_HDR: GSO frames both ways), NAT; the peer keeps TSO and checksum offload; an nftables netdev ingress rule drops the host\'s copy',
-      'tunvs-packet-nojit': 'tunvs-packet with V8\'s default inlining budgets (TUNVS_JIT=default)',
+      'tunvs-packet-nojit': 'tunvs-packet with V8\'s default JIT flags (TUNVS_JIT=default: inlining budgets, lazy feedback)',
       'tunvs-packet2': 'tunvs-xdp2\'s two interfaces over AF_PACKET with a vnet header (GSO both ways), NAT; no kernel forward in the director\'s namespace; nftables netdev ingress rules drop the host\'s copies (all on the servers\' veth, the VIP\'s on the client\'s)',
       pinning: 'client tools on CPU 0, userspace directors on CPU 1 (2-CPU machine, shared)',
     },

@@ -44,6 +44,49 @@ t.test("flags on node's command line win, and are reported", async (t) => {
   t.same(JSON.parse(r.out).a, { flags: ['--max_inlined_bytecode_size_cumulative=2000'], source: "given on node's command line" });
 });
 
+t.test("a feedback flag on node's command line wins too, with or without its no-", async (t) => {
+  for (const flag of ['--lazy-feedback-allocation', '--no-lazy_feedback_allocation']) {
+    const r = tuneIn({}, [flag]);
+    t.equal(r.code, 0, r.err);
+    t.same(JSON.parse(r.out).a, { flags: [flag], source: "given on node's command line" }, flag);
+  }
+});
+
+// A director's first frames are kept in type feedback: the bench's tunvsd met the sh
+// service's first flows while scheduleFlow had no feedback vector yet, and the measured
+// iperf's first SYN deoptimised the rr-only code ("wrong map"). The same shape in plain
+// JavaScript: a call site meets B in its first calls, then A a million times (optimised),
+// then B again.
+function firstCallsIn(env: Record<string, string>): { code: number | null; deopts: string[]; err: string } {
+  const script = [
+    `const m = await import(${JSON.stringify(jitModule)});`,
+    'm.tuneJit();',
+    'class A { constructor() { this.x = 1; } m() { return this.x; } }',
+    'class B { constructor() { this.t = [1]; } m() { return this.t[0]; } }',
+    'function pick(o) { return o.m(); }',
+    'function flows(o, k) { let s = 0; for (let i = 0; i < k; i++) s += pick(o); return s; }',
+    'const a = new A(), b = new B();',
+    'pick(a); pick(b); pick(b);',
+    'for (let i = 0; i < 20000; i++) flows(a, 100);',
+    "console.log('B again');",
+    'flows(b, 1);',
+  ].join('\n');
+  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!(JIT_ENV in env)) delete e[JIT_ENV];
+  const r = spawnSync(process.execPath, ['--trace-deopt', '--input-type=module', '-e', script], { env: e, encoding: 'utf8' });
+  const after = r.stdout.slice(r.stdout.indexOf('B again'));
+  return { code: r.status, deopts: after.split('\n').filter((l) => /reason: wrong map.*JSFunction (flows|pick) /.test(l)), err: r.stderr };
+}
+
+t.test('a call site keeps the maps of its first calls (no lazy feedback allocation)', async (t) => {
+  const tuned = firstCallsIn({});
+  t.equal(tuned.code, 0, tuned.err);
+  t.same(tuned.deopts, [], 'tuned: B meets code that knows it');
+  const dflt = firstCallsIn({ [JIT_ENV]: 'default' });
+  t.equal(dflt.code, 0, dflt.err);
+  t.ok(dflt.deopts.length > 0, "V8's default forgets the first calls: B deoptimises the A-only code (the check can fail)");
+});
+
 t.test(`another value of ${JIT_ENV} is refused, naming it`, async (t) => {
   const r = tuneIn({ [JIT_ENV]: 'fast' });
   t.equal(r.code, 3);
