@@ -58,9 +58,10 @@ export interface JitTuning {
 let done: JitTuning | null = null;
 
 /**
- * Raise V8's inlining budgets and keep feedback from first calls (JIT_FLAGS), once per process, unless the environment says
- * `TUNVS_JIT=default` or node was started with any of these flags (then its command line
- * decides). Throws on another value of TUNVS_JIT, naming it.
+ * Raise V8's inlining budgets and keep feedback from first calls (JIT_FLAGS), once per
+ * process, unless the environment says `TUNVS_JIT=default` or node was started with any of
+ * these flags (then its command line decides). Throws on another value of TUNVS_JIT,
+ * naming it.
  */
 export function tuneJit(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): JitTuning {
   if (done !== null) return done;

@@ -55,8 +55,8 @@ t.test("a feedback flag on node's command line wins too, with or without its no-
 // A director's first frames are kept in type feedback: the bench's tunvsd met the sh
 // service's first flows while scheduleFlow had no feedback vector yet, and the measured
 // iperf's first SYN deoptimised the rr-only code ("wrong map"). The same shape in plain
-// JavaScript: a call site meets B in its first calls, then A a million times (optimised),
-// then B again.
+// JavaScript: a call site meets A, then B twice in its first calls, then A two million
+// times (optimised), then B again.
 function firstCallsIn(env: Record<string, string>): { code: number | null; deopts: string[]; err: string } {
   const script = [
     `const m = await import(${JSON.stringify(jitModule)});`,

@@ -50,10 +50,10 @@ function world(slots: number, queues = 1, opts: { addrOnly?: boolean; prefix?: n
   return { prog: steeringProgram(slots, FD).assemble(), maps, slots };
 }
 
-// a client for n < 2^16, in 10.100.0.0/16: never one of the world's own addresses (they are
-// in 10.0/16; n = 257 gave 10.0.1.1, HOST, whose frames go to the kernel: a property run
-// that drew it failed)
-const ip = (n: number): string => `10.${100 + ((n >>> 16) & 255)}.${(n >>> 8) & 255}.${n & 255}`;
+// client n (below 2^16) in 10.100.0.0/16: never one of the world's own addresses, all in
+// 10.0/16 (10.0.x.y clients drew n = 257, 10.0.1.1, HOST, whose frames go to the kernel: a
+// property run failed on it)
+const ip = (n: number): string => `10.100.${(n >>> 8) & 255}.${n & 255}`;
 
 function run(w: World, frame: Uint8Array, queue = 0): { action: number; key: number | null } {
   const r = runXdp(w.prog, w.maps, frame, queue);
