@@ -8,17 +8,25 @@ import { JIT_ENV, JIT_FLAGS } from '../src/index.js';
 // of its own, on the built module
 const jitModule = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../dist/jit.js')).href;
 
-function tuneIn(env: Record<string, string>, nodeArgs: string[] = []): { code: number | null; out: string; err: string } {
-  const script = [
-    `const m = await import(${JSON.stringify(jitModule)});`,
-    'let a;',
-    'try { a = m.tuneJit(); } catch (e) { console.error(e.message); process.exit(3); }',
-    'console.log(JSON.stringify({ a, same: a === m.tuneJit(), after: m.jitTuning() }));',
-  ].join('\n');
+/** Run module `lines` (the built jit module imported as `m` first) in a node of its own; TUNVS_JIT only as `env` says. */
+function inNode(lines: string[], env: Record<string, string>, nodeArgs: string[] = []): { code: number | null; out: string; err: string } {
+  const script = [`const m = await import(${JSON.stringify(jitModule)});`, ...lines].join('\n');
   const e: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (!(JIT_ENV in env)) delete e[JIT_ENV];
   const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { env: e, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function tuneIn(env: Record<string, string>, nodeArgs: string[] = []): { code: number | null; out: string; err: string } {
+  return inNode(
+    [
+      'let a;',
+      'try { a = m.tuneJit(); } catch (e) { console.error(e.message); process.exit(3); }',
+      'console.log(JSON.stringify({ a, same: a === m.tuneJit(), after: m.jitTuning() }));',
+    ],
+    env,
+    nodeArgs,
+  );
 }
 
 t.test('tuneJit raises the inlining budgets once, and says so', async (t) => {
@@ -58,8 +66,7 @@ t.test("a feedback flag on node's command line wins too, with or without its no-
 // JavaScript: a call site meets A, then B twice in its first calls, then A two million
 // times (optimised), then B again.
 function firstCallsIn(env: Record<string, string>): { code: number | null; deopts: string[]; err: string } {
-  const script = [
-    `const m = await import(${JSON.stringify(jitModule)});`,
+  const lines = [
     'm.tuneJit();',
     'class A { constructor() { this.x = 1; } m() { return this.x; } }',
     'class B { constructor() { this.t = [1]; } m() { return this.t[0]; } }',
@@ -72,12 +79,10 @@ function firstCallsIn(env: Record<string, string>): { code: number | null; deopt
     '%WaitForBackgroundOptimization();',
     "console.log('B again');",
     'flows(b, 1);',
-  ].join('\n');
-  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
-  if (!(JIT_ENV in env)) delete e[JIT_ENV];
-  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--trace-deopt', '--input-type=module', '-e', script], { env: e, encoding: 'utf8' });
-  const after = r.stdout.slice(r.stdout.indexOf('B again'));
-  return { code: r.status, deopts: after.split('\n').filter((l) => /reason: wrong map.*JSFunction (flows|pick) /.test(l)), err: r.stderr };
+  ];
+  const r = inNode(lines, env, ['--allow-natives-syntax', '--trace-deopt']);
+  const after = r.out.slice(r.out.indexOf('B again'));
+  return { code: r.code, deopts: after.split('\n').filter((l) => /reason: wrong map.*JSFunction (flows|pick) /.test(l)), err: r.err };
 }
 
 t.test('a call site keeps the maps of its first calls (no lazy feedback allocation)', async (t) => {
