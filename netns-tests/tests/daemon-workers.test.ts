@@ -133,8 +133,9 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
     // the worker of its flow (the first by its ports, the later ones after it), so each flow
     // is one connection, on the worker of its client's address and port, and both echoes
     // come from one real server
-    // below the ephemeral range (32768-60999): the earlier UDP phase's flows come from
-    // ephemeral ports, and one of them on one of these 16 ports made 17 (CI of f3e3d5c)
+    // below the ephemeral range (32768-60999) and apart from the test's other ports: the
+    // earlier UDP phase's echoes once came from kernel-chosen ports, and one of them on one
+    // of these 16 made 17 (CI of f3e3d5c; they come from 30500+ now)
     const mixBase = 26000 + (kind === 'xdp' ? 0 : 1000);
     const mixed = clients.map((ns, i) => labClient(lab, ns, ['udpmix', VIP, '7', '8'], { timeoutMs: 60_000, portBase: mixBase + 100 * i })[0]);
     mixed.forEach((u, i) => t.equal(u?.errors, 0, `client ${i + 1}: small and fragmented datagrams of each flow echoed by one server`));
