@@ -146,8 +146,9 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
     const mixPorts = new Set(clients.flatMap((_, i) => Array.from({ length: 8 }, (_2, k) => mixBase + 100 * i + k)));
     const flows = wc3.map((cs) => cs.filter((c) => c.protocol === 'UDP' && mixPorts.has(c.clientPort)));
     flows.forEach((cs, i) => t.ok(cs.every((c) => slotOf(parseIpv4(c.clientAddr), c.clientPort, 2) === i), `worker ${i}: its ${cs.length} mixed flows are of clients hashed to it`));
-    const seen = flows.flat().map((c) => `${c.clientAddr}:${c.clientPort}`).sort().join(' ');
-    t.equal(flows.flat().length, 16, `one connection per flow (its fragments scheduled nothing of their own): ${seen}`);
+    const counted = flows.flat();
+    const seen = counted.map((c) => `${c.clientAddr}:${c.clientPort}`).sort().join(' ');
+    t.equal(counted.length, 16, `one connection per flow (its fragments scheduled nothing of their own): ${seen}`);
 
     // a persistence netmask (-M 255.255.255.0): the two clients are of one /24, which the
     // kernel gives one template (one real server for both); the steering hashes the /24,

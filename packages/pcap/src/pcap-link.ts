@@ -78,9 +78,6 @@ export function pcapErrorCode(msg: string): string {
  * open).
  */
 const halfOpen: unknown[] = [];
-function keepHalfOpen(cap: unknown): void {
-  halfOpen.push(cap);
-}
 
 function readSys(iface: string, file: string): string | null {
   try {
@@ -138,7 +135,7 @@ export class PcapLink implements Link {
     try {
       linkType = this.cap.open(iface, filter, opts.bufferSize ?? 4 * 1024 * 1024, this.pkt);
     } catch (err) {
-      keepHalfOpen(this.cap);
+      halfOpen.push(this.cap);
       const msg = err instanceof Error ? err.message : String(err);
       const code = pcapErrorCode(msg);
       const hint = code === 'EPERM' ? ' (needs CAP_NET_RAW)' : '';
