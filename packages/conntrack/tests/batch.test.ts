@@ -133,6 +133,28 @@ t.test('bucketHead + prefetch are a hint: they change nothing, and entries creat
   t.end();
 });
 
+t.test("prefetchNext reads the chain's next entry where the head is another client's, and changes nothing", (t) => {
+  const { table, nat } = setup({ capacity: 64, buckets: 16 });
+  // two clients of one bucket: the one created later heads the chain
+  const port0 = 40000;
+  let port1 = 40001;
+  while (table.bucketOf(TCP, CLIENT, port1) !== table.bucketOf(TCP, CLIENT, port0)) port1++;
+  const first = table.create(TCP, CLIENT, port0, VIP, 80, RS1, 8080, nat, 0, 0);
+  const second = table.create(TCP, CLIENT, port1, VIP, 80, RS1, 8080, nat, 0, 0);
+  const snap = snapshot(table, 20);
+  const slots = Int32Array.of(table.bucketHead(TCP, CLIENT, port0), table.bucketHead(TCP, CLIENT, port1), -1);
+  t.same([slots[0], slots[1]], [second, second], 'the later entry heads the chain');
+  const caddr = Int32Array.of(CLIENT, CLIENT, CLIENT);
+  const cport = Uint16Array.of(port0, port1, 9);
+  t.equal(typeof table.prefetch(slots, 3), 'number');
+  t.equal(typeof table.prefetchNext(slots, caddr, cport, 3), 'number');
+  t.equal(slots[0], first, "the head is another client's: the next entry (the key's) was the one read");
+  t.equal(snapshot(table, 20), snap, 'the table is unchanged');
+  t.equal(table.lookupIn(TCP, CLIENT, port0, VIP, 80), first);
+  t.equal(table.lookupIn(TCP, CLIENT, port1, VIP, 80), second);
+  t.end();
+});
+
 t.test('lookupInBucket with a bucket taken before creations and expiries: the results of lookupIn', (t) => {
   const { table, nat } = setup({ capacity: 64, buckets: 16 });
   const a = table.create(TCP, CLIENT, 40000, VIP, 80, RS1, 8080, nat, 0, 0);
