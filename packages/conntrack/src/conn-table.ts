@@ -586,14 +586,14 @@ export class ConnTable {
    * for it alone. Overwrites `slots[0, n)` (with the next slots, in no order the caller
    * can use); changes nothing else; returns a value made of the words read, as `prefetch`.
    */
-  prefetchNext(slots: Int32Array, caddr: Int32Array, cport: Uint16Array | Int32Array, n: number): number {
+  prefetchNext(slots: Int32Array, caddr: Int32Array, cport: Uint16Array, n: number): number {
     const blk = this.blk;
     let m = 0;
     for (let k = 0; k < n; k++) {
       const s = slots[k]!;
       if (s < 0) continue;
       const o = s << SHIFT;
-      if (blk[o + CADDR] !== (caddr[k]! | 0) || blk[o + PORTS]! >>> 16 !== (cport[k]! & 0xffff)) {
+      if (blk[o + CADDR] !== (caddr[k]! | 0) || blk[o + PORTS]! >>> 16 !== cport[k]!) {
         const next = blk[o + NEXT]!;
         if (next >= 0) slots[m++] = next;
       }
@@ -634,16 +634,9 @@ export class ConnTable {
       buckets[k] = b;
       heads[k] = this.blk[this.headBase + b]!;
     }
-    // step 2, for lookups only: the head entry's hot block (the line a lookup compares);
-    // `prefetch`'s other lines (port, timer, counters) are for packets, and reading them
-    // here would only add misses that no lookup needs
-    const blk = this.blk;
-    let acc = 0;
-    for (let k = 0; k < n; k++) {
-      const s = heads[k]!;
-      if (s >= 0) acc = (acc + blk[(s << SHIFT) + PORTS]!) | 0;
-    }
-    // step 3: the chains' second entries where the head is another client's
+    // step 2: the head entries' hot blocks; step 3: the chains' second entries where the
+    // head is another client's
+    let acc = this.prefetch(heads, n);
     acc = (acc + this.prefetchNext(heads, caddr, cport, n)) | 0;
     this.batchSink = (this.batchSink + acc) | 0;
     for (let k = 0; k < n; k++) out[k] = this.lookupInBucket(buckets[k]!, proto[k]!, caddr[k]!, cport[k]!, vaddr[k]!, vport[k]!);

@@ -109,7 +109,7 @@ export class Datapath {
   private readonly heads = new Int32Array(PREFETCH_GROUP);
   /** the inbound key's source address and port of each frame of the group (by index in the group), then of each head */
   private readonly keyAddr = new Int32Array(PREFETCH_GROUP);
-  private readonly keyPort = new Int32Array(PREFETCH_GROUP);
+  private readonly keyPort = new Uint16Array(PREFETCH_GROUP);
   /**
    * the connection-table bucket of the inbound key of each frame of the group (by its
    * index in the group), -1 for a frame the pre-pass skipped: its lookup (`receive`'s
