@@ -152,6 +152,12 @@ t.test("prefetchNext reads the chain's next entry where the head is another clie
   t.equal(snapshot(table, 20), snap, 'the table is unchanged');
   t.equal(table.lookupIn(TCP, CLIENT, port0, VIP, 80), first);
   t.equal(table.lookupIn(TCP, CLIENT, port1, VIP, 80), second);
+  // with `warm` (the engine's pre-pass): the same slots left, the reads of the packet's other
+  // lines (the key's entry: the head for port1, the next entry for port0) change nothing
+  const again = Int32Array.of(second, second, -1);
+  t.equal(typeof table.prefetchNext(again, caddr, cport, 3, true), 'number');
+  t.equal(again[0], first, 'with warm: the same next entry');
+  t.equal(snapshot(table, 20), snap, 'with warm: the table is unchanged');
   t.end();
 });
 

@@ -121,10 +121,12 @@ export class Datapath {
 
   /**
    * The batch pre-pass over frames `[from, to)` (at most PREFETCH_GROUP): for every
-   * TCP/UDP/SCTP frame, read its bucket head and the head entry's hot block, the line its
-   * inbound lookup compares, and where that entry is another client's, the next entry's
-   * (ConnTable.prefetch says why no more; a reply's bucket, the destination's, is not read: a
-   * second hash per frame, left out to keep the pass cheap on cache-hot traffic), all
+   * TCP/UDP/SCTP frame, read its bucket head and the head entry's block, the line its
+   * inbound lookup compares, and where that entry is another client's, the next entry's,
+   * then the rest of what an established packet touches: the timeout word (the block's
+   * second line where it spans two) and the real server's port (`ConnTable.prefetchNext`
+   * with `warm`; a reply's bucket, the destination's, is not read: a second hash per
+   * frame, left out to keep the pass cheap on cache-hot traffic), all
    * frames' reads issued back to back so that their cache misses overlap (a lookup at a
    * time waits for each). A hint only: it changes nothing, reads the frame's addresses and
    * ports where an unfragmented IPv4 datagram has them (no checks: `receive` does them),
@@ -154,8 +156,9 @@ export class Datapath {
       heads[i] = b >= 0 ? conns.headAt(b) : -1;
     }
     let acc = conns.prefetch(heads, n);
-    // and the chains' second entries where the head is another client's
-    acc = (acc + conns.prefetchNext(heads, this.keyAddr, this.keyPort, n)) | 0;
+    // and the chains' second entries where the head is another client's, and the lines of
+    // the entry an established packet touches besides the one compared
+    acc = (acc + conns.prefetchNext(heads, this.keyAddr, this.keyPort, n, true)) | 0;
     this.prefetched = (this.prefetched + acc) | 0;
   }
 
