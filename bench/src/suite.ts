@@ -36,6 +36,26 @@ export function table(rows: (string | number)[][]): string {
 }
 
 /** A number with an SI suffix for tables: 12345678 -> "12.35M". */
+/**
+ * The numbers 0..n-1 in a random order, the same for the same seed (Fisher-Yates driven
+ * by xorshift32).
+ */
+export function permutation(n: number, seed: number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let x = seed | 1;
+  for (let i = n - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % (i + 1);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
 export function si(n: number, digits = 2): string {
   if (!Number.isFinite(n)) return String(n);
   const a = Math.abs(n);

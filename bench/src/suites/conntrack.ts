@@ -7,7 +7,7 @@
 import { ConnTable } from '@tunvs/conntrack';
 import { Dest, DestRegistry, Fwd } from '@tunvs/model';
 import type { Suite } from '../suite.js';
-import { log, si, table } from '../suite.js';
+import { log, permutation, si, table } from '../suite.js';
 
 const TCP = 6;
 /** Target of issue 18: lookups per second at 1M entries. */
@@ -36,18 +36,7 @@ function makeKeys(n: number, seed: number, lookups: number): Keys {
     caddr[i] = (0xac100000 + Math.imul(i >>> 12, 2654435761 >>> 12)) | 0;
     cport[i] = 1024 + (i & 4095) * 15;
   }
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  let x = seed | 1;
-  for (let i = n - 1; i > 0; i--) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const j = (x >>> 0) % (i + 1);
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
+  const order = permutation(n, seed);
   const lookCaddr = new Int32Array(lookups);
   const lookCport = new Uint16Array(lookups);
   for (let k = 0; k < lookups; k++) {

@@ -22,7 +22,7 @@ import { CountingLink } from '../counting-link.js';
 import { CheckFlags, FrameInfo, classifyFrame, decTtl, natRewriteDst, natRewriteSrc, packet, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
 import type { Suite } from '../suite.js';
-import { log, si, table } from '../suite.js';
+import { log, permutation, si, table } from '../suite.js';
 import { progress } from '../report/progress.js';
 import { workerScaling } from '../fastpath-workers.js';
 import type { ScalingResult } from '../fastpath-workers.js';
@@ -68,18 +68,9 @@ function buildPool(template: Uint8Array, n: number, first = 0, slot = SLOT, ip =
  * seed): the same flows, their packets no longer in the order the flows were created.
  */
 function shuffledPool(pool: Uint8Array, slot = SLOT): Uint8Array {
-  const out = pool.slice();
-  const tmp = new Uint8Array(slot);
-  let x = 0x2545f491;
-  for (let i = out.length / slot - 1; i > 0; i--) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const j = (x >>> 0) % (i + 1);
-    tmp.set(out.subarray(i * slot, i * slot + slot));
-    out.copyWithin(i * slot, j * slot, j * slot + slot);
-    out.set(tmp, j * slot);
-  }
+  const order = permutation(pool.length / slot, 0x2545f491);
+  const out = new Uint8Array(pool.length);
+  for (let i = 0; i < order.length; i++) out.set(pool.subarray(order[i]! * slot, order[i]! * slot + slot), i * slot);
   return out;
 }
 

@@ -597,7 +597,12 @@ export class ConnTable {
       } else if (warm) acc = (acc + blk[o + TIMEOUT]! + dport[s]!) | 0;
     }
     acc = (acc + this.prefetch(slots, m)) | 0;
-    if (warm) for (let k = 0; k < m; k++) acc = (acc + blk[slots[k]! * WORDS + TIMEOUT]! + dport[slots[k]!]!) | 0;
+    if (warm) {
+      for (let k = 0; k < m; k++) {
+        const s = slots[k]!;
+        acc = (acc + blk[s * WORDS + TIMEOUT]! + dport[s]!) | 0;
+      }
+    }
     return acc;
   }
 
