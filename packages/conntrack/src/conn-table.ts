@@ -181,8 +181,11 @@ export const ConnLayout = {
   INPKTS: 9,
   /** the parent's slot (persistence template or control connection), -1 = none */
   CONTROL: 10,
-  /** the children's count (n_control) */
-  NCONTROL: 11,
+  /**
+   * the real server's port << 16 | the children's count (n_control) in the low 16 bits,
+   * which hold up to 65535; a parent with more keeps the rest aside (ConnDportWord)
+   */
+  DPORT_NCONTROL: 11,
   /** words per entry */
   WORDS: 12,
 } as const;
@@ -212,14 +215,27 @@ export const ConnDestWord = {
   XMIT_SHIFT: 24,
 } as const;
 
+/** Bit fields of the DPORT_NCONTROL word. */
+export const ConnDportWord = {
+  /** the real server's port, after the shift */
+  DPORT_SHIFT: 16,
+  /**
+   * the children's count (n_control); at this value further children are counted aside,
+   * in a map by slot (a template with more than 65535 live children is rare), and the
+   * low bits read as non-zero until all of those have gone
+   */
+  NCONTROL_MASK: 0xffff,
+} as const;
+
 /** Largest destination id the DEST word can hold. */
 export const MAX_DEST_ID = ConnDestWord.ID_MASK - 1;
 
-const { CADDR, VADDR, PORTS, META, NEXT, DADDR, DEST, EXPIRES, TIMEOUT, INPKTS, CONTROL, NCONTROL, WORDS } = ConnLayout;
+const { CADDR, VADDR, PORTS, META, NEXT, DADDR, DEST, EXPIRES, TIMEOUT, INPKTS, CONTROL, DPORT_NCONTROL, WORDS } = ConnLayout;
 const { LIVE, FLAGS_MASK, STATE_SHIFT, STATE_MASK, LATER, PROTO_SHIFT } = ConnMeta;
 /** how many groups `moveLater` remembers the end of (and timeouts it numbers) before it starts again */
 const GROUP_HINTS = 65536;
 const { ID_MASK, XMIT_SHIFT } = ConnDestWord;
+const { DPORT_SHIFT, NCONTROL_MASK } = ConnDportWord;
 
 /** The destination id of a DEST word (-1 = none). */
 function idOf(w: number): number {
@@ -275,7 +291,8 @@ export class ConnTable {
    * heads in an array of their own)
    */
   private readonly blk: Int32Array;
-  private readonly dport_: Uint16Array;
+  /** children counted beyond NCONTROL_MASK, by the parent's slot (see ConnDportWord) */
+  private readonly nControlAside = new Map<number, number>();
   /**
    * the state the connection-sync master last sent or a sync record gave (the kernel's
    * cp->old_state): a change from it to a closing state is synced at once
@@ -350,7 +367,6 @@ export class ConnTable {
     this.seed = (opts.seed ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
     this.rng = this.seed || 0x9e3779b9;
 
-    this.dport_ = new Uint16Array(cap);
     this.oldState_ = new Uint8Array(cap);
     this.wnext_ = new Int32Array(cap);
     this.wprev_ = new Int32Array(cap);
@@ -402,7 +418,6 @@ export class ConnTable {
     let n = 0;
     for (const a of [
       this.blk,
-      this.dport_,
       this.oldState_,
       this.wnext_,
       this.wprev_,
@@ -554,8 +569,8 @@ export class ConnTable {
    * Step 2 of a batch: read, for each of `slots[0, n)` that is >= 0, the line of the
    * entry's block that a lookup compares. Changes nothing; returns a value made of the
    * words read (keep it somewhere, so that the reads are not optimised away). The rest of
-   * an established packet's lines (its block's second line where the block spans two, the
-   * real server's port) are step 3's, with `warm`.
+   * an established packet's block (its second line where the block spans two: the
+   * timeout and the real server's port) is step 3's, with `warm`.
    */
   prefetch(slots: Int32Array, n: number): number {
     const blk = this.blk;
@@ -574,17 +589,16 @@ export class ConnTable {
    * the default load (about one entry per bucket) a third of the keys of a full table have
    * their entry further down the chain than its head; a lookup that reads it itself waits
    * for it alone. With `warm`, for a caller that goes on to account packets (`packet`, then
-   * a forwarder that reads `dport`), also read the timeout word (the block's second line
-   * where it spans two) and the real server's port of the head entry where it is the
-   * client's, else of the next entry (without waiting to compare it). Over 1M flows in
-   * random order that took the engine's established packets from 3.4 to 4.6 Mpps, and
-   * 6.2 to 6.4 where the flows come in the order they were created (`npm run bench --
-   * fastpath`, one interleaved pair). Overwrites `slots[0, n)` (with the next slots, in no order the caller can
+   * a forwarder that reads `dport`), also read the block's last word (the real server's
+   * port; on the block's second line where it spans two, with the timeout) of the head
+   * entry where it is the client's, else of the next entry (without waiting to compare
+   * it). Over 1M flows in random order that took the engine's established packets from 3.4
+   * to 4.6 Mpps, and 6.2 to 6.4 where the flows come in the order they were created (`npm
+   * run bench -- fastpath`, one interleaved pair, when the port was an array of its own). Overwrites `slots[0, n)` (with the next slots, in no order the caller can
    * use); changes nothing else; returns a value made of the words read, as `prefetch`.
    */
   prefetchNext(slots: Int32Array, caddr: Int32Array, cport: Uint16Array, n: number, warm = false): number {
     const blk = this.blk;
-    const dport = this.dport_;
     let m = 0;
     let acc = 0;
     for (let k = 0; k < n; k++) {
@@ -594,13 +608,13 @@ export class ConnTable {
       if (blk[o + CADDR] !== (caddr[k]! | 0) || blk[o + PORTS]! >>> 16 !== cport[k]!) {
         const next = blk[o + NEXT]!;
         if (next >= 0) slots[m++] = next;
-      } else if (warm) acc = (acc + blk[o + TIMEOUT]! + dport[s]!) | 0;
+      } else if (warm) acc = (acc + blk[o + DPORT_NCONTROL]!) | 0;
     }
     acc = (acc + this.prefetch(slots, m)) | 0;
     if (warm) {
       for (let k = 0; k < m; k++) {
         const s = slots[k]!;
-        acc = (acc + blk[s * WORDS + TIMEOUT]! + dport[s]!) | 0;
+        acc = (acc + blk[s * WORDS + DPORT_NCONTROL]!) | 0;
       }
     }
     return acc;
@@ -670,7 +684,7 @@ export class ConnTable {
         const m = blk[o + META]!;
         if ((m & 0xff000000) === pbits && (m & TEMPLATE) === 0) {
           if ((m & REPLY_FROM_DEST) !== 0) {
-            if (this.dport_[i] === sport && blk[o + DADDR] === sa) return i;
+            if (blk[o + DPORT_NCONTROL]! >>> DPORT_SHIFT === sport && blk[o + DADDR] === sa) return i;
           } else if ((p & 0xffff) === sport && blk[o + VADDR] === sa) return i;
         }
       }
@@ -726,7 +740,7 @@ export class ConnTable {
     if ((this.blk[(slot * WORDS) + PORTS]! & 0xffff) !== 0xffff) {
       // the hash key (proto, caddr, cport) does not change: cport is already 0
       this.blk[(slot * WORDS) + PORTS] = 0xffff;
-      this.dport_[slot] = 0xffff;
+      this.blk[(slot * WORDS) + DPORT_NCONTROL] = (0xffff << DPORT_SHIFT) | (this.blk[(slot * WORDS) + DPORT_NCONTROL]! & NCONTROL_MASK);
       this.counters.templatesInvalidated++;
     }
     return false;
@@ -772,7 +786,7 @@ export class ConnTable {
     if (s < 0) return -1;
     if (control >= 0) {
       this.blk[(s * WORDS) + CONTROL] = control;
-      this.blk[(control * WORDS) + NCONTROL]!++;
+      this.addChild(control);
       if (this.blk[(control * WORDS) + META]! & TEMPLATE) this.rearm(control, now);
     }
     if (this.hooks.created) this.hooks.created(s);
@@ -843,11 +857,10 @@ export class ConnTable {
     this.blk[(s * WORDS) + PORTS] = ((cport & 0xffff) << 16) | (vport & 0xffff);
     this.blk[(s * WORDS) + META] = f | LIVE | ((proto & 0xff) << PROTO_SHIFT);
     this.blk[(s * WORDS) + DADDR] = daddr | 0;
-    this.dport_[s] = dport;
     this.blk[(s * WORDS) + DEST] = destWord;
     this.blk[(s * WORDS) + TIMEOUT] = INITIAL_TIMEOUT * 1000;
     this.blk[(s * WORDS) + CONTROL] = -1;
-    this.blk[(s * WORDS) + NCONTROL] = 0;
+    this.blk[(s * WORDS) + DPORT_NCONTROL] = (dport & 0xffff) << DPORT_SHIFT;
     this.blk[(s * WORDS) + INPKTS] = 0;
     this.oldState_[s] = 0;
     this.wnext_[s] = -1;
@@ -1325,7 +1338,7 @@ export class ConnTable {
    * Returns true when the entry was removed.
    */
   private expireEntry(slot: number, now: number, reason: number): boolean {
-    if (this.blk[(slot * WORDS) + NCONTROL]! > 0) {
+    if ((this.blk[(slot * WORDS) + DPORT_NCONTROL]! & NCONTROL_MASK) !== 0) {
       this.blk[(slot * WORDS) + TIMEOUT] = CONTROL_REARM_TIMEOUT * 1000;
       this.blk[(slot * WORDS) + EXPIRES] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
       this.requeue(slot);
@@ -1357,8 +1370,8 @@ export class ConnTable {
     c.forced += reason === ExpireReason.FORCED ? 1 : 0;
     c.dropped += reason === ExpireReason.DROPPED ? 1 : 0;
     if (parent >= 0) {
-      this.blk[(parent * WORDS) + NCONTROL]!--;
-      if (reason === ExpireReason.DROPPED && this.blk[(parent * WORDS) + NCONTROL] === 0) {
+      const left = this.dropChild(parent);
+      if (reason === ExpireReason.DROPPED && left === 0) {
         // an unused parent goes too: a control connection, or a template never assured
         const pm = this.blk[(parent * WORDS) + META]!;
         if ((pm & TEMPLATE) === 0 || ((pm >>> STATE_SHIFT) & STATE_MASK) !== TemplateState.ASSURED) {
@@ -1420,7 +1433,7 @@ export class ConnTable {
     }
     if (!resched) return false;
     this.counters.reused++;
-    if (this.blk[(slot * WORDS) + NCONTROL] === 0) this.expire(slot, now);
+    if (this.nControl(slot) === 0) this.expire(slot, now);
     return true;
   }
 
@@ -1452,10 +1465,10 @@ export class ConnTable {
       const id = idOf(this.blk[(s * WORDS) + DEST]!);
       const dest = id >= 0 ? this.registry.get(id) : null;
       if (dest === null || (dest.flags & AVAILABLE) !== 0) continue;
-      if (this.blk[(s * WORDS) + NCONTROL]! > 0) continue;
+      if (this.nControl(s) > 0) continue;
       const parent = this.blk[(s * WORDS) + CONTROL]!;
       if (this.expireEntry(s, now, ExpireReason.FORCED)) n++;
-      if (parent >= 0 && this.isLive(parent) && this.blk[(parent * WORDS) + NCONTROL] === 0) {
+      if (parent >= 0 && this.isLive(parent) && this.nControl(parent) === 0) {
         if (this.expireEntry(parent, now, ExpireReason.FORCED)) n++;
       }
     }
@@ -1543,7 +1556,7 @@ export class ConnTable {
   }
 
   private dropCandidate(slot: number, nowTick: number): boolean {
-    if (this.blk[(slot * WORDS) + NCONTROL]! > 0) return false;
+    if (this.nControl(slot) > 0) return false;
     const m = this.blk[(slot * WORDS) + META]!;
     const state = (m >>> STATE_SHIFT) & STATE_MASK;
     if (m & TEMPLATE) return state !== TemplateState.ASSURED;
@@ -1612,7 +1625,7 @@ export class ConnTable {
   }
   /** Real server port. */
   dport(slot: number): number {
-    return this.dport_[slot]!;
+    return this.blk[(slot * WORDS) + DPORT_NCONTROL]! >>> DPORT_SHIFT;
   }
   /** Destination id in the registry, -1 for none. */
   destId(slot: number): number {
@@ -1636,7 +1649,27 @@ export class ConnTable {
   }
   /** Number of children this entry controls. */
   nControl(slot: number): number {
-    return this.blk[(slot * WORDS) + NCONTROL]!;
+    const n = this.blk[(slot * WORDS) + DPORT_NCONTROL]! & NCONTROL_MASK;
+    return n === NCONTROL_MASK ? n + (this.nControlAside.get(slot) ?? 0) : n;
+  }
+
+  /** One more child of `parent` (the kernel's n_control++). */
+  private addChild(parent: number): void {
+    const o = (parent * WORDS) + DPORT_NCONTROL;
+    const w = this.blk[o]!;
+    if ((w & NCONTROL_MASK) === NCONTROL_MASK) this.nControlAside.set(parent, (this.nControlAside.get(parent) ?? 0) + 1);
+    else this.blk[o] = w + 1;
+  }
+
+  /** One child of `parent` less; returns how many are left. */
+  private dropChild(parent: number): number {
+    const o = (parent * WORDS) + DPORT_NCONTROL;
+    const w = this.blk[o]!;
+    const aside = (w & NCONTROL_MASK) === NCONTROL_MASK ? (this.nControlAside.get(parent) ?? 0) : 0;
+    if (aside > 1) this.nControlAside.set(parent, aside - 1);
+    else if (aside === 1) this.nControlAside.delete(parent);
+    else this.blk[o] = w - 1;
+    return (w & NCONTROL_MASK) + aside - 1;
   }
   /** Current timeout in ms. */
   timeout(slot: number): number {
@@ -1689,7 +1722,7 @@ export class ConnTable {
         flags: m & FLAGS_MASK,
         destId: idOf(this.blk[(s * WORDS) + DEST]!),
         control: this.blk[(s * WORDS) + CONTROL]!,
-        nControl: this.blk[(s * WORDS) + NCONTROL]!,
+        nControl: this.nControl(s),
         inPkts: this.blk[(s * WORDS) + INPKTS]!,
       };
     }

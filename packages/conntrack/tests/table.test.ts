@@ -176,6 +176,33 @@ t.test('templates: key, persistConns, outliving connections, 60 s re-arm', (t) =
   t.end();
 });
 
+t.test('n_control beyond 65535 children (the rest counted aside) and the real server port in the same word', (t) => {
+  const N = 65_540;
+  const { table, nat } = setup({ capacity: N + 8 });
+  const tpl = table.createTemplate(TCP, 0, VIP, 0, RS1, 0xfffe, nat, 360, 0);
+  const kids: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const c = table.create(TCP, 0x0b000000 + i, 1024 + (i & 0x3fff), VIP, 80, RS1, 0x8000 + (i & 0x7fff), nat, 0, 1000, tpl);
+    if (c < 0) throw new Error(`create ${i} failed`);
+    kids.push(c);
+  }
+  t.equal(table.nControl(tpl), N, 'every child counted');
+  t.equal(table.dport(tpl), 0xfffe, "the template's port is untouched by its count");
+  t.equal(table.dport(kids[70]!), 0x8000 + 70, "a child's port (bit 15 set) reads back");
+  t.equal(table.lookupOut(TCP, RS1, 0x8000 + 70, 0x0b000000 + 70, 1024 + 70), kids[70], 'reply lookup by the real server port');
+  // the template cannot go while children live, at 65535 and beyond
+  for (let i = 0; i < 10; i++) table.expire(kids.pop()!, 2000);
+  t.equal(table.nControl(tpl), N - 10);
+  t.notOk(table.expire(tpl, 2000), 'template with children is re-armed, not removed');
+  t.ok(table.isLive(tpl));
+  while (kids.length > 0) table.expire(kids.pop()!, 3000);
+  t.equal(table.nControl(tpl), 0);
+  t.equal(table.dport(tpl), 0xfffe);
+  t.ok(table.expire(tpl, 3000), 'the last child gone, the template can go');
+  t.equal(table.size, 0);
+  t.end();
+});
+
 t.test('template expires persistence timeout after the last new connection', (t) => {
   const { table, nat } = setup();
   const tpl = table.createTemplate(UDP, CLIENT, VIP, 53, RS1, 53, nat, 100, 0);

@@ -123,9 +123,9 @@ export class Datapath {
    * The batch pre-pass over frames `[from, to)` (at most PREFETCH_GROUP): for every
    * TCP/UDP/SCTP frame, read its bucket head and the head entry's block, the line its
    * inbound lookup compares, and where that entry is another client's, the next entry's,
-   * then the rest of what an established packet touches: the timeout word (the block's
-   * second line where it spans two) and the real server's port (`ConnTable.prefetchNext`
-   * with `warm`; a reply's bucket, the destination's, is not read: a second hash per
+   * then the rest of what an established packet touches: the block's last word (the
+   * real server's port, on the block's second line where it spans two, with the timeout;
+   * `ConnTable.prefetchNext` with `warm`; a reply's bucket, the destination's, is not read: a second hash per
    * frame, left out to keep the pass cheap on cache-hot traffic), all
    * frames' reads issued back to back so that their cache misses overlap (a lookup at a
    * time waits for each). A hint only: it changes nothing, reads the frame's addresses and
