@@ -1338,7 +1338,7 @@ export class ConnTable {
    * Returns true when the entry was removed.
    */
   private expireEntry(slot: number, now: number, reason: number): boolean {
-    if ((this.blk[(slot * WORDS) + DPORT_NCONTROL]! & NCONTROL_MASK) !== 0) {
+    if (this.nControl(slot) > 0) {
       this.blk[(slot * WORDS) + TIMEOUT] = CONTROL_REARM_TIMEOUT * 1000;
       this.blk[(slot * WORDS) + EXPIRES] = this.expiryTick(now, CONTROL_REARM_TIMEOUT * 1000);
       this.requeue(slot);
