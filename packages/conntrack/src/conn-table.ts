@@ -594,8 +594,9 @@ export class ConnTable {
    * entry where it is the client's, else of the next entry (without waiting to compare
    * it). Over 1M flows in random order that took the engine's established packets from 3.4
    * to 4.6 Mpps, and 6.2 to 6.4 where the flows come in the order they were created (`npm
-   * run bench -- fastpath`, one interleaved pair, when the port was an array of its own). Overwrites `slots[0, n)` (with the next slots, in no order the caller can
-   * use); changes nothing else; returns a value made of the words read, as `prefetch`.
+   * run bench -- fastpath`, one interleaved pair, when the port was an array of its own).
+   * Overwrites `slots[0, n)` (with the next slots, in no order the caller can use); changes
+   * nothing else; returns a value made of the words read, as `prefetch`.
    */
   prefetchNext(slots: Int32Array, caddr: Int32Array, cport: Uint16Array, n: number, warm = false): number {
     const blk = this.blk;
