@@ -35,7 +35,6 @@ export function table(rows: (string | number)[][]): string {
     .join('\n');
 }
 
-/** A number with an SI suffix for tables: 12345678 -> "12.35M". */
 /**
  * The numbers 0..n-1 in a random order, the same for the same seed (Fisher-Yates driven
  * by xorshift32).
@@ -56,6 +55,7 @@ export function permutation(n: number, seed: number): Int32Array {
   return order;
 }
 
+/** A number with an SI suffix for tables: 12345678 -> "12.35M". */
 export function si(n: number, digits = 2): string {
   if (!Number.isFinite(n)) return String(n);
   const a = Math.abs(n);

@@ -70,7 +70,10 @@ function buildPool(template: Uint8Array, n: number, first = 0, slot = SLOT, ip =
 function shuffledPool(pool: Uint8Array, slot = SLOT): Uint8Array {
   const order = permutation(pool.length / slot, 0x2545f491);
   const out = new Uint8Array(pool.length);
-  for (let i = 0; i < order.length; i++) out.set(pool.subarray(order[i]! * slot, order[i]! * slot + slot), i * slot);
+  for (let i = 0; i < order.length; i++) {
+    const from = order[i]! * slot;
+    out.set(pool.subarray(from, from + slot), i * slot);
+  }
   return out;
 }
 

@@ -948,7 +948,9 @@ export class ConnTable {
    * state.
    */
   packet(slot: number, output: boolean, event: number, now: number): number {
-    let m = this.blk[(slot * WORDS) + META]!;
+    const blk = this.blk;
+    const o = slot * WORDS;
+    let m = blk[o + META]!;
     const proto = m >>> PROTO_SHIFT;
     let timeout: number;
     if (proto === P_TCP || proto === P_SCTP) {
@@ -970,7 +972,7 @@ export class ConnTable {
         established = SCTP_ESTABLISHED;
       }
       if (next !== state) {
-        const id = idOf(this.blk[(slot * WORDS) + DEST]!);
+        const id = idOf(blk[o + DEST]!);
         if (id >= 0) {
           const dest = this.registry.get(id);
           if (dest !== null) {
@@ -988,21 +990,21 @@ export class ConnTable {
           }
         }
         m = (m & ~(STATE_MASK << STATE_SHIFT)) | (next << STATE_SHIFT);
-        this.blk[(slot * WORDS) + META] = m;
-        if (next === established) this.assure(this.blk[(slot * WORDS) + CONTROL]!);
+        blk[o + META] = m;
+        if (next === established) this.assure(blk[o + CONTROL]!);
         if (this.hooks.stateChanged) this.hooks.stateChanged(slot, state);
       } else {
-        this.blk[(slot * WORDS) + META] = m;
+        blk[o + META] = m;
       }
       timeout = proto === P_TCP ? this.tcpTimeouts[next]! : this.sctpTimeouts[next]!;
     } else {
-      if (output) this.assure(this.blk[(slot * WORDS) + CONTROL]!);
+      if (output) this.assure(blk[o + CONTROL]!);
       timeout = this.udpTimeout;
     }
-    if (!output) this.blk[(slot * WORDS) + INPKTS] = (this.blk[(slot * WORDS) + INPKTS]! + 1) | 0;
-    this.blk[(slot * WORDS) + TIMEOUT] = timeout;
+    if (!output) blk[o + INPKTS] = (blk[o + INPKTS]! + 1) | 0;
+    blk[o + TIMEOUT] = timeout;
     this.restart(slot, now, timeout);
-    return (this.blk[(slot * WORDS) + META]! >>> STATE_SHIFT) & STATE_MASK;
+    return (blk[o + META]! >>> STATE_SHIFT) & STATE_MASK;
   }
 
   /**
@@ -1159,7 +1161,7 @@ export class ConnTable {
     blk[o + META] = blk[o + META]! & ~LATER;
     this.wheelUnlink(slot);
     const exp = blk[o + EXPIRES]!;
-    const to = this.blk[(slot * WORDS) + TIMEOUT]!;
+    const to = blk[o + TIMEOUT]!;
     const w = exp & this.wheelMask;
     const key = this.groupKey(exp, to);
     const last = this.groupEnd.get(key) ?? -1;
@@ -1169,7 +1171,7 @@ export class ConnTable {
       last >= 0 &&
       last !== slot &&
       blk[(last * WORDS) + EXPIRES] === exp &&
-      this.blk[(last * WORDS) + TIMEOUT] === to &&
+      blk[(last * WORDS) + TIMEOUT] === to &&
       (blk[(last * WORDS) + META]! & (LIVE | LATER)) === LIVE
     ) {
       // still where it was put: in slot w, after every entry due then with a timeout not
@@ -1179,7 +1181,7 @@ export class ConnTable {
     } else {
       j = this.wheel_[w]!;
       while (j >= 0) {
-        if (blk[(j * WORDS) + EXPIRES] === exp && this.blk[(j * WORDS) + TIMEOUT]! > to) break;
+        if (blk[(j * WORDS) + EXPIRES] === exp && blk[(j * WORDS) + TIMEOUT]! > to) break;
         this.walkSteps++;
         prev = j;
         j = this.wnext_[j]!;

@@ -125,9 +125,9 @@ export class Datapath {
    * inbound lookup compares, and where that entry is another client's, the next entry's,
    * then the rest of what an established packet touches: the block's last word (the
    * real server's port, on the block's second line where it spans two, with the timeout;
-   * `ConnTable.prefetchNext` with `warm`; a reply's bucket, the destination's, is not read: a second hash per
-   * frame, left out to keep the pass cheap on cache-hot traffic), all
-   * frames' reads issued back to back so that their cache misses overlap (a lookup at a
+   * `ConnTable.prefetchNext` with `warm`; a reply's bucket, the destination's, is not
+   * read: a second hash per frame, left out to keep the pass cheap on cache-hot traffic),
+   * all frames' reads issued back to back so that their cache misses overlap (a lookup at a
    * time waits for each). A hint only: it changes nothing, reads the frame's addresses and
    * ports where an unfragmented IPv4 datagram has them (no checks: `receive` does them),
    * and the lookups of `receive` then give what they give without it, also for
