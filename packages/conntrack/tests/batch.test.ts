@@ -183,3 +183,50 @@ t.test('lookupInBucket with a bucket taken before creations and expiries: the re
   t.equal(table.lookupInBucket(table.bucketOf(UDP, CLIENT, 40000), UDP, CLIENT, 40000, VIP, 80), -1, 'another protocol misses');
   t.end();
 });
+
+t.test('the batch steps four keys at a time (headsAt, prefetch, prefetchNext): what one key at a time gives', (t) => {
+  // 16 buckets, 300 entries: every head has a chain behind it
+  const { table, nat } = setup({ capacity: 512, buckets: 16 });
+  const ports: number[] = [];
+  for (let p = 1000; p < 1300; p++) {
+    table.create(TCP, CLIENT, p, VIP, 80, RS1, 8080, nat, 0, 0);
+    ports.push(p);
+  }
+  const snap = snapshot(table, 20);
+  // 11 keys: two iterations of four and three left; -1 buckets among them; the later
+  // entries of a bucket head its chain, the earlier ones sit behind another client's head
+  const pick = [1299, 1000, 1298, 1150, 1001, 1290, 1003, 1284, 1100, 1299, 1002];
+  const n = pick.length;
+  const buckets = Int32Array.from(pick, (p, k) => (k === 2 || k === 7 || k === 10 ? -1 : table.bucketOf(TCP, CLIENT, p)));
+  const heads = new Int32Array(n).fill(-7);
+  table.headsAt(buckets, n, heads);
+  for (let k = 0; k < n; k++) {
+    t.equal(heads[k], buckets[k]! < 0 ? -1 : table.headAt(buckets[k]!), `headsAt ${k}: headAt, -1 for no bucket`);
+  }
+  t.equal(typeof table.prefetch(heads, n), 'number');
+  const caddr = new Int32Array(n).fill(CLIENT);
+  const cport = Uint16Array.from(pick);
+  // one key at a time: which heads are another client's, and their next entries
+  const kept: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const one = Int32Array.of(heads[k]!);
+    table.prefetchNext(one, caddr.subarray(k, k + 1), cport.subarray(k, k + 1), 1);
+    if (one[0] !== heads[k]) kept.push(one[0]!);
+  }
+  t.ok(kept.length >= 3 && kept.length < n - 3, `some heads are another client's (${kept.length} of ${n})`);
+  for (const warm of [false, true]) {
+    const slots = Int32Array.from(heads);
+    table.prefetchNext(slots, caddr, cport, n, warm);
+    t.same([...slots], [...kept, ...heads.subarray(kept.length)], `${warm ? 'warm: ' : ''}the next entries, in key order, then the heads left as they were`);
+  }
+  for (const p of kept) t.ok(p >= 0, 'a next entry is a slot');
+  t.equal(snapshot(table, 20), snap, 'the table is unchanged');
+  const k4 = keys(n);
+  k4.proto.fill(TCP);
+  k4.caddr.fill(CLIENT);
+  k4.cport.set(pick);
+  k4.vaddr.fill(VIP);
+  k4.vport.fill(80);
+  t.same(batched(table, k4, n), oneAtATime(table, k4, n), 'lookupInBatch over 11 keys: lookupIn one at a time');
+  t.end();
+});

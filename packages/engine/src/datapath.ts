@@ -151,10 +151,7 @@ export class Datapath {
     const n = to - from;
     for (let i = 0; i < n; i++) buckets[i] = this.frameBucket(buf, offsets[from + i]! + vnet, offsets[from + i]! + lengths[from + i]!, tap, i);
     // by the frame's index, -1 where the pass skipped it (both reads below skip those)
-    for (let i = 0; i < n; i++) {
-      const b = buckets[i]!;
-      heads[i] = b >= 0 ? conns.headAt(b) : -1;
-    }
+    conns.headsAt(buckets, n, heads);
     let acc = conns.prefetch(heads, n);
     // and the chains' second entries where the head is another client's, and the lines of
     // the entry an established packet touches besides the one compared
