@@ -712,7 +712,6 @@ export class ConnTable {
     return m + 1;
   }
 
-
   /** what `lookupInBatch` read before its lookups (kept so they are not dead loads) */
   private batchSink = 0;
   /** `lookupInBatch`'s bucket heads */
@@ -748,7 +747,7 @@ export class ConnTable {
     let acc = this.prefetch(heads, n);
     acc = (acc + this.prefetchNext(heads, caddr, cport, n)) | 0;
     this.batchSink = (this.batchSink + acc) | 0;
-    for (let j = 0; j < n; j++) out[j] = this.lookupInBucket(buckets[j]!, proto[j]!, caddr[j]!, cport[j]!, vaddr[j]!, vport[j]!);
+    for (let k = 0; k < n; k++) out[k] = this.lookupInBucket(buckets[k]!, proto[k]!, caddr[k]!, cport[k]!, vaddr[k]!, vport[k]!);
   }
 
   /** The retry of `lookupIn` with client port 0 (FTP passive data entries). */

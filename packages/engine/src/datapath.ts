@@ -150,7 +150,7 @@ export class Datapath {
     // cache-hot -2 %.
     const n = to - from;
     for (let i = 0; i < n; i++) buckets[i] = this.frameBucket(buf, offsets[from + i]! + vnet, offsets[from + i]! + lengths[from + i]!, tap, i);
-    // by the frame's index, -1 where the pass skipped it (both reads below skip those)
+    // by the frame's index, -1 where the pass skipped it (the reads below take it for no entry)
     conns.headsAt(buckets, n, heads);
     let acc = conns.prefetch(heads, n);
     // and the chains' second entries where the head is another client's, and the lines of
