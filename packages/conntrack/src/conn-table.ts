@@ -242,6 +242,14 @@ function idOf(w: number): number {
   return (w & ID_MASK) - 1;
 }
 
+/**
+ * Slot `s`, or 0 for -1 (no entry): the batch steps read slot 0's block for a -1 instead of
+ * branching (a line read harmlessly, in cache after the first).
+ */
+function slotOrZero(s: number): number {
+  return s & ~(s >> 31);
+}
+
 function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
@@ -622,14 +630,14 @@ export class ConnTable {
     const blk = this.blk;
     let acc = 0;
     let k = 0;
-    // a -1 reads slot 0's block instead (a line read harmlessly, in cache after the first)
+    // see UNROLL and slotOrZero
     for (; k + 4 <= n; k += 4) {
       const s0 = slots[k]!;
       const s1 = slots[k + 1]!;
       const s2 = slots[k + 2]!;
       const s3 = slots[k + 3]!;
-      acc = (acc + blk[(s0 & ~(s0 >> 31)) * WORDS + word]! + blk[(s1 & ~(s1 >> 31)) * WORDS + word]!
-        + blk[(s2 & ~(s2 >> 31)) * WORDS + word]! + blk[(s3 & ~(s3 >> 31)) * WORDS + word]!) | 0;
+      acc = (acc + blk[slotOrZero(s0) * WORDS + word]! + blk[slotOrZero(s1) * WORDS + word]!
+        + blk[slotOrZero(s2) * WORDS + word]! + blk[slotOrZero(s3) * WORDS + word]!) | 0;
     }
     for (; k < n; k++) {
       const s = slots[k]!;
@@ -659,18 +667,18 @@ export class ConnTable {
     let m = 0;
     let acc = 0;
     let k = 0;
-    // see UNROLL: the four heads' key words read first, without a branch (a -1 reads slot
-    // 0's block), then each head's next kept where the head is not the client's (m <= k:
-    // the writes stay behind the reads)
+    // see UNROLL: the four heads' key words read first, without a branch (slotOrZero),
+    // then each head's next kept where the head is not the client's (m <= k: the writes
+    // stay behind the reads)
     for (; k + 4 <= n; k += 4) {
       const s0 = slots[k]!;
       const s1 = slots[k + 1]!;
       const s2 = slots[k + 2]!;
       const s3 = slots[k + 3]!;
-      const o0 = (s0 & ~(s0 >> 31)) * WORDS;
-      const o1 = (s1 & ~(s1 >> 31)) * WORDS;
-      const o2 = (s2 & ~(s2 >> 31)) * WORDS;
-      const o3 = (s3 & ~(s3 >> 31)) * WORDS;
+      const o0 = slotOrZero(s0) * WORDS;
+      const o1 = slotOrZero(s1) * WORDS;
+      const o2 = slotOrZero(s2) * WORDS;
+      const o3 = slotOrZero(s3) * WORDS;
       // non-zero where the head is another client's
       const d0 = (blk[o0 + CADDR]! ^ caddr[k]!) | ((blk[o0 + PORTS]! >>> 16) ^ cport[k]!);
       const d1 = (blk[o1 + CADDR]! ^ caddr[k + 1]!) | ((blk[o1 + PORTS]! >>> 16) ^ cport[k + 1]!);
@@ -697,7 +705,7 @@ export class ConnTable {
       const s = slots[k]!;
       if (s < 0) continue;
       const o = s * WORDS;
-      if (blk[o + CADDR] !== (caddr[k]! | 0) || blk[o + PORTS]! >>> 16 !== cport[k]!) m = this.keepNext(slots, m, o);
+      if (blk[o + CADDR] !== caddr[k] || blk[o + PORTS]! >>> 16 !== cport[k]!) m = this.keepNext(slots, m, o);
       else if (warm) acc = (acc + blk[o + DPORT_NCONTROL]!) | 0;
     }
     acc = (acc + this.readWord(slots, m, PORTS)) | 0;
