@@ -5,7 +5,9 @@
  * @tunvs/xdp, the function the XDP program computes), so each worker gets exactly the
  * flows the link would give it. One worker over all the flows is the reference; two workers
  * run at the same time, each over its share, and their packet rates add. Rounds interleave
- * one and two workers; the figure is the ratio of the medians.
+ * one and two workers; the figure is the ratio of the medians. A third group, two workers
+ * each pinned to a CPU of its own (as tunvsd's `cpus` pins them), runs in the same rounds
+ * when the process may use two CPUs or more.
  *
  * Each worker builds its frames and its table itself (SYN then first ACK for every flow, as
  * the fastpath suite does), then on `go` runs its batches for a fixed time: restore the
@@ -18,6 +20,7 @@ import type { PacketBatch } from '@tunvs/link';
 import { CountingLink } from './counting-link.js';
 import { natRewriteSrc, packet } from '@tunvs/packet';
 import { slotOf } from '@tunvs/xdp';
+import { formatCpuList, pinThread, threadCpus } from '@tunvs/hostnet';
 
 const BATCH = 256;
 const SLOT = 64;
@@ -30,6 +33,8 @@ interface Job {
   flows: number;
   slot: number;
   slots: number;
+  /** pin the worker's thread to this CPU first (tunvsd `cpus`) */
+  cpu?: number;
 }
 
 /** A worker's answer to `go`. */
@@ -43,6 +48,8 @@ const cportOf = (i: number): number => 1024 + (i & 63) * 997;
 
 function workerBody(job: Job): void {
   const port = parentPort!;
+  // before the table and frames exist, as a tunvsd worker pins itself before its link and table
+  if (job.cpu !== undefined) pinThread([job.cpu]);
   // this worker's flows: those the link's hash sends to its slot
   const mine: number[] = [];
   for (let i = 0; i < job.flows; i++) if (slotOf(caddrOf(i), cportOf(i), job.slots) === job.slot) mine.push(i);
@@ -118,11 +125,12 @@ if (!isMainThread && (workerData as Job | null)?.fastpathWorker) workerBody(work
 class Group {
   private constructor(private readonly workers: Worker[], readonly flows: number[]) {}
 
-  static async start(flows: number, slots: number): Promise<Group> {
+  static async start(flows: number, slots: number, cpus?: readonly number[]): Promise<Group> {
     const ws: Worker[] = [];
     const ready: Promise<number>[] = [];
     for (let slot = 0; slot < slots; slot++) {
-      const w = new Worker(new URL(import.meta.url), { workerData: { fastpathWorker: true, flows, slot, slots } satisfies Job });
+      const job: Job = { fastpathWorker: true, flows, slot, slots, ...(cpus ? { cpu: cpus[slot]! } : {}) };
+      const w = new Worker(new URL(import.meta.url), { workerData: job });
       ws.push(w);
       ready.push(
         new Promise((resolve, reject) => {
@@ -170,13 +178,21 @@ export interface ScalingResult {
   two_workers_mpps: number;
   ratio: number;
   target: number;
-  rounds: { one: number[]; two: number[] };
+  rounds: { one: number[]; two: number[]; pinned: number[] };
+  /**
+   * two workers each pinned to a CPU of its own (`pinned_cpus`, worker i on the i-th), in
+   * the same rounds; null when the process may use one CPU only
+   */
+  two_workers_pinned_mpps: number | null;
+  /** pinned over unpinned two workers (medians) */
+  pinned_ratio: number | null;
+  pinned_cpus: string | null;
   /** flows per worker in the two-worker group (the hash's split) */
   split: number[];
   /** each worker's Mpps in the median two-worker round */
   two_workers_each_mpps: number[];
   /** CPU cores the process got while running (CPU s / wall s), median per group: below 2 for two workers = the machine was busy */
-  cores: { one: number; two: number };
+  cores: { one: number; two: number; pinned: number | null };
   /** packets per CPU second, median per group: the per-core cost, independent of how many cores were free */
   mpps_per_cpu: { one: number; two: number };
   /**
@@ -200,15 +216,21 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 export async function workerScaling(flows: number, rounds: number, ms: number, log: (s: string) => void): Promise<ScalingResult> {
   const one = await Group.start(flows, 1);
   const two = await Group.start(flows, 2);
+  const mine = threadCpus();
+  const pinCpus = mine.length >= 2 ? mine.slice(0, 2) : null;
+  const pinned = pinCpus ? await Group.start(flows, 2, pinCpus) : null;
   try {
     log(`worker scaling: ${flows} flows; one worker holds ${one.flows[0]}, two hold ${two.flows.join(' + ')} (split by the steering hash)`);
     const load = loadavg()[0]!;
     const g1: { pps: number; cores: number; packetsPerCpuS: number }[] = [];
     const r2: { pps: number; perWorker: number[]; cores: number; packetsPerCpuS: number }[] = [];
+    const rp: { pps: number; cores: number }[] = [];
     for (let r = 0; r < rounds; r++) {
       g1.push(await one.run(ms));
       r2.push(await two.run(ms));
+      if (pinned) rp.push(await pinned.run(ms));
     }
+    const mp = pinned ? median(rp.map((x) => x.pps)) : null;
     const r1 = g1.map((x) => x.pps);
     const m1 = median(r1);
     const m2 = median(r2.map((x) => x.pps));
@@ -219,10 +241,13 @@ export async function workerScaling(flows: number, rounds: number, ms: number, l
       two_workers_mpps: Number((m2 / 1e6).toFixed(3)),
       ratio: Number((m2 / m1).toFixed(3)),
       target: WORKER_SCALING_TARGET,
-      rounds: { one: r1.map((x) => Number((x / 1e6).toFixed(3))), two: r2.map((x) => Number((x.pps / 1e6).toFixed(3))) },
+      two_workers_pinned_mpps: mp === null ? null : Number((mp / 1e6).toFixed(3)),
+      pinned_ratio: mp === null ? null : Number((mp / m2).toFixed(3)),
+      pinned_cpus: pinCpus ? formatCpuList(pinCpus) : null,
+      rounds: { one: r1.map((x) => Number((x / 1e6).toFixed(3))), two: r2.map((x) => Number((x.pps / 1e6).toFixed(3))), pinned: rp.map((x) => Number((x.pps / 1e6).toFixed(3))) },
       split: two.flows,
       two_workers_each_mpps: mid.perWorker.map((x) => Number((x / 1e6).toFixed(3))),
-      cores: { one: Number(median(g1.map((x) => x.cores)).toFixed(2)), two: Number(median(r2.map((x) => x.cores)).toFixed(2)) },
+      cores: { one: Number(median(g1.map((x) => x.cores)).toFixed(2)), two: Number(median(r2.map((x) => x.cores)).toFixed(2)), pinned: pinned ? Number(median(rp.map((x) => x.cores)).toFixed(2)) : null },
       mpps_per_cpu: { one: Number((median(g1.map((x) => x.packetsPerCpuS)) / 1e6).toFixed(3)), two: Number((median(r2.map((x) => x.packetsPerCpuS)) / 1e6).toFixed(3)) },
       ratio_per_cpu: Number((median(r2.map((x) => x.packetsPerCpuS)) / median(g1.map((x) => x.packetsPerCpuS))).toFixed(3)),
       loadavg: Number(load.toFixed(2)),
@@ -230,5 +255,6 @@ export async function workerScaling(flows: number, rounds: number, ms: number, l
   } finally {
     await one.stop();
     await two.stop();
+    await pinned?.stop();
   }
 }

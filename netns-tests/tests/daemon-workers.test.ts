@@ -6,7 +6,9 @@
  * steering program hashes to that worker's slot; each worker forwarded replies for its own
  * connections, and no worker saw a reply it had no connection for (which would count as
  * noService/notSyn). `tunvsadm -L -n --stats` shows the sums, and the services as configured;
- * a weight set to 0 with tunvsadm (a quiesce) holds on both workers. A kind that does not
+ * a weight set to 0 with tunvsadm (a quiesce) holds on both workers. With `cpus` (two
+ * CPUs, in reverse order) each worker runs on its CPU alone, as its log line and the
+ * kernel (/proc/PID/task) say, and the main thread keeps every CPU. A kind that does not
  * open on this kernel (probed on a scratch veth) is skipped with the reason; neither: the
  * test is.
  *
@@ -14,12 +16,13 @@
  *   rs1, rs2 10.87.1.1x ──────────────────┼─ br0 ─ wk0p ═ wk0 [tunvsd workers 2: 10.87.0.1/24, 10.87.1.1/24, VIP .100 NAT]
  */
 import t from 'tap';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlClient } from '@tunvs/cli';
 import type { ConnInfo, ServiceInfo } from '@tunvs/model';
 import { parseIpv4 } from '@tunvs/packet';
 import { slotOf } from '@tunvs/xdp';
+import { formatCpuList, threadCpus } from '@tunvs/hostnet';
 import { BYPASS_KINDS, bypassGate, bypassPort, bridgedHost, exitNote, labClient, openBypassLab, service, spawnTunvsd, startRealServers, tunvsadm } from '../fixtures/bypass-lab.js';
 import { waitFor } from '../fixtures/daemon-lab.js';
 
@@ -28,6 +31,8 @@ const VIP = '10.87.0.100';
 const VIP2 = '10.87.0.101';
 const CLIENTS = ['10.87.0.2', '10.87.0.3'];
 const HTTP_PORT = 9187;
+/** the CPUs this test (and the tunvsd it starts) may run on */
+const CPUS = threadCpus();
 
 interface WorkerStat { counters: Record<string, number>; services: ServiceInfo[] }
 
@@ -46,12 +51,27 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
       await t.test(`the pass on ${kind}`, { skip: why }, () => {});
       continue;
     }
-    const config = { device: { name: 'wk0', kind, addresses: ['10.87.0.1/24', '10.87.1.1/24'] }, workers: 2, socket: sock, services: [service('tcp', VIP, 80, reals, 'masq'), service('udp', VIP, 7, reals, 'masq')] };
+    // `cpus`: worker 0 on the last CPU, worker 1 on the one before (the order is the config's)
+    const pin = CPUS.length >= 2 ? [CPUS[CPUS.length - 1]!, CPUS[CPUS.length - 2]!] : null;
+    const config = { device: { name: 'wk0', kind, addresses: ['10.87.0.1/24', '10.87.1.1/24'] }, workers: 2, ...(pin ? { cpus: pin } : {}), socket: sock, services: [service('tcp', VIP, 80, reals, 'masq'), service('udp', VIP, 7, reals, 'masq')] };
     // /metrics once (xdp): the Prometheus counters are the sums over the workers
     const httpArgs = kind === 'xdp' ? ['--http', `127.0.0.1:${HTTP_PORT}`, '--http-metrics-only'] : [];
     const d = await spawnTunvsd(lab, dir, { work, name: kind, config, sock, args: httpArgs });
     t.equal(d.exitCode, null, `tunvsd runs with 2 workers on ${kind}${exitNote(d)}`);
     t.match(d.stderr, kind === 'xdp' ? /AF_XDP, 1 queue\(s\), XDP \w+ mode, 2 slots \(one per worker\)/ : /AF_PACKET, 2 sockets in a steered fanout group/, 'the log names the link and its slots');
+    if (pin === null) {
+      await t.test('cpus: each worker on its CPU', { skip: `this process may run on one CPU only (${formatCpuList(CPUS)})` }, () => {});
+    } else {
+      const ready = d.stderr.split('\n').filter((l) => l.includes('"worker ready"')).map((l) => JSON.parse(l) as { worker: number; cpus: string });
+      t.same(ready.map((r) => [r.worker, r.cpus]).sort(), [[0, String(pin[0])], [1, String(pin[1])]], `cpus ${pin.join(',')}: each worker runs on its CPU, as its ready line says`);
+      // the kernel's view: the main thread keeps every CPU; a thread on each of the two CPUs
+      // alone (a worker, and the threads it started after pinning itself)
+      const pid = d.proc.pid!;
+      const allowed = (tid: string): string => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]!;
+      const lists = readdirSync(`/proc/${pid}/task`).map((tid) => [tid, allowed(tid)] as const);
+      t.equal(lists.find(([tid]) => tid === String(pid))?.[1], formatCpuList(CPUS), 'the main thread (control plane) is not pinned');
+      for (const c of pin) t.ok(lists.some(([, l]) => l === String(c)), `a thread of tunvsd runs on CPU ${c} only`);
+    }
 
     // every HTTP request a new connection from a new port, every UDP echo a new socket: the
     // two clients' flows spread over both slots
@@ -180,4 +200,25 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
     if (kind === 'xdp') t.notMatch(lab.ip(dir, 'link show dev wk0'), /xdp/, 'the XDP program left with the daemon');
     rmSync(sock, { force: true });
   }
+
+  // one worker: the main thread runs the Director, so `cpus` pins it (the control plane with
+  // it); a CPU the daemon may not run on stops the start, naming it and the daemon's CPUs
+  const kind = BYPASS_KINDS.find((k) => gate.why(k) === false)!;
+  const one = { device: { name: 'wk0', kind, addresses: ['10.87.0.1/24', '10.87.1.1/24'] }, socket: sock, services: [service('tcp', VIP, 80, reals, 'masq')] };
+  const last = CPUS[CPUS.length - 1]!;
+  const p = await spawnTunvsd(lab, dir, { work, name: `${kind}-pinned`, config: { ...one, cpus: [last] }, sock });
+  t.equal(p.exitCode, null, `tunvsd with cpus [${last}] runs${exitNote(p)}`);
+  t.match(p.stderr, new RegExp(`"msg":"director thread pinned","cpu":${last}`), 'the log says where the Director runs');
+  t.equal(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${p.proc.pid}/task/${p.proc.pid}/status`, 'utf8'))?.[1], String(last), 'the main thread runs on that CPU alone');
+  const [h] = labClient(lab, clients[0]!, ['http', VIP, '80', '4']);
+  t.same(h, { counts: { rs1: 2, rs2: 2 }, errors: 0 }, 'and forwards: HTTP over both servers');
+  p.proc.kill('SIGTERM');
+  t.equal(await p.wait(15_000), 0, 'it stops cleanly');
+  rmSync(sock, { force: true });
+  const possible = Number(readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split('-').pop()) + 1;
+  const bad = await spawnTunvsd(lab, dir, { work, name: `${kind}-foreign`, config: { ...one, cpus: [possible] }, sock });
+  await bad.wait(15_000);
+  t.not(bad.exitCode, 0, `cpus [${possible}] (no such CPU): the start fails`);
+  t.match(bad.stderr, new RegExp(`cpus: CPU ${possible} is not one tunvsd may run on \\(its CPUs: ${formatCpuList(CPUS)}\\)`), 'naming the CPU and the ones it may use');
+  t.notMatch(lab.ip(dir, 'link show dev wk0'), /xdp/, 'before it touched the link');
 });

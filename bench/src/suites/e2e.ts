@@ -19,6 +19,8 @@
  *              while measured) and tunvs-xdp's veth on the servers' bridge: no kernel forward
  *              in the director's namespace, either way
  *   tunvs-packet2  tunvs-xdp2's two interfaces over AF_PACKET with a vnet header (GSO)
+ *   tunvs-packet2-cpus  tunvs-packet2 with tunvsd's Director thread pinned by its own `cpus`
+ *              instead of taskset on the whole process (only when named)
  * route/nft/haproxy/tunvs-nat/c-tun/tunvs-xdp/tunvs-xdp2 share one routed topology (VIP off the client
  * subnet); tunvs-dr and tunvs-xdp-dr share a one-segment topology (VIP inside it, as LVS-DR wants).
  *
@@ -102,10 +104,16 @@ const isPacket = (a: Anchor): boolean => a === 'tunvs-packet' || a === 'tunvs-pa
  * one; no kernel forward in its namespace) over AF_PACKET with a vnet header, as
  * tunvs-packet: the kernel-bypass Director as issue 18 describes it, on the faster link
  */
-const TWO_IF_VARIANTS = ['tunvs-packet2'] as const;
+const TWO_IF_VARIANTS = ['tunvs-packet2', 'tunvs-packet2-cpus'] as const;
 type Anchor = (typeof ANCHORS)[number] | (typeof XDP_VARIANTS)[number] | (typeof TWO_IF_VARIANTS)[number];
 /** the director owns both of the routed topology's sides */
-const isTwoIf = (a: Anchor): boolean => a === 'tunvs-xdp2' || a === 'tunvs-packet2';
+const isTwoIf = (a: Anchor): boolean => a === 'tunvs-xdp2' || isPacket2(a);
+/**
+ * tunvs-packet2 and its twin tunvs-packet2-cpus, whose tunvsd pins its Director thread (the
+ * main thread, one worker) to CPU 1 with `"cpus": [1]` instead of running under `taskset -c
+ * 1`: V8's compiler and GC threads and the rest of the process then use either CPU
+ */
+const isPacket2 = (a: Anchor): boolean => a === 'tunvs-packet2' || a === 'tunvs-packet2-cpus';
 /** tunvs-xdp and its variants: the routed topology with the director's veth on br-rs */
 const isXdpNat = (a: Anchor): boolean => a === 'tunvs-xdp' || (XDP_VARIANTS as readonly string[]).includes(a);
 const METRICS = ['conn_per_s', 'keepalive_rps', 'tcp_gbps', 'udp_pps'] as const;
@@ -125,6 +133,7 @@ const MEASURES: Record<Anchor, readonly Metric[]> = {
   'tunvs-packet': METRICS,
   'tunvs-packet-nojit': METRICS,
   'tunvs-packet2': METRICS,
+  'tunvs-packet2-cpus': METRICS,
 };
 /** the anchors on the one-segment (DR) topology */
 const isDr = (a: Anchor): boolean => a === 'tunvs-dr' || a === 'tunvs-xdp-dr';
@@ -461,7 +470,7 @@ http {
     }
   }
 
-  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2', more: { workers?: number; packet?: boolean; v8Defaults?: boolean } = {}): Promise<void> {
+  async tunvsd(kind: 'nat' | 'dr' | 'xdp-nat' | 'xdp-dr' | 'xdp2', more: { workers?: number; packet?: boolean; v8Defaults?: boolean; cpus?: number[] } = {}): Promise<void> {
     const link = more.packet ? { kind: 'packet', vnetHdr: true } : { kind: 'xdp' };
     const sock = join(this.work, `tunvsd-${kind}.sock`);
     rmSync(sock, { force: true });
@@ -485,6 +494,7 @@ http {
       socket: sock,
       connCapacity: 1 << 20,
       ...(more.workers ? { workers: more.workers } : {}),
+      ...(more.cpus && this.pin ? { cpus: more.cpus } : {}),
       services: [
         { protocol: 'tcp', addr: vip, port: HTTP, scheduler: 'rr', dests: dests(HTTP) },
         // iperf3 needs its control and data connections on the same server
@@ -507,7 +517,9 @@ http {
       mkdirSync(outDir, { recursive: true });
       outFd = openSync(join(outDir, `tunvsd-${kind}-${Date.now()}.out`), 'w');
     }
-    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 ? undefined : 1, env, outFd);
+    // taskset for the whole process on CPU 1, unless several workers (both CPUs) or tunvsd's
+    // own `cpus` (its Director thread alone) say otherwise
+    const c = this.spawnIn(nat ? NS.dir : DNS.dir, [...node, TUNVSD, '-f', file], (more.workers ?? 1) > 1 || more.cpus ? undefined : 1, env, outFd);
     if (outFd !== undefined) closeSync(outFd);
     this.director = c;
     this.directorPid = c.pid ?? null;
@@ -603,7 +615,7 @@ backend iperf
     } else if (isTwoIf(a)) {
       // the client sends to the director's own address on its veth, whose steering program
       // takes the VIP's frames; the servers answer to its address on their bridge
-      if (a === 'tunvs-packet2') {
+      if (isPacket2(a)) {
         // AF_PACKET leaves the host its copies: on the servers' veth all (as tunvs-packet),
         // on the client's the VIP's (the kernel keeps 10.77.0.1 there for the other anchors)
         sh('ip', ['netns', 'exec', NS.dir, 'nft', '-f', '-'], {
@@ -617,7 +629,7 @@ backend iperf
         // before they reach the link
         inNs(NS.cl, 'ethtool', ['-K', 'eth0', 'tx', 'off']);
       }
-      await this.tunvsd('xdp2', { packet: a === 'tunvs-packet2' });
+      await this.tunvsd('xdp2', { packet: isPacket2(a), ...(a === 'tunvs-packet2-cpus' ? { cpus: [1] } : {}) });
       ipb(NS.cl, [`route add ${VIP}/32 via ${XDP2_LAN_ADDR}`]);
       for (const ns of [NS.rs1, NS.rs2]) ipb(ns, [`route replace default via ${XDP_ADDR}`]);
     } else if (a === 'tunvs-xdp-dr') {
@@ -699,7 +711,7 @@ backend iperf
     if (a === 'nft') sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'ip', 'bx_lb'], { ignore: true });
     if (a === 'haproxy') ipb(NS.dir, [`addr del ${VIP}/32 dev lo`]);
     if (a === 'tunvs-nat' || a === 'c-tun') this.tunRouting(false);
-    if (isPacket(a) || a === 'tunvs-packet2') {
+    if (isPacket(a) || isPacket2(a)) {
       sh('ip', ['netns', 'exec', NS.dir, 'nft', 'delete', 'table', 'netdev', 'bx_pkt'], { ignore: true });
       inNs(NS.dir, 'ethtool', ['-K', `${XDP}p`, 'tx', 'off'], { ignore: true });
     }
@@ -976,6 +988,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
     ['tunvs-packet', 'nft'], ['tunvs-packet', 'haproxy'], ['tunvs-packet', 'tunvs-xdp'],
     ['tunvs-packet', 'tunvs-packet-nojit'],
     ['tunvs-packet2', 'nft'], ['tunvs-packet2', 'haproxy'], ['tunvs-packet2', 'tunvs-packet'], ['tunvs-packet2', 'tunvs-xdp2'],
+    ['tunvs-packet2-cpus', 'nft'], ['tunvs-packet2-cpus', 'haproxy'], ['tunvs-packet2-cpus', 'tunvs-packet2'],
   ];
   for (const [x, y] of pairs) {
     if (!figures[x] || !figures[y]) continue;
@@ -1016,7 +1029,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
 
   // issue 18's targets for the kernel-bypass director
   // tunvs-packet: the same targets for the other kernel-bypass link (AF_PACKET with GSO)
-  for (const x of ['tunvs-xdp', 'tunvs-xdp2', 'tunvs-packet', 'tunvs-packet2'] as const) {
+  for (const x of ['tunvs-xdp', 'tunvs-xdp2', 'tunvs-packet', 'tunvs-packet2', 'tunvs-packet2-cpus'] as const) {
     if (!figures[x]) continue;
     targets[x] = {
       'conn_per_s >= nft': ok(`${x}/nft`, 'conn_per_s', 1),
@@ -1080,6 +1093,7 @@ async function run(opts: SuiteOptions): Promise<Record<string, unknown>> {
       'tunvs-packet': 'tunvs-xdp\'s veth over AF_PACKET with a vnet header (PACKET_VNET_HDR: GSO frames both ways), NAT; the peer keeps TSO and checksum offload; an nftables netdev ingress rule drops the host\'s copy',
       'tunvs-packet-nojit': 'tunvs-packet with V8\'s default JIT flags (TUNVS_JIT=default: inlining budgets, lazy feedback)',
       'tunvs-packet2': 'tunvs-xdp2\'s two interfaces over AF_PACKET with a vnet header (GSO both ways), NAT; no kernel forward in the director\'s namespace; nftables netdev ingress rules drop the host\'s copies (all on the servers\' veth, the VIP\'s on the client\'s)',
+      'tunvs-packet2-cpus': 'tunvs-packet2 with tunvsd\'s Director thread pinned to CPU 1 by its own "cpus": [1] instead of taskset on the process (V8\'s compiler and GC threads on either CPU)',
       pinning: 'client tools on CPU 0, userspace directors on CPU 1 (2-CPU machine, shared)',
     },
   };

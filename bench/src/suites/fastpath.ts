@@ -220,8 +220,11 @@ async function scaling(quick: boolean): Promise<ScalingResult> {
     ['established ACKs, 64 B, batch 256, in worker threads', 'Mpps (median)', 'rounds'],
     ['one worker, every flow', r.one_worker_mpps.toFixed(2), r.rounds.one.map((x) => x.toFixed(2)).join(' ')],
     [`two workers (${r.split.join(' + ')} flows), summed`, r.two_workers_mpps.toFixed(2), r.rounds.two.map((x) => x.toFixed(2)).join(' ')],
+    ...(r.two_workers_pinned_mpps === null ? [] : [[`the same, pinned to CPUs ${r.pinned_cpus} (tunvsd cpus)`, r.two_workers_pinned_mpps.toFixed(2), r.rounds.pinned.map((x) => x.toFixed(2)).join(' ')]]),
   ]));
   log(`two workers / one worker: ${r.ratio.toFixed(2)}x (target ${r.target}x); each worker in the median round: ${r.two_workers_each_mpps.map((x) => x.toFixed(2)).join(' / ')} Mpps`);
+  if (r.pinned_ratio !== null) log(`two workers pinned / unpinned: ${r.pinned_ratio.toFixed(2)}x (cores the pinned pair got: ${r.cores.pinned})`);
+  else log('two workers pinned: not run (this process may use one CPU only)');
   log(`cores the process got: ${r.cores.one} (one worker), ${r.cores.two} (two); Mpps per CPU second: ${r.mpps_per_cpu.one} / ${r.mpps_per_cpu.two} (${r.ratio_per_cpu}x); load average before: ${r.loadavg} on ${availableParallelism()} cores`);
   return r;
 }

@@ -18,6 +18,7 @@ import { schedulerNames } from '@tunvs/schedulers';
 import type { MarkRule } from '@tunvs/engine';
 import { parseHttpConfig } from '@tunvs/console/config';
 import { validateXdpOptions } from '@tunvs/xdp';
+import { formatCpuList, MAX_CPUS, parseCpuList } from '@tunvs/hostnet';
 import type { HttpConfig } from '@tunvs/console/config';
 import { checkSyncSysctls } from '@tunvs/sync/sysctls';
 import type { SyncSysctls } from '@tunvs/sync/sysctls';
@@ -121,6 +122,12 @@ export interface DaemonConfig {
    * hashes the client to a slot) and its own connection table; see workers.ts
    */
   workers?: number;
+  /**
+   * The CPU of each Director's thread, one per worker (worker i runs on `cpus[i]`; with one
+   * worker that is the main thread, control plane included): JSON a list `[2, 3]` or a CPU
+   * list `"2-3"`, tunvsd.conf `cpus 2-3`. Without it the threads are not pinned.
+   */
+  cpus?: number[];
   timeouts?: Partial<Timeouts>;
   marks?: MarkConfig[];
   services: ServiceConfig[];
@@ -479,6 +486,13 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
       },
     ],
     [
+      'cpus',
+      (v, path, out) => {
+        const r = cpusOf(v);
+        if (typeof r === 'string') out.error(path, r);
+      },
+    ],
+    [
       'timeouts',
       (v, path, out) => {
         checked(() => checkTimeouts(v, 'setTimeouts'), path, out);
@@ -544,6 +558,38 @@ function topFields(services: ServiceConfig[], schedulers: ReadonlySet<string>, f
 }
 
 /**
+ * The CPUs of a `cpus` value (a list of CPU numbers, or a CPU list string such as "0-3,6"),
+ * in worker order, or what is wrong with it. One Director per core: no CPU twice.
+ */
+export function cpusOf(v: unknown): number[] | string {
+  let cpus: number[];
+  if (typeof v === 'string') {
+    try {
+      cpus = parseCpuList(v);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  } else if (Array.isArray(v) && v.length > 0) {
+    const bad = v.find((c) => typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= MAX_CPUS);
+    if (bad !== undefined) return `a CPU is an integer 0..${MAX_CPUS - 1}, not ${show(bad)}`;
+    cpus = v as number[];
+  } else {
+    return `must be a list of CPU numbers ([2, 3]) or a CPU list ("2-3"), not ${show(v)}`;
+  }
+  const twice = cpus.find((c, i) => cpus.indexOf(c) !== i);
+  if (twice !== undefined) return `CPU ${twice} is named twice: one Director per core`;
+  return cpus;
+}
+
+/** `cpus` names one CPU per Director thread: as many as `workers` (1 when not given). */
+function cpusFindings(top: Record<string, unknown>, out: Findings): void {
+  const cpus = cpusOf(own(top, 'cpus'));
+  const n = own(top, 'workers') ?? 1;
+  if (typeof cpus === 'string' || typeof n !== 'number') return;
+  if (cpus.length !== n) out.error('cpus', `names ${cpus.length} CPU${cpus.length === 1 ? '' : 's'} (${formatCpuList(cpus)}) for ${n} Director thread${n === 1 ? '' : 's'} (workers ${n}): give one CPU per worker`);
+}
+
+/**
  * `workers` > 1 needs a kernel-bypass link: there the steering program sends both
  * directions of a flow (client -> VIP, and the NAT real server's reply) to the slot of the
  * client, so each worker sees whole flows. A TUN/TAP device cannot: with TUN multi-queue the
@@ -586,6 +632,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
     out.error('', 'the configuration declares no services: give "services" (an empty list [] to run with none) or "keepalivedConf"');
   }
   workersFindings(top, services, out);
+  if (own(top, 'cpus') !== undefined) cpusFindings(top, out);
   if (out.list.some((f) => f.severity === 'error')) return { config: null, findings: out.list };
   const dev = (own(top, 'device') ?? {}) as Record<string, unknown>;
   const device: DeviceConfig = { ...defaultDevice() };
@@ -604,6 +651,7 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   copy('socket');
   copy('connCapacity');
   copy('workers');
+  if (own(top, 'cpus') !== undefined) config.cpus = cpusOf(own(top, 'cpus')) as number[];
   copy('expireNodestConn');
   copy('expireQuiescentTemplate');
   copy('connReuseMode');
@@ -697,6 +745,7 @@ export function restartSettings(c: DaemonConfig): Record<string, unknown> {
     'socket': c.socket ?? null,
     'connCapacity': c.connCapacity ?? null,
     'workers': c.workers ?? null,
+    'cpus': c.cpus?.join(',') ?? null,
     'expireNodestConn': c.expireNodestConn ?? null,
     'expireQuiescentTemplate': c.expireQuiescentTemplate ?? null,
     'connReuseMode': c.connReuseMode ?? null,

@@ -25,6 +25,7 @@ import type { DirectorEvent, MarkRule } from '@tunvs/engine';
 import { openTap, openTun } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
 import { DEFENSE_DEFAULTS } from '@tunvs/model';
+import { formatCpuList, pinThread, threadCpus } from '@tunvs/hostnet';
 import type { DefenseSettings, ServiceKey, Timeouts } from '@tunvs/model';
 import { claimSocketPath, serveControl, socketPath } from '@tunvs/cli';
 import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
@@ -178,6 +179,18 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   const nWorkers = started.workers ?? 1;
   let services: ServiceRunner | null = null;
   try {
+    // cpus: each Director's thread on its own core. With one worker the main thread runs the
+    // Director, so it pins itself here, before the device's rings and the table exist (the
+    // kernel and the first touch then place them near that CPU); workers pin themselves
+    if (started.cpus !== undefined) {
+      const allowed = threadCpus();
+      const foreign = started.cpus.find((c) => !allowed.includes(c));
+      if (foreign !== undefined) throw new ConfigError(`${path}: cpus: CPU ${foreign} is not one tunvsd may run on (its CPUs: ${formatCpuList(allowed)})`);
+      if (nWorkers === 1) {
+        pinThread(started.cpus);
+        log('info', 'director thread pinned', { cpu: started.cpus[0] });
+      }
+    }
     const dev = started.device;
     const devOpts = { name: dev.name, queues: dev.queues, vnetHdr: dev.vnetHdr, ...(dev.mtu ? { mtu: dev.mtu } : {}) };
     const refused = furtherRefusal(setup.keepalived);
@@ -242,6 +255,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       const setups: WorkerSetup[] = bp.workerLinks.map((link, index) => ({
         index,
         link,
+        ...(started.cpus !== undefined ? { cpu: started.cpus[index]! } : {}),
         metrics: started.http !== undefined,
         director: {
           mac: Array.from(bp.mac),

@@ -16,6 +16,7 @@ import type { MarkRule } from '@tunvs/engine';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { MemoryLink } from '@tunvs/link';
 import { openPacketSlots, openXdpSlots } from '@tunvs/xdp';
+import { formatCpuList, pinThread, threadCpus } from '@tunvs/hostnet';
 import { ARP_FRAME_LEN, ArpField, ArpOp, EthField, EtherType, reasonName } from '@tunvs/packet';
 import type { Collector } from '@tunvs/metrics';
 import type * as MetricsLib from '@tunvs/metrics';
@@ -78,6 +79,8 @@ function run(metrics: typeof MetricsLib | null): void {
   if (port === null) throw new Error('director-worker.js runs as a worker thread');
   const setup = workerData as WorkerSetup;
   const post = (m: FromWorker): void => port.postMessage(m);
+  // on its core first, so that its link's rings and its table are allocated near it
+  if (setup.cpu !== undefined) pinThread([setup.cpu]);
   const raw = openLink(setup.link);
   const link = withArpCopy(raw, setup.index === 0 ? (frame) => post({ t: 'arp', frame }) : null);
   const o = setup.director;
@@ -212,7 +215,7 @@ function run(metrics: typeof MetricsLib | null): void {
     }
   });
   director.start();
-  post({ t: 'ready', index: setup.index, link: raw.name });
+  post({ t: 'ready', index: setup.index, link: raw.name, cpus: formatCpuList(threadCpus()) });
 }
 
 // @tunvs/metrics only in a daemon that serves /metrics

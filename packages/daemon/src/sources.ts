@@ -39,7 +39,7 @@ const DEFENSE_KEYWORDS: ReadonlyMap<string, string> = new Map(Object.entries(DEF
 const SYNC_KEYWORDS: ReadonlyMap<string, keyof SyncSysctls> = new Map(
   (Object.entries(SYNC_SYSCTLS) as [keyof SyncSysctls, string][]).filter(([k]) => k !== 'period').map(([key, sysctl]) => [sysctl, key]),
 );
-const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'gateway', 'mac', 'sloppy_tcp', 'interface', ...DEFENSE_KEYWORDS.keys(), ...SYNC_KEYWORDS.keys(), ...HTTP_KEYWORDS];
+const EXTRA_KEYWORDS = ['source_address', 'queues', 'workers', 'cpus', 'gateway', 'mac', 'sloppy_tcp', 'interface', ...DEFENSE_KEYWORDS.keys(), ...SYNC_KEYWORDS.keys(), ...HTTP_KEYWORDS];
 
 /** The largest configuration file tunvsd reads (bytes): the keepalived reader's cap. */
 export const MAX_CONFIG_BYTES = DEFAULT_MAX_FILE_BYTES;
@@ -233,6 +233,12 @@ function fromTunvsdConf(text: string, path: string, diags: Diagnostic[]): { raw:
         where.set('workers', at);
         if (v === undefined) diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs a value`, exitCode: 5 });
         else raw.workers = /^[0-9]+$/.test(v) ? Number(v) : v;
+        break;
+      case 'cpus':
+        // `cpus 2-3` or `cpus 2 3`: one CPU list, checked with the JSON form's rules
+        where.set('cpus', at);
+        if (v === undefined) diags.push({ severity: 'error', file: n.file, line: n.line, message: `${n.keyword} needs a value: a CPU list such as 2-3`, exitCode: 5 });
+        else raw.cpus = n.args.join(',');
         break;
       case 'sloppy_tcp':
         // the sysctl's integer (any non-zero value turns it on, as proc_dointvec takes it);

@@ -71,6 +71,8 @@ export type WorkerLinkSpec =
 export interface WorkerSetup {
   index: number;
   link: WorkerLinkSpec;
+  /** the CPU the worker pins its thread to before it opens its link (config `cpus`) */
+  cpu?: number;
   /** keep a metrics Collector (tunvsd serves /metrics): only then does the worker load @tunvs/metrics */
   metrics: boolean;
   director: WorkerDirectorOptions;
@@ -111,7 +113,7 @@ export interface WorkerSnapshot {
 
 /** Worker -> main thread. */
 export type FromWorker =
-  | { t: 'ready'; index: number; link: string }
+  | { t: 'ready'; index: number; link: string; cpus: string }
   | { t: 'failed'; op: WorkerOp; seq: number; message: string }
   | { t: 'snapshot'; id: number; snap: WorkerSnapshot }
   | { t: 'conns'; id: number; conns: ConnInfo[] }
@@ -244,7 +246,7 @@ export class WorkerPool {
           w.once('exit', (code) => reject(new Error(`worker ${s.index} exited (${code}) before it was ready`)));
           w.on('message', (m: FromWorker) => {
             if (m.t === 'ready') {
-              this.log('info', 'worker ready', { worker: m.index, link: m.link });
+              this.log('info', 'worker ready', { worker: m.index, link: m.link, cpus: m.cpus });
               resolve();
             }
           });

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkConfig, runTunvsdConfigTest, parseJsonLines } from '../src/index.js';
+import { checkConfig, needsRestart, runTunvsdConfigTest, parseJsonLines } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lha-conf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -206,4 +206,39 @@ t.test('interface: tunvsd.conf `interface NAME ADDR/PREFIX ...` is device.interf
   t.match(bad.out, /i4\.conf:6: error: interface: /, 'a bad address at its line');
   t.match(bad.out, /i4\.conf:7: error: interface: .*given twice/, 'the device named again at its line');
   t.notMatch(bad.out, /Unknown keyword 'interface'/, 'not reported as unknown');
+});
+
+t.test('cpus: JSON a list or a CPU list, tunvsd.conf `cpus 2-3`; one CPU per worker, none twice, errors at their line', async (t) => {
+  const xdp = { device: { kind: 'xdp', name: 'eth0', addresses: ['10.9.0.1/24'] } };
+  t.same(checkConfig(file('c1.json', json([], { ...xdp, workers: 2, cpus: [3, 1] }))).setup?.config.cpus, [3, 1], 'a list: worker i on cpus[i], in the order given');
+  t.same(checkConfig(file('c2.json', json([], { ...xdp, workers: 4, cpus: '0-2,5' }))).setup?.config.cpus, [0, 1, 2, 5], 'a CPU list string');
+  t.same(checkConfig(file('c3.json', json([], { cpus: [7] }))).setup?.config.cpus, [7], 'one worker: one CPU (the main thread runs the Director)');
+  t.equal(checkConfig(file('c4.json', json([]))).setup?.config.cpus, undefined, 'absent: not pinned');
+  t.same(checkConfig(file('c5.conf', 'device eth0\nmode xdp\naddress 10.9.0.1/24\nworkers 2\ncpus 0-1\n')).setup?.config.cpus, [0, 1], 'tunvsd.conf `cpus 0-1`');
+  t.same(checkConfig(file('c6.conf', 'device eth0\nmode xdp\naddress 10.9.0.1/24\nworkers 2\ncpus 1 0\n')).setup?.config.cpus, [1, 0], 'tunvsd.conf `cpus 1 0`');
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['too few', { ...xdp, workers: 2, cpus: [1] }, /:\d+: error: cpus: names 1 CPU \(1\) for 2 Director threads \(workers 2\): give one CPU per worker/],
+    ['too many for one worker', { cpus: '0-3' }, /cpus: names 4 CPUs \(0-3\) for 1 Director thread \(workers 1\)/],
+    ['twice', { ...xdp, workers: 2, cpus: [1, 1] }, /cpus: CPU 1 is named twice: one Director per core/],
+    ['backwards', { cpus: '3-1' }, /cpus: "3-1" is a range written backwards/],
+    ['junk', { cpus: '0,x' }, /cpus: "x" is not a CPU number or range \(a list looks like 0-3,6\)/],
+    ['out of range', { cpus: [1024] }, /cpus: a CPU is an integer 0\.\.1023, not 1024/],
+    ['negative', { cpus: [-1] }, /cpus: a CPU is an integer 0\.\.1023, not -1/],
+    ['empty', { cpus: [] }, /cpus: must be a list of CPU numbers \(\[2, 3\]\) or a CPU list \("2-3"\), not \[\]/],
+    ['empty string', { cpus: '' }, /cpus: an empty CPU list/],
+  ];
+  for (const [what, extra, msg] of cases) {
+    const r = test(file('cb.json', json([], extra)));
+    t.equal(r.code, 1, `${what}: exit 1`);
+    t.match(r.out, msg, `${what}: ${r.out}`);
+  }
+  const c = test(file('cb.conf', 'device eth0\nmode xdp\naddress 10.9.0.1/24\nworkers 2\ncpus 0-0\n'));
+  t.equal(c.code, 5);
+  t.match(c.out, /cb\.conf:5: error: cpus: names 1 CPU \(0\) for 2 Director threads/, 'tunvsd.conf: at its line');
+  t.notMatch(c.out, /Unknown keyword 'cpus'/, 'not reported as unknown');
+  t.match(test(file('cn.conf', 'device eth0\ncpus\n')).out, /cn\.conf:2: error: cpus needs a value: a CPU list such as 2-3/);
+  const a = checkConfig(file('r1.json', json([], { ...xdp, workers: 2, cpus: [0, 1] }))).setup!.config;
+  const b = checkConfig(file('r2.json', json([], { ...xdp, workers: 2, cpus: '1,0' }))).setup!.config;
+  t.same(needsRestart(a, b), ['cpus: "0,1" -> "1,0"'], 'a reload cannot move the workers: logged as needing a restart');
+  t.same(needsRestart(a, a), [], 'the same CPUs: nothing');
 });

@@ -12,6 +12,7 @@ import type { ServiceInfo, StatsInfo } from '@tunvs/model';
 import { mergeServices, sumCounters, tableShares, WorkerDirector, WorkerPool } from '../src/workers.js';
 import type { WorkerSetup } from '../src/workers.js';
 import { checkConfig, validateDaemonConfig } from '../src/index.js';
+import { formatCpuList, threadCpus } from '@tunvs/hostnet';
 
 const MAC = [2, 0, 0, 0, 0, 9];
 const setup = (index: number): WorkerSetup => ({
@@ -171,4 +172,20 @@ t.test('tableShares: the workers\' shares add up to the configured capacity exac
     t.ok(Math.max(...s) - Math.min(...s) <= 1, `${cap} over ${n}: within one of each other`);
   }
   t.end();
+});
+
+t.test('cpus: each worker pins its own thread before it opens its link, and says where it runs', async (t) => {
+  const cpus = threadCpus();
+  // both workers on the last CPU this process may use (a 1-CPU machine has only that one)
+  const cpu = cpus[cpus.length - 1]!;
+  const logs: Record<string, unknown>[] = [];
+  const pool = new WorkerPool([{ ...setup(0), cpu }, setup(1)], (_level, msg, f) => {
+    if (msg === 'worker ready') logs.push(f ?? {});
+  });
+  t.teardown(() => pool.stop());
+  await pool.ready();
+  const byWorker = new Map(logs.map((f) => [f.worker, f.cpus]));
+  t.equal(byWorker.get(0), String(cpu), 'worker 0 runs on its CPU only');
+  t.equal(byWorker.get(1), formatCpuList(cpus), 'worker 1, not given one, keeps every CPU of the process');
+  t.same(threadCpus(), cpus, 'the main thread is not pinned');
 });

@@ -9,7 +9,9 @@
  *   - AF_PACKET sockets bound to an interface, to send Ethernet frames (gratuitous ARP);
  *   - NETLINK_ROUTE sockets: a request/acknowledge call (and dumps) for messages built in
  *     TypeScript, and event sockets subscribed to multicast groups (links, addresses);
- *   - interface facts by ioctl (index, MAC, flags, MTU).
+ *   - interface facts by ioctl (index, MAC, flags, MTU);
+ *   - the CPUs the calling thread may run on (sched_getaffinity / sched_setaffinity with
+ *     pid 0, which names the calling thread: tunvsd pins each Director's thread to a core).
  *
  * Readers are uv_poll watchers that drain the non-blocking socket on readiness and call JS
  * once per datagram with a fresh Uint8Array (control-plane traffic: a few per second).
@@ -29,6 +31,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -511,6 +514,55 @@ static napi_value IfInfo(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ---------------------------------------------------------------- CPU affinity */
+
+/* threadCpus() -> the CPUs the calling thread may run on, ascending */
+static napi_value ThreadCpus(napi_env env, napi_callback_info info) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) < 0) {
+    tn_throw_errno(env, errno, "sched_getaffinity");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_array(env, &out);
+  uint32_t k = 0;
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &set)) napi_set_element(env, out, k++, tn_int(env, c));
+  return out;
+}
+
+/* setThreadCpus(cpus): the calling thread (only it: pid 0) runs on these CPUs from now on */
+static napi_value SetThreadCpus(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (tn_args(env, info, 1, argv)) return NULL;
+  bool is = false;
+  napi_is_array(env, argv[0], &is);
+  uint32_t n = 0;
+  if (is) napi_get_array_length(env, argv[0], &n);
+  if (!is || n == 0) {
+    tn_throw(env, "EINVAL", "expected a non-empty array of CPU numbers");
+    return NULL;
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    int32_t c = -1;
+    napi_get_element(env, argv[0], i, &v);
+    if (napi_get_value_int32(env, v, &c) != napi_ok || c < 0 || c >= CPU_SETSIZE) {
+      tn_throw(env, "EINVAL", "a CPU number is an integer 0..1023");
+      return NULL;
+    }
+    CPU_SET(c, &set);
+  }
+  if (sched_setaffinity(0, sizeof set, &set) < 0) {
+    tn_throw_errno(env, errno, "sched_setaffinity");
+    return NULL;
+  }
+  return tn_undef(env);
+}
+
 /* ---------------------------------------------------------------- module */
 
 static napi_value Init(napi_env env, napi_value exports) {
@@ -527,6 +579,8 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"setRef", NULL, SetWatchRef, NULL, NULL, NULL, napi_default, NULL},
     {"closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_default, NULL},
     {"ifInfo", NULL, IfInfo, NULL, NULL, NULL, napi_default, NULL},
+    {"threadCpus", NULL, ThreadCpus, NULL, NULL, NULL, napi_default, NULL},
+    {"setThreadCpus", NULL, SetThreadCpus, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

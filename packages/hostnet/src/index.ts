@@ -7,3 +7,4 @@ export {
   linkUpMessage, delLinkMessage, proxyNeighMessage, dumpMessage, splitMessages, parseLink, parseAddr, Rtnetlink, NetlinkMonitor,
 } from './netlink.js';
 export type { AddrSpec, RouteSpec, NlMessage, LinkInfo, AddrInfo, NetlinkEvents } from './netlink.js';
+export { MAX_CPUS, parseCpuList, formatCpuList, threadCpus, pinThread } from './cpus.js';

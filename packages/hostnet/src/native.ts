@@ -32,6 +32,8 @@ export interface NativeHostnet {
   setRef(h: WatchHandle, on: boolean): void;
   closeFd(fd: number): void;
   ifInfo(name: string): NativeIfInfo | null;
+  threadCpus(): number[];
+  setThreadCpus(cpus: readonly number[]): void;
 }
 
 /** An error from the host: errno name, number, and the failing call. */
