@@ -3,10 +3,11 @@
 // (NAT + wlc over three real servers of weights 1, 2, 3 by default), send HTTP requests
 // from the client (the director on the lab's TUN/TAP device, or with --link xdp|packet on an
 // AF_XDP or AF_PACKET link on a veth; --two-if: on two veths, one facing the clients and
-// one the servers, nat only), print the ipvsadm-style table and the per-server distribution, tear
-// everything down.
+// one the servers, nat only; --workers N: one Director per worker thread on an xdp|packet link,
+// --cpus LIST: each pinned to its CPU), print the ipvsadm-style table and the per-server
+// distribution, tear everything down.
 //
-//   node scripts/demo.mjs [--method nat|dr|tun] [--link tuntap|xdp|packet] [--two-if] [--scheduler NAME] [--requests N] [--console-port P] [--no-wait]
+//   node scripts/demo.mjs [--method nat|dr|tun] [--link tuntap|xdp|packet] [--two-if] [--workers N] [--cpus LIST] [--scheduler NAME] [--requests N] [--console-port P] [--no-wait]
 //
 // It ends by printing the console's URL and a one-time password for the lab; in a terminal
 // the lab stays up until Enter.
@@ -26,12 +27,22 @@ const link = opt('link', 'tuntap');
 const scheduler = opt('scheduler', 'wlc');
 const requests = Number(opt('requests', '300'));
 const twoIf = args.includes('--two-if');
+const workers = Number(opt('workers', '1'));
+const cpus = opt('cpus', '');
 if (!['nat', 'dr', 'tun'].includes(method)) {
   console.error(`demo: --method must be nat, dr or tun (not '${method}')`);
   process.exit(2);
 }
 if (!['tuntap', 'xdp', 'packet'].includes(link)) {
   console.error(`demo: --link must be tuntap, xdp or packet (not '${link}')`);
+  process.exit(2);
+}
+if (!Number.isInteger(workers) || workers < 1) {
+  console.error(`demo: --workers must be a positive integer (not '${opt('workers', '')}')`);
+  process.exit(2);
+}
+if (workers > 1 && (link === 'tuntap' || twoIf)) {
+  console.error('demo: --workers N (> 1) needs --link xdp or packet on one interface (tunvsd runs one Director on TUN/TAP and on two interfaces)');
   process.exit(2);
 }
 const lab = join(root, 'scripts/lab');
@@ -55,7 +66,7 @@ process.on('SIGINT', () => {
 });
 
 async function main() {
-  const over = { tuntap: '', xdp: ' over AF_XDP', packet: ' over AF_PACKET' }[link] + (twoIf ? ' on two interfaces' : '');
+  const over = { tuntap: '', xdp: ' over AF_XDP', packet: ' over AF_PACKET' }[link] + (twoIf ? ' on two interfaces' : '') + (workers > 1 ? `, ${workers} workers` : '') + (cpus ? ` pinned to CPUs ${cpus}` : '');
   console.log(`\n== tunvs demo: LVS-${method.toUpperCase()}${over} with ${scheduler}, 3 real servers (weights 1, 2, 3)\n`);
   spawnSync(lab, ['down'], { stdio: 'ignore' });
   if (run(lab, ['up', '--method', method, '--link', link, ...(twoIf ? ['--two-if'] : []), '--servers', '3']).status !== 0) throw new Error('lab up failed');
@@ -67,6 +78,9 @@ async function main() {
     device: d.tunvsd.device,
     sourceAddress: d.tunvsd.sourceAddress,
     socket: sock,
+    ...(workers > 1 ? { workers } : {}),
+    // tunvsd checks the list (one CPU per worker, each one it may run on) and says what is wrong
+    ...(cpus ? { cpus } : {}),
     // /metrics, the status API and the console, on the director's 127.0.0.1
     http: { listen: '127.0.0.1:9280', passwordFile: 'console.passwd' },
     services: [
@@ -96,6 +110,12 @@ async function main() {
   daemon.stderr.on('data', (c) => (daemonLog += c));
   for (let i = 0; i < 300 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
   if (!existsSync(sock)) throw new Error(`tunvsd did not start:\n${daemonLog}`);
+  // where each Director runs (tunvsd's own lines)
+  for (const l of daemonLog.split('\n')) {
+    const m = /"msg":"(worker ready|director thread pinned)"/.test(l) ? JSON.parse(l) : null;
+    if (m?.msg === 'worker ready') console.log(`worker ${m.worker}: a Director on ${m.link}, CPUs ${m.cpus}`);
+    else if (m) console.log(`the Director (main thread) pinned to CPU ${m.cpu}`);
+  }
 
   // traffic: N sequential HTTP requests (a new connection each) from the client
   const client = topo.clients[0].ns;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run demo [-- --method nat|dr|tun --link tuntap|xdp|packet [--two-if] --scheduler NAME --requests N]
+# npm run demo [-- --method nat|dr|tun --link tuntap|xdp|packet [--two-if] [--workers N] [--cpus LIST] --scheduler NAME --requests N]
 # On a fresh machine, as root: installs what is missing, builds, then runs the lab demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
