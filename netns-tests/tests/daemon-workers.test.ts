@@ -33,6 +33,8 @@ const CLIENTS = ['10.87.0.2', '10.87.0.3'];
 const HTTP_PORT = 9187;
 /** the CPUs this test (and the tunvsd it starts) may run on */
 const CPUS = threadCpus();
+/** what the kernel says thread `tid` of process `pid` may run on (its CPU list) */
+const cpusAllowed = (pid: number, tid: number | string): string => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]!;
 
 interface WorkerStat { counters: Record<string, number>; services: ServiceInfo[] }
 
@@ -67,8 +69,7 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
       // the kernel's view: the main thread keeps every CPU; a thread on each of the two CPUs
       // alone (a worker, and the threads it started after pinning itself)
       const pid = d.proc.pid!;
-      const allowed = (tid: string): string => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]!;
-      const lists = readdirSync(`/proc/${pid}/task`).map((tid) => [tid, allowed(tid)] as const);
+      const lists = readdirSync(`/proc/${pid}/task`).map((tid) => [tid, cpusAllowed(pid, tid)] as const);
       t.equal(lists.find(([tid]) => tid === String(pid))?.[1], formatCpuList(CPUS), 'the main thread (control plane) is not pinned');
       for (const c of pin) t.ok(lists.some(([, l]) => l === String(c)), `a thread of tunvsd runs on CPU ${c} only`);
     }
@@ -209,7 +210,7 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
   const p = await spawnTunvsd(lab, dir, { work, name: `${kind}-pinned`, config: { ...one, cpus: [last] }, sock });
   t.equal(p.exitCode, null, `tunvsd with cpus [${last}] runs${exitNote(p)}`);
   t.match(p.stderr, new RegExp(`"msg":"director thread pinned","cpu":${last}`), 'the log says where the Director runs');
-  t.equal(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${p.proc.pid}/task/${p.proc.pid}/status`, 'utf8'))?.[1], String(last), 'the main thread runs on that CPU alone');
+  t.equal(cpusAllowed(p.proc.pid!, p.proc.pid!), String(last), 'the main thread runs on that CPU alone');
   const [h] = labClient(lab, clients[0]!, ['http', VIP, '80', '4']);
   t.same(h, { counts: { rs1: 2, rs2: 2 }, errors: 0 }, 'and forwards: HTTP over both servers');
   p.proc.kill('SIGTERM');
