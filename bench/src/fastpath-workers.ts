@@ -216,8 +216,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 export async function workerScaling(flows: number, rounds: number, ms: number, log: (s: string) => void): Promise<ScalingResult> {
   const one = await Group.start(flows, 1);
   const two = await Group.start(flows, 2);
-  const mine = threadCpus();
-  const pinCpus = mine.length >= 2 ? mine.slice(0, 2) : null;
+  const allowed = threadCpus();
+  const pinCpus = allowed.length >= 2 ? allowed.slice(0, 2) : null;
   const pinned = pinCpus ? await Group.start(flows, 2, pinCpus) : null;
   try {
     log(`worker scaling: ${flows} flows; one worker holds ${one.flows[0]}, two hold ${two.flows.join(' + ')} (split by the steering hash)`);

@@ -548,13 +548,15 @@ static napi_value SetThreadCpus(napi_env env, napi_callback_info info) {
   CPU_ZERO(&set);
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
-    int32_t c = -1;
+    double c = -1;
     napi_get_element(env, argv[0], i, &v);
-    if (napi_get_value_int32(env, v, &c) != napi_ok || c < 0 || c >= CPU_SETSIZE) {
+    /* a number in range (NaN fails here, before any cast), and whole: napi_get_value_int32
+     * would take 1.5 as CPU 1 */
+    if (napi_get_value_double(env, v, &c) != napi_ok || !(c >= 0 && c < CPU_SETSIZE) || c != (double)(int)c) {
       tn_throw(env, "EINVAL", "a CPU number is an integer 0..1023");
       return NULL;
     }
-    CPU_SET(c, &set);
+    CPU_SET((int)c, &set);
   }
   if (sched_setaffinity(0, sizeof set, &set) < 0) {
     tn_throw_errno(env, errno, "sched_setaffinity");

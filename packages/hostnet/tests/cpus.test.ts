@@ -49,5 +49,6 @@ t.test('pinThread pins the calling thread only; threadCpus reads it back', async
   const max = Number(readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split('-').pop()) + 1;
   t.throws(() => pinThread([max]), { code: 'EINVAL', message: /sched_setaffinity failed: EINVAL/ }, 'a CPU the machine does not have: the kernel refuses');
   t.throws(() => pinThread([]), /a non-empty array of CPU numbers/);
+  for (const bad of [0.5, -1, 1024, Number.NaN, '0']) t.throws(() => pinThread([bad as number]), /a CPU number is an integer 0\.\.1023/, `${String(bad)} refused`);
   t.same(threadCpus(), mine, 'a refused pin leaves the CPUs as they were');
 });
