@@ -48,7 +48,7 @@ const cportOf = (i: number): number => 1024 + (i & 63) * 997;
 
 function workerBody(job: Job): void {
   const port = parentPort!;
-  // before the table and frames exist, as a tunvsd worker pins itself before its link and table
+  // before the table and frames exist, as a tunvsd worker pins itself before its table
   if (job.cpu !== undefined) pinThread([job.cpu]);
   // this worker's flows: those the link's hash sends to its slot
   const mine: number[] = [];

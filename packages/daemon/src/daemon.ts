@@ -182,6 +182,7 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     // cpus: each Director's thread on its own core. With one worker the main thread runs the
     // Director, so it pins itself here, before the device's rings and the table exist (the
     // kernel and the first touch then place them near that CPU); workers pin themselves
+    // (their tables then are theirs; the link's UMEM or rings are made here, unpinned)
     if (started.cpus !== undefined) {
       const allowed = threadCpus();
       const foreign = started.cpus.find((c) => !allowed.includes(c));

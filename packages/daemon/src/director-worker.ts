@@ -79,7 +79,8 @@ function run(metrics: typeof MetricsLib | null): void {
   if (port === null) throw new Error('director-worker.js runs as a worker thread');
   const setup = workerData as WorkerSetup;
   const post = (m: FromWorker): void => port.postMessage(m);
-  // on its core first, so that its link's rings and its table are allocated near it
+  // on its core first, so that its table (and its AF_XDP sockets' rings) are allocated near
+  // it; the UMEM and the AF_PACKET rings are the main thread's, made when the link opened
   if (setup.cpu !== undefined) pinThread([setup.cpu]);
   const raw = openLink(setup.link);
   const link = withArpCopy(raw, setup.index === 0 ? (frame) => post({ t: 'arp', frame }) : null);
