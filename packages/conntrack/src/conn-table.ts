@@ -623,8 +623,9 @@ export class ConnTable {
   }
 
   /**
-   * The sum (int32) of word `word` of the blocks of `slots[0, n)`, skipping -1s: the
-   * batch steps' reads of one line per entry, issued back to back (see UNROLL).
+   * Word `word` of the blocks of `slots[0, n)` read back to back, one line per entry (the
+   * batch steps' reads, see UNROLL), summed (int32) only so that the reads are kept: a -1
+   * reads slot 0's block in the unrolled loop (slotOrZero) and nothing in the rest.
    */
   private readWord(slots: Int32Array, n: number, word: number): number {
     const blk = this.blk;
