@@ -110,11 +110,11 @@ async function main() {
   daemon.stderr.on('data', (c) => (daemonLog += c));
   for (let i = 0; i < 300 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
   if (!existsSync(sock)) throw new Error(`tunvsd did not start:\n${daemonLog}`);
-  // where each Director runs (tunvsd's own lines)
-  for (const l of daemonLog.split('\n')) {
-    const m = /"msg":"(worker ready|director thread pinned)"/.test(l) ? JSON.parse(l) : null;
-    if (m?.msg === 'worker ready') console.log(`worker ${m.worker}: a Director on ${m.link}, CPUs ${m.cpus}`);
-    else if (m) console.log(`the Director (main thread) pinned to CPU ${m.cpu}`);
+  // where each Director runs (tunvsd's own lines; the workers log as they get ready, in any order)
+  const ready = daemonLog.split('\n').filter((l) => /"msg":"(worker ready|director thread pinned)"/.test(l)).map((l) => JSON.parse(l));
+  for (const m of ready.sort((a, b) => (a.worker ?? -1) - (b.worker ?? -1))) {
+    if (m.msg === 'worker ready') console.log(`worker ${m.worker}: a Director on ${m.link}, CPUs ${m.cpus}`);
+    else console.log(`the Director (main thread) pinned to CPU ${m.cpu}`);
   }
 
   // traffic: N sequential HTTP requests (a new connection each) from the client
