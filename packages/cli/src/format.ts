@@ -3,7 +3,7 @@
  * `-S` (save/restore format), `-L -c`, `--timeout`, `--daemon`. Output is byte-identical to
  * ipvsadm's printf formats (trailing spaces included).
  */
-import { SvcFlag, TUNNEL_CSUMS, methodByName, schedFlagBits, schedFlagNames } from '@tunvs/model';
+import { Proto, SvcFlag, TUNNEL_CSUMS, methodByName, protocolNumber, schedFlagBits, schedFlagNames } from '@tunvs/model';
 import type { ConnInfo, DestInfo, DirectorInfo, ServiceInfo, SyncDaemonInfo, Timeouts } from '@tunvs/model';
 import { addrWords, inetAton, inetPton4, isV6, normAddr, ntoa } from './addr.js';
 import type { FormatOptions } from './args.js';
@@ -35,7 +35,8 @@ export function largeNum(v: number, exact = false): string {
   return padL(String(Math.floor(n / 1e12)), 8) + 'T';
 }
 
-const protoNum = (p: string | null): number => (p === 'udp' ? 17 : 6);
+/** libipvs compares services by protocol number (TCP 6 < UDP 17 < SCTP 132); a fwmark service's is TCP's */
+const protoNum = (p: string | null): number => (p ? protocolNumber(p) : Proto.TCP);
 const svcV6 = (s: ServiceInfo): boolean => (s.fwmark ? !!s.ipv6 : isV6(s.addr));
 const int32 = (v: number): number => v | 0;
 

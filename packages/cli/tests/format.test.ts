@@ -158,6 +158,17 @@ t.test('sorting compares addresses as signed 32-bit differences (200.0.0.1 befor
   t.same(out.slice(3, 6), ['TCP  200.0.0.1:80 wlc', 'TCP  10.0.0.1:79 wlc', 'TCP  10.0.0.1:80 wlc']);
 });
 
+t.test('services sort by protocol number first: TCP (6), UDP (17), then SCTP (132), in -L and -S', async (t) => {
+  const s = [
+    svc({ protocol: 'sctp', addr: '10.0.0.1', port: 80 }),
+    svc({ protocol: 'udp', addr: '10.0.0.1', port: 53 }),
+    svc({ addr: '10.0.0.1', port: 80 }),
+  ];
+  const out = formatList(s, info, { numeric: true }).split('\n');
+  t.same(out.slice(3, 6), ['TCP  10.0.0.1:80 wlc', 'UDP  10.0.0.1:53 wlc', 'SCTP  10.0.0.1:80 wlc']);
+  t.same(formatSave(s, { numeric: true }).split('\n').slice(0, 3), ['-A -t 10.0.0.1:80 -s wlc', '-A -u 10.0.0.1:53 -s wlc', '-A --sctp-service 10.0.0.1:80 -s wlc']);
+});
+
 t.test('names without -n: /etc/services-style port names, hosts fall back to numeric; titles cut at 33/28', async (t) => {
   const r = tableResolver('10.0.0.5 a-very-long-host-name-for-testing.example.org\n', 'http 80/tcp www\ndomain 53/udp\n');
   const s = [
