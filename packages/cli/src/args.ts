@@ -101,6 +101,9 @@ interface OptDef {
   tag: string;
 }
 
+/** tunvsadm's own long options (not ipvsadm's), each with a required value: `--socket PATH`, `--socket-timeout SECONDS` */
+export const OWN_OPTIONS = ['socket', 'socket-timeout'] as const;
+
 const OPTS: OptDef[] = [
   { long: 'add-service', short: 'A', arg: 'none', tag: 'A' },
   { long: 'edit-service', short: 'E', arg: 'none', tag: 'E' },
@@ -180,7 +183,8 @@ function* scan(argv: readonly string[], rest: string[]): Generator<Tok> {
       const name = eq >= 0 ? item.slice(2, eq) : item.slice(2);
       const def = OPTS.find((o) => o.long === name);
       if (!def) {
-        yield { t: 'err', item, msg: 'unknown option' };
+        // tunvsadm's own options reach here only without their value (extractOwnOptions takes them)
+        yield { t: 'err', item, msg: (OWN_OPTIONS as readonly string[]).includes(name) && eq < 0 ? 'missing argument' : 'unknown option' };
         continue;
       }
       let arg: string | null = null;

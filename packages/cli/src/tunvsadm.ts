@@ -6,7 +6,11 @@
 import { ControlError } from '@tunvs/model';
 import type { SyncDaemonInfo } from '@tunvs/model';
 import { CONTROL_OPS } from './control-socket.js';
-import { parseArgs, UsageError, type Command } from './args.js';
+import { parseArgs, UsageError, type Command, type OWN_OPTIONS } from './args.js';
+
+type OwnOption = (typeof OWN_OPTIONS)[number];
+/** where extractOwnOptions puts each of tunvsadm's own options (every one of OWN_OPTIONS) */
+const OWN_KEYS: Record<OwnOption, 'socket' | 'timeout'> = { socket: 'socket', 'socket-timeout': 'timeout' };
 import { ControlClient, ControlTimeoutError, socketPath, type AsyncDirectorControl, type ClientOptions } from './control-socket.js';
 import { controlErrorMessage } from './errors.js';
 import { formatConnections, formatDaemons, formatList, formatSave, formatService, formatTimeouts } from './format.js';
@@ -48,7 +52,8 @@ export function extractOwnOptions(argv: readonly string[]): OwnOptions {
       break;
     }
     let matched = false;
-    for (const [name, key] of [['--socket', 'socket'], ['--socket-timeout', 'timeout']] as const) {
+    for (const [own, key] of Object.entries(OWN_KEYS) as [OwnOption, 'socket' | 'timeout'][]) {
+      const name = `--${own}`;
       if (a === name && i + 1 < argv.length) {
         out[key] = argv[++i];
         matched = true;

@@ -19,6 +19,10 @@ const ERRORS: [string[], string, number][] = [
   [['-L', '--bogus'], '--bogus: unknown option\n', 255],
   [['-L', '-q'], '-q: unknown option\n', 255],
   [['-A', '-t'], '-t: missing argument\n', 255],
+  // tunvsadm's own options, left without their value (runTunvsadm takes them when they have one)
+  [['-L', '-n', '--socket'], '--socket: missing argument\n', 255],
+  [['-L', '--socket-timeout'], '--socket-timeout: missing argument\n', 255],
+  [['-L', '--socketx'], '--socketx: unknown option\n', 255],
   [['-L', '--stats=1'], '--stats=1: option does not take an argument\n', 255],
   [['-A', ...S, '-t', '1.2.3.4:81'], "multiple 'service-address' options specified\n", 2],
   [['-A', ...S, '-f', '3'], "multiple 'service-address' options specified\n", 2],
