@@ -72,8 +72,11 @@ function hostAddresses(): string[] {
     .map((a) => a!.address);
 }
 
-/** Prints the keepalived.conf equivalent of an lvs.cf (for `role`, default: from this host's addresses). */
-export function importLvsCf(text: string, opts: { role?: PiranhaRole } = {}): string {
+/**
+ * Prints the keepalived.conf equivalent of an lvs.cf (for `role`, default: from this host's
+ * addresses; `warn` hears when none of them is lvs.cf's and the primary's role was taken).
+ */
+export function importLvsCf(text: string, opts: { role?: PiranhaRole; warn?: (message: string) => void } = {}): string {
   const root = parseLvsCf(text);
   const g = root.keys;
   const out: string[] = ['! keepalived.conf generated from lvs.cf by tunvs', ''];
@@ -85,7 +88,18 @@ export function importLvsCf(text: string, opts: { role?: PiranhaRole } = {}): st
   const virtuals = root.children.filter((b) => b.kind === 'virtual');
   // redundancy (primary/backup, pulse's heartbeat) as a VRRP instance: vrrp-piranha.ts
   if (g.has('backup') || g.get('backup_active') === '1' || g.has('primary')) {
-    out.push(...piranhaVrrp(g, virtuals.map((v) => v.keys), opts.role ?? piranhaRole(g, hostAddresses())));
+    let role = opts.role;
+    if (role === undefined) {
+      const here = hostAddresses();
+      role = piranhaRole(g, here);
+      const named = ['primary', 'primary_private', 'backup', 'backup_private'].map((k) => g.get(k)).filter((a): a is string => a !== undefined);
+      if (!named.some((a) => here.includes(a))) {
+        const why = `this host has none of lvs.cf's router addresses (${named.join(', ')}): written for the ${role}; --router primary|backup chooses`;
+        out.push(`! ${why}`, '');
+        opts.warn?.(why);
+      }
+    }
+    out.push(...piranhaVrrp(g, virtuals.map((v) => v.keys), role));
   }
 
   for (const v of virtuals) {

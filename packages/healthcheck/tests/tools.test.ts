@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { createServer as netServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '@tunvs/keepalived';
 import { runGenhash, httpRequest, parseHttpResponse, importLvsCf, sendExpectProbe, LvsCfError } from '../src/index.js';
@@ -133,5 +133,18 @@ t.test('importLvsCf prints an equivalent keepalived.conf', (t) => {
     t.equal(k.status, 0, `keepalived --config-test accepts it: ${k.stderr}`);
   }
   t.throws(() => importLvsCf('network=nat\n'), LvsCfError);
+  t.end();
+});
+
+const routerHere = Object.values(networkInterfaces()).flat().some((a) => a?.address === '192.168.1.1' || a?.address === '192.168.1.2');
+t.test('importLvsCf says so when this host has none of the routers\' addresses (the primary\'s role is taken)', { skip: routerHere && 'this host has one of the test lvs.cf\'s router addresses (192.168.1.1/2)' }, (t) => {
+  // this test host has neither 192.168.1.1 nor 192.168.1.2
+  const warned: string[] = [];
+  const out = importLvsCf(LVS_CF, { warn: (m) => warned.push(m) });
+  t.same(warned, ["this host has none of lvs.cf's router addresses (192.168.1.1, 192.168.1.2): written for the primary; --router primary|backup chooses"]);
+  t.match(out, /^! this host has none of lvs\.cf's router addresses/m, 'and the file says it');
+  const chosen: string[] = [];
+  importLvsCf(LVS_CF, { role: 'backup', warn: (m) => chosen.push(m) });
+  t.same(chosen, [], 'nothing to say when --router chose');
   t.end();
 });
