@@ -6,7 +6,10 @@
 //
 // DIR: every file under it whose text has `vrrp_instance` (with --vrrp-only) or any file.
 // Prints one line per disagreement (file, keepalived's exit code and first message, ours)
-// and a summary; exit status 1 when they disagree on any file. Needs keepalived installed
+// and a summary; exit status 1 when they disagree on any file. A file keepalived accepts and
+// tunvs refuses only for what tunvs does not support (every error says "not supported by
+// tunvs": tunvsd would not start with it) is listed apart as `unsupported`, not a
+// disagreement. Needs keepalived installed
 // and the repository built (`npx tsc -b`). Each keepalived run is bounded to 5 s.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -50,17 +53,21 @@ for (const f of files) {
   } catch (e) {
     ours = { exitCode: 'crash', messages: [String(e)] };
   }
-  rows.push({ file: f, keepalived: kcode, ours: ours.exitCode, agree: kcode === ours.exitCode, kmsg: kmsg.slice(0, 3), omsg: ours.messages.slice(0, 3) });
+  const errors = ours.messages.filter((m) => /: error: /.test(m));
+  const unsupported = kcode === 0 && ours.exitCode !== 0 && errors.length > 0 && errors.every((m) => /not supported by tunvs/.test(m));
+  rows.push({ file: f, keepalived: kcode, ours: ours.exitCode, agree: kcode === ours.exitCode, unsupported, kmsg: kmsg.slice(0, 3), omsg: (unsupported ? errors : ours.messages).slice(0, 3) });
 }
-const bad = rows.filter((r) => !r.agree);
+const bad = rows.filter((r) => !r.agree && !r.unsupported);
+const apart = rows.filter((r) => r.unsupported);
 if (json) {
   const codes = rows.map((r) => ({ file: r.file, keepalived: r.keepalived, ours: r.ours }));
-  process.stdout.write(JSON.stringify({ total: rows.length, agree: rows.length - bad.length, disagreements: bad, codes }, null, 1) + '\n');
+  process.stdout.write(JSON.stringify({ total: rows.length, agree: rows.length - bad.length - apart.length, disagreements: bad, unsupported: apart, codes }, null, 1) + '\n');
 }
 else {
   for (const r of bad.slice(0, show)) {
     process.stdout.write(`${r.file}: keepalived ${r.keepalived} [${r.kmsg[0] ?? ''}] ours ${r.ours} [${r.omsg[0] ?? ''}]\n`);
   }
-  process.stdout.write(`${rows.length} files, ${rows.length - bad.length} agree, ${bad.length} disagree\n`);
+  for (const r of apart.slice(0, show)) process.stdout.write(`${r.file}: keepalived 0, tunvs ${r.ours}: ${r.omsg[0] ?? ''}\n`);
+  process.stdout.write(`${rows.length} files, ${rows.length - bad.length - apart.length} agree, ${bad.length} disagree, ${apart.length} refused by tunvs as not supported\n`);
 }
 process.exit(bad.length ? 1 : 0);

@@ -177,7 +177,8 @@ export class VrrpRuntime {
     }
     for (const g of config.syncGroups) this.groupNotify.set(g.name, notifyScripts(g.notify));
     const used = new Set([...this.ris.values()].flatMap((r) => r.refs.filter((x) => x.kind === 'script').map((x) => x.name)));
-    for (const s of config.scripts) if (used.has(s.name)) this.scripts.set(s.name, { cfg: s, state: new ScriptState(s.rise, s.fall, s.initFail), timer: null, last: null, running: false });
+    // a disabled track script (script.refused: missing or insecure) is never run
+    for (const s of config.scripts) if (used.has(s.name) && s.script.refused === undefined) this.scripts.set(s.name, { cfg: s, state: new ScriptState(s.rise, s.fall, s.initFail), timer: null, last: null, running: false });
   }
 
   /** Start everything: sockets, tracking, then the instances (VIPs removed first). */

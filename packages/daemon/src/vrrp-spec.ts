@@ -6,6 +6,7 @@
 import { parseIpv4 } from '@tunvs/packet';
 import { authPassBytes } from '@tunvs/vrrp';
 import type { InstanceSpec, NotifyScript, NotifyScripts, TrackRef } from '@tunvs/vrrp';
+import { unsupportedMessage } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig, ScriptSpec, SyncGroupConfig, TrackFile, TrackRefConfig, VrrpConfig, VrrpInstanceConfig, VrrpNotifyConfig, VrrpScriptConfig } from '@tunvs/keepalived';
 import { tapRefusals } from './vrrp-tap.js';
 
@@ -81,18 +82,21 @@ export function trackRefs(
     }
   }
   for (const t of c.trackInterfaces) out.push(ref('interface', t));
-  for (const t of c.trackScripts) out.push(ref('script', t));
+  // keepalived removes the tracking of a disabled (missing or insecure) script
+  const off = new Set(scripts.filter((x) => x.script.refused !== undefined).map((x) => x.name));
+  for (const t of c.trackScripts) if (!off.has(t.name)) out.push(ref('script', t));
   for (const t of c.trackFiles) out.push(ref('file', t));
   if (group) {
     for (const t of group.trackInterfaces) out.push(ref('interface', t));
-    for (const t of group.trackScripts) out.push(ref('script', t));
+    for (const t of group.trackScripts) if (!off.has(t.name)) out.push(ref('script', t));
     for (const t of group.trackFiles) out.push(ref('file', t));
   }
   return out;
 }
 
 function script(s: ScriptSpec | undefined): NotifyScript | undefined {
-  if (!s) return undefined;
+  // refused (insecure under enable_script_security): keepalived drops it, it never runs
+  if (!s || s.refused !== undefined) return undefined;
   const o: NotifyScript = { argv: s.argv };
   if (s.user !== undefined) o.user = s.user;
   if (s.group !== undefined) o.group = s.group;
@@ -120,7 +124,9 @@ export function notifyScripts(n: VrrpNotifyConfig): NotifyScripts {
 export function refusals(v: VrrpConfig, tapDevice?: string, label?: string): VrrpRefusal[] {
   const out: VrrpRefusal[] = [];
   for (const i of v.instances) {
-    for (const u of i.unsupported) out.push({ file: u.file, line: u.line, message: `vrrp_instance ${i.name}: ${u.what} is not supported by tunvs: ${u.why}` });
+    // i.unsupported is the one list, and this its one wording: --config-test reports each
+    // entry as an error, so a file that passes has none
+    for (const u of i.unsupported) out.push({ file: u.file, line: u.line, message: unsupportedMessage(i.name, u) });
     if (!i.interface) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: no interface` });
     if (tapDevice !== undefined) for (const m of tapRefusals(i, tapDevice, label)) out.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${m}` });
   }

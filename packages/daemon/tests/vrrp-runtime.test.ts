@@ -6,7 +6,7 @@ import t from 'tap';
 import { parseConfigText, setVrrpHost, staticHost } from '@tunvs/keepalived';
 import { parseIpv4 } from '@tunvs/packet';
 import { DaemonVrrp, VrrpRuntime, VrrpRefusedError } from '../src/index.js';
-import { vrrpDeviceErrors } from '../src/vrrp-spec.js';
+import { notifyScripts, trackRefs, vrrpDeviceErrors } from '../src/vrrp-spec.js';
 import type { VrrpBackend, BackendInstance } from '../src/index.js';
 
 setVrrpHost(staticHost([
@@ -130,4 +130,16 @@ t.test('tunvsd wiring: DaemonVrrp.source() registered with Feeds gives live tunv
   t.ok(rcvd && Number(rcvd[1]) > 0, `adverts received counted: ${rcvd?.[1]}`);
   await dv.stop();
   t.notMatch(await scrape(), /^tunvs_vrrp_state\{/m, 'gone once VRRP stops');
+});
+
+t.test('a refused script (insecure or missing) is never run: no tracking of it, no notify job', async (t) => {
+  const r = parseConfigText('vrrp_script chk {\n script /bin/true\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n track_script {\n  chk\n }\n notify_master /bin/true\n virtual_ipaddress { 10.0.0.1 }\n}\n', 'k.conf');
+  const v = r.config.vrrpConfig;
+  const inst = v.instances[0]!;
+  t.ok(trackRefs(inst, undefined, [], v.scripts).some((x) => x.kind === 'script'), 'tracked while accepted');
+  t.ok(notifyScripts(inst.notify).master, 'notify script kept while accepted');
+  v.scripts[0]!.script.refused = '/x is writable by everyone';
+  inst.notify.master!.refused = '/x is writable by everyone';
+  t.notOk(trackRefs(inst, undefined, [], v.scripts).some((x) => x.kind === 'script'), 'no tracking of a refused script');
+  t.equal(notifyScripts(inst.notify).master, undefined, 'a refused notify script is dropped');
 });

@@ -44,7 +44,7 @@ export type {
   KeepalivedConfig,
 } from './types.js';
 export { interpretVrrp, setVrrpHost } from './vrrp.js';
-export { VRRP_BLOCKS } from './vrrp-parse.js';
+export { VRRP_BLOCKS, unsupportedMessage } from './vrrp-parse.js';
 export { sysfsHost, staticHost, hostInterfaceNames } from './vrrp-host.js';
 export type { HostInfo, HostInterface } from './vrrp-host.js';
 export type {

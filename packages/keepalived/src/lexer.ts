@@ -456,6 +456,7 @@ export class Lexer {
     }
     const base = dirname(pos.file);
     let matched = 0;
+    let missingAlts = 0;
     for (const alt of expandBraces(this.substitute(pattern, pos.file))) {
       const full = isAbsolute(alt) ? alt : join(base, alt);
       const files = hasMagic(alt) ? globFiles(full) : [full];
@@ -473,8 +474,13 @@ export class Lexer {
       if (altMatched === 0 && (kind === 'includeb' || kind === 'includea' || (kind === 'includew' && hasMagic(alt)))) {
         this.sink.error(pos, `${kind} '${alt}' matched no file`);
       }
+      if (altMatched === 0) missingAlts++;
       matched += altMatched;
     }
+    // a plain include that finds nothing (or not every file of a {a,b} list): keepalived
+    // says so and goes on (exit 0)
+    if (kind === 'include' && matched === 0) this.sink.warn(pos, `Config files missing '${pattern}'.`, 0);
+    else if (kind === 'include' && missingAlts > 0) this.sink.warn(pos, `Some config files missing: "${pattern}".`, 0);
     if (matched === 0 && kind === 'includem') this.sink.error(pos, `includem '${pattern}' matched no file`);
   }
 

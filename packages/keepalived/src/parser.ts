@@ -9,6 +9,7 @@ import { isSchedulerName, tunnelTypeByName } from '@tunvs/model';
 import type { DiagnosticSink, SourcePos } from './diagnostics.js';
 import type { Line } from './lexer.js';
 import { parseScriptLine } from './script.js';
+import { ValueReader } from './vrrp-values.js';
 import type { LbKind, TunnelOpts, RawNode, ScriptSpec, VsGroupEntry, VsProtocol, HttpUrl, GlobalDefs, TrackFile, BfdInstance } from './types.js';
 
 /** What to do with an unknown keyword that opens a block. */
@@ -178,10 +179,11 @@ const GLOBAL_KEYWORDS = [
 ];
 const GLOBAL_PREFIXES = ['vrrp_', 'checker_', 'bfd_', 'snmp_', 'enable_snmp', 'smtp_'];
 /**
- * global_defs keywords tunvs acts on (script users and security); vrrp_* ones belong to
- * the VRRP side. Every other global_defs keyword is kept and reported as not implemented.
+ * global_defs keywords tunvs acts on (script users and security, the sync daemon, the
+ * notify FIFO tunvsd's VRRP writes); vrrp_* ones belong to the VRRP side. Every other
+ * global_defs keyword is kept and reported as not implemented.
  */
-const GLOBAL_ACTED = new Set(['script_user', 'enable_script_security', 'lvs_sync_daemon']);
+const GLOBAL_ACTED = new Set(['script_user', 'enable_script_security', 'lvs_sync_daemon', 'notify_fifo']);
 
 /** keepalived keywords whose blocks tunvs keeps raw (VRRP and friends). */
 const VRRP_TOP = ['vrrp_instance', 'vrrp_sync_group', 'vrrp_script', 'vrrp_track_process', 'track_process', 'garp_group', 'vrrp_group'];
@@ -802,8 +804,12 @@ export class Parser {
     const t: Table = {
       weight: {
         h: (ln) => {
-          const w = this.int(ln, 1, 0, 2147483647, 'Real server weight');
-          if (w === undefined) this.sink.error(ln, `Real server weight ${ln.words[1] ?? ''} is outside range 0-2147483647`);
+          // keepalived 2.2.7 prints two lines for a bad weight: read_int's own ("invalid
+          // number 'x'", "negative number '-1'", "number 'N' outside range [0, 2147483647]")
+          // and then the real server's (checked against the binary)
+          const s = this.arg(ln, 1);
+          const w = s === undefined ? undefined : new ValueReader(this.sink).intOf(ln, s, 0, 2147483647);
+          if (s !== undefined && w === undefined) this.sink.error(ln, `Real server weight ${s} is outside range 0-2147483647`);
           set(R(), 'weight', w);
         },
       },

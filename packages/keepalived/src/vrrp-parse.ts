@@ -15,7 +15,7 @@ import { DiagnosticSink } from './diagnostics.js';
 import { parseScriptLine } from './script.js';
 import type { GlobalDefs, RawNode, ScriptSpec } from './types.js';
 import { findExecutable } from './validate.js';
-import { DEFAULT_SCRIPT_USER, lookupUser } from './script-security.js';
+import { DEFAULT_SCRIPT_USER, lookupUser, scriptAccount, scriptInsecurity } from './script-security.js';
 import type { ParseResult } from './parser.js';
 import type { HostInfo } from './vrrp-host.js';
 import { ValueReader } from './vrrp-values.js';
@@ -27,6 +27,7 @@ import type {
   VrrpNotifyConfig,
   VrrpRoute,
   VrrpScriptConfig,
+  VrrpUnsupported,
   VrrpVip,
   LvsSyncDaemonConfig,
 } from './vrrp-types.js';
@@ -60,6 +61,14 @@ interface IfaceNeed {
   line: number;
 }
 
+/**
+ * The one wording of "keepalived runs it, tunvs will not": --config-test's error and the
+ * reason tunvsd's start refuses the instance (packages/daemon vrrp-spec.ts).
+ */
+export function unsupportedMessage(instance: string, u: Pick<VrrpUnsupported, 'what' | 'why'>): string {
+  return `vrrp_instance ${instance}: ${u.what} is not supported by tunvs: ${u.why}`;
+}
+
 /** Parses the VRRP part of a configuration. */
 export class VrrpInterpreter {
   private readonly v: ValueReader;
@@ -68,7 +77,7 @@ export class VrrpInterpreter {
   private readonly groupRaw: { node: RawNode; g: SyncGroupConfig }[] = [];
   private readonly instanceNames = new Set<string>();
   /** per instance: which keywords need unicast peers, what was read before completion */
-  private readonly pending = new Map<VrrpInstanceConfig, { unicastKeyword: boolean; vridSet: boolean; ifaceOk: boolean; stateSet: boolean; prioSet: boolean; versionSet: boolean; hasV6: boolean; v4: boolean; strictSet: boolean; acceptSet: boolean; garpLowerRepeatSet: boolean; garpLowerDelaySet: boolean; lpnaSet: boolean; hpsaSet: boolean; dtaSet: boolean; npcSet: boolean; skipSet: boolean; checkSrcSet: boolean }>();
+  private readonly pending = new Map<VrrpInstanceConfig, { unicastKeyword: boolean; vridSet: boolean; ifaceOk: boolean; stateSet: boolean; prioSet: boolean; versionSet: boolean; hasV6: boolean; v4: boolean; strictSet: boolean; acceptSet: boolean; garpLowerRepeatSet: boolean; garpLowerDelaySet: boolean; lpnaSet: boolean; hpsaSet: boolean; dtaSet: boolean; npcSet: boolean; skipSet: boolean; checkSrcSet: boolean; ipvlan: { file: string; line: number; addr: boolean } | undefined }>();
   private missingIface = false;
   private globalDefs: GlobalDefs | null = null;
   private readonly bfdNames = new Set<string>();
@@ -500,6 +509,7 @@ export class VrrpInterpreter {
       unicastKeyword: false, vridSet: false, ifaceOk: false, stateSet: false, prioSet: false, versionSet: false, hasV6: false, v4: false,
       strictSet: false, acceptSet: false, garpLowerRepeatSet: false, garpLowerDelaySet: false, lpnaSet: false, hpsaSet: false, dtaSet: false,
       npcSet: false, skipSet: false, checkSrcSet: false,
+      ipvlan: undefined as { file: string; line: number; addr: boolean } | undefined,
     };
     this.pending.set(inst, p);
     let versionRead: number | undefined;
@@ -892,6 +902,8 @@ export class VrrpInterpreter {
           inst.vmacXmitBase = true;
           break;
         case 'use_ipvlan':
+          // keepalived needs the ipvlan's own address among the arguments (IPv4: checked below)
+          p.ipvlan = { file: c.file, line: c.line, addr: c.args.some((a) => isIP(a.split('/')[0]!) !== 0) };
           inst.unsupported.push({ file: c.file, line: c.line, what: 'use_ipvlan', why: 'this kernel has no ipvlan and tunvs does not create one' });
           break;
         case 'authentication':
@@ -927,6 +939,9 @@ export class VrrpInterpreter {
         v.err(n, `(${name}) unicast with use_vmac requires vmac_xmit_base - setting`);
         inst.vmacXmitBase = true;
       }
+    }
+    if (p.ipvlan && !p.ipvlan.addr && !p.hasV6) {
+      v.err(p.ipvlan, `(${name}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state`);
     }
     if (p.hasV6) {
       inst.unsupported.push({ file: n.file, line: n.line, what: 'IPv6 instance', why: 'tunvs runs IPv4 VRRP only' });
@@ -1703,10 +1718,11 @@ export class VrrpInterpreter {
       keep.push(inst);
     }
     this.cfg.instances = keep;
-    // what keepalived accepts and tunvsd will not run: a notice (keepalived's exit code
-    // stands), and tunvsd refuses to start with it (packages/daemon vrrp-spec.ts refusals)
+    // what keepalived accepts and tunvsd will not run: an error (exit 5), the same one
+    // tunvsd's start refuses with (packages/daemon vrrp-spec.ts refusals), so that
+    // --config-test passes only what tunvsd starts with
     for (const inst of keep) {
-      for (const u of inst.unsupported) this.sink.warn(u, `vrrp_instance ${inst.name}: ${u.what} is not supported by tunvs: ${u.why}; tunvsd refuses to start with it`, 0);
+      for (const u of inst.unsupported) this.sink.error(u, unsupportedMessage(inst.name, u));
     }
 
     // the same VRID twice on one interface (same family)
@@ -1752,10 +1768,47 @@ export class VrrpInterpreter {
       v.warn({ file: this.mainFile, line: 0 }, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled.');
       this.sink.list[this.sink.list.length - 1]!.exitCode = 6;
     }
+    // check_vrrp_script_security: a track script whose program is missing, is not a regular
+    // file, or (with enable_script_security) could be rewritten by someone other than root
+    // and its own user (scriptInsecurity, the rule the checker side uses) is disabled:
+    // keepalived drops it and every tracking of it, so it never runs
+    const secure = this.globalDefs?.enableScriptSecurity === true;
+    const gdefs = this.globalDefs ?? {};
+    const disabled = new Set<string>();
     for (const sc of this.cfg.scripts) {
       const exe = findExecutable(sc.script.argv[0]!);
-      if (exe === null) v.err({ file: this.mainFile, line: 0 }, `Disabling track script ${sc.name} since not found/accessible`);
-      else if (!statSync(exe).isFile()) v.err({ file: this.mainFile, line: 0 }, `Disabling track script ${sc.name} due to insecure`);
+      let why: string | null = null;
+      if (exe === null) why = 'not found/accessible';
+      else if (!statSync(exe).isFile()) why = `${exe} is not a regular file`;
+      else if (secure) {
+        const acct = scriptAccount(sc.script, gdefs);
+        if (acct !== null) why = scriptInsecurity(exe, acct.uid, acct.gid);
+      }
+      if (why === null) continue;
+      sc.script.refused = why;
+      disabled.add(sc.name);
+      v.err(sc, exe === null ? `Disabling track script ${sc.name} since not found/accessible` : `Disabling track script ${sc.name} due to insecure`);
+      if (exe !== null) this.note(this.sink.list[this.sink.list.length - 1]!, `track script ${sc.name}: ${why}`);
+    }
+    if (disabled.size) {
+      this.cfg.scripts = this.cfg.scripts.filter((sc) => !disabled.has(sc.name));
+      for (const o of [...keep, ...this.cfg.syncGroups]) o.trackScripts = o.trackScripts.filter((t) => !disabled.has(t.name));
+    }
+    // an insecure notify script (of an instance, a sync group, or a FIFO's script) is
+    // dropped by keepalived with a log line only: its --config-test says nothing and exits
+    // 0, so here a notice, and the script is marked refused (it never runs)
+    if (secure) {
+      for (const sp of [...notifies, ...fifoScripts]) {
+        if (sp === undefined || sp.refused !== undefined) continue;
+        const exe = findExecutable(sp.argv[0]!);
+        const acct = scriptAccount(sp, gdefs);
+        if (exe === null || acct === null) continue;
+        const why = scriptInsecurity(exe, acct.uid, acct.gid);
+        if (why === null) continue;
+        sp.refused = why;
+        this.sink.warn(sp, `Unsafe permissions found for script '${sp.argv[0]!}' - disabling.`, 0);
+        this.note(sp, `notify script ${sp.argv[0]!}: ${why}`);
+      }
     }
     if (this.missingIface) {
       const dropped = this.sink.list.splice(before);

@@ -252,7 +252,11 @@ t.test('include with globs relative to the including file; vrrp kept raw', (t) =
   t.equal(r.config.virtualServers.length, 1);
   t.same(
     r.diagnostics.map((d) => [d.file, d.line, d.message]),
-    [[join(dir, 'conf.d', 'more', 'x.conf'), 6, "Unknown keyword 'weigth'"]],
+    [
+      // y.conf is missing: keepalived 2.2.7 says so and goes on
+      [join(dir, 'conf.d', 'a.conf'), 1, 'Some config files missing: "more/{x,y}.conf".'],
+      [join(dir, 'conf.d', 'more', 'x.conf'), 6, "Unknown keyword 'weigth'"],
+    ],
   );
   const v = r.config.vrrp[0]!;
   t.match(v, { keyword: 'vrrp_instance', args: ['VI_1'], file: join(dir, 'main.conf'), line: 2 });
@@ -264,7 +268,7 @@ t.test('include with globs relative to the including file; vrrp kept raw', (t) =
   t.match(ct.messages[0], /x\.conf:6: warning: Unknown keyword 'weigth'/);
   const lines: string[] = [];
   t.equal(runConfigTest(['--config-test', '-f', join(dir, 'main.conf')], (l) => lines.push(l)), 5);
-  t.equal(lines.length, 1);
+  t.equal(lines.length, 2);
   t.equal(runConfigTest(['-f', join(dir, 'nope.conf')], () => undefined), 4);
   t.equal(runConfigTest(['-x'], () => undefined), 1);
   t.end();
@@ -351,5 +355,30 @@ virtual_server 192.0.2.12 80 {
   t.same(specs[1], { addr: '10.0.0.12', port: 80, method: 'tunnel', weight: 1, tunType: 'gre', tunFlags: 'csum' }, 'its own');
   t.same(specs[2], { addr: '10.0.0.13', port: 80, method: 'tunnel', weight: 1 }, 'its own lvs_method TUN without a type: IPIP');
   t.same(sorryDestSpec(vs.sorryServer!), { addr: '10.0.0.9', port: 80, method: 'tunnel', weight: 1, tunType: 'gue', tunPort: 6080, tunFlags: 'remcsum' });
+  t.end();
+});
+
+t.test('notify_fifo is implemented (no "not implemented" warning); notify_fifo_script is not', (t) => {
+  const r = parseConfigText('global_defs {\n notify_fifo /run/x/fifo\n notify_fifo_script /bin/true\n}\n', 'f.conf');
+  t.same(r.diagnostics.map((d) => `${d.line}: ${d.message}`), ['3: parsed, not implemented by tunvs: notify_fifo_script']);
+  t.end();
+});
+
+t.test("a missing include is keepalived's warning (exit 0), with file:line", (t) => {
+  const r = parseConfigText('include /nonexistent/*.conf\ninclude /nonexistent/{a,b}.conf\n', 'i.conf');
+  t.match(r.diagnostics, [
+    { file: 'i.conf', line: 1, severity: 'warning', exitCode: 0, message: "Config files missing '/nonexistent/*.conf'." },
+    { file: 'i.conf', line: 2, severity: 'warning', exitCode: 0, message: "Config files missing '/nonexistent/{a,b}.conf'." },
+  ]);
+  t.equal(r.diagnostics.length, 2);
+  t.end();
+});
+
+t.test("a bad real server weight: keepalived's two lines, in its words", (t) => {
+  const msgs = (w: string): string[] =>
+    parseConfigText(`virtual_server 10.0.0.1 80 {\n lb_algo rr\n real_server 10.0.0.2 80 {\n  weight ${w}\n }\n}\n`, 'w.conf').diagnostics.filter((d) => d.line === 4).map((d) => d.message);
+  t.same(msgs('3000000000'), ["number '3000000000' outside range [0, 2147483647]", 'Real server weight 3000000000 is outside range 0-2147483647']);
+  t.same(msgs('-1'), ["negative number '-1'", 'Real server weight -1 is outside range 0-2147483647']);
+  t.same(msgs('12x'), ["invalid number '12x'", 'Real server weight 12x is outside range 0-2147483647']);
   t.end();
 });

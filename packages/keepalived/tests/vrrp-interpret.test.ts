@@ -2,6 +2,9 @@
 // keepalived's defaults and corrections, reference resolution order, tracking weights,
 // sync groups, and Piranha's redundancy as a vrrp_instance.
 import t from 'tap';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfigText, setVrrpHost, staticHost, piranhaVrrp, piranhaRole } from '../src/index.js';
 
 const host = staticHost([
@@ -63,10 +66,20 @@ t.test('sync groups: members, weights refused, group notify', (t) => {
   t.end();
 });
 
-t.test('AH is accepted as keepalived does, and marked for tunvsd to refuse', (t) => {
+t.test('what tunvsd refuses to start with is a --config-test error (exit 5): AH, IPv6 instance, use_ipvlan', (t) => {
   const r = parse('vrrp_instance V {\n interface eth0\n virtual_router_id 1\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress { 10.0.0.1 }\n}\n');
-  t.same(r.diagnostics.filter((d) => d.exitCode !== 0), [], 'keepalived 2.2.7 --config-test says 0');
   t.match(r.config.vrrpConfig.instances[0]!.unsupported, [{ what: 'auth_type AH', line: 1 }]);
+  t.match(r.diagnostics.filter((d) => d.exitCode !== 0), [{ file: 'k.conf', line: 1, severity: 'error', exitCode: 5, message: /^vrrp_instance V: auth_type AH is not supported by tunvs: / }]);
+  const v6 = parse('vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { fd00::1 }\n}\n');
+  t.match(v6.diagnostics.filter((d) => d.exitCode !== 0), [{ line: 1, exitCode: 5, message: 'vrrp_instance V: IPv6 instance is not supported by tunvs: tunvs runs IPv4 VRRP only' }]);
+  // keepalived itself refuses an IPv4 ipvlan without its address (exit 5, checked against 2.2.7)
+  const iv = parse('vrrp_instance V {\n interface eth0\n virtual_router_id 1\n use_ipvlan\n virtual_ipaddress { 10.0.0.1 }\n}\n');
+  t.match(iv.diagnostics.filter((d) => d.exitCode !== 0), [
+    { line: 4, exitCode: 5, message: '(V) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state' },
+    { line: 4, exitCode: 5, message: /^vrrp_instance V: use_ipvlan is not supported by tunvs: / },
+  ]);
+  const iva = parse('vrrp_instance V {\n interface eth0\n virtual_router_id 1\n use_ipvlan ipvl0 10.0.0.9/24\n virtual_ipaddress { 10.0.0.1 }\n}\n');
+  t.match(iva.diagnostics.filter((d) => d.exitCode !== 0), [{ line: 4, exitCode: 5, message: /use_ipvlan is not supported by tunvs/ }], 'with an address only tunvs objects');
   t.end();
 });
 
@@ -84,5 +97,38 @@ t.test("Piranha's redundancy as a vrrp_instance", (t) => {
   const solo = piranhaVrrp(new Map([['primary', '10.99.0.1'], ['backup_active', '0']]), v, 'primary').join('\n');
   t.match(parse(solo).config.vrrpConfig.instances[0], { priority: 255, wantMaster: true });
   t.same(piranhaVrrp(new Map([['backup_active', '0']]), v, 'backup').filter((l) => l.startsWith('vrrp_instance')), [], 'an inactive backup gets no instance');
+  t.end();
+});
+
+t.test('enable_script_security: an insecure vrrp_script is disabled (exit 5), an insecure notify script refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kv-sec-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const chk = join(dir, 'chk.sh');
+  writeFileSync(chk, '#!/bin/sh\nexit 0\n');
+  chmodSync(chk, 0o777);
+  mkdirSync(join(dir, 'open'));
+  chmodSync(join(dir, 'open'), 0o777);
+  const note = join(dir, 'open', 'notify.sh');
+  writeFileSync(note, '#!/bin/sh\nexit 0\n');
+  chmodSync(note, 0o755);
+  const txt = `global_defs {\n enable_script_security\n script_user root\n}\nvrrp_script chk_http {\n script "${chk}"\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n track_script {\n  chk_http\n }\n notify_master "${note}"\n virtual_ipaddress { 10.0.0.1 }\n}\nvrrp_instance W {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress { 10.0.0.2 }\n}\nvrrp_sync_group G {\n group {\n  V\n  W\n }\n notify_backup "${note}"\n}\n`;
+  const r = parse(txt);
+  t.match(r.diagnostics.filter((d) => d.exitCode !== 0), [{ line: 5, severity: 'error', exitCode: 5, message: 'Disabling track script chk_http due to insecure' }]);
+  t.match(r.diagnostics.filter((d) => d.exitCode === 0 && /Unsafe/.test(d.message)), [
+    { line: 14, message: `Unsafe permissions found for script '${note}' - disabling.` },
+    { line: 27, message: `Unsafe permissions found for script '${note}' - disabling.` },
+  ]);
+  const v = r.config.vrrpConfig;
+  t.same(v.scripts, [], 'keepalived drops the script');
+  t.same(v.instances[0]!.trackScripts, [], 'and its tracking');
+  t.ok(v.instances[0]!.notify.master!.refused, 'the notify script is refused (never run)');
+  t.ok(v.syncGroups[0]!.notify.backup!.refused, "the group's too");
+  // made safe: accepted, nothing refused
+  chmodSync(chk, 0o755);
+  chmodSync(join(dir, 'open'), 0o755);
+  const ok = parse(txt);
+  t.same(ok.diagnostics.filter((d) => d.exitCode !== 0 || /Unsafe/.test(d.message)), []);
+  t.equal(ok.config.vrrpConfig.scripts.length, 1);
+  t.equal(ok.config.vrrpConfig.instances[0]!.notify.master!.refused, undefined);
   t.end();
 });
