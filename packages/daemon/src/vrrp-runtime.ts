@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { formatIpv4 } from '@tunvs/packet';
 import { scriptProbe } from '@tunvs/healthcheck';
 import { ScriptState, VrrpRouter, buildAdvert, effectivePriority, notifyJobs, stateName } from '@tunvs/vrrp';
-import type { Instance, NotifyEvent, NotifyJob, NotifyScripts, RouterIo, TrackRef, TransitionEvent } from '@tunvs/vrrp';
+import type { DiscardReasonName, Instance, NotifyEvent, NotifyJob, NotifyScripts, RouterIo, TrackRef, TransitionEvent } from '@tunvs/vrrp';
 import type { KeepalivedConfig, VrrpConfig, VrrpInstanceConfig, VrrpScriptConfig } from '@tunvs/keepalived';
 import type { ControlOpHandler } from '@tunvs/cli';
 import type { VrrpDiscardReason, VrrpInstanceStats, VrrpSource, VrrpStateName } from '@tunvs/metrics';
@@ -68,8 +68,12 @@ export interface VrrpInstanceStatus {
   };
 }
 
-/** Our discard reasons (keepalived's stats keys) in @tunvs/metrics's names. */
-const DISCARD_TO_METRICS: Record<string, VrrpDiscardReason> = {
+/**
+ * Our discard reasons (keepalived's stats keys, which --vrrp-status shows) in @tunvs/metrics's
+ * label values: every reason an instance counts has one (the type says so); a VRID no
+ * instance has is nobody's
+ */
+const DISCARD_TO_METRICS: Record<Exclude<DiscardReasonName, 'unknown_vrid' | 'own_advert'>, VrrpDiscardReason> = {
   packet_len_err: 'length',
   malformed: 'length',
   ip_ttl_err: 'ttl',
@@ -81,6 +85,8 @@ const DISCARD_TO_METRICS: Record<string, VrrpDiscardReason> = {
   invalid_authtype: 'auth_invalid_type',
   authtype_mismatch: 'auth_type_mismatch',
   auth_failure: 'auth_failure',
+  unicast_src_err: 'unicast_source',
+  lower_priority_preempt: 'lower_priority',
 };
 
 function metricsState(s: string): VrrpStateName {
@@ -421,7 +427,7 @@ export class VrrpRuntime {
       const ri = this.ris.get(st.name)!;
       const discarded: Partial<Record<VrrpDiscardReason, number>> = {};
       for (const [k, n] of Object.entries(st.counters.discarded)) {
-        const m = DISCARD_TO_METRICS[k];
+        const m = (DISCARD_TO_METRICS as Record<string, VrrpDiscardReason | undefined>)[k];
         if (m) discarded[m] = (discarded[m] ?? 0) + n;
       }
       const o: VrrpInstanceStats = {

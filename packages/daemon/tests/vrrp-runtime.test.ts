@@ -143,3 +143,21 @@ t.test('a refused script (insecure or missing) is never run: no tracking of it, 
   t.notOk(trackRefs(inst, undefined, [], v.scripts).some((x) => x.kind === 'script'), 'no tracking of a refused script');
   t.equal(notifyScripts(inst.notify).master, undefined, 'a refused notify script is dropped');
 });
+
+t.test('every discard an instance counts reaches /metrics: --vrrp-status names it as keepalived, /metrics by its label', async (t) => {
+  // b runs alone and becomes MASTER; a, of a higher priority, then preempts it: until a's
+  // timer fires it discards b's lower-priority adverts
+  const net = new MemNet();
+  const quiet = (): void => {};
+  const a = new VrrpRuntime(parseConfigText(conf(150), 'a.conf').config.vrrpConfig, { log: quiet, backend: net.backend('a', '10.0.0.1') });
+  const b = new VrrpRuntime(parseConfigText(conf(100), 'b.conf').config.vrrpConfig, { log: quiet, backend: net.backend('b', '10.0.0.2') });
+  b.start();
+  await until(() => b.status().instances[0]!.state === 'MASTER', 2000);
+  a.start();
+  await until(() => a.status().instances[0]!.state === 'MASTER', 2000);
+  const keys = a.status().instances[0]!.counters.discarded;
+  t.ok((keys.lower_priority_preempt ?? 0) > 0, `a discarded b's adverts while preempting: ${JSON.stringify(keys)}`);
+  t.equal(a.metricsInstances()[0]!.discarded.lower_priority, keys.lower_priority_preempt, 'the same count in the metrics, as lower_priority');
+  await a.stop();
+  await b.stop();
+});

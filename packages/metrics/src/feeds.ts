@@ -21,7 +21,7 @@ export type VrrpStateName = (typeof VRRP_STATES)[number];
  */
 export const VRRP_DISCARD_REASONS = [
   'length', 'ttl', 'invalid_type', 'advert_interval', 'address_list', 'checksum', 'version',
-  'vrid', 'auth_invalid_type', 'auth_type_mismatch', 'auth_failure',
+  'vrid', 'auth_invalid_type', 'auth_type_mismatch', 'auth_failure', 'unicast_source', 'lower_priority',
 ] as const;
 /** One discard reason. */
 export type VrrpDiscardReason = (typeof VRRP_DISCARD_REASONS)[number];

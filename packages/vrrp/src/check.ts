@@ -46,6 +46,8 @@ export const DiscardReason = {
   UnknownVrid: 'unknown_vrid',
   /** our own advert looped back */
   OwnAdvert: 'own_advert',
+  /** a valid advert of a lower priority, discarded while we take over (preempt) */
+  LowerPriority: 'lower_priority_preempt',
 } as const;
 
 /** One of the discard reasons. */

@@ -378,7 +378,7 @@ export class VrrpRouter {
     }
     // lower priority and we may preempt: discard, let the running timer expire
     this.io.log(inst.name, `received lower priority (${prio}) advert from ${fmt(src)} - discarding`);
-    inst.discard('lower_priority_preempt');
+    inst.discard(DiscardReason.LowerPriority);
     inst.masterAddr = src;
     inst.masterPriority = prio;
     inst.expireReason = `preempting lower-priority master ${fmt(src)} (priority ${prio} < ours ${inst.effectivePriority})`;
