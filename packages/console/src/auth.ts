@@ -7,6 +7,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync, existsSync, chmodSync, statSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
+import { parseCredentialText } from './config.js';
 
 /** scrypt parameters of new entries (N = 2^15, r = 8, p = 1: about 32 MiB, tens of ms). */
 export const SCRYPT_PARAMS = { N: 32768, r: 8, p: 1, keylen: 32 } as const;
@@ -42,16 +43,7 @@ const DUMMY = '$scrypt$N=32768,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAA
 
 /** Read `user:hash` lines (`#` comments and blank lines ignored); errors name file:line. */
 export function readCredentialFile(path: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const text = readFileSync(path, 'utf8');
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const c = line.indexOf(':');
-    if (c <= 0) throw new Error(`${path}:${i + 1}: expected user:hash`);
-    out.set(line.slice(0, c), line.slice(c + 1));
-  });
-  return out;
+  return parseCredentialText(readFileSync(path, 'utf8'), path);
 }
 
 /** Add or replace `user`'s line in a credential file, atomically (mode 0600). */
@@ -76,21 +68,39 @@ export function hashToken(token: string): string {
   return `sha256:${createHash('sha256').update(token).digest('hex')}`;
 }
 
-/** Checks logins and bearer tokens against the files (re-read when they change). */
+type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** One credential file as last read: `entries` is its last good contents (null: none yet). */
+interface CredentialFile {
+  path: string;
+  what: string;
+  /** mtime and size when last looked at; -1: absent */
+  sig: number;
+  entries: Map<string, string> | null;
+}
+
+/**
+ * Checks logins and bearer tokens against the files, re-read when they change. A change
+ * that leaves a file unreadable or with a bad line is logged once (file:line) and the last
+ * good contents stay in use, as a failed reload keeps the running rules; with no good
+ * version yet, nothing matches (logins and tokens get 401). A file that disappears holds
+ * no entry (removing it revokes them). Fixing the file takes effect at the next request.
+ */
 export class Credentials {
-  private passwords = new Map<string, string>();
+  private readonly files: { password?: CredentialFile; token?: CredentialFile } = {};
   private tokens = new Map<string, string>();
-  private passMtime = -1;
-  private tokenMtime = -1;
 
   constructor(
-    private readonly passwordFile: string | undefined,
-    private readonly tokenFile: string | undefined,
+    passwordFile: string | undefined,
+    tokenFile: string | undefined,
+    private readonly log: Log = () => {},
   ) {
+    if (passwordFile) this.files.password = { path: passwordFile, what: 'password file', sig: -1, entries: null };
+    if (tokenFile) this.files.token = { path: tokenFile, what: 'token file', sig: -1, entries: null };
     this.refresh();
   }
 
-  private mtime(path: string): number {
+  private static sig(path: string): number {
     try {
       const st = statSync(path);
       return st.mtimeMs * 1e3 + st.size;
@@ -99,29 +109,35 @@ export class Credentials {
     }
   }
 
+  /** Re-read `f` if it changed; true when its entries changed. */
+  private reread(f: CredentialFile): boolean {
+    const m = Credentials.sig(f.path);
+    if (m === f.sig) return false;
+    f.sig = m;
+    if (m === -1) {
+      this.log('warn', `console ${f.what} disappeared: its entries are revoked until it is back`, { file: f.path });
+      f.entries = new Map();
+      return true;
+    }
+    try {
+      f.entries = readCredentialFile(f.path);
+      return true;
+    } catch (e) {
+      this.log('error', `console ${f.what} refused, ${f.entries ? 'keeping its last good contents' : 'no entry accepted until it is fixed'}`, { file: f.path, error: (e as Error).message });
+      return false;
+    }
+  }
+
   /** Re-read the files if their contents changed. */
   refresh(): void {
-    if (this.passwordFile) {
-      const m = this.mtime(this.passwordFile);
-      if (m !== this.passMtime) {
-        this.passwords = readCredentialFile(this.passwordFile);
-        this.passMtime = m;
-      }
-    }
-    if (this.tokenFile) {
-      const m = this.mtime(this.tokenFile);
-      if (m !== this.tokenMtime) {
-        const t = readCredentialFile(this.tokenFile);
-        this.tokens = new Map([...t].map(([u, h]) => [h, u]));
-        this.tokenMtime = m;
-      }
-    }
+    if (this.files.password) this.reread(this.files.password);
+    if (this.files.token && this.reread(this.files.token)) this.tokens = new Map([...this.files.token.entries!].map(([u, h]) => [h, u]));
   }
 
   /** The user, if the password is right. */
   async login(user: string, password: string): Promise<boolean> {
     this.refresh();
-    const stored = this.passwords.get(user);
+    const stored = this.files.password?.entries?.get(user);
     const ok = await verifyPassword(password, stored ?? DUMMY);
     return ok && stored !== undefined;
   }

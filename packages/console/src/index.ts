@@ -1,7 +1,7 @@
 export { startConsole, buildConsole, parseServiceKey, parseDestKey } from './server.js';
 export type { ConsoleDeps, ConsoleServer, ControlAnswer } from './server.js';
-export { parseHttpConfig } from './config.js';
-export type { HttpConfig } from './config.js';
+export { parseHttpConfig, checkHttpFiles, formatHttpFinding, parseCredentialText, CredentialLineError, HTTP_SETTING_NAMES } from './config.js';
+export type { HttpConfig, HttpFileFinding, HttpSettingNames } from './config.js';
 export { Credentials, Sessions, LoginLimiter, hashPassword, verifyPassword, hashToken, setCredential, readCredentialFile, randomSecret, SCRYPT_PARAMS } from './auth.js';
 export type { Session } from './auth.js';
 export { Sampler } from './sampler.js';

@@ -17,6 +17,7 @@ import type { ConnInfo, DefenseSettings, DestSpec, ServiceInfo, ServiceKey, Serv
 import type { Feeds, HealthTracker, Metrics, RealServerHealth } from '@tunvs/metrics';
 import { Credentials, LoginLimiter, Sessions } from './auth.js';
 import type { Session } from './auth.js';
+import { checkHttpFiles, formatHttpFinding } from './config.js';
 import type { HttpConfig } from './config.js';
 import { Sampler } from './sampler.js';
 import type { ServiceStatus } from './sampler.js';
@@ -70,6 +71,15 @@ function parseCookies(h: string | undefined): Record<string, string> {
   return out;
 }
 
+/** `s` as a URL, or null when it is not one. */
+function urlOf(s: string): URL | null {
+  try {
+    return new URL(s);
+  } catch {
+    return null;
+  }
+}
+
 const HTTP_STATUS: Record<string, number> = { EEXIST: 409, ESRCH: 404, ENOENT: 404, EINVAL: 400, ERANGE: 400, EPERM: 403, EAFNOSUPPORT: 400, ESTALE: 409, EACCES: 403 };
 
 /** A service key string (`tcp:ADDR:PORT`, `udp:...`, `fwmark:N`) as a ServiceKey. */
@@ -105,11 +115,16 @@ export interface ConsoleServer {
 
 /** Build the fastify app (not listening). */
 export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<{ app: FastifyInstance; sampler: Sampler }> {
+  // the checks tunvsd --config-test makes: what they refuse stops the start, the rest is said
+  const findings = checkHttpFiles(cfg);
+  const refused = findings.filter((f) => f.severity === 'error');
+  if (refused.length) throw new Error(refused.map(formatHttpFinding).join('\n'));
+  for (const f of findings) deps.log('warn', 'http server warning', { message: formatHttpFinding(f), file: f.file });
   const https = cfg.tls ? { key: readFileSync(cfg.tls.key), cert: readFileSync(cfg.tls.cert) } : null;
   const app = (https ? Fastify({ https, bodyLimit: 1 << 20 }) : Fastify({ bodyLimit: 1 << 20 })) as unknown as FastifyInstance;
   await app.register(formbody);
   const statics = cfg.console ? loadStatic() : new Map();
-  const creds = cfg.console ? new Credentials(cfg.passwordFile, cfg.tokenFile) : null;
+  const creds = cfg.console ? new Credentials(cfg.passwordFile, cfg.tokenFile, deps.log) : null;
   const sessions = new Sessions();
   const limiter = new LoginLimiter();
   const sampler = new Sampler(deps.metrics.collector, cfg.sampleInterval * 1000);
@@ -125,6 +140,19 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
     reply.header('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'");
     return payload;
   });
+
+  // errors fastify raises itself (a body it cannot parse, a media type it does not take, a
+  // body too large) in the API's shape, with an errno-style code like the kernel's
+  app.setErrorHandler(async (e: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
+    if (status >= 500) {
+      deps.log('error', 'console request failed', { url: req.url, method: req.method, error: e.message });
+      return reply.code(status).send({ error: { code: 'EIO', message: 'internal error (logged)' } });
+    }
+    const code = status === 404 ? 'ENOENT' : status === 413 ? 'EMSGSIZE' : status === 401 || status === 403 ? 'EACCES' : 'EINVAL';
+    return reply.code(status).send({ error: { code, message: e.message } });
+  });
+  app.setNotFoundHandler(async (req, reply) => reply.code(404).send({ error: { code: 'ENOENT', message: `no such resource: ${req.method} ${req.url.split('?')[0]}` } }));
 
   // ------------------------------------------------------------------ metrics
   app.get('/metrics', async (_req, reply) => {
@@ -153,15 +181,15 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
     return s ? { user: s.user, via: 'session', session: s } : null;
   };
 
-  /** Same-origin check for unsafe requests made with a cookie. */
+  /**
+   * Same-origin check for unsafe requests made with a cookie: the Origin header, else the
+   * Referer's; one that does not parse counts as another origin.
+   */
   const sameOrigin = (req: FastifyRequest): boolean => {
-    const origin = req.headers.origin ?? (req.headers.referer ? new URL(req.headers.referer).origin : undefined);
-    if (!origin) return true;
-    try {
-      return new URL(origin).host === req.headers.host;
-    } catch {
-      return false;
-    }
+    const from = req.headers.origin ?? req.headers.referer;
+    if (from === undefined) return true;
+    const u = urlOf(from);
+    return u !== null && u.host === req.headers.host;
   };
 
   const csrfOk = (req: FastifyRequest, w: Who): boolean => {
@@ -172,13 +200,30 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
 
   const isApi = (req: FastifyRequest): boolean => req.url.startsWith('/api/');
 
-  /** Require a user; for unsafe methods also the CSRF token. Returns null after replying. */
-  const guard = async (req: FastifyRequest, reply: FastifyReply, mutate: boolean): Promise<Who | null> => {
+  /** who made each authenticated request (set before its body is read) */
+  const users = new WeakMap<FastifyRequest, Who>();
+
+  /**
+   * The routes' onRequest hook: the user is judged before the body is read, so that an
+   * unauthenticated request gets 401 (API) or the login page whatever its body.
+   */
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const w = who(req);
+    if (w) {
+      users.set(req, w);
+      return undefined;
+    }
+    if (req.headers.authorization) collector.loginFailures++;
+    if (isApi(req)) return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: { code: 'EACCES', message: 'authentication required' } });
+    return reply.redirect('/login', 303);
+  };
+
+  /** The request's user (see authenticate); for unsafe methods also the CSRF token. Returns null after replying. */
+  const guard = async (req: FastifyRequest, reply: FastifyReply, mutate: boolean): Promise<Who | null> => {
+    const w = users.get(req);
     if (!w) {
-      if (req.headers.authorization) collector.loginFailures++;
-      if (isApi(req)) await reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: { code: 'EACCES', message: 'authentication required' } });
-      else await reply.redirect('/login', 303);
+      // every route that calls guard has authenticate as its onRequest hook
+      await reply.code(500).send({ error: { code: 'EIO', message: 'request not authenticated' } });
       return null;
     }
     if (mutate && !csrfOk(req, w)) {
@@ -189,14 +234,28 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
     return w;
   };
 
+  /** requests whose mutation attempt is logged already */
+  const recorded = new WeakSet<FastifyRequest>();
+
+  /** Log and count one mutation attempt (`code`: undefined when it succeeded). */
+  const record = (w: Who, req: FastifyRequest, op: string, code: string | undefined, extra: Record<string, unknown>): void => {
+    recorded.add(req);
+    deps.log('info', 'console mutation', { user: w.user, via: w.via, remote: req.ip, op, ...extra, ok: code === undefined, ...(code !== undefined ? { code } : {}) });
+    collector.consoleMutation(op, code ?? 'ok');
+  };
+
   /** Run a control operation for `w`, logged and counted. */
   const operate = async (w: Who, req: FastifyRequest, op: string, args: unknown[]): Promise<ControlAnswer> => {
     const r = await deps.control(op, args);
-    const fields: Record<string, unknown> = { user: w.user, via: w.via, remote: req.ip, op, args, ok: r.ok };
-    if (!r.ok) fields.code = r.error.code;
-    deps.log('info', 'console mutation', fields);
-    collector.consoleMutation(op, r.ok ? 'ok' : r.error.code);
+    record(w, req, op, r.ok ? undefined : r.error.code, { args });
     return r;
+  };
+
+  /** What a refused request asked, for the log (never the CSRF token). */
+  const asked = (req: FastifyRequest): Record<string, unknown> => {
+    const b = req.body && typeof req.body === 'object' ? { ...(req.body as Record<string, unknown>) } : {};
+    delete b._csrf;
+    return { params: req.params, body: b };
   };
 
   const getService = async (key: ServiceKey): Promise<ServiceInfo> => {
@@ -218,7 +277,9 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
       try {
         cur = (await getService(key)).dests.find((x) => x.addr === d.addr && x.port === d.port);
       } catch (e) {
-        return { ok: false, error: { code: (e as { code?: string }).code ?? 'EIO', message: (e as Error).message, op: 'editDest' } };
+        const code = (e as { code?: string }).code ?? 'EIO';
+        record(w, req, 'editDest', code, { args: [key, { ...d, ...change }] });
+        return { ok: false, error: { code, message: (e as Error).message, op: 'editDest' } };
       }
       if (!cur) return operate(w, req, 'editDest', [key, { ...d, ...change }]);
       const spec: DestSpec = { addr: cur.addr, port: cur.port, method: cur.method, weight: cur.weight, upper: cur.upper, lower: cur.lower, ...change };
@@ -276,7 +337,15 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
       return reply.code(429).header('Retry-After', String(wait)).type('text/html; charset=utf-8')
         .send(layout({ title: 'Log in', path: '/login', user: null, csrf: '', body: loginPage({ error: `Too many failed logins: try again in ${wait} s.` }) }));
     }
-    if (!sameOrigin(req) || !(await creds!.login(user, String(b.password ?? '')))) {
+    if (!sameOrigin(req)) {
+      // a login posted from another page (or with an Origin/Referer that does not parse):
+      // refused without looking at the password, and counted like a wrong one
+      limiter.fail(req.ip, user);
+      collector.loginFailures++;
+      deps.log('warn', 'console login refused: cross-origin request', { user, remote: req.ip, origin: req.headers.origin ?? null, referer: req.headers.referer ?? null });
+      return reply.code(403).type('text/html; charset=utf-8').send(layout({ title: 'Log in', path: '/login', user: null, csrf: '', body: loginPage({ error: 'Cross-origin login refused: log in from this page.' }) }));
+    }
+    if (!(await creds!.login(user, String(b.password ?? '')))) {
       limiter.fail(req.ip, user);
       collector.loginFailures++;
       deps.log('warn', 'console login failed', { user, remote: req.ip });
@@ -289,7 +358,7 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
     return reply.redirect('/', 303);
   });
 
-  app.post('/logout', async (req, reply) => {
+  app.post('/logout', { onRequest: authenticate }, async (req, reply) => {
     const w = await guard(req, reply, true);
     if (!w) return reply;
     if (w.session) sessions.destroy(w.session.id);
@@ -299,7 +368,7 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
 
   // ------------------------------------------------------------------ pages
   const page = (path: string, title: string, body: (req: FastifyRequest, w: Who) => Promise<ReturnType<typeof html>>) => {
-    app.get(path, async (req, reply) => {
+    app.get(path, { onRequest: authenticate }, async (req, reply) => {
       const w = await guard(req, reply, false);
       if (!w) return reply;
       const q = req.query as Record<string, string>;
@@ -362,12 +431,20 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
   });
 
   // ------------------------------------------------------------ form actions
-  const form = (path: string, run: (w: Who, req: FastifyRequest, b: Record<string, string>) => Promise<{ answer?: ControlAnswer; ok: string; back: string }>) => {
-    app.post(path, async (req, reply) => {
+  /** The page a form came from (its path and `service`), to go back to; `/` when unknown. */
+  const backOf = (req: FastifyRequest): string => {
+    const u = req.headers.referer ? urlOf(req.headers.referer) : null;
+    if (!u) return '/';
+    const svc = u.searchParams.get('service');
+    return u.pathname + (svc ? `?service=${encodeURIComponent(svc)}` : '');
+  };
+  /** A form action; `op` names its mutation in the log and the counter when it fails before reaching it. */
+  const form = (path: string, op: string, run: (w: Who, req: FastifyRequest, b: Record<string, string>) => Promise<{ answer?: ControlAnswer; ok: string; back: string }>) => {
+    app.post(path, { onRequest: authenticate }, async (req, reply) => {
       const w = await guard(req, reply, true);
       if (!w) return reply;
       const b = (req.body ?? {}) as Record<string, string>;
-      let back = req.headers.referer ? new URL(req.headers.referer).pathname + (new URL(req.headers.referer).searchParams.get('service') ? `?service=${encodeURIComponent(new URL(req.headers.referer).searchParams.get('service')!)}` : '') : '/';
+      let back = backOf(req);
       try {
         const r = await run(w, req, b);
         back = r.back || back;
@@ -376,6 +453,7 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
         await sampler.sample();
         return reply.redirect(`${back}${sep}ok=${encodeURIComponent(r.ok)}`, 303);
       } catch (e) {
+        if (!recorded.has(req)) record(w, req, op, (e as { code?: string }).code ?? 'EINVAL', asked(req));
         const sep = back.includes('?') ? '&' : '?';
         return reply.redirect(`${back}${sep}error=${encodeURIComponent(`${(e as { code?: string }).code ?? 'EINVAL'}: ${(e as Error).message}`)}`, 303);
       }
@@ -394,11 +472,11 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
     if (b.netmask) spec.netmask = b.netmask;
     return spec;
   };
-  form('/ui/service/add', async (w, req, b) => {
+  form('/ui/service/add', 'addService', async (w, req, b) => {
     const spec = specFromForm(b);
     return { answer: await actions.addService(w, req, spec), ok: 'virtual server added', back: '/virtual' };
   });
-  form('/ui/service/edit', async (w, req, b) => {
+  form('/ui/service/edit', 'editService', async (w, req, b) => {
     const key = parseServiceKey(b.service ?? '');
     const spec: ServiceSpec = { ...key, scheduler: b.scheduler ?? 'wlc' };
     if (b.schedFlags) spec.schedFlags = b.schedFlags.split(',').map((x) => x.trim()).filter(Boolean);
@@ -406,60 +484,62 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
     if (b.netmask) spec.netmask = b.netmask;
     return { answer: await actions.editService(w, req, spec), ok: `${b.service} changed`, back: '/virtual' };
   });
-  form('/ui/service/delete', async (w, req, b) => ({ answer: await actions.deleteService(w, req, parseServiceKey(b.service ?? '')), ok: `${b.service} deleted`, back: '/virtual' }));
-  form('/ui/dest/add', async (w, req, b) => {
+  form('/ui/service/delete', 'deleteService', async (w, req, b) => ({ answer: await actions.deleteService(w, req, parseServiceKey(b.service ?? '')), ok: `${b.service} deleted`, back: '/virtual' }));
+  form('/ui/dest/add', 'addDest', async (w, req, b) => {
     const key = parseServiceKey(b.service ?? '');
     const d: DestSpec = { addr: String(b.addr ?? ''), port: intOf(b.port, 'port'), method: (b.method as DestSpec['method']) ?? 'masq', weight: intOf(b.weight ?? '1', 'weight') };
     return { answer: await actions.addDest(w, req, key, d), ok: `${d.addr}:${d.port} added`, back: '' };
   });
-  form('/ui/dest/weight', async (w, req, b) => {
+  form('/ui/dest/weight', 'editDest', async (w, req, b) => {
     const key = parseServiceKey(b.service ?? '');
     const d = parseDestKey(b.dest ?? '');
     const weight = intOf(b.weight, 'weight');
     return { answer: await actions.editDest(w, req, key, d, { weight }), ok: `${b.dest} weight ${weight}`, back: '' };
   });
-  form('/ui/dest/thresholds', async (w, req, b) => {
+  form('/ui/dest/thresholds', 'editDest', async (w, req, b) => {
     const key = parseServiceKey(b.service ?? '');
     const d = parseDestKey(b.dest ?? '');
     return { answer: await actions.editDest(w, req, key, d, { upper: intOf(b.upper ?? '0', 'upper threshold'), lower: intOf(b.lower ?? '0', 'lower threshold') }), ok: `${b.dest} thresholds set`, back: '' };
   });
-  form('/ui/dest/quiesce', async (w, req, b) => {
+  form('/ui/dest/quiesce', 'editDest', async (w, req, b) => {
     const key = parseServiceKey(b.service ?? '');
     const d = parseDestKey(b.dest ?? '');
     return { answer: await actions.editDest(w, req, key, d, { weight: 0 }), ok: `${b.dest} quiesced (weight 0): new connections avoid it`, back: '' };
   });
-  form('/ui/dest/restore', async (w, req, b) => {
+  form('/ui/dest/restore', 'editDest', async (w, req, b) => {
     const key = parseServiceKey(b.service ?? '');
     const d = parseDestKey(b.dest ?? '');
     const weight = actions.restoreWeight(key, d);
     return { answer: await actions.editDest(w, req, key, d, { weight }), ok: `${b.dest} back at weight ${weight}`, back: '' };
   });
-  form('/ui/dest/delete', async (w, req, b) => ({ answer: await actions.deleteDest(w, req, parseServiceKey(b.service ?? ''), parseDestKey(b.dest ?? '')), ok: `${b.dest} removed`, back: '' }));
-  form('/ui/timeouts', async (w, req, b) => ({
+  form('/ui/dest/delete', 'deleteDest', async (w, req, b) => ({ answer: await actions.deleteDest(w, req, parseServiceKey(b.service ?? ''), parseDestKey(b.dest ?? '')), ok: `${b.dest} removed`, back: '' }));
+  form('/ui/timeouts', 'setTimeouts', async (w, req, b) => ({
     answer: await actions.setTimeouts(w, req, { tcp: intOf(b.tcp ?? '0', 'tcp'), tcpfin: intOf(b.tcpfin ?? '0', 'tcpfin'), udp: intOf(b.udp ?? '0', 'udp') }),
     ok: 'timeouts set',
     back: '/settings',
   }));
-  form('/ui/save', async (w, req, b) => {
+  form('/ui/save', 'saveConfig', async (w, req, b) => {
     const p = await plan();
     if (p.base !== b.base) throw Object.assign(new Error('the file or the rules changed since the diff was shown: review the new diff'), { code: 'ESTALE' });
     applySave(p);
-    deps.log('info', 'console mutation', { user: w.user, via: w.via, remote: req.ip, op: 'saveConfig', file: p.file, ok: true });
-    collector.consoleMutation('saveConfig', 'ok');
+    record(w, req, 'saveConfig', undefined, { file: p.file });
     return { ok: `${p.file} written`, back: '/save' };
   });
 
   // -------------------------------------------------------------------- API
-  const api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, run: (w: Who, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+  /** An API route; `op` (mutations) names it in the log and the counter when it fails before reaching the control handler. */
+  const api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, run: (w: Who, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>, op?: string) => {
     app.route({
       method,
       url: path,
+      onRequest: authenticate,
       handler: async (req, reply) => {
         const w = await guard(req, reply, method !== 'GET');
         if (!w) return reply;
         try {
           return await run(w, req, reply);
         } catch (e) {
+          if (op !== undefined && !recorded.has(req)) record(w, req, op, (e as { code?: string }).code ?? 'EINVAL', asked(req));
           return apiError(reply, e);
         }
       },
@@ -511,39 +591,43 @@ export async function buildConsole(cfg: HttpConfig, deps: ConsoleDeps): Promise<
     }
     return { total: matched, offset, limit, connections: page };
   });
-  api('POST', '/api/services', async (w, req, reply) => sendAnswer(reply, await actions.addService(w, req, body(req) as ServiceSpec), 201));
-  api('PUT', '/api/services/:service', async (w, req, reply) => sendAnswer(reply, await actions.editService(w, req, { ...(body(req) as ServiceSpec), ...parseServiceKey(params(req).service!) })));
-  api('DELETE', '/api/services/:service', async (w, req, reply) => sendAnswer(reply, await actions.deleteService(w, req, parseServiceKey(params(req).service!))));
-  api('POST', '/api/services/:service/dests', async (w, req, reply) => sendAnswer(reply, await actions.addDest(w, req, parseServiceKey(params(req).service!), body(req) as unknown as DestSpec), 201));
+  api('POST', '/api/services', async (w, req, reply) => sendAnswer(reply, await actions.addService(w, req, body(req) as ServiceSpec), 201), 'addService');
+  api('PUT', '/api/services/:service', async (w, req, reply) => sendAnswer(reply, await actions.editService(w, req, { ...(body(req) as ServiceSpec), ...parseServiceKey(params(req).service!) })), 'editService');
+  api('DELETE', '/api/services/:service', async (w, req, reply) => sendAnswer(reply, await actions.deleteService(w, req, parseServiceKey(params(req).service!))), 'deleteService');
+  api('POST', '/api/services/:service/dests', async (w, req, reply) => sendAnswer(reply, await actions.addDest(w, req, parseServiceKey(params(req).service!), body(req) as unknown as DestSpec), 201), 'addDest');
   api('PUT', '/api/services/:service/dests/:dest', async (w, req, reply) =>
     sendAnswer(reply, await actions.editDest(w, req, parseServiceKey(params(req).service!), parseDestKey(params(req).dest!), body(req) as Partial<DestSpec>)),
+    'editDest',
   );
-  api('DELETE', '/api/services/:service/dests/:dest', async (w, req, reply) => sendAnswer(reply, await actions.deleteDest(w, req, parseServiceKey(params(req).service!), parseDestKey(params(req).dest!))));
+  api('DELETE', '/api/services/:service/dests/:dest', async (w, req, reply) => sendAnswer(reply, await actions.deleteDest(w, req, parseServiceKey(params(req).service!), parseDestKey(params(req).dest!))), 'deleteDest');
   api('POST', '/api/services/:service/dests/:dest/weight', async (w, req, reply) => {
     const weight = Number(body(req).weight);
     return sendAnswer(reply, await actions.editDest(w, req, parseServiceKey(params(req).service!), parseDestKey(params(req).dest!), { weight }));
-  });
+  }, 'editDest');
   api('POST', '/api/services/:service/dests/:dest/quiesce', async (w, req, reply) =>
     sendAnswer(reply, await actions.editDest(w, req, parseServiceKey(params(req).service!), parseDestKey(params(req).dest!), { weight: 0 })),
+    'editDest',
   );
   api('POST', '/api/services/:service/dests/:dest/restore', async (w, req, reply) => {
     const key = parseServiceKey(params(req).service!);
     const d = parseDestKey(params(req).dest!);
     return sendAnswer(reply, await actions.editDest(w, req, key, d, { weight: actions.restoreWeight(key, d) }));
-  });
-  api('POST', '/api/timeouts', async (w, req, reply) => sendAnswer(reply, await actions.setTimeouts(w, req, body(req) as Partial<Timeouts>)));
+  }, 'editDest');
+  api('POST', '/api/timeouts', async (w, req, reply) => sendAnswer(reply, await actions.setTimeouts(w, req, body(req) as Partial<Timeouts>)), 'setTimeouts');
   api('GET', '/api/save', async () => {
     const p = await plan();
     return { file: p.file, base: p.base, diff: p.diff };
   });
   api('POST', '/api/save', async (w, req, reply) => {
     const p = await plan();
-    if (p.base !== body(req).base) return reply.code(409).send({ error: { code: 'ESTALE', message: 'the file or the rules changed since the diff was read' } });
+    if (p.base !== body(req).base) {
+      record(w, req, 'saveConfig', 'ESTALE', { file: p.file });
+      return reply.code(409).send({ error: { code: 'ESTALE', message: 'the file or the rules changed since the diff was read' } });
+    }
     applySave(p);
-    deps.log('info', 'console mutation', { user: w.user, via: w.via, remote: req.ip, op: 'saveConfig', file: p.file, ok: true });
-    collector.consoleMutation('saveConfig', 'ok');
+    record(w, req, 'saveConfig', undefined, { file: p.file });
     return { ok: true, file: p.file };
-  });
+  }, 'saveConfig');
 
   return { app, sampler };
 }

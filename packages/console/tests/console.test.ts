@@ -8,14 +8,14 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Director } from '@tunvs/engine';
 import { MemoryLink } from '@tunvs/link';
 import { reasonName } from '@tunvs/packet';
 import { dispatchRequest } from '@tunvs/cli';
 import { Feeds, Metrics } from '@tunvs/metrics';
 import type { VrrpInstanceStats } from '@tunvs/metrics';
-import { buildConsole, hashPassword, hashToken, setCredential, parseHttpConfig } from '../src/index.js';
+import { buildConsole, checkHttpFiles, Credentials, hashPassword, hashToken, setCredential, parseHttpConfig } from '../src/index.js';
 import type { ControlAnswer } from '../src/index.js';
 
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
@@ -55,7 +55,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
     sampler.stop();
     await app.close();
   });
-  return { app, director, vs, logs, confFile, feeds, metrics };
+  return { app, director, vs, logs, confFile, feeds, metrics, dir };
 }
 
 async function login(app: Awaited<ReturnType<typeof setup>>['app'], user: string, password: string) {
@@ -200,4 +200,135 @@ t.test('settings: the defence modes in force, on the page and in the API', async
   t.match(page.body, /<tr data-defense="secure_tcp">.*<td>3<\/td><td>always on<\/td>/);
   t.match(page.body, /<tr data-defense="drop_entry">.*<td>1<\/td><td>automatic/);
   t.match(page.body, /<tr data-defense="amemthresh">.*<td>2048<\/td>/);
+});
+
+t.test('password file: a bad line never gives 500; logged once, the last good contents kept, read again when fixed', async (t) => {
+  const { logs } = await setup(t);
+  const passwd = join(mkdtempSync(join(tmpdir(), 'lco-pw-')), 'console.passwd');
+  t.teardown(() => rmSync(dirname(passwd), { recursive: true, force: true }));
+  const creds = new Credentials(passwd, undefined, (level, msg, fields) => logs.push({ level, msg, ...fields }));
+  t.equal(await creds.login('admin', 'correct horse'), false, 'no file yet: no user');
+  writeFileSync(passwd, 'garbage line\n');
+  t.equal(await creds.login('admin', 'correct horse'), false, 'a bad file with no good version before it: refused, not thrown');
+  writeFileSync(passwd, `# users\nadmin:${await hashPassword('correct horse')}\n`);
+  t.equal(await creds.login('admin', 'correct horse'), true, 'fixed: read again');
+  writeFileSync(passwd, readFileSync(passwd, 'utf8') + 'second garbage\n');
+  t.equal(await creds.login('admin', 'correct horse'), true, 'a bad change: the last good contents stay');
+  t.equal(await creds.login('admin', 'correct horse'), true);
+  const refused = logs.filter((l) => l.msg === 'console password file refused, keeping its last good contents');
+  t.equal(refused.length, 1, 'logged once per change');
+  t.match(refused[0]!.error, `${passwd}:3: expected user:hash`);
+});
+
+t.test('password or token file broken on a running server: Bearer calls and logins keep working (no 500), the error logged once', async (t) => {
+  const { app, logs, dir } = await setup(t);
+  const tokens = join(dir, 'tokens');
+  const tok = { authorization: 'Bearer tok-123456' };
+  t.equal((await app.inject({ url: '/api/vrrp', headers: tok })).statusCode, 200);
+  const passwd = join(dir, 'passwd');
+  writeFileSync(passwd, readFileSync(passwd, 'utf8') + 'garbage line\n');
+  t.equal((await app.inject({ url: '/api/vrrp', headers: tok })).statusCode, 200, 'a broken password file: Bearer calls unaffected');
+  t.equal((await login(app, 'admin', 'correct horse')).r.statusCode, 303, 'and its last good contents still log in');
+  t.match(logs.find((l) => l.msg === 'console password file refused, keeping its last good contents'), { level: 'error', error: `${passwd}:2: expected user:hash` });
+  writeFileSync(tokens, readFileSync(tokens, 'utf8') + 'garbage line\n');
+  for (let i = 0; i < 3; i++) {
+    const r = await app.inject({ url: '/api/vrrp', headers: tok });
+    t.equal(r.statusCode, 200, 'the last good tokens still work');
+  }
+  const refused = logs.filter((l) => l.msg === 'console token file refused, keeping its last good contents');
+  t.equal(refused.length, 1, 'logged once');
+  t.match(refused[0]!.error, `${tokens}:2: expected user:hash`);
+  setCredential(tokens, 'robot2', hashToken('tok-other'));
+  writeFileSync(tokens, readFileSync(tokens, 'utf8').split('\n').filter((l) => !l.startsWith('garbage')).join('\n'));
+  t.equal((await app.inject({ url: '/api/vrrp', headers: { authorization: 'Bearer tok-other' } })).statusCode, 200, 'fixed: the new token works');
+});
+
+t.test('an Origin or Referer that does not parse is another origin: 403, never 500', async (t) => {
+  const { app, logs } = await setup(t);
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  for (const h of [{ referer: 'garbage' }, { origin: 'garbage' }, { origin: 'http://evil.example' }]) {
+    const r = await app.inject({ method: 'POST', url: '/login', headers: { ...form, ...h }, payload: 'user=admin&password=correct+horse' });
+    t.equal(r.statusCode, 403, `login with ${JSON.stringify(h)}: 403`);
+    t.equal(r.headers['set-cookie'], undefined, 'no session');
+  }
+  t.equal(logs.filter((l) => l.msg === 'console login refused: cross-origin request').length, 3, 'logged');
+  t.match((await app.inject('/metrics')).body, 'tunvs_console_login_failures_total 3', 'counted as failed logins');
+  const locked = await app.inject({ method: 'POST', url: '/login', headers: { ...form, referer: 'garbage' }, payload: 'user=admin&password=x' });
+  t.equal(locked.statusCode, 403);
+  const s = await login(app, 'admin', 'correct horse');
+  t.equal(s.r.statusCode, 303, 'four refusals: the right password still logs in');
+  const key = encodeURIComponent('tcp:10.10.0.100:80');
+  const api = await app.inject({ method: 'POST', url: `/api/services/${key}/dests/10.10.1.11:80/weight`, headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, referer: 'garbage' }, payload: { weight: 7 } });
+  t.equal(api.statusCode, 403, 'API POST with a session and a garbage Referer: 403');
+  t.equal(api.json().error.code, 'EACCES');
+  const ui = await app.inject({ method: 'POST', url: '/ui/dest/weight', headers: { ...form, cookie: s.cookie, origin: 'http://console.test:9280', host: 'console.test:9280', referer: 'garbage' }, payload: `_csrf=${s.csrf}&service=tcp%3A10.10.0.100%3A80&dest=10.10.1.11%3A80&weight=7` });
+  t.equal(ui.statusCode, 303, 'a good Origin with a garbage Referer: applied, back to /');
+  t.match(String(ui.headers.location), /^\/\?ok=/);
+});
+
+t.test('every mutation attempt is logged and counted, also one refused before the control handler', async (t) => {
+  const { app, logs } = await setup(t);
+  const tok = { authorization: 'Bearer tok-123456' };
+  const q = await app.inject({ method: 'POST', url: `/api/services/${encodeURIComponent('tcp:10.10.0.199:80')}/dests/10.10.1.11:80/quiesce`, headers: tok });
+  t.equal(q.statusCode, 404);
+  t.equal(q.json().error.code, 'ESRCH');
+  t.ok(logs.some((l) => l.msg === 'console mutation' && l.user === 'robot' && l.op === 'editDest' && l.code === 'ESRCH' && l.ok === false), 'quiesce on an unknown service logged');
+  const bad = await app.inject({ method: 'DELETE', url: `/api/services/nonsense`, headers: tok });
+  t.equal(bad.statusCode, 400);
+  t.ok(logs.some((l) => l.msg === 'console mutation' && l.op === 'deleteService' && l.code === 'EINVAL'), 'a bad service key logged');
+  const stale = await app.inject({ method: 'POST', url: '/api/save', headers: tok, payload: { base: 'x' } });
+  t.equal(stale.statusCode, 409);
+  const m = (await app.inject('/metrics')).body;
+  t.match(m, 'tunvs_console_mutations_total{op="editDest",result="ESRCH"} 1');
+  t.match(m, 'tunvs_console_mutations_total{op="deleteService",result="EINVAL"} 1');
+  t.match(m, 'tunvs_console_mutations_total{op="saveConfig",result="ESTALE"} 1');
+  t.equal(logs.filter((l) => l.msg === 'console mutation').length, 3, 'each attempt logged once');
+});
+
+t.test("errors in the API's shape; authentication judged before the body is read", async (t) => {
+  const { app } = await setup(t);
+  const tok = { authorization: 'Bearer tok-123456' };
+  const url = '/api/timeouts';
+  const badJson = await app.inject({ method: 'POST', url, headers: { ...tok, 'content-type': 'application/json' }, payload: '{nope' });
+  t.equal(badJson.statusCode, 400);
+  t.equal(badJson.json().error.code, 'EINVAL', 'a bad JSON body: EINVAL');
+  t.type(badJson.json().error.message, 'string');
+  t.equal(badJson.json().statusCode, undefined, "not fastify's own shape");
+  const xml = await app.inject({ method: 'POST', url, headers: { ...tok, 'content-type': 'text/xml' }, payload: '<a/>' });
+  t.equal(xml.statusCode, 415);
+  t.equal(xml.json().error.code, 'EINVAL', 'another media type: EINVAL');
+  const unknown = await app.inject({ url: '/api/nothing', headers: tok });
+  t.equal(unknown.statusCode, 404);
+  t.equal(unknown.json().error.code, 'ENOENT');
+  for (const h of [{ 'content-type': 'application/json' }, { 'content-type': 'text/xml' }]) {
+    const anon = await app.inject({ method: 'POST', url, headers: h, payload: '{nope' });
+    t.equal(anon.statusCode, 401, `unauthenticated with a bad body (${h['content-type']}): 401`);
+    t.equal(anon.json().error.code, 'EACCES');
+  }
+  const page = await app.inject({ method: 'POST', url: '/ui/timeouts', headers: { 'content-type': 'application/json' }, payload: '{nope' });
+  t.equal(page.statusCode, 303, 'a form action without a session: to the login page');
+});
+
+t.test('the files the server reads: what stops the start is an error of checkHttpFiles, the rest warnings', async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'lco-files-'));
+  t.teardown(() => rmSync(d, { recursive: true, force: true }));
+  const conf = join(d, 'tunvsd.json');
+  const cfg = (o: Record<string, unknown>) => parseHttpConfig({ listen: '127.0.0.1:9999', ...o }, conf);
+  const missing = checkHttpFiles(cfg({ passwordFile: 'none.passwd' }));
+  t.match(missing, [{ severity: 'warning', file: join(d, 'none.passwd'), line: 0, message: /passwordFile.*does not exist: nobody can log in/ }]);
+  writeFileSync(join(d, 'bad.passwd'), 'garbage line\n');
+  t.match(checkHttpFiles(cfg({ passwordFile: 'bad.passwd' })), [{ severity: 'error', file: join(d, 'bad.passwd'), line: 1, message: /expected user:hash/ }]);
+  const tls = checkHttpFiles(cfg({ console: false, tls: { cert: '/nonexistent.pem', key: '/nonexistent.key' } }));
+  t.match(tls, [{ severity: 'error', file: '/nonexistent.pem', unreadable: true, message: /ENOENT/ }, { severity: 'error', file: '/nonexistent.key' }]);
+  writeFileSync(join(d, 'c.pem'), 'not a certificate\n');
+  t.match(checkHttpFiles(cfg({ console: false, tls: { cert: 'c.pem', key: 'c.pem' } })), [{ severity: 'error', message: /TLS refuses them/ }]);
+
+  const deps = { metrics: new Metrics({ director: new Director({ links: [new MemoryLink('tun')], timers: false }), links: () => [], feeds: new Feeds(), reasonName, version: 'test', inline: true }) };
+  const logs: Record<string, unknown>[] = [];
+  const base = { ...deps, health: null, feeds: new Feeds(), control: async () => ({ ok: true, result: null }) as ControlAnswer, connections: () => [], info: () => ({ configFile: conf, configKind: 'json', keepalivedConf: null, managed: new Set<string>(), switches: {}, version: 'test', schedulers: [] }), log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void logs.push({ level, msg, ...fields }) };
+  await t.rejects(buildConsole(cfg({ passwordFile: 'bad.passwd' }), base), { message: `${join(d, 'bad.passwd')}:1: error: passwordFile (http_password_file, --http-password-file): expected user:hash` });
+  await t.rejects(buildConsole(cfg({ console: false, tls: { cert: '/nonexistent.pem', key: '/nonexistent.key' } }), base), /\/nonexistent\.pem: error: .*ENOENT/);
+  const { app } = await buildConsole(cfg({ passwordFile: 'none.passwd' }), base);
+  await app.close();
+  t.ok(logs.some((l) => l.level === 'warn' && /none\.passwd: warning: .*nobody can log in/.test(String(l.message))), 'a missing password file: a warning at the start');
 });

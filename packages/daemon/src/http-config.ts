@@ -51,10 +51,35 @@ export function httpFromKeywords(kw: Map<string, At>, path: string, err: (x: At,
   try {
     return parseHttpConfig(raw, path);
   } catch (e) {
-    err(listen, (e as Error).message.replace(/^http\.?/, 'http_listen'));
+    const [at, message] = keywordMessage((e as Error).message);
+    err(kw.get(at) ?? listen, message);
     return null;
   }
 }
+
+/** parseHttpConfig's keys as tunvsd.conf keywords. */
+const KEYWORD_OF: Record<string, string> = {
+  'http.listen': 'http_listen',
+  'http.passwordFile': 'http_password_file',
+  'http.tokenFile': 'http_token_file',
+  'http.tls.cert': 'http_tls_cert',
+  'http.tls.key': 'http_tls_key',
+};
+
+/** A parseHttpConfig message in tunvsd.conf's words, and the keyword whose line it is about. */
+export function keywordMessage(m: string): [string, string] {
+  const k = /^(http\.[A-Za-z.]+?)(?=[: ])/.exec(m)?.[1];
+  if (k !== undefined && KEYWORD_OF[k] !== undefined) return [KEYWORD_OF[k]!, KEYWORD_OF[k] + m.slice(k.length)];
+  const console = m.replace(/^http: /, '').replace(/passwordFile or tokenFile \(or "console": false for \/metrics only\)/, 'http_password_file or http_token_file (or http_console off for /metrics only)');
+  return ['http_listen', console];
+}
+
+/** How `tunvsd --config-test` names the settings of the HTTP server's files, by the form that gave them. */
+export const HTTP_NAMES = {
+  json: { passwordFile: 'http.passwordFile', tokenFile: 'http.tokenFile', cert: 'http.tls.cert', key: 'http.tls.key' },
+  tunvsd: { passwordFile: 'http_password_file', tokenFile: 'http_token_file', cert: 'http_tls_cert', key: 'http_tls_key' },
+  options: { passwordFile: '--http-password-file', tokenFile: '--http-token-file', cert: 'http.tls.cert', key: 'http.tls.key' },
+};
 
 /** tunvsd's command-line HTTP options, collected; `take` returns how many arguments it used (0: not ours). */
 export class HttpOptions {
