@@ -15,10 +15,11 @@ import { checkDefense, checkDestSpec, checkFwmark, checkServiceSpec, checkTimeou
 import type { DefenseSettings, DestSpec, ServiceSpec, Timeouts } from '@tunvs/model';
 import { parseCidr, parseIpv4, parseMac } from '@tunvs/packet';
 import { schedulerNames } from '@tunvs/schedulers';
+import { methodRefusal } from '@tunvs/engine';
 import type { MarkRule } from '@tunvs/engine';
 import { parseHttpConfig } from '@tunvs/console/config';
 import { validateXdpOptions } from '@tunvs/xdp';
-import { formatCpuList, MAX_CPUS, parseCpuList } from '@tunvs/hostnet';
+import { formatCpuList, MAX_CPUS, parseCpuList, threadCpus } from '@tunvs/hostnet';
 import type { HttpConfig } from '@tunvs/console/config';
 import { checkSyncSysctls } from '@tunvs/sync/sysctls';
 import type { SyncSysctls } from '@tunvs/sync/sysctls';
@@ -590,6 +591,17 @@ function cpusFindings(top: Record<string, unknown>, out: Findings): void {
 }
 
 /**
+ * Why tunvsd could not run its Directors on `cpus` on this machine (a CPU the calling thread
+ * may not run on: offline, outside the process's taskset or cgroup), or null. tunvsd's
+ * start refuses it; `--config-test` warns (the file may be meant for another machine).
+ */
+export function cpusNotHere(cpus: readonly number[]): string | null {
+  const allowed = threadCpus();
+  const foreign = cpus.find((c) => !allowed.includes(c));
+  return foreign === undefined ? null : `cpus: CPU ${foreign} is not one tunvsd may run on (its CPUs: ${formatCpuList(allowed)})`;
+}
+
+/**
  * `workers` > 1 needs a kernel-bypass link: there the steering program sends both
  * directions of a flow (client -> VIP, and the NAT real server's reply) to the slot of the
  * client, so each worker sees whole flows. A TUN/TAP device cannot: with TUN multi-queue the
@@ -618,6 +630,20 @@ function workersFindings(top: Record<string, unknown>, services: readonly Servic
 }
 
 /**
+ * Why the Director this configuration starts could not carry a destination's forwarding
+ * `method`, or null: the forwarders' own rule (`methodRefusal`), with what the device
+ * gives the Director: its layer (a TUN device is layer 3; TAP, AF_XDP and AF_PACKET are
+ * layer 2) and whether it has an address of its own for tunnel headers (`sourceAddress`,
+ * or one of its addresses).
+ */
+export function methodProblem(method: string, device: Pick<DeviceConfig, 'kind' | 'addresses' | 'interfaces'>, sourceAddress: string | undefined): string | null {
+  const mine = sourceAddress ?? device.addresses?.[0] ?? device.interfaces?.[0]?.addresses[0];
+  // checked before this is asked: a valid address, with or without its prefix
+  const source = mine === undefined ? 0 : parseCidr(mine).addr;
+  return methodRefusal(method, { kind: device.kind === 'tun' ? 'tun' : 'tap', source });
+}
+
+/**
  * Check a configuration given as a raw value (JSON, or tunvsd.conf converted to the same
  * shape). `file` anchors a relative `keepalivedConf`. Returns the configuration when there
  * is no error, and every finding.
@@ -635,6 +661,12 @@ export function validateDaemonConfig(raw: unknown, file: string): { config: Daem
   if (own(top, 'cpus') !== undefined) cpusFindings(top, out);
   if (out.list.some((f) => f.severity === 'error')) return { config: null, findings: out.list };
   const dev = (own(top, 'device') ?? {}) as Record<string, unknown>;
+  const devKind = { ...defaultDevice(), ...dev } as DeviceConfig;
+  services.forEach((svc, i) => svc.dests?.forEach((d, j) => {
+    const why = methodProblem(d.method ?? 'route', devKind, own(top, 'sourceAddress') as string | undefined);
+    if (why !== null) out.error(childPath(childPath(childPath(childPath('services', i), 'dests'), j), 'method'), `${d.addr}:${d.port}: ${why}`);
+  }));
+  if (out.list.some((f) => f.severity === 'error')) return { config: null, findings: out.list };
   const device: DeviceConfig = { ...defaultDevice() };
   for (const k of Object.keys(dev)) (device as unknown as Record<string, unknown>)[k] = dev[k];
   // AF_PACKET sees what the interface received after GRO (64 KiB frames on a NIC with GRO

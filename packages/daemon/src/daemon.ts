@@ -25,11 +25,11 @@ import type { DirectorEvent, MarkRule } from '@tunvs/engine';
 import { openTap, openTun } from '@tunvs/tuntap';
 import { parseCidr, parseMac, formatIpv4 } from '@tunvs/packet';
 import { DEFENSE_DEFAULTS } from '@tunvs/model';
-import { formatCpuList, pinThread, threadCpus } from '@tunvs/hostnet';
+import { pinThread } from '@tunvs/hostnet';
 import type { DefenseSettings, ServiceKey, Timeouts } from '@tunvs/model';
 import { claimSocketPath, serveControl, socketPath } from '@tunvs/cli';
 import type { ControlOpHandler, SocketClaim } from '@tunvs/cli';
-import { ConfigError, markRules, needsRestart } from './config.js';
+import { ConfigError, cpusNotHere, markRules, needsRestart } from './config.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonSetup } from './sources.js';
 import { bothDevices, interfacesRefusal, openBypassDevice, syncSteeringSides, vrrpSteering } from './xdp-device.js';
@@ -184,9 +184,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     // kernel and the first touch then place them near that CPU); workers pin themselves
     // (their tables then are theirs; the link's UMEM or rings are made here, unpinned)
     if (started.cpus !== undefined) {
-      const allowed = threadCpus();
-      const foreign = started.cpus.find((c) => !allowed.includes(c));
-      if (foreign !== undefined) throw new ConfigError(`${path}: cpus: CPU ${foreign} is not one tunvsd may run on (its CPUs: ${formatCpuList(allowed)})`);
+      const why = cpusNotHere(started.cpus);
+      if (why !== null) throw new ConfigError(`${path}: ${why}`);
       if (nWorkers === 1) {
         pinThread(started.cpus);
         log('info', 'director thread pinned', { cpu: started.cpus[0] });

@@ -20,12 +20,13 @@ import { extname } from 'node:path';
 import { DEFENSE_SYSCTLS, checkDestSpec, checkServiceSpec, InvalidValue } from '@tunvs/model';
 import { DEFAULT_MAX_FILE_BYTES, exitCodeOf, formatDiagnostic, parseConfigFile, parseTunvsdConf, serviceSpecs, destSpec, sorryDestSpec, unsupportedReason, vsName } from '@tunvs/keepalived';
 import type { Diagnostic, KeepalivedConfig } from '@tunvs/keepalived';
+import { checkHttpFiles, formatHttpFinding } from '@tunvs/console/config';
 import type { HttpConfig } from '@tunvs/console/config';
 import { SYNC_SYSCTLS } from '@tunvs/sync/sysctls';
 import type { SyncSysctls } from '@tunvs/sync/sysctls';
-import { ConfigError, checkJsonConfig, defaultDevice, knownSchedulers, serviceKeyString, validateDaemonConfig } from './config.js';
+import { ConfigError, checkJsonConfig, cpusNotHere, defaultDevice, knownSchedulers, methodProblem, serviceKeyString, validateDaemonConfig } from './config.js';
 import type { DaemonConfig, Finding } from './config.js';
-import { HTTP_KEYWORDS, httpFromKeywords } from './http-config.js';
+import { HTTP_KEYWORDS, HTTP_NAMES, httpFromKeywords } from './http-config.js';
 import { vrrpDeviceErrors } from './vrrp-spec.js';
 
 /** Which form a configuration file is written in. */
@@ -308,7 +309,7 @@ function findingsToDiags(findings: readonly Finding[], locate: Locate, diags: Di
  * Every virtual server converted to director rules and checked with the control API's
  * rules (what the HealthManager will add), duplicates refused.
  */
-function keepalivedErrors(k: KeepalivedConfig, file: string, statics: ReadonlyMap<string, string>, diags: Diagnostic[]): void {
+function keepalivedErrors(k: KeepalivedConfig, file: string, statics: ReadonlyMap<string, string>, config: DaemonConfig | null, diags: Diagnostic[]): void {
   const schedulers = knownSchedulers();
   const seen = new Map<string, string>();
   const err = (at: { file: string; line: number }, message: string): void => {
@@ -340,7 +341,9 @@ function keepalivedErrors(k: KeepalivedConfig, file: string, statics: ReadonlyMa
     }
     for (const rs of vs.realServers) {
       try {
-        checkDestSpec(destSpec(rs), 'addDest');
+        const spec = checkDestSpec(destSpec(rs), 'addDest');
+        const why = config === null ? null : methodProblem(spec.method ?? 'route', config.device, config.sourceAddress);
+        if (why !== null) err(rs, `real server ${rs.addr}:${rs.port}: ${why}`);
       } catch (e) {
         err(rs, `real server ${rs.addr}:${rs.port}: ${explain(e)}`);
       }
@@ -410,14 +413,22 @@ function checkConfigOrThrow(path: string): Checked {
   let keepalived: KeepalivedConfig | null = null;
   if (kfile !== undefined) {
     let blank = false;
+    let unreadable = false;
     try {
       blank = isBlankConfig(kfile === path ? text : readConfigText(kfile));
     } catch (e) {
-      diags.push({ severity: 'error', file: kfile, line: 0, message: (e as Error).message.replace(`${kfile}: `, ''), exitCode: 4 });
+      unreadable = true;
+      // named by tunvsd's own file: the error is at the line that names it
+      const why = (e as Error).message.replace(`${kfile}: `, '');
+      const key = kind === 'json' ? 'keepalivedConf' : 'keepalived_conf';
+      if (kfile === path) diags.push({ severity: 'error', file: kfile, line: 0, message: why, exitCode: 4 });
+      else diags.push({ severity: 'error', file: path, line: keyLine(path, key), message: `${key}: ${kfile}: ${why}`, exitCode: 4 });
     }
-    if (blank) {
+    if (unreadable) {
+      // the error is said; nothing to parse
+    } else if (blank) {
       diags.push({ severity: 'error', file: kfile, line: 0, message: 'the keepalived configuration is empty: nothing to apply (give it a global_defs block to run with no virtual server)', exitCode: 5 });
-    } else if (!diags.some((d) => d.exitCode === 4 && d.file === kfile)) {
+    } else {
       const from = diags.length;
       const r = parseConfigFile(kfile, { readFile: keepalivedReader });
       for (const d of r.diagnostics) diags.push(d); // ~SEQ can make very many
@@ -431,7 +442,7 @@ function checkConfigOrThrow(path: string): Checked {
       // so (keepalived's exit 0), and tunvsd runs without them
       keepalived = { ...r.config, virtualServers: r.config.virtualServers.filter((vs) => unsupportedReason(vs, r.config) === undefined) };
       const statics = new Map((config?.services ?? []).map((s, i) => [serviceKeyString(s), `${path}'s services[${i}]`]));
-      keepalivedErrors(keepalived, kfile, statics, diags);
+      keepalivedErrors(keepalived, kfile, statics, config, diags);
       if (config) for (const d of vrrpDeviceErrors(config.device, keepalived)) diags.push(d);
     }
   }
@@ -457,14 +468,39 @@ export function loadSetup(path: string): DaemonSetup {
   return r.setup;
 }
 
+/** The line of a top-level key in a JSON or tunvsd.conf file (`"key":` or `key ...`), else 0. */
+function keyLine(path: string, key: string): number {
+  let lines: string[];
+  try {
+    lines = readConfigText(path).split('\n');
+  } catch {
+    return 0;
+  }
+  const i = lines.findIndex((l) => new RegExp(`^\\s*(?:"${key}"\\s*:|${key}\\s)`).test(l));
+  return i + 1;
+}
+
 /**
  * `tunvsd --config-test -f FILE`: print every message (stderr by default) and return the
  * exit code: 0 valid (the daemon starts with it and applies all of it); for keepalived.conf
  * / tunvsd.conf keepalived's own codes (5 errors, 4 unreadable, 6 script security, as
  * `configTest` of @tunvs/keepalived); 1 for a JSON file with an error.
  */
-export function runTunvsdConfigTest(path: string, print: (line: string) => void = (l) => process.stderr.write(l + '\n')): number {
+export function runTunvsdConfigTest(path: string, print: (line: string) => void = (l) => process.stderr.write(l + '\n'), opts: { http?: HttpConfig } = {}): number {
   const r = checkConfig(path);
   for (const m of r.messages) print(m);
-  return r.exitCode;
+  // what the start checks of this machine: a warning here (the file may be for another one)
+  const cpus = r.setup?.config.cpus;
+  const away = cpus === undefined ? null : cpusNotHere(cpus);
+  if (away !== null) print(`${path}:${keyLine(path, 'cpus')}: warning: ${away}: tunvsd would not start with it on this machine`);
+  // the HTTP server's files, with the checks its start makes (--http wins, as at the start)
+  const http = opts.http ?? r.setup?.config.http;
+  if (http === undefined) return r.exitCode;
+  const kind = opts.http ? 'options' : r.setup!.kind === 'tunvsd' ? 'tunvsd' : 'json';
+  const findings = checkHttpFiles(http, HTTP_NAMES[kind]);
+  for (const f of findings) print(formatHttpFinding(f));
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (r.exitCode !== 0 || errors.length === 0) return r.exitCode;
+  // keepalived's codes for a tunvsd.conf (4: a file it cannot read), 1 for a JSON file's error
+  return r.setup?.kind === 'json' ? 1 : errors.some((f) => f.unreadable) ? 4 : 5;
 }

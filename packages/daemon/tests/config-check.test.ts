@@ -5,10 +5,11 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfig, needsRestart, runTunvsdConfigTest, parseJsonLines } from '../src/index.js';
+import { threadCpus } from '@tunvs/hostnet';
 
 const dir = mkdtempSync(join(tmpdir(), 'lha-conf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,10 +80,33 @@ t.test('JSON: what the daemon refuses, config-test refuses, naming file:line', a
 });
 
 t.test('JSON: a DR/TUN port other than the service port is kept, with a warning', async (t) => {
-  const r = checkConfig(file('dr.json', json([svc({}, [{ addr: '10.10.1.11', port: 8080, method: 'route' }])])));
+  const tap = { device: { name: 'kd0', kind: 'tap', addresses: ['10.10.1.1/24'] } };
+  const r = checkConfig(file('dr.json', json([svc({}, [{ addr: '10.10.1.11', port: 8080, method: 'route' }])], tap)));
   t.ok(r.setup, 'accepted');
   t.equal(r.setup!.config.services[0]!.dests![0]!.port, 8080, 'as the kernel keeps it');
   t.match(r.messages.join('\n'), /:\d+: warning: services\[0\]\.dests\[0\]\.port: direct routing does not change the port: packets keep port 80/);
+});
+
+t.test('a forwarding method the device cannot carry is refused at config-test, as at start: DR on TUN, a tunnel with no address of ours', async (t) => {
+  // JSON: at the destination's method
+  const p = file('dr-tun.json', json([svc({}, [{ addr: '10.10.1.11', port: 80, method: 'masq' }, { addr: '10.10.1.12', port: 80, method: 'route' }])]));
+  let r = test(p);
+  t.equal(r.code, 1);
+  t.match(r.out, /dr-tun\.json:\d+: error: services\[0\]\.dests\[1\]\.method: 10\.10\.1\.12:80: direct routing \(-g\) .*needs a layer-2 \(TAP\) device; this director runs on a TUN device \(layer 3\)/);
+  t.notMatch(r.out, /10\.10\.1\.11/, 'NAT on TUN is fine');
+  const line = Number(/dr-tun\.json:(\d+):/.exec(r.out)![1]);
+  t.match(readFileSync(p, 'utf8').split('\n')[line - 1], /"method": "route"/, 'the line of the method');
+  // the same on a layer-2 device passes; a tunnel needs an address of ours (sourceAddress or the device's)
+  t.equal(test(file('dr-tap.json', json([svc({}, [{ addr: '10.10.1.12', port: 80, method: 'route' }])], { device: { name: 'kd0', kind: 'tap', addresses: ['10.10.1.1/24'] } }))).code, 0);
+  r = test(file('tun-nosrc.json', json([svc({}, [{ addr: '10.10.1.12', port: 80, method: 'tunnel' }])])));
+  t.equal(r.code, 1);
+  t.match(r.out, /services\[0\]\.dests\[0\]\.method: 10\.10\.1\.12:80: .*address/);
+  t.equal(test(file('tun-src.json', json([svc({}, [{ addr: '10.10.1.12', port: 80, method: 'tunnel' }])], { sourceAddress: '10.10.1.1' }))).code, 0);
+  // keepalived.conf on the default device (TUN): at the real server's line
+  const k = file('kdr.conf', ['virtual_server 10.10.0.100 80 {', '    lb_algo rr', '    lb_kind DR', '    protocol TCP', '    real_server 10.10.1.11 80 {', '    }', '}', ''].join('\n'));
+  r = test(k);
+  t.not(r.code, 0);
+  t.match(r.out, /kdr\.conf:5: error: real server 10\.10\.1\.11:80: direct routing \(-g\) .*this director runs on a TUN device/);
 });
 
 t.test('empty, unreadable and unrecognisable files are refused; "no services" on purpose passes', async (t) => {
@@ -117,6 +141,11 @@ t.test('empty, unreadable and unrecognisable files are refused; "no services" on
   t.match(test(fifo).out, /not a regular file/, 'a FIFO is refused without waiting for a writer');
   t.equal(test(join(dir, 'missing.json')).code, 4);
   t.match(test(join(dir, 'missing.json')).out, /cannot read: ENOENT/);
+  // a keepalived.conf named by tunvsd's own file: at the line that names it
+  const named = test(file('named.conf', `device kd0\nkeepalived_conf ${join(dir, 'nothere.conf')}\n`));
+  t.equal(named.code, 4);
+  t.match(named.out, /named\.conf:2: error: keepalived_conf: \S*nothere\.conf: cannot read: ENOENT/);
+  t.match(test(file('named.json', JSON.stringify({ device: { name: 'kd0' }, keepalivedConf: join(dir, 'nothere.conf') }, null, 1))).out, /named\.json:5: error: keepalivedConf: \S*nothere\.conf: cannot read: ENOENT/);
   const big = file('big.json', '{"services": []}' + ' '.repeat((16 << 20) + 1));
   t.match(test(big).out, /more than the 16777216-byte limit/);
 });
@@ -241,4 +270,11 @@ t.test('cpus: JSON a list or a CPU list, tunvsd.conf `cpus 2-3`; one CPU per wor
   const b = checkConfig(file('r2.json', json([], { ...xdp, workers: 2, cpus: '1,0' }))).setup!.config;
   t.same(needsRestart(a, b), ['cpus: "0,1" -> "1,0"'], 'a reload cannot move the workers: logged as needing a restart');
   t.same(needsRestart(a, a), [], 'the same CPUs: nothing');
+  // the machine is the start's business: config-test warns (exit 0) about a CPU tunvsd may not run on here
+  const far = test(file('far.json', json([], { cpus: [1023] })));
+  t.equal(far.code, 0, 'valid as a file');
+  t.match(far.out, /far\.json:\d+: warning: cpus: CPU 1023 is not one tunvsd may run on \(its CPUs: [0-9,-]+\): tunvsd would not start with it on this machine/);
+  const near = test(file('near.conf', `device eth0\nmode xdp\naddress 10.9.0.1/24\ncpus ${threadCpus()[0]}\n`));
+  t.same([near.code, near.out], [0, ''], 'a CPU of this machine: nothing to say');
+  t.match(test(file('far.conf', 'device eth0\nmode xdp\naddress 10.9.0.1/24\ncpus 1023\n')).out, /far\.conf:4: warning: cpus: CPU 1023 is not one/, 'tunvsd.conf: at its line');
 });

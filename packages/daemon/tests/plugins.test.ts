@@ -41,7 +41,7 @@ function put(name: string, text: string, mode = 0o644): string {
 }
 
 const conf = (scheduler: string): string =>
-  JSON.stringify({ device: { name: 'tunvs0' }, services: [{ protocol: 'tcp', addr: '10.10.0.100', port: 80, scheduler, dests: [{ addr: '10.10.1.11', port: 80 }] }] });
+  JSON.stringify({ device: { name: 'tunvs0' }, services: [{ protocol: 'tcp', addr: '10.10.0.100', port: 80, scheduler, dests: [{ addr: '10.10.1.11', port: 80, method: 'masq' }] }] });
 
 t.test('the configuration check refuses a relative or insecure plug-in path with a sentence', async (t) => {
   t.throws(() => parseConfig(conf('plugins/x.js'), 'tunvsd.json'), { message: 'tunvsd.json:1: error: services[0].scheduler: the scheduler plug-in plugins/x.js must be named by an absolute path' });

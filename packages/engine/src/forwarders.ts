@@ -24,6 +24,16 @@ export const MAX_FORWARDERS = 256;
 /** Index of masquerading with the FTP helper (the first after the methods' own). */
 export const FTP_XMIT = 5;
 
+/**
+ * Why a director on a link with these facts could not carry `method` (a destination's
+ * forwarding method name), or null: the forwarders' own rule (`refuse`, what `admit`
+ * applies), for a configuration checked before a director runs on it.
+ */
+export function methodRefusal(method: string, link: LinkFacts): string | null {
+  const m = methodByName(method);
+  return m === undefined ? null : new ForwarderTable(link).at(m.fwd).refuse(link);
+}
+
 export class ForwarderTable {
   private readonly list: Forwarder[] = [];
   /** masquerading with the FTP helper, bound to NAT destinations of TCP services on its ports */

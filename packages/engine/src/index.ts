@@ -12,7 +12,7 @@ export { Neighbours } from './neighbours.js';
 export { Fragments, FragmentPath } from './fragments.js';
 export { MarkClassifier } from './marks.js';
 export type { MarkRule } from './marks.js';
-export { ForwarderTable, MAX_FORWARDERS, FTP_XMIT } from './forwarders.js';
+export { ForwarderTable, MAX_FORWARDERS, FTP_XMIT, methodRefusal } from './forwarders.js';
 export { L2 } from './l2.js';
 export { Routes, MAX_SUBNETS } from './routes.js';
 export { LinkXmit, TunXmit, TapXmit } from './xmit.js';

@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       try {
-        process.stdout.write(importLvsCf(readFileSync(f, 'utf8'), role ? { role } : {}));
+        process.stdout.write(importLvsCf(readFileSync(f, 'utf8'), { ...(role ? { role } : {}), warn: (m) => process.stderr.write(`tunvsd: ${f}: ${m}\n`) }));
         return 0;
       } catch (e) {
         process.stderr.write(`tunvsd: ${f}: ${(e as Error).message}\n`);
@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tunvsd: ${(e as Error).message}\n`);
     return 2;
   }
-  if (test) return runTunvsdConfigTest(file);
+  if (test) return runTunvsdConfigTest(file, undefined, http ? { http } : {});
   let d;
   try {
     d = await startDaemon(file, { ...(socket ? { socket } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(http ? { http } : {}) });
