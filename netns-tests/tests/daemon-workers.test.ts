@@ -198,6 +198,11 @@ t.test('tunvsd workers 2 on AF_XDP and AF_PACKET: LVS-NAT, each flow on the work
 
     d.proc.kill('SIGTERM');
     t.equal(await d.wait(15_000), 0, `tunvsd with 2 workers on ${kind} stops cleanly`);
+    // each worker's socket counters in the exit log, read by the worker before its socket closed
+    const exit = d.stderr.split('\n').find((l) => l.includes('"msg":"link counters"'));
+    const links = exit ? (JSON.parse(exit) as { links: { worker: number; slot: number; rxPackets: number }[] }).links : [];
+    t.same(links.map((l) => [l.worker, l.slot]), [[0, 0], [1, 1]], `the exit log has both workers' ${kind} sockets`);
+    t.ok(links.every((l) => l.rxPackets > 0), `and each received frames: ${links.map((l) => l.rxPackets).join(', ')}`);
     if (kind === 'xdp') t.notMatch(lab.ip(dir, 'link show dev wk0'), /xdp/, 'the XDP program left with the daemon');
     rmSync(sock, { force: true });
   }

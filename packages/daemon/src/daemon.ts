@@ -198,7 +198,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
     if (dev.kind === 'xdp' || dev.kind === 'packet') {
       bypass = openBypassDevice(dev.kind, dev.name, nWorkers, dev.xdp, dev.vnetHdr);
       device = bypass;
-      log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, queues: bypass.queues.length, workers: nWorkers });
+      // with workers the sockets are the workers' (link says how many), none is read here
+      log('info', 'device opened', { device: bypass.name, kind: dev.kind, link: bypass.describe, ...(nWorkers > 1 ? {} : { queues: bypass.queues.length }), workers: nWorkers });
       for (const i of dev.interfaces ?? []) {
         const x = openBypassDevice(dev.kind, i.name, 1, dev.xdp, dev.vnetHdr);
         further.push({ dev: x, owned: i.addresses.map((a) => formatIpv4(parseCidr(a).addr)) });
@@ -328,9 +329,8 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
   const d0 = director;
   const workers = pool;
   /** stop the worker threads (their link slots) before the device closes */
-  const stopWorkers = async (): Promise<void> => {
-    if (workers !== null) await workers.stop();
-  };
+  /** Stop the workers; their sockets' counters, read before the sockets closed */
+  const stopWorkers = async (): Promise<Record<string, number>[]> => (workers !== null ? workers.stop() : []);
   const baseTimeouts = d0.getTimeouts();
   let marks: MarkRule[] = [];
   /** timeouts and mark rules, inside the transaction of `apply` */
@@ -529,11 +529,12 @@ export async function startDaemon(path: string, opts: DaemonOptions = {}): Promi
       reader.close();
       runner.stop();
       await new Promise<void>((res) => server.close(() => res()));
-      // where frames were lost on the link (the kernel's AF_XDP counters), once, at the end
+      // where frames were lost on the link (the kernel's AF_XDP counters), once, at the end:
+      // the sockets read in this thread, then each worker's (read by the worker as it stops)
       const linkStats = bypass?.linkStats() ?? [];
-      if (linkStats.length > 0) log('info', 'link counters', { links: linkStats });
       d0.stop();
-      await stopWorkers();
+      linkStats.push(...(await stopWorkers()));
+      if (linkStats.length > 0) log('info', 'link counters', { links: linkStats });
       dev.close();
       log('info', 'stopped', {});
     },

@@ -16,6 +16,8 @@ import type { MarkRule } from '@tunvs/engine';
 import type { Link, PacketBatch } from '@tunvs/link';
 import { MemoryLink } from '@tunvs/link';
 import { openPacketSlots, openXdpSlots } from '@tunvs/xdp';
+import type { PacketLink, XdpLink } from '@tunvs/xdp';
+import { socketCounters } from './xdp-device.js';
 import { formatCpuList, pinThread, threadCpus } from '@tunvs/hostnet';
 import { ARP_FRAME_LEN, ArpField, ArpOp, EthField, EtherType, reasonName } from '@tunvs/packet';
 import type { Collector } from '@tunvs/metrics';
@@ -38,7 +40,7 @@ function isArpReply(buf: Uint8Array, off: number, len: number): boolean {
   );
 }
 
-function openLink(spec: WorkerLinkSpec): Link {
+function openLink(spec: WorkerLinkSpec): XdpLink | PacketLink | MemoryLink {
   if (spec.kind === 'xdp') return openXdpSlots(spec.desc, [spec.slot])[0]!;
   if (spec.kind === 'packet') return openPacketSlots(spec.desc, [spec.slot])[0]!;
   return new MemoryLink('tap', spec.mtu, `worker-mem`);
@@ -206,13 +208,16 @@ function run(metrics: typeof MetricsLib | null): void {
         if (m.kind === 'frame') director.sendFrame(m.data);
         else if (!director.sendDatagram(m.data)) post({ t: 'unsent', dst: ((m.data[16]! << 24) | (m.data[17]! << 16) | (m.data[18]! << 8) | m.data[19]!) >>> 0 });
         return;
-      case 'stop':
+      case 'stop': {
         sync.stopMaster(true);
         sync.stopBackup();
+        // where frames were lost on this worker's socket, for the exit log (read before it closes)
+        const counters = raw instanceof MemoryLink || raw.isClosed ? null : socketCounters(raw);
         director.stop();
-        post({ t: 'stopped' });
+        post({ t: 'stopped', link: counters });
         port.close();
         return;
+      }
     }
   });
   director.start();

@@ -126,7 +126,8 @@ export type FromWorker =
   | { t: 'local'; protocol: number; datagram: Uint8Array }
   /** worker 0 could not send an originated datagram (no route, no room, next hop not resolved: an ARP request went out) */
   | { t: 'unsent'; dst: number }
-  | { t: 'stopped' };
+  /** `link`: this worker's socket's counters (null: a memory link) */
+  | { t: 'stopped'; link: Record<string, number> | null };
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -388,9 +389,13 @@ export class WorkerPool {
     });
   }
 
-  /** Stop every worker's Director (closing its link slot), then the threads. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Stop every worker's Director (closing its link slot), then the threads. Returns each
+   * worker's socket counters as it read them before closing (`worker` its index), for the
+   * exit log; empty when already stopped or on memory links.
+   */
+  async stop(): Promise<Record<string, number>[]> {
+    if (this.stopped) return [];
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const w of this.waiting.values()) {
@@ -398,13 +403,15 @@ export class WorkerPool {
       w.reject(new Error('the workers have stopped'));
     }
     this.waiting.clear();
+    const counters: (Record<string, number> | null)[] = this.workers.map(() => null);
     await Promise.all(
-      this.workers.map(async (w) => {
+      this.workers.map(async (w, worker) => {
         const done = new Promise<void>((resolve) => {
           const t = setTimeout(resolve, ANSWER_MS);
           w.on('message', (m: FromWorker) => {
             if (m.t === 'stopped') {
               clearTimeout(t);
+              if (m.link !== null) counters[worker] = { worker, ...m.link };
               resolve();
             }
           });
@@ -418,6 +425,7 @@ export class WorkerPool {
         await w.terminate();
       }),
     );
+    return counters.filter((c) => c !== null);
   }
 }
 

@@ -18,7 +18,8 @@ import { ftpHelperBinds, methodByName, protocolNumber } from '@tunvs/model';
 import { formatIpv4, maskPrefixLength, parseIpv4 } from '@tunvs/packet';
 import { IPPROTO_VRRP, VRRP_MCAST_GROUP } from '@tunvs/vrrp';
 import type { VrrpConfig } from '@tunvs/keepalived';
-import { endpointId, openPacket, openXdp, parseEndpoint } from '@tunvs/xdp';
+import { endpointId, openPacket, openXdp, parseEndpoint, XdpLink } from '@tunvs/xdp';
+import type { PacketLink } from '@tunvs/xdp';
 import type { Endpoint, EndpointSpec, Steering } from '@tunvs/xdp';
 import type { WorkerLinkSpec } from './workers.js';
 import type { XdpTuning } from './config.js';
@@ -288,6 +289,11 @@ export interface BypassDevice extends DaemonDevice {
   linkStats(): Record<string, number>[];
 }
 
+/** One socket's counters for the exit log: its queue (AF_XDP) and slot, then the addon's and the kernel's counters. */
+export function socketCounters(l: XdpLink | PacketLink): Record<string, number> {
+  return l instanceof XdpLink ? { queue: l.queue, slot: l.slot, ...l.stats() } : { slot: l.slot, ...l.stats() };
+}
+
 /**
  * Open `ifname` as an AF_XDP (`xdp`) or AF_PACKET (`packet`) port with an empty steering.
  * With `workers` > 1 the steering program spreads the clients over that many slots and no
@@ -309,7 +315,7 @@ export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers
       steering: port.steering,
       describe: `AF_XDP, ${port.queues.length} queue(s), XDP ${port.mode} mode, ${workers > 1 ? `${workers} slots (one per worker)` : port.zeroCopy ? 'zero-copy' : 'copy'}, TX kicks ${desc.txKick === 'thread' ? 'on a thread per socket' : 'inline'}`,
       workerLinks: workers > 1 ? slots.map((slot) => ({ kind: 'xdp', desc, slot })) : [],
-      linkStats: () => port.links.filter((l) => !l.isClosed).map((l) => ({ queue: l.queue, slot: l.slot, ...l.stats() })),
+      linkStats: () => port.links.filter((l) => !l.isClosed).map(socketCounters),
       close: () => port.close(),
     };
   }
@@ -326,7 +332,7 @@ export function openBypassDevice(kind: 'xdp' | 'packet', ifname: string, workers
     steering,
     describe: `${workers > 1 ? `AF_PACKET, ${workers} sockets in a steered fanout group (one per worker)` : 'AF_PACKET, 1 socket, steered'}${vnetHdr ? ', vnet header (GSO)' : ''}`,
     workerLinks: workers > 1 ? slots.map((slot) => ({ kind: 'packet', desc, slot })) : [],
-    linkStats: () => port.links.filter((l) => !l.isClosed).map((l) => ({ slot: l.slot, ...l.stats() })),
+    linkStats: () => port.links.filter((l) => !l.isClosed).map(socketCounters),
     close: () => port.close(),
   };
 }
