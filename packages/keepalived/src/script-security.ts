@@ -72,20 +72,22 @@ export function scriptInsecurity(path: string, uid: number, gid: number): string
   return null;
 }
 
+/** The account of `user [group]` (`user`'s own group when none is named), or null when either is unknown. */
+export function namedAccount(user: string, group: string | undefined): Account | null {
+  const a = lookupUser(user);
+  if (a === null || group === undefined) return a;
+  const gid = lookupGroup(group);
+  return gid === null ? null : { uid: a.uid, gid };
+}
+
 /**
  * The account a script runs as, in keepalived's order: its own `user [group]`, else the
  * global `script_user [group]`, else keepalived_script, else root. Null when a user or
  * group named there is unknown (the script cannot run).
  */
 export function scriptAccount(s: { user?: string; group?: string }, g: { scriptUser?: string; scriptGroup?: string }): Account | null {
-  const named = (user: string, group: string | undefined): Account | null => {
-    const a = lookupUser(user);
-    if (a === null || group === undefined) return a;
-    const gid = lookupGroup(group);
-    return gid === null ? null : { uid: a.uid, gid };
-  };
-  if (s.user !== undefined) return named(s.user, s.group);
-  if (g.scriptUser !== undefined) return named(g.scriptUser, g.scriptGroup);
+  if (s.user !== undefined) return namedAccount(s.user, s.group);
+  if (g.scriptUser !== undefined) return namedAccount(g.scriptUser, g.scriptGroup);
   return lookupUser(DEFAULT_SCRIPT_USER) ?? { uid: 0, gid: 0 };
 }
 

@@ -6,7 +6,7 @@
  * script-security check.
  */
 import { accessSync, constants, existsSync } from 'node:fs';
-import { DEFAULT_SCRIPT_USER, lookupGroup, lookupUser, scriptInsecurity } from './script-security.js';
+import { DEFAULT_SCRIPT_USER, lookupUser, namedAccount, scriptInsecurity } from './script-security.js';
 import type { Account } from './script-security.js';
 import { delimiter, join } from 'node:path';
 import type { DiagnosticSink } from './diagnostics.js';
@@ -347,11 +347,7 @@ function checkScripts(p: ParseResult, sink: DiagnosticSink, file: string): void 
   let globalAcct: Account | null = null;
   let globalFailed = false;
   if (g.scriptUser !== undefined) {
-    globalAcct = lookupUser(g.scriptUser);
-    if (globalAcct !== null && g.scriptGroup !== undefined) {
-      const gid = lookupGroup(g.scriptGroup);
-      globalAcct = gid === null ? null : { uid: globalAcct.uid, gid };
-    }
+    globalAcct = namedAccount(g.scriptUser, g.scriptGroup);
     if (globalAcct === null) {
       globalFailed = true;
       sink.error(g.scriptUserPos ?? { file, line: 0 }, 'Error setting global script uid/gid');
@@ -364,11 +360,7 @@ function checkScripts(p: ParseResult, sink: DiagnosticSink, file: string): void 
     const shown = s.argv.map((a) => `'${a}'`).join(' ');
     let acct: Account | null = null;
     if (s.user !== undefined) {
-      acct = lookupUser(s.user);
-      if (acct !== null && s.group !== undefined) {
-        const gid = lookupGroup(s.group);
-        acct = gid === null ? null : { uid: acct.uid, gid };
-      }
+      acct = namedAccount(s.user, s.group);
       if (acct === null) {
         s.refused = `unknown user/group ${s.user}${s.group !== undefined ? ` ${s.group}` : ''}`;
         sink.error(s, `Failed to set uid/gid for ${s.kind === 'misc' ? 'misc checker script' : 'script'} ${shown} - removing`);
