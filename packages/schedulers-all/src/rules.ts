@@ -27,7 +27,8 @@ import { lblcScheduler } from '@tunvs/scheduler-lblc';
 import { ovfScheduler } from '@tunvs/scheduler-ovf';
 
 /** The rule a decision broke. */
-export type RuleName = 'weight-0' | 'overloaded' | 'null-while-eligible' | 'not-in-service';
+/** The shared rules; `threw`: the scheduler threw (the lab counts a throw as a broken rule). */
+export type RuleName = 'weight-0' | 'overloaded' | 'null-while-eligible' | 'not-in-service' | 'threw';
 
 /** One broken rule: which, and a sentence naming the destination(s). */
 export interface RuleViolation {
@@ -148,43 +149,54 @@ export function conformance(factory: SchedulerFactory, opts: { seed?: number; se
   const rules = new DecisionRules(factory);
   const pkt = newSchedPacket();
   let decision = 0;
-  for (let s = 0; s < services; s++) {
-    const svcFlags = (r() < 0.5 ? SvcFlag.SCHED1 : 0) | (r() < 0.5 ? SvcFlag.SCHED2 : 0);
-    const svc = new Service({ protocol: 6, addr: 0x0a640001, port: 80, flags: svcFlags, schedName: factory.name });
-    const inst = factory.create(svc, { seed: s + 1, tableIndex: 8 });
-    const n = int(0, 9);
-    for (let k = 0; k < n; k++) {
-      const d = new Dest((0xc0000201 + k) >>> 0, 80, { weight: r() < 0.25 ? 0 : int(1, 6) });
-      svc.insertDest(d);
-      inst.addDest?.(svc, d);
-    }
-    for (const d of svc.dests) {
-      d.activeConns = int(0, 12);
-      d.inactConns = int(0, 40);
-      if (r() < 0.3) d.flags |= DestFlag.OVERLOAD;
-    }
-    for (let k = 0; k < perService; k++) {
-      // now and then a weight edit, as ipvsadm -e would do
-      if (svc.dests.length > 0 && r() < 0.1) {
-        const d = svc.dests[int(0, svc.dests.length - 1)]!;
-        d.weight = r() < 0.5 ? 0 : int(1, 6);
-        if (d.weight > 0) d.lastWeight = d.weight;
-        inst.updDest?.(svc, d);
-      }
-      pkt.protocol = 6;
-      pkt.saddr = Math.floor(r() * 4294967296) >>> 0;
-      pkt.sport = int(1024, 65535);
-      pkt.daddr = int(0, 31);
-      pkt.dport = 80;
-      const state = svc.dests.map(describeDest).join(', ') || 'no destinations';
-      rules.before(inst, svc, pkt);
-      const pick = inst.schedule(svc, pkt);
-      decision++;
-      const v = rules.check(svc, pkt, pick);
-      if (v) return { decisions: decision, failure: { ...v, decision, service: state, svcFlags } };
-      if (pick) pick.activeConns++;
-    }
-    inst.done?.();
+  let state = 'no destinations';
+  let svcFlags = 0;
+  try {
+    return run();
+  } catch (e) {
+    // a throw from the scheduler (create, addDest, updDest, schedule): a broken rule, at the decision it was making
+    return { decisions: decision + 1, failure: { rule: 'threw', message: `threw ${e instanceof Error ? e.message : String(e)}`, decision: decision + 1, service: state, svcFlags } };
   }
-  return { decisions: decision, failure: null };
+
+  function run(): ConformanceResult {
+    for (let s = 0; s < services; s++) {
+      svcFlags = (r() < 0.5 ? SvcFlag.SCHED1 : 0) | (r() < 0.5 ? SvcFlag.SCHED2 : 0);
+      const svc = new Service({ protocol: 6, addr: 0x0a640001, port: 80, flags: svcFlags, schedName: factory.name });
+      const inst = factory.create(svc, { seed: s + 1, tableIndex: 8 });
+      const n = int(0, 9);
+      for (let k = 0; k < n; k++) {
+        const d = new Dest((0xc0000201 + k) >>> 0, 80, { weight: r() < 0.25 ? 0 : int(1, 6) });
+        svc.insertDest(d);
+        inst.addDest?.(svc, d);
+      }
+      for (const d of svc.dests) {
+        d.activeConns = int(0, 12);
+        d.inactConns = int(0, 40);
+        if (r() < 0.3) d.flags |= DestFlag.OVERLOAD;
+      }
+      for (let k = 0; k < perService; k++) {
+        // now and then a weight edit, as ipvsadm -e would do
+        if (svc.dests.length > 0 && r() < 0.1) {
+          const d = svc.dests[int(0, svc.dests.length - 1)]!;
+          d.weight = r() < 0.5 ? 0 : int(1, 6);
+          if (d.weight > 0) d.lastWeight = d.weight;
+          inst.updDest?.(svc, d);
+        }
+        pkt.protocol = 6;
+        pkt.saddr = Math.floor(r() * 4294967296) >>> 0;
+        pkt.sport = int(1024, 65535);
+        pkt.daddr = int(0, 31);
+        pkt.dport = 80;
+        state = svc.dests.map(describeDest).join(', ') || 'no destinations';
+        rules.before(inst, svc, pkt);
+        const pick = inst.schedule(svc, pkt);
+        decision++;
+        const v = rules.check(svc, pkt, pick);
+        if (v) return { decisions: decision, failure: { ...v, decision, service: state, svcFlags } };
+        if (pick) pick.activeConns++;
+      }
+      inst.done?.();
+    }
+    return { decisions: decision, failure: null };
+  }
 }

@@ -171,3 +171,23 @@ t.test('conformance finds a plug-in that picks weight 0, with the decision numbe
   t.match(r.failure!.service, /weight 0/);
   t.end();
 });
+
+t.test('conformance reports a plug-in that throws as the rule "threw", at its decision (it used to throw itself)', (t) => {
+  let calls = 0;
+  const thrower = {
+    name: 'thrower',
+    description: 'throws on its 7th call',
+    create: () => ({
+      schedule: (svc: Service) => {
+        if (++calls === 7) throw new Error('boom');
+        return svc.dests.find((d) => d.weight > 0 && !d.overloaded) ?? null;
+      },
+    }),
+  };
+  const r = conformance(thrower);
+  t.match(r.failure, { rule: 'threw', message: 'threw boom', decision: 7 });
+  t.equal(r.decisions, 7, 'the run stops there');
+  const early = conformance({ name: 'early', description: 'throws in create', create: () => { throw new Error('no'); } });
+  t.match(early.failure, { rule: 'threw', message: 'threw no', decision: 1 });
+  t.end();
+});
