@@ -128,13 +128,26 @@ export function parsePcapng(bytes: Uint8Array): CaptureFile {
 /** Parse a classic pcap or a pcapng file, told apart by their first bytes. */
 export function parseCapture(bytes: Uint8Array): CaptureFile {
   if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === SHB) return parsePcapng(bytes);
-  const f = parsePcap(bytes);
+  let f;
+  try {
+    f = parsePcap(bytes);
+  } catch (e) {
+    // parsePcap knows the classic format only; here pcapng was tried first
+    if (e instanceof PcapError && e.code === 'EBADMAGIC') throw new PcapError('EBADMAGIC', `not a pcap or pcapng file (its first word is 0x${new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true).toString(16)})`);
+    throw e;
+  }
   return { format: 'pcap', records: f.records.map((r) => ({ ...r, linktype: f.linktype })) };
 }
 
-/** Read a classic pcap or a pcapng file from `path`. Throws PcapError on a bad or cut file. */
+/** Read a classic pcap or a pcapng file from `path`. Throws PcapError on a bad or cut file, its message naming the file. */
 export function readCapture(path: string): CaptureFile {
-  return parseCapture(readFileSync(path));
+  const bytes = readFileSync(path);
+  try {
+    return parseCapture(bytes);
+  } catch (e) {
+    if (e instanceof PcapError) throw new PcapError(e.code, `${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 /**

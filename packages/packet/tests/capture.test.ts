@@ -3,7 +3,7 @@
 // pcap, cut files, and the IPv4 offset per link type.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CaptureLinkType, LinkType, PcapError, ipv4Offset, packet, parseCapture, parsePcapng, readCapture, writePcap } from '../src/index.js';
@@ -84,6 +84,18 @@ t.test("editcap's pcapng of our pcap reads back the same frames and times", { sk
   t.equal(g.format, 'pcapng');
   t.same(g.records.map((x) => [x.time, x.linktype, [...x.data]]), a.records.map((x) => [x.time, x.linktype, [...x.data]]));
   t.ok(readFileSync(ng).length > 0);
+});
+
+t.test('readCapture names the file in its errors; a file of neither format says both were tried', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunvs-capture-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const text = join(dir, 'trace.jsonl');
+  writeFileSync(text, '{"t":0}\n'.repeat(8));
+  t.throws(() => readCapture(text), { code: 'EBADMAGIC', message: `${text}: not a pcap or pcapng file (its first word is 0x2274227b)` });
+  const cut = join(dir, 'cut.pcap');
+  writePcap(cut, [{ data: syn, time: 1 }], LinkType.Raw);
+  writeFileSync(cut, readFileSync(cut).subarray(0, 24 + 16 + 4));
+  t.throws(() => readCapture(cut), { code: 'ETRUNCATED', message: `${cut}: record data cut at byte 40` });
 });
 
 t.test('ipv4Offset per link type', async (t) => {
