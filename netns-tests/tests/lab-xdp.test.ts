@@ -106,6 +106,11 @@ for (const [method, link, twoIf] of passes) {
     t.same(http, { counts: { rs1: 3, rs2: 3 }, errors: 0 }, `HTTP through the VIP, rr over both servers (${r.stderr})`);
     t.equal(udp?.errors, 0, 'UDP echoed');
     t.equal((udp?.counts.rs1 ?? 0) + (udp?.counts.rs2 ?? 0), 4, `UDP from the servers ${JSON.stringify(udp)}`);
+    // ping: the Director answers for the VIP and its own address (the steering takes ICMP to them)
+    for (const to of [topo.vip, d.tunvsd.device.addresses[0]!.split('/')[0]!]) {
+      const p = sh('ip', ['netns', 'exec', topo.clients[0]!.ns, 'ping', '-c', '2', '-i', '0.2', '-W', '2', to]);
+      t.match(p.stdout, / 0% packet loss/, `ping ${to} from the client: answered (${p.stdout.split('\n').filter((l) => /packet loss/.test(l)).join('') || p.stderr})`);
+    }
 
     dm.kill('SIGTERM');
     const code = dm.exitCode ?? (await new Promise<number | null>((res) => dm.once('exit', (c) => res(c))));

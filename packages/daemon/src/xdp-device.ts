@@ -195,8 +195,8 @@ export function vrrpSteering(cfg: VrrpConfig | undefined, device: string, defaul
  * The steering of `services`: every IPv4 virtual service by (VIP, protocol, port; port 0 =
  * every port), the NAT real servers by (address, protocol, port) so that their replies reach
  * the worker of the client, hashed on the address alone for the services `addressSteered`
- * names (a persistent client keeps one worker for all its connections); ARP for the owned addresses
- * and every VIP. Direct routing and tunnel real servers answer the client themselves: nothing
+ * names (a persistent client keeps one worker for all its connections); ARP and ICMP for the
+ * owned addresses and every VIP. Direct routing and tunnel real servers answer the client themselves: nothing
  * of theirs comes back.
  */
 export function steeringPlan(services: readonly ServiceInfo[], owned: readonly string[], ftpPorts: readonly number[], vrrp?: VrrpSteering): SteeringPlan {
@@ -219,6 +219,13 @@ export function steeringPlan(services: readonly ServiceInfo[], owned: readonly s
     for (const port of e.vips) vips.set(steerKey(s.addr, proto, port), { addr: s.addr, proto, port, ...how });
     arp.add(s.addr);
     for (const [addr, port] of e.reals) reals.set(steerKey(addr, proto, port), { addr, proto, port, ...how });
+  }
+  // ICMP to the Director's own addresses and the VIPs: echo requests it answers (as Linux's
+  // host model) and errors about its connections (the kernel's ip_vs_in_icmp)
+  const steeredVips = services.filter((s) => steerable(s)).map((s) => s.addr);
+  for (const addr of new Set([...owned, ...steeredVips])) {
+    const key = steerKey(addr, 'icmp', 0);
+    if (!vips.has(key)) vips.set(key, { addr, proto: 'icmp', port: 0 });
   }
   const clientBits = new Map<number, Map<number, number>>();
   for (const spec of vips.values()) {

@@ -118,7 +118,7 @@ t.test('steering: adverts (group or unicast source), VIP ARP and ping of the ins
   const stats = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0, cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
   const svc = { fwmark: 0, protocol: 'tcp', addr: '10.0.0.100', port: 80, scheduler: 'rr', schedFlags: [], persistent: 0, netmask: '255.255.255.255', onePacket: false, pe: '', stats, dests: [] } as unknown as ServiceInfo;
   const plan = steeringPlan([svc], ['10.0.0.1'], [], s);
-  t.same(plan.vips.map((v) => `${v.addr}/${String(v.proto)}/${v.port ?? 0}`).sort(), ['10.0.0.100/icmp/0', '10.0.0.100/tcp/80', '10.0.0.254/icmp/0', '224.0.0.18/112/51']);
+  t.same(plan.vips.map((v) => `${v.addr}/${String(v.proto)}/${v.port ?? 0}`).sort(), ['10.0.0.1/icmp/0', '10.0.0.100/icmp/0', '10.0.0.100/tcp/80', '10.0.0.254/icmp/0', '224.0.0.18/112/51']);
   t.same(plan.arp.sort(), ['10.0.0.1', '10.0.0.100', '10.0.0.254'], 'ARP once per address');
   t.end();
 });

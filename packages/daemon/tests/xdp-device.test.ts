@@ -35,6 +35,9 @@ t.test('steeringPlan: VIPs, NAT reals (address-only when persistent), ARP; DR re
   t.same(plan.vips, [
     { addr: '10.0.0.100', proto: 'tcp', port: 80, addrOnly: false },
     { addr: '10.0.0.100', proto: 'udp', port: 53, addrOnly: true },
+    // ICMP (ping, errors) to the Director's addresses and the VIPs
+    { addr: '10.0.0.1', proto: 'icmp', port: 0 },
+    { addr: '10.0.0.100', proto: 'icmp', port: 0 },
   ]);
   t.same(plan.reals, [
     { addr: '10.0.1.11', proto: 'tcp', port: 8080, addrOnly: false },
@@ -73,7 +76,7 @@ t.test('addressSteered: persistent services and every service that shares a NAT 
 
   // the plan: both VIP entries and the shared real entry by address, so a reply reaches the worker of its request
   const plan = steeringPlan([sticky('10.0.0.100', 443, [['10.0.1.11', 443, 'masq']]), plain('10.0.0.101', 443, [['10.0.1.11', 443, 'masq'], ['10.0.1.12', 443, 'masq']])], ['10.0.0.1'], []);
-  t.same(plan.vips, [
+  t.same(plan.vips.filter((v) => v.proto !== 'icmp'), [
     { addr: '10.0.0.100', proto: 'tcp', port: 443, addrOnly: true },
     { addr: '10.0.0.101', proto: 'tcp', port: 443, addrOnly: true },
   ]);
@@ -87,7 +90,7 @@ t.test('a persistence netmask: the clients of one netmask share a slot, in both 
   const net24 = svc({ persistent: 300, netmask: '255.255.255.0' }, [['10.0.1.11', 80, 'masq']]);
   t.same([...addressSteered([net24], [])], [['10.0.0.100/tcp/80', 24]]);
   const plan = steeringPlan([net24], [], []);
-  t.same(plan.vips, [{ addr: '10.0.0.100', proto: 'tcp', port: 80, addrOnly: true, prefix: 24 }]);
+  t.same(plan.vips.filter((v) => v.proto !== 'icmp'), [{ addr: '10.0.0.100', proto: 'tcp', port: 80, addrOnly: true, prefix: 24 }]);
   t.same(plan.reals, [{ addr: '10.0.1.11', proto: 'tcp', port: 80, addrOnly: true, prefix: 24 }]);
   // a group takes its shortest netmask; a mask with a hole hashes its leading ones (a coarser grouping, never a finer one)
   const net16 = svc({ addr: '10.0.0.101', persistent: 300, netmask: '255.255.0.0' }, [['10.0.1.11', 80, 'masq']]);
@@ -132,7 +135,7 @@ t.test('the FTP helper\'s services: the VIP and the NAT real servers on every po
   const ftp = svc({ port: 21 }, [['10.0.1.11', 21, 'masq'], ['10.0.1.12', 21, 'route']]);
   const web = svc({ port: 80 }, [['10.0.1.13', 80, 'masq']]);
   const plan = steeringPlan([ftp, web], ['10.0.0.1'], [21]);
-  t.same(plan.vips, [
+  t.same(plan.vips.filter((v) => v.proto !== 'icmp'), [
     { addr: '10.0.0.100', proto: 'tcp', port: 21, addrOnly: true },
     { addr: '10.0.0.100', proto: 'tcp', port: 0, addrOnly: true },
     { addr: '10.0.0.100', proto: 'tcp', port: 80, addrOnly: false },
@@ -144,10 +147,10 @@ t.test('the FTP helper\'s services: the VIP and the NAT real servers on every po
   const shared = steeringPlan([ftp, svc({ port: 80 }, [['10.0.1.11', 80, 'masq']])], [], [21]);
   t.same(shared.reals.map((r) => [r.port, r.addrOnly]), [[0, true], [80, true]], 'a web service on the FTP server itself meets it there: by address too');
   const off = steeringPlan([ftp], ['10.0.0.1'], []);
-  t.same(off.vips, [{ addr: '10.0.0.100', proto: 'tcp', port: 21, addrOnly: false }], 'without the helper on port 21: a plain service');
+  t.same(off.vips.filter((v) => v.proto !== 'icmp'), [{ addr: '10.0.0.100', proto: 'tcp', port: 21, addrOnly: false }], 'without the helper on port 21: a plain service');
   t.same(off.reals, [{ addr: '10.0.1.11', proto: 'tcp', port: 21, addrOnly: false }]);
   const dr = steeringPlan([svc({ port: 21 }, [['10.0.1.12', 21, 'route']])], [], [21]);
-  t.same(dr.vips, [{ addr: '10.0.0.100', proto: 'tcp', port: 21, addrOnly: false }], 'no NAT destination: no helper, no data connections to steer');
+  t.same(dr.vips.filter((v) => v.proto !== 'icmp'), [{ addr: '10.0.0.100', proto: 'tcp', port: 21, addrOnly: false }], 'no NAT destination: no helper, no data connections to steer');
 });
 
 t.test('device kinds xdp/packet: need name and addresses; queues/vnetHdr/mtu/mac refused', async (t) => {
