@@ -168,6 +168,9 @@ export class Director implements DirectorControl {
     this.kernel = kernel;
     this.links = links;
     this.kind = links[0]!.kind;
+    // one layer for all: a TAP frame read as a TUN packet would be dropped as malformed
+    const other = links.find((l) => l.kind !== this.kind);
+    if (other !== undefined) throw new Error(`a Director's links are all TUN or all TAP: ${links[0]!.name} is ${this.kind.toUpperCase()}, ${other.name} is ${other.kind.toUpperCase()}`);
     this.now = opts.now ?? Date.now;
     this.useTimers = opts.timers ?? true;
     this.marks = new MarkClassifier(opts.marks ?? []);

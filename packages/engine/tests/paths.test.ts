@@ -268,6 +268,11 @@ t.test('the kernel option reaches the table, threshold edits and the schedulers'
   t.end();
 });
 
+t.test('a Director\'s links are of one layer: TUN and TAP together are refused, naming both', (t) => {
+  t.throws(() => new Director({ links: [new MemoryLink('tun', 1500, 'q0'), new MemoryLink('tap', 1500, 'q1')] }), /a Director's links are all TUN or all TAP: q0 is TUN, q1 is TAP/);
+  t.end();
+});
+
 t.test('a method the link cannot carry is refused when the destination is added', (t) => {
   const { d } = tun();
   d.addService(KEY);
