@@ -81,6 +81,9 @@ t.test('pcap link: capture from a veth peer and inject a frame it receives', { s
   t.equal(big.name, 'PcapError');
   t.equal(big.code, 'EMSGSIZE');
   t.match(big.message, /frame of 9000 bytes is larger than the MTU 1500/);
+  // once closed, a send says so (not the last send's error again)
+  await agent.request({ op: 'close' });
+  t.match(await agent.request<{ ok: boolean; code: string; message: string }>({ op: 'big' }), { ok: false, code: 'EBADF', message: /is closed/ });
   t.equal(await agent.stop(), 0);
 });
 

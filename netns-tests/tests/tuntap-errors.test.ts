@@ -92,5 +92,8 @@ t.test('writing a packet over the MTU: an EMSGSIZE error, counted, no crash', { 
   // still alive and answering
   const ping = lab.exec(ns, 'ping', ['-c', '1', '-W', '2', '10.74.0.2']);
   t.equal(ping.status, 0, 'the responder still answers ping');
+  // once the device is closed, a send says so (not that the kernel's queue is full)
+  await child.request({ op: 'close' });
+  t.match(await child.request<Outcome & { ok: boolean }>({ op: 'send', len: 100 }), { ok: false, code: 'EBADF', message: 'queue 0 of ttmtu0 is closed' });
   t.equal(await child.stop(), 0);
 });

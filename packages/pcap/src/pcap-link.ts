@@ -252,6 +252,7 @@ export class PcapLink implements Link {
 
   /** Inject one frame; throws a PcapError when it is not sent (convenience, allocates). */
   send(frame: Uint8Array): void {
+    if (this.closed) throw new PcapError(`pcap link on ${this.name} is closed`, 'EBADF');
     const before = this.counters.txPackets;
     this.writeBatch({ buf: frame, offsets: new Uint32Array([0]), lengths: new Uint32Array([frame.length]), count: 1 });
     if (this.counters.txPackets === before) throw this.lastTxError ?? new PcapError(`pcap link on ${this.name} is closed`, 'EBADF');

@@ -174,6 +174,7 @@ export class TunTapLink implements Link {
 
   /** Write one packet; throws a TunTapError when it is not written (convenience, allocates). */
   send(pkt: Uint8Array): void {
+    if (this.closed) throw new TunTapError(`queue ${this.queue} of ${this.name} is closed`, 'EBADF', ERRNO.EBADF, 'write');
     const b: PacketBatch = { buf: pkt, offsets: new Uint32Array([0]), lengths: new Uint32Array([pkt.length]), count: 1 };
     const errs = this.counters.txErrors;
     const drops = this.counters.txDropped;
