@@ -1,4 +1,4 @@
-export { ConnTable, ConnLayout, ConnMeta, ConnDestWord, MAX_DEST_ID, ExpireReason, DestCheck, editThresholds } from './conn-table.js';
+export { ConnTable, ConnLayout, ConnMeta, ConnDestWord, ConnDportWord, MAX_DEST_ID, ExpireReason, DestCheck, editThresholds } from './conn-table.js';
 export type { ConnTableOptions, ConnTableSwitches, ConnHooks, ConnEntry, ConnCounters } from './conn-table.js';
 export {
   TcpState,

@@ -41,6 +41,7 @@ const USAGE = `usage: tunvs-realserver --interface IF [--gue-port PORT]... [--tu
   --any-dst       accept IPIP whatever its outer destination (default: only IF's addresses)
   --no-nft        do not install the nftables rules dropping the tunnel packets on input
   --pidfile FILE  write the pid once ready, remove it at exit
+  --quiet, -q     no progress lines on stdout (errors and the counters still print)
 Counters: kill -USR1 <pid> prints them as one JSON line; also printed at exit.`;
 
 function parseArgs(argv: string[]): Options {

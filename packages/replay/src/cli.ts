@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { ReplayError, Replayer, formatDecision } from './replay.js';
 
 /** Usage text of `tunvs-sched --help`. */
-export const USAGE = `Usage: tunvs-sched replay [--capacity N] TRACE
+export const USAGE = `Usage: tunvs-sched replay [--capacity N] [--plugin MODULE]... TRACE
        tunvs-sched --help
 
 Replays a JSON-lines trace (TRACE, or - for stdin) through a real IPVS scheduler with
@@ -29,8 +29,10 @@ Trace lines (one JSON object each):
   {"op":"advance","seconds":60}
 
 Options:
-  --capacity N   connection table size (connections + templates), default 262144
-  -h, --help     show this help
+  --capacity N      connection table size (connections + templates), default 262144
+  --plugin MODULE   load a plug-in scheduler first, so the trace's service can name it
+                    (tunvs-sched takes it before handing over; repeatable)
+  -h, --help        show this help
 
 Exit status: 0 done, 1 malformed trace line or unreadable file, 2 usage error.
 `;

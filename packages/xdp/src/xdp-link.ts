@@ -478,7 +478,7 @@ export function openXdp(opts: XdpOptions): XdpPort {
         throw notSupported(ifname, `${drv} has no native XDP; use mode 'auto' or 'skb' (generic XDP, slower)`, e.code, e.errno, e.syscall);
       } else if (e.code === 'EBUSY' || e.code === 'EEXIST') {
         throw new XdpError(
-          `cannot open AF_XDP on ${ifname}: another XDP program is attached (remove it with \`ip link set dev ${ifname} xdp off\`)`,
+          `cannot open AF_XDP on ${ifname}: another XDP program is attached (one attached by \`ip link\` goes with \`ip link set dev ${ifname} xdp off\`; one held by a process through a BPF link, as another tunvsd's, goes when that process exits: \`ip link show dev ${ifname}\` shows its id)`,
           e.code,
           e.errno,
           e.syscall,
