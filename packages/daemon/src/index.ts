@@ -15,7 +15,7 @@ export { parseJsonLines, JsonSyntaxError } from './json-lines.js';
 export type { JsonDocument } from './json-lines.js';
 export { reconcile, normalizeDest, svcKeyString, Transaction } from './reconcile.js';
 export type { Change } from './reconcile.js';
-export { detectConfigKind, checkConfig, loadSetup, readConfigText, runTunvsdConfigTest, isBlankConfig, ConfigReadError, MAX_CONFIG_BYTES } from './sources.js';
+export { detectConfigKind, checkConfig, checkConfigPlugins, loadSetup, readConfigText, runTunvsdConfigTest, isBlankConfig, ConfigReadError, MAX_CONFIG_BYTES } from './sources.js';
 export type { ConfigKind, DaemonSetup, Checked } from './sources.js';
 export { ConfigReader, loadInWorker, LOAD_DEFAULTS } from './loader.js';
 export type { LoadOptions } from './loader.js';

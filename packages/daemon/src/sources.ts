@@ -28,6 +28,7 @@ import { ConfigError, checkJsonConfig, cpusNotHere, defaultDevice, knownSchedule
 import type { DaemonConfig, Finding } from './config.js';
 import { HTTP_KEYWORDS, HTTP_NAMES, httpFromKeywords } from './http-config.js';
 import { vrrpDeviceErrors } from './vrrp-spec.js';
+import { isPluginPath, PluginSchedulers } from './plugins.js';
 
 /** Which form a configuration file is written in. */
 export type ConfigKind = 'json' | 'tunvsd' | 'keepalived';
@@ -470,14 +471,42 @@ export function loadSetup(path: string): DaemonSetup {
 
 /** The line of a top-level key in a JSON or tunvsd.conf file (`"key":` or `key ...`), else 0. */
 function keyLine(path: string, key: string): number {
+  return lineWhere(path, (l) => new RegExp(`^\\s*(?:"${key}"\\s*:|${key}\\s)`).test(l));
+}
+
+/** The first line of `path` that `test` takes (1-based), else 0. */
+function lineWhere(path: string, test: (line: string) => boolean): number {
   let lines: string[];
   try {
     lines = readConfigText(path).split('\n');
   } catch {
     return 0;
   }
-  const i = lines.findIndex((l) => new RegExp(`^\\s*(?:"${key}"\\s*:|${key}\\s)`).test(l));
-  return i + 1;
+  return lines.findIndex(test) + 1;
+}
+
+/**
+ * The plug-in schedulers a valid configuration names, loaded and run through the shared
+ * rules as tunvsd's start does (PluginSchedulers); each refusal printed at the line that
+ * names the plug-in. Returns the exit code: 0, or the one a configuration error of this
+ * form gets (1 JSON, 5 tunvsd.conf).
+ */
+export async function checkConfigPlugins(path: string, print: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<number> {
+  const r = checkConfig(path);
+  if (r.setup === null) return r.exitCode;
+  const plugins = new PluginSchedulers(() => {});
+  let code = 0;
+  for (const s of r.setup.config.services) {
+    if (!isPluginPath(s.scheduler)) continue;
+    try {
+      await plugins.resolve({ ...r.setup.config, services: [s] });
+    } catch (e) {
+      const why = (e as Error).message.replace(/^services\[0\]\.scheduler: /, '');
+      print(`${path}:${lineWhere(path, (l) => l.includes(s.scheduler!))}: error: scheduler: ${why}`);
+      code = r.setup.kind === 'json' ? 1 : 5;
+    }
+  }
+  return code;
 }
 
 /**

@@ -9,7 +9,7 @@ import t from 'tap';
 import { chmodSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig, PluginSchedulers } from '../src/index.js';
+import { checkConfigPlugins, ConfigError, parseConfig, PluginSchedulers } from '../src/index.js';
 
 const root = process.getuid?.() === 0;
 const dir = mkdtempSync(join(tmpdir(), 'tunvsd-plugin-'));
@@ -75,4 +75,19 @@ t.test('a plug-in that breaks a shared rule is refused, naming the decision', { 
   await t.rejects(ps.resolve(parseConfig(conf(path), 'tunvsd.json')), /^services\[0\]\.scheduler: .*head\.mjs: scheduler 'head' breaks the shared rule '(weight-0|overloaded|null-while-eligible)' at decision \d+ of its conformance run/);
   const taken = put('taken.mjs', "export const scheduler = { name: 'rr', description: 'x', create: () => ({ schedule: () => null }) };\n");
   await t.rejects(ps.resolve(parseConfig(conf(taken), 'tunvsd.json')), /the name 'rr' belongs to a built-in scheduler/);
+});
+
+t.test('--config-test loads a plug-in and puts it through the shared rules, as the start does', { skip: root ? false : 'needs root (the plug-in must be root-owned)' }, async (t) => {
+  const file = join(dir, 'pl.json');
+  const bad = put('head2.mjs', BAD.replace("'head'", "'head2'"));
+  writeFileSync(file, JSON.stringify(JSON.parse(conf(bad)), null, 1));
+  const out: string[] = [];
+  t.equal(await checkConfigPlugins(file, (l) => out.push(l)), 1, 'a JSON configuration error');
+  t.match(out.join('\n'), /pl\.json:\d+: error: scheduler: .*head2\.mjs: scheduler 'head2' breaks the shared rule/);
+  const line = Number(/pl\.json:(\d+):/.exec(out[0] ?? '')?.[1]);
+  t.ok(line > 0, `at the line naming the plug-in (${line})`);
+  writeFileSync(file, conf(put('fewest2.mjs', GOOD.replace("'fewest'", "'fewest2'"))));
+  const ok: string[] = [];
+  t.equal(await checkConfigPlugins(file, (l) => ok.push(l)), 0, 'a good plug-in passes');
+  t.same(ok, []);
 });

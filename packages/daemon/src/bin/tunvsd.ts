@@ -6,7 +6,7 @@ import { ControlClient, SocketInUseError, socketPath } from '@tunvs/cli';
 import { startDaemon, jsonLogger } from '../daemon.js';
 import { ConfigError } from '../config.js';
 import { LOAD_DEFAULTS } from '../loader.js';
-import { runTunvsdConfigTest } from '../sources.js';
+import { checkConfigPlugins, runTunvsdConfigTest } from '../sources.js';
 import { HttpOptions } from '../http-config.js';
 
 const USAGE = `Usage: tunvsd -f CONFIG [--socket PATH] [--reload-timeout S] [--config-test]
@@ -100,7 +100,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tunvsd: ${(e as Error).message}\n`);
     return 2;
   }
-  if (test) return runTunvsdConfigTest(file, undefined, http ? { http } : {});
+  if (test) {
+    const code = runTunvsdConfigTest(file, undefined, http ? { http } : {});
+    // a plug-in scheduler is loaded and put through the shared rules, as the start does
+    return code !== 0 ? code : checkConfigPlugins(file);
+  }
   let d;
   try {
     d = await startDaemon(file, { ...(socket ? { socket } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(http ? { http } : {}) });
