@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runCli as runReplay } from '@tunvs/replay';
 import type { CliIo } from '@tunvs/replay';
-import { PluginError, conformance, insecurePathReason, loadSchedulerPlugin } from '@tunvs/schedulers';
+import { PluginError, builtinSchedulers, conformance, insecurePathReason, loadSchedulerPlugin } from '@tunvs/schedulers';
 import { runBench } from './lab.js';
 import { pcapToTrace, PcapTraceError } from './pcap-trace.js';
 import { setProgressEnabled } from './report/progress.js';
@@ -133,7 +133,8 @@ function withOverrides(sc: Scenario, a: Args): Scenario {
     raw['schedulers'] = [...base, ...plugins];
     changed = true;
   }
-  const notes = [seed !== undefined ? `--seed ${seed}` : '', scale !== undefined ? `--scale ${scale}` : '', duration !== undefined ? `--duration ${duration}` : ''].filter(Boolean);
+  // the options that changed the scenario, named in its errors (`--schedulers wlc,nope`: schedulers[1]: ...)
+  const notes = [seed !== undefined ? `--seed ${seed}` : '', scale !== undefined ? `--scale ${scale}` : '', duration !== undefined ? `--duration ${duration}` : '', list !== undefined ? `--schedulers ${list}` : '', ...plugins.map((p) => `--plugin ${p.plugin}`)].filter(Boolean);
   return changed ? resolveScenario(raw, notes.length ? `${sc.file} (${notes.join(', ')})` : sc.file) : sc;
 }
 
@@ -183,6 +184,10 @@ function traceFromPcap(a: Args, io: CliIo): number {
   const proto = one(a, '--proto') ?? 'tcp';
   if (proto !== 'tcp' && proto !== 'udp') throw new UsageError(`--proto must be tcp or udp, not '${proto}'`);
   const scheduler = one(a, '--scheduler');
+  // a plug-in's name is allowed (replay loads it with --plugin); anything else is said now
+  if (scheduler !== undefined && !builtinSchedulers.some((f) => f.name === scheduler)) {
+    io.stderr(`tunvs-sched: warning: --scheduler '${scheduler}' is not a built-in scheduler (${builtinSchedulers.map((f) => f.name).join(', ')}): replaying the trace needs --plugin with a scheduler of that name\n`);
+  }
   const persistence = number(a, '--persistence', (x) => Number.isInteger(x) && x >= 0, 'seconds');
   const udpTimeout = number(a, '--udp-timeout', (x) => x > 0, 'seconds > 0');
   const flags = one(a, '--flags');

@@ -97,6 +97,11 @@ t.test('bench, trace-from-pcap and check: usage errors exit 2, bad input exits 1
   t.equal((await sched(['trace-from-pcap', 'x.pcap'])).code, 2, '--vip is required');
   t.match((await sched(['trace-from-pcap', join(dir, 'none.pcap'), '--vip', '10.0.0.1:80'])).err, /ENOENT|no such file/);
   t.match((await sched(['trace-from-pcap', 'x.pcap', '--vip', '10.0.0.1:80', '--proto', 'icmp'])).err, /--proto must be tcp or udp/);
+  // an option's bad value is blamed on the option, not on the scenario file alone
+  const sn = await sched(['bench', join(pkg, 'examples', 'steady.json'), '--schedulers', 'wlc,nope', '--no-progress']);
+  t.equal(sn.code, 1);
+  t.match(sn.err, /steady\.json \(--schedulers wlc,nope\)(:\d+)?: schedulers\[1\]: unknown scheduler 'nope'/);
+  t.match((await sched(['trace-from-pcap', join(dir, 'none.pcap'), '--vip', '10.0.0.1:80', '--scheduler', 'nope'])).err, /warning: --scheduler 'nope' is not a built-in scheduler .*needs --plugin/);
   const plug = join(dir, 'plug.ts');
   writeFileSync(plug, 'export {}');
   const c = await sched(['check', plug]);
