@@ -26,8 +26,7 @@ import { mhScheduler } from '@tunvs/scheduler-mh';
 import { lblcScheduler } from '@tunvs/scheduler-lblc';
 import { ovfScheduler } from '@tunvs/scheduler-ovf';
 
-/** The rule a decision broke. */
-/** The shared rules; `threw`: the scheduler threw (the lab counts a throw as a broken rule). */
+/** The rule a decision broke: a shared rule, or `threw` (the scheduler threw, which the lab counts as a broken rule). */
 export type RuleName = 'weight-0' | 'overloaded' | 'null-while-eligible' | 'not-in-service' | 'threw';
 
 /** One broken rule: which, and a sentence naming the destination(s). */
@@ -161,6 +160,7 @@ export function conformance(factory: SchedulerFactory, opts: { seed?: number; se
   function run(): ConformanceResult {
     for (let s = 0; s < services; s++) {
       svcFlags = (r() < 0.5 ? SvcFlag.SCHED1 : 0) | (r() < 0.5 ? SvcFlag.SCHED2 : 0);
+      state = 'no destinations';
       const svc = new Service({ protocol: 6, addr: 0x0a640001, port: 80, flags: svcFlags, schedName: factory.name });
       const inst = factory.create(svc, { seed: s + 1, tableIndex: 8 });
       const n = int(0, 9);
