@@ -12,7 +12,7 @@
  * validation (parseHttpConfig).
  */
 import { parseHttpConfig } from '@tunvs/console/config';
-import type { HttpConfig } from '@tunvs/console/config';
+import type { HttpConfig, HttpSettingNames } from '@tunvs/console/config';
 
 /** tunvsd.conf keywords of the HTTP server. */
 export const HTTP_KEYWORDS = ['http_listen', 'http_password_file', 'http_token_file', 'http_console', 'http_tls_cert', 'http_tls_key'];
@@ -57,14 +57,17 @@ export function httpFromKeywords(kw: Map<string, At>, path: string, err: (x: At,
   }
 }
 
+/** Each HTTP setting as the JSON section, tunvsd.conf and tunvsd's options name it: the one table. */
+const SETTINGS = {
+  listen: { json: 'http.listen', tunvsd: 'http_listen', options: '--http' },
+  passwordFile: { json: 'http.passwordFile', tunvsd: 'http_password_file', options: '--http-password-file' },
+  tokenFile: { json: 'http.tokenFile', tunvsd: 'http_token_file', options: '--http-token-file' },
+  cert: { json: 'http.tls.cert', tunvsd: 'http_tls_cert', options: 'http.tls.cert' },
+  key: { json: 'http.tls.key', tunvsd: 'http_tls_key', options: 'http.tls.key' },
+} as const;
+
 /** parseHttpConfig's keys as tunvsd.conf keywords. */
-const KEYWORD_OF: Record<string, string> = {
-  'http.listen': 'http_listen',
-  'http.passwordFile': 'http_password_file',
-  'http.tokenFile': 'http_token_file',
-  'http.tls.cert': 'http_tls_cert',
-  'http.tls.key': 'http_tls_key',
-};
+const KEYWORD_OF: Record<string, string> = Object.fromEntries(Object.values(SETTINGS).map((n) => [n.json, n.tunvsd]));
 
 /** A parseHttpConfig message in tunvsd.conf's words, and the keyword whose line it is about. */
 export function keywordMessage(m: string): [string, string] {
@@ -74,12 +77,16 @@ export function keywordMessage(m: string): [string, string] {
   return ['http_listen', console];
 }
 
+/** The names of the HTTP server's file settings in one form. */
+const fileNames = (form: 'json' | 'tunvsd' | 'options'): HttpSettingNames => ({
+  passwordFile: SETTINGS.passwordFile[form],
+  tokenFile: SETTINGS.tokenFile[form],
+  cert: SETTINGS.cert[form],
+  key: SETTINGS.key[form],
+});
+
 /** How `tunvsd --config-test` names the settings of the HTTP server's files, by the form that gave them. */
-export const HTTP_NAMES = {
-  json: { passwordFile: 'http.passwordFile', tokenFile: 'http.tokenFile', cert: 'http.tls.cert', key: 'http.tls.key' },
-  tunvsd: { passwordFile: 'http_password_file', tokenFile: 'http_token_file', cert: 'http_tls_cert', key: 'http_tls_key' },
-  options: { passwordFile: '--http-password-file', tokenFile: '--http-token-file', cert: 'http.tls.cert', key: 'http.tls.key' },
-};
+export const HTTP_NAMES = { json: fileNames('json'), tunvsd: fileNames('tunvsd'), options: fileNames('options') };
 
 /** tunvsd's command-line HTTP options, collected; `take` returns how many arguments it used (0: not ours). */
 export class HttpOptions {
